@@ -1,0 +1,349 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"runtime"
+	"time"
+	"unicode/utf8"
+)
+
+// Errors returned by the Authenticator and its mechanisms.
+var (
+	// ErrUnknownUser is what Accounts.Secret returns for a name with no
+	// account. The Authenticator never returns it to its callers: an
+	// unknown user gets ErrAuthFailed, like a wrong password.
+	ErrUnknownUser = errors.New("auth: unknown user")
+	// ErrAuthFailed means the credentials were rejected (IMAP:
+	// NO [AUTHENTICATIONFAILED], RFC 5530 §3).
+	ErrAuthFailed = errors.New("auth: authentication failed")
+	// ErrThrottled is the sentinel behind every *LimitError
+	// (errors.Is(err, ErrThrottled)); IMAP: NO [LIMIT] or BYE.
+	ErrThrottled = errors.New("auth: throttled")
+	// ErrMalformed means a client SASL message did not parse. The
+	// exchange is over; IMAP answers BAD (RFC 9051 §6.2.2).
+	ErrMalformed = errors.New("auth: malformed SASL message")
+	// ErrUnsupportedMechanism is returned by Start for a mechanism that is
+	// unknown or not available on this connection (IMAP: NO).
+	ErrUnsupportedMechanism = errors.New("auth: unsupported mechanism")
+	// ErrAuthzFailed means the client asked to act as another identity
+	// (SASL authzid, RFC 4422 §3.4.1) than the one it authenticated as;
+	// barid has no proxy authorization. errors.Is(ErrAuthzFailed,
+	// ErrAuthFailed) is true; IMAP may answer NO [AUTHORIZATIONFAILED].
+	ErrAuthzFailed error = authzError{}
+)
+
+type authzError struct{}
+
+func (authzError) Error() string {
+	return "auth: authorization identity differs from authentication identity"
+}
+func (authzError) Is(target error) bool { return target == ErrAuthFailed }
+
+// LimitError reports that a named limit was reached. Limit is the config
+// name of the limit ("max_conns_per_ip", "max_conns_per_user",
+// "conn_rate_per_ip"). errors.Is(err, ErrThrottled) is true.
+type LimitError struct {
+	Limit string
+	Max   int
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("auth: limit %s (%d) reached", e.Limit, e.Max)
+}
+
+// Is makes every LimitError match ErrThrottled.
+func (e *LimitError) Is(target error) bool { return target == ErrThrottled }
+
+// Accounts is the lookup the Authenticator needs. The server passes an
+// adapter over store.Store (see StoreAccounts).
+type Accounts interface {
+	// Secret returns the account id and its stored secret (as made by
+	// NewSecret). It returns ErrUnknownUser if there is no such account.
+	// Names are matched the way the store matches them (case-insensitive).
+	Secret(ctx context.Context, username string) (accountID int64, secret []byte, err error)
+}
+
+// Clock is time as the throttle sees it; tests swap it for a fake so
+// nothing sleeps for real.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits d or until ctx is done, returning ctx.Err() then.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Config tunes throttling and limits. A zero duration or count means
+// "off" for delays and limits; fields marked (default) get their default
+// when zero. DefaultConfig returns the values barid ships with.
+type Config struct {
+	// FailureDelay is the delay after the first failed login from an IP
+	// or for an account. 0 disables failure delays.
+	FailureDelay time.Duration
+	// MaxFailureDelay caps the delay.
+	MaxFailureDelay time.Duration
+	// IPGrowth and UserGrowth multiply the delay for each further failure
+	// from the same address (IPv6: the same /IPv6Prefix) and for the same
+	// account name. (default 2)
+	IPGrowth, UserGrowth float64
+	// FailureWindow: a failure count is forgotten once this long has
+	// passed since its last failure. (default 15m)
+	FailureWindow time.Duration
+	// MaxTrackedFailures bounds the memory of the failure and rate
+	// tables; past it, expired entries and then arbitrary ones are
+	// dropped. (default 100000)
+	MaxTrackedFailures int
+	// IPv6Prefix groups IPv6 clients for failure counting and connection
+	// limits: one end site usually gets a whole /64. (default 64)
+	IPv6Prefix int
+
+	// MaxConnsPerIP limits concurrent connections from one address
+	// (named limit "max_conns_per_ip"). 0 = unlimited.
+	MaxConnsPerIP int
+	// MaxConnsPerUser limits concurrent authenticated sessions of one
+	// account ("max_conns_per_user"). 0 = unlimited. Applies to trusted
+	// networks too.
+	MaxConnsPerUser int
+	// ConnRatePerIP limits new connections per minute from one address
+	// ("conn_rate_per_ip"), as a token bucket with that burst. 0 = off.
+	ConnRatePerIP int
+	// TrustedNetworks are exempt from MaxConnsPerIP and ConnRatePerIP
+	// (load balancers, load tests), but not from failed-login delays.
+	// Empty by default: loopback is not special.
+	TrustedNetworks []netip.Prefix
+
+	// Params are the hash costs of the dummy secret that unknown users
+	// are checked against; set them to what new secrets use so both
+	// paths take the same time. (default DefaultParams())
+	Params Params
+	// MaxConcurrentHashes bounds argon2id verifications running at once;
+	// each uses Params.ArgonMemory KiB. Further logins wait their turn.
+	// (default 2 × GOMAXPROCS)
+	MaxConcurrentHashes int
+
+	// Clock is for tests. (default: the real clock)
+	Clock Clock
+}
+
+// DefaultConfig is barid's default throttling: 1s after a failed login,
+// doubling per further failure per IP and per account up to 15s,
+// forgotten after 15 minutes; 50 connections per IP, 100 per user, as
+// in internal/config's defaults.
+func DefaultConfig() Config {
+	return Config{
+		FailureDelay:    time.Second,
+		MaxFailureDelay: 15 * time.Second,
+		IPGrowth:        2,
+		UserGrowth:      2,
+		FailureWindow:   15 * time.Minute,
+		MaxConnsPerIP:   50,
+		MaxConnsPerUser: 100,
+		Params:          DefaultParams(),
+	}
+}
+
+func (c *Config) fillDefaults() {
+	if c.IPGrowth < 1 {
+		c.IPGrowth = 2
+	}
+	if c.UserGrowth < 1 {
+		c.UserGrowth = 2
+	}
+	if c.FailureWindow <= 0 {
+		c.FailureWindow = 15 * time.Minute
+	}
+	if c.MaxFailureDelay < c.FailureDelay {
+		c.MaxFailureDelay = c.FailureDelay
+	}
+	if c.MaxTrackedFailures <= 0 {
+		c.MaxTrackedFailures = 100_000
+	}
+	if c.IPv6Prefix <= 0 || c.IPv6Prefix > 128 {
+		c.IPv6Prefix = 64
+	}
+	if c.Params == (Params{}) {
+		c.Params = DefaultParams()
+	}
+	if c.MaxConcurrentHashes <= 0 {
+		c.MaxConcurrentHashes = 2 * runtime.GOMAXPROCS(0)
+	}
+	if c.Clock == nil {
+		c.Clock = realClock{}
+	}
+}
+
+// Authenticator checks credentials, runs SASL mechanisms, delays failed
+// logins and counts connections. It is safe for concurrent use; one is
+// shared by all listeners.
+type Authenticator struct {
+	accts Accounts
+	cfg   Config
+	log   *slog.Logger
+	clock Clock
+
+	dummy   *argonHash    // checked for unknown users (same cost as real ones)
+	fakeKey []byte        // keys fake SCRAM salts for unknown users
+	hashSem chan struct{} // MaxConcurrentHashes
+	fails   failTable
+	conns   connTable
+	nonce   func() string // SCRAM server nonce; tests replace it
+}
+
+// New returns an Authenticator over accts. A nil logger discards.
+func New(accts Accounts, cfg Config, logger *slog.Logger) *Authenticator {
+	cfg.fillDefaults()
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	a := &Authenticator{
+		accts:   accts,
+		cfg:     cfg,
+		log:     logger,
+		clock:   cfg.Clock,
+		fakeKey: make([]byte, 32),
+		hashSem: make(chan struct{}, cfg.MaxConcurrentHashes),
+		nonce:   randomNonce,
+	}
+	rand.Read(a.fakeKey)
+	p := cfg.Params
+	if p.validate() != nil {
+		p = DefaultParams()
+	}
+	pw := make([]byte, 16)
+	rand.Read(pw)
+	salt := make([]byte, saltLen)
+	rand.Read(salt)
+	// The dummy hash is never computed from a known password: only its
+	// cost matters. It is built directly rather than through NewSecret to
+	// skip the SCRAM key derivation.
+	a.dummy = &argonHash{Time: p.ArgonTime, Memory: p.ArgonMemory, Threads: p.ArgonThreads, Salt: salt,
+		Hash: make([]byte, argonKeyLen)}
+	rand.Read(a.dummy.Hash)
+	a.fails.init(&a.cfg)
+	a.conns.init(&a.cfg)
+	return a
+}
+
+// Limits on client-supplied credentials; longer ones fail like a wrong
+// password (with the delay), without being hashed.
+const (
+	maxUsernameLen = 255
+	maxPasswordLen = 1024
+)
+
+// Plain checks a username and password, as LOGIN (RFC 9051 §6.2.3) and
+// the PLAIN and LOGIN SASL mechanisms need.
+//
+// If earlier logins from remote or for username failed recently, it
+// first waits the current penalty (so a client can't learn the outcome
+// early by timing out: a success also waits). On failure it records the
+// failure, waits the (grown) delay and returns ErrAuthFailed. An unknown
+// user is checked against a dummy argon2id hash of the same cost, so it
+// gets the same error in the same time as a wrong password. Waits end
+// early with ctx.Err() when ctx is cancelled.
+func (a *Authenticator) Plain(ctx context.Context, remote netip.Addr, username, password string) (int64, error) {
+	return a.plain(ctx, "LOGIN", remote, username, password)
+}
+
+func (a *Authenticator) plain(ctx context.Context, mech string, remote netip.Addr, username, password string) (int64, error) {
+	if err := a.waitPenalty(ctx, remote, username); err != nil {
+		return 0, err
+	}
+	if len(username) == 0 || len(username) > maxUsernameLen || !utf8.ValidString(username) ||
+		len(password) == 0 || len(password) > maxPasswordLen {
+		return 0, a.fail(ctx, mech, remote, username, "credentials out of bounds")
+	}
+	id, raw, err := a.accts.Secret(ctx, username)
+	known := true
+	switch {
+	case errors.Is(err, ErrUnknownUser):
+		known = false
+	case err != nil:
+		return 0, fmt.Errorf("auth: account lookup: %w", err)
+	}
+	h := a.dummy
+	if known {
+		s, err := parseSecret(raw)
+		switch {
+		case err != nil:
+			a.log.Error("stored secret unreadable", "user", logName(username), "err", err)
+			known = false
+		case s.Argon == nil:
+			a.log.Warn("account has no argon2id hash", "user", logName(username))
+			known = false
+		default:
+			h = s.Argon
+		}
+	}
+	select {
+	case a.hashSem <- struct{}{}:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	ok := h.verify(password)
+	<-a.hashSem
+	if known && ok {
+		a.log.Info("login", "mech", mech, "remote", remote, "user", logName(username))
+		return id, nil
+	}
+	reason := "wrong password"
+	if !known {
+		reason = "unknown user"
+	}
+	return 0, a.fail(ctx, mech, remote, username, reason)
+}
+
+// waitPenalty sleeps the delay earned by recent failures, if any.
+func (a *Authenticator) waitPenalty(ctx context.Context, remote netip.Addr, username string) error {
+	d := a.fails.penalty(a.clock.Now(), a.ipKey(remote), username)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	return a.clock.Sleep(ctx, d)
+}
+
+// fail records a failed login, waits the delay and returns ErrAuthFailed
+// (or ctx.Err() if the wait was cut short).
+func (a *Authenticator) fail(ctx context.Context, mech string, remote netip.Addr, username, reason string) error {
+	now := a.clock.Now()
+	ipk := a.ipKey(remote)
+	a.fails.record(now, ipk, username)
+	d := a.fails.penalty(now, ipk, username)
+	a.log.Info("login failed", "mech", mech, "remote", remote, "user", logName(username),
+		"reason", reason, "delay", d)
+	if err := a.clock.Sleep(ctx, d); err != nil {
+		return err
+	}
+	return ErrAuthFailed
+}
+
+// logName makes a client-supplied name safe to log: at most 64 bytes,
+// quoted. (Users sometimes type their password into the name field;
+// the cap limits what such a mistake puts in the log.)
+func logName(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}

@@ -1,0 +1,241 @@
+// Package config holds barid's typed configuration: defaults, the TOML
+// file format (see barid.example.toml at the repository root, which shows
+// and explains every key), and validation. There is no package-level
+// state: Load returns a value that the caller passes down.
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Duration is a time.Duration that reads TOML strings such as "30m".
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q: %v", b, err)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Config is the whole configuration.
+type Config struct {
+	// DataDir holds the SQLite database, the message blobs, the
+	// generated certificate and the local control socket.
+	DataDir  string `toml:"data_dir"`
+	Hostname string `toml:"hostname"`
+	LogLevel string `toml:"log_level"` // debug, info, warn, error; "trace" adds the protocol trace
+	// User and Group to switch to after binding ports when started as root.
+	User  string `toml:"user"`
+	Group string `toml:"group"`
+
+	IMAP   IMAP   `toml:"imap"`
+	LMTP   LMTP   `toml:"lmtp"`
+	TLS    TLS    `toml:"tls"`
+	Auth   Auth   `toml:"auth"`
+	Limits Limits `toml:"limits"`
+}
+
+// IMAP is the IMAP listener section.
+type IMAP struct {
+	// Listen is the plain-text (STARTTLS) address, e.g. ":143". Empty disables.
+	Listen string `toml:"listen"`
+	// ListenTLS is the implicit-TLS address, e.g. ":993". Empty disables.
+	ListenTLS string `toml:"listen_tls"`
+	// AllowPlaintextAuth permits LOGIN/AUTHENTICATE PLAIN on unencrypted
+	// connections from non-loopback addresses. Loopback is always allowed.
+	AllowPlaintextAuth bool `toml:"allow_plaintext_auth"`
+	// IdleKeepalive is how often an idling client gets "* OK Still here".
+	IdleKeepalive Duration `toml:"idle_keepalive"`
+}
+
+// LMTP is the LMTP listener section.
+type LMTP struct {
+	Listen       string   `toml:"listen"`        // TCP address; empty disables
+	Socket       string   `toml:"socket"`        // unix socket path; empty disables
+	LocalDomains []string `toml:"local_domains"` // recipients in these domains match by local part
+	// DetailDelivery delivers user+detail@ into mailbox "detail" when it exists.
+	DetailDelivery bool `toml:"detail_delivery"`
+	// QuotaTempFail answers over-quota with 452 4.2.2 instead of 552 5.2.2.
+	QuotaTempFail bool `toml:"quota_tempfail"`
+}
+
+// TLS is the certificate section.
+type TLS struct {
+	// CertFile and KeyFile are PEM files. If both are empty, barid
+	// generates a self-signed certificate in the data folder.
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
+// Auth holds login throttling settings.
+type Auth struct {
+	FailureDelay    Duration `toml:"failure_delay"`     // first delay after a failed login
+	MaxFailureDelay Duration `toml:"max_failure_delay"` // the delay doubles per failure up to this
+	FailureWindow   Duration `toml:"failure_window"`    // failures older than this are forgotten
+	// TrustedNetworks are exempt from connection-count limits (not from
+	// failed-login delays). Empty by default, loopback included.
+	TrustedNetworks []string `toml:"trusted_networks"`
+}
+
+// Limits are the named limits. Each error that enforces one names it.
+type Limits struct {
+	LineLength          int      `toml:"line_length"`           // bytes per command line, literals excluded
+	LiteralSize         int64    `toml:"literal_size"`          // bytes per literal; advertised as APPENDLIMIT
+	NestingDepth        int      `toml:"nesting_depth"`         // parenthesis depth in a command
+	CommandsBeforeLogin int      `toml:"commands_before_login"` // commands allowed before authentication
+	LoginTimeout        Duration `toml:"login_timeout"`         // time allowed before authentication
+	Autologout          Duration `toml:"autologout"`            // inactivity timeout after login (RFC 9051 §5.4: at least 30 minutes)
+	MIMEDepth           int      `toml:"mime_depth"`            // nesting of MIME parts
+	MIMEParts           int      `toml:"mime_parts"`            // MIME parts per message
+	HeaderSize          int      `toml:"header_size"`           // bytes of one header block
+	MaxConnsPerIP       int      `toml:"max_conns_per_ip"`      // concurrent connections per client IP
+	MaxConnsPerUser     int      `toml:"max_conns_per_user"`    // concurrent sessions per account
+}
+
+// Default returns the built-in configuration.
+func Default() Config {
+	return Config{
+		DataDir:  "./barid-data",
+		Hostname: "localhost",
+		LogLevel: "info",
+		IMAP: IMAP{
+			Listen:        ":143",
+			ListenTLS:     ":993",
+			IdleKeepalive: Duration{2 * time.Minute},
+		},
+		LMTP: LMTP{LocalDomains: []string{"localhost"}},
+		Auth: Auth{
+			FailureDelay:    Duration{time.Second},
+			MaxFailureDelay: Duration{15 * time.Second},
+			FailureWindow:   Duration{15 * time.Minute},
+		},
+		Limits: Limits{
+			LineLength:          64 * 1024,
+			LiteralSize:         64 << 20,
+			NestingDepth:        64,
+			CommandsBeforeLogin: 32,
+			LoginTimeout:        Duration{60 * time.Second},
+			Autologout:          Duration{30 * time.Minute},
+			MIMEDepth:           20,
+			MIMEParts:           1000,
+			HeaderSize:          1 << 20,
+			MaxConnsPerIP:       50,
+			MaxConnsPerUser:     100,
+		},
+	}
+}
+
+// Load reads path (if not empty) over the defaults and validates.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		md, err := toml.DecodeFile(path, &cfg)
+		if err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			keys := make([]string, len(und))
+			for i, k := range und {
+				keys[i] = k.String()
+			}
+			return cfg, fmt.Errorf("config %s: unknown keys: %s", path, strings.Join(keys, ", "))
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate checks values and ranges.
+func (c *Config) Validate() error {
+	var errs []string
+	add := func(f string, a ...any) { errs = append(errs, fmt.Sprintf(f, a...)) }
+	if c.DataDir == "" {
+		add("data_dir must be set")
+	}
+	l := c.Limits
+	if l.LineLength < 1024 {
+		add("limits.line_length must be at least 1024 (RFC 9051 §4 recommends 8192)")
+	}
+	if l.LiteralSize < 1024 {
+		add("limits.literal_size must be at least 1024")
+	}
+	if l.NestingDepth < 4 {
+		add("limits.nesting_depth must be at least 4")
+	}
+	if l.CommandsBeforeLogin < 1 {
+		add("limits.commands_before_login must be at least 1")
+	}
+	if l.Autologout.Duration < 30*time.Minute {
+		add("limits.autologout must be at least 30m (RFC 9051 §5.4)")
+	}
+	if l.LoginTimeout.Duration < time.Second {
+		add("limits.login_timeout must be at least 1s")
+	}
+	if l.MIMEDepth < 1 || l.MIMEParts < 1 || l.HeaderSize < 1024 {
+		add("limits.mime_depth, mime_parts must be >= 1 and header_size >= 1024")
+	}
+	if l.MaxConnsPerIP < 0 || l.MaxConnsPerUser < 0 {
+		add("limits.max_conns_per_ip and max_conns_per_user must be >= 0 (0 = unlimited)")
+	}
+	if c.IMAP.IdleKeepalive.Duration < time.Second {
+		add("imap.idle_keepalive must be at least 1s")
+	}
+	if _, err := c.TrustedPrefixes(); err != nil {
+		add("%v", err)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		add("tls.cert_file and tls.key_file must be set together")
+	}
+	switch c.LogLevel {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		add("log_level must be one of trace, debug, info, warn, error")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// TrustedPrefixes parses auth.trusted_networks.
+func (c *Config) TrustedPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.Auth.TrustedNetworks {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, err2 := netip.ParseAddr(s)
+			if err2 != nil {
+				return nil, fmt.Errorf("auth.trusted_networks: %q is not a prefix or address", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Path returns a path inside the data folder.
+func (c *Config) Path(elem ...string) string {
+	return filepath.Join(append([]string{c.DataDir}, elem...)...)
+}
+
+// EnsureDataDir creates the data folder with mode 0700.
+func (c *Config) EnsureDataDir() error {
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return err
+	}
+	return os.Chmod(c.DataDir, 0o700)
+}

@@ -1,0 +1,110 @@
+// Package notify is the change bus. Writers commit to the store first, then
+// Publish the changes the store returned. Sessions Subscribe per account and
+// receive every change of that account, in publish order.
+//
+// The in-process bus never blocks a publisher: each subscription has an
+// unbounded queue and a wake channel of capacity one, so a slow or stuck
+// session only grows its own queue.
+package notify
+
+import (
+	"sync"
+
+	"barid/internal/store"
+)
+
+// Bus is an in-process publish/subscribe hub keyed by account ID.
+type Bus struct {
+	mu   sync.Mutex
+	subs map[int64]map[*Subscription]struct{}
+}
+
+// New returns an empty bus.
+func New() *Bus {
+	return &Bus{subs: make(map[int64]map[*Subscription]struct{})}
+}
+
+// Subscription receives one account's changes.
+type Subscription struct {
+	bus     *Bus
+	account int64
+	mu      sync.Mutex
+	queue   []store.Change
+	wake    chan struct{}
+	closed  bool
+}
+
+// Subscribe starts receiving changes for accountID.
+func (b *Bus) Subscribe(accountID int64) *Subscription {
+	s := &Subscription{bus: b, account: accountID, wake: make(chan struct{}, 1)}
+	b.mu.Lock()
+	m := b.subs[accountID]
+	if m == nil {
+		m = make(map[*Subscription]struct{})
+		b.subs[accountID] = m
+	}
+	m[s] = struct{}{}
+	b.mu.Unlock()
+	return s
+}
+
+// Publish delivers changes to every subscriber of their accounts. Call it
+// after the transaction that produced them has committed.
+func (b *Bus) Publish(changes []store.Change) {
+	if len(changes) == 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	start := 0
+	for i := 1; i <= len(changes); i++ {
+		if i < len(changes) && changes[i].AccountID == changes[start].AccountID {
+			continue
+		}
+		batch := changes[start:i]
+		for s := range b.subs[batch[0].AccountID] {
+			s.push(batch)
+		}
+		start = i
+	}
+}
+
+func (s *Subscription) push(cs []store.Change) {
+	s.mu.Lock()
+	if !s.closed {
+		s.queue = append(s.queue, cs...)
+	}
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Wake is signalled (coalesced) whenever new changes are queued.
+func (s *Subscription) Wake() <-chan struct{} { return s.wake }
+
+// Drain returns and clears the queued changes.
+func (s *Subscription) Drain() []store.Change {
+	s.mu.Lock()
+	q := s.queue
+	s.queue = nil
+	s.mu.Unlock()
+	return q
+}
+
+// Close stops the subscription.
+func (s *Subscription) Close() {
+	s.bus.mu.Lock()
+	if m := s.bus.subs[s.account]; m != nil {
+		delete(m, s)
+		if len(m) == 0 {
+			delete(s.bus.subs, s.account)
+		}
+	}
+	s.bus.mu.Unlock()
+	s.mu.Lock()
+	s.closed = true
+	s.queue = nil
+	s.mu.Unlock()
+}

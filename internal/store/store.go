@@ -1,0 +1,392 @@
+// Package store is the metadata boundary of barid: accounts, mailboxes,
+// message records, flags, modseqs and the changes every write produces.
+//
+// It knows nothing about IMAP sequence numbers, untagged responses or
+// response codes; those live once, in internal/imap/server. Message bytes
+// live in internal/blob; a message record names its blob by ID.
+//
+// Every write method returns the typed changes it made, each carrying the
+// modseq it was given. The caller publishes them on the notify bus after
+// the method returns (the transaction has committed by then).
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// UID is an IMAP unique identifier (RFC 9051 §2.3.1.1). UIDs only grow
+// within one UIDVALIDITY and are never reused.
+type UID uint32
+
+// ModSeq is a per-mailbox modification sequence (RFC 7162 §3.1).
+// Every change to a mailbox gets a new, larger modseq.
+type ModSeq uint64
+
+// SysFlags is the bitset of IMAP system flags kept per message.
+// \Recent is not stored here; it is a session property (RFC 3501 §2.3.2).
+type SysFlags uint8
+
+const (
+	FlagSeen SysFlags = 1 << iota
+	FlagAnswered
+	FlagFlagged
+	FlagDeleted
+	FlagDraft
+)
+
+// SysFlagNames lists the system flags in their canonical spelling,
+// in bit order.
+var SysFlagNames = [...]string{`\Seen`, `\Answered`, `\Flagged`, `\Deleted`, `\Draft`}
+
+// Flags is the full flag state of a message: system flags plus user
+// keywords. Keywords are kept in the case in which they were first seen,
+// compared case-insensitively (RFC 9051 §2.3.2), and sorted.
+type Flags struct {
+	System   SysFlags
+	Keywords []string
+}
+
+// Names returns every flag as its IMAP name: system flags first, then
+// keywords.
+func (f Flags) Names() []string {
+	out := make([]string, 0, 5+len(f.Keywords))
+	for i, n := range SysFlagNames {
+		if f.System&(1<<i) != 0 {
+			out = append(out, n)
+		}
+	}
+	return append(out, f.Keywords...)
+}
+
+// Has reports whether flag (system or keyword, case-insensitive) is set.
+func (f Flags) Has(flag string) bool {
+	if sf, ok := ParseSysFlag(flag); ok {
+		return f.System&sf != 0
+	}
+	for _, k := range f.Keywords {
+		if strings.EqualFold(k, flag) {
+			return true
+		}
+	}
+	return false
+}
+
+// Equal reports whether two flag states are the same.
+func (f Flags) Equal(g Flags) bool {
+	if f.System != g.System || len(f.Keywords) != len(g.Keywords) {
+		return false
+	}
+	for i := range f.Keywords {
+		if !strings.EqualFold(f.Keywords[i], g.Keywords[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseSysFlag maps a system flag name (case-insensitive) to its bit.
+func ParseSysFlag(name string) (SysFlags, bool) {
+	for i, n := range SysFlagNames {
+		if strings.EqualFold(n, name) {
+			return 1 << i, true
+		}
+	}
+	return 0, false
+}
+
+// FlagsFromNames builds a Flags value from IMAP flag names. \Recent and
+// other unknown backslash flags are dropped. Keywords are deduplicated
+// case-insensitively and sorted case-insensitively.
+func FlagsFromNames(names []string) Flags {
+	var f Flags
+	for _, n := range names {
+		if sf, ok := ParseSysFlag(n); ok {
+			f.System |= sf
+			continue
+		}
+		if strings.HasPrefix(n, `\`) {
+			continue
+		}
+		f.Keywords = addKeyword(f.Keywords, n)
+	}
+	return f
+}
+
+func addKeyword(ks []string, k string) []string {
+	lk := strings.ToLower(k)
+	for i, e := range ks {
+		le := strings.ToLower(e)
+		if le == lk {
+			return ks
+		}
+		if le > lk {
+			ks = append(ks, "")
+			copy(ks[i+1:], ks[i:])
+			ks[i] = k
+			return ks
+		}
+	}
+	return append(ks, k)
+}
+
+// FlagOp is how StoreFlags combines the given flags with the current ones.
+type FlagOp uint8
+
+const (
+	FlagsReplace FlagOp = iota // FLAGS
+	FlagsAdd                   // +FLAGS
+	FlagsRemove                // -FLAGS
+)
+
+// Apply returns the result of op applied to cur with arg.
+func (op FlagOp) Apply(cur, arg Flags) Flags {
+	switch op {
+	case FlagsReplace:
+		return Flags{System: arg.System, Keywords: append([]string(nil), arg.Keywords...)}
+	case FlagsAdd:
+		out := Flags{System: cur.System | arg.System, Keywords: append([]string(nil), cur.Keywords...)}
+		for _, k := range arg.Keywords {
+			out.Keywords = addKeyword(out.Keywords, k)
+		}
+		return out
+	default:
+		out := Flags{System: cur.System &^ arg.System}
+		for _, k := range cur.Keywords {
+			drop := false
+			for _, a := range arg.Keywords {
+				if strings.EqualFold(a, k) {
+					drop = true
+					break
+				}
+			}
+			if !drop {
+				out.Keywords = append(out.Keywords, k)
+			}
+		}
+		return out
+	}
+}
+
+// Account is one login. Name is stored lower-cased; lookups are
+// case-insensitive. Secret is opaque to the store: internal/auth encodes
+// the argon2id hash and the SCRAM keys into it.
+type Account struct {
+	ID         int64
+	Name       string
+	Secret     []byte
+	QuotaBytes int64 // 0 = unlimited
+	Created    time.Time
+}
+
+// Mailbox is one folder of an account. Name is UTF-8 with "/" as the
+// hierarchy separator; "INBOX" is always spelled in upper case.
+type Mailbox struct {
+	ID            int64
+	AccountID     int64
+	Name          string
+	UIDValidity   uint32
+	UIDNext       UID
+	HighestModSeq ModSeq
+	// FirstRecent is the lowest UID that no session has yet claimed as
+	// \Recent (RFC 3501 §2.3.2). ClaimRecent advances it.
+	FirstRecent UID
+	SpecialUse  string // RFC 6154 attribute such as `\Sent`, or ""
+	Subscribed  bool
+}
+
+// Status is the counting part of STATUS (RFC 9051 §6.3.11).
+type Status struct {
+	Messages uint32
+	Unseen   uint32
+	Deleted  uint32
+	Recent   uint32 // messages with UID >= FirstRecent
+	Size     int64  // sum of RFC822.SIZE
+	Mailbox  Mailbox
+}
+
+// Message is a stored message record. Everything FETCH needs except
+// body sections comes from here, computed once at delivery.
+type Message struct {
+	MailboxID    int64
+	UID          UID
+	ModSeq       ModSeq
+	Flags        Flags
+	BlobID       string
+	Size         int64 // RFC822.SIZE: bytes of the stored message
+	InternalDate time.Time
+	SaveDate     time.Time
+
+	// Header is the raw top-level header block, including the blank line
+	// that ends it (when the message has one).
+	Header []byte
+	// Structure is the serialized MIME tree with byte offsets
+	// (internal/mail/mime). Opaque to the store.
+	Structure []byte
+	// Envelope is the rendered IMAP ENVELOPE, computed at delivery.
+	Envelope []byte
+
+	// Search fields, decoded to UTF-8 and folded to lower case at
+	// delivery, so header SEARCH keys need not parse headers.
+	Subject  string
+	From     string
+	To       string
+	Cc       string
+	Bcc      string
+	SentDate time.Time // Date: header; zero if absent or unparseable
+}
+
+// Fields tells FetchMessages which parts of a record the caller needs,
+// so a FLAGS-only FETCH never loads structure or envelopes.
+type Fields uint8
+
+const (
+	FieldFlags     Fields = 1 << iota // ModSeq, Flags
+	FieldBasics                       // BlobID, Size, InternalDate, SaveDate
+	FieldHeader                       // Header
+	FieldStructure                    // Structure
+	FieldEnvelope                     // Envelope
+	FieldSearch                       // Subject..Bcc, SentDate
+	FieldAll       Fields = 0xff
+)
+
+// NewMessage is a message ready to be appended: its blob already written
+// and synced, its metadata computed.
+type NewMessage struct {
+	Flags        Flags
+	BlobID       string
+	Size         int64
+	InternalDate time.Time
+	Header       []byte
+	Structure    []byte
+	Envelope     []byte
+	Subject      string
+	From         string
+	To           string
+	Cc           string
+	Bcc          string
+	SentDate     time.Time
+}
+
+// ChangeKind says what a Change describes.
+type ChangeKind uint8
+
+const (
+	ChangeAdded ChangeKind = iota + 1
+	ChangeFlags
+	ChangeExpunged
+	ChangeMailboxCreated
+	ChangeMailboxDeleted
+	ChangeMailboxRenamed
+	ChangeSubscribed
+	ChangeUnsubscribed
+)
+
+// Change is one typed effect of a committed write.
+type Change struct {
+	Kind      ChangeKind
+	AccountID int64
+	MailboxID int64
+	UID       UID    // Added, Flags, Expunged
+	ModSeq    ModSeq // the modseq the change was given
+	Flags     Flags  // Added, Flags: the new flag state
+	Name      string // mailbox name (new name for renames)
+	OldName   string // renames
+	// UIDValidity of the mailbox, for created/renamed mailboxes.
+	UIDValidity uint32
+}
+
+// StoreResult is the outcome of StoreFlags for one message.
+type StoreResult struct {
+	UID    UID
+	ModSeq ModSeq
+	Flags  Flags
+}
+
+// CopyResult maps source UIDs to destination UIDs in order (RFC 4315).
+type CopyResult struct {
+	UIDValidity uint32
+	SrcUIDs     []UID
+	DstUIDs     []UID
+}
+
+// Sentinel errors. The IMAP server maps them to response codes in one
+// place (RFC 5530).
+var (
+	ErrNoAccount       = errors.New("no such account")
+	ErrAccountExists   = errors.New("account already exists")
+	ErrNoMailbox       = errors.New("no such mailbox")                         // [NONEXISTENT] / [TRYCREATE]
+	ErrMailboxExists   = errors.New("mailbox exists")                          // [ALREADYEXISTS]
+	ErrMailboxInferior = errors.New("mailbox has inferior hierarchical names") // RFC 9051 §6.3.5
+	ErrCannot          = errors.New("operation not permitted on this mailbox") // [CANNOT]
+	ErrOverQuota       = errors.New("over quota")                              // [OVERQUOTA]
+)
+
+// Store is the metadata store. Implementations: store/sqlite (embedded
+// default), later store/postgres. All methods are safe for concurrent
+// use. Name arguments are account-relative UTF-8 mailbox names.
+type Store interface {
+	// Accounts.
+	CreateAccount(ctx context.Context, name string, secret []byte) (*Account, error)
+	Account(ctx context.Context, name string) (*Account, error)
+	AccountByID(ctx context.Context, id int64) (*Account, error)
+	SetAccountSecret(ctx context.Context, accountID int64, secret []byte) error
+	DeleteAccount(ctx context.Context, accountID int64) error
+	Accounts(ctx context.Context) ([]Account, error)
+
+	// Mailboxes. CreateMailbox does not create missing parents; the
+	// caller does that (RFC 9051 §6.3.4). DeleteMailbox refuses INBOX
+	// with ErrCannot. RenameMailbox renames inferiors too; renaming
+	// INBOX is the caller's job (move messages, RFC 9051 §6.3.6).
+	CreateMailbox(ctx context.Context, accountID int64, name, specialUse string) (*Mailbox, []Change, error)
+	Mailbox(ctx context.Context, accountID int64, name string) (*Mailbox, error)
+	MailboxByID(ctx context.Context, id int64) (*Mailbox, error)
+	Mailboxes(ctx context.Context, accountID int64) ([]Mailbox, error)
+	DeleteMailbox(ctx context.Context, accountID int64, name string) ([]Change, error)
+	RenameMailbox(ctx context.Context, accountID int64, oldName, newName string) ([]Change, error)
+	// Subscriptions may name mailboxes that do not exist (RFC 9051 §6.3.7).
+	SetSubscribed(ctx context.Context, accountID int64, name string, on bool) ([]Change, error)
+	Subscriptions(ctx context.Context, accountID int64) ([]string, error)
+	MailboxStatus(ctx context.Context, mailboxID int64) (*Status, error)
+
+	// Messages. uids arguments are sorted ascending and duplicate-free.
+	AppendMessages(ctx context.Context, mailboxID int64, msgs []NewMessage) ([]UID, []Change, error)
+	// MessageUIDs returns every UID in the mailbox, ascending, with the
+	// mailbox row read in the same transaction.
+	MessageUIDs(ctx context.Context, mailboxID int64) (*Mailbox, []UID, error)
+	// FetchMessages calls fn for each listed UID that exists, in UID
+	// order, filling only the requested fields (UID and MailboxID are
+	// always set). fn must not call back into the store.
+	FetchMessages(ctx context.Context, mailboxID int64, uids []UID, fields Fields, fn func(*Message) error) error
+	// StoreFlags changes flags. If unchangedSince > 0 (RFC 7162
+	// CONDSTORE), messages whose modseq is greater are left alone and
+	// returned in failed. Messages whose flags do not change get no new
+	// modseq and no change.
+	StoreFlags(ctx context.Context, mailboxID int64, uids []UID, op FlagOp, flags Flags, unchangedSince ModSeq) (results []StoreResult, failed []UID, changes []Change, err error)
+	// Expunge removes the listed messages, or, if uids is nil, every
+	// message with \Deleted. It returns the expunged UIDs.
+	Expunge(ctx context.Context, mailboxID int64, uids []UID) ([]UID, []Change, error)
+	// CopyMessages copies (sharing blobs) into dst, keeping flags.
+	CopyMessages(ctx context.Context, srcMailboxID int64, uids []UID, dstMailboxID int64) (*CopyResult, []Change, error)
+	// MoveMessages copies then expunges from src in one transaction
+	// (RFC 6851).
+	MoveMessages(ctx context.Context, srcMailboxID int64, uids []UID, dstMailboxID int64) (*CopyResult, []Change, error)
+	// ClaimRecent marks every message with UID >= FirstRecent as claimed
+	// and returns the previous FirstRecent: the caller's session treats
+	// UIDs from there on as \Recent.
+	ClaimRecent(ctx context.Context, mailboxID int64) (UID, error)
+
+	// Integrity. BlobRefs calls fn with each distinct blob ID referenced
+	// by any message row.
+	BlobRefs(ctx context.Context, fn func(blobID string) error) error
+	BlobReferenced(ctx context.Context, blobID string) (bool, error)
+
+	Close() error
+}
+
+// NormalizeAccountName returns the canonical form of a login name.
+func NormalizeAccountName(name string) string {
+	return strings.ToLower(strings.TrimSpace(name))
+}

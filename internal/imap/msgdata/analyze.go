@@ -1,0 +1,131 @@
+package msgdata
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"time"
+
+	"barid/internal/mail/header"
+	"barid/internal/mail/mime"
+)
+
+// Analysis is everything computed once at delivery (it maps onto the
+// fields of store.NewMessage).
+type Analysis struct {
+	// Header is the raw top-level header including its blank line,
+	// capped at Limits.MaxHeaderBytes.
+	Header []byte
+	// Structure is the serialized MIME tree (mime.Part.Marshal), with
+	// the envelopes of embedded messages pre-rendered.
+	Structure []byte
+	// Envelope is the rendered IMAP ENVELOPE with its parentheses.
+	Envelope []byte
+	// Subject, From, To, Cc, Bcc: RFC 2047-decoded, UTF-8, lower-cased,
+	// for SEARCH.
+	Subject, From, To, Cc, Bcc string
+	// SentDate is the parsed Date field (zero if absent or unparsable).
+	SentDate time.Time
+	// Size is the message's length in bytes as stored.
+	Size int64
+	// VirtualSize is the length with every line end counted as CRLF,
+	// which is what Dovecot reports as RFC822.SIZE and sends for
+	// BODY[]; it differs from Size only for messages with bare LFs.
+	VirtualSize int64
+	// Root is the parsed structure (the same as Unmarshal(Structure)).
+	Root *mime.Part
+}
+
+// Analyze reads a message once and computes its Analysis.
+func Analyze(r io.Reader, lim mime.Limits) (*Analysis, error) {
+	if lim.MaxHeaderBytes <= 0 {
+		lim.MaxHeaderBytes = mime.DefaultMaxHeaderBytes
+	}
+	cap := &capture{r: r, max: lim.MaxHeaderBytes}
+	root, err := mime.Parse(cap, lim)
+	if err != nil {
+		return nil, err
+	}
+	a := &Analysis{Root: root, Size: root.HeaderSize + root.BodySize,
+		VirtualSize: root.HeaderVSize + root.BodyVSize}
+	hl := root.HeaderSize
+	if hl > int64(len(cap.buf)) {
+		hl = int64(len(cap.buf))
+	}
+	a.Header = cap.buf[:hl:hl]
+	a.Envelope = Envelope(root.Env)
+	prerender(root)
+	a.Structure = root.Marshal()
+	e := root.Env
+	if e != nil {
+		a.Subject = strings.ToLower(header.DecodeWords(header.Unfold([]byte(e.Subject))))
+		a.From = addrText(e.From)
+		a.To = addrText(e.To)
+		a.Cc = addrText(e.Cc)
+		a.Bcc = addrText(e.Bcc)
+		if e.Has&mime.EnvDate != 0 {
+			if t, ok := header.ParseDate(e.Date); ok {
+				a.SentDate = t
+			}
+		}
+	}
+	return a, nil
+}
+
+// prerender stores the rendered ENVELOPE of every embedded message in the
+// structure, so BODYSTRUCTURE does no address parsing.
+func prerender(p *mime.Part) {
+	if p.Flags&mime.FlagMessage != 0 && len(p.Children) > 0 {
+		c := p.Children[0]
+		c.EnvelopeIMAP = Envelope(c.Env)
+		c.Env = nil
+	}
+	for _, c := range p.Children {
+		prerender(c)
+	}
+}
+
+// addrText is the searchable text of an address field: decoded and
+// lower-cased.
+func addrText(v string) string {
+	if v == "" {
+		return ""
+	}
+	return strings.ToLower(header.DecodeWords(header.Unfold([]byte(v))))
+}
+
+// capture keeps the bytes read through it up to the first blank line
+// (the end of the top-level header), at most max.
+type capture struct {
+	r    io.Reader
+	max  int
+	buf  []byte
+	done bool
+}
+
+func (c *capture) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.done || n == 0 {
+		return n, err
+	}
+	k := n
+	if room := c.max - len(c.buf); k > room {
+		k = room
+		c.done = true
+	}
+	from := len(c.buf) - 2
+	if from < 0 {
+		from = 0
+	}
+	c.buf = append(c.buf, p[:k]...)
+	if len(c.buf) > 0 && (c.buf[0] == '\n' || bytes.HasPrefix(c.buf, []byte("\r\n"))) {
+		c.done = true
+	}
+	if i := bytes.Index(c.buf[from:], []byte("\n\n")); i >= 0 {
+		c.done = true
+	}
+	if i := bytes.Index(c.buf[from:], []byte("\n\r\n")); i >= 0 {
+		c.done = true
+	}
+	return n, err
+}

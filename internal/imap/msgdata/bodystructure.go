@@ -1,0 +1,191 @@
+package msgdata
+
+import (
+	"strconv"
+	"strings"
+
+	"barid/internal/mail/mime"
+)
+
+// BodyStructure renders BODYSTRUCTURE (extended=true) or BODY
+// (extended=false) from a serialized structure (RFC 9051 §7.5.2), with
+// its parentheses. It never reads message bytes: embedded messages'
+// envelopes are in the structure.
+func BodyStructure(structure []byte, extended bool) ([]byte, error) {
+	root, err := mime.Unmarshal(structure)
+	if err != nil {
+		return nil, err
+	}
+	return AppendBodyStructure(nil, root, extended), nil
+}
+
+// AppendBodyStructure appends the BODYSTRUCTURE or BODY of p to b.
+func AppendBodyStructure(b []byte, p *mime.Part, extended bool) []byte {
+	b = append(b, '(')
+	if p.Flags&mime.FlagMultipart != 0 {
+		b = appendMultipart(b, p, extended)
+	} else {
+		b = appendSinglePart(b, p, extended)
+	}
+	return append(b, ')')
+}
+
+// emptyPart is what Dovecot writes for a multipart without parts.
+const emptyPart = `("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0)`
+
+func appendMultipart(b []byte, p *mime.Part, extended bool) []byte {
+	if len(p.Children) == 0 {
+		b = append(b, emptyPart...)
+	}
+	for _, c := range p.Children {
+		b = AppendBodyStructure(b, c, extended)
+	}
+	b = append(b, ' ')
+	if _, sub, ok := rawType(p); ok {
+		b = appendNString(b, sub)
+	} else {
+		b = append(b, `"x-unknown"`...)
+	}
+	if !extended {
+		return b
+	}
+	b = append(b, ' ')
+	b = appendParams(b, p.Params, false)
+	return appendCommonExt(b, p)
+}
+
+// rawType returns the type and subtype as sent, and whether there was a
+// subtype at all.
+func rawType(p *mime.Part) (typ, sub string, hasSub bool) {
+	if p.RawType != "" {
+		if i := strings.IndexByte(p.RawType, '/'); i >= 0 {
+			return p.RawType[:i], p.RawType[i+1:], true
+		}
+		return p.RawType, "", false
+	}
+	return p.Type, p.Subtype, p.Flags&mime.FlagNoSubtype == 0
+}
+
+func appendSinglePart(b []byte, p *mime.Part, extended bool) []byte {
+	var text bool
+	switch {
+	case p.Flags&mime.FlagMessage != 0:
+		b = append(b, `"message" "rfc822"`...)
+	case p.Flags&mime.FlagContentType == 0:
+		text = true
+		b = append(b, `"text" "plain"`...)
+	default:
+		typ, sub, hasSub := rawType(p)
+		text = strings.EqualFold(typ, "text")
+		b = appendNString(b, typ)
+		b = append(b, ' ')
+		switch {
+		case hasSub:
+			b = appendNString(b, sub)
+		case text:
+			b = append(b, `"plain"`...)
+		default:
+			b = append(b, `"unknown"`...)
+		}
+	}
+	b = append(b, ' ')
+	b = appendParams(b, p.Params, text)
+	b = append(b, ' ')
+	b = appendOpt(b, p.Has&mime.HasID != 0, p.ID)
+	b = append(b, ' ')
+	b = appendOpt(b, p.Has&mime.HasDescription != 0, p.Description)
+	b = append(b, ' ')
+	if p.Has&mime.HasEncoding != 0 {
+		b = appendNString(b, p.Encoding)
+	} else {
+		b = append(b, `"7bit"`...)
+	}
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, p.BodyVSize, 10)
+	if text {
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, p.BodyLines, 10)
+	} else if p.Flags&mime.FlagMessage != 0 && len(p.Children) > 0 {
+		c := p.Children[0]
+		b = append(b, ' ')
+		if c.EnvelopeIMAP != nil {
+			b = append(b, c.EnvelopeIMAP...)
+		} else {
+			b = append(b, Envelope(c.Env)...)
+		}
+		b = append(b, ' ')
+		b = AppendBodyStructure(b, c, extended)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, p.BodyLines, 10)
+	}
+	if !extended {
+		return b
+	}
+	b = append(b, ' ')
+	b = appendOpt(b, p.Has&mime.HasMD5 != 0, p.MD5)
+	return appendCommonExt(b, p)
+}
+
+func appendOpt(b []byte, has bool, s string) []byte {
+	if !has {
+		return append(b, "NIL"...)
+	}
+	return appendNStringNoLF(b, s)
+}
+
+// appendParams writes a body-fld-param list. A text part without a charset
+// gets charset=us-ascii (RFC 2045 §5.2), as Dovecot does.
+func appendParams(b []byte, ps []mime.Param, text bool) []byte {
+	if len(ps) == 0 {
+		if !text {
+			return append(b, "NIL"...)
+		}
+		return append(b, `("charset" "us-ascii")`...)
+	}
+	b = append(b, '(')
+	charset := false
+	for i, pr := range ps {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		if strings.EqualFold(pr.Name, "charset") {
+			charset = true
+		}
+		b = appendNString(b, pr.Name)
+		b = append(b, ' ')
+		b = appendNString(b, pr.Value)
+	}
+	if text && !charset {
+		b = append(b, ` "charset" "us-ascii"`...)
+	}
+	return append(b, ')')
+}
+
+// appendCommonExt writes body-fld-dsp, body-fld-lang and body-fld-loc.
+func appendCommonExt(b []byte, p *mime.Part) []byte {
+	b = append(b, ' ')
+	if p.Has&mime.HasDisposition == 0 {
+		b = append(b, "NIL"...)
+	} else {
+		b = append(b, '(')
+		b = appendNString(b, p.Disposition)
+		b = append(b, ' ')
+		b = appendParams(b, p.DispParams, false)
+		b = append(b, ')')
+	}
+	b = append(b, ' ')
+	if len(p.Language) == 0 {
+		b = append(b, "NIL"...)
+	} else {
+		b = append(b, '(')
+		for i, l := range p.Language {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = appendNString(b, l)
+		}
+		b = append(b, ')')
+	}
+	b = append(b, ' ')
+	return appendOpt(b, p.Has&mime.HasLocation != 0, p.Location)
+}

@@ -1,0 +1,267 @@
+package msgdata
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+
+	"barid/internal/imap"
+	"barid/internal/mail/header"
+	"barid/internal/mail/mime"
+)
+
+// Errors of the section and binary functions.
+var (
+	// ErrUnknownCTE: BINARY of a part whose Content-Transfer-Encoding is
+	// not known (RFC 3516 §4.3: answer NO [UNKNOWN-CTE]).
+	ErrUnknownCTE = errors.New("unknown Content-Transfer-Encoding")
+	// ErrNoSuchPart: the part number does not exist in the message.
+	// For BODY[...], Dovecot answers with an empty string instead; the
+	// caller decides (see Section).
+	ErrNoSuchPart = errors.New("no such message part")
+)
+
+// target is what a section resolves to: a byte range of the message, or
+// a header to filter.
+type target struct {
+	part     *mime.Part // part whose header or body is addressed
+	header   bool       // the part's header (else its body)
+	whole    bool       // header and body (BODY[])
+	empty    bool       // the section exists in syntax only: empty result
+	filtered bool       // HEADER.FIELDS[.NOT]
+}
+
+// resolve maps a section onto the structure, following Dovecot's
+// imap-msgpart: BODY[n] is part n's body; n.MIME its MIME header; n.HEADER,
+// n.TEXT and n.HEADER.FIELDS need part n to be message/rfc822 and address
+// the embedded message; a part number that does not exist yields an empty
+// result.
+func resolve(root *mime.Part, sec imap.Section) target {
+	if len(sec.Part) == 0 {
+		switch sec.Specifier {
+		case imap.SectionAll:
+			return target{part: root, whole: true}
+		case imap.SectionHeader:
+			return target{part: root, header: true}
+		case imap.SectionHeaderFields, imap.SectionHeaderFieldsNot:
+			return target{part: root, header: true, filtered: true}
+		case imap.SectionText:
+			return target{part: root}
+		default:
+			return target{empty: true}
+		}
+	}
+	p, ok := root.Find(sec.Part)
+	if !ok {
+		return target{empty: true}
+	}
+	switch sec.Specifier {
+	case imap.SectionAll:
+		return target{part: p}
+	case imap.SectionMIME:
+		return target{part: p, header: true}
+	}
+	if p.Flags&mime.FlagMessage == 0 || len(p.Children) == 0 {
+		return target{empty: true}
+	}
+	c := p.Children[0]
+	switch sec.Specifier {
+	case imap.SectionHeader:
+		return target{part: c, header: true}
+	case imap.SectionHeaderFields, imap.SectionHeaderFieldsNot:
+		return target{part: c, header: true, filtered: true}
+	default:
+		return target{part: c}
+	}
+}
+
+// NeedsBlob reports whether Section needs the message bytes for sec, or
+// can answer from the stored top-level header (whose length is
+// topHeaderLen; pass -1 if unknown).
+func NeedsBlob(root *mime.Part, sec imap.Section) bool {
+	return needsBlob(root, sec, -1)
+}
+
+// NeedsBlobHeader is NeedsBlob for a stored header that may have been
+// capped at Limits.MaxHeaderBytes.
+func NeedsBlobHeader(root *mime.Part, sec imap.Section, topHeaderLen int) bool {
+	return needsBlob(root, sec, topHeaderLen)
+}
+
+func needsBlob(root *mime.Part, sec imap.Section, hdrLen int) bool {
+	t := resolve(root, sec)
+	if t.empty {
+		return false
+	}
+	if t.part == root && t.header && !t.whole {
+		return hdrLen >= 0 && int64(hdrLen) < root.HeaderSize
+	}
+	return true
+}
+
+// Section returns the bytes of BODY[section], before any <partial> is
+// applied (see Partial). topHeader is the stored top-level header; blob
+// may be nil when NeedsBlob reported false. Like Dovecot, bare LF line
+// ends are sent as CRLF and NUL bytes as 0x80 (IMAP literals may not
+// carry NUL), so size is the CRLF ("virtual") size.
+func Section(root *mime.Part, topHeader []byte, blob io.ReaderAt, sec imap.Section) (io.Reader, int64, error) {
+	t := resolve(root, sec)
+	if t.empty {
+		return strings.NewReader(""), 0, nil
+	}
+	p := t.part
+	if t.filtered {
+		hdr, err := partHeader(p, root, topHeader, blob)
+		if err != nil {
+			return nil, 0, err
+		}
+		out := FilterHeader(hdr, sec.Fields, sec.Specifier == imap.SectionHeaderFieldsNot)
+		return bytes.NewReader(out), int64(len(out)), nil
+	}
+	var off, n, vn int64
+	switch {
+	case t.whole:
+		off, n, vn = p.Offset, p.HeaderSize+p.BodySize, p.HeaderVSize+p.BodyVSize
+	case t.header:
+		off, n, vn = p.Offset, p.HeaderSize, p.HeaderVSize
+		if p == root && int64(len(topHeader)) >= n {
+			return convert(bytes.NewReader(topHeader[:n]), n, vn, p.Flags)
+		}
+	default:
+		off, n, vn = p.BodyStart(), p.BodySize, p.BodyVSize
+	}
+	if blob == nil {
+		return nil, 0, errors.New("msgdata: section needs the message bytes")
+	}
+	return convert(io.NewSectionReader(blob, off, n), n, vn, p.Flags)
+}
+
+// convert wraps r so that bare LFs become CRLF and NULs become 0x80 when
+// the part has them.
+func convert(r io.Reader, n, vn int64, f mime.Flags) (io.Reader, int64, error) {
+	if vn != n {
+		r = &crlfReader{r: bufio.NewReader(r)}
+	}
+	if f&mime.FlagHasNULs != 0 {
+		r = &nulReader{r: r}
+	}
+	return r, vn, nil
+}
+
+func partHeader(p, root *mime.Part, topHeader []byte, blob io.ReaderAt) ([]byte, error) {
+	if p == root && int64(len(topHeader)) >= p.HeaderSize {
+		return topHeader[:p.HeaderSize], nil
+	}
+	if blob == nil {
+		return nil, errors.New("msgdata: section needs the message bytes")
+	}
+	buf := make([]byte, p.HeaderSize)
+	if _, err := blob.ReadAt(buf, p.Offset); err != nil && !(errors.Is(err, io.EOF)) {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// FilterHeader returns the fields of hdr whose names are (not=false) or
+// are not (not=true) in names, in message order, followed by an empty
+// line (RFC 9051 §6.4.5 HEADER.FIELDS). Line ends are sent as CRLF.
+func FilterHeader(hdr []byte, names []string, not bool) []byte {
+	var out []byte
+	header.ForEach(hdr, func(f header.Field) bool {
+		in := false
+		for _, n := range names {
+			if strings.EqualFold(n, f.Name) {
+				in = true
+				break
+			}
+		}
+		if in != not {
+			out = appendCRLF(out, f.Raw)
+			if n := len(out); n == 0 || out[n-1] != '\n' {
+				out = append(out, '\r', '\n')
+			}
+		}
+		return true
+	})
+	return append(out, '\r', '\n')
+}
+
+func appendCRLF(out, b []byte) []byte {
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			out = append(out, '\r')
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// Partial applies a <offset.count> range (RFC 9051 §6.4.5) to a section
+// of the given size.
+func Partial(r io.Reader, size int64, sec imap.Section) (io.Reader, int64, error) {
+	if !sec.Partial {
+		return r, size, nil
+	}
+	if sec.Offset >= size {
+		return strings.NewReader(""), 0, nil
+	}
+	if _, err := io.CopyN(io.Discard, r, sec.Offset); err != nil {
+		return nil, 0, err
+	}
+	n := size - sec.Offset
+	if sec.Count < n {
+		n = sec.Count
+	}
+	return io.LimitReader(r, n), n, nil
+}
+
+type crlfReader struct {
+	r       *bufio.Reader
+	prev    byte
+	pending bool // an LF to emit after the CR we inserted
+}
+
+func (c *crlfReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if c.pending {
+			p[n] = '\n'
+			n++
+			c.pending = false
+			c.prev = '\n'
+			continue
+		}
+		b, err := c.r.ReadByte()
+		if err != nil {
+			if n > 0 {
+				return n, nil
+			}
+			return 0, err
+		}
+		if b == '\n' && c.prev != '\r' {
+			p[n] = '\r'
+			n++
+			c.pending = true
+			c.prev = '\r'
+			continue
+		}
+		p[n] = b
+		n++
+		c.prev = b
+	}
+	return n, nil
+}
+
+type nulReader struct{ r io.Reader }
+
+func (z *nulReader) Read(p []byte) (int, error) {
+	n, err := z.r.Read(p)
+	for i := 0; i < n; i++ {
+		if p[i] == 0 {
+			p[i] = 0x80
+		}
+	}
+	return n, err
+}

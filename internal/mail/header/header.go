@@ -1,0 +1,119 @@
+package header
+
+import "bytes"
+
+// Field is one header field: Name as sent (without trailing white space),
+// Value unfolded (line ends removed, the white space after them kept), Raw
+// the field's exact bytes including its line end.
+type Field struct {
+	Name  string
+	Value string
+	Raw   []byte
+}
+
+// Parse splits a header block into fields (RFC 5322 §2.2). It stops at the
+// first empty line. Lines without a colon become fields with an empty
+// value whose Name is the whole line, as Dovecot treats them. Continuation
+// lines (starting with white space) are joined to the previous field.
+func Parse(hdr []byte) []Field {
+	var out []Field
+	ForEach(hdr, func(f Field) bool {
+		out = append(out, f)
+		return true
+	})
+	return out
+}
+
+// ForEach calls fn for each field of hdr until fn returns false. The
+// Field's Raw aliases hdr.
+func ForEach(hdr []byte, fn func(Field) bool) {
+	i := 0
+	for i < len(hdr) {
+		// blank line ends the header
+		if hdr[i] == '\n' || hdr[i] == '\r' && i+1 < len(hdr) && hdr[i+1] == '\n' {
+			return
+		}
+		start := i
+		// field runs until a line end not followed by WSP
+		for {
+			j := bytes.IndexByte(hdr[i:], '\n')
+			if j < 0 {
+				i = len(hdr)
+				break
+			}
+			i += j + 1
+			if i >= len(hdr) || (hdr[i] != ' ' && hdr[i] != '\t') {
+				break
+			}
+		}
+		raw := hdr[start:i]
+		if !fn(makeField(raw)) {
+			return
+		}
+	}
+}
+
+func makeField(raw []byte) Field {
+	line := raw
+	c := bytes.IndexByte(line, ':')
+	nl := bytes.IndexByte(line, '\n')
+	if c < 0 || (nl >= 0 && c > nl) {
+		name := line
+		if nl >= 0 {
+			name = line[:nl]
+		}
+		name = bytes.TrimRight(name, "\r")
+		return Field{Name: string(name), Raw: raw}
+	}
+	name := bytes.TrimRight(line[:c], " \t")
+	return Field{Name: string(name), Value: Unfold(line[c+1:]), Raw: raw}
+}
+
+// Unfold removes CR and LF from a field value (RFC 5322 §2.2.3) and
+// trims the white space at both ends.
+func Unfold(v []byte) string {
+	if !bytes.ContainsAny(v, "\r\n") {
+		return string(bytes.Trim(v, " \t"))
+	}
+	b := make([]byte, 0, len(v))
+	for _, c := range v {
+		if c != '\r' && c != '\n' {
+			b = append(b, c)
+		}
+	}
+	return string(bytes.Trim(b, " \t"))
+}
+
+// Get returns the unfolded value of the first field named name
+// (case-insensitive).
+func Get(hdr []byte, name string) (string, bool) {
+	var v string
+	var ok bool
+	ForEach(hdr, func(f Field) bool {
+		if equalFold(f.Name, name) {
+			v, ok = f.Value, true
+			return false
+		}
+		return true
+	})
+	return v, ok
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}

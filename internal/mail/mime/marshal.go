@@ -1,0 +1,318 @@
+package mime
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Serialized form (stored per message, decoded on every BODYSTRUCTURE):
+//
+//	version byte (1)
+//	part (pre-order):
+//	  uvarint flags, has(byte)
+//	  uvarint offset, headerSize, headerVSize-headerSize, headerLines,
+//	          bodySize, bodyVSize-bodySize, bodyLines, decodedSize+1
+//	  string type, subtype, rawType
+//	  uvarint nparams, then name/value strings
+//	  for each Has bit set, in bit order: string (ID, Description,
+//	          Encoding, MD5, Location)
+//	  if HasDisposition: string disposition, uvarint n, params
+//	  uvarint nlang+1 (0 = none), strings
+//	  byte envelope presence: 0 none, 1 raw fields, 2 rendered
+//	    raw: uvarint has bits, then the present fields' strings
+//	    rendered: string, plus raw fields as above
+//	  uvarint nchildren, children
+//
+// Strings are uvarint length + bytes. Unmarshal converts the input to one
+// string and slices it, so decoding allocates only the Part nodes and
+// slices.
+const marshalVersion = 1
+
+// Marshal encodes p and its subtree.
+func (p *Part) Marshal() []byte {
+	b := make([]byte, 0, 256)
+	b = append(b, marshalVersion)
+	return p.marshal(b)
+}
+
+func putU(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
+
+func putS(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func putParams(b []byte, ps []Param) []byte {
+	b = putU(b, uint64(len(ps)))
+	for _, p := range ps {
+		b = putS(b, p.Name)
+		b = putS(b, p.Value)
+	}
+	return b
+}
+
+func (p *Part) marshal(b []byte) []byte {
+	b = putU(b, uint64(p.Flags))
+	b = append(b, byte(p.Has))
+	b = putU(b, uint64(p.Offset))
+	b = putU(b, uint64(p.HeaderSize))
+	b = putU(b, uint64(p.HeaderVSize-p.HeaderSize))
+	b = putU(b, uint64(p.HeaderLines))
+	b = putU(b, uint64(p.BodySize))
+	b = putU(b, uint64(p.BodyVSize-p.BodySize))
+	b = putU(b, uint64(p.BodyLines))
+	b = putU(b, uint64(p.DecodedSize+1))
+	b = putS(b, p.Type)
+	b = putS(b, p.Subtype)
+	b = putS(b, p.RawType)
+	b = putParams(b, p.Params)
+	if p.Has&HasID != 0 {
+		b = putS(b, p.ID)
+	}
+	if p.Has&HasDescription != 0 {
+		b = putS(b, p.Description)
+	}
+	if p.Has&HasEncoding != 0 {
+		b = putS(b, p.Encoding)
+	}
+	if p.Has&HasMD5 != 0 {
+		b = putS(b, p.MD5)
+	}
+	if p.Has&HasLocation != 0 {
+		b = putS(b, p.Location)
+	}
+	if p.Has&HasDisposition != 0 {
+		b = putS(b, p.Disposition)
+		b = putParams(b, p.DispParams)
+	}
+	if p.Language == nil {
+		b = putU(b, 0)
+	} else {
+		b = putU(b, uint64(len(p.Language))+1)
+		for _, l := range p.Language {
+			b = putS(b, l)
+		}
+	}
+	switch {
+	case p.Env == nil && p.EnvelopeIMAP == nil:
+		b = append(b, 0)
+	case p.EnvelopeIMAP == nil:
+		b = append(b, 1)
+		b = putEnv(b, p.Env)
+	default:
+		b = append(b, 2)
+		b = putS(b, string(p.EnvelopeIMAP))
+		b = putEnv(b, p.Env)
+	}
+	b = putU(b, uint64(len(p.Children)))
+	for _, c := range p.Children {
+		b = c.marshal(b)
+	}
+	return b
+}
+
+func putEnv(b []byte, e *Envelope) []byte {
+	if e == nil {
+		return putU(b, 0)
+	}
+	b = putU(b, uint64(e.Has))
+	for i, s := range e.fields() {
+		if e.Has&(1<<i) != 0 {
+			b = putS(b, *s)
+		}
+	}
+	return b
+}
+
+func (e *Envelope) fields() [10]*string {
+	return [10]*string{&e.Date, &e.Subject, &e.From, &e.Sender, &e.ReplyTo,
+		&e.To, &e.Cc, &e.Bcc, &e.InReplyTo, &e.MessageID}
+}
+
+// ErrCorrupt is returned by Unmarshal for bytes Marshal did not produce.
+var ErrCorrupt = errors.New("mime: corrupt serialized structure")
+
+type unmarshaler struct {
+	s     string
+	i     int
+	err   bool
+	slab  []Part
+	depth int
+}
+
+// Unmarshal decodes what Marshal produced.
+func Unmarshal(b []byte) (*Part, error) {
+	if len(b) < 1 || b[0] != marshalVersion {
+		return nil, fmt.Errorf("%w: version", ErrCorrupt)
+	}
+	u := &unmarshaler{s: string(b[1:])}
+	p := u.part()
+	if u.err || u.i != len(u.s) {
+		return nil, ErrCorrupt
+	}
+	return p, nil
+}
+
+func (u *unmarshaler) u() uint64 {
+	if u.err {
+		return 0
+	}
+	var v uint64
+	var shift uint
+	for {
+		if u.i >= len(u.s) || shift > 63 {
+			u.err = true
+			return 0
+		}
+		c := u.s[u.i]
+		u.i++
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			return v
+		}
+		shift += 7
+	}
+}
+
+func (u *unmarshaler) i64() int64 { return int64(u.u()) }
+
+func (u *unmarshaler) str() string {
+	n := u.u()
+	if u.err || n > uint64(len(u.s)-u.i) {
+		u.err = true
+		return ""
+	}
+	s := u.s[u.i : u.i+int(n)]
+	u.i += int(n)
+	return s
+}
+
+func (u *unmarshaler) byte1() byte {
+	if u.err || u.i >= len(u.s) {
+		u.err = true
+		return 0
+	}
+	c := u.s[u.i]
+	u.i++
+	return c
+}
+
+func (u *unmarshaler) params() []Param {
+	n := u.u()
+	if n == 0 || u.err {
+		return nil
+	}
+	if n > uint64(len(u.s)-u.i) {
+		u.err = true
+		return nil
+	}
+	ps := make([]Param, n)
+	for i := range ps {
+		ps[i].Name = u.str()
+		ps[i].Value = u.str()
+	}
+	return ps
+}
+
+func (u *unmarshaler) newPart() *Part {
+	if len(u.slab) == 0 {
+		u.slab = make([]Part, 8)
+	}
+	p := &u.slab[0]
+	u.slab = u.slab[1:]
+	return p
+}
+
+func (u *unmarshaler) part() *Part {
+	u.depth++
+	if u.depth > 10000 {
+		u.err = true
+		return nil
+	}
+	defer func() { u.depth-- }()
+	p := u.newPart()
+	p.Flags = Flags(u.u())
+	p.Has = ContentFields(u.byte1())
+	p.Offset = u.i64()
+	p.HeaderSize = u.i64()
+	p.HeaderVSize = p.HeaderSize + u.i64()
+	p.HeaderLines = u.i64()
+	p.BodySize = u.i64()
+	p.BodyVSize = p.BodySize + u.i64()
+	p.BodyLines = u.i64()
+	p.DecodedSize = u.i64() - 1
+	p.Type = u.str()
+	p.Subtype = u.str()
+	p.RawType = u.str()
+	p.Params = u.params()
+	if p.Has&HasID != 0 {
+		p.ID = u.str()
+	}
+	if p.Has&HasDescription != 0 {
+		p.Description = u.str()
+	}
+	if p.Has&HasEncoding != 0 {
+		p.Encoding = u.str()
+	}
+	if p.Has&HasMD5 != 0 {
+		p.MD5 = u.str()
+	}
+	if p.Has&HasLocation != 0 {
+		p.Location = u.str()
+	}
+	if p.Has&HasDisposition != 0 {
+		p.Disposition = u.str()
+		p.DispParams = u.params()
+	}
+	if n := u.u(); n > 0 {
+		n--
+		if n > uint64(len(u.s)-u.i) {
+			u.err = true
+			return p
+		}
+		p.Language = make([]string, n)
+		for i := range p.Language {
+			p.Language[i] = u.str()
+		}
+	}
+	switch u.byte1() {
+	case 0:
+	case 1:
+		p.Env = u.env()
+	case 2:
+		p.EnvelopeIMAP = []byte(u.str())
+		p.Env = u.env()
+	default:
+		u.err = true
+	}
+	n := u.u()
+	if u.err || n > uint64(len(u.s)-u.i) {
+		u.err = true
+		return p
+	}
+	if n > 0 {
+		p.Children = make([]*Part, n)
+		for i := range p.Children {
+			p.Children[i] = u.part()
+			if u.err {
+				return p
+			}
+		}
+	}
+	return p
+}
+
+func (u *unmarshaler) env() *Envelope {
+	has := EnvFields(u.u())
+	if has == 0 {
+		return &Envelope{}
+	}
+	e := &Envelope{Has: has}
+	for i, s := range e.fields() {
+		if has&(1<<i) != 0 {
+			*s = u.str()
+		}
+	}
+	return e
+}

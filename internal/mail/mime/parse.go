@@ -1,0 +1,467 @@
+package mime
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+)
+
+// readBufSize is the bufio buffer size. Lines longer than this are handled
+// in pieces; only boundary detection needs the start of a line, and
+// boundaries are at most ~80 bytes.
+const readBufSize = 32 << 10
+
+// boundary is one active multipart boundary (RFC 2046 §5.1.1).
+type boundary struct {
+	part  *Part
+	delim []byte // the boundary parameter value, without "--"
+}
+
+// parser holds the state of one streaming pass. The model follows
+// Dovecot's lib-mail message-parser so that offsets, sizes and line counts
+// match what Dovecot reports for the same bytes:
+//
+//   - a header ends with its blank line, which belongs to the header; with
+//     no blank line the header runs to the end of the part;
+//   - the line end before a boundary line belongs to the boundary (to the
+//     multipart's body), not to the part that precedes it;
+//   - a line starting with "--" followed by any active boundary (the
+//     longest that matches) is a boundary line, whatever follows;
+//   - the rest of a boundary line (transport padding) belongs to the
+//     multipart;
+//   - a boundary of an outer multipart ends every inner part.
+type parser struct {
+	lim    Limits
+	r      *bufio.Reader
+	off    int64 // offset of the next unread byte
+	root   *Part
+	cur    *Part   // innermost open part
+	stack  []*Part // open parts, root first; cur is the last
+	bounds []boundary
+	nparts int
+
+	inHeader bool
+	hdr      headerState
+
+	// body state of cur
+	lineStart  bool // at the start of a line
+	firstLine  bool // no line end seen since the header or boundary line
+	pendingNL  int  // bytes of the last line end, not yet given to a part
+	pendingOff int64
+	lastByte   byte
+	dec        decoder
+
+	// skipBoundaryLine: we are inside a boundary line (its rest
+	// belongs to the multipart); afterChildStart says whether a new
+	// part starts after it.
+	inBoundaryLine bool
+	startChild     bool
+}
+
+// Parse reads one message and returns its MIME structure. It makes a single
+// streaming pass and never holds the whole message. It fails only on read
+// errors: any byte sequence yields a structure.
+func Parse(r io.Reader, lim Limits) (*Part, error) {
+	p := &parser{lim: lim.withDefaults(), r: bufio.NewReaderSize(r, readBufSize)}
+	p.root = &Part{}
+	p.root.Env = &Envelope{}
+	p.nparts = 1
+	p.push(p.root)
+	p.startHeader()
+	for {
+		line, err := p.r.ReadSlice('\n')
+		if len(line) > 0 {
+			p.feed(line, err == nil)
+		}
+		if err == nil || errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err == io.EOF {
+			break
+		}
+		return nil, err
+	}
+	p.finishAll()
+	return p.root, nil
+}
+
+func (p *parser) push(part *Part) {
+	p.stack = append(p.stack, part)
+	p.cur = part
+}
+
+func (p *parser) depth() int { return len(p.stack) }
+
+// startHeader begins the header of cur at the current offset.
+func (p *parser) startHeader() {
+	p.cur.Offset = p.off
+	p.inHeader = true
+	p.hdr.reset(p.cur, p.isMessageRoot(p.cur), p.lim.MaxHeaderBytes)
+	p.lineStart = true
+}
+
+func (p *parser) isMessageRoot(part *Part) bool {
+	if part == p.root {
+		return true
+	}
+	parent := p.parentOf(part)
+	return parent != nil && parent.Flags&FlagMessage != 0
+}
+
+func (p *parser) parentOf(part *Part) *Part {
+	for i := len(p.stack) - 1; i > 0; i-- {
+		if p.stack[i] == part {
+			return p.stack[i-1]
+		}
+	}
+	return nil
+}
+
+// feed handles one piece of input: a whole line (complete=true, ending in
+// LF) or a piece of a long line, or the unterminated last line.
+func (p *parser) feed(b []byte, complete bool) {
+	atStart := p.lineStart
+	p.lineStart = complete
+	if p.inHeader {
+		p.feedHeader(b, atStart, complete)
+		return
+	}
+	if p.inBoundaryLine {
+		p.addBody(b)
+		p.off += int64(len(b))
+		if complete {
+			p.inBoundaryLine = false
+			p.afterBoundaryLine()
+		}
+		return
+	}
+	if atStart && len(b) >= 2 && b[0] == '-' && b[1] == '-' && len(p.bounds) > 0 {
+		if bi, end := p.findBoundary(b[2:]); bi >= 0 {
+			p.boundaryLine(bi, end, b, complete)
+			return
+		}
+	}
+	p.commitPending()
+	p.bodyBytes(b, complete)
+}
+
+// bodyBytes adds b to cur's body, holding back a final line end, which
+// may turn out to belong to a following boundary line.
+func (p *parser) bodyBytes(b []byte, complete bool) {
+	nl := 0
+	if complete && (len(p.bounds) > 0) {
+		nl = 1
+		if len(b) >= 2 && b[len(b)-2] == '\r' {
+			nl = 2
+		}
+	}
+	body := b[:len(b)-nl]
+	if len(body) > 0 {
+		p.addBody(body)
+	}
+	p.off += int64(len(body))
+	if nl > 0 {
+		p.pendingNL = nl
+		p.pendingOff = p.off
+		p.off += int64(nl)
+	}
+	if complete {
+		p.firstLine = false
+	}
+}
+
+// commitPending gives a held-back line end to cur's body.
+func (p *parser) commitPending() {
+	if p.pendingNL == 0 {
+		return
+	}
+	nl := p.pendingNL
+	p.pendingNL = 0
+	if nl == 2 {
+		p.addBody([]byte("\r\n"))
+	} else {
+		p.addBody([]byte("\n"))
+	}
+}
+
+// addBody accounts b as body bytes of cur.
+func (p *parser) addBody(b []byte) {
+	part := p.cur
+	part.BodySize += int64(len(b))
+	part.BodyVSize += int64(len(b))
+	last := p.lastByte
+	for i, c := range b {
+		switch c {
+		case '\n':
+			part.BodyLines++
+			prev := last
+			if i > 0 {
+				prev = b[i-1]
+			}
+			if prev != '\r' {
+				part.BodyVSize++
+				part.Flags |= FlagBareLF
+			}
+		case 0:
+			part.Flags |= FlagHasNULs
+		}
+	}
+	p.lastByte = b[len(b)-1]
+	if p.dec.active {
+		p.dec.write(b)
+	}
+}
+
+// findBoundary looks for an active boundary at the start of s (the line
+// after its leading "--"). As Dovecot does, the longest matching boundary
+// wins and only a prefix needs to match. It returns the index in p.bounds
+// and whether the line is a close delimiter ("--boundary--").
+func (p *parser) findBoundary(s []byte) (int, bool) {
+	// The part of the line that must contain the boundary: up to the
+	// line end, without CR and without a trailing "--".
+	find := s
+	if i := bytes.IndexByte(s, '\n'); i >= 0 {
+		find = s[:i]
+		if len(find) > 0 && find[len(find)-1] == '\r' {
+			find = find[:len(find)-1]
+		}
+		if len(find) > 2 && find[len(find)-1] == '-' && find[len(find)-2] == '-' {
+			find = find[:len(find)-2]
+		}
+	} else if len(find) > boundaryEndMax {
+		find = find[:boundaryEndMax]
+	}
+	best := -1
+	for i := len(p.bounds) - 1; i >= 0; i-- {
+		d := p.bounds[i].delim
+		if len(d) <= len(find) && bytes.Equal(find[:len(d)], d) &&
+			(best < 0 || len(p.bounds[best].delim) < len(d)) {
+			best = i
+			if len(d) == len(find) {
+				break
+			}
+		}
+	}
+	if best < 0 {
+		return -1, false
+	}
+	d := p.bounds[best].delim
+	end := len(s) >= len(d)+2 && s[len(d)] == '-' && s[len(d)+1] == '-'
+	return best, end
+}
+
+// boundaryEndMax mirrors Dovecot's BOUNDARY_END_MAX_LEN.
+const boundaryEndMax = 70 + 10 + 2 + 2
+
+// boundaryMax is the longest boundary kept (Dovecot truncates longer ones).
+const boundaryMax = 70 + 10
+
+// boundaryLine handles a line that starts with the boundary p.bounds[bi].
+func (p *parser) boundaryLine(bi int, end bool, line []byte, complete bool) {
+	b := p.bounds[bi]
+	// Close every part inside the boundary's multipart. The pending line
+	// end is not theirs: it belongs to the boundary.
+	for p.cur != b.part {
+		p.finishPart()
+	}
+	if end {
+		p.bounds = p.bounds[:bi]
+	} else {
+		p.bounds = p.bounds[:bi+1]
+	}
+	p.commitPending()
+	p.addBody(line)
+	p.off += int64(len(line))
+	p.startChild = !end
+	if complete {
+		p.afterBoundaryLine()
+	} else {
+		p.inBoundaryLine = true
+	}
+}
+
+// afterBoundaryLine runs once a boundary line has been consumed.
+func (p *parser) afterBoundaryLine() {
+	p.firstLine = true
+	p.lineStart = true
+	top := len(p.bounds) - 1
+	if !p.startChild || top < 0 || p.bounds[top].part != p.cur {
+		// epilogue: the rest belongs to the multipart until an outer
+		// boundary, or the end.
+		return
+	}
+	if p.nparts >= p.lim.MaxParts {
+		// Past the part limit: no more parts; what follows stays in
+		// the multipart's body.
+		p.cur.Flags |= FlagLimit
+		p.bounds = p.bounds[:top]
+		return
+	}
+	child := &Part{Flags: FlagMIME}
+	p.nparts++
+	p.cur.Children = append(p.cur.Children, child)
+	p.push(child)
+	p.startHeader()
+}
+
+// feedHeader handles header input of cur.
+func (p *parser) feedHeader(b []byte, atStart, complete bool) {
+	part := p.cur
+	if atStart && len(b) >= 2 && b[0] == '-' && b[1] == '-' && len(p.bounds) > 0 {
+		if bi, end := p.findBoundary(b[2:]); bi >= 0 {
+			// A boundary inside the header: the header ends; its
+			// last line end belongs to the boundary.
+			nl := p.hdr.prevNL
+			if nl > 0 {
+				part.HeaderSize -= int64(nl)
+				part.HeaderVSize -= 2
+				part.HeaderLines--
+				p.pendingNL = nl
+				p.pendingOff = p.off - int64(nl)
+			}
+			p.endHeader(false)
+			p.boundaryLine(bi, end, b, complete)
+			return
+		}
+	}
+	if atStart && !p.hdr.continued && (len(b) == 1 && b[0] == '\n' || len(b) == 2 && b[0] == '\r' && b[1] == '\n') {
+		// blank line: end of header
+		part.HeaderSize += int64(len(b))
+		part.HeaderVSize += 2
+		part.HeaderLines++
+		if len(b) == 1 {
+			part.Flags |= FlagBareLF
+		}
+		p.off += int64(len(b))
+		p.lastByte = '\n'
+		p.endHeader(true)
+		return
+	}
+	part.HeaderSize += int64(len(b))
+	part.HeaderVSize += int64(len(b))
+	if bytes.IndexByte(b, 0) >= 0 {
+		part.Flags |= FlagHasNULs
+	}
+	p.hdr.prevNL = 0
+	if complete {
+		part.HeaderLines++
+		if len(b) < 2 || b[len(b)-2] != '\r' {
+			part.HeaderVSize++
+			part.Flags |= FlagBareLF
+			p.hdr.prevNL = 1
+		} else {
+			p.hdr.prevNL = 2
+		}
+	}
+	p.off += int64(len(b))
+	p.lastByte = b[len(b)-1]
+	p.hdr.line(b, atStart, complete)
+}
+
+// endHeader finishes cur's header and decides how its body is parsed.
+func (p *parser) endHeader(sawBlank bool) {
+	part := p.cur
+	p.hdr.finish()
+	p.inHeader = false
+	p.firstLine = true
+	p.lineStart = true
+	p.lastByte = '\n'
+	parent := p.parentOf(part)
+
+	if part.Flags&FlagMIME == 0 {
+		// Not MIME: the Content-* fields do not count (RFC 2045 §4;
+		// Dovecot accepts Content-Type without Mime-Version, which
+		// sets FlagMIME).
+		keep := part.Flags & (FlagHasNULs | FlagBareLF)
+		env := part.Env
+		*part = Part{Offset: part.Offset, HeaderSize: part.HeaderSize, HeaderVSize: part.HeaderVSize,
+			HeaderLines: part.HeaderLines, Flags: keep, Env: env}
+		p.hdr.boundary = nil
+	}
+	if part.Flags&FlagContentType == 0 {
+		if parent != nil && parent.Flags&FlagDigest != 0 {
+			part.Flags |= FlagMessage
+		} else {
+			part.Flags |= FlagText
+		}
+	}
+	part.DecodedSize = 0
+	if !sawBlank {
+		// body is empty (boundary or EOF in the header)
+	}
+	switch {
+	case part.Flags&FlagMultipart != 0 && p.hdr.boundary != nil:
+		if p.depth() > p.lim.MaxDepth {
+			part.Flags &^= FlagMultipart
+			part.Flags |= FlagLimit
+			p.startLeafBody()
+			return
+		}
+		p.bounds = append(p.bounds, boundary{part: part, delim: p.hdr.boundary})
+	case part.Flags&FlagMessage != 0:
+		if p.depth() > p.lim.MaxDepth || p.nparts >= p.lim.MaxParts {
+			part.Flags &^= FlagMessage
+			part.Flags |= FlagLimit
+			p.startLeafBody()
+			return
+		}
+		child := &Part{Env: &Envelope{}}
+		p.nparts++
+		part.Children = append(part.Children, child)
+		p.push(child)
+		p.startHeader()
+	default:
+		part.Flags &^= FlagMultipart
+		p.startLeafBody()
+	}
+}
+
+func (p *parser) startLeafBody() {
+	p.dec.reset(p.cur)
+}
+
+// finishPart closes cur and adds its sizes to its parent's body.
+func (p *parser) finishPart() {
+	part := p.cur
+	if p.inHeader {
+		p.hdr.finish()
+		p.inHeader = false
+	}
+	p.dec.finish(part)
+	p.stack = p.stack[:len(p.stack)-1]
+	parent := p.stack[len(p.stack)-1]
+	parent.BodySize += part.HeaderSize + part.BodySize
+	parent.BodyVSize += part.HeaderVSize + part.BodyVSize
+	parent.BodyLines += part.HeaderLines + part.BodyLines
+	parent.Flags |= part.Flags & (FlagHasNULs | FlagBareLF)
+	p.cur = parent
+	// bounds owned by closed parts are gone
+	for len(p.bounds) > 0 && p.bounds[len(p.bounds)-1].part == part {
+		p.bounds = p.bounds[:len(p.bounds)-1]
+	}
+}
+
+// finishAll runs at end of input.
+func (p *parser) finishAll() {
+	p.commitPending()
+	if p.inHeader {
+		p.endHeaderAtEOF()
+	}
+	for len(p.stack) > 1 {
+		p.finishPart()
+	}
+	p.dec.finish(p.root)
+	p.bounds = nil
+}
+
+// endHeaderAtEOF finishes a header that was cut off by the end of input.
+func (p *parser) endHeaderAtEOF() {
+	p.endHeader(false)
+	// endHeader may have opened an embedded message; it is empty.
+	if p.inHeader {
+		p.hdr.finish()
+		p.inHeader = false
+		p.cur.Flags |= FlagText
+	}
+}

@@ -263,7 +263,7 @@ const (
 // gets the same error in the same time as a wrong password. Waits end
 // early with ctx.Err() when ctx is cancelled.
 func (a *Authenticator) Plain(ctx context.Context, remote netip.Addr, username, password string) (int64, error) {
-	return a.plain(ctx, "LOGIN", remote, username, password)
+	return a.plain(ctx, "password", remote, username, password)
 }
 
 func (a *Authenticator) plain(ctx context.Context, mech string, remote netip.Addr, username, password string) (int64, error) {
@@ -338,12 +338,17 @@ func (a *Authenticator) fail(ctx context.Context, mech string, remote netip.Addr
 	return ErrAuthFailed
 }
 
-// logName makes a client-supplied name safe to log: at most 64 bytes,
-// quoted. (Users sometimes type their password into the name field;
-// the cap limits what such a mistake puts in the log.)
+// logName bounds a client-supplied name for logging: at most 64 bytes,
+// cut at a rune boundary; the slog handler does the quoting. (Users
+// sometimes type their password into the name field; the cap limits
+// what such a mistake puts in the log.)
 func logName(s string) string {
-	if len(s) > 64 {
-		s = s[:64] + "…"
+	if len(s) <= 64 {
+		return s
 	}
-	return fmt.Sprintf("%q", s)
+	i := 64
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }

@@ -104,7 +104,7 @@ func parseDMY(s string, minD, maxD int) (day int, mon time.Month, year int, rest
 	}
 	day, _ = digits(s[:n])
 	s = s[n:]
-	if len(s) < 10 || s[0] != '-' || s[4] != '-' {
+	if len(s) < 9 || s[0] != '-' || s[4] != '-' {
 		return
 	}
 	m := s[1:4]

@@ -118,7 +118,9 @@ func normRange(x, y uint32) NumRange {
 	return NumRange{x, y}
 }
 
-// resolve returns the range with "*" replaced by star, ordered.
+// resolve returns the range with "*" replaced by star, ordered. With
+// star == 0 (an empty mailbox) "*" matches nothing: "n:*" is just n and
+// "*" is {0, 0}.
 func (r NumRange) resolve(star uint32) (lo, hi uint32) {
 	lo, hi = r.Start, r.Stop
 	if lo == 0 {
@@ -129,6 +131,9 @@ func (r NumRange) resolve(star uint32) (lo, hi uint32) {
 	}
 	if lo > hi {
 		lo, hi = hi, lo
+	}
+	if lo == 0 { // star == 0: "*" matches nothing, keep the numeric end
+		lo = hi
 	}
 	return lo, hi
 }
@@ -193,10 +198,7 @@ func (s NumSet) Resolve(star uint32) []NumRange {
 	for _, r := range s {
 		lo, hi := r.resolve(star)
 		if lo == 0 {
-			if hi == 0 {
-				continue
-			}
-			lo = hi
+			continue
 		}
 		out = append(out, NumRange{lo, hi})
 	}

@@ -64,6 +64,7 @@ const (
 	clsDate                // date-text: DIGIT / ALPHA / "-"
 	clsQuoted              // QUOTED-CHAR without escapes: any byte but " \ CR LF NUL
 	clsText                // TEXT-CHAR plus 8-bit: any byte but CR LF NUL
+	clsName                // ATOM-CHAR except "["
 )
 
 var classes = func() (t [256]uint16) {
@@ -71,6 +72,9 @@ var classes = func() (t [256]uint16) {
 		c := byte(i)
 		if imap.IsAtomChar(c) {
 			t[i] |= clsAtom | clsAString | clsList | clsTag
+			if c != '[' {
+				t[i] |= clsName
+			}
 		}
 		if c >= '0' && c <= '9' {
 			t[i] |= clsDigit | clsSeq | clsDate
@@ -115,6 +119,11 @@ type Decoder struct {
 	pendSize    int64
 	pendNonSync bool
 
+	// eol is set once the command's final CRLF was consumed (or the
+	// rest of the line discarded); ResetLine clears it. DiscardLine is a
+	// no-op at eol, so it never eats a pipelined next command.
+	eol bool
+
 	scratch []byte
 }
 
@@ -148,6 +157,7 @@ func (d *Decoder) Err() error { return d.err }
 // nesting depth and the string-literal total. Call it before reading the
 // tag of each command. It does not clear Err.
 func (d *Decoder) ResetLine() {
+	d.eol = false
 	d.lineLen = 0
 	d.depth = 0
 	d.strTotal = 0
@@ -347,7 +357,8 @@ func (d *Decoder) CRLF() bool {
 	}
 	switch c {
 	case '\n':
-		return d.next()
+		d.eol = d.next()
+		return d.eol
 	case '\r':
 		b, err := d.r.Peek(2)
 		if err != nil && len(b) < 2 {
@@ -364,6 +375,7 @@ func (d *Decoder) CRLF() bool {
 			return false
 		}
 		_, _ = d.r.Discard(2)
+		d.eol = true
 		return true
 	}
 	return false
@@ -389,6 +401,15 @@ func (d *Decoder) Atom(ptr *string) bool { return d.run(clsAtom, ptr) }
 
 // ExpectAtom is Atom that records a syntax error when no atom follows.
 func (d *Decoder) ExpectAtom(ptr *string) bool { return d.Atom(ptr) || d.expected("atom") }
+
+// Name reads an atom that stops before "[": a command name, a FETCH
+// attribute such as "BODY.PEEK" in "BODY.PEEK[1.2]<0.100>" (RFC 9051
+// §6.4.5), a section part and text such as "1.2.HEADER.FIELDS", or a
+// SEARCH key. ("[" is an ATOM-CHAR, so Atom would read "BODY.PEEK[1.2".)
+func (d *Decoder) Name(ptr *string) bool { return d.run(clsName, ptr) }
+
+// ExpectName is Name that records a syntax error when no name follows.
+func (d *Decoder) ExpectName(ptr *string) bool { return d.Name(ptr) || d.expected("name") }
 
 // Tag reads a command tag, 1*<any ASTRING-CHAR except "+"> (RFC 9051 §9).
 func (d *Decoder) Tag(ptr *string) bool { return d.run(clsTag, ptr) }
@@ -984,11 +1005,18 @@ func (d *Decoder) ExpectDate(ptr *time.Time) bool { return d.Date(ptr) || d.expe
 // MaxLiteralSize would have to be skipped. Skipping does not buffer: an
 // overlong line costs no memory, only time.
 func (d *Decoder) DiscardLine() error {
+	// (AtEOL reports whether the current command line has ended.)
 	if d.fatal {
 		return d.err
 	}
 	d.err = nil
-	defer d.ResetLine()
+	if d.eol {
+		return nil
+	}
+	defer func() {
+		d.ResetLine()
+		d.eol = d.err == nil
+	}()
 	if d.pendHdr {
 		d.pendHdr = false
 		if !d.pendNonSync {
@@ -1093,3 +1121,7 @@ func IsSyntax(err error) bool { _, ok := errorsAs[*SyntaxError](err); return ok 
 
 // IsLimit reports whether err is (or wraps) a *LimitError.
 func IsLimit(err error) bool { _, ok := errorsAs[*LimitError](err); return ok }
+
+// AtEOL reports whether the current command's final CRLF has been read
+// (or the rest of the line discarded).
+func (d *Decoder) AtEOL() bool { return d.eol }

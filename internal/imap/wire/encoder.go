@@ -29,6 +29,7 @@ type Encoder struct {
 	err  error
 	utf8 bool
 	num  [20]byte
+	buf  [40]byte
 }
 
 // NewEncoder returns an Encoder writing to w.
@@ -221,7 +222,10 @@ func (e *Encoder) Flag(s string) *Encoder {
 
 // DateTime writes a quoted date-time (RFC 9051 §9), e.g. INTERNALDATE.
 func (e *Encoder) DateTime(t time.Time) *Encoder {
-	return e.writeByte('"').write(imap.FormatDateTime(t)).writeByte('"')
+	// Same layout as imap.FormatDateTime, without allocating.
+	b := append(e.buf[:0], '"')
+	b = t.AppendFormat(b, "02-Jan-2006 15:04:05 -0700")
+	return e.Raw(append(b, '"'))
 }
 
 // BeginList writes "(".

@@ -603,6 +603,7 @@ func (d *Decoder) literalHeader(allowBinary, inMemory bool) (size int64, nonSync
 	if !d.CRLF() {
 		return 0, false, false, d.expected("end of line after literal header")
 	}
+	d.eol = false // the command goes on after the literal
 	d.pendHdr, d.pendSize, d.pendNonSync = true, size, nonSync
 	if size > d.opts.MaxLiteralSize {
 		d.setErr(&LimitError{Limit: LimitLiteralSize, Max: d.opts.MaxLiteralSize})
@@ -1004,8 +1005,11 @@ func (d *Decoder) ExpectDate(ptr *time.Time) bool { return d.Date(ptr) || d.expe
 // a read error or when a non-synchronizing literal larger than
 // MaxLiteralSize would have to be skipped. Skipping does not buffer: an
 // overlong line costs no memory, only time.
+//
+// When the command's final CRLF has already been read (see AtEOL; for
+// example the command parsed but failed a semantic check) DiscardLine
+// only clears the error, so it never eats a pipelined next command.
 func (d *Decoder) DiscardLine() error {
-	// (AtEOL reports whether the current command line has ended.)
 	if d.fatal {
 		return d.err
 	}

@@ -287,3 +287,37 @@ func TestLiteralStreaming(t *testing.T) {
 		t.Errorf("truncated literal: %v %v", err, d.Err())
 	}
 }
+
+func TestDiscardLineAtEOL(t *testing.T) {
+	// A command that parsed completely but failed later (say, a semantic
+	// check in the server): DiscardLine must not eat the next command.
+	d := newDec("a NOOP\r\nb NOOP\r\n", Options{})
+	g := &generic{d: d}
+	if !g.command() || !d.AtEOL() {
+		t.Fatalf("first command: %v eol=%v", d.Err(), d.AtEOL())
+	}
+	if err := d.DiscardLine(); err != nil {
+		t.Fatal(err)
+	}
+	if !g.command() || strings.Join(g.out, "|") != "tag:b|NOOP" {
+		t.Fatalf("second command lost: %q %v", g.out, d.Err())
+	}
+	// The CRLF of a literal header is not the end of the command.
+	d = newDec("a LOGIN {1}\r\nx y\r\n", Options{})
+	var s string
+	if !d.Tag(&s) || !d.SP() || !d.Atom(&s) || !d.SP() {
+		t.Fatal(d.Err())
+	}
+	r, _, _, ok := d.Literal()
+	if !ok || d.AtEOL() {
+		t.Fatalf("after literal header: ok=%v eol=%v", ok, d.AtEOL())
+	}
+	_, _ = io.ReadAll(r)
+	if d.AtEOL() || !d.SP() || !d.Atom(&s) || !d.CRLF() || !d.AtEOL() {
+		t.Fatalf("end: eol=%v %v", d.AtEOL(), d.Err())
+	}
+	d.ResetLine()
+	if d.AtEOL() {
+		t.Error("ResetLine did not clear AtEOL")
+	}
+}

@@ -196,7 +196,12 @@ func (d *Decoder) describeNext() string {
 		return "end of input"
 	}
 	switch c := b[0]; {
-	case c == '\r' || c == '\n':
+	case c == '\r':
+		if b, _ := d.r.Peek(2); len(b) == 2 && b[1] == '\n' {
+			return "end of line"
+		}
+		return "CR not followed by LF"
+	case c == '\n':
 		return "end of line"
 	case c == ' ':
 		return "SP"
@@ -279,7 +284,8 @@ func (d *Decoder) next() bool {
 }
 
 // readRun consumes the longest run of bytes of class cls and returns it
-// in d.scratch (valid until the next call). An empty run is not an error.
+// (valid until the next read; callers copy it at once). An empty run is
+// not an error.
 func (d *Decoder) readRun(cls uint16) ([]byte, bool) {
 	d.scratch = d.scratch[:0]
 	for {
@@ -299,13 +305,17 @@ func (d *Decoder) readRun(cls uint16) ([]byte, bool) {
 		for i < len(buf) && classes[buf[i]]&cls != 0 {
 			i++
 		}
-		if i > 0 {
-			if !d.count(i) {
-				return nil, false
-			}
-			d.scratch = append(d.scratch, buf[:i]...)
-			_, _ = d.r.Discard(i)
+		if i > 0 && !d.count(i) {
+			return nil, false
 		}
+		if i < len(buf) && len(d.scratch) == 0 {
+			// Fast path: the whole run is buffered. The slice stays valid
+			// until the next read from d.r; callers copy it at once.
+			_, _ = d.r.Discard(i)
+			return buf[:i], true
+		}
+		d.scratch = append(d.scratch, buf[:i]...)
+		_, _ = d.r.Discard(i)
 		if i < len(buf) {
 			return d.scratch, true
 		}
@@ -361,11 +371,8 @@ func (d *Decoder) CRLF() bool {
 		return d.eol
 	case '\r':
 		b, err := d.r.Peek(2)
-		if err != nil && len(b) < 2 {
-			if err == io.EOF {
-				return false
-			}
-			d.setReadErr(err)
+		if len(b) < 2 {
+			d.setReadErr(err) // a CR at the end of input: truncated
 			return false
 		}
 		if b[1] != '\n' {

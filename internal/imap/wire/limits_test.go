@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -319,5 +320,37 @@ func TestDiscardLineAtEOL(t *testing.T) {
 	d.ResetLine()
 	if d.AtEOL() {
 		t.Error("ResetLine did not clear AtEOL")
+	}
+}
+
+// TestHostileInputMemory checks that an 8 MB line and 200,000 nested
+// parentheses are refused with bounded allocation.
+func TestHostileInputMemory(t *testing.T) {
+	measure := func(f func()) uint64 {
+		var a, b runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&a)
+		f()
+		runtime.ReadMemStats(&b)
+		return b.TotalAlloc - a.TotalAlloc
+	}
+	line := "a LOGIN " + strings.Repeat("x", 8<<20) + "\r\n"
+	nested := "a SEARCH " + strings.Repeat("(", 200000) + "\r\n"
+	for name, in := range map[string]string{"8MB line": line, "200k parens": nested} {
+		r := strings.NewReader(in)
+		var err error
+		alloc := measure(func() {
+			d := NewDecoder(bufio.NewReader(r), Options{})
+			g := &generic{d: d}
+			g.command()
+			err = d.Err()
+		})
+		if !IsLimit(err) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+		if alloc > 1<<20 {
+			t.Errorf("%s: allocated %d bytes", name, alloc)
+		}
+		t.Logf("%s: %v after reading %d bytes, allocated %d bytes", name, err, int64(len(in))-int64(r.Len()), alloc)
 	}
 }

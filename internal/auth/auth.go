@@ -263,10 +263,12 @@ const (
 // gets the same error in the same time as a wrong password. Waits end
 // early with ctx.Err() when ctx is cancelled.
 func (a *Authenticator) Plain(ctx context.Context, remote netip.Addr, username, password string) (int64, error) {
-	return a.plain(ctx, "password", remote, username, password)
+	return a.plain(ctx, "password", remote, "", username, password)
 }
 
-func (a *Authenticator) plain(ctx context.Context, mech string, remote netip.Addr, username, password string) (int64, error) {
+// plain checks a password; authzid, if not empty, must name the same
+// account (RFC 4616 §2; barid has no proxy authorization).
+func (a *Authenticator) plain(ctx context.Context, mech string, remote netip.Addr, authzid, username, password string) (int64, error) {
 	if err := a.waitPenalty(ctx, remote, username); err != nil {
 		return 0, err
 	}
@@ -304,6 +306,11 @@ func (a *Authenticator) plain(ctx context.Context, mech string, remote netip.Add
 	ok := h.verify(password)
 	<-a.hashSem
 	if known && ok {
+		if authzid != "" && !sameAccount(authzid, username) {
+			a.log.Info("login refused: authzid differs", "mech", mech, "remote", remote,
+				"user", logName(username), "authzid", logName(authzid))
+			return 0, ErrAuthzFailed
+		}
 		a.log.Info("login", "mech", mech, "remote", remote, "user", logName(username))
 		return id, nil
 	}
@@ -312,6 +319,11 @@ func (a *Authenticator) plain(ctx context.Context, mech string, remote netip.Add
 		reason = "unknown user"
 	}
 	return 0, a.fail(ctx, mech, remote, username, reason)
+}
+
+// NewSecret is NewSecret with the configured Params.
+func (a *Authenticator) NewSecret(password string) ([]byte, error) {
+	return NewSecret(password, a.cfg.Params)
 }
 
 // waitPenalty sleeps the delay earned by recent failures, if any.

@@ -195,13 +195,7 @@ type plainMech struct {
 }
 
 func (m *plainMech) check(authzid, authcid, password string) error {
-	id, err := m.a.plain(m.ctx, MechPlain, m.remote, authcid, password)
-	if err == nil && authzid != "" && !sameAccount(authzid, authcid) {
-		// RFC 4616 §2: authorize only if authzid names authcid itself.
-		m.a.log.Info("login refused: authzid differs", "mech", MechPlain, "remote", m.remote,
-			"user", logName(authcid), "authzid", logName(authzid))
-		err = ErrAuthzFailed
-	}
+	id, err := m.a.plain(m.ctx, MechPlain, m.remote, authzid, authcid, password)
 	if err != nil {
 		m.cbErr = err
 		return err
@@ -271,7 +265,7 @@ func (m *loginMech) Next(resp []byte) ([]byte, bool, error) {
 		if len(resp) > maxPasswordLen {
 			return nil, false, ErrMalformed
 		}
-		id, err := m.a.plain(m.ctx, MechLogin, m.remote, m.name, string(resp))
+		id, err := m.a.plain(m.ctx, MechLogin, m.remote, "", m.name, string(resp))
 		if err != nil {
 			return nil, false, err
 		}

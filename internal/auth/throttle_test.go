@@ -421,3 +421,64 @@ func TestNoSecretsInLogs(t *testing.T) {
 		}
 	}
 }
+
+func TestLogName(t *testing.T) {
+	t.Parallel()
+	if got := logName("bob"); got != "bob" {
+		t.Errorf("logName(bob) = %q", got)
+	}
+	long := strings.Repeat("é", 40) // 80 bytes
+	got := logName(long)
+	if len(got) > 64+len("…") || !strings.HasSuffix(got, "…") || !utf8ValidPrefix(got) {
+		t.Errorf("logName(long) = %q", got)
+	}
+	if ErrAuthzFailed.Error() == "" || (&SCRAMError{Code: "invalid-proof", Err: ErrAuthFailed}).Error() == "" {
+		t.Error("empty error text")
+	}
+}
+
+func utf8ValidPrefix(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+// TestConcurrent exercises the tables from many goroutines (run with
+// -race).
+func TestConcurrent(t *testing.T) {
+	t.Parallel()
+	a, _, _ := newTestAuth(t, func(c *Config) { c.MaxConcurrentHashes = 2 })
+	done := make(chan struct{})
+	for g := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			ip := netip.AddrFrom4([4]byte{192, 0, 2, byte(g)})
+			for i := range 10 {
+				rel, err := a.AcquireConn(ip)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				pw := "pencil"
+				if i%2 == 0 {
+					pw = "wrong"
+				}
+				id, err := a.Plain(context.Background(), ip, "user", pw)
+				if (err == nil) != (pw == "pencil") || (err == nil && id != 7) {
+					t.Errorf("Plain(%s) = %d, %v", pw, id, err)
+				}
+				if err == nil {
+					relU, err := a.AcquireUser(id)
+					if err != nil {
+						t.Error(err)
+					} else {
+						relU()
+					}
+				}
+				rel()
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	if len(a.conns.perIP) != 0 || len(a.conns.perAcc) != 0 {
+		t.Errorf("connection counts leak: %v %v", a.conns.perIP, a.conns.perAcc)
+	}
+}

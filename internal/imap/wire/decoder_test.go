@@ -59,6 +59,15 @@ func TestDecodeRFCExamples(t *testing.T) {
 		got := parseAll(tt.in, Options{})
 		if len(got) != 1 || got[0] != tt.want {
 			t.Errorf("%q:\n got %q\nwant %q", tt.in, got, tt.want)
+			continue
+		}
+		// decode -> encode -> decode gives the same tokens.
+		enc, ok := reencode(strings.Split(got[0], "|"))
+		if !ok {
+			continue
+		}
+		if again := parseAll(enc, Options{}); len(again) != 1 || again[0] != got[0] {
+			t.Errorf("round trip of %q via %q: %q", tt.in, enc, again)
 		}
 	}
 }

@@ -52,7 +52,15 @@ func fuzzParse(t *testing.T, data []byte, bufSize int) []string {
 			if d.depth != 0 {
 				t.Fatalf("depth %d after a complete command", d.depth)
 			}
-			lines = append(lines, strings.Join(g.out, "|"))
+			line := strings.Join(g.out, "|")
+			lines = append(lines, line)
+			// decode -> encode -> decode round trip.
+			if enc, ok := reencode(g.out); ok {
+				again := parseAll(enc, Options{MaxLineLength: 1 << 20, MaxStringLiteral: 1 << 16})
+				if len(again) != 1 || again[0] != line {
+					t.Fatalf("round trip of %q via %q: %q", line, enc, again)
+				}
+			}
 			continue
 		}
 		err := d.Err()

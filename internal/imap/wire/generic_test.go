@@ -176,3 +176,45 @@ func parseAll(input string, opts Options) []string {
 	}
 	return lines
 }
+
+// reencode writes the tokens rendered by generic back as a command with
+// the Encoder (strings through Encoder.String, flags through
+// Encoder.Flag), for decode -> encode -> decode round trips. It returns
+// false for commands it cannot rebuild (streamed literals).
+func reencode(tokens []string) (string, bool) {
+	var b strings.Builder
+	w := bufio.NewWriter(&b)
+	e := NewEncoder(w)
+	e.SetUTF8(true)
+	prev := ""
+	for i, tok := range tokens {
+		sp := i > 0 && prev != "(" && prev != "[" && tok != ")" && tok != "]" && tok != "[" && !strings.HasPrefix(tok, "<")
+		if sp {
+			e.SP()
+		}
+		switch {
+		case strings.HasPrefix(tok, "tag:"):
+			e.Atom(tok[4:])
+		case strings.HasPrefix(tok, "str:"):
+			s, err := strconv.Unquote(tok[4:])
+			if err != nil {
+				panic(err)
+			}
+			e.String(s)
+		case strings.HasPrefix(tok, "flag:"):
+			e.Flag(tok[5:])
+		case strings.HasPrefix(tok, "word:"):
+			e.Atom(tok[5:])
+		case strings.HasPrefix(tok, "lit:"):
+			return "", false
+		default:
+			e.Atom(tok)
+		}
+		prev = tok
+	}
+	e.CRLF()
+	if err := e.Flush(); err != nil {
+		panic(err)
+	}
+	return b.String(), true
+}

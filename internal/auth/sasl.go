@@ -42,12 +42,13 @@ type Mechanism interface {
 	// else is a server fault (store unavailable).
 	//
 	// done=true: success; challenge is then always nil and the server
-	// sends the tagged OK. IMAP has no field for "additional data with
-	// success" in the tagged OK (RFC 9051 §6.2.2 has none, so RFC 4422
-	// §4 applies: such data goes as a final challenge and the client
-	// answers with an empty response). So SCRAM's server-final "v=..."
-	// comes back as an ordinary challenge with done=false; the client
-	// sends an empty line, and the next Next returns done=true.
+	// sends the tagged OK. The tagged OK of AUTHENTICATE carries no SASL
+	// data (RFC 3501 and RFC 9051 §6.2.2), so "additional data with
+	// success" (RFC 4422 §3.6, §4) goes as a final challenge that the
+	// client answers with an empty response; Dovecot does the same, and
+	// it is what every RFC 3501 client expects. So SCRAM's server-final
+	// "v=..." comes back as an ordinary challenge with done=false; the
+	// client sends an empty line, and the next Next returns done=true.
 	//
 	// Cancellation ("*", RFC 9051 §6.2.2) is the server's job: it simply
 	// stops calling Next and answers BAD. Calling Next after done or an

@@ -85,13 +85,17 @@ func prerender(p *mime.Part) {
 	}
 }
 
-// addrText is the searchable text of an address field: decoded and
-// lower-cased.
-func addrText(v string) string {
-	if v == "" {
-		return ""
+// addrText is the searchable text of an address field: every occurrence,
+// decoded and lower-cased.
+func addrText(vs []string) string {
+	var b strings.Builder
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strings.ToLower(header.DecodeWords(header.Unfold([]byte(v)))))
 	}
-	return strings.ToLower(header.DecodeWords(header.Unfold([]byte(v))))
+	return b.String()
 }
 
 // capture keeps the bytes read through it up to the first blank line

@@ -36,6 +36,9 @@ const emptyPart = `("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0)`
 func appendMultipart(b []byte, p *mime.Part, extended bool) []byte {
 	if len(p.Children) == 0 {
 		b = append(b, emptyPart...)
+		if extended {
+			b = append(b[:len(b)-1], " NIL NIL NIL NIL)"...)
+		}
 	}
 	for _, c := range p.Children {
 		b = AppendBodyStructure(b, c, extended)

@@ -56,11 +56,17 @@ func appendEnvelopeBody(b []byte, e *mime.Envelope) []byte {
 	return b
 }
 
-func addrs(e *mime.Envelope, bit mime.EnvFields, v string) []header.Address {
+// addrs parses every occurrence of an address field and concatenates the
+// lists, as Dovecot does for repeated fields.
+func addrs(e *mime.Envelope, bit mime.EnvFields, vs []string) []header.Address {
 	if e.Has&bit == 0 {
 		return nil
 	}
-	return header.ParseAddressList(v)
+	var out []header.Address
+	for _, v := range vs {
+		out = append(out, header.ParseAddressList(v)...)
+	}
+	return out
 }
 
 func appendNStr(b []byte, has bool, s string, f func([]byte, string) []byte) []byte {

@@ -169,7 +169,9 @@ func partHeader(p, root *mime.Part, topHeader []byte, blob io.ReaderAt) ([]byte,
 // line (RFC 9051 §6.4.5 HEADER.FIELDS). Line ends are sent as CRLF.
 func FilterHeader(hdr []byte, names []string, not bool) []byte {
 	var out []byte
+	end := 0
 	header.ForEach(hdr, func(f header.Field) bool {
+		end += len(f.Raw)
 		in := false
 		for _, n := range names {
 			if strings.EqualFold(n, f.Name) {
@@ -179,13 +181,14 @@ func FilterHeader(hdr []byte, names []string, not bool) []byte {
 		}
 		if in != not {
 			out = appendCRLF(out, f.Raw)
-			if n := len(out); n == 0 || out[n-1] != '\n' {
-				out = append(out, '\r', '\n')
-			}
 		}
 		return true
 	})
-	return append(out, '\r', '\n')
+	// the blank line that ended the header, if there was one
+	if end < len(hdr) {
+		out = append(out, '\r', '\n')
+	}
+	return out
 }
 
 func appendCRLF(out, b []byte) []byte {

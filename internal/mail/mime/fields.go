@@ -125,17 +125,17 @@ func (h *headerState) field(name string, value []byte) {
 	case "subject":
 		e.Subject, e.Has = v, e.Has|EnvSubject
 	case "from":
-		e.From, e.Has = v, e.Has|EnvFrom
+		e.From, e.Has = append(e.From, v), e.Has|EnvFrom
 	case "sender":
-		e.Sender, e.Has = v, e.Has|EnvSender
+		e.Sender, e.Has = append(e.Sender, v), e.Has|EnvSender
 	case "reply-to":
-		e.ReplyTo, e.Has = v, e.Has|EnvReplyTo
+		e.ReplyTo, e.Has = append(e.ReplyTo, v), e.Has|EnvReplyTo
 	case "to":
-		e.To, e.Has = v, e.Has|EnvTo
+		e.To, e.Has = append(e.To, v), e.Has|EnvTo
 	case "cc":
-		e.Cc, e.Has = v, e.Has|EnvCc
+		e.Cc, e.Has = append(e.Cc, v), e.Has|EnvCc
 	case "bcc":
-		e.Bcc, e.Has = v, e.Has|EnvBcc
+		e.Bcc, e.Has = append(e.Bcc, v), e.Has|EnvBcc
 	case "in-reply-to":
 		e.InReplyTo, e.Has = v, e.Has|EnvInReplyTo
 	case "message-id":

@@ -117,17 +117,31 @@ func putEnv(b []byte, e *Envelope) []byte {
 		return putU(b, 0)
 	}
 	b = putU(b, uint64(e.Has))
-	for i, s := range e.fields() {
-		if e.Has&(1<<i) != 0 {
-			b = putS(b, *s)
+	if e.Has&EnvDate != 0 {
+		b = putS(b, e.Date)
+	}
+	if e.Has&EnvSubject != 0 {
+		b = putS(b, e.Subject)
+	}
+	if e.Has&EnvInReplyTo != 0 {
+		b = putS(b, e.InReplyTo)
+	}
+	if e.Has&EnvMessageID != 0 {
+		b = putS(b, e.MessageID)
+	}
+	for i, l := range e.lists() {
+		if e.Has&(EnvFrom<<i) != 0 {
+			b = putU(b, uint64(len(*l)))
+			for _, s := range *l {
+				b = putS(b, s)
+			}
 		}
 	}
 	return b
 }
 
-func (e *Envelope) fields() [10]*string {
-	return [10]*string{&e.Date, &e.Subject, &e.From, &e.Sender, &e.ReplyTo,
-		&e.To, &e.Cc, &e.Bcc, &e.InReplyTo, &e.MessageID}
+func (e *Envelope) lists() [6]*[]string {
+	return [6]*[]string{&e.From, &e.Sender, &e.ReplyTo, &e.To, &e.Cc, &e.Bcc}
 }
 
 // ErrCorrupt is returned by Unmarshal for bytes Marshal did not produce.
@@ -309,9 +323,29 @@ func (u *unmarshaler) env() *Envelope {
 		return &Envelope{}
 	}
 	e := &Envelope{Has: has}
-	for i, s := range e.fields() {
-		if has&(1<<i) != 0 {
-			*s = u.str()
+	if has&EnvDate != 0 {
+		e.Date = u.str()
+	}
+	if has&EnvSubject != 0 {
+		e.Subject = u.str()
+	}
+	if has&EnvInReplyTo != 0 {
+		e.InReplyTo = u.str()
+	}
+	if has&EnvMessageID != 0 {
+		e.MessageID = u.str()
+	}
+	for i, l := range e.lists() {
+		if has&(EnvFrom<<i) != 0 {
+			n := u.u()
+			if u.err || n > uint64(len(u.s)-u.i) {
+				u.err = true
+				return e
+			}
+			*l = make([]string, n)
+			for j := range *l {
+				(*l)[j] = u.str()
+			}
 		}
 	}
 	return e

@@ -45,18 +45,24 @@ type parser struct {
 	hdr      headerState
 
 	// body state of cur
-	lineStart  bool // at the start of a line
-	firstLine  bool // no line end seen since the header or boundary line
-	pendingNL  int  // bytes of the last line end, not yet given to a part
-	pendingOff int64
-	lastByte   byte
-	dec        decoder
+	lineStart bool // at the start of a line
+	firstLine bool // no line end seen since the header or boundary line
+	pendingNL int  // bytes of the last line end, not yet given to a part
+	lastByte  byte
+	dec       decoder
 
 	// skipBoundaryLine: we are inside a boundary line (its rest
 	// belongs to the multipart); afterChildStart says whether a new
 	// part starts after it.
 	inBoundaryLine bool
 	startChild     bool
+
+	// eohNL is the length of the blank line that just ended eohPart's
+	// header. If the next line is a boundary line, that line end
+	// belongs to the boundary (Dovecot 2.3 behaviour): the header
+	// loses it to its parent's body.
+	eohNL   int
+	eohPart *Part
 }
 
 // Parse reads one message and returns its MIME structure. It makes a single
@@ -142,6 +148,7 @@ func (p *parser) feed(b []byte, complete bool) {
 			return
 		}
 	}
+	p.eohNL = 0
 	p.commitPending()
 	p.bodyBytes(b, complete)
 }
@@ -163,7 +170,6 @@ func (p *parser) bodyBytes(b []byte, complete bool) {
 	p.off += int64(len(body))
 	if nl > 0 {
 		p.pendingNL = nl
-		p.pendingOff = p.off
 		p.off += int64(nl)
 	}
 	if complete {
@@ -260,6 +266,7 @@ const boundaryMax = 70 + 10
 // boundaryLine handles a line that starts with the boundary p.bounds[bi].
 func (p *parser) boundaryLine(bi int, end bool, line []byte, complete bool) {
 	b := p.bounds[bi]
+	p.stealEOH(b.part)
 	// Close every part inside the boundary's multipart. The pending line
 	// end is not theirs: it belongs to the boundary.
 	for p.cur != b.part {
@@ -279,6 +286,26 @@ func (p *parser) boundaryLine(bi int, end bool, line []byte, complete bool) {
 	} else {
 		p.inBoundaryLine = true
 	}
+}
+
+// stealEOH moves the blank line that just ended a header to the parent's
+// body when a boundary line (not the part's own) follows it directly.
+func (p *parser) stealEOH(owner *Part) {
+	nl, part := p.eohNL, p.eohPart
+	p.eohNL, p.eohPart = 0, nil
+	if nl == 0 || part == owner {
+		return
+	}
+	parent := p.parentOf(part)
+	if parent == nil {
+		return
+	}
+	part.HeaderSize -= int64(nl)
+	part.HeaderVSize -= 2
+	part.HeaderLines--
+	parent.BodySize += int64(nl)
+	parent.BodyVSize += 2
+	parent.BodyLines++
 }
 
 // afterBoundaryLine runs once a boundary line has been consumed.
@@ -312,19 +339,25 @@ func (p *parser) feedHeader(b []byte, atStart, complete bool) {
 		if bi, end := p.findBoundary(b[2:]); bi >= 0 {
 			// A boundary inside the header: the header ends; its
 			// last line end belongs to the boundary.
-			nl := p.hdr.prevNL
-			if nl > 0 {
+			// (Dovecot gives it to the parent's body: for a part
+			// embedded in message/rfc822 that is the message part.)
+			if part.HeaderSize == 0 {
+				p.stealEOH(p.bounds[bi].part)
+			} else if nl := p.hdr.prevNL; nl > 0 {
 				part.HeaderSize -= int64(nl)
 				part.HeaderVSize -= 2
 				part.HeaderLines--
-				p.pendingNL = nl
-				p.pendingOff = p.off - int64(nl)
+				parent := p.parentOf(part)
+				parent.BodySize += int64(nl)
+				parent.BodyVSize += 2
+				parent.BodyLines++
 			}
 			p.endHeader(false)
 			p.boundaryLine(bi, end, b, complete)
 			return
 		}
 	}
+	p.eohNL = 0
 	if atStart && !p.hdr.continued && (len(b) == 1 && b[0] == '\n' || len(b) == 2 && b[0] == '\r' && b[1] == '\n') {
 		// blank line: end of header
 		part.HeaderSize += int64(len(b))
@@ -335,6 +368,7 @@ func (p *parser) feedHeader(b []byte, atStart, complete bool) {
 		}
 		p.off += int64(len(b))
 		p.lastByte = '\n'
+		p.eohNL, p.eohPart = len(b), part
 		p.endHeader(true)
 		return
 	}
@@ -387,20 +421,22 @@ func (p *parser) endHeader(sawBlank bool) {
 		}
 	}
 	part.DecodedSize = 0
-	if !sawBlank {
-		// body is empty (boundary or EOF in the header)
-	}
 	switch {
-	case part.Flags&FlagMultipart != 0 && p.hdr.boundary != nil:
-		if p.depth() > p.lim.MaxDepth {
-			part.Flags &^= FlagMultipart
+	case part.Flags&FlagMultipart != 0:
+		if p.depth() >= p.lim.MaxDepth {
+			// Too deep: not split. Dovecot shows such a part as
+			// application/octet-stream.
+			part.Flags &^= FlagMultipart | FlagDigest
 			part.Flags |= FlagLimit
-			p.startLeafBody()
+		} else if p.hdr.boundary != nil && sawBlank {
+			p.bounds = append(p.bounds, boundary{part: part, delim: p.hdr.boundary})
 			return
 		}
-		p.bounds = append(p.bounds, boundary{part: part, delim: p.hdr.boundary})
+		// Without a usable boundary the part stays a multipart with
+		// no children; its body is not split.
+		p.startLeafBody()
 	case part.Flags&FlagMessage != 0:
-		if p.depth() > p.lim.MaxDepth || p.nparts >= p.lim.MaxParts {
+		if p.depth() >= p.lim.MaxDepth || p.nparts >= p.lim.MaxParts {
 			part.Flags &^= FlagMessage
 			part.Flags |= FlagLimit
 			p.startLeafBody()
@@ -412,7 +448,6 @@ func (p *parser) endHeader(sawBlank bool) {
 		p.push(child)
 		p.startHeader()
 	default:
-		part.Flags &^= FlagMultipart
 		p.startLeafBody()
 	}
 }

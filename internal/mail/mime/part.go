@@ -5,10 +5,13 @@ package mime
 // being parsed, as Dovecot does (lib-mail message-parser).
 type Limits struct {
 	// MaxDepth is the deepest nesting of multipart and message/rfc822
-	// parts that is parsed ("mime_depth"). Default 20.
+	// parts that is parsed ("mime_depth"). Default 100, as in Dovecot
+	// (MESSAGE_PARSER_DEFAULT_MAX_NESTED_MIME_PARTS); a lower value
+	// makes BODYSTRUCTURE differ from Dovecot's for deeper messages.
 	MaxDepth int
 	// MaxParts is the most MIME parts one message may have
-	// ("mime_parts"). Default 1000.
+	// ("mime_parts"). Default 10000, as in Dovecot
+	// (MESSAGE_PARSER_DEFAULT_MAX_TOTAL_MIME_PARTS).
 	MaxParts int
 	// MaxHeaderBytes is the most bytes of a header block that are
 	// kept for analysis ("header_size"). Default 1 MiB. Offsets and
@@ -19,8 +22,8 @@ type Limits struct {
 
 // Default limit values.
 const (
-	DefaultMaxDepth       = 20
-	DefaultMaxParts       = 1000
+	DefaultMaxDepth       = 100
+	DefaultMaxParts       = 10000
 	DefaultMaxHeaderBytes = 1 << 20
 )
 
@@ -97,14 +100,17 @@ type Param struct {
 	Value string
 }
 
-// Envelope holds the raw (unfolded only where the RFC says) values of the
-// header fields an IMAP ENVELOPE is built from (RFC 9051 §7.5.2). It is
-// recorded for the top-level message and for every message embedded in a
-// message/rfc822 or message/global part. As Dovecot does, the last
-// occurrence of a field wins. Has says which fields were present.
+// Envelope holds the raw values (continuation lines joined with "\n") of
+// the header fields an IMAP ENVELOPE is built from (RFC 9051 §7.5.2). It
+// is recorded for the top-level message and for every message embedded in
+// a message/rfc822 part. As Dovecot does, the last occurrence of Date,
+// Subject, In-Reply-To and Message-ID wins, while every occurrence of an
+// address field is kept (their address lists are concatenated). Has says
+// which fields were present.
 type Envelope struct {
-	Date, Subject, From, Sender, ReplyTo, To, Cc, Bcc, InReplyTo, MessageID string
-	Has                                                                     EnvFields
+	Date, Subject, InReplyTo, MessageID string
+	From, Sender, ReplyTo, To, Cc, Bcc  []string
+	Has                                 EnvFields
 }
 
 // EnvFields is a bit set of Envelope fields.

@@ -247,7 +247,8 @@ type p2231 struct {
 func parseParams(s string) []Param {
 	t := &tokenizer{s: s}
 	var out []Param
-	var ext []p2231
+	var exts []p2231
+	idx := 0
 	for {
 		key, val, n := t.contentParam()
 		if n == 0 {
@@ -261,30 +262,35 @@ func parseParams(s string) []Param {
 			continue
 		}
 		if star := strings.IndexByte(key, '*'); star >= 0 {
-			p := p2231{key: key[:star], val: val}
-			rest := key[star+1:]
-			j := 0
-			for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
-				j++
+			// Like Dovecot: "name*" is extended with the index of
+			// the previous RFC 2231 parameter (0 at first).
+			rest := key[star:]
+			if len(rest) > 1 {
+				rest = rest[1:]
+				idx = 0
+				j := 0
+				for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+					idx = idx*10 + int(rest[j]-'0')
+					j++
+				}
+				rest = rest[j:]
 			}
-			if j > 0 {
-				p.idx, _ = strconv.Atoi(rest[:j])
-			}
-			rest = rest[j:]
+			ext := false
 			if strings.HasPrefix(rest, "*") {
-				p.extended = true
+				ext = true
 				rest = rest[1:]
 			}
 			if rest == "" {
-				ext = append(ext, p)
+				exts = append(exts, p2231{key: key[:star], val: val, idx: idx, extended: ext})
 				continue
 			}
 		}
 		out = append(out, Param{Name: key, Value: val})
 	}
-	if len(ext) == 0 {
+	if len(exts) == 0 {
 		return out
 	}
+	ext := exts
 	sort.SliceStable(ext, func(i, j int) bool {
 		if ext[i].key != ext[j].key {
 			return ext[i].key < ext[j].key

@@ -1,0 +1,165 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const usage = `usage: barid bench <scenario> [flags]
+
+Scenarios:
+  mix       N clients run a weighted command mix for a fixed time
+  populate  fill mailboxes with deterministic varied messages
+  bigbox    time SELECT, FETCH 1:*, SEARCH and SORT on a large mailbox
+  idle      hold C IDLE connections; server memory and delivery fan-out
+  lmtp      LMTP delivery throughput at concurrency K and size S
+  report    render a results file as Markdown (docs/benchmarks.md)
+  pwhash    print an argon2id hash of the password on stdin (for Dovecot's passwd-file)
+
+Run "barid bench <scenario> -h" for the scenario's flags.
+Exit status: 0 ok, 1 the run failed, 2 bad usage, 3 the run completed
+but counted errors.
+`
+
+// Main is the entry point of "barid bench": args are the arguments after
+// "bench" (scenario first). It returns the process exit status.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	run := map[string]func(context.Context, []string, io.Writer, io.Writer) int{
+		"mix":      runMix,
+		"populate": runPopulate,
+		"bigbox":   runBigbox,
+		"idle":     runIdle,
+		"lmtp":     runLMTP,
+		"report":   runReport,
+		"pwhash":   runPwhash,
+	}[args[0]]
+	switch {
+	case run != nil:
+		return run(ctx, args[1:], stdout, stderr)
+	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "bench: unknown scenario %q\n%s", args[0], usage)
+	return 2
+}
+
+// common holds the flags every IMAP scenario shares.
+type common struct {
+	addr     string
+	userFmt  string
+	password string
+	server   string
+	json     string
+	timeout  time.Duration
+	progress bool
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:143", "IMAP server host:port")
+	fs.StringVar(&c.userFmt, "user-fmt", "user%d", "user name template; %d is the user number")
+	fs.StringVar(&c.password, "password", "password", "password of every user")
+	fs.StringVar(&c.server, "server", "server", "label for the results (e.g. dovecot, barid)")
+	fs.StringVar(&c.json, "json", "", "append the result as one JSON line to this file")
+	fs.DurationVar(&c.timeout, "timeout", 60*time.Second, "deadline for each command")
+	fs.BoolVar(&c.progress, "progress", true, "draw a progress bar on stderr")
+}
+
+func (c *common) user(n int) string {
+	if strings.Contains(c.userFmt, "%") {
+		return fmt.Sprintf(c.userFmt, n)
+	}
+	return c.userFmt
+}
+
+func (c *common) dial(ctx context.Context) (*Conn, error) {
+	return Dial(ctx, DialOptions{Addr: c.addr, Timeout: c.timeout})
+}
+
+// login dials, logs in as user and fetches the capabilities.
+func (c *common) login(ctx context.Context, user string) (*Conn, error) {
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.Login(user, c.password); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("LOGIN %s: %w", user, err)
+	}
+	if _, err := conn.HasCap("IMAP4REV1"); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// newFlags returns a flag set that reports to stderr.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("barid bench "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args and returns a non-negative exit status when the
+// caller should stop (help or bad usage).
+func parseFlags(fs *flag.FlagSet, args []string) int {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected arguments: %v\n", fs.Args())
+		return 2
+	}
+	return -1
+}
+
+// parseRange parses "7" or "1-50" into an inclusive range.
+func parseRange(s string) (lo, hi int, err error) {
+	a, b, found := strings.Cut(s, "-")
+	lo, err = strconv.Atoi(strings.TrimSpace(a))
+	if err != nil {
+		return 0, 0, fmt.Errorf("bad range %q", s)
+	}
+	hi = lo
+	if found {
+		hi, err = strconv.Atoi(strings.TrimSpace(b))
+		if err != nil || hi < lo {
+			return 0, 0, fmt.Errorf("bad range %q", s)
+		}
+	}
+	return lo, hi, nil
+}
+
+// finish writes the record and picks the exit status.
+func finish(stderr io.Writer, path string, rec Record, errs int) int {
+	if err := AppendRecord(path, rec); err != nil {
+		fmt.Fprintf(stderr, "bench: writing results: %v\n", err)
+		return 1
+	}
+	switch {
+	case rec.Error != "":
+		fmt.Fprintf(stderr, "bench: %s failed: %s\n", rec.Scenario, rec.Error)
+		return 1
+	case errs > 0:
+		return 3
+	}
+	return 0
+}
+
+// imapDate renders an IMAP date-time (RFC 9051 §9, date-time).
+func imapDate(t time.Time) string {
+	return `"` + t.Format("_2-Jan-2006 15:04:05 -0700") + `"`
+}

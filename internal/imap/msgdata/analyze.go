@@ -26,12 +26,13 @@ type Analysis struct {
 	Subject, From, To, Cc, Bcc string
 	// SentDate is the parsed Date field (zero if absent or unparsable).
 	SentDate time.Time
-	// Size is the message's length in bytes as stored.
+	// Size is RFC822.SIZE (RFC 9051 §7.5.2): the length with every
+	// line end counted as CRLF, which is what BODY[] sends. As in
+	// Dovecot, a message appended with bare LFs is larger than its
+	// bytes.
 	Size int64
-	// VirtualSize is the length with every line end counted as CRLF,
-	// which is what Dovecot reports as RFC822.SIZE and sends for
-	// BODY[]; it differs from Size only for messages with bare LFs.
-	VirtualSize int64
+	// RawSize is the message's length in bytes as stored.
+	RawSize int64
 	// Root is the parsed structure (the same as Unmarshal(Structure)).
 	Root *mime.Part
 }
@@ -46,8 +47,8 @@ func Analyze(r io.Reader, lim mime.Limits) (*Analysis, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Analysis{Root: root, Size: root.HeaderSize + root.BodySize,
-		VirtualSize: root.HeaderVSize + root.BodyVSize}
+	a := &Analysis{Root: root, RawSize: root.HeaderSize + root.BodySize,
+		Size: root.HeaderVSize + root.BodyVSize}
 	hl := root.HeaderSize
 	if hl > int64(len(cap.buf)) {
 		hl = int64(len(cap.buf))

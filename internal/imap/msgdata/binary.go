@@ -1,58 +1,240 @@
 package msgdata
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"io"
+	"strings"
 
+	"barid/internal/mail/header"
 	"barid/internal/mail/mime"
 )
 
-// Binary returns the content of a part decoded from its
-// Content-Transfer-Encoding, for BINARY[part] (RFC 3516 §4.2). An empty
-// part number means the whole message (its header and body, not
-// decoded). It returns ErrUnknownCTE for an encoding it does not know and
-// ErrNoSuchPart for a part number that does not exist.
+// ErrBadEncoding: BINARY of a part whose base64 or quoted-printable body
+// is invalid. Dovecot answers NO [PARSE] "Invalid data in MIME part" (for
+// a truncated base64 body it drops the connection instead).
+var ErrBadEncoding = errors.New("invalid data in MIME part")
+
+// cteBinary is the field BINARY puts in a rewritten header.
+const cteBinary = "Content-Transfer-Encoding: binary\r\n"
+
+// Binary returns the content of BINARY[part] (RFC 3516 §4.2): the part's
+// body decoded from its Content-Transfer-Encoding. For a multipart or
+// message/rfc822 part, or for the whole message (empty part), the parts
+// inside are decoded too and each converted part's header says
+// "Content-Transfer-Encoding: binary", as Dovecot does. A part number that
+// does not exist gives an empty result (as in Dovecot). It returns
+// ErrUnknownCTE if a part involved has an encoding it does not know, and
+// ErrBadEncoding if one has invalid base64 or quoted-printable.
 func Binary(root *mime.Part, blob io.ReaderAt, part []int) (io.Reader, int64, error) {
+	p := root
+	if len(part) > 0 {
+		var ok bool
+		if p, ok = root.Find(part); !ok {
+			return strings.NewReader(""), 0, nil
+		}
+	}
+	if err := checkBinary(p); err != nil {
+		return nil, 0, err
+	}
 	if blob == nil {
 		return nil, 0, errors.New("msgdata: binary needs the message bytes")
 	}
-	if len(part) == 0 {
-		n := root.HeaderSize + root.BodySize
-		return io.NewSectionReader(blob, 0, n), n, nil
+	b := &binBuilder{blob: blob}
+	if err := b.add(p, len(part) == 0); err != nil {
+		return nil, 0, err
 	}
-	p, ok := root.Find(part)
-	if !ok {
-		return nil, 0, ErrNoSuchPart
+	if err := b.copyTo(p.BodyEnd()); err != nil {
+		return nil, 0, err
 	}
-	if p.Flags&mime.FlagUnknownCTE != 0 {
-		return nil, 0, ErrUnknownCTE
+	return io.MultiReader(b.readers...), b.size, nil
+}
+
+// checkBinary reports the first reason BINARY can not decode p's subtree.
+func checkBinary(p *mime.Part) error {
+	var bad bool
+	var walk func(*mime.Part) error
+	walk = func(q *mime.Part) error {
+		if q.Flags&mime.FlagUnknownCTE != 0 {
+			return ErrUnknownCTE
+		}
+		if q.Flags&mime.FlagBadEncoding != 0 {
+			bad = true
+		}
+		for _, c := range q.Children {
+			if err := walk(c); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	body := io.NewSectionReader(blob, p.BodyStart(), p.BodySize)
-	if p.Flags&(mime.FlagMultipart|mime.FlagMessage) != 0 {
-		return body, p.BodySize, nil
+	if err := walk(p); err != nil {
+		return err
 	}
-	r, ok := mime.NewDecoder(body, p.Encoding)
-	if !ok {
-		return nil, 0, ErrUnknownCTE
+	if bad {
+		return ErrBadEncoding
 	}
-	return r, p.DecodedSize, nil
+	return nil
+}
+
+func converted(p *mime.Part) bool { return p.Flags&(mime.FlagBinBase64|mime.FlagBinQP) != 0 }
+
+// binBuilder assembles the BINARY stream the way Dovecot's
+// index-mail-binary does: unconverted stretches are copied with CRLF line
+// ends, converted headers are rewritten, leaf bodies decoded.
+type binBuilder struct {
+	blob    io.ReaderAt
+	readers []io.Reader
+	size    int64
+	start   int64 // first byte not yet copied
+}
+
+func (b *binBuilder) copyTo(end int64) error {
+	if end <= b.start {
+		return nil
+	}
+	buf := make([]byte, end-b.start)
+	if _, err := b.blob.ReadAt(buf, b.start); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	out := toCRLF(buf)
+	b.readers = append(b.readers, bytes.NewReader(out))
+	b.size += int64(len(out))
+	b.start = end
+	return nil
+}
+
+func (b *binBuilder) add(p *mime.Part, includeHdr bool) error {
+	hdrEnd := p.HeaderEnd()
+	switch {
+	case !includeHdr:
+	case converted(p):
+		if b.start != 0 {
+			if err := b.copyTo(p.Offset); err != nil {
+				return err
+			}
+		}
+		hdr := make([]byte, p.HeaderSize)
+		if _, err := b.blob.ReadAt(hdr, p.Offset); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		out := convertHeader(hdr)
+		b.readers = append(b.readers, bytes.NewReader(out))
+		b.size += int64(len(out))
+	default:
+		if err := b.copyTo(hdrEnd); err != nil {
+			return err
+		}
+	}
+	b.start = hdrEnd
+	end := p.BodyEnd()
+	if len(p.Children) > 0 {
+		for _, c := range p.Children {
+			if err := b.add(c, true); err != nil {
+				return err
+			}
+		}
+		if err := b.copyTo(end); err != nil {
+			return err
+		}
+		b.start = end
+		return nil
+	}
+	if p.BodySize == 0 {
+		b.start = end
+		return nil
+	}
+	body := io.NewSectionReader(b.blob, p.BodyStart(), p.BodySize)
+	if converted(p) {
+		r, _ := mime.NewPartDecoder(body, p)
+		b.readers = append(b.readers, r)
+		b.size += p.DecodedSize
+	} else {
+		var r io.Reader = body
+		if p.BodyVSize != p.BodySize {
+			r = &crlfReader{r: bufio.NewReader(body)}
+		}
+		b.readers = append(b.readers, r)
+		b.size += p.BodyVSize
+	}
+	b.start = end
+	return nil
+}
+
+// convertHeader drops the Content-Transfer-Encoding fields of a header and
+// adds "Content-Transfer-Encoding: binary" before its blank line, with
+// CRLF line ends.
+func convertHeader(hdr []byte) []byte {
+	var out []byte
+	end := 0
+	header.ForEach(hdr, func(f header.Field) bool {
+		end += len(f.Raw)
+		if !strings.EqualFold(f.Name, "Content-Transfer-Encoding") {
+			out = appendCRLF(out, f.Raw)
+		}
+		return true
+	})
+	if end < len(hdr) {
+		out = append(out, cteBinary...)
+		out = append(out, '\r', '\n')
+	}
+	return out
+}
+
+func toCRLF(b []byte) []byte {
+	if bytes.IndexByte(b, '\n') < 0 {
+		return b
+	}
+	return appendCRLF(make([]byte, 0, len(b)+16), b)
 }
 
 // BinarySize returns BINARY.SIZE[part] (RFC 3516 §4.2) from the stored
-// structure, without reading the message.
+// structure, without reading the message, with Dovecot's results: 0 for a
+// part that does not exist; ErrUnknownCTE or ErrBadEncoding if any part
+// of the message can not be decoded (Dovecot decodes the whole message to
+// answer). The size counts each converted part's header as rewritten and
+// its body as decoded; like Dovecot, a converted part that is not a leaf
+// counts as having an empty body.
 func BinarySize(root *mime.Part, part []int) (int64, error) {
-	if len(part) == 0 {
-		return root.HeaderSize + root.BodySize, nil
+	p := root
+	if len(part) > 0 {
+		var ok bool
+		if p, ok = root.Find(part); !ok {
+			return 0, nil
+		}
 	}
-	p, ok := root.Find(part)
-	if !ok {
-		return 0, ErrNoSuchPart
+	if err := checkBinary(root); err != nil {
+		return 0, err
 	}
-	if p.Flags&mime.FlagUnknownCTE != 0 {
-		return 0, ErrUnknownCTE
+	size := p.HeaderVSize + p.BodyVSize
+	// Dovecot compares positions in its LF-only storage with the
+	// part's CRLF size, so converted parts shortly after p count too.
+	end := p.LFOffset + size
+	var rootConv bool
+	var walk func(q *mime.Part)
+	walk = func(q *mime.Part) {
+		if converted(q) && q.LFOffset >= p.LFOffset && q.LFOffset < end {
+			if q == p {
+				rootConv = true
+			}
+			size -= q.HeaderVSize + q.BodyVSize
+			size += q.BinHeaderSize
+			if len(q.Children) == 0 && q.BodySize > 0 {
+				size += q.DecodedSize
+			}
+		}
+		for _, c := range q.Children {
+			walk(c)
+		}
 	}
-	if p.Flags&(mime.FlagMultipart|mime.FlagMessage) != 0 {
-		return p.BodySize, nil
+	walk(root)
+	if len(part) > 0 {
+		if rootConv {
+			size -= p.BinHeaderSize
+		} else {
+			size -= p.HeaderVSize
+		}
 	}
-	return p.DecodedSize, nil
+	return size, nil
 }

@@ -72,24 +72,23 @@ func rawType(p *mime.Part) (typ, sub string, hasSub bool) {
 func appendSinglePart(b []byte, p *mime.Part, extended bool) []byte {
 	var text bool
 	switch {
+	case p.Flags&mime.FlagMessage != 0 && p.Subtype == "global":
+		b = append(b, `"message" "global"`...)
 	case p.Flags&mime.FlagMessage != 0:
 		b = append(b, `"message" "rfc822"`...)
+	case p.Flags&mime.FlagLimit != 0:
+		// a multipart or message/rfc822 not split because of a limit
+		b = append(b, `"application" "octet-stream"`...)
 	case p.Flags&mime.FlagContentType == 0:
 		text = true
 		b = append(b, `"text" "plain"`...)
 	default:
-		typ, sub, hasSub := rawType(p)
+		// Dovecot 2.3 writes a missing subtype as "".
+		typ, sub, _ := rawType(p)
 		text = strings.EqualFold(typ, "text")
 		b = appendNString(b, typ)
 		b = append(b, ' ')
-		switch {
-		case hasSub:
-			b = appendNString(b, sub)
-		case text:
-			b = append(b, `"plain"`...)
-		default:
-			b = append(b, `"unknown"`...)
-		}
+		b = appendNString(b, sub)
 	}
 	b = append(b, ' ')
 	b = appendParams(b, p.Params, text)

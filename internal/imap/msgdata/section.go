@@ -117,7 +117,12 @@ func Section(root *mime.Part, topHeader []byte, blob io.ReaderAt, sec imap.Secti
 		if err != nil {
 			return nil, 0, err
 		}
-		out := FilterHeader(hdr, sec.Fields, sec.Specifier == imap.SectionHeaderFieldsNot)
+		var out []byte
+		if p == root && sec.Specifier == imap.SectionHeaderFields {
+			out = HeaderFields(hdr, sec.Fields)
+		} else {
+			out = FilterHeader(hdr, sec.Fields, sec.Specifier == imap.SectionHeaderFieldsNot)
+		}
 		return bytes.NewReader(out), int64(len(out)), nil
 	}
 	var off, n, vn int64
@@ -151,22 +156,97 @@ func convert(r io.Reader, n, vn int64, f mime.Flags) (io.Reader, int64, error) {
 }
 
 func partHeader(p, root *mime.Part, topHeader []byte, blob io.ReaderAt) ([]byte, error) {
+	var hdr []byte
 	if p == root && int64(len(topHeader)) >= p.HeaderSize {
-		return topHeader[:p.HeaderSize], nil
+		hdr = topHeader[:p.HeaderSize]
+	} else {
+		if blob == nil {
+			return nil, errors.New("msgdata: section needs the message bytes")
+		}
+		hdr = make([]byte, p.HeaderSize)
+		if _, err := blob.ReadAt(hdr, p.Offset); err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
 	}
-	if blob == nil {
-		return nil, errors.New("msgdata: section needs the message bytes")
+	if endsWithBlankLine(hdr) || blob == nil {
+		return hdr, nil
 	}
-	buf := make([]byte, p.HeaderSize)
-	if _, err := blob.ReadAt(buf, p.Offset); err != nil && !(errors.Is(err, io.EOF)) {
-		return nil, err
+	// A header cut short by a boundary (or by the end of an embedded
+	// message): like Dovecot's header filter, read on to the next blank
+	// line or the end of the message.
+	return readToBlankLine(hdr, blob, p.Offset+p.HeaderSize)
+}
+
+// maxHeaderScan bounds readToBlankLine.
+const maxHeaderScan = 1 << 20
+
+func endsWithBlankLine(h []byte) bool {
+	n := len(h)
+	switch {
+	case n == 0:
+		return false
+	case bytes.Equal(h, []byte("\n")), bytes.Equal(h, []byte("\r\n")):
+		return true
+	case bytes.HasSuffix(h, []byte("\n\n")), bytes.HasSuffix(h, []byte("\n\r\n")):
+		return true
 	}
-	return buf, nil
+	return false
+}
+
+func readToBlankLine(hdr []byte, blob io.ReaderAt, off int64) ([]byte, error) {
+	out := append([]byte(nil), hdr...)
+	buf := make([]byte, 4096)
+	atLineStart := len(out) == 0 || out[len(out)-1] == '\n'
+	for len(out) < maxHeaderScan {
+		n, err := blob.ReadAt(buf, off)
+		for i := 0; i < n; i++ {
+			c := buf[i]
+			out = append(out, c)
+			if atLineStart && (c == '\n' || c == '\r' && i+1 < n && buf[i+1] == '\n') {
+				if c == '\r' {
+					out = append(out, '\n')
+				}
+				return out, nil
+			}
+			atLineStart = c == '\n'
+		}
+		off += int64(n)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// HeaderFields returns BODY[HEADER.FIELDS (names)] of the top-level
+// header (RFC 9051 §6.4.5): the matching fields in message order, each
+// ending in CRLF, then an empty line, whatever the header looked like
+// (Dovecot builds this answer from its parsed-header cache).
+func HeaderFields(hdr []byte, names []string) []byte {
+	var out []byte
+	header.ForEach(hdr, func(f header.Field) bool {
+		for _, n := range names {
+			if strings.EqualFold(n, f.Name) {
+				out = appendCRLF(out, f.Raw)
+				if n := len(out); out[n-1] != '\n' {
+					out = append(out, '\r', '\n')
+				}
+				break
+			}
+		}
+		return true
+	})
+	return append(out, '\r', '\n')
 }
 
 // FilterHeader returns the fields of hdr whose names are (not=false) or
-// are not (not=true) in names, in message order, followed by an empty
-// line (RFC 9051 §6.4.5 HEADER.FIELDS). Line ends are sent as CRLF.
+// are not (not=true) in names, in message order, as they are (line ends
+// sent as CRLF), followed by the empty line that ended the header if it
+// had one. This is HEADER.FIELDS.NOT, and HEADER.FIELDS of an embedded
+// message, as Dovecot's header filter gives them.
 func FilterHeader(hdr []byte, names []string, not bool) []byte {
 	var out []byte
 	end := 0

@@ -52,6 +52,7 @@ func ParseAddressList(s string) []Address {
 
 type addrParser struct {
 	t       rfc822
+	str     string // the last local-part read
 	out     []Address
 	cur     Address
 	hasMbox bool
@@ -71,7 +72,7 @@ func (p *addrParser) addFixed() {
 		p.cur.Mailbox = MissingMailbox
 		p.cur.Invalid = true
 	}
-	if !p.hasDom {
+	if !p.hasDom || p.cur.Domain == "" {
 		p.cur.Domain = MissingDomain
 		p.cur.Invalid = true
 	}
@@ -86,10 +87,11 @@ func (p *addrParser) localPart() int {
 	} else {
 		ret = p.t.dotAtom(&b)
 	}
+	p.str = b.String()
 	if ret < 0 {
 		return -1
 	}
-	p.cur.Mailbox, p.hasMbox = b.String(), true
+	p.cur.Mailbox, p.hasMbox = p.str, true
 	return ret
 }
 
@@ -127,27 +129,34 @@ func (p *addrParser) domainList() int {
 	return 1
 }
 
+// angleAddr parses "<" [route ":"] [local-part ["@" domain]] ">".
 func (p *addrParser) angleAddr() int {
 	p.t.i++ // '<'
-	if ret := p.t.skipLWSP(); ret <= 0 {
-		return ret
+	if p.t.skipLWSP() <= 0 {
+		return -1
 	}
 	if p.t.cur() == '@' {
-		if p.domainList() <= 0 || p.t.cur() != ':' {
+		if p.domainList() > 0 && p.t.cur() == ':' {
+			p.t.i++
+		} else {
 			p.cur.Route, p.hasRt = InvalidRoute, true
+			if p.t.eof() {
+				return -1
+			}
+			// try to continue anyway
+		}
+		if p.t.skipLWSP() <= 0 {
 			return -1
 		}
-		p.t.i++
-		if ret := p.t.skipLWSP(); ret <= 0 {
-			return ret
+	}
+	if p.t.cur() != '>' { // "<>" has no mailbox
+		if p.localPart() <= 0 {
+			return -1
 		}
-	}
-	if ret := p.localPart(); ret <= 0 {
-		return ret
-	}
-	if p.t.cur() == '@' {
-		if ret := p.domain(); ret <= 0 {
-			return ret
+		if p.t.cur() == '@' {
+			if p.domain() <= 0 {
+				return -1
+			}
 		}
 	}
 	if p.t.cur() != '>' {
@@ -178,16 +187,39 @@ func (p *addrParser) nameAddr() int {
 func (p *addrParser) addrSpec() int {
 	p.t.lastComment = p.t.lastComment[:0]
 	p.t.comment = true
+	defer func() { p.t.comment = false }()
+	quoted := p.t.cur() == '"'
 	ret := p.localPart()
+	if ret <= 0 {
+		p.cur.Invalid = true
+	}
+	ret2 := -2
 	if ret != 0 && !p.t.eof() && p.t.cur() == '@' {
-		if ret2 := p.domain(); ret2 <= 0 {
+		ret2 = p.domain()
+		if ret2 <= 0 {
 			ret = ret2
 		}
 	}
-	if len(p.t.lastComment) > 0 {
+	switch {
+	case len(p.t.lastComment) > 0:
 		p.cur.Name, p.hasName = string(p.t.lastComment), true
+	case ret2 == -2:
+		// "user" without @domain: a lone word is a mailbox, but
+		// anything after it makes the whole a display name.
+		var b strings.Builder
+		b.WriteString(p.str)
+		b.WriteByte(' ')
+		n := b.Len()
+		p.t.phrase(&b)
+		if b.Len() != n {
+			p.cur.Mailbox, p.hasMbox = "", false
+			p.cur.Name, p.hasName = b.String(), true
+		} else if !quoted {
+			p.cur.Domain, p.hasDom = "", true
+		}
+		p.cur.Invalid = true
+		ret = -1
 	}
-	p.t.comment = false
 	return ret
 }
 
@@ -197,6 +229,10 @@ func (p *addrParser) mailbox() int {
 	if ret < 0 {
 		p.t.i = start
 		ret = p.addrSpec()
+		if p.cur.Invalid && !p.hasName && p.hasMbox && !p.hasDom {
+			p.cur.Name, p.hasName = p.cur.Mailbox, true
+			p.cur.Mailbox, p.hasMbox = "", false
+		}
 	}
 	if ret < 0 {
 		p.cur.Invalid = true
@@ -220,11 +256,8 @@ func (p *addrParser) group() int {
 	p.add()
 	if ret > 0 && p.t.cur() != ';' {
 		for {
-			if p.mailbox() <= 0 {
-				ret = -1
-				break
-			}
-			if p.t.cur() != ',' {
+			p.mailbox() // a broken mailbox: go on anyway
+			if p.t.eof() || p.t.cur() != ',' {
 				break
 			}
 			p.t.i++

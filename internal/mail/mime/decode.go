@@ -1,8 +1,10 @@
 package mime
 
-import "strings"
+import (
+	"strings"
+)
 
-// Encoding kinds (RFC 2045 §6.1).
+// Transfer encodings as BINARY sees them (RFC 3516 §4.1; RFC 2045 §6).
 const (
 	encIdentity = iota // 7bit, 8bit, binary, none
 	encBase64
@@ -10,10 +12,15 @@ const (
 	encUnknown
 )
 
-// EncodingKind classifies a Content-Transfer-Encoding token.
-func encodingKind(cte string) int {
-	switch strings.ToLower(cte) {
-	case "", "7bit", "8bit", "binary":
+// encodingKind classifies a Content-Transfer-Encoding value the way
+// Dovecot's message-decoder does for BINARY: the first token counts and
+// anything after it is ignored; an empty value is unknown.
+func encodingKind(v string) int {
+	t := &tokenizer{s: v}
+	t.skipCFWS()
+	tok, _ := t.mimeToken()
+	switch strings.ToLower(tok) {
+	case "7bit", "8bit", "binary":
 		return encIdentity
 	case "base64":
 		return encBase64
@@ -23,102 +30,88 @@ func encodingKind(cte string) int {
 	return encUnknown
 }
 
-// KnownEncoding reports whether cte is one this package decodes.
-func KnownEncoding(cte string) bool { return encodingKind(cte) != encUnknown }
+// KnownEncoding reports whether the Content-Transfer-Encoding value cte
+// is one BINARY can decode.
+func KnownEncoding(cte string) bool { return cte == "" || encodingKind(cte) != encUnknown }
+
+// binFlags maps an encoding kind to Part flags.
+func binFlags(k int) Flags {
+	switch k {
+	case encBase64:
+		return FlagBinBase64
+	case encQP:
+		return FlagBinQP
+	case encUnknown:
+		return FlagUnknownCTE
+	}
+	return 0
+}
+
+// binKind returns the encoding kind recorded in p's flags.
+func binKind(p *Part) int {
+	switch {
+	case p.Flags&FlagBinBase64 != 0:
+		return encBase64
+	case p.Flags&FlagBinQP != 0:
+		return encQP
+	case p.Flags&FlagUnknownCTE != 0:
+		return encUnknown
+	}
+	return encIdentity
+}
 
 // decoder counts the decoded size of a leaf part's body as it streams by
-// (RFC 3516 BINARY.SIZE), without keeping the body.
+// (RFC 3516 BINARY.SIZE) and notes invalid encoding, without keeping the
+// body.
 type decoder struct {
 	active bool
+	b64    b64State
+	qp     qpState
 	kind   int
 	n      int64
-	// base64
-	quad int
-	// quoted-printable: the current line, decoded at its end
-	line []byte
+	buf    []byte
 }
 
 func (d *decoder) reset(p *Part) {
-	*d = decoder{line: d.line[:0]}
-	k := encodingKind(p.Encoding)
-	if k == encUnknown {
-		p.Flags |= FlagUnknownCTE
-	}
+	*d = decoder{buf: d.buf[:0]}
 	if p.Flags&(FlagMultipart|FlagMessage) != 0 {
 		return
 	}
-	d.active = k == encBase64 || k == encQP
-	d.kind = k
+	d.kind = binKind(p)
+	d.active = d.kind == encBase64 || d.kind == encQP
 }
 
 func (d *decoder) write(b []byte) {
 	switch d.kind {
 	case encBase64:
-		for _, c := range b {
-			if b64val[c] != 0xff {
-				d.quad++
-				if d.quad == 4 {
-					d.n += 3
-					d.quad = 0
-				}
-			}
-		}
+		d.buf = d.b64.decode(d.buf[:0], b)
 	case encQP:
-		for len(b) > 0 {
-			i := indexLF(b)
-			if i < 0 {
-				d.line = append(d.line, b...)
-				if len(d.line) > 1<<16 {
-					// absurdly long line: count it raw
-					d.n += int64(qpDecodedLen(d.line, false))
-					d.line = d.line[:0]
-				}
-				return
-			}
-			d.line = append(d.line, b[:i+1]...)
-			d.n += int64(qpDecodedLen(d.line, true))
-			d.line = d.line[:0]
-			b = b[i+1:]
-		}
+		d.buf = d.qp.decode(d.buf[:0], b)
 	}
-}
-
-func indexLF(b []byte) int {
-	for i, c := range b {
-		if c == '\n' {
-			return i
-		}
-	}
-	return -1
+	d.n += int64(len(d.buf))
 }
 
 // finish stores the decoded size in p.
 func (d *decoder) finish(p *Part) {
-	if p.Flags&(FlagMultipart|FlagMessage) != 0 {
-		p.DecodedSize = p.BodySize
+	if !d.active {
+		p.DecodedSize = p.BodyVSize
 		return
 	}
-	switch {
-	case p.Flags&FlagUnknownCTE != 0:
-		p.DecodedSize = -1
-	case !d.active:
-		p.DecodedSize = p.BodySize
-	case d.kind == encBase64:
-		n := d.n
-		switch d.quad {
-		case 2:
-			n++
-		case 3:
-			n += 2
-		}
-		p.DecodedSize = n
-	case d.kind == encQP:
-		if len(d.line) > 0 {
-			d.n += int64(qpDecodedLen(d.line, false))
-		}
-		p.DecodedSize = d.n
-	}
 	d.active = false
+	var bad bool
+	switch d.kind {
+	case encBase64:
+		d.buf, bad = d.b64.finish(d.buf[:0])
+		bad = bad || d.b64.bad
+	case encQP:
+		d.buf, bad = d.qp.finish(d.buf[:0])
+		bad = bad || d.qp.bad
+	}
+	d.n += int64(len(d.buf))
+	p.DecodedSize = d.n
+	if bad {
+		p.Flags |= FlagBadEncoding
+	}
 }
 
 var b64val = func() (t [256]byte) {
@@ -132,41 +125,244 @@ var b64val = func() (t [256]byte) {
 	return
 }()
 
-// qpDecodedLen returns the decoded length of one quoted-printable line
-// (RFC 2045 §6.7): trailing white space is dropped, "=" at the end is a
-// soft line break, "=XX" is one byte; a hard line end decodes as CRLF.
-func qpDecodedLen(line []byte, hasLF bool) int {
-	body := line
-	if hasLF {
-		body = trimNL(body)
-	}
-	for len(body) > 0 && (body[len(body)-1] == ' ' || body[len(body)-1] == '\t') {
-		body = body[:len(body)-1]
-	}
-	n := 0
-	soft := false
-	for i := 0; i < len(body); i++ {
-		if body[i] != '=' {
-			n++
-			continue
-		}
-		if i == len(body)-1 {
-			soft = true
-			break
-		}
-		if i+2 < len(body)+0 && isHex(body[i+1]) && isHex(body[i+2]) {
-			n++
-			i += 2
-			continue
-		}
-		n++ // broken "=": kept as is
-	}
-	if hasLF && !soft {
-		n += 2
-	}
-	return n
+// b64State decodes base64 (RFC 2045 §6.8) incrementally. White space is
+// skipped. Like Dovecot, other characters outside the alphabet, data
+// after the padding, and a final incomplete group are errors (bad); the
+// decoder then skips what it can not use and goes on.
+type b64State struct {
+	acc  uint32
+	n    int // sextets in acc
+	pad  int // '=' seen in the current group
+	done bool
+	bad  bool
 }
+
+func (s *b64State) decode(out, in []byte) []byte {
+	for _, c := range in {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '=':
+			if s.done || s.n < 2 {
+				s.bad = true
+				continue
+			}
+			s.pad++
+			if s.n+s.pad == 4 {
+				out = s.flush(out)
+				s.done = true
+			}
+			continue
+		}
+		v := b64val[c]
+		if v == 0xff || s.done || s.pad > 0 {
+			s.bad = true
+			if v == 0xff {
+				continue
+			}
+			// data after padding: decode it anyway
+			if s.pad > 0 {
+				out = s.flush(out)
+			}
+			s.done = false
+		}
+		s.acc = s.acc<<6 | uint32(v)
+		s.n++
+		if s.n == 4 {
+			out = append(out, byte(s.acc>>16), byte(s.acc>>8), byte(s.acc))
+			s.acc, s.n = 0, 0
+		}
+	}
+	return out
+}
+
+// flush writes the bytes of a short (padded) group.
+func (s *b64State) flush(out []byte) []byte {
+	switch s.n {
+	case 2:
+		out = append(out, byte(s.acc>>4))
+	case 3:
+		out = append(out, byte(s.acc>>10), byte(s.acc>>2))
+	}
+	s.acc, s.n, s.pad = 0, 0, 0
+	return out
+}
+
+// finish ends the input. An unfinished group is an error; its whole
+// bytes are still returned.
+func (s *b64State) finish(out []byte) ([]byte, bool) {
+	bad := false
+	if s.n > 0 || s.pad > 0 {
+		bad = true
+		out = s.flush(out)
+	}
+	return out, bad
+}
+
+// qpState decodes quoted-printable (RFC 2045 §6.7) incrementally, with
+// the same results as Dovecot's qp-decoder: hard line breaks become CRLF
+// (also after a bare LF), trailing white space is dropped, lower-case hex
+// is accepted. Malformed "=" sequences, "=" followed by white space and
+// then text, and a CR without LF are errors (bad); they are copied
+// through as they are.
+type qpState struct {
+	st  int
+	hex byte
+	ws  []byte
+	bad bool
+}
+
+const (
+	qpText = iota
+	qpWS
+	qpEq
+	qpEqWS
+	qpHex2
+	qpCR
+	qpSoftCR
+)
+
+const qpMaxWS = 76
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+// invalid flushes the pending state as literal text and marks an error.
+func (s *qpState) invalid(out []byte) []byte {
+	switch s.st {
+	case qpEq:
+		out = append(out, '=')
+	case qpHex2:
+		out = append(out, '=', s.hex)
+	case qpEqWS:
+		out = append(out, '=')
+		out = append(out, s.ws...)
+	case qpCR:
+		out = append(out, s.ws...)
+		out = append(out, '\r')
+	case qpSoftCR:
+		out = append(out, '=')
+		out = append(out, s.ws...)
+		out = append(out, '\r')
+	}
+	s.ws = s.ws[:0]
+	s.st = qpText
+	s.bad = true
+	return out
+}
+
+func (s *qpState) decode(out, in []byte) []byte {
+	for i := 0; i < len(in); {
+		c := in[i]
+		switch s.st {
+		case qpText:
+			switch c {
+			case '=':
+				s.st = qpEq
+			case '\r':
+				s.st = qpCR
+			case '\n':
+				out = append(out, '\r', '\n')
+			case ' ', '\t':
+				s.st = qpWS
+				s.ws = append(s.ws[:0], c)
+			default:
+				out = append(out, c)
+			}
+		case qpWS:
+			switch c {
+			case ' ', '\t':
+				if len(s.ws) <= qpMaxWS {
+					s.ws = append(s.ws, c)
+				}
+			case '\r':
+				s.st = qpCR
+			case '\n':
+				out = append(out, '\r', '\n')
+				s.ws = s.ws[:0]
+				s.st = qpText
+			default:
+				out = append(out, s.ws...)
+				if len(s.ws) > qpMaxWS {
+					s.bad = true
+				}
+				s.ws = s.ws[:0]
+				s.st = qpText
+				continue
+			}
+		case qpEq:
+			switch {
+			case isHex(c):
+				s.hex = c
+				s.st = qpHex2
+			case c == ' ' || c == '\t':
+				s.ws = append(s.ws[:0], c)
+				s.st = qpEqWS
+			case c == '\r':
+				s.st = qpSoftCR
+			case c == '\n':
+				s.st = qpText
+			default:
+				out = s.invalid(out)
+				continue
+			}
+		case qpHex2:
+			if !isHex(c) {
+				out = s.invalid(out)
+				continue
+			}
+			out = append(out, unhex(s.hex)<<4|unhex(c))
+			s.st = qpText
+		case qpEqWS:
+			switch c {
+			case ' ', '\t':
+				if len(s.ws) <= qpMaxWS {
+					s.ws = append(s.ws, c)
+				}
+			case '\r':
+				s.st = qpSoftCR
+			case '\n':
+				s.ws = s.ws[:0]
+				s.st = qpText
+			default:
+				out = s.invalid(out)
+				continue
+			}
+		case qpCR, qpSoftCR:
+			if c != '\n' {
+				out = s.invalid(out)
+				continue
+			}
+			s.ws = s.ws[:0]
+			if s.st == qpCR {
+				out = append(out, '\r', '\n')
+			}
+			s.st = qpText
+		}
+		i++
+	}
+	return out
+}
+
+// finish ends the input: trailing white space is dropped; a pending "="
+// or CR is an error.
+func (s *qpState) finish(out []byte) ([]byte, bool) {
+	if s.st == qpText || s.st == qpWS {
+		s.ws = s.ws[:0]
+		s.st = qpText
+		return out, false
+	}
+	return s.invalid(out), true
 }

@@ -13,6 +13,7 @@ import (
 type headerState struct {
 	part     *Part
 	envelope bool // record envelope fields
+	global   bool // message/global is a message (Limits.MessageGlobal)
 	budget   int  // header bytes still examined
 
 	name      []byte
@@ -24,16 +25,31 @@ type headerState struct {
 
 	seenType bool
 	boundary []byte
+
+	// Content-Transfer-Encoding as BINARY sees it: the last such field
+	// counts, whether or not the part is MIME (Dovecot's
+	// index-mail-binary). cteVSize is the CRLF size of those fields'
+	// lines, which the converted header leaves out.
+	binKind  int
+	cteVSize int64
+	fieldVSize int64
 }
 
-func (h *headerState) reset(part *Part, envelope bool, budget int) {
-	*h = headerState{part: part, envelope: envelope, budget: budget,
-		name: h.name[:0], value: h.value[:0]}
+func (h *headerState) reset(part *Part, envelope, global bool, budget int) {
+	*h = headerState{part: part, envelope: envelope, global: global, budget: budget,
+		name: h.name[:0], value: h.value[:0], binKind: encIdentity}
 }
 
 // line handles one header line (or a piece of a long one).
 func (h *headerState) line(b []byte, atStart, complete bool) {
 	h.budget -= len(b)
+	vs := int64(len(b))
+	if complete && (len(b) < 2 || b[len(b)-2] != '\r') {
+		vs++
+	}
+	if !atStart || len(b) > 0 && (b[0] == ' ' || b[0] == '\t') && h.inField {
+		h.fieldVSize += vs
+	}
 	if !atStart {
 		// continuation of a long physical line
 		if h.inField && !h.skip {
@@ -49,6 +65,7 @@ func (h *headerState) line(b []byte, atStart, complete bool) {
 		return
 	}
 	h.flush()
+	h.fieldVSize = vs
 	if h.budget < 0 {
 		h.skip = true
 		h.inField = true
@@ -100,6 +117,14 @@ func (h *headerState) flush() {
 		return
 	}
 	h.inField = false
+	if strings.EqualFold(string(h.name), "content-transfer-encoding") {
+		first := h.value
+		if i := bytes.IndexByte(first, '\n'); i >= 0 {
+			first = first[:i]
+		}
+		h.binKind = encodingKind(string(first))
+		h.cteVSize += h.fieldVSize
+	}
 	h.field(string(h.name), h.value)
 }
 
@@ -169,7 +194,7 @@ func (h *headerState) contentField(name string, value []byte) {
 			p.RawType = raw
 		}
 		switch {
-		case lt == "message/rfc822":
+		case lt == "message/rfc822", lt == "message/global" && h.global:
 			p.Flags |= FlagMessage
 		case lt == "text" || strings.HasPrefix(lt, "text/"):
 			p.Flags |= FlagText

@@ -11,8 +11,9 @@ import (
 //	version byte (1)
 //	part (pre-order):
 //	  uvarint flags, has(byte)
-//	  uvarint offset, headerSize, headerVSize-headerSize, headerLines,
-//	          bodySize, bodyVSize-bodySize, bodyLines, decodedSize+1
+//	  uvarint offset, offset-lfOffset, headerSize, headerVSize-headerSize, headerLines,
+//	          bodySize, bodyVSize-bodySize, bodyLines, decodedSize,
+//	          binHeaderSize
 //	  string type, subtype, rawType
 //	  uvarint nparams, then name/value strings
 //	  for each Has bit set, in bit order: string (ID, Description,
@@ -56,13 +57,15 @@ func (p *Part) marshal(b []byte) []byte {
 	b = putU(b, uint64(p.Flags))
 	b = append(b, byte(p.Has))
 	b = putU(b, uint64(p.Offset))
+	b = putU(b, uint64(p.Offset-p.LFOffset))
 	b = putU(b, uint64(p.HeaderSize))
 	b = putU(b, uint64(p.HeaderVSize-p.HeaderSize))
 	b = putU(b, uint64(p.HeaderLines))
 	b = putU(b, uint64(p.BodySize))
 	b = putU(b, uint64(p.BodyVSize-p.BodySize))
 	b = putU(b, uint64(p.BodyLines))
-	b = putU(b, uint64(p.DecodedSize+1))
+	b = putU(b, uint64(p.DecodedSize))
+	b = putU(b, uint64(p.BinHeaderSize))
 	b = putS(b, p.Type)
 	b = putS(b, p.Subtype)
 	b = putS(b, p.RawType)
@@ -249,13 +252,15 @@ func (u *unmarshaler) part() *Part {
 	p.Flags = Flags(u.u())
 	p.Has = ContentFields(u.byte1())
 	p.Offset = u.i64()
+	p.LFOffset = p.Offset - u.i64()
 	p.HeaderSize = u.i64()
 	p.HeaderVSize = p.HeaderSize + u.i64()
 	p.HeaderLines = u.i64()
 	p.BodySize = u.i64()
 	p.BodyVSize = p.BodySize + u.i64()
 	p.BodyLines = u.i64()
-	p.DecodedSize = u.i64() - 1
+	p.DecodedSize = u.i64()
+	p.BinHeaderSize = u.i64()
 	p.Type = u.str()
 	p.Subtype = u.str()
 	p.RawType = u.str()

@@ -63,6 +63,9 @@ type parser struct {
 	// loses it to its parent's body.
 	eohNL   int
 	eohPart *Part
+
+	crlf    int64 // CRLF pairs before off
+	rawLast byte
 }
 
 // Parse reads one message and returns its MIME structure. It makes a single
@@ -102,8 +105,9 @@ func (p *parser) depth() int { return len(p.stack) }
 // startHeader begins the header of cur at the current offset.
 func (p *parser) startHeader() {
 	p.cur.Offset = p.off
+	p.cur.LFOffset = p.off - p.crlf
 	p.inHeader = true
-	p.hdr.reset(p.cur, p.isMessageRoot(p.cur), p.lim.MaxHeaderBytes)
+	p.hdr.reset(p.cur, p.isMessageRoot(p.cur), p.lim.MessageGlobal, p.lim.MaxHeaderBytes)
 	p.lineStart = true
 }
 
@@ -124,6 +128,23 @@ func (p *parser) parentOf(part *Part) *Part {
 	return nil
 }
 
+// advance moves past b, counting CRLF pairs for Part.LFOffset.
+func (p *parser) advance(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	p.off += int64(len(b))
+	if b[0] == '\n' && p.rawLast == '\r' {
+		p.crlf++
+	}
+	for i := 1; i < len(b); i++ {
+		if b[i] == '\n' && b[i-1] == '\r' {
+			p.crlf++
+		}
+	}
+	p.rawLast = b[len(b)-1]
+}
+
 // feed handles one piece of input: a whole line (complete=true, ending in
 // LF) or a piece of a long line, or the unterminated last line.
 func (p *parser) feed(b []byte, complete bool) {
@@ -135,7 +156,7 @@ func (p *parser) feed(b []byte, complete bool) {
 	}
 	if p.inBoundaryLine {
 		p.addBody(b)
-		p.off += int64(len(b))
+		p.advance(b)
 		if complete {
 			p.inBoundaryLine = false
 			p.afterBoundaryLine()
@@ -167,10 +188,10 @@ func (p *parser) bodyBytes(b []byte, complete bool) {
 	if len(body) > 0 {
 		p.addBody(body)
 	}
-	p.off += int64(len(body))
+	p.advance(body)
 	if nl > 0 {
 		p.pendingNL = nl
-		p.off += int64(nl)
+		p.advance(b[len(b)-nl:])
 	}
 	if complete {
 		p.firstLine = false
@@ -254,6 +275,11 @@ func (p *parser) findBoundary(s []byte) (int, bool) {
 	}
 	d := p.bounds[best].delim
 	end := len(s) >= len(d)+2 && s[len(d)] == '-' && s[len(d)+1] == '-'
+	if p.nparts >= p.lim.MaxParts {
+		// Past the part limit no boundary counts: the rest of the
+		// message stays in the current part (as in Dovecot).
+		return -1, false
+	}
 	return best, end
 }
 
@@ -279,7 +305,7 @@ func (p *parser) boundaryLine(bi int, end bool, line []byte, complete bool) {
 	}
 	p.commitPending()
 	p.addBody(line)
-	p.off += int64(len(line))
+	p.advance(line)
 	p.startChild = !end
 	if complete {
 		p.afterBoundaryLine()
@@ -306,6 +332,14 @@ func (p *parser) stealEOH(owner *Part) {
 	parent.BodySize += int64(nl)
 	parent.BodyVSize += 2
 	parent.BodyLines++
+	// An embedded message opened after that blank line starts where
+	// the blank line did (Dovecot decides this at the end of the header).
+	for _, c := range part.Children {
+		if c.HeaderSize == 0 {
+			c.Offset -= int64(nl)
+			c.LFOffset -= 1
+		}
+	}
 }
 
 // afterBoundaryLine runs once a boundary line has been consumed.
@@ -316,13 +350,6 @@ func (p *parser) afterBoundaryLine() {
 	if !p.startChild || top < 0 || p.bounds[top].part != p.cur {
 		// epilogue: the rest belongs to the multipart until an outer
 		// boundary, or the end.
-		return
-	}
-	if p.nparts >= p.lim.MaxParts {
-		// Past the part limit: no more parts; what follows stays in
-		// the multipart's body.
-		p.cur.Flags |= FlagLimit
-		p.bounds = p.bounds[:top]
 		return
 	}
 	child := &Part{Flags: FlagMIME}
@@ -366,7 +393,7 @@ func (p *parser) feedHeader(b []byte, atStart, complete bool) {
 		if len(b) == 1 {
 			part.Flags |= FlagBareLF
 		}
-		p.off += int64(len(b))
+		p.advance(b)
 		p.lastByte = '\n'
 		p.eohNL, p.eohPart = len(b), part
 		p.endHeader(true)
@@ -388,7 +415,7 @@ func (p *parser) feedHeader(b []byte, atStart, complete bool) {
 			p.hdr.prevNL = 2
 		}
 	}
-	p.off += int64(len(b))
+	p.advance(b)
 	p.lastByte = b[len(b)-1]
 	p.hdr.line(b, atStart, complete)
 }
@@ -403,14 +430,23 @@ func (p *parser) endHeader(sawBlank bool) {
 	p.lastByte = '\n'
 	parent := p.parentOf(part)
 
+	part.Flags |= binFlags(p.hdr.binKind)
+	if k := p.hdr.binKind; (k == encBase64 || k == encQP) && sawBlank {
+		// BINARY rewrites this header: without its
+		// Content-Transfer-Encoding lines, plus
+		// "Content-Transfer-Encoding: binary\r\n" (35 bytes).
+		part.BinHeaderSize = part.HeaderVSize - p.hdr.cteVSize + 35
+	} else if k == encBase64 || k == encQP {
+		part.BinHeaderSize = part.HeaderVSize - p.hdr.cteVSize
+	}
 	if part.Flags&FlagMIME == 0 {
 		// Not MIME: the Content-* fields do not count (RFC 2045 §4;
 		// Dovecot accepts Content-Type without Mime-Version, which
 		// sets FlagMIME).
-		keep := part.Flags & (FlagHasNULs | FlagBareLF)
+		keep := part.Flags & (FlagHasNULs | FlagBareLF | FlagBinBase64 | FlagBinQP | FlagUnknownCTE)
 		env := part.Env
-		*part = Part{Offset: part.Offset, HeaderSize: part.HeaderSize, HeaderVSize: part.HeaderVSize,
-			HeaderLines: part.HeaderLines, Flags: keep, Env: env}
+		*part = Part{Offset: part.Offset, LFOffset: part.LFOffset, HeaderSize: part.HeaderSize, HeaderVSize: part.HeaderVSize,
+			HeaderLines: part.HeaderLines, Flags: keep, Env: env, BinHeaderSize: part.BinHeaderSize}
 		p.hdr.boundary = nil
 	}
 	if part.Flags&FlagContentType == 0 {

@@ -18,6 +18,11 @@ type Limits struct {
 	// sizes are always exact; only the header fields looked at past this
 	// point are ignored.
 	MaxHeaderBytes int
+	// MessageGlobal makes message/global (RFC 6532 §3.5) an embedded
+	// message like message/rfc822, as IMAP4rev2 describes it
+	// (RFC 9051 §7.5.2 body-type-msg). Off by default: Dovecot 2.3
+	// treats message/global as an opaque part, and so does barid then.
+	MessageGlobal bool
 }
 
 // Default limit values.
@@ -68,8 +73,9 @@ const (
 	// FlagBareLF: a line of this part (header or body) ends in LF without
 	// CR, so its CRLF ("virtual") sizes differ from its byte sizes.
 	FlagBareLF
-	// FlagUnknownCTE: the Content-Transfer-Encoding is not one of 7bit,
-	// 8bit, binary, base64, quoted-printable (RFC 3516 §4.3 UNKNOWN-CTE).
+	// FlagUnknownCTE: the (last) Content-Transfer-Encoding is not one
+	// of 7bit, 8bit, binary, base64, quoted-printable (RFC 3516 §4.3
+	// UNKNOWN-CTE).
 	FlagUnknownCTE
 	// FlagContentType: the part had a usable Content-Type field.
 	FlagContentType
@@ -77,6 +83,14 @@ const (
 	FlagLimit
 	// FlagNoSubtype: the Content-Type had no "/subtype".
 	FlagNoSubtype
+	// FlagBinBase64, FlagBinQP: the part's last
+	// Content-Transfer-Encoding field, which BINARY decodes by
+	// (FlagUnknownCTE if it is neither these nor 7bit/8bit/binary).
+	FlagBinBase64
+	FlagBinQP
+	// FlagBadEncoding: the body is not valid base64 or
+	// quoted-printable; BINARY fails on it, as in Dovecot.
+	FlagBadEncoding
 )
 
 // ContentFields is a bit set of optional Content-* fields.
@@ -139,6 +153,10 @@ type Part struct {
 
 	// Offset is where the part's header starts.
 	Offset int64
+	// LFOffset is Offset counted as if every CRLF were a bare LF: the
+	// position Dovecot works with when it stores messages with LF line
+	// ends. Only used to reproduce Dovecot's BINARY.SIZE.
+	LFOffset int64
 	// HeaderSize is the header's length including the blank line that
 	// ends it (if there is one). The body starts at Offset+HeaderSize.
 	HeaderSize  int64
@@ -150,9 +168,13 @@ type Part struct {
 	BodyVSize int64
 	BodyLines int64
 	// DecodedSize is the body's size after Content-Transfer-Encoding
-	// decoding, for BINARY.SIZE (RFC 3516 §4.2). Only meaningful for
-	// leaf parts; -1 if unknown (FlagUnknownCTE).
+	// decoding (RFC 3516 §4.2), with line ends as CRLF. Only
+	// meaningful for leaf parts.
 	DecodedSize int64
+	// BinHeaderSize is the size of the header as BINARY rewrites it
+	// for a base64 or quoted-printable part (see FlagBinBase64); 0
+	// otherwise.
+	BinHeaderSize int64
 
 	// Type and Subtype are lower-cased; "" if there was no
 	// Content-Type (the defaults then apply: text/plain, or

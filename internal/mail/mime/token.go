@@ -126,23 +126,28 @@ func (t *tokenizer) quoted() (val string, more, ok bool) {
 
 // parseContentType parses "type/subtype" and returns it (as sent), the
 // rest of the field (the parameters) and whether parameters may follow.
+// Like Dovecot 2.3: a value without "/" keeps its type (the subtype is
+// then empty); a "/" with no subtype token voids the whole value.
 func parseContentType(v []byte) (typ, rest string, ok bool) {
 	t := &tokenizer{s: string(v)}
 	if !t.skipCFWS() {
 		return "", "", false
 	}
 	main, more := t.mimeToken()
-	if !more {
+	if !more || main == "" {
 		return main, "", false
 	}
 	if t.s[t.i] != '/' {
-		return main, "", false
+		return "", "", false
 	}
 	t.i++
 	if !t.skipCFWS() {
-		return main + "/", "", false
+		return "", "", false
 	}
 	sub, _ := t.mimeToken()
+	if sub == "" {
+		return "", "", false
+	}
 	return main + "/" + sub, t.s[t.i:], true
 }
 

@@ -125,7 +125,7 @@ func (m *Message) Render(name string) Item {
 	case kind == "ENVELOPE":
 		it.Kind, it.Value = "raw", m.Analysis.Envelope
 	case kind == "RFC822.SIZE":
-		it.Kind, it.Value = "raw", []byte(strconv.FormatInt(m.Analysis.VirtualSize, 10))
+		it.Kind, it.Value = "raw", []byte(strconv.FormatInt(m.Analysis.Size, 10))
 	case kind == "RFC822" || kind == "RFC822.HEADER" || kind == "RFC822.TEXT":
 		s := imap.Section{}
 		switch kind {
@@ -183,6 +183,8 @@ func errItem(name string, err error) Item {
 	switch {
 	case errors.Is(err, msgdata.ErrUnknownCTE):
 		return Item{Name: name, Kind: "no", Value: []byte("UNKNOWN-CTE")}
+	case errors.Is(err, msgdata.ErrBadEncoding):
+		return Item{Name: name, Kind: "no", Value: []byte("PARSE")}
 	case errors.Is(err, msgdata.ErrNoSuchPart):
 		return Item{Name: name, Kind: "nil"}
 	}

@@ -85,7 +85,7 @@ func (p *addrParser) localPart() int {
 	if p.t.cur() == '"' {
 		ret = p.t.quotedString(&b)
 	} else {
-		ret = p.t.dotAtom(&b)
+		ret = p.t.looseDotAtom(&b)
 	}
 	p.str = b.String()
 	if ret < 0 {

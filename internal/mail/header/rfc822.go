@@ -117,6 +117,47 @@ func (t *rfc822) dotAtom(b *strings.Builder) int {
 	return 0
 }
 
+// atom parses 1*atext, then CFWS.
+func (t *rfc822) atom(b *strings.Builder) int {
+	if t.eof() || !isAtext(t.s[t.i]) {
+		return -1
+	}
+	start := t.i
+	for t.i < len(t.s) && isAtext(t.s[t.i]) {
+		t.i++
+	}
+	b.WriteString(t.s[start:t.i])
+	if t.i >= len(t.s) {
+		return 0
+	}
+	return t.skipLWSP()
+}
+
+// looseDotAtom parses a local-part that may have dots anywhere
+// (".user", "us..er", "user."), which RFC 5322 forbids but which is
+// common (Dovecot accepts it by default).
+func (t *rfc822) looseDotAtom(b *strings.Builder) int {
+	ret := -1
+	for {
+		for t.cur() == '.' {
+			b.WriteByte('.')
+			t.i++
+			if t.eof() {
+				return 0
+			}
+			ret = 1
+		}
+		if t.cur() == '@' {
+			break
+		}
+		ret = t.atom(b)
+		if ret <= 0 || t.cur() != '.' {
+			break
+		}
+	}
+	return ret
+}
+
 func (t *rfc822) quotedString(b *strings.Builder) int {
 	t.i++
 	start := t.i

@@ -30,8 +30,8 @@ type headerState struct {
 	// counts, whether or not the part is MIME (Dovecot's
 	// index-mail-binary). cteVSize is the CRLF size of those fields'
 	// lines, which the converted header leaves out.
-	binKind  int
-	cteVSize int64
+	binKind    int
+	cteVSize   int64
 	fieldVSize int64
 }
 

@@ -1,0 +1,321 @@
+package fs
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"barid/internal/blob"
+)
+
+// tmpMaxAge is how old a file in tmp/ must be before Open removes it as
+// the leftover of a crashed writer.
+const tmpMaxAge = 24 * time.Hour
+
+// Store keeps blobs as files under one directory.
+type Store struct {
+	dir string
+	tmp string
+	now func() time.Time
+}
+
+var _ blob.Store = (*Store)(nil)
+
+// Open opens (creating with mode 0700) the blob directory dir and removes
+// temporary files older than a day, which only a crashed writer leaves.
+func Open(dir string) (*Store, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{dir: abs, tmp: filepath.Join(abs, "tmp"), now: time.Now}
+	if err := os.MkdirAll(s.tmp, 0o700); err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(s.tmp)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil && s.now().Sub(info.ModTime()) > tmpMaxAge {
+			os.Remove(filepath.Join(s.tmp, e.Name()))
+		}
+	}
+	return s, nil
+}
+
+// validID reports whether id is a SHA-256 in lower-case hex: the only
+// form ever produced, and one that cannot name a path outside the store.
+func validID(id string) bool {
+	if len(id) != sha256.Size*2 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// ErrInvalidID is returned (wrapping blob.ErrNotFound) for an ID that is
+// not 64 lower-case hex digits.
+var ErrInvalidID = fmt.Errorf("invalid blob id: %w", blob.ErrNotFound)
+
+// path returns dir/ab/cd/<id>.
+func (s *Store) path(id string) string {
+	return filepath.Join(s.dir, id[0:2], id[2:4], id)
+}
+
+// Create starts a new blob in dir/tmp.
+func (s *Store) Create(ctx context.Context) (blob.Writer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var rnd [12]byte
+	rand.Read(rnd[:])
+	name := filepath.Join(s.tmp, hex.EncodeToString(rnd[:]))
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	return &writer{s: s, f: f, name: name, h: h, bw: bufio.NewWriterSize(io.MultiWriter(f, h), 64<<10)}, nil
+}
+
+type writer struct {
+	s    *Store
+	f    *os.File
+	name string
+	h    hash.Hash
+	bw   *bufio.Writer
+	n    int64
+	done bool
+	err  error
+}
+
+func (w *writer) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, errors.New("blob/fs: write after commit or abort")
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.bw.Write(p)
+	w.n += int64(n)
+	w.err = err
+	return n, err
+}
+
+// Commit fsyncs the file, renames it to its content address and fsyncs
+// the directory, so the blob survives a crash once Commit returns. If the
+// content is already stored, the temporary file is removed and the
+// existing file's mtime refreshed, so the integrity sweep (which spares
+// young blobs) does not delete it under the transaction about to
+// reference it.
+func (w *writer) Commit(ctx context.Context) (string, int64, error) {
+	if w.done {
+		return "", 0, errors.New("blob/fs: commit after commit or abort")
+	}
+	id, n, err := w.commit(ctx)
+	w.done = true
+	if err != nil {
+		w.f.Close()
+		os.Remove(w.name)
+		return "", 0, err
+	}
+	return id, n, nil
+}
+
+func (w *writer) commit(ctx context.Context) (string, int64, error) {
+	if w.err != nil {
+		return "", 0, w.err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", 0, err
+	}
+	if err := w.bw.Flush(); err != nil {
+		return "", 0, err
+	}
+	if err := w.f.Sync(); err != nil {
+		return "", 0, err
+	}
+	if err := w.f.Close(); err != nil {
+		return "", 0, err
+	}
+	id := hex.EncodeToString(w.h.Sum(nil))
+	dst := w.s.path(id)
+	dir := filepath.Dir(dst)
+	if _, err := os.Stat(dst); err == nil {
+		os.Remove(w.name)
+		now := w.s.now()
+		if err := os.Chtimes(dst, now, now); err != nil {
+			return "", 0, err
+		}
+		// The entry may come from a concurrent Commit that has not yet
+		// synced the directory.
+		return id, w.n, syncDir(dir)
+	}
+	if err := w.s.mkdirs(dir); err != nil {
+		return "", 0, err
+	}
+	if err := os.Rename(w.name, dst); err != nil {
+		return "", 0, err
+	}
+	return id, w.n, syncDir(dir)
+}
+
+// mkdirs creates the two shard levels (0700) and fsyncs each parent
+// whose entry list changed.
+func (s *Store) mkdirs(dir string) error {
+	parent := filepath.Dir(dir)
+	for _, d := range []string{parent, dir} {
+		err := os.Mkdir(d, 0o700)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := syncDir(filepath.Dir(d)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (w *writer) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.f.Close()
+	if err := os.Remove(w.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// reader is an *os.File with its size.
+type reader struct {
+	*os.File
+	size int64
+}
+
+func (r *reader) Size() int64 { return r.size }
+
+// Open returns a ranged reader on the blob.
+func (s *Store) Open(ctx context.Context, id string) (blob.Reader, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !validID(id) {
+		return nil, ErrInvalidID
+	}
+	f, err := os.Open(s.path(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", blob.ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &reader{File: f, size: info.Size()}, nil
+}
+
+// Delete removes a blob. Readers that have it open keep reading it.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !validID(id) {
+		return ErrInvalidID
+	}
+	err := os.Remove(s.path(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s", blob.ErrNotFound, id)
+	}
+	return err
+}
+
+// List walks the shard directories and reports each blob with the age of
+// its mtime. Files that are not valid blob names (or sit in the wrong
+// shard) are skipped; tmp/ is not listed.
+func (s *Store) List(ctx context.Context, fn func(id string, ageSeconds int64) error) error {
+	top, err := os.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for _, a := range top {
+		if !a.IsDir() || !isHex2(a.Name()) {
+			continue
+		}
+		mid, err := os.ReadDir(filepath.Join(s.dir, a.Name()))
+		if err != nil {
+			return err
+		}
+		for _, b := range mid {
+			if !b.IsDir() || !isHex2(b.Name()) {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			shard := filepath.Join(s.dir, a.Name(), b.Name())
+			ents, err := os.ReadDir(shard)
+			if err != nil {
+				return err
+			}
+			for _, e := range ents {
+				id := e.Name()
+				if !e.Type().IsRegular() || !validID(id) || id[0:2] != a.Name() || id[2:4] != b.Name() {
+					continue
+				}
+				info, err := e.Info()
+				if errors.Is(err, fs.ErrNotExist) {
+					continue // deleted meanwhile
+				}
+				if err != nil {
+					return err
+				}
+				age := int64(now.Sub(info.ModTime()) / time.Second)
+				if err := fn(id, max(age, 0)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func isHex2(s string) bool {
+	return len(s) == 2 && validID(s+"00000000000000000000000000000000000000000000000000000000000000")
+}

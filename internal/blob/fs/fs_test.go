@@ -1,0 +1,110 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"barid/internal/blob"
+	"barid/internal/blob/blobtest"
+)
+
+func TestConformance(t *testing.T) {
+	blobtest.Run(t, func(t *testing.T) blob.Store {
+		s, err := Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestLayoutAndModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "blobs")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := blobtest.Put(t, s, []byte("hello"))
+	p := filepath.Join(dir, id[:2], id[2:4], id)
+	for _, tc := range []struct {
+		path string
+		mode os.FileMode
+	}{{dir, 0o700 | os.ModeDir}, {filepath.Join(dir, "tmp"), 0o700 | os.ModeDir},
+		{filepath.Join(dir, id[:2]), 0o700 | os.ModeDir}, {filepath.Dir(p), 0o700 | os.ModeDir}, {p, 0o600}} {
+		info, err := os.Stat(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode() != tc.mode {
+			t.Errorf("%s: mode %v, want %v", tc.path, info.Mode(), tc.mode)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, "tmp")); len(ents) != 0 {
+		t.Errorf("tmp not empty after commit: %v", ents)
+	}
+	if !errors.Is(ErrInvalidID, blob.ErrNotFound) {
+		t.Error("ErrInvalidID does not wrap ErrNotFound")
+	}
+}
+
+func TestDedupRefreshesAge(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := blobtest.Put(t, s, []byte("old"))
+	p := filepath.Join(dir, id[:2], id[2:4], id)
+	old := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	age := func() int64 {
+		var a int64 = -1
+		s.List(context.Background(), func(got string, ageSeconds int64) error {
+			if got == id {
+				a = ageSeconds
+			}
+			return nil
+		})
+		return a
+	}
+	if a := age(); a < 47*3600 {
+		t.Fatalf("age %d", a)
+	}
+	// Committing the same content again makes it young, so a sweep
+	// running now spares it.
+	blobtest.Put(t, s, []byte("old"))
+	if a := age(); a > 60 {
+		t.Fatalf("age after dedup %d", a)
+	}
+}
+
+func TestOpenRemovesStaleTemp(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, "tmp", "stale")
+	fresh := filepath.Join(dir, "tmp", "fresh")
+	for _, p := range []string{stale, fresh} {
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-25 * time.Hour)
+	os.Chtimes(stale, old, old)
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale temp kept: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("fresh temp removed: %v", err)
+	}
+}

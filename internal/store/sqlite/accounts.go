@@ -1,0 +1,164 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"barid/internal/store"
+)
+
+const accountCols = `id, name, secret, quota, created`
+
+func scanAccount(sc interface{ Scan(...any) error }) (*store.Account, error) {
+	var a store.Account
+	var created int64
+	if err := sc.Scan(&a.ID, &a.Name, &a.Secret, &a.QuotaBytes, &created); err != nil {
+		return nil, err
+	}
+	a.Created = time.UnixMicro(created)
+	return &a, nil
+}
+
+// CreateAccount creates an account with the normalized name and its
+// INBOX, so every account has the mailbox mail is delivered to
+// (RFC 9051 §5.1). The name must not be empty.
+func (s *Store) CreateAccount(ctx context.Context, name string, secret []byte) (*store.Account, error) {
+	name = store.NormalizeAccountName(name)
+	if name == "" {
+		return nil, errors.New("sqlite: empty account name")
+	}
+	var a *store.Account
+	err := s.write(ctx, func(t *wtx) error {
+		var exists int
+		err := t.queryRow(`SELECT 1 FROM accounts WHERE name = ?`, name).Scan(&exists)
+		if err == nil {
+			return store.ErrAccountExists
+		}
+		if !errNoRows(err) {
+			return err
+		}
+		now := s.now()
+		res, err := t.exec(`INSERT INTO accounts (name, secret, quota, created) VALUES (?, ?, 0, ?)`,
+			name, secret, now.UnixMicro())
+		if err != nil {
+			return err
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		if _, err := s.createMailbox(t, id, "INBOX", ""); err != nil {
+			return err
+		}
+		a = &store.Account{ID: id, Name: name, Secret: append([]byte(nil), secret...), Created: time.UnixMicro(now.UnixMicro())}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Account looks an account up by name, case-insensitively.
+func (s *Store) Account(ctx context.Context, name string) (*store.Account, error) {
+	var a *store.Account
+	err := s.read(ctx, func(r *reader) error {
+		var err error
+		a, err = scanAccount(r.queryRow(`SELECT `+accountCols+` FROM accounts WHERE name = ?`, store.NormalizeAccountName(name)))
+		return err
+	})
+	if errNoRows(err) {
+		return nil, store.ErrNoAccount
+	}
+	return a, err
+}
+
+// AccountByID looks an account up by id.
+func (s *Store) AccountByID(ctx context.Context, id int64) (*store.Account, error) {
+	var a *store.Account
+	err := s.read(ctx, func(r *reader) error {
+		var err error
+		a, err = scanAccount(r.queryRow(`SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
+		return err
+	})
+	if errNoRows(err) {
+		return nil, store.ErrNoAccount
+	}
+	return a, err
+}
+
+// SetAccountSecret replaces the opaque credential blob.
+func (s *Store) SetAccountSecret(ctx context.Context, accountID int64, secret []byte) error {
+	return s.write(ctx, func(t *wtx) error {
+		n, err := t.execN(`UPDATE accounts SET secret = ? WHERE id = ?`, secret, accountID)
+		if err == nil && n == 0 {
+			err = store.ErrNoAccount
+		}
+		return err
+	})
+}
+
+// SetQuota sets the account's storage quota in bytes (0 = unlimited).
+// AppendMessages and CopyMessages refuse with store.ErrOverQuota when the
+// sum of the account's message sizes would exceed it (RFC 9208).
+func (s *Store) SetQuota(ctx context.Context, accountID int64, quotaBytes int64) error {
+	if quotaBytes < 0 {
+		return fmt.Errorf("sqlite: negative quota %d", quotaBytes)
+	}
+	return s.write(ctx, func(t *wtx) error {
+		n, err := t.execN(`UPDATE accounts SET quota = ? WHERE id = ?`, quotaBytes, accountID)
+		if err == nil && n == 0 {
+			err = store.ErrNoAccount
+		}
+		return err
+	})
+}
+
+// DeleteAccount removes the account with all its mailboxes, messages,
+// tombstones and subscriptions. Blobs become unreferenced and are left to
+// the integrity sweep.
+func (s *Store) DeleteAccount(ctx context.Context, accountID int64) error {
+	return s.write(ctx, func(t *wtx) error {
+		n, err := t.execN(`DELETE FROM accounts WHERE id = ?`, accountID)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrNoAccount
+		}
+		for _, q := range []string{
+			`DELETE FROM messages WHERE mailbox IN (SELECT id FROM mailboxes WHERE account = ?)`,
+			`DELETE FROM expunged WHERE mailbox IN (SELECT id FROM mailboxes WHERE account = ?)`,
+			`DELETE FROM mailboxes WHERE account = ?`,
+			`DELETE FROM subscriptions WHERE account = ?`,
+		} {
+			if _, err := t.exec(q, accountID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Accounts lists every account ordered by name.
+func (s *Store) Accounts(ctx context.Context) ([]store.Account, error) {
+	var out []store.Account
+	err := s.read(ctx, func(r *reader) error {
+		rows, err := r.query(`SELECT ` + accountCols + ` FROM accounts ORDER BY name`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			a, err := scanAccount(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, *a)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

@@ -1,0 +1,630 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"barid/internal/store"
+)
+
+// segmentGap is the largest UID gap kept inside one range query. Dense
+// sets (1:*) become one BETWEEN scan merged against the list; sparse sets
+// become several short scans instead of walking the whole mailbox.
+const segmentGap = 64
+
+// segments splits sorted uids into runs whose internal gaps are at most
+// segmentGap and calls fn with each run.
+func segments(uids []store.UID, fn func(run []store.UID) error) error {
+	for i := 0; i < len(uids); {
+		j := i + 1
+		for j < len(uids) && uids[j]-uids[j-1] <= segmentGap {
+			j++
+		}
+		if err := fn(uids[i:j]); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
+}
+
+type querier func(q string, args ...any) (*sql.Rows, error)
+
+// scanUIDs runs sel (which must end in "uid BETWEEN ? AND ?" with the
+// mailbox as first argument and select uid first) over each segment of
+// uids and calls fn for rows whose UID is listed, in UID order.
+func scanUIDs(query querier, sel string, mailboxID int64, uids []store.UID, dst []any, fn func() error) error {
+	uidp, ok := dst[0].(*int64)
+	if !ok {
+		return errors.New("sqlite: scanUIDs: first column must scan into *int64")
+	}
+	return segments(uids, func(run []store.UID) error {
+		rows, err := query(sel, mailboxID, int64(run[0]), int64(run[len(run)-1]))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		k := 0
+		for rows.Next() {
+			if err := rows.Scan(dst...); err != nil {
+				return err
+			}
+			u := store.UID(*uidp)
+			for k < len(run) && run[k] < u {
+				k++
+			}
+			if k == len(run) {
+				break
+			}
+			if run[k] != u {
+				continue
+			}
+			if err := fn(); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// flagRow is the covering-index part of a message.
+type flagRow struct {
+	uid    store.UID
+	modseq store.ModSeq
+	flags  store.Flags
+	size   int64
+}
+
+// flagRows reads the covering-index columns of the listed messages
+// (nil uids: every message) inside the writer transaction.
+func flagRows(t *wtx, mailboxID int64, uids []store.UID, where string) ([]flagRow, error) {
+	var uid, modseq, size int64
+	var sys int64
+	var kw string
+	dst := []any{&uid, &modseq, &sys, &kw, &size}
+	var out []flagRow
+	add := func() error {
+		out = append(out, flagRow{uid: store.UID(uid), modseq: store.ModSeq(modseq),
+			flags: store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}, size: size})
+		return nil
+	}
+	const cols = `SELECT uid, modseq, sysflags, keywords, size FROM messages INDEXED BY messages_flags WHERE mailbox = ? `
+	if uids == nil {
+		rows, err := t.query(cols+where+` ORDER BY uid`, mailboxID)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := rows.Scan(dst...); err != nil {
+				return nil, err
+			}
+			add() //nolint:errcheck // never fails
+		}
+		return out, rows.Err()
+	}
+	err := scanUIDs(t.query, cols+`AND uid BETWEEN ? AND ? ORDER BY uid`, mailboxID, uids, dst, add)
+	return out, err
+}
+
+// mboxState is the writable part of a mailbox row.
+type mboxState struct {
+	id          int64
+	account     int64
+	uidvalidity uint32
+	uidnext     store.UID
+	hms         store.ModSeq
+}
+
+func loadMbox(t *wtx, id int64) (*mboxState, error) {
+	var m mboxState
+	err := t.queryRow(`SELECT id, account, uidvalidity, uidnext, highestmodseq FROM mailboxes WHERE id = ?`, id).
+		Scan(&m.id, &m.account, &m.uidvalidity, &m.uidnext, &m.hms)
+	if errNoRows(err) {
+		return nil, store.ErrNoMailbox
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// checkQuota refuses adding bytes to an account over its quota (RFC 9208
+// §4.1.1 STORAGE: the sum of RFC822.SIZE of all messages).
+func checkQuota(t *wtx, accountID, adding int64) error {
+	var quota int64
+	if err := t.queryRow(`SELECT quota FROM accounts WHERE id = ?`, accountID).Scan(&quota); err != nil {
+		if errNoRows(err) {
+			return store.ErrNoAccount
+		}
+		return err
+	}
+	if quota <= 0 || adding <= 0 {
+		return nil
+	}
+	var used int64
+	if err := t.queryRow(`SELECT coalesce(sum(size), 0) FROM mailboxes WHERE account = ?`, accountID).Scan(&used); err != nil {
+		return err
+	}
+	if used+adding > quota {
+		return fmt.Errorf("%w: storage quota %d bytes, used %d, adding %d", store.ErrOverQuota, quota, used, adding)
+	}
+	return nil
+}
+
+// allocUIDs reserves n UIDs from the mailbox or fails when the 32-bit
+// UID space would overflow (RFC 9051 §2.3.1.1: nz-number).
+func allocUIDs(m *mboxState, n int) (store.UID, error) {
+	first := m.uidnext
+	if uint64(first)+uint64(n)-1 > math.MaxUint32 {
+		return 0, fmt.Errorf("%w: UID space of the mailbox exhausted (limit 2^32-1)", store.ErrCannot)
+	}
+	m.uidnext = first + store.UID(n)
+	return first, nil
+}
+
+func normFlags(f store.Flags) store.Flags { return store.FlagsFromNames(f.Names()) }
+
+const insertMessage = `INSERT INTO messages (mailbox, uid, modseq, sysflags, keywords, blob_id, size,
+	internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// AppendMessages adds messages with consecutive new UIDs and one new
+// modseq (RFC 7162 §3.1: a single command may give all its changes one
+// modseq). UIDNEXT is advanced in the same transaction, so a UID is never
+// handed out twice, even across crashes.
+func (s *Store) AppendMessages(ctx context.Context, mailboxID int64, msgs []store.NewMessage) ([]store.UID, []store.Change, error) {
+	var uids []store.UID
+	var ch []store.Change
+	err := s.write(ctx, func(t *wtx) error {
+		uids, ch = nil, nil
+		m, err := loadMbox(t, mailboxID)
+		if err != nil {
+			return err
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
+		var total, unseen, deleted int64
+		for i := range msgs {
+			total += msgs[i].Size
+		}
+		if err := checkQuota(t, m.account, total); err != nil {
+			return err
+		}
+		first, err := allocUIDs(m, len(msgs))
+		if err != nil {
+			return err
+		}
+		modseq := m.hms + 1
+		now := encodeTime(s.now())
+		uids = make([]store.UID, len(msgs))
+		ch = make([]store.Change, len(msgs))
+		for i := range msgs {
+			nm := &msgs[i]
+			uid := first + store.UID(i)
+			f := normFlags(nm.Flags)
+			if _, err := t.exec(insertMessage, mailboxID, int64(uid), int64(modseq), int64(f.System), encodeKeywords(f.Keywords),
+				nm.BlobID, nm.Size, encodeTime(nm.InternalDate), now, nm.Header, nm.Structure, nm.Envelope,
+				nm.Subject, nm.From, nm.To, nm.Cc, nm.Bcc, encodeTime(nm.SentDate)); err != nil {
+				return err
+			}
+			u, d := unseenDeleted(f.System)
+			unseen += u
+			deleted += d
+			uids[i] = uid
+			ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: m.account, MailboxID: mailboxID, UID: uid, ModSeq: modseq, Flags: f}
+		}
+		_, err = t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + ?,
+			unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
+			int64(m.uidnext), int64(modseq), len(msgs), unseen, deleted, total, mailboxID)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return uids, ch, nil
+}
+
+// MessageUIDs returns the mailbox row and all its UIDs from one snapshot.
+func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) (*store.Mailbox, []store.UID, error) {
+	var mb *store.Mailbox
+	var out []store.UID
+	err := s.readTx(ctx, func(r *reader) error {
+		var n int
+		var err error
+		mb, err = scanMailbox(r.queryRow(`SELECT `+mailboxCols+` FROM mailboxes m WHERE m.id = ?`, mailboxID))
+		if err != nil {
+			return err
+		}
+		if err := r.queryRow(`SELECT messages FROM mailboxes WHERE id = ?`, mailboxID).Scan(&n); err != nil {
+			return err
+		}
+		out = make([]store.UID, 0, n)
+		rows, err := r.query(`SELECT uid FROM messages INDEXED BY messages_flags WHERE mailbox = ? ORDER BY uid`, mailboxID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var uid int64
+		for rows.Next() {
+			if err := rows.Scan(&uid); err != nil {
+				return err
+			}
+			out = append(out, store.UID(uid))
+		}
+		return rows.Err()
+	})
+	if errNoRows(err) {
+		return nil, nil, store.ErrNoMailbox
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return mb, out, nil
+}
+
+// fetchQuery builds the SELECT for the wanted fields. A FieldFlags-only
+// query is answered from the messages_flags covering index.
+func fetchQuery(fields Fields) string {
+	var b strings.Builder
+	b.WriteString("SELECT uid")
+	if fields&store.FieldFlags != 0 {
+		b.WriteString(", modseq, sysflags, keywords")
+	}
+	if fields&store.FieldBasics != 0 {
+		b.WriteString(", blob_id, size, internaldate, savedate")
+	}
+	if fields&store.FieldHeader != 0 {
+		b.WriteString(", header")
+	}
+	if fields&store.FieldStructure != 0 {
+		b.WriteString(", structure")
+	}
+	if fields&store.FieldEnvelope != 0 {
+		b.WriteString(", envelope")
+	}
+	if fields&store.FieldSearch != 0 {
+		b.WriteString(", subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate")
+	}
+	b.WriteString(" FROM messages WHERE mailbox = ? AND uid BETWEEN ? AND ? ORDER BY uid")
+	return b.String()
+}
+
+// Fields is store.Fields, named here for brevity.
+type Fields = store.Fields
+
+// FetchMessages calls fn for each listed UID that exists, in UID order,
+// loading only the requested columns.
+func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	q := fetchQuery(fields)
+	var (
+		uid, modseq, sys, size   int64
+		kw, blobID               string
+		idate, sdate, sent       sql.NullInt64
+		hdr, structure, envelope []byte
+		subj, from, to, cc, bcc  string
+	)
+	dst := []any{&uid}
+	if fields&store.FieldFlags != 0 {
+		dst = append(dst, &modseq, &sys, &kw)
+	}
+	if fields&store.FieldBasics != 0 {
+		dst = append(dst, &blobID, &size, &idate, &sdate)
+	}
+	if fields&store.FieldHeader != 0 {
+		dst = append(dst, &hdr)
+	}
+	if fields&store.FieldStructure != 0 {
+		dst = append(dst, &structure)
+	}
+	if fields&store.FieldEnvelope != 0 {
+		dst = append(dst, &envelope)
+	}
+	if fields&store.FieldSearch != 0 {
+		dst = append(dst, &subj, &from, &to, &cc, &bcc, &sent)
+	}
+	emit := func() error {
+		m := &store.Message{MailboxID: mailboxID, UID: store.UID(uid)}
+		if fields&store.FieldFlags != 0 {
+			m.ModSeq = store.ModSeq(modseq)
+			m.Flags = store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}
+		}
+		if fields&store.FieldBasics != 0 {
+			m.BlobID, m.Size, m.InternalDate, m.SaveDate = blobID, size, decodeTime(idate), decodeTime(sdate)
+		}
+		m.Header, m.Structure, m.Envelope = hdr, structure, envelope
+		hdr, structure, envelope = nil, nil, nil
+		if fields&store.FieldSearch != 0 {
+			m.Subject, m.From, m.To, m.Cc, m.Bcc, m.SentDate = subj, from, to, cc, bcc, decodeTime(sent)
+		}
+		return fn(m)
+	}
+	return s.readTx(ctx, func(r *reader) error {
+		return scanUIDs(r.query, q, mailboxID, uids, dst, emit)
+	})
+}
+
+// StoreFlags changes flags (RFC 9051 §6.4.6) with CONDSTORE's
+// UNCHANGEDSINCE (RFC 7162 §3.1.3): a message whose modseq is above
+// unchangedSince is left alone and reported in failed. Every message that
+// actually changes gets the same new modseq; unchanged ones keep theirs
+// and produce no Change, but still appear in results (for the FETCH
+// response a non-silent STORE sends).
+func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UID, op store.FlagOp, flags store.Flags, unchangedSince store.ModSeq) ([]store.StoreResult, []store.UID, []store.Change, error) {
+	var (
+		results []store.StoreResult
+		failed  []store.UID
+		ch      []store.Change
+	)
+	arg := normFlags(flags)
+	err := s.write(ctx, func(t *wtx) error {
+		results, failed, ch = nil, nil, nil
+		m, err := loadMbox(t, mailboxID)
+		if err != nil {
+			return err
+		}
+		if len(uids) == 0 {
+			return nil
+		}
+		rows, err := flagRows(t, mailboxID, uids, "")
+		if err != nil {
+			return err
+		}
+		modseq := m.hms + 1
+		var dUnseen, dDeleted int64
+		for _, r := range rows {
+			if unchangedSince > 0 && r.modseq > unchangedSince {
+				failed = append(failed, r.uid)
+				continue
+			}
+			nf := op.Apply(r.flags, arg)
+			if nf.Equal(r.flags) {
+				results = append(results, store.StoreResult{UID: r.uid, ModSeq: r.modseq, Flags: r.flags})
+				continue
+			}
+			if _, err := t.exec(`UPDATE messages SET modseq = ?, sysflags = ?, keywords = ? WHERE mailbox = ? AND uid = ?`,
+				int64(modseq), int64(nf.System), encodeKeywords(nf.Keywords), mailboxID, int64(r.uid)); err != nil {
+				return err
+			}
+			ou, od := unseenDeleted(r.flags.System)
+			nu, nd := unseenDeleted(nf.System)
+			dUnseen += nu - ou
+			dDeleted += nd - od
+			results = append(results, store.StoreResult{UID: r.uid, ModSeq: modseq, Flags: nf})
+			ch = append(ch, store.Change{Kind: store.ChangeFlags, AccountID: m.account, MailboxID: mailboxID, UID: r.uid, ModSeq: modseq, Flags: nf})
+		}
+		if len(ch) == 0 {
+			return nil
+		}
+		_, err = t.exec(`UPDATE mailboxes SET highestmodseq = ?, unseen = unseen + ?, deleted = deleted + ? WHERE id = ?`,
+			int64(modseq), dUnseen, dDeleted, mailboxID)
+		return err
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return results, failed, ch, nil
+}
+
+// expungeRows deletes rows, leaves tombstones (RFC 7162 §3.2.5: QRESYNC
+// reports them as VANISHED) and adjusts counters, all at one new modseq.
+func expungeRows(t *wtx, m *mboxState, rows []flagRow) ([]store.UID, []store.Change, error) {
+	if len(rows) == 0 {
+		return nil, nil, nil
+	}
+	modseq := m.hms + 1
+	m.hms = modseq
+	var unseen, deleted, size int64
+	uids := make([]store.UID, len(rows))
+	ch := make([]store.Change, len(rows))
+	for i, r := range rows {
+		if _, err := t.exec(`DELETE FROM messages WHERE mailbox = ? AND uid = ?`, m.id, int64(r.uid)); err != nil {
+			return nil, nil, err
+		}
+		if _, err := t.exec(`INSERT OR REPLACE INTO expunged (mailbox, uid, modseq) VALUES (?, ?, ?)`, m.id, int64(r.uid), int64(modseq)); err != nil {
+			return nil, nil, err
+		}
+		u, d := unseenDeleted(r.flags.System)
+		unseen += u
+		deleted += d
+		size += r.size
+		uids[i] = r.uid
+		ch[i] = store.Change{Kind: store.ChangeExpunged, AccountID: m.account, MailboxID: m.id, UID: r.uid, ModSeq: modseq}
+	}
+	_, err := t.exec(`UPDATE mailboxes SET highestmodseq = ?, messages = messages - ?, unseen = unseen - ?,
+		deleted = deleted - ?, size = size - ? WHERE id = ?`, int64(modseq), len(rows), unseen, deleted, size, m.id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return uids, ch, nil
+}
+
+// Expunge removes the listed messages whatever their flags, or, with nil
+// uids, every message flagged \Deleted (RFC 9051 §6.4.3). UID EXPUNGE's
+// "only if \Deleted" rule (RFC 9051 §6.4.9) is the caller's filter.
+func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) ([]store.UID, []store.Change, error) {
+	var out []store.UID
+	var ch []store.Change
+	err := s.write(ctx, func(t *wtx) error {
+		out, ch = nil, nil
+		m, err := loadMbox(t, mailboxID)
+		if err != nil {
+			return err
+		}
+		if uids != nil && len(uids) == 0 {
+			return nil
+		}
+		var rows []flagRow
+		if uids == nil {
+			rows, err = flagRows(t, mailboxID, nil, fmt.Sprintf("AND sysflags & %d != 0", store.FlagDeleted))
+		} else {
+			rows, err = flagRows(t, mailboxID, uids, "")
+		}
+		if err != nil {
+			return err
+		}
+		out, ch, err = expungeRows(t, m, rows)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, ch, nil
+}
+
+// copyRows inserts copies of src rows into dst with fresh UIDs and one
+// new dst modseq, sharing blob IDs. SAVEDATE is now (RFC 8514).
+func (s *Store) copyRows(t *wtx, src *mboxState, rows []flagRow, dst *mboxState) (*store.CopyResult, []store.Change, error) {
+	res := &store.CopyResult{UIDValidity: dst.uidvalidity}
+	if len(rows) == 0 {
+		return res, nil, nil
+	}
+	var total, unseen, deleted int64
+	for _, r := range rows {
+		total += r.size
+	}
+	if err := checkQuota(t, dst.account, total); err != nil {
+		return nil, nil, err
+	}
+	first, err := allocUIDs(dst, len(rows))
+	if err != nil {
+		return nil, nil, err
+	}
+	modseq := dst.hms + 1
+	dst.hms = modseq
+	now := encodeTime(s.now())
+	res.SrcUIDs = make([]store.UID, len(rows))
+	res.DstUIDs = make([]store.UID, len(rows))
+	ch := make([]store.Change, len(rows))
+	for i, r := range rows {
+		uid := first + store.UID(i)
+		if _, err := t.exec(`INSERT INTO messages (mailbox, uid, modseq, sysflags, keywords, blob_id, size,
+			internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate)
+			SELECT ?, ?, ?, sysflags, keywords, blob_id, size, internaldate, ?, header, structure, envelope,
+			subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate FROM messages WHERE mailbox = ? AND uid = ?`,
+			dst.id, int64(uid), int64(modseq), now, src.id, int64(r.uid)); err != nil {
+			return nil, nil, err
+		}
+		u, d := unseenDeleted(r.flags.System)
+		unseen += u
+		deleted += d
+		res.SrcUIDs[i] = r.uid
+		res.DstUIDs[i] = uid
+		ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: dst.account, MailboxID: dst.id, UID: uid, ModSeq: modseq, Flags: r.flags}
+	}
+	_, err = t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + ?,
+		unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
+		int64(dst.uidnext), int64(modseq), len(rows), unseen, deleted, total, dst.id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, ch, nil
+}
+
+// CopyMessages copies messages into dst keeping flags and internal date
+// (RFC 9051 §6.4.7) and sharing blobs; the result is COPYUID's mapping
+// (RFC 4315 §3).
+func (s *Store) CopyMessages(ctx context.Context, srcMailboxID int64, uids []store.UID, dstMailboxID int64) (*store.CopyResult, []store.Change, error) {
+	return s.copyOrMove(ctx, srcMailboxID, uids, dstMailboxID, false)
+}
+
+// MoveMessages copies then expunges from src in one transaction
+// (RFC 6851 §3.3). The changes are the Added ones for dst followed by the
+// Expunged ones for src.
+func (s *Store) MoveMessages(ctx context.Context, srcMailboxID int64, uids []store.UID, dstMailboxID int64) (*store.CopyResult, []store.Change, error) {
+	return s.copyOrMove(ctx, srcMailboxID, uids, dstMailboxID, true)
+}
+
+func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []store.UID, dstID int64, move bool) (*store.CopyResult, []store.Change, error) {
+	var res *store.CopyResult
+	var ch []store.Change
+	err := s.write(ctx, func(t *wtx) error {
+		res, ch = nil, nil
+		src, err := loadMbox(t, srcID)
+		if err != nil {
+			return err
+		}
+		dst, err := loadMbox(t, dstID)
+		if err != nil {
+			return err
+		}
+		var rows []flagRow
+		if len(uids) > 0 {
+			if rows, err = flagRows(t, srcID, uids, ""); err != nil {
+				return err
+			}
+		}
+		res, ch, err = s.copyRows(t, src, rows, dst)
+		if err != nil || !move || len(rows) == 0 {
+			return err
+		}
+		if srcID == dstID {
+			src = dst // same row: continue from the state the copy left
+		}
+		_, ech, err := expungeRows(t, src, rows)
+		ch = append(ch, ech...)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, ch, nil
+}
+
+// ClaimRecent hands the \Recent messages to the calling session
+// (RFC 3501 §2.3.2: a message is recent in exactly one session) and
+// returns the previous FirstRecent.
+func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64) (store.UID, error) {
+	var prev store.UID
+	err := s.write(ctx, func(t *wtx) error {
+		var next store.UID
+		err := t.queryRow(`SELECT firstrecent, uidnext FROM mailboxes WHERE id = ?`, mailboxID).Scan(&prev, &next)
+		if errNoRows(err) {
+			return store.ErrNoMailbox
+		}
+		if err != nil || prev == next {
+			return err
+		}
+		_, err = t.exec(`UPDATE mailboxes SET firstrecent = ? WHERE id = ?`, int64(next), mailboxID)
+		return err
+	})
+	return prev, err
+}
+
+// BlobRefs calls fn with each distinct blob ID referenced by a message.
+func (s *Store) BlobRefs(ctx context.Context, fn func(blobID string) error) error {
+	return s.readTx(ctx, func(r *reader) error {
+		rows, err := r.query(`SELECT DISTINCT blob_id FROM messages INDEXED BY messages_blob`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var id string
+		for rows.Next() {
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			if err := fn(id); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
+// BlobReferenced reports whether any message row names blobID.
+func (s *Store) BlobReferenced(ctx context.Context, blobID string) (bool, error) {
+	var ok bool
+	err := s.read(ctx, func(r *reader) error {
+		return r.queryRow(`SELECT EXISTS (SELECT 1 FROM messages WHERE blob_id = ?)`, blobID).Scan(&ok)
+	})
+	return ok, err
+}

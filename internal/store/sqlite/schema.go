@@ -1,0 +1,122 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order; PRAGMA user_version records how many
+// have run. Never edit an applied migration: append a new one.
+//
+// Layout choices (measured, see docs/sqlite-driver.md):
+//   - messages is a rowid table with PRIMARY KEY (mailbox, uid). Rows carry
+//     the header, structure and envelope blobs (kilobytes each), which a
+//     WITHOUT ROWID table would drag through its interior pages.
+//   - messages_flags is a covering index (mailbox, uid, modseq, sysflags,
+//     keywords, size): a FLAGS fetch, UID list, \Deleted scan, recent
+//     count or expunge (which must subtract sizes) never touches the wide
+//     table rows.
+//   - mailboxes keeps the STATUS counters (messages, unseen, deleted, size),
+//     updated in the same transaction as every message change, so STATUS on
+//     a mailbox of a million messages is one row read.
+var migrations = []string{
+	// 1: initial schema.
+	`
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE accounts (
+	id      INTEGER PRIMARY KEY,
+	name    TEXT NOT NULL UNIQUE,
+	secret  BLOB,
+	quota   INTEGER NOT NULL DEFAULT 0,
+	created INTEGER NOT NULL
+);
+
+CREATE TABLE mailboxes (
+	id            INTEGER PRIMARY KEY,
+	account       INTEGER NOT NULL,
+	name          TEXT NOT NULL,
+	uidvalidity   INTEGER NOT NULL,
+	uidnext       INTEGER NOT NULL,
+	highestmodseq INTEGER NOT NULL,
+	firstrecent   INTEGER NOT NULL,
+	special_use   TEXT NOT NULL DEFAULT '',
+	messages      INTEGER NOT NULL DEFAULT 0,
+	unseen        INTEGER NOT NULL DEFAULT 0,
+	deleted       INTEGER NOT NULL DEFAULT 0,
+	size          INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (account, name)
+);
+
+CREATE TABLE subscriptions (
+	account INTEGER NOT NULL,
+	name    TEXT NOT NULL,
+	PRIMARY KEY (account, name)
+) WITHOUT ROWID;
+
+CREATE TABLE messages (
+	mailbox      INTEGER NOT NULL,
+	uid          INTEGER NOT NULL,
+	modseq       INTEGER NOT NULL,
+	sysflags     INTEGER NOT NULL,
+	keywords     TEXT NOT NULL DEFAULT '',
+	blob_id      TEXT NOT NULL,
+	size         INTEGER NOT NULL,
+	internaldate INTEGER,
+	savedate     INTEGER,
+	header       BLOB,
+	structure    BLOB,
+	envelope     BLOB,
+	subject      TEXT NOT NULL DEFAULT '',
+	from_addr    TEXT NOT NULL DEFAULT '',
+	to_addr      TEXT NOT NULL DEFAULT '',
+	cc_addr      TEXT NOT NULL DEFAULT '',
+	bcc_addr     TEXT NOT NULL DEFAULT '',
+	sentdate     INTEGER,
+	PRIMARY KEY (mailbox, uid)
+);
+
+CREATE INDEX messages_flags ON messages (mailbox, uid, modseq, sysflags, keywords, size);
+CREATE INDEX messages_blob ON messages (blob_id);
+
+CREATE TABLE expunged (
+	mailbox INTEGER NOT NULL,
+	uid     INTEGER NOT NULL,
+	modseq  INTEGER NOT NULL,
+	PRIMARY KEY (mailbox, uid)
+) WITHOUT ROWID;
+`,
+}
+
+// migrate brings the schema up to date inside one transaction per step.
+func migrate(ctx context.Context, conn *sql.Conn) error {
+	var version int
+	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read user_version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this binary knows (%d)", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			return err
+		}
+		if _, err := conn.ExecContext(ctx, migrations[i]); err != nil {
+			conn.ExecContext(ctx, "ROLLBACK") //nolint:errcheck // original error wins
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			conn.ExecContext(ctx, "ROLLBACK") //nolint:errcheck
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+			conn.ExecContext(ctx, "ROLLBACK") //nolint:errcheck
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,311 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"barid/internal/store"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Options tunes a Store. The zero value is usable.
+type Options struct {
+	// BusyTimeout is how long a connection waits for a lock held by
+	// another process (e.g. the admin CLI writing while the server runs)
+	// before SQLite reports SQLITE_BUSY. Default 10s.
+	BusyTimeout time.Duration
+	// CacheSizeKB is the page cache of each connection in KiB.
+	// Default 16384 (16 MiB) for the writer, a quarter of it per reader.
+	CacheSizeKB int
+	// Readers is the size of the read-only connection pool.
+	// Default max(4, 2*GOMAXPROCS).
+	Readers int
+	// MaxBatch is the most write requests the writer folds into one
+	// transaction (group commit). Default 128.
+	MaxBatch int
+	// Logger receives warnings (failed commits, slow batches). Default
+	// slog.Default() is NOT used: a nil Logger discards.
+	Logger *slog.Logger
+	// Now is the clock used for created, savedate and UIDVALIDITY.
+	// Default time.Now.
+	Now func() time.Time
+}
+
+// ErrClosed is returned by methods called after Close.
+var ErrClosed = errors.New("sqlite store closed")
+
+// Store is the SQLite implementation of store.Store.
+type Store struct {
+	path   string
+	opts   Options
+	log    *slog.Logger
+	now    func() time.Time
+	wdb    *sql.DB // exactly one connection, owned by the writer goroutine
+	wconn  *sql.Conn
+	rdb    *sql.DB // read-only pool
+	reqs   chan *writeReq
+	quit   chan struct{}
+	done   chan struct{}
+	closed sync.Once
+	cerr   error
+
+	rpool chan *rconn
+	// nreaders is how many connections rpool owns (in it or borrowed).
+	nreaders int
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path, migrates its
+// schema and starts the writer. The file and its -wal/-shm companions are
+// created 0600; a missing parent directory is created 0700.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 10 * time.Second
+	}
+	if opts.CacheSizeKB <= 0 {
+		opts.CacheSizeKB = 16384
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 128
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, err
+	}
+	// SQLite gives the -wal and -shm files the mode of the database file,
+	// so creating it 0600 first covers all three.
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+
+	s := &Store{
+		path:  abs,
+		opts:  opts,
+		log:   log,
+		now:   opts.Now,
+		reqs:  make(chan *writeReq),
+		quit:  make(chan struct{}),
+		done:  make(chan struct{}),
+		rpool: make(chan *rconn, opts.Readers),
+	}
+	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
+	base := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?_pragma=busy_timeout(" + busy + ")"
+
+	// Writer: WAL with synchronous=FULL, so COMMIT returns only after the
+	// WAL is fsynced: a write acknowledged to a client survives power loss.
+	// NORMAL would defer the fsync to the next checkpoint and could lose
+	// acknowledged commits, which barid never allows.
+	wdsn := base + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=cache_size(-" + strconv.Itoa(opts.CacheSizeKB) + ")&_pragma=foreign_keys(0)"
+	s.wdb, err = sql.Open("sqlite", wdsn)
+	if err != nil {
+		return nil, err
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wconn, err = s.wdb.Conn(ctx)
+	if err != nil {
+		s.wdb.Close()
+		return nil, fmt.Errorf("open %s: %w", abs, err)
+	}
+	if err := migrate(ctx, s.wconn); err != nil {
+		s.wconn.Close()
+		s.wdb.Close()
+		return nil, fmt.Errorf("open %s: %w", abs, err)
+	}
+
+	// Readers: query_only so no code path can write around the writer.
+	rdsn := base + "&_pragma=query_only(1)&_pragma=cache_size(-" + strconv.Itoa(max(1024, opts.CacheSizeKB/4)) + ")"
+	s.rdb, err = sql.Open("sqlite", rdsn)
+	if err != nil {
+		s.wconn.Close()
+		s.wdb.Close()
+		return nil, err
+	}
+	s.rdb.SetMaxOpenConns(opts.Readers)
+	s.rdb.SetMaxIdleConns(opts.Readers)
+	s.rdb.SetConnMaxLifetime(0)
+	for range opts.Readers {
+		c, err := s.rdb.Conn(ctx)
+		if err != nil {
+			s.closeReaders()
+			s.rdb.Close()
+			s.wconn.Close()
+			s.wdb.Close()
+			return nil, fmt.Errorf("open %s: %w", abs, err)
+		}
+		s.rpool <- &rconn{conn: c, stmts: map[string]*sql.Stmt{}}
+		s.nreaders++
+	}
+
+	w := &writer{s: s, conn: s.wconn, stmts: map[string]*sql.Stmt{}}
+	go w.loop()
+	return s, nil
+}
+
+// closeReaders waits for every pooled connection to come back and
+// closes it.
+func (s *Store) closeReaders() {
+	for range s.nreaders {
+		c := <-s.rpool
+		for _, st := range c.stmts {
+			st.Close()
+		}
+		c.conn.Close()
+	}
+}
+
+// Close stops the writer after the batch it is running, checkpoints the
+// WAL and closes every connection. It is safe to call more than once.
+func (s *Store) Close() error {
+	s.closed.Do(func() {
+		close(s.quit)
+		<-s.done
+		ctx := context.Background()
+		// Best effort: fold the WAL back into the database so the next
+		// open starts small. Fails harmlessly if a reader is active.
+		s.wconn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)") //nolint:errcheck
+		s.closeReaders()
+		errs := []error{s.rdb.Close(), s.wconn.Close(), s.wdb.Close()}
+		s.cerr = errors.Join(errs...)
+	})
+	return s.cerr
+}
+
+// rconn is one pooled read-only connection with its own statement
+// cache. Statements prepared on a *sql.Conn run on that connection, so
+// a reader never needs a second connection (which, with a full pool,
+// would deadlock).
+type rconn struct {
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+func (s *Store) acquire(ctx context.Context) (*rconn, error) {
+	select {
+	case <-s.quit:
+		return nil, ErrClosed
+	default:
+	}
+	select {
+	case c := <-s.rpool:
+		return c, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.quit:
+		return nil, ErrClosed
+	}
+}
+
+func (s *Store) release(c *rconn) { s.rpool <- c }
+
+// readTx runs fn in one read transaction (a consistent WAL snapshot).
+func (s *Store) readTx(ctx context.Context, fn func(r *reader) error) error {
+	return s.readMode(ctx, true, fn)
+}
+
+// read runs fn outside an explicit transaction: for single statements.
+func (s *Store) read(ctx context.Context, fn func(r *reader) error) error {
+	return s.readMode(ctx, false, fn)
+}
+
+func (s *Store) readMode(ctx context.Context, tx bool, fn func(r *reader) error) error {
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.release(c)
+	r := &reader{c: c, ctx: ctx}
+	if !tx {
+		return fn(r)
+	}
+	if _, err := c.conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return err
+	}
+	if err := fn(r); err != nil {
+		// Background: the caller's ctx may be what failed, and the
+		// connection must go back to the pool outside a transaction.
+		c.conn.ExecContext(context.Background(), "ROLLBACK") //nolint:errcheck
+		return err
+	}
+	if _, err := c.conn.ExecContext(context.Background(), "COMMIT"); err != nil {
+		c.conn.ExecContext(context.Background(), "ROLLBACK") //nolint:errcheck
+		return err
+	}
+	return nil
+}
+
+// reader gives read helpers bound to one pooled connection.
+type reader struct {
+	c   *rconn
+	ctx context.Context
+}
+
+func (r *reader) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := r.c.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := r.c.conn.PrepareContext(r.ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	r.c.stmts[query] = st
+	return st, nil
+}
+
+func (r *reader) queryRow(query string, args ...any) *row {
+	st, err := r.stmt(query)
+	if err != nil {
+		return &row{err: err}
+	}
+	return &row{r: st.QueryRowContext(r.ctx, args...)}
+}
+
+func (r *reader) query(query string, args ...any) (*sql.Rows, error) {
+	st, err := r.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(r.ctx, args...)
+}
+
+// row is a sql.Row that may carry an earlier error.
+type row struct {
+	r   *sql.Row
+	err error
+}
+
+func (r *row) Scan(dst ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	return r.r.Scan(dst...)
+}

@@ -1,0 +1,71 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"barid/internal/store"
+	"barid/internal/store/storetest"
+)
+
+// opener returns an open function for storetest: each *testing.T gets
+// its own database file, and opening again with the same T reopens it.
+func opener() func(t *testing.T) store.Store {
+	var mu sync.Mutex
+	dirs := map[*testing.T]string{}
+	return func(t *testing.T) store.Store {
+		mu.Lock()
+		dir, ok := dirs[t]
+		if !ok {
+			dir = t.TempDir()
+			dirs[t] = dir
+		}
+		mu.Unlock()
+		s, err := Open(context.Background(), filepath.Join(dir, "barid.db"), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, opener())
+}
+
+func TestFileModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	path := filepath.Join(dir, "barid.db")
+	s, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAccount(context.Background(), "u", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", p, info.Mode().Perm())
+		}
+	}
+	if info, err := os.Stat(dir); err != nil || info.Mode().Perm() != 0o700 {
+		t.Errorf("dir mode %v, %v", info.Mode().Perm(), err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Account(context.Background(), "u"); !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+	if _, err := s.CreateAccount(context.Background(), "v", nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("write after Close: %v", err)
+	}
+}

@@ -1,0 +1,211 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// SQLite allows one writer at a time. Rather than let connections fight
+// over the lock (and hand SQLITE_BUSY to clients), every write goes
+// through one goroutine that owns the only read-write connection.
+//
+// Group commit: while the writer is busy (mostly in the fsync of COMMIT),
+// new requests wait on an unbuffered channel. When it comes back it takes
+// all waiting requests (up to Options.MaxBatch) and runs them in one
+// transaction, each inside its own SAVEPOINT so one request's failure
+// does not undo the others. Every caller gets its result only after the
+// COMMIT has returned, i.e. after the WAL fsync (synchronous=FULL).
+
+type writeReq struct {
+	ctx  context.Context
+	fn   func(w *wtx) error
+	err  error
+	done chan struct{}
+}
+
+// write runs fn in the writer's transaction and returns after COMMIT.
+// fn must keep all its effects in the database (or in variables it
+// captures that the caller reads only after write returns without error):
+// if a later step fails, the transaction is rolled back.
+func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
+	r := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	select {
+	case s.reqs <- r:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.quit:
+		return ErrClosed
+	}
+	// Once accepted, wait for the outcome even if ctx ends: the write may
+	// commit, and the caller must learn of it (to publish its changes).
+	<-r.done
+	return r.err
+}
+
+type writer struct {
+	s     *Store
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+func (w *writer) loop() {
+	defer close(w.s.done)
+	defer func() {
+		for _, st := range w.stmts {
+			st.Close()
+		}
+	}()
+	batch := make([]*writeReq, 0, w.s.opts.MaxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case r := <-w.s.reqs:
+			batch = append(batch, r)
+		case <-w.s.quit:
+			return
+		}
+	gather:
+		for len(batch) < w.s.opts.MaxBatch {
+			select {
+			case r := <-w.s.reqs:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		w.run(batch)
+	}
+}
+
+// ctx is the writer's own context: a caller cancelling its request after
+// the writer took it must not abort a transaction shared with others.
+func (w *writer) ctx() context.Context { return context.Background() }
+
+func (w *writer) exec(q string) error {
+	_, err := w.conn.ExecContext(w.ctx(), q)
+	return err
+}
+
+func (w *writer) run(batch []*writeReq) {
+	start := time.Now()
+	finish := func(err error) {
+		for _, r := range batch {
+			if r.err == nil {
+				r.err = err
+			}
+			close(r.done)
+		}
+	}
+	if err := w.exec("BEGIN IMMEDIATE"); err != nil {
+		w.s.log.Error("sqlite: begin", "err", err)
+		finish(err)
+		return
+	}
+	t := &wtx{w: w}
+	ok := 0
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			continue
+		}
+		if len(batch) == 1 {
+			r.err = r.fn(t)
+			if r.err == nil {
+				ok++
+			}
+			continue
+		}
+		if err := w.exec("SAVEPOINT req"); err != nil {
+			r.err = err
+			continue
+		}
+		if err := r.fn(t); err != nil {
+			r.err = err
+			if rerr := w.exec("ROLLBACK TO req"); rerr != nil {
+				// The transaction is in an unknown state: abandon it all.
+				w.s.log.Error("sqlite: rollback to savepoint", "err", rerr)
+				w.exec("ROLLBACK") //nolint:errcheck
+				finish(rerr)
+				return
+			}
+		} else {
+			ok++
+		}
+		if err := w.exec("RELEASE req"); err != nil {
+			w.exec("ROLLBACK") //nolint:errcheck
+			finish(err)
+			return
+		}
+	}
+	if ok == 0 {
+		w.exec("ROLLBACK") //nolint:errcheck
+		finish(nil)
+		return
+	}
+	if err := w.exec("COMMIT"); err != nil {
+		w.s.log.Error("sqlite: commit", "err", err, "batch", len(batch))
+		w.exec("ROLLBACK") //nolint:errcheck
+		finish(err)
+		return
+	}
+	if d := time.Since(start); d > time.Second {
+		w.s.log.Warn("sqlite: slow write batch", "batch", len(batch), "duration", d)
+	}
+	finish(nil)
+}
+
+// wtx is what a write request sees: the writer connection inside the
+// open transaction, with a prepared-statement cache.
+type wtx struct {
+	w *writer
+}
+
+func (t *wtx) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := t.w.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := t.w.conn.PrepareContext(t.w.ctx(), q)
+	if err != nil {
+		return nil, err
+	}
+	t.w.stmts[q] = st
+	return st, nil
+}
+
+func (t *wtx) exec(q string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(t.w.ctx(), args...)
+}
+
+// execN runs q and returns the number of rows it changed.
+func (t *wtx) execN(q string, args ...any) (int64, error) {
+	res, err := t.exec(q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (t *wtx) query(q string, args ...any) (*sql.Rows, error) {
+	st, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(t.w.ctx(), args...)
+}
+
+func (t *wtx) queryRow(q string, args ...any) *row {
+	st, err := t.stmt(q)
+	if err != nil {
+		return &row{err: err}
+	}
+	return &row{r: st.QueryRowContext(t.w.ctx(), args...)}
+}
+
+// errNoRows reports whether err is sql.ErrNoRows.
+func errNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

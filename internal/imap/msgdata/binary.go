@@ -152,7 +152,7 @@ func (b *binBuilder) add(p *mime.Part, includeHdr bool) error {
 		b.size += p.DecodedSize
 	} else {
 		var r io.Reader = body
-		if p.BodyVSize != p.BodySize {
+		if p.BodyVSize != p.BodySize || p.Flags&mime.FlagBareLF != 0 {
 			r = &crlfReader{r: bufio.NewReader(body)}
 		}
 		b.readers = append(b.readers, r)
@@ -183,7 +183,7 @@ func convertHeader(hdr []byte) []byte {
 }
 
 func toCRLF(b []byte) []byte {
-	if bytes.IndexByte(b, '\n') < 0 {
+	if bytes.IndexByte(b, '\n') < 0 && bytes.IndexByte(b, '\r') < 0 {
 		return b
 	}
 	return appendCRLF(make([]byte, 0, len(b)+16), b)

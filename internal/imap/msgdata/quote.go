@@ -79,8 +79,9 @@ func appendStringForHumans(b []byte, s string) []byte {
 		case 0:
 			lastLWSP = false
 			modify = true
-		case '\t', ' ':
-			if c == '\t' {
+		case '\t', ' ', '\r', '\n':
+			// Dovecot 2.3 treats CR and LF as white space here too
+			if c != ' ' {
 				modify = true
 			}
 			if lastLWSP {
@@ -88,9 +89,6 @@ func appendStringForHumans(b []byte, s string) []byte {
 				removed++
 			}
 			lastLWSP = true
-		case '\r', '\n':
-			removed++
-			modify = true
 		case '"', '\\':
 			modify = true
 			lastLWSP = false
@@ -123,12 +121,11 @@ func appendStringForHumans(b []byte, s string) []byte {
 		case 0:
 			out = append(out, 0x80)
 			lastLWSP = false
-		case '\t', ' ':
+		case '\t', ' ', '\r', '\n':
 			if !lastLWSP {
 				out = append(out, ' ')
 			}
 			lastLWSP = true
-		case '\r', '\n':
 		default:
 			lastLWSP = false
 			out = append(out, c)

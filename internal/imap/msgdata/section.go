@@ -146,7 +146,7 @@ func Section(root *mime.Part, topHeader []byte, blob io.ReaderAt, sec imap.Secti
 // convert wraps r so that bare LFs become CRLF and NULs become 0x80 when
 // the part has them.
 func convert(r io.Reader, n, vn int64, f mime.Flags) (io.Reader, int64, error) {
-	if vn != n {
+	if vn != n || f&mime.FlagBareLF != 0 {
 		r = &crlfReader{r: bufio.NewReader(r)}
 	}
 	if f&mime.FlagHasNULs != 0 {
@@ -271,12 +271,35 @@ func FilterHeader(hdr []byte, names []string, not bool) []byte {
 	return out
 }
 
+// appendCRLF appends b with its line ends as Dovecot sends them: every LF
+// preceded by exactly one CR; a CR directly before a CRLF is dropped
+// (Dovecot stores LF line ends: "\r\r\n" is stored as "\r\n").
 func appendCRLF(out, b []byte) []byte {
-	for i, c := range b {
-		if c == '\n' && (i == 0 || b[i-1] != '\r') {
-			out = append(out, '\r')
+	crs := 0
+	for _, c := range b {
+		switch c {
+		case '\r':
+			crs++
+			continue
+		case '\n':
+			n := crs - 1
+			if n < 1 {
+				n = 1
+			}
+			for ; n > 0; n-- {
+				out = append(out, '\r')
+			}
+			out = append(out, '\n')
+		default:
+			for ; crs > 0; crs-- {
+				out = append(out, '\r')
+			}
+			out = append(out, c)
 		}
-		out = append(out, c)
+		crs = 0
+	}
+	for ; crs > 0; crs-- {
+		out = append(out, '\r')
 	}
 	return out
 }
@@ -300,39 +323,51 @@ func Partial(r io.Reader, size int64, sec imap.Section) (io.Reader, int64, error
 	return io.LimitReader(r, n), n, nil
 }
 
+// crlfReader streams appendCRLF's conversion.
 type crlfReader struct {
-	r       *bufio.Reader
-	prev    byte
-	pending bool // an LF to emit after the CR we inserted
+	r   *bufio.Reader
+	crs int    // CRs held back
+	out []byte // converted bytes not yet returned
+	err error
 }
 
 func (c *crlfReader) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		if c.pending {
-			p[n] = '\n'
-			n++
-			c.pending = false
-			c.prev = '\n'
-			continue
+	for len(c.out) == 0 {
+		if c.err != nil {
+			return 0, c.err
 		}
 		b, err := c.r.ReadByte()
 		if err != nil {
-			if n > 0 {
-				return n, nil
+			for ; c.crs > 0; c.crs-- {
+				c.out = append(c.out, '\r')
 			}
-			return 0, err
-		}
-		if b == '\n' && c.prev != '\r' {
-			p[n] = '\r'
-			n++
-			c.pending = true
-			c.prev = '\r'
+			c.err = err
 			continue
 		}
-		p[n] = b
-		n++
-		c.prev = b
+		switch b {
+		case '\r':
+			c.crs++
+		case '\n':
+			n := c.crs - 1
+			if n < 1 {
+				n = 1
+			}
+			for ; n > 0; n-- {
+				c.out = append(c.out, '\r')
+			}
+			c.out = append(c.out, '\n')
+			c.crs = 0
+		default:
+			for ; c.crs > 0; c.crs-- {
+				c.out = append(c.out, '\r')
+			}
+			c.out = append(c.out, b)
+		}
+	}
+	n := copy(p, c.out)
+	c.out = c.out[n:]
+	if len(c.out) == 0 {
+		c.out = c.out[:0:0]
 	}
 	return n, nil
 }

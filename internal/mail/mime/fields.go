@@ -16,12 +16,11 @@ type headerState struct {
 	global   bool // message/global is a message (Limits.MessageGlobal)
 	budget   int  // header bytes still examined
 
-	name      []byte
-	value     []byte
-	inField   bool
-	skip      bool // field too large / past the budget
-	prevNL    int
-	continued bool
+	name    []byte
+	value   []byte
+	inField bool
+	skip    bool // field too large / past the budget
+	prevNL  int
 
 	seenType bool
 	boundary []byte
@@ -44,8 +43,8 @@ func (h *headerState) reset(part *Part, envelope, global bool, budget int) {
 func (h *headerState) line(b []byte, atStart, complete bool) {
 	h.budget -= len(b)
 	vs := int64(len(b))
-	if complete && (len(b) < 2 || b[len(b)-2] != '\r') {
-		vs++
+	if complete {
+		vs += int64(2 - nlLen(b))
 	}
 	if !atStart || len(b) > 0 && (b[0] == ' ' || b[0] == '\t') && h.inField {
 		h.fieldVSize += vs
@@ -96,12 +95,10 @@ func (h *headerState) line(b []byte, atStart, complete bool) {
 	h.value = append(h.value[:0], v[i:]...)
 }
 
+// trimNL removes a line end: LF, CRLF or CR CR LF (see nlLen).
 func trimNL(b []byte) []byte {
 	if n := len(b); n > 0 && b[n-1] == '\n' {
-		b = b[:n-1]
-		if n := len(b); n > 0 && b[n-1] == '\r' {
-			b = b[:n-1]
-		}
+		return b[:n-nlLen(b)]
 	}
 	return b
 }

@@ -49,6 +49,7 @@ type parser struct {
 	firstLine bool // no line end seen since the header or boundary line
 	pendingNL int  // bytes of the last line end, not yet given to a part
 	lastByte  byte
+	lastByte2 byte
 	dec       decoder
 
 	// skipBoundaryLine: we are inside a boundary line (its rest
@@ -179,10 +180,7 @@ func (p *parser) feed(b []byte, complete bool) {
 func (p *parser) bodyBytes(b []byte, complete bool) {
 	nl := 0
 	if complete && (len(p.bounds) > 0) {
-		nl = 1
-		if len(b) >= 2 && b[len(b)-2] == '\r' {
-			nl = 2
-		}
+		nl = nlLen(b)
 	}
 	body := b[:len(b)-nl]
 	if len(body) > 0 {
@@ -205,11 +203,22 @@ func (p *parser) commitPending() {
 	}
 	nl := p.pendingNL
 	p.pendingNL = 0
-	if nl == 2 {
-		p.addBody([]byte("\r\n"))
-	} else {
-		p.addBody([]byte("\n"))
+	p.addBody([]byte("\r\r\n")[3-nl:])
+}
+
+// nlLen returns the length of the line end of a complete line: 1 for LF,
+// 2 for CRLF, 3 for CR CR LF. Dovecot stores messages with LF line ends
+// and sends them with CRLF, so "\r\r\n" reaches the client as "\r\n":
+// barid treats it as one line end too.
+func nlLen(b []byte) int {
+	n := len(b)
+	switch {
+	case n >= 3 && b[n-2] == '\r' && b[n-3] == '\r':
+		return 3
+	case n >= 2 && b[n-2] == '\r':
+		return 2
 	}
+	return 1
 }
 
 // addBody accounts b as body bytes of cur.
@@ -217,17 +226,25 @@ func (p *parser) addBody(b []byte) {
 	part := p.cur
 	part.BodySize += int64(len(b))
 	part.BodyVSize += int64(len(b))
-	last := p.lastByte
+	l1, l2 := p.lastByte, p.lastByte2
 	for i, c := range b {
 		switch c {
 		case '\n':
 			part.BodyLines++
-			prev := last
+			prev, prev2 := l1, l2
 			if i > 0 {
 				prev = b[i-1]
+				prev2 = l1
+				if i > 1 {
+					prev2 = b[i-2]
+				}
 			}
-			if prev != '\r' {
+			switch {
+			case prev != '\r':
 				part.BodyVSize++
+				part.Flags |= FlagBareLF
+			case prev2 == '\r':
+				part.BodyVSize--
 				part.Flags |= FlagBareLF
 			}
 		case 0:
@@ -235,6 +252,10 @@ func (p *parser) addBody(b []byte) {
 		}
 	}
 	p.lastByte = b[len(b)-1]
+	p.lastByte2 = l1
+	if len(b) > 1 {
+		p.lastByte2 = b[len(b)-2]
+	}
 	if p.dec.active {
 		p.dec.write(b)
 	}
@@ -385,16 +406,16 @@ func (p *parser) feedHeader(b []byte, atStart, complete bool) {
 		}
 	}
 	p.eohNL = 0
-	if atStart && !p.hdr.continued && (len(b) == 1 && b[0] == '\n' || len(b) == 2 && b[0] == '\r' && b[1] == '\n') {
+	if atStart && complete && len(b) == nlLen(b) {
 		// blank line: end of header
 		part.HeaderSize += int64(len(b))
 		part.HeaderVSize += 2
 		part.HeaderLines++
-		if len(b) == 1 {
+		if len(b) != 2 {
 			part.Flags |= FlagBareLF
 		}
 		p.advance(b)
-		p.lastByte = '\n'
+		p.lastByte, p.lastByte2 = '\n', 0
 		p.eohNL, p.eohPart = len(b), part
 		p.endHeader(true)
 		return
@@ -407,16 +428,14 @@ func (p *parser) feedHeader(b []byte, atStart, complete bool) {
 	p.hdr.prevNL = 0
 	if complete {
 		part.HeaderLines++
-		if len(b) < 2 || b[len(b)-2] != '\r' {
-			part.HeaderVSize++
+		p.hdr.prevNL = nlLen(b)
+		part.HeaderVSize += int64(2 - p.hdr.prevNL)
+		if p.hdr.prevNL != 2 {
 			part.Flags |= FlagBareLF
-			p.hdr.prevNL = 1
-		} else {
-			p.hdr.prevNL = 2
 		}
 	}
 	p.advance(b)
-	p.lastByte = b[len(b)-1]
+	p.lastByte, p.lastByte2 = b[len(b)-1], 0
 	p.hdr.line(b, atStart, complete)
 }
 
@@ -427,7 +446,7 @@ func (p *parser) endHeader(sawBlank bool) {
 	p.inHeader = false
 	p.firstLine = true
 	p.lineStart = true
-	p.lastByte = '\n'
+	p.lastByte, p.lastByte2 = '\n', 0
 	parent := p.parentOf(part)
 
 	part.Flags |= binFlags(p.hdr.binKind)

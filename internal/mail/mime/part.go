@@ -70,8 +70,10 @@ const (
 	FlagDigest
 	// FlagHasNULs: the part contains NUL bytes.
 	FlagHasNULs
-	// FlagBareLF: a line of this part (header or body) ends in LF without
-	// CR, so its CRLF ("virtual") sizes differ from its byte sizes.
+	// FlagBareLF: a line end of this part (header or body) is not CRLF:
+	// a bare LF, or CR CR LF. IMAP gets every line end as CRLF (and CR
+	// CR LF as CRLF, as from Dovecot's LF storage), so its "virtual"
+	// sizes differ from its byte sizes.
 	FlagBareLF
 	// FlagUnknownCTE: the (last) Content-Transfer-Encoding is not one
 	// of 7bit, 8bit, binary, base64, quoted-printable (RFC 3516 §4.3

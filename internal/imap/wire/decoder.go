@@ -23,6 +23,10 @@ const (
 
 // Options configures a Decoder. Zero fields take the Default* values.
 type Options struct {
+	// MaxSkip, if > 0, caps the bytes DiscardLine skips after an error;
+	// past it DiscardLine fails with a fatal line_length LimitError, so a
+	// client cannot make the server read an endless bad line. 0 = no cap.
+	MaxSkip int64
 	// MaxLineLength caps the bytes of one command, from ResetLine to its
 	// final CRLF, not counting literal payloads. Limit name "line_length".
 	MaxLineLength int
@@ -123,6 +127,8 @@ type Decoder struct {
 	// rest of the line discarded); ResetLine clears it. DiscardLine is a
 	// no-op at eol, so it never eats a pipelined next command.
 	eol bool
+	// skipped counts bytes DiscardLine skipped (see Options.MaxSkip).
+	skipped int64
 
 	scratch []byte
 }
@@ -1024,6 +1030,7 @@ func (d *Decoder) DiscardLine() error {
 	if d.eol {
 		return nil
 	}
+	d.skipped = 0
 	defer func() {
 		d.ResetLine()
 		d.eol = d.err == nil
@@ -1071,6 +1078,14 @@ func (d *Decoder) skipToLF() (size int64, nonSync, ok bool) {
 	nt := 0
 	for {
 		chunk, err := d.r.ReadSlice('\n')
+		// The rest of a bad line still counts against line_length, so
+		// a client cannot make the server read forever after an error.
+		d.skipped += int64(len(chunk))
+		if d.opts.MaxSkip > 0 && d.skipped > d.opts.MaxSkip {
+			d.err = &LimitError{Limit: LimitLineLength, Max: int64(d.opts.MaxLineLength)}
+			d.fatal = true
+			return 0, false, false
+		}
 		if len(chunk) >= len(tail) {
 			nt = copy(tail[:], chunk[len(chunk)-len(tail):])
 		} else {

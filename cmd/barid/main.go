@@ -1,0 +1,83 @@
+// Command barid is the barid mail server: one binary with subcommands.
+//
+//	barid quickstart            start a demo server in ./barid-data
+//	barid serve [flags]         run the server
+//	barid user add|passwd|del|list --data DIR [NAME]
+//	barid deliver --data DIR [--mailbox NAME] USER   (message on stdin)
+//	barid bench <scenario>      load-test any IMAP server
+//	barid version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+type subcommand struct {
+	name  string
+	usage string
+	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+func subcommands() []subcommand {
+	return []subcommand{
+		{"quickstart", "start a demo server with a demo account (data in ./barid-data)", runQuickstart},
+		{"serve", "run the server", runServe},
+		{"user", "manage accounts: add, passwd, del, list", runUser},
+		{"deliver", "deliver one message from standard input (for an MTA)", runDeliverStdin},
+		{"bench", "load-test an IMAP server (barid or another)", runBench},
+		{"version", "print the version", runVersion},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "barid %s: an IMAP mail server\n\nUsage: barid <command> [flags]\n\nCommands:\n", version)
+	for _, s := range subcommands() {
+		fmt.Fprintf(w, "  %-11s %s\n", s.name, s.usage)
+	}
+	fmt.Fprintf(w, "\nRun 'barid <command> --help' for a command's flags.\n")
+}
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		usage(stdout)
+		return 0
+	}
+	for _, s := range subcommands() {
+		if s.name == args[0] {
+			if s.name == "user" {
+				return runUserWithInput(ctx, args[1:], stdin, stdout, stderr)
+			}
+			if s.name == "deliver" {
+				return runDeliver(ctx, args[1:], stdin, stdout, stderr)
+			}
+			return s.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "barid: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprintln(stdout, "Usage: barid version\n\nPrints the barid version.")
+		return 0
+	}
+	fmt.Fprintf(stdout, "barid %s\n", version)
+	return 0
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"barid/internal/app"
+	"barid/internal/config"
+	"barid/internal/store"
+)
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	switch level {
+	case "trace", "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// serveFlags are the flags that override the config file.
+type serveFlags struct {
+	config, data, imap, imaps, logLevel string
+	lmtp                                string
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.config, "config", "", "TOML config file (see barid.example.toml)")
+	fs.StringVar(&f.data, "data", "", "data folder (default ./barid-data)")
+	fs.StringVar(&f.imap, "imap", "", "IMAP (STARTTLS) listen address, e.g. 127.0.0.1:1143; \"off\" disables")
+	fs.StringVar(&f.imaps, "imaps", "", "IMAP implicit-TLS listen address, e.g. 127.0.0.1:1993; \"off\" disables")
+	fs.StringVar(&f.logLevel, "log-level", "", "trace, debug, info, warn or error")
+	fs.StringVar(&f.lmtp, "lmtp", "", "LMTP (RFC 2033) listen address for an MTA, e.g. 127.0.0.1:24; \"off\" disables")
+}
+
+func (f *serveFlags) load() (config.Config, error) {
+	cfg, err := config.Load(f.config)
+	if err != nil {
+		return cfg, err
+	}
+	if f.data != "" {
+		cfg.DataDir = f.data
+	}
+	if f.imap != "" {
+		cfg.IMAP.Listen = offToEmpty(f.imap)
+	}
+	if f.imaps != "" {
+		cfg.IMAP.ListenTLS = offToEmpty(f.imaps)
+	}
+	if f.logLevel != "" {
+		cfg.LogLevel = f.logLevel
+	}
+	if f.lmtp != "" {
+		cfg.LMTP.Listen = offToEmpty(f.lmtp)
+	}
+	return cfg, cfg.Validate()
+}
+
+func offToEmpty(s string) string {
+	if s == "off" {
+		return ""
+	}
+	return s
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f serveFlags
+	f.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: barid serve [flags]\n\nRuns the IMAP server. Flags override the config file.\nSIGTERM/SIGINT shut down cleanly; SIGHUP reloads the TLS certificate.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	cfg, err := f.load()
+	if err != nil {
+		fmt.Fprintln(stderr, "barid:", err)
+		return 1
+	}
+	return serve(ctx, cfg, stderr, nil)
+}
+
+// serve runs the server until SIGTERM/SIGINT. ready, if set, runs once
+// the listeners are bound.
+func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(*app.App)) int {
+	logger := newLogger(stderr, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	a, err := app.New(ctx, cfg, logger)
+	if err != nil {
+		fmt.Fprintln(stderr, "barid:", err)
+		return 1
+	}
+	if err := a.Listen(); err != nil {
+		fmt.Fprintln(stderr, "barid:", err)
+		a.Data().Close()
+		return 1
+	}
+	if err := app.DropPrivileges(cfg.User, cfg.Group, cfg.DataDir); err != nil {
+		fmt.Fprintln(stderr, "barid:", err)
+		a.Data().Close()
+		return 1
+	}
+	if ready != nil {
+		ready(a)
+	}
+	if err := a.Run(ctx); err != nil {
+		fmt.Fprintln(stderr, "barid:", err)
+		return 1
+	}
+	return 0
+}
+
+func flagErr(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}
+
+// runQuickstart starts a working server on the embedded default: data in
+// ./barid-data, a "demo" account with a fresh random password (printed,
+// never stored in plaintext), IMAP on 127.0.0.1:1143 (STARTTLS) and
+// 127.0.0.1:1993 (TLS, self-signed).
+func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f serveFlags
+	f.register(fs)
+	user := fs.String("user", "demo", "demo account name")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: barid quickstart [flags]\n\nCreates the data folder and a demo account (a new password on every run),\nprints what a mail client needs, and serves on 127.0.0.1:1143 (STARTTLS)\nand 127.0.0.1:1993 (TLS) unless overridden.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return flagErr(err)
+	}
+	if f.imap == "" {
+		f.imap = "127.0.0.1:1143"
+	}
+	if f.imaps == "" {
+		f.imaps = "127.0.0.1:1993"
+	}
+	cfg, err := f.load()
+	if err != nil {
+		fmt.Fprintln(stderr, "barid:", err)
+		return 1
+	}
+	password := randomPassword()
+	logger := newLogger(io.Discard, "error")
+	d, err := app.OpenData(ctx, &cfg, logger)
+	if err != nil {
+		fmt.Fprintln(stderr, "barid:", err)
+		return 1
+	}
+	_, err = app.CreateAccount(ctx, d.Store, *user, password)
+	if errors.Is(err, store.ErrAccountExists) {
+		err = app.SetPassword(ctx, d.Store, *user, password)
+	}
+	d.Close()
+	if err != nil {
+		fmt.Fprintln(stderr, "barid:", err)
+		return 1
+	}
+	return serve(ctx, cfg, stderr, func(a *app.App) {
+		addrs := a.Addrs()
+		fmt.Fprintf(stdout, `barid is running. Point a mail client at it:
+
+  IMAP server : %s  (STARTTLS)
+  IMAPS server: %s  (TLS; the certificate is self-signed: %s/tls/cert.pem)
+  Username    : %s
+  Password    : %s
+
+Data folder: %s. Press Ctrl-C to stop. Add accounts with:
+  barid user add --data %s NAME
+`, addrs["imap"], addrs["imaps"], cfg.DataDir, store.NormalizeAccountName(*user), password, cfg.DataDir, cfg.DataDir)
+	})
+}
+
+func randomPassword() string {
+	b := make([]byte, 10)
+	rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}

@@ -1,0 +1,297 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"barid/internal/auth"
+	"barid/internal/blob"
+	"barid/internal/blob/fs"
+	"barid/internal/config"
+	"barid/internal/deliver"
+	"barid/internal/imap/server"
+	"barid/internal/mail/mime"
+	"barid/internal/notify"
+	"barid/internal/store"
+	"barid/internal/store/sqlite"
+)
+
+// Data is an opened data folder: the metadata store and the blob store.
+type Data struct {
+	Store store.Store
+	Blobs blob.Store
+}
+
+// OpenData opens (creating if needed) the data folder's SQLite database
+// and blob directory. Files are 0600 and folders 0700.
+func OpenData(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Data, error) {
+	if err := cfg.EnsureDataDir(); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	st, err := sqlite.Open(ctx, cfg.Path("barid.db"), sqlite.Options{Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	bs, err := fs.Open(cfg.Path("blobs"))
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open blob store: %w", err)
+	}
+	return &Data{Store: st, Blobs: bs}, nil
+}
+
+// Close closes the stores.
+func (d *Data) Close() error { return d.Store.Close() }
+
+// App is a running barid.
+type App struct {
+	cfg    config.Config
+	log    *slog.Logger
+	data   *Data
+	bus    *notify.Bus
+	auth   *auth.Authenticator
+	deliv  *deliver.Deliverer
+	certs  *certReloader
+	tlsCfg *tls.Config
+	imap   *server.Server
+	lmtp   lmtpService // lmtp.go
+
+	listeners []listener
+}
+
+type listener struct {
+	ln          net.Listener
+	implicitTLS bool
+	name        string
+}
+
+// New opens the data folder and prepares the servers (nothing listens
+// until Run).
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
+	a := &App{cfg: cfg, log: logger, bus: notify.New()}
+	d, err := OpenData(ctx, &a.cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	a.data = d
+	if err := a.integritySweep(ctx, 0); err != nil {
+		logger.Warn("integrity sweep failed", "err", err)
+	}
+	certFile, keyFile := cfg.TLS.CertFile, cfg.TLS.KeyFile
+	if certFile == "" {
+		certFile, keyFile, err = ensureSelfSigned(cfg.DataDir, cfg.Hostname)
+		if err != nil {
+			d.Close()
+			return nil, fmt.Errorf("self-signed certificate: %w", err)
+		}
+	}
+	a.certs, err = newCertReloader(certFile, keyFile)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	a.tlsCfg = tlsConfig(a.certs)
+	trusted, _ := cfg.TrustedPrefixes()
+	ac := auth.DefaultConfig()
+	ac.FailureDelay = cfg.Auth.FailureDelay.Duration
+	ac.MaxFailureDelay = cfg.Auth.MaxFailureDelay.Duration
+	ac.FailureWindow = cfg.Auth.FailureWindow.Duration
+	ac.MaxConnsPerIP = cfg.Limits.MaxConnsPerIP
+	ac.MaxConnsPerUser = cfg.Limits.MaxConnsPerUser
+	ac.TrustedNetworks = trusted
+	a.auth = auth.New(auth.StoreAccounts{Store: d.Store}, ac, logger)
+	ml := mime.Limits{MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderSize}
+	a.deliv = &deliver.Deliverer{Store: d.Store, Blobs: d.Blobs, Bus: a.bus, Limits: ml, Logger: logger}
+	a.imap = server.New(server.Config{
+		Store:    d.Store,
+		Blobs:    d.Blobs,
+		Bus:      a.bus,
+		Auth:     a.auth,
+		Deliver:  a.deliv,
+		TLS:      a.tlsCfg,
+		Logger:   logger,
+		Hostname: cfg.Hostname,
+		Limits: server.Limits{
+			LineLength:          cfg.Limits.LineLength,
+			LiteralSize:         cfg.Limits.LiteralSize,
+			NestingDepth:        cfg.Limits.NestingDepth,
+			CommandsBeforeLogin: cfg.Limits.CommandsBeforeLogin,
+			LoginTimeout:        cfg.Limits.LoginTimeout.Duration,
+			Autologout:          cfg.Limits.Autologout.Duration,
+			IdleKeepalive:       cfg.IMAP.IdleKeepalive.Duration,
+			MIME:                ml,
+		},
+		AllowPlaintextAuth: cfg.IMAP.AllowPlaintextAuth,
+		Trace:              cfg.LogLevel == "trace",
+	})
+	return a, nil
+}
+
+// Data returns the opened stores.
+func (a *App) Data() *Data { return a.data }
+
+// Listen binds every configured listener. Call before dropping
+// privileges.
+func (a *App) Listen() error {
+	bind := func(addr, name string, implicitTLS bool) error {
+		if addr == "" {
+			return nil
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s listener on %s: %w", name, addr, err)
+		}
+		a.listeners = append(a.listeners, listener{ln: ln, implicitTLS: implicitTLS, name: name})
+		return nil
+	}
+	if err := bind(a.cfg.IMAP.Listen, "imap", false); err != nil {
+		a.closeListeners()
+		return err
+	}
+	if err := bind(a.cfg.IMAP.ListenTLS, "imaps", true); err != nil {
+		a.closeListeners()
+		return err
+	}
+	if err := a.listenLMTP(); err != nil {
+		a.closeListeners()
+		return err
+	}
+	return nil
+}
+
+func (a *App) closeListeners() {
+	for _, l := range a.listeners {
+		l.ln.Close()
+	}
+	a.listeners = nil
+}
+
+// Addrs returns the bound addresses by listener name ("imap", "imaps").
+func (a *App) Addrs() map[string]string {
+	m := map[string]string{}
+	for _, l := range a.listeners {
+		m[l.name] = l.ln.Addr().String()
+	}
+	a.lmtpAddrs(m)
+	return m
+}
+
+// Run serves until ctx is done, then shuts down cleanly: listeners
+// close, in-flight commands finish, idle clients get BYE, and the
+// database is closed. SIGHUP reloads the TLS certificate.
+func (a *App) Run(ctx context.Context) error {
+	if len(a.listeners) == 0 {
+		if err := a.Listen(); err != nil {
+			return err
+		}
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var wg sync.WaitGroup
+	errc := make(chan error, len(a.listeners))
+	for _, l := range a.listeners {
+		a.log.Info("listening", "service", l.name, "addr", l.ln.Addr().String())
+		wg.Add(1)
+		go func(l listener) {
+			defer wg.Done()
+			if err := a.imap.Serve(l.ln, l.implicitTLS); err != nil && !errors.Is(err, server.ErrServerClosed) {
+				errc <- fmt.Errorf("%s: %w", l.name, err)
+			}
+		}(l)
+	}
+	a.serveLMTP(&wg, errc)
+	sweep := time.NewTicker(time.Hour)
+	defer sweep.Stop()
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-errc:
+			runErr = err
+			break loop
+		case <-hup:
+			if err := a.certs.Reload(); err != nil {
+				a.log.Error("certificate reload failed", "err", err)
+			} else {
+				a.log.Info("certificate reloaded")
+			}
+		case <-sweep.C:
+			if err := a.integritySweep(ctx, 10*time.Minute); err != nil {
+				a.log.Warn("integrity sweep failed", "err", err)
+			}
+		}
+	}
+	a.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a.shutdownLMTP(sctx)
+	a.imap.Shutdown(sctx)
+	wg.Wait()
+	if err := a.data.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+// integritySweep removes blobs that no message references and that are
+// older than grace, and reports message rows whose bytes are missing.
+// After a crash between the blob write and the metadata commit there
+// may be orphan blobs; there is never a row pointing to a missing blob
+// unless the disk lost data, which is what the report is for.
+func (a *App) integritySweep(ctx context.Context, grace time.Duration) error {
+	refs := map[string]struct{}{}
+	if err := a.data.Store.BlobRefs(ctx, func(id string) error {
+		refs[id] = struct{}{}
+		return nil
+	}); err != nil {
+		return err
+	}
+	removed, missing := 0, 0
+	present := map[string]struct{}{}
+	err := a.data.Blobs.List(ctx, func(id string, age int64) error {
+		present[id] = struct{}{}
+		if _, ok := refs[id]; ok {
+			return nil
+		}
+		if time.Duration(age)*time.Second < grace {
+			return nil
+		}
+		if ok, err := a.data.Store.BlobReferenced(ctx, id); err != nil || ok {
+			return err
+		}
+		if err := a.data.Blobs.Delete(ctx, id); err != nil && !errors.Is(err, blob.ErrNotFound) {
+			return err
+		}
+		removed++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for id := range refs {
+		if _, ok := present[id]; !ok {
+			missing++
+			a.log.Error("message bytes missing", "blob", id)
+		}
+	}
+	if removed > 0 || missing > 0 {
+		a.log.Warn("integrity sweep", "orphan_blobs_removed", removed, "rows_with_missing_bytes", missing)
+	}
+	return nil
+}
+
+// DataPath is a helper for tools: the path of a file in the data folder.
+func DataPath(cfg *config.Config, name string) string { return filepath.Join(cfg.DataDir, name) }

@@ -1,0 +1,53 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The example file in the repository must parse and equal the defaults,
+// so that it really shows every key with its default value.
+func TestExampleFileMatchesDefaults(t *testing.T) {
+	cfg, err := Load(filepath.Join("..", "..", "barid.example.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := Default()
+	if cfg.DataDir != def.DataDir || cfg.IMAP != def.IMAP || cfg.TLS != def.TLS || cfg.Limits != def.Limits ||
+		cfg.Auth.FailureDelay != def.Auth.FailureDelay || cfg.Auth.MaxFailureDelay != def.Auth.MaxFailureDelay ||
+		cfg.Hostname != def.Hostname || cfg.LogLevel != def.LogLevel {
+		t.Fatalf("example differs from defaults:\n%+v\n%+v", cfg, def)
+	}
+}
+
+func TestUnknownKeyRejected(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(p, []byte("data_dir = \"x\"\n[limits]\nline_lenght = 5\n"), 0o600)
+	_, err := Load(p)
+	if err == nil || !strings.Contains(err.Error(), "limits.line_lenght") {
+		t.Fatalf("want unknown key error, got %v", err)
+	}
+}
+
+func TestValidateNamesTheLimit(t *testing.T) {
+	cases := map[string]func(*Config){
+		"limits.autologout":    func(c *Config) { c.Limits.Autologout.Duration = 1 },
+		"limits.line_length":   func(c *Config) { c.Limits.LineLength = 10 },
+		"limits.literal_size":  func(c *Config) { c.Limits.LiteralSize = 1 },
+		"limits.nesting_depth": func(c *Config) { c.Limits.NestingDepth = 1 },
+		"tls.cert_file":        func(c *Config) { c.TLS.CertFile = "x" },
+		"auth.trusted_networks": func(c *Config) {
+			c.Auth.TrustedNetworks = []string{"not-a-net"}
+		},
+	}
+	for name, mut := range cases {
+		c := Default()
+		mut(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
+}

@@ -1,0 +1,169 @@
+// Package deliver is the one ingest path for APPEND, LMTP, the deliver
+// command and import: spool the bytes into the blob store while parsing the
+// MIME structure in the same pass, make the blob durable, commit one
+// metadata transaction, then publish the changes on the bus.
+//
+// Order of writes (DESIGN.md "Durability"): blob fsync + rename + directory
+// fsync, then the transaction, then the caller's acknowledgement. A crash
+// between the two leaves an orphan blob that the integrity sweep removes.
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"barid/internal/blob"
+	"barid/internal/imap/msgdata"
+	"barid/internal/mail/mime"
+	"barid/internal/notify"
+	"barid/internal/store"
+)
+
+// Deliverer runs the ingest pipeline.
+type Deliverer struct {
+	Store  store.Store
+	Blobs  blob.Store
+	Bus    *notify.Bus
+	Limits mime.Limits
+	Logger *slog.Logger
+}
+
+// Prepared is a message whose bytes are durable and whose metadata is
+// computed, ready to be committed into a mailbox.
+type Prepared struct {
+	store.NewMessage
+}
+
+// ErrTooBig is returned when the message exceeds the size given to Prepare.
+var ErrTooBig = errors.New("message exceeds literal_size limit")
+
+// Prepare streams r into a new blob and analyses it in the same pass. The
+// message is never held whole in memory. If maxSize > 0 and r yields more
+// bytes, Prepare fails with ErrTooBig.
+func (d *Deliverer) Prepare(ctx context.Context, r io.Reader, maxSize int64, flags store.Flags, internalDate time.Time) (*Prepared, error) {
+	w, err := d.Blobs.Create(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	pr, pw := io.Pipe()
+	type result struct {
+		a   *msgdata.Analysis
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		a, err := msgdata.Analyze(pr, d.Limits)
+		// Drain whatever the analyser did not read so the writer never blocks.
+		_, _ = io.Copy(io.Discard, pr)
+		done <- result{a, err}
+	}()
+	src := r
+	if maxSize > 0 {
+		src = io.LimitReader(r, maxSize+1)
+	}
+	n, copyErr := io.Copy(io.MultiWriter(w, pw), src)
+	pw.CloseWithError(copyErr)
+	res := <-done
+	if copyErr == nil && maxSize > 0 && n > maxSize {
+		copyErr = ErrTooBig
+	}
+	if copyErr != nil {
+		w.Abort()
+		return nil, copyErr
+	}
+	if res.err != nil {
+		w.Abort()
+		return nil, fmt.Errorf("analyse message: %w", res.err)
+	}
+	id, size, err := w.Commit(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("commit blob: %w", err)
+	}
+	if internalDate.IsZero() {
+		internalDate = time.Now()
+	}
+	a := res.a
+	return &Prepared{store.NewMessage{
+		Flags:        flags,
+		BlobID:       id,
+		Size:         size,
+		InternalDate: internalDate,
+		Header:       a.Header,
+		Structure:    a.Structure,
+		Envelope:     a.Envelope,
+		Subject:      a.Subject,
+		From:         a.From,
+		To:           a.To,
+		Cc:           a.Cc,
+		Bcc:          a.Bcc,
+		SentDate:     a.SentDate,
+	}}, nil
+}
+
+// Commit appends prepared messages to a mailbox in one transaction and
+// publishes the changes. When it returns nil the messages are durable.
+func (d *Deliverer) Commit(ctx context.Context, mailboxID int64, msgs []*Prepared) ([]store.UID, error) {
+	nm := make([]store.NewMessage, len(msgs))
+	for i, m := range msgs {
+		nm[i] = m.NewMessage
+	}
+	uids, changes, err := d.Store.AppendMessages(ctx, mailboxID, nm)
+	if err != nil {
+		return nil, err
+	}
+	d.Bus.Publish(changes)
+	return uids, nil
+}
+
+// Deliver is Prepare followed by Commit for one message.
+func (d *Deliverer) Deliver(ctx context.Context, mailboxID int64, r io.Reader, maxSize int64, flags store.Flags, internalDate time.Time) (store.UID, error) {
+	p, err := d.Prepare(ctx, r, maxSize, flags, internalDate)
+	if err != nil {
+		return 0, err
+	}
+	uids, err := d.Commit(ctx, mailboxID, []*Prepared{p})
+	if err != nil {
+		return 0, err
+	}
+	return uids[0], nil
+}
+
+// CommitEach appends one prepared message to several mailboxes, with one
+// transaction per mailbox, so a failure (over quota, a mailbox deleted
+// meanwhile) affects only its own mailbox. All copies share the one blob
+// (DESIGN.md: a copy shares its blob). The transactions are issued
+// concurrently so a store with group commit (store/sqlite) makes them
+// durable with one sync. It returns one UID and one error per mailbox,
+// in the order given; each successful mailbox's changes are published.
+// When an error is nil that mailbox's copy is durable.
+func (d *Deliverer) CommitEach(ctx context.Context, p *Prepared, mailboxIDs []int64) ([]store.UID, []error) {
+	uids := make([]store.UID, len(mailboxIDs))
+	errs := make([]error, len(mailboxIDs))
+	one := func(i int) {
+		u, err := d.Commit(ctx, mailboxIDs[i], []*Prepared{p})
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		uids[i] = u[0]
+	}
+	if len(mailboxIDs) == 1 {
+		one(0)
+		return uids, errs
+	}
+	var wg sync.WaitGroup
+	for i := range mailboxIDs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			one(i)
+		}()
+	}
+	wg.Wait()
+	return uids, errs
+}

@@ -1,0 +1,76 @@
+package server
+
+// cmdFlags describe how a command interacts with the selected view.
+type cmdFlags uint8
+
+const (
+	// usesSeq: the command refers to messages by sequence number, so no
+	// EXPUNGE may be sent while answering it (RFC 9051 §7.5.1,
+	// RFC 3501 §7.4.1).
+	usesSeq cmdFlags = 1 << iota
+	// noUpdates: the command sends no pending updates at all (LOGOUT,
+	// the commands that leave the selected state).
+	noUpdates
+)
+
+// command is one entry of the command table (STYLE.md §2). UID variants
+// are their own entries.
+type command struct {
+	states State
+	flags  cmdFlags
+	handle func(c *Conn, tag string) error
+}
+
+const (
+	anyState = StateNotAuthenticated | StateAuthenticated | StateSelected
+	authed   = StateAuthenticated | StateSelected
+	selected = StateSelected
+	notAuth  = StateNotAuthenticated
+)
+
+var commands map[string]*command
+
+func init() {
+	commands = map[string]*command{
+		// Any state (RFC 9051 §6.1).
+		"CAPABILITY": {states: anyState, handle: handleCapability},
+		"NOOP":       {states: anyState, handle: handleNoop},
+		"LOGOUT":     {states: anyState, flags: noUpdates, handle: handleLogout},
+		"ID":         {states: anyState, handle: handleID},
+		// Not authenticated (RFC 9051 §6.2).
+		"STARTTLS":     {states: notAuth, flags: noUpdates, handle: handleStartTLS},
+		"AUTHENTICATE": {states: notAuth, handle: handleAuthenticate},
+		"LOGIN":        {states: notAuth, handle: handleLogin},
+		// Authenticated (RFC 9051 §6.3).
+		"ENABLE":      {states: authed, handle: handleEnable},
+		"SELECT":      {states: authed, flags: noUpdates, handle: handleSelect},
+		"EXAMINE":     {states: authed, flags: noUpdates, handle: handleExamine},
+		"CREATE":      {states: authed, handle: handleCreate},
+		"DELETE":      {states: authed, handle: handleDelete},
+		"RENAME":      {states: authed, handle: handleRename},
+		"SUBSCRIBE":   {states: authed, handle: handleSubscribe},
+		"UNSUBSCRIBE": {states: authed, handle: handleUnsubscribe},
+		"LIST":        {states: authed, handle: handleList},
+		"LSUB":        {states: authed, handle: handleLsub},
+		"NAMESPACE":   {states: authed, handle: handleNamespace},
+		"STATUS":      {states: authed, handle: handleStatus},
+		"APPEND":      {states: authed, handle: handleAppend},
+		"IDLE":        {states: authed, handle: handleIdle},
+		// Selected (RFC 9051 §6.4).
+		"CHECK":       {states: selected, handle: handleNoop},
+		"CLOSE":       {states: selected, flags: noUpdates, handle: handleClose},
+		"UNSELECT":    {states: selected, flags: noUpdates, handle: handleUnselect},
+		"EXPUNGE":     {states: selected, handle: handleExpunge},
+		"UID EXPUNGE": {states: selected, handle: handleUIDExpunge},
+		"SEARCH":      {states: selected, flags: usesSeq, handle: handleSearch},
+		"UID SEARCH":  {states: selected, handle: handleUIDSearch},
+		"FETCH":       {states: selected, flags: usesSeq, handle: handleFetch},
+		"UID FETCH":   {states: selected, handle: handleUIDFetch},
+		"STORE":       {states: selected, flags: usesSeq, handle: handleStore},
+		"UID STORE":   {states: selected, handle: handleUIDStore},
+		"COPY":        {states: selected, flags: usesSeq, handle: handleCopy},
+		"UID COPY":    {states: selected, handle: handleUIDCopy},
+		"MOVE":        {states: selected, flags: usesSeq, handle: handleMove},
+		"UID MOVE":    {states: selected, handle: handleUIDMove},
+	}
+}

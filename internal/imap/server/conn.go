@@ -1,0 +1,514 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"barid/internal/imap"
+	"barid/internal/imap/wire"
+	"barid/internal/notify"
+	"barid/internal/store"
+)
+
+// State is an IMAP connection state (RFC 9051 §3).
+type State uint8
+
+const (
+	StateNotAuthenticated State = 1 << iota
+	StateAuthenticated
+	StateSelected
+	StateLogout
+)
+
+func (s State) String() string {
+	switch s {
+	case StateNotAuthenticated:
+		return "not authenticated"
+	case StateAuthenticated:
+		return "authenticated"
+	case StateSelected:
+		return "selected"
+	default:
+		return "logout"
+	}
+}
+
+// Conn is one IMAP connection. Only its own goroutine touches it, except
+// during IDLE, when a second goroutine writes pushed updates under wmu.
+type Conn struct {
+	srv    *Server
+	nc     net.Conn
+	id     uint64
+	remote netip.Addr
+	log    *slog.Logger
+
+	br  *bufio.Reader
+	bw  *bufio.Writer
+	dec *wire.Decoder
+	enc *wire.Encoder
+	wmu sync.Mutex // held by whoever writes while IDLE is running
+
+	state      State
+	tls        bool
+	loopback   bool
+	preAuthCmd int
+	badCmds    int
+
+	account     *store.Account
+	releaseUser func()
+	sub         *notify.Subscription
+
+	// Enabled extensions (RFC 5161).
+	rev2      bool
+	utf8      bool
+	condstore bool
+	qresync   bool
+
+	sel *view    // selected mailbox, nil unless StateSelected
+	cur *command // the command being run
+
+	// searchRes is the saved result of SEARCH RETURN (SAVE) (RFC 5182).
+	searchRes []store.UID
+
+	phaseMu  sync.Mutex
+	waiting  bool // blocked reading the next command (or in IDLE)
+	shutting bool
+}
+
+func (s *Server) newConn(nc net.Conn, implicitTLS bool) *Conn {
+	c := &Conn{
+		srv:      s,
+		nc:       nc,
+		id:       s.nextID.Add(1),
+		remote:   remoteAddr(nc),
+		state:    StateNotAuthenticated,
+		tls:      implicitTLS,
+		loopback: isLoopback(nc),
+	}
+	c.log = s.log.With("conn", c.id, "remote", c.remote.String())
+	c.br = bufio.NewReaderSize(nc, 2048)
+	c.bw = bufio.NewWriterSize(nc, 2048)
+	c.dec = wire.NewDecoder(c.br, c.decoderOptions())
+	c.enc = wire.NewEncoder(c.bw)
+	return c
+}
+
+func (c *Conn) decoderOptions() wire.Options {
+	l := c.srv.cfg.Limits
+	return wire.Options{
+		MaxLineLength:  l.LineLength,
+		MaxSkip:        int64(l.LineLength),
+		MaxLiteralSize: l.LiteralSize,
+		MaxDepth:       l.NestingDepth,
+		Continue:       c.continueLiteral,
+	}
+}
+
+// continueLiteral is the decoder's literal hook: a synchronizing literal
+// gets "+ Ready" (RFC 9051 §4.3); a non-synchronizing one gets nothing.
+func (c *Conn) continueLiteral(size int64, nonSync bool) error {
+	if nonSync {
+		// RFC 7888 §4: LITERAL- allows non-synchronizing literals only up
+		// to 4096 bytes; we advertise LITERAL+ so any size is accepted.
+		return nil
+	}
+	c.bw.WriteString("+ Ready for literal data\r\n")
+	return c.bw.Flush()
+}
+
+// shutdown asks the connection to finish: a command in progress
+// completes; a connection waiting for a command gets BYE.
+func (c *Conn) shutdown() {
+	c.phaseMu.Lock()
+	c.shutting = true
+	if c.waiting {
+		c.nc.SetReadDeadline(time.Now())
+	}
+	c.phaseMu.Unlock()
+}
+
+func (c *Conn) setWaiting(w bool) bool {
+	c.phaseMu.Lock()
+	defer c.phaseMu.Unlock()
+	c.waiting = w
+	return c.shutting
+}
+
+func (c *Conn) serve() {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("panic in connection", "panic", r, "stack", string(debug.Stack()))
+			c.writeBye("Internal server error, closing connection")
+		}
+		c.cleanup()
+	}()
+	if c.srv.cfg.Auth != nil {
+		release, err := c.srv.cfg.Auth.AcquireConn(c.remote)
+		if err != nil {
+			c.writeBye(err.Error())
+			return
+		}
+		defer release()
+	}
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		c.nc.SetDeadline(time.Now().Add(c.srv.cfg.Limits.LoginTimeout))
+		if err := tc.Handshake(); err != nil {
+			c.log.Debug("tls handshake failed", "err", err)
+			return
+		}
+		c.nc.SetDeadline(time.Time{})
+	}
+	c.enc.Special('*').SP().Atom("OK").SP().Special('[')
+	c.writeCapabilities()
+	c.enc.Special(']').SP().RawString("barid ready.").CRLF()
+	if err := c.flush(); err != nil {
+		return
+	}
+	start := time.Now()
+	for c.state != StateLogout {
+		if err := c.readCommand(start); err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				c.log.Debug("connection ended", "err", err)
+			}
+			return
+		}
+	}
+}
+
+func (c *Conn) cleanup() {
+	if c.sel != nil {
+		c.sel = nil
+	}
+	if c.sub != nil {
+		c.sub.Close()
+	}
+	if c.releaseUser != nil {
+		c.releaseUser()
+	}
+	c.lingerClose()
+}
+
+// lingerClose half-closes a TCP connection and drains what the client
+// is still sending for a moment, so that a final BYE is not destroyed
+// by a reset when unread input remains (the same trick HTTP servers
+// use). Bounded in bytes and time.
+func (c *Conn) lingerClose() {
+	tc, ok := c.nc.(*net.TCPConn)
+	if !ok {
+		c.nc.Close()
+		return
+	}
+	tc.CloseWrite()
+	tc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	io.CopyN(io.Discard, tc, 4<<20)
+	tc.Close()
+}
+
+// readCommand reads and runs one command.
+func (c *Conn) readCommand(start time.Time) error {
+	var deadline time.Time
+	if c.state == StateNotAuthenticated {
+		deadline = start.Add(c.srv.cfg.Limits.LoginTimeout)
+	} else {
+		deadline = time.Now().Add(c.srv.cfg.Limits.Autologout)
+	}
+	c.nc.SetReadDeadline(deadline)
+	if c.setWaiting(true) {
+		c.writeBye("Server shutting down")
+		return io.EOF
+	}
+	// Wait for the first byte of the command before leaving the waiting
+	// phase, so that shutdown interrupts only idle connections.
+	_, err := c.br.Peek(1)
+	shutting := c.setWaiting(false)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			_ = shutting
+			c.timeoutBye()
+		}
+		return err
+	}
+	c.dec.ResetLine()
+	if c.state == StateNotAuthenticated {
+		if b, _ := c.br.Peek(1); len(b) == 1 && b[0] == 0x16 {
+			c.writeBye("TLS handshake received on the plain-text port; use STARTTLS or the implicit TLS port")
+			return io.EOF
+		}
+		c.preAuthCmd++
+		if c.preAuthCmd > c.srv.cfg.Limits.CommandsBeforeLogin {
+			c.writeBye(fmt.Sprintf("commands_before_login limit exceeded (max %d)", c.srv.cfg.Limits.CommandsBeforeLogin))
+			return io.EOF
+		}
+	}
+	var tag, name string
+	if !c.dec.Tag(&tag) {
+		return c.syntaxAbort("*", "", c.errOr("missing or invalid command tag"))
+	}
+	if !c.dec.ExpectSP() || !c.dec.ExpectAtom(&name) {
+		return c.syntaxAbort(tag, "", c.errOr("expected SP and a command name after the tag"))
+	}
+	name = strings.ToUpper(name)
+	uid := false
+	if name == "UID" {
+		var sub string
+		if !c.dec.ExpectSP() || !c.dec.ExpectAtom(&sub) {
+			return c.syntaxAbort(tag, name, c.errOr("expected a command after UID"))
+		}
+		name = "UID " + strings.ToUpper(sub)
+		uid = true
+	}
+	if c.state == StateNotAuthenticated && isHTTPMethod(tag) {
+		c.writeBye("This is an IMAP server, not an HTTP server")
+		return io.EOF
+	}
+	cmd := commands[name]
+	if cmd == nil {
+		c.traceIn(tag, name)
+		return c.syntaxAbort(tag, name, fmt.Errorf("unknown command %q", name))
+	}
+	c.traceIn(tag, name)
+	if cmd.states&c.state == 0 {
+		c.dec.DiscardLine()
+		c.writeStatus(tag, "BAD", "", fmt.Sprintf("%s is not allowed in the %s state", name, c.state))
+		return c.flush()
+	}
+	_ = uid
+	c.cur = cmd
+	err = cmd.handle(c, tag)
+	return c.finish(tag, name, cmd, err)
+}
+
+func isHTTPMethod(s string) bool {
+	switch s {
+	case "GET", "POST", "HEAD", "PUT", "OPTIONS", "CONNECT", "DELETE", "PATCH":
+		return true
+	}
+	return false
+}
+
+func (c *Conn) errOr(msg string) error {
+	if err := c.dec.Err(); err != nil {
+		return err
+	}
+	return &wire.SyntaxError{Msg: msg}
+}
+
+// syntaxAbort answers a command that could not be parsed, then skips the
+// rest of its line.
+func (c *Conn) syntaxAbort(tag, name string, err error) error {
+	if fatal := c.limitFatal(err); fatal != nil {
+		return fatal
+	}
+	if err := c.dec.DiscardLine(); err != nil {
+		if fatal := c.limitFatal(err); fatal != nil {
+			return fatal
+		}
+		return err
+	}
+	c.badCmds++
+	text := err.Error()
+	if name != "" {
+		text = "Error in IMAP command " + name + ": " + text
+	}
+	c.writeStatus(tag, "BAD", "", text)
+	if c.state == StateNotAuthenticated && c.badCmds >= 3 {
+		c.writeBye("Too many invalid IMAP commands")
+		return io.EOF
+	}
+	if c.badCmds >= 20 {
+		c.writeBye("Too many invalid IMAP commands")
+		return io.EOF
+	}
+	return c.flush()
+}
+
+// limitFatal turns limit violations that leave the stream unusable into
+// BYE: an over-long line (we refuse to buffer it) and an over-size
+// non-synchronizing literal (the client is sending it anyway).
+func (c *Conn) limitFatal(err error) error {
+	var le *wire.LimitError
+	if errors.As(err, &le) && le.Limit == "line_length" {
+		c.writeBye(le.Error())
+		return io.EOF
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.timeoutBye()
+		return err
+	}
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// finish sends the tagged completion for a command handler's result.
+func (c *Conn) finish(tag, name string, cmd *command, err error) error {
+	if err == nil {
+		// Handlers that succeed write their own tagged OK via c.ok.
+		return c.flush()
+	}
+	var ioe *ioError
+	if errors.As(err, &ioe) {
+		return ioe.err
+	}
+	var se *wire.SyntaxError
+	var le *wire.LimitError
+	switch {
+	case errors.As(err, &se):
+		return c.syntaxAbort(tag, name, err)
+	case errors.As(err, &le):
+		if fatal := c.limitFatal(err); fatal != nil {
+			return fatal
+		}
+		if le.Limit == "literal_size" {
+			// A refused synchronizing literal: the client never sent it.
+			c.dec.DiscardLine()
+			c.writeStatus(tag, "NO", "TOOBIG", le.Error())
+			return c.flush()
+		}
+		return c.syntaxAbort(tag, name, err)
+	}
+	if fatal := c.limitFatal(err); fatal != nil {
+		return fatal
+	}
+	// A semantic error may come before the end of the line: skip the
+	// rest (a no-op when the line is complete).
+	if derr := c.dec.DiscardLine(); derr != nil {
+		if fatal := c.limitFatal(derr); fatal != nil {
+			return fatal
+		}
+		return derr
+	}
+	c.updatesAfter(cmd)
+	c.writeError(tag, err)
+	return c.flush()
+}
+
+// ioError wraps a connection-level I/O failure so finish ends the
+// connection instead of answering.
+type ioError struct{ err error }
+
+func (e *ioError) Error() string { return e.err.Error() }
+func (e *ioError) Unwrap() error { return e.err }
+
+// writeError classifies err in one place (STYLE.md §4).
+func (c *Conn) writeError(tag string, err error) {
+	var ie *imap.Error
+	if errors.As(err, &ie) {
+		code := ie.Code
+		if ie.CodeArg != "" {
+			code += " " + ie.CodeArg
+		}
+		if ie.Type == imap.TypeBYE {
+			c.writeBye(ie.Text)
+			c.state = StateLogout
+			return
+		}
+		c.writeStatus(tag, ie.Type, code, ie.Text)
+		return
+	}
+	switch {
+	case errors.Is(err, store.ErrNoMailbox):
+		c.writeStatus(tag, "NO", imap.CodeNonExistent, "Mailbox doesn't exist")
+	case errors.Is(err, store.ErrMailboxExists):
+		c.writeStatus(tag, "NO", imap.CodeAlreadyExists, "Mailbox already exists")
+	case errors.Is(err, store.ErrCannot):
+		c.writeStatus(tag, "NO", imap.CodeCannot, err.Error())
+	case errors.Is(err, store.ErrOverQuota):
+		c.writeStatus(tag, "NO", imap.CodeOverQuota, "Quota exceeded")
+	case errors.Is(err, store.ErrMailboxInferior):
+		c.writeStatus(tag, "NO", imap.CodeHasChildren, err.Error())
+	case errors.Is(err, context.Canceled):
+		c.writeStatus(tag, "NO", imap.CodeUnavailable, "Server shutting down")
+	default:
+		c.log.Error("command failed", "tag", tag, "err", err)
+		c.writeStatus(tag, "NO", imap.CodeServerBug, "Internal error occurred; refer to server log for more information")
+	}
+}
+
+// ok ends a command successfully: pending updates first (where the
+// command allows them), then the tagged OK.
+func (c *Conn) ok(tag, code, text string) error {
+	c.updatesAfter(c.cur)
+	c.writeStatus(tag, "OK", code, text)
+	return nil
+}
+
+func (c *Conn) writeStatus(tag, typ, code, text string) {
+	c.enc.RawString(tag).SP().Atom(typ).SP()
+	if code != "" {
+		c.enc.Special('[').RawString(code).Special(']').SP()
+	}
+	c.enc.RawString(text).CRLF()
+	c.traceOut(tag, typ, code, text)
+}
+
+// timeoutBye says why a read deadline ended the connection.
+func (c *Conn) timeoutBye() {
+	c.phaseMu.Lock()
+	shutting := c.shutting
+	c.phaseMu.Unlock()
+	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	switch {
+	case shutting:
+		c.writeBye("Server shutting down")
+	case c.state == StateNotAuthenticated:
+		c.writeBye(fmt.Sprintf("login_timeout limit exceeded (%v): disconnecting", c.srv.cfg.Limits.LoginTimeout))
+	default:
+		c.writeBye(fmt.Sprintf("Autologout: no command for %v (autologout limit)", c.srv.cfg.Limits.Autologout))
+	}
+}
+
+func (c *Conn) writeBye(text string) {
+	c.enc.RawString("* BYE ").RawString(text).CRLF()
+	c.flush()
+}
+
+func (c *Conn) flush() error {
+	if err := c.enc.Err(); err != nil {
+		return err
+	}
+	if c.sel == nil || c.sel.pendingWrites == 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(5 * time.Minute))
+	}
+	return c.bw.Flush()
+}
+
+func (c *Conn) traceIn(tag, name string) {
+	if c.srv.cfg.Trace {
+		// Arguments are never traced: LOGIN and AUTHENTICATE carry
+		// secrets, APPEND carries message bodies.
+		c.log.Debug("C: "+tag+" "+name, "user", c.userName())
+	}
+}
+
+func (c *Conn) traceOut(tag, typ, code, text string) {
+	if c.srv.cfg.Trace {
+		c.log.Debug("S: "+tag+" "+typ+" ["+code+"] "+text, "user", c.userName())
+	}
+}
+
+func (c *Conn) userName() string {
+	if c.account == nil {
+		return ""
+	}
+	return c.account.Name
+}
+
+// ctx is the context for store work. It is not cancelled by Shutdown:
+// in-flight commands finish (SIGTERM must not lose acknowledged work).
+func (c *Conn) ctx() context.Context { return context.WithoutCancel(c.srv.ctx) }

@@ -1,0 +1,269 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"barid/internal/app"
+	"barid/internal/auth"
+	"barid/internal/config"
+	"barid/internal/store"
+)
+
+// testServer is a full barid (SQLite + blob files + IMAP) on loopback.
+type testServer struct {
+	t       *testing.T
+	addr    string // plain IMAP (STARTTLS)
+	tlsAddr string // implicit TLS
+	dataDir string
+	app     *app.App
+	cancel  context.CancelFunc
+	done    chan struct{}
+	cfg     config.Config
+}
+
+// cheapParams keep argon2id fast under -race; production uses
+// auth.DefaultParams.
+var cheapParams = auth.Params{ArgonTime: 1, ArgonMemory: 1024, ArgonThreads: 1, SCRAMIterations: 4096}
+
+type serverOpt func(*config.Config)
+
+func startServer(t *testing.T, opts ...serverOpt) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	return startServerAt(t, dir, opts...)
+}
+
+func startServerAt(t *testing.T, dir string, opts ...serverOpt) *testServer {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.IMAP.Listen = "127.0.0.1:0"
+	cfg.IMAP.ListenTLS = "127.0.0.1:0"
+	cfg.Auth.FailureDelay = config.Duration{Duration: 5 * time.Millisecond}
+	cfg.Auth.MaxFailureDelay = config.Duration{Duration: 20 * time.Millisecond}
+	cfg.LogLevel = "error"
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var logw io.Writer = io.Discard
+	if os.Getenv("BARID_TEST_LOG") != "" {
+		logw = os.Stderr
+		cfg.LogLevel = "trace"
+	}
+	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, logger)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if err := a.Listen(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	ts := &testServer{t: t, dataDir: dir, app: a, cancel: cancel, done: make(chan struct{}), cfg: cfg}
+	addrs := a.Addrs()
+	ts.addr, ts.tlsAddr = addrs["imap"], addrs["imaps"]
+	go func() {
+		defer close(ts.done)
+		if err := a.Run(ctx); err != nil {
+			t.Errorf("server run: %v", err)
+		}
+	}()
+	t.Cleanup(ts.stop)
+	return ts
+}
+
+func (ts *testServer) stop() {
+	ts.cancel()
+	<-ts.done
+}
+
+// addUser creates an account with default mailboxes.
+func (ts *testServer) addUser(name, password string) *store.Account {
+	ts.t.Helper()
+	ctx := context.Background()
+	st := ts.app.Data().Store
+	secret, err := auth.NewSecret(password, cheapParams)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	acct, err := st.CreateAccount(ctx, store.NormalizeAccountName(name), secret)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if err := app.EnsureDefaultMailboxes(ctx, st, acct.ID); err != nil {
+		ts.t.Fatal(err)
+	}
+	return acct
+}
+
+// rawConn is a line-oriented raw IMAP client for transcript tests.
+type rawConn struct {
+	t  *testing.T
+	nc net.Conn
+	br *bufio.Reader
+}
+
+func (ts *testServer) dial() *rawConn {
+	ts.t.Helper()
+	nc, err := net.DialTimeout("tcp", ts.addr, 5*time.Second)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	c := &rawConn{t: ts.t, nc: nc, br: bufio.NewReader(nc)}
+	ts.t.Cleanup(func() { nc.Close() })
+	greeting := c.readLine()
+	if !strings.HasPrefix(greeting, "* OK ") {
+		ts.t.Fatalf("greeting: %q", greeting)
+	}
+	return c
+}
+
+func (ts *testServer) dialTLS() *rawConn {
+	ts.t.Helper()
+	nc, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", ts.tlsAddr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	c := &rawConn{t: ts.t, nc: nc, br: bufio.NewReader(nc)}
+	ts.t.Cleanup(func() { nc.Close() })
+	if g := c.readLine(); !strings.HasPrefix(g, "* OK ") {
+		ts.t.Fatalf("greeting: %q", g)
+	}
+	return c
+}
+
+func (c *rawConn) send(s string) {
+	c.t.Helper()
+	c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c.nc, s); err != nil {
+		c.t.Fatalf("write %q: %v", s, err)
+	}
+}
+
+// readLine reads one response line. A line ending in a literal {N} gets
+// the literal bytes and the rest of the line appended, with the literal
+// shown as {N}\n<bytes> so transcripts stay readable.
+func (c *rawConn) readLine() string {
+	c.t.Helper()
+	c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var out strings.Builder
+	for {
+		line, err := c.br.ReadString('\n')
+		if err != nil {
+			c.t.Fatalf("read: %v (got %q)", err, out.String()+line)
+		}
+		line = strings.TrimSuffix(line, "\r\n")
+		out.WriteString(line)
+		n, ok := literalSuffix(line)
+		if !ok {
+			return out.String()
+		}
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(c.br, buf); err != nil {
+			c.t.Fatalf("read literal: %v", err)
+		}
+		out.WriteString("\n")
+		out.Write(buf)
+	}
+}
+
+var literalRE = regexp.MustCompile(`~?\{(\d+)\}$`)
+
+func literalSuffix(line string) (int, bool) {
+	m := literalRE.FindStringSubmatch(line)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	return n, err == nil
+}
+
+// cmd sends "tag command\r\n" and returns every line up to and including
+// the tagged completion.
+func (c *rawConn) cmd(tag, command string) []string {
+	c.t.Helper()
+	c.send(tag + " " + command + "\r\n")
+	return c.until(tag)
+}
+
+func (c *rawConn) until(tag string) []string {
+	c.t.Helper()
+	var lines []string
+	for {
+		l := c.readLine()
+		lines = append(lines, l)
+		if strings.HasPrefix(l, tag+" ") {
+			return lines
+		}
+	}
+}
+
+// expectOK runs a command and fails unless it completes with OK.
+func (c *rawConn) expectOK(tag, command string) []string {
+	c.t.Helper()
+	lines := c.cmd(tag, command)
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, tag+" OK") {
+		c.t.Fatalf("%s %s: %q", tag, command, lines)
+	}
+	return lines
+}
+
+func (c *rawConn) login(user, pass string) {
+	c.t.Helper()
+	c.expectOK("L1", fmt.Sprintf("LOGIN %s %s", quote(user), quote(pass)))
+}
+
+func quote(s string) string {
+	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
+}
+
+// hasLine reports whether some line matches the regular expression.
+func hasLine(lines []string, re string) bool {
+	r := regexp.MustCompile(re)
+	for _, l := range lines {
+		if r.MatchString(l) {
+			return true
+		}
+	}
+	return false
+}
+
+func mustHave(t *testing.T, lines []string, re string) {
+	t.Helper()
+	if !hasLine(lines, re) {
+		t.Fatalf("no line matches %q in:\n%s", re, strings.Join(lines, "\n"))
+	}
+}
+
+func mustNotHave(t *testing.T, lines []string, re string) {
+	t.Helper()
+	if hasLine(lines, re) {
+		t.Fatalf("a line matches %q in:\n%s", re, strings.Join(lines, "\n"))
+	}
+}
+
+func splitHostPort(t *testing.T, addr string) (string, string) {
+	t.Helper()
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, p
+}

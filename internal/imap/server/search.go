@@ -1,0 +1,528 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/ianaindex"
+
+	"barid/internal/blob"
+	"barid/internal/imap"
+	"barid/internal/search"
+	"barid/internal/store"
+)
+
+// searchReturn holds ESEARCH return options (RFC 4731, RFC 9051 §6.4.4).
+type searchReturn struct {
+	esearch bool // answer with ESEARCH
+	min     bool
+	max     bool
+	all     bool
+	count   bool
+	save    bool // RFC 5182
+}
+
+// RFC 9051 §6.4.4 SEARCH.
+func handleSearch(c *Conn, tag string) error { return c.search(tag, false) }
+
+// RFC 9051 §6.4.9 UID SEARCH.
+func handleUIDSearch(c *Conn, tag string) error { return c.search(tag, true) }
+
+func (c *Conn) search(tag string, uid bool) error {
+	var ret searchReturn
+	var charset string
+	if !c.dec.ExpectSP() {
+		return c.dec.Err()
+	}
+	var key *search.Key
+	var keys []*search.Key
+	for {
+		var k *search.Key
+		if len(keys) == 0 {
+			// RETURN (...) and CHARSET x may only come before the keys.
+			if b, ok := c.dec.Peek(); ok && (b == 'R' || b == 'r' || b == 'C' || b == 'c') {
+				pk, prefix, err := c.parseSearchPrefix(&ret, &charset)
+				if err != nil {
+					return err
+				}
+				if prefix {
+					if !c.dec.ExpectSP() {
+						return c.dec.Err()
+					}
+					continue
+				}
+				k = pk
+			}
+		}
+		if k == nil {
+			var err error
+			if k, err = c.parseSearchKey(0, charset); err != nil {
+				return err
+			}
+		}
+		keys = append(keys, k)
+		if !c.dec.SP() {
+			break
+		}
+	}
+	if !c.dec.ExpectCRLF() {
+		return c.dec.Err()
+	}
+	if len(keys) == 0 {
+		return &imap.Error{Type: "BAD", Text: "SEARCH needs at least one search key"}
+	}
+	if len(keys) == 1 {
+		key = keys[0]
+	} else {
+		key = &search.Key{Op: search.OpAnd, Sub: keys}
+	}
+	if c.rev2 {
+		ret.esearch = true
+	}
+	if ret.esearch && !ret.min && !ret.max && !ret.count && !ret.save && !ret.all {
+		ret.all = true
+	}
+	matches, highest, err := c.runSearch(key)
+	if err != nil {
+		return err
+	}
+	if ret.save {
+		c.searchRes = slices.Clone(matches)
+	}
+	if !ret.esearch {
+		c.enc.RawString("* SEARCH")
+		for _, u := range matches {
+			c.enc.SP()
+			if uid {
+				c.enc.Number(uint32(u))
+			} else {
+				c.enc.Number(c.sel.seqOf(u))
+			}
+		}
+		if highest > 0 && key.HasModSeq() {
+			c.enc.RawString(" (MODSEQ ").Number64(int64(highest)).RawString(")")
+		}
+		c.enc.CRLF()
+		return c.ok(tag, "", "Search completed.")
+	}
+	// RFC 4731 ESEARCH; with SAVE alone and no other option, no
+	// ESEARCH response is sent (RFC 5182 §2.4).
+	if ret.save && !ret.min && !ret.max && !ret.count && !ret.all {
+		return c.ok(tag, "", "Search completed.")
+	}
+	nums := make([]uint32, len(matches))
+	for i, u := range matches {
+		if uid {
+			nums[i] = uint32(u)
+		} else {
+			nums[i] = c.sel.seqOf(u)
+		}
+	}
+	c.enc.RawString(`* ESEARCH (TAG "`).RawString(tag).RawString(`")`)
+	if uid {
+		c.enc.RawString(" UID")
+	}
+	if len(nums) > 0 {
+		if ret.min {
+			c.enc.RawString(" MIN ").Number(nums[0])
+		}
+		if ret.max {
+			c.enc.RawString(" MAX ").Number(nums[len(nums)-1])
+		}
+		if ret.all {
+			c.enc.RawString(" ALL ").RawString(imap.NewUIDSet(nums).String())
+		}
+	}
+	if ret.count {
+		c.enc.RawString(" COUNT ").Number(uint32(len(nums)))
+	}
+	if highest > 0 && key.HasModSeq() && len(nums) > 0 {
+		c.enc.RawString(" MODSEQ ").Number64(int64(highest))
+	}
+	c.enc.CRLF()
+	return c.ok(tag, "", "Search completed.")
+}
+
+// parseSearchPrefix handles "RETURN (...)" and "CHARSET x". If the atom
+// is neither, it is parsed as an ordinary key (CC, CHARSET-less...).
+func (c *Conn) parseSearchPrefix(ret *searchReturn, charset *string) (*search.Key, bool, error) {
+	var a string
+	if !c.dec.ExpectAtom(&a) {
+		return nil, false, c.dec.Err()
+	}
+	switch strings.ToUpper(a) {
+	case "RETURN":
+		ret.esearch = true
+		if !c.dec.ExpectSP() || !c.dec.ExpectList(func() bool {
+			var o string
+			if !c.dec.ExpectAtom(&o) {
+				return false
+			}
+			switch strings.ToUpper(o) {
+			case "MIN":
+				ret.min = true
+			case "MAX":
+				ret.max = true
+			case "ALL":
+				ret.all = true
+			case "COUNT":
+				ret.count = true
+			case "SAVE":
+				ret.save = true
+			default:
+				return c.dec.Expect(false, "MIN, MAX, ALL, COUNT or SAVE")
+			}
+			return true
+		}) {
+			return nil, false, c.dec.Err()
+		}
+		return nil, true, nil
+	case "CHARSET":
+		var cs string
+		if !c.dec.ExpectSP() || !c.dec.ExpectAString(&cs) {
+			return nil, false, c.dec.Err()
+		}
+		if _, err := lookupCharset(cs); err != nil {
+			c.dec.DiscardLine()
+			return nil, false, &imap.Error{Type: "NO", Code: imap.CodeBadCharset, CodeArg: "(UTF-8 US-ASCII)", Text: "Unsupported charset " + cs}
+		}
+		*charset = cs
+		return nil, true, nil
+	}
+	k, err := c.searchKeyFromAtom(a, 0, *charset)
+	return k, false, err
+}
+
+func lookupCharset(name string) (encoding.Encoding, error) {
+	switch strings.ToUpper(name) {
+	case "UTF-8", "US-ASCII", "UTF8", "ASCII":
+		return nil, nil
+	}
+	e, err := ianaindex.IANA.Encoding(name)
+	if err != nil || e == nil {
+		return nil, fmt.Errorf("unsupported charset %q", name)
+	}
+	return e, nil
+}
+
+func (c *Conn) searchString(charset string) (string, error) {
+	var s string
+	if !c.dec.ExpectAString(&s) {
+		return "", c.dec.Err()
+	}
+	if enc, _ := lookupCharset(charset); enc != nil {
+		dec, err := enc.NewDecoder().String(s)
+		if err == nil {
+			s = dec
+		}
+	}
+	return strings.ToLower(s), nil
+}
+
+const maxSearchDepth = 64
+
+// parseSearchKey parses one search-key (RFC 9051 §9 search-key). Depth
+// is bounded, so "NOT NOT NOT ..." cannot exhaust the stack.
+func (c *Conn) parseSearchKey(depth int, charset string) (*search.Key, error) {
+	if depth > maxSearchDepth {
+		return nil, &imap.Error{Type: "BAD", Code: imap.CodeLimit, Text: fmt.Sprintf("nesting_depth limit exceeded in SEARCH (max %d)", maxSearchDepth)}
+	}
+	b, ok := c.dec.Peek()
+	if !ok {
+		return nil, c.errOr("expected a search key")
+	}
+	if b == '(' {
+		var subs []*search.Key
+		var ierr error
+		if !c.dec.ExpectList(func() bool {
+			k, err := c.parseSearchKey(depth+1, charset)
+			if err != nil {
+				ierr = err
+				return false
+			}
+			subs = append(subs, k)
+			return true
+		}) {
+			if ierr != nil {
+				return nil, ierr
+			}
+			return nil, c.dec.Err()
+		}
+		if len(subs) == 0 {
+			return nil, c.errOr("empty search key list")
+		}
+		return &search.Key{Op: search.OpAnd, Sub: subs}, nil
+	}
+	if b == '$' {
+		c.dec.ExpectSpecial('$')
+		return &search.Key{Op: search.OpUIDList, UIDs: slices.Clone(c.searchRes)}, nil
+	}
+	if b == '*' || (b >= '0' && b <= '9') {
+		var set imap.SeqSet
+		if !c.dec.ExpectSeqSet(&set) {
+			return nil, c.dec.Err()
+		}
+		return &search.Key{Op: search.OpSeqSet, Seq: set}, nil
+	}
+	var a string
+	if !c.dec.ExpectAtom(&a) {
+		return nil, c.dec.Err()
+	}
+	return c.searchKeyFromAtom(a, depth, charset)
+}
+
+func (c *Conn) searchKeyFromAtom(a string, depth int, charset string) (*search.Key, error) {
+	up := strings.ToUpper(a)
+	flagKey := func(op search.Op, f string) (*search.Key, error) { return &search.Key{Op: op, Flag: f}, nil }
+	strKey := func(op search.Op) (*search.Key, error) {
+		if !c.dec.ExpectSP() {
+			return nil, c.dec.Err()
+		}
+		s, err := c.searchString(charset)
+		if err != nil {
+			return nil, err
+		}
+		return &search.Key{Op: op, Value: s}, nil
+	}
+	dateKey := func(op search.Op) (*search.Key, error) {
+		var d time.Time
+		if !c.dec.ExpectSP() || !c.dec.Date(&d) {
+			return nil, c.errOr("invalid date in " + up)
+		}
+		y, m, dd := d.Date()
+		return &search.Key{Op: op, Date: time.Date(y, m, dd, 0, 0, 0, 0, time.UTC)}, nil
+	}
+	numKey := func(op search.Op) (*search.Key, error) {
+		var n int64
+		if !c.dec.ExpectSP() || !c.dec.ExpectNumber64(&n) {
+			return nil, c.dec.Err()
+		}
+		return &search.Key{Op: op, Num: n}, nil
+	}
+	switch up {
+	case "ALL":
+		return &search.Key{Op: search.OpAll}, nil
+	case "ANSWERED":
+		return flagKey(search.OpFlag, `\Answered`)
+	case "DELETED":
+		return flagKey(search.OpFlag, `\Deleted`)
+	case "DRAFT":
+		return flagKey(search.OpFlag, `\Draft`)
+	case "FLAGGED":
+		return flagKey(search.OpFlag, `\Flagged`)
+	case "SEEN":
+		return flagKey(search.OpFlag, `\Seen`)
+	case "RECENT":
+		return &search.Key{Op: search.OpRecent}, nil
+	case "NEW":
+		return &search.Key{Op: search.OpNew}, nil
+	case "OLD":
+		return &search.Key{Op: search.OpOld}, nil
+	case "UNANSWERED":
+		return flagKey(search.OpNoFlag, `\Answered`)
+	case "UNDELETED":
+		return flagKey(search.OpNoFlag, `\Deleted`)
+	case "UNDRAFT":
+		return flagKey(search.OpNoFlag, `\Draft`)
+	case "UNFLAGGED":
+		return flagKey(search.OpNoFlag, `\Flagged`)
+	case "UNSEEN":
+		return flagKey(search.OpNoFlag, `\Seen`)
+	case "KEYWORD", "UNKEYWORD":
+		var f string
+		if !c.dec.ExpectSP() || !c.dec.ExpectFlag(&f) {
+			return nil, c.dec.Err()
+		}
+		if up == "KEYWORD" {
+			return flagKey(search.OpFlag, f)
+		}
+		return flagKey(search.OpNoFlag, f)
+	case "BCC":
+		return strKey(search.OpBcc)
+	case "CC":
+		return strKey(search.OpCc)
+	case "FROM":
+		return strKey(search.OpFrom)
+	case "TO":
+		return strKey(search.OpTo)
+	case "SUBJECT":
+		return strKey(search.OpSubject)
+	case "BODY":
+		return strKey(search.OpBody)
+	case "TEXT":
+		return strKey(search.OpText)
+	case "HEADER":
+		var field string
+		if !c.dec.ExpectSP() || !c.dec.ExpectAString(&field) {
+			return nil, c.dec.Err()
+		}
+		k, err := strKey(search.OpHeader)
+		if err != nil {
+			return nil, err
+		}
+		k.Field = field
+		return k, nil
+	case "BEFORE":
+		return dateKey(search.OpBefore)
+	case "ON":
+		return dateKey(search.OpOn)
+	case "SINCE":
+		return dateKey(search.OpSince)
+	case "SENTBEFORE":
+		return dateKey(search.OpSentBefore)
+	case "SENTON":
+		return dateKey(search.OpSentOn)
+	case "SENTSINCE":
+		return dateKey(search.OpSentSince)
+	case "SAVEDBEFORE":
+		return dateKey(search.OpSavedBefore)
+	case "SAVEDON":
+		return dateKey(search.OpSavedOn)
+	case "SAVEDSINCE":
+		return dateKey(search.OpSavedSince)
+	case "SAVEDATESUPPORTED":
+		return &search.Key{Op: search.OpAll}, nil
+	case "LARGER":
+		return numKey(search.OpLarger)
+	case "SMALLER":
+		return numKey(search.OpSmaller)
+	case "OLDER":
+		return numKey(search.OpOlder)
+	case "YOUNGER":
+		return numKey(search.OpYounger)
+	case "UID":
+		if !c.dec.ExpectSP() {
+			return nil, c.dec.Err()
+		}
+		if b, ok := c.dec.Peek(); ok && b == '$' {
+			c.dec.ExpectSpecial('$')
+			return &search.Key{Op: search.OpUIDList, UIDs: slices.Clone(c.searchRes)}, nil
+		}
+		var set imap.UIDSet
+		if !c.dec.ExpectUIDSet(&set) {
+			return nil, c.dec.Err()
+		}
+		return &search.Key{Op: search.OpUIDSet, UID: set}, nil
+	case "NOT":
+		if !c.dec.ExpectSP() {
+			return nil, c.dec.Err()
+		}
+		k, err := c.parseSearchKey(depth+1, charset)
+		if err != nil {
+			return nil, err
+		}
+		return &search.Key{Op: search.OpNot, Sub: []*search.Key{k}}, nil
+	case "OR":
+		if !c.dec.ExpectSP() {
+			return nil, c.dec.Err()
+		}
+		k1, err := c.parseSearchKey(depth+1, charset)
+		if err != nil {
+			return nil, err
+		}
+		if !c.dec.ExpectSP() {
+			return nil, c.dec.Err()
+		}
+		k2, err := c.parseSearchKey(depth+1, charset)
+		if err != nil {
+			return nil, err
+		}
+		return &search.Key{Op: search.OpOr, Sub: []*search.Key{k1, k2}}, nil
+	case "MODSEQ":
+		// RFC 7162 §3.1.5: MODSEQ [entry-name entry-type] mod-sequence
+		if !c.dec.ExpectSP() {
+			return nil, c.dec.Err()
+		}
+		if b, ok := c.dec.Peek(); ok && b == '"' {
+			var name, typ string
+			if !c.dec.ExpectString(&name) || !c.dec.ExpectSP() || !c.dec.ExpectAtom(&typ) || !c.dec.ExpectSP() {
+				return nil, c.dec.Err()
+			}
+		}
+		var n int64
+		if !c.dec.ExpectNumber64(&n) {
+			return nil, c.dec.Err()
+		}
+		c.condstore = true
+		return &search.Key{Op: search.OpModSeq, ModSeq: store.ModSeq(n)}, nil
+	}
+	// A sequence set that begins with a digit was handled by the caller;
+	// anything else is unknown.
+	if set, err := imap.ParseSeqSet(a); err == nil {
+		return &search.Key{Op: search.OpSeqSet, Seq: set}, nil
+	}
+	c.dec.DiscardLine()
+	return nil, &imap.Error{Type: "BAD", Text: "Unknown search key " + a}
+}
+
+// runSearch evaluates key over the view and returns matching UIDs and
+// the highest modseq among them.
+func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
+	v := c.sel
+	if len(v.uids) == 0 {
+		return nil, 0, nil
+	}
+	fields := key.Fields() | store.FieldFlags
+	now := time.Now()
+	var out []store.UID
+	var highest store.ModSeq
+	maxSeq := uint32(len(v.uids))
+	maxUID := v.uids[len(v.uids)-1]
+	var matchErr error
+	// Fetch in chunks so that records are not all held at once.
+	const chunk = 4096
+	for start := 0; start < len(v.uids); start += chunk {
+		part := v.uids[start:min(start+chunk, len(v.uids))]
+		var msgs []store.Message
+		err := c.srv.cfg.Store.FetchMessages(c.ctx(), v.mbox.ID, part, fields, func(m *store.Message) error {
+			msgs = append(msgs, *m)
+			return nil
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+		for i := range msgs {
+			m := &msgs[i]
+			var br blob.Reader
+			sm := &search.Msg{
+				Message: m,
+				Seq:     v.seqOf(m.UID),
+				Recent:  v.isRecent(m.UID),
+				MaxSeq:  maxSeq,
+				MaxUID:  maxUID,
+				Now:     now,
+				Blob: func() (io.ReaderAt, error) {
+					if br == nil {
+						r, err := c.srv.cfg.Blobs.Open(c.ctx(), m.BlobID)
+						if err != nil {
+							return nil, err
+						}
+						br = r
+					}
+					return br, nil
+				},
+			}
+			ok, err := key.Match(sm)
+			if br != nil {
+				br.Close()
+			}
+			if err != nil {
+				c.log.Warn("search: message could not be evaluated", "uid", m.UID, "err", err)
+				matchErr = err
+				continue
+			}
+			if ok {
+				out = append(out, m.UID)
+				if m.ModSeq > highest {
+					highest = m.ModSeq
+				}
+			}
+		}
+	}
+	_ = matchErr
+	return out, highest, nil
+}

@@ -1,0 +1,180 @@
+package server
+
+import (
+	"errors"
+	"strings"
+
+	"barid/internal/imap"
+	"barid/internal/store"
+)
+
+// RFC 9051 §6.3.2 SELECT.
+func handleSelect(c *Conn, tag string) error { return c.selectMailbox(tag, false) }
+
+// RFC 9051 §6.3.3 EXAMINE.
+func handleExamine(c *Conn, tag string) error { return c.selectMailbox(tag, true) }
+
+var errStop = errors.New("stop")
+
+func (c *Conn) selectMailbox(tag string, readOnly bool) error {
+	if !c.dec.ExpectSP() {
+		return c.dec.Err()
+	}
+	name, err := c.readMailbox()
+	if err != nil {
+		c.dec.DiscardLine()
+		c.deselect()
+		return err
+	}
+	if c.dec.SP() {
+		// select-params (RFC 4466): we understand CONDSTORE (RFC 7162 §3.1.8).
+		if !c.dec.ExpectList(func() bool {
+			var p string
+			if !c.dec.ExpectAtom(&p) {
+				return false
+			}
+			if strings.EqualFold(p, "CONDSTORE") {
+				c.condstore = true
+				return true
+			}
+			return c.dec.Expect(false, "SELECT parameter CONDSTORE")
+		}) {
+			return c.dec.Err()
+		}
+	}
+	if !c.dec.ExpectCRLF() {
+		return c.dec.Err()
+	}
+	hadSelected := c.sel != nil
+	c.deselect()
+	if hadSelected && (c.rev2 || c.condstore || c.qresync) {
+		c.enc.RawString("* OK [CLOSED] Previous mailbox closed.").CRLF()
+	}
+	mb, err := c.srv.cfg.Store.Mailbox(c.ctx(), c.account.ID, name)
+	if err != nil {
+		return err
+	}
+	// Drain the bus first: everything after this point is either in the
+	// UID list we load or arrives as a change.
+	c.pollUpdates()
+	mbx, uids, err := c.srv.cfg.Store.MessageUIDs(c.ctx(), mb.ID)
+	if err != nil {
+		return err
+	}
+	v := newView(*mbx, uids, readOnly)
+	if readOnly {
+		// EXAMINE shows \Recent without claiming it (RFC 3501 §6.3.2).
+		for _, u := range uids {
+			if u >= mbx.FirstRecent {
+				v.recent = append(v.recent, u)
+			}
+		}
+	} else {
+		first, err := c.srv.cfg.Store.ClaimRecent(c.ctx(), mb.ID)
+		if err != nil {
+			return err
+		}
+		for _, u := range uids {
+			if u >= first {
+				v.recent = append(v.recent, u)
+			}
+		}
+	}
+	// First unseen message (RFC 3501 §6.3.1 OK [UNSEEN]) and keywords
+	// seen on the way.
+	var firstUnseen uint32
+	if len(uids) > 0 {
+		seq := uint32(0)
+		err = c.srv.cfg.Store.FetchMessages(c.ctx(), mb.ID, uids, store.FieldFlags, func(m *store.Message) error {
+			seq++
+			for _, k := range m.Flags.Keywords {
+				lk := strings.ToLower(k)
+				if _, ok := v.keywords[lk]; !ok {
+					v.keywords[lk] = k
+				}
+			}
+			if m.Flags.System&store.FlagSeen == 0 && firstUnseen == 0 {
+				firstUnseen = c.seqForScan(uids, m.UID)
+				if len(uids) > 10000 {
+					return errStop
+				}
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			return err
+		}
+	}
+	c.sel = v
+	c.state = StateSelected
+	c.writeFlagsResponses()
+	c.enc.RawString("* ").Number(uint32(len(uids))).RawString(" EXISTS").CRLF()
+	if !c.rev2 {
+		c.enc.RawString("* ").Number(uint32(len(v.recent))).RawString(" RECENT").CRLF()
+		if firstUnseen > 0 {
+			c.enc.RawString("* OK [UNSEEN ").Number(firstUnseen).RawString("] First unseen.").CRLF()
+		}
+	}
+	c.enc.RawString("* OK [UIDVALIDITY ").Number(mbx.UIDValidity).RawString("] UIDs valid").CRLF()
+	c.enc.RawString("* OK [UIDNEXT ").Number(uint32(mbx.UIDNext)).RawString("] Predicted next UID").CRLF()
+	if c.condstore {
+		c.enc.RawString("* OK [HIGHESTMODSEQ ").Number64(int64(mbx.HighestModSeq)).RawString("] Highest").CRLF()
+	}
+	if c.rev2 {
+		c.enc.RawString(`* LIST () "/" `)
+		c.writeMailboxName(mbx.Name)
+		c.enc.CRLF()
+	}
+	code, text := "READ-WRITE", "Select completed."
+	if readOnly {
+		code, text = "READ-ONLY", "Examine completed."
+	}
+	c.writeStatus(tag, "OK", code, text)
+	return nil
+}
+
+func (c *Conn) seqForScan(uids []store.UID, u store.UID) uint32 {
+	v := view{uids: uids}
+	return v.seqOf(u)
+}
+
+// deselect leaves the selected state without expunging.
+func (c *Conn) deselect() {
+	if c.sel == nil {
+		return
+	}
+	c.sel = nil
+	c.state = StateAuthenticated
+}
+
+// RFC 9051 §6.4.1 CLOSE: expunge silently (unless read-only), deselect.
+func handleClose(c *Conn, tag string) error {
+	if !c.dec.ExpectCRLF() {
+		return c.dec.Err()
+	}
+	if !c.sel.readOnly {
+		_, changes, err := c.srv.cfg.Store.Expunge(c.ctx(), c.sel.mbox.ID, nil)
+		if err != nil {
+			return err
+		}
+		c.srv.cfg.Bus.Publish(changes)
+	}
+	c.deselect()
+	return c.ok(tag, "", "Close completed.")
+}
+
+// RFC 3691 / RFC 9051 §6.4.2 UNSELECT.
+func handleUnselect(c *Conn, tag string) error {
+	if !c.dec.ExpectCRLF() {
+		return c.dec.Err()
+	}
+	c.deselect()
+	return c.ok(tag, "", "Unselect completed.")
+}
+
+func (c *Conn) requireWritable() error {
+	if c.sel.readOnly {
+		return &imap.Error{Type: "NO", Code: imap.CodeCannot, Text: "Mailbox is read-only (selected with EXAMINE)"}
+	}
+	return nil
+}

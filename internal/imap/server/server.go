@@ -1,0 +1,197 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"barid/internal/auth"
+	"barid/internal/blob"
+	"barid/internal/deliver"
+	"barid/internal/mail/mime"
+	"barid/internal/notify"
+	"barid/internal/store"
+)
+
+// Limits are the named limits the IMAP server enforces. Each error that
+// enforces one names it (the names are the config keys).
+type Limits struct {
+	LineLength          int           // line_length
+	LiteralSize         int64         // literal_size (advertised as APPENDLIMIT, RFC 7889)
+	NestingDepth        int           // nesting_depth
+	CommandsBeforeLogin int           // commands_before_login
+	LoginTimeout        time.Duration // login_timeout
+	Autologout          time.Duration // autologout (RFC 9051 §5.4)
+	IdleKeepalive       time.Duration // idle_keepalive
+	MIME                mime.Limits   // mime_depth, mime_parts, header_size
+}
+
+// Config is everything a Server needs. The app package fills it.
+type Config struct {
+	Store    store.Store
+	Blobs    blob.Store
+	Bus      *notify.Bus
+	Auth     *auth.Authenticator
+	Deliver  *deliver.Deliverer
+	TLS      *tls.Config // nil disables STARTTLS and implicit TLS
+	Logger   *slog.Logger
+	Hostname string
+	Limits   Limits
+	// AllowPlaintextAuth permits cleartext LOGIN and AUTHENTICATE on
+	// unencrypted non-loopback connections.
+	AllowPlaintextAuth bool
+	// Trace logs the protocol (passwords masked) at debug level.
+	Trace bool
+}
+
+// Server accepts IMAP connections.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	nextID atomic.Uint64
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*Conn]struct{}
+	closing   bool
+	wg        sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
+}
+
+// New returns a server; call Serve for each listener.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*Conn]struct{}),
+		ctx:       ctx,
+		cancel:    cancel,
+	}
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("imap server closed")
+
+// Serve accepts connections on ln until Shutdown. If implicitTLS is set,
+// every connection starts with a TLS handshake (port 993, RFC 8314).
+func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		if implicitTLS {
+			if s.cfg.TLS == nil {
+				nc.Close()
+				continue
+			}
+			nc = tls.Server(nc, s.cfg.TLS)
+		}
+		c := s.newConn(nc, implicitTLS)
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			nc.Close()
+			return ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Shutdown stops accepting, lets in-flight commands finish, tells idle
+// and waiting clients BYE, and waits for every connection to end or ctx
+// to expire.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	conns := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	s.cancel()
+	for _, c := range conns {
+		c.shutdown()
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+func remoteAddr(nc net.Conn) netip.Addr {
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		a, _ := netip.AddrFromSlice(ta.IP)
+		return a.Unmap()
+	}
+	return netip.Addr{}
+}
+
+func isLoopback(nc net.Conn) bool {
+	if _, ok := nc.RemoteAddr().(*net.UnixAddr); ok {
+		return true
+	}
+	return remoteAddr(nc).IsLoopback()
+}

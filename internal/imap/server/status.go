@@ -1,0 +1,82 @@
+package server
+
+import (
+	"strings"
+
+	"barid/internal/imap"
+	"barid/internal/store"
+)
+
+// RFC 9051 §6.3.11 STATUS; SIZE is RFC 8438, HIGHESTMODSEQ RFC 7162.
+func handleStatus(c *Conn, tag string) error {
+	if !c.dec.ExpectSP() {
+		return c.dec.Err()
+	}
+	name, err := c.readMailbox()
+	if err != nil {
+		c.dec.DiscardLine()
+		return err
+	}
+	var items []string
+	if !c.dec.ExpectSP() || !c.dec.ExpectList(func() bool {
+		var it string
+		if !c.dec.ExpectAtom(&it) {
+			return false
+		}
+		items = append(items, strings.ToUpper(it))
+		return true
+	}) || !c.dec.ExpectCRLF() {
+		return c.dec.Err()
+	}
+	for _, it := range items {
+		switch it {
+		case "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ":
+		default:
+			return &imap.Error{Type: "BAD", Text: "Unknown STATUS item " + it}
+		}
+	}
+	mb, err := c.srv.cfg.Store.Mailbox(c.ctx(), c.account.ID, name)
+	if err != nil {
+		return err
+	}
+	if err := c.writeStatusResponse(mb, items); err != nil {
+		return err
+	}
+	return c.ok(tag, "", "Status completed.")
+}
+
+func (c *Conn) writeStatusResponse(mb *store.Mailbox, items []string) error {
+	st, err := c.srv.cfg.Store.MailboxStatus(c.ctx(), mb.ID)
+	if err != nil {
+		return err
+	}
+	c.enc.RawString("* STATUS ")
+	c.writeMailboxName(mb.Name)
+	c.enc.RawString(" (")
+	for i, it := range items {
+		if i > 0 {
+			c.enc.SP()
+		}
+		c.enc.RawString(it).SP()
+		switch it {
+		case "MESSAGES":
+			c.enc.Number(st.Messages)
+		case "UIDNEXT":
+			c.enc.Number(uint32(st.Mailbox.UIDNext))
+		case "UIDVALIDITY":
+			c.enc.Number(st.Mailbox.UIDValidity)
+		case "UNSEEN":
+			c.enc.Number(st.Unseen)
+		case "DELETED":
+			c.enc.Number(st.Deleted)
+		case "SIZE":
+			c.enc.Number64(st.Size)
+		case "RECENT":
+			c.enc.Number(st.Recent)
+		case "HIGHESTMODSEQ":
+			c.enc.Number64(int64(st.Mailbox.HighestModSeq))
+		}
+	}
+	c.enc.RawString(")").CRLF()
+	return nil
+}

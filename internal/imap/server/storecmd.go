@@ -1,0 +1,176 @@
+package server
+
+import (
+	"strings"
+
+	"barid/internal/imap"
+	"barid/internal/store"
+)
+
+// RFC 9051 §6.4.6 STORE, with CONDSTORE UNCHANGEDSINCE (RFC 7162 §3.1.3).
+func handleStore(c *Conn, tag string) error { return c.storeFlags(tag, false) }
+
+// RFC 9051 §6.4.9 UID STORE.
+func handleUIDStore(c *Conn, tag string) error { return c.storeFlags(tag, true) }
+
+func (c *Conn) storeFlags(tag string, uid bool) error {
+	if !c.dec.ExpectSP() {
+		return c.dec.Err()
+	}
+	uids, terr := c.readTargets(uid)
+	if terr != nil {
+		if _, ok := terr.(*deferredErr); !ok {
+			return terr
+		}
+	}
+	if !c.dec.ExpectSP() {
+		return c.dec.Err()
+	}
+	var unchangedSince store.ModSeq
+	if b, ok := c.dec.Peek(); ok && b == '(' {
+		var bad string
+		if !c.dec.ExpectList(func() bool {
+			var a string
+			var n int64
+			if !c.dec.ExpectAtom(&a) {
+				return false
+			}
+			if !strings.EqualFold(a, "UNCHANGEDSINCE") {
+				bad = a
+				return c.dec.ExpectSP() && c.dec.ExpectNumber64(&n)
+			}
+			if !c.dec.ExpectSP() || !c.dec.ExpectNumber64(&n) {
+				return false
+			}
+			unchangedSince = store.ModSeq(n)
+			return true
+		}) || !c.dec.ExpectSP() {
+			return c.dec.Err()
+		}
+		if bad != "" {
+			c.dec.DiscardLine()
+			return &imap.Error{Type: "BAD", Text: "Unknown STORE modifier " + bad}
+		}
+		c.condstore = true
+	}
+	var item string
+	if !c.dec.ExpectAtom(&item) || !c.dec.ExpectSP() {
+		return c.dec.Err()
+	}
+	item = strings.ToUpper(item)
+	silent := strings.HasSuffix(item, ".SILENT")
+	item = strings.TrimSuffix(item, ".SILENT")
+	var op store.FlagOp
+	switch item {
+	case "FLAGS":
+		op = store.FlagsReplace
+	case "+FLAGS":
+		op = store.FlagsAdd
+	case "-FLAGS":
+		op = store.FlagsRemove
+	default:
+		c.dec.DiscardLine()
+		return &imap.Error{Type: "BAD", Text: "Expected FLAGS, +FLAGS or -FLAGS"}
+	}
+	var names []string
+	readFlag := func() bool {
+		var f string
+		if !c.dec.ExpectFlag(&f) {
+			return false
+		}
+		names = append(names, f)
+		return true
+	}
+	if b, ok := c.dec.Peek(); ok && b == '(' {
+		if !c.dec.ExpectList(readFlag) {
+			return c.dec.Err()
+		}
+	} else {
+		if !readFlag() {
+			return c.dec.Err()
+		}
+		for c.dec.SP() {
+			if !readFlag() {
+				return c.dec.Err()
+			}
+		}
+	}
+	if !c.dec.ExpectCRLF() {
+		return c.dec.Err()
+	}
+	if terr != nil {
+		return terr.(*deferredErr).err
+	}
+	for _, n := range names {
+		if strings.EqualFold(n, `\Recent`) || (strings.HasPrefix(n, `\`) && !isSystemFlag(n)) {
+			return &imap.Error{Type: "BAD", Text: "Invalid system flag " + n}
+		}
+	}
+	if err := c.requireWritable(); err != nil {
+		return err
+	}
+	flags := store.FlagsFromNames(names)
+	if len(uids) == 0 {
+		return c.ok(tag, "", "Store completed.")
+	}
+	results, failed, changes, err := c.srv.cfg.Store.StoreFlags(c.ctx(), c.sel.mbox.ID, uids, op, flags, unchangedSince)
+	if err != nil {
+		return err
+	}
+	for _, r := range results {
+		c.sel.own[r.UID] = r.ModSeq
+	}
+	c.srv.cfg.Bus.Publish(changes)
+	c.announceKeywords(flags.Keywords)
+	// Report the resulting flags of every message in the set (Dovecot
+	// does the same), unless .SILENT. With CONDSTORE, .SILENT still
+	// reports MODSEQ of changed messages (RFC 7162 §3.1.3).
+	changed := make(map[store.UID]store.ModSeq, len(results))
+	for _, r := range results {
+		changed[r.UID] = r.ModSeq
+	}
+	isFailed := make(map[store.UID]bool, len(failed))
+	for _, u := range failed {
+		isFailed[u] = true
+	}
+	if !silent || (c.condstore && len(results) > 0) {
+		err = c.srv.cfg.Store.FetchMessages(c.ctx(), c.sel.mbox.ID, uids, store.FieldFlags, func(m *store.Message) error {
+			if isFailed[m.UID] {
+				return nil
+			}
+			seq := c.sel.seqOf(m.UID)
+			if seq == 0 {
+				return nil
+			}
+			if silent {
+				if _, ok := changed[m.UID]; !ok {
+					return nil
+				}
+				c.enc.RawString("* ").Number(seq).RawString(" FETCH (")
+				if uid {
+					c.enc.RawString("UID ").Number(uint32(m.UID)).SP()
+				}
+				c.enc.RawString("MODSEQ (").Number64(int64(m.ModSeq)).RawString("))").CRLF()
+				return nil
+			}
+			c.announceKeywords(m.Flags.Keywords)
+			c.writeFlagsFetch(seq, m.UID, m.Flags, m.ModSeq, uid)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(failed) > 0 {
+		set := make([]uint32, 0, len(failed))
+		for _, u := range failed {
+			if uid {
+				set = append(set, uint32(u))
+			} else {
+				set = append(set, c.sel.seqOf(u))
+			}
+		}
+		return c.ok(tag, "MODIFIED "+imap.NewUIDSet(set).String(), "Conditional STORE failed for some messages.")
+	}
+	return c.ok(tag, "", "Store completed.")
+}

@@ -1,0 +1,372 @@
+package server
+
+import (
+	"slices"
+	"sort"
+	"strings"
+
+	"barid/internal/imap"
+	"barid/internal/store"
+)
+
+// view is this session's picture of the selected mailbox: the sequence
+// number -> UID map the client believes in, plus changes made by others
+// that are not yet reported. It changes only at the points the RFCs
+// allow (RFC 9051 §7.5.1, RFC 3501 §7.4.1, §5.2).
+type view struct {
+	mbox     store.Mailbox
+	readOnly bool
+	uids     []store.UID // seq n is uids[n-1]
+	recent   []store.UID // sorted; \Recent for this session (rev1)
+
+	// announced keywords, lower-cased -> spelling (FLAGS response).
+	keywords map[string]string
+
+	// Pending changes from other writers.
+	added    []store.UID
+	expunged map[store.UID]struct{}
+	flags    map[store.UID]store.Change
+	// own holds the modseq of flag changes this session already
+	// reported itself, so the echo from the bus is not sent twice.
+	own map[store.UID]store.ModSeq
+
+	deleted bool
+
+	pendingWrites int
+}
+
+func newView(mb store.Mailbox, uids []store.UID, readOnly bool) *view {
+	return &view{
+		mbox:     mb,
+		readOnly: readOnly,
+		uids:     uids,
+		keywords: make(map[string]string),
+		expunged: make(map[store.UID]struct{}),
+		flags:    make(map[store.UID]store.Change),
+		own:      make(map[store.UID]store.ModSeq),
+	}
+}
+
+// seqOf returns the sequence number of uid, or 0.
+func (v *view) seqOf(uid store.UID) uint32 {
+	i, ok := slices.BinarySearch(v.uids, uid)
+	if !ok {
+		return 0
+	}
+	return uint32(i + 1)
+}
+
+func (v *view) lastUID() store.UID {
+	if n := len(v.added); n > 0 {
+		return v.added[n-1]
+	}
+	if n := len(v.uids); n > 0 {
+		return v.uids[n-1]
+	}
+	return 0
+}
+
+func (v *view) isRecent(uid store.UID) bool {
+	_, ok := slices.BinarySearch(v.recent, uid)
+	return ok
+}
+
+// apply records bus changes; nothing is sent here.
+func (v *view) apply(cs []store.Change) {
+	for i := range cs {
+		ch := &cs[i]
+		if ch.MailboxID != v.mbox.ID {
+			continue
+		}
+		switch ch.Kind {
+		case store.ChangeAdded:
+			if ch.UID > v.lastUID() {
+				v.added = append(v.added, ch.UID)
+			}
+			if ch.ModSeq > v.mbox.HighestModSeq {
+				v.mbox.HighestModSeq = ch.ModSeq
+			}
+		case store.ChangeExpunged:
+			v.expunged[ch.UID] = struct{}{}
+			delete(v.flags, ch.UID)
+			if ch.ModSeq > v.mbox.HighestModSeq {
+				v.mbox.HighestModSeq = ch.ModSeq
+			}
+		case store.ChangeFlags:
+			if ch.ModSeq > v.mbox.HighestModSeq {
+				v.mbox.HighestModSeq = ch.ModSeq
+			}
+			if m, ok := v.own[ch.UID]; ok && m >= ch.ModSeq {
+				continue
+			}
+			if old, ok := v.flags[ch.UID]; !ok || old.ModSeq < ch.ModSeq {
+				v.flags[ch.UID] = *ch
+			}
+		case store.ChangeMailboxDeleted:
+			v.deleted = true
+		case store.ChangeMailboxRenamed:
+			v.mbox.Name = ch.Name
+		}
+	}
+}
+
+// pollUpdates drains the bus into the view.
+func (c *Conn) pollUpdates() {
+	if c.sub == nil {
+		return
+	}
+	cs := c.sub.Drain()
+	if len(cs) == 0 || c.sel == nil {
+		return
+	}
+	c.sel.apply(cs)
+}
+
+// updatesAfter sends what the finished command allows.
+func (c *Conn) updatesAfter(cmd *command) {
+	if c.sel == nil || cmd == nil || cmd.flags&noUpdates != 0 {
+		return
+	}
+	c.sendUpdates(cmd.flags&usesSeq == 0)
+}
+
+// sendUpdates writes pending untagged EXPUNGE/VANISHED, EXISTS, RECENT,
+// FLAGS and FETCH responses. Expunges are held back unless allowExpunge.
+func (c *Conn) sendUpdates(allowExpunge bool) {
+	c.pollUpdates()
+	v := c.sel
+	if v == nil {
+		return
+	}
+	if v.deleted {
+		c.writeBye("Selected mailbox was deleted, have to disconnect.")
+		c.state = StateLogout
+		return
+	}
+	if allowExpunge && len(v.expunged) > 0 {
+		// Expunged messages that were never announced vanish silently.
+		kept := v.added[:0]
+		for _, u := range v.added {
+			if _, gone := v.expunged[u]; gone {
+				delete(v.expunged, u)
+				continue
+			}
+			kept = append(kept, u)
+		}
+		v.added = kept
+		gone := make([]store.UID, 0, len(v.expunged))
+		for u := range v.expunged {
+			gone = append(gone, u)
+		}
+		clear(v.expunged)
+		sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
+		c.expungeFromView(gone)
+	}
+	if len(v.added) > 0 {
+		v.uids = append(v.uids, v.added...)
+		newUIDs := v.added
+		v.added = nil
+		if !v.readOnly {
+			if first, err := c.srv.cfg.Store.ClaimRecent(c.ctx(), v.mbox.ID); err == nil {
+				for _, u := range newUIDs {
+					if u >= first {
+						v.recent = append(v.recent, u)
+					}
+				}
+			}
+		}
+		c.enc.RawString("* ").Number(uint32(len(v.uids))).RawString(" EXISTS").CRLF()
+		if !c.rev2 {
+			c.enc.RawString("* ").Number(uint32(len(v.recent))).RawString(" RECENT").CRLF()
+		}
+	}
+	if len(v.flags) > 0 {
+		pend := make([]store.Change, 0, len(v.flags))
+		for uid, ch := range v.flags {
+			if v.seqOf(uid) != 0 {
+				pend = append(pend, ch)
+				delete(v.flags, uid)
+			} else if _, gone := v.expunged[uid]; gone {
+				delete(v.flags, uid)
+			}
+		}
+		sort.Slice(pend, func(i, j int) bool { return pend[i].UID < pend[j].UID })
+		for _, ch := range pend {
+			c.announceKeywords(ch.Flags.Keywords)
+		}
+		for _, ch := range pend {
+			c.writeFlagsFetch(v.seqOf(ch.UID), ch.UID, ch.Flags, ch.ModSeq, true)
+		}
+	}
+	clear(v.own)
+}
+
+// expungeFromView removes UIDs (sorted) and reports them: VANISHED when
+// QRESYNC is enabled (RFC 7162 §3.2.10), EXPUNGE otherwise, highest
+// sequence number first so earlier numbers stay valid.
+func (c *Conn) expungeFromView(gone []store.UID) {
+	v := c.sel
+	var removed []uint32
+	for i := len(gone) - 1; i >= 0; i-- {
+		seq := v.seqOf(gone[i])
+		if seq == 0 {
+			continue
+		}
+		v.uids = slices.Delete(v.uids, int(seq-1), int(seq))
+		if j, ok := slices.BinarySearch(v.recent, gone[i]); ok {
+			v.recent = slices.Delete(v.recent, j, j+1)
+		}
+		if c.qresync {
+			removed = append(removed, uint32(gone[i]))
+		} else {
+			c.enc.RawString("* ").Number(seq).RawString(" EXPUNGE").CRLF()
+		}
+	}
+	if len(removed) > 0 {
+		slices.Sort(removed)
+		c.enc.RawString("* VANISHED ").RawString(imap.NewUIDSet(removed).String()).CRLF()
+	}
+}
+
+// writeFlagsFetch writes "* seq FETCH (UID u FLAGS (...) [MODSEQ (m)])".
+func (c *Conn) writeFlagsFetch(seq uint32, uid store.UID, f store.Flags, modseq store.ModSeq, withUID bool) {
+	c.enc.RawString("* ").Number(seq).RawString(" FETCH (")
+	if withUID {
+		c.enc.RawString("UID ").Number(uint32(uid)).SP()
+	}
+	c.enc.RawString("FLAGS ")
+	c.writeFlagList(uid, f)
+	if c.condstore && modseq > 0 {
+		c.enc.RawString(" MODSEQ (").Number64(int64(modseq)).RawString(")")
+	}
+	c.enc.RawString(")").CRLF()
+}
+
+func (c *Conn) writeFlagList(uid store.UID, f store.Flags) {
+	c.enc.BeginList()
+	first := true
+	for i, n := range store.SysFlagNames {
+		if f.System&(1<<i) != 0 {
+			if !first {
+				c.enc.SP()
+			}
+			c.enc.RawString(n)
+			first = false
+		}
+	}
+	if !c.rev2 && c.sel != nil && c.sel.isRecent(uid) {
+		if !first {
+			c.enc.SP()
+		}
+		c.enc.RawString(`\Recent`)
+		first = false
+	}
+	for _, k := range f.Keywords {
+		if !first {
+			c.enc.SP()
+		}
+		c.enc.Atom(k)
+		first = false
+	}
+	c.enc.EndList()
+}
+
+// announceKeywords sends FLAGS and PERMANENTFLAGS before the first FETCH
+// that carries a keyword the client has not been told about.
+func (c *Conn) announceKeywords(ks []string) {
+	v := c.sel
+	if v == nil {
+		return
+	}
+	fresh := false
+	for _, k := range ks {
+		lk := strings.ToLower(k)
+		if _, ok := v.keywords[lk]; !ok {
+			v.keywords[lk] = k
+			fresh = true
+		}
+	}
+	if fresh {
+		c.writeFlagsResponses()
+	}
+}
+
+// writeFlagsResponses writes the untagged FLAGS and PERMANENTFLAGS of
+// the selected mailbox (RFC 9051 §7.3.5, §7.1).
+func (c *Conn) writeFlagsResponses() {
+	v := c.sel
+	ks := make([]string, 0, len(v.keywords))
+	for _, k := range v.keywords {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool { return strings.ToLower(ks[i]) < strings.ToLower(ks[j]) })
+	c.enc.RawString(`* FLAGS (\Answered \Flagged \Deleted \Seen \Draft`)
+	for _, k := range ks {
+		c.enc.SP().Atom(k)
+	}
+	c.enc.RawString(")").CRLF()
+	if v.readOnly {
+		c.enc.RawString(`* OK [PERMANENTFLAGS ()] Read-only mailbox.`).CRLF()
+		return
+	}
+	c.enc.RawString(`* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft`)
+	for _, k := range ks {
+		c.enc.SP().Atom(k)
+	}
+	c.enc.RawString(` \*)] Flags permitted.`).CRLF()
+}
+
+// seqToUIDs resolves a sequence set against the view. A number past the
+// end is an error for FETCH/STORE/COPY (Dovecot: "Invalid messageset").
+func (v *view) seqToUIDs(set imap.SeqSet) ([]store.UID, error) {
+	n := uint32(len(v.uids))
+	var out []store.UID
+	for _, r := range set {
+		lo, hi := r.Start, r.Stop
+		if lo == 0 {
+			lo = n
+		}
+		if hi == 0 {
+			hi = n
+		}
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		if lo == 0 || hi > n {
+			return nil, &imap.Error{Type: "BAD", Text: "Invalid message sequence set: message number out of range"}
+		}
+		for s := lo; s <= hi; s++ {
+			out = append(out, v.uids[s-1])
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// uidsIn resolves a UID set against the view; UIDs not in the view are
+// ignored (RFC 9051 §6.4.9). `*` is the largest UID in the view.
+func (v *view) uidsIn(set imap.UIDSet) []store.UID {
+	if len(v.uids) == 0 {
+		return nil
+	}
+	star := uint32(v.uids[len(v.uids)-1])
+	var out []store.UID
+	for _, r := range set {
+		lo, hi := r.Start, r.Stop
+		if lo == 0 {
+			lo = star
+		}
+		if hi == 0 {
+			hi = star
+		}
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		i, _ := slices.BinarySearch(v.uids, store.UID(lo))
+		for ; i < len(v.uids) && uint32(v.uids[i]) <= hi; i++ {
+			out = append(out, v.uids[i])
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}

@@ -1,0 +1,273 @@
+package search
+
+import (
+	"io"
+	"strings"
+	"time"
+
+	"barid/internal/imap"
+	"barid/internal/imap/msgdata"
+	"barid/internal/mail/mime"
+	"barid/internal/store"
+)
+
+// Op is a search key kind.
+type Op uint8
+
+const (
+	OpAll Op = iota
+	OpAnd
+	OpOr
+	OpNot
+	OpSeqSet  // sequence set
+	OpUIDSet  // UID set
+	OpUIDList // explicit UIDs (SEARCHRES "$")
+	OpFlag    // system flag or keyword set
+	OpNoFlag  // system flag or keyword not set
+	OpRecent
+	OpNew // \Recent and not \Seen
+	OpOld // not \Recent
+	OpLarger
+	OpSmaller
+	OpBefore // internal date
+	OpOn
+	OpSince
+	OpSentBefore
+	OpSentOn
+	OpSentSince
+	OpSavedBefore // RFC 8514
+	OpSavedOn
+	OpSavedSince
+	OpOlder   // RFC 5032 WITHIN: seconds
+	OpYounger // RFC 5032
+	OpFrom
+	OpTo
+	OpCc
+	OpBcc
+	OpSubject
+	OpHeader
+	OpBody
+	OpText
+	OpModSeq // RFC 7162 §3.1.5
+)
+
+// Key is one node of a search tree.
+type Key struct {
+	Op     Op
+	Sub    []*Key // And, Or (two), Not (one)
+	Seq    imap.SeqSet
+	UID    imap.UIDSet
+	UIDs   []store.UID
+	Flag   string
+	Num    int64
+	Date   time.Time // a calendar date (year, month, day in UTC fields)
+	Field  string    // HEADER field name
+	Value  string    // needle, lower-cased UTF-8
+	ModSeq store.ModSeq
+}
+
+// Fields returns what the key tree needs from the store.
+func (k *Key) Fields() store.Fields {
+	var f store.Fields
+	switch k.Op {
+	case OpFlag, OpNoFlag, OpNew, OpModSeq:
+		f |= store.FieldFlags
+	case OpLarger, OpSmaller, OpBefore, OpOn, OpSince, OpSavedBefore, OpSavedOn, OpSavedSince, OpOlder, OpYounger:
+		f |= store.FieldBasics
+	case OpSentBefore, OpSentOn, OpSentSince, OpFrom, OpTo, OpCc, OpBcc, OpSubject:
+		f |= store.FieldSearch
+	case OpHeader:
+		f |= store.FieldHeader
+	case OpBody, OpText:
+		f |= store.FieldHeader | store.FieldStructure | store.FieldBasics
+	}
+	for _, s := range k.Sub {
+		f |= s.Fields()
+	}
+	return f
+}
+
+// Msg is the per-message context Match needs.
+type Msg struct {
+	*store.Message
+	Seq    uint32
+	Recent bool
+	// MaxSeq and MaxUID are what "*" stands for.
+	MaxSeq uint32
+	MaxUID store.UID
+	Now    time.Time
+	// Blob opens the message bytes for BODY/TEXT; nil if unavailable.
+	Blob func() (io.ReaderAt, error)
+	root *mime.Part
+}
+
+// Match evaluates k against m.
+func (k *Key) Match(m *Msg) (bool, error) {
+	switch k.Op {
+	case OpAll:
+		return true, nil
+	case OpAnd:
+		for _, s := range k.Sub {
+			ok, err := s.Match(m)
+			if err != nil || !ok {
+				return false, err
+			}
+		}
+		return true, nil
+	case OpOr:
+		for _, s := range k.Sub {
+			ok, err := s.Match(m)
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				return true, nil
+			}
+		}
+		return false, nil
+	case OpNot:
+		ok, err := k.Sub[0].Match(m)
+		return !ok, err
+	case OpSeqSet:
+		return seqContains(k.Seq, m.Seq, m.MaxSeq), nil
+	case OpUIDSet:
+		return uidContains(k.UID, m.UID, m.MaxUID), nil
+	case OpUIDList:
+		for _, u := range k.UIDs {
+			if u == m.UID {
+				return true, nil
+			}
+		}
+		return false, nil
+	case OpFlag:
+		if strings.EqualFold(k.Flag, `\Recent`) {
+			return m.Recent, nil
+		}
+		return m.Flags.Has(k.Flag), nil
+	case OpNoFlag:
+		if strings.EqualFold(k.Flag, `\Recent`) {
+			return !m.Recent, nil
+		}
+		return !m.Flags.Has(k.Flag), nil
+	case OpRecent:
+		return m.Recent, nil
+	case OpNew:
+		return m.Recent && m.Flags.System&store.FlagSeen == 0, nil
+	case OpOld:
+		return !m.Recent, nil
+	case OpLarger:
+		return m.Size > k.Num, nil
+	case OpSmaller:
+		return m.Size < k.Num, nil
+	case OpBefore:
+		return dayOf(m.InternalDate).Before(k.Date), nil
+	case OpOn:
+		return dayOf(m.InternalDate).Equal(k.Date), nil
+	case OpSince:
+		return !dayOf(m.InternalDate).Before(k.Date), nil
+	case OpSavedBefore, OpSavedOn, OpSavedSince:
+		d := m.SaveDate
+		if d.IsZero() {
+			d = m.InternalDate
+		}
+		switch k.Op {
+		case OpSavedBefore:
+			return dayOf(d).Before(k.Date), nil
+		case OpSavedOn:
+			return dayOf(d).Equal(k.Date), nil
+		}
+		return !dayOf(d).Before(k.Date), nil
+	case OpOlder:
+		return m.Now.Sub(m.InternalDate) >= time.Duration(k.Num)*time.Second, nil
+	case OpYounger:
+		return m.Now.Sub(m.InternalDate) <= time.Duration(k.Num)*time.Second, nil
+	case OpSentBefore, OpSentOn, OpSentSince:
+		// RFC 9051 §6.4.4: a message without a usable Date: header is
+		// treated by its internal date, as Dovecot does.
+		d := m.SentDate
+		if d.IsZero() {
+			d = m.InternalDate
+		}
+		switch k.Op {
+		case OpSentBefore:
+			return dayOf(d).Before(k.Date), nil
+		case OpSentOn:
+			return dayOf(d).Equal(k.Date), nil
+		}
+		return !dayOf(d).Before(k.Date), nil
+	case OpFrom:
+		return strings.Contains(m.From, k.Value), nil
+	case OpTo:
+		return strings.Contains(m.To, k.Value), nil
+	case OpCc:
+		return strings.Contains(m.Cc, k.Value), nil
+	case OpBcc:
+		return strings.Contains(m.Bcc, k.Value), nil
+	case OpSubject:
+		return strings.Contains(m.Subject, k.Value), nil
+	case OpHeader:
+		return msgdata.MatchHeaderField(m.Header, k.Field, k.Value), nil
+	case OpBody, OpText:
+		root, err := m.structure()
+		if err != nil {
+			return false, err
+		}
+		if m.Blob == nil {
+			return false, nil
+		}
+		ra, err := m.Blob()
+		if err != nil {
+			return false, err
+		}
+		if k.Op == OpBody {
+			return msgdata.MatchBody(root, ra, k.Value)
+		}
+		return msgdata.MatchText(root, m.Header, ra, k.Value)
+	case OpModSeq:
+		return m.ModSeq >= k.ModSeq, nil
+	}
+	return false, nil
+}
+
+func (m *Msg) structure() (*mime.Part, error) {
+	if m.root == nil {
+		p, err := mime.Unmarshal(m.Structure)
+		if err != nil {
+			return nil, err
+		}
+		m.root = p
+	}
+	return m.root, nil
+}
+
+// dayOf returns the calendar date of t in t's own zone, as a UTC
+// midnight, "disregarding time and timezone" (RFC 9051 §6.4.4).
+func dayOf(t time.Time) time.Time {
+	y, mo, d := t.Date()
+	return time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
+}
+
+func seqContains(s imap.SeqSet, n, star uint32) bool {
+	if n == 0 {
+		return false
+	}
+	return s.Contains(n, star)
+}
+
+func uidContains(s imap.UIDSet, u store.UID, star store.UID) bool {
+	return s.Contains(uint32(u), uint32(star))
+}
+
+// HasModSeq reports whether the tree uses MODSEQ (the response then
+// carries the highest modseq of the matches, RFC 7162 §3.1.5).
+func (k *Key) HasModSeq() bool {
+	if k.Op == OpModSeq {
+		return true
+	}
+	for _, s := range k.Sub {
+		if s.HasModSeq() {
+			return true
+		}
+	}
+	return false
+}

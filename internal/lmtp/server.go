@@ -1,0 +1,263 @@
+package lmtp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"barid/internal/deliver"
+	"barid/internal/store"
+)
+
+// Config configures a Server.
+type Config struct {
+	Store   store.Store
+	Deliver *deliver.Deliverer
+	Logger  *slog.Logger
+	// Hostname is announced in the greeting and in Received headers.
+	Hostname string
+	// MaxMessageBytes is limits.literal_size: advertised as SIZE
+	// (RFC 1870) and enforced while reading DATA (552 5.3.4).
+	MaxMessageBytes int64
+	// MaxRecipients bounds RCPT commands per transaction (452 4.5.3
+	// beyond it, RFC 5321 §4.5.3.1.10 asks for at least 100). 0 means
+	// DefaultMaxRecipients.
+	MaxRecipients int
+	// LocalDomains, DetailDelivery and QuotaTempFail are the [lmtp]
+	// settings of the same names.
+	LocalDomains   []string
+	DetailDelivery bool
+	QuotaTempFail  bool
+	// Handoff makes this the private endpoint of "barid deliver"
+	// (<data_dir>/lmtp.sock): it also accepts hand-off recipients
+	// (HandoffRecipient), and adds no trace headers since the deliver
+	// command's caller (the MTA) already did.
+	Handoff bool
+	// Timeout is how long the server waits for a command or a chunk of
+	// DATA, and for a reply to be written. 0 means 5 minutes, the server
+	// timeout RFC 5321 §4.5.3.2.7 asks for.
+	Timeout time.Duration
+	// Trace, if set, receives the protocol dialogue (message bodies
+	// included: use for debugging only).
+	Trace io.Writer
+}
+
+// DefaultMaxRecipients is used when Config.MaxRecipients is 0.
+const DefaultMaxRecipients = 1000
+
+// Server is an LMTP server. Serve may be called for several listeners.
+type Server struct {
+	cfg      Config
+	resolver Resolver
+	smtp     *smtp.Server
+	log      *slog.Logger
+	nextID   atomic.Uint64
+
+	// ctx is cancelled by Close (not by a graceful Shutdown) so that
+	// in-flight store calls give up.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	closed bool
+	lns    []net.Listener
+	conns  map[*trackedConn]struct{}
+}
+
+// trackedConn is an accepted connection. busy is set while a
+// transaction is open (MAIL to the end of DATA or RSET), so a graceful
+// Shutdown can close idle connections (an MTA keeps LMTP connections
+// open for reuse) yet let deliveries in progress finish.
+type trackedConn struct {
+	net.Conn
+	srv  *Server
+	busy atomic.Bool
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.srv.mu.Lock()
+		delete(c.srv.conns, c)
+		c.srv.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// trackingListener registers every accepted connection with the server.
+type trackingListener struct {
+	net.Listener
+	srv *Server
+}
+
+func (l trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, srv: l.srv}
+	l.srv.mu.Lock()
+	closed := l.srv.closed
+	if !closed {
+		l.srv.conns[tc] = struct{}{}
+	}
+	l.srv.mu.Unlock()
+	if closed {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	return tc, nil
+}
+
+// New returns a server; nothing listens until Serve.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	if cfg.MaxRecipients == 0 {
+		cfg.MaxRecipients = DefaultMaxRecipients
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	s := &Server{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		conns: map[*trackedConn]struct{}{},
+		resolver: Resolver{
+			Store:          cfg.Store,
+			LocalDomains:   cfg.LocalDomains,
+			DetailDelivery: cfg.DetailDelivery,
+		},
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	ss := smtp.NewServer(smtp.BackendFunc(s.newSession))
+	// RFC 2033 §4.1: LHLO, not EHLO/HELO. go-smtp advertises PIPELINING,
+	// 8BITMIME, ENHANCEDSTATUSCODES, CHUNKING and SIZE.
+	ss.LMTP = true
+	ss.Domain = cfg.Hostname
+	ss.MaxMessageBytes = cfg.MaxMessageBytes
+	ss.MaxRecipients = cfg.MaxRecipients
+	ss.ReadTimeout = cfg.Timeout
+	ss.WriteTimeout = cfg.Timeout
+	ss.ErrorLog = slogPrinter{cfg.Logger}
+	if cfg.Trace != nil {
+		ss.Debug = cfg.Trace
+	}
+	s.smtp = ss
+	return s
+}
+
+// Serve accepts LMTP connections on ln until Shutdown or Close, then
+// returns nil.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.lns = append(s.lns, ln)
+	s.mu.Unlock()
+	err := s.smtp.Serve(trackingListener{Listener: ln, srv: s})
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil
+	}
+	return err
+}
+
+// closeListeners marks the server closed and closes every listener,
+// including those whose Serve has not yet reached go-smtp's own list.
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	s.closed = true
+	lns := s.lns
+	s.lns = nil
+	s.mu.Unlock()
+	for _, ln := range lns {
+		ln.Close()
+	}
+}
+
+// Shutdown stops accepting, closes idle connections at once, lets every
+// open transaction finish (its replies are sent) and then closes its
+// connection too, until ctx ends; then it closes what is left (an MTA
+// whose transaction is cut short keeps the message and retries).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeListeners()
+	done := make(chan error, 1)
+	go func() { done <- s.smtp.Shutdown(ctx) }()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.closeIdle()
+		select {
+		case err := <-done:
+			// go-smtp reports closing the listeners closeListeners
+			// already closed.
+			if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+				err = nil
+			}
+			if err != nil {
+				s.Close()
+			}
+			return err
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Server) closeIdle() {
+	s.mu.Lock()
+	var idle []*trackedConn
+	for c := range s.conns {
+		if !c.busy.Load() {
+			idle = append(idle, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range idle {
+		c.Close()
+	}
+}
+
+// Close closes every listener and connection at once.
+func (s *Server) Close() error {
+	s.closeListeners()
+	s.cancel()
+	err := s.smtp.Close()
+	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	id := fmt.Sprintf("L%d", s.nextID.Add(1))
+	remote := ""
+	if a := c.Conn().RemoteAddr(); a != nil {
+		remote = a.String()
+	}
+	tc, _ := c.Conn().(*trackedConn)
+	return &session{srv: s, conn: c, tc: tc, id: id, log: s.log.With("conn", id, "remote", remote)}, nil
+}
+
+// slogPrinter adapts go-smtp's Logger to slog.
+type slogPrinter struct{ l *slog.Logger }
+
+func (p slogPrinter) Printf(format string, v ...any) { p.l.Warn("lmtp: " + fmt.Sprintf(format, v...)) }
+func (p slogPrinter) Println(v ...any)               { p.l.Warn("lmtp: " + fmt.Sprint(v...)) }

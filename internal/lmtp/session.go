@@ -1,0 +1,196 @@
+package lmtp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"barid/internal/store"
+)
+
+// session is one LMTP connection. go-smtp calls its methods from the
+// connection's goroutine only (LMTPData from a helper goroutine while
+// the connection goroutine waits), so it needs no lock.
+type session struct {
+	srv  *Server
+	conn *smtp.Conn
+	tc   *trackedConn // nil if not accepted by Serve
+	id   string
+	log  *slog.Logger
+	n    int // transactions so far, for transaction ids
+
+	from  string
+	rcpts []*recipient
+}
+
+type recipient struct {
+	addr    string // as given in RCPT TO: the key for SetStatus
+	target  *Target
+	mailbox string // wanted mailbox (hand-off only)
+}
+
+var _ smtp.LMTPSession = (*session)(nil)
+
+// Reset discards the transaction (RSET, LHLO, and after each DATA).
+func (s *session) Reset() {
+	s.from = ""
+	s.rcpts = nil
+	s.setBusy(false)
+}
+
+func (s *session) setBusy(b bool) {
+	if s.tc != nil {
+		s.tc.busy.Store(b)
+	}
+}
+
+// Logout ends the session.
+func (s *session) Logout() error { return nil }
+
+// Mail starts a transaction (RFC 5321 §4.1.1.2). SIZE is checked by
+// go-smtp against MaxMessageBytes (RFC 1870 §6.2).
+func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	s.setBusy(true)
+	s.from = from
+	s.rcpts = nil
+	return nil
+}
+
+// Rcpt accepts a recipient only if it maps to an account (RFC 2033
+// §4.2: recipients are checked now, so DATA's per-recipient replies
+// only report delivery itself). Unknown: 550 5.1.1. A store failure:
+// 451 4.3.0, and the MTA retries that recipient.
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ctx := s.srv.ctx
+	rc := &recipient{addr: to}
+	lookup := to
+	if user, mailbox, ok := parseHandoff(to); ok {
+		if !s.srv.cfg.Handoff {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "Hand-off recipients are accepted on the private socket only"}
+		}
+		lookup, rc.mailbox = user, mailbox
+	}
+	t, err := s.srv.resolver.Resolve(ctx, lookup)
+	if errors.Is(err, store.ErrNoAccount) {
+		s.log.Info("lmtp: unknown recipient", "rcpt", to)
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "User doesn't exist: " + clean(lookup)}
+	}
+	if err != nil {
+		s.log.Error("lmtp: recipient lookup failed", "rcpt", to, "err", err)
+		return ErrTemporary
+	}
+	rc.target = t
+	s.rcpts = append(s.rcpts, rc)
+	return nil
+}
+
+// Data is the plain SMTP entry point; go-smtp calls LMTPData instead in
+// LMTP mode. It delivers and reports the first failure.
+func (s *session) Data(r io.Reader) error {
+	var first error
+	s.deliver(r, func(_ string, err error) {
+		if se, ok := err.(*smtp.SMTPError); ok && se.Code/100 != 2 && first == nil {
+			first = err
+		}
+	})
+	return first
+}
+
+// LMTPData delivers the message and sets one status per accepted
+// recipient (RFC 2033 §4.2), in any order; go-smtp writes them in RCPT
+// order as they become known.
+func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
+	s.deliver(r, status.SetStatus)
+	return nil
+}
+
+// deliver spools the message once into one blob, then commits it to
+// every distinct destination mailbox. set is called exactly once per
+// accepted RCPT, and only after that recipient's copy is durable (or
+// has failed).
+func (s *session) deliver(r io.Reader, set func(rcpt string, err error)) {
+	ctx := s.srv.ctx
+	cfg := &s.srv.cfg
+	start := time.Now()
+	s.n++
+	tid := fmt.Sprintf("%s.%d", s.id, s.n)
+	var prefix string
+	if !cfg.Handoff {
+		addrs := make([]string, len(s.rcpts))
+		for i, rc := range s.rcpts {
+			addrs[i] = rc.addr
+		}
+		prefix = traceHeaders(s.from, addrs, s.conn.Hostname(), s.conn.Conn().RemoteAddr(), cfg.Hostname, tid, start)
+	}
+	limit := cfg.MaxMessageBytes
+	if limit > 0 {
+		limit += int64(len(prefix))
+	}
+	p, err := cfg.Deliver.Prepare(ctx, io.MultiReader(strings.NewReader(prefix), r), limit, store.Flags{}, start)
+	if err != nil {
+		st := s.status(err, "spool", "")
+		for _, rc := range s.rcpts {
+			set(rc.addr, st)
+		}
+		return
+	}
+
+	// Destination mailboxes, each once: two RCPTs that reach the same
+	// mailbox get one copy and the same reply, as in Dovecot.
+	var mbIDs []int64
+	var mbNames []string
+	slot := make([]int, len(s.rcpts))
+	errs := make([]error, len(s.rcpts))
+	seen := map[int64]int{}
+	for i, rc := range s.rcpts {
+		mb, err := s.srv.resolver.Mailbox(ctx, rc.target, rc.mailbox, cfg.Deliver.Bus.Publish)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		k, ok := seen[mb.ID]
+		if !ok {
+			k = len(mbIDs)
+			seen[mb.ID] = k
+			mbIDs = append(mbIDs, mb.ID)
+			mbNames = append(mbNames, mb.Name)
+		}
+		slot[i] = k
+	}
+	uids, cerrs := cfg.Deliver.CommitEach(ctx, p, mbIDs)
+	for i, rc := range s.rcpts {
+		err := errs[i]
+		var uid store.UID
+		mbName := ""
+		if err == nil {
+			uid, err, mbName = uids[slot[i]], cerrs[slot[i]], mbNames[slot[i]]
+		}
+		if err != nil {
+			set(rc.addr, s.status(err, "commit", rc.addr))
+			continue
+		}
+		s.log.Info("lmtp: delivered", "id", tid, "from", s.from, "rcpt", rc.addr,
+			"account", rc.target.Account.Name, "mailbox", mbName, "uid", uid,
+			"size", p.Size, "ms", time.Since(start).Milliseconds())
+		// RFC 2033 §4.2: 250 for this recipient, only now that the copy
+		// is durable (blob synced, transaction committed).
+		set(rc.addr, &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: tid + " Saved"})
+	}
+}
+
+// status classifies err as a reply and logs it; unexpected failures are
+// logged as errors.
+func (s *session) status(err error, stage, rcpt string) *smtp.SMTPError {
+	st := Status(err, s.srv.cfg.QuotaTempFail)
+	if st == ErrTemporary || st == ErrShuttingDown {
+		s.log.Error("lmtp: delivery failed", "stage", stage, "rcpt", rcpt, "err", err)
+	} else {
+		s.log.Info("lmtp: delivery refused", "stage", stage, "rcpt", rcpt, "code", st.Code, "err", err)
+	}
+	return st
+}

@@ -206,6 +206,18 @@ func (p *parser) commitPending() {
 	p.addBody([]byte("\r\r\n")[3-nl:])
 }
 
+// lfLen is the length of a line end of nlLen n in Dovecot's LF-only
+// storage (CR CR LF is stored as CR LF).
+func lfLen(n int) int64 {
+	switch n {
+	case 0:
+		return 0
+	case 3:
+		return 2
+	}
+	return 1
+}
+
 // nlLen returns the length of the line end of a complete line: 1 for LF,
 // 2 for CRLF, 3 for CR CR LF. Dovecot stores messages with LF line ends
 // and sends them with CRLF, so "\r\r\n" reaches the client as "\r\n":
@@ -358,7 +370,7 @@ func (p *parser) stealEOH(owner *Part) {
 	for _, c := range part.Children {
 		if c.HeaderSize == 0 {
 			c.Offset -= int64(nl)
-			c.LFOffset -= 1
+			c.LFOffset -= lfLen(nl)
 		}
 	}
 }
@@ -502,6 +514,12 @@ func (p *parser) endHeader(sawBlank bool) {
 		part.Children = append(part.Children, child)
 		p.push(child)
 		p.startHeader()
+		// The embedded message starts where the header ended, even if
+		// the header's last line end went to a boundary (Dovecot).
+		if off := part.HeaderEnd() + part.BodySize; off < child.Offset {
+			child.LFOffset -= lfLen(int(child.Offset - off))
+			child.Offset = off
+		}
 	default:
 		p.startLeafBody()
 	}

@@ -43,7 +43,12 @@ type lmtpListener struct {
 }
 
 func (a *App) lmtpConfig(handoff bool) lmtp.Config {
+	lineLength := a.cfg.Limits.LineLength
+	if handoff {
+		lineLength = 0
+	}
 	return lmtp.Config{
+		MaxLineLength:   lineLength,
 		Store:           a.data.Store,
 		Deliver:         a.deliv,
 		Logger:          a.log,

@@ -355,3 +355,26 @@ func TestShutdownDrains(t *testing.T) {
 		t.Error("idle connection still open after Shutdown")
 	}
 }
+
+// limits.line_length bounds DATA lines too: the recipient gets a
+// permanent 552 5.3.4 naming the limit (go-smtp then closes the
+// connection).
+func TestLineLimit(t *testing.T) {
+	e := newEnv(t, func(c *lmtp.Config, _ *env) { c.MaxLineLength = 1200 })
+	alice := e.addUser("alice")
+	c := e.raw("tcp")
+	c.send("LHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<alice@localhost>\r\nDATA\r\n")
+	c.reply()
+	for _, w := range []string{"250", "250", "354"} {
+		if l := c.line(); !strings.HasPrefix(l, w) {
+			t.Fatalf("%q, want %s", l, w)
+		}
+	}
+	c.send("Subject: long\r\n\r\n" + strings.Repeat("x", 1000) + "\r\n" + strings.Repeat("y", 1300) + "\r\n.\r\n")
+	if l := c.line(); !strings.HasPrefix(l, "552 5.3.4 <alice@localhost> ") || !strings.Contains(l, "line_length") {
+		t.Errorf("too long line: %q", l)
+	}
+	if n := e.count(alice, "INBOX"); n != 0 {
+		t.Errorf("%d messages stored", n)
+	}
+}

@@ -27,6 +27,13 @@ type Config struct {
 	// MaxMessageBytes is limits.literal_size: advertised as SIZE
 	// (RFC 1870) and enforced while reading DATA (552 5.3.4).
 	MaxMessageBytes int64
+	// MaxLineLength bounds a command line and a line of DATA
+	// (limits.line_length; RFC 5321 §4.5.3.1.6 asks for at least 1000).
+	// A longer line closes the connection (500 5.4.0), so the MTA
+	// retries. 0 means no limit (the hand-off socket: "barid deliver"
+	// accepts any line length when it writes directly, and must not
+	// fail differently through the server).
+	MaxLineLength int
 	// MaxRecipients bounds RCPT commands per transaction (452 4.5.3
 	// beyond it, RFC 5321 §4.5.3.1.10 asks for at least 100). 0 means
 	// DefaultMaxRecipients.
@@ -149,6 +156,7 @@ func New(cfg Config) *Server {
 	ss.Domain = cfg.Hostname
 	ss.MaxMessageBytes = cfg.MaxMessageBytes
 	ss.MaxRecipients = cfg.MaxRecipients
+	ss.MaxLineLength = cfg.MaxLineLength
 	ss.ReadTimeout = cfg.Timeout
 	ss.WriteTimeout = cfg.Timeout
 	ss.ErrorLog = slogPrinter{cfg.Logger}

@@ -20,6 +20,9 @@ var (
 	ErrOverQuotaTemp = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "Mailbox is over quota"}
 	// ErrTooBig: X.3.4 "Message too big for system".
 	ErrTooBig = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message exceeds limits.literal_size"}
+	// ErrLineTooLong: a DATA line over limits.line_length. go-smtp
+	// closes the connection after this reply.
+	ErrLineTooLong = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message has a line longer than limits.line_length"}
 	// ErrTemporary: X.3.0 "Other or undefined mail system status"; the
 	// MTA keeps the message and retries.
 	ErrTemporary = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary internal error"}
@@ -47,6 +50,8 @@ func Status(err error, quotaTempFail bool) *smtp.SMTPError {
 		return ErrOverQuota
 	case errors.Is(err, deliver.ErrTooBig):
 		return ErrTooBig
+	case errors.Is(err, smtp.ErrTooLongLine):
+		return ErrLineTooLong
 	case errors.Is(err, context.Canceled):
 		return ErrShuttingDown
 	default:

@@ -111,6 +111,7 @@ func TestStatusAndExitCode(t *testing.T) {
 		{store.ErrOverQuota, true, 452, smtp.EnhancedCode{4, 2, 2}, 75},
 		{deliver.ErrTooBig, false, 552, smtp.EnhancedCode{5, 3, 4}, 65},
 		{smtp.ErrDataTooLarge, false, 552, smtp.EnhancedCode{5, 3, 4}, 65},
+		{fmt.Errorf("spool: %w", smtp.ErrTooLongLine), false, 552, smtp.EnhancedCode{5, 3, 4}, 65},
 		{errors.New("database is locked"), false, 451, smtp.EnhancedCode{4, 3, 0}, 75},
 		{io.ErrUnexpectedEOF, false, 451, smtp.EnhancedCode{4, 3, 0}, 75},
 		{&smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}}, false, 554, smtp.EnhancedCode{5, 7, 1}, 69},

@@ -23,7 +23,7 @@ import (
 
 // testServer is a full barid (SQLite + blob files + IMAP) on loopback.
 type testServer struct {
-	t       *testing.T
+	t       testing.TB
 	addr    string // plain IMAP (STARTTLS)
 	tlsAddr string // implicit TLS
 	dataDir string
@@ -39,13 +39,20 @@ var cheapParams = auth.Params{ArgonTime: 1, ArgonMemory: 1024, ArgonThreads: 1, 
 
 type serverOpt func(*config.Config)
 
-func startServer(t *testing.T, opts ...serverOpt) *testServer {
+func startServer(t testing.TB, opts ...serverOpt) *testServer {
 	t.Helper()
 	dir := t.TempDir()
 	return startServerAt(t, dir, opts...)
 }
 
-func startServerAt(t *testing.T, dir string, opts ...serverOpt) *testServer {
+func startServerAt(t testing.TB, dir string, opts ...serverOpt) *testServer {
+	t.Helper()
+	return startServerLog(t, dir, nil, opts...)
+}
+
+// startServerLog starts a server whose log goes to h (nil: discarded,
+// or stderr with BARID_TEST_LOG set).
+func startServerLog(t testing.TB, dir string, h slog.Handler, opts ...serverOpt) *testServer {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = dir
@@ -65,7 +72,10 @@ func startServerAt(t *testing.T, dir string, opts ...serverOpt) *testServer {
 		logw = os.Stderr
 		cfg.LogLevel = "trace"
 	}
-	logger := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if h == nil {
+		h = slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug})
+	}
+	logger := slog.New(h)
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, logger)
 	if err != nil {
@@ -115,7 +125,7 @@ func (ts *testServer) addUser(name, password string) *store.Account {
 
 // rawConn is a line-oriented raw IMAP client for transcript tests.
 type rawConn struct {
-	t  *testing.T
+	t  testing.TB
 	nc net.Conn
 	br *bufio.Reader
 }
@@ -245,14 +255,14 @@ func hasLine(lines []string, re string) bool {
 	return false
 }
 
-func mustHave(t *testing.T, lines []string, re string) {
+func mustHave(t testing.TB, lines []string, re string) {
 	t.Helper()
 	if !hasLine(lines, re) {
 		t.Fatalf("no line matches %q in:\n%s", re, strings.Join(lines, "\n"))
 	}
 }
 
-func mustNotHave(t *testing.T, lines []string, re string) {
+func mustNotHave(t testing.TB, lines []string, re string) {
 	t.Helper()
 	if hasLine(lines, re) {
 		t.Fatalf("a line matches %q in:\n%s", re, strings.Join(lines, "\n"))

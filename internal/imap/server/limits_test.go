@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"bufio"
 	"crypto/tls"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -232,4 +234,35 @@ func TestMailboxNamesCannotClimbOut(t *testing.T) {
 		mustHave(t, lines, `^a (NO|BAD) `)
 	}
 	stillServes(t, ts)
+}
+
+func TestLimitConnsPerIPAndUser(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) {
+		c.Limits.MaxConnsPerIP = 3
+		c.Limits.MaxConnsPerUser = 2
+	})
+	ts.addUser("victim", "pw")
+	a, b := ts.dial(), ts.dial()
+	a.login("victim", "pw")
+	b.login("victim", "pw")
+	// A third session of the same user is refused, naming the limit.
+	c := ts.dial()
+	mustHave(t, c.cmd("x", "LOGIN victim pw"), `^x NO \[LIMIT\] .*max_conns_per_user`)
+	// A fourth connection from the same IP gets BYE naming the limit.
+	nc, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, _ := bufio.NewReader(nc).ReadString('\n')
+	if !strings.HasPrefix(line, "* BYE") || !strings.Contains(line, "max_conns_per_ip") {
+		t.Fatalf("got %q", line)
+	}
+	c.nc.Close()
+	a.expectOK("y", "LOGOUT")
+	// A slot is free again once a connection ends.
+	time.Sleep(100 * time.Millisecond)
+	d := ts.dial()
+	d.login("victim", "pw")
 }

@@ -147,14 +147,15 @@ func (c *Conn) storeFlags(tag string, uid bool) error {
 					return nil
 				}
 				c.enc.RawString("* ").Number(seq).RawString(" FETCH (")
-				if uid {
+				// RFC 7162 §3.1: with CONDSTORE, UID is always included.
+				if uid || c.condstore {
 					c.enc.RawString("UID ").Number(uint32(m.UID)).SP()
 				}
 				c.enc.RawString("MODSEQ (").Number64(int64(m.ModSeq)).RawString("))").CRLF()
 				return nil
 			}
 			c.announceKeywords(m.Flags.Keywords)
-			c.writeFlagsFetch(seq, m.UID, m.Flags, m.ModSeq, uid)
+			c.writeFlagsFetch(seq, m.UID, m.Flags, m.ModSeq, uid || c.condstore)
 			return nil
 		})
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -629,6 +630,15 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 	if seenChanged && !wroteFlags {
 		c.enc.RawString(" FLAGS ")
 		c.writeFlagList(m.UID, m.Flags)
+	}
+	if seenChanged && c.condstore {
+		// RFC 7162 §3.1: a FETCH that set \Seen also reports UID and MODSEQ.
+		if !slices.ContainsFunc(req.items, func(it fetchItem) bool { return it.kind == fUID }) {
+			c.enc.RawString(" UID ").Number(uint32(m.UID))
+		}
+		if !slices.ContainsFunc(req.items, func(it fetchItem) bool { return it.kind == fModSeq }) {
+			c.enc.RawString(" MODSEQ (").Number64(int64(m.ModSeq)).RawString(")")
+		}
 	}
 	c.enc.RawString(")").CRLF()
 	if err := c.enc.Err(); err != nil {

@@ -57,6 +57,8 @@ func (c *Conn) capabilities() []string {
 		"UTF8=ACCEPT",   // RFC 6855
 		"CONDSTORE",     // RFC 7162
 		"SAVEDATE",      // RFC 8514
+		"MULTIAPPEND",   // RFC 3502
+		"WITHIN",        // RFC 5032 (OLDER, YOUNGER)
 		fmt.Sprintf("APPENDLIMIT=%d", c.srv.cfg.Limits.LiteralSize), // RFC 7889
 	)
 }

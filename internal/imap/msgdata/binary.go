@@ -48,6 +48,21 @@ func Binary(root *mime.Part, blob io.ReaderAt, part []int) (io.Reader, int64, er
 	if err := b.copyTo(p.BodyEnd()); err != nil {
 		return nil, 0, err
 	}
+	if !hasConvertedBody(p) {
+		// Nothing decoded: Dovecot sends the original bytes from the
+		// same place, for as long as the converted stream would have
+		// been (which differs only when a header was rewritten).
+		off := p.BodyStart()
+		if len(part) == 0 {
+			off = p.Offset
+		}
+		end := root.BodyEnd()
+		var r io.Reader = io.NewSectionReader(blob, off, end-off)
+		if root.Flags&mime.FlagBareLF != 0 {
+			r = &crlfReader{r: bufio.NewReader(r)}
+		}
+		return io.LimitReader(r, b.size), b.size, nil
+	}
 	return io.MultiReader(b.readers...), b.size, nil
 }
 
@@ -79,6 +94,20 @@ func checkBinary(p *mime.Part) error {
 }
 
 func converted(p *mime.Part) bool { return p.Flags&(mime.FlagBinBase64|mime.FlagBinQP) != 0 }
+
+// hasConvertedBody reports whether BINARY decodes some body in p's
+// subtree: a base64 or quoted-printable leaf that is not empty.
+func hasConvertedBody(p *mime.Part) bool {
+	if len(p.Children) == 0 {
+		return converted(p) && p.BodySize > 0
+	}
+	for _, c := range p.Children {
+		if hasConvertedBody(c) {
+			return true
+		}
+	}
+	return false
+}
 
 // binBuilder assembles the BINARY stream the way Dovecot's
 // index-mail-binary does: unconverted stretches are copied with CRLF line
@@ -118,6 +147,15 @@ func (b *binBuilder) add(p *mime.Part, includeHdr bool) error {
 		hdr := make([]byte, p.HeaderSize)
 		if _, err := b.blob.ReadAt(hdr, p.Offset); err != nil && !errors.Is(err, io.EOF) {
 			return err
+		}
+		if !endsWithBlankLine(hdr) {
+			// like Dovecot, read a header cut short by a boundary
+			// (or whose blank line went to one) on to the next
+			// blank line
+			var err error
+			if hdr, err = readToBlankLine(hdr, b.blob, p.HeaderEnd()); err != nil {
+				return err
+			}
 		}
 		out := convertHeader(hdr)
 		b.readers = append(b.readers, bytes.NewReader(out))
@@ -208,6 +246,7 @@ func BinarySize(root *mime.Part, part []int) (int64, error) {
 		return 0, err
 	}
 	size := p.HeaderVSize + p.BodyVSize
+
 	// Dovecot compares positions in its LF-only storage with the
 	// part's CRLF size, so converted parts shortly after p count too.
 	end := p.LFOffset + size

@@ -181,13 +181,19 @@ func partHeader(p, root *mime.Part, topHeader []byte, blob io.ReaderAt) ([]byte,
 const maxHeaderScan = 1 << 20
 
 func endsWithBlankLine(h []byte) bool {
-	n := len(h)
 	switch {
-	case n == 0:
+	case len(h) == 0:
 		return false
-	case bytes.Equal(h, []byte("\n")), bytes.Equal(h, []byte("\r\n")):
+	case bytes.Equal(h, []byte("\n")), bytes.Equal(h, []byte("\r\n")), bytes.Equal(h, []byte("\r\r\n")):
 		return true
-	case bytes.HasSuffix(h, []byte("\n\n")), bytes.HasSuffix(h, []byte("\n\r\n")):
+	}
+	return bytes.HasSuffix(h, []byte("\n\n")) || bytes.HasSuffix(h, []byte("\n\r\n")) ||
+		bytes.HasSuffix(h, []byte("\n\r\r\n"))
+}
+
+func isBlank(line []byte) bool {
+	switch string(line) {
+	case "\n", "\r\n", "\r\r\n":
 		return true
 	}
 	return false
@@ -195,30 +201,22 @@ func endsWithBlankLine(h []byte) bool {
 
 func readToBlankLine(hdr []byte, blob io.ReaderAt, off int64) ([]byte, error) {
 	out := append([]byte(nil), hdr...)
-	buf := make([]byte, 4096)
 	atLineStart := len(out) == 0 || out[len(out)-1] == '\n'
-	for len(out) < maxHeaderScan {
-		n, err := blob.ReadAt(buf, off)
-		for i := 0; i < n; i++ {
-			c := buf[i]
-			out = append(out, c)
-			if atLineStart && (c == '\n' || c == '\r' && i+1 < n && buf[i+1] == '\n') {
-				if c == '\r' {
-					out = append(out, '\n')
-				}
-				return out, nil
-			}
-			atLineStart = c == '\n'
+	br := bufio.NewReader(io.NewSectionReader(blob, off, maxHeaderScan))
+	for {
+		line, err := br.ReadSlice('\n')
+		out = append(out, line...)
+		if atLineStart && isBlank(line) {
+			return out, nil
 		}
-		off += int64(n)
-		if err != nil {
+		atLineStart = err == nil
+		if err != nil && err != bufio.ErrBufferFull {
 			if errors.Is(err, io.EOF) {
 				return out, nil
 			}
 			return nil, err
 		}
 	}
-	return out, nil
 }
 
 // HeaderFields returns BODY[HEADER.FIELDS (names)] of the top-level

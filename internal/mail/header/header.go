@@ -29,8 +29,9 @@ func Parse(hdr []byte) []Field {
 func ForEach(hdr []byte, fn func(Field) bool) {
 	i := 0
 	for i < len(hdr) {
-		// blank line ends the header
-		if hdr[i] == '\n' || hdr[i] == '\r' && i+1 < len(hdr) && hdr[i+1] == '\n' {
+		// a blank line ends the header (CR CR LF counts: stored with
+		// LF line ends it is a CRLF, as Dovecot sees it)
+		if isBlankLine(hdr[i:]) {
 			return
 		}
 		start := i
@@ -51,6 +52,18 @@ func ForEach(hdr []byte, fn func(Field) bool) {
 			return
 		}
 	}
+}
+
+func isBlankLine(b []byte) bool {
+	switch {
+	case len(b) >= 1 && b[0] == '\n':
+		return true
+	case len(b) >= 2 && b[0] == '\r' && b[1] == '\n':
+		return true
+	case len(b) >= 3 && b[0] == '\r' && b[1] == '\r' && b[2] == '\n':
+		return true
+	}
+	return false
 }
 
 func makeField(raw []byte) Field {

@@ -64,6 +64,8 @@ func binKind(p *Part) int {
 // (RFC 3516 BINARY.SIZE) and notes invalid encoding, without keeping the
 // body.
 type decoder struct {
+	lf     lfFilter
+	tmp    []byte
 	active bool
 	b64    b64State
 	qp     qpState
@@ -73,7 +75,7 @@ type decoder struct {
 }
 
 func (d *decoder) reset(p *Part) {
-	*d = decoder{buf: d.buf[:0]}
+	*d = decoder{buf: d.buf[:0], tmp: d.tmp[:0]}
 	if p.Flags&(FlagMultipart|FlagMessage) != 0 {
 		return
 	}
@@ -82,6 +84,8 @@ func (d *decoder) reset(p *Part) {
 }
 
 func (d *decoder) write(b []byte) {
+	d.tmp = d.lf.filter(d.tmp[:0], b)
+	b = d.tmp
 	switch d.kind {
 	case encBase64:
 		d.buf = d.b64.decode(d.buf[:0], b)
@@ -98,6 +102,10 @@ func (d *decoder) finish(p *Part) {
 		return
 	}
 	d.active = false
+	if d.lf.cr {
+		d.lf.cr = false
+		d.write([]byte{'\r'})
+	}
 	var bad bool
 	switch d.kind {
 	case encBase64:
@@ -112,6 +120,31 @@ func (d *decoder) finish(p *Part) {
 	if bad {
 		p.Flags |= FlagBadEncoding
 	}
+}
+
+// lfFilter drops a CR that comes right before an LF, as Dovecot's LF-only
+// storage does, so decoders see what Dovecot's see.
+type lfFilter struct{ cr bool }
+
+func (f *lfFilter) filter(dst, src []byte) []byte {
+	for _, c := range src {
+		switch c {
+		case '\r':
+			if f.cr {
+				dst = append(dst, '\r')
+			}
+			f.cr = true
+			continue
+		case '\n':
+		default:
+			if f.cr {
+				dst = append(dst, '\r')
+			}
+		}
+		f.cr = false
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 var b64val = func() (t [256]byte) {

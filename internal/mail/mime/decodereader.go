@@ -37,6 +37,8 @@ func newKindDecoder(r io.Reader, kind int) (io.Reader, bool) {
 }
 
 type stateReader struct {
+	lf   lfFilter
+	tmp  []byte
 	r    io.Reader
 	dec  func(out, in []byte) []byte
 	fin  func(out []byte) ([]byte, bool)
@@ -52,7 +54,12 @@ func (d *stateReader) Read(p []byte) (int, error) {
 			return 0, d.err
 		}
 		n, err := d.r.Read(d.in[:])
-		d.out = d.dec(d.out[:0], d.in[:n])
+		d.tmp = d.lf.filter(d.tmp[:0], d.in[:n])
+		if err != nil && d.lf.cr {
+			d.tmp = append(d.tmp, '\r')
+			d.lf.cr = false
+		}
+		d.out = d.dec(d.out[:0], d.tmp)
 		if err != nil {
 			d.out, _ = d.fin(d.out)
 			d.done = true

@@ -32,6 +32,8 @@ type headerState struct {
 	binKind    int
 	cteVSize   int64
 	fieldVSize int64
+	folded     bool // the current field has continuation lines
+	lastWasCTE bool // the last field seen is Content-Transfer-Encoding
 }
 
 func (h *headerState) reset(part *Part, envelope, global bool, budget int) {
@@ -57,6 +59,7 @@ func (h *headerState) line(b []byte, atStart, complete bool) {
 		return
 	}
 	if len(b) > 0 && (b[0] == ' ' || b[0] == '\t') && h.inField {
+		h.folded = true
 		if !h.skip {
 			h.value = append(h.value, '\n')
 			h.value = append(h.value, trimNL(b)...)
@@ -65,6 +68,7 @@ func (h *headerState) line(b []byte, atStart, complete bool) {
 	}
 	h.flush()
 	h.fieldVSize = vs
+	h.folded = false
 	if h.budget < 0 {
 		h.skip = true
 		h.inField = true
@@ -109,17 +113,24 @@ func (h *headerState) finish() {
 }
 
 func (h *headerState) flush() {
+	h.lastWasCTE = false
 	if !h.inField || h.skip {
 		h.inField = false
 		return
 	}
 	h.inField = false
 	if strings.EqualFold(string(h.name), "content-transfer-encoding") {
+		h.lastWasCTE = true
 		first := h.value
 		if i := bytes.IndexByte(first, '\n'); i >= 0 {
 			first = first[:i]
 		}
 		h.binKind = encodingKind(string(first))
+		if h.folded {
+			// Dovecot's BINARY reads each line of the field on its
+			// own; a continuation line has no value: unknown.
+			h.binKind = encUnknown
+		}
 		h.cteVSize += h.fieldVSize
 	}
 	h.field(string(h.name), h.value)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 )
 
 // readBufSize is the bufio buffer size. Lines longer than this are handled
@@ -67,6 +68,13 @@ type parser struct {
 
 	crlf    int64 // CRLF pairs before off
 	rawLast byte
+
+	// cteWatch: parts whose header a boundary cut short. Dovecot's
+	// BINARY reads such a header on to the next blank line, so a
+	// Content-Transfer-Encoding field in the lines that follow (the
+	// next part's header) decides their encoding too.
+	cteWatch   []watched
+	watchInCTE bool
 }
 
 // Parse reads one message and returns its MIME structure. It makes a single
@@ -151,6 +159,9 @@ func (p *parser) advance(b []byte) {
 func (p *parser) feed(b []byte, complete bool) {
 	atStart := p.lineStart
 	p.lineStart = complete
+	if len(p.cteWatch) > 0 {
+		p.watchCTE(b, atStart, complete)
+	}
 	if p.inHeader {
 		p.feedHeader(b, atStart, complete)
 		return
@@ -347,6 +358,72 @@ func (p *parser) boundaryLine(bi int, end bool, line []byte, complete bool) {
 	}
 }
 
+// watched is a part whose header was cut short by a boundary; base is
+// the CRLF size of its own header lines other than
+// Content-Transfer-Encoding fields, extra that of the lines read on.
+type watched struct {
+	part        *Part
+	base, extra int64
+}
+
+// watchCTE looks at a line following a cut header (see cteWatch):
+// Dovecot's BINARY reads the header on to the next blank line, so the
+// lines up to there count for the part's encoding and its rewritten
+// header.
+func (p *parser) watchCTE(b []byte, atStart, complete bool) {
+	vs := int64(len(b))
+	if complete {
+		vs += int64(2 - nlLen(b))
+	}
+	if atStart && complete && len(b) == nlLen(b) {
+		// the blank line: the rewritten header gets
+		// "Content-Transfer-Encoding: binary" and the blank line
+		p.endWatch(35 + 2)
+		return
+	}
+	switch {
+	case !atStart:
+	case b[0] == ' ' || b[0] == '\t':
+		if p.watchInCTE {
+			p.setWatchedCTE(encUnknown)
+		}
+	default:
+		p.watchInCTE = false
+		if c := bytes.IndexByte(b, ':'); c >= 0 {
+			name := bytes.TrimRight(b[:c], " \t")
+			if strings.EqualFold(string(name), "content-transfer-encoding") {
+				p.watchInCTE = true
+				p.setWatchedCTE(encodingKind(string(trimNL(b[c+1:]))))
+			}
+		}
+	}
+	if !p.watchInCTE {
+		for i := range p.cteWatch {
+			p.cteWatch[i].extra += vs
+		}
+	}
+}
+
+// endWatch finishes the watched parts; tail is added to a rewritten
+// header (0 when the message ended before a blank line).
+func (p *parser) endWatch(tail int64) {
+	for _, w := range p.cteWatch {
+		if w.part.Flags&(FlagBinBase64|FlagBinQP) != 0 {
+			w.part.BinHeaderSize = w.base + w.extra + tail
+		} else {
+			w.part.BinHeaderSize = 0
+		}
+	}
+	p.cteWatch, p.watchInCTE = p.cteWatch[:0], false
+}
+
+func (p *parser) setWatchedCTE(kind int) {
+	for _, w := range p.cteWatch {
+		w.part.Flags &^= FlagBinBase64 | FlagBinQP | FlagUnknownCTE
+		w.part.Flags |= binFlags(kind)
+	}
+}
+
 // stealEOH moves the blank line that just ended a header to the parent's
 // body when a boundary line (not the part's own) follows it directly.
 func (p *parser) stealEOH(owner *Part) {
@@ -413,6 +490,20 @@ func (p *parser) feedHeader(b []byte, atStart, complete bool) {
 				parent.BodyLines++
 			}
 			p.endHeader(false)
+			// its last line end, given to the boundary above, is
+			// still part of the header Dovecot's BINARY reads
+			base := part.HeaderVSize - p.hdr.cteVSize
+			if p.hdr.prevNL > 0 {
+				base += 2
+			}
+			part.Flags |= FlagHeaderCut
+			// the boundary line itself is the first line read on
+			extra := int64(len(b))
+			if complete {
+				extra += int64(2 - nlLen(b))
+			}
+			p.cteWatch = append(p.cteWatch, watched{part: part, base: base, extra: extra})
+			p.watchInCTE = p.hdr.lastWasCTE
 			p.boundaryLine(bi, end, b, complete)
 			return
 		}
@@ -552,6 +643,9 @@ func (p *parser) finishPart() {
 
 // finishAll runs at end of input.
 func (p *parser) finishAll() {
+	if len(p.cteWatch) > 0 {
+		p.endWatch(0)
+	}
 	p.commitPending()
 	if p.inHeader {
 		p.endHeaderAtEOF()

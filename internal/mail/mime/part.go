@@ -93,6 +93,10 @@ const (
 	// FlagBadEncoding: the body is not valid base64 or
 	// quoted-printable; BINARY fails on it, as in Dovecot.
 	FlagBadEncoding
+	// FlagHeaderCut: a boundary line cut the header short (there was
+	// no blank line). Dovecot's BINARY reads such a header on to the
+	// next blank line.
+	FlagHeaderCut
 )
 
 // ContentFields is a bit set of optional Content-* fields.

@@ -106,19 +106,24 @@ func (d *decoder) finish(p *Part) {
 		d.lf.cr = false
 		d.write([]byte{'\r'})
 	}
-	var bad bool
+	var bad, short bool
 	switch d.kind {
 	case encBase64:
-		d.buf, bad = d.b64.finish(d.buf[:0])
-		bad = bad || d.b64.bad
+		d.buf, short = d.b64.finish(d.buf[:0])
+		bad = d.b64.bad
 	case encQP:
-		d.buf, bad = d.qp.finish(d.buf[:0])
-		bad = bad || d.qp.bad
+		// an error only at the end (a pending "=" or CR) is like a
+		// truncated base64 body for Dovecot
+		bad = d.qp.bad
+		d.buf, short = d.qp.finish(d.buf[:0])
 	}
 	d.n += int64(len(d.buf))
 	p.DecodedSize = d.n
-	if bad {
+	switch {
+	case bad:
 		p.Flags |= FlagBadEncoding
+	case short:
+		p.Flags |= FlagBadEncoding | FlagTruncatedEncoding
 	}
 }
 

@@ -97,6 +97,11 @@ const (
 	// no blank line). Dovecot's BINARY reads such a header on to the
 	// next blank line.
 	FlagHeaderCut
+	// FlagTruncatedEncoding: the body is valid base64 or
+	// quoted-printable up to its end, where it stops in the middle of a
+	// 4-character group or an "=" escape (Dovecot drops the connection
+	// on BINARY of it, rather than answering NO [PARSE]).
+	FlagTruncatedEncoding
 )
 
 // ContentFields is a bit set of optional Content-* fields.

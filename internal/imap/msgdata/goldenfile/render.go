@@ -183,6 +183,10 @@ func errItem(name string, err error) Item {
 	switch {
 	case errors.Is(err, msgdata.ErrUnknownCTE):
 		return Item{Name: name, Kind: "no", Value: []byte("UNKNOWN-CTE")}
+	case errors.Is(err, msgdata.ErrTruncatedEncoding):
+		// Dovecot drops the connection here; what the server does
+		// with this error is its choice.
+		return Item{Name: name, Kind: "bye"}
 	case errors.Is(err, msgdata.ErrBadEncoding):
 		return Item{Name: name, Kind: "no", Value: []byte("PARSE")}
 	case errors.Is(err, msgdata.ErrNoSuchPart):

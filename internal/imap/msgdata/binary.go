@@ -251,7 +251,8 @@ func toCRLF(b []byte) []byte {
 // of the message can not be decoded (Dovecot decodes the whole message to
 // answer). The size counts each converted part's header as rewritten and
 // its body as decoded; like Dovecot, a converted part that is not a leaf
-// counts as having an empty body.
+// counts as having an empty body, which can even make the result negative:
+// send it as unsigned (strconv.FormatUint(uint64(n), 10)), as Dovecot does.
 func BinarySize(root *mime.Part, part []int) (int64, error) {
 	p := root
 	if len(part) > 0 {

@@ -16,7 +16,50 @@ func BodyStructure(structure []byte, extended bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return AppendBodyStructure(nil, root, extended), nil
+	return appendRoot(nil, root, extended), nil
+}
+
+// AppendBodyStructure appends the BODYSTRUCTURE or BODY of the message
+// whose top-level part is root.
+func appendRoot(b []byte, root *mime.Part, extended bool) []byte {
+	if plain7bit(root) {
+		// Dovecot does not keep the structure of a plain 7-bit
+		// text/plain message; it writes the defaults.
+		b = append(b, `("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" `...)
+		b = strconv.AppendInt(b, root.BodyVSize, 10)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, root.BodyLines, 10)
+		if extended {
+			b = append(b, " NIL NIL NIL NIL"...)
+		}
+		return append(b, ')')
+	}
+	return AppendBodyStructure(b, root, extended)
+}
+
+// plain7bit mirrors Dovecot's message_part_data_is_plain_7bit: a single
+// text/plain part whose only (first) parameter is charset=us-ascii, with
+// no Content-ID, -Description, -MD5, -Disposition, -Language, -Location,
+// and 7bit encoding. Note that parameters after a first charset=us-ascii
+// are not looked at.
+func plain7bit(p *mime.Part) bool {
+	if p.Flags&mime.FlagText == 0 || len(p.Children) > 0 || p.Flags&mime.FlagMultipart != 0 {
+		return false
+	}
+	if p.Flags&mime.FlagContentType != 0 {
+		if _, sub, _ := rawType(p); !strings.EqualFold(sub, "plain") {
+			return false
+		}
+	}
+	if len(p.Params) > 0 && (!strings.EqualFold(p.Params[0].Name, "charset") ||
+		!strings.EqualFold(p.Params[0].Value, "us-ascii")) {
+		return false
+	}
+	if p.Has&(mime.HasID|mime.HasDescription|mime.HasMD5|mime.HasDisposition|mime.HasLocation) != 0 ||
+		p.Language != nil {
+		return false
+	}
+	return p.Has&mime.HasEncoding == 0 || strings.EqualFold(p.Encoding, "7bit")
 }
 
 // AppendBodyStructure appends the BODYSTRUCTURE or BODY of p to b.

@@ -478,9 +478,10 @@ func (p *parser) feedHeader(b []byte, atStart, complete bool) {
 			// last line end belongs to the boundary.
 			// (Dovecot gives it to the parent's body: for a part
 			// embedded in message/rfc822 that is the message part.)
+			prevNL := p.hdr.prevNL
 			if part.HeaderSize == 0 {
 				p.stealEOH(p.bounds[bi].part)
-			} else if nl := p.hdr.prevNL; nl > 0 {
+			} else if nl := prevNL; nl > 0 {
 				part.HeaderSize -= int64(nl)
 				part.HeaderVSize -= 2
 				part.HeaderLines--
@@ -489,11 +490,13 @@ func (p *parser) feedHeader(b []byte, atStart, complete bool) {
 				parent.BodyVSize += 2
 				parent.BodyLines++
 			}
+			p.hdr.finish()
+			cteVSize, lastWasCTE := p.hdr.cteVSize, p.hdr.lastWasCTE
 			p.endHeader(false)
 			// its last line end, given to the boundary above, is
 			// still part of the header Dovecot's BINARY reads
-			base := part.HeaderVSize - p.hdr.cteVSize
-			if p.hdr.prevNL > 0 {
+			base := part.HeaderVSize - cteVSize
+			if prevNL > 0 {
 				base += 2
 			}
 			part.Flags |= FlagHeaderCut
@@ -503,7 +506,15 @@ func (p *parser) feedHeader(b []byte, atStart, complete bool) {
 				extra += int64(2 - nlLen(b))
 			}
 			p.cteWatch = append(p.cteWatch, watched{part: part, base: base, extra: extra})
-			p.watchInCTE = p.hdr.lastWasCTE
+			if p.cur != part && p.inHeader && prevNL == 0 {
+				// an embedded message opened with an empty header:
+				// its header is read on from the same place (unless
+				// it starts at the line end given to the boundary,
+				// which reads as a blank line)
+				p.cur.Flags |= FlagHeaderCut
+				p.cteWatch = append(p.cteWatch, watched{part: p.cur, extra: extra})
+			}
+			p.watchInCTE = lastWasCTE
 			p.boundaryLine(bi, end, b, complete)
 			return
 		}

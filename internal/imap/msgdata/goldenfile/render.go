@@ -142,7 +142,8 @@ func (m *Message) Render(name string) Item {
 		if err != nil {
 			return errItem(name, err)
 		}
-		it.Kind, it.Value = "raw", []byte(strconv.FormatInt(n, 10))
+		// Dovecot prints its (sometimes underflowing) size unsigned
+		it.Kind, it.Value = "raw", []byte(strconv.FormatUint(uint64(n), 10))
 	case kind == "BINARY":
 		r, n, err := msgdata.Binary(m.Root, blob, sec.Part)
 		if err != nil {

@@ -181,6 +181,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, accountID int64, name string)
 		for _, q := range []string{
 			`DELETE FROM messages WHERE mailbox = ?`,
 			`DELETE FROM expunged WHERE mailbox = ?`,
+			`DELETE FROM keywords WHERE mailbox = ?`,
 			`DELETE FROM mailboxes WHERE id = ?`,
 		} {
 			if _, err := t.exec(q, id); err != nil {

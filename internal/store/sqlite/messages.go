@@ -209,10 +209,14 @@ func (s *Store) AppendMessages(ctx context.Context, mailboxID int64, msgs []stor
 		now := encodeTime(s.now())
 		uids = make([]store.UID, len(msgs))
 		ch = make([]store.Change, len(msgs))
+		kw := keywordCache{}
 		for i := range msgs {
 			nm := &msgs[i]
 			uid := first + store.UID(i)
-			f := normFlags(nm.Flags)
+			f, err := kw.canonical(t, mailboxID, normFlags(nm.Flags), true)
+			if err != nil {
+				return err
+			}
 			if _, err := t.exec(insertMessage, mailboxID, int64(uid), int64(modseq), int64(f.System), encodeKeywords(f.Keywords),
 				nm.BlobID, nm.Size, encodeTime(nm.InternalDate), now, nm.Header, nm.Structure, nm.Envelope,
 				nm.Subject, nm.From, nm.To, nm.Cc, nm.Bcc, encodeTime(nm.SentDate)); err != nil {
@@ -526,6 +530,13 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 		if err != nil {
 			return err
 		}
+		arg := arg
+		if op != store.FlagsRemove && len(rows) > 0 {
+			kw := keywordCache{}
+			if arg, err = kw.canonical(t, mailboxID, arg, true); err != nil {
+				return err
+			}
+		}
 		modseq := m.hms + 1
 		var dUnseen, dDeleted int64
 		for _, r := range rows {
@@ -652,6 +663,7 @@ func (s *Store) copyRows(t *wtx, src *mboxState, rows []flagRow, dst *mboxState)
 	res.SrcUIDs = make([]store.UID, len(rows))
 	res.DstUIDs = make([]store.UID, len(rows))
 	ch := make([]store.Change, len(rows))
+	kw := keywordCache{}
 	for i, r := range rows {
 		uid := first + store.UID(i)
 		if _, err := t.exec(`INSERT INTO messages (mailbox, uid, modseq, sysflags, keywords, blob_id, size,
@@ -660,6 +672,20 @@ func (s *Store) copyRows(t *wtx, src *mboxState, rows []flagRow, dst *mboxState)
 			subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate FROM messages WHERE mailbox = ? AND uid = ?`,
 			dst.id, int64(uid), int64(modseq), now, src.id, int64(r.uid)); err != nil {
 			return nil, nil, err
+		}
+		if len(r.flags.Keywords) > 0 {
+			// Spell keywords as the destination first saw them.
+			f, err := kw.canonical(t, dst.id, r.flags, true)
+			if err != nil {
+				return nil, nil, err
+			}
+			if encodeKeywords(f.Keywords) != encodeKeywords(r.flags.Keywords) {
+				if _, err := t.exec(`UPDATE messages SET keywords = ? WHERE mailbox = ? AND uid = ?`,
+					encodeKeywords(f.Keywords), dst.id, int64(uid)); err != nil {
+					return nil, nil, err
+				}
+			}
+			r.flags = f
 		}
 		u, d := unseenDeleted(r.flags.System)
 		unseen += u

@@ -90,6 +90,26 @@ CREATE TABLE expunged (
 	PRIMARY KEY (mailbox, uid)
 ) WITHOUT ROWID;
 `,
+	// 2: per-mailbox keyword spellings (RFC 9051 §2.3.2: keywords are
+	// case-insensitive; the first spelling seen is kept), backfilled from
+	// the messages' keyword lists.
+	`
+CREATE TABLE keywords (
+	mailbox INTEGER NOT NULL,
+	lname   TEXT NOT NULL,
+	name    TEXT NOT NULL,
+	PRIMARY KEY (mailbox, lname)
+) WITHOUT ROWID;
+
+WITH RECURSIVE split (mailbox, word, rest) AS (
+	SELECT mailbox, '', keywords || ' ' FROM messages WHERE keywords != ''
+	UNION ALL
+	SELECT mailbox, substr(rest, 1, instr(rest, ' ') - 1), substr(rest, instr(rest, ' ') + 1)
+	FROM split WHERE rest != ''
+)
+INSERT OR IGNORE INTO keywords (mailbox, lname, name)
+	SELECT mailbox, lower(word), word FROM split WHERE word != '';
+`,
 }
 
 // migrate brings the schema up to date inside one transaction per step.

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"barid/internal/store"
@@ -58,6 +59,8 @@ type Store struct {
 	quit   chan struct{}
 	done   chan struct{}
 	closed sync.Once
+	nreq   atomic.Int64
+	nbatch atomic.Int64
 	cerr   error
 
 	rpool chan *rconn

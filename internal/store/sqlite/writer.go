@@ -50,6 +50,18 @@ type writer struct {
 	stmts map[string]*sql.Stmt
 }
 
+// WriterStats counts the writer's work since Open.
+type WriterStats struct {
+	Requests int64 // write requests executed
+	Batches  int64 // transactions committed or rolled back
+}
+
+// Stats returns the group-commit counters: Requests/Batches is the mean
+// number of requests sharing one transaction (and one fsync).
+func (s *Store) Stats() WriterStats {
+	return WriterStats{Requests: s.nreq.Load(), Batches: s.nbatch.Load()}
+}
+
 func (w *writer) loop() {
 	defer close(w.s.done)
 	defer func() {
@@ -90,6 +102,8 @@ func (w *writer) exec(q string) error {
 
 func (w *writer) run(batch []*writeReq) {
 	start := time.Now()
+	w.s.nbatch.Add(1)
+	w.s.nreq.Add(int64(len(batch)))
 	finish := func(err error) {
 		for _, r := range batch {
 			if r.err == nil {

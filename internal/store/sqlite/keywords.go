@@ -1,0 +1,85 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+
+	"barid/internal/store"
+)
+
+// keywordCache canonicalizes keyword spellings within one write request.
+// Each mailbox keeps the first spelling it saw of every keyword
+// (RFC 9051 §2.3.2: keywords compare case-insensitively), so "$junk"
+// stored after "$Junk" becomes "$Junk" and the mailbox's FLAGS list never
+// holds two spellings of one keyword.
+type keywordCache map[int64]map[string]string
+
+// canonical returns f with each keyword in the mailbox's spelling; with
+// register, keywords new to the mailbox are recorded as spelled in f.
+func (c keywordCache) canonical(t *wtx, mailboxID int64, f store.Flags, register bool) (store.Flags, error) {
+	if len(f.Keywords) == 0 {
+		return f, nil
+	}
+	m := c[mailboxID]
+	if m == nil {
+		m = map[string]string{}
+		c[mailboxID] = m
+	}
+	names := make([]string, 0, len(f.Keywords))
+	changed := false
+	for _, k := range f.Keywords {
+		l := strings.ToLower(k)
+		name, ok := m[l]
+		if !ok {
+			err := t.queryRow(`SELECT name FROM keywords WHERE mailbox = ? AND lname = ?`, mailboxID, l).Scan(&name)
+			switch {
+			case err == nil:
+			case errNoRows(err) && register:
+				name = k
+				if _, err := t.exec(`INSERT INTO keywords (mailbox, lname, name) VALUES (?, ?, ?)`, mailboxID, l, k); err != nil {
+					return f, err
+				}
+			case errNoRows(err):
+				name = k
+			default:
+				return f, err
+			}
+			m[l] = name
+		}
+		if name != k {
+			changed = true
+		}
+		names = append(names, name)
+	}
+	if !changed {
+		return f, nil
+	}
+	out := store.FlagsFromNames(names)
+	out.System = f.System
+	return out, nil
+}
+
+// Keywords returns every keyword ever set in the mailbox, in the
+// mailbox's spelling, sorted case-insensitively: what the server lists in
+// FLAGS and PERMANENTFLAGS at SELECT (RFC 9051 §7.3.5), announced before
+// any FETCH carries one of them. The list only grows while the mailbox
+// lives (a keyword no message carries any more stays defined).
+func (s *Store) Keywords(ctx context.Context, mailboxID int64) ([]string, error) {
+	var out []string
+	err := s.read(ctx, func(r *reader) error {
+		rows, err := r.query(`SELECT name FROM keywords WHERE mailbox = ? ORDER BY lname`, mailboxID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				return err
+			}
+			out = append(out, n)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

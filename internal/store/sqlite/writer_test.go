@@ -1,0 +1,163 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"barid/internal/store"
+)
+
+func openTest(t *testing.T) (*Store, int64, int64) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "w.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	a, err := s.CreateAccount(ctx, "u", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := s.Mailbox(ctx, a.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, a.ID, mb.ID
+}
+
+// TestGroupCommit holds the writer busy while requests queue, then checks
+// that they ran in one transaction, that a failing request was rolled
+// back alone, and that every caller got its own result.
+func TestGroupCommit(t *testing.T) {
+	s, acct, mb := openTest(t)
+	ctx := context.Background()
+	release := make(chan struct{})
+	started := make(chan struct{})
+	go s.write(ctx, func(*wtx) error { close(started); <-release; return nil }) //nolint:errcheck
+	<-started
+	before := s.Stats()
+
+	const n = 10
+	var wg sync.WaitGroup
+	uids := make([][]store.UID, n)
+	errs := make([]error, n+1)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			uids[i], _, errs[i] = s.AppendMessages(ctx, mb, []store.NewMessage{{BlobID: fmt.Sprint(i), Size: 1}})
+		}()
+	}
+	boom := errors.New("boom")
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errs[n] = s.write(ctx, func(t *wtx) error {
+			if _, err := t.exec(`INSERT INTO meta (key, value) VALUES ('junk', 1)`); err != nil {
+				return err
+			}
+			return boom
+		})
+	}()
+	time.Sleep(300 * time.Millisecond) // let them all queue
+	close(release)
+	wg.Wait()
+
+	for i, err := range errs[:n] {
+		if err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+	}
+	if !errors.Is(errs[n], boom) {
+		t.Fatalf("failing request: %v", errs[n])
+	}
+	seen := map[store.UID]bool{}
+	for _, u := range uids {
+		if len(u) != 1 || seen[u[0]] {
+			t.Fatalf("uids %v", uids)
+		}
+		seen[u[0]] = true
+	}
+	st := s.Stats()
+	if got := st.Requests - before.Requests; got != n+1 {
+		t.Fatalf("requests %d", got)
+	}
+	if got := st.Batches - before.Batches; got > 3 {
+		t.Errorf("%d queued requests took %d transactions", n+1, got)
+	}
+	var junk int
+	err := s.read(ctx, func(r *reader) error {
+		return r.queryRow(`SELECT count(*) FROM meta WHERE key = 'junk'`).Scan(&junk)
+	})
+	if err != nil || junk != 0 {
+		t.Fatalf("failed request left %d rows (%v)", junk, err)
+	}
+	status, _ := s.MailboxStatus(ctx, mb)
+	if status.Messages != n || status.Mailbox.UIDNext != n+1 {
+		t.Fatalf("status %+v", status)
+	}
+	_ = acct
+}
+
+// TestBusyFromOtherProcess holds the database write lock from another
+// connection (as the admin CLI would) and checks that writes wait for it
+// instead of failing with SQLITE_BUSY, while reads go on.
+func TestBusyFromOtherProcess(t *testing.T) {
+	s, _, mb := openTest(t)
+	ctx := context.Background()
+	other, err := sql.Open("sqlite", "file:"+s.path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := s.AppendMessages(ctx, mb, []store.NewMessage{{BlobID: "x", Size: 1}})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("append finished while another connection held the lock: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	// Reads are not blocked by the other writer.
+	if _, err := s.MailboxStatus(ctx, mb); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("append after lock release: %v", err)
+	}
+}
+
+func TestCancelledContext(t *testing.T) {
+	s, acct, _ := openTest(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := s.CreateMailbox(ctx, acct, "X", ""); !errors.Is(err, context.Canceled) {
+		t.Fatalf("write with cancelled ctx: %v", err)
+	}
+	if _, err := s.Mailboxes(ctx, acct); !errors.Is(err, context.Canceled) {
+		t.Fatalf("read with cancelled ctx: %v", err)
+	}
+	if _, err := s.Mailbox(context.Background(), acct, "X"); !errors.Is(err, store.ErrNoMailbox) {
+		t.Fatalf("cancelled create happened: %v", err)
+	}
+}

@@ -18,6 +18,14 @@ func ParseDate(s string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	if t, err := mail.ParseDate(s); err == nil {
+		// net/mail keeps obsolete zone names (RFC 5322 §4.3) at +0000
+		if name, off := t.Zone(); off == 0 {
+			if h, ok := zones[strings.ToLower(name)]; ok && h != 0 {
+				y, mo, d := t.Date()
+				hh, mm, ss := t.Clock()
+				t = time.Date(y, mo, d, hh, mm, ss, 0, time.FixedZone(name, h*3600))
+			}
+		}
 		return t, true
 	}
 	return parseDateLoose(s)

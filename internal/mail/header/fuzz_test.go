@@ -1,0 +1,43 @@
+package header
+
+import (
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzParseAddressList: any header value parses without panic; group
+// markers are balanced and addresses always have a mailbox and domain.
+func FuzzParseAddressList(f *testing.F) {
+	for _, s := range []string{`a@b`, `A Group:Ed Jones <c@a.test>,joe@where.test;`, `"x" <@r:y@z>`, `,,<>;:@`, `"unterminated <x@y>`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		depth := 0
+		for _, a := range ParseAddressList(s) {
+			switch {
+			case a.GroupStart:
+				depth++
+			case a.GroupEnd:
+				depth--
+			case a.Mailbox == "" && a.Domain == "":
+				t.Fatalf("empty address from %q", s)
+			}
+			if depth < 0 || depth > 1 {
+				t.Fatalf("unbalanced groups from %q", s)
+			}
+		}
+	})
+}
+
+// FuzzDecodeWords: decoding never panics and always yields valid UTF-8.
+func FuzzDecodeWords(f *testing.F) {
+	f.Add("=?utf-8?q?a=C3=A9?= =?iso-8859-1?b?6Q==?=")
+	f.Add("=?x?y?z?= =?")
+	f.Fuzz(func(t *testing.T, s string) {
+		if out := DecodeWords(s); !utf8.ValidString(out) {
+			t.Fatalf("invalid UTF-8 from %q", s)
+		}
+		_ = BaseSubject(s)
+		_, _ = ParseDate(s)
+	})
+}

@@ -42,8 +42,9 @@ func runBigbox(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "bench bigbox: -repeat must be at least 1")
 		return 2
 	}
+	snap := o.srv.snap()
 	res, err := o.run(ctx, stderr)
-	rec := Record{Time: time.Now().UTC(), Server: o.server, Scenario: "bigbox", Bigbox: res}
+	rec := Record{Time: time.Now().UTC(), Server: o.server, Scenario: "bigbox", Bigbox: res, Env: envSince(snap)}
 	errs := 0
 	if err != nil {
 		rec.Error = err.Error()

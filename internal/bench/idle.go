@@ -17,20 +17,18 @@ import (
 
 type idleOpts struct {
 	common
-	conns      int
-	user       string
-	mailbox    string
-	srcIPs     int
-	dialConc   int
-	deliver    string
-	lmtpAddr   string
-	rcpt       string
-	rounds     int
-	wait       time.Duration
-	settle     time.Duration
-	serverPID  int
-	serverTree bool
-	proc       string
+	conns    int
+	user     string
+	mailbox  string
+	srcIPs   int
+	dialConc int
+	deliver  string
+	lmtpAddr string
+	rcpt     string
+	rounds   int
+	wait     time.Duration
+	settle   time.Duration
+	proc     string
 }
 
 func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -48,8 +46,6 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.rounds, "rounds", 3, "deliveries to time, one after another")
 	fs.DurationVar(&o.wait, "wait", 60*time.Second, "how long to wait for a delivery to reach every idler")
 	fs.DurationVar(&o.settle, "settle", 2*time.Second, "pause before reading the server's memory")
-	fs.IntVar(&o.serverPID, "server-pid", 0, "server PID whose memory to read from /proc (0: do not measure)")
-	fs.BoolVar(&o.serverTree, "server-tree", false, "sum memory over the PID and all its descendants (Dovecot)")
 	if st := parseFlags(fs, args); st >= 0 {
 		return st
 	}
@@ -66,8 +62,9 @@ func runIdle(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench idle: -deliver lmtp needs -lmtp host:port")
 		return 2
 	}
+	snap := o.srv.snap()
 	res, err := o.run(ctx, stderr)
-	rec := Record{Time: time.Now().UTC(), Server: o.server, Scenario: "idle", Idle: res}
+	rec := Record{Time: time.Now().UTC(), Server: o.server, Scenario: "idle", Idle: res, Env: envSince(snap)}
 	errs := 0
 	if err != nil {
 		rec.Error = err.Error()
@@ -141,8 +138,8 @@ func (o *idleOpts) run(ctx context.Context, stderr io.Writer) (*IdleResult, erro
 		return nil, errors.New("-src-ips is at most 254")
 	}
 	res := &IdleResult{Conns: o.conns, SourceIPs: nIP, Deliver: o.deliver}
-	if o.serverPID > 0 {
-		m, err := procMem(o.proc, o.serverPID, o.serverTree)
+	if o.srv.pid > 0 {
+		m, err := procMem(o.proc, o.srv.pid, o.srv.tree)
 		if err != nil {
 			return nil, fmt.Errorf("reading server memory: %w", err)
 		}
@@ -188,8 +185,8 @@ func (o *idleOpts) run(ctx context.Context, stderr io.Writer) (*IdleResult, erro
 	}
 
 	time.Sleep(o.settle)
-	if o.serverPID > 0 {
-		m, err := procMem(o.proc, o.serverPID, o.serverTree)
+	if o.srv.pid > 0 {
+		m, err := procMem(o.proc, o.srv.pid, o.srv.tree)
 		if err != nil {
 			return nil, fmt.Errorf("reading server memory: %w", err)
 		}

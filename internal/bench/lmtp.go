@@ -23,6 +23,7 @@ type lmtpOpts struct {
 	rcptFmt  string
 	rcpts    int
 	seed     uint64
+	srv      serverProc
 }
 
 func runLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -38,6 +39,7 @@ func runLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.rcptFmt, "rcpt-fmt", "user%d", "recipient template; %d is the user number")
 	fs.IntVar(&o.rcpts, "rcpts", 1, "recipients per message")
 	fs.Uint64Var(&o.seed, "seed", 1, "generator seed")
+	o.srv.register(fs)
 	if st := parseFlags(fs, args); st >= 0 {
 		return st
 	}
@@ -45,8 +47,9 @@ func runLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bench lmtp: -concurrency, -size, -users and -rcpts must be positive")
 		return 2
 	}
+	snap := o.srv.snap()
 	res, err := o.run(ctx)
-	rec := Record{Time: time.Now().UTC(), Server: o.server, Scenario: "lmtp", LMTP: res}
+	rec := Record{Time: time.Now().UTC(), Server: o.server, Scenario: "lmtp", LMTP: res, Env: envSince(snap)}
 	errs := 0
 	if err != nil {
 		rec.Error = err.Error()
@@ -83,6 +86,7 @@ func (o *lmtpOpts) run(ctx context.Context) (*LMTPResult, error) {
 		err    error
 	}
 	ws := make([]worker, o.conc)
+	cpu0 := cpuSeconds()
 	start := time.Now()
 	deadline := start.Add(o.duration)
 	var wg sync.WaitGroup
@@ -145,7 +149,7 @@ func (o *lmtpOpts) run(ctx context.Context) (*LMTPResult, error) {
 	}
 	wg.Wait()
 	el := time.Since(start)
-	res := &LMTPResult{Concurrency: o.conc, Size: o.size, Seconds: el.Seconds()}
+	res := &LMTPResult{Concurrency: o.conc, Size: o.size, Seconds: el.Seconds(), ClientCPU: cpuSeconds() - cpu0}
 	var all []int64
 	for _, w := range ws {
 		if w.err != nil {

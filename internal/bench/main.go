@@ -63,7 +63,22 @@ type common struct {
 	json     string
 	timeout  time.Duration
 	progress bool
+	srv      serverProc
 }
+
+// serverProc names the server process whose CPU (and, for idle, memory)
+// is read from /proc.
+type serverProc struct {
+	pid  int
+	tree bool
+}
+
+func (s *serverProc) register(fs *flag.FlagSet) {
+	fs.IntVar(&s.pid, "server-pid", 0, "server PID to account CPU and memory to (0: unknown)")
+	fs.BoolVar(&s.tree, "server-tree", false, "sum over the PID and all its descendants (multi-process servers such as Dovecot)")
+}
+
+func (s *serverProc) snap() cpuSnap { return snapCPU("/proc", s.pid, s.tree) }
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:143", "IMAP server host:port")
@@ -73,6 +88,7 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.json, "json", "", "append the result as one JSON line to this file")
 	fs.DurationVar(&c.timeout, "timeout", 60*time.Second, "deadline for each command")
 	fs.BoolVar(&c.progress, "progress", true, "draw a progress bar on stderr")
+	c.srv.register(fs)
 }
 
 func (c *common) user(n int) string {

@@ -81,8 +81,9 @@ func runMix(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bench mix: %v\n", err)
 		return 2
 	}
+	snap := o.srv.snap()
 	res, err := o.run(ctx, weights, stderr)
-	rec := Record{Time: time.Now().UTC(), Server: o.server, Scenario: "mix", Mix: res}
+	rec := Record{Time: time.Now().UTC(), Server: o.server, Scenario: "mix", Mix: res, Env: envSince(snap)}
 	if err != nil {
 		rec.Error = err.Error()
 	} else {
@@ -184,6 +185,7 @@ func (o *mixOpts) run(ctx context.Context, weights [nOps]int, stderr io.Writer) 
 		}
 	}
 
+	cpu0 := cpuSeconds()
 	start := time.Now()
 	deadline := start.Add(o.duration)
 	var wg sync.WaitGroup
@@ -197,6 +199,7 @@ func (o *mixOpts) run(ctx context.Context, weights [nOps]int, stderr io.Writer) 
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuSeconds() - cpu0
 	for _, c := range clients {
 		if c.conn != nil {
 			c.record = false
@@ -207,7 +210,7 @@ func (o *mixOpts) run(ctx context.Context, weights [nOps]int, stderr io.Writer) 
 		return nil, err
 	}
 
-	res := &MixResult{Mode: o.mode, Clients: o.clients, Users: o.users, Seconds: elapsed.Seconds()}
+	res := &MixResult{Mode: o.mode, Clients: o.clients, Users: o.users, Seconds: elapsed.Seconds(), ClientCPU: cpu}
 	for op := 0; op < nOps; op++ {
 		var all []int64
 		errs := 0
@@ -647,8 +650,8 @@ func (c *mixClient) append(cn *Conn) error {
 }
 
 func printMix(w io.Writer, server string, r *MixResult) {
-	fmt.Fprintf(w, "%s mix mode=%s clients=%d users=%d: %.0f ops/s total, %d ops in %.1fs, %d errors, %d reconnects\n",
-		server, r.Mode, r.Clients, r.Users, r.OpsPerSec, r.Ops, r.Seconds, r.Errors, r.Reconnects)
+	fmt.Fprintf(w, "%s mix mode=%s clients=%d users=%d: %.0f ops/s total, %d ops in %.1fs, %d errors, %d reconnects; bench tool CPU %.1fs\n",
+		server, r.Mode, r.Clients, r.Users, r.OpsPerSec, r.Ops, r.Seconds, r.Errors, r.Reconnects, r.ClientCPU)
 	fmt.Fprintf(w, "  %-11s %8s %9s %7s %8s %8s %8s\n", "op", "count", "ops/s", "errors", "p50 ms", "p99 ms", "max ms")
 	for _, s := range r.PerOp {
 		fmt.Fprintf(w, "  %-11s %8d %9.1f %7d %8.2f %8.2f %8.1f\n", s.Name, s.Count, s.OpsPerSec, s.Errors, s.P50Ms, s.P99Ms, s.MaxMs)

@@ -52,8 +52,9 @@ func runPopulate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "bench populate: bad -users, -count, -batch, -inflight or -conns\n")
 		return 2
 	}
+	snap := o.srv.snap()
 	res, err := o.run(ctx, lo, hi, stderr)
-	rec := Record{Time: time.Now().UTC(), Server: o.server, Scenario: "populate", Populate: res}
+	rec := Record{Time: time.Now().UTC(), Server: o.server, Scenario: "populate", Populate: res, Env: envSince(snap)}
 	if err != nil {
 		rec.Error = err.Error()
 	} else {

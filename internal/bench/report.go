@@ -168,7 +168,9 @@ func (o *reportOpts) render(w io.Writer, recs []Record, meta [][2]string) {
 	}
 	m.p("")
 	m.p("Ratios are %s/%s. For throughput a ratio above 1 favours %s; for times and memory a ratio below 1 favours %s. "+
-		"Where %s has no figure the cell says so; no figure here is estimated or copied.", C, B, C, C, C)
+		"Where %s has no figure the cell says so; no figure here is estimated or copied. "+
+		"The load tool runs on the same machine as the servers; the last section shows, per run, how the CPU was "+
+		"shared between server, load tool and any other process.", C, B, C, C, C)
 	m.p("")
 
 	m.p("## Machine")
@@ -192,6 +194,7 @@ func (o *reportOpts) render(w io.Writer, recs []Record, meta [][2]string) {
 	o.bigbox(m, recs)
 	o.idle(m, recs)
 	o.lmtp(m, recs)
+	o.noise(m, recs)
 
 	if o.charts != "" {
 		m.p("## Charts")
@@ -459,6 +462,13 @@ func (o *reportOpts) mix(m md, recs []Record) {
 		}
 		m.p("### mix, %s, %d clients (%.0f s)", k.mode, k.clients, secs)
 		m.p("")
+		for _, r := range []*Record{b, c} {
+			if ok(r) && r.Mix.ClientCPU > 0 {
+				m.p("- load tool CPU while driving %s: %.1f s over %.0f s (%.0f%% of one core)", r.Server, r.Mix.ClientCPU,
+					r.Mix.Seconds, 100*r.Mix.ClientCPU/r.Mix.Seconds)
+			}
+		}
+		m.p("")
 		m.header("Operation", "ops/s "+B, "p50 ms "+B, "p99 ms "+B, "max ms "+B, "ops/s "+C, "p50 ms "+C, "p99 ms "+C, "max ms "+C, "ops/s "+C+"/"+B, "p99 "+C+"/"+B)
 		var names []string
 		for _, r := range []*Record{b, c} {
@@ -714,6 +724,60 @@ func (o *reportOpts) lmtp(m md, recs []Record) {
 			o.cell(c, func(r *Record) string { return f2(r.LMTP.Latency.P99Ms) }),
 			o.cell(b, func(r *Record) string { return strconv.Itoa(r.LMTP.Errors) }),
 			o.cell(c, func(r *Record) string { return strconv.Itoa(r.LMTP.Errors) }))
+	}
+	m.p("")
+}
+
+// describe names a run for the CPU accounting table.
+func describe(r Record) string {
+	switch {
+	case r.Mix != nil:
+		return fmt.Sprintf("mix %s, %d clients", r.Mix.Mode, r.Mix.Clients)
+	case r.Populate != nil:
+		return fmt.Sprintf("populate users %s / %s", r.Populate.Users, r.Populate.Mailbox)
+	case r.Bigbox != nil:
+		return fmt.Sprintf("bigbox %d messages", r.Bigbox.Messages)
+	case r.Idle != nil:
+		return fmt.Sprintf("idle %d connections", r.Idle.Conns)
+	case r.LMTP != nil:
+		return fmt.Sprintf("lmtp concurrency %d, %d bytes", r.LMTP.Concurrency, r.LMTP.Size)
+	}
+	return r.Scenario
+}
+
+// noise shows, per run, how the machine's CPU was shared between the
+// server, the load tool and everything else.
+func (o *reportOpts) noise(m md, recs []Record) {
+	have := false
+	for _, r := range recs {
+		if r.Env != nil {
+			have = true
+		}
+	}
+	if !have {
+		return
+	}
+	m.p("## CPU accounting per run")
+	m.p("")
+	m.p("Server and load tool share the machine. Percentages are of the machine's capacity (CPUs × run time), " +
+		"from /proc/stat and the processes' own counters. *Other* is every other process: a high figure means the " +
+		"run competed with unrelated work and its numbers are pessimistic for the server under test.")
+	m.p("")
+	m.header("Run", "Server", "Seconds", "Load (1 min) start → end", "Server CPU", "Load tool CPU", "Other CPU")
+	pctOf := func(v float64, e *Env) string {
+		capacity := e.Seconds * float64(max(e.CPUs, 1))
+		if v < 0 || capacity <= 0 {
+			return "unknown"
+		}
+		return fmt.Sprintf("%.0f%%", 100*v/capacity)
+	}
+	for _, r := range recs {
+		if r.Env == nil {
+			continue
+		}
+		e := r.Env
+		m.row(describe(r), r.Server, f0(e.Seconds), fmt.Sprintf("%.1f → %.1f", e.LoadStart, e.LoadEnd),
+			pctOf(e.ServerCPU, e), pctOf(e.ToolCPU, e), pctOf(e.OtherCPU, e))
 	}
 	m.p("")
 }

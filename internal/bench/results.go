@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"syscall"
 	"time"
 )
 
@@ -17,6 +18,7 @@ type Record struct {
 	Server   string    `json:"server"`   // label, e.g. "dovecot" or "barid"
 	Scenario string    `json:"scenario"` // mix, populate, bigbox, idle, lmtp
 	Error    string    `json:"error,omitempty"`
+	Env      *Env      `json:"env,omitempty"`
 
 	Mix      *MixResult      `json:"mix,omitempty"`
 	Populate *PopulateResult `json:"populate,omitempty"`
@@ -47,6 +49,7 @@ type MixResult struct {
 	OpsPerSec    float64  `json:"ops_per_sec"`
 	Errors       int      `json:"errors"`
 	Reconnects   int      `json:"reconnects"`
+	ClientCPU    float64  `json:"client_cpu_seconds"` // the bench process's own CPU time
 	PerOp        []OpStat `json:"per_op"`
 	ErrorSamples []string `json:"error_samples,omitempty"`
 }
@@ -131,6 +134,7 @@ type LMTPResult struct {
 	PerSec      float64 `json:"per_sec"`
 	MBPerSec    float64 `json:"mb_per_sec"`
 	Errors      int     `json:"errors"`
+	ClientCPU   float64 `json:"client_cpu_seconds"`
 	Latency     OpStat  `json:"latency"`
 	ErrorSample string  `json:"error_sample,omitempty"`
 }
@@ -205,6 +209,16 @@ func pct(n int, p float64) int {
 }
 
 func ms(ns int64) float64 { return float64(ns) / 1e6 }
+
+// cpuSeconds returns the CPU time (user + system) this process has used,
+// so each result can say how much of the machine the load tool took.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
 
 func median(v []float64) float64 {
 	if len(v) == 0 {

@@ -130,7 +130,7 @@ func TestSection(t *testing.T) {
 		{imap.Section{Part: []int{2}, Specifier: imap.SectionHeader},
 			"From: b@example.com\r\nSubject: inner\r\nContent-Type: multipart/alternative; boundary=in\r\n\r\n"},
 		{imap.Section{Part: []int{1}, Specifier: imap.SectionHeader}, ""}, // not a message/rfc822 part
-		{imap.Section{Part: []int{3}}, ""},                                  // no such part
+		{imap.Section{Part: []int{3}}, ""},                                // no such part
 		{imap.Section{Part: []int{1}, Partial: true, Offset: 2, Count: 3}, "rt "},
 		{imap.Section{Partial: true, Offset: 100000, Count: 3}, ""},
 	}

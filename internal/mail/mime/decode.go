@@ -1,6 +1,7 @@
 package mime
 
 import (
+	"bytes"
 	"strings"
 )
 
@@ -75,20 +76,22 @@ type decoder struct {
 }
 
 func (d *decoder) reset(p *Part) {
+	// reset is only called for a part that gets no children (a
+	// multipart without a usable boundary included): BINARY decodes
+	// its body
 	*d = decoder{buf: d.buf[:0], tmp: d.tmp[:0]}
-	if p.Flags&(FlagMultipart|FlagMessage) != 0 {
-		return
-	}
 	d.kind = binKind(p)
 	d.active = d.kind == encBase64 || d.kind == encQP
 }
 
 func (d *decoder) write(b []byte) {
-	d.tmp = d.lf.filter(d.tmp[:0], b)
-	b = d.tmp
+	if d.kind == encQP {
+		b = d.lf.apply(&d.tmp, b)
+	}
 	switch d.kind {
 	case encBase64:
-		d.buf = d.b64.decode(d.buf[:0], b)
+		d.n += d.b64.count(b)
+		return
 	case encQP:
 		d.buf = d.qp.decode(d.buf[:0], b)
 	}
@@ -103,8 +106,10 @@ func (d *decoder) finish(p *Part) {
 	}
 	d.active = false
 	if d.lf.cr {
+		// a CR held back at the very end is data
 		d.lf.cr = false
-		d.write([]byte{'\r'})
+		d.buf = d.qp.decode(d.buf[:0], []byte{'\r'})
+		d.n += int64(len(d.buf))
 	}
 	var bad, short bool
 	switch d.kind {
@@ -130,6 +135,15 @@ func (d *decoder) finish(p *Part) {
 // lfFilter drops a CR that comes right before an LF, as Dovecot's LF-only
 // storage does, so decoders see what Dovecot's see.
 type lfFilter struct{ cr bool }
+
+// apply filters src, returning src itself when nothing would change.
+func (f *lfFilter) apply(buf *[]byte, src []byte) []byte {
+	if !f.cr && (len(src) == 0 || src[len(src)-1] != '\r') && !bytes.Contains(src, []byte("\r\r")) {
+		return src
+	}
+	*buf = f.filter((*buf)[:0], src)
+	return *buf
+}
 
 func (f *lfFilter) filter(dst, src []byte) []byte {
 	for _, c := range src {
@@ -212,6 +226,32 @@ func (s *b64State) decode(out, in []byte) []byte {
 		}
 	}
 	return out
+}
+
+// count is decode without the output: it returns how many bytes decode
+// would have written. The common case (alphabet characters and line
+// ends, before any padding) is handled inline.
+func (s *b64State) count(in []byte) int64 {
+	var n int64
+	for i := 0; i < len(in); i++ {
+		c := in[i]
+		if b64val[c] != 0xff && !s.done && s.pad == 0 {
+			s.n++
+			if s.n == 4 {
+				n += 3
+				s.n = 0
+			}
+			continue
+		}
+		if c == '\r' || c == '\n' || c == ' ' || c == '\t' {
+			continue
+		}
+		// padding, invalid data, data after padding: the full
+		// state machine
+		var buf [3]byte
+		n += int64(len(s.decode(buf[:0], in[i:i+1])))
+	}
+	return n
 }
 
 // flush writes the bytes of a short (padded) group.

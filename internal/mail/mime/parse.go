@@ -137,6 +137,8 @@ func (p *parser) parentOf(part *Part) *Part {
 	return nil
 }
 
+var crlfBytes = []byte("\r\n")
+
 // advance moves past b, counting CRLF pairs for Part.LFOffset.
 func (p *parser) advance(b []byte) {
 	if len(b) == 0 {
@@ -146,11 +148,7 @@ func (p *parser) advance(b []byte) {
 	if b[0] == '\n' && p.rawLast == '\r' {
 		p.crlf++
 	}
-	for i := 1; i < len(b); i++ {
-		if b[i] == '\n' && b[i-1] == '\r' {
-			p.crlf++
-		}
-	}
+	p.crlf += int64(bytes.Count(b, crlfBytes))
 	p.rawLast = b[len(b)-1]
 }
 
@@ -250,29 +248,33 @@ func (p *parser) addBody(b []byte) {
 	part.BodySize += int64(len(b))
 	part.BodyVSize += int64(len(b))
 	l1, l2 := p.lastByte, p.lastByte2
-	for i, c := range b {
-		switch c {
-		case '\n':
-			part.BodyLines++
-			prev, prev2 := l1, l2
-			if i > 0 {
-				prev = b[i-1]
-				prev2 = l1
-				if i > 1 {
-					prev2 = b[i-2]
-				}
-			}
-			switch {
-			case prev != '\r':
-				part.BodyVSize++
-				part.Flags |= FlagBareLF
-			case prev2 == '\r':
-				part.BodyVSize--
-				part.Flags |= FlagBareLF
-			}
-		case 0:
-			part.Flags |= FlagHasNULs
+	if bytes.IndexByte(b, 0) >= 0 {
+		part.Flags |= FlagHasNULs
+	}
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			break
 		}
+		i += j
+		part.BodyLines++
+		prev, prev2 := l1, l2
+		if i > 0 {
+			prev = b[i-1]
+			prev2 = l1
+			if i > 1 {
+				prev2 = b[i-2]
+			}
+		}
+		switch {
+		case prev != '\r':
+			part.BodyVSize++
+			part.Flags |= FlagBareLF
+		case prev2 == '\r':
+			part.BodyVSize--
+			part.Flags |= FlagBareLF
+		}
+		i++
 	}
 	p.lastByte = b[len(b)-1]
 	p.lastByte2 = l1
@@ -599,6 +601,8 @@ func (p *parser) endHeader(sawBlank bool) {
 			part.Flags |= FlagLimit
 		} else if p.hdr.boundary != nil && sawBlank {
 			p.bounds = append(p.bounds, boundary{part: part, delim: p.hdr.boundary})
+			// if no part ever starts, BINARY decodes this body
+			p.startLeafBody()
 			return
 		}
 		// Without a usable boundary the part stays a multipart with

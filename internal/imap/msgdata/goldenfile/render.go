@@ -52,10 +52,7 @@ func ParseItem(name string) (kind string, sec imap.Section, ok bool, err error) 
 		}
 		n, _ := strconv.Atoi(spec[:k])
 		sec.Part = append(sec.Part, n)
-		spec = spec[k:]
-		if strings.HasPrefix(spec, ".") {
-			spec = spec[1:]
-		}
+		spec = strings.TrimPrefix(spec[k:], ".")
 	}
 	up := strings.ToUpper(spec)
 	switch {

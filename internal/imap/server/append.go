@@ -22,14 +22,12 @@ func handleAppend(c *Conn, tag string) error {
 	}
 	name, err := c.readMailbox()
 	if err != nil {
-		c.dec.DiscardLine()
 		return err
 	}
 	mb, err := c.srv.cfg.Store.Mailbox(c.ctx(), c.account.ID, name)
 	if err != nil {
 		// Refuse before any literal is read: a synchronizing literal
 		// never gets its "+" (RFC 9051 §6.3.12: NO [TRYCREATE]).
-		c.dec.DiscardLine()
 		if errors.Is(err, store.ErrNoMailbox) {
 			return &imap.Error{Type: "NO", Code: imap.CodeTryCreate, Text: "Mailbox doesn't exist: " + name}
 		}
@@ -70,7 +68,6 @@ func handleAppend(c *Conn, tag string) error {
 		}
 		for _, f := range flags {
 			if strings.EqualFold(f, `\Recent`) || (strings.HasPrefix(f, `\`) && !isSystemFlag(f)) {
-				c.dec.DiscardLine()
 				return &imap.Error{Type: "BAD", Text: "Invalid flag in APPEND: " + f}
 			}
 		}
@@ -80,7 +77,6 @@ func handleAppend(c *Conn, tag string) error {
 		}
 		if size == 0 {
 			io.Copy(io.Discard, r)
-			c.dec.DiscardLine()
 			return &imap.Error{Type: "NO", Text: "Refusing to append an empty message"}
 		}
 		p, err := c.srv.cfg.Deliver.Prepare(c.ctx(), r, size, store.FlagsFromNames(flags), date)
@@ -89,7 +85,6 @@ func handleAppend(c *Conn, tag string) error {
 			if isConnErr(err) {
 				return &ioError{err}
 			}
-			c.dec.DiscardLine()
 			return err
 		}
 		prepared = append(prepared, p)
@@ -103,7 +98,6 @@ func handleAppend(c *Conn, tag string) error {
 			return err
 		}
 		if len(prepared) >= 10000 {
-			c.dec.DiscardLine()
 			return &imap.Error{Type: "NO", Code: imap.CodeLimit, Text: "Too many messages in one MULTIAPPEND (max 10000)"}
 		}
 	}

@@ -9,8 +9,9 @@ func handleExpunge(c *Conn, tag string) error {
 	if !c.dec.ExpectCRLF() {
 		return c.dec.Err()
 	}
-	if err := c.requireWritable(); err != nil {
-		return err
+	if c.sel.readOnly {
+		// As Dovecot: nothing to do in a read-only mailbox, and no error.
+		return c.ok(tag, "", "Expunge skipped: mailbox is read-only.")
 	}
 	_, changes, err := c.srv.cfg.Store.Expunge(c.ctx(), c.sel.mbox.ID, nil)
 	if err != nil {

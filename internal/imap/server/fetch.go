@@ -51,6 +51,15 @@ type fetchReq struct {
 	hasChangedSinc bool
 }
 
+func (r *fetchReq) hasItem(k fetchKind) bool {
+	for _, it := range r.items {
+		if it.kind == k {
+			return true
+		}
+	}
+	return false
+}
+
 // RFC 9051 §6.4.5 FETCH.
 func handleFetch(c *Conn, tag string) error { return c.fetch(tag, false) }
 
@@ -202,7 +211,6 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 			return nil, c.dec.Err()
 		}
 		if bad != "" {
-			c.dec.DiscardLine()
 			return nil, &imap.Error{Type: "BAD", Text: "Unknown FETCH modifier " + bad}
 		}
 		if req.hasChangedSinc {
@@ -262,7 +270,6 @@ func (c *Conn) parseSectionItem(a string) (fetchItem, error) {
 			a = a + "[" + rest
 			i = strings.IndexByte(a, '[')
 		} else {
-			c.dec.DiscardLine()
 			return it, &imap.Error{Type: "BAD", Text: "Unknown FETCH data item " + a}
 		}
 	}
@@ -280,16 +287,13 @@ func (c *Conn) parseSectionItem(a string) (fetchItem, error) {
 	case "BINARY.SIZE":
 		it.kind, it.peek = fBinarySize, true
 	default:
-		c.dec.DiscardLine()
 		return it, &imap.Error{Type: "BAD", Text: "Unknown FETCH data item " + a}
 	}
 	sec, err := parseSectionSpec(spec)
 	if err != nil {
-		c.dec.DiscardLine()
 		return it, err
 	}
 	if it.kind != fSection && (sec.Specifier != imap.SectionAll) {
-		c.dec.DiscardLine()
 		return it, &imap.Error{Type: "BAD", Text: "BINARY takes only a part number"}
 	}
 	if sec.Specifier == imap.SectionHeaderFields || sec.Specifier == imap.SectionHeaderFieldsNot {
@@ -304,7 +308,6 @@ func (c *Conn) parseSectionItem(a string) (fetchItem, error) {
 			return it, c.dec.Err()
 		}
 		if len(sec.Fields) == 0 {
-			c.dec.DiscardLine()
 			return it, &imap.Error{Type: "BAD", Text: "HEADER.FIELDS needs at least one field name"}
 		}
 	}
@@ -320,7 +323,6 @@ func (c *Conn) parseSectionItem(a string) (fetchItem, error) {
 			}
 			if cnt == 0 {
 				// RFC 9051 §6.4.5: nz-number
-				c.dec.DiscardLine()
 				return it, &imap.Error{Type: "BAD", Text: "Partial count must be non-zero"}
 			}
 			sec.Partial, sec.Offset, sec.Count = true, off, cnt
@@ -526,7 +528,12 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 		return br, nil
 	}
 	c.enc.RawString("* ").Number(seq).RawString(" FETCH (")
-	wroteFlags := false
+	if seenChanged && !req.hasItem(fFlags) {
+		// The \Seen set by this FETCH goes first, as Dovecot sends it.
+		c.enc.RawString("FLAGS ")
+		c.writeFlagList(m.UID, m.Flags)
+		c.enc.SP()
+	}
 	for i, it := range req.items {
 		if i > 0 {
 			c.enc.SP()
@@ -537,7 +544,6 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 		case fFlags:
 			c.enc.RawString("FLAGS ")
 			c.writeFlagList(m.UID, m.Flags)
-			wroteFlags = true
 		case fInternalDate:
 			c.enc.RawString("INTERNALDATE ").DateTime(m.InternalDate)
 		case fSize:
@@ -626,10 +632,6 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 			}
 			c.enc.Number64(n)
 		}
-	}
-	if seenChanged && !wroteFlags {
-		c.enc.RawString(" FLAGS ")
-		c.writeFlagList(m.UID, m.Flags)
 	}
 	if seenChanged && c.condstore {
 		// RFC 7162 §3.1: a FETCH that set \Seen also reports UID and MODSEQ.

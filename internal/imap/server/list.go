@@ -50,11 +50,9 @@ func handleList(c *Conn, tag string) error {
 			return c.dec.Err()
 		}
 		if bad != "" {
-			c.dec.DiscardLine()
 			return &imap.Error{Type: "BAD", Text: "Unknown LIST selection option " + bad}
 		}
 		if o.recursive && !o.subscribedOnly && !o.specialUseOnly {
-			c.dec.DiscardLine()
 			return &imap.Error{Type: "BAD", Text: "RECURSIVEMATCH needs another selection option"}
 		}
 	}
@@ -87,6 +85,7 @@ func handleList(c *Conn, tag string) error {
 		if !c.dec.ExpectAtom(&kw) || !strings.EqualFold(kw, "RETURN") || !c.dec.ExpectSP() {
 			return c.errOr("expected RETURN (...)")
 		}
+		o.extended = true
 		var bad string
 		if !c.dec.ExpectList(func() bool {
 			var a string
@@ -120,7 +119,6 @@ func handleList(c *Conn, tag string) error {
 			return c.dec.Err()
 		}
 		if bad != "" {
-			c.dec.DiscardLine()
 			return &imap.Error{Type: "BAD", Text: "Unknown LIST return option " + bad}
 		}
 	}
@@ -257,6 +255,11 @@ func (c *Conn) list(o listOpts, ref string, patterns []string, verb string) erro
 		if o.specialUseOnly && e.specialUse == "" && !(o.recursive && e.children) {
 			continue
 		}
+		// Attribute choice and order follow Dovecot: children and
+		// special-use appear in a basic LIST, but in an extended LIST
+		// only when asked for (RFC 5258 §4, RFC 6154 §2).
+		showChildren := verb == "LIST" && (!o.extended || o.retChildren)
+		showSpecial := e.specialUse != "" && (!o.extended || o.retSpecialUse || o.specialUseOnly || verb == "LSUB")
 		var attrs []string
 		if !e.exists {
 			if verb == "LIST" && (o.subscribedOnly || c.rev2) && !e.children {
@@ -265,17 +268,17 @@ func (c *Conn) list(o listOpts, ref string, patterns []string, verb string) erro
 				attrs = append(attrs, `\Noselect`)
 			}
 		}
-		if verb == "LIST" {
+		if verb == "LIST" && e.subscribed && (o.retSubscribed || o.subscribedOnly) {
+			attrs = append(attrs, `\Subscribed`)
+		}
+		if showChildren {
 			if e.children {
 				attrs = append(attrs, `\HasChildren`)
 			} else if e.exists || e.subscribed {
 				attrs = append(attrs, `\HasNoChildren`)
 			}
 		}
-		if verb == "LIST" && e.subscribed && (o.retSubscribed || o.subscribedOnly) {
-			attrs = append(attrs, `\Subscribed`)
-		}
-		if e.specialUse != "" && verb == "LIST" {
+		if showSpecial {
 			attrs = append(attrs, e.specialUse)
 		}
 		c.enc.RawString("* ").RawString(verb).RawString(" (").RawString(strings.Join(attrs, " ")).RawString(`) "/" `)

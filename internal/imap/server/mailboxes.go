@@ -100,7 +100,6 @@ func handleRename(c *Conn, tag string) error {
 	}
 	from, err := c.readMailbox()
 	if err != nil {
-		c.dec.DiscardLine()
 		return err
 	}
 	if !c.dec.ExpectSP() {

@@ -187,7 +187,6 @@ func (c *Conn) parseSearchPrefix(ret *searchReturn, charset *string) (*search.Ke
 			return nil, false, c.dec.Err()
 		}
 		if _, err := lookupCharset(cs); err != nil {
-			c.dec.DiscardLine()
 			return nil, false, &imap.Error{Type: "NO", Code: imap.CodeBadCharset, CodeArg: "(UTF-8 US-ASCII)", Text: "Unsupported charset " + cs}
 		}
 		*charset = cs
@@ -455,7 +454,6 @@ func (c *Conn) searchKeyFromAtom(a string, depth int, charset string) (*search.K
 	if set, err := imap.ParseSeqSet(a); err == nil {
 		return &search.Key{Op: search.OpSeqSet, Seq: set}, nil
 	}
-	c.dec.DiscardLine()
 	return nil, &imap.Error{Type: "BAD", Text: "Unknown search key " + a}
 }
 

@@ -22,7 +22,6 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	}
 	name, err := c.readMailbox()
 	if err != nil {
-		c.dec.DiscardLine()
 		c.deselect()
 		return err
 	}
@@ -47,7 +46,9 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	}
 	hadSelected := c.sel != nil
 	c.deselect()
-	if hadSelected && (c.rev2 || c.condstore || c.qresync) {
+	if hadSelected {
+		// RFC 7162 §3.2.11 / RFC 9051 §7.1: Dovecot sends it to every
+		// client, and clients ignore codes they don't know.
 		c.enc.RawString("* OK [CLOSED] Previous mailbox closed.").CRLF()
 	}
 	mb, err := c.srv.cfg.Store.Mailbox(c.ctx(), c.account.ID, name)
@@ -90,7 +91,7 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 			for _, k := range m.Flags.Keywords {
 				lk := strings.ToLower(k)
 				if _, ok := v.keywords[lk]; !ok {
-					v.keywords[lk] = k
+					v.addKeyword(k)
 				}
 			}
 			if m.Flags.System&store.FlagSeen == 0 && firstUnseen == 0 {
@@ -105,6 +106,7 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 			return err
 		}
 	}
+	v.reportedRecent = len(v.recent)
 	c.sel = v
 	c.state = StateSelected
 	c.writeFlagsResponses()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"strings"
 
 	"barid/internal/imap"
@@ -14,7 +15,6 @@ func handleStatus(c *Conn, tag string) error {
 	}
 	name, err := c.readMailbox()
 	if err != nil {
-		c.dec.DiscardLine()
 		return err
 	}
 	var items []string
@@ -28,11 +28,19 @@ func handleStatus(c *Conn, tag string) error {
 	}) || !c.dec.ExpectCRLF() {
 		return c.dec.Err()
 	}
+	// Answer in Dovecot's fixed order, once per item (RFC 9051 §7.2.4
+	// leaves the order open).
+	want := map[string]bool{}
 	for _, it := range items {
-		switch it {
-		case "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ":
-		default:
+		if !slices.Contains(statusOrder, it) {
 			return &imap.Error{Type: "BAD", Text: "Unknown STATUS item " + it}
+		}
+		want[it] = true
+	}
+	items = items[:0]
+	for _, it := range statusOrder {
+		if want[it] {
+			items = append(items, it)
 		}
 	}
 	mb, err := c.srv.cfg.Store.Mailbox(c.ctx(), c.account.ID, name)
@@ -44,6 +52,8 @@ func handleStatus(c *Conn, tag string) error {
 	}
 	return c.ok(tag, "", "Status completed.")
 }
+
+var statusOrder = []string{"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "DELETED", "SIZE"}
 
 func (c *Conn) writeStatusResponse(mb *store.Mailbox, items []string) error {
 	st, err := c.srv.cfg.Store.MailboxStatus(c.ctx(), mb.ID)

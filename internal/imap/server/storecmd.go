@@ -48,7 +48,6 @@ func (c *Conn) storeFlags(tag string, uid bool) error {
 			return c.dec.Err()
 		}
 		if bad != "" {
-			c.dec.DiscardLine()
 			return &imap.Error{Type: "BAD", Text: "Unknown STORE modifier " + bad}
 		}
 		c.condstore = true
@@ -69,7 +68,6 @@ func (c *Conn) storeFlags(tag string, uid bool) error {
 	case "-FLAGS":
 		op = store.FlagsRemove
 	default:
-		c.dec.DiscardLine()
 		return &imap.Error{Type: "BAD", Text: "Expected FLAGS, +FLAGS or -FLAGS"}
 	}
 	var names []string
@@ -106,8 +104,11 @@ func (c *Conn) storeFlags(tag string, uid bool) error {
 			return &imap.Error{Type: "BAD", Text: "Invalid system flag " + n}
 		}
 	}
-	if err := c.requireWritable(); err != nil {
-		return err
+	if c.sel.readOnly {
+		// RFC 3501 §6.3.2 forbids changes after EXAMINE but does not
+		// require NO; Dovecot answers OK and changes nothing, and so do
+		// we, so clients that mark read messages don't show errors.
+		return c.ok(tag, "", "Store skipped: mailbox is read-only.")
 	}
 	flags := store.FlagsFromNames(names)
 	if len(uids) == 0 {

@@ -19,8 +19,10 @@ type view struct {
 	uids     []store.UID // seq n is uids[n-1]
 	recent   []store.UID // sorted; \Recent for this session (rev1)
 
-	// announced keywords, lower-cased -> spelling (FLAGS response).
+	// announced keywords, lower-cased -> spelling (FLAGS response), and
+	// their order of first appearance (Dovecot lists them that way).
 	keywords map[string]string
+	kwOrder  []string
 
 	// Pending changes from other writers.
 	added    []store.UID
@@ -31,6 +33,9 @@ type view struct {
 	own map[store.UID]store.ModSeq
 
 	deleted bool
+
+	// reportedRecent is the RECENT count the client last heard.
+	reportedRecent int
 
 	pendingWrites int
 }
@@ -162,6 +167,11 @@ func (c *Conn) sendUpdates(allowExpunge bool) {
 		sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
 		c.expungeFromView(gone)
 	}
+	if !c.rev2 && len(v.recent) != v.reportedRecent && len(v.added) == 0 {
+		// Dovecot reports the new \Recent count after expunges too.
+		c.enc.RawString("* ").Number(uint32(len(v.recent))).RawString(" RECENT").CRLF()
+		v.reportedRecent = len(v.recent)
+	}
 	if len(v.added) > 0 {
 		v.uids = append(v.uids, v.added...)
 		newUIDs := v.added
@@ -178,6 +188,7 @@ func (c *Conn) sendUpdates(allowExpunge bool) {
 		c.enc.RawString("* ").Number(uint32(len(v.uids))).RawString(" EXISTS").CRLF()
 		if !c.rev2 {
 			c.enc.RawString("* ").Number(uint32(len(v.recent))).RawString(" RECENT").CRLF()
+			v.reportedRecent = len(v.recent)
 		}
 	}
 	if len(v.flags) > 0 {
@@ -245,8 +256,9 @@ func (c *Conn) writeFlagsFetch(seq uint32, uid store.UID, f store.Flags, modseq 
 func (c *Conn) writeFlagList(uid store.UID, f store.Flags) {
 	c.enc.BeginList()
 	first := true
-	for i, n := range store.SysFlagNames {
-		if f.System&(1<<i) != 0 {
+	for _, sf := range dovecotFlagOrder {
+		if f.System&sf.bit != 0 {
+			n := sf.name
 			if !first {
 				c.enc.SP()
 			}
@@ -271,6 +283,20 @@ func (c *Conn) writeFlagList(uid store.UID, f store.Flags) {
 	c.enc.EndList()
 }
 
+// dovecotFlagOrder is the order system flags are listed in FETCH and
+// FLAGS responses, the same as Dovecot's, so that clients and test
+// transcripts see identical answers.
+var dovecotFlagOrder = []struct {
+	bit  store.SysFlags
+	name string
+}{
+	{store.FlagAnswered, `\Answered`},
+	{store.FlagFlagged, `\Flagged`},
+	{store.FlagDeleted, `\Deleted`},
+	{store.FlagSeen, `\Seen`},
+	{store.FlagDraft, `\Draft`},
+}
+
 // announceKeywords sends FLAGS and PERMANENTFLAGS before the first FETCH
 // that carries a keyword the client has not been told about.
 func (c *Conn) announceKeywords(ks []string) {
@@ -282,7 +308,7 @@ func (c *Conn) announceKeywords(ks []string) {
 	for _, k := range ks {
 		lk := strings.ToLower(k)
 		if _, ok := v.keywords[lk]; !ok {
-			v.keywords[lk] = k
+			v.addKeyword(k)
 			fresh = true
 		}
 	}
@@ -295,11 +321,7 @@ func (c *Conn) announceKeywords(ks []string) {
 // the selected mailbox (RFC 9051 §7.3.5, §7.1).
 func (c *Conn) writeFlagsResponses() {
 	v := c.sel
-	ks := make([]string, 0, len(v.keywords))
-	for _, k := range v.keywords {
-		ks = append(ks, k)
-	}
-	sort.Slice(ks, func(i, j int) bool { return strings.ToLower(ks[i]) < strings.ToLower(ks[j]) })
+	ks := v.kwOrder
 	c.enc.RawString(`* FLAGS (\Answered \Flagged \Deleted \Seen \Draft`)
 	for _, k := range ks {
 		c.enc.SP().Atom(k)
@@ -314,6 +336,15 @@ func (c *Conn) writeFlagsResponses() {
 		c.enc.SP().Atom(k)
 	}
 	c.enc.RawString(` \*)] Flags permitted.`).CRLF()
+}
+
+func (v *view) addKeyword(k string) {
+	lk := strings.ToLower(k)
+	if _, ok := v.keywords[lk]; ok {
+		return
+	}
+	v.keywords[lk] = k
+	v.kwOrder = append(v.kwOrder, k)
 }
 
 // seqToUIDs resolves a sequence set against the view. A number past the

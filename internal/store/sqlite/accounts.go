@@ -130,6 +130,7 @@ func (s *Store) DeleteAccount(ctx context.Context, accountID int64) error {
 		}
 		for _, q := range []string{
 			`DELETE FROM messages WHERE mailbox IN (SELECT id FROM mailboxes WHERE account = ?)`,
+			`DELETE FROM msgflags WHERE mailbox IN (SELECT id FROM mailboxes WHERE account = ?)`,
 			`DELETE FROM expunged WHERE mailbox IN (SELECT id FROM mailboxes WHERE account = ?)`,
 			`DELETE FROM keywords WHERE mailbox IN (SELECT id FROM mailboxes WHERE account = ?)`,
 			`DELETE FROM mailboxes WHERE account = ?`,

@@ -137,11 +137,13 @@ func BenchmarkAppend(b *testing.B) {
 	s, mb := emptyStore(b)
 	ctx := context.Background()
 	b.ResetTimer()
+	cpu := cpuNow()
 	for i := 0; i < b.N; i++ {
 		if _, _, err := s.AppendMessages(ctx, mb, []store.NewMessage{benchMsg(i)}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu, 1, "op")
 }
 
 // BenchmarkAppendParallel is many deliveries at once: group commit folds
@@ -151,6 +153,13 @@ func BenchmarkAppendParallel(b *testing.B) {
 	ctx := context.Background()
 	b.SetParallelism(8)
 	b.ResetTimer()
+	cpu := cpuNow()
+	before := s.Stats()
+	defer func() {
+		reportCPU(b, cpu, 1, "op")
+		st := s.Stats()
+		b.ReportMetric(float64(st.Requests-before.Requests)/float64(max(1, st.Batches-before.Batches)), "req/tx")
+	}()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
@@ -173,12 +182,14 @@ func BenchmarkAppendBatch100(b *testing.B) {
 		msgs[i] = benchMsg(i)
 	}
 	b.ResetTimer()
+	cpu := cpuNow()
 	for i := 0; i < b.N; i++ {
 		if _, _, err := s.AppendMessages(ctx, mb, msgs); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/msg")
+	reportCPU(b, cpu, 100, "msg")
 }
 
 func benchFetch(b *testing.B, n int, fields store.Fields) {
@@ -315,4 +326,34 @@ func cpuNow() time.Duration {
 // reportCPU adds a cpu-ns/<unit> metric covering the timed loop.
 func reportCPU(b *testing.B, start time.Duration, perOp int, unit string) {
 	b.ReportMetric(float64((cpuNow()-start).Nanoseconds())/float64(b.N*perOp), "cpu-ns/"+unit)
+}
+
+// BenchmarkStoreFlagsAll100k is STORE 1:* +FLAGS/-FLAGS (\Flagged) on a
+// 100k mailbox: one transaction changing every row.
+func BenchmarkStoreFlagsAll100k(b *testing.B) {
+	s, mb := benchStore(b, 100000)
+	ctx := context.Background()
+	_, uids, err := s.MessageUIDs(ctx, mb)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The cached database keeps the state of earlier runs: start from it.
+	flagged := false
+	s.FetchMessages(ctx, mb, uids[:1], store.FieldFlags, func(m *store.Message) error {
+		flagged = m.Flags.System&store.FlagFlagged != 0
+		return nil
+	})
+	b.ResetTimer()
+	cpu := cpuNow()
+	for i := 0; i < b.N; i++ {
+		op := store.FlagsAdd
+		if flagged {
+			op = store.FlagsRemove
+		}
+		flagged = !flagged
+		if _, _, ch, err := s.StoreFlags(ctx, mb, uids, op, store.Flags{System: store.FlagFlagged}, 0); err != nil || len(ch) != len(uids) {
+			b.Fatal(err, len(ch))
+		}
+	}
+	reportCPU(b, cpu, len(uids), "msg")
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -110,6 +111,15 @@ func TestMigrationBackfillsKeywords(t *testing.T) {
 	kws, err := s.Keywords(ctx, 1)
 	if err != nil || !slices.Equal(kws, []string{"$Junk", "Work", "Zed"}) {
 		t.Fatalf("Keywords = %v, %v", kws, err)
+	}
+	// Migration 3 moved the flag state to msgflags.
+	var got []string
+	err = s.FetchMessages(ctx, 1, []store.UID{1, 2, 3}, store.FieldFlags|store.FieldBasics, func(m *store.Message) error {
+		got = append(got, fmt.Sprintf("%d:%d:%v:%s:%d", m.UID, m.ModSeq, m.Flags.Keywords, m.BlobID, m.Size))
+		return nil
+	})
+	if want := []string{"1:2:[$Junk Work]:a:1", "2:2:[]:b:1", "3:3:[Zed]:c:1"}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("migrated messages %v, %v", got, err)
 	}
 	var v int
 	s.wconn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)

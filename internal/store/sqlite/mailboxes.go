@@ -180,6 +180,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, accountID int64, name string)
 		}
 		for _, q := range []string{
 			`DELETE FROM messages WHERE mailbox = ?`,
+			`DELETE FROM msgflags WHERE mailbox = ?`,
 			`DELETE FROM expunged WHERE mailbox = ?`,
 			`DELETE FROM keywords WHERE mailbox = ?`,
 			`DELETE FROM mailboxes WHERE id = ?`,
@@ -355,7 +356,7 @@ func (s *Store) MailboxStatus(ctx context.Context, mailboxID int64) (*store.Stat
 			Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Size); err != nil {
 			return err
 		}
-		return r.queryRow(`SELECT count(*) FROM messages WHERE mailbox = ? AND uid >= ?`, mailboxID, mb.FirstRecent).Scan(&st.Recent)
+		return r.queryRow(`SELECT count(*) FROM msgflags WHERE mailbox = ? AND uid >= ?`, mailboxID, mb.FirstRecent).Scan(&st.Recent)
 	})
 	if errNoRows(err) {
 		return nil, store.ErrNoMailbox

@@ -97,7 +97,7 @@ func flagRows(t *wtx, mailboxID int64, uids []store.UID, where string) ([]flagRo
 			flags: store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}, size: size})
 		return nil
 	}
-	const cols = `SELECT uid, modseq, sysflags, keywords, size FROM messages INDEXED BY messages_flags WHERE mailbox = ? `
+	const cols = `SELECT uid, modseq, sysflags, keywords, size FROM msgflags WHERE mailbox = ? `
 	if uids == nil {
 		rows, err := t.query(cols+where+` ORDER BY uid`, mailboxID)
 		if err != nil {
@@ -174,9 +174,12 @@ func allocUIDs(m *mboxState, n int) (store.UID, error) {
 
 func normFlags(f store.Flags) store.Flags { return store.FlagsFromNames(f.Names()) }
 
-const insertMessage = `INSERT INTO messages (mailbox, uid, modseq, sysflags, keywords, blob_id, size,
+const (
+	insertMessage = `INSERT INTO messages (mailbox, uid, blob_id, size,
 	internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertFlags = `INSERT INTO msgflags (mailbox, uid, modseq, sysflags, keywords, size) VALUES (?, ?, ?, ?, ?, ?)`
+)
 
 // AppendMessages adds messages with consecutive new UIDs and one new
 // modseq (RFC 7162 §3.1: a single command may give all its changes one
@@ -217,9 +220,13 @@ func (s *Store) AppendMessages(ctx context.Context, mailboxID int64, msgs []stor
 			if err != nil {
 				return err
 			}
-			if _, err := t.exec(insertMessage, mailboxID, int64(uid), int64(modseq), int64(f.System), encodeKeywords(f.Keywords),
+			if _, err := t.exec(insertMessage, mailboxID, int64(uid),
 				nm.BlobID, nm.Size, encodeTime(nm.InternalDate), now, nm.Header, nm.Structure, nm.Envelope,
 				nm.Subject, nm.From, nm.To, nm.Cc, nm.Bcc, encodeTime(nm.SentDate)); err != nil {
+				return err
+			}
+			if _, err := t.exec(insertFlags, mailboxID, int64(uid), int64(modseq), int64(f.System),
+				encodeKeywords(f.Keywords), nm.Size); err != nil {
 				return err
 			}
 			u, d := unseenDeleted(f.System)
@@ -258,7 +265,7 @@ func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) (*store.Mailbo
 		// costs ~300ns a row, the concatenation and the parse below a
 		// fraction of that (BenchmarkMessageUIDs100k).
 		rows, err := r.query(`SELECT group_concat(uid) FROM
-			(SELECT uid FROM messages INDEXED BY messages_flags WHERE mailbox = ? ORDER BY uid)`, mailboxID)
+			(SELECT uid FROM msgflags WHERE mailbox = ? ORDER BY uid)`, mailboxID)
 		if err != nil {
 			return err
 		}
@@ -314,30 +321,44 @@ func parseUIDList(out []store.UID, b []byte) ([]store.UID, error) {
 	return out, nil
 }
 
-// fetchQuery builds the SELECT for the wanted fields. A FieldFlags-only
-// query is answered from the messages_flags covering index.
+// fetchQuery builds the SELECT for the wanted fields: msgflags alone for
+// flags, messages alone for the immutable fields, a join for both.
 func fetchQuery(fields Fields) string {
+	flags := fields&store.FieldFlags != 0
+	wide := fields&^store.FieldFlags != 0
+	t := "m"
+	if flags || !wide {
+		t = "f"
+	}
 	var b strings.Builder
-	b.WriteString("SELECT uid")
-	if fields&store.FieldFlags != 0 {
-		b.WriteString(", modseq, sysflags, keywords")
+	b.WriteString("SELECT " + t + ".uid")
+	if flags {
+		b.WriteString(", f.modseq, f.sysflags, f.keywords")
 	}
 	if fields&store.FieldBasics != 0 {
-		b.WriteString(", blob_id, size, internaldate, savedate")
+		b.WriteString(", m.blob_id, m.size, m.internaldate, m.savedate")
 	}
 	if fields&store.FieldHeader != 0 {
-		b.WriteString(", header")
+		b.WriteString(", m.header")
 	}
 	if fields&store.FieldStructure != 0 {
-		b.WriteString(", structure")
+		b.WriteString(", m.structure")
 	}
 	if fields&store.FieldEnvelope != 0 {
-		b.WriteString(", envelope")
+		b.WriteString(", m.envelope")
 	}
 	if fields&store.FieldSearch != 0 {
-		b.WriteString(", subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate")
+		b.WriteString(", m.subject, m.from_addr, m.to_addr, m.cc_addr, m.bcc_addr, m.sentdate")
 	}
-	b.WriteString(" FROM messages WHERE mailbox = ? AND uid BETWEEN ? AND ? ORDER BY uid")
+	switch {
+	case flags && wide:
+		b.WriteString(" FROM msgflags f JOIN messages m ON m.mailbox = f.mailbox AND m.uid = f.uid")
+	case wide:
+		b.WriteString(" FROM messages m")
+	default:
+		b.WriteString(" FROM msgflags f")
+	}
+	b.WriteString(" WHERE " + t + ".mailbox = ? AND " + t + ".uid BETWEEN ? AND ? ORDER BY " + t + ".uid")
 	return b.String()
 }
 
@@ -413,7 +434,7 @@ func (s *Store) fetchRows(ctx context.Context, mailboxID int64, uids []store.UID
 // BenchmarkFetchFlags100k). Keywords are atoms: no spaces, no newlines.
 func (s *Store) fetchFlags(ctx context.Context, mailboxID int64, uids []store.UID, fn func(*store.Message) error) error {
 	const q = `SELECT group_concat(uid || ' ' || modseq || ' ' || sysflags || iif(keywords = '', '', ' ' || keywords), char(10))
-		FROM (SELECT uid, modseq, sysflags, keywords FROM messages INDEXED BY messages_flags
+		FROM (SELECT uid, modseq, sysflags, keywords FROM msgflags
 		WHERE mailbox = ? AND uid BETWEEN ? AND ? ORDER BY uid)`
 	return s.read(ctx, func(r *reader) error {
 		return segments(uids, func(run []store.UID) error {
@@ -549,7 +570,7 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 				results = append(results, store.StoreResult{UID: r.uid, ModSeq: r.modseq, Flags: r.flags})
 				continue
 			}
-			if _, err := t.exec(`UPDATE messages SET modseq = ?, sysflags = ?, keywords = ? WHERE mailbox = ? AND uid = ?`,
+			if _, err := t.exec(`UPDATE msgflags SET modseq = ?, sysflags = ?, keywords = ? WHERE mailbox = ? AND uid = ?`,
 				int64(modseq), int64(nf.System), encodeKeywords(nf.Keywords), mailboxID, int64(r.uid)); err != nil {
 				return err
 			}
@@ -586,6 +607,9 @@ func expungeRows(t *wtx, m *mboxState, rows []flagRow) ([]store.UID, []store.Cha
 	ch := make([]store.Change, len(rows))
 	for i, r := range rows {
 		if _, err := t.exec(`DELETE FROM messages WHERE mailbox = ? AND uid = ?`, m.id, int64(r.uid)); err != nil {
+			return nil, nil, err
+		}
+		if _, err := t.exec(`DELETE FROM msgflags WHERE mailbox = ? AND uid = ?`, m.id, int64(r.uid)); err != nil {
 			return nil, nil, err
 		}
 		if _, err := t.exec(`INSERT OR REPLACE INTO expunged (mailbox, uid, modseq) VALUES (?, ?, ?)`, m.id, int64(r.uid), int64(modseq)); err != nil {
@@ -666,26 +690,22 @@ func (s *Store) copyRows(t *wtx, src *mboxState, rows []flagRow, dst *mboxState)
 	kw := keywordCache{}
 	for i, r := range rows {
 		uid := first + store.UID(i)
-		if _, err := t.exec(`INSERT INTO messages (mailbox, uid, modseq, sysflags, keywords, blob_id, size,
+		if _, err := t.exec(`INSERT INTO messages (mailbox, uid, blob_id, size,
 			internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate)
-			SELECT ?, ?, ?, sysflags, keywords, blob_id, size, internaldate, ?, header, structure, envelope,
+			SELECT ?, ?, blob_id, size, internaldate, ?, header, structure, envelope,
 			subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate FROM messages WHERE mailbox = ? AND uid = ?`,
-			dst.id, int64(uid), int64(modseq), now, src.id, int64(r.uid)); err != nil {
+			dst.id, int64(uid), now, src.id, int64(r.uid)); err != nil {
 			return nil, nil, err
 		}
-		if len(r.flags.Keywords) > 0 {
-			// Spell keywords as the destination first saw them.
-			f, err := kw.canonical(t, dst.id, r.flags, true)
-			if err != nil {
-				return nil, nil, err
-			}
-			if encodeKeywords(f.Keywords) != encodeKeywords(r.flags.Keywords) {
-				if _, err := t.exec(`UPDATE messages SET keywords = ? WHERE mailbox = ? AND uid = ?`,
-					encodeKeywords(f.Keywords), dst.id, int64(uid)); err != nil {
-					return nil, nil, err
-				}
-			}
-			r.flags = f
+		// Spell keywords as the destination first saw them.
+		f, err := kw.canonical(t, dst.id, r.flags, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		r.flags = f
+		if _, err := t.exec(insertFlags, dst.id, int64(uid), int64(modseq), int64(f.System),
+			encodeKeywords(f.Keywords), r.size); err != nil {
+			return nil, nil, err
 		}
 		u, d := unseenDeleted(r.flags.System)
 		unseen += u
@@ -801,4 +821,27 @@ func (s *Store) BlobReferenced(ctx context.Context, blobID string) (bool, error)
 		return r.queryRow(`SELECT EXISTS (SELECT 1 FROM messages WHERE blob_id = ?)`, blobID).Scan(&ok)
 	})
 	return ok, err
+}
+
+// ExpungedSince returns, ascending, the UIDs expunged from the mailbox
+// with a modseq above since: the VANISHED (EARLIER) set of QRESYNC
+// (RFC 7162 §3.2.5.1). Not part of store.Store yet.
+func (s *Store) ExpungedSince(ctx context.Context, mailboxID int64, since store.ModSeq) ([]store.UID, error) {
+	var out []store.UID
+	err := s.read(ctx, func(r *reader) error {
+		rows, err := r.query(`SELECT uid FROM expunged WHERE mailbox = ? AND modseq > ? ORDER BY uid`, mailboxID, int64(since))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var uid int64
+		for rows.Next() {
+			if err := rows.Scan(&uid); err != nil {
+				return err
+			}
+			out = append(out, store.UID(uid))
+		}
+		return rows.Err()
+	})
+	return out, err
 }

@@ -9,14 +9,15 @@ import (
 // migrations are applied in order; PRAGMA user_version records how many
 // have run. Never edit an applied migration: append a new one.
 //
-// Layout choices (measured, see docs/sqlite-driver.md):
-//   - messages is a rowid table with PRIMARY KEY (mailbox, uid). Rows carry
-//     the header, structure and envelope blobs (kilobytes each), which a
-//     WITHOUT ROWID table would drag through its interior pages.
-//   - messages_flags is a covering index (mailbox, uid, modseq, sysflags,
-//     keywords, size): a FLAGS fetch, UID list, \Deleted scan, recent
-//     count or expunge (which must subtract sizes) never touches the wide
-//     table rows.
+// Layout after all migrations (measured, see docs/sqlite-driver.md):
+//   - messages is a rowid table with PRIMARY KEY (mailbox, uid) holding
+//     what never changes after delivery: blob id, size, dates, header,
+//     structure, envelope, search fields. The rows are kilobytes; as a
+//     WITHOUT ROWID table the same data took 3x the space.
+//   - msgflags (mailbox, uid, modseq, sysflags, keywords, size) is a
+//     narrow WITHOUT ROWID table: FLAGS fetches, UID lists, \Deleted
+//     scans, recent counts, expunge bookkeeping and every flag change
+//     touch only it, a hundred rows to a page.
 //   - mailboxes keeps the STATUS counters (messages, unseen, deleted, size),
 //     updated in the same transaction as every message change, so STATUS on
 //     a mailbox of a million messages is one row read.
@@ -109,6 +110,30 @@ WITH RECURSIVE split (mailbox, word, rest) AS (
 )
 INSERT OR IGNORE INTO keywords (mailbox, lname, name)
 	SELECT mailbox, lower(word), word FROM split WHERE word != '';
+`,
+	// 3: the mutable per-message state moves to a narrow WITHOUT ROWID
+	// table. A flag change used to rewrite the wide row (header, structure
+	// and envelope blobs) plus a covering index entry: STORE 1:* on 100k
+	// messages wrote 133 MB of WAL; on msgflags it writes 2 MB and runs
+	// 4x faster (docs/sqlite-driver.md).
+	`
+CREATE TABLE msgflags (
+	mailbox  INTEGER NOT NULL,
+	uid      INTEGER NOT NULL,
+	modseq   INTEGER NOT NULL,
+	sysflags INTEGER NOT NULL,
+	keywords TEXT NOT NULL DEFAULT '',
+	size     INTEGER NOT NULL,
+	PRIMARY KEY (mailbox, uid)
+) WITHOUT ROWID;
+
+INSERT INTO msgflags (mailbox, uid, modseq, sysflags, keywords, size)
+	SELECT mailbox, uid, modseq, sysflags, keywords, size FROM messages;
+
+DROP INDEX messages_flags;
+ALTER TABLE messages DROP COLUMN modseq;
+ALTER TABLE messages DROP COLUMN sysflags;
+ALTER TABLE messages DROP COLUMN keywords;
 `,
 }
 

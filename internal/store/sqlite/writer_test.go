@@ -161,3 +161,37 @@ func TestCancelledContext(t *testing.T) {
 		t.Fatalf("cancelled create happened: %v", err)
 	}
 }
+
+func TestExpungedSince(t *testing.T) {
+	s, _, mb := openTest(t)
+	ctx := context.Background()
+	msgs := make([]store.NewMessage, 6)
+	for i := range msgs {
+		msgs[i] = store.NewMessage{BlobID: fmt.Sprint(i), Size: 1}
+	}
+	if _, _, err := s.AppendMessages(ctx, mb, msgs); err != nil {
+		t.Fatal(err)
+	}
+	_, ch1, err := s.Expunge(ctx, mb, []store.UID{2, 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ch2, err := s.Expunge(ctx, mb, []store.UID{5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		since store.ModSeq
+		want  []store.UID
+	}{
+		{0, []store.UID{2, 4, 5}},
+		{ch1[0].ModSeq - 1, []store.UID{2, 4, 5}},
+		{ch1[0].ModSeq, []store.UID{5}},
+		{ch2[0].ModSeq, nil},
+	} {
+		got, err := s.ExpungedSince(ctx, mb, tc.since)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("ExpungedSince(%d) = %v, %v; want %v", tc.since, got, err, tc.want)
+		}
+	}
+}

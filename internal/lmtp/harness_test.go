@@ -30,7 +30,7 @@ import (
 // env is an LMTP server on the embedded backends (SQLite + blob files in
 // t.TempDir()), listening on loopback TCP and on a unix socket.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	st   store.Store
 	bs   blob.Store
@@ -50,7 +50,7 @@ func withStore(wrap func(store.Store) store.Store) envOpt {
 	}
 }
 
-func newEnv(t *testing.T, opts ...envOpt) *env {
+func newEnv(t testing.TB, opts ...envOpt) *env {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -194,7 +194,7 @@ func (e *env) dial() *smtp.Client {
 
 // raw is a line-level LMTP conversation for transcript tests.
 type raw struct {
-	t *testing.T
+	t testing.TB
 	c net.Conn
 	r *bufio.Reader
 }

@@ -78,7 +78,7 @@ func Analyze(r io.Reader, lim mime.Limits) (*Analysis, error) {
 func prerender(p *mime.Part) {
 	if p.Flags&mime.FlagMessage != 0 && len(p.Children) > 0 {
 		c := p.Children[0]
-		c.EnvelopeIMAP = Envelope(c.Env)
+		c.EnvelopeIMAP = string(Envelope(c.Env))
 		c.Env = nil
 	}
 	for _, c := range p.Children {

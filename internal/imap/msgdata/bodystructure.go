@@ -16,7 +16,7 @@ func BodyStructure(structure []byte, extended bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return appendRoot(nil, root, extended), nil
+	return appendRoot(make([]byte, 0, len(structure)+64), root, extended), nil
 }
 
 // AppendBodyStructure appends the BODYSTRUCTURE or BODY of the message
@@ -153,7 +153,7 @@ func appendSinglePart(b []byte, p *mime.Part, extended bool) []byte {
 	} else if p.Flags&mime.FlagMessage != 0 && len(p.Children) > 0 {
 		c := p.Children[0]
 		b = append(b, ' ')
-		if c.EnvelopeIMAP != nil {
+		if c.EnvelopeIMAP != "" {
 			b = append(b, c.EnvelopeIMAP...)
 		} else {
 			b = append(b, Envelope(c.Env)...)

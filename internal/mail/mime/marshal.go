@@ -8,7 +8,8 @@ import (
 
 // Serialized form (stored per message, decoded on every BODYSTRUCTURE):
 //
-//	version byte (1)
+//	version byte (2)
+//	uvarint number of parts
 //	part (pre-order):
 //	  uvarint flags, has(byte)
 //	  uvarint offset, offset-lfOffset, headerSize, headerVSize-headerSize, headerLines,
@@ -28,13 +29,22 @@ import (
 // Strings are uvarint length + bytes. Unmarshal converts the input to one
 // string and slices it, so decoding allocates only the Part nodes and
 // slices.
-const marshalVersion = 1
+const marshalVersion = 2
 
 // Marshal encodes p and its subtree.
 func (p *Part) Marshal() []byte {
 	b := make([]byte, 0, 256)
 	b = append(b, marshalVersion)
+	b = putU(b, uint64(p.count()))
 	return p.marshal(b)
+}
+
+func (p *Part) count() int {
+	n := 1
+	for _, c := range p.Children {
+		n += c.count()
+	}
+	return n
 }
 
 func putU(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
@@ -98,14 +108,14 @@ func (p *Part) marshal(b []byte) []byte {
 		}
 	}
 	switch {
-	case p.Env == nil && p.EnvelopeIMAP == nil:
+	case p.Env == nil && p.EnvelopeIMAP == "":
 		b = append(b, 0)
-	case p.EnvelopeIMAP == nil:
+	case p.EnvelopeIMAP == "":
 		b = append(b, 1)
 		b = putEnv(b, p.Env)
 	default:
 		b = append(b, 2)
-		b = putS(b, string(p.EnvelopeIMAP))
+		b = putS(b, p.EnvelopeIMAP)
 		b = putEnv(b, p.Env)
 	}
 	b = putU(b, uint64(len(p.Children)))
@@ -164,6 +174,10 @@ func Unmarshal(b []byte) (*Part, error) {
 		return nil, fmt.Errorf("%w: version", ErrCorrupt)
 	}
 	u := &unmarshaler{s: string(b[1:])}
+	// one allocation for all parts (each part takes at least 10 bytes)
+	if n := u.u(); !u.err && n > 0 && n <= uint64(len(u.s)) {
+		u.slab = make([]Part, n)
+	}
 	p := u.part()
 	if u.err || u.i != len(u.s) {
 		return nil, ErrCorrupt
@@ -300,7 +314,7 @@ func (u *unmarshaler) part() *Part {
 	case 1:
 		p.Env = u.env()
 	case 2:
-		p.EnvelopeIMAP = []byte(u.str())
+		p.EnvelopeIMAP = u.str()
 		p.Env = u.env()
 	default:
 		u.err = true

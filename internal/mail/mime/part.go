@@ -215,7 +215,7 @@ type Part struct {
 	// EnvelopeIMAP optionally carries a pre-rendered IMAP ENVELOPE for
 	// Env (set by internal/imap/msgdata at delivery so BODYSTRUCTURE
 	// does no address parsing). Opaque to this package.
-	EnvelopeIMAP []byte
+	EnvelopeIMAP string
 
 	Children []*Part
 }

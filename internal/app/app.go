@@ -79,6 +79,7 @@ type listener struct {
 // until Run).
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, log: logger, bus: notify.New()}
+	startDebug(logger)
 	d, err := OpenData(ctx, &a.cfg, logger)
 	if err != nil {
 		return nil, err

@@ -38,10 +38,9 @@ func appendRoot(b []byte, root *mime.Part, extended bool) []byte {
 }
 
 // plain7bit mirrors Dovecot's message_part_data_is_plain_7bit: a single
-// text/plain part whose only (first) parameter is charset=us-ascii, with
-// no Content-ID, -Description, -MD5, -Disposition, -Language, -Location,
-// and 7bit encoding. Note that parameters after a first charset=us-ascii
-// are not looked at.
+// text/plain part with no parameter but charset=us-ascii, no
+// Content-ID, -Description, -MD5, -Disposition, -Language, -Location,
+// and 7bit encoding.
 func plain7bit(p *mime.Part) bool {
 	if p.Flags&mime.FlagText == 0 || len(p.Children) > 0 || p.Flags&mime.FlagMultipart != 0 {
 		return false
@@ -51,7 +50,7 @@ func plain7bit(p *mime.Part) bool {
 			return false
 		}
 	}
-	if len(p.Params) > 0 && (!strings.EqualFold(p.Params[0].Name, "charset") ||
+	if len(p.Params) > 1 || len(p.Params) == 1 && (!strings.EqualFold(p.Params[0].Name, "charset") ||
 		!strings.EqualFold(p.Params[0].Value, "us-ascii")) {
 		return false
 	}

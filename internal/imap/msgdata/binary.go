@@ -296,3 +296,14 @@ func BinarySize(root *mime.Part, part []int) (int64, error) {
 	}
 	return size, nil
 }
+
+// BinaryLiteral8 reports whether BINARY[part] should be sent as a
+// literal8 (RFC 3516 §4.2, "~{n}"): as in Dovecot, when a body in it was
+// decoded or it contains NUL bytes.
+func BinaryLiteral8(root *mime.Part, part []int) bool {
+	p, ok := root.Find(part)
+	if !ok {
+		return false
+	}
+	return hasConvertedBody(p) || p.Flags&mime.FlagHasNULs != 0
+}

@@ -18,8 +18,8 @@ var (
 	// not known (RFC 3516 §4.3: answer NO [UNKNOWN-CTE]).
 	ErrUnknownCTE = errors.New("unknown Content-Transfer-Encoding")
 	// ErrNoSuchPart: the part number does not exist in the message.
-	// For BODY[...], Dovecot answers with an empty string instead; the
-	// caller decides (see Section).
+	// Section, Binary and BinarySize do not return it: like Dovecot they
+	// answer an empty string (or 0) for a part that does not exist.
 	ErrNoSuchPart = errors.New("no such message part")
 )
 
@@ -78,8 +78,9 @@ func resolve(root *mime.Part, sec imap.Section) target {
 }
 
 // NeedsBlob reports whether Section needs the message bytes for sec, or
-// can answer from the stored top-level header (whose length is
-// topHeaderLen; pass -1 if unknown).
+// can answer from the stored top-level header. It assumes the stored
+// header is complete; when Analysis.Header may have been capped at
+// Limits.MaxHeaderBytes, use NeedsBlobHeader.
 func NeedsBlob(root *mime.Part, sec imap.Section) bool {
 	return needsBlob(root, sec, -1)
 }

@@ -130,11 +130,12 @@ func Default() Config {
 			CommandsBeforeLogin: 32,
 			LoginTimeout:        Duration{60 * time.Second},
 			Autologout:          Duration{30 * time.Minute},
-			MIMEDepth:           20,
-			MIMEParts:           1000,
-			HeaderSize:          1 << 20,
-			MaxConnsPerIP:       50,
-			MaxConnsPerUser:     100,
+			MIMEDepth:           100,   // as Dovecot, so structures match
+			MIMEParts:           10000, // and its part limit
+
+			HeaderSize:      1 << 20,
+			MaxConnsPerIP:   50,
+			MaxConnsPerUser: 100,
 		},
 	}
 }

@@ -80,7 +80,7 @@ func (d *Deliverer) Prepare(ctx context.Context, r io.Reader, maxSize int64, fla
 		w.Abort()
 		return nil, fmt.Errorf("analyse message: %w", res.err)
 	}
-	id, size, err := w.Commit(ctx)
+	id, _, err := w.Commit(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("commit blob: %w", err)
 	}
@@ -91,7 +91,9 @@ func (d *Deliverer) Prepare(ctx context.Context, r io.Reader, maxSize int64, fla
 	return &Prepared{store.NewMessage{
 		Flags:        flags,
 		BlobID:       id,
-		Size:         size,
+		// RFC822.SIZE counts every line end as CRLF, as Dovecot does
+		// (and as BODY[] is sent).
+		Size:         a.Size,
 		InternalDate: internalDate,
 		Header:       a.Header,
 		Structure:    a.Structure,

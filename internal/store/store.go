@@ -356,6 +356,10 @@ type Store interface {
 	// MessageUIDs returns every UID in the mailbox, ascending, with the
 	// mailbox row read in the same transaction.
 	MessageUIDs(ctx context.Context, mailboxID int64) (*Mailbox, []UID, error)
+	// UIDsAfter returns the UIDs greater than after, ascending. Because
+	// UIDs are assigned in commit order, the result never has gaps that
+	// a later read would fill.
+	UIDsAfter(ctx context.Context, mailboxID int64, after UID) ([]UID, error)
 	// FetchMessages calls fn for each listed UID that exists, in UID
 	// order, filling only the requested fields (UID and MailboxID are
 	// always set). fn must not call back into the store.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -459,7 +458,7 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (bool, error)
 			req.fields |= store.FieldFlags
 		}
 	}
-	missing := false
+	missing, unavailable := false, false
 	buf := make([]store.Message, 0, fetchChunk)
 	for start := 0; start < len(uids); start += fetchChunk {
 		chunk := uids[start:min(start+fetchChunk, len(uids))]
@@ -480,6 +479,10 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (bool, error)
 				continue
 			}
 			if err := c.writeFetchResponse(m, req, seenSet[m.UID]); err != nil {
+				if errors.Is(err, errUnavailable) {
+					unavailable = true
+					continue
+				}
 				return false, err
 			}
 		}
@@ -489,16 +492,31 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (bool, error)
 			}
 		}
 	}
+	if unavailable {
+		return missing, &imap.Error{Type: "NO", Code: imap.CodeServerBug, Text: "Some messages could not be read; refer to the server log"}
+	}
 	return missing, nil
+}
+
+// errUnavailable marks a message whose metadata or bytes could not be
+// read; its FETCH response is skipped and the command ends in NO.
+var errUnavailable = errors.New("message unavailable")
+
+// itemVal is one prepared FETCH item: everything that can fail is done
+// before the first byte of the response is written, so an unreadable
+// message never leaves a half-written response on the wire.
+type itemVal struct {
+	raw    []byte    // pre-rendered (BODYSTRUCTURE, BODY)
+	r      io.Reader // section or binary content
+	size   int64
+	isNil  bool
+	number int64 // BINARY.SIZE
 }
 
 func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged bool) error {
 	seq := c.sel.seqOf(m.UID)
 	if seq == 0 {
 		return nil
-	}
-	if req.fields&store.FieldFlags != 0 {
-		c.announceKeywords(m.Flags.Keywords)
 	}
 	var root *mime.Part
 	var br blob.Reader
@@ -507,25 +525,64 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 			br.Close()
 		}
 	}()
-	getRoot := func() (*mime.Part, error) {
-		if root == nil {
-			p, err := mime.Unmarshal(m.Structure)
-			if err != nil {
-				return nil, fmt.Errorf("message uid %d: corrupt structure: %w", m.UID, err)
-			}
-			root = p
-		}
-		return root, nil
+	unavailable := func(err error) error {
+		c.log.Error("fetch: message unavailable", "uid", m.UID, "blob", m.BlobID, "err", err)
+		return fmt.Errorf("%w: uid %d: %v", errUnavailable, m.UID, err)
 	}
-	getBlob := func() (io.ReaderAt, error) {
-		if br == nil {
-			r, err := c.srv.cfg.Blobs.Open(c.ctx(), m.BlobID)
+	vals := make([]itemVal, len(req.items))
+	for i, it := range req.items {
+		switch it.kind {
+		case fBody, fBodyStructure:
+			bs, err := msgdata.BodyStructure(m.Structure, it.kind == fBodyStructure)
 			if err != nil {
-				return nil, fmt.Errorf("message uid %d: %w", m.UID, err)
+				return unavailable(err)
 			}
-			br = r
+			vals[i].raw = bs
+		case fSection, fBinary, fBinarySize:
+			if root == nil {
+				p, err := mime.Unmarshal(m.Structure)
+				if err != nil {
+					return unavailable(fmt.Errorf("corrupt structure: %w", err))
+				}
+				root = p
+			}
+			needBlob := it.kind == fBinary || (it.kind == fSection && msgdata.NeedsBlob(root, it.section))
+			if needBlob && br == nil {
+				r, err := c.srv.cfg.Blobs.Open(c.ctx(), m.BlobID)
+				if err != nil {
+					return unavailable(err)
+				}
+				br = r
+			}
+			var ra io.ReaderAt
+			if br != nil {
+				ra = br
+			}
+			var err error
+			switch it.kind {
+			case fSection:
+				vals[i].r, vals[i].size, err = msgdata.Section(root, m.Header, ra, it.section)
+			case fBinary:
+				vals[i].r, vals[i].size, err = msgdata.Binary(root, ra, it.section.Part)
+			case fBinarySize:
+				vals[i].number, err = msgdata.BinarySize(root, it.section.Part)
+			}
+			switch {
+			case errors.Is(err, msgdata.ErrNoSuchPart):
+				vals[i].isNil = true
+			case errors.Is(err, msgdata.ErrUnknownCTE):
+				return &imap.Error{Type: "NO", Code: imap.CodeUnknownCTE, Text: "Unknown Content-Transfer-Encoding"}
+			case errors.Is(err, msgdata.ErrBadEncoding):
+				// Dovecot answers NO [PARSE] for undecodable content
+				// (and BYE when base64 is cut off; NO is kinder).
+				return &imap.Error{Type: "NO", Code: imap.CodeParse, Text: "Invalid data in MIME part: " + err.Error()}
+			case err != nil:
+				return unavailable(err)
+			}
 		}
-		return br, nil
+	}
+	if req.fields&store.FieldFlags != 0 {
+		c.announceKeywords(m.Flags.Keywords)
 	}
 	c.enc.RawString("* ").Number(seq).RawString(" FETCH (")
 	if seenChanged && !req.hasItem(fFlags) {
@@ -538,6 +595,7 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 		if i > 0 {
 			c.enc.SP()
 		}
+		v := &vals[i]
 		switch it.kind {
 		case fUID:
 			c.enc.RawString("UID ").Number(uint32(m.UID))
@@ -559,87 +617,24 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 			c.enc.RawString("MODSEQ (").Number64(int64(m.ModSeq)).RawString(")")
 		case fEnvelope:
 			c.enc.RawString("ENVELOPE ").Raw(m.Envelope)
-		case fBody, fBodyStructure:
-			bs, err := msgdata.BodyStructure(m.Structure, it.kind == fBodyStructure)
-			if err != nil {
-				return fmt.Errorf("message uid %d: %w", m.UID, err)
-			}
-			if it.kind == fBody {
-				c.enc.RawString("BODY ")
-			} else {
-				c.enc.RawString("BODYSTRUCTURE ")
-			}
-			c.enc.Raw(bs)
-		case fSection:
-			p, err := getRoot()
-			if err != nil {
-				return err
-			}
-			var ra io.ReaderAt
-			if msgdata.NeedsBlob(p, it.section) {
-				if ra, err = getBlob(); err != nil {
-					return err
-				}
-			}
-			r, size, err := msgdata.Section(p, m.Header, ra, it.section)
+		case fBody:
+			c.enc.RawString("BODY ").Raw(v.raw)
+		case fBodyStructure:
+			c.enc.RawString("BODYSTRUCTURE ").Raw(v.raw)
+		case fSection, fBinary:
 			c.enc.RawString(it.name)
-			if errors.Is(err, msgdata.ErrNoSuchPart) {
+			if v.isNil {
 				c.enc.RawString(" NIL")
 				continue
 			}
-			if err != nil {
-				return fmt.Errorf("message uid %d: %w", m.UID, err)
-			}
-			c.writePartial(r, size, it.section, false)
-		case fBinary:
-			p, err := getRoot()
-			if err != nil {
-				return err
-			}
-			ra, err := getBlob()
-			if err != nil {
-				return err
-			}
-			r, size, err := msgdata.Binary(p, ra, it.section.Part)
-			if errors.Is(err, msgdata.ErrUnknownCTE) {
-				return &imap.Error{Type: "NO", Code: imap.CodeUnknownCTE, Text: "Unknown Content-Transfer-Encoding"}
-			}
-			c.enc.RawString(it.name)
-			if errors.Is(err, msgdata.ErrNoSuchPart) {
-				c.enc.RawString(" NIL")
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("message uid %d: %w", m.UID, err)
-			}
-			c.writePartial(r, size, it.section, true)
+			c.writePartial(v.r, v.size, it.section, it.kind == fBinary)
 		case fBinarySize:
-			p, err := getRoot()
-			if err != nil {
-				return err
-			}
-			n, err := msgdata.BinarySize(p, it.section.Part)
-			if errors.Is(err, msgdata.ErrUnknownCTE) {
-				return &imap.Error{Type: "NO", Code: imap.CodeUnknownCTE, Text: "Unknown Content-Transfer-Encoding"}
-			}
 			c.enc.RawString(it.name).SP()
-			if errors.Is(err, msgdata.ErrNoSuchPart) {
+			if v.isNil {
 				c.enc.RawString("NIL")
 				continue
 			}
-			if err != nil {
-				return fmt.Errorf("message uid %d: %w", m.UID, err)
-			}
-			c.enc.Number64(n)
-		}
-	}
-	if seenChanged && c.condstore {
-		// RFC 7162 §3.1: a FETCH that set \Seen also reports UID and MODSEQ.
-		if !slices.ContainsFunc(req.items, func(it fetchItem) bool { return it.kind == fUID }) {
-			c.enc.RawString(" UID ").Number(uint32(m.UID))
-		}
-		if !slices.ContainsFunc(req.items, func(it fetchItem) bool { return it.kind == fModSeq }) {
-			c.enc.RawString(" MODSEQ (").Number64(int64(m.ModSeq)).RawString(")")
+			c.enc.Number64(v.number)
 		}
 	}
 	c.enc.RawString(")").CRLF()

@@ -24,10 +24,14 @@ type view struct {
 	keywords map[string]string
 	kwOrder  []string
 
-	// Pending changes from other writers.
-	added    []store.UID
-	expunged map[store.UID]struct{}
-	flags    map[store.UID]store.Change
+	// Pending changes from other writers. The bus is a doorbell: the
+	// order in which concurrent writers publish need not be commit
+	// order, so a view learns added UIDs and current flags from the
+	// store when it reports them, and only uses the bus to know that
+	// (and for which UIDs) something changed.
+	addsPending bool
+	expunged    map[store.UID]struct{}
+	flags       map[store.UID]struct{}
 	// own holds the modseq of flag changes this session already
 	// reported itself, so the echo from the bus is not sent twice.
 	own map[store.UID]store.ModSeq
@@ -47,7 +51,7 @@ func newView(mb store.Mailbox, uids []store.UID, readOnly bool) *view {
 		uids:     uids,
 		keywords: make(map[string]string),
 		expunged: make(map[store.UID]struct{}),
-		flags:    make(map[store.UID]store.Change),
+		flags:    make(map[store.UID]struct{}),
 		own:      make(map[store.UID]store.ModSeq),
 	}
 }
@@ -62,9 +66,6 @@ func (v *view) seqOf(uid store.UID) uint32 {
 }
 
 func (v *view) lastUID() store.UID {
-	if n := len(v.added); n > 0 {
-		return v.added[n-1]
-	}
 	if n := len(v.uids); n > 0 {
 		return v.uids[n-1]
 	}
@@ -85,28 +86,15 @@ func (v *view) apply(cs []store.Change) {
 		}
 		switch ch.Kind {
 		case store.ChangeAdded:
-			if ch.UID > v.lastUID() {
-				v.added = append(v.added, ch.UID)
-			}
-			if ch.ModSeq > v.mbox.HighestModSeq {
-				v.mbox.HighestModSeq = ch.ModSeq
-			}
+			v.addsPending = true
 		case store.ChangeExpunged:
 			v.expunged[ch.UID] = struct{}{}
 			delete(v.flags, ch.UID)
-			if ch.ModSeq > v.mbox.HighestModSeq {
-				v.mbox.HighestModSeq = ch.ModSeq
-			}
 		case store.ChangeFlags:
-			if ch.ModSeq > v.mbox.HighestModSeq {
-				v.mbox.HighestModSeq = ch.ModSeq
-			}
 			if m, ok := v.own[ch.UID]; ok && m >= ch.ModSeq {
 				continue
 			}
-			if old, ok := v.flags[ch.UID]; !ok || old.ModSeq < ch.ModSeq {
-				v.flags[ch.UID] = *ch
-			}
+			v.flags[ch.UID] = struct{}{}
 		case store.ChangeMailboxDeleted:
 			v.deleted = true
 		case store.ChangeMailboxRenamed:
@@ -149,16 +137,6 @@ func (c *Conn) sendUpdates(allowExpunge bool) {
 		return
 	}
 	if allowExpunge && len(v.expunged) > 0 {
-		// Expunged messages that were never announced vanish silently.
-		kept := v.added[:0]
-		for _, u := range v.added {
-			if _, gone := v.expunged[u]; gone {
-				delete(v.expunged, u)
-				continue
-			}
-			kept = append(kept, u)
-		}
-		v.added = kept
 		gone := make([]store.UID, 0, len(v.expunged))
 		for u := range v.expunged {
 			gone = append(gone, u)
@@ -167,46 +145,70 @@ func (c *Conn) sendUpdates(allowExpunge bool) {
 		sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
 		c.expungeFromView(gone)
 	}
-	if !c.rev2 && len(v.recent) != v.reportedRecent && len(v.added) == 0 {
+	if !c.rev2 && len(v.recent) != v.reportedRecent && !v.addsPending {
 		// Dovecot reports the new \Recent count after expunges too.
 		c.enc.RawString("* ").Number(uint32(len(v.recent))).RawString(" RECENT").CRLF()
 		v.reportedRecent = len(v.recent)
 	}
-	if len(v.added) > 0 {
-		v.uids = append(v.uids, v.added...)
-		newUIDs := v.added
-		v.added = nil
-		if !v.readOnly {
-			if first, err := c.srv.cfg.Store.ClaimRecent(c.ctx(), v.mbox.ID); err == nil {
+	if v.addsPending {
+		v.addsPending = false
+		newUIDs, err := c.srv.cfg.Store.UIDsAfter(c.ctx(), v.mbox.ID, v.lastUID())
+		if err != nil {
+			c.log.Warn("reading new messages", "err", err)
+			v.addsPending = true
+		}
+		if len(newUIDs) > 0 {
+			v.uids = append(v.uids, newUIDs...)
+			if !v.readOnly {
+				if first, err := c.srv.cfg.Store.ClaimRecent(c.ctx(), v.mbox.ID); err == nil {
+					for _, u := range newUIDs {
+						if u >= first {
+							v.recent = append(v.recent, u)
+						}
+					}
+				}
+			} else {
 				for _, u := range newUIDs {
-					if u >= first {
+					if u >= v.mbox.FirstRecent {
 						v.recent = append(v.recent, u)
 					}
 				}
 			}
-		}
-		c.enc.RawString("* ").Number(uint32(len(v.uids))).RawString(" EXISTS").CRLF()
-		if !c.rev2 {
-			c.enc.RawString("* ").Number(uint32(len(v.recent))).RawString(" RECENT").CRLF()
-			v.reportedRecent = len(v.recent)
+			c.enc.RawString("* ").Number(uint32(len(v.uids))).RawString(" EXISTS").CRLF()
+			if !c.rev2 {
+				c.enc.RawString("* ").Number(uint32(len(v.recent))).RawString(" RECENT").CRLF()
+				v.reportedRecent = len(v.recent)
+			}
 		}
 	}
 	if len(v.flags) > 0 {
-		pend := make([]store.Change, 0, len(v.flags))
-		for uid, ch := range v.flags {
+		var pend []store.UID
+		for uid := range v.flags {
 			if v.seqOf(uid) != 0 {
-				pend = append(pend, ch)
-				delete(v.flags, uid)
-			} else if _, gone := v.expunged[uid]; gone {
-				delete(v.flags, uid)
+				pend = append(pend, uid)
 			}
 		}
-		sort.Slice(pend, func(i, j int) bool { return pend[i].UID < pend[j].UID })
-		for _, ch := range pend {
-			c.announceKeywords(ch.Flags.Keywords)
+		clear(v.flags)
+		slices.Sort(pend)
+		var msgs []store.Message
+		if len(pend) > 0 {
+			err := c.srv.cfg.Store.FetchMessages(c.ctx(), v.mbox.ID, pend, store.FieldFlags, func(m *store.Message) error {
+				if own, ok := v.own[m.UID]; ok && own >= m.ModSeq {
+					return nil
+				}
+				msgs = append(msgs, *m)
+				return nil
+			})
+			if err != nil {
+				c.log.Warn("reading changed flags", "err", err)
+			}
 		}
-		for _, ch := range pend {
-			c.writeFlagsFetch(v.seqOf(ch.UID), ch.UID, ch.Flags, ch.ModSeq, true)
+		for i := range msgs {
+			c.announceKeywords(msgs[i].Flags.Keywords)
+		}
+		for i := range msgs {
+			m := &msgs[i]
+			c.writeFlagsFetch(v.seqOf(m.UID), m.UID, m.Flags, m.ModSeq, true)
 		}
 	}
 	clear(v.own)

@@ -1,0 +1,34 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"barid/internal/store"
+)
+
+// UIDsAfter returns the UIDs above after, ascending. Sessions use it
+// when the bus says messages were added: the store, not the order in
+// which changes were published, decides what a view learns.
+func (s *Store) UIDsAfter(ctx context.Context, mailboxID int64, after store.UID) ([]store.UID, error) {
+	var out []store.UID
+	err := s.readTx(ctx, func(r *reader) error {
+		rows, err := r.query(`SELECT group_concat(uid) FROM
+			(SELECT uid FROM msgflags WHERE mailbox = ? AND uid > ? ORDER BY uid)`, mailboxID, after)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var raw sql.RawBytes
+		for rows.Next() {
+			if err := rows.Scan(&raw); err != nil {
+				return err
+			}
+			if out, err = parseUIDList(out, raw); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return out, err
+}

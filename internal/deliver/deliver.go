@@ -89,8 +89,8 @@ func (d *Deliverer) Prepare(ctx context.Context, r io.Reader, maxSize int64, fla
 	}
 	a := res.a
 	return &Prepared{store.NewMessage{
-		Flags:        flags,
-		BlobID:       id,
+		Flags:  flags,
+		BlobID: id,
 		// RFC822.SIZE counts every line end as CRLF, as Dovecot does
 		// (and as BODY[] is sent).
 		Size:         a.Size,

@@ -267,7 +267,7 @@ func BenchmarkStoreFlags100k(b *testing.B) {
 			op = store.FlagsRemove
 		}
 		uid := store.UID(1 + (i/2)%100000)
-		if _, _, _, err := s.StoreFlags(ctx, mb, []store.UID{uid}, op, store.Flags{System: store.FlagFlagged}, 0); err != nil {
+		if _, _, _, err := s.StoreFlags(ctx, mb, []store.UID{uid}, op, store.Flags{System: store.FlagAnswered}, 0); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -92,19 +92,25 @@ func (s *Store) CreateMailbox(ctx context.Context, accountID int64, name, specia
 		return nil, nil, errors.New("sqlite: empty mailbox name")
 	}
 	var mb *store.Mailbox
+	var ch []store.Change
 	err := s.write(ctx, func(t *wtx) error {
 		if err := accountExists(t, accountID); err != nil {
 			return err
 		}
 		var err error
 		mb, err = s.createMailbox(t, accountID, name, specialUse)
-		return err
+		if err != nil {
+			return err
+		}
+		ch = []store.Change{{Kind: store.ChangeMailboxCreated, AccountID: accountID, MailboxID: mb.ID,
+			Name: mb.Name, UIDValidity: mb.UIDValidity}}
+		t.emit(ch)
+		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	return mb, []store.Change{{Kind: store.ChangeMailboxCreated, AccountID: accountID, MailboxID: mb.ID,
-		Name: mb.Name, UIDValidity: mb.UIDValidity}}, nil
+	return mb, ch, nil
 }
 
 // Mailbox looks a mailbox up by name.
@@ -190,6 +196,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, accountID int64, name string)
 			}
 		}
 		ch = []store.Change{{Kind: store.ChangeMailboxDeleted, AccountID: accountID, MailboxID: id, Name: name, UIDValidity: uv}}
+		t.emit(ch)
 		return nil
 	})
 	return ch, err
@@ -276,6 +283,7 @@ func (s *Store) RenameMailbox(ctx context.Context, accountID int64, oldName, new
 			ch = append(ch, store.Change{Kind: store.ChangeMailboxRenamed, AccountID: accountID, MailboxID: m.id,
 				Name: target, OldName: m.name, UIDValidity: m.uv})
 		}
+		t.emit(ch)
 		return nil
 	})
 	if err != nil {
@@ -315,6 +323,7 @@ func (s *Store) SetSubscribed(ctx context.Context, accountID int64, name string,
 			return err
 		}
 		ch = []store.Change{{Kind: kind, AccountID: accountID, MailboxID: id, Name: name}}
+		t.emit(ch)
 		return nil
 	})
 	return ch, err

@@ -238,6 +238,7 @@ func (s *Store) AppendMessages(ctx context.Context, mailboxID int64, msgs []stor
 		_, err = t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + ?,
 			unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
 			int64(m.uidnext), int64(modseq), len(msgs), unseen, deleted, total, mailboxID)
+		t.emit(ch)
 		return err
 	})
 	if err != nil {
@@ -586,6 +587,7 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 		}
 		_, err = t.exec(`UPDATE mailboxes SET highestmodseq = ?, unseen = unseen + ?, deleted = deleted + ? WHERE id = ?`,
 			int64(modseq), dUnseen, dDeleted, mailboxID)
+		t.emit(ch)
 		return err
 	})
 	if err != nil {
@@ -655,6 +657,7 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) 
 			return err
 		}
 		out, ch, err = expungeRows(t, m, rows)
+		t.emit(ch)
 		return err
 	})
 	if err != nil {
@@ -758,6 +761,7 @@ func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []store.UID, d
 		}
 		res, ch, err = s.copyRows(t, src, rows, dst)
 		if err != nil || !move || len(rows) == 0 {
+			t.emit(ch)
 			return err
 		}
 		if srcID == dstID {
@@ -765,6 +769,7 @@ func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []store.UID, d
 		}
 		_, ech, err := expungeRows(t, src, rows)
 		ch = append(ch, ech...)
+		t.emit(ch)
 		return err
 	})
 	if err != nil {

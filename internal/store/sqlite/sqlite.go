@@ -41,6 +41,15 @@ type Options struct {
 	// Now is the clock used for created, savedate and UIDVALIDITY.
 	// Default time.Now.
 	Now func() time.Time
+	// OnCommit, if set, receives the changes of every successful write
+	// request, called on the writer goroutine right after COMMIT, in
+	// commit order, before the request's caller returns. Wire it to
+	// notify.Bus.Publish so that subscribers see each mailbox's changes
+	// in UID and modseq order; callers racing to publish after their
+	// method returns cannot guarantee that once group commit finishes
+	// several requests together. It must not block and must not call
+	// the store. The caller still gets the same changes as return values.
+	OnCommit func(changes []store.Change)
 }
 
 // ErrClosed is returned by methods called after Close.

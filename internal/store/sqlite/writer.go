@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+
+	"barid/internal/store"
 )
 
 // SQLite allows one writer at a time. Rather than let connections fight
@@ -19,10 +21,11 @@ import (
 // COMMIT has returned, i.e. after the WAL fsync (synchronous=FULL).
 
 type writeReq struct {
-	ctx  context.Context
-	fn   func(w *wtx) error
-	err  error
-	done chan struct{}
+	ctx     context.Context
+	fn      func(w *wtx) error
+	err     error
+	changes []store.Change // emitted by fn, handed to Options.OnCommit
+	done    chan struct{}
 }
 
 // write runs fn in the writer's transaction and returns after COMMIT.
@@ -124,6 +127,7 @@ func (w *writer) run(batch []*writeReq) {
 			r.err = err
 			continue
 		}
+		t.req = r
 		if len(batch) == 1 {
 			r.err = r.fn(t)
 			if r.err == nil {
@@ -137,6 +141,7 @@ func (w *writer) run(batch []*writeReq) {
 		}
 		if err := r.fn(t); err != nil {
 			r.err = err
+			r.changes = nil
 			if rerr := w.exec("ROLLBACK TO req"); rerr != nil {
 				// The transaction is in an unknown state: abandon it all.
 				w.s.log.Error("sqlite: rollback to savepoint", "err", rerr)
@@ -167,13 +172,29 @@ func (w *writer) run(batch []*writeReq) {
 	if d := time.Since(start); d > time.Second {
 		w.s.log.Warn("sqlite: slow write batch", "batch", len(batch), "duration", d)
 	}
+	// Publish in commit order, before any caller of this batch returns:
+	// changes reach the bus in exactly the order the database applied them.
+	if on := w.s.opts.OnCommit; on != nil {
+		for _, r := range batch {
+			if r.err == nil && len(r.changes) > 0 {
+				on(r.changes)
+			}
+		}
+	}
 	finish(nil)
 }
 
 // wtx is what a write request sees: the writer connection inside the
 // open transaction, with a prepared-statement cache.
 type wtx struct {
-	w *writer
+	w   *writer
+	req *writeReq
+}
+
+// emit records changes the current request made, for Options.OnCommit.
+// They are dropped if the request fails.
+func (t *wtx) emit(ch []store.Change) {
+	t.req.changes = append(t.req.changes, ch...)
 }
 
 func (t *wtx) stmt(q string) (*sql.Stmt, error) {

@@ -195,3 +195,82 @@ func TestExpungedSince(t *testing.T) {
 		}
 	}
 }
+
+// TestOnCommitOrder: with Options.OnCommit the changes of concurrent
+// writers come out in commit order (UIDs and modseqs ascending per
+// mailbox), each before its caller returns, and failed requests emit
+// nothing.
+func TestOnCommitOrder(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var got []store.Change
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "o.db"), Options{OnCommit: func(ch []store.Change) {
+		mu.Lock()
+		got = append(got, ch...)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a, _ := s.CreateAccount(ctx, "u", nil)
+	in, _ := s.Mailbox(ctx, a.ID, "INBOX")
+	published := func(uid store.UID) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range got {
+			if c.Kind == store.ChangeAdded && c.MailboxID == in.ID && c.UID == uid {
+				return true
+			}
+		}
+		return false
+	}
+	const writers, each = 8, 20
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				uids, ch, err := s.AppendMessages(ctx, in.ID, []store.NewMessage{{BlobID: fmt.Sprint(w, i), Size: 1}})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !published(uids[0]) {
+					t.Errorf("UID %d returned before OnCommit saw it", uids[0])
+				}
+				if _, _, _, err := s.StoreFlags(ctx, in.ID, uids, store.FlagsAdd, store.Flags{System: store.FlagSeen}, 0); err != nil {
+					t.Error(err)
+				}
+				_ = ch
+			}
+		})
+	}
+	wg.Wait()
+	if _, _, err := s.CreateMailbox(ctx, a.ID, "INBOX", ""); !errors.Is(err, store.ErrMailboxExists) {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var lastUID store.UID
+	var lastMod store.ModSeq
+	added := 0
+	for _, c := range got {
+		if c.Kind == store.ChangeMailboxCreated {
+			t.Fatalf("failed CreateMailbox emitted %+v", c)
+		}
+		if c.ModSeq < lastMod {
+			t.Fatalf("modseq went back: %d after %d", c.ModSeq, lastMod)
+		}
+		lastMod = c.ModSeq
+		if c.Kind == store.ChangeAdded {
+			if c.UID <= lastUID {
+				t.Fatalf("UID %d emitted after %d", c.UID, lastUID)
+			}
+			lastUID = c.UID
+			added++
+		}
+	}
+	if added != writers*each {
+		t.Fatalf("%d added changes emitted", added)
+	}
+}

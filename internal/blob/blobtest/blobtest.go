@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) blob.Store) {
 		{"Delete", testDelete},
 		{"List", testList},
 		{"InvalidIDs", testInvalidIDs},
+		{"CancelledCommit", testCancelledCommit},
 		{"Concurrent", testConcurrent},
 	}
 	for _, tc := range tests {
@@ -358,5 +359,26 @@ func testConcurrent(t *testing.T, s blob.Store) {
 	}
 	if want := each/2 + workers*each/2; n != want {
 		t.Fatalf("List found %d blobs, want %d", n, want)
+	}
+}
+
+// testCancelledCommit: a Commit whose context has ended stores nothing.
+func testCancelledCommit(t *testing.T, s blob.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := s.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write([]byte("cancelled")); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if _, _, err := w.Commit(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Commit after cancel: %v", err)
+	}
+	w.Abort()
+	sum := sha256.Sum256([]byte("cancelled"))
+	if _, err := s.Open(context.Background(), hex.EncodeToString(sum[:])); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("cancelled blob visible: %v", err)
 	}
 }

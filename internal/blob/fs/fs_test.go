@@ -108,3 +108,27 @@ func TestOpenRemovesStaleTemp(t *testing.T) {
 		t.Errorf("fresh temp removed: %v", err)
 	}
 }
+
+// TestDeleteWhileReading: a reader that has the blob open keeps reading
+// it after Delete (POSIX unlink), so a FETCH in progress is not cut off
+// by the integrity sweep.
+func TestDeleteWhileReading(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id := blobtest.Put(t, s, []byte("still here"))
+	r, err := s.Open(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := s.Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, r.Size())
+	if _, err := r.ReadAt(buf, 0); err != nil || string(buf) != "still here" {
+		t.Fatalf("read after delete: %q %v", buf, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"barid/internal/store"
@@ -35,6 +36,21 @@ func segments(uids []store.UID, fn func(run []store.UID) error) error {
 		i = j
 	}
 	return nil
+}
+
+// sortedUIDs returns uids ascending and duplicate-free. The contract
+// promises that already (store.Store: "uids arguments are sorted
+// ascending and duplicate-free"); a caller that breaks it gets a sorted
+// copy rather than silently skipped messages.
+func sortedUIDs(uids []store.UID) []store.UID {
+	for i := 1; i < len(uids); i++ {
+		if uids[i] <= uids[i-1] {
+			c := slices.Clone(uids)
+			slices.Sort(c)
+			return slices.Compact(c)
+		}
+	}
+	return uids
 }
 
 type querier func(q string, args ...any) (*sql.Rows, error)
@@ -372,6 +388,7 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 	if len(uids) == 0 {
 		return nil
 	}
+	uids = sortedUIDs(uids)
 	if fields == store.FieldFlags {
 		return s.fetchFlags(ctx, mailboxID, uids, fn)
 	}
@@ -539,6 +556,7 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 		ch      []store.Change
 	)
 	arg := normFlags(flags)
+	uids = sortedUIDs(uids)
 	err := s.write(ctx, func(t *wtx) error {
 		results, failed, ch = nil, nil, nil
 		m, err := loadMbox(t, mailboxID)
@@ -638,6 +656,9 @@ func expungeRows(t *wtx, m *mboxState, rows []flagRow) ([]store.UID, []store.Cha
 func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) ([]store.UID, []store.Change, error) {
 	var out []store.UID
 	var ch []store.Change
+	if uids != nil {
+		uids = sortedUIDs(uids)
+	}
 	err := s.write(ctx, func(t *wtx) error {
 		out, ch = nil, nil
 		m, err := loadMbox(t, mailboxID)
@@ -743,6 +764,7 @@ func (s *Store) MoveMessages(ctx context.Context, srcMailboxID int64, uids []sto
 func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []store.UID, dstID int64, move bool) (*store.CopyResult, []store.Change, error) {
 	var res *store.CopyResult
 	var ch []store.Change
+	uids = sortedUIDs(uids)
 	err := s.write(ctx, func(t *wtx) error {
 		res, ch = nil, nil
 		src, err := loadMbox(t, srcID)

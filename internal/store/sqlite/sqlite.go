@@ -202,6 +202,9 @@ func (s *Store) Close() error {
 		close(s.quit)
 		<-s.done
 		ctx := context.Background()
+		// Refresh planner statistics where they drifted (cheap, SQLite's
+		// recommended practice before closing a long-lived connection).
+		s.wconn.ExecContext(ctx, "PRAGMA optimize") //nolint:errcheck
 		// Best effort: fold the WAL back into the database so the next
 		// open starts small. Fails harmlessly if a reader is active.
 		s.wconn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)") //nolint:errcheck

@@ -274,3 +274,36 @@ func TestOnCommitOrder(t *testing.T) {
 		t.Fatalf("%d added changes emitted", added)
 	}
 }
+
+func TestUnsortedUIDsTolerated(t *testing.T) {
+	s, _, mb := openTest(t)
+	ctx := context.Background()
+	msgs := make([]store.NewMessage, 5)
+	for i := range msgs {
+		msgs[i] = store.NewMessage{BlobID: fmt.Sprint(i), Size: 1}
+	}
+	if _, _, err := s.AppendMessages(ctx, mb, msgs); err != nil {
+		t.Fatal(err)
+	}
+	var got []store.UID
+	for _, f := range []store.Fields{store.FieldFlags, store.FieldBasics} {
+		got = got[:0]
+		if err := s.FetchMessages(ctx, mb, []store.UID{4, 2, 2, 9, 1}, f, func(m *store.Message) error {
+			got = append(got, m.UID)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != "[1 2 4]" {
+			t.Fatalf("fields %b: fetched %v", f, got)
+		}
+	}
+	res, _, _, err := s.StoreFlags(ctx, mb, []store.UID{5, 3}, store.FlagsAdd, store.Flags{System: store.FlagDeleted}, 0)
+	if err != nil || len(res) != 2 || res[0].UID != 3 {
+		t.Fatalf("store %v %v", res, err)
+	}
+	gone, _, err := s.Expunge(ctx, mb, []store.UID{5, 3, 3})
+	if err != nil || fmt.Sprint(gone) != "[3 5]" {
+		t.Fatalf("expunge %v %v", gone, err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"barid/internal/blob"
@@ -27,6 +28,10 @@ type Store struct {
 	dir string
 	tmp string
 	now func() time.Time
+	// mu orders a deduplicating Commit (which refreshes the existing
+	// file's mtime) against DeleteIfOlder (which re-reads it), so a sweep
+	// never deletes a blob a delivery has just been handed.
+	mu sync.Mutex
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -157,19 +162,25 @@ func (w *writer) commit(ctx context.Context) (string, int64, error) {
 	id := hex.EncodeToString(w.h.Sum(nil))
 	dst := w.s.path(id)
 	dir := filepath.Dir(dst)
-	if _, err := os.Stat(dst); err == nil {
-		os.Remove(w.name)
+	w.s.mu.Lock()
+	_, err := os.Stat(dst)
+	if err == nil {
 		now := w.s.now()
-		if err := os.Chtimes(dst, now, now); err != nil {
+		err := os.Chtimes(dst, now, now)
+		w.s.mu.Unlock()
+		os.Remove(w.name)
+		if err != nil {
 			return "", 0, err
 		}
 		// The entry may come from a concurrent Commit that has not yet
 		// synced the directory.
 		return id, w.n, syncDir(dir)
 	}
+	w.s.mu.Unlock()
 	if err := w.s.mkdirs(dir); err != nil {
 		return "", 0, err
 	}
+	// A fresh file: its mtime is now, so DeleteIfOlder spares it.
 	if err := os.Rename(w.name, dst); err != nil {
 		return "", 0, err
 	}
@@ -263,6 +274,38 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		return fmt.Errorf("%w: %s", blob.ErrNotFound, id)
 	}
 	return err
+}
+
+// DeleteIfOlder removes the blob only if it was last written at least
+// minAge ago, checked under the same lock a deduplicating Commit takes to
+// refresh the age. The integrity sweep should use it instead of Delete:
+// between its List and its Delete, a delivery may have committed the same
+// bytes again (and be about to insert the row that references them).
+// It reports whether the blob was removed.
+func (s *Store) DeleteIfOlder(ctx context.Context, id string, minAge time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if !validID(id) {
+		return false, ErrInvalidID
+	}
+	p := s.path(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	info, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("%w: %s", blob.ErrNotFound, id)
+	}
+	if err != nil {
+		return false, err
+	}
+	if s.now().Sub(info.ModTime()) < minAge {
+		return false, nil
+	}
+	if err := os.Remove(p); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // List walks the shard directories and reports each blob with the age of

@@ -132,3 +132,35 @@ func TestDeleteWhileReading(t *testing.T) {
 		t.Fatalf("read after delete: %q %v", buf, err)
 	}
 }
+
+func TestDeleteIfOlder(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id := blobtest.Put(t, s, []byte("orphan"))
+	p := filepath.Join(dir, id[:2], id[2:4], id)
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	// A delivery commits the same bytes again: the blob is young now.
+	blobtest.Put(t, s, []byte("orphan"))
+	if ok, err := s.DeleteIfOlder(ctx, id, 10*time.Minute); err != nil || ok {
+		t.Fatalf("young blob deleted: %v %v", ok, err)
+	}
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.DeleteIfOlder(ctx, id, 10*time.Minute); err != nil || !ok {
+		t.Fatalf("old blob kept: %v %v", ok, err)
+	}
+	if _, err := s.DeleteIfOlder(ctx, id, 0); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	if _, err := s.DeleteIfOlder(ctx, "../x", 0); err == nil {
+		t.Fatal("invalid id accepted")
+	}
+}

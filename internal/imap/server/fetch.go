@@ -590,6 +590,17 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 		c.enc.RawString("FLAGS ")
 		c.writeFlagList(m.UID, m.Flags)
 		c.enc.SP()
+		if c.condstore {
+			// RFC 7162 §3.2: a FETCH that reports changed flags carries
+			// MODSEQ (and UID, so the client can file it) once CONDSTORE
+			// is on.
+			if !req.hasItem(fUID) {
+				c.enc.RawString("UID ").Number(uint32(m.UID)).SP()
+			}
+			if !req.hasItem(fModSeq) {
+				c.enc.RawString("MODSEQ (").Number64(int64(m.ModSeq)).RawString(") ")
+			}
+		}
 	}
 	for i, it := range req.items {
 		if i > 0 {

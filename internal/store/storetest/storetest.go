@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FetchSparse", testFetchSparse},
 		{"ModSeqMonotonic", testModSeqMonotonic},
 		{"StoreFlags", testStoreFlags},
+		{"StoreFlagsModel", testStoreFlagsModel},
 		{"KeywordsCaseInsensitive", testKeywordsCase},
 		{"CondStore", testCondStore},
 		{"Expunge", testExpunge},
@@ -711,6 +712,130 @@ func testStoreFlags(t *testing.T, open func(t *testing.T) store.Store) {
 	st := must[*store.Status](t)(s.MailboxStatus(ctx, in.ID))
 	if st.Unseen != 3 || st.Deleted != 2 {
 		t.Fatalf("status = %+v", st)
+	}
+}
+
+// testStoreFlagsModel runs STOREs over many messages with mixed flags
+// (large sets, holes, CONDSTORE) and compares every message, the changes
+// and the STATUS counters with a model computed by FlagOp.Apply.
+func testStoreFlagsModel(t *testing.T, open func(t *testing.T) store.Store) {
+	s := openClosed(t, open)
+	ctx := context.Background()
+	_, in := setup(t, s)
+	const n = 120
+	msgs := make([]store.NewMessage, n)
+	model := map[store.UID]store.Flags{}
+	modseqs := map[store.UID]store.ModSeq{}
+	for i := range msgs {
+		var names []string
+		if i%2 == 0 {
+			names = append(names, `\Seen`)
+		}
+		if i%3 == 0 {
+			names = append(names, `\Deleted`, "$Label1")
+		}
+		msgs[i] = msg(i, names...)
+	}
+	uids, ch, err := s.AppendMessages(ctx, in.ID, msgs)
+	noErr(t, err)
+	for i, u := range uids {
+		model[u] = ch[i].Flags
+		modseqs[u] = ch[i].ModSeq
+	}
+	// Holes: expunge every 7th message.
+	var holes []store.UID
+	for _, u := range uids {
+		if u%7 == 0 {
+			holes = append(holes, u)
+		}
+	}
+	_, _, err = s.Expunge(ctx, in.ID, holes)
+	noErr(t, err)
+	for _, u := range holes {
+		delete(model, u)
+	}
+	all := make([]store.UID, 0, n+5)
+	for u := store.UID(1); u <= n+5; u++ { // includes holes and UIDs past the end
+		all = append(all, u)
+	}
+	fl := func(names ...string) store.Flags { return store.FlagsFromNames(names) }
+	steps := []struct {
+		op    store.FlagOp
+		arg   store.Flags
+		uids  []store.UID
+		since bool
+	}{
+		{store.FlagsAdd, fl(`\Seen`), all, false},
+		{store.FlagsRemove, fl(`\Deleted`, `\Seen`), all[10:90], false},
+		{store.FlagsAdd, fl(`\Flagged`, "$Work"), all, false},
+		{store.FlagsReplace, fl(`\Answered`, "$b", "$A"), all[20:], false},
+		{store.FlagsRemove, fl("$a", "$label1"), all, false},
+		{store.FlagsReplace, fl(`\Draft`), all[:60], true},
+		{store.FlagsAdd, fl(`\Deleted`), all, true},
+	}
+	for i, st := range steps {
+		before := mailboxByID(t, s, in.ID).HighestModSeq
+		var since store.ModSeq
+		if st.since {
+			since = before - 1 // only messages untouched by the previous step
+		}
+		res, failed, ch, err := s.StoreFlags(ctx, in.ID, st.uids, st.op, st.arg, since)
+		noErr(t, err)
+		wantChanged := map[store.UID]store.Flags{}
+		var wantFailed []store.UID
+		existing := 0
+		for _, u := range st.uids {
+			cur, ok := model[u]
+			if !ok {
+				continue
+			}
+			if since > 0 && modseqs[u] > since {
+				wantFailed = append(wantFailed, u)
+				continue
+			}
+			existing++
+			nf := st.op.Apply(cur, st.arg)
+			if !nf.Equal(cur) {
+				wantChanged[u] = nf
+				model[u] = nf
+				modseqs[u] = before + 1
+			}
+		}
+		if !slices.Equal(failed, wantFailed) {
+			t.Fatalf("step %d: failed %v, want %v", i, failed, wantFailed)
+		}
+		if len(res) != existing || len(ch) != len(wantChanged) {
+			t.Fatalf("step %d: %d results (want %d), %d changes (want %d)", i, len(res), existing, len(ch), len(wantChanged))
+		}
+		for _, c := range ch {
+			if w, ok := wantChanged[c.UID]; !ok || !c.Flags.Equal(w) || c.ModSeq != before+1 {
+				t.Fatalf("step %d: change %+v, want %v", i, c, w)
+			}
+		}
+		seen := 0
+		noErr(t, s.FetchMessages(ctx, in.ID, all, store.FieldFlags, func(m *store.Message) error {
+			seen++
+			if !m.Flags.Equal(model[m.UID]) || m.ModSeq != modseqs[m.UID] {
+				t.Errorf("step %d: uid %d flags %v modseq %d, want %v %d", i, m.UID, m.Flags, m.ModSeq, model[m.UID], modseqs[m.UID])
+			}
+			return nil
+		}))
+		if seen != len(model) {
+			t.Fatalf("step %d: fetched %d of %d", i, seen, len(model))
+		}
+		var unseen, deleted uint32
+		for _, f := range model {
+			if !f.Has(`\Seen`) {
+				unseen++
+			}
+			if f.Has(`\Deleted`) {
+				deleted++
+			}
+		}
+		stat := must[*store.Status](t)(s.MailboxStatus(ctx, in.ID))
+		if stat.Unseen != unseen || stat.Deleted != deleted || int(stat.Messages) != len(model) {
+			t.Fatalf("step %d: status %+v, want unseen %d deleted %d", i, stat, unseen, deleted)
+		}
 	}
 }
 

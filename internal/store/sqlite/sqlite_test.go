@@ -69,3 +69,29 @@ func TestFileModes(t *testing.T) {
 		t.Errorf("write after Close: %v", err)
 	}
 }
+
+// TestOddPath: the database path goes into a file: URI; characters that
+// mean something there must be escaped.
+func TestOddPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a b?c#d%20e")
+	path := filepath.Join(dir, "bar id.db")
+	s, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAccount(context.Background(), "u", nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not at %s: %v", path, err)
+	}
+	s, err = Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Account(context.Background(), "u"); err != nil {
+		t.Fatal(err)
+	}
+}

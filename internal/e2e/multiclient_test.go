@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -532,4 +535,86 @@ func TestCondstoreFetchCarriesUIDAndModseq(t *testing.T) {
 	if !r.has(`^\* 3 FETCH \(.*UID 3\b`) || !r.has(`^\* 3 FETCH \(.*MODSEQ \(\d+\)`) || !r.has(`^\* 3 FETCH \(.*FLAGS \(\\Seen\b`) {
 		t.Errorf("FETCH that set \\Seen implicitly must report FLAGS, UID and MODSEQ (RFC 7162 §3.1):\n%s", r)
 	}
+}
+
+// TestIdlePushFromLMTP: a delivery over LMTP (RFC 2033), the path an MTA
+// uses, reaches an idling session like an APPEND does.
+func TestIdlePushFromLMTP(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, func(c *configT) {
+		c.LMTP.Listen = "127.0.0.1:0"
+		c.LMTP.LocalDomains = []string{"example.org"}
+	})
+	acct := s.addUser("lmtp@example.org", "pw")
+	a := login(t, s, "a", "lmtp@example.org", "pw")
+	a.sel(t, "INBOX", false)
+	tag, err := a.idle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc, err := net.DialTimeout("tcp", s.app.Addrs()["lmtp"], 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	lc.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(lc)
+	// reply reads one (possibly multi-line) reply and checks its code.
+	reply := func(code string) {
+		t.Helper()
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("LMTP: %v", err)
+			}
+			if !strings.HasPrefix(l, code) {
+				t.Fatalf("LMTP: want %s, got %q", code, l)
+			}
+			if len(l) < 4 || l[3] != '-' {
+				return
+			}
+		}
+	}
+	send := func(s string) {
+		if _, err := io.WriteString(lc, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reply("220")
+	send("LHLO e2e.example\r\n")
+	reply("250")
+	send("MAIL FROM:<sender@example.net>\r\n")
+	reply("250")
+	send("RCPT TO:<lmtp@example.org>\r\n")
+	reply("250")
+	send("DATA\r\n")
+	reply("354")
+	type got struct {
+		lines []string
+		at    time.Time
+		err   error
+	}
+	ch := make(chan got, 1)
+	go func() {
+		lines, at, err := a.idleWait(5*time.Second, func(l string) bool { return l == "* 1 EXISTS" })
+		ch <- got{lines, at, err}
+	}()
+	start := time.Now()
+	send(testMessage("via-lmtp") + ".\r\n")
+	reply("250")
+	ack := time.Since(start)
+	g := <-ch
+	if g.err != nil || g.at.IsZero() {
+		t.Fatalf("LMTP delivery never reached the idler: %q %v", g.lines, g.err)
+	}
+	t.Logf("IDLE push latency, LMTP delivery: %.2f ms after the end of DATA (LMTP 250 after %.2f ms)",
+		float64(g.at.Sub(start).Microseconds())/1000, float64(ack.Microseconds())/1000)
+	send("QUIT\r\n")
+	a.done(t, tag)
+	a.ok(t, "FETCH 1 (UID)")
+	_, msgs := s.storeMessages(acct.ID, "INBOX")
+	if len(msgs) != 1 {
+		t.Fatalf("store has %d messages", len(msgs))
+	}
+	expectView(t, s, acct.ID, a, "INBOX", []uint32{uint32(msgs[0].UID)})
 }

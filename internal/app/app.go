@@ -273,8 +273,22 @@ func (a *App) integritySweep(ctx context.Context, grace time.Duration) error {
 		if ok, err := a.data.Store.BlobReferenced(ctx, id); err != nil || ok {
 			return err
 		}
-		if err := a.data.Blobs.Delete(ctx, id); err != nil && !errors.Is(err, blob.ErrNotFound) {
-			return err
+		// Re-check the age under the blob store's own lock when it can,
+		// so a delivery that just reused this content keeps its bytes.
+		var derr error
+		if d, ok := a.data.Blobs.(interface {
+			DeleteIfOlder(ctx context.Context, id string, age time.Duration) (bool, error)
+		}); ok {
+			var deleted bool
+			deleted, derr = d.DeleteIfOlder(ctx, id, grace)
+			if derr == nil && !deleted {
+				return nil
+			}
+		} else {
+			derr = a.data.Blobs.Delete(ctx, id)
+		}
+		if derr != nil && !errors.Is(derr, blob.ErrNotFound) {
+			return derr
 		}
 		removed++
 		return nil

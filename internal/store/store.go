@@ -360,6 +360,10 @@ type Store interface {
 	// UIDs are assigned in commit order, the result never has gaps that
 	// a later read would fill.
 	UIDsAfter(ctx context.Context, mailboxID int64, after UID) ([]UID, error)
+	// FirstUnseen returns the lowest UID without \Seen, or 0.
+	FirstUnseen(ctx context.Context, mailboxID int64) (UID, error)
+	// Keywords returns every keyword used in the mailbox, sorted.
+	Keywords(ctx context.Context, mailboxID int64) ([]string, error)
 	// FetchMessages calls fn for each listed UID that exists, in UID
 	// order, filling only the requested fields (UID and MailboxID are
 	// always set). fn must not call back into the store.

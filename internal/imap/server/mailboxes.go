@@ -160,6 +160,22 @@ func handleRename(c *Conn, tag string) error {
 		return err
 	}
 	c.srv.cfg.Bus.Publish(changes)
+	// Subscriptions follow the renamed mailbox and its inferiors, as
+	// Dovecot does.
+	if subs, err := st.Subscriptions(c.ctx(), c.account.ID); err == nil {
+		for _, sname := range subs {
+			if sname != from && !strings.HasPrefix(sname, from+"/") {
+				continue
+			}
+			nn := to + sname[len(from):]
+			if ch, err := st.SetSubscribed(c.ctx(), c.account.ID, sname, false); err == nil {
+				c.srv.cfg.Bus.Publish(ch)
+			}
+			if ch, err := st.SetSubscribed(c.ctx(), c.account.ID, nn, true); err == nil {
+				c.srv.cfg.Bus.Publish(ch)
+			}
+		}
+	}
 	return c.ok(tag, "", "Rename completed.")
 }
 

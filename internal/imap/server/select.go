@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"strings"
 
 	"barid/internal/imap"
@@ -13,8 +12,6 @@ func handleSelect(c *Conn, tag string) error { return c.selectMailbox(tag, false
 
 // RFC 9051 §6.3.3 EXAMINE.
 func handleExamine(c *Conn, tag string) error { return c.selectMailbox(tag, true) }
-
-var errStop = errors.New("stop")
 
 func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	if !c.dec.ExpectSP() {
@@ -81,29 +78,42 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 			}
 		}
 	}
-	// First unseen message (RFC 3501 §6.3.1 OK [UNSEEN]) and keywords
-	// seen on the way.
+	// First unseen message (RFC 3501 §6.3.1 OK [UNSEEN]) and the
+	// mailbox's keywords. A small mailbox is scanned once, which lists
+	// keywords in order of appearance as Dovecot does; a big one asks
+	// the store, which answers both without copying a row per message.
 	var firstUnseen uint32
-	if len(uids) > 0 {
-		seq := uint32(0)
-		err = c.srv.cfg.Store.FetchMessages(c.ctx(), mb.ID, uids, store.FieldFlags, func(m *store.Message) error {
-			seq++
-			for _, k := range m.Flags.Keywords {
-				lk := strings.ToLower(k)
-				if _, ok := v.keywords[lk]; !ok {
+	if len(uids) <= 10000 {
+		if len(uids) > 0 {
+			seq := uint32(0)
+			err = c.srv.cfg.Store.FetchMessages(c.ctx(), mb.ID, uids, store.FieldFlags, func(m *store.Message) error {
+				seq++
+				for _, k := range m.Flags.Keywords {
 					v.addKeyword(k)
 				}
-			}
-			if m.Flags.System&store.FlagSeen == 0 && firstUnseen == 0 {
-				firstUnseen = c.seqForScan(uids, m.UID)
-				if len(uids) > 10000 {
-					return errStop
+				if m.Flags.System&store.FlagSeen == 0 && firstUnseen == 0 {
+					firstUnseen = v.seqOf(m.UID)
 				}
+				return nil
+			})
+			if err != nil {
+				return err
 			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, errStop) {
+		}
+	} else {
+		ks, err := c.srv.cfg.Store.Keywords(c.ctx(), mb.ID)
+		if err != nil {
 			return err
+		}
+		for _, k := range ks {
+			v.addKeyword(k)
+		}
+		if !c.rev2 {
+			u, err := c.srv.cfg.Store.FirstUnseen(c.ctx(), mb.ID)
+			if err != nil {
+				return err
+			}
+			firstUnseen = v.seqOf(u)
 		}
 	}
 	v.reportedRecent = len(v.recent)
@@ -133,11 +143,6 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	}
 	c.writeStatus(tag, "OK", code, text)
 	return nil
-}
-
-func (c *Conn) seqForScan(uids []store.UID, u store.UID) uint32 {
-	v := view{uids: uids}
-	return v.seqOf(u)
 }
 
 // deselect leaves the selected state without expunging.

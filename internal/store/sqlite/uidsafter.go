@@ -32,3 +32,17 @@ func (s *Store) UIDsAfter(ctx context.Context, mailboxID int64, after store.UID)
 	})
 	return out, err
 }
+
+// FirstUnseen returns the lowest UID without \Seen, or 0 (RFC 3501
+// §6.3.1 OK [UNSEEN]). One indexed scan inside SQLite, no rows copied.
+func (s *Store) FirstUnseen(ctx context.Context, mailboxID int64) (store.UID, error) {
+	var uid sql.NullInt64
+	err := s.readTx(ctx, func(r *reader) error {
+		return r.queryRow(`SELECT min(uid) FROM msgflags WHERE mailbox = ? AND (sysflags & ?) = 0`,
+			mailboxID, int(store.FlagSeen)).Scan(&uid)
+	})
+	if err != nil || !uid.Valid {
+		return 0, err
+	}
+	return store.UID(uid.Int64), nil
+}

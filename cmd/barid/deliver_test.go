@@ -73,6 +73,7 @@ func TestDeliverCommandExitCodes(t *testing.T) {
 	check("server down")
 
 	cfg.LMTP.Listen = ""
+	cfg.Limits.LiteralSize = 100 << 10 // the server's limit applies to hand-offs
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -88,7 +89,7 @@ func TestDeliverCommandExitCodes(t *testing.T) {
 	}
 	check("server up")
 	// Over limits.literal_size: refused permanently as bad data.
-	if code, out := deliverRun(t, "Subject: big\n\n"+strings.Repeat("x", int(cfg.Limits.LiteralSize)), "--data", dir, "alice"); code != 65 {
+	if code, out := deliverRun(t, "Subject: big\n\n"+strings.Repeat(strings.Repeat("x", 99)+"\n", 2<<10), "--data", dir, "alice"); code != 65 {
 		t.Errorf("too big: exit %d, want 65: %s", code, out)
 	}
 	cancel()

@@ -186,6 +186,29 @@ func TestCurl(t *testing.T) {
 		}
 	}
 
+	// Upload (APPEND) with -T: curl sends the file as one literal; barid
+	// must store exactly those bytes. A UTF-8 message, one without a
+	// final line break and a large one.
+	for _, kind := range []string{"utf8header", "nofinalnewline", "large"} {
+		var m []byte
+		for _, cm := range msgs {
+			if cm.Kind == kind {
+				m = cm.Data
+				break
+			}
+		}
+		m = slices.Concat([]byte("X-Uploaded-By: curl\r\n"), m)
+		p := filepath.Join(dir, "upload-"+kind+".eml")
+		if err := os.WriteFile(p, m, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		curl("-T", p, mboxURL(plain, "New Folder"))
+		got := fetchAll(t, c, "New Folder")
+		if last := got[len(got)-1]; !bytes.Equal(last.Data, m) {
+			t.Errorf("curl -T %s: barid stored %d bytes that differ from the %d uploaded", kind, len(last.Data), len(m))
+		}
+	}
+
 	// TLS: IMAPS and STARTTLS with barid's certificate pinned.
 	cert := s.certFile()
 	if got := curl("--cacert", cert, mboxURL("imaps://"+s.tlsAddr, "Lists/golang")+";UID=4"); got != string(byFolder["Lists/golang"][3]) {

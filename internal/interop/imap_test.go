@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -85,9 +86,10 @@ func seed(t testing.TB, c *account, msgs []corpusMsg) {
 
 // srvMsg is one message as barid serves it.
 type srvMsg struct {
-	UID   imap.UID
-	Flags []string // sorted, \Recent excluded
-	Data  []byte   // BODY.PEEK[]
+	UID          imap.UID
+	Flags        []string // sorted, \Recent excluded
+	InternalDate time.Time
+	Data         []byte // BODY.PEEK[]
 }
 
 // mailboxes lists the selectable mailboxes.
@@ -121,7 +123,7 @@ func fetchAll(t testing.TB, c *account, mbox string) []srvMsg {
 		return nil
 	}
 	all := imap.SeqSet{{Start: 1, Stop: 0}}
-	meta, err := c.Fetch(all, &imap.FetchOptions{UID: true, Flags: true, RFC822Size: true}).Collect()
+	meta, err := c.Fetch(all, &imap.FetchOptions{UID: true, Flags: true, RFC822Size: true, InternalDate: true}).Collect()
 	if err != nil {
 		t.Fatalf("fetch %s: %v", mbox, err)
 	}
@@ -152,7 +154,7 @@ func fetchAll(t testing.TB, c *account, mbox string) []srvMsg {
 		if int64(len(data)) != m.RFC822Size {
 			t.Errorf("%s UID %d: RFC822.SIZE %d but BODY[] has %d bytes", mbox, m.UID, m.RFC822Size, len(data))
 		}
-		out = append(out, srvMsg{UID: m.UID, Flags: flagStrings(m.Flags), Data: data})
+		out = append(out, srvMsg{UID: m.UID, Flags: flagStrings(m.Flags), InternalDate: m.InternalDate, Data: data})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].UID < out[j].UID })
 	return out

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 )
@@ -42,6 +43,7 @@ func maildirInfo(flags []imap.Flag) string {
 type mdMsg struct {
 	Path  string
 	Flags []string // IMAP names, sorted
+	MTime time.Time
 	Data  []byte
 }
 
@@ -59,7 +61,17 @@ func writeMaildir(t testing.TB, root string, msgs []corpusMsg) {
 		if err := os.WriteFile(p, toLF(m.Data), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		mt := arrival(i)
+		if err := os.Chtimes(p, mt, mt); err != nil {
+			t.Fatal(err)
+		}
 	}
+}
+
+// arrival is the modification time writeMaildir gives message i (a
+// Maildir's arrival date), distinct for every message.
+func arrival(i int) time.Time {
+	return time.Date(2023, 3, 1, 10, 0, 0, 0, time.UTC).Add(time.Duration(i)*97*time.Minute + time.Duration(i%60)*time.Second)
 }
 
 func mkMaildir(t testing.TB, dir string) {
@@ -106,7 +118,11 @@ func readMaildir(t testing.TB, root string) map[string][]mdMsg {
 				if err != nil {
 					return err
 				}
-				out[folder] = append(out[folder], mdMsg{Path: fp, Flags: parseInfo(e.Name()), Data: data})
+				info, err := e.Info()
+				if err != nil {
+					return err
+				}
+				out[folder] = append(out[folder], mdMsg{Path: fp, Flags: parseInfo(e.Name()), MTime: info.ModTime(), Data: data})
 			}
 		}
 		return nil

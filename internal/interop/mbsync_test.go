@@ -19,8 +19,9 @@ import (
 const mbsyncUser, mbsyncPass = "sync@example.org", "mbsync secret"
 
 // mbsyncConfig writes an mbsyncrc for a two-way sync of every folder
-// between barid over IMAPS (certificate pinned) and a Maildir.
-func mbsyncConfig(t *testing.T, s *server, dir, version string) string {
+// between barid and a Maildir, over IMAPS (certificate pinned) or, with
+// starttls, over STARTTLS with LOGIN instead of SASL.
+func mbsyncConfig(t *testing.T, s *server, dir, version, user, pass string, starttls bool) string {
 	t.Helper()
 	// QUIRK(isync 1.4.4): the TLS keyword is SSLType; TLSType only exists
 	// from isync 1.5 on (which still reads SSLType as a deprecated alias).
@@ -29,15 +30,20 @@ func mbsyncConfig(t *testing.T, s *server, dir, version string) string {
 		tlsKeyword = "TLSType"
 	}
 	host, port := hostPort(t, s.tlsAddr)
+	mode, auth := "IMAPS", ""
+	if starttls {
+		host, port = hostPort(t, s.addr)
+		mode, auth = "STARTTLS", "AuthMechs LOGIN\n"
+	}
 	mail := filepath.Join(dir, "mail")
 	cfg := fmt.Sprintf(`IMAPAccount barid
 Host %s
 Port %s
 User %s
 Pass "%s"
-%s IMAPS
+%s %s
 CertificateFile %s
-Timeout 30
+%sTimeout 30
 
 IMAPStore remote
 Account barid
@@ -53,8 +59,9 @@ Near :local:
 Patterns *
 Create Both
 Expunge Both
+CopyArrivalDate yes
 SyncState *
-`, host, port, mbsyncUser, mbsyncPass, tlsKeyword, s.certFile(), mail, mail)
+`, host, port, user, pass, tlsKeyword, mode, s.certFile(), auth, mail, mail)
 	p := filepath.Join(dir, "mbsyncrc")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -198,7 +205,7 @@ func TestMbsync(t *testing.T) {
 		known[sha(m.Data)] = true
 	}
 	writeMaildir(t, mail, msgs)
-	rc := mbsyncConfig(t, s, dir, version)
+	rc := mbsyncConfig(t, s, dir, version, mbsyncUser, mbsyncPass, false)
 	sync := func(step string) string {
 		t.Helper()
 		start := time.Now()
@@ -222,6 +229,20 @@ func TestMbsync(t *testing.T) {
 	srv, local := mbsyncView(t, c, mail, known)
 	expectSame(t, "server after upload", want, srv, false)
 	expectSame(t, "maildir after upload", want, local, false)
+	// CopyArrivalDate: the Maildir files' mtimes became barid's
+	// INTERNALDATEs (APPEND date-time, RFC 9051 §6.3.12).
+	arrivals := map[string]time.Time{}
+	for i, m := range msgs {
+		arrivals[sha(m.Data)] = arrival(i)
+	}
+	for _, mb := range mailboxes(t, c) {
+		for _, m := range fetchAll(t, c, mb) {
+			data, _ := stripTUID(m.Data, true)
+			if want, ok := arrivals[sha(data)]; ok && !m.InternalDate.Equal(want) {
+				t.Errorf("%s UID %d: INTERNALDATE %v, want the file's mtime %v", mb, m.UID, m.InternalDate, want)
+			}
+		}
+	}
 	// Byte equality is checked above through hashes; check the X-TUID
 	// quirk is the only difference on one message in full.
 	{
@@ -359,6 +380,23 @@ func TestMbsync(t *testing.T) {
 	srv, local = mbsyncView(t, c, mail, known)
 	expectSame(t, "server after additions", want, srv, false)
 	expectSame(t, "maildir after additions", want, local, false)
+	// With CopyArrivalDate every Maildir file's mtime equals its copy's
+	// INTERNALDATE, whichever side it came from.
+	mtimes := map[string]time.Time{}
+	for _, ms := range readMaildir(t, mail) {
+		for _, m := range ms {
+			data, _ := stripTUID(toCRLF(m.Data), true)
+			mtimes[sha(data)] = m.MTime
+		}
+	}
+	for _, mb := range mailboxes(t, c) {
+		for _, m := range fetchAll(t, c, mb) {
+			data, _ := stripTUID(m.Data, true)
+			if mt := mtimes[sha(data)]; mt.Unix() != m.InternalDate.Unix() {
+				t.Errorf("%s UID %d: INTERNALDATE %v but the Maildir file's mtime is %v", mb, m.UID, m.InternalDate, mt)
+			}
+		}
+	}
 	// Now the folder lists must match exactly too.
 	expectSame(t, "server folders", local, srv, true)
 
@@ -368,6 +406,68 @@ func TestMbsync(t *testing.T) {
 	after := snapshot(t, c, mail)
 	if before != after {
 		t.Errorf("a run with nothing to do changed state:\nbefore:\n%s\nafter:\n%s\noutput:\n%s", before, after, out)
+	}
+}
+
+// TestMbsyncDownload is the common first run: an account that already
+// holds mail on barid synced into an empty Maildir, here over STARTTLS
+// with LOGIN. Both sides must then hold the same messages, byte for byte
+// apart from X-TUID, with the same flags and dates, and a second run
+// must change nothing.
+func TestMbsyncDownload(t *testing.T) {
+	bin := needBinary(t, "mbsync", "isync")
+	t.Parallel()
+	version := clientVersion(t, bin, "isync", "--version")
+	t.Logf("client: %s", version)
+	s := startServer(t)
+	const user, pass = "down@example.org", "download secret"
+	s.addUser(user, pass)
+	c := s.dial(user, pass)
+	defer c.Close()
+	// QUIRK(isync 1.4.4): header-only messages are skipped (see
+	// TestMbsync).
+	msgs := withoutKind(genCorpus(8, "mbsync-down"), "headeronly")
+	seed(t, c, msgs)
+	known := map[string]bool{}
+	want := map[string][]entry{}
+	for _, m := range msgs {
+		known[sha(m.Data)] = true
+		want[m.Folder] = append(want[m.Folder], entry{sha(m.Data), entryFlags(m.Flags)})
+	}
+	dir := t.TempDir()
+	mail := filepath.Join(dir, "mail")
+	if err := os.MkdirAll(mail, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	rc := mbsyncConfig(t, s, dir, version, user, pass, true)
+	start := time.Now()
+	out := run(t, 2*time.Minute, dir, bin, "-V", "-c", rc, "-a")
+	t.Logf("mbsync download of %d messages: %v", len(msgs), time.Since(start).Round(time.Millisecond))
+	if strings.Contains(out, "Warning") || strings.Contains(out, "Error") {
+		t.Fatalf("mbsync reported a problem:\n%s", out)
+	}
+	srv, local := mbsyncView(t, c, mail, known)
+	expectSame(t, "server", want, srv, false)
+	expectSame(t, "maildir", srv, local, true)
+	// Downloaded files are dated with barid's INTERNALDATE.
+	mtimes := map[string]time.Time{}
+	for _, ms := range readMaildir(t, mail) {
+		for _, m := range ms {
+			data, _ := stripTUID(toCRLF(m.Data), true)
+			mtimes[sha(data)] = m.MTime
+		}
+	}
+	for _, mb := range mailboxes(t, c) {
+		for _, m := range fetchAll(t, c, mb) {
+			if mt := mtimes[sha(m.Data)]; mt.Unix() != m.InternalDate.Unix() {
+				t.Errorf("%s UID %d: INTERNALDATE %v but the file's mtime is %v", mb, m.UID, m.InternalDate, mt)
+			}
+		}
+	}
+	before := snapshot(t, c, mail)
+	run(t, 2*time.Minute, dir, bin, "-c", rc, "-a")
+	if after := snapshot(t, c, mail); before != after {
+		t.Errorf("a second run changed state:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
 

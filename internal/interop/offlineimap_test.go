@@ -18,6 +18,7 @@ func TestOfflineIMAP(t *testing.T) {
 	bin := needBinary(t, "offlineimap", "offlineimap3")
 	t.Parallel()
 	py := offlineimapPython(t, bin)
+	rt := &roundTrips{py: py, cache: map[string]reserialized{}}
 	t.Logf("client: offlineimap %s (%s)", clientVersion(t, bin, ".", "--version"), clientVersion(t, py, "python", "--version"))
 	s := startServer(t)
 	s.addUser(oimapUser, oimapPass)
@@ -84,7 +85,7 @@ maxconnections = 2
 	// with the corpus the test appended).
 	sync("full")
 	expectSame(t, "server", corpus, canonical(t, c), false)
-	srv, local, changed := offlineView(t, py, c, mail)
+	srv, local, changed := offlineView(t, rt, c, mail)
 	expectSame(t, "offlineimap maildir", srv, local, true)
 	n := 0
 	for _, es := range local {
@@ -107,11 +108,33 @@ maxconnections = 2
 	if err := os.Remove(md["Lists/golang"][0].Path); err != nil {
 		t.Fatal(err)
 	}
-	_, want, _ := offlineView(t, py, c, mail)
+	// New local messages of every kind are uploaded.
+	added := genCorpus(6, "offlineimap-new")[:len(kinds)]
+	var addedFiles []string
+	for i, m := range added {
+		folder := []string{"INBOX", "Archive/2024"}[i%2]
+		name := fmt.Sprintf("1700000300.new%d.interop", i)
+		writeMaildirFile(t, filepath.Join(mail, folder), "new", name, m.Data)
+		addedFiles = append(addedFiles, filepath.Join(mail, folder, "new", name))
+	}
+	uploads := rt.reserialize(t, "upload", addedFiles)
+	_, want, _ := offlineView(t, rt, c, mail)
 	sync("local changes")
-	srv, local, _ = offlineView(t, py, c, mail)
+	srv, local, _ = offlineView(t, rt, c, mail)
 	expectSame(t, "server after local changes", want, srv, true)
 	expectSame(t, "maildir after local changes", want, local, true)
+	// barid stores exactly the bytes offlineimap APPENDs.
+	stored := map[string]bool{}
+	for _, es := range canonical(t, c) {
+		for _, e := range es {
+			stored[e.Hash] = true
+		}
+	}
+	for i, u := range uploads {
+		if !stored[u.hash] {
+			t.Errorf("uploaded %s (%s): barid holds no message with the bytes offlineimap sends", addedFiles[i], added[i].Kind)
+		}
+	}
 
 	// 3. Nothing left to do: a further run changes neither side.
 	before := snapshotOffline(t, c, mail)
@@ -124,61 +147,114 @@ maxconnections = 2
 // offlineView reduces barid and offlineimap's Maildir to folder ->
 // entries keyed by the SHA-256 of the Maildir form of each message.
 //
-// QUIRK(offlineimap 8.0.0): offlineimap3 does not store the bytes it
-// downloads. It parses each message with Python's email package and
-// writes the re-generated message (LF line endings) into the Maildir;
-// the generator is not byte-preserving (it adds an empty line after a
-// header-only message and after the closing boundary of a multipart
-// nested in message/rfc822, among others). The server side is therefore
-// put through the same round trip (testdata/offlineimap_reserialize.py,
-// which names the offlineimap source lines it copies) and compared byte
-// for byte with the files; changed reports how many messages the round
+// QUIRK(offlineimap 8.0.0): offlineimap3 stores neither the bytes it
+// downloads nor the bytes of a Maildir file it uploads. It parses each
+// message with Python's email package and writes the re-generated
+// message: into the Maildir with LF line endings, or to the server with
+// CRLF. The generator is not byte-preserving (it adds an empty line
+// after a header-only message and after the closing boundary of a
+// multipart nested in message/rfc822). So barid's bytes are put through
+// offlineimap's download round trip, and the Maildir files through its
+// upload and download round trips (testdata/offlineimap_reserialize.py
+// names the offlineimap source it copies); the results must be equal
+// byte for byte. changed counts the server messages the download round
 // trip alters.
-func offlineView(t *testing.T, py string, c *account, mail string) (srv, local map[string][]entry, changed int) {
+func offlineView(t *testing.T, rt *roundTrips, c *account, mail string) (srv, local map[string][]entry, changed int) {
 	t.Helper()
 	srv, local = map[string][]entry{}, map[string][]entry{}
 	tmp := t.TempDir()
-	type ref struct {
-		folder string
-		flags  string
-	}
-	var refs []ref
-	var files []string
+	var srvRefs, localRefs []ref
+	var srvFiles, localFiles []string
 	for f, ms := range serverState(t, c) {
 		srv[f] = []entry{}
 		for _, m := range ms {
-			p := filepath.Join(tmp, fmt.Sprintf("%d.eml", len(files)))
+			p := filepath.Join(tmp, fmt.Sprintf("%d.eml", len(srvFiles)))
 			if err := os.WriteFile(p, m.Data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			files = append(files, p)
-			refs = append(refs, ref{f, strings.Join(m.Flags, " ")})
-		}
-	}
-	if len(files) > 0 {
-		out, err := exec.Command(py, append([]string{"testdata/offlineimap_reserialize.py"}, files...)...).Output()
-		if err != nil {
-			t.Fatalf("offlineimap_reserialize.py: %v", err)
-		}
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		if len(lines) != len(files) {
-			t.Fatalf("offlineimap_reserialize.py: %d lines for %d files", len(lines), len(files))
-		}
-		for i, l := range lines {
-			hash, state, _ := strings.Cut(l, " ")
-			if state == "changed" {
-				changed++
-			}
-			srv[refs[i].folder] = append(srv[refs[i].folder], entry{hash, refs[i].flags})
+			srvFiles = append(srvFiles, p)
+			srvRefs = append(srvRefs, ref{f, strings.Join(m.Flags, " ")})
 		}
 	}
 	for f, ms := range readMaildir(t, mail) {
 		local[f] = []entry{}
 		for _, m := range ms {
-			local[f] = append(local[f], entry{sha(m.Data), strings.Join(m.Flags, " ")})
+			localFiles = append(localFiles, m.Path)
+			localRefs = append(localRefs, ref{f, strings.Join(m.Flags, " ")})
 		}
 	}
+	for _, r := range rt.reserialize(t, "download", srvFiles) {
+		if r.changed {
+			changed++
+		}
+		srv[srvRefs[0].folder] = append(srv[srvRefs[0].folder], entry{r.hash, srvRefs[0].flags})
+		srvRefs = srvRefs[1:]
+	}
+	for _, r := range rt.reserialize(t, "both", localFiles) {
+		local[localRefs[0].folder] = append(local[localRefs[0].folder], entry{r.hash, localRefs[0].flags})
+		localRefs = localRefs[1:]
+	}
 	return srv, local, changed
+}
+
+type ref struct {
+	folder string
+	flags  string
+}
+
+type reserialized struct {
+	hash    string
+	changed bool
+}
+
+// roundTrips runs testdata/offlineimap_reserialize.py under
+// offlineimap's interpreter, remembering results by mode and input hash
+// (the Python email parser needs about 10 ms per message and seconds for
+// the large ones).
+type roundTrips struct {
+	py    string
+	cache map[string]reserialized
+}
+
+// reserialize returns the round trip of each file in mode.
+func (o *roundTrips) reserialize(t *testing.T, mode string, files []string) []reserialized {
+	t.Helper()
+	keys := make([]string, len(files))
+	var todo []string
+	for i, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i] = mode + " " + sha(data)
+		if _, ok := o.cache[keys[i]]; !ok {
+			todo = append(todo, f)
+		}
+	}
+	if len(todo) > 0 {
+		out, err := exec.Command(o.py, append([]string{"testdata/offlineimap_reserialize.py", mode}, todo...)...).Output()
+		if err != nil {
+			t.Fatalf("offlineimap_reserialize.py: %v", err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(lines) != len(todo) {
+			t.Fatalf("offlineimap_reserialize.py: %d lines for %d files", len(lines), len(todo))
+		}
+		k := 0
+		for i := range files {
+			if _, ok := o.cache[keys[i]]; ok {
+				continue
+			}
+			hash, state, _ := strings.Cut(lines[k], " ")
+			o.cache[keys[i]] = reserialized{hash, state == "changed"}
+			k++
+		}
+	}
+	res := make([]reserialized, len(files))
+	for i, k := range keys {
+		res[i] = o.cache[k]
+	}
+	return res
 }
 
 // snapshotOffline lists every local file and state file (offlineimap

@@ -378,3 +378,30 @@ func TestLineLimit(t *testing.T) {
 		t.Errorf("%d messages stored", n)
 	}
 }
+
+// RFC 3030 CHUNKING (advertised by go-smtp): BDAT chunks, no dot-stuffing,
+// per-recipient replies after BDAT ... LAST as after DATA.
+func TestBDAT(t *testing.T) {
+	e := newEnv(t)
+	alice := e.addUser("alice")
+	c := e.raw("tcp")
+	c.send("LHLO x\r\n")
+	c.reply()
+	part1 := "Subject: chunked\r\n\r\n"
+	part2 := ".not stuffed\r\n"
+	c.send("MAIL FROM:<a@b>\r\nRCPT TO:<alice@localhost>\r\nRCPT TO:<ghost@localhost>\r\n" +
+		fmt.Sprintf("BDAT %d\r\n%s", len(part1), part1))
+	for _, w := range []string{"250", "250", "550 5.1.1", "250"} {
+		if l := c.line(); !strings.HasPrefix(l, w) {
+			t.Fatalf("%q, want %s", l, w)
+		}
+	}
+	c.send(fmt.Sprintf("BDAT %d LAST\r\n%s", len(part2), part2))
+	if l := c.line(); !strings.HasPrefix(l, "250 2.0.0 <alice@localhost>") {
+		t.Errorf("BDAT LAST: %q", l)
+	}
+	m := e.messages(alice, "INBOX")
+	if len(m) != 1 || !strings.HasSuffix(m[0], "\r\n\r\n.not stuffed\r\n") {
+		t.Errorf("stored %q", m)
+	}
+}

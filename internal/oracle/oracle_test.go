@@ -40,8 +40,22 @@ func normalize(l string) (string, bool) {
 	return l, true
 }
 
+var reBareUIDFetch = regexp.MustCompile(`^\* \d+ FETCH \(UID \d+\)$`)
+
 func normalizeAll(ls []string) []string {
 	var out []string
+	// Before NO [UNKNOWN-CTE] or NO [PARSE] for a BINARY fetch, Dovecot
+	// emits an empty "* n FETCH (UID n)"; it carries no data, so it is
+	// not compared.
+	if n := len(ls); n > 0 && (strings.Contains(ls[n-1], "NO [UNKNOWN-CTE]") || strings.Contains(ls[n-1], "NO [PARSE]")) {
+		kept := ls[:0:0]
+		for _, l := range ls {
+			if !reBareUIDFetch.MatchString(l) {
+				kept = append(kept, l)
+			}
+		}
+		ls = kept
+	}
 	for _, l := range ls {
 		if n, ok := normalize(l); ok {
 			out = append(out, n)
@@ -74,6 +88,40 @@ func corpus(t *testing.T, names ...string) [][]byte {
 }
 
 const dateWhy = "INTERNALDATE: barid keeps the zone the client gave in APPEND (RFC 9051 §2.3.3); Dovecot's maildir stores a file time and answers in the server's zone"
+
+// corpusScenario appends every message of testdata/mime and fetches the
+// items clients use, comparing the server-level answers (literal or
+// quoted choices, partials, NIL rules) and not only the renderer.
+func corpusScenario(t *testing.T) scenario {
+	files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "mime", "*.eml"))
+	sc := scenario{name: "corpus", known: map[string]string{
+		`SEARCH TEXT "the"`: "three randomly generated pathological messages (059, 079, 082: duplicate CTE fields, a mixed-case Message/RFC822 under broken digest boundaries) are not matched by barid's TEXT search; a known gap",
+	}}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.cmds = append(sc.cmds, `APPEND INBOX "01-Mar-2026 12:00:00 +0000" `+literal(b))
+	}
+	n := len(files)
+	sc.cmds = append(sc.cmds, `SELECT INBOX`)
+	for i := 1; i <= n; i++ {
+		sc.cmds = append(sc.cmds,
+			fmt.Sprintf(`FETCH %d (RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY)`, i),
+			fmt.Sprintf(`FETCH %d (BODY.PEEK[] BODY.PEEK[HEADER] BODY.PEEK[TEXT]<7.40>)`, i),
+			fmt.Sprintf(`FETCH %d (BODY.PEEK[1] BODY.PEEK[1.MIME] BODY.PEEK[2]<0.64> BODY.PEEK[1.1] BODY.PEEK[2.HEADER] BODY.PEEK[2.TEXT])`, i),
+			fmt.Sprintf(`FETCH %d (BINARY.SIZE[1] BINARY.PEEK[1]<0.32> BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE)])`, i),
+		)
+	}
+	sc.cmds = append(sc.cmds,
+		`SEARCH TEXT "the"`, `SEARCH BODY "attach"`, `SEARCH SUBJECT "re"`, `SEARCH FROM "example"`,
+		`SEARCH CHARSET UTF-8 BODY "grüße"`, `SEARCH CHARSET UTF-8 SUBJECT "münchen"`,
+		`SEARCH HEADER Content-Type "multipart"`, `SEARCH LARGER 10000`, `SEARCH SENTSINCE 1-Jan-2023`,
+		`SEARCH NOT HEADER Message-ID ""`,
+	)
+	return sc
+}
 
 func scenarios(t *testing.T) []scenario {
 	msgs := corpus(t, "001.eml", "002.eml", "003.eml", "010.eml", "020.eml", "030.eml")
@@ -166,7 +214,7 @@ func scenarios(t *testing.T) []scenario {
 // TestSameAnswersAsDovecot runs each scenario against Dovecot and barid
 // and compares the normalized transcripts line by line.
 func TestSameAnswersAsDovecot(t *testing.T) {
-	scs := scenarios(t)
+	scs := append(scenarios(t), corpusScenario(t))
 	var users []string
 	for i := range scs {
 		users = append(users, fmt.Sprintf("oracle%d", i))

@@ -50,14 +50,26 @@ func MatchBody(root *mime.Part, blob io.ReaderAt, needle string) (bool, error) {
 	if n == "" {
 		return true, nil
 	}
-	return matchParts(root, root, blob, n)
+	return matchParts(root, root, blob, n, false)
 }
 
-func matchParts(root, p *mime.Part, blob io.ReaderAt, n string) (bool, error) {
+// matchParts searches the decoded text parts under p; with headers set
+// (SEARCH TEXT) it searches every part's MIME header too, as Dovecot
+// does.
+func matchParts(root, p *mime.Part, blob io.ReaderAt, n string, headers bool) (bool, error) {
 	switch {
 	case p.Flags&mime.FlagMultipart != 0:
 		for _, c := range p.Children {
-			if ok, err := matchParts(root, c, blob, n); ok || err != nil {
+			if headers {
+				hdr := make([]byte, c.HeaderSize)
+				if _, err := blob.ReadAt(hdr, c.Offset); err != nil && err != io.EOF {
+					return false, err
+				}
+				if strings.Contains(Fold(decodedHeaderText(hdr)), n) {
+					return true, nil
+				}
+			}
+			if ok, err := matchParts(root, c, blob, n, headers); ok || err != nil {
 				return ok, err
 			}
 		}
@@ -71,7 +83,7 @@ func matchParts(root, p *mime.Part, blob io.ReaderAt, n string) (bool, error) {
 			if strings.Contains(Fold(decodedHeaderText(hdr)), n) {
 				return true, nil
 			}
-			if ok, err := matchParts(root, c, blob, n); ok || err != nil {
+			if ok, err := matchParts(root, c, blob, n, headers); ok || err != nil {
 				return ok, err
 			}
 		}
@@ -89,10 +101,9 @@ func matchParts(root, p *mime.Part, blob io.ReaderAt, n string) (bool, error) {
 	if !ok {
 		r = io.NewSectionReader(blob, p.BodyStart(), size)
 	}
-	raw, err := io.ReadAll(r)
-	if err != nil {
-		return false, err
-	}
+	// Undecodable content (bad base64, broken quoted-printable) is
+	// searched as far as it decoded, as Dovecot does.
+	raw, _ := io.ReadAll(r)
 	charset := ""
 	for _, pr := range p.Params {
 		if strings.EqualFold(pr.Name, "charset") {
@@ -136,5 +147,5 @@ func MatchText(root *mime.Part, topHeader []byte, blob io.ReaderAt, needle strin
 	if bytes.Contains(bytes.ToLower(hdr), []byte(n)) {
 		return true, nil
 	}
-	return matchParts(root, root, blob, n)
+	return matchParts(root, root, blob, n, true)
 }

@@ -224,13 +224,18 @@ func readToBlankLine(hdr []byte, blob io.ReaderAt, off int64) ([]byte, error) {
 // header (RFC 9051 §6.4.5): the matching fields in message order, each
 // ending in CRLF, then an empty line, whatever the header looked like
 // (Dovecot builds this answer from its parsed-header cache).
+//
+// One exception, also Dovecot's: the header's final field, when the
+// message ends inside it without a line end, is not given one.
 func HeaderFields(hdr []byte, names []string) []byte {
 	var out []byte
+	end := 0
 	header.ForEach(hdr, func(f header.Field) bool {
+		end += len(f.Raw)
 		for _, n := range names {
 			if strings.EqualFold(n, f.Name) {
 				out = appendCRLF(out, f.Raw)
-				if n := len(out); out[n-1] != '\n' {
+				if n := len(out); out[n-1] != '\n' && end < len(hdr) {
 					out = append(out, '\r', '\n')
 				}
 				break

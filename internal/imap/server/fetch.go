@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -638,7 +637,7 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 				c.enc.RawString(" NIL")
 				continue
 			}
-			c.writePartial(v.r, v.size, it.section, it.kind == fBinary)
+			c.writePartial(v.r, v.size, it.section, it.kind == fBinary && msgdata.BinaryLiteral8(root, it.section.Part))
 		case fBinarySize:
 			c.enc.RawString(it.name).SP()
 			if v.isNil {
@@ -656,41 +655,36 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 }
 
 // writePartial writes " <data>" for a section, applying <offset.count>
-// and echoing "<offset>" (RFC 9051 §6.4.5). BINARY content with NUL
-// bytes goes out as literal8 (RFC 3516 §4.2).
-func (c *Conn) writePartial(r io.Reader, size int64, sec imap.Section, binary bool) {
+// and echoing "<offset>" (RFC 9051 §6.4.5). Sections always go out as
+// literals, "{0}" included, as Dovecot sends them; BINARY content goes
+// out as literal8 (RFC 3516 §4.2) when lit8 is set.
+func (c *Conn) writePartial(r io.Reader, size int64, sec imap.Section, lit8 bool) {
 	if sec.Partial {
 		c.enc.RawString("<").Number64(sec.Offset).RawString(">")
 		if sec.Offset >= size {
-			c.enc.RawString(` ""`)
-			return
+			size = 0
+			r = eofReader{}
+		} else {
+			if _, err := io.CopyN(io.Discard, r, sec.Offset); err != nil {
+				size = 0
+				r = eofReader{}
+			} else {
+				size -= sec.Offset
+			}
+			if size > sec.Count {
+				size = sec.Count
+			}
+			r = io.LimitReader(r, size)
 		}
-		if _, err := io.CopyN(io.Discard, r, sec.Offset); err != nil {
-			c.enc.RawString(` ""`)
-			return
-		}
-		size -= sec.Offset
-		if size > sec.Count {
-			size = sec.Count
-		}
-		r = io.LimitReader(r, size)
 	}
 	c.enc.SP()
-	if binary {
-		// Read small contents to decide; stream large ones as literal8.
-		if size <= 64*1024 {
-			b := make([]byte, size)
-			n, _ := io.ReadFull(r, b)
-			b = b[:n]
-			if bytes.IndexByte(b, 0) >= 0 {
-				c.enc.Literal8(int64(len(b)), bytes.NewReader(b))
-			} else {
-				c.enc.Literal(int64(len(b)), bytes.NewReader(b))
-			}
-			return
-		}
+	if lit8 && size > 0 {
 		c.enc.Literal8(size, r)
 		return
 	}
 	c.enc.Literal(size, r)
 }
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }

@@ -230,7 +230,7 @@ func TestDurabilityKill9(t *testing.T) {
 func blobPath(data string, content []byte) (string, string) {
 	sum := sha256.Sum256(content)
 	id := hex.EncodeToString(sum[:])
-	return filepath.Join(data, "blobs", id[0:2], id[2:4], id), id
+	return filepath.Join(data, "blobs", id[0:2], id), id
 }
 
 // TestIntegritySweepOnStart: after a crash there may be a blob no row

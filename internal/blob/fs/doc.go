@@ -1,6 +1,6 @@
 // Package fs is the embedded default blob.Store: one file per blob under
 // a directory, named by the SHA-256 of its content in lower-case hex and
-// sharded as dir/ab/cd/<hex>.
+// sharded one level deep as dir/ab/<hex> (256 folders made at Open).
 //
 // Durability (internal/blob's contract): a Writer writes to dir/tmp/, and
 // Commit fsyncs the file, renames it into place and fsyncs the shard

@@ -29,12 +29,12 @@ func TestLayoutAndModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := blobtest.Put(t, s, []byte("hello"))
-	p := filepath.Join(dir, id[:2], id[2:4], id)
+	p := filepath.Join(dir, id[:2], id)
 	for _, tc := range []struct {
 		path string
 		mode os.FileMode
 	}{{dir, 0o700 | os.ModeDir}, {filepath.Join(dir, "tmp"), 0o700 | os.ModeDir},
-		{filepath.Join(dir, id[:2]), 0o700 | os.ModeDir}, {filepath.Dir(p), 0o700 | os.ModeDir}, {p, 0o600}} {
+		{filepath.Join(dir, id[:2]), 0o700 | os.ModeDir}, {p, 0o600}} {
 		info, err := os.Stat(tc.path)
 		if err != nil {
 			t.Fatal(err)
@@ -58,7 +58,7 @@ func TestDedupRefreshesAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := blobtest.Put(t, s, []byte("old"))
-	p := filepath.Join(dir, id[:2], id[2:4], id)
+	p := filepath.Join(dir, id[:2], id)
 	old := time.Now().Add(-48 * time.Hour)
 	if err := os.Chtimes(p, old, old); err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func TestDeleteIfOlder(t *testing.T) {
 	}
 	ctx := context.Background()
 	id := blobtest.Put(t, s, []byte("orphan"))
-	p := filepath.Join(dir, id[:2], id[2:4], id)
+	p := filepath.Join(dir, id[:2], id)
 	old := time.Now().Add(-time.Hour)
 	if err := os.Chtimes(p, old, old); err != nil {
 		t.Fatal(err)

@@ -64,6 +64,8 @@ func init() {
 		"UID EXPUNGE": {states: selected, handle: handleUIDExpunge},
 		"SEARCH":      {states: selected, flags: usesSeq, handle: handleSearch},
 		"UID SEARCH":  {states: selected, handle: handleUIDSearch},
+		"SORT":        {states: selected, flags: usesSeq, handle: handleSort},
+		"UID SORT":    {states: selected, handle: handleUIDSort},
 		"FETCH":       {states: selected, flags: usesSeq, handle: handleFetch},
 		"UID FETCH":   {states: selected, handle: handleUIDFetch},
 		"STORE":       {states: selected, flags: usesSeq, handle: handleStore},

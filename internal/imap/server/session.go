@@ -59,6 +59,7 @@ func (c *Conn) capabilities() []string {
 		"SAVEDATE",      // RFC 8514
 		"MULTIAPPEND",   // RFC 3502
 		"WITHIN",        // RFC 5032 (OLDER, YOUNGER)
+		"SORT",          // RFC 5256
 		fmt.Sprintf("APPENDLIMIT=%d", c.srv.cfg.Limits.LiteralSize), // RFC 7889
 	)
 }

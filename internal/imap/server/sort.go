@@ -1,0 +1,201 @@
+package server
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"barid/internal/imap"
+	"barid/internal/mail/header"
+	"barid/internal/search"
+	"barid/internal/store"
+)
+
+// sortKey is one SORT criterion (RFC 5256 §3).
+type sortKey struct {
+	field   string // ARRIVAL CC DATE FROM SIZE SUBJECT TO
+	reverse bool
+}
+
+// RFC 5256 SORT.
+func handleSort(c *Conn, tag string) error { return c.sortCmd(tag, false) }
+
+// RFC 5256 UID SORT.
+func handleUIDSort(c *Conn, tag string) error { return c.sortCmd(tag, true) }
+
+func (c *Conn) sortCmd(tag string, uid bool) error {
+	var keys []sortKey
+	rev := false
+	var bad string
+	if !c.dec.ExpectSP() || !c.dec.ExpectList(func() bool {
+		var a string
+		if !c.dec.ExpectAtom(&a) {
+			return false
+		}
+		a = strings.ToUpper(a)
+		switch a {
+		case "REVERSE":
+			rev = true
+			return true
+		case "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO":
+			keys = append(keys, sortKey{field: a, reverse: rev})
+		default:
+			bad = a
+		}
+		rev = false
+		return true
+	}) || !c.dec.ExpectSP() {
+		return c.dec.Err()
+	}
+	if bad != "" {
+		return &imap.Error{Type: "BAD", Text: "Unknown SORT criterion " + bad}
+	}
+	if len(keys) == 0 || rev {
+		return &imap.Error{Type: "BAD", Text: "SORT needs at least one criterion, and REVERSE must precede one"}
+	}
+	var charset string
+	if !c.dec.ExpectAString(&charset) || !c.dec.ExpectSP() {
+		return c.dec.Err()
+	}
+	if _, err := lookupCharset(charset); err != nil {
+		return &imap.Error{Type: "NO", Code: imap.CodeBadCharset, CodeArg: "(UTF-8 US-ASCII)", Text: "Unsupported charset " + charset}
+	}
+	var sk []*search.Key
+	for {
+		k, err := c.parseSearchKey(0, charset)
+		if err != nil {
+			return err
+		}
+		sk = append(sk, k)
+		if !c.dec.SP() {
+			break
+		}
+	}
+	if !c.dec.ExpectCRLF() {
+		return c.dec.Err()
+	}
+	key := sk[0]
+	if len(sk) > 1 {
+		key = &search.Key{Op: search.OpAnd, Sub: sk}
+	}
+	matches, _, err := c.runSearch(key)
+	if err != nil {
+		return err
+	}
+	sorted, err := c.sortUIDs(matches, keys)
+	if err != nil {
+		return err
+	}
+	c.enc.RawString("* SORT")
+	for _, u := range sorted {
+		c.enc.SP()
+		if uid {
+			c.enc.Number(uint32(u))
+		} else {
+			c.enc.Number(c.sel.seqOf(u))
+		}
+	}
+	c.enc.CRLF()
+	return c.ok(tag, "", "Sort completed.")
+}
+
+// sortRec holds the sort fields of one message.
+type sortRec struct {
+	uid     store.UID
+	arrival time.Time
+	date    time.Time
+	size    int64
+	subject string
+	from    string
+	to      string
+	cc      string
+}
+
+// firstMailbox returns the addr-mailbox of the first address of a
+// stored (decoded, lower-cased) address field (RFC 5256 §3).
+func firstMailbox(field string) string {
+	for _, a := range header.ParseAddressList(field) {
+		if a.GroupStart || a.GroupEnd || a.Mailbox == "" {
+			continue
+		}
+		return strings.ToLower(a.Mailbox)
+	}
+	return ""
+}
+
+func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
+	recs := make([]sortRec, 0, len(uids))
+	need := store.FieldBasics | store.FieldSearch
+	const chunk = 4096
+	for start := 0; start < len(uids); start += chunk {
+		part := uids[start:min(start+chunk, len(uids))]
+		err := c.srv.cfg.Store.FetchMessages(c.ctx(), c.sel.mbox.ID, part, need, func(m *store.Message) error {
+			r := sortRec{uid: m.UID, arrival: m.InternalDate, date: m.SentDate, size: m.Size}
+			if r.date.IsZero() {
+				// RFC 5256 §3: no usable Date: sorts by internal date.
+				r.date = m.InternalDate
+			}
+			for _, k := range keys {
+				switch k.field {
+				case "SUBJECT":
+					r.subject = header.BaseSubject(m.Subject)
+				case "FROM":
+					r.from = firstMailbox(m.From)
+				case "TO":
+					r.to = firstMailbox(m.To)
+				case "CC":
+					r.cc = firstMailbox(m.Cc)
+				}
+			}
+			recs = append(recs, r)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.SortStableFunc(recs, func(a, b sortRec) int {
+		for _, k := range keys {
+			var d int
+			switch k.field {
+			case "ARRIVAL":
+				d = a.arrival.Compare(b.arrival)
+			case "DATE":
+				d = a.date.Compare(b.date)
+			case "SIZE":
+				d = cmpInt(a.size, b.size)
+			case "SUBJECT":
+				d = strings.Compare(a.subject, b.subject)
+			case "FROM":
+				d = strings.Compare(a.from, b.from)
+			case "TO":
+				d = strings.Compare(a.to, b.to)
+			case "CC":
+				d = strings.Compare(a.cc, b.cc)
+			}
+			if k.reverse {
+				d = -d
+			}
+			if d != 0 {
+				return d
+			}
+		}
+		// Ties keep mailbox (UID) order, RFC 5256 §3.
+		return cmpInt(int64(a.uid), int64(b.uid))
+	})
+	out := make([]store.UID, len(recs))
+	for i, r := range recs {
+		out[i] = r.uid
+	}
+	return out, nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

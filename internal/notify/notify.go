@@ -32,6 +32,7 @@ type Subscription struct {
 	queue   []store.Change
 	wake    chan struct{}
 	closed  bool
+	notify  func()
 }
 
 // Subscribe starts receiving changes for accountID.
@@ -74,11 +75,31 @@ func (s *Subscription) push(cs []store.Change) {
 	if !s.closed {
 		s.queue = append(s.queue, cs...)
 	}
+	fn := s.notify
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
+	if fn != nil {
+		fn()
+	}
+}
+
+// SetNotify installs fn, called (from the publisher's goroutine, so it
+// must not block) whenever changes are queued; nil removes it. An idling
+// IMAP session uses it instead of a goroutine waiting on Wake.
+func (s *Subscription) SetNotify(fn func()) {
+	s.mu.Lock()
+	s.notify = fn
+	s.mu.Unlock()
+}
+
+// Pending reports whether changes are queued.
+func (s *Subscription) Pending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue) > 0
 }
 
 // Wake is signalled (coalesced) whenever new changes are queued.

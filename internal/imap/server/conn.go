@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"barid/internal/imap"
@@ -54,11 +55,13 @@ type Conn struct {
 	remote netip.Addr
 	log    *slog.Logger
 
-	br  *bufio.Reader
-	bw  *bufio.Writer
-	dec *wire.Decoder
-	enc *wire.Encoder
-	wmu sync.Mutex // held by whoever writes while IDLE is running
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	dec     *wire.Decoder
+	enc     *wire.Encoder
+	wmu     sync.Mutex  // held by whoever writes while IDLE is running
+	idling  bool        // under wmu: IDLE is in progress
+	pushing atomic.Bool // an IDLE pusher goroutine is running
 
 	state      State
 	tls        bool

@@ -10,12 +10,14 @@ import (
 	"barid/internal/imap/wire"
 )
 
-// RFC 2177 IDLE; RFC 9051 §6.3.13. While idling, a second goroutine
-// pushes changes from the bus as they arrive and sends a keepalive
-// "* OK Still here" every idle_keepalive, so NAT boxes and phones keep
-// the connection. The reading goroutine waits for DONE. The autologout
-// timer (RFC 9051 §5.4) still applies: clients re-issue IDLE well within
-// 30 minutes.
+// RFC 2177 IDLE; RFC 9051 §6.3.13.
+//
+// While a client idles, its connection costs one goroutine (the reader
+// waiting for DONE) and nothing else: the change bus calls kick, which
+// starts a short-lived goroutine to write the updates, and the keepalive
+// "* OK Still here" (every idle_keepalive, for NAT boxes and phones) is a
+// timer, not a goroutine. Writers hold wmu. The autologout timer
+// (RFC 9051 §5.4) still applies: clients re-issue IDLE within 30 minutes.
 func handleIdle(c *Conn, tag string) error {
 	if !c.dec.ExpectCRLF() {
 		return c.dec.Err()
@@ -25,41 +27,30 @@ func handleIdle(c *Conn, tag string) error {
 	if err := c.flush(); err != nil {
 		return &ioError{err}
 	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	var wake <-chan struct{}
-	if c.sub != nil {
-		wake = c.sub.Wake()
-	}
-	go func() {
-		defer close(done)
-		t := time.NewTicker(c.srv.cfg.Limits.IdleKeepalive)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-wake:
-				c.wmu.Lock()
-				c.sendUpdates(true)
-				err := c.flush()
-				loggedOut := c.state == StateLogout
-				c.wmu.Unlock()
-				if err != nil || loggedOut {
-					c.nc.SetReadDeadline(time.Now())
-					return
-				}
-			case <-t.C:
-				c.wmu.Lock()
-				c.enc.RawString("* OK Still here").CRLF()
-				err := c.flush()
-				c.wmu.Unlock()
-				if err != nil {
-					return
-				}
-			}
+	c.wmu.Lock()
+	c.idling = true
+	c.wmu.Unlock()
+	keepalive := c.srv.cfg.Limits.IdleKeepalive
+	var timer *time.Timer
+	timer = time.AfterFunc(keepalive, func() {
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		if !c.idling {
+			return
 		}
-	}()
+		c.enc.RawString("* OK Still here").CRLF()
+		if err := c.flush(); err != nil {
+			c.nc.SetReadDeadline(time.Now())
+			return
+		}
+		timer.Reset(keepalive)
+	})
+	if c.sub != nil {
+		c.sub.SetNotify(c.kickIdle)
+		if c.sub.Pending() {
+			c.kickIdle()
+		}
+	}
 	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.Limits.Autologout))
 	shutting := c.setWaiting(true)
 	var line string
@@ -68,8 +59,15 @@ func handleIdle(c *Conn, tag string) error {
 		line, err = c.readRawLine()
 	}
 	c.setWaiting(false)
-	close(stop)
-	<-done
+	if c.sub != nil {
+		c.sub.SetNotify(nil)
+	}
+	timer.Stop()
+	// Taking wmu waits for a push or keepalive in progress; after this
+	// the connection's state is ours alone again.
+	c.wmu.Lock()
+	c.idling = false
+	c.wmu.Unlock()
 	if c.state == StateLogout {
 		return &ioError{errors.New("selected mailbox deleted")}
 	}
@@ -84,14 +82,7 @@ func handleIdle(c *Conn, tag string) error {
 		case errors.As(err, &le):
 			c.writeBye(le.Error())
 		case errors.As(err, &ne) && ne.Timeout():
-			c.phaseMu.Lock()
-			sh := c.shutting
-			c.phaseMu.Unlock()
-			if sh {
-				c.writeBye("Server shutting down")
-			} else {
-				c.writeBye("Autologout; idle for too long")
-			}
+			c.timeoutBye()
 		}
 		return err
 	}
@@ -99,4 +90,33 @@ func handleIdle(c *Conn, tag string) error {
 		return &imap.Error{Type: "BAD", Text: "Expected DONE to end IDLE"}
 	}
 	return c.ok(tag, "", "Idle completed.")
+}
+
+// kickIdle runs on the publisher's goroutine: it must not block. It
+// starts one pusher at a time.
+func (c *Conn) kickIdle() {
+	if c.pushing.CompareAndSwap(false, true) {
+		go c.idlePush()
+	}
+}
+
+// idlePush writes pending updates to an idling client, then exits; a
+// change that arrives while it runs is picked up by its own loop.
+func (c *Conn) idlePush() {
+	for {
+		c.wmu.Lock()
+		if c.idling {
+			c.sendUpdates(true)
+			err := c.flush()
+			if err != nil || c.state == StateLogout {
+				// End the IDLE read: the reader sees the deadline.
+				c.nc.SetReadDeadline(time.Now())
+			}
+		}
+		c.wmu.Unlock()
+		c.pushing.Store(false)
+		if c.sub == nil || !c.sub.Pending() || !c.pushing.CompareAndSwap(false, true) {
+			return
+		}
+	}
 }

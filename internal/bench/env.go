@@ -20,7 +20,10 @@ type Env struct {
 	MachineCPU float64 `json:"machine_cpu_seconds"` // busy CPU time of the whole machine
 	ToolCPU    float64 `json:"tool_cpu_seconds"`    // this load tool
 	ServerCPU  float64 `json:"server_cpu_seconds"`  // the server (process tree); -1 if unknown
-	OtherCPU   float64 `json:"other_cpu_seconds"`   // everything else
+	// IRQCPU is interrupt and softirq time, which the kernel charges to no
+	// process: much of it is the loopback traffic of the run itself.
+	IRQCPU   float64 `json:"irq_cpu_seconds"`
+	OtherCPU float64 `json:"other_cpu_seconds"` // every other process
 }
 
 // cpuSnap is one reading of the counters behind Env.
@@ -28,6 +31,7 @@ type cpuSnap struct {
 	t       time.Time
 	load    float64
 	busy    float64
+	irq     float64
 	self    float64
 	server  float64
 	hasSrv  bool
@@ -52,15 +56,19 @@ func snapCPU(proc string, pid int, tree bool) cpuSnap {
 		// "cpu  user nice system idle iowait irq softirq steal ..." (proc(5))
 		line, _, _ := bytes.Cut(b, []byte("\n"))
 		f := bytes.Fields(line)
-		var busy float64
+		var busy, irq float64
 		for i, v := range f[1:] {
 			if i == 3 || i == 4 || i >= 8 { // idle, iowait, guest (already in user)
 				continue
 			}
 			n, _ := strconv.ParseFloat(string(v), 64)
 			busy += n
+			if i == 5 || i == 6 { // irq, softirq
+				irq += n
+			}
 		}
 		s.busy = busy / s.clockHz
+		s.irq = irq / s.clockHz
 	}
 	if pid > 0 {
 		s.server, s.hasSrv = procCPU(proc, pid, tree, s.clockHz)
@@ -118,8 +126,9 @@ func envSince(a cpuSnap) *Env {
 		MachineCPU: b.busy - a.busy,
 		ToolCPU:    b.self - a.self,
 		ServerCPU:  -1,
+		IRQCPU:     b.irq - a.irq,
 	}
-	other := e.MachineCPU - e.ToolCPU
+	other := e.MachineCPU - e.ToolCPU - e.IRQCPU
 	if a.hasSrv && b.hasSrv {
 		e.ServerCPU = b.server - a.server
 		other -= e.ServerCPU

@@ -173,6 +173,11 @@ func (o *reportOpts) render(w io.Writer, recs []Record, meta [][2]string) {
 		"shared between server, load tool and any other process.", C, B, C, C, C)
 	m.p("")
 
+	if share, n := otherShare(recs); n > 0 && share > 0.15 {
+		m.p("**Warning: other processes took %.0f%% of the machine's CPU on average during these runs** (see the last "+
+			"section). The figures are pessimistic and noisy; rerun on a quiet machine before quoting them.", 100*share)
+		m.p("")
+	}
 	m.p("## Machine")
 	m.p("")
 	for _, kv := range machine() {
@@ -630,7 +635,7 @@ func (o *reportOpts) idle(m md, recs []Record) {
 		"imap process per connection) the sum runs over the master and all its descendants; summed RSS counts " +
 		"shared pages once per process, so PSS (shared pages divided among their users) is given too. " +
 		"Fan-out: one message is delivered (LMTP or APPEND from another connection) and the time until each " +
-		"idler has read `* N EXISTS` is measured; the worst of the rounds is shown.")
+		"idler has read `* N EXISTS` is measured; each round is shown, in order (ms).")
 	m.p("")
 	m.header("Connections", "RSS/conn KiB "+B, "PSS/conn KiB "+B, "RSS/conn KiB "+C, "PSS/conn KiB "+C, "RSS/conn "+C+"/"+B,
 		"to all ms "+B, "to all ms "+C, "p50 ms "+B, "p50 ms "+C, "setup errors "+B, "setup errors "+C)
@@ -650,12 +655,15 @@ func (o *reportOpts) idle(m md, recs []Record) {
 				if len(r.Idle.Deliveries) == 0 {
 					return "–"
 				}
-				d := worstRound(r.Idle.Deliveries)
-				s := f1(f(d))
-				if d.MissedMax > 0 {
-					s += fmt.Sprintf(" (%d missed)", d.MissedMax)
+				var parts []string
+				for _, d := range r.Idle.Deliveries {
+					s := f0(f(d))
+					if d.MissedMax > 0 {
+						s += fmt.Sprintf(" (%d missed)", d.MissedMax)
+					}
+					parts = append(parts, s)
 				}
-				return s
+				return strings.Join(parts, " / ")
 			})
 		}
 		rat := "–"
@@ -760,10 +768,11 @@ func (o *reportOpts) noise(m md, recs []Record) {
 	m.p("## CPU accounting per run")
 	m.p("")
 	m.p("Server and load tool share the machine. Percentages are of the machine's capacity (CPUs × run time), " +
-		"from /proc/stat and the processes' own counters. *Other* is every other process: a high figure means the " +
-		"run competed with unrelated work and its numbers are pessimistic for the server under test.")
+		"from /proc/stat and the processes' own counters. *Kernel irq/softirq* is charged to no process; much " +
+		"of it is the run's own loopback traffic. *Other processes* is everything else: a high figure means the run " +
+		"competed with unrelated work and its numbers are pessimistic for the server under test.")
 	m.p("")
-	m.header("Run", "Server", "Seconds", "Load (1 min) start → end", "Server CPU", "Load tool CPU", "Other CPU")
+	m.header("Run", "Server", "Seconds", "Load (1 min) start → end", "Server CPU", "Load tool CPU", "Kernel irq/softirq", "Other processes")
 	pctOf := func(v float64, e *Env) string {
 		capacity := e.Seconds * float64(max(e.CPUs, 1))
 		if v < 0 || capacity <= 0 {
@@ -776,8 +785,29 @@ func (o *reportOpts) noise(m md, recs []Record) {
 			continue
 		}
 		e := r.Env
+		irq := "–"
+		if e.IRQCPU > 0 {
+			irq = pctOf(e.IRQCPU, e)
+		}
 		m.row(describe(r), r.Server, f0(e.Seconds), fmt.Sprintf("%.1f → %.1f", e.LoadStart, e.LoadEnd),
-			pctOf(e.ServerCPU, e), pctOf(e.ToolCPU, e), pctOf(e.OtherCPU, e))
+			pctOf(e.ServerCPU, e), pctOf(e.ToolCPU, e), irq, pctOf(e.OtherCPU, e))
 	}
 	m.p("")
+}
+
+// otherShare is the mean share of the machine that unrelated processes
+// took over the runs that recorded it.
+func otherShare(recs []Record) (float64, int) {
+	var sum float64
+	n := 0
+	for _, r := range recs {
+		if e := r.Env; e != nil && e.Seconds > 0 && e.CPUs > 0 {
+			sum += e.OtherCPU / (e.Seconds * float64(e.CPUs))
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return sum / float64(n), n
 }

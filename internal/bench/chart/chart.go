@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -120,7 +121,19 @@ func Draw(path, title, xlabel, ylabel string, series []Series) error {
 	p.X.Min = 0
 	p.Legend.Top = true
 	p.Legend.Left = true
+	p.Y.Tick.Marker = plainTicks{}
+	p.X.Tick.Marker = plainTicks{}
 	p.Add(plotter.NewGrid())
+	// Leave room above the data for the legend.
+	top := 0.0
+	for _, s := range series {
+		for _, y := range s.Y {
+			top = max(top, y)
+		}
+	}
+	if top > 0 {
+		p.Y.Max = top * (1.15 + 0.08*float64(len(series)))
+	}
 	for i, s := range series {
 		xy := make(plotter.XYs, len(s.X))
 		for k := range s.X {
@@ -166,4 +179,18 @@ func Write(recs []bench.Record, dir string, servers []string) ([]string, error) 
 		out = append(out, path)
 	}
 	return out, nil
+}
+
+// plainTicks are gonum's default ticks with labels printed without
+// trailing zeros ("50000", not "50000.00").
+type plainTicks struct{}
+
+func (plainTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', -1, 64)
+		}
+	}
+	return ts
 }

@@ -362,6 +362,9 @@ type Store interface {
 	UIDsAfter(ctx context.Context, mailboxID int64, after UID) ([]UID, error)
 	// FirstUnseen returns the lowest UID without \Seen, or 0.
 	FirstUnseen(ctx context.Context, mailboxID int64) (UID, error)
+	// ExpungedSince returns, ascending, the UIDs expunged with a modseq
+	// above since (QRESYNC VANISHED (EARLIER), RFC 7162 §3.2.5.1).
+	ExpungedSince(ctx context.Context, mailboxID int64, since ModSeq) ([]UID, error)
 	// Keywords returns every keyword used in the mailbox, sorted.
 	Keywords(ctx context.Context, mailboxID int64) ([]string, error)
 	// FetchMessages calls fn for each listed UID that exists, in UID

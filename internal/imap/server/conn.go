@@ -82,6 +82,10 @@ type Conn struct {
 	sel *view    // selected mailbox, nil unless StateSelected
 	cur *command // the command being run
 
+	// lastUIDSet is the UID set of the current UID command as sent
+	// (QRESYNC's VANISHED (EARLIER) covers UIDs no longer in the view).
+	lastUIDSet imap.UIDSet
+
 	// searchRes is the saved result of SEARCH RETURN (SAVE) (RFC 5182).
 	searchRes []store.UID
 

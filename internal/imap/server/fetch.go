@@ -47,6 +47,7 @@ type fetchReq struct {
 	setSeen        bool
 	changedSince   store.ModSeq
 	hasChangedSinc bool
+	vanished       bool // RFC 7162 §3.2.6 VANISHED modifier
 }
 
 func (r *fetchReq) hasItem(k fetchKind) bool {
@@ -86,6 +87,17 @@ func (c *Conn) fetch(tag string, uid bool) error {
 	}
 	if terr != nil {
 		return terr.(*deferredErr).err
+	}
+	if req.vanished {
+		gone, err := c.srv.cfg.Store.ExpungedSince(c.ctx(), c.sel.mbox.ID, req.changedSince)
+		if err != nil {
+			return err
+		}
+		known := c.lastUIDSet
+		if known == nil {
+			known = imap.UIDSet{}
+		}
+		c.writeVanishedEarlier(gone, known)
 	}
 	missing, err := c.runFetch(uids, req, uid)
 	if err != nil {
@@ -193,6 +205,10 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 			if !c.dec.ExpectAtom(&a) {
 				return false
 			}
+			if strings.EqualFold(a, "VANISHED") {
+				req.vanished = true
+				return true
+			}
 			if strings.EqualFold(a, "CHANGEDSINCE") {
 				var n int64
 				if !c.dec.ExpectSP() || !c.dec.ExpectNumber64(&n) {
@@ -213,6 +229,9 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 		}
 		if req.hasChangedSinc {
 			add(fetchItem{kind: fModSeq})
+		}
+		if req.vanished && (!uid || !req.hasChangedSinc || !c.qresync) {
+			return nil, &imap.Error{Type: "BAD", Text: "VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC (RFC 7162 §3.2.6)"}
 		}
 	}
 	if uid {

@@ -22,20 +22,37 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 		c.deselect()
 		return err
 	}
+	var qr *qresyncParams
 	if c.dec.SP() {
-		// select-params (RFC 4466): we understand CONDSTORE (RFC 7162 §3.1.8).
+		// select-params (RFC 4466): CONDSTORE (RFC 7162 §3.1.8) and
+		// QRESYNC (RFC 7162 §3.2.5).
+		var perr error
 		if !c.dec.ExpectList(func() bool {
 			var p string
 			if !c.dec.ExpectAtom(&p) {
 				return false
 			}
-			if strings.EqualFold(p, "CONDSTORE") {
+			switch strings.ToUpper(p) {
+			case "CONDSTORE":
 				c.condstore = true
 				return true
+			case "QRESYNC":
+				if !c.qresync {
+					perr = &imap.Error{Type: "BAD", Text: "QRESYNC must be enabled first (ENABLE QRESYNC)"}
+				}
+				q, ok := c.parseQresyncParams()
+				qr = q
+				return ok
 			}
-			return c.dec.Expect(false, "SELECT parameter CONDSTORE")
+			return c.dec.Expect(false, "SELECT parameter CONDSTORE or QRESYNC")
 		}) {
+			if perr != nil {
+				return perr
+			}
 			return c.dec.Err()
+		}
+		if perr != nil {
+			return perr
 		}
 	}
 	if !c.dec.ExpectCRLF() {
@@ -136,6 +153,11 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 		c.enc.RawString(`* LIST () "/" `)
 		c.writeMailboxName(mbx.Name)
 		c.enc.CRLF()
+	}
+	if qr != nil && qr.uidValidity == mbx.UIDValidity {
+		if err := c.qresyncReport(qr); err != nil {
+			return err
+		}
 	}
 	code, text := "READ-WRITE", "Select completed."
 	if readOnly {

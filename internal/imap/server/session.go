@@ -56,6 +56,7 @@ func (c *Conn) capabilities() []string {
 		"BINARY",        // RFC 3516
 		"UTF8=ACCEPT",   // RFC 6855
 		"CONDSTORE",     // RFC 7162
+		"QRESYNC",       // RFC 7162
 		"SAVEDATE",      // RFC 8514
 		"MULTIAPPEND",   // RFC 3502
 		"WITHIN",        // RFC 5032 (OLDER, YOUNGER)
@@ -178,6 +179,13 @@ func handleEnable(c *Conn, tag string) error {
 			if !c.condstore {
 				c.condstore = true
 				enabled = append(enabled, "CONDSTORE")
+			}
+		case "QRESYNC":
+			// RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+			if !c.qresync {
+				c.qresync = true
+				c.condstore = true
+				enabled = append(enabled, "QRESYNC")
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 // resolves it against the view to UIDs, ascending. "$" (RFC 5182
 // SEARCHRES) stands for the saved search result.
 func (c *Conn) readTargets(uid bool) ([]store.UID, error) {
+	c.lastUIDSet = nil
 	if b, ok := c.dec.Peek(); ok && b == '$' {
 		c.dec.ExpectSpecial('$')
 		return c.sel.filterExisting(c.searchRes), nil
@@ -18,6 +19,7 @@ func (c *Conn) readTargets(uid bool) ([]store.UID, error) {
 		if !c.dec.ExpectUIDSet(&set) {
 			return nil, c.dec.Err()
 		}
+		c.lastUIDSet = set
 		return c.sel.uidsIn(set), nil
 	}
 	var set imap.SeqSet

@@ -33,6 +33,8 @@ func TestServeDropsPrivileges(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	// (buildBarid puts the binary under t.TempDir, whose parent is 0700:
+	// the unprivileged server could not reach its data there.)
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()

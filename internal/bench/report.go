@@ -272,17 +272,17 @@ func (o *reportOpts) goals(m md, recs []Record) {
 		worst := ""
 		if ok(b) && ok(c) {
 			all := true
-			minSpeed := 1e18
+			maxRatio := -1.0
 			for _, op := range c.Bigbox.Ops {
 				bo := findOp(b.Bigbox, op.Name)
 				if bo == nil || op.MedianMs == 0 || bo.MedianMs == 0 {
 					continue
 				}
-				s := bo.MedianMs / op.MedianMs
-				if s < minSpeed {
-					minSpeed, worst = s, fmt.Sprintf("slowest relative: %s at %.2f×", op.Name, s)
+				r := op.MedianMs / bo.MedianMs
+				if r > maxRatio {
+					maxRatio, worst = r, fmt.Sprintf("worst: %s, %s/%s time %.2f×; target ≤ 0.50×", op.Name, C, B, r)
 				}
-				if s < 2 {
+				if r > 0.5 {
 					all = false
 				}
 			}

@@ -135,7 +135,7 @@ func TestReport(t *testing.T) {
 			Ops: []BigboxOp{{Name: "SELECT", Command: "SELECT Big", RunsMs: []float64{4}, MedianMs: 4, FirstMs: 4, Results: 100000}}}},
 		Record{Server: "barid", Scenario: "idle", Error: "connection refused", Idle: &IdleResult{Conns: 1000}})
 	out = render(cand)
-	for _, want := range []string{"| session | 10 | 1000 | 2000 | 2.00× |", "0.40×", "yes (slowest relative: SELECT at 2.50×)",
+	for _, want := range []string{"| session | 10 | 1000 | 2000 | 2.00× |", "0.40×", "yes (worst: SELECT, barid/dovecot time 0.40×; target ≤ 0.50×)",
 		"barid idle: connection refused", "failed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q\n%s", want, out)

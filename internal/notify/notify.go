@@ -33,6 +33,11 @@ type Subscription struct {
 	wake    chan struct{}
 	closed  bool
 	notify  func()
+	// mailbox, when set, keeps only that mailbox's changes (plus account
+	// level ones without a mailbox), so a session that has nothing
+	// selected queues nothing.
+	mailbox  int64
+	filterOn bool
 }
 
 // Subscribe starts receiving changes for accountID.
@@ -72,8 +77,23 @@ func (b *Bus) Publish(changes []store.Change) {
 
 func (s *Subscription) push(cs []store.Change) {
 	s.mu.Lock()
-	if !s.closed {
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	n := len(s.queue)
+	if s.filterOn {
+		for _, c := range cs {
+			if c.MailboxID == s.mailbox && s.mailbox != 0 {
+				s.queue = append(s.queue, c)
+			}
+		}
+	} else {
 		s.queue = append(s.queue, cs...)
+	}
+	if len(s.queue) == n {
+		s.mu.Unlock()
+		return
 	}
 	fn := s.notify
 	s.mu.Unlock()
@@ -100,6 +120,22 @@ func (s *Subscription) Pending() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.queue) > 0
+}
+
+// Filter keeps only changes of mailboxID from now on (0: none at all);
+// queued changes of other mailboxes are dropped.
+func (s *Subscription) Filter(mailboxID int64) {
+	s.mu.Lock()
+	s.filterOn, s.mailbox = true, mailboxID
+	kept := s.queue[:0]
+	for _, c := range s.queue {
+		if c.MailboxID == mailboxID && mailboxID != 0 {
+			kept = append(kept, c)
+		}
+	}
+	clear(s.queue[len(kept):])
+	s.queue = kept
+	s.mu.Unlock()
 }
 
 // Wake is signalled (coalesced) whenever new changes are queued.

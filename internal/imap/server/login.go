@@ -107,6 +107,8 @@ func (c *Conn) loggedIn(tag string, accountID int64) error {
 	c.log = c.log.With("user", acct.Name)
 	if c.srv.cfg.Bus != nil {
 		c.sub = c.srv.cfg.Bus.Subscribe(acct.ID)
+		// Nothing is selected yet: queue nothing (see deselect/select).
+		c.sub.Filter(0)
 	}
 	c.enc.RawString(tag).RawString(" OK [")
 	c.writeCapabilities()

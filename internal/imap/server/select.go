@@ -69,8 +69,12 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	if err != nil {
 		return err
 	}
-	// Drain the bus first: everything after this point is either in the
-	// UID list we load or arrives as a change.
+	// Listen to this mailbox only, and drop what came before: everything
+	// after this point is either in the UID list we load or arrives as a
+	// change.
+	if c.sub != nil {
+		c.sub.Filter(mb.ID)
+	}
 	c.pollUpdates()
 	mbx, uids, err := c.srv.cfg.Store.MessageUIDs(c.ctx(), mb.ID)
 	if err != nil {
@@ -174,6 +178,9 @@ func (c *Conn) deselect() {
 	}
 	c.sel = nil
 	c.state = StateAuthenticated
+	if c.sub != nil {
+		c.sub.Filter(0)
+	}
 }
 
 // RFC 9051 §6.4.1 CLOSE: expunge silently (unless read-only), deselect.

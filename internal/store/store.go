@@ -397,6 +397,18 @@ type Store interface {
 	Close() error
 }
 
+// FlagSearcher is an optional acceleration a Store may offer: SEARCH on
+// system flags alone, answered by the database.
+type FlagSearcher interface {
+	SearchSysFlags(ctx context.Context, mailboxID int64, set, unset SysFlags) ([]UID, error)
+}
+
+// Sorter is an optional acceleration: every UID of a mailbox ordered by
+// "ARRIVAL", "DATE" or "SIZE" (RFC 5256 §3), ties in UID order.
+type Sorter interface {
+	SortUIDs(ctx context.Context, mailboxID int64, by string, reverse bool) ([]UID, error)
+}
+
 // NormalizeAccountName returns the canonical form of a login name.
 func NormalizeAccountName(name string) string {
 	return strings.ToLower(strings.TrimSpace(name))

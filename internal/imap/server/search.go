@@ -464,6 +464,23 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 	if len(v.uids) == 0 {
 		return nil, 0, nil
 	}
+	// Fast path: criteria on system flags alone are answered by the
+	// database in one scan (SEARCH UNSEEN on 100k messages).
+	if fs, ok := c.srv.cfg.Store.(store.FlagSearcher); ok {
+		if set, unset, ok := sysFlagsOnly(key); ok {
+			found, err := fs.SearchSysFlags(c.ctx(), v.mbox.ID, set, unset)
+			if err != nil {
+				return nil, 0, err
+			}
+			out := found[:0]
+			for _, u := range found {
+				if v.seqOf(u) != 0 {
+					out = append(out, u)
+				}
+			}
+			return out, 0, nil
+		}
+	}
 	fields := key.Fields() | store.FieldFlags
 	now := time.Now()
 	var out []store.UID
@@ -473,9 +490,10 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 	var matchErr error
 	// Fetch in chunks so that records are not all held at once.
 	const chunk = 4096
+	msgs := make([]store.Message, 0, min(chunk, len(v.uids)))
 	for start := 0; start < len(v.uids); start += chunk {
 		part := v.uids[start:min(start+chunk, len(v.uids))]
-		var msgs []store.Message
+		msgs = msgs[:0]
 		err := c.srv.cfg.Store.FetchMessages(c.ctx(), v.mbox.ID, part, fields, func(m *store.Message) error {
 			msgs = append(msgs, *m)
 			return nil
@@ -523,4 +541,34 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 	}
 	_ = matchErr
 	return out, highest, nil
+}
+
+// sysFlagsOnly reports whether key only tests system flags (an AND of
+// SEEN, UNSEEN, FLAGGED, ... and ALL), and which bits must be set and
+// clear.
+func sysFlagsOnly(key *search.Key) (set, unset store.SysFlags, ok bool) {
+	switch key.Op {
+	case search.OpAll:
+		return 0, 0, true
+	case search.OpFlag, search.OpNoFlag:
+		f, isSys := store.ParseSysFlag(key.Flag)
+		if !isSys {
+			return 0, 0, false
+		}
+		if key.Op == search.OpFlag {
+			return f, 0, true
+		}
+		return 0, f, true
+	case search.OpAnd:
+		for _, k := range key.Sub {
+			s, u, ok := sysFlagsOnly(k)
+			if !ok {
+				return 0, 0, false
+			}
+			set |= s
+			unset |= u
+		}
+		return set, unset, set&unset == 0
+	}
+	return 0, 0, false
 }

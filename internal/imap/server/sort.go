@@ -124,6 +124,23 @@ func firstMailbox(field string) string {
 }
 
 func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
+	// Fast path: one criterion the database can order by.
+	if so, ok := c.srv.cfg.Store.(store.Sorter); ok && len(keys) == 1 {
+		switch keys[0].field {
+		case "ARRIVAL", "DATE", "SIZE":
+			all, err := so.SortUIDs(c.ctx(), c.sel.mbox.ID, keys[0].field, keys[0].reverse)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]store.UID, 0, len(uids))
+			for _, u := range all {
+				if _, found := slices.BinarySearch(uids, u); found {
+					out = append(out, u)
+				}
+			}
+			return out, nil
+		}
+	}
 	recs := make([]sortRec, 0, len(uids))
 	need := store.FieldBasics | store.FieldSearch
 	const chunk = 4096

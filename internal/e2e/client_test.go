@@ -36,6 +36,7 @@ type client struct {
 	cur       string // upper-cased command being answered ("UID FETCH", "IDLE", ...)
 	rev2      bool   // ENABLE IMAP4rev2 done
 	condstore bool   // CONDSTORE enabled: MODSEQ must accompany flag updates
+	qresync   bool   // QRESYNC enabled: VANISHED replaces EXPUNGE (RFC 7162 §3.2.10)
 
 	// The model of the selected mailbox.
 	selected bool
@@ -46,6 +47,7 @@ type client struct {
 	recent   int               // last RECENT count (rev1)
 	maxUID   uint32            // highest UID this session has seen in the mailbox
 	bye      string            // text of an untagged BYE
+	vanished int               // VANISHED responses seen
 
 	mu         sync.Mutex
 	violations []string
@@ -236,6 +238,9 @@ func (c *client) enable(exts ...string) error {
 		if strings.Contains(up, " CONDSTORE") {
 			c.condstore = true
 		}
+		if strings.Contains(up, " QRESYNC") {
+			c.qresync, c.condstore = true, true
+		}
 	}
 	return nil
 }
@@ -270,6 +275,7 @@ func (c *client) selectBox(name string, condstore bool) (*response, error) {
 
 var (
 	numRespRE  = regexp.MustCompile(`^\* (\d+) (EXISTS|RECENT|EXPUNGE|FETCH)\b ?(.*)$`)
+	vanishedRE = regexp.MustCompile(`^\* VANISHED (\(EARLIER\) )?([\d:,]+)$`)
 	flagsRE    = regexp.MustCompile(`^\* FLAGS \(([^)]*)\)`)
 	fUIDRE     = regexp.MustCompile(`\bUID (\d+)`)
 	fFlagsRE   = regexp.MustCompile(`\bFLAGS \(([^)]*)\)`)
@@ -292,6 +298,16 @@ func (c *client) untagged(l string, at time.Time) {
 			if !strings.HasPrefix(f, `\`) {
 				c.keywords[strings.ToLower(f)] = true
 			}
+		}
+		return
+	}
+	if m := vanishedRE.FindStringSubmatch(l); m != nil && c.selected {
+		if !c.qresync {
+			c.violate("%q: VANISHED without QRESYNC enabled", l)
+		}
+		if m[1] == "" {
+			c.vanished++
+			c.vanish(l, expandSet(m[2]))
 		}
 		return
 	}
@@ -318,6 +334,9 @@ func (c *client) untagged(l string, at time.Time) {
 		}
 		c.recent = n
 	case "EXPUNGE":
+		if c.qresync {
+			c.violate("%q: EXPUNGE sent although QRESYNC is enabled (RFC 7162 §3.2.10: VANISHED)", l)
+		}
 		if n < 1 || n > len(c.uids) {
 			c.violate("%q: EXPUNGE of sequence number %d, the client has %d messages", l, n, len(c.uids))
 			return
@@ -372,6 +391,44 @@ func (c *client) untagged(l string, at time.Time) {
 			} else {
 				c.modseq[uid] = ms
 			}
+		}
+	}
+}
+
+// vanish removes UIDs reported by VANISHED (RFC 7162 §3.2.10). A UID
+// the model has not learnt yet (announced by EXISTS, never fetched) is
+// one of the unknown entries between its known neighbours; unknown
+// entries are interchangeable, so removing any one of that run is exact.
+func (c *client) vanish(l string, uids []uint32) {
+	for _, u := range uids {
+		if i := slices.Index(c.uids, u); i >= 0 {
+			c.uids = slices.Delete(c.uids, i, i+1)
+			continue
+		}
+		removed := false
+		for i, x := range c.uids {
+			if x != 0 {
+				if x > u {
+					break
+				}
+				continue
+			}
+			// An unknown entry: u fits if the next known UID is above it.
+			next := uint32(0)
+			for _, y := range c.uids[i:] {
+				if y != 0 {
+					next = y
+					break
+				}
+			}
+			if next == 0 || next > u {
+				c.uids = slices.Delete(c.uids, i, i+1)
+				removed = true
+				break
+			}
+		}
+		if !removed {
+			c.violate("%q: VANISHED UID %d is not in the client's view", l, u)
 		}
 	}
 }

@@ -179,7 +179,7 @@ func (w *rawWorker) check(op string, r *response, err error, seqCmd bool) error 
 	if r.status != "OK" && !(r.status == "NO" && strings.Contains(r.text, "[EXPUNGEISSUED]")) {
 		w.st.fail("%s %s: %s %s", w.name, op, r.status, r.text)
 	}
-	if seqCmd && r.has(`^\* \d+ EXPUNGE`) {
+	if seqCmd && (r.has(`^\* \d+ EXPUNGE`) || r.has(`^\* VANISHED \d`)) {
 		w.st.fail("%s %s: EXPUNGE sent while answering a command by sequence number:\n%s", w.name, op, r)
 	}
 	if r.has(`^\* BYE`) {
@@ -470,7 +470,8 @@ func stressDuration(t *testing.T) time.Duration {
 	return 6 * time.Second
 }
 
-// TestConcurrentMix: 16 raw model-checking clients and 8 go-imap clients
+// TestConcurrentMix: 16 raw model-checking clients (IMAP4rev1, rev2,
+// CONDSTORE, QRESYNC) and 8 go-imap clients
 // share one account's INBOX for a fixed time, each running a random mix
 // of APPEND, FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE, NOOP and IDLE
 // (by sequence number and by UID). Then every session, after NOOP, must
@@ -506,6 +507,12 @@ func TestConcurrentMix(t *testing.T) {
 	for i := range raws {
 		c := login(t, s, fmt.Sprintf("r%02d", i), user, "pw")
 		switch i % 4 {
+		case 0:
+			if i%8 == 0 {
+				if err := c.enable("QRESYNC"); err != nil {
+					t.Fatal(err)
+				}
+			}
 		case 1:
 			if err := c.enable("CONDSTORE"); err != nil {
 				t.Fatal(err)
@@ -609,6 +616,12 @@ func TestConcurrentMix(t *testing.T) {
 
 	for _, w := range raws {
 		c := w.c
+		if c.qresync {
+			t.Logf("%s (QRESYNC) applied %d VANISHED responses", c.name, c.vanished)
+			if c.vanished == 0 {
+				t.Errorf("%s enabled QRESYNC but never got VANISHED", c.name)
+			}
+		}
 		if c.bye != "" {
 			t.Errorf("%s got %s", c.name, c.bye)
 			continue

@@ -97,7 +97,7 @@ func expectView(t *testing.T, s *server, acct int64, c *client, mbox string, wan
 }
 
 // TestPendingExpungeRules: session B expunges UID 2 while A has INBOX
-// selected. Commands that use sequence numbers (FETCH, STORE, SEARCH,
+// selected (with and without QRESYNC). Commands that use sequence numbers (FETCH, STORE, SEARCH,
 // COPY; MOVE for anything but the messages it moves) must not send the
 // EXPUNGE (RFC 9051 §7.5.1, RFC 3501 §7.4.1); the others send it at
 // their end. Either way A's sequence numbers stay right, and after NOOP
@@ -133,60 +133,99 @@ func TestPendingExpungeRules(t *testing.T) {
 		{cmd: "STATUS INBOX (MESSAGES)", releases: true},
 		{cmd: "LIST \"\" INBOX", releases: true},
 	}
-	for i, tc := range tests {
-		t.Run(strings.ReplaceAll(tc.cmd, " ", "_"), func(t *testing.T) {
-			t.Parallel()
-			user := fmt.Sprintf("u%d@example.org", i)
-			acct := s.addUser(user, "pw")
-			b := login(t, s, "b", user, "pw")
-			appendN(t, b, "INBOX", 5, "m")
-			a := login(t, s, "a", user, "pw")
-			a.sel(t, "INBOX", false)
-			b.sel(t, "INBOX", false)
-			b.ok(t, `UID STORE 2 +FLAGS.SILENT (\Deleted)`)
-			b.ok(t, "EXPUNGE")
+	for _, qresync := range []bool{false, true} {
+		for i, tc := range tests {
+			name := strings.ReplaceAll(tc.cmd, " ", "_")
+			if qresync {
+				name = "QRESYNC/" + name
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				user := fmt.Sprintf("u%d-%v@example.org", i, qresync)
+				acct := s.addUser(user, "pw")
+				b := login(t, s, "b", user, "pw")
+				appendN(t, b, "INBOX", 5, "m")
+				a := login(t, s, "a", user, "pw")
+				// With QRESYNC, VANISHED replaces EXPUNGE (RFC 7162
+				// §3.2.10) under the same rules.
+				gone, pendingGone := `^\* \d+ EXPUNGE`, "* 2 EXPUNGE"
+				if qresync {
+					if err := a.enable("QRESYNC"); err != nil {
+						t.Fatal(err)
+					}
+					gone, pendingGone = `^\* VANISHED \d`, "* VANISHED 2"
+				}
+				a.sel(t, "INBOX", false)
+				b.sel(t, "INBOX", false)
+				b.ok(t, `UID STORE 2 +FLAGS.SILENT (\Deleted)`)
+				b.ok(t, "EXPUNGE")
 
-			r, err := a.cmd("%s", tc.cmd)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r.status == "BAD" || (r.status == "NO" && !strings.Contains(r.text, "[EXPUNGEISSUED]")) {
-				t.Fatalf("A %s: %s %s", tc.cmd, r.status, r.text)
-			}
-			exp := r.matching(`^\* \d+ EXPUNGE`)
-			switch {
-			case tc.releases:
-				if !slices.Equal(exp, []string{"* 2 EXPUNGE"}) {
-					t.Fatalf("A %s: want the pending * 2 EXPUNGE, got:\n%s", tc.cmd, r)
+				r, err := a.cmd("%s", tc.cmd)
+				if err != nil {
+					t.Fatal(err)
 				}
-			case len(tc.moved) == 0:
-				if len(exp) > 0 {
-					t.Fatalf("A %s sent EXPUNGE while answering a command that uses sequence numbers:\n%s", tc.cmd, r)
+				if r.status == "BAD" || (r.status == "NO" && !strings.Contains(r.text, "[EXPUNGEISSUED]")) {
+					t.Fatalf("A %s: %s %s", tc.cmd, r.status, r.text)
 				}
-			default:
-				// MOVE: exactly the moved messages, at A's numbering
-				// (UID 2 still counted).
-				if len(exp) != len(tc.moved) {
-					t.Fatalf("A %s: want EXPUNGE for exactly the moved UIDs %v:\n%s", tc.cmd, tc.moved, r)
+				exp := r.matching(gone)
+				switch {
+				case tc.releases:
+					if !slices.Equal(exp, []string{pendingGone}) {
+						t.Fatalf("A %s: want the pending %s, got:\n%s", tc.cmd, pendingGone, r)
+					}
+				case len(tc.moved) == 0:
+					if len(exp) > 0 {
+						t.Fatalf("A %s sent %s while answering a command that uses sequence numbers:\n%s", tc.cmd, exp, r)
+					}
+				case qresync:
+					// MOVE: one VANISHED with exactly the moved UIDs.
+					want := imapUIDSet(tc.moved)
+					if !slices.Equal(exp, []string{"* VANISHED " + want}) {
+						t.Fatalf("A %s: want * VANISHED %s for the moved UIDs only:\n%s", tc.cmd, want, r)
+					}
+				default:
+					// MOVE: exactly the moved messages, at A's numbering
+					// (UID 2 still counted).
+					if len(exp) != len(tc.moved) {
+						t.Fatalf("A %s: want EXPUNGE for exactly the moved UIDs %v:\n%s", tc.cmd, tc.moved, r)
+					}
 				}
-			}
-			// The seq -> UID map A had must still hold for the UIDs A
-			// did not see go.
-			if !tc.releases {
-				r, err := a.cmd("FETCH 1:* (UID)")
-				if err != nil || (!r.ok() && !strings.Contains(r.text, "[EXPUNGEISSUED]")) {
-					t.Fatalf("FETCH 1:* (UID): %v\n%s", err, r)
+				// The seq -> UID map A had must still hold for the UIDs A
+				// did not see go.
+				if !tc.releases {
+					r, err := a.cmd("FETCH 1:* (UID)")
+					if err != nil || (!r.ok() && !strings.Contains(r.text, "[EXPUNGEISSUED]")) {
+						t.Fatalf("FETCH 1:* (UID): %v\n%s", err, r)
+					}
+					if r.has(gone) {
+						t.Fatalf("FETCH 1:* (UID) sent %s:\n%s", gone, r)
+					}
 				}
-				if r.has(`EXPUNGE`) {
-					t.Fatalf("FETCH 1:* (UID) sent EXPUNGE:\n%s", r)
-				}
-			}
-			a.ok(t, "NOOP")
-			want := []uint32{1, 3, 4, 5}
-			want = slices.DeleteFunc(want, func(u uint32) bool { return slices.Contains(tc.moved, u) })
-			expectView(t, s, acct.ID, a, "INBOX", want)
-		})
+				a.ok(t, "NOOP")
+				want := []uint32{1, 3, 4, 5}
+				want = slices.DeleteFunc(want, func(u uint32) bool { return slices.Contains(tc.moved, u) })
+				expectView(t, s, acct.ID, a, "INBOX", want)
+			})
+		}
 	}
+}
+
+// imapUIDSet renders sorted UIDs as an IMAP sequence set with ranges.
+func imapUIDSet(u []uint32) string {
+	var parts []string
+	for i := 0; i < len(u); {
+		j := i
+		for j+1 < len(u) && u[j+1] == u[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d:%d", u[i], u[j]))
+		} else {
+			parts = append(parts, fmt.Sprint(u[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ",")
 }
 
 // TestPendingUpdatesOrder: with INBOX selected in A (IMAP4rev1), B

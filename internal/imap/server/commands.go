@@ -57,7 +57,7 @@ func init() {
 		"APPEND":      {states: authed, handle: handleAppend},
 		"IDLE":        {states: authed, handle: handleIdle},
 		// Selected (RFC 9051 §6.4).
-		"CHECK":       {states: selected, handle: handleNoop},
+		"CHECK":       {states: selected, handle: handleCheck},
 		"CLOSE":       {states: selected, flags: noUpdates, handle: handleClose},
 		"UNSELECT":    {states: selected, flags: noUpdates, handle: handleUnselect},
 		"EXPUNGE":     {states: selected, handle: handleExpunge},

@@ -89,8 +89,16 @@ func handleCapability(c *Conn, tag string) error {
 	return c.ok(tag, "", "Capability completed.")
 }
 
-// RFC 9051 §6.1.2 (NOOP) and §6.4.1 (CHECK, which rev2 removed and
-// which we treat as NOOP).
+// RFC 3501 §6.4.1 CHECK (removed by rev2): every write is already
+// durable, so it is a NOOP that reports pending updates.
+func handleCheck(c *Conn, tag string) error {
+	if !c.dec.ExpectCRLF() {
+		return c.dec.Err()
+	}
+	return c.ok(tag, "", "Check completed.")
+}
+
+// RFC 9051 §6.1.2 NOOP.
 func handleNoop(c *Conn, tag string) error {
 	if !c.dec.ExpectCRLF() {
 		return c.dec.Err()

@@ -14,12 +14,26 @@ import (
 	"time"
 )
 
+// TestMain removes the barid built for the subprocess tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// buildDir holds the binary buildOnce built, if any (read by TestMain
+// once every test is done).
+var buildDir string
+
 // buildOnce builds cmd/barid once per test binary.
 var buildOnce = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "barid-e2e-bin-")
 	if err != nil {
 		return "", err
 	}
+	buildDir = dir
 	bin := filepath.Join(dir, "barid")
 	out, err := exec.Command("go", "build", "-o", bin, "barid/cmd/barid").CombinedOutput()
 	if err != nil {

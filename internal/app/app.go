@@ -38,7 +38,7 @@ func OpenData(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Da
 	if err := cfg.EnsureDataDir(); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	st, err := sqlite.Open(ctx, cfg.Path("barid.db"), sqlite.Options{Logger: logger})
+	st, err := sqlite.Open(ctx, cfg.Path("barid.db"), sqlite.Options{Logger: logger, SyncFlags: cfg.Storage.SyncFlags})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

@@ -42,11 +42,12 @@ type Config struct {
 	User  string `toml:"user"`
 	Group string `toml:"group"`
 
-	IMAP   IMAP   `toml:"imap"`
-	LMTP   LMTP   `toml:"lmtp"`
-	TLS    TLS    `toml:"tls"`
-	Auth   Auth   `toml:"auth"`
-	Limits Limits `toml:"limits"`
+	IMAP    IMAP    `toml:"imap"`
+	Storage Storage `toml:"storage"`
+	LMTP    LMTP    `toml:"lmtp"`
+	TLS     TLS     `toml:"tls"`
+	Auth    Auth    `toml:"auth"`
+	Limits  Limits  `toml:"limits"`
 }
 
 // IMAP is the IMAP listener section.
@@ -71,6 +72,16 @@ type LMTP struct {
 	DetailDelivery bool `toml:"detail_delivery"`
 	// QuotaTempFail answers over-quota with 452 4.2.2 instead of 552 5.2.2.
 	QuotaTempFail bool `toml:"quota_tempfail"`
+}
+
+// Storage is the embedded store section.
+type Storage struct {
+	// SyncFlags fsyncs every flag change before answering STORE, like
+	// appends. Off by default: flag changes are then durable against a
+	// crash of barid at once and against power loss with the next
+	// fsynced commit, as with Dovecot's default mail_fsync=optimized.
+	// Appends, expunges and mailbox changes are always fsynced.
+	SyncFlags bool `toml:"sync_flags"`
 }
 
 // TLS is the certificate section.

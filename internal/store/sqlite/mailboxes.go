@@ -300,7 +300,7 @@ func (s *Store) SetSubscribed(ctx context.Context, accountID int64, name string,
 		return nil, errors.New("sqlite: empty mailbox name")
 	}
 	var ch []store.Change
-	err := s.write(ctx, func(t *wtx) error {
+	err := s.writeLazy(ctx, func(t *wtx) error {
 		ch = nil
 		if err := accountExists(t, accountID); err != nil {
 			return err

@@ -561,7 +561,7 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 	)
 	arg := normFlags(flags)
 	uids = sortedUIDs(uids)
-	err := s.write(ctx, func(t *wtx) error {
+	err := s.writeLazy(ctx, func(t *wtx) error {
 		results, failed, ch = nil, nil, nil
 		m, err := loadMbox(t, mailboxID)
 		if err != nil {
@@ -826,7 +826,7 @@ func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []store.UID, d
 // returns the previous FirstRecent.
 func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64) (store.UID, error) {
 	var prev store.UID
-	err := s.write(ctx, func(t *wtx) error {
+	err := s.writeLazy(ctx, func(t *wtx) error {
 		var next store.UID
 		err := t.queryRow(`SELECT firstrecent, uidnext FROM mailboxes WHERE id = ?`, mailboxID).Scan(&prev, &next)
 		if errNoRows(err) {

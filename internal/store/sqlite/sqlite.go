@@ -22,6 +22,11 @@ import (
 
 // Options tunes a Store. The zero value is usable.
 type Options struct {
+	// SyncFlags fsyncs flag changes, \Recent claims and subscription
+	// changes before answering, like appends. Off by default: those
+	// commits are durable against a crash of barid at once and against
+	// power loss with the next fsynced commit (see writeLazy).
+	SyncFlags bool
 	// BusyTimeout is how long a connection waits for a lock held by
 	// another process (e.g. the admin CLI writing while the server runs)
 	// before SQLite reports SQLITE_BUSY. Default 10s.

@@ -21,7 +21,10 @@ import (
 // COMMIT has returned, i.e. after the WAL fsync (synchronous=FULL).
 
 type writeReq struct {
-	ctx     context.Context
+	ctx context.Context
+	// lazy: the request may commit without an fsync of its own (flag
+	// changes, \Recent claims, subscriptions); see Options.SyncFlags.
+	lazy    bool
 	fn      func(w *wtx) error
 	err     error
 	changes []store.Change // emitted by fn, handed to Options.OnCommit
@@ -33,7 +36,23 @@ type writeReq struct {
 // captures that the caller reads only after write returns without error):
 // if a later step fails, the transaction is rolled back.
 func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
-	r := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	return s.writeReq(&writeReq{ctx: ctx, fn: fn, done: make(chan struct{})})
+}
+
+// writeLazy is write for changes that need not be fsynced before the
+// caller is answered: unless Options.SyncFlags is set, a batch made only
+// of them commits with synchronous=NORMAL. In WAL mode such a commit
+// survives a crash of barid but may be lost if the machine loses power
+// before the next fsynced commit or checkpoint, which syncs the WAL
+// (and so every earlier commit) too. Dovecot's default, mail_fsync =
+// optimized, treats its index (flags, expunges) the same way; barid keeps
+// appends, expunges and mailbox changes fully synchronous.
+func (s *Store) writeLazy(ctx context.Context, fn func(w *wtx) error) error {
+	return s.writeReq(&writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), lazy: !s.opts.SyncFlags})
+}
+
+func (s *Store) writeReq(r *writeReq) error {
+	ctx := r.ctx
 	select {
 	case s.reqs <- r:
 	case <-ctx.Done():
@@ -51,6 +70,8 @@ type writer struct {
 	s     *Store
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
+	// normal is true while the connection runs with synchronous=NORMAL.
+	normal bool
 }
 
 // WriterStats counts the writer's work since Open.
@@ -114,6 +135,22 @@ func (w *writer) run(batch []*writeReq) {
 			}
 			close(r.done)
 		}
+	}
+	lazy := true
+	for _, r := range batch {
+		lazy = lazy && r.lazy
+	}
+	if lazy != w.normal {
+		mode := "PRAGMA synchronous=FULL"
+		if lazy {
+			mode = "PRAGMA synchronous=NORMAL"
+		}
+		if err := w.exec(mode); err != nil {
+			w.s.log.Error("sqlite: "+mode, "err", err)
+			finish(err)
+			return
+		}
+		w.normal = lazy
 	}
 	if err := w.exec("BEGIN IMMEDIATE"); err != nil {
 		w.s.log.Error("sqlite: begin", "err", err)

@@ -182,11 +182,11 @@ func (k *Key) Match(m *Msg) (bool, error) {
 	case OpYounger:
 		return m.Now.Sub(m.InternalDate) <= time.Duration(k.Num)*time.Second, nil
 	case OpSentBefore, OpSentOn, OpSentSince:
-		// RFC 9051 §6.4.4: a message without a usable Date: header is
-		// treated by its internal date, as Dovecot does.
+		// A message without a usable Date: header counts as sent on
+		// 1970-01-01, as Dovecot does (checked by internal/oracle).
 		d := m.SentDate
 		if d.IsZero() {
-			d = m.InternalDate
+			d = time.Unix(0, 0).UTC()
 		}
 		switch k.Op {
 		case OpSentBefore:

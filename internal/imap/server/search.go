@@ -466,9 +466,26 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 	}
 	// Fast path: criteria on system flags alone are answered by the
 	// database in one scan (SEARCH UNSEEN on 100k messages).
-	if fs, ok := c.srv.cfg.Store.(store.FlagSearcher); ok {
+	if fs, ok := c.srv.cfg.Store.(store.FlagSearcher); ok && !c.srv.cfg.NoSearchPushdown {
 		if set, unset, ok := sysFlagsOnly(key); ok {
 			found, err := fs.SearchSysFlags(c.ctx(), v.mbox.ID, set, unset)
+			if err != nil {
+				return nil, 0, err
+			}
+			out := found[:0]
+			for _, u := range found {
+				if v.seqOf(u) != 0 {
+					out = append(out, u)
+				}
+			}
+			return out, 0, nil
+		}
+	}
+	// General fast path: the store evaluates what depends only on stored
+	// fields (flags, keywords, sizes, dates, address and subject text).
+	if cs, ok := c.srv.cfg.Store.(store.CriteriaSearcher); ok && !key.HasModSeq() && !c.srv.cfg.NoSearchPushdown {
+		if crit, ok := c.toCriteria(key); ok {
+			found, err := cs.SearchCriteria(c.ctx(), v.mbox.ID, crit)
 			if err != nil {
 				return nil, 0, err
 			}

@@ -48,6 +48,10 @@ type Config struct {
 	AllowPlaintextAuth bool
 	// Trace logs the protocol (passwords masked) at debug level.
 	Trace bool
+	// NoSearchPushdown evaluates every SEARCH in this process instead of
+	// handing what it can to the store (a test switch: both paths must
+	// give the same answers).
+	NoSearchPushdown bool
 }
 
 // Server accepts IMAP connections.

@@ -135,6 +135,12 @@ ALTER TABLE messages DROP COLUMN modseq;
 ALTER TABLE messages DROP COLUMN sysflags;
 ALTER TABLE messages DROP COLUMN keywords;
 `,
+	// 4: a covering index for SEARCH on stored fields (SearchCriteria):
+	// scanning it reads the short search columns instead of the wide rows
+	// with their header, structure and envelope blobs.
+	`
+CREATE INDEX messages_search ON messages (mailbox, uid, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate, internaldate, savedate);
+`,
 }
 
 // migrate brings the schema up to date inside one transaction per step.

@@ -1,0 +1,46 @@
+package store
+
+import "context"
+
+// CritOp is the kind of a Criteria node.
+type CritOp uint8
+
+const (
+	CritAll       CritOp = iota // every message
+	CritAnd                     // all of Sub
+	CritOr                      // any of Sub
+	CritNot                     // not Sub[0]
+	CritSysSet                  // every bit of Sys set
+	CritSysClear                // every bit of Sys clear
+	CritKeyword                 // keyword Value set (case-insensitive)
+	CritNoKeyword               // keyword Value not set
+	CritContains                // search field Field ("subject", "from", "to", "cc", "bcc") contains Value
+	CritLarger                  // Size > Num
+	CritSmaller                 // Size < Num
+	CritDate                    // date Field ("internal", "sent", "save") compared by Cmp with day Num
+	CritUIDRange                // Lo <= UID <= Hi
+)
+
+// Criteria is a search condition a store may evaluate itself: the parts
+// of IMAP SEARCH (RFC 9051 §6.4.4) that depend only on stored fields.
+// Contains compares the stored lower-cased UTF-8 field with a lower-cased
+// Value byte for byte. Date compares calendar days "disregarding time and
+// timezone": Num is days since 1970-01-01 of the date in its own zone,
+// Cmp is -1 (before), 0 (on) or 1 (since); a missing sent date counts as
+// 1970-01-01 (as Dovecot), a missing save date as the internal date.
+type Criteria struct {
+	Op     CritOp
+	Sub    []*Criteria
+	Sys    SysFlags
+	Field  string
+	Value  string
+	Num    int64
+	Cmp    int
+	Lo, Hi UID
+}
+
+// CriteriaSearcher is an optional acceleration: a Store that evaluates
+// Criteria in the database, returning matching UIDs ascending.
+type CriteriaSearcher interface {
+	SearchCriteria(ctx context.Context, mailboxID int64, c *Criteria) ([]UID, error)
+}

@@ -453,7 +453,13 @@ func sectionString(sec imap.Section) string {
 	return b.String()
 }
 
-const fetchChunk = 256
+// fetchChunk is how many records one store call loads: small when
+// records carry headers and structures, large when they are only flags
+// (a FETCH 1:* (FLAGS) of 100k messages then takes 25 store calls).
+const (
+	fetchChunk      = 256
+	fetchChunkFlags = 4096
+)
 
 // runFetch loads records chunk by chunk (never writing to the socket
 // inside a store call) and writes one FETCH response per message. It
@@ -477,9 +483,13 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (bool, error)
 		}
 	}
 	missing, unavailable := false, false
-	buf := make([]store.Message, 0, fetchChunk)
-	for start := 0; start < len(uids); start += fetchChunk {
-		chunk := uids[start:min(start+fetchChunk, len(uids))]
+	buf := make([]store.Message, 0, min(len(uids), fetchChunkFlags))
+	step := fetchChunk
+	if req.fields&^store.FieldFlags == 0 {
+		step = fetchChunkFlags
+	}
+	for start := 0; start < len(uids); start += step {
+		chunk := uids[start:min(start+step, len(uids))]
 		buf = buf[:0]
 		err := st.FetchMessages(c.ctx(), v.mbox.ID, chunk, req.fields, func(m *store.Message) error {
 			buf = append(buf, *m)

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -265,4 +266,26 @@ func TestLimitConnsPerIPAndUser(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	d := ts.dial()
 	d.login("victim", "pw")
+}
+
+// A SEARCH with thousands of sequence ranges still answers (it is not
+// turned into an SQL expression deeper than SQLite allows).
+func TestSearchManyRanges(t *testing.T) {
+	ts := startServer(t)
+	ts.addUser("victim", "pw")
+	c := ts.dial()
+	c.login("victim", "pw")
+	for i := 0; i < 5; i++ {
+		c.expectOK("a", "APPEND INBOX {12+}\r\nSubject: x\r\n")
+	}
+	c.expectOK("s", "SELECT INBOX")
+	var b strings.Builder
+	for i := 1; i < 10000; i += 2 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(i))
+	}
+	mustHave(t, c.expectOK("q", "SEARCH "+b.String()), `^\* SEARCH 1 3 5$`)
+	mustHave(t, c.expectOK("u", "UID SEARCH UID "+b.String()+" SUBJECT x"), `^\* SEARCH 1 3 5$`)
 }

@@ -11,6 +11,27 @@ import (
 // (ok=false) on keys that need session state or message bytes: RECENT,
 // NEW, OLD, \Recent, HEADER, BODY, TEXT, OLDER/YOUNGER, MODSEQ.
 func (c *Conn) toCriteria(k *search.Key) (*store.Criteria, bool) {
+	cr, ok := c.toCriteriaNode(k)
+	if !ok || countCriteria(cr) > maxCriteriaNodes {
+		// Large trees (thousands of sequence ranges) stay in the session:
+		// SQLite limits expression depth and bound parameters.
+		return nil, false
+	}
+	return cr, true
+}
+
+// maxCriteriaNodes bounds the SQL a search may become.
+const maxCriteriaNodes = 200
+
+func countCriteria(c *store.Criteria) int {
+	n := 1
+	for _, s := range c.Sub {
+		n += countCriteria(s)
+	}
+	return n
+}
+
+func (c *Conn) toCriteriaNode(k *search.Key) (*store.Criteria, bool) {
 	v := c.sel
 	switch k.Op {
 	case search.OpAll:
@@ -19,7 +40,7 @@ func (c *Conn) toCriteria(k *search.Key) (*store.Criteria, bool) {
 		op := map[search.Op]store.CritOp{search.OpAnd: store.CritAnd, search.OpOr: store.CritOr, search.OpNot: store.CritNot}[k.Op]
 		out := &store.Criteria{Op: op}
 		for _, s := range k.Sub {
-			cs, ok := c.toCriteria(s)
+			cs, ok := c.toCriteriaNode(s)
 			if !ok {
 				return nil, false
 			}
@@ -49,7 +70,7 @@ func (c *Conn) toCriteria(k *search.Key) (*store.Criteria, bool) {
 		}
 		return out, true
 	case search.OpUIDList:
-		if len(k.UIDs) > 1000 {
+		if len(k.UIDs) > maxCriteriaNodes {
 			return nil, false
 		}
 		out := &store.Criteria{Op: store.CritOr}

@@ -94,18 +94,32 @@ func (w *writer) loop() {
 		}
 	}()
 	batch := make([]*writeReq, 0, w.s.opts.MaxBatch)
+	// carry is a durable request met while gathering a lazy batch: it
+	// starts the next batch, so the lazy ones commit without waiting for
+	// its fsync. (A durable batch takes lazy requests along for free.)
+	var carry *writeReq
 	for {
 		batch = batch[:0]
-		select {
-		case r := <-w.s.reqs:
-			batch = append(batch, r)
-		case <-w.s.quit:
-			return
+		if carry != nil {
+			batch = append(batch, carry)
+			carry = nil
+		} else {
+			select {
+			case r := <-w.s.reqs:
+				batch = append(batch, r)
+			case <-w.s.quit:
+				return
+			}
 		}
+		lazy := batch[0].lazy
 	gather:
 		for len(batch) < w.s.opts.MaxBatch {
 			select {
 			case r := <-w.s.reqs:
+				if lazy && !r.lazy {
+					carry = r
+					break gather
+				}
 				batch = append(batch, r)
 			default:
 				break gather

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"runtime"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -205,10 +206,17 @@ type Authenticator struct {
 	dummy   *argonHash    // checked for unknown users (same cost as real ones)
 	fakeKey []byte        // keys fake SCRAM salts for unknown users
 	hashSem chan struct{} // MaxConcurrentHashes
+	hashes  atomic.Int64  // argon2id verifications run
 	fails   failTable
 	conns   connTable
 	nonce   func() string // SCRAM server nonce; tests replace it
 }
+
+// Hashes returns how many argon2id verifications have run. Each uses
+// Params.ArgonMemory KiB of heap that is garbage right after; the app
+// watches this count to hand that memory back once a burst of logins
+// is over.
+func (a *Authenticator) Hashes() int64 { return a.hashes.Load() }
 
 // New returns an Authenticator over accts. A nil logger discards.
 func New(accts Accounts, cfg Config, logger *slog.Logger) *Authenticator {
@@ -305,6 +313,7 @@ func (a *Authenticator) plain(ctx context.Context, mech string, remote netip.Add
 	}
 	ok := h.verify(password)
 	<-a.hashSem
+	a.hashes.Add(1)
 	if known && ok {
 		if authzid != "" && !sameAccount(authzid, username) {
 			a.log.Info("login refused: authzid differs", "mech", mech, "remote", remote,

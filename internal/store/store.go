@@ -397,12 +397,6 @@ type Store interface {
 	Close() error
 }
 
-// FlagSearcher is an optional acceleration a Store may offer: SEARCH on
-// system flags alone, answered by the database.
-type FlagSearcher interface {
-	SearchSysFlags(ctx context.Context, mailboxID int64, set, unset SysFlags) ([]UID, error)
-}
-
 // Sorter is an optional acceleration: every UID of a mailbox ordered by
 // "ARRIVAL", "DATE" or "SIZE" (RFC 5256 §3), ties in UID order.
 type Sorter interface {

@@ -195,9 +195,7 @@ func (c *Conn) serve() {
 }
 
 func (c *Conn) cleanup() {
-	if c.sel != nil {
-		c.sel = nil
-	}
+	c.sel = nil
 	if c.sub != nil {
 		c.sub.Close()
 	}
@@ -489,9 +487,7 @@ func (c *Conn) flush() error {
 	if err := c.enc.Err(); err != nil {
 		return err
 	}
-	if c.sel == nil || c.sel.pendingWrites == 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(5 * time.Minute))
-	}
+	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Minute))
 	return c.bw.Flush()
 }
 

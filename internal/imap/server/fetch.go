@@ -48,15 +48,9 @@ type fetchReq struct {
 	changedSince   store.ModSeq
 	hasChangedSinc bool
 	vanished       bool // RFC 7162 §3.2.6 VANISHED modifier
-}
-
-func (r *fetchReq) hasItem(k fetchKind) bool {
-	for _, it := range r.items {
-		if it.kind == k {
-			return true
-		}
-	}
-	return false
+	// which items were asked for, computed once per command rather than
+	// per message
+	has [fSaveDate + 1]bool
 }
 
 // RFC 9051 §6.4.5 FETCH.
@@ -251,6 +245,7 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 	}
 	req.items = out
 	for _, it := range req.items {
+		req.has[it.kind] = true
 		switch it.kind {
 		case fFlags, fModSeq:
 			req.fields |= store.FieldFlags
@@ -613,7 +608,7 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 		c.announceKeywords(m.Flags.Keywords)
 	}
 	c.enc.RawString("* ").Number(seq).RawString(" FETCH (")
-	if seenChanged && !req.hasItem(fFlags) {
+	if seenChanged && !req.has[fFlags] {
 		// The \Seen set by this FETCH goes first, as Dovecot sends it.
 		c.enc.RawString("FLAGS ")
 		c.writeFlagList(m.UID, m.Flags)
@@ -622,10 +617,10 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 			// RFC 7162 §3.2: a FETCH that reports changed flags carries
 			// MODSEQ (and UID, so the client can file it) once CONDSTORE
 			// is on.
-			if !req.hasItem(fUID) {
+			if !req.has[fUID] {
 				c.enc.RawString("UID ").Number(uint32(m.UID)).SP()
 			}
-			if !req.hasItem(fModSeq) {
+			if !req.has[fModSeq] {
 				c.enc.RawString("MODSEQ (").Number64(int64(m.ModSeq)).RawString(") ")
 			}
 		}

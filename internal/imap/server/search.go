@@ -464,25 +464,8 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 	if len(v.uids) == 0 {
 		return nil, 0, nil
 	}
-	// Fast path: criteria on system flags alone are answered by the
-	// database in one scan (SEARCH UNSEEN on 100k messages).
-	if fs, ok := c.srv.cfg.Store.(store.FlagSearcher); ok && !c.srv.cfg.NoSearchPushdown {
-		if set, unset, ok := sysFlagsOnly(key); ok {
-			found, err := fs.SearchSysFlags(c.ctx(), v.mbox.ID, set, unset)
-			if err != nil {
-				return nil, 0, err
-			}
-			out := found[:0]
-			for _, u := range found {
-				if v.seqOf(u) != 0 {
-					out = append(out, u)
-				}
-			}
-			return out, 0, nil
-		}
-	}
-	// General fast path: the store evaluates what depends only on stored
-	// fields (flags, keywords, sizes, dates, address and subject text).
+	// Fast path: the store evaluates what depends only on stored fields
+	// (flags, keywords, sizes, dates, address and subject text).
 	if cs, ok := c.srv.cfg.Store.(store.CriteriaSearcher); ok && !key.HasModSeq() && !c.srv.cfg.NoSearchPushdown {
 		if crit, ok := c.toCriteria(key); ok {
 			found, err := cs.SearchCriteria(c.ctx(), v.mbox.ID, crit)
@@ -504,7 +487,6 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 	var highest store.ModSeq
 	maxSeq := uint32(len(v.uids))
 	maxUID := v.uids[len(v.uids)-1]
-	var matchErr error
 	// Fetch in chunks so that records are not all held at once.
 	const chunk = 4096
 	msgs := make([]store.Message, 0, min(chunk, len(v.uids)))
@@ -545,7 +527,6 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 			}
 			if err != nil {
 				c.log.Warn("search: message could not be evaluated", "uid", m.UID, "err", err)
-				matchErr = err
 				continue
 			}
 			if ok {
@@ -556,36 +537,5 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 			}
 		}
 	}
-	_ = matchErr
 	return out, highest, nil
-}
-
-// sysFlagsOnly reports whether key only tests system flags (an AND of
-// SEEN, UNSEEN, FLAGGED, ... and ALL), and which bits must be set and
-// clear.
-func sysFlagsOnly(key *search.Key) (set, unset store.SysFlags, ok bool) {
-	switch key.Op {
-	case search.OpAll:
-		return 0, 0, true
-	case search.OpFlag, search.OpNoFlag:
-		f, isSys := store.ParseSysFlag(key.Flag)
-		if !isSys {
-			return 0, 0, false
-		}
-		if key.Op == search.OpFlag {
-			return f, 0, true
-		}
-		return 0, f, true
-	case search.OpAnd:
-		for _, k := range key.Sub {
-			s, u, ok := sysFlagsOnly(k)
-			if !ok {
-				return 0, 0, false
-			}
-			set |= s
-			unset |= u
-		}
-		return set, unset, set&unset == 0
-	}
-	return 0, 0, false
 }

@@ -108,9 +108,7 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	var firstUnseen uint32
 	if len(uids) <= 10000 {
 		if len(uids) > 0 {
-			seq := uint32(0)
 			err = c.srv.cfg.Store.FetchMessages(c.ctx(), mb.ID, uids, store.FieldFlags, func(m *store.Message) error {
-				seq++
 				for _, k := range m.Flags.Keywords {
 					v.addKeyword(k)
 				}

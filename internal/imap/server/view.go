@@ -40,8 +40,6 @@ type view struct {
 
 	// reportedRecent is the RECENT count the client last heard.
 	reportedRecent int
-
-	pendingWrites int
 }
 
 func newView(mb store.Mailbox, uids []store.UID, readOnly bool) *view {

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -138,17 +137,8 @@ func (s *Store) SearchCriteria(ctx context.Context, mailboxID int64, c *store.Cr
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		var raw sql.RawBytes
-		for rows.Next() {
-			if err := rows.Scan(&raw); err != nil {
-				return err
-			}
-			if out, err = parseUIDList(out, raw); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		out, err = scanUIDList(rows, out, true)
+		return err
 	})
 	return out, err
 }

@@ -286,18 +286,8 @@ func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) (*store.Mailbo
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		var raw sql.RawBytes
-		for rows.Next() {
-			if err := rows.Scan(&raw); err != nil {
-				return err
-			}
-			out, err = parseUIDList(out, raw)
-			if err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		out, err = scanUIDList(rows, out, true)
+		return err
 	})
 	if errNoRows(err) {
 		return nil, nil, store.ErrNoMailbox
@@ -308,8 +298,10 @@ func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) (*store.Mailbo
 	return mb, out, nil
 }
 
-// parseUIDList appends the UIDs of a comma-separated decimal list.
-func parseUIDList(out []store.UID, b []byte) ([]store.UID, error) {
+// parseUIDs appends the UIDs of a comma-separated decimal list (a
+// group_concat'ed column); with ascending set it also checks that the
+// list is strictly ascending.
+func parseUIDs(out []store.UID, b []byte, ascending bool) ([]store.UID, error) {
 	if len(b) == 0 {
 		return out, nil
 	}
@@ -321,7 +313,7 @@ func parseUIDList(out []store.UID, b []byte) ([]store.UID, error) {
 				return nil, fmt.Errorf("sqlite: bad UID list near byte %d", i)
 			}
 			u := store.UID(v)
-			if n := len(out); n > 0 && out[n-1] >= u {
+			if n := len(out); ascending && n > 0 && out[n-1] >= u {
 				return nil, fmt.Errorf("sqlite: UID list out of order at %d", u)
 			}
 			out = append(out, u)
@@ -336,6 +328,24 @@ func parseUIDList(out []store.UID, b []byte) ([]store.UID, error) {
 		digits++
 	}
 	return out, nil
+}
+
+// scanUIDList reads the single group_concat(uid) column of rows into out
+// (closing rows). One aggregated string instead of one row per UID:
+// database/sql costs ~300ns a row, the parse a fraction of that.
+func scanUIDList(rows *sql.Rows, out []store.UID, ascending bool) ([]store.UID, error) {
+	defer rows.Close()
+	var raw sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&raw); err != nil {
+			return nil, err
+		}
+		var err error
+		if out, err = parseUIDs(out, raw, ascending); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
 }
 
 // fetchQuery builds the SELECT for the wanted fields: msgflags alone for

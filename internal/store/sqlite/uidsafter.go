@@ -3,8 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"math"
 
 	"barid/internal/store"
 )
@@ -20,17 +18,8 @@ func (s *Store) UIDsAfter(ctx context.Context, mailboxID int64, after store.UID)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		var raw sql.RawBytes
-		for rows.Next() {
-			if err := rows.Scan(&raw); err != nil {
-				return err
-			}
-			if out, err = parseUIDList(out, raw); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		out, err = scanUIDList(rows, out, true)
+		return err
 	})
 	return out, err
 }
@@ -47,33 +36,6 @@ func (s *Store) FirstUnseen(ctx context.Context, mailboxID int64) (store.UID, er
 		return 0, err
 	}
 	return store.UID(uid.Int64), nil
-}
-
-// SearchSysFlags returns, ascending, the UIDs whose system flags include
-// every bit of set and none of unset: SEARCH SEEN/UNSEEN/FLAGGED/...
-// answered inside SQLite with one scan of the narrow flags table.
-func (s *Store) SearchSysFlags(ctx context.Context, mailboxID int64, set, unset store.SysFlags) ([]store.UID, error) {
-	var out []store.UID
-	err := s.readTx(ctx, func(r *reader) error {
-		rows, err := r.query(`SELECT group_concat(uid) FROM
-			(SELECT uid FROM msgflags WHERE mailbox = ? AND (sysflags & ?) = ? AND (sysflags & ?) = 0 ORDER BY uid)`,
-			mailboxID, int(set), int(set), int(unset))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		var raw sql.RawBytes
-		for rows.Next() {
-			if err := rows.Scan(&raw); err != nil {
-				return err
-			}
-			if out, err = parseUIDList(out, raw); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
-	})
-	return out, err
 }
 
 // SortUIDs returns every UID of the mailbox ordered by one criterion
@@ -103,40 +65,8 @@ func (s *Store) SortUIDs(ctx context.Context, mailboxID int64, by string, revers
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		var raw sql.RawBytes
-		for rows.Next() {
-			if err := rows.Scan(&raw); err != nil {
-				return err
-			}
-			if out, err = parseUIDListAny(out, raw); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		out, err = scanUIDList(rows, out, false)
+		return err
 	})
 	return out, err
-}
-
-// parseUIDListAny parses a group_concat'ed UID list in any order.
-func parseUIDListAny(out []store.UID, b []byte) ([]store.UID, error) {
-	var v uint64
-	digits := 0
-	for i := 0; i <= len(b) && len(b) > 0; i++ {
-		if i == len(b) || b[i] == ',' {
-			if digits == 0 || v > math.MaxUint32 {
-				return nil, fmt.Errorf("sqlite: bad UID list near byte %d", i)
-			}
-			out = append(out, store.UID(v))
-			v, digits = 0, 0
-			continue
-		}
-		c := b[i] - '0'
-		if c > 9 {
-			return nil, fmt.Errorf("sqlite: bad UID list near byte %d", i)
-		}
-		v = v*10 + uint64(c)
-		digits++
-	}
-	return out, nil
 }

@@ -38,6 +38,12 @@ func ValidateAccountName(name string) error {
 // CreateAccount creates an account with its password secret and the
 // default mailboxes.
 func CreateAccount(ctx context.Context, st store.Store, name, password string) (*store.Account, error) {
+	return CreateAccountWith(ctx, st, name, password, auth.DefaultParams())
+}
+
+// CreateAccountWith is CreateAccount with explicit hash costs (tests and
+// benchmarks use cheap ones).
+func CreateAccountWith(ctx context.Context, st store.Store, name, password string, p auth.Params) (*store.Account, error) {
 	name = store.NormalizeAccountName(name)
 	if err := ValidateAccountName(name); err != nil {
 		return nil, err
@@ -45,7 +51,7 @@ func CreateAccount(ctx context.Context, st store.Store, name, password string) (
 	if password == "" {
 		return nil, errors.New("empty password")
 	}
-	secret, err := auth.NewSecret(password, auth.DefaultParams())
+	secret, err := auth.NewSecret(password, p)
 	if err != nil {
 		return nil, err
 	}

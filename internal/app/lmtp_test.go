@@ -90,16 +90,8 @@ var lmtpCheapParams = auth.Params{ArgonTime: 1, ArgonMemory: 1024, ArgonThreads:
 
 func lmtpAddUser(t *testing.T, st store.Store, name, pw string) *store.Account {
 	t.Helper()
-	ctx := context.Background()
-	secret, err := auth.NewSecret(pw, lmtpCheapParams)
+	acct, err := app.CreateAccountWith(context.Background(), st, name, pw, lmtpCheapParams)
 	if err != nil {
-		t.Fatal(err)
-	}
-	acct, err := st.CreateAccount(ctx, store.NormalizeAccountName(name), secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := app.EnsureDefaultMailboxes(ctx, st, acct.ID); err != nil {
 		t.Fatal(err)
 	}
 	return acct

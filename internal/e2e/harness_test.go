@@ -108,17 +108,8 @@ func (s *server) stop() {
 // addUser creates an account with the default mailboxes.
 func (s *server) addUser(name, password string) *store.Account {
 	s.t.Helper()
-	ctx := context.Background()
-	st := s.app.Data().Store
-	secret, err := auth.NewSecret(password, cheapParams)
+	acct, err := app.CreateAccountWith(context.Background(), s.app.Data().Store, name, password, cheapParams)
 	if err != nil {
-		s.t.Fatal(err)
-	}
-	acct, err := st.CreateAccount(ctx, store.NormalizeAccountName(name), secret)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if err := app.EnsureDefaultMailboxes(ctx, st, acct.ID); err != nil {
 		s.t.Fatal(err)
 	}
 	return acct

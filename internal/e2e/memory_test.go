@@ -21,9 +21,7 @@ import (
 	"time"
 
 	"barid/internal/app"
-	"barid/internal/auth"
 	"barid/internal/config"
-	"barid/internal/store"
 )
 
 // Memory per idle connection (issue 4): a benchmark, not a test. Run it
@@ -236,15 +234,7 @@ func addUserCheap(b *testing.B, data, name, password string) {
 		b.Fatal(err)
 	}
 	defer d.Close()
-	secret, err := auth.NewSecret(password, cheapParams)
-	if err != nil {
-		b.Fatal(err)
-	}
-	acct, err := d.Store.CreateAccount(ctx, store.NormalizeAccountName(name), secret)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := app.EnsureDefaultMailboxes(ctx, d.Store, acct.ID); err != nil {
+	if _, err := app.CreateAccountWith(ctx, d.Store, name, password, cheapParams); err != nil {
 		b.Fatal(err)
 	}
 }

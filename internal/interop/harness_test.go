@@ -17,7 +17,6 @@ import (
 	"barid/internal/app"
 	"barid/internal/auth"
 	"barid/internal/config"
-	"barid/internal/store"
 )
 
 // server is a full barid (SQLite + blob files + IMAP) on loopback, the
@@ -85,17 +84,7 @@ func startServer(t testing.TB) *server {
 // Drafts, Trash, Junk, Archive).
 func (s *server) addUser(name, password string) {
 	s.t.Helper()
-	ctx := context.Background()
-	st := s.app.Data().Store
-	secret, err := auth.NewSecret(password, cheapParams)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	acct, err := st.CreateAccount(ctx, store.NormalizeAccountName(name), secret)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if err := app.EnsureDefaultMailboxes(ctx, st, acct.ID); err != nil {
+	if _, err := app.CreateAccountWith(context.Background(), s.app.Data().Store, name, password, cheapParams); err != nil {
 		s.t.Fatal(err)
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"barid/internal/app"
 	"barid/internal/auth"
 	"barid/internal/config"
-	"barid/internal/store"
 )
 
 // dovecot is a private Dovecot instance on loopback.
@@ -197,12 +196,9 @@ func startBarid(t *testing.T, users []string) string {
 	}
 	st := a.Data().Store
 	for _, u := range users {
-		secret, _ := auth.NewSecret("pw", auth.Params{ArgonTime: 1, ArgonMemory: 1024, ArgonThreads: 1, SCRAMIterations: 4096})
-		acct, err := st.CreateAccount(ctx, store.NormalizeAccountName(u), secret)
-		if err != nil {
+		if _, err := app.CreateAccountWith(ctx, st, u, "pw", auth.Params{ArgonTime: 1, ArgonMemory: 1024, ArgonThreads: 1, SCRAMIterations: 4096}); err != nil {
 			t.Fatal(err)
 		}
-		app.EnsureDefaultMailboxes(ctx, st, acct.ID)
 	}
 	done := make(chan struct{})
 	go func() { a.Run(ctx); close(done) }()

@@ -107,17 +107,8 @@ func (ts *testServer) stop() {
 // addUser creates an account with default mailboxes.
 func (ts *testServer) addUser(name, password string) *store.Account {
 	ts.t.Helper()
-	ctx := context.Background()
-	st := ts.app.Data().Store
-	secret, err := auth.NewSecret(password, cheapParams)
+	acct, err := app.CreateAccountWith(context.Background(), ts.app.Data().Store, name, password, cheapParams)
 	if err != nil {
-		ts.t.Fatal(err)
-	}
-	acct, err := st.CreateAccount(ctx, store.NormalizeAccountName(name), secret)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	if err := app.EnsureDefaultMailboxes(ctx, st, acct.ID); err != nil {
 		ts.t.Fatal(err)
 	}
 	return acct

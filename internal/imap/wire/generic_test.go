@@ -187,8 +187,10 @@ func reencode(tokens []string) (string, bool) {
 	e := NewEncoder(w)
 	e.SetUTF8(true)
 	prev := ""
+	// A partial (<0.100>) follows its section's "]" with no space. Any
+	// other token may start with "<", an ATOM-CHAR (RFC 9051 §9).
 	for i, tok := range tokens {
-		sp := i > 0 && prev != "(" && prev != "[" && tok != ")" && tok != "]" && tok != "[" && !strings.HasPrefix(tok, "<")
+		sp := i > 0 && prev != "(" && prev != "[" && tok != ")" && tok != "]" && tok != "[" && !(prev == "]" && strings.HasPrefix(tok, "<"))
 		if sp {
 			e.SP()
 		}

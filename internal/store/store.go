@@ -249,7 +249,10 @@ const (
 	FieldStructure                    // Structure
 	FieldEnvelope                     // Envelope
 	FieldSearch                       // Subject..Bcc, SentDate
-	FieldAll       Fields = 0xff
+	// FieldSize is Size alone (RFC822.SIZE), which a store may serve
+	// without reading the wide record; FieldBasics includes it.
+	FieldSize
+	FieldAll Fields = 0xff
 )
 
 // NewMessage is a message ready to be appended: its blob already written

@@ -530,6 +530,9 @@ func testAppendFetch(t *testing.T, open func(t *testing.T) store.Store) {
 		{store.FieldBasics, func(m *store.Message) bool {
 			return m.ModSeq == 0 && m.BlobID != "" && m.Size == nm.Size && m.Header == nil && m.Envelope == nil
 		}},
+		{store.FieldSize, func(m *store.Message) bool {
+			return m.Size == nm.Size && m.ModSeq == 0 && m.BlobID == "" && m.Header == nil && m.Envelope == nil
+		}},
 		{store.FieldHeader, func(m *store.Message) bool { return m.Header != nil && m.Structure == nil && m.BlobID == "" }},
 		{store.FieldStructure, func(m *store.Message) bool { return m.Structure != nil && m.Header == nil }},
 		{store.FieldEnvelope, func(m *store.Message) bool { return m.Envelope != nil && m.Header == nil }},

@@ -295,6 +295,7 @@ type Change struct {
 	UID       UID    // Added, Flags, Expunged
 	ModSeq    ModSeq // the modseq the change was given
 	Flags     Flags  // Added, Flags: the new flag state
+	Size      int64  // Added: RFC822.SIZE
 	Name      string // mailbox name (new name for renames)
 	OldName   string // renames
 	// UIDValidity of the mailbox, for created/renamed mailboxes.

@@ -249,7 +249,7 @@ func (s *Store) AppendMessages(ctx context.Context, mailboxID int64, msgs []stor
 			unseen += u
 			deleted += d
 			uids[i] = uid
-			ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: m.account, MailboxID: mailboxID, UID: uid, ModSeq: modseq, Flags: f}
+			ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: m.account, MailboxID: mailboxID, UID: uid, ModSeq: modseq, Flags: f, Size: nm.Size}
 		}
 		_, err = t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + ?,
 			unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
@@ -767,7 +767,7 @@ func (s *Store) copyRows(t *wtx, src *mboxState, rows []flagRow, dst *mboxState)
 		deleted += d
 		res.SrcUIDs[i] = r.uid
 		res.DstUIDs[i] = uid
-		ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: dst.account, MailboxID: dst.id, UID: uid, ModSeq: modseq, Flags: r.flags}
+		ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: dst.account, MailboxID: dst.id, UID: uid, ModSeq: modseq, Flags: r.flags, Size: r.size}
 	}
 	_, err = t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + ?,
 		unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,

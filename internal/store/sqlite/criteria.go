@@ -21,7 +21,9 @@ var critFields = map[string]string{
 }
 
 // critSQL turns c into a WHERE expression over msgflags f and messages m.
-func critSQL(c *store.Criteria, b *strings.Builder, args *[]any, needM *bool) error {
+// uidCol is the UID column of the table the query reads ("f.uid" or,
+// when no msgflags column is needed, "m.uid").
+func critSQL(c *store.Criteria, uidCol string, b *strings.Builder, args *[]any, needM *bool) error {
 	switch c.Op {
 	case store.CritAll:
 		b.WriteString("1")
@@ -43,7 +45,7 @@ func critSQL(c *store.Criteria, b *strings.Builder, args *[]any, needM *bool) er
 			if i > 0 {
 				b.WriteString(sep)
 			}
-			if err := critSQL(s, b, args, needM); err != nil {
+			if err := critSQL(s, uidCol, b, args, needM); err != nil {
 				return err
 			}
 		}
@@ -53,7 +55,7 @@ func critSQL(c *store.Criteria, b *strings.Builder, args *[]any, needM *bool) er
 			return fmt.Errorf("sqlite: NOT needs one operand")
 		}
 		b.WriteString("NOT (")
-		if err := critSQL(c.Sub[0], b, args, needM); err != nil {
+		if err := critSQL(c.Sub[0], uidCol, b, args, needM); err != nil {
 			return err
 		}
 		b.WriteByte(')')
@@ -105,7 +107,7 @@ func critSQL(c *store.Criteria, b *strings.Builder, args *[]any, needM *bool) er
 		b.WriteString("(" + localDay(col) + " " + op + " ?)")
 		*args = append(*args, c.Num)
 	case store.CritUIDRange:
-		b.WriteString("f.uid BETWEEN ? AND ?")
+		b.WriteString(uidCol + " BETWEEN ? AND ?")
 		*args = append(*args, int64(c.Lo), int64(c.Hi))
 	default:
 		return fmt.Errorf("sqlite: unknown criteria op %d", c.Op)
@@ -113,21 +115,69 @@ func critSQL(c *store.Criteria, b *strings.Builder, args *[]any, needM *bool) er
 	return nil
 }
 
-// SearchCriteria evaluates c inside SQLite (store.CriteriaSearcher):
-// one pass over the mailbox's rows, returning matching UIDs ascending.
+// critNeedsFlags reports whether c reads a msgflags column (flags,
+// keywords, size).
+func critNeedsFlags(c *store.Criteria) bool {
+	switch c.Op {
+	case store.CritSysSet, store.CritSysClear, store.CritKeyword, store.CritNoKeyword, store.CritLarger, store.CritSmaller:
+		return true
+	}
+	for _, sc := range c.Sub {
+		if critNeedsFlags(sc) {
+			return true
+		}
+	}
+	return false
+}
+
+// SearchCriteria evaluates c (store.CriteriaSearcher), returning matching
+// UIDs ascending. Criteria on flags, keywords, sizes and UIDs alone are
+// answered from the flag index of a large mailbox; the rest is one pass
+// over the mailbox's rows in SQLite, reading msgflags, messages' search
+// index, or their join, whichever the criteria need.
 func (s *Store) SearchCriteria(ctx context.Context, mailboxID int64, c *store.Criteria) ([]store.UID, error) {
+	needF := critNeedsFlags(c)
 	var where strings.Builder
 	args := []any{mailboxID}
 	needM := false
-	if err := critSQL(c, &where, &args, &needM); err != nil {
+	uidCol := "f.uid"
+	if !needF {
+		uidCol = "m.uid"
+	}
+	if err := critSQL(c, uidCol, &where, &args, &needM); err != nil {
 		return nil, err
 	}
-	from := "msgflags f"
-	if needM {
-		from = "msgflags f JOIN messages m ON m.mailbox = f.mailbox AND m.uid = f.uid"
+	if !needM {
+		uidCol = "f.uid"
+		// Build again over msgflags: no wide column is needed.
+		where.Reset()
+		args = args[:1]
+		if err := critSQL(c, uidCol, &where, &args, &needM); err != nil {
+			return nil, err
+		}
 	}
-	q := `SELECT group_concat(uid) FROM (SELECT f.uid AS uid FROM ` + from +
-		` WHERE f.mailbox = ? AND ` + where.String() + ` ORDER BY f.uid)`
+	if !needM {
+		b, err := s.box(ctx, mailboxID)
+		if err != nil {
+			return nil, err
+		}
+		if b != nil {
+			if out, ok := s.searchIndexed(b, c); ok {
+				return out, nil
+			}
+		}
+	}
+	var from string
+	switch {
+	case needM && needF:
+		from = "msgflags f JOIN messages m ON m.mailbox = f.mailbox AND m.uid = f.uid WHERE f.mailbox = ?"
+	case needM:
+		from = "messages m WHERE m.mailbox = ?"
+	default:
+		from = "msgflags f WHERE f.mailbox = ?"
+	}
+	q := `SELECT group_concat(uid) FROM (SELECT ` + uidCol + ` AS uid FROM ` + from +
+		` AND ` + where.String() + ` ORDER BY ` + uidCol + `)`
 	var out []store.UID
 	err := s.readTx(ctx, func(r *reader) error {
 		// Not through the prepared-statement cache: the query text

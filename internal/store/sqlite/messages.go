@@ -351,16 +351,20 @@ func scanUIDList(rows *sql.Rows, out []store.UID, ascending bool) ([]store.UID, 
 // fetchQuery builds the SELECT for the wanted fields: msgflags alone for
 // flags, messages alone for the immutable fields, a join for both.
 func fetchQuery(fields Fields) string {
-	flags := fields&store.FieldFlags != 0
-	wide := fields&^store.FieldFlags != 0
+	narrowSize := sizeFromFlags(fields)
+	flags := fields&store.FieldFlags != 0 || narrowSize
+	wide := fields&^(store.FieldFlags|store.FieldSize) != 0
 	t := "m"
 	if flags || !wide {
 		t = "f"
 	}
 	var b strings.Builder
 	b.WriteString("SELECT " + t + ".uid")
-	if flags {
+	if fields&store.FieldFlags != 0 {
 		b.WriteString(", f.modseq, f.sysflags, f.keywords")
+	}
+	if narrowSize {
+		b.WriteString(", f.size")
 	}
 	if fields&store.FieldBasics != 0 {
 		b.WriteString(", m.blob_id, m.size, m.internaldate, m.savedate")
@@ -392,6 +396,12 @@ func fetchQuery(fields Fields) string {
 // Fields is store.Fields, named here for brevity.
 type Fields = store.Fields
 
+// sizeFromFlags reports whether RFC822.SIZE alone is asked: msgflags has
+// it, so the wide row need not be read for it.
+func sizeFromFlags(fields Fields) bool {
+	return fields&store.FieldSize != 0 && fields&store.FieldBasics == 0
+}
+
 // FetchMessages calls fn for each listed UID that exists, in UID order,
 // loading only the requested columns. fn runs while a pooled read
 // connection (and, for non-flag fields, a read snapshot) is held: keep it
@@ -403,10 +413,57 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 		return nil
 	}
 	uids = sortedUIDs(uids)
+	if fields&(store.FieldFlags|store.FieldSize) != 0 {
+		b, err := s.box(ctx, mailboxID)
+		if err != nil {
+			return err
+		}
+		if b != nil {
+			if fields&^(store.FieldFlags|store.FieldSize) == 0 {
+				return s.fetchIndexed(b, mailboxID, uids, fields, fn)
+			}
+			return s.fetchWithIndex(ctx, b, mailboxID, uids, fields, fn)
+		}
+	}
 	if fields == store.FieldFlags {
 		return s.fetchFlags(ctx, mailboxID, uids, fn)
 	}
 	return s.fetchRows(ctx, mailboxID, uids, fields, fn)
+}
+
+// fetchWithIndex reads the wide fields from SQLite without the msgflags
+// join and takes flags and size from the flag index. A message the index
+// no longer has was expunged after the row was read: it is skipped, as
+// if the row had gone too.
+func (s *Store) fetchWithIndex(ctx context.Context, b *boxFlags, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
+	const step = 4096
+	rest := fields &^ (store.FieldFlags | store.FieldSize)
+	var ents []indexed
+	for start := 0; start < len(uids); start += step {
+		run := uids[start:min(start+step, len(uids))]
+		ents = s.index.lookup(b, run, ents[:0])
+		k := 0
+		err := s.fetchRows(ctx, mailboxID, run, rest, func(m *store.Message) error {
+			for k < len(ents) && ents[k].uid < m.UID {
+				k++
+			}
+			if k == len(ents) || ents[k].uid != m.UID {
+				return nil
+			}
+			e := &ents[k]
+			if fields&store.FieldFlags != 0 {
+				m.ModSeq, m.Flags = e.modseq, e.flags
+			}
+			if fields&store.FieldBasics == 0 {
+				m.Size = e.size
+			}
+			return fn(m)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fetchRows is the general FetchMessages: one database/sql row per message.
@@ -422,6 +479,10 @@ func (s *Store) fetchRows(ctx context.Context, mailboxID int64, uids []store.UID
 	dst := []any{&uid}
 	if fields&store.FieldFlags != 0 {
 		dst = append(dst, &modseq, &sys, &kw)
+	}
+	narrowSize := sizeFromFlags(fields)
+	if narrowSize {
+		dst = append(dst, &size)
 	}
 	if fields&store.FieldBasics != 0 {
 		dst = append(dst, &blobID, &size, &idate, &sdate)
@@ -446,6 +507,9 @@ func (s *Store) fetchRows(ctx context.Context, mailboxID int64, uids []store.UID
 		}
 		if fields&store.FieldBasics != 0 {
 			m.BlobID, m.Size, m.InternalDate, m.SaveDate = blobID, size, decodeTime(idate), decodeTime(sdate)
+		}
+		if narrowSize {
+			m.Size = size
 		}
 		m.Header, m.Structure, m.Envelope = hdr, structure, envelope
 		hdr, structure, envelope = nil, nil, nil

@@ -55,6 +55,13 @@ type Options struct {
 	// several requests together. It must not block and must not call
 	// the store. The caller still gets the same changes as return values.
 	OnCommit func(changes []store.Change)
+	// FlagIndexEntries caps the in-memory flag index (flagindex.go), in
+	// messages across all mailboxes (about 28 bytes each). Default
+	// 2,000,000; negative disables the index.
+	FlagIndexEntries int
+	// FlagIndexMin is the size from which a mailbox is indexed: smaller
+	// ones are answered from SQLite, fast enough. Default 1000.
+	FlagIndexMin int
 }
 
 // ErrClosed is returned by methods called after Close.
@@ -76,6 +83,9 @@ type Store struct {
 	nreq   atomic.Int64
 	nbatch atomic.Int64
 	cerr   error
+
+	// index is the in-memory flag index of large mailboxes.
+	index *flagIndex
 
 	rpool chan *rconn
 	// nreaders is how many connections rpool owns (in it or borrowed).
@@ -102,6 +112,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.FlagIndexEntries == 0 {
+		opts.FlagIndexEntries = 2_000_000
+	}
+	if opts.FlagIndexMin <= 0 {
+		opts.FlagIndexMin = 1000
 	}
 	log := opts.Logger
 	if log == nil {
@@ -131,6 +147,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		quit:  make(chan struct{}),
 		done:  make(chan struct{}),
 		rpool: make(chan *rconn, opts.Readers),
+	}
+	if opts.FlagIndexEntries > 0 {
+		s.index = newFlagIndex(opts.FlagIndexEntries, opts.FlagIndexMin)
 	}
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 	base := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?_pragma=busy_timeout(" + busy + ")"

@@ -14,7 +14,9 @@ import (
 
 // opener returns an open function for storetest: each *testing.T gets
 // its own database file, and opening again with the same T reopens it.
-func opener() func(t *testing.T) store.Store {
+func opener() func(t *testing.T) store.Store { return openerWith(Options{}) }
+
+func openerWith(opts Options) func(t *testing.T) store.Store {
 	var mu sync.Mutex
 	dirs := map[*testing.T]string{}
 	return func(t *testing.T) store.Store {
@@ -25,7 +27,7 @@ func opener() func(t *testing.T) store.Store {
 			dirs[t] = dir
 		}
 		mu.Unlock()
-		s, err := Open(context.Background(), filepath.Join(dir, "barid.db"), Options{})
+		s, err := Open(context.Background(), filepath.Join(dir, "barid.db"), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,6 +37,18 @@ func opener() func(t *testing.T) store.Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, opener())
+}
+
+// TestConformanceIndexed runs the same suite with every mailbox in the
+// flag index (FlagIndexMin 1), so flags, sizes and flag searches come
+// from memory wherever the index can answer.
+func TestConformanceIndexed(t *testing.T) {
+	storetest.Run(t, openerWith(Options{FlagIndexMin: 1}))
+}
+
+// TestConformanceNoIndex runs it with the flag index disabled.
+func TestConformanceNoIndex(t *testing.T) {
+	storetest.Run(t, openerWith(Options{FlagIndexEntries: -1}))
 }
 
 func TestFileModes(t *testing.T) {

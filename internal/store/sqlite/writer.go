@@ -223,6 +223,15 @@ func (w *writer) run(batch []*writeReq) {
 	if d := time.Since(start); d > time.Second {
 		w.s.log.Warn("sqlite: slow write batch", "batch", len(batch), "duration", d)
 	}
+	// The flag index follows the database in commit order, before any
+	// caller of this batch returns (flagindex.go).
+	if x := w.s.index; x != nil {
+		for _, r := range batch {
+			if r.err == nil && len(r.changes) > 0 {
+				x.apply(r.changes)
+			}
+		}
+	}
 	// Publish in commit order, before any caller of this batch returns:
 	// changes reach the bus in exactly the order the database applied them.
 	if on := w.s.opts.OnCommit; on != nil {

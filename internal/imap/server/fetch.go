@@ -249,7 +249,9 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 		switch it.kind {
 		case fFlags, fModSeq:
 			req.fields |= store.FieldFlags
-		case fInternalDate, fSize, fSaveDate:
+		case fSize:
+			req.fields |= store.FieldSize
+		case fInternalDate, fSaveDate:
 			req.fields |= store.FieldBasics
 		case fEnvelope:
 			req.fields |= store.FieldEnvelope
@@ -478,24 +480,57 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (bool, error)
 		}
 	}
 	missing, unavailable := false, false
-	buf := make([]store.Message, 0, min(len(uids), fetchChunkFlags))
 	step := fetchChunk
-	if req.fields&^store.FieldFlags == 0 {
+	if req.fields&^(store.FieldFlags|store.FieldSize) == 0 {
 		step = fetchChunkFlags
 	}
-	for start := 0; start < len(uids); start += step {
-		chunk := uids[start:min(start+step, len(uids))]
+	// Two chunks are in flight: while one is written to the client the
+	// store loads the next on another goroutine (and read connection),
+	// so a long FETCH keeps the store and the encoder busy at once.
+	// Memory stays two chunks whatever the mailbox size.
+	type loaded struct {
+		msgs    []store.Message
+		missing bool
+		err     error
+	}
+	load := func(chunk []store.UID, buf []store.Message) loaded {
 		buf = buf[:0]
 		err := st.FetchMessages(c.ctx(), v.mbox.ID, chunk, req.fields, func(m *store.Message) error {
 			buf = append(buf, *m)
 			return nil
 		})
-		if err != nil {
-			return false, err
+		return loaded{buf, len(buf) < len(chunk), err}
+	}
+	chunkAt := func(k int) []store.UID { return uids[k*step : min((k+1)*step, len(uids))] }
+	nchunks := (len(uids) + step - 1) / step
+	var bufs [2][]store.Message
+	next := make(chan loaded, 1)
+	inflight := false
+	defer func() {
+		if inflight {
+			<-next
 		}
-		if len(buf) < len(chunk) {
+	}()
+	for k := 0; k < nchunks; k++ {
+		var cur loaded
+		if inflight {
+			cur = <-next
+			inflight = false
+		} else {
+			cur = load(chunkAt(k), bufs[k%2])
+		}
+		bufs[k%2] = cur.msgs
+		if k+1 < nchunks {
+			inflight = true
+			go func(chunk []store.UID, buf []store.Message) { next <- load(chunk, buf) }(chunkAt(k+1), bufs[(k+1)%2])
+		}
+		if cur.err != nil {
+			return false, cur.err
+		}
+		if cur.missing {
 			missing = true
 		}
+		buf := cur.msgs
 		for i := range buf {
 			m := &buf[i]
 			if req.hasChangedSinc && m.ModSeq <= req.changedSince {

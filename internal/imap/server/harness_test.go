@@ -185,14 +185,25 @@ func (c *rawConn) readLine() string {
 	}
 }
 
-var literalRE = regexp.MustCompile(`~?\{(\d+)\}$`)
-
+// literalSuffix reports whether line ends in a literal announcement
+// "{n}" (or "~{n}") and returns n. Hand-written rather than a regular
+// expression: the backtracking matcher cost more than the server in the
+// Bigbox benchmarks, whose lines are long.
 func literalSuffix(line string) (int, bool) {
-	m := literalRE.FindStringSubmatch(line)
-	if m == nil {
+	if !strings.HasSuffix(line, "}") {
 		return 0, false
 	}
-	n, err := strconv.Atoi(m[1])
+	open := strings.LastIndexByte(line, '{')
+	if open < 0 || open+2 > len(line)-1 {
+		return 0, false
+	}
+	digits := line[open+1 : len(line)-1]
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.Atoi(digits)
 	return n, err == nil
 }
 

@@ -51,6 +51,8 @@ type fetchReq struct {
 	// which items were asked for, computed once per command rather than
 	// per message
 	has [fSaveDate + 1]bool
+	// vals is writeFetchResponse's per-message scratch, reused.
+	vals []itemVal
 }
 
 // RFC 9051 §6.4.5 FETCH.
@@ -479,31 +481,102 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (bool, error)
 			req.fields |= store.FieldFlags
 		}
 	}
-	missing, unavailable := false, false
-	step := fetchChunk
-	if req.fields&^(store.FieldFlags|store.FieldSize) == 0 {
-		step = fetchChunkFlags
+	unavailable := false
+	write := func(m *store.Message) error {
+		if req.hasChangedSinc && m.ModSeq <= req.changedSince {
+			return nil
+		}
+		err := c.writeFetchResponse(m, req, seenSet[m.UID])
+		if errors.Is(err, errUnavailable) {
+			unavailable = true
+			return nil
+		}
+		return err
 	}
-	// Two chunks are in flight: while one is written to the client the
-	// store loads the next on another goroutine (and read connection),
-	// so a long FETCH keeps the store and the encoder busy at once.
-	// Memory stays two chunks whatever the mailbox size.
+	flush := func() error {
+		if c.bw.Buffered() > 0 {
+			if err := c.flush(); err != nil {
+				return &ioError{err}
+			}
+		}
+		return nil
+	}
+	var missing bool
+	var err error
+	if req.fields&^(store.FieldFlags|store.FieldSize) == 0 {
+		// Flags and sizes only: a compact record per message rather
+		// than a copy of the whole store.Message (a tenth of the size).
+		type flagRec struct {
+			uid    store.UID
+			modseq store.ModSeq
+			size   int64
+			flags  store.Flags
+		}
+		var m store.Message
+		missing, err = pipelined(uids, fetchChunkFlags,
+			func(chunk []store.UID, buf []flagRec) ([]flagRec, error) {
+				err := st.FetchMessages(c.ctx(), v.mbox.ID, chunk, req.fields, func(m *store.Message) error {
+					buf = append(buf, flagRec{m.UID, m.ModSeq, m.Size, m.Flags})
+					return nil
+				})
+				return buf, err
+			},
+			func(recs []flagRec) error {
+				for i := range recs {
+					r := &recs[i]
+					m.MailboxID, m.UID, m.ModSeq, m.Size, m.Flags = v.mbox.ID, r.uid, r.modseq, r.size, r.flags
+					if err := write(&m); err != nil {
+						return err
+					}
+				}
+				return flush()
+			})
+	} else {
+		missing, err = pipelined(uids, fetchChunk,
+			func(chunk []store.UID, buf []store.Message) ([]store.Message, error) {
+				err := st.FetchMessages(c.ctx(), v.mbox.ID, chunk, req.fields, func(m *store.Message) error {
+					buf = append(buf, *m)
+					return nil
+				})
+				return buf, err
+			},
+			func(msgs []store.Message) error {
+				for i := range msgs {
+					if err := write(&msgs[i]); err != nil {
+						return err
+					}
+				}
+				return flush()
+			})
+	}
+	if err != nil {
+		return false, err
+	}
+	if unavailable {
+		return missing, &imap.Error{Type: "NO", Code: imap.CodeServerBug, Text: "Some messages could not be read; refer to the server log"}
+	}
+	return missing, nil
+}
+
+// pipelined runs load over uids in chunks of step and write over each
+// loaded chunk, with two chunks in flight: while write sends one to the
+// client, load fills the next on another goroutine (and store read
+// connection), so a long FETCH keeps the store and the encoder busy at
+// once. Memory stays two chunks whatever the mailbox size. It reports
+// whether some chunk came back with fewer records than UIDs asked.
+func pipelined[T any](uids []store.UID, step int, load func(chunk []store.UID, buf []T) ([]T, error), write func([]T) error) (missing bool, err error) {
 	type loaded struct {
-		msgs    []store.Message
+		recs    []T
 		missing bool
 		err     error
 	}
-	load := func(chunk []store.UID, buf []store.Message) loaded {
-		buf = buf[:0]
-		err := st.FetchMessages(c.ctx(), v.mbox.ID, chunk, req.fields, func(m *store.Message) error {
-			buf = append(buf, *m)
-			return nil
-		})
-		return loaded{buf, len(buf) < len(chunk), err}
+	do := func(chunk []store.UID, buf []T) loaded {
+		recs, err := load(chunk, buf[:0])
+		return loaded{recs, len(recs) < len(chunk), err}
 	}
 	chunkAt := func(k int) []store.UID { return uids[k*step : min((k+1)*step, len(uids))] }
-	nchunks := (len(uids) + step - 1) / step
-	var bufs [2][]store.Message
+	n := (len(uids) + step - 1) / step
+	var bufs [2][]T
 	next := make(chan loaded, 1)
 	inflight := false
 	defer func() {
@@ -511,47 +584,26 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (bool, error)
 			<-next
 		}
 	}()
-	for k := 0; k < nchunks; k++ {
+	for k := 0; k < n; k++ {
 		var cur loaded
 		if inflight {
 			cur = <-next
 			inflight = false
 		} else {
-			cur = load(chunkAt(k), bufs[k%2])
+			cur = do(chunkAt(k), bufs[k%2])
 		}
-		bufs[k%2] = cur.msgs
-		if k+1 < nchunks {
+		bufs[k%2] = cur.recs
+		if k+1 < n {
 			inflight = true
-			go func(chunk []store.UID, buf []store.Message) { next <- load(chunk, buf) }(chunkAt(k+1), bufs[(k+1)%2])
+			go func(chunk []store.UID, buf []T) { next <- do(chunk, buf) }(chunkAt(k+1), bufs[(k+1)%2])
 		}
 		if cur.err != nil {
-			return false, cur.err
+			return missing, cur.err
 		}
-		if cur.missing {
-			missing = true
+		missing = missing || cur.missing
+		if err := write(cur.recs); err != nil {
+			return missing, err
 		}
-		buf := cur.msgs
-		for i := range buf {
-			m := &buf[i]
-			if req.hasChangedSinc && m.ModSeq <= req.changedSince {
-				continue
-			}
-			if err := c.writeFetchResponse(m, req, seenSet[m.UID]); err != nil {
-				if errors.Is(err, errUnavailable) {
-					unavailable = true
-					continue
-				}
-				return false, err
-			}
-		}
-		if c.bw.Buffered() > 0 {
-			if err := c.flush(); err != nil {
-				return false, &ioError{err}
-			}
-		}
-	}
-	if unavailable {
-		return missing, &imap.Error{Type: "NO", Code: imap.CodeServerBug, Text: "Some messages could not be read; refer to the server log"}
 	}
 	return missing, nil
 }
@@ -587,7 +639,11 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 		c.log.Error("fetch: message unavailable", "uid", m.UID, "blob", m.BlobID, "err", err)
 		return fmt.Errorf("%w: uid %d: %v", errUnavailable, m.UID, err)
 	}
-	vals := make([]itemVal, len(req.items))
+	if cap(req.vals) < len(req.items) {
+		req.vals = make([]itemVal, len(req.items))
+	}
+	vals := req.vals[:len(req.items)]
+	clear(vals)
 	for i, it := range req.items {
 		switch it.kind {
 		case fBody, fBodyStructure:

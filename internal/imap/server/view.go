@@ -17,7 +17,10 @@ type view struct {
 	mbox     store.Mailbox
 	readOnly bool
 	uids     []store.UID // seq n is uids[n-1]
-	recent   []store.UID // sorted; \Recent for this session (rev1)
+	// seqHint is where the next seqOf looks first: FETCH asks for UIDs
+	// in ascending order, so the answer is usually the next slot.
+	seqHint int
+	recent  []store.UID // sorted; \Recent for this session (rev1)
 
 	// announced keywords, lower-cased -> spelling (FLAGS response), and
 	// their order of first appearance (Dovecot lists them that way).
@@ -56,10 +59,15 @@ func newView(mb store.Mailbox, uids []store.UID, readOnly bool) *view {
 
 // seqOf returns the sequence number of uid, or 0.
 func (v *view) seqOf(uid store.UID) uint32 {
+	if h := v.seqHint; h < len(v.uids) && v.uids[h] == uid {
+		v.seqHint = h + 1
+		return uint32(h + 1)
+	}
 	i, ok := slices.BinarySearch(v.uids, uid)
 	if !ok {
 		return 0
 	}
+	v.seqHint = i + 1
 	return uint32(i + 1)
 }
 

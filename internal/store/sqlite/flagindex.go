@@ -401,18 +401,19 @@ func (x *flagIndex) lookup(b *boxFlags, uids []store.UID, out []indexed) []index
 func (s *Store) fetchIndexed(b *boxFlags, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
 	const step = 4096
 	buf := make([]indexed, 0, min(step, len(uids)))
+	var m store.Message // reused: fn must not keep it (store.Store)
 	for start := 0; start < len(uids); start += step {
 		buf = s.index.lookup(b, uids[start:min(start+step, len(uids))], buf[:0])
 		for i := range buf {
 			e := &buf[i]
-			m := &store.Message{MailboxID: mailboxID, UID: e.uid}
+			m = store.Message{MailboxID: mailboxID, UID: e.uid}
 			if fields&store.FieldFlags != 0 {
 				m.ModSeq, m.Flags = e.modseq, e.flags
 			}
 			if fields&(store.FieldSize|store.FieldBasics) != 0 {
 				m.Size = e.size
 			}
-			if err := fn(m); err != nil {
+			if err := fn(&m); err != nil {
 				return err
 			}
 		}

@@ -964,8 +964,8 @@ func testCopyMove(t *testing.T, open func(t *testing.T) store.Store) {
 	// A copy shares the blob and keeps flags and internal date
 	// (RFC 9051 §6.4.7).
 	var src, cp *store.Message
-	noErr(t, s.FetchMessages(ctx, in.ID, []store.UID{1}, store.FieldAll, func(m *store.Message) error { src = m; return nil }))
-	noErr(t, s.FetchMessages(ctx, dst.ID, []store.UID{3}, store.FieldAll, func(m *store.Message) error { cp = m; return nil }))
+	noErr(t, s.FetchMessages(ctx, in.ID, []store.UID{1}, store.FieldAll, func(m *store.Message) error { c := *m; src = &c; return nil }))
+	noErr(t, s.FetchMessages(ctx, dst.ID, []store.UID{3}, store.FieldAll, func(m *store.Message) error { c := *m; cp = &c; return nil }))
 	if cp.BlobID != src.BlobID || !cp.InternalDate.Equal(src.InternalDate) || !cp.Flags.Equal(src.Flags) ||
 		string(cp.Envelope) != string(src.Envelope) || cp.Size != src.Size || cp.Subject != src.Subject {
 		t.Fatalf("copy %+v of %+v", cp, src)

@@ -373,7 +373,8 @@ type Store interface {
 	Keywords(ctx context.Context, mailboxID int64) ([]string, error)
 	// FetchMessages calls fn for each listed UID that exists, in UID
 	// order, filling only the requested fields (UID and MailboxID are
-	// always set). fn must not call back into the store.
+	// always set). fn must not call back into the store, and must not
+	// keep m after it returns: the store may reuse it for the next one.
 	FetchMessages(ctx context.Context, mailboxID int64, uids []UID, fields Fields, fn func(*Message) error) error
 	// StoreFlags changes flags. If unchangedSince > 0 (RFC 7162
 	// CONDSTORE), messages whose modseq is greater are left alone and

@@ -463,7 +463,11 @@ const (
 // runFetch loads records chunk by chunk (never writing to the socket
 // inside a store call) and writes one FETCH response per message. It
 // reports whether some requested messages no longer exist.
-func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (bool, error) {
+// bigFetch is the number of messages from which a FETCH borrows a large
+// write buffer (Conn.bigWrites).
+const bigFetch = 512
+
+func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool, err error) {
 	v := c.sel
 	st := c.srv.cfg.Store
 	seenSet := map[store.UID]bool{}
@@ -501,8 +505,14 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (bool, error)
 		}
 		return nil
 	}
-	var missing bool
-	var err error
+	if len(uids) >= bigFetch {
+		restore := c.bigWrites()
+		defer func() {
+			if rerr := restore(); rerr != nil && err == nil {
+				err = &ioError{rerr}
+			}
+		}()
+	}
 	if req.fields&^(store.FieldFlags|store.FieldSize) == 0 {
 		// Flags and sizes only: a compact record per message rather
 		// than a copy of the whole store.Message (a tenth of the size).

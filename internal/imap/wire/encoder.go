@@ -35,6 +35,10 @@ type Encoder struct {
 // NewEncoder returns an Encoder writing to w.
 func NewEncoder(w *bufio.Writer) *Encoder { return &Encoder{w: w} }
 
+// SetWriter makes e write to w from now on (keeping its UTF-8 setting
+// and any error); the caller flushes the previous writer first.
+func (e *Encoder) SetWriter(w *bufio.Writer) { e.w = w }
+
 // SetUTF8 allows 8-bit UTF-8 in quoted strings, after ENABLE UTF8=ACCEPT
 // (RFC 6855 §3) or IMAP4rev2 (RFC 9051 §9 QUOTED-CHAR includes UTF8-2..4).
 // Off, such strings are sent as literals.

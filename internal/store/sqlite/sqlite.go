@@ -55,6 +55,9 @@ type Options struct {
 	// several requests together. It must not block and must not call
 	// the store. The caller still gets the same changes as return values.
 	OnCommit func(changes []store.Change)
+	// MmapSizeMB is how much of the database file each reader maps
+	// (PRAGMA mmap_size). Default 2048; negative turns mapping off.
+	MmapSizeMB int
 	// FlagIndexEntries caps the in-memory flag index (flagindex.go), in
 	// messages across all mailboxes (about 28 bytes each). Default
 	// 2,000,000; negative disables the index.
@@ -112,6 +115,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.MmapSizeMB == 0 {
+		opts.MmapSizeMB = 2048
+	}
+	if opts.MmapSizeMB < 0 {
+		opts.MmapSizeMB = 0
 	}
 	if opts.FlagIndexEntries == 0 {
 		opts.FlagIndexEntries = 2_000_000
@@ -179,7 +188,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 
 	// Readers: query_only so no code path can write around the writer.
-	rdsn := base + "&_pragma=query_only(1)&_pragma=cache_size(-" + strconv.Itoa(max(1024, opts.CacheSizeKB/4)) + ")"
+	// They read through a memory map (up to MmapSizeMB): a scan of a
+	// large mailbox then copies no pages through pread, which was a tenth
+	// of the CPU of FETCH 1:* on 100,000 messages.
+	rdsn := base + "&_pragma=query_only(1)&_pragma=cache_size(-" + strconv.Itoa(max(1024, opts.CacheSizeKB/4)) + ")" +
+		"&_pragma=mmap_size(" + strconv.FormatInt(int64(opts.MmapSizeMB)<<20, 10) + ")"
 	s.rdb, err = sql.Open("sqlite", rdsn)
 	if err != nil {
 		s.wconn.Close()

@@ -109,3 +109,22 @@ func TestOddPath(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Readers map the database file (Options.MmapSizeMB), and only readers:
+// the writer keeps plain I/O.
+func TestReadersMmap(t *testing.T) {
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "barid.db"), Options{MmapSizeMB: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int64
+	if err := s.read(context.Background(), func(r *reader) error {
+		return r.c.conn.QueryRowContext(r.ctx, "PRAGMA mmap_size").Scan(&n)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 64<<20 {
+		t.Fatalf("reader mmap_size = %d, want %d", n, 64<<20)
+	}
+}

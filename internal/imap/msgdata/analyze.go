@@ -56,7 +56,13 @@ func Analyze(r io.Reader, lim mime.Limits) (*Analysis, error) {
 	a.Header = cap.buf[:hl:hl]
 	a.Envelope = Envelope(root.Env)
 	prerender(root)
-	a.Structure = root.Marshal()
+	// The rendered BODYSTRUCTURE travels with the tree (annex 0, tagged
+	// with bodyStructureVersion), so FETCH BODYSTRUCTURE copies it
+	// instead of decoding the tree for every message: that decoding was
+	// three quarters of the encoder's time in FETCH 1:* (... BODYSTRUCTURE)
+	// on 100,000 messages.
+	bs := append([]byte{bodyStructureVersion}, appendRoot(make([]byte, 0, 512), root, true)...)
+	a.Structure = root.MarshalAnnex(bs)
 	e := root.Env
 	if e != nil {
 		a.Subject = strings.ToLower(header.DecodeWords(header.Unfold([]byte(e.Subject))))

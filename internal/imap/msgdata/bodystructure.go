@@ -7,11 +7,24 @@ import (
 	"barid/internal/mail/mime"
 )
 
+// bodyStructureVersion tags the BODYSTRUCTURE that Analyze renders into
+// the stored structure (mime annex 0). Any change to how BODYSTRUCTURE is
+// rendered must increment it, so that messages stored before the change
+// are rendered afresh rather than answered from the old text.
+const bodyStructureVersion = 1
+
 // BodyStructure renders BODYSTRUCTURE (extended=true) or BODY
 // (extended=false) from a serialized structure (RFC 9051 §7.5.2), with
 // its parentheses. It never reads message bytes: embedded messages'
-// envelopes are in the structure.
+// envelopes are in the structure. A BODYSTRUCTURE rendered at delivery
+// by this version of the code is returned as stored (a slice of
+// structure).
 func BodyStructure(structure []byte, extended bool) ([]byte, error) {
+	if extended {
+		if a, ok := mime.Annex(structure, 0); ok && len(a) > 0 && a[0] == bodyStructureVersion {
+			return a[1:], nil
+		}
+	}
 	root, err := mime.Unmarshal(structure)
 	if err != nil {
 		return nil, err

@@ -1,11 +1,13 @@
 package msgdata_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"barid/internal/imap/msgdata"
 	"barid/internal/imap/msgdata/goldenfile"
 	"barid/internal/mail/mime"
 )
@@ -59,4 +61,39 @@ func TestGolden(t *testing.T) {
 		})
 	}
 	t.Logf("%d/%d golden items identical to Dovecot", same, total)
+}
+
+// The BODYSTRUCTURE rendered at delivery (kept in the structure's annex)
+// is byte for byte what rendering the stored tree gives, for every message
+// of the corpus: messages stored without it, or by another version, are
+// answered from the tree.
+func TestBodyStructureAnnexMatchesTree(t *testing.T) {
+	files, err := filepath.Glob("../../../testdata/mime/*.eml")
+	if err != nil || len(files) < 40 {
+		t.Fatalf("corpus: %d files, %v", len(files), err)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := msgdata.Analyze(bytes.NewReader(raw), mime.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := mime.Annex(a.Structure, 0); !ok {
+			t.Fatalf("%s: no rendered BODYSTRUCTURE stored", f)
+		}
+		cached, err := msgdata.BodyStructure(a.Structure, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := msgdata.BodyStructure(a.Root.Marshal(), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(cached, fresh) {
+			t.Errorf("%s:\n stored %.300s\n tree   %.300s", filepath.Base(f), cached, fresh)
+		}
+	}
 }

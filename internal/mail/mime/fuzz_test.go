@@ -43,7 +43,8 @@ func FuzzParse(f *testing.F) {
 			}
 			walk(p)
 		}
-		// Unmarshal never panics on arbitrary bytes
+		// Unmarshal and Annex never panic on arbitrary bytes
 		_, _ = Unmarshal(msg)
+		_, _ = Annex(msg, 0)
 	})
 }

@@ -29,7 +29,71 @@ import (
 // Strings are uvarint length + bytes. Unmarshal converts the input to one
 // string and slices it, so decoding allocates only the Part nodes and
 // slices.
-const marshalVersion = 2
+//
+// Format 3 is format 2 preceded by opaque annexes that Unmarshal skips:
+//
+//	version byte (3)
+//	uvarint number of annexes, then each as a string
+//	the format 2 encoding, version byte included
+//
+// The IMAP layer keeps the rendered BODYSTRUCTURE there, so that FETCH
+// BODYSTRUCTURE need not decode the tree (MarshalAnnex, Annex).
+const (
+	marshalVersion = 2
+	annexVersion   = 3
+)
+
+// MarshalAnnex encodes p like Marshal, preceded by annex byte strings
+// (format 3) which Annex returns and Unmarshal skips.
+func (p *Part) MarshalAnnex(annex ...[]byte) []byte {
+	tree := p.Marshal()
+	n := 1 + binary.MaxVarintLen64 + len(tree)
+	for _, a := range annex {
+		n += binary.MaxVarintLen64 + len(a)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, annexVersion)
+	b = putU(b, uint64(len(annex)))
+	for _, a := range annex {
+		b = binary.AppendUvarint(b, uint64(len(a)))
+		b = append(b, a...)
+	}
+	return append(b, tree...)
+}
+
+// Annex returns the i-th annex of a format 3 encoding (a slice of b, not
+// a copy), or false if b has none.
+func Annex(b []byte, i int) ([]byte, bool) {
+	annexes, _, ok := splitAnnex(b)
+	if !ok || i < 0 || i >= len(annexes) {
+		return nil, false
+	}
+	return annexes[i], true
+}
+
+// splitAnnex separates a format 3 encoding into its annexes and the
+// format 2 tree; a format 2 encoding is returned as the tree.
+func splitAnnex(b []byte) (annexes [][]byte, tree []byte, ok bool) {
+	if len(b) == 0 || b[0] != annexVersion {
+		return nil, b, len(b) > 0 && b[0] == marshalVersion
+	}
+	rest := b[1:]
+	n, k := binary.Uvarint(rest)
+	if k <= 0 || n > uint64(len(rest)) {
+		return nil, nil, false
+	}
+	rest = rest[k:]
+	annexes = make([][]byte, 0, n)
+	for range n {
+		l, k := binary.Uvarint(rest)
+		if k <= 0 || l > uint64(len(rest)-k) {
+			return nil, nil, false
+		}
+		annexes = append(annexes, rest[k:k+int(l):k+int(l)])
+		rest = rest[k+int(l):]
+	}
+	return annexes, rest, true
+}
 
 // Marshal encodes p and its subtree.
 func (p *Part) Marshal() []byte {
@@ -170,6 +234,13 @@ type unmarshaler struct {
 
 // Unmarshal decodes what Marshal produced.
 func Unmarshal(b []byte) (*Part, error) {
+	if len(b) > 0 && b[0] == annexVersion {
+		_, tree, ok := splitAnnex(b)
+		if !ok {
+			return nil, fmt.Errorf("%w: annex", ErrCorrupt)
+		}
+		b = tree
+	}
 	if len(b) < 1 || b[0] != marshalVersion {
 		return nil, fmt.Errorf("%w: version", ErrCorrupt)
 	}

@@ -428,6 +428,28 @@ func TestMarshalRoundTrip(t *testing.T) {
 				t.Errorf("%s: Unmarshal of %d/%d bytes succeeded", f, i, len(b))
 			}
 		}
+		// format 3: the same tree behind annexes
+		a := p.MarshalAnnex([]byte("first"), nil, []byte(f))
+		q, err = Unmarshal(a)
+		if err != nil || !reflect.DeepEqual(p, q) {
+			t.Errorf("%s: annexed round trip differs (%v)", f, err)
+		}
+		for i, want := range []string{"first", "", f} {
+			if got, ok := Annex(a, i); !ok || string(got) != want {
+				t.Errorf("%s: Annex(%d) = %q, %v; want %q", f, i, got, ok, want)
+			}
+		}
+		if _, ok := Annex(a, 3); ok {
+			t.Errorf("%s: Annex past the end found", f)
+		}
+		if _, ok := Annex(b, 0); ok {
+			t.Errorf("%s: format 2 has an annex", f)
+		}
+		for i := 0; i < len(a); i += 1 + len(a)/50 {
+			if _, err := Unmarshal(a[:i]); err == nil {
+				t.Errorf("%s: Unmarshal of %d/%d annexed bytes succeeded", f, i, len(a))
+			}
+		}
 	}
 }
 

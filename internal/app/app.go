@@ -18,6 +18,7 @@ import (
 	"barid/internal/auth"
 	"barid/internal/blob"
 	"barid/internal/blob/fs"
+	"barid/internal/blob/tiered"
 	"barid/internal/config"
 	"barid/internal/deliver"
 	"barid/internal/imap/server"
@@ -48,7 +49,9 @@ func OpenData(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Da
 		st.Close()
 		return nil, fmt.Errorf("open blob store: %w", err)
 	}
-	return &Data{Store: st, Blobs: bs}, nil
+	// Small messages live in barid.db ([storage] inline_max_bytes), the
+	// others under blobs/: reads look in the database first.
+	return &Data{Store: st, Blobs: tiered.New(st, bs)}, nil
 }
 
 // Close closes the stores.
@@ -113,7 +116,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	ac.TrustedNetworks = trusted
 	a.auth = auth.New(auth.StoreAccounts{Store: d.Store}, ac, logger)
 	ml := mime.Limits{MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderSize}
-	a.deliv = &deliver.Deliverer{Store: d.Store, Blobs: d.Blobs, Bus: a.bus, Limits: ml, Logger: logger}
+	a.deliv = &deliver.Deliverer{Store: d.Store, Blobs: d.Blobs, Bus: a.bus, Limits: ml, Logger: logger,
+		InlineMax: cfg.Storage.InlineMaxBytes}
 	a.imap = server.New(server.Config{
 		Store:    d.Store,
 		Blobs:    d.Blobs,
@@ -269,6 +273,28 @@ loop:
 // may be orphan blobs; there is never a row pointing to a missing blob
 // unless the disk lost data, which is what the report is for.
 func (a *App) integritySweep(ctx context.Context, grace time.Duration) error {
+	present := map[string]struct{}{}
+	// Inline bytes (store/sqlite) go in the transaction that deletes
+	// their last message, so unreferenced rows are leftovers, removed at
+	// once; the rest are present.
+	if in, ok := a.data.Store.(interface {
+		SweepInline(ctx context.Context) (int64, error)
+		InlineIDs(ctx context.Context, fn func(id string) error) error
+	}); ok {
+		n, err := in.SweepInline(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			a.log.Warn("integrity sweep", "orphan_inline_blobs_removed", n)
+		}
+		if err := in.InlineIDs(ctx, func(id string) error {
+			present[id] = struct{}{}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	refs := map[string]struct{}{}
 	if err := a.data.Store.BlobRefs(ctx, func(id string) error {
 		refs[id] = struct{}{}
@@ -277,7 +303,6 @@ func (a *App) integritySweep(ctx context.Context, grace time.Duration) error {
 		return err
 	}
 	removed, missing := 0, 0
-	present := map[string]struct{}{}
 	err := a.data.Blobs.List(ctx, func(id string, age int64) error {
 		present[id] = struct{}{}
 		if _, ok := refs[id]; ok {
@@ -314,6 +339,19 @@ func (a *App) integritySweep(ctx context.Context, grace time.Duration) error {
 	}
 	for id := range refs {
 		if _, ok := present[id]; !ok {
+			// Re-check: the message may have gone (taking its inline
+			// row) or come (with a new row) since the lists were read.
+			ok, err := a.data.Store.BlobReferenced(ctx, id)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			if r, err := a.data.Blobs.Open(ctx, id); err == nil {
+				r.Close()
+				continue
+			}
 			missing++
 			a.log.Error("message bytes missing", "blob", id)
 		}

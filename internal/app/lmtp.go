@@ -259,7 +259,8 @@ func Deliver(ctx context.Context, cfg *config.Config, logger *slog.Logger, req D
 	}
 	defer d.Close()
 	ml := mime.Limits{MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderSize}
-	dl := &deliver.Deliverer{Store: d.Store, Blobs: d.Blobs, Bus: notify.New(), Limits: ml, Logger: logger}
+	dl := &deliver.Deliverer{Store: d.Store, Blobs: d.Blobs, Bus: notify.New(), Limits: ml, Logger: logger,
+		InlineMax: cfg.Storage.InlineMaxBytes}
 	res := lmtp.Resolver{Store: d.Store, LocalDomains: cfg.LMTP.LocalDomains, DetailDelivery: cfg.LMTP.DetailDelivery}
 	t, err := res.Resolve(ctx, req.User)
 	if err != nil {

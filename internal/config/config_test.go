@@ -15,7 +15,7 @@ func TestExampleFileMatchesDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := Default()
-	if cfg.DataDir != def.DataDir || cfg.IMAP != def.IMAP || cfg.TLS != def.TLS || cfg.Limits != def.Limits ||
+	if cfg.DataDir != def.DataDir || cfg.IMAP != def.IMAP || cfg.TLS != def.TLS || cfg.Limits != def.Limits || cfg.Storage != def.Storage ||
 		cfg.Auth.FailureDelay != def.Auth.FailureDelay || cfg.Auth.MaxFailureDelay != def.Auth.MaxFailureDelay ||
 		cfg.Hostname != def.Hostname || cfg.LogLevel != def.LogLevel {
 		t.Fatalf("example differs from defaults:\n%+v\n%+v", cfg, def)
@@ -38,6 +38,9 @@ func TestValidateNamesTheLimit(t *testing.T) {
 		"limits.literal_size":  func(c *Config) { c.Limits.LiteralSize = 1 },
 		"limits.nesting_depth": func(c *Config) { c.Limits.NestingDepth = 1 },
 		"tls.cert_file":        func(c *Config) { c.TLS.CertFile = "x" },
+		"storage.inline_max_bytes": func(c *Config) {
+			c.Storage.InlineMaxBytes = MaxInlineBytes + 1
+		},
 		"auth.trusted_networks": func(c *Config) {
 			c.Auth.TrustedNetworks = []string{"not-a-net"}
 		},

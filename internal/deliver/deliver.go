@@ -6,10 +6,18 @@
 // Order of writes (DESIGN.md "Durability"): blob fsync + rename + directory
 // fsync, then the transaction, then the caller's acknowledgement. A crash
 // between the two leaves an orphan blob that the integrity sweep removes.
+//
+// Small messages (up to Deliverer.InlineMax, [storage] inline_max_bytes)
+// skip the blob file: their bytes travel in store.NewMessage.Inline and
+// the store writes them in the same transaction as the message row, so
+// one group-committed WAL fsync makes them durable (docs/delivery.md).
 package deliver
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +39,29 @@ type Deliverer struct {
 	Bus    *notify.Bus
 	Limits mime.Limits
 	Logger *slog.Logger
+	// InlineMax is the size up to which a message is not written to
+	// Blobs but handed to the store in store.NewMessage.Inline, to be
+	// kept in the transaction that adds its row ([storage]
+	// inline_max_bytes). 0 disables it, as does a Store without
+	// OpenInline (the method that reads such bytes back).
+	InlineMax int64
+}
+
+// inlineStore is the part of a store that can keep message bytes in its
+// own transactions (store/sqlite).
+type inlineStore interface {
+	OpenInline(ctx context.Context, id string) ([]byte, bool, error)
+}
+
+// inlineLimit is the effective InlineMax.
+func (d *Deliverer) inlineLimit() int64 {
+	if d.InlineMax <= 0 {
+		return 0
+	}
+	if _, ok := d.Store.(inlineStore); !ok {
+		return 0
+	}
+	return d.InlineMax
 }
 
 // Prepared is a message whose bytes are durable and whose metadata is
@@ -42,10 +73,83 @@ type Prepared struct {
 // ErrTooBig is returned when the message exceeds the size given to Prepare.
 var ErrTooBig = errors.New("message exceeds literal_size limit")
 
-// Prepare streams r into a new blob and analyses it in the same pass. The
-// message is never held whole in memory. If maxSize > 0 and r yields more
-// bytes, Prepare fails with ErrTooBig.
+// Prepare streams r into a new blob and analyses it in the same pass. If
+// maxSize > 0 and r yields more bytes, Prepare fails with ErrTooBig.
+//
+// A message of at most InlineMax bytes is read into memory instead (never
+// more than InlineMax+1 bytes are buffered: past that, the bytes read so
+// far are the start of the blob stream) and handed to the store with the
+// metadata, so it becomes durable with the one group-committed
+// transaction and no file is written. A larger message is never held
+// whole in memory.
 func (d *Deliverer) Prepare(ctx context.Context, r io.Reader, maxSize int64, flags store.Flags, internalDate time.Time) (*Prepared, error) {
+	if internalDate.IsZero() {
+		internalDate = time.Now()
+	}
+	src := r
+	if maxSize > 0 {
+		src = io.LimitReader(r, maxSize+1)
+	}
+	if lim := d.inlineLimit(); lim > 0 {
+		buf, whole, err := readUpTo(src, lim)
+		if err != nil {
+			return nil, err
+		}
+		if whole {
+			if maxSize > 0 && int64(len(buf)) > maxSize {
+				return nil, ErrTooBig
+			}
+			return d.prepareInline(buf, flags, internalDate)
+		}
+		src = io.MultiReader(bytes.NewReader(buf), src)
+	}
+	return d.prepareBlob(ctx, src, maxSize, flags, internalDate)
+}
+
+// readUpTo reads r to its end if it yields at most limit bytes (whole
+// true), else returns the first limit+1 bytes read (whole false). The
+// buffer grows with what arrives, so a small message costs a small
+// buffer.
+func readUpTo(r io.Reader, limit int64) (buf []byte, whole bool, err error) {
+	most := limit + 1
+	buf = make([]byte, 0, min(most, 16<<10))
+	for {
+		if int64(len(buf)) >= most {
+			return buf, false, nil
+		}
+		if len(buf) == cap(buf) {
+			// Exact sizes (not append's rounded-up classes): the
+			// buffer never exceeds limit+1 bytes.
+			nb := make([]byte, len(buf), min(2*int64(cap(buf)), most))
+			copy(nb, buf)
+			buf = nb
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, int64(len(buf)) <= limit, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+}
+
+// prepareInline analyses a message held in memory; its blob ID is the
+// SHA-256 of the bytes, as blob/fs would name the file.
+func (d *Deliverer) prepareInline(msg []byte, flags store.Flags, internalDate time.Time) (*Prepared, error) {
+	a, err := msgdata.Analyze(bytes.NewReader(msg), d.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("analyse message: %w", err)
+	}
+	sum := sha256.Sum256(msg)
+	p := prepared(a, hex.EncodeToString(sum[:]), flags, internalDate)
+	p.Inline = msg
+	return p, nil
+}
+
+// prepareBlob streams src into a new blob file while analysing it.
+func (d *Deliverer) prepareBlob(ctx context.Context, src io.Reader, maxSize int64, flags store.Flags, internalDate time.Time) (*Prepared, error) {
 	w, err := d.Blobs.Create(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
@@ -62,10 +166,6 @@ func (d *Deliverer) Prepare(ctx context.Context, r io.Reader, maxSize int64, fla
 		_, _ = io.Copy(io.Discard, pr)
 		done <- result{a, err}
 	}()
-	src := r
-	if maxSize > 0 {
-		src = io.LimitReader(r, maxSize+1)
-	}
 	n, copyErr := io.Copy(io.MultiWriter(w, pw), src)
 	pw.CloseWithError(copyErr)
 	res := <-done
@@ -84,10 +184,11 @@ func (d *Deliverer) Prepare(ctx context.Context, r io.Reader, maxSize int64, fla
 	if err != nil {
 		return nil, fmt.Errorf("commit blob: %w", err)
 	}
-	if internalDate.IsZero() {
-		internalDate = time.Now()
-	}
-	a := res.a
+	return prepared(res.a, id, flags, internalDate), nil
+}
+
+// prepared maps an analysis onto the message record.
+func prepared(a *msgdata.Analysis, id string, flags store.Flags, internalDate time.Time) *Prepared {
 	return &Prepared{store.NewMessage{
 		Flags:  flags,
 		BlobID: id,
@@ -104,7 +205,7 @@ func (d *Deliverer) Prepare(ctx context.Context, r io.Reader, maxSize int64, fla
 		Cc:           a.Cc,
 		Bcc:          a.Bcc,
 		SentDate:     a.SentDate,
-	}}, nil
+	}}
 }
 
 // Commit appends prepared messages to a mailbox in one transaction and

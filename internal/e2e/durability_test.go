@@ -244,7 +244,13 @@ func TestIntegritySweepOnStart(t *testing.T) {
 	data := t.TempDir()
 	const user, pass = "sweep@example.org", "sweep-pw"
 	addUserCLI(t, bin, data, user, pass)
-	p := startProc(t, bin, data)
+	// Messages as files under blobs/: small ones would otherwise live
+	// in barid.db ([storage] inline_max_bytes), where no file can be lost.
+	conf := filepath.Join(t.TempDir(), "barid.toml")
+	if err := os.WriteFile(conf, []byte("[storage]\ninline_max_bytes = 0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startProc(t, bin, data, "--config", conf)
 	c, err := dial(p.addr, "a")
 	if err != nil {
 		t.Fatal(err)
@@ -274,7 +280,7 @@ func TestIntegritySweepOnStart(t *testing.T) {
 		t.Fatalf("blob of the second message not where blob/fs keeps it: %v", err)
 	}
 
-	p = startProc(t, bin, data)
+	p = startProc(t, bin, data, "--config", conf)
 	logs := p.log.String()
 	if !strings.Contains(logs, "orphan_blobs_removed=1") || !strings.Contains(logs, "rows_with_missing_bytes=1") {
 		t.Errorf("integrity sweep did not report 1 orphan removed and 1 row with missing bytes:\n%s", logs)

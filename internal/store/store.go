@@ -258,8 +258,16 @@ const (
 // NewMessage is a message ready to be appended: its blob already written
 // and synced, its metadata computed.
 type NewMessage struct {
-	Flags        Flags
-	BlobID       string
+	Flags  Flags
+	BlobID string
+	// Inline, when not nil, holds the message's bytes (whose SHA-256 is
+	// BlobID), which were not written to the blob store: the store keeps
+	// them in the same transaction as the message row, so one commit
+	// makes the message durable (store/sqlite: table blobdata, for
+	// messages up to [storage] inline_max_bytes). A store that cannot
+	// must not be handed Inline bytes (internal/deliver checks for
+	// OpenInline first).
+	Inline       []byte
 	Size         int64
 	InternalDate time.Time
 	Header       []byte

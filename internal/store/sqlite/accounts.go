@@ -128,6 +128,9 @@ func (s *Store) DeleteAccount(ctx context.Context, accountID int64) error {
 		if n == 0 {
 			return store.ErrNoAccount
 		}
+		if err := dropInlineAccount(t, accountID); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			`DELETE FROM messages WHERE mailbox IN (SELECT id FROM mailboxes WHERE account = ?)`,
 			`DELETE FROM msgflags WHERE mailbox IN (SELECT id FROM mailboxes WHERE account = ?)`,

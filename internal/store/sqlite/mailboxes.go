@@ -184,6 +184,9 @@ func (s *Store) DeleteMailbox(ctx context.Context, accountID int64, name string)
 		if err != nil {
 			return err
 		}
+		if err := dropInlineMailbox(t, id); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			`DELETE FROM messages WHERE mailbox = ?`,
 			`DELETE FROM msgflags WHERE mailbox = ?`,

@@ -241,6 +241,9 @@ func (s *Store) AppendMessages(ctx context.Context, mailboxID int64, msgs []stor
 				nm.Subject, nm.From, nm.To, nm.Cc, nm.Bcc, encodeTime(nm.SentDate)); err != nil {
 				return err
 			}
+			if err := putInline(t, nm); err != nil {
+				return err
+			}
 			if _, err := t.exec(insertFlags, mailboxID, int64(uid), int64(modseq), int64(f.System),
 				encodeKeywords(f.Keywords), nm.Size); err != nil {
 				return err
@@ -721,8 +724,15 @@ func expungeRows(t *wtx, m *mboxState, rows []flagRow) ([]store.UID, []store.Cha
 	uids := make([]store.UID, len(rows))
 	ch := make([]store.Change, len(rows))
 	for i, r := range rows {
-		if _, err := t.exec(`DELETE FROM messages WHERE mailbox = ? AND uid = ?`, m.id, int64(r.uid)); err != nil {
+		var blobID string
+		err := t.queryRow(`DELETE FROM messages WHERE mailbox = ? AND uid = ? RETURNING blob_id`, m.id, int64(r.uid)).Scan(&blobID)
+		if err != nil && !errNoRows(err) {
 			return nil, nil, err
+		}
+		if err == nil {
+			if err := dropInline(t, blobID); err != nil {
+				return nil, nil, err
+			}
 		}
 		if _, err := t.exec(`DELETE FROM msgflags WHERE mailbox = ? AND uid = ?`, m.id, int64(r.uid)); err != nil {
 			return nil, nil, err

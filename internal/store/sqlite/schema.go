@@ -141,6 +141,18 @@ ALTER TABLE messages DROP COLUMN keywords;
 	`
 CREATE INDEX messages_search ON messages (mailbox, uid, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate, internaldate, savedate);
 `,
+	// 5: the bytes of small messages (up to [storage] inline_max_bytes),
+	// content-addressed by the same SHA-256 hex id as blob/fs and written
+	// in the transaction that adds their message row: one WAL fsync per
+	// delivery instead of three (blob file, shard folder, WAL). A rowid
+	// table: inserting 10 KB rows cost 50 µs of CPU against 80 µs WITHOUT
+	// ROWID (60 KB: 139 vs 301 µs), at the same file size (inline.go).
+	`
+CREATE TABLE blobdata (
+	id   TEXT PRIMARY KEY,
+	data BLOB NOT NULL
+);
+`,
 }
 
 // migrate brings the schema up to date inside one transaction per step.

@@ -1,0 +1,81 @@
+package tiered
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"barid/internal/blob"
+)
+
+// Inline is a source of blobs kept outside the file store, by ID.
+// store/sqlite implements it (Store.OpenInline).
+type Inline interface {
+	// OpenInline returns the blob's bytes, or ok=false when it has none
+	// under that ID. The returned slice is the caller's.
+	OpenInline(ctx context.Context, id string) (data []byte, ok bool, err error)
+}
+
+// Store reads blobs from an Inline source first, then from a file store.
+type Store struct {
+	inline Inline
+	files  blob.Store
+}
+
+var _ blob.Store = (*Store)(nil)
+
+// New returns a Store over inline and files.
+func New(inline Inline, files blob.Store) *Store {
+	return &Store{inline: inline, files: files}
+}
+
+// Files returns the underlying file store.
+func (s *Store) Files() blob.Store { return s.files }
+
+// Create starts a blob in the file store (messages too large to be kept
+// inline).
+func (s *Store) Create(ctx context.Context) (blob.Writer, error) { return s.files.Create(ctx) }
+
+// Open returns the blob's bytes from the inline source when it has them,
+// else from the file store. A blob present in both (the same content
+// delivered once under and once over a changed inline_max_bytes) is read
+// inline: the content is the same, the ID being its SHA-256.
+func (s *Store) Open(ctx context.Context, id string) (blob.Reader, error) {
+	data, ok, err := s.inline.OpenInline(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		return memReader{bytes.NewReader(data)}, nil
+	}
+	return s.files.Open(ctx, id)
+}
+
+// Delete removes a blob from the file store. Inline bytes go with their
+// last message row, in the metadata store's transaction.
+func (s *Store) Delete(ctx context.Context, id string) error { return s.files.Delete(ctx, id) }
+
+// List lists the file store's blobs (the integrity sweep's input).
+func (s *Store) List(ctx context.Context, fn func(id string, ageSeconds int64) error) error {
+	return s.files.List(ctx, fn)
+}
+
+// DeleteIfOlder forwards to the file store's DeleteIfOlder (blob/fs has
+// one: the sweep's race-free delete), or, for a file store without it,
+// deletes unconditionally and reports true.
+func (s *Store) DeleteIfOlder(ctx context.Context, id string, minAge time.Duration) (bool, error) {
+	if d, ok := s.files.(interface {
+		DeleteIfOlder(ctx context.Context, id string, minAge time.Duration) (bool, error)
+	}); ok {
+		return d.DeleteIfOlder(ctx, id, minAge)
+	}
+	if err := s.files.Delete(ctx, id); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// memReader is a blob.Reader over bytes in memory.
+type memReader struct{ *bytes.Reader }
+
+func (memReader) Close() error { return nil }

@@ -1,0 +1,240 @@
+package deliver
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"barid/internal/blob/fs"
+	"barid/internal/blob/tiered"
+	"barid/internal/mail/mime"
+	"barid/internal/notify"
+	"barid/internal/store"
+	"barid/internal/store/sqlite"
+)
+
+type env struct {
+	d     *Deliverer
+	st    *sqlite.Store
+	files *fs.Store
+	inbox int64
+}
+
+func newEnv(t *testing.T, inlineMax int64) *env {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "barid.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	files, err := fs.Open(filepath.Join(dir, "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := st.CreateAccount(ctx, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := st.Mailbox(ctx, acc.ID, "INBOX")
+	if errors.Is(err, store.ErrNoMailbox) {
+		mb, _, err = st.CreateMailbox(ctx, acc.ID, "INBOX", "")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Deliverer{Store: st, Blobs: tiered.New(st, files), Bus: notify.New(),
+		Limits: mime.DefaultLimits(), InlineMax: inlineMax}
+	return &env{d: d, st: st, files: files, inbox: mb.ID}
+}
+
+// message returns an RFC 5322 message (RFC 5322 §A.1.1's example
+// header) of exactly n bytes (n >= 200).
+func message(n int) []byte {
+	h := "From: John Doe <jdoe@machine.example>\r\nTo: Mary Smith <mary@example.net>\r\n" +
+		"Subject: Saying Hello\r\nDate: Fri, 21 Nov 1997 09:55:06 -0600\r\n" +
+		"Message-ID: <1234@local.machine.example>\r\n\r\n"
+	var b strings.Builder
+	b.WriteString(h)
+	for b.Len() < n {
+		line := "This is a message just to say hello. So, \"Hello\".\r\n"
+		b.WriteString(line[:min(len(line), n-b.Len())])
+	}
+	return []byte(b.String())
+}
+
+func fileCount(t *testing.T, files *fs.Store) int {
+	t.Helper()
+	n := 0
+	if err := files.List(context.Background(), func(string, int64) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestInlineThreshold: messages up to InlineMax go inline (no file), one
+// byte more goes to a file; both read back byte-identical through the
+// tiered store under the SHA-256 ID; the limit on the message size
+// applies either way.
+func TestInlineThreshold(t *testing.T) {
+	const limit = 4096
+	tests := []struct {
+		name       string
+		inlineMax  int64
+		size       int
+		maxSize    int64
+		wantInline bool
+		wantErr    error
+	}{
+		{"well under", limit, 300, 0, true, nil},
+		{"at the threshold", limit, limit, 0, true, nil},
+		{"one over", limit, limit + 1, 0, false, nil},
+		{"large", limit, 5*limit + 7, 0, false, nil},
+		{"disabled", 0, 300, 0, false, nil},
+		{"literal limit under the threshold", limit, 1000, 999, false, ErrTooBig},
+		{"literal limit exactly", limit, 1000, 1000, true, nil},
+		{"literal limit over the threshold", limit, 3 * limit, 2 * limit, false, ErrTooBig},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := newEnv(t, tc.inlineMax)
+			msg := message(tc.size)
+			// Odd read sizes exercise readUpTo's growth.
+			p, err := e.d.Prepare(ctx, iotest.HalfReader(bytes.NewReader(msg)), tc.maxSize, store.Flags{}, time.Time{})
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Prepare: %v, want %v", err, tc.wantErr)
+			}
+			if err != nil {
+				if n := fileCount(t, e.files); n != 0 {
+					t.Errorf("%d files left by a refused message", n)
+				}
+				return
+			}
+			sum := sha256.Sum256(msg)
+			if p.BlobID != hex.EncodeToString(sum[:]) {
+				t.Errorf("BlobID %s is not the SHA-256 of the message", p.BlobID)
+			}
+			if got := p.Inline != nil; got != tc.wantInline {
+				t.Fatalf("inline = %v, want %v", got, tc.wantInline)
+			}
+			if tc.wantInline && !bytes.Equal(p.Inline, msg) {
+				t.Fatal("Inline bytes differ from the message")
+			}
+			if p.Subject != "saying hello" || p.Size != int64(len(msg)) {
+				t.Errorf("analysis: subject %q size %d", p.Subject, p.Size)
+			}
+			wantFiles := 1
+			if tc.wantInline {
+				wantFiles = 0
+			}
+			if n := fileCount(t, e.files); n != wantFiles {
+				t.Errorf("%d blob files, want %d", n, wantFiles)
+			}
+			if _, err := e.d.Commit(ctx, e.inbox, []*Prepared{p}); err != nil {
+				t.Fatal(err)
+			}
+			r, err := e.d.Blobs.Open(ctx, p.BlobID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			got, err := io.ReadAll(io.NewSectionReader(r, 0, r.Size()))
+			if err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("read back %d bytes (%v), want the %d delivered", len(got), err, len(msg))
+			}
+		})
+	}
+}
+
+// TestReadUpTo: never more than limit+1 bytes buffered, whatever the
+// read sizes; an error of the source is returned.
+func TestReadUpTo(t *testing.T) {
+	for _, limit := range []int64{0, 1, 100, 16 << 10, 65536} {
+		for _, n := range []int64{0, 1, limit - 1, limit, limit + 1, 3*limit + 5} {
+			if n < 0 {
+				continue
+			}
+			src := bytes.Repeat([]byte("x"), int(n))
+			for name, r := range map[string]io.Reader{
+				"one byte": iotest.OneByteReader(bytes.NewReader(src)),
+				"half":     iotest.HalfReader(bytes.NewReader(src)),
+				"data+EOF": iotest.DataErrReader(bytes.NewReader(src)),
+			} {
+				buf, whole, err := readUpTo(r, limit)
+				if err != nil {
+					t.Fatalf("limit %d n %d %s: %v", limit, n, name, err)
+				}
+				if whole != (n <= limit) {
+					t.Errorf("limit %d n %d %s: whole=%v", limit, n, name, whole)
+				}
+				if want := min(n, limit+1); int64(len(buf)) != want || int64(cap(buf)) > limit+1 {
+					t.Errorf("limit %d n %d %s: len %d cap %d, want len %d cap <= %d", limit, n, name, len(buf), cap(buf), want, limit+1)
+				}
+			}
+		}
+	}
+	boom := errors.New("connection reset")
+	if _, _, err := readUpTo(iotest.TimeoutReader(iotest.OneByteReader(strings.NewReader("ab"))), 10); err == nil {
+		t.Error("a read error was swallowed")
+	}
+	if _, _, err := readUpTo(io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(boom)), 10); !errors.Is(err, boom) {
+		t.Errorf("got %v, want %v", err, boom)
+	}
+}
+
+// noInline is a store without OpenInline: Prepare must not hand it
+// Inline bytes (it would drop them).
+type noInline struct{ store.Store }
+
+func TestInlineNeedsStoreSupport(t *testing.T) {
+	e := newEnv(t, 1<<20)
+	e.d.Store = noInline{e.st}
+	p, err := e.d.Prepare(context.Background(), bytes.NewReader(message(500)), 0, store.Flags{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Inline != nil {
+		t.Error("Inline bytes handed to a store that cannot keep them")
+	}
+}
+
+// TestInlineDedupe: the same small message to two mailboxes and twice to
+// one shares one ID; all copies read back.
+func TestInlineDedupe(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 65536)
+	msg := message(2000)
+	var ids []string
+	for i := range 3 {
+		uid, err := e.d.Deliver(ctx, e.inbox, bytes.NewReader(msg), 0, store.Flags{}, time.Time{})
+		if err != nil || uid != store.UID(i+1) {
+			t.Fatalf("delivery %d: uid %d, %v", i, uid, err)
+		}
+	}
+	err := e.st.FetchMessages(ctx, e.inbox, []store.UID{1, 2, 3}, store.FieldBasics, func(m *store.Message) error {
+		ids = append(ids, m.BlobID)
+		return nil
+	})
+	if err != nil || len(ids) != 3 || ids[0] != ids[1] || ids[1] != ids[2] {
+		t.Fatalf("blob ids %v (%v)", ids, err)
+	}
+	n := 0
+	e.st.InlineIDs(ctx, func(string) error { n++; return nil })
+	if n != 1 || fileCount(t, e.files) != 0 {
+		t.Errorf("%d inline rows and %d files, want 1 and 0", n, fileCount(t, e.files))
+	}
+	if _, err := e.d.Blobs.Open(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math"
@@ -469,61 +470,70 @@ func (s *Store) fetchWithIndex(ctx context.Context, b *boxFlags, mailboxID int64
 	return nil
 }
 
-// fetchRows is the general FetchMessages: one database/sql row per message.
+// fetchRows is the general FetchMessages: one row per message, read
+// through the driver (rawQuery). The columns come in fetchQuery's order.
 func (s *Store) fetchRows(ctx context.Context, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
 	q := fetchQuery(fields)
-	var (
-		uid, modseq, sys, size   int64
-		kw, blobID               string
-		idate, sdate, sent       sql.NullInt64
-		hdr, structure, envelope []byte
-		subj, from, to, cc, bcc  string
-	)
-	dst := []any{&uid}
-	if fields&store.FieldFlags != 0 {
-		dst = append(dst, &modseq, &sys, &kw)
-	}
 	narrowSize := sizeFromFlags(fields)
-	if narrowSize {
-		dst = append(dst, &size)
-	}
-	if fields&store.FieldBasics != 0 {
-		dst = append(dst, &blobID, &size, &idate, &sdate)
-	}
-	if fields&store.FieldHeader != 0 {
-		dst = append(dst, &hdr)
-	}
-	if fields&store.FieldStructure != 0 {
-		dst = append(dst, &structure)
-	}
-	if fields&store.FieldEnvelope != 0 {
-		dst = append(dst, &envelope)
-	}
-	if fields&store.FieldSearch != 0 {
-		dst = append(dst, &subj, &from, &to, &cc, &bcc, &sent)
-	}
-	emit := func() error {
-		m := &store.Message{MailboxID: mailboxID, UID: store.UID(uid)}
-		if fields&store.FieldFlags != 0 {
-			m.ModSeq = store.ModSeq(modseq)
-			m.Flags = store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}
-		}
-		if fields&store.FieldBasics != 0 {
-			m.BlobID, m.Size, m.InternalDate, m.SaveDate = blobID, size, decodeTime(idate), decodeTime(sdate)
-		}
-		if narrowSize {
-			m.Size = size
-		}
-		m.Header, m.Structure, m.Envelope = hdr, structure, envelope
-		hdr, structure, envelope = nil, nil, nil
-		if fields&store.FieldSearch != 0 {
-			m.Subject, m.From, m.To, m.Cc, m.Bcc, m.SentDate = subj, from, to, cc, bcc, decodeTime(sent)
-		}
-		return fn(m)
-	}
 	return s.readTx(ctx, func(r *reader) error {
-		return scanUIDs(r.query, q, mailboxID, uids, dst, emit)
+		return segments(uids, func(run []store.UID) error {
+			k := 0
+			args := namedArgs(mailboxID, int64(run[0]), int64(run[len(run)-1]))
+			return r.rawQuery(q, args, func(v []driver.Value) error {
+				u := store.UID(rawInt(v[0]))
+				for k < len(run) && run[k] < u {
+					k++
+				}
+				if k == len(run) {
+					return errStopRows
+				}
+				if run[k] != u {
+					return nil
+				}
+				m := &store.Message{MailboxID: mailboxID, UID: u}
+				i := 1
+				if fields&store.FieldFlags != 0 {
+					m.ModSeq = store.ModSeq(rawInt(v[i]))
+					m.Flags = store.Flags{System: store.SysFlags(rawInt(v[i+1])), Keywords: decodeKeywords(rawString(v[i+2]))}
+					i += 3
+				}
+				if narrowSize {
+					m.Size = rawInt(v[i])
+					i++
+				}
+				if fields&store.FieldBasics != 0 {
+					m.BlobID, m.Size = rawString(v[i]), rawInt(v[i+1])
+					m.InternalDate = decodeTime(nullInt(v[i+2]))
+					m.SaveDate = decodeTime(nullInt(v[i+3]))
+					i += 4
+				}
+				if fields&store.FieldHeader != 0 {
+					m.Header = rawBytes(v[i])
+					i++
+				}
+				if fields&store.FieldStructure != 0 {
+					m.Structure = rawBytes(v[i])
+					i++
+				}
+				if fields&store.FieldEnvelope != 0 {
+					m.Envelope = rawBytes(v[i])
+					i++
+				}
+				if fields&store.FieldSearch != 0 {
+					m.Subject, m.From, m.To = rawString(v[i]), rawString(v[i+1]), rawString(v[i+2])
+					m.Cc, m.Bcc = rawString(v[i+3]), rawString(v[i+4])
+					m.SentDate = decodeTime(nullInt(v[i+5]))
+				}
+				return fn(m)
+			})
+		})
 	})
+}
+
+// nullInt reads a nullable INTEGER driver value as sql.NullInt64.
+func nullInt(v driver.Value) sql.NullInt64 {
+	n, ok := rawNullInt(v)
+	return sql.NullInt64{Int64: n, Valid: ok}
 }
 
 // fetchFlags is FetchMessages for FieldFlags alone, the FETCH FLAGS and

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -228,6 +229,7 @@ func (s *Store) closeReaders() {
 		for _, st := range c.stmts {
 			st.Close()
 		}
+		c.closeRaw()
 		c.conn.Close()
 	}
 }
@@ -259,6 +261,7 @@ func (s *Store) Close() error {
 type rconn struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
+	raw   map[string]driver.Stmt // rawQuery's statements
 }
 
 func (s *Store) acquire(ctx context.Context) (*rconn, error) {

@@ -1,0 +1,171 @@
+package smtp
+
+// BARID: tests of the DATA fast path (see BARID.md).
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"math/rand"
+	"strings"
+	"testing"
+)
+
+// refDecode is the byte-at-a-time state machine of v0.25.1 (from
+// net/textproto), the reference the fast path must agree with.
+func refDecode(in []byte) ([]byte, error) {
+	const (
+		beginLine = iota
+		dot
+		dotCR
+		cr
+		data
+		eof
+	)
+	var out []byte
+	state := beginLine
+	for _, c := range in {
+		if state == eof {
+			break
+		}
+		switch state {
+		case beginLine:
+			if c == '.' {
+				state = dot
+				continue
+			}
+			if c == '\r' {
+				state = cr
+				break
+			}
+			state = data
+		case dot:
+			if c == '\r' {
+				state = dotCR
+				continue
+			}
+			state = data
+		case dotCR:
+			if c == '\n' {
+				state = eof
+				continue
+			}
+			state = data
+		case cr:
+			if c == '\n' {
+				state = beginLine
+				break
+			}
+			state = data
+		case data:
+			if c == '\r' {
+				state = cr
+			}
+		}
+		out = append(out, c)
+	}
+	if state != eof {
+		return out, io.ErrUnexpectedEOF
+	}
+	return out, nil
+}
+
+// smallReads returns at most k bytes per Read, so the bufio.Reader
+// refills mid-line.
+type smallReads struct {
+	r io.Reader
+	k int
+}
+
+func (s *smallReads) Read(p []byte) (int, error) {
+	if len(p) > s.k {
+		p = p[:s.k]
+	}
+	return s.r.Read(p)
+}
+
+func decodeFast(in []byte, bufSize, readSize, chunk int, limit int64) ([]byte, error) {
+	dr := &dataReader{r: bufio.NewReaderSize(&smallReads{bytes.NewReader(in), readSize}, bufSize)}
+	if limit > 0 {
+		dr.limited, dr.n = true, limit
+	}
+	var out []byte
+	buf := make([]byte, chunk)
+	for {
+		n, err := dr.Read(buf)
+		out = append(out, buf[:n]...)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+}
+
+func TestDataReaderFastPath(t *testing.T) {
+	cases := []string{
+		"Subject: hi\r\n\r\nbody\r\n.\r\n",
+		"..leading dot\r\n.\r\n",
+		".\r\n",
+		"a\rb\r\nc\n.d\r\n..\r\n.\r\n",
+		"no end marker\r\n",
+		"line\r\n.\r\ntrailing after the end\r\n",
+		"\r\r\n.\r\r\n.\r\n",
+		strings.Repeat("x", 5000) + "\r\n.\r\n",
+	}
+	r := rand.New(rand.NewSource(1))
+	alphabet := []byte("ab.\r\n")
+	for i := 0; i < 400; i++ {
+		b := make([]byte, r.Intn(300))
+		for j := range b {
+			b[j] = alphabet[r.Intn(len(alphabet))]
+		}
+		cases = append(cases, string(b)+"\r\n.\r\n")
+	}
+	for _, in := range cases {
+		want, wantErr := refDecode([]byte(in))
+		for _, p := range [][3]int{{16, 1, 1}, {16, 3, 7}, {16, 16, 4096}, {4096, 4096, 5}, {4096, 100, 4096}} {
+			got, err := decodeFast([]byte(in), p[0], p[1], p[2], 0)
+			if !bytes.Equal(got, want) || (err == nil) != (wantErr == nil) {
+				t.Fatalf("input %q (buf %d, reads %d, chunk %d):\n got %q, %v\nwant %q, %v", in, p[0], p[1], p[2], got, err, want, wantErr)
+			}
+		}
+	}
+}
+
+// TestDataReaderFastPathLimit: MaxMessageBytes still cuts at the limit.
+func TestDataReaderFastPathLimit(t *testing.T) {
+	in := strings.Repeat("0123456789", 100) + "\r\n.\r\n"
+	got, err := decodeFast([]byte(in), 16, 16, 64, 500)
+	if err != ErrDataTooLarge || len(got) != 500 {
+		t.Fatalf("got %d bytes, %v; want 500, ErrDataTooLarge", len(got), err)
+	}
+}
+
+func BenchmarkDataReader1MB(b *testing.B) {
+	var sb strings.Builder
+	for sb.Len() < 1<<20 {
+		sb.WriteString("This is a line of a long message, seventy-six characters or so wide.\r\n")
+	}
+	sb.WriteString(".\r\n")
+	in := []byte(sb.String())
+	src := bytes.NewReader(in)
+	br := bufio.NewReader(src)
+	buf := make([]byte, 32<<10)
+	b.SetBytes(int64(len(in)))
+	for i := 0; i < b.N; i++ {
+		src.Reset(in)
+		br.Reset(src)
+		dr := &dataReader{r: br}
+		for {
+			_, err := dr.Read(buf)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

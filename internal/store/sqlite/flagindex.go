@@ -281,11 +281,16 @@ func (s *Store) box(ctx context.Context, mailboxID int64) (*boxFlags, error) {
 func (s *Store) loadBox(ctx context.Context, mailboxID int64) (*boxFlags, error) {
 	b := &boxFlags{kwsets: [][]string{nil}, kwindex: map[string]uint32{}}
 	err := s.readTx(ctx, func(r *reader) error {
-		var hms, uidv int64
-		if err := r.queryRow(`SELECT highestmodseq, uidvalidity FROM mailboxes WHERE id = ?`, mailboxID).Scan(&hms, &uidv); err != nil {
+		var hms, uidv, msgs int64
+		if err := r.queryRow(`SELECT highestmodseq, uidvalidity, messages FROM mailboxes WHERE id = ?`, mailboxID).Scan(&hms, &uidv, &msgs); err != nil {
 			return err
 		}
 		b.hms, b.uidv = store.ModSeq(hms), uint32(uidv)
+		// Sized once (the counter is kept in the same transaction as
+		// every change), so loading leaves no garbage of regrown arrays.
+		n := int(min(max(msgs, 0), 1<<24))
+		b.uids = make([]store.UID, 0, n)
+		b.ents = make([]flagEnt, 0, n)
 		const q = `SELECT count(*), max(uid), group_concat(uid || ' ' || modseq || ' ' || sysflags || ' ' || size || iif(keywords = '', '', ' ' || keywords), char(10))
 			FROM (SELECT uid, modseq, sysflags, size, keywords FROM msgflags WHERE mailbox = ? AND uid > ? ORDER BY uid LIMIT 8192)`
 		var after int64

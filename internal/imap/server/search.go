@@ -3,8 +3,11 @@ package server
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/text/encoding"
@@ -457,6 +460,51 @@ func (c *Conn) searchKeyFromAtom(a string, depth int, charset string) (*search.K
 	return nil, &imap.Error{Type: "BAD", Text: "Unknown search key " + a}
 }
 
+// matchAll sets hit[i] to whether sms[i] matches key, spreading the
+// messages over workers goroutines. search.Key is read-only while
+// matching and each search.Msg belongs to one worker; a message whose
+// bytes cannot be read is logged and counts as no match.
+func (c *Conn) matchAll(key *search.Key, sms []search.Msg, hit []bool, workers int) {
+	one := func(i int) {
+		sm := &sms[i]
+		var br blob.Reader
+		sm.Blob = func() (io.ReaderAt, error) {
+			if br == nil {
+				r, err := c.srv.cfg.Blobs.Open(c.ctx(), sm.BlobID)
+				if err != nil {
+					return nil, err
+				}
+				br = r
+			}
+			return br, nil
+		}
+		ok, err := key.Match(sm)
+		if br != nil {
+			br.Close()
+		}
+		if err != nil {
+			c.log.Warn("search: message could not be evaluated", "uid", sm.UID, "err", err)
+		}
+		hit[i] = ok && err == nil
+	}
+	if workers <= 1 || len(sms) < 2 {
+		for i := range sms {
+			one(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, len(sms)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(sms); i = int(next.Add(1) - 1) {
+				one(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // runSearch evaluates key over the view and returns matching UIDs and
 // the highest modseq among them.
 func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
@@ -487,55 +535,44 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 	var highest store.ModSeq
 	maxSeq := uint32(len(v.uids))
 	maxUID := v.uids[len(v.uids)-1]
-	// Fetch in chunks so that records are not all held at once.
+	// Keys that read message text (BODY, TEXT) are matched by one worker
+	// per CPU; the store loads the next chunk meanwhile (pipelined).
+	// Records are fetched in chunks so that they are not all held at once.
+	workers := 1
+	if fields&store.FieldStructure != 0 {
+		workers = max(1, runtime.GOMAXPROCS(0))
+	}
 	const chunk = 4096
-	msgs := make([]store.Message, 0, min(chunk, len(v.uids)))
-	for start := 0; start < len(v.uids); start += chunk {
-		part := v.uids[start:min(start+chunk, len(v.uids))]
-		msgs = msgs[:0]
-		err := c.srv.cfg.Store.FetchMessages(c.ctx(), v.mbox.ID, part, fields, func(m *store.Message) error {
-			msgs = append(msgs, *m)
-			return nil
-		})
-		if err != nil {
-			return nil, 0, err
-		}
-		for i := range msgs {
-			m := &msgs[i]
-			var br blob.Reader
-			sm := &search.Msg{
-				Message: m,
-				Seq:     v.seqOf(m.UID),
-				Recent:  v.isRecent(m.UID),
-				MaxSeq:  maxSeq,
-				MaxUID:  maxUID,
-				Now:     now,
-				Blob: func() (io.ReaderAt, error) {
-					if br == nil {
-						r, err := c.srv.cfg.Blobs.Open(c.ctx(), m.BlobID)
-						if err != nil {
-							return nil, err
-						}
-						br = r
-					}
-					return br, nil
-				},
+	var sms []search.Msg
+	var hit []bool
+	_, err := pipelined(v.uids, chunk,
+		func(part []store.UID, buf []store.Message) ([]store.Message, error) {
+			err := c.srv.cfg.Store.FetchMessages(c.ctx(), v.mbox.ID, part, fields, func(m *store.Message) error {
+				buf = append(buf, *m)
+				return nil
+			})
+			return buf, err
+		},
+		func(msgs []store.Message) error {
+			// The view is the session's: read it here, not in workers.
+			sms = slices.Grow(sms[:0], len(msgs))[:len(msgs)]
+			hit = slices.Grow(hit[:0], len(msgs))[:len(msgs)]
+			for i := range msgs {
+				m := &msgs[i]
+				sms[i] = search.Msg{Message: m, Seq: v.seqOf(m.UID), Recent: v.isRecent(m.UID),
+					MaxSeq: maxSeq, MaxUID: maxUID, Now: now}
 			}
-			ok, err := key.Match(sm)
-			if br != nil {
-				br.Close()
-			}
-			if err != nil {
-				c.log.Warn("search: message could not be evaluated", "uid", m.UID, "err", err)
-				continue
-			}
-			if ok {
-				out = append(out, m.UID)
-				if m.ModSeq > highest {
-					highest = m.ModSeq
+			c.matchAll(key, sms, hit, workers)
+			for i := range msgs {
+				if hit[i] {
+					out = append(out, msgs[i].UID)
+					highest = max(highest, msgs[i].ModSeq)
 				}
 			}
-		}
+			return nil
+		})
+	if err != nil {
+		return nil, 0, err
 	}
 	return out, highest, nil
 }

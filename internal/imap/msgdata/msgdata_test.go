@@ -278,6 +278,40 @@ hidden binary text
 	}
 }
 
+// SEARCH BODY on single-part messages: the ASCII fast path (ASCII text in
+// an ASCII-compatible charset) must agree with the Unicode path, which
+// handles everything else.
+func TestMatchBodyCharsets(t *testing.T) {
+	tests := []struct {
+		charset, cte, body, needle string
+		want                       bool
+	}{
+		{"us-ascii", "7bit", "Hello Wide World", "o w", true},
+		{"us-ascii", "7bit", "Hello Wide World", "WIDE WORLD", true},
+		{"", "7bit", "Hello Wide World", "wide  world", false},
+		{"utf-8", "7bit", "plain ascii text", "ä", false},             // non-ASCII needle in ASCII text
+		{"utf-8", "8bit", "Stra\u00dfe KELVIN", "straße kelvin", true}, // non-ASCII text: Unicode path
+		{"utf-8", "8bit", "\u212a", "k", true},                        // KELVIN SIGN lower-cases to k
+		{"iso-8859-1", "quoted-printable", "Caf=E9 au LAIT", "café au lait", true},
+		{"iso-8859-1", "quoted-printable", "just ASCII=20HERE", "ascii here", true},
+		{"utf-16le", "base64", "aABpAA==", "hi", true},
+		{"windows-1252", "7bit", "MiXeD CaSe", "mixed case", true},
+	}
+	for _, tt := range tests {
+		body := strings.ReplaceAll(strings.ReplaceAll(tt.body, "\\u00df", "ß"), "\\u212a", "\u212a")
+		ct := "text/plain"
+		if tt.charset != "" {
+			ct += "; charset=" + tt.charset
+		}
+		msg := crlf("Subject: t\nContent-Type: " + ct + "\nContent-Transfer-Encoding: " + tt.cte + "\n\n" + body + "\n")
+		a := analyze(t, msg)
+		got, err := MatchBody(a.Root, strings.NewReader(msg), tt.needle)
+		if err != nil || got != tt.want {
+			t.Errorf("%s %s %q BODY %q = %v, %v; want %v", tt.charset, tt.cte, tt.body, tt.needle, got, err, tt.want)
+		}
+	}
+}
+
 // BenchmarkBodyStructure renders BODYSTRUCTURE from the stored form, as
 // every FETCH BODYSTRUCTURE does.
 func BenchmarkBodyStructure(b *testing.B) {

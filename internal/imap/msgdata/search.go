@@ -2,8 +2,10 @@ package msgdata
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
 	"strings"
+	"sync"
 
 	"golang.org/x/text/unicode/norm"
 
@@ -103,14 +105,76 @@ func matchParts(root, p *mime.Part, blob io.ReaderAt, n string, headers bool) (b
 	}
 	// Undecodable content (bad base64, broken quoted-printable) is
 	// searched as far as it decoded, as Dovecot does.
-	raw, _ := io.ReadAll(r)
+	buf := partBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			buf.Reset()
+			partBufs.Put(buf)
+		}
+	}()
+	buf.Reset()
+	_, _ = buf.ReadFrom(r)
+	raw := buf.Bytes()
 	charset := ""
 	for _, pr := range p.Params {
 		if strings.EqualFold(pr.Name, "charset") {
 			charset = pr.Value
 		}
 	}
+	if asciiCharset(charset) && isASCII(raw) {
+		// Fast path, exact for ASCII text in an ASCII-compatible
+		// charset: NFC and Unicode lower case are ASCII lower case
+		// there, and a needle with other characters cannot occur.
+		if !isASCII([]byte(n)) {
+			return false, nil
+		}
+		lowerASCII(raw)
+		return bytes.Contains(raw, []byte(n)), nil
+	}
 	return strings.Contains(Fold(header.ToUTF8(charset, raw)), n), nil
+}
+
+// partBufs recycles the buffers text parts are decoded into.
+var partBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// asciiCharset reports whether charset maps the bytes 0x00-0x7F to the
+// same ASCII characters (and needs no escape sequences), so pure ASCII
+// text in it is already UTF-8. UTF-7, UTF-16 and ISO-2022-* are not.
+func asciiCharset(charset string) bool {
+	c := strings.ToLower(strings.TrimSpace(charset))
+	switch {
+	case c == "", c == "us-ascii", c == "ascii", c == "utf-8", c == "utf8":
+		return true
+	case strings.HasPrefix(c, "iso-8859-"), strings.HasPrefix(c, "windows-125"),
+		strings.HasPrefix(c, "cp125"), c == "koi8-r", c == "koi8-u":
+		return true
+	}
+	return false
+}
+
+// isASCII reports whether b has no byte above 0x7F, eight bytes a step.
+func isASCII(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerASCII lower-cases the ASCII letters of b in place.
+func lowerASCII(b []byte) {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
 }
 
 // decodedHeaderText returns the header's fields as "Name: value" lines

@@ -288,17 +288,9 @@ func (c *Conn) writeFlagsFetch(seq uint32, uid store.UID, f store.Flags, modseq 
 
 func (c *Conn) writeFlagList(uid store.UID, f store.Flags) {
 	c.enc.BeginList()
-	first := true
-	for _, sf := range dovecotFlagOrder {
-		if f.System&sf.bit != 0 {
-			n := sf.name
-			if !first {
-				c.enc.SP()
-			}
-			c.enc.RawString(n)
-			first = false
-		}
-	}
+	sys := sysFlagText[f.System]
+	c.enc.RawString(sys)
+	first := sys == ""
 	if !c.rev2 && c.sel != nil && c.sel.isRecent(uid) {
 		if !first {
 			c.enc.SP()
@@ -329,6 +321,24 @@ var dovecotFlagOrder = []struct {
 	{store.FlagSeen, `\Seen`},
 	{store.FlagDraft, `\Draft`},
 }
+
+// sysFlagText is every combination of system flags as it appears in a
+// flag list, in dovecotFlagOrder: FETCH FLAGS writes it in one piece.
+var sysFlagText = func() (t [256]string) {
+	for v := range t {
+		var b strings.Builder
+		for _, sf := range dovecotFlagOrder {
+			if store.SysFlags(v)&sf.bit != 0 {
+				if b.Len() > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString(sf.name)
+			}
+		}
+		t[v] = b.String()
+	}
+	return t
+}()
 
 // announceKeywords sends FLAGS and PERMANENTFLAGS before the first FETCH
 // that carries a keyword the client has not been told about.

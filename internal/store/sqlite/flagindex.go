@@ -406,12 +406,14 @@ func (x *flagIndex) lookup(b *boxFlags, uids []store.UID, out []indexed) []index
 func (s *Store) fetchIndexed(b *boxFlags, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
 	const step = 4096
 	buf := make([]indexed, 0, min(step, len(uids)))
-	var m store.Message // reused: fn must not keep it (store.Store)
+	// One Message, reused (fn must not keep it, store.Store); only the
+	// fields set below ever change, so it is not zeroed per message.
+	m := store.Message{MailboxID: mailboxID}
 	for start := 0; start < len(uids); start += step {
 		buf = s.index.lookup(b, uids[start:min(start+step, len(uids))], buf[:0])
 		for i := range buf {
 			e := &buf[i]
-			m = store.Message{MailboxID: mailboxID, UID: e.uid}
+			m.UID = e.uid
 			if fields&store.FieldFlags != 0 {
 				m.ModSeq, m.Flags = e.modseq, e.flags
 			}

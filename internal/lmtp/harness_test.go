@@ -19,6 +19,7 @@ import (
 
 	"barid/internal/blob"
 	"barid/internal/blob/fs"
+	"barid/internal/blob/tiered"
 	"barid/internal/deliver"
 	"barid/internal/lmtp"
 	"barid/internal/mail/mime"
@@ -62,8 +63,12 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, dir: dir, st: st, bs: bs, bus: notify.New()}
-	e.dl = &deliver.Deliverer{Store: st, Blobs: bs, Bus: e.bus, Limits: mime.Limits{MaxDepth: 20, MaxParts: 1000, MaxHeaderBytes: 1 << 20}}
+	// As internal/app wires it: messages up to 64 KiB (the default
+	// inline_max_bytes) inside barid.db, reads through blob/tiered.
+	tb := tiered.New(st, bs)
+	e := &env{t: t, dir: dir, st: st, bs: tb, bus: notify.New()}
+	e.dl = &deliver.Deliverer{Store: st, Blobs: tb, Bus: e.bus, Limits: mime.Limits{MaxDepth: 20, MaxParts: 1000, MaxHeaderBytes: 1 << 20},
+		InlineMax: 64 << 10}
 	var logw io.Writer = io.Discard
 	if os.Getenv("BARID_TEST_LOG") != "" {
 		logw = os.Stderr

@@ -169,3 +169,64 @@ func BenchmarkDataReader1MB(b *testing.B) {
 		}
 	}
 }
+
+// refLineLimit is v0.25.1's lineLimitReader loop.
+func refLineLimit(chunks [][]byte, limit int) (ok []int, failAt int) {
+	cur := 0
+	for ci, b := range chunks {
+		if cur > limit {
+			return ok, ci
+		}
+		for _, chr := range b {
+			if chr == '\n' {
+				cur = 0
+			}
+			cur++
+			if cur > limit {
+				return ok, ci
+			}
+		}
+		ok = append(ok, len(b))
+	}
+	return ok, -1
+}
+
+// TestLineLimitReader: the IndexByte version fails at the same Read as
+// the byte loop, over random chunkings of random lines.
+func TestLineLimitReader(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	for iter := 0; iter < 3000; iter++ {
+		limit := 1 + r.Intn(20)
+		var chunks [][]byte
+		for c := r.Intn(6); c >= 0; c-- {
+			b := make([]byte, r.Intn(30))
+			for j := range b {
+				if r.Intn(8) == 0 {
+					b[j] = '\n'
+				} else {
+					b[j] = 'x'
+				}
+			}
+			chunks = append(chunks, b)
+		}
+		wantOK, wantFail := refLineLimit(chunks, limit)
+		lr := &lineLimitReader{LineLimit: limit}
+		failAt := -1
+		var gotOK []int
+		for ci, c := range chunks {
+			lr.R = bytes.NewReader(c)
+			n, err := lr.Read(make([]byte, len(c)+1))
+			if err == ErrTooLongLine {
+				failAt = ci
+				break
+			}
+			if len(c) == 0 {
+				n = 0
+			}
+			gotOK = append(gotOK, n)
+		}
+		if failAt != wantFail || len(gotOK) != len(wantOK) {
+			t.Fatalf("limit %d chunks %q: fails at %d after %v, want %d after %v", limit, chunks, failAt, gotOK, wantFail, wantOK)
+		}
+	}
+}

@@ -115,7 +115,9 @@ func (s *Store) Create(ctx context.Context) (blob.Writer, error) {
 		return nil, err
 	}
 	h := sha256.New()
-	return &writer{s: s, f: f, name: name, h: h, bw: bufio.NewWriterSize(io.MultiWriter(f, h), 64<<10)}, nil
+	w := &writer{s: s, f: f, name: name, h: h}
+	w.bw = bufio.NewWriterSize(io.MultiWriter((*fileWriter)(w), h), 64<<10)
+	return w, nil
 }
 
 type writer struct {
@@ -127,6 +129,28 @@ type writer struct {
 	n    int64
 	done bool
 	err  error
+	// written is what reached the file; flushed is how much of it
+	// writeback was started for (startWriteback).
+	written, flushed int64
+}
+
+// writebackChunk is how many bytes accumulate in the page cache before
+// their writeback is started.
+const writebackChunk = 256 << 10
+
+// fileWriter is the writer's file side: it starts writeback of every
+// full writebackChunk as the blob grows.
+type fileWriter writer
+
+func (fw *fileWriter) Write(p []byte) (int, error) {
+	n, err := fw.f.Write(p)
+	fw.written += int64(n)
+	if d := fw.written - fw.flushed; d >= writebackChunk {
+		d -= d % writebackChunk
+		startWriteback(fw.f, fw.flushed, d)
+		fw.flushed += d
+	}
+	return n, err
 }
 
 func (w *writer) Write(p []byte) (int, error) {

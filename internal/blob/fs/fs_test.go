@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -162,5 +163,42 @@ func TestDeleteIfOlder(t *testing.T) {
 	}
 	if _, err := s.DeleteIfOlder(ctx, "../x", 0); err == nil {
 		t.Fatal("invalid id accepted")
+	}
+}
+
+// TestWritebackStarted: writeback is started for every full 256 KiB as a
+// large blob is written (odd write sizes included), and the bytes are
+// intact.
+func TestWritebackStarted(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	bw, err := s.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bw.(*writer)
+	data := make([]byte, 1<<20+12345)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	for rest := data; len(rest) > 0; {
+		n := min(len(rest), 10007)
+		if _, err := w.Write(rest[:n]); err != nil {
+			t.Fatal(err)
+		}
+		rest = rest[n:]
+	}
+	id, _, err := w.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(len(data)) / writebackChunk * writebackChunk; w.flushed != want || w.written != int64(len(data)) {
+		t.Errorf("writeback started for %d of %d bytes written, want %d", w.flushed, w.written, want)
+	}
+	if got := blobtest.Get(t, s, id); !bytes.Equal(got, data) {
+		t.Error("blob bytes differ")
 	}
 }

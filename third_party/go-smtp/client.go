@@ -708,7 +708,7 @@ func (c *Client) Data() (*DataCommand, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DataCommand{client: c, wc: c.text.DotWriter()}, nil
+	return &DataCommand{client: c, wc: &dotWriter{w: c.text.W}}, nil // BARID: was c.text.DotWriter()
 }
 
 // SendMail will use an existing connection to send an email from

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"io"
 	"math/rand"
+	"net/textproto"
 	"strings"
 	"testing"
 )
@@ -228,5 +229,73 @@ func TestLineLimitReader(t *testing.T) {
 		if failAt != wantFail || len(gotOK) != len(wantOK) {
 			t.Fatalf("limit %d chunks %q: fails at %d after %v, want %d after %v", limit, chunks, failAt, gotOK, wantFail, wantOK)
 		}
+	}
+}
+
+// TestDotWriter: the client's DATA writer produces what textproto's
+// DotWriter produces, whatever the input and its split into Writes.
+func TestDotWriter(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	alphabet := []byte("ab.\r\n")
+	cases := []string{"", ".", "\r", "\n", ".\r\n", "a\nb\r\nc\r", "..x\n.\n\r\r\n", strings.Repeat("line\r\n", 1000)}
+	for i := 0; i < 2000; i++ {
+		b := make([]byte, r.Intn(200))
+		for j := range b {
+			b[j] = alphabet[r.Intn(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, in := range cases {
+		var want bytes.Buffer
+		tw := textproto.NewWriter(bufio.NewWriter(&want))
+		dw := tw.DotWriter()
+		io.WriteString(dw, in)
+		dw.Close()
+
+		var got bytes.Buffer
+		d := &dotWriter{w: bufio.NewWriterSize(&got, 16)}
+		for rest := in; len(rest) > 0; {
+			k := 1 + r.Intn(len(rest))
+			if n, err := d.Write([]byte(rest[:k])); n != k || err != nil {
+				t.Fatalf("Write: %d, %v", n, err)
+			}
+			rest = rest[k:]
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Fatalf("input %q:\n got %q\nwant %q", in, got.String(), want.String())
+		}
+	}
+}
+
+func BenchmarkDotWriter1MB(b *testing.B) {
+	var sb strings.Builder
+	for sb.Len() < 1<<20 {
+		sb.WriteString("This is a line of a long message, seventy-six characters or so wide.\r\n")
+	}
+	in := []byte(sb.String())
+	bw := bufio.NewWriter(io.Discard)
+	b.SetBytes(int64(len(in)))
+	for i := 0; i < b.N; i++ {
+		d := &dotWriter{w: bw}
+		d.Write(in)
+		d.Close()
+	}
+}
+
+func BenchmarkTextprotoDotWriter1MB(b *testing.B) {
+	var sb strings.Builder
+	for sb.Len() < 1<<20 {
+		sb.WriteString("This is a line of a long message, seventy-six characters or so wide.\r\n")
+	}
+	in := []byte(sb.String())
+	tw := textproto.NewWriter(bufio.NewWriter(io.Discard))
+	b.SetBytes(int64(len(in)))
+	for i := 0; i < b.N; i++ {
+		d := tw.DotWriter()
+		d.Write(in)
+		d.Close()
 	}
 }

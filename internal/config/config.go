@@ -87,6 +87,15 @@ type Storage struct {
 	// as a file under blobs/: one fsync per delivery instead of three.
 	// 0 stores every message as a file. At most MaxInlineBytes.
 	InlineMaxBytes int64 `toml:"inline_max_bytes"`
+	// FlagIndexEntries caps the in-memory flag index (flags, keywords,
+	// modseq and size of the messages of large mailboxes, about 28 bytes
+	// each, shared by every session; what Dovecot keeps in
+	// dovecot.index). Least recently used mailboxes leave first. 0
+	// disables it: FETCH FLAGS and flag searches then read SQLite.
+	FlagIndexEntries int `toml:"flag_index_entries"`
+	// FlagIndexMin is the size from which a mailbox is indexed; smaller
+	// ones are answered from SQLite quickly enough.
+	FlagIndexMin int `toml:"flag_index_min"`
 }
 
 // MaxInlineBytes is the largest storage.inline_max_bytes accepted (the
@@ -139,7 +148,7 @@ func Default() Config {
 			IdleKeepalive: Duration{2 * time.Minute},
 		},
 		LMTP:    LMTP{LocalDomains: []string{"localhost"}},
-		Storage: Storage{InlineMaxBytes: 64 << 10},
+		Storage: Storage{InlineMaxBytes: 64 << 10, FlagIndexEntries: 2_000_000, FlagIndexMin: 1000},
 		Auth: Auth{
 			FailureDelay:    Duration{time.Second},
 			MaxFailureDelay: Duration{15 * time.Second},
@@ -212,6 +221,12 @@ func (c *Config) Validate() error {
 	}
 	if l.MaxConnsPerIP < 0 || l.MaxConnsPerUser < 0 {
 		add("limits.max_conns_per_ip and max_conns_per_user must be >= 0 (0 = unlimited)")
+	}
+	if c.Storage.FlagIndexEntries < 0 {
+		return fmt.Errorf("storage.flag_index_entries must be 0 or more, got %d", c.Storage.FlagIndexEntries)
+	}
+	if c.Storage.FlagIndexMin < 1 {
+		return fmt.Errorf("storage.flag_index_min must be 1 or more, got %d", c.Storage.FlagIndexMin)
 	}
 	if c.Storage.InlineMaxBytes < 0 || c.Storage.InlineMaxBytes > MaxInlineBytes {
 		add("storage.inline_max_bytes must be between 0 (off) and %d", MaxInlineBytes)

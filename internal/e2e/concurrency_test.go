@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"barid/internal/config"
 	"context"
 	"errors"
 	"fmt"
@@ -479,10 +480,20 @@ func stressDuration(t *testing.T) time.Duration {
 // ascending; no session ever saw a MODSEQ go backwards or beyond the
 // store's; no command got BAD or an unexpected NO; the server logged no
 // internal error.
-func TestConcurrentMix(t *testing.T) {
+func TestConcurrentMix(t *testing.T) { testConcurrentMix(t) }
+
+// TestConcurrentMixFlagIndex runs the same mix with every mailbox in the
+// in-memory flag index (storage.flag_index_min = 1), so FETCH FLAGS,
+// RFC822.SIZE and flag searches are answered from it while the writers
+// change it; the final comparison with the store covers the index too.
+func TestConcurrentMixFlagIndex(t *testing.T) {
+	testConcurrentMix(t, func(c *config.Config) { c.Storage.FlagIndexMin = 1 })
+}
+
+func testConcurrentMix(t *testing.T, opts ...func(*config.Config)) {
 	t.Parallel()
 	const nRaw, nGo = 16, 8
-	s := startServer(t)
+	s := startServer(t, opts...)
 	user := "load@example.org"
 	acct := s.addUser(user, "pw")
 	st := &stress{s: s, user: user, inbox: newLedger("INBOX"), archive: newLedger("Archive")}
@@ -688,6 +699,16 @@ func TestConcurrentMix(t *testing.T) {
 		if !slices.Equal(got, storeUIDs) {
 			t.Errorf("%s: seq->UID %v, store %v", w.name, got, storeUIDs)
 		}
+	}
+	// The in-memory flag index (if this run used it) equals the database.
+	if v, ok := s.app.Data().Store.(interface {
+		VerifyFlagIndex(context.Context) (int, error)
+	}); ok {
+		n, err := v.VerifyFlagIndex(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		t.Logf("flag index: %d mailboxes checked against the database", n)
 	}
 	// A fresh session sees the same.
 	fresh := login(t, s, "fresh", user, "pw")

@@ -1,0 +1,175 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"barid/internal/store"
+)
+
+// The flag index equals the database after concurrent appends, flag
+// changes, expunges and copies, while readers keep loading it and it is
+// dropped and reloaded under them.
+func TestFlagIndexConcurrent(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "barid.db"), Options{FlagIndexMin: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acct, err := s.CreateAccount(ctx, "idx", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := s.Mailbox(ctx, acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := s.CreateMailbox(ctx, acct.ID, "Other", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	boxes := []int64{inbox.ID, other.ID}
+	msg := func(i int) store.NewMessage {
+		return store.NewMessage{BlobID: fmt.Sprintf("%064x", i), Size: int64(100 + i)}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for w := range 6 {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), 9))
+			for i := range 300 {
+				mb := boxes[r.IntN(2)]
+				_, uids, err := s.MessageUIDs(ctx, mb)
+				if err != nil {
+					errs <- err
+					return
+				}
+				switch op := r.IntN(10); {
+				case op < 3 || len(uids) == 0:
+					_, _, err = s.AppendMessages(ctx, mb, []store.NewMessage{msg(w*1000 + i)})
+				case op < 7:
+					pick := uids[r.IntN(len(uids)):]
+					pick = pick[:min(len(pick), 1+r.IntN(20))]
+					f := store.Flags{System: store.SysFlags(1 << r.IntN(5))}
+					if r.IntN(3) == 0 {
+						f.Keywords = []string{fmt.Sprintf("$K%d", r.IntN(3))}
+					}
+					_, _, _, err = s.StoreFlags(ctx, mb, pick, store.FlagOp(r.IntN(3)), f, 0)
+				case op < 8:
+					_, _, err = s.Expunge(ctx, mb, uids[r.IntN(len(uids)):][:1])
+				case op < 9:
+					from := r.IntN(len(uids))
+					_, _, err = s.CopyMessages(ctx, mb, uids[from:min(len(uids), from+1+r.IntN(4))], boxes[r.IntN(2)])
+				default:
+					_, _, err = s.MoveMessages(ctx, mb, uids[:1], boxes[r.IntN(2)])
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				if r.IntN(20) == 0 {
+					s.index.mu.Lock()
+					s.index.drop(mb)
+					s.index.mu.Unlock()
+				}
+			}
+		})
+	}
+	for range 2 {
+		wg.Go(func() {
+			for range 400 {
+				for _, mb := range boxes {
+					// Reload constantly so loads race with commits.
+					s.index.mu.Lock()
+					s.index.drop(mb)
+					s.index.mu.Unlock()
+					_, uids, err := s.MessageUIDs(ctx, mb)
+					if err == nil && len(uids) > 0 {
+						err = s.FetchMessages(ctx, mb, uids, store.FieldFlags, func(*store.Message) error { return nil })
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for _, mb := range boxes { // make sure both are loaded and current
+		if _, err := s.box(ctx, mb); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.VerifyFlagIndex(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("no mailbox was indexed")
+	}
+}
+
+// Changes committed while a mailbox loads are replayed onto the loaded
+// copy, all of them: one command's changes share a modseq, so each one
+// is compared with the snapshot's modseq, not with the copy's as it grows.
+func TestFlagIndexReplaysCommitsDuringLoad(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "barid.db"), Options{FlagIndexMin: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acct, err := s.CreateAccount(ctx, "replay", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := s.Mailbox(ctx, acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []store.NewMessage
+	for i := range 10 {
+		msgs = append(msgs, store.NewMessage{BlobID: fmt.Sprintf("%064x", i), Size: 10})
+	}
+	uids, _, err := s.AppendMessages(ctx, mb.ID, msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.index.testAfterSnapshot = func() {
+		s.index.testAfterSnapshot = nil
+		// One command, one modseq, five changes; then an append.
+		if _, _, _, err := s.StoreFlags(ctx, mb.ID, uids[2:7], store.FlagsAdd, store.Flags{System: store.FlagFlagged, Keywords: []string{"$Work"}}, 0); err != nil {
+			t.Error(err)
+		}
+		if _, _, err := s.AppendMessages(ctx, mb.ID, msgs[:2]); err != nil {
+			t.Error(err)
+		}
+	}
+	if b, err := s.box(ctx, mb.ID); err != nil || b != nil {
+		// The load is installed, but this call is answered from SQLite:
+		// the mailbox changed while it loaded.
+		t.Fatalf("box during a racing load = %v, %v", b, err)
+	}
+	b, err := s.box(ctx, mb.ID)
+	if err != nil || b == nil {
+		t.Fatalf("box after the load = %v, %v", b, err)
+	}
+	n, err := s.VerifyFlagIndex(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("verify: %d, %v", n, err)
+	}
+	flagged, err := s.SearchCriteria(ctx, mb.ID, &store.Criteria{Op: store.CritSysSet, Sys: store.FlagFlagged})
+	if err != nil || len(flagged) != 5 {
+		t.Fatalf("FLAGGED from the index: %v, %v", flagged, err)
+	}
+}

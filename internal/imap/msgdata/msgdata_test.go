@@ -289,9 +289,9 @@ func TestMatchBodyCharsets(t *testing.T) {
 		{"us-ascii", "7bit", "Hello Wide World", "o w", true},
 		{"us-ascii", "7bit", "Hello Wide World", "WIDE WORLD", true},
 		{"", "7bit", "Hello Wide World", "wide  world", false},
-		{"utf-8", "7bit", "plain ascii text", "ä", false},             // non-ASCII needle in ASCII text
+		{"utf-8", "7bit", "plain ascii text", "ä", false},              // non-ASCII needle in ASCII text
 		{"utf-8", "8bit", "Stra\u00dfe KELVIN", "straße kelvin", true}, // non-ASCII text: Unicode path
-		{"utf-8", "8bit", "\u212a", "k", true},                        // KELVIN SIGN lower-cases to k
+		{"utf-8", "8bit", "\u212a", "k", true},                         // KELVIN SIGN lower-cases to k
 		{"iso-8859-1", "quoted-printable", "Caf=E9 au LAIT", "café au lait", true},
 		{"iso-8859-1", "quoted-printable", "just ASCII=20HERE", "ascii here", true},
 		{"utf-16le", "base64", "aABpAA==", "hi", true},

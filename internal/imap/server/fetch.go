@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +54,9 @@ type fetchReq struct {
 	has [fSaveDate + 1]bool
 	// vals is writeFetchResponse's per-message scratch, reused.
 	vals []itemVal
+	// blobCtx is the context message bytes are opened with: marked as a
+	// scan (store.WithBulk) for a FETCH of many messages.
+	blobCtx context.Context
 }
 
 // RFC 9051 §6.4.5 FETCH.
@@ -505,7 +509,9 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 		}
 		return nil
 	}
+	req.blobCtx = c.ctx()
 	if len(uids) >= bigFetch {
+		req.blobCtx = store.WithBulk(req.blobCtx)
 		restore := c.bigWrites()
 		defer func() {
 			if rerr := restore(); rerr != nil && err == nil {
@@ -672,7 +678,11 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 			}
 			needBlob := it.kind == fBinary || (it.kind == fSection && msgdata.NeedsBlob(root, it.section))
 			if needBlob && br == nil {
-				r, err := c.srv.cfg.Blobs.Open(c.ctx(), m.BlobID)
+				ctx := req.blobCtx
+				if ctx == nil {
+					ctx = c.ctx()
+				}
+				r, err := c.srv.cfg.Blobs.Open(ctx, m.BlobID)
 				if err != nil {
 					return unavailable(err)
 				}

@@ -465,12 +465,13 @@ func (c *Conn) searchKeyFromAtom(a string, depth int, charset string) (*search.K
 // matching and each search.Msg belongs to one worker; a message whose
 // bytes cannot be read is logged and counts as no match.
 func (c *Conn) matchAll(key *search.Key, sms []search.Msg, hit []bool, workers int) {
+	ctx := store.WithBulk(c.ctx())
 	one := func(i int) {
 		sm := &sms[i]
 		var br blob.Reader
 		sm.Blob = func() (io.ReaderAt, error) {
 			if br == nil {
-				r, err := c.srv.cfg.Blobs.Open(c.ctx(), sm.BlobID)
+				r, err := c.srv.cfg.Blobs.Open(ctx, sm.BlobID)
 				if err != nil {
 					return nil, err
 				}

@@ -179,7 +179,7 @@ func (s *Store) SearchCriteria(ctx context.Context, mailboxID int64, c *store.Cr
 	q := `SELECT group_concat(uid) FROM (SELECT ` + uidCol + ` AS uid FROM ` + from +
 		` AND ` + where.String() + ` ORDER BY ` + uidCol + `)`
 	var out []store.UID
-	err := s.readTx(ctx, func(r *reader) error {
+	err := s.bulkTx(ctx, func(r *reader) error {
 		// Not through the prepared-statement cache: the query text
 		// depends on the client's search, and the cache must not grow
 		// with every shape a client can send.

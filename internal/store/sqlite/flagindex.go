@@ -289,7 +289,7 @@ func (s *Store) box(ctx context.Context, mailboxID int64) (*boxFlags, error) {
 // fetchFlags: database/sql's cost per row is most of a plain scan.
 func (s *Store) loadBox(ctx context.Context, mailboxID int64) (*boxFlags, error) {
 	b := &boxFlags{kwsets: [][]string{nil}, kwindex: map[string]uint32{}}
-	err := s.readTx(ctx, func(r *reader) error {
+	err := s.bulkTx(ctx, func(r *reader) error {
 		var hms, uidv, msgs int64
 		if err := r.queryRow(`SELECT highestmodseq, uidvalidity, messages FROM mailboxes WHERE id = ?`, mailboxID).Scan(&hms, &uidv, &msgs); err != nil {
 			return err

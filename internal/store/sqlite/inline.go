@@ -70,7 +70,11 @@ func dropInlineAccount(t *wtx, accountID int64) error {
 // ok=false when blobID has no inline row (its bytes are in the blob
 // store). internal/blob/tiered calls it before looking in blob/fs.
 func (s *Store) OpenInline(ctx context.Context, blobID string) (data []byte, ok bool, err error) {
-	err = s.read(ctx, func(r *reader) error {
+	read := s.read
+	if store.IsBulk(ctx) {
+		read = s.bulkRead
+	}
+	err = read(ctx, func(r *reader) error {
 		return r.queryRow(`SELECT data FROM blobdata WHERE id = ?`, blobID).Scan(&data)
 	})
 	if errNoRows(err) {

@@ -475,7 +475,11 @@ func (s *Store) fetchWithIndex(ctx context.Context, b *boxFlags, mailboxID int64
 func (s *Store) fetchRows(ctx context.Context, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
 	q := fetchQuery(fields)
 	narrowSize := sizeFromFlags(fields)
-	return s.readTx(ctx, func(r *reader) error {
+	tx := s.readTx
+	if len(uids) >= 256 || store.IsBulk(ctx) {
+		tx = s.bulkTx
+	}
+	return tx(ctx, func(r *reader) error {
 		return segments(uids, func(run []store.UID) error {
 			k := 0
 			args := namedArgs(mailboxID, int64(run[0]), int64(run[len(run)-1]))

@@ -110,21 +110,26 @@ func TestOddPath(t *testing.T) {
 	}
 }
 
-// Readers map the database file (Options.MmapSizeMB), and only readers:
-// the writer keeps plain I/O.
+// Bulk readers map the database file (Options.MmapSizeMB); the others,
+// used for small lookups, do not.
 func TestReadersMmap(t *testing.T) {
 	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "barid.db"), Options{MmapSizeMB: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	var n int64
-	if err := s.read(context.Background(), func(r *reader) error {
-		return r.c.conn.QueryRowContext(r.ctx, "PRAGMA mmap_size").Scan(&n)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if n != 64<<20 {
-		t.Fatalf("reader mmap_size = %d, want %d", n, 64<<20)
+	for _, tc := range []struct {
+		read func(context.Context, func(*reader) error) error
+		want int64
+	}{{s.bulkRead, 64 << 20}, {s.read, 0}} {
+		var n int64
+		if err := tc.read(context.Background(), func(r *reader) error {
+			return r.c.conn.QueryRowContext(r.ctx, "PRAGMA mmap_size").Scan(&n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n != tc.want {
+			t.Errorf("mmap_size = %d, want %d", n, tc.want)
+		}
 	}
 }

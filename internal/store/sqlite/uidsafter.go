@@ -59,7 +59,7 @@ func (s *Store) SortUIDs(ctx context.Context, mailboxID int64, by string, revers
 		dir = "DESC"
 	}
 	var out []store.UID
-	err := s.readTx(ctx, func(r *reader) error {
+	err := s.bulkTx(ctx, func(r *reader) error {
 		rows, err := r.query(`SELECT group_concat(uid) FROM
 			(SELECT uid FROM messages WHERE mailbox = ? ORDER BY `+expr+` `+dir+`, uid)`, mailboxID)
 		if err != nil {

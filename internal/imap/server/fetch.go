@@ -57,6 +57,10 @@ type fetchReq struct {
 	// blobCtx is the context message bytes are opened with: marked as a
 	// scan (store.WithBulk) for a FETCH of many messages.
 	blobCtx context.Context
+	// short: every item is UID, FLAGS, MODSEQ or RFC822.SIZE, so a
+	// response line is built in line and written at once (shortLine).
+	short bool
+	line  []byte
 }
 
 // RFC 9051 §6.4.5 FETCH.
@@ -272,6 +276,14 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 	}
 	if req.hasChangedSinc {
 		req.fields |= store.FieldFlags
+	}
+	req.short = len(req.items) > 0
+	for _, it := range req.items {
+		switch it.kind {
+		case fUID, fFlags, fModSeq, fSize:
+		default:
+			req.short = false
+		}
 	}
 	return req, nil
 }
@@ -644,6 +656,9 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 	if seq == 0 {
 		return nil
 	}
+	if req.short && !seenChanged {
+		return c.shortLine(seq, m, req)
+	}
 	var root *mime.Part
 	var br blob.Reader
 	defer func() {
@@ -783,6 +798,64 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 		}
 	}
 	c.enc.RawString(")").CRLF()
+	if err := c.enc.Err(); err != nil {
+		return &ioError{err}
+	}
+	return nil
+}
+
+// shortLine writes the FETCH response of a message whose items are only
+// UID, FLAGS, MODSEQ and RFC822.SIZE, built in one buffer and written in
+// one call: the same bytes writeFetchResponse's general path writes
+// (TestShortFetchLine), at a fraction of the cost per line, which on
+// FETCH 1:* (FLAGS) of 100,000 messages is most of the answer.
+func (c *Conn) shortLine(seq uint32, m *store.Message, req *fetchReq) error {
+	if req.fields&store.FieldFlags != 0 {
+		c.announceKeywords(m.Flags.Keywords)
+	}
+	b := append(req.line[:0], "* "...)
+	b = strconv.AppendUint(b, uint64(seq), 10)
+	b = append(b, " FETCH ("...)
+	for i, it := range req.items {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		switch it.kind {
+		case fUID:
+			b = append(b, "UID "...)
+			b = strconv.AppendUint(b, uint64(m.UID), 10)
+		case fFlags:
+			b = append(b, "FLAGS ("...)
+			sys := sysFlagText[m.Flags.System]
+			b = append(b, sys...)
+			first := sys == ""
+			if !c.rev2 && c.sel.isRecent(m.UID) {
+				if !first {
+					b = append(b, ' ')
+				}
+				b = append(b, `\Recent`...)
+				first = false
+			}
+			for _, k := range m.Flags.Keywords {
+				if !first {
+					b = append(b, ' ')
+				}
+				b = append(b, k...)
+				first = false
+			}
+			b = append(b, ')')
+		case fModSeq:
+			b = append(b, "MODSEQ ("...)
+			b = strconv.AppendInt(b, int64(m.ModSeq), 10)
+			b = append(b, ')')
+		case fSize:
+			b = append(b, "RFC822.SIZE "...)
+			b = strconv.AppendInt(b, m.Size, 10)
+		}
+	}
+	b = append(b, ")\r\n"...)
+	req.line = b
+	c.enc.Raw(b)
 	if err := c.enc.Err(); err != nil {
 		return &ioError{err}
 	}

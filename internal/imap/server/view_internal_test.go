@@ -1,10 +1,13 @@
 package server
 
 import (
+	"bufio"
+	"bytes"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
+	"barid/internal/imap/wire"
 	"barid/internal/store"
 )
 
@@ -39,4 +42,47 @@ func TestSeqOfMatchesBinarySearch(t *testing.T) {
 	}
 	v.uids, uids = nil, nil
 	check(1)
+}
+
+// shortLine writes exactly what the general FETCH path writes for every
+// combination of UID, FLAGS, MODSEQ and RFC822.SIZE, in rev1 (with
+// \Recent) and rev2.
+func TestShortFetchLine(t *testing.T) {
+	kinds := []fetchKind{fUID, fFlags, fModSeq, fSize}
+	msgs := []store.Message{
+		{UID: 7, ModSeq: 12, Size: 1234},
+		{UID: 9, ModSeq: 1 << 40, Size: 0, Flags: store.Flags{System: store.FlagSeen | store.FlagDraft | store.FlagAnswered, Keywords: []string{"$Work", "Later"}}},
+		{UID: 11, ModSeq: 3, Size: 99, Flags: store.Flags{Keywords: []string{"$Junk"}}},
+	}
+	for mask := 1; mask < 1<<len(kinds); mask++ {
+		for _, order := range [][]int{{0, 1, 2, 3}, {3, 2, 1, 0}} {
+			var items []fetchItem
+			for _, k := range order {
+				if mask&(1<<k) != 0 {
+					items = append(items, fetchItem{kind: kinds[k]})
+				}
+			}
+			for _, rev2 := range []bool{false, true} {
+				render := func(short bool) string {
+					var out bytes.Buffer
+					c := &Conn{rev2: rev2}
+					c.bw = bufio.NewWriter(&out)
+					c.enc = wire.NewEncoder(c.bw)
+					c.sel = &view{uids: []store.UID{3, 7, 9, 11}, recent: []store.UID{9, 11},
+						keywords: map[string]string{"$work": "$Work", "later": "Later", "$junk": "$Junk"}}
+					req := &fetchReq{items: items, fields: store.FieldFlags | store.FieldSize, short: short}
+					for i := range msgs {
+						if err := c.writeFetchResponse(&msgs[i], req, false); err != nil {
+							t.Fatal(err)
+						}
+					}
+					c.bw.Flush()
+					return out.String()
+				}
+				if got, want := render(true), render(false); got != want {
+					t.Errorf("items %v rev2 %v:\n short   %q\n general %q", items, rev2, got, want)
+				}
+			}
+		}
+	}
 }

@@ -87,12 +87,16 @@ func (c *Conn) sortCmd(tag string, uid bool) error {
 		return err
 	}
 	c.enc.RawString("* SORT")
+	var seqs *uidTable
+	if !uid {
+		seqs = newUIDTable(c.sel.uids)
+	}
 	for _, u := range sorted {
 		c.enc.SP()
 		if uid {
 			c.enc.Number(uint32(u))
 		} else {
-			c.enc.Number(c.sel.seqOf(u))
+			c.enc.Number(seqs.find(u))
 		}
 	}
 	c.enc.CRLF()
@@ -133,8 +137,9 @@ func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
 				return nil, err
 			}
 			out := make([]store.UID, 0, len(uids))
+			in := newUIDTable(uids)
 			for _, u := range all {
-				if _, found := slices.BinarySearch(uids, u); found {
+				if in.find(u) != 0 {
 					out = append(out, u)
 				}
 			}
@@ -215,4 +220,44 @@ func cmpInt(a, b int64) int {
 		return 1
 	}
 	return 0
+}
+
+// uidTable maps UIDs to their 1-based position in an ascending UID list
+// (a sequence number, when the list is the view's). The store's sort
+// order is not UID order, so each lookup would be a binary search over
+// the mailbox; when the UIDs are close together (the usual case) a dense
+// table answers in one step.
+type uidTable struct {
+	uids []store.UID
+	base store.UID
+	pos  []uint32 // pos[u-base] = position, 0 = absent; nil: binary search
+}
+
+func newUIDTable(uids []store.UID) *uidTable {
+	t := &uidTable{uids: uids}
+	if n := len(uids); n > 64 {
+		span := int(uids[n-1]-uids[0]) + 1
+		if span <= 4*n+1024 {
+			t.base = uids[0]
+			t.pos = make([]uint32, span)
+			for i, u := range uids {
+				t.pos[u-t.base] = uint32(i + 1)
+			}
+		}
+	}
+	return t
+}
+
+func (t *uidTable) find(u store.UID) uint32 {
+	if t.pos != nil {
+		if u < t.base || int(u-t.base) >= len(t.pos) {
+			return 0
+		}
+		return t.pos[u-t.base]
+	}
+	i, ok := slices.BinarySearch(t.uids, u)
+	if !ok {
+		return 0
+	}
+	return uint32(i + 1)
 }

@@ -86,3 +86,28 @@ func TestShortFetchLine(t *testing.T) {
 		}
 	}
 }
+
+// uidTable answers like a binary search, dense or sparse.
+func TestUIDTable(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, gap := range []int{1, 3, 50} {
+		for _, n := range []int{0, 10, 100, 3000} {
+			var uids []store.UID
+			u := store.UID(1 + r.IntN(100))
+			for range n {
+				uids = append(uids, u)
+				u += store.UID(1 + r.IntN(gap))
+			}
+			tab := newUIDTable(uids)
+			for q := store.UID(0); q < u+5; q++ {
+				want := uint32(0)
+				if i, ok := slices.BinarySearch(uids, q); ok {
+					want = uint32(i + 1)
+				}
+				if got := tab.find(q); got != want {
+					t.Fatalf("gap %d n %d: find(%d) = %d, want %d (dense %v)", gap, n, q, got, want, tab.pos != nil)
+				}
+			}
+		}
+	}
+}

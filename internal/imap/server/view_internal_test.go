@@ -111,3 +111,27 @@ func TestUIDTable(t *testing.T) {
 		}
 	}
 }
+
+// isRecent answers like a binary search over the recent list in any
+// order of questions.
+func TestIsRecentGallop(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	var recent []store.UID
+	for u := store.UID(1); u < 3000; u += store.UID(1 + r.IntN(4)) {
+		recent = append(recent, u)
+	}
+	v := &view{recent: recent}
+	ask := func(u store.UID) {
+		t.Helper()
+		_, want := slices.BinarySearch(recent, u)
+		if got := v.isRecent(u); got != want {
+			t.Fatalf("isRecent(%d) = %v, want %v", u, got, want)
+		}
+	}
+	for u := store.UID(0); u < 3005; u++ {
+		ask(u)
+	}
+	for range 5000 {
+		ask(store.UID(r.IntN(3005)))
+	}
+}

@@ -94,38 +94,44 @@ func (w *writer) loop() {
 		}
 	}()
 	batch := make([]*writeReq, 0, w.s.opts.MaxBatch)
-	// carry is a durable request met while gathering a lazy batch: it
-	// starts the next batch, so the lazy ones commit without waiting for
-	// its fsync. (A durable batch takes lazy requests along for free.)
-	var carry *writeReq
+	var lazy, durable []*writeReq
 	for {
 		batch = batch[:0]
-		if carry != nil {
-			batch = append(batch, carry)
-			carry = nil
-		} else {
-			select {
-			case r := <-w.s.reqs:
-				batch = append(batch, r)
-			case <-w.s.quit:
-				return
-			}
+		select {
+		case r := <-w.s.reqs:
+			batch = append(batch, r)
+		case <-w.s.quit:
+			return
 		}
-		lazy := batch[0].lazy
 	gather:
 		for len(batch) < w.s.opts.MaxBatch {
 			select {
 			case r := <-w.s.reqs:
-				if lazy && !r.lazy {
-					carry = r
-					break gather
-				}
 				batch = append(batch, r)
 			default:
 				break gather
 			}
 		}
-		w.run(batch)
+		// Lazy requests (flag changes) commit first, in a batch of their
+		// own without an fsync, so they never wait for the fsync of the
+		// durable ones gathered with them: STORE's latency in the mix
+		// benchmark was mostly other clients' APPEND fsyncs. Requests
+		// waiting together come from different sessions (a session waits
+		// for each of its writes), so their relative order is free.
+		lazy, durable = lazy[:0], durable[:0]
+		for _, r := range batch {
+			if r.lazy {
+				lazy = append(lazy, r)
+			} else {
+				durable = append(durable, r)
+			}
+		}
+		if len(lazy) > 0 {
+			w.run(lazy)
+		}
+		if len(durable) > 0 {
+			w.run(durable)
+		}
 	}
 }
 

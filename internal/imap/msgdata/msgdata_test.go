@@ -324,6 +324,20 @@ func BenchmarkBodyStructure(b *testing.B) {
 	}
 }
 
+// BenchmarkBodyStructureFromTree renders it from the tree alone, as for
+// messages stored before the rendered text was kept (or by another
+// renderer version).
+func BenchmarkBodyStructureFromTree(b *testing.B) {
+	a := analyze(b, sectionMsg)
+	tree := a.Root.Marshal()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := BodyStructure(tree, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkAnalyze(b *testing.B) {
 	b.SetBytes(int64(len(sectionMsg)))
 	b.ReportAllocs()

@@ -10,7 +10,8 @@ import (
 )
 
 // procMem reads the memory of process pid from /proc (proc(5)): VmRSS from
-// /proc/PID/status and Pss from /proc/PID/smaps_rollup. With tree set it
+// /proc/PID/status and Pss from /proc/PID/smaps_rollup, each without the
+// pages of mapped files (RssFile, Pss_File). With tree set it
 // sums over pid and all its descendants, which is how a multi-process
 // server such as Dovecot (a master plus one imap process per connection)
 // must be measured. Summed RSS counts shared pages once per process; PSS
@@ -38,9 +39,18 @@ func procMem(proc string, pid int, tree bool) (MemSample, error) {
 		if err != nil {
 			pss = rss
 		}
+		// Pages of mapped files (the server's binary and libraries, a
+		// memory-mapped database or index) are page cache the kernel can
+		// drop, and they come and go with the server's reads: barid's
+		// memory-mapped SQLite readers unmap after writes, which once made
+		// a "per connection" delta negative. RSS and PSS here leave them
+		// out (RssFile, Pss_File), for every server alike.
+		rssFile, _ := statusField(filepath.Join(proc, strconv.Itoa(p), "status"), "RssFile:")
+		pssFile, _ := statusField(filepath.Join(proc, strconv.Itoa(p), "smaps_rollup"), "Pss_File:")
 		s.Procs++
-		s.RSSKiB += rss
-		s.PSSKiB += pss
+		s.RSSKiB += rss - rssFile
+		s.PSSKiB += pss - pssFile
+		s.FileRSSKiB += rssFile
 	}
 	return s, nil
 }

@@ -631,7 +631,9 @@ func (o *reportOpts) idle(m md, recs []Record) {
 	m.p("## idle")
 	m.p("")
 	m.p("C connections log in as one user, SELECT INBOX and IDLE. Server memory is read from /proc before the " +
-		"connections open and after they all idle; per connection = Δ/C. For a multi-process server (Dovecot: one " +
+		"connections open and after they all idle; per connection = Δ/C. RSS and PSS leave out the pages of " +
+		"mapped files (RssFile, Pss_File: binaries, libraries, a memory-mapped database or index), which are page " +
+		"cache and come and go with the server's reads. For a multi-process server (Dovecot: one " +
 		"imap process per connection) the sum runs over the master and all its descendants; summed RSS counts " +
 		"shared pages once per process, so PSS (shared pages divided among their users) is given too. " +
 		"Fan-out: one message is delivered (LMTP or APPEND from another connection) and the time until each " +

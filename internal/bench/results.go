@@ -92,9 +92,12 @@ type BigboxResult struct {
 
 // MemSample is the server's memory at one moment.
 type MemSample struct {
-	Procs  int   `json:"procs"`
-	RSSKiB int64 `json:"rss_kib"`
-	PSSKiB int64 `json:"pss_kib"`
+	Procs int `json:"procs"`
+	// RSSKiB and PSSKiB leave out the pages of mapped files (see
+	// procMem), which FileRSSKiB gives.
+	RSSKiB     int64 `json:"rss_kib"`
+	PSSKiB     int64 `json:"pss_kib"`
+	FileRSSKiB int64 `json:"file_rss_kib"`
 }
 
 // IdleResult is the outcome of the idle scenario.

@@ -31,7 +31,11 @@ import (
 // HIGHESTMODSEQ and UIDVALIDITY in the database with the index: on a
 // difference the call is answered from SQLite, and a difference seen a
 // second time (an in-process commit is applied within microseconds, so
-// it cannot be that) drops the mailbox so the next use reloads it.
+// it cannot be that) drops the mailbox so the next use reloads it. An
+// in-process change arriving after such a write would level the
+// modseqs again; since every write raises a mailbox's modseq by exactly
+// one, a change more than one above the index's drops the mailbox too
+// (applyOne).
 //
 // Memory. Only mailboxes of at least Options.FlagIndexMin messages are
 // indexed, and at most Options.FlagIndexEntries messages in all; beyond
@@ -159,11 +163,21 @@ func (x *flagIndex) apply(chs []store.Change) {
 		if b == nil {
 			continue
 		}
-		x.applyOne(ch.MailboxID, b, ch)
+		if !x.applyOne(ch.MailboxID, b, ch) {
+			x.drop(ch.MailboxID)
+		}
 	}
 }
 
-func (x *flagIndex) applyOne(id int64, b *boxFlags, ch *store.Change) {
+// applyOne applies one change to b. It reports false when b can no longer
+// be trusted: every change a writer makes raises the mailbox's modseq by
+// exactly one (a command's changes share it), so a change more than one
+// above b.hms means another process committed the modseqs between, and
+// b misses those changes even once its modseq catches up.
+func (x *flagIndex) applyOne(id int64, b *boxFlags, ch *store.Change) bool {
+	if ch.ModSeq > b.hms+1 && ch.Kind != store.ChangeMailboxDeleted {
+		return false
+	}
 	switch ch.Kind {
 	case store.ChangeAdded:
 		x.entries += b.put(ch.UID, flagEnt{modseq: ch.ModSeq, size: ch.Size, sys: ch.Flags.System, kw: b.intern(ch.Flags.Keywords)})
@@ -179,12 +193,12 @@ func (x *flagIndex) applyOne(id int64, b *boxFlags, ch *store.Change) {
 			x.entries -= b.compact()
 		}
 	case store.ChangeMailboxDeleted:
-		x.drop(id)
-		return
+		return false
 	default:
-		return
+		return true
 	}
 	b.hms = max(b.hms, ch.ModSeq)
+	return true
 }
 
 func (x *flagIndex) drop(id int64) {
@@ -255,10 +269,9 @@ func (s *Store) box(ctx context.Context, mailboxID int64) (*boxFlags, error) {
 	snap := b.hms
 	for i := range *q {
 		if ch := &(*q)[i]; ch.ModSeq > snap || ch.Kind == store.ChangeMailboxDeleted {
-			if ch.Kind == store.ChangeMailboxDeleted {
-				return nil, nil
+			if !x.applyOne(mailboxID, b, ch) {
+				return nil, nil // deleted, or written by another process
 			}
-			x.applyOne(mailboxID, b, ch)
 		}
 	}
 	b.compact()

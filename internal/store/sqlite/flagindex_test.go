@@ -173,3 +173,73 @@ func TestFlagIndexReplaysCommitsDuringLoad(t *testing.T) {
 		t.Fatalf("FLAGGED from the index: %v, %v", flagged, err)
 	}
 }
+
+// A write from another process (here a second Store on the same file)
+// never reaches this process's index; an in-process write that follows
+// brings the index's modseq level with the database's again. The modseq
+// gap gives it away: the index drops the mailbox rather than serve the
+// other process's change as missing.
+func TestFlagIndexOtherProcessWrite(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "barid.db")
+	s, err := Open(ctx, path, Options{FlagIndexMin: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := Open(ctx, path, Options{FlagIndexEntries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	acct, err := s.CreateAccount(ctx, "two", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := s.Mailbox(ctx, acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []store.NewMessage
+	for i := range 4 {
+		msgs = append(msgs, store.NewMessage{BlobID: fmt.Sprintf("%064x", i), Size: 10})
+	}
+	uids, _, err := s.AppendMessages(ctx, mb.ID, msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagsOf := func(u store.UID) store.SysFlags {
+		t.Helper()
+		var f store.SysFlags
+		if err := s.FetchMessages(ctx, mb.ID, []store.UID{u}, store.FieldFlags, func(m *store.Message) error {
+			f = m.Flags.System
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	flagsOf(uids[0]) // loads the index
+	if b, _ := s.box(ctx, mb.ID); b == nil {
+		t.Fatal("mailbox not indexed")
+	}
+	if _, _, _, err := other.StoreFlags(ctx, mb.ID, uids[:1], store.FlagsAdd, store.Flags{System: store.FlagFlagged}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := s.StoreFlags(ctx, mb.ID, uids[1:2], store.FlagsAdd, store.Flags{System: store.FlagSeen}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := flagsOf(uids[0]); got != store.FlagFlagged {
+		t.Errorf("UID %d flags %v after the other process flagged it", uids[0], got)
+	}
+	if got := flagsOf(uids[1]); got != store.FlagSeen {
+		t.Errorf("UID %d flags %v", uids[1], got)
+	}
+	flagged, err := s.SearchCriteria(ctx, mb.ID, &store.Criteria{Op: store.CritSysSet, Sys: store.FlagFlagged})
+	if err != nil || len(flagged) != 1 || flagged[0] != uids[0] {
+		t.Errorf("FLAGGED = %v, %v", flagged, err)
+	}
+	if _, err := s.VerifyFlagIndex(ctx); err != nil {
+		t.Error(err)
+	}
+}

@@ -128,6 +128,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		TLS:      a.tlsCfg,
 		Logger:   logger,
 		Hostname: cfg.Hostname,
+		// MULTIAPPEND keeps at most this many bytes of inline messages
+		// in memory until its commit; later ones go to blob files.
+		MultiAppendInlineBudget: cfg.Storage.MultiAppendInlineBytes,
 		Limits: server.Limits{
 			LineLength:          cfg.Limits.LineLength,
 			LiteralSize:         cfg.Limits.LiteralSize,

@@ -87,6 +87,11 @@ type Storage struct {
 	// as a file under blobs/: one fsync per delivery instead of three.
 	// 0 stores every message as a file. At most MaxInlineBytes.
 	InlineMaxBytes int64 `toml:"inline_max_bytes"`
+	// MultiAppendInlineBytes caps the bytes of small messages one
+	// MULTIAPPEND keeps in memory until its single commit (RFC 3502: all
+	// or none); the messages after that are spooled to blob files, so a
+	// batch of 10,000 small messages cannot hold 640 MiB.
+	MultiAppendInlineBytes int64 `toml:"multiappend_inline_bytes"`
 	// FlagIndexEntries caps the in-memory flag index (flags, keywords,
 	// modseq and size of the messages of large mailboxes, about 28 bytes
 	// each, shared by every session; what Dovecot keeps in
@@ -148,7 +153,7 @@ func Default() Config {
 			IdleKeepalive: Duration{2 * time.Minute},
 		},
 		LMTP:    LMTP{LocalDomains: []string{"localhost"}},
-		Storage: Storage{InlineMaxBytes: 64 << 10, FlagIndexEntries: 2_000_000, FlagIndexMin: 1000},
+		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1000},
 		Auth: Auth{
 			FailureDelay:    Duration{time.Second},
 			MaxFailureDelay: Duration{15 * time.Second},
@@ -221,6 +226,9 @@ func (c *Config) Validate() error {
 	}
 	if l.MaxConnsPerIP < 0 || l.MaxConnsPerUser < 0 {
 		add("limits.max_conns_per_ip and max_conns_per_user must be >= 0 (0 = unlimited)")
+	}
+	if c.Storage.MultiAppendInlineBytes < 0 {
+		return fmt.Errorf("storage.multiappend_inline_bytes must be 0 or more, got %d", c.Storage.MultiAppendInlineBytes)
 	}
 	if c.Storage.FlagIndexEntries < 0 {
 		return fmt.Errorf("storage.flag_index_entries must be 0 or more, got %d", c.Storage.FlagIndexEntries)

@@ -82,6 +82,21 @@ var ErrTooBig = errors.New("message exceeds literal_size limit")
 // metadata, so it becomes durable with the one group-committed
 // transaction and no file is written. A larger message is never held
 // whole in memory.
+// PrepareFile is Prepare without the inline path: the bytes always go to
+// the blob store, and nothing but the metadata stays in memory. A
+// MULTIAPPEND uses it once the messages it holds for its one commit
+// reach their memory budget.
+func (d *Deliverer) PrepareFile(ctx context.Context, r io.Reader, maxSize int64, flags store.Flags, internalDate time.Time) (*Prepared, error) {
+	if internalDate.IsZero() {
+		internalDate = time.Now()
+	}
+	src := r
+	if maxSize > 0 {
+		src = io.LimitReader(r, maxSize+1)
+	}
+	return d.prepareBlob(ctx, src, maxSize, flags, internalDate)
+}
+
 func (d *Deliverer) Prepare(ctx context.Context, r io.Reader, maxSize int64, flags store.Flags, internalDate time.Time) (*Prepared, error) {
 	if internalDate.IsZero() {
 		internalDate = time.Now()

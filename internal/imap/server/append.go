@@ -34,6 +34,8 @@ func handleAppend(c *Conn, tag string) error {
 		return err
 	}
 	var prepared []*deliver.Prepared
+	// held is the bytes of small messages kept in memory for the commit.
+	var held int64
 	for {
 		if !c.dec.ExpectSP() {
 			return c.dec.Err()
@@ -79,7 +81,11 @@ func handleAppend(c *Conn, tag string) error {
 			io.Copy(io.Discard, r)
 			return &imap.Error{Type: "NO", Text: "Refusing to append an empty message"}
 		}
-		p, err := c.srv.cfg.Deliver.Prepare(c.ctx(), r, size, store.FlagsFromNames(flags), date)
+		prepare := c.srv.cfg.Deliver.Prepare
+		if held >= c.multiAppendBudget() {
+			prepare = c.srv.cfg.Deliver.PrepareFile
+		}
+		p, err := prepare(c.ctx(), r, size, store.FlagsFromNames(flags), date)
 		if err != nil {
 			io.Copy(io.Discard, r)
 			if isConnErr(err) {
@@ -88,6 +94,7 @@ func handleAppend(c *Conn, tag string) error {
 			return err
 		}
 		prepared = append(prepared, p)
+		held += int64(len(p.Inline))
 		if utf8Wrap && !c.dec.ExpectSpecial(')') {
 			return c.dec.Err()
 		}
@@ -120,4 +127,12 @@ func isSystemFlag(f string) bool {
 
 func isConnErr(err error) bool {
 	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "use of closed network connection") || strings.Contains(err.Error(), "i/o timeout") || strings.Contains(err.Error(), "connection reset")
+}
+
+// multiAppendBudget is Config.MultiAppendInlineBudget or its default.
+func (c *Conn) multiAppendBudget() int64 {
+	if b := c.srv.cfg.MultiAppendInlineBudget; b > 0 {
+		return b
+	}
+	return 16 << 20
 }

@@ -52,6 +52,11 @@ type Config struct {
 	// handing what it can to the store (a test switch: both paths must
 	// give the same answers).
 	NoSearchPushdown bool
+	// MultiAppendInlineBudget caps the bytes of small messages one
+	// MULTIAPPEND holds in memory until its single commit (RFC 3502: all
+	// or none). Past it, messages are spooled to blob files instead.
+	// Default 16 MiB.
+	MultiAppendInlineBudget int64
 }
 
 // Server accepts IMAP connections.

@@ -44,3 +44,11 @@ type Criteria struct {
 type CriteriaSearcher interface {
 	SearchCriteria(ctx context.Context, mailboxID int64, c *Criteria) ([]UID, error)
 }
+
+// FlagWarmer is an optional acceleration: a Store that keeps the flags of
+// large mailboxes in memory can start loading them when a session selects
+// the mailbox, ahead of the FETCH FLAGS or flag SEARCH that usually
+// follows. It returns at once.
+type FlagWarmer interface {
+	WarmFlags(mailboxID int64)
+}

@@ -76,6 +76,11 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 		c.sub.Filter(mb.ID)
 	}
 	c.pollUpdates()
+	// A client's next command after SELECT is usually FETCH 1:* (FLAGS)
+	// or a flag SEARCH: start loading the mailbox's flag index now.
+	if w, ok := c.srv.cfg.Store.(store.FlagWarmer); ok {
+		w.WarmFlags(mb.ID)
+	}
 	mbx, uids, err := c.srv.cfg.Store.MessageUIDs(c.ctx(), mb.ID)
 	if err != nil {
 		return err

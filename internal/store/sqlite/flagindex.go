@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -63,10 +64,17 @@ type boxFlags struct {
 	suspect store.ModSeq
 }
 
+// load is a mailbox being loaded: the changes committed meanwhile, and
+// a channel closed when the load ends (installed or not).
+type load struct {
+	q    []store.Change
+	done chan struct{}
+}
+
 type flagIndex struct {
 	mu      sync.Mutex
 	boxes   map[int64]*boxFlags
-	loading map[int64]*[]store.Change
+	loading map[int64]*load
 	entries int
 	max     int
 	min     int
@@ -79,7 +87,7 @@ type flagIndex struct {
 func newFlagIndex(maxEntries, minMessages int) *flagIndex {
 	return &flagIndex{
 		boxes:   map[int64]*boxFlags{},
-		loading: map[int64]*[]store.Change{},
+		loading: map[int64]*load{},
 		max:     maxEntries,
 		min:     minMessages,
 	}
@@ -156,8 +164,8 @@ func (x *flagIndex) apply(chs []store.Change) {
 	defer x.mu.Unlock()
 	for i := range chs {
 		ch := &chs[i]
-		if q := x.loading[ch.MailboxID]; q != nil {
-			*q = append(*q, *ch)
+		if l := x.loading[ch.MailboxID]; l != nil {
+			l.q = append(l.q, *ch)
 		}
 		b := x.boxes[ch.MailboxID]
 		if b == nil {
@@ -247,12 +255,30 @@ func (s *Store) box(ctx context.Context, mailboxID int64) (*boxFlags, error) {
 		x.mu.Unlock()
 		return nil, nil
 	}
-	if msgs < int64(x.min) || msgs > int64(x.max) || x.loading[mailboxID] != nil {
+	if msgs < int64(x.min) || msgs > int64(x.max) {
 		x.mu.Unlock()
 		return nil, nil
 	}
-	q := new([]store.Change)
-	x.loading[mailboxID] = q
+	if l := x.loading[mailboxID]; l != nil {
+		// Another caller (often SELECT's warm-up) is loading it: wait for
+		// that rather than scan SQLite at the same time, then check again.
+		x.mu.Unlock()
+		select {
+		case <-l.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		x.mu.Lock()
+		b := x.boxes[mailboxID]
+		ok := b != nil && b.hms == store.ModSeq(hms) && b.uidv == uint32(uidv)
+		x.mu.Unlock()
+		if !ok {
+			return nil, nil
+		}
+		return b, nil
+	}
+	l := &load{done: make(chan struct{})}
+	x.loading[mailboxID] = l
 	x.mu.Unlock()
 
 	b, err = s.loadBox(ctx, mailboxID)
@@ -260,9 +286,11 @@ func (s *Store) box(ctx context.Context, mailboxID int64) (*boxFlags, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	delete(x.loading, mailboxID)
+	defer close(l.done)
 	if err != nil || b == nil {
 		return nil, err
 	}
+	q := &l.q
 	// Replay what committed after the snapshot. Compare with the
 	// snapshot's modseq, not b.hms, which grows as changes are applied:
 	// the changes of one command share a modseq.
@@ -631,4 +659,35 @@ func compareBoxes(idx, db *boxFlags) string {
 		}
 	}
 	return ""
+}
+
+// WarmFlags starts loading mailboxID's flag index in the background if
+// the mailbox is large enough and not loaded yet (store.FlagWarmer):
+// SELECT calls it, so that the FETCH FLAGS a client sends next finds the
+// index ready, or waits for the load instead of scanning SQLite too.
+func (s *Store) WarmFlags(mailboxID int64) {
+	if s.index == nil {
+		return
+	}
+	s.index.mu.Lock()
+	_, loaded := s.index.boxes[mailboxID]
+	_, loading := s.index.loading[mailboxID]
+	s.index.mu.Unlock()
+	if loaded || loading {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go func() {
+			select {
+			case <-s.quit:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		if _, err := s.box(ctx, mailboxID); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
+			s.log.Warn("sqlite: flag index warm-up", "mailbox", mailboxID, "err", err)
+		}
+	}()
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"barid/internal/store"
 )
@@ -241,5 +242,61 @@ func TestFlagIndexOtherProcessWrite(t *testing.T) {
 	}
 	if _, err := s.VerifyFlagIndex(ctx); err != nil {
 		t.Error(err)
+	}
+}
+
+// WarmFlags loads a mailbox in the background; a reader arriving during
+// the load waits for it and is then served from the index instead of
+// scanning SQLite alongside.
+func TestFlagIndexWarmAndWait(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "barid.db"), Options{FlagIndexMin: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acct, err := s.CreateAccount(ctx, "warm", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := s.Mailbox(ctx, acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []store.NewMessage
+	for i := range 20 {
+		msgs = append(msgs, store.NewMessage{BlobID: fmt.Sprintf("%064x", i), Size: 10})
+	}
+	if _, _, err := s.AppendMessages(ctx, mb.ID, msgs); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	inLoad := make(chan struct{})
+	s.index.testAfterSnapshot = func() {
+		close(inLoad)
+		<-release
+	}
+	s.WarmFlags(mb.ID)
+	<-inLoad // the warm-up is loading
+	got := make(chan *boxFlags, 1)
+	go func() {
+		b, err := s.box(ctx, mb.ID)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- b
+	}()
+	select {
+	case <-got:
+		t.Fatal("a reader did not wait for the load in progress")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if b := <-got; b == nil || len(b.uids) != 20 {
+		t.Fatalf("after the load: %v", b)
+	}
+	s.index.testAfterSnapshot = nil
+	if n, err := s.VerifyFlagIndex(ctx); err != nil || n != 1 {
+		t.Fatalf("verify: %d, %v", n, err)
 	}
 }

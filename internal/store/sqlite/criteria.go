@@ -23,7 +23,7 @@ var critFields = map[string]string{
 // critSQL turns c into a WHERE expression over msgflags f and messages m.
 // uidCol is the UID column of the table the query reads ("f.uid" or,
 // when no msgflags column is needed, "m.uid").
-func critSQL(c *store.Criteria, uidCol string, b *strings.Builder, args *[]any, needM *bool) error {
+func critSQL(c *store.Criteria, uidCol string, b *strings.Builder, args *[]any) error {
 	switch c.Op {
 	case store.CritAll:
 		b.WriteString("1")
@@ -45,7 +45,7 @@ func critSQL(c *store.Criteria, uidCol string, b *strings.Builder, args *[]any, 
 			if i > 0 {
 				b.WriteString(sep)
 			}
-			if err := critSQL(s, uidCol, b, args, needM); err != nil {
+			if err := critSQL(s, uidCol, b, args); err != nil {
 				return err
 			}
 		}
@@ -55,7 +55,7 @@ func critSQL(c *store.Criteria, uidCol string, b *strings.Builder, args *[]any, 
 			return fmt.Errorf("sqlite: NOT needs one operand")
 		}
 		b.WriteString("NOT (")
-		if err := critSQL(c.Sub[0], uidCol, b, args, needM); err != nil {
+		if err := critSQL(c.Sub[0], uidCol, b, args); err != nil {
 			return err
 		}
 		b.WriteByte(')')
@@ -76,7 +76,6 @@ func critSQL(c *store.Criteria, uidCol string, b *strings.Builder, args *[]any, 
 		if !ok {
 			return fmt.Errorf("sqlite: no search field %q", c.Field)
 		}
-		*needM = true
 		b.WriteString("(instr(" + col + ", ?) > 0)")
 		*args = append(*args, c.Value)
 	case store.CritLarger:
@@ -99,7 +98,6 @@ func critSQL(c *store.Criteria, uidCol string, b *strings.Builder, args *[]any, 
 		default:
 			return fmt.Errorf("sqlite: no date field %q", c.Field)
 		}
-		*needM = true
 		op := map[int]string{-1: "<", 0: "=", 1: ">="}[c.Cmp]
 		if op == "" {
 			return fmt.Errorf("sqlite: bad date comparison %d", c.Cmp)
@@ -115,19 +113,20 @@ func critSQL(c *store.Criteria, uidCol string, b *strings.Builder, args *[]any, 
 	return nil
 }
 
-// critNeedsFlags reports whether c reads a msgflags column (flags,
-// keywords, size).
-func critNeedsFlags(c *store.Criteria) bool {
+// critTables reports which tables c reads: msgflags (flags, keywords,
+// sizes) and messages (header fields, dates).
+func critTables(c *store.Criteria) (flags, wide bool) {
 	switch c.Op {
 	case store.CritSysSet, store.CritSysClear, store.CritKeyword, store.CritNoKeyword, store.CritLarger, store.CritSmaller:
-		return true
+		flags = true
+	case store.CritContains, store.CritDate:
+		wide = true
 	}
 	for _, sc := range c.Sub {
-		if critNeedsFlags(sc) {
-			return true
-		}
+		f, w := critTables(sc)
+		flags, wide = flags || f, wide || w
 	}
-	return false
+	return flags, wide
 }
 
 // SearchCriteria evaluates c (store.CriteriaSearcher), returning matching
@@ -136,25 +135,15 @@ func critNeedsFlags(c *store.Criteria) bool {
 // over the mailbox's rows in SQLite, reading msgflags, messages' search
 // index, or their join, whichever the criteria need.
 func (s *Store) SearchCriteria(ctx context.Context, mailboxID int64, c *store.Criteria) ([]store.UID, error) {
-	needF := critNeedsFlags(c)
-	var where strings.Builder
-	args := []any{mailboxID}
-	needM := false
+	needF, needM := critTables(c)
 	uidCol := "f.uid"
-	if !needF {
+	if needM && !needF {
 		uidCol = "m.uid"
 	}
-	if err := critSQL(c, uidCol, &where, &args, &needM); err != nil {
+	var where strings.Builder
+	args := []any{mailboxID}
+	if err := critSQL(c, uidCol, &where, &args); err != nil {
 		return nil, err
-	}
-	if !needM {
-		uidCol = "f.uid"
-		// Build again over msgflags: no wide column is needed.
-		where.Reset()
-		args = args[:1]
-		if err := critSQL(c, uidCol, &where, &args, &needM); err != nil {
-			return nil, err
-		}
 	}
 	if !needM {
 		b, err := s.box(ctx, mailboxID)

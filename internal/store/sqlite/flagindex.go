@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -383,44 +382,21 @@ func (s *Store) loadBox(ctx context.Context, mailboxID int64) (*boxFlags, error)
 // parseLines reads "uid modseq sysflags size[ keyword...]" lines.
 func (b *boxFlags) parseLines(raw []byte) error {
 	for len(raw) > 0 {
-		line := raw
-		if i := indexByte(raw, '\n'); i >= 0 {
-			line, raw = raw[:i], raw[i+1:]
-		} else {
-			raw = nil
-		}
-		var nums [4]int64
-		for k := range nums {
-			j := indexByte(line, ' ')
-			field := line
-			if j >= 0 {
-				field, line = line[:j], line[j+1:]
-			} else {
-				line = nil
-			}
-			v, err := strconv.ParseInt(string(field), 10, 64)
-			if err != nil {
-				return err
-			}
-			nums[k] = v
+		var line []byte
+		line, raw = nextLine(raw)
+		var nums [4]uint64
+		rest, ok := parseUints(line, nums[:])
+		if !ok {
+			return fmt.Errorf("sqlite: bad flag index line %q", line)
 		}
 		var kw uint32
-		if len(line) > 0 {
-			kw = b.intern(strings.Fields(string(line)))
+		if len(rest) > 0 {
+			kw = b.intern(strings.Fields(string(rest)))
 		}
 		b.uids = append(b.uids, store.UID(nums[0]))
-		b.ents = append(b.ents, flagEnt{modseq: store.ModSeq(nums[1]), sys: store.SysFlags(nums[2]), size: nums[3], kw: kw})
+		b.ents = append(b.ents, flagEnt{modseq: store.ModSeq(nums[1]), sys: store.SysFlags(nums[2]), size: int64(nums[3]), kw: kw})
 	}
 	return nil
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // indexed is one message's entry copied out of the index.
@@ -549,15 +525,11 @@ func compileIndexed(b *boxFlags, c *store.Criteria) (func(store.UID, *flagEnt) b
 		want := c.Sys
 		return func(_ store.UID, e *flagEnt) bool { return e.sys&want == 0 }, true
 	case store.CritKeyword, store.CritNoKeyword:
-		// Same comparison as the SQL form: ASCII case-insensitive.
+		// Keywords are atoms, ASCII (RFC 9051 §9 flag-keyword), so this
+		// is the SQL form's lower() comparison.
 		has := make([]bool, len(b.kwsets))
 		for i, set := range b.kwsets {
-			for _, k := range set {
-				if asciiEqualFold(k, c.Value) {
-					has[i] = true
-					break
-				}
-			}
+			has[i] = slices.ContainsFunc(set, func(k string) bool { return strings.EqualFold(k, c.Value) })
 		}
 		neg := c.Op == store.CritNoKeyword
 		return func(_ store.UID, e *flagEnt) bool {
@@ -575,25 +547,6 @@ func compileIndexed(b *boxFlags, c *store.Criteria) (func(store.UID, *flagEnt) b
 		return func(u store.UID, _ *flagEnt) bool { return u >= lo && u <= hi }, true
 	}
 	return nil, false
-}
-
-func asciiEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // VerifyFlagIndex compares every indexed mailbox that is current (its
@@ -677,16 +630,7 @@ func (s *Store) WarmFlags(mailboxID int64) {
 		return
 	}
 	go func() {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go func() {
-			select {
-			case <-s.quit:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		if _, err := s.box(ctx, mailboxID); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
+		if _, err := s.box(s.bg, mailboxID); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
 			s.log.Warn("sqlite: flag index warm-up", "mailbox", mailboxID, "err", err)
 		}
 	}()

@@ -17,20 +17,8 @@ import (
 // dropped and reloaded under them.
 func TestFlagIndexConcurrent(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "barid.db"), Options{FlagIndexMin: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	acct, err := s.CreateAccount(ctx, "idx", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inbox, err := s.Mailbox(ctx, acct.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, _, err := s.CreateMailbox(ctx, acct.ID, "Other", "")
+	s, inbox, _ := openInbox(t, "", Options{FlagIndexMin: 1}, nil)
+	other, _, err := s.CreateMailbox(ctx, inbox.AccountID, "Other", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,27 +113,8 @@ func TestFlagIndexConcurrent(t *testing.T) {
 // is compared with the snapshot's modseq, not with the copy's as it grows.
 func TestFlagIndexReplaysCommitsDuringLoad(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "barid.db"), Options{FlagIndexMin: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	acct, err := s.CreateAccount(ctx, "replay", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := s.Mailbox(ctx, acct.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msgs []store.NewMessage
-	for i := range 10 {
-		msgs = append(msgs, store.NewMessage{BlobID: fmt.Sprintf("%064x", i), Size: 10})
-	}
-	uids, _, err := s.AppendMessages(ctx, mb.ID, msgs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msgs := tinyMessages(0, 10)
+	s, mb, uids := openInbox(t, "", Options{FlagIndexMin: 1}, msgs)
 	s.index.testAfterSnapshot = func() {
 		s.index.testAfterSnapshot = nil
 		// One command, one modseq, five changes; then an append.
@@ -183,32 +152,12 @@ func TestFlagIndexReplaysCommitsDuringLoad(t *testing.T) {
 func TestFlagIndexOtherProcessWrite(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "barid.db")
-	s, err := Open(ctx, path, Options{FlagIndexMin: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, mb, uids := openInbox(t, path, Options{FlagIndexMin: 1}, tinyMessages(0, 4))
 	other, err := Open(ctx, path, Options{FlagIndexEntries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	acct, err := s.CreateAccount(ctx, "two", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := s.Mailbox(ctx, acct.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msgs []store.NewMessage
-	for i := range 4 {
-		msgs = append(msgs, store.NewMessage{BlobID: fmt.Sprintf("%064x", i), Size: 10})
-	}
-	uids, _, err := s.AppendMessages(ctx, mb.ID, msgs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	flagsOf := func(u store.UID) store.SysFlags {
 		t.Helper()
 		var f store.SysFlags
@@ -250,26 +199,7 @@ func TestFlagIndexOtherProcessWrite(t *testing.T) {
 // scanning SQLite alongside.
 func TestFlagIndexWarmAndWait(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "barid.db"), Options{FlagIndexMin: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	acct, err := s.CreateAccount(ctx, "warm", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := s.Mailbox(ctx, acct.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msgs []store.NewMessage
-	for i := range 20 {
-		msgs = append(msgs, store.NewMessage{BlobID: fmt.Sprintf("%064x", i), Size: 10})
-	}
-	if _, _, err := s.AppendMessages(ctx, mb.ID, msgs); err != nil {
-		t.Fatal(err)
-	}
+	s, mb, _ := openInbox(t, "", Options{FlagIndexMin: 1}, tinyMessages(0, 20))
 	release := make(chan struct{})
 	inLoad := make(chan struct{})
 	s.index.testAfterSnapshot = func() {
@@ -299,4 +229,44 @@ func TestFlagIndexWarmAndWait(t *testing.T) {
 	if n, err := s.VerifyFlagIndex(ctx); err != nil || n != 1 {
 		t.Fatalf("verify: %d, %v", n, err)
 	}
+}
+
+// tinyMessages returns n minimal messages with distinct blob IDs from
+// first on.
+func tinyMessages(first, n int) []store.NewMessage {
+	msgs := make([]store.NewMessage, n)
+	for i := range msgs {
+		msgs[i] = store.NewMessage{BlobID: fmt.Sprintf("%064x", first+i), Size: 10}
+	}
+	return msgs
+}
+
+// openInbox opens a store on path (a new file if empty), closed when the
+// test ends, and returns it with a new account's INBOX holding msgs.
+func openInbox(t *testing.T, path string, opts Options, msgs []store.NewMessage) (*Store, *store.Mailbox, []store.UID) {
+	t.Helper()
+	ctx := context.Background()
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "barid.db")
+	}
+	s, err := Open(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	acct, err := s.CreateAccount(ctx, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := s.Mailbox(ctx, acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uids []store.UID
+	if len(msgs) > 0 {
+		if uids, _, err = s.AppendMessages(ctx, mb.ID, msgs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, mb, uids
 }

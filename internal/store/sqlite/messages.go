@@ -576,20 +576,12 @@ func emitFlagLines(mailboxID int64, want []store.UID, b []byte, fn func(*store.M
 	k := 0
 	var msgs []store.Message // allocated in blocks: one allocation per 256 messages
 	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
+		var line []byte
+		line, b = nextLine(b)
 		var nums [3]uint64
-		rest := line
-		for j := range nums {
-			var ok bool
-			nums[j], rest, ok = parseUint(rest)
-			if !ok {
-				return fmt.Errorf("sqlite: bad flags line %q", line)
-			}
+		rest, ok := parseUints(line, nums[:])
+		if !ok {
+			return fmt.Errorf("sqlite: bad flags line %q", line)
 		}
 		u := store.UID(nums[0])
 		for k < len(want) && want[k] < u {
@@ -619,6 +611,26 @@ func emitFlagLines(mailboxID int64, want []store.UID, b []byte, fn func(*store.M
 }
 
 // parseUint reads a decimal number and skips one following space.
+// nextLine splits b at its first newline.
+func nextLine(b []byte) (line, rest []byte) {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i], b[i+1:]
+	}
+	return b, nil
+}
+
+// parseUints reads len(dst) numbers with parseUint and returns what
+// follows them.
+func parseUints(b []byte, dst []uint64) ([]byte, bool) {
+	for j := range dst {
+		var ok bool
+		if dst[j], b, ok = parseUint(b); !ok {
+			return nil, false
+		}
+	}
+	return b, true
+}
+
 func parseUint(b []byte) (uint64, []byte, bool) {
 	var v uint64
 	i := 0

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"barid/internal/store"
@@ -17,29 +16,14 @@ import (
 // test catches that first.
 func TestRawQueryFreshBlobs(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "barid.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	acct, err := s.CreateAccount(ctx, "raw", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, _, err := s.CreateMailbox(ctx, acct.ID, "Raw", "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var msgs []store.NewMessage
 	for i := range 50 {
 		msgs = append(msgs, store.NewMessage{BlobID: fmt.Sprintf("%064x", i), Size: 10,
 			Structure: bytes.Repeat([]byte{byte('a' + i%26)}, 100+i), Envelope: []byte(fmt.Sprintf("(env %d)", i))})
 	}
-	if _, _, err := s.AppendMessages(ctx, mb.ID, msgs); err != nil {
-		t.Fatal(err)
-	}
+	s, mb, _ := openInbox(t, "", Options{}, msgs)
 	var kept [][]byte
-	err = s.readTx(ctx, func(r *reader) error {
+	err := s.readTx(ctx, func(r *reader) error {
 		return r.rawQuery(`SELECT structure, envelope FROM messages WHERE mailbox = ? ORDER BY uid`, namedArgs(mb.ID), func(v []driver.Value) error {
 			kept = append(kept, rawBytes(v[0]), rawBytes(v[1]))
 			return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -18,19 +17,6 @@ import (
 // 1970.
 func TestSortUIDsTies(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "barid.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	acct, err := s.CreateAccount(ctx, "sort", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := s.Mailbox(ctx, acct.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
 	r := rand.New(rand.NewPCG(5, 6))
 	base := time.Date(1969, 12, 31, 23, 59, 0, 0, time.UTC)
 	var msgs []store.NewMessage
@@ -42,10 +28,7 @@ func TestSortUIDsTies(t *testing.T) {
 		}
 		msgs = append(msgs, m)
 	}
-	uids, _, err := s.AppendMessages(ctx, mb.ID, msgs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, mb, uids := openInbox(t, "", Options{}, msgs)
 	key := map[string]func(i int) int64{
 		"ARRIVAL": func(i int) int64 { return msgs[i].InternalDate.Unix() },
 		"DATE": func(i int) int64 {

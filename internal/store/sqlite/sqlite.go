@@ -94,6 +94,10 @@ type Store struct {
 
 	// index is the in-memory flag index of large mailboxes.
 	index *flagIndex
+	// bg is the context of work the store starts on its own (flag index
+	// warm-ups); Close cancels it.
+	bg     context.Context
+	stopBG context.CancelFunc
 
 	rpool chan *rconn
 	bpool chan *rconn // bulk readers, memory-mapped
@@ -170,6 +174,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.FlagIndexEntries > 0 {
 		s.index = newFlagIndex(opts.FlagIndexEntries, opts.FlagIndexMin)
 	}
+	s.bg, s.stopBG = context.WithCancel(context.Background())
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 	base := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?_pragma=busy_timeout(" + busy + ")"
 
@@ -231,13 +236,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			s.wdb.Close()
 			return nil, fmt.Errorf("open %s: %w", abs, err)
 		}
-		rc := &rconn{conn: c, stmts: map[string]*sql.Stmt{}}
+		rc := &rconn{conn: c, stmts: map[string]*sql.Stmt{}, pool: s.rpool}
 		if i >= opts.Readers {
-			rc.bulk = true
-			s.bpool <- rc
-		} else {
-			s.rpool <- rc
+			rc.pool = s.bpool
 		}
+		rc.pool <- rc
 		s.nreaders++
 	}
 
@@ -268,6 +271,7 @@ func (s *Store) closeReaders() {
 func (s *Store) Close() error {
 	s.closed.Do(func() {
 		close(s.quit)
+		s.stopBG()
 		<-s.done
 		ctx := context.Background()
 		// Refresh planner statistics where they drifted (cheap, SQLite's
@@ -291,17 +295,17 @@ type rconn struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
 	raw   map[string]driver.Stmt // rawQuery's statements
-	bulk  bool                   // from bpool: reads through mmap
+	pool  chan *rconn            // where it goes back: rpool, or bpool (mmap)
 }
 
-func (s *Store) acquire(ctx context.Context) (*rconn, error) {
+func (s *Store) acquire(ctx context.Context, pool chan *rconn) (*rconn, error) {
 	select {
 	case <-s.quit:
 		return nil, ErrClosed
 	default:
 	}
 	select {
-	case c := <-s.rpool:
+	case c := <-pool:
 		return c, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -310,39 +314,16 @@ func (s *Store) acquire(ctx context.Context) (*rconn, error) {
 	}
 }
 
-func (s *Store) release(c *rconn) {
-	if c.bulk {
-		s.bpool <- c
-		return
-	}
-	s.rpool <- c
-}
-
-// acquireBulk takes a connection from the bulk (memory-mapped) pool.
-func (s *Store) acquireBulk(ctx context.Context) (*rconn, error) {
-	select {
-	case <-s.quit:
-		return nil, ErrClosed
-	default:
-	}
-	select {
-	case c := <-s.bpool:
-		return c, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-s.quit:
-		return nil, ErrClosed
-	}
-}
+func (s *Store) release(c *rconn) { c.pool <- c }
 
 // bulkTx is readTx on a bulk reader: for scans over a mailbox.
 func (s *Store) bulkTx(ctx context.Context, fn func(r *reader) error) error {
-	return s.readOn(ctx, s.acquireBulk, true, fn)
+	return s.readOn(ctx, s.bpool, true, fn)
 }
 
 // bulkRead is read on a bulk reader.
 func (s *Store) bulkRead(ctx context.Context, fn func(r *reader) error) error {
-	return s.readOn(ctx, s.acquireBulk, false, fn)
+	return s.readOn(ctx, s.bpool, false, fn)
 }
 
 // readTx runs fn in one read transaction (a consistent WAL snapshot).
@@ -356,11 +337,11 @@ func (s *Store) read(ctx context.Context, fn func(r *reader) error) error {
 }
 
 func (s *Store) readMode(ctx context.Context, tx bool, fn func(r *reader) error) error {
-	return s.readOn(ctx, s.acquire, tx, fn)
+	return s.readOn(ctx, s.rpool, tx, fn)
 }
 
-func (s *Store) readOn(ctx context.Context, acquire func(context.Context) (*rconn, error), tx bool, fn func(r *reader) error) error {
-	c, err := acquire(ctx)
+func (s *Store) readOn(ctx context.Context, pool chan *rconn, tx bool, fn func(r *reader) error) error {
+	c, err := s.acquire(ctx, pool)
 	if err != nil {
 		return err
 	}

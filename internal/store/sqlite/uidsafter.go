@@ -68,7 +68,7 @@ func (s *Store) SortUIDs(ctx context.Context, mailboxID int64, by string, revers
 		// SQLite would otherwise sort every run of ties in a temporary
 		// b-tree, which tripled the time on 100,000 messages.
 		err := s.bulkTx(ctx, func(r *reader) error {
-			rows, err := r.query(`SELECT group_concat(k || ',' || uid) FROM
+			rows, err := r.query(`SELECT group_concat(k || ' ' || uid, ' ') FROM
 				(SELECT `+expr+` AS k, uid FROM messages WHERE mailbox = ? ORDER BY `+expr+` DESC, uid DESC)`, mailboxID)
 			if err != nil {
 				return err
@@ -99,64 +99,35 @@ func (s *Store) SortUIDs(ctx context.Context, mailboxID int64, by string, revers
 	return out, err
 }
 
-// keysFlipTies parses "key,uid,key,uid..." (keys descending, ties in
+// keysFlipTies parses "key uid key uid..." (keys descending, ties in
 // descending UID order) into UIDs with every run of equal keys reversed,
 // so that ties come in ascending UID order (RFC 5256 §3: REVERSE does not
-// apply to the mailbox-order tie-break).
+// apply to the mailbox-order tie-break). Keys are negative before 1970.
 func keysFlipTies(out []store.UID, b []byte) ([]store.UID, error) {
 	start := len(out)
 	var runKey int64
 	runStart := start
 	for len(b) > 0 {
-		k, rest, ok := cutInt(b)
-		if !ok || len(rest) == 0 || rest[0] != ',' {
-			return nil, fmt.Errorf("sqlite: bad sort list near %q", clip(b))
+		neg := b[0] == '-'
+		if neg {
+			b = b[1:]
 		}
-		u, rest2, ok := cutInt(rest[1:])
-		if !ok || u <= 0 || u > math.MaxUint32 {
-			return nil, fmt.Errorf("sqlite: bad sort list near %q", clip(rest))
+		var kv [2]uint64
+		rest, ok := parseUints(b, kv[:])
+		if !ok || kv[1] == 0 || kv[1] > math.MaxUint32 || kv[0] > math.MaxInt64 {
+			return nil, fmt.Errorf("sqlite: bad sort list near %q", b[:min(len(b), 20)])
+		}
+		k := int64(kv[0])
+		if neg {
+			k = -k
 		}
 		if len(out) == start || k != runKey {
 			slices.Reverse(out[runStart:])
 			runStart, runKey = len(out), k
 		}
-		out = append(out, store.UID(u))
-		b = rest2
-		if len(b) > 0 {
-			if b[0] != ',' {
-				return nil, fmt.Errorf("sqlite: bad sort list near %q", clip(b))
-			}
-			b = b[1:]
-		}
+		out = append(out, store.UID(kv[1]))
+		b = rest
 	}
 	slices.Reverse(out[runStart:])
 	return out, nil
-}
-
-// cutInt reads a decimal integer (optionally negative) from the start
-// of b.
-func cutInt(b []byte) (int64, []byte, bool) {
-	neg := len(b) > 0 && b[0] == '-'
-	if neg {
-		b = b[1:]
-	}
-	var v int64
-	i := 0
-	for ; i < len(b) && b[i] >= '0' && b[i] <= '9' && i < 19; i++ {
-		v = v*10 + int64(b[i]-'0')
-	}
-	if i == 0 {
-		return 0, b, false
-	}
-	if neg {
-		v = -v
-	}
-	return v, b[i:], true
-}
-
-func clip(b []byte) string {
-	if len(b) > 20 {
-		b = b[:20]
-	}
-	return string(b)
 }

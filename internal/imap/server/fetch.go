@@ -560,14 +560,7 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 				return flush()
 			})
 	} else {
-		missing, err = pipelined(uids, fetchChunk,
-			func(chunk []store.UID, buf []store.Message) ([]store.Message, error) {
-				err := st.FetchMessages(c.ctx(), v.mbox.ID, chunk, req.fields, func(m *store.Message) error {
-					buf = append(buf, *m)
-					return nil
-				})
-				return buf, err
-			},
+		missing, err = pipelined(uids, fetchChunk, c.loadMessages(req.fields),
 			func(msgs []store.Message) error {
 				for i := range msgs {
 					if err := write(&msgs[i]); err != nil {
@@ -584,6 +577,19 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 		return missing, &imap.Error{Type: "NO", Code: imap.CodeServerBug, Text: "Some messages could not be read; refer to the server log"}
 	}
 	return missing, nil
+}
+
+// loadMessages is a pipelined loader of whole records of the selected
+// mailbox: it copies each one, with fields, into buf.
+func (c *Conn) loadMessages(fields store.Fields) func([]store.UID, []store.Message) ([]store.Message, error) {
+	mb := c.sel.mbox.ID
+	return func(chunk []store.UID, buf []store.Message) ([]store.Message, error) {
+		err := c.srv.cfg.Store.FetchMessages(c.ctx(), mb, chunk, fields, func(m *store.Message) error {
+			buf = append(buf, *m)
+			return nil
+		})
+		return buf, err
+	}
 }
 
 // pipelined runs load over uids in chunks of step and write over each
@@ -693,11 +699,7 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 			}
 			needBlob := it.kind == fBinary || (it.kind == fSection && msgdata.NeedsBlob(root, it.section))
 			if needBlob && br == nil {
-				ctx := req.blobCtx
-				if ctx == nil {
-					ctx = c.ctx()
-				}
-				r, err := c.srv.cfg.Blobs.Open(ctx, m.BlobID)
+				r, err := c.srv.cfg.Blobs.Open(req.blobCtx, m.BlobID)
 				if err != nil {
 					return unavailable(err)
 				}
@@ -825,25 +827,7 @@ func (c *Conn) shortLine(seq uint32, m *store.Message, req *fetchReq) error {
 			b = append(b, "UID "...)
 			b = strconv.AppendUint(b, uint64(m.UID), 10)
 		case fFlags:
-			b = append(b, "FLAGS ("...)
-			sys := sysFlagText[m.Flags.System]
-			b = append(b, sys...)
-			first := sys == ""
-			if !c.rev2 && c.sel.isRecent(m.UID) {
-				if !first {
-					b = append(b, ' ')
-				}
-				b = append(b, `\Recent`...)
-				first = false
-			}
-			for _, k := range m.Flags.Keywords {
-				if !first {
-					b = append(b, ' ')
-				}
-				b = append(b, k...)
-				first = false
-			}
-			b = append(b, ')')
+			b = c.appendFlagList(append(b, "FLAGS "...), m.UID, m.Flags)
 		case fModSeq:
 			b = append(b, "MODSEQ ("...)
 			b = strconv.AppendInt(b, int64(m.ModSeq), 10)

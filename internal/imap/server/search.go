@@ -546,14 +546,7 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 	const chunk = 4096
 	var sms []search.Msg
 	var hit []bool
-	_, err := pipelined(v.uids, chunk,
-		func(part []store.UID, buf []store.Message) ([]store.Message, error) {
-			err := c.srv.cfg.Store.FetchMessages(c.ctx(), v.mbox.ID, part, fields, func(m *store.Message) error {
-				buf = append(buf, *m)
-				return nil
-			})
-			return buf, err
-		},
+	_, err := pipelined(v.uids, chunk, c.loadMessages(fields),
 		func(msgs []store.Message) error {
 			// The view is the session's: read it here, not in workers.
 			sms = slices.Grow(sms[:0], len(msgs))[:len(msgs)]

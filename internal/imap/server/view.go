@@ -301,25 +301,32 @@ func (c *Conn) writeFlagsFetch(seq uint32, uid store.UID, f store.Flags, modseq 
 }
 
 func (c *Conn) writeFlagList(uid store.UID, f store.Flags) {
-	c.enc.BeginList()
+	var a [128]byte
+	c.enc.Raw(c.appendFlagList(a[:0], uid, f))
+}
+
+// appendFlagList appends the parenthesized flag list of a message:
+// system flags in Dovecot's order, \Recent for rev1, then keywords.
+func (c *Conn) appendFlagList(b []byte, uid store.UID, f store.Flags) []byte {
+	b = append(b, '(')
 	sys := sysFlagText[f.System]
-	c.enc.RawString(sys)
+	b = append(b, sys...)
 	first := sys == ""
 	if !c.rev2 && c.sel != nil && c.sel.isRecent(uid) {
 		if !first {
-			c.enc.SP()
+			b = append(b, ' ')
 		}
-		c.enc.RawString(`\Recent`)
+		b = append(b, `\Recent`...)
 		first = false
 	}
 	for _, k := range f.Keywords {
 		if !first {
-			c.enc.SP()
+			b = append(b, ' ')
 		}
-		c.enc.Atom(k)
+		b = append(b, k...)
 		first = false
 	}
-	c.enc.EndList()
+	return append(b, ')')
 }
 
 // dovecotFlagOrder is the order system flags are listed in FETCH and

@@ -99,7 +99,7 @@ type Storage struct {
 	// disables it: FETCH FLAGS and flag searches then read SQLite.
 	FlagIndexEntries int `toml:"flag_index_entries"`
 	// FlagIndexMin is the size from which a mailbox is indexed; smaller
-	// ones are answered from SQLite quickly enough.
+	// ones are answered from SQLite. Default 1: every mailbox in use.
 	FlagIndexMin int `toml:"flag_index_min"`
 }
 
@@ -153,7 +153,7 @@ func Default() Config {
 			IdleKeepalive: Duration{2 * time.Minute},
 		},
 		LMTP:    LMTP{LocalDomains: []string{"localhost"}},
-		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1000},
+		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1},
 		Auth: Auth{
 			FailureDelay:    Duration{time.Second},
 			MaxFailureDelay: Duration{15 * time.Second},

@@ -57,6 +57,7 @@ type Conn struct {
 
 	br      *bufio.Reader
 	bw      *bufio.Writer
+	small   *bufio.Writer // the connection's own buffer while bw is borrowed (bigWrites)
 	dec     *wire.Decoder
 	enc     *wire.Encoder
 	wmu     sync.Mutex  // held by whoever writes while IDLE is running
@@ -485,32 +486,53 @@ func (c *Conn) writeBye(text string) {
 
 // bigWriters are the write buffers of long responses. A connection
 // keeps a 2 KiB buffer (memory per idle connection is a goal); a FETCH of
-// thousands of messages borrows 64 KiB so that it costs one write system
-// call per 64 KiB rather than per 2 KiB.
+// thousands of messages, or of message bytes, borrows 64 KiB so that it
+// costs one write system call per 64 KiB rather than per 2 KiB, and a
+// response of up to 64 KiB goes out with its tagged OK in one write.
 var bigWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
 // bigWrites switches the connection to a pooled 64 KiB write buffer
-// until the returned function runs (which flushes it and switches back).
-func (c *Conn) bigWrites() (restore func() error) {
-	if err := c.flush(); err != nil {
-		return func() error { return err }
+// until the next flush, which writes it and switches back (releaseBig):
+// the tagged completion written after the handler shares the buffer.
+func (c *Conn) bigWrites() error {
+	if c.small != nil {
+		return nil // already borrowed
 	}
-	small := c.bw
+	if c.bw.Buffered() > 0 {
+		if err := c.flushKeep(); err != nil {
+			return err
+		}
+	}
 	big := bigWriters.Get().(*bufio.Writer)
 	big.Reset(c.nc)
-	c.bw = big
+	c.small, c.bw = c.bw, big
 	c.enc.SetWriter(big)
-	return func() error {
-		err := c.flush()
-		c.bw = small
-		c.enc.SetWriter(small)
-		big.Reset(nil)
-		bigWriters.Put(big)
-		return err
-	}
+	return nil
 }
 
+// releaseBig returns a borrowed buffer to the pool (its content, if a
+// failed flush left any, is dropped with the connection).
+func (c *Conn) releaseBig() {
+	if c.small == nil {
+		return
+	}
+	big := c.bw
+	c.bw, c.small = c.small, nil
+	c.enc.SetWriter(c.bw)
+	big.Reset(nil)
+	bigWriters.Put(big)
+}
+
+// flush writes what is buffered and gives back a borrowed buffer.
 func (c *Conn) flush() error {
+	err := c.flushKeep()
+	c.releaseBig()
+	return err
+}
+
+// flushKeep writes what is buffered, keeping a borrowed buffer: a long
+// FETCH sends each chunk while the next loads.
+func (c *Conn) flushKeep() error {
 	if err := c.enc.Err(); err != nil {
 		return err
 	}

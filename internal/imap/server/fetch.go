@@ -61,6 +61,9 @@ type fetchReq struct {
 	// response line is built in line and written at once (shortLine).
 	short bool
 	line  []byte
+	// bytes: some item is a section or BINARY, so responses carry
+	// message bytes (runFetch borrows a large write buffer).
+	bytes bool
 }
 
 // RFC 9051 §6.4.5 FETCH.
@@ -281,6 +284,8 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 	for _, it := range req.items {
 		switch it.kind {
 		case fUID, fFlags, fModSeq, fSize:
+		case fSection, fBinary:
+			req.short, req.bytes = false, true
 		default:
 			req.short = false
 		}
@@ -479,8 +484,8 @@ const (
 // runFetch loads records chunk by chunk (never writing to the socket
 // inside a store call) and writes one FETCH response per message. It
 // reports whether some requested messages no longer exist.
-// bigFetch is the number of messages from which a FETCH borrows a large
-// write buffer (Conn.bigWrites).
+// bigFetch is the number of messages from which a FETCH reads message
+// bytes as a scan (store.WithBulk).
 const bigFetch = 512
 
 func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool, err error) {
@@ -513,9 +518,16 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 		}
 		return err
 	}
+	// A FETCH of one chunk is answered with its tagged OK in one write
+	// (finish flushes); a longer one sends each chunk while the next
+	// loads.
+	step := fetchChunk
+	if req.fields&^(store.FieldFlags|store.FieldSize) == 0 {
+		step = fetchChunkFlags
+	}
 	flush := func() error {
-		if c.bw.Buffered() > 0 {
-			if err := c.flush(); err != nil {
+		if len(uids) > step && c.bw.Buffered() > 0 {
+			if err := c.flushKeep(); err != nil {
 				return &ioError{err}
 			}
 		}
@@ -524,12 +536,13 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 	req.blobCtx = c.ctx()
 	if len(uids) >= bigFetch {
 		req.blobCtx = store.WithBulk(req.blobCtx)
-		restore := c.bigWrites()
-		defer func() {
-			if rerr := restore(); rerr != nil && err == nil {
-				err = &ioError{rerr}
-			}
-		}()
+	}
+	// Borrow 64 KiB unless the answer surely fits the connection's
+	// 2 KiB (a few short lines, or a message or two without bytes).
+	if req.bytes || len(uids) > 32 || (!req.short && len(uids) > 2) {
+		if err := c.bigWrites(); err != nil {
+			return false, &ioError{err}
+		}
 	}
 	if req.fields&^(store.FieldFlags|store.FieldSize) == 0 {
 		// Flags and sizes only: a compact record per message rather
@@ -541,7 +554,7 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 			flags  store.Flags
 		}
 		var m store.Message
-		missing, err = pipelined(uids, fetchChunkFlags,
+		missing, err = pipelined(uids, step,
 			func(chunk []store.UID, buf []flagRec) ([]flagRec, error) {
 				err := st.FetchMessages(c.ctx(), v.mbox.ID, chunk, req.fields, func(m *store.Message) error {
 					buf = append(buf, flagRec{m.UID, m.ModSeq, m.Size, m.Flags})
@@ -560,7 +573,7 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 				return flush()
 			})
 	} else {
-		missing, err = pipelined(uids, fetchChunk, c.loadMessages(req.fields),
+		missing, err = pipelined(uids, step, c.loadMessages(req.fields),
 			func(msgs []store.Message) error {
 				for i := range msgs {
 					if err := write(&msgs[i]); err != nil {

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -39,7 +40,7 @@ import (
 //
 // Memory. Only mailboxes of at least Options.FlagIndexMin messages are
 // indexed, and at most Options.FlagIndexEntries messages in all; beyond
-// that the least recently used mailbox is dropped.
+// that the least recently used mailboxes are dropped (evict).
 
 type flagEnt struct {
 	modseq store.ModSeq
@@ -208,6 +209,25 @@ func (x *flagIndex) applyOne(id int64, b *boxFlags, ch *store.Change) bool {
 	return true
 }
 
+// evict drops the least recently used mailboxes until at most target
+// entries remain. It frees an eighth of the cap beyond what is needed,
+// so with many small mailboxes indexed the scan and sort are paid once
+// per many loads, not once per load.
+func (x *flagIndex) evict(target int) {
+	type use struct{ id, used int64 }
+	order := make([]use, 0, len(x.boxes))
+	for id, b := range x.boxes {
+		order = append(order, use{id, b.used})
+	}
+	slices.SortFunc(order, func(a, b use) int { return cmp.Compare(a.used, b.used) })
+	for _, u := range order {
+		if x.entries <= target {
+			break
+		}
+		x.drop(u.id)
+	}
+}
+
 func (x *flagIndex) drop(id int64) {
 	if b := x.boxes[id]; b != nil {
 		x.entries -= len(b.uids)
@@ -302,15 +322,8 @@ func (s *Store) box(ctx context.Context, mailboxID int64) (*boxFlags, error) {
 		}
 	}
 	b.compact()
-	for x.entries+len(b.uids) > x.max && len(x.boxes) > 0 {
-		var lru int64
-		var oldest int64 = -1
-		for id, o := range x.boxes {
-			if oldest < 0 || o.used < oldest {
-				lru, oldest = id, o.used
-			}
-		}
-		x.drop(lru)
+	if x.entries+len(b.uids) > x.max {
+		x.evict(x.max - len(b.uids) - x.max/8)
 	}
 	x.entries += len(b.uids)
 	x.clock++

@@ -270,3 +270,55 @@ func openInbox(t *testing.T, path string, opts Options, msgs []store.NewMessage)
 	}
 	return s, mb, uids
 }
+
+// Past storage.flag_index_entries the least recently used mailboxes
+// leave the index, an eighth of the cap at a time, and what stays is
+// still exact.
+func TestFlagIndexEvictsLeastRecentlyUsed(t *testing.T) {
+	ctx := context.Background()
+	// Cap 80 entries: four mailboxes of 20 fill it exactly.
+	s, inbox, _ := openInbox(t, "", Options{FlagIndexMin: 1, FlagIndexEntries: 80}, tinyMessages(0, 20))
+	boxes := []int64{inbox.ID}
+	for i := range 4 {
+		mb, _, err := s.CreateMailbox(ctx, inbox.AccountID, fmt.Sprintf("Box%d", i), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.AppendMessages(ctx, mb.ID, tinyMessages(100*(i+1), 20)); err != nil {
+			t.Fatal(err)
+		}
+		boxes = append(boxes, mb.ID)
+	}
+	use := func(id int64) {
+		t.Helper()
+		if b, err := s.box(ctx, id); err != nil || b == nil {
+			t.Fatalf("box %d: index %v, err %v", id, b, err)
+		}
+	}
+	indexed := func() map[int64]bool {
+		s.index.mu.Lock()
+		defer s.index.mu.Unlock()
+		m := map[int64]bool{}
+		for id := range s.index.boxes {
+			m[id] = true
+		}
+		return m
+	}
+	for _, id := range boxes[:4] {
+		use(id)
+	}
+	use(boxes[0]) // boxes[1] is now the least recently used
+	use(boxes[4]) // 100 > 80: evict down to 80-20-10 = 50 before adding
+	got := indexed()
+	// Freeing to 50 of the 80 takes the two least recently used.
+	want := map[int64]bool{boxes[0]: true, boxes[3]: true, boxes[4]: true}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("indexed mailboxes %v, want %v (ids %v)", got, want, boxes)
+	}
+	if s.index.entries != 60 {
+		t.Fatalf("entries %d, want 60", s.index.entries)
+	}
+	if n, err := s.VerifyFlagIndex(ctx); err != nil || n != 3 {
+		t.Fatalf("VerifyFlagIndex: %d mailboxes checked, err %v", n, err)
+	}
+}

@@ -112,6 +112,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	ac.FailureDelay = cfg.Auth.FailureDelay.Duration
 	ac.MaxFailureDelay = cfg.Auth.MaxFailureDelay.Duration
 	ac.FailureWindow = cfg.Auth.FailureWindow.Duration
+	ac.CacheTTL, ac.CacheSize = cfg.Auth.CacheTTL.Duration, cfg.Auth.CacheSize
 	ac.MaxConnsPerIP = cfg.Limits.MaxConnsPerIP
 	ac.MaxConnsPerUser = cfg.Limits.MaxConnsPerUser
 	ac.TrustedNetworks = trusted

@@ -143,6 +143,12 @@ type Config struct {
 	// (default 2 × GOMAXPROCS)
 	MaxConcurrentHashes int
 
+	// CacheTTL is how long a verified password is remembered (see
+	// loginCache); CacheSize bounds the accounts remembered. Either 0:
+	// no cache, every login hashes.
+	CacheTTL  time.Duration
+	CacheSize int
+
 	// Clock is for tests. (default: the real clock)
 	Clock Clock
 }
@@ -161,6 +167,8 @@ func DefaultConfig() Config {
 		MaxConnsPerIP:   50,
 		MaxConnsPerUser: 100,
 		Params:          DefaultParams(),
+		CacheTTL:        time.Hour,
+		CacheSize:       100_000,
 	}
 }
 
@@ -207,6 +215,7 @@ type Authenticator struct {
 	fakeKey []byte        // keys fake SCRAM salts for unknown users
 	hashSem chan struct{} // MaxConcurrentHashes
 	hashes  atomic.Int64  // argon2id verifications run
+	cache   *loginCache   // nil: off
 	fails   failTable
 	conns   connTable
 	nonce   func() string // SCRAM server nonce; tests replace it
@@ -232,6 +241,7 @@ func New(accts Accounts, cfg Config, logger *slog.Logger) *Authenticator {
 		fakeKey: make([]byte, 32),
 		hashSem: make(chan struct{}, cfg.MaxConcurrentHashes),
 		nonce:   randomNonce,
+		cache:   newLoginCache(cfg.CacheTTL, cfg.CacheSize),
 	}
 	rand.Read(a.fakeKey)
 	p := cfg.Params
@@ -292,6 +302,9 @@ func (a *Authenticator) plain(ctx context.Context, mech string, remote netip.Add
 	case err != nil:
 		return 0, fmt.Errorf("auth: account lookup: %w", err)
 	}
+	if known && a.cache.hit(id, raw, password, a.clock.Now()) {
+		return a.succeed(mech, remote, authzid, username, id)
+	}
 	h := a.dummy
 	if known {
 		s, err := parseSecret(raw)
@@ -315,19 +328,27 @@ func (a *Authenticator) plain(ctx context.Context, mech string, remote netip.Add
 	<-a.hashSem
 	a.hashes.Add(1)
 	if known && ok {
-		if authzid != "" && !sameAccount(authzid, username) {
-			a.log.Info("login refused: authzid differs", "mech", mech, "remote", remote,
-				"user", logName(username), "authzid", logName(authzid))
-			return 0, ErrAuthzFailed
-		}
-		a.log.Info("login", "mech", mech, "remote", remote, "user", logName(username))
-		return id, nil
+		a.cache.add(id, raw, password, a.clock.Now())
+		return a.succeed(mech, remote, authzid, username, id)
 	}
 	reason := "wrong password"
 	if !known {
 		reason = "unknown user"
 	}
 	return 0, a.fail(ctx, mech, remote, username, reason)
+}
+
+// succeed ends a login whose password was right: authzid, if given,
+// must name the same account (RFC 4616 §2; barid has no proxy
+// authorization).
+func (a *Authenticator) succeed(mech string, remote netip.Addr, authzid, username string, id int64) (int64, error) {
+	if authzid != "" && !sameAccount(authzid, username) {
+		a.log.Info("login refused: authzid differs", "mech", mech, "remote", remote,
+			"user", logName(username), "authzid", logName(authzid))
+		return 0, ErrAuthzFailed
+	}
+	a.log.Info("login", "mech", mech, "remote", remote, "user", logName(username))
+	return id, nil
 }
 
 // NewSecret is NewSecret with the configured Params.

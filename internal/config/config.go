@@ -124,6 +124,11 @@ type Auth struct {
 	// TrustedNetworks are exempt from connection-count limits (not from
 	// failed-login delays). Empty by default, loopback included.
 	TrustedNetworks []string `toml:"trusted_networks"`
+	// CacheTTL is how long a verified password is remembered, so the
+	// next login with it skips the argon2id hash; 0 turns the cache
+	// off. CacheSize bounds the accounts remembered.
+	CacheTTL  Duration `toml:"cache_ttl"`
+	CacheSize int      `toml:"cache_size"`
 }
 
 // Limits are the named limits. Each error that enforces one names it.
@@ -158,6 +163,8 @@ func Default() Config {
 			FailureDelay:    Duration{time.Second},
 			MaxFailureDelay: Duration{15 * time.Second},
 			FailureWindow:   Duration{15 * time.Minute},
+			CacheTTL:        Duration{time.Hour},
+			CacheSize:       100_000,
 		},
 		Limits: Limits{
 			LineLength:          64 * 1024,
@@ -241,6 +248,9 @@ func (c *Config) Validate() error {
 	}
 	if c.IMAP.IdleKeepalive.Duration < time.Second {
 		add("imap.idle_keepalive must be at least 1s")
+	}
+	if c.Auth.CacheTTL.Duration < 0 || c.Auth.CacheSize < 0 {
+		add("auth.cache_ttl and auth.cache_size must be >= 0 (0 = no login cache)")
 	}
 	if _, err := c.TrustedPrefixes(); err != nil {
 		add("%v", err)

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -320,5 +321,53 @@ func TestFlagIndexEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 	if n, err := s.VerifyFlagIndex(ctx); err != nil || n != 3 {
 		t.Fatalf("VerifyFlagIndex: %d mailboxes checked, err %v", n, err)
+	}
+}
+
+// sqlite_stat4 stays empty: ANALYZE's samples would make SQLite
+// re-prepare every range statement on each new binding (dropStat4).
+// Both paths are checked: a database analyzed by someone else is
+// cleaned at Open, and Close's PRAGMA optimize leaves nothing behind.
+func TestNoStat4Samples(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "barid.db")
+	s, mb, _ := openInbox(t, path, Options{}, tinyMessages(0, 300))
+	stat4 := func(s *Store) int {
+		t.Helper()
+		var n int
+		if err := s.wconn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_stat4").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if _, err := s.wconn.ExecContext(ctx, "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	if stat4(s) == 0 {
+		t.Fatal("ANALYZE wrote no stat4 samples: the test proves nothing")
+	}
+	s.Close()
+	s2, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := stat4(s2); n != 0 {
+		t.Fatalf("after Open: %d sqlite_stat4 rows", n)
+	}
+	if _, _, err := s2.AppendMessages(ctx, mb.ID, tinyMessages(1000, 500)); err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+	raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var n int
+	if err := raw.QueryRow("SELECT count(*) FROM sqlite_stat4").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("after Close: %d sqlite_stat4 rows", n)
 	}
 }

@@ -139,8 +139,14 @@ func (w *writer) loop() {
 // the writer took it must not abort a transaction shared with others.
 func (w *writer) ctx() context.Context { return context.Background() }
 
+// exec runs a transaction-control statement (BEGIN, COMMIT, SAVEPOINT,
+// PRAGMA synchronous), prepared once like the requests' statements.
 func (w *writer) exec(q string) error {
-	_, err := w.conn.ExecContext(w.ctx(), q)
+	st, err := (&wtx{w: w}).stmt(q)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(w.ctx())
 	return err
 }
 

@@ -55,14 +55,16 @@ type Conn struct {
 	remote netip.Addr
 	log    *slog.Logger
 
-	br      *bufio.Reader
-	bw      *bufio.Writer
-	small   *bufio.Writer // the connection's own buffer while bw is borrowed (bigWrites)
-	dec     *wire.Decoder
-	enc     *wire.Encoder
-	wmu     sync.Mutex  // held by whoever writes while IDLE is running
-	idling  bool        // under wmu: IDLE is in progress
-	pushing atomic.Bool // an IDLE pusher goroutine is running
+	br    *bufio.Reader
+	bw    *bufio.Writer
+	small *bufio.Writer // the connection's own buffer while bw is borrowed (bigWrites)
+	// flagLine is writeFlagList's scratch.
+	flagLine []byte
+	dec      *wire.Decoder
+	enc      *wire.Encoder
+	wmu      sync.Mutex  // held by whoever writes while IDLE is running
+	idling   bool        // under wmu: IDLE is in progress
+	pushing  atomic.Bool // an IDLE pusher goroutine is running
 
 	state      State
 	tls        bool
@@ -489,7 +491,30 @@ func (c *Conn) writeBye(text string) {
 // thousands of messages, or of message bytes, borrows 64 KiB so that it
 // costs one write system call per 64 KiB rather than per 2 KiB, and a
 // response of up to 64 KiB goes out with its tagged OK in one write.
-var bigWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+//
+// They are kept on a free list of bigWriterSpares rather than in a
+// sync.Pool, which every garbage collection empties: under load that
+// meant a fresh 64 KiB per FETCH.
+var bigWriters = make(chan *bufio.Writer, bigWriterSpares)
+
+const bigWriterSpares = 32 // 2 MiB at most held idle
+
+func getBigWriter() *bufio.Writer {
+	select {
+	case w := <-bigWriters:
+		return w
+	default:
+		return bufio.NewWriterSize(nil, 64<<10)
+	}
+}
+
+func putBigWriter(w *bufio.Writer) {
+	w.Reset(nil)
+	select {
+	case bigWriters <- w:
+	default:
+	}
+}
 
 // bigWrites switches the connection to a pooled 64 KiB write buffer
 // until the next flush, which writes it and switches back (releaseBig):
@@ -503,7 +528,7 @@ func (c *Conn) bigWrites() error {
 			return err
 		}
 	}
-	big := bigWriters.Get().(*bufio.Writer)
+	big := getBigWriter()
 	big.Reset(c.nc)
 	c.small, c.bw = c.bw, big
 	c.enc.SetWriter(big)
@@ -519,8 +544,7 @@ func (c *Conn) releaseBig() {
 	big := c.bw
 	c.bw, c.small = c.small, nil
 	c.enc.SetWriter(c.bw)
-	big.Reset(nil)
-	bigWriters.Put(big)
+	putBigWriter(big)
 }
 
 // flush writes what is buffered and gives back a borrowed buffer.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 
 	"barid/internal/blob"
 	"barid/internal/imap"
@@ -554,7 +555,7 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 			flags  store.Flags
 		}
 		var m store.Message
-		missing, err = pipelined(uids, step,
+		missing, err = pipelined(uids, step, nil,
 			func(chunk []store.UID, buf []flagRec) ([]flagRec, error) {
 				err := st.FetchMessages(c.ctx(), v.mbox.ID, chunk, req.fields, func(m *store.Message) error {
 					buf = append(buf, flagRec{m.UID, m.ModSeq, m.Size, m.Flags})
@@ -573,7 +574,7 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 				return flush()
 			})
 	} else {
-		missing, err = pipelined(uids, step, c.loadMessages(req.fields),
+		missing, err = pipelined(uids, step, &messageBufs, c.loadMessages(req.fields),
 			func(msgs []store.Message) error {
 				for i := range msgs {
 					if err := write(&msgs[i]); err != nil {
@@ -591,6 +592,34 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 	}
 	return missing, nil
 }
+
+// bufPool lends record buffers to pipelined across commands, so a busy
+// server does not allocate (and collect) a chunk of records per FETCH.
+// Buffers are cleared before reuse: records point into row data.
+type bufPool[T any] struct{ p sync.Pool }
+
+// maxPooledRecords bounds what a pooled buffer may hold (fetchChunk).
+const maxPooledRecords = 256
+
+func (bp *bufPool[T]) get() []T {
+	if bp == nil {
+		return nil
+	}
+	if b, ok := bp.p.Get().(*[]T); ok {
+		return (*b)[:0]
+	}
+	return nil
+}
+
+func (bp *bufPool[T]) put(b []T) {
+	if bp == nil || cap(b) == 0 || cap(b) > maxPooledRecords {
+		return
+	}
+	clear(b[:cap(b)])
+	bp.p.Put(&b)
+}
+
+var messageBufs bufPool[store.Message]
 
 // loadMessages is a pipelined loader of whole records of the selected
 // mailbox: it copies each one, with fields, into buf.
@@ -611,25 +640,33 @@ func (c *Conn) loadMessages(fields store.Fields) func([]store.UID, []store.Messa
 // connection), so a long FETCH keeps the store and the encoder busy at
 // once. Memory stays two chunks whatever the mailbox size. It reports
 // whether some chunk came back with fewer records than UIDs asked.
-func pipelined[T any](uids []store.UID, step int, load func(chunk []store.UID, buf []T) ([]T, error), write func([]T) error) (missing bool, err error) {
+//
+// pool, if not nil, lends the two record buffers (write must not keep
+// records past its return); without it they are allocated per call.
+func pipelined[T any](uids []store.UID, step int, pool *bufPool[T], load func(chunk []store.UID, buf []T) ([]T, error), write func([]T) error) (missing bool, err error) {
 	type loaded struct {
 		recs    []T
 		missing bool
 		err     error
 	}
 	do := func(chunk []store.UID, buf []T) loaded {
+		if cap(buf) < len(chunk) {
+			buf = make([]T, 0, len(chunk)) // once, not by doubling
+		}
 		recs, err := load(chunk, buf[:0])
 		return loaded{recs, len(recs) < len(chunk), err}
 	}
 	chunkAt := func(k int) []store.UID { return uids[k*step : min((k+1)*step, len(uids))] }
 	n := (len(uids) + step - 1) / step
-	var bufs [2][]T
+	bufs := [2][]T{pool.get(), pool.get()}
 	next := make(chan loaded, 1)
 	inflight := false
 	defer func() {
 		if inflight {
 			<-next
 		}
+		pool.put(bufs[0])
+		pool.put(bufs[1])
 	}()
 	for k := 0; k < n; k++ {
 		var cur loaded

@@ -301,8 +301,10 @@ func (c *Conn) writeFlagsFetch(seq uint32, uid store.UID, f store.Flags, modseq 
 }
 
 func (c *Conn) writeFlagList(uid store.UID, f store.Flags) {
-	var a [128]byte
-	c.enc.Raw(c.appendFlagList(a[:0], uid, f))
+	// A buffer on the connection: a local array escaped to the heap
+	// (45 MB per 8 s in the mix benchmark).
+	c.flagLine = c.appendFlagList(c.flagLine[:0], uid, f)
+	c.enc.Raw(c.flagLine)
 }
 
 // appendFlagList appends the parenthesized flag list of a message:

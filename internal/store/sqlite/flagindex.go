@@ -420,6 +420,20 @@ type indexed struct {
 	flags  store.Flags
 }
 
+// indexedBufs lends lookup's output buffers to fetchIndexed and
+// fetchWithIndex, which otherwise allocated one per FETCH and SELECT.
+var indexedBufs = sync.Pool{New: func() any { return new([]indexed) }}
+
+const indexedStep = 4096 // UIDs looked up at a time
+
+func getIndexed() *[]indexed { return indexedBufs.Get().(*[]indexed) }
+
+func putIndexed(b *[]indexed) {
+	clear((*b)[:cap(*b)]) // entries point at interned keyword lists
+	*b = (*b)[:0]
+	indexedBufs.Put(b)
+}
+
 // lookup copies the live entries for uids (ascending) out of b.
 func (x *flagIndex) lookup(b *boxFlags, uids []store.UID, out []indexed) []indexed {
 	x.mu.Lock()
@@ -446,13 +460,15 @@ func (x *flagIndex) lookup(b *boxFlags, uids []store.UID, out []indexed) []index
 
 // fetchIndexed answers FetchMessages for flags and sizes from the index.
 func (s *Store) fetchIndexed(b *boxFlags, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
-	const step = 4096
-	buf := make([]indexed, 0, min(step, len(uids)))
+	const step = indexedStep
+	pb := getIndexed()
+	defer putIndexed(pb)
 	// One Message, reused (fn must not keep it, store.Store); only the
 	// fields set below ever change, so it is not zeroed per message.
 	m := store.Message{MailboxID: mailboxID}
 	for start := 0; start < len(uids); start += step {
-		buf = s.index.lookup(b, uids[start:min(start+step, len(uids))], buf[:0])
+		buf := s.index.lookup(b, uids[start:min(start+step, len(uids))], (*pb)[:0])
+		*pb = buf
 		for i := range buf {
 			e := &buf[i]
 			m.UID = e.uid

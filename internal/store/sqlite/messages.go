@@ -440,12 +440,14 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 // no longer has was expunged after the row was read: it is skipped, as
 // if the row had gone too.
 func (s *Store) fetchWithIndex(ctx context.Context, b *boxFlags, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
-	const step = 4096
+	const step = indexedStep
 	rest := fields &^ (store.FieldFlags | store.FieldSize)
-	var ents []indexed
+	pb := getIndexed()
+	defer putIndexed(pb)
 	for start := 0; start < len(uids); start += step {
 		run := uids[start:min(start+step, len(uids))]
-		ents = s.index.lookup(b, run, ents[:0])
+		ents := s.index.lookup(b, run, (*pb)[:0])
+		*pb = ents
 		k := 0
 		err := s.fetchRows(ctx, mailboxID, run, rest, func(m *store.Message) error {
 			for k < len(ents) && ents[k].uid < m.UID {

@@ -6,9 +6,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
+
+	"modernc.org/libc"
+	lib "modernc.org/sqlite/lib"
 
 	"barid/internal/store"
 )
@@ -324,50 +329,60 @@ func TestFlagIndexEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 }
 
-// sqlite_stat4 stays empty: ANALYZE's samples would make SQLite
-// re-prepare every range statement on each new binding (dropStat4).
-// Both paths are checked: a database analyzed by someone else is
-// cleaned at Open, and Close's PRAGMA optimize leaves nothing behind.
-func TestNoStat4Samples(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "barid.db")
-	s, mb, _ := openInbox(t, path, Options{}, tinyMessages(0, 300))
-	stat4 := func(s *Store) int {
+// Every connection of the store, the writer's and each reader's, runs
+// with the query planner stability guarantee (qpsg.go), so no cached
+// statement is compiled again because a new value was bound.
+func TestQPSGEnabled(t *testing.T) {
+	s, _, _ := openInbox(t, "", Options{}, nil)
+	check := func(name string, c *sql.Conn) {
 		t.Helper()
-		var n int
-		if err := s.wconn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_stat4").Scan(&n); err != nil {
-			t.Fatal(err)
+		err := c.Raw(func(dc any) error {
+			v := reflect.ValueOf(dc).Elem()
+			tls := (*libc.TLS)(unsafe.Pointer(v.FieldByName("tls").Pointer()))
+			on, err := dbConfig(tls, uintptr(v.FieldByName("db").Uint()), lib.SQLITE_DBCONFIG_ENABLE_QPSG, -1)
+			if err == nil && !on {
+				err = fmt.Errorf("QPSG is off")
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
 		}
-		return n
 	}
-	if _, err := s.wconn.ExecContext(ctx, "ANALYZE"); err != nil {
-		t.Fatal(err)
+	check("writer", s.wconn)
+	for _, pool := range []chan *rconn{s.rpool, s.bpool} {
+		n := len(pool) // all idle: nothing else runs
+		if n == 0 {
+			t.Fatal("an empty reader pool")
+		}
+		for range n {
+			c := <-pool
+			check("reader", c.conn)
+			defer func() { pool <- c }()
+		}
 	}
-	if stat4(s) == 0 {
-		t.Fatal("ANALYZE wrote no stat4 samples: the test proves nothing")
-	}
-	s.Close()
-	s2, err := Open(ctx, path, Options{})
+	// A connection of the plain "sqlite" driver does not have it: the
+	// check above can fail.
+	other, err := sql.Open("sqlite", "file:"+s.path+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := stat4(s2); n != 0 {
-		t.Fatalf("after Open: %d sqlite_stat4 rows", n)
-	}
-	if _, _, err := s2.AppendMessages(ctx, mb.ID, tinyMessages(1000, 500)); err != nil {
-		t.Fatal(err)
-	}
-	s2.Close()
-	raw, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	defer other.Close()
+	oc, err := other.Conn(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer raw.Close()
-	var n int
-	if err := raw.QueryRow("SELECT count(*) FROM sqlite_stat4").Scan(&n); err != nil {
+	defer oc.Close()
+	err = oc.Raw(func(dc any) error {
+		v := reflect.ValueOf(dc).Elem()
+		tls := (*libc.TLS)(unsafe.Pointer(v.FieldByName("tls").Pointer()))
+		on, err := dbConfig(tls, uintptr(v.FieldByName("db").Uint()), lib.SQLITE_DBCONFIG_ENABLE_QPSG, -1)
+		if err == nil && on {
+			err = fmt.Errorf("QPSG on without the hook")
+		}
+		return err
+	})
+	if err != nil {
 		t.Fatal(err)
-	}
-	if n != 0 {
-		t.Fatalf("after Close: %d sqlite_stat4 rows", n)
 	}
 }

@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"barid/internal/store"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // Options tunes a Store. The zero value is usable.
@@ -187,7 +185,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// acknowledged commits, which barid never allows.
 	wdsn := base + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
 		"&_pragma=cache_size(-" + strconv.Itoa(opts.CacheSizeKB) + ")&_pragma=foreign_keys(0)"
-	s.wdb, err = sql.Open("sqlite", wdsn)
+	s.wdb, err = sql.Open(driverName, wdsn)
 	if err != nil {
 		return nil, err
 	}
@@ -204,15 +202,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", abs, err)
 	}
-	if err := dropStat4(ctx, s.wconn); err != nil {
-		s.wconn.Close()
-		s.wdb.Close()
-		return nil, fmt.Errorf("open %s: %w", abs, err)
-	}
 
 	// Readers: query_only so no code path can write around the writer.
 	rdsn := base + "&_pragma=query_only(1)&_pragma=cache_size(-" + strconv.Itoa(max(1024, opts.CacheSizeKB/4)) + ")"
-	s.rdb, err = sql.Open("sqlite", rdsn)
+	s.rdb, err = sql.Open(driverName, rdsn)
 	if err != nil {
 		s.wconn.Close()
 		s.wdb.Close()
@@ -285,7 +278,6 @@ func (s *Store) Close() error {
 		// Refresh planner statistics where they drifted (cheap, SQLite's
 		// recommended practice before closing a long-lived connection).
 		s.wconn.ExecContext(ctx, "PRAGMA optimize") //nolint:errcheck
-		dropStat4(ctx, s.wconn)                     //nolint:errcheck
 		// Best effort: fold the WAL back into the database so the next
 		// open starts small. Fails harmlessly if a reader is active.
 		s.wconn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)") //nolint:errcheck
@@ -294,25 +286,6 @@ func (s *Store) Close() error {
 		s.cerr = errors.Join(errs...)
 	})
 	return s.cerr
-}
-
-// dropStat4 empties sqlite_stat4, which ANALYZE (and so PRAGMA
-// optimize) fills because modernc.org/sqlite is built with
-// SQLITE_ENABLE_STAT4. With those samples, a parameter compared with an
-// indexed column may change the plan, and SQLite then re-prepares the
-// statement on the first step after each new binding ("as if there had
-// been a schema change", sqlite3_prepare_v2 documentation): every
-// "mailbox = ? AND uid BETWEEN ? AND ?" read and write was compiled
-// again, 5.6% of the server's CPU in the mix benchmark. sqlite_stat1,
-// which does not depend on bound values, stays.
-func dropStat4(ctx context.Context, c *sql.Conn) error {
-	var n int
-	err := c.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat4'").Scan(&n)
-	if err != nil || n == 0 {
-		return err
-	}
-	_, err = c.ExecContext(ctx, "DELETE FROM sqlite_stat4")
-	return err
 }
 
 // rconn is one pooled read-only connection with its own statement

@@ -41,7 +41,8 @@ func OpenData(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Da
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
 	st, err := sqlite.Open(ctx, cfg.Path("barid.db"), sqlite.Options{Logger: logger, SyncFlags: cfg.Storage.SyncFlags,
-		FlagIndexEntries: flagIndexEntries(cfg.Storage.FlagIndexEntries), FlagIndexMin: cfg.Storage.FlagIndexMin})
+		FlagIndexEntries: offIfZero(cfg.Storage.FlagIndexEntries), FlagIndexMin: cfg.Storage.FlagIndexMin,
+		RecordCacheBytes: offIfZero(cfg.Storage.RecordCacheBytes)})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -370,8 +371,9 @@ func (a *App) integritySweep(ctx context.Context, grace time.Duration) error {
 // DataPath is a helper for tools: the path of a file in the data folder.
 func DataPath(cfg *config.Config, name string) string { return filepath.Join(cfg.DataDir, name) }
 
-// flagIndexEntries maps the config's 0 ("off") to the store's negative.
-func flagIndexEntries(n int) int {
+// offIfZero maps the config's 0 ("off") to the store's negative (the
+// store reads 0 as "default").
+func offIfZero(n int) int {
 	if n == 0 {
 		return -1
 	}

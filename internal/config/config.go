@@ -101,6 +101,10 @@ type Storage struct {
 	// FlagIndexMin is the size from which a mailbox is indexed; smaller
 	// ones are answered from SQLite. Default 1: every mailbox in use.
 	FlagIndexMin int `toml:"flag_index_min"`
+	// RecordCacheBytes bounds the in-memory cache of immutable message
+	// records (ENVELOPE, BODYSTRUCTURE, size, dates) beside the flag
+	// index, like Dovecot's dovecot.index.cache. 0 turns it off.
+	RecordCacheBytes int `toml:"record_cache_bytes"`
 }
 
 // MaxInlineBytes is the largest storage.inline_max_bytes accepted (the
@@ -158,7 +162,7 @@ func Default() Config {
 			IdleKeepalive: Duration{2 * time.Minute},
 		},
 		LMTP:    LMTP{LocalDomains: []string{"localhost"}},
-		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1},
+		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20},
 		Auth: Auth{
 			FailureDelay:    Duration{time.Second},
 			MaxFailureDelay: Duration{15 * time.Second},
@@ -239,6 +243,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.FlagIndexEntries < 0 {
 		return fmt.Errorf("storage.flag_index_entries must be 0 or more, got %d", c.Storage.FlagIndexEntries)
+	}
+	if c.Storage.RecordCacheBytes < 0 {
+		return fmt.Errorf("storage.record_cache_bytes must be 0 or more, got %d", c.Storage.RecordCacheBytes)
 	}
 	if c.Storage.FlagIndexMin < 1 {
 		return fmt.Errorf("storage.flag_index_min must be 1 or more, got %d", c.Storage.FlagIndexMin)

@@ -574,7 +574,7 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 				return flush()
 			})
 	} else {
-		missing, err = pipelined(uids, step, &messageBufs, c.loadMessages(req.fields),
+		missing, err = pipelined(uids, step, &messageBufs, c.loadMessages(req.blobCtx, req.fields),
 			func(msgs []store.Message) error {
 				for i := range msgs {
 					if err := write(&msgs[i]); err != nil {
@@ -622,11 +622,14 @@ func (bp *bufPool[T]) put(b []T) {
 var messageBufs bufPool[store.Message]
 
 // loadMessages is a pipelined loader of whole records of the selected
-// mailbox: it copies each one, with fields, into buf.
-func (c *Conn) loadMessages(fields store.Fields) func([]store.UID, []store.Message) ([]store.Message, error) {
+// mailbox: it copies each one, with fields, into buf. ctx is marked a
+// scan (store.WithBulk) for a command over many messages, whose chunks
+// the store then reads on its bulk readers and keeps out of its record
+// cache.
+func (c *Conn) loadMessages(ctx context.Context, fields store.Fields) func([]store.UID, []store.Message) ([]store.Message, error) {
 	mb := c.sel.mbox.ID
 	return func(chunk []store.UID, buf []store.Message) ([]store.Message, error) {
-		err := c.srv.cfg.Store.FetchMessages(c.ctx(), mb, chunk, fields, func(m *store.Message) error {
+		err := c.srv.cfg.Store.FetchMessages(ctx, mb, chunk, fields, func(m *store.Message) error {
 			buf = append(buf, *m)
 			return nil
 		})

@@ -546,7 +546,7 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 	const chunk = 4096
 	var sms []search.Msg
 	var hit []bool
-	_, err := pipelined(v.uids, chunk, nil, c.loadMessages(fields),
+	_, err := pipelined(v.uids, chunk, nil, c.loadMessages(store.WithBulk(c.ctx()), fields),
 		func(msgs []store.Message) error {
 			// The view is the session's: read it here, not in workers.
 			sms = slices.Grow(sms[:0], len(msgs))[:len(msgs)]

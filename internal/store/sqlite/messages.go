@@ -444,10 +444,21 @@ func (s *Store) fetchWithIndex(ctx context.Context, b *boxFlags, mailboxID int64
 	rest := fields &^ (store.FieldFlags | store.FieldSize)
 	pb := getIndexed()
 	defer putIndexed(pb)
+	var sc *recScratch
+	if s.recs != nil && rest&^cachedFields == 0 && len(uids) < recCacheMaxFetch && !store.IsBulk(ctx) {
+		sc = recBufs.Get().(*recScratch)
+		defer sc.release()
+	}
 	for start := 0; start < len(uids); start += step {
 		run := uids[start:min(start+step, len(uids))]
 		ents := s.index.lookup(b, run, (*pb)[:0])
 		*pb = ents
+		if sc != nil {
+			if err := s.fetchCached(ctx, sc, b.uidv, mailboxID, ents, fields, fn); err != nil {
+				return err
+			}
+			continue
+		}
 		k := 0
 		err := s.fetchRows(ctx, mailboxID, run, rest, func(m *store.Message) error {
 			for k < len(ents) && ents[k].uid < m.UID {
@@ -466,6 +477,52 @@ func (s *Store) fetchWithIndex(ctx context.Context, b *boxFlags, mailboxID int64
 			return fn(m)
 		})
 		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetchCached is fetchWithIndex for fields the record cache holds
+// (metacache.go): records it has are not read again; the others are
+// read (with every cached field) and added. ents are the flag index's
+// entries of the messages asked, in UID order.
+func (s *Store) fetchCached(ctx context.Context, sc *recScratch, uidv uint32, mailboxID int64, ents []indexed, fields store.Fields, fn func(*store.Message) error) error {
+	sc.hits, sc.missed = s.recs.lookup(mailboxID, uidv, ents, sc.hits[:0], sc.missed[:0])
+	sc.loaded = sc.loaded[:0]
+	if len(sc.missed) > 0 {
+		err := s.fetchRows(ctx, mailboxID, sc.missed, cachedFields, func(m *store.Message) error {
+			sc.loaded = append(sc.loaded, s.recs.add(mailboxID, uidv, m))
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	rest := fields &^ (store.FieldFlags | store.FieldSize)
+	j := 0
+	var m store.Message
+	for i := range ents {
+		x := &ents[i]
+		e := sc.hits[i]
+		if e == nil {
+			for j < len(sc.loaded) && sc.loaded[j].key.uid < x.uid {
+				j++
+			}
+			if j == len(sc.loaded) || sc.loaded[j].key.uid != x.uid {
+				continue // its row is gone: expunged since the lookup
+			}
+			e = sc.loaded[j]
+		}
+		m = store.Message{MailboxID: mailboxID, UID: x.uid}
+		e.fill(&m, rest)
+		if fields&store.FieldFlags != 0 {
+			m.ModSeq, m.Flags = x.modseq, x.flags
+		}
+		if fields&store.FieldBasics == 0 {
+			m.Size = x.size
+		}
+		if err := fn(&m); err != nil {
 			return err
 		}
 	}

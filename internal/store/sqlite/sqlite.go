@@ -71,6 +71,10 @@ type Options struct {
 	// raised throughput by 14%: SELECT and STORE read flags without a
 	// msgflags scan).
 	FlagIndexMin int
+	// RecordCacheBytes bounds the record cache (metacache.go): the
+	// envelopes, MIME structures and basics of recently read messages.
+	// Default 32 MiB; negative turns it off.
+	RecordCacheBytes int
 }
 
 // ErrClosed is returned by methods called after Close.
@@ -95,6 +99,8 @@ type Store struct {
 
 	// index is the in-memory flag index of large mailboxes.
 	index *flagIndex
+	// recs caches immutable message records beside the index (nil: off).
+	recs *recCache
 	// bg is the context of work the store starts on its own (flag index
 	// warm-ups); Close cancels it.
 	bg     context.Context
@@ -139,6 +145,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.FlagIndexEntries == 0 {
 		opts.FlagIndexEntries = 2_000_000
 	}
+	if opts.RecordCacheBytes == 0 {
+		opts.RecordCacheBytes = 32 << 20
+	}
 	if opts.FlagIndexMin <= 0 {
 		opts.FlagIndexMin = 1
 	}
@@ -174,6 +183,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if opts.FlagIndexEntries > 0 {
 		s.index = newFlagIndex(opts.FlagIndexEntries, opts.FlagIndexMin)
+		s.recs = newRecCache(opts.RecordCacheBytes)
 	}
 	s.bg, s.stopBG = context.WithCancel(context.Background())
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)

@@ -1,0 +1,109 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"barid/internal/store"
+)
+
+func recMessages(first, n int) []store.NewMessage {
+	msgs := tinyMessages(first, n)
+	for i := range msgs {
+		msgs[i].Envelope = []byte(fmt.Sprintf("(envelope %d)", first+i))
+		msgs[i].Structure = []byte(fmt.Sprintf("structure %d", first+i))
+		msgs[i].InternalDate = time.Unix(int64(1e9+first+i), 0)
+	}
+	return msgs
+}
+
+// fetchEnv returns "uid:flags:envelope" for each message FETCHed with
+// FLAGS, ENVELOPE and the basics.
+func fetchEnv(t *testing.T, s *Store, mb int64, uids []store.UID) []string {
+	t.Helper()
+	var out []string
+	err := s.FetchMessages(context.Background(), mb, uids, store.FieldFlags|store.FieldEnvelope|store.FieldBasics|store.FieldStructure,
+		func(m *store.Message) error {
+			out = append(out, fmt.Sprintf("%d:%d:%s:%s:%d:%d", m.UID, m.Flags.System, m.Envelope, m.Structure, m.Size, m.InternalDate.Unix()))
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A second FETCH of envelopes is answered from the record cache (the
+// test changes a row behind the store's back, which a real message never
+// sees, to tell the two apart); flags still come from the flag index,
+// expunged messages are not answered from the cache, and the cache keeps
+// to its byte bound.
+func TestRecordCache(t *testing.T) {
+	ctx := context.Background()
+	s, mb, uids := openInbox(t, "", Options{FlagIndexMin: 1}, recMessages(0, 50))
+	first := fetchEnv(t, s, mb.ID, uids)
+	if len(first) != 50 || first[7] != fmt.Sprintf("%d:0:(envelope 7):structure 7:10:%d", uids[7], int(1e9)+7) {
+		t.Fatalf("first fetch: %d, %q", len(first), first[7])
+	}
+	if _, err := s.wconn.ExecContext(ctx, `UPDATE messages SET envelope = 'changed' WHERE mailbox = ?`, mb.ID); err != nil {
+		t.Fatal(err)
+	}
+	if again := fetchEnv(t, s, mb.ID, uids); fmt.Sprint(again) != fmt.Sprint(first) {
+		t.Fatalf("second fetch did not come from the cache:\n%q\n%q", again[:2], first[:2])
+	}
+	// Flags are not cached: a STORE shows at once.
+	if _, _, _, err := s.StoreFlags(ctx, mb.ID, uids[:1], store.FlagsAdd, store.Flags{System: store.FlagSeen}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := fetchEnv(t, s, mb.ID, uids[:1])[0]; got != fmt.Sprintf("%d:%d:(envelope 0):structure 0:10:%d", uids[0], store.FlagSeen, int(1e9)) {
+		t.Fatalf("after STORE: %q", got)
+	}
+	// An expunged message is not answered, cached or not.
+	if _, _, err := s.Expunge(ctx, mb.ID, uids[3:4]); err != nil {
+		t.Fatal(err)
+	}
+	if got := fetchEnv(t, s, mb.ID, uids[2:5]); len(got) != 2 {
+		t.Fatalf("fetch over an expunged message: %q", got)
+	}
+	// A message not cached yet is read from the database.
+	more, _, err := s.AppendMessages(ctx, mb.ID, recMessages(100, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fetchEnv(t, s, mb.ID, more); len(got) != 1 || got[0] != fmt.Sprintf("%d:0:(envelope 100):structure 100:10:%d", more[0], int(1e9)+100) {
+		t.Fatalf("new message: %q", got)
+	}
+	s.recs.mu.Lock()
+	n, bytes := len(s.recs.m), s.recs.bytes
+	s.recs.mu.Unlock()
+	if n != 51 || bytes <= 51*recEntOverhead {
+		t.Fatalf("cache holds %d entries, %d bytes", n, bytes)
+	}
+}
+
+// The cache never holds more than its bound, dropping the least
+// recently used records first.
+func TestRecordCacheBound(t *testing.T) {
+	c := newRecCache(10 * (recEntOverhead + 20))
+	ents := make([]indexed, 30)
+	for i := range ents {
+		ents[i].uid = store.UID(i + 1)
+		c.add(1, 7, &store.Message{UID: ents[i].uid, BlobID: "0123456789", Envelope: []byte("0123456789")})
+		if c.bytes > c.max {
+			t.Fatalf("%d bytes over a bound of %d", c.bytes, c.max)
+		}
+	}
+	hits, missed := c.lookup(1, 7, ents, nil, nil)
+	if len(hits) != 30 || len(missed) != 20 || missed[0] != 1 || missed[19] != 20 || hits[29] == nil {
+		t.Fatalf("after 30 adds to a 10-entry cache: %d missed (%v)", len(missed), missed)
+	}
+	// Another UIDVALIDITY is another mailbox.
+	if _, missed := c.lookup(1, 8, ents[29:], nil, nil); len(missed) != 1 {
+		t.Fatal("a hit across UIDVALIDITY")
+	}
+	if newRecCache(0) != nil || newRecCache(-1) != nil {
+		t.Fatal("a cache with no bytes")
+	}
+}

@@ -215,6 +215,7 @@ type Authenticator struct {
 	fakeKey []byte        // keys fake SCRAM salts for unknown users
 	hashSem chan struct{} // MaxConcurrentHashes
 	hashes  atomic.Int64  // argon2id verifications run
+	logins  atomic.Int64  // password checks, hashed or answered by the cache
 	cache   *loginCache   // nil: off
 	fails   failTable
 	conns   connTable
@@ -222,10 +223,14 @@ type Authenticator struct {
 }
 
 // Hashes returns how many argon2id verifications have run. Each uses
-// Params.ArgonMemory KiB of heap that is garbage right after; the app
-// watches this count to hand that memory back once a burst of logins
-// is over.
+// Params.ArgonMemory KiB of heap that is garbage right after.
 func (a *Authenticator) Hashes() int64 { return a.hashes.Load() }
+
+// Logins returns how many password checks have run, hashed or answered
+// by the login cache. The app watches it to hand the heap a burst of
+// logins left behind (argon2id's memory, new sessions' buffers) back to
+// the operating system once the burst is over.
+func (a *Authenticator) Logins() int64 { return a.logins.Load() }
 
 // New returns an Authenticator over accts. A nil logger discards.
 func New(accts Accounts, cfg Config, logger *slog.Logger) *Authenticator {
@@ -287,6 +292,7 @@ func (a *Authenticator) Plain(ctx context.Context, remote netip.Addr, username, 
 // plain checks a password; authzid, if not empty, must name the same
 // account (RFC 4616 §2; barid has no proxy authorization).
 func (a *Authenticator) plain(ctx context.Context, mech string, remote netip.Addr, authzid, username, password string) (int64, error) {
+	a.logins.Add(1)
 	if err := a.waitPenalty(ctx, remote, username); err != nil {
 		return 0, err
 	}

@@ -92,3 +92,15 @@ func TestLoginCacheBound(t *testing.T) {
 		t.Fatal("a cache with TTL or size 0")
 	}
 }
+
+// Logins counts every password check, hashed or not (the app frees the
+// heap after a burst of them).
+func TestLoginsCounted(t *testing.T) {
+	a, _, _ := newTestAuth(t, nil)
+	for _, pw := range []string{"pencil", "pencil", "wrong"} {
+		a.Plain(context.Background(), netip.MustParseAddr("192.0.2.9"), "user", pw)
+	}
+	if a.Logins() != 3 || a.Hashes() != 2 {
+		t.Fatalf("3 logins, one from the cache: Logins %d, Hashes %d", a.Logins(), a.Hashes())
+	}
+}

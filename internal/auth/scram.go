@@ -70,6 +70,7 @@ type scramMech struct {
 }
 
 func (a *Authenticator) newSCRAM(ctx context.Context, h scramHash, name string, plus bool, remote netip.Addr, cb *ChannelBinding) *scramMech {
+	a.logins.Add(1)
 	return &scramMech{a: a, ctx: ctx, remote: remote, h: h, name: name, plus: plus, cb: cb}
 }
 

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"crypto/tls"
+	"encoding/base64"
 	"net"
 	"strings"
 	"testing"
@@ -37,6 +38,20 @@ func TestLoginDisabledWithoutTLS(t *testing.T) {
 		}
 		if allow && strings.Contains(reply, "PRIVACYREQUIRED") {
 			t.Errorf("allow_plaintext_auth ignored: %q", reply)
+		}
+		// No SASL mechanism is offered, and AUTHENTICATE PLAIN (with an
+		// initial response, RFC 4959) is refused like LOGIN. (This server
+		// has no authenticator, so it offers none when allowed either.)
+		if !allow && strings.Contains(greeting, "AUTH=") {
+			t.Errorf("AUTH= mechanisms offered without TLS: %q", greeting)
+		}
+		client.Write([]byte("a2 AUTHENTICATE PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00alice\x00secret")) + "\r\n"))
+		reply, _ = br.ReadString('\n')
+		if !allow && !strings.HasPrefix(reply, "a2 NO [PRIVACYREQUIRED]") {
+			t.Errorf("AUTHENTICATE PLAIN without TLS: %q", reply)
+		}
+		if allow && strings.Contains(reply, "PRIVACYREQUIRED") {
+			t.Errorf("allow_plaintext_auth ignored by AUTHENTICATE: %q", reply)
 		}
 		client.Close()
 	}

@@ -318,6 +318,22 @@ func TestLimits(t *testing.T) {
 		t.Errorf("last part should take the rest of the message")
 	}
 	checkTree(t, p, int64(len(many)))
+
+	// header_size: fields that begin past MaxHeaderBytes of a header
+	// block are not examined, so a Content-Type there is not seen; the
+	// part's boundaries are still found. Under the limit it is seen.
+	late := "X-Filler: " + strings.Repeat("x", 100) + "\r\n" +
+		"Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n\r\nin\r\n--z--\r\n"
+	p = mustParse(t, late, Limits{MaxHeaderBytes: 64})
+	if len(p.Children) != 0 || p.Type == "multipart" {
+		t.Errorf("MaxHeaderBytes 64: Content-Type past the limit was used (%s/%s, %d children)", p.Type, p.Subtype, len(p.Children))
+	}
+	checkTree(t, p, int64(len(late)))
+	p = mustParse(t, late, Limits{MaxHeaderBytes: 1024})
+	if len(p.Children) != 1 {
+		t.Errorf("MaxHeaderBytes 1024: %d children, want 1", len(p.Children))
+	}
+	checkTree(t, p, int64(len(late)))
 }
 
 // TestParams uses the examples of RFC 2231 §3 and §4 and RFC 2045 §5.1.

@@ -226,17 +226,18 @@ func (a *App) Run(ctx context.Context) error {
 	sweep := time.NewTicker(time.Hour)
 	defer sweep.Stop()
 	// A password check that hashes allocates argon2id's memory (19 MiB
-	// by default) that is garbage right after, and every new session
-	// leaves setup garbage. Once a burst of logins is over (no login for
-	// a full second), hand the freed heap back to the operating system
-	// rather than keep it as slack: after 10,000 logins the process
-	// otherwise stays hundreds of MB above its live size. Logins, not
-	// hashes, are counted: with the login cache most logins do not hash,
-	// and counting hashes left 13 KiB of slack per idle connection at
-	// 10,000 (38.6 KiB instead of 25.4 in the idle benchmark).
+	// by default) that is garbage right after; every new session and
+	// every message received leaves garbage too. Once a burst of logins
+	// or deliveries is over (neither for a full second), hand the freed
+	// heap back to the operating system rather than keep it as slack:
+	// after 10,000 logins the process otherwise stays hundreds of MB
+	// above its live size. Logins, not hashes, are counted: with the
+	// login cache most logins do not hash, and counting hashes left
+	// 13 KiB of slack per idle connection at 10,000 (38.6 KiB instead of
+	// 25.4 in the idle benchmark).
 	memTick := time.NewTicker(time.Second)
 	defer memTick.Stop()
-	var lastLogins, releasedAt int64
+	var lastActivity, releasedAt int64 // logins plus messages received
 	var runErr error
 loop:
 	for {
@@ -253,12 +254,12 @@ loop:
 				a.log.Info("certificate reloaded")
 			}
 		case <-memTick.C:
-			n := a.auth.Logins()
-			if n == lastLogins && n != releasedAt {
+			n := a.auth.Logins() + a.deliv.Prepared()
+			if n == lastActivity && n != releasedAt {
 				debug.FreeOSMemory()
 				releasedAt = n
 			}
-			lastLogins = n
+			lastActivity = n
 		case <-sweep.C:
 			if err := a.integritySweep(ctx, 10*time.Minute); err != nil {
 				a.log.Warn("integrity sweep failed", "err", err)

@@ -23,6 +23,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"barid/internal/blob"
@@ -45,7 +46,14 @@ type Deliverer struct {
 	// inline_max_bytes). 0 disables it, as does a Store without
 	// OpenInline (the method that reads such bytes back).
 	InlineMax int64
+
+	prepared atomic.Int64 // messages received (Prepared)
 }
+
+// Prepared counts the messages received so far (APPEND, LMTP, deliver),
+// stored or not. The app watches it, with logins, to hand the heap a
+// burst of work left behind back to the operating system.
+func (d *Deliverer) Prepared() int64 { return d.prepared.Load() }
 
 // inlineStore is the part of a store that can keep message bytes in its
 // own transactions (store/sqlite).
@@ -87,6 +95,7 @@ var ErrTooBig = errors.New("message exceeds literal_size limit")
 // MULTIAPPEND uses it once the messages it holds for its one commit
 // reach their memory budget.
 func (d *Deliverer) PrepareFile(ctx context.Context, r io.Reader, maxSize int64, flags store.Flags, internalDate time.Time) (*Prepared, error) {
+	d.prepared.Add(1)
 	if internalDate.IsZero() {
 		internalDate = time.Now()
 	}
@@ -98,6 +107,7 @@ func (d *Deliverer) PrepareFile(ctx context.Context, r io.Reader, maxSize int64,
 }
 
 func (d *Deliverer) Prepare(ctx context.Context, r io.Reader, maxSize int64, flags store.Flags, internalDate time.Time) (*Prepared, error) {
+	d.prepared.Add(1)
 	if internalDate.IsZero() {
 		internalDate = time.Now()
 	}

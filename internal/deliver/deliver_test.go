@@ -238,3 +238,15 @@ func TestInlineDedupe(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Prepared counts every message received, stored or refused.
+func TestPreparedCounted(t *testing.T) {
+	e := newEnv(t, 4096)
+	ctx := context.Background()
+	e.d.Prepare(ctx, bytes.NewReader(message(100)), 0, store.Flags{}, time.Time{})
+	e.d.Prepare(ctx, bytes.NewReader(message(100)), 10, store.Flags{}, time.Time{}) // too big
+	e.d.PrepareFile(ctx, bytes.NewReader(message(100)), 0, store.Flags{}, time.Time{})
+	if n := e.d.Prepared(); n != 3 {
+		t.Fatalf("Prepared = %d after three messages", n)
+	}
+}

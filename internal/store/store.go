@@ -383,6 +383,9 @@ type Store interface {
 	// order, filling only the requested fields (UID and MailboxID are
 	// always set). fn must not call back into the store, and must not
 	// keep m after it returns: the store may reuse it for the next one.
+	// The byte slices m carries (Header, Structure, Envelope) may be
+	// shared with other callers (a cache of immutable records): they may
+	// be kept, but never modified.
 	FetchMessages(ctx context.Context, mailboxID int64, uids []UID, fields Fields, fn func(*Message) error) error
 	// StoreFlags changes flags. If unchangedSince > 0 (RFC 7162
 	// CONDSTORE), messages whose modseq is greater are left alone and

@@ -41,13 +41,13 @@ type recKey struct {
 }
 
 type recEnt struct {
-	key                recKey
-	blobID             string
-	size               int64
-	internal, save     time.Time
-	structure, envelop []byte
-	cost               int
-	prev, next         *recEnt // LRU list, most recent at head.next
+	key                 recKey
+	blobID              string
+	size                int64
+	internal, save      time.Time
+	structure, envelope []byte
+	cost                int
+	prev, next          *recEnt // LRU list, most recent at head.next
 }
 
 // recEntOverhead approximates an entry's memory besides its byte slices
@@ -103,8 +103,8 @@ func (c *recCache) lookup(mailbox int64, uidv uint32, ents []indexed, hits []*re
 // entry.
 func (c *recCache) add(mailbox int64, uidv uint32, m *store.Message) *recEnt {
 	e := &recEnt{key: recKey{mailbox, uidv, m.UID}, blobID: m.BlobID, size: m.Size,
-		internal: m.InternalDate, save: m.SaveDate, structure: m.Structure, envelop: m.Envelope}
-	e.cost = recEntOverhead + len(e.blobID) + len(e.structure) + len(e.envelop)
+		internal: m.InternalDate, save: m.SaveDate, structure: m.Structure, envelope: m.Envelope}
+	e.cost = recEntOverhead + len(e.blobID) + len(e.structure) + len(e.envelope)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old := c.m[e.key]; old != nil {
@@ -132,7 +132,7 @@ func (e *recEnt) fill(m *store.Message, fields store.Fields) {
 		m.Structure = e.structure
 	}
 	if fields&store.FieldEnvelope != 0 {
-		m.Envelope = e.envelop
+		m.Envelope = e.envelope
 	}
 }
 

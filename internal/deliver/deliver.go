@@ -90,31 +90,8 @@ var ErrTooBig = errors.New("message exceeds literal_size limit")
 // metadata, so it becomes durable with the one group-committed
 // transaction and no file is written. A larger message is never held
 // whole in memory.
-// PrepareFile is Prepare without the inline path: the bytes always go to
-// the blob store, and nothing but the metadata stays in memory. A
-// MULTIAPPEND uses it once the messages it holds for its one commit
-// reach their memory budget.
-func (d *Deliverer) PrepareFile(ctx context.Context, r io.Reader, maxSize int64, flags store.Flags, internalDate time.Time) (*Prepared, error) {
-	d.prepared.Add(1)
-	if internalDate.IsZero() {
-		internalDate = time.Now()
-	}
-	src := r
-	if maxSize > 0 {
-		src = io.LimitReader(r, maxSize+1)
-	}
-	return d.prepareBlob(ctx, src, maxSize, flags, internalDate)
-}
-
 func (d *Deliverer) Prepare(ctx context.Context, r io.Reader, maxSize int64, flags store.Flags, internalDate time.Time) (*Prepared, error) {
-	d.prepared.Add(1)
-	if internalDate.IsZero() {
-		internalDate = time.Now()
-	}
-	src := r
-	if maxSize > 0 {
-		src = io.LimitReader(r, maxSize+1)
-	}
+	src, internalDate := d.receive(r, maxSize, internalDate)
 	if lim := d.inlineLimit(); lim > 0 {
 		buf, whole, err := readUpTo(src, lim)
 		if err != nil {
@@ -158,6 +135,29 @@ func readUpTo(r io.Reader, limit int64) (buf []byte, whole bool, err error) {
 			return nil, false, err
 		}
 	}
+}
+
+// PrepareFile is Prepare without the inline path: the bytes always go to
+// the blob store, and nothing but the metadata stays in memory. A
+// MULTIAPPEND uses it once the messages it holds for its one commit
+// reach their memory budget.
+func (d *Deliverer) PrepareFile(ctx context.Context, r io.Reader, maxSize int64, flags store.Flags, internalDate time.Time) (*Prepared, error) {
+	src, internalDate := d.receive(r, maxSize, internalDate)
+	return d.prepareBlob(ctx, src, maxSize, flags, internalDate)
+}
+
+// receive starts Prepare and PrepareFile: it counts the message, bounds
+// r at maxSize+1 bytes (so that a larger message is noticed) and makes a
+// zero internalDate now.
+func (d *Deliverer) receive(r io.Reader, maxSize int64, internalDate time.Time) (io.Reader, time.Time) {
+	d.prepared.Add(1)
+	if internalDate.IsZero() {
+		internalDate = time.Now()
+	}
+	if maxSize > 0 {
+		r = io.LimitReader(r, maxSize+1)
+	}
+	return r, internalDate
 }
 
 // prepareInline analyses a message held in memory; its blob ID is the

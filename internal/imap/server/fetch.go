@@ -522,8 +522,9 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 	// A FETCH of one chunk is answered with its tagged OK in one write
 	// (finish flushes); a longer one sends each chunk while the next
 	// loads.
+	flagsOnly := req.fields&^(store.FieldFlags|store.FieldSize) == 0
 	step := fetchChunk
-	if req.fields&^(store.FieldFlags|store.FieldSize) == 0 {
+	if flagsOnly {
 		step = fetchChunkFlags
 	}
 	flush := func() error {
@@ -545,7 +546,7 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 			return false, &ioError{err}
 		}
 	}
-	if req.fields&^(store.FieldFlags|store.FieldSize) == 0 {
+	if flagsOnly {
 		// Flags and sizes only: a compact record per message rather
 		// than a copy of the whole store.Message (a tenth of the size).
 		type flagRec struct {
@@ -598,9 +599,6 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 // Buffers are cleared before reuse: records point into row data.
 type bufPool[T any] struct{ p sync.Pool }
 
-// maxPooledRecords bounds what a pooled buffer may hold (fetchChunk).
-const maxPooledRecords = 256
-
 func (bp *bufPool[T]) get() []T {
 	if bp == nil {
 		return nil
@@ -612,7 +610,7 @@ func (bp *bufPool[T]) get() []T {
 }
 
 func (bp *bufPool[T]) put(b []T) {
-	if bp == nil || cap(b) == 0 || cap(b) > maxPooledRecords {
+	if bp == nil || cap(b) == 0 || cap(b) > fetchChunk {
 		return
 	}
 	clear(b[:cap(b)])

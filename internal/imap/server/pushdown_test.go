@@ -11,13 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"barid/internal/auth"
-	"barid/internal/blob/fs"
-	"barid/internal/deliver"
-	"barid/internal/mail/mime"
-	"barid/internal/notify"
 	"barid/internal/store"
-	"barid/internal/store/sqlite"
 )
 
 // SEARCH answered by the store (store.CriteriaSearcher) and SEARCH
@@ -25,30 +19,13 @@ import (
 // testdata/mime, with flags and dates spread over it, searched both ways.
 func TestSearchPushdownAgrees(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	bs, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, _ := auth.NewSecret("pw", auth.Params{ArgonTime: 1, ArgonMemory: 1024, ArgonThreads: 1, SCRAMIterations: 4096})
-	acct, err := st.CreateAccount(ctx, "sam", secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, _ := st.Mailbox(ctx, acct.ID, "INBOX")
-	bus := notify.New()
-	d := &deliver.Deliverer{Store: st, Blobs: bs, Bus: bus, Limits: mime.DefaultLimits()}
+	f := newStoreFixture(t, "sam")
 	files, _ := filepath.Glob("../../../testdata/mime/*.eml")
 	if len(files) < 40 {
 		t.Fatalf("corpus: %d files", len(files))
 	}
-	for i, f := range files {
-		b, err := os.ReadFile(f)
+	for i, name := range files {
+		b, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,22 +42,13 @@ func TestSearchPushdownAgrees(t *testing.T) {
 			fl.Keywords = append(fl.Keywords, "Later")
 		}
 		date := time.Date(2026, 1, 1+i%20, 23, 30, 0, 0, time.FixedZone("", (i%5-2)*3600))
-		if _, err := d.Deliver(ctx, mb.ID, strings.NewReader(string(b)), 0, fl, date); err != nil {
+		if _, err := f.deliv.Deliver(ctx, f.inbox.ID, strings.NewReader(string(b)), 0, fl, date); err != nil {
 			t.Fatal(err)
 		}
 	}
-	limits := Limits{LineLength: 65536, LiteralSize: 1 << 20, NestingDepth: 64, CommandsBeforeLogin: 10,
-		LoginTimeout: 5 * time.Second, Autologout: time.Hour, IdleKeepalive: time.Minute}
-	a := auth.New(auth.StoreAccounts{Store: st}, auth.Config{}, nil)
 	session := func(noPushdown bool) func(string) string {
-		srv := New(Config{Store: st, Blobs: bs, Bus: bus, Auth: a, Limits: limits, NoSearchPushdown: noPushdown})
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		go srv.Serve(ln, false)
-		t.Cleanup(func() { srv.Shutdown(ctx) })
-		nc, err := net.Dial("tcp", ln.Addr().String())
+		addr := f.serve(t, Config{NoSearchPushdown: noPushdown}, nil)
+		nc, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,19 +5,12 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"barid/internal/auth"
-	"barid/internal/blob/fs"
-	"barid/internal/deliver"
-	"barid/internal/mail/mime"
-	"barid/internal/notify"
 	"barid/internal/store"
-	"barid/internal/store/sqlite"
 )
 
 // countingListener counts the Write calls made on its connections.
@@ -60,24 +53,7 @@ func (c *countingConn) Write(p []byte) (int, error) {
 // small buffer back in place.
 func TestFetchResponseWrites(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	bs, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, _ := auth.NewSecret("pw", auth.Params{ArgonTime: 1, ArgonMemory: 1024, ArgonThreads: 1, SCRAMIterations: 4096})
-	acct, err := st.CreateAccount(ctx, "sam", secret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, _ := st.Mailbox(ctx, acct.ID, "INBOX")
-	bus := notify.New()
-	d := &deliver.Deliverer{Store: st, Blobs: bs, Bus: bus, Limits: mime.DefaultLimits()}
+	f := newStoreFixture(t, "sam")
 	body := strings.Repeat("twenty thousand bytes of text, line by line.\r\n", 430)
 	for i := range 700 {
 		msg := fmt.Sprintf("From: a%d@example.org\r\nSubject: message %d\r\n\r\n", i, i)
@@ -86,20 +62,16 @@ func TestFetchResponseWrites(t *testing.T) {
 		} else {
 			msg += "short\r\n"
 		}
-		if _, err := d.Deliver(ctx, mb.ID, strings.NewReader(msg), 0, store.Flags{}, time.Now()); err != nil {
+		if _, err := f.deliv.Deliver(ctx, f.inbox.ID, strings.NewReader(msg), 0, store.Flags{}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	limits := Limits{LineLength: 65536, LiteralSize: 1 << 20, NestingDepth: 64, CommandsBeforeLogin: 10,
-		LoginTimeout: 5 * time.Second, Autologout: time.Hour, IdleKeepalive: time.Minute}
-	srv := New(Config{Store: st, Blobs: bs, Bus: bus, Auth: auth.New(auth.StoreAccounts{Store: st}, auth.Config{}, nil), Limits: limits})
 	tcp, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ln := &countingListener{Listener: tcp}
-	go srv.Serve(ln, false)
-	t.Cleanup(func() { srv.Shutdown(ctx) })
+	f.serve(t, Config{}, ln)
 	nc, err := net.Dial("tcp", tcp.Addr().String())
 	if err != nil {
 		t.Fatal(err)

@@ -114,20 +114,7 @@ func benchStore(b *testing.B, n int) (*Store, int64) {
 
 func emptyStore(b *testing.B) (*Store, int64) {
 	b.Helper()
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "b.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	a, err := s.CreateAccount(ctx, "bench", nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	mb, err := s.Mailbox(ctx, a.ID, "INBOX")
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, mb, _ := openInbox(b, "", Options{}, nil)
 	return s, mb.ID
 }
 

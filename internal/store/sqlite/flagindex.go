@@ -420,6 +420,17 @@ type indexed struct {
 	flags  store.Flags
 }
 
+// fill sets the flags and size of m from the index entry, for the
+// fields asked; with FieldBasics the size comes with the row instead.
+func (e *indexed) fill(m *store.Message, fields store.Fields) {
+	if fields&store.FieldFlags != 0 {
+		m.ModSeq, m.Flags = e.modseq, e.flags
+	}
+	if fields&store.FieldSize != 0 && fields&store.FieldBasics == 0 {
+		m.Size = e.size
+	}
+}
+
 // indexedBufs lends lookup's output buffers to fetchIndexed and
 // fetchWithIndex, which otherwise allocated one per FETCH and SELECT.
 var indexedBufs = sync.Pool{New: func() any { return new([]indexed) }}
@@ -472,12 +483,7 @@ func (s *Store) fetchIndexed(b *boxFlags, mailboxID int64, uids []store.UID, fie
 		for i := range buf {
 			e := &buf[i]
 			m.UID = e.uid
-			if fields&store.FieldFlags != 0 {
-				m.ModSeq, m.Flags = e.modseq, e.flags
-			}
-			if fields&(store.FieldSize|store.FieldBasics) != 0 {
-				m.Size = e.size
-			}
+			e.fill(&m, fields)
 			if err := fn(&m); err != nil {
 				return err
 			}

@@ -249,7 +249,7 @@ func tinyMessages(first, n int) []store.NewMessage {
 
 // openInbox opens a store on path (a new file if empty), closed when the
 // test ends, and returns it with a new account's INBOX holding msgs.
-func openInbox(t *testing.T, path string, opts Options, msgs []store.NewMessage) (*Store, *store.Mailbox, []store.UID) {
+func openInbox(t testing.TB, path string, opts Options, msgs []store.NewMessage) (*Store, *store.Mailbox, []store.UID) {
 	t.Helper()
 	ctx := context.Background()
 	if path == "" {

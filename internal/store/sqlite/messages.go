@@ -338,18 +338,31 @@ func parseUIDs(out []store.UID, b []byte, ascending bool) ([]store.UID, error) {
 // (closing rows). One aggregated string instead of one row per UID:
 // database/sql costs ~300ns a row, the parse a fraction of that.
 func scanUIDList(rows *sql.Rows, out []store.UID, ascending bool) ([]store.UID, error) {
+	err := eachAggregate(rows, func(raw []byte) (err error) {
+		out, err = parseUIDs(out, raw, ascending)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachAggregate calls fn with the single column of each row of rows, an
+// aggregate (group_concat) that carries many messages in one string,
+// and closes rows. raw is valid only during fn.
+func eachAggregate(rows *sql.Rows, fn func(raw []byte) error) error {
 	defer rows.Close()
 	var raw sql.RawBytes
 	for rows.Next() {
 		if err := rows.Scan(&raw); err != nil {
-			return nil, err
+			return err
 		}
-		var err error
-		if out, err = parseUIDs(out, raw, ascending); err != nil {
-			return nil, err
+		if err := fn(raw); err != nil {
+			return err
 		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // fetchQuery builds the SELECT for the wanted fields: msgflags alone for
@@ -467,13 +480,7 @@ func (s *Store) fetchWithIndex(ctx context.Context, b *boxFlags, mailboxID int64
 			if k == len(ents) || ents[k].uid != m.UID {
 				return nil
 			}
-			e := &ents[k]
-			if fields&store.FieldFlags != 0 {
-				m.ModSeq, m.Flags = e.modseq, e.flags
-			}
-			if fields&store.FieldBasics == 0 {
-				m.Size = e.size
-			}
+			ents[k].fill(m, fields)
 			return fn(m)
 		})
 		if err != nil {
@@ -516,12 +523,7 @@ func (s *Store) fetchCached(ctx context.Context, sc *recScratch, uidv uint32, ma
 		}
 		m = store.Message{MailboxID: mailboxID, UID: x.uid}
 		e.fill(&m, rest)
-		if fields&store.FieldFlags != 0 {
-			m.ModSeq, m.Flags = x.modseq, x.flags
-		}
-		if fields&store.FieldBasics == 0 {
-			m.Size = x.size
-		}
+		x.fill(&m, fields)
 		if err := fn(&m); err != nil {
 			return err
 		}
@@ -614,17 +616,9 @@ func (s *Store) fetchFlags(ctx context.Context, mailboxID int64, uids []store.UI
 			if err != nil {
 				return err
 			}
-			defer rows.Close()
-			var raw sql.RawBytes
-			for rows.Next() {
-				if err := rows.Scan(&raw); err != nil {
-					return err
-				}
-				if err := emitFlagLines(mailboxID, run, raw, fn); err != nil {
-					return err
-				}
-			}
-			return rows.Err()
+			return eachAggregate(rows, func(raw []byte) error {
+				return emitFlagLines(mailboxID, run, raw, fn)
+			})
 		})
 	})
 }
@@ -669,7 +663,6 @@ func emitFlagLines(mailboxID int64, want []store.UID, b []byte, fn func(*store.M
 	return nil
 }
 
-// parseUint reads a decimal number and skips one following space.
 // nextLine splits b at its first newline.
 func nextLine(b []byte) (line, rest []byte) {
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -690,6 +683,7 @@ func parseUints(b []byte, dst []uint64) ([]byte, bool) {
 	return b, true
 }
 
+// parseUint reads a decimal number and skips one following space.
 func parseUint(b []byte) (uint64, []byte, bool) {
 	var v uint64
 	i := 0

@@ -73,17 +73,10 @@ func (s *Store) SortUIDs(ctx context.Context, mailboxID int64, by string, revers
 			if err != nil {
 				return err
 			}
-			defer rows.Close()
-			var raw sql.RawBytes
-			for rows.Next() {
-				if err := rows.Scan(&raw); err != nil {
-					return err
-				}
-				if out, err = keysFlipTies(out, raw); err != nil {
-					return err
-				}
-			}
-			return rows.Err()
+			return eachAggregate(rows, func(raw []byte) (err error) {
+				out, err = keysFlipTies(out, raw)
+				return err
+			})
 		})
 		return out, err
 	}

@@ -142,7 +142,7 @@ func (w *writer) ctx() context.Context { return context.Background() }
 // exec runs a transaction-control statement (BEGIN, COMMIT, SAVEPOINT,
 // PRAGMA synchronous), prepared once like the requests' statements.
 func (w *writer) exec(q string) error {
-	st, err := (&wtx{w: w}).stmt(q)
+	st, err := w.stmt(q)
 	if err != nil {
 		return err
 	}
@@ -269,20 +269,21 @@ func (t *wtx) emit(ch []store.Change) {
 	t.req.changes = append(t.req.changes, ch...)
 }
 
-func (t *wtx) stmt(q string) (*sql.Stmt, error) {
-	if st, ok := t.w.stmts[q]; ok {
+// stmt returns q prepared on the writer's connection, once.
+func (w *writer) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[q]; ok {
 		return st, nil
 	}
-	st, err := t.w.conn.PrepareContext(t.w.ctx(), q)
+	st, err := w.conn.PrepareContext(w.ctx(), q)
 	if err != nil {
 		return nil, err
 	}
-	t.w.stmts[q] = st
+	w.stmts[q] = st
 	return st, nil
 }
 
 func (t *wtx) exec(q string, args ...any) (sql.Result, error) {
-	st, err := t.stmt(q)
+	st, err := t.w.stmt(q)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +300,7 @@ func (t *wtx) execN(q string, args ...any) (int64, error) {
 }
 
 func (t *wtx) query(q string, args ...any) (*sql.Rows, error) {
-	st, err := t.stmt(q)
+	st, err := t.w.stmt(q)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +308,7 @@ func (t *wtx) query(q string, args ...any) (*sql.Rows, error) {
 }
 
 func (t *wtx) queryRow(q string, args ...any) *row {
-	st, err := t.stmt(q)
+	st, err := t.w.stmt(q)
 	if err != nil {
 		return &row{err: err}
 	}

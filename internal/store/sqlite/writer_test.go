@@ -15,21 +15,8 @@ import (
 
 func openTest(t *testing.T) (*Store, int64, int64) {
 	t.Helper()
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "w.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	a, err := s.CreateAccount(ctx, "u", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, err := s.Mailbox(ctx, a.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, a.ID, mb.ID
+	s, mb, _ := openInbox(t, "", Options{}, nil)
+	return s, mb.AccountID, mb.ID
 }
 
 // TestGroupCommit holds the writer busy while requests queue, then checks

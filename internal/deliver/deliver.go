@@ -168,7 +168,7 @@ func (d *Deliverer) prepareInline(msg []byte, flags store.Flags, internalDate ti
 		return nil, fmt.Errorf("analyse message: %w", err)
 	}
 	sum := sha256.Sum256(msg)
-	p := prepared(a, hex.EncodeToString(sum[:]), flags, internalDate)
+	p := d.analysed(a, hex.EncodeToString(sum[:]), flags, internalDate)
 	p.Inline = msg
 	return p, nil
 }
@@ -210,7 +210,18 @@ func (d *Deliverer) prepareBlob(ctx context.Context, src io.Reader, maxSize int6
 	if err != nil {
 		return nil, fmt.Errorf("commit blob: %w", err)
 	}
-	return prepared(a, id, flags, internalDate), nil
+	return d.analysed(a, id, flags, internalDate), nil
+}
+
+// analysed is prepared, reporting a MIME limit the message reached: it
+// is stored all the same (past the limit the rest is one part, as in
+// Dovecot), and the log line names the limit (config key in [limits]).
+func (d *Deliverer) analysed(a *msgdata.Analysis, id string, flags store.Flags, internalDate time.Time) *Prepared {
+	if a.LimitReached != "" && d.Logger != nil {
+		d.Logger.Warn("message reached a MIME limit; the rest of it is one part",
+			"limit", a.LimitReached, "blob", id, "size", a.RawSize)
+	}
+	return prepared(a, id, flags, internalDate)
 }
 
 // spool is an io.TeeReader that keeps the source's and the blob's

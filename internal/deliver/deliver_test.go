@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -248,5 +249,26 @@ func TestPreparedCounted(t *testing.T) {
 	e.d.PrepareFile(ctx, bytes.NewReader(message(100)), 0, store.Flags{}, time.Time{})
 	if n := e.d.Prepared(); n != 3 {
 		t.Fatalf("Prepared = %d after three messages", n)
+	}
+}
+
+// A message past a MIME limit is stored whole, and the log names the
+// limit by its config key (issue 5: every limit's error names it), in
+// both the inline and the blob path.
+func TestMIMELimitNamedInLog(t *testing.T) {
+	for _, inlineMax := range []int64{0, 1 << 16} {
+		e := newEnv(t, inlineMax)
+		var logs bytes.Buffer
+		e.d.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+		e.d.Limits = mime.Limits{MaxDepth: 2}
+		msg := "Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\n" +
+			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\ninner\r\n--b--\r\n--a--\r\n"
+		uid, err := e.d.Deliver(context.Background(), e.inbox, strings.NewReader(msg), 0, store.Flags{}, time.Time{})
+		if err != nil || uid == 0 {
+			t.Fatalf("inline %d: deliver: uid %d, %v", inlineMax, uid, err)
+		}
+		if !strings.Contains(logs.String(), "limit=mime_depth") {
+			t.Errorf("inline %d: log does not name mime_depth: %q", inlineMax, logs.String())
+		}
 	}
 }

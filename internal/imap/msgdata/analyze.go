@@ -13,6 +13,9 @@ import (
 // Analysis is everything computed once at delivery (it maps onto the
 // fields of store.NewMessage).
 type Analysis struct {
+	// LimitReached names the first MIME limit the message reached
+	// (mime.ParseReport), "" if none.
+	LimitReached string
 	// Header is the raw top-level header including its blank line,
 	// capped at Limits.MaxHeaderBytes.
 	Header []byte
@@ -43,12 +46,12 @@ func Analyze(r io.Reader, lim mime.Limits) (*Analysis, error) {
 		lim.MaxHeaderBytes = mime.DefaultMaxHeaderBytes
 	}
 	cap := &capture{r: r, max: lim.MaxHeaderBytes}
-	root, err := mime.Parse(cap, lim)
+	root, hit, err := mime.ParseReport(cap, lim)
 	if err != nil {
 		return nil, err
 	}
 	a := &Analysis{Root: root, RawSize: root.HeaderSize + root.BodySize,
-		Size: root.HeaderVSize + root.BodyVSize}
+		Size: root.HeaderVSize + root.BodyVSize, LimitReached: hit}
 	hl := root.HeaderSize
 	if hl > int64(len(cap.buf)) {
 		hl = int64(len(cap.buf))

@@ -47,6 +47,7 @@ type parser struct {
 	stack  []*Part // open parts, root first; cur is the last
 	bounds []boundary
 	nparts int
+	hit    string // first limit reached (ParseReport)
 
 	inHeader bool
 	hdr      headerState
@@ -87,6 +88,15 @@ type parser struct {
 // streaming pass and never holds the whole message. It fails only on read
 // errors: any byte sequence yields a structure.
 func Parse(r io.Reader, lim Limits) (*Part, error) {
+	root, _, err := ParseReport(r, lim)
+	return root, err
+}
+
+// ParseReport is Parse that also names the first limit the message
+// reached, by its config key ("mime_depth", "mime_parts", "header_size"),
+// or "" if none: past a limit the structure is still complete (the rest
+// is one part, as in Dovecot), so the name is what tells the operator.
+func ParseReport(r io.Reader, lim Limits) (*Part, string, error) {
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(r)
 	defer func() {
@@ -110,10 +120,17 @@ func Parse(r io.Reader, lim Limits) (*Part, error) {
 		if err == io.EOF {
 			break
 		}
-		return nil, err
+		return nil, "", err
 	}
 	p.finishAll()
-	return p.root, nil
+	return p.root, p.hit, nil
+}
+
+// reached records the first limit the message reached (ParseReport).
+func (p *parser) reached(limit string) {
+	if p.hit == "" {
+		p.hit = limit
+	}
 }
 
 func (p *parser) push(part *Part) {
@@ -336,6 +353,7 @@ func (p *parser) findBoundary(s []byte) (int, bool) {
 	if p.nparts >= p.lim.MaxParts {
 		// Past the part limit no boundary counts: the rest of the
 		// message stays in the current part (as in Dovecot).
+		p.reached("mime_parts")
 		return -1, false
 	}
 	return best, end
@@ -571,6 +589,9 @@ func (p *parser) feedHeader(b []byte, atStart, complete bool) {
 func (p *parser) endHeader(sawBlank bool) {
 	part := p.cur
 	p.hdr.finish()
+	if p.hdr.budget < 0 {
+		p.reached("header_size")
+	}
 	p.inHeader = false
 	p.firstLine = true
 	p.lineStart = true
@@ -611,6 +632,7 @@ func (p *parser) endHeader(sawBlank bool) {
 			// application/octet-stream.
 			part.Flags &^= FlagMultipart | FlagDigest
 			part.Flags |= FlagLimit
+			p.reached("mime_depth")
 		} else if p.hdr.boundary != nil && sawBlank {
 			p.bounds = append(p.bounds, boundary{part: part, delim: p.hdr.boundary})
 			// if no part ever starts, BINARY decodes this body
@@ -622,6 +644,11 @@ func (p *parser) endHeader(sawBlank bool) {
 		p.startLeafBody()
 	case part.Flags&FlagMessage != 0:
 		if p.depth() >= p.lim.MaxDepth || p.nparts >= p.lim.MaxParts {
+			if p.depth() >= p.lim.MaxDepth {
+				p.reached("mime_depth")
+			} else {
+				p.reached("mime_parts")
+			}
 			part.Flags &^= FlagMessage
 			part.Flags |= FlagLimit
 			p.startLeafBody()

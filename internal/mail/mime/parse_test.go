@@ -295,6 +295,20 @@ func TestLimits(t *testing.T) {
 		deep = "Content-Type: multipart/mixed; boundary=" + b + "\r\n\r\n--" + b + "\r\n" + deep + "--" + b + "--\r\n"
 	}
 	p := mustParse(t, deep, Limits{MaxDepth: 3})
+	reached := func(msg string, lim Limits) string {
+		t.Helper()
+		_, hit, err := ParseReport(strings.NewReader(msg), lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hit
+	}
+	if h := reached(deep, Limits{MaxDepth: 3}); h != "mime_depth" {
+		t.Errorf("MaxDepth 3: limit reached %q, want mime_depth", h)
+	}
+	if h := reached(deep, Limits{}); h != "" {
+		t.Errorf("default limits: limit reached %q", h)
+	}
 	depth := 0
 	for q := p; len(q.Children) > 0; q = q.Children[0] {
 		depth++
@@ -310,6 +324,9 @@ func TestLimits(t *testing.T) {
 	many := "Content-Type: multipart/mixed; boundary=m\r\n\r\n" +
 		strings.Repeat("--m\r\n\r\npart\r\n", 10) + "--m--\r\nepilogue\r\n"
 	p = mustParse(t, many, Limits{MaxParts: 4})
+	if h := reached(many, Limits{MaxParts: 4}); h != "mime_parts" {
+		t.Errorf("MaxParts 4: limit reached %q, want mime_parts", h)
+	}
 	if len(p.Children) != 3 {
 		t.Fatalf("MaxParts 4: %d children, want 3 (root counts)", len(p.Children))
 	}
@@ -325,6 +342,12 @@ func TestLimits(t *testing.T) {
 	late := "X-Filler: " + strings.Repeat("x", 100) + "\r\n" +
 		"Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n\r\nin\r\n--z--\r\n"
 	p = mustParse(t, late, Limits{MaxHeaderBytes: 64})
+	if h := reached(late, Limits{MaxHeaderBytes: 64}); h != "header_size" {
+		t.Errorf("MaxHeaderBytes 64: limit reached %q, want header_size", h)
+	}
+	if h := reached(late, Limits{MaxHeaderBytes: 1024}); h != "" {
+		t.Errorf("MaxHeaderBytes 1024: limit reached %q", h)
+	}
 	if len(p.Children) != 0 || p.Type == "multipart" {
 		t.Errorf("MaxHeaderBytes 64: Content-Type past the limit was used (%s/%s, %d children)", p.Type, p.Subtype, len(p.Children))
 	}

@@ -1,0 +1,97 @@
+// Package casemap implements the i;unicode-casemap collation of RFC 5051,
+// the comparator IMAP uses for SEARCH and SORT (RFC 9051 §6.4.4,
+// RFC 5256 §2.1).
+//
+// RFC 5051 §2 defines the equivalence: each character is mapped to its
+// simple titlecase form (UnicodeData.txt field 14), and the result is put
+// in Unicode Normalization Form KD. Two strings are equal under the
+// collation when these canonical forms are equal, and one contains the
+// other when its canonical form does.
+//
+// Fold returns that canonical form with one more step, a simple lower-case
+// mapping of each character. Lower-casing a titlecase-mapped, NFKD string
+// never merges two classes that RFC 5051 keeps apart in practice (every
+// character it changes is an upper- or titlecase letter whose lower-case
+// form has no other titlecase), and it keeps ASCII text in the lower case
+// that barid has always stored, so SQL comparisons and the ASCII fast
+// paths stay byte comparisons.
+package casemap
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Fold returns the i;unicode-casemap form of s (see the package comment).
+// Invalid UTF-8 bytes become U+FFFD, as RFC 5051 §2 step 1 allows for
+// strings that cannot be converted.
+func Fold(s string) string {
+	if isLowerASCII(s) {
+		return s
+	}
+	if isASCII(s) {
+		return strings.ToLower(s)
+	}
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/4)
+	for _, r := range s {
+		// RFC 5051 §2 step 2: simple titlecase mapping.
+		b.WriteRune(unicode.ToTitle(r))
+	}
+	// RFC 5051 §2 step 3: Normalization Form KD.
+	d := norm.NFKD.String(b.String())
+	b.Reset()
+	for _, r := range d {
+		// Decomposition can yield characters that have a titlecase
+		// mapping of their own (U+037A gives U+0345, whose titlecase is
+		// U+0399), so the mapping is applied again before lower-casing:
+		// the form must be a fixed point, as Dovecot's is.
+		b.WriteRune(unicode.ToLower(unicode.ToTitle(r)))
+	}
+	if out := b.String(); norm.NFKD.IsNormalString(out) {
+		return out
+	}
+	return norm.NFKD.String(b.String())
+}
+
+// Equal reports whether a and b are equal under i;unicode-casemap.
+func Equal(a, b string) bool {
+	if isASCII(a) && isASCII(b) {
+		return strings.EqualFold(a, b)
+	}
+	return Fold(a) == Fold(b)
+}
+
+// Contains reports whether needle occurs in s under i;unicode-casemap
+// (the substring match of RFC 4790 §4.2.3 that SEARCH uses).
+func Contains(s, needle string) bool {
+	return strings.Contains(Fold(s), Fold(needle))
+}
+
+// Compare orders a and b by their folded forms, octet by octet
+// (RFC 5051 §2: the ordering is that of the canonical UTF-8 strings).
+func Compare(a, b string) int {
+	return strings.Compare(Fold(a), Fold(b))
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func isLowerASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}

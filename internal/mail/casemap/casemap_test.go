@@ -1,0 +1,103 @@
+package casemap
+
+import (
+	"testing"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+func TestEqual(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"Hello", "hELLO", true},
+		{"hello", "hallo", false},
+		// Greek: capital, small and final sigma are one character
+		// under titlecase mapping (RFC 5051 §2 step 2).
+		{"ΟΔΥΣΣΕΥΣ", "οδυσσευς", true},
+		{"Σ", "ς", true},
+		{"σ", "ς", true},
+		// German: precomposed ü equals u + combining diaeresis (NFKD),
+		// in either case; ß keeps its own identity (simple mappings).
+		{"Grüße", "GRU\u0308SSE", false},
+		{"Grüße", "gru\u0308ße", true},
+		{"ÜBER", "über", true},
+		{"Straße", "STRASSE", false},
+		// Turkish: dotted capital I decomposes to I + U+0307, so it
+		// equals i + U+0307, not a plain i; dotless ı titlecases to I.
+		{"İstanbul", "i\u0307stanbul", true},
+		{"İstanbul", "istanbul", false},
+		{"ırmak", "IRMAK", true}, // ı titlecases to I, as i does
+		// Arabic has no case; NFKD unfolds presentation forms to the
+		// letters they show.
+		{"سلام", "سلام", true},
+		{"\uFEF7", "\u0644\u0623", true}, // lam with alef with hamza above, isolated form
+		{"بريد", "بريط", false},
+		// Compatibility: the fi ligature and fullwidth letters.
+		{"\uFB01le", "FILE", true},
+		{"ＩＭＡＰ", "imap", true},
+		// Kelvin sign K and Angstrom sign Å.
+		{"\u212A", "k", true},
+		{"\u212B", "å", true},
+	} {
+		if got := Equal(tc.a, tc.b); got != tc.want {
+			t.Errorf("Equal(%q, %q) = %v, want %v (folds %q %q)", tc.a, tc.b, got, tc.want, Fold(tc.a), Fold(tc.b))
+		}
+	}
+}
+
+func TestContains(t *testing.T) {
+	for _, tc := range []struct {
+		s, needle string
+		want      bool
+	}{
+		{"Re: Einladung zur Sitzung für Übermorgen", "ÜBERMORGEN", true},
+		{"Re: Einladung zur Sitzung für Übermorgen", "fu\u0308r", true},
+		{"İSTANBUL'DA TOPLANTI", "i\u0307stanbul", true},
+		{"مرحبا بكم في الاجتماع", "الاجتماع", true},
+		{"مرحبا بكم في الاجتماع", "الإجتماع", false},
+		{"Δελτίο τύπου: ΟΔΥΣΣΕΥΣ", "οδυσσευς", true},
+		{"plain ascii", "ASCII", true},
+		{"plain ascii", "asci ", false},
+	} {
+		if got := Contains(tc.s, tc.needle); got != tc.want {
+			t.Errorf("Contains(%q, %q) = %v, want %v", tc.s, tc.needle, got, tc.want)
+		}
+	}
+}
+
+// TestFoldIdempotent: folding a folded string changes nothing, and the
+// result is in NFKD, on a sample of every script the tests name.
+func TestFoldIdempotent(t *testing.T) {
+	for _, s := range []string{"ΟΔΥΣΣΕΥΣ ς", "Grüße aus Köln", "İıIi", "سلامٌ", "日本語のテキスト", "\uFB01\u212A\u212B", "ǅungla ǈ ǋ"} {
+		f := Fold(s)
+		if Fold(f) != f {
+			t.Errorf("Fold(Fold(%q)) = %q, want %q", s, Fold(f), f)
+		}
+		if !norm.NFKD.IsNormalString(f) {
+			t.Errorf("Fold(%q) = %q is not NFKD", s, f)
+		}
+	}
+}
+
+func TestCompare(t *testing.T) {
+	if Compare("apple", "BANANA") >= 0 || Compare("Banana", "apple") <= 0 || Compare("ÄRGER", "a\u0308rger") != 0 {
+		t.Error("Compare does not order by folded form")
+	}
+}
+
+func FuzzFold(f *testing.F) {
+	for _, s := range []string{"", "abc", "ΟΔΥΣΣΕΥΣ", "İ", "\xff\xfe", "ǅ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a := Fold(s)
+		if Fold(a) != a {
+			t.Errorf("not idempotent: %q -> %q -> %q", s, a, Fold(a))
+		}
+		if !Equal(s, s) {
+			t.Errorf("Equal(%q, %q) = false", s, s)
+		}
+	})
+}

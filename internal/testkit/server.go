@@ -1,0 +1,207 @@
+package testkit
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"barid/internal/app"
+	"barid/internal/auth"
+	"barid/internal/config"
+	"barid/internal/store"
+)
+
+// CheapParams keep argon2id fast under -race; production uses
+// auth.DefaultParams.
+var CheapParams = auth.Params{ArgonTime: 1, ArgonMemory: 1024, ArgonThreads: 1, SCRAMIterations: 4096}
+
+// Server is a whole barid running in this process on loopback, wired as
+// `barid serve` wires it (app.New, Listen, Run).
+type Server struct {
+	T       testing.TB
+	Addr    string // plain IMAP (STARTTLS offered; plaintext LOGIN allowed from loopback)
+	TLSAddr string // implicit TLS, "" when the option turned it off
+	Dir     string // data folder
+	App     *app.App
+	Cfg     config.Config
+	Logs    *LogBuffer // everything the server logged
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+}
+
+// Option changes the configuration before the server starts.
+type Option func(*config.Config)
+
+// WithoutTLSListener turns the implicit-TLS listener off.
+func WithoutTLSListener() Option { return func(c *config.Config) { c.IMAP.ListenTLS = "" } }
+
+// WithLogLevel sets the server's log level (default "error").
+func WithLogLevel(l string) Option { return func(c *config.Config) { c.LogLevel = l } }
+
+// Start runs barid on a fresh data folder in t.TempDir(), with IMAP and
+// IMAPS on 127.0.0.1 ephemeral ports and short login-failure delays. The
+// server stops when the test ends.
+func Start(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	return StartAt(t, t.TempDir(), opts...)
+}
+
+// StartAt is Start on an existing data folder (a restart test reopens
+// the folder of a stopped server).
+func StartAt(t testing.TB, dir string, opts ...Option) *Server {
+	t.Helper()
+	return StartLog(t, dir, nil, opts...)
+}
+
+// StartLog is StartAt with the server's log sent to h as well as to
+// Logs (nil: Logs only, and stderr with BARID_TEST_LOG set).
+func StartLog(t testing.TB, dir string, h slog.Handler, opts ...Option) *Server {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.IMAP.Listen = "127.0.0.1:0"
+	cfg.IMAP.ListenTLS = "127.0.0.1:0"
+	cfg.Auth.FailureDelay = config.Duration{Duration: 5 * time.Millisecond}
+	cfg.Auth.MaxFailureDelay = config.Duration{Duration: 20 * time.Millisecond}
+	cfg.LogLevel = "error"
+	for _, o := range opts {
+		o(&cfg)
+	}
+	verbose := os.Getenv("BARID_TEST_LOG") != ""
+	if verbose {
+		cfg.LogLevel = "trace"
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &LogBuffer{}
+	var w io.Writer = logs
+	if verbose {
+		w = io.MultiWriter(logs, os.Stderr)
+	}
+	var handler slog.Handler = slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})
+	if h != nil {
+		handler = teeHandler{handler, h}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, slog.New(handler))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if err := a.Listen(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	s := &Server{T: t, Dir: dir, App: a, Cfg: cfg, Logs: logs, cancel: cancel, done: make(chan struct{})}
+	addrs := a.Addrs()
+	s.Addr, s.TLSAddr = addrs["imap"], addrs["imaps"]
+	go func() {
+		defer close(s.done)
+		if err := a.Run(ctx); err != nil {
+			t.Errorf("server run: %v", err)
+		}
+	}()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Stop shuts the server down and waits for it (at most 40 s); it is
+// safe to call more than once.
+func (s *Server) Stop() {
+	s.once.Do(func() {
+		s.cancel()
+		select {
+		case <-s.done:
+		case <-time.After(40 * time.Second):
+			s.T.Errorf("server did not shut down within 40s")
+		}
+	})
+}
+
+// Store is the server's metadata store.
+func (s *Server) Store() store.Store { return s.App.Data().Store }
+
+// AddUser creates an account with the default mailboxes (INBOX, Sent,
+// Drafts, Trash, Junk, Archive).
+func (s *Server) AddUser(name, password string) *store.Account {
+	s.T.Helper()
+	acct, err := app.CreateAccountWith(context.Background(), s.Store(), name, password, CheapParams)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	return acct
+}
+
+// CertFile is the server's generated self-signed certificate.
+func (s *Server) CertFile() string { return filepath.Join(s.Dir, "tls", "cert.pem") }
+
+// TLSConfig trusts exactly the server's self-signed certificate.
+func (s *Server) TLSConfig() *tls.Config {
+	s.T.Helper()
+	pem, err := os.ReadFile(s.CertFile())
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		s.T.Fatal("no certificate in " + s.CertFile())
+	}
+	return &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+}
+
+// LogBuffer collects a server's log so a test can look for a line (a
+// "command failed" line means a client got NO [SERVERBUG]).
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	b.buf = append(b.buf, p...)
+	b.mu.Unlock()
+	return len(p), nil
+}
+
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
+
+// teeHandler sends every record to two handlers.
+type teeHandler struct{ a, b slog.Handler }
+
+func (h teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.a.Enabled(ctx, l) || h.b.Enabled(ctx, l)
+}
+
+func (h teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	if h.a.Enabled(ctx, r.Level) {
+		if err := h.a.Handle(ctx, r.Clone()); err != nil {
+			return err
+		}
+	}
+	if h.b.Enabled(ctx, r.Level) {
+		return h.b.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (h teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return teeHandler{h.a.WithAttrs(as), h.b.WithAttrs(as)}
+}
+
+func (h teeHandler) WithGroup(n string) slog.Handler {
+	return teeHandler{h.a.WithGroup(n), h.b.WithGroup(n)}
+}

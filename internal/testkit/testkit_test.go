@@ -1,0 +1,63 @@
+package testkit
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestSession drives a short session through the kit: the server it
+// starts answers, Cmd reads to the tagged line, literals come back
+// inline, and a wrong password is refused.
+func TestSession(t *testing.T) {
+	s := Start(t)
+	s.AddUser("alice", "secret-pw")
+	c := s.Dial()
+	lines := c.Cmd("a0", "LOGIN alice wrong")
+	if !strings.HasPrefix(lines[len(lines)-1], "a0 NO") {
+		t.Fatalf("wrong password accepted: %q", lines)
+	}
+	c.Login("alice", "secret-pw")
+	msg := Message("kit")
+	c.Send(fmt.Sprintf("a1 APPEND INBOX {%d}\r\n", len(msg)))
+	if l := c.ReadLine(); !strings.HasPrefix(l, "+") {
+		t.Fatalf("no continuation: %q", l)
+	}
+	c.Send(msg + "\r\n")
+	MustHave(t, c.Until("a1"), `^a1 OK \[APPENDUID \d+ 1\]`)
+	c.ExpectOK("a2", "SELECT INBOX")
+	lines = c.ExpectOK("a3", "FETCH 1 BODY.PEEK[]")
+	MustHave(t, lines, `^\* 1 FETCH \(BODY\[\] \{\d+\}`)
+	if !strings.Contains(strings.Join(lines, "\n"), "Body of kit.") {
+		t.Fatalf("literal not read inline: %q", lines)
+	}
+	MustNotHave(t, lines, `BAD`)
+	tc := s.DialTLS()
+	tc.Login("alice", "secret-pw")
+}
+
+func TestLiteralSuffix(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		n    int
+		ok   bool
+	}{
+		{"* 1 FETCH (BODY[] {12}", 12, true},
+		{"* 1 FETCH (BINARY[] ~{3}", 3, true},
+		{"a1 APPEND x {5+}", 5, true},
+		{"* OK {}", 0, false},
+		{"* OK {1a}", 0, false},
+		{"* OK done", 0, false},
+	} {
+		n, ok := LiteralSuffix(tc.line)
+		if n != tc.n || ok != tc.ok {
+			t.Errorf("LiteralSuffix(%q) = %d, %v; want %d, %v", tc.line, n, ok, tc.n, tc.ok)
+		}
+	}
+}
+
+func TestQuote(t *testing.T) {
+	if got := Quote(`a "b" \c`); got != `"a \"b\" \\c"` {
+		t.Errorf("Quote = %s", got)
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,21 +16,20 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"barid/internal/app"
-	"barid/internal/auth"
 	"barid/internal/config"
 	"barid/internal/lmtp"
 	"barid/internal/store"
+	"barid/internal/testkit"
 )
 
 // lmtpApp is a whole barid (IMAP + LMTP + hand-off socket) on loopback
-// over a t.TempDir() data folder.
+// over a t.TempDir() data folder: a testkit.Server with LMTP on.
 type lmtpApp struct {
-	t      *testing.T
-	cfg    config.Config
-	app    *app.App
-	addrs  map[string]string
-	cancel context.CancelFunc
-	done   chan struct{}
+	*testkit.Server
+	t     *testing.T
+	cfg   config.Config
+	app   *app.App
+	addrs map[string]string
 }
 
 func lmtpTestConfig(t *testing.T, dir string) config.Config {
@@ -48,49 +45,17 @@ func lmtpTestConfig(t *testing.T, dir string) config.Config {
 	return cfg
 }
 
-func lmtpLogger() *slog.Logger {
-	var w io.Writer = io.Discard
-	if os.Getenv("BARID_TEST_LOG") != "" {
-		w = os.Stderr
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
 func startLMTPApp(t *testing.T, cfg config.Config) *lmtpApp {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, lmtpLogger())
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := a.Listen(); err != nil {
-		cancel()
-		a.Data().Close()
-		t.Fatal(err)
-	}
-	s := &lmtpApp{t: t, cfg: cfg, app: a, addrs: a.Addrs(), cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		if err := a.Run(ctx); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	t.Cleanup(s.stop)
-	return s
+	ks := testkit.StartAt(t, cfg.DataDir, testkit.WithConfig(cfg))
+	return &lmtpApp{Server: ks, t: t, cfg: ks.Cfg, app: ks.App, addrs: ks.App.Addrs()}
 }
 
-func (s *lmtpApp) stop() {
-	s.cancel()
-	<-s.done
-}
-
-// cheap argon2id parameters keep logins fast under -race.
-var lmtpCheapParams = auth.Params{ArgonTime: 1, ArgonMemory: 1024, ArgonThreads: 1, SCRAMIterations: 4096}
+func (s *lmtpApp) stop() { s.Stop() }
 
 func lmtpAddUser(t *testing.T, st store.Store, name, pw string) *store.Account {
 	t.Helper()
-	acct, err := app.CreateAccountWith(context.Background(), st, name, pw, lmtpCheapParams)
+	acct, err := app.CreateAccountWith(context.Background(), st, name, pw, testkit.CheapParams)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +147,7 @@ func TestIdleSeesLMTPAndDeliver(t *testing.T) {
 	waitExists("lmtp", 1)
 
 	cfg := s.cfg
-	via, err := app.Deliver(context.Background(), &cfg, lmtpLogger(), app.DeliverRequest{
+	via, err := app.Deliver(context.Background(), &cfg, testkit.Logger(), app.DeliverRequest{
 		User:    "Alice@Example.org",
 		Message: strings.NewReader("From sender@example.net Thu Nov 26 11:00:00 2026\nSubject: via barid deliver\n\nhello\n"),
 	})

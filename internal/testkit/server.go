@@ -47,6 +47,10 @@ func WithoutTLSListener() Option { return func(c *config.Config) { c.IMAP.Listen
 // WithLogLevel sets the server's log level (default "error").
 func WithLogLevel(l string) Option { return func(c *config.Config) { c.LogLevel = l } }
 
+// WithConfig replaces the whole configuration with cfg (a test that
+// builds its own, e.g. with LMTP listeners).
+func WithConfig(cfg config.Config) Option { return func(c *config.Config) { *c = cfg } }
+
 // Start runs barid on a fresh data folder in t.TempDir(), with IMAP and
 // IMAPS on 127.0.0.1 ephemeral ports and short login-failure delays. The
 // server stops when the test ends.
@@ -204,4 +208,15 @@ func (h teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h teeHandler) WithGroup(n string) slog.Handler {
 	return teeHandler{h.a.WithGroup(n), h.b.WithGroup(n)}
+}
+
+// Logger is a logger for code a test runs outside a Server (a delivery
+// command, a store opened by hand): silent, or verbose on stderr with
+// BARID_TEST_LOG set.
+func Logger() *slog.Logger {
+	var w io.Writer = io.Discard
+	if os.Getenv("BARID_TEST_LOG") != "" {
+		w = os.Stderr
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

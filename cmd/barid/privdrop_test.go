@@ -14,7 +14,7 @@ import (
 )
 
 // Started as root with user = "nobody", barid binds its ports and then
-// runs as nobody (issue 5, privileges).
+// runs as nobody (README, Configuration: `user`, `group`).
 func TestServeDropsPrivileges(t *testing.T) {
 	if os.Getuid() != 0 {
 		t.Skip("not root: privilege drop cannot be tested")

@@ -20,7 +20,7 @@ import (
 // demo account, prints what a mail client needs, and serves it. A
 // client that knows only the printed lines logs in over implicit TLS
 // (trusting the printed certificate) and over STARTTLS, and a second
-// run gives the account a new password (issue 2, check step 1).
+// run gives the account a new password (README: the quickstart).
 func TestQuickstart(t *testing.T) {
 	bin := buildBarid(t)
 	data := filepath.Join(t.TempDir(), "barid-data") // does not exist yet

@@ -52,7 +52,7 @@ func startServe(t *testing.T, bin, data, addr string) *exec.Cmd {
 
 // SIGTERM shuts down cleanly: an APPEND in flight finishes and is
 // acknowledged, an idle client gets BYE, and the message is there after
-// a restart (issue 2).
+// a restart (README: Signals).
 func TestSIGTERMFinishesInFlightCommands(t *testing.T) {
 	bin := buildBarid(t)
 	data := t.TempDir()

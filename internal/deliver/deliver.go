@@ -3,7 +3,7 @@
 // MIME structure in the same pass, make the blob durable, commit one
 // metadata transaction, then publish the changes on the bus.
 //
-// Order of writes (DESIGN.md "Durability"): blob fsync + rename + directory
+// Order of writes (docs/architecture.md, "Durability rules"): blob fsync + rename + directory
 // fsync, then the transaction, then the caller's acknowledgement. A crash
 // between the two leaves an orphan blob that the integrity sweep removes.
 //
@@ -303,7 +303,7 @@ func (d *Deliverer) Deliver(ctx context.Context, mailboxID int64, r io.Reader, m
 // CommitEach appends one prepared message to several mailboxes, with one
 // transaction per mailbox, so a failure (over quota, a mailbox deleted
 // meanwhile) affects only its own mailbox. All copies share the one blob
-// (DESIGN.md: a copy shares its blob). The transactions are issued
+// (docs/architecture.md: a copy shares its blob). The transactions are issued
 // concurrently so a store with group commit (store/sqlite) makes them
 // durable with one sync. It returns one UID and one error per mailbox,
 // in the order given; each successful mailbox's changes are published.

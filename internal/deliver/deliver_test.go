@@ -253,7 +253,7 @@ func TestPreparedCounted(t *testing.T) {
 }
 
 // A message past a MIME limit is stored whole, and the log names the
-// limit by its config key (issue 5: every limit's error names it), in
+// limit by its config key (docs/style.md §5: every limit's error names it), in
 // both the inline and the blob path.
 func TestMIMELimitNamedInLog(t *testing.T) {
 	for _, inlineMax := range []int64{0, 1 << 16} {

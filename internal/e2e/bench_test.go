@@ -12,7 +12,7 @@ import (
 	"barid/internal/config"
 )
 
-// Every scenario of the load tool (barid bench, issue 7) runs against a
+// Every scenario of the load tool (barid bench, internal/bench) runs against a
 // live server at a tiny scale and records a result without errors: the
 // instrument that docs/benchmarks.md is measured with is itself tested.
 // Speeds are not asserted (docs/benchmarks.md records them).

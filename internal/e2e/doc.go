@@ -3,7 +3,7 @@
 // a subprocess, driven over real sockets by raw IMAP clients and by
 // github.com/emersion/go-imap/v2's client.
 //
-// What the tests check (issue 4, docs/concurrency.md):
+// What the tests check (docs/concurrency.md):
 //
 //   - Several sessions on one mailbox: pending EXPUNGE, EXISTS, RECENT
 //     and FETCH (FLAGS) responses are sent only where RFC 9051 §7.5.1 and

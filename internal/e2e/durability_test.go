@@ -71,7 +71,7 @@ func durableBody(who string, n int, r *rand.Rand) []byte {
 // sessions APPEND concurrently, kills the server with SIGKILL in the
 // middle, restarts it and checks, over several cycles:
 //   - every APPEND that got OK [APPENDUID] is there under that UID with
-//     identical bytes (DESIGN.md "Durability": blob fsync, then the
+//     identical bytes (docs/architecture.md "Durability rules": blob fsync, then the
 //     transaction, then the acknowledgement);
 //   - a message present but never acknowledged is one whose APPEND was
 //     in flight at the kill (never anything else);

@@ -24,7 +24,7 @@ import (
 	"barid/internal/config"
 )
 
-// Memory per idle connection (issue 4): a benchmark, not a test. Run it
+// Memory per idle connection (docs/concurrency.md): a benchmark, not a test. Run it
 // with
 //
 //	go test -run '^$' -bench IdleConnMemory -benchtime 1x -timeout 30m ./internal/e2e/

@@ -9,7 +9,7 @@ const (
 	TypeBYE = "BYE"
 )
 
-// Error is a response the server sends as it is (STYLE.md §4): a tagged
+// Error is a response the server sends as it is (docs/style.md §4): a tagged
 // NO or BAD, or an untagged BYE, with an optional response code.
 //
 //	NO [TRYCREATE] Mailbox does not exist

@@ -65,7 +65,7 @@ func benchBigbox(b *testing.B, n int, cmd string) {
 	}
 }
 
-// Bigbox benchmarks (issue 3 §6, issue 7): 100,000 messages.
+// Bigbox benchmarks (docs/large-mailboxes.md, docs/benchmarks.md): 100,000 messages.
 func BenchmarkBigboxSelect(b *testing.B)        { benchBigbox(b, 100000, "EXAMINE INBOX") }
 func BenchmarkBigboxFetchFlags(b *testing.B)    { benchBigbox(b, 100000, "FETCH 1:* (FLAGS)") }
 func BenchmarkBigboxFetchEnvelope(b *testing.B) { benchBigbox(b, 100000, "FETCH 1:* (ENVELOPE)") }

@@ -13,7 +13,7 @@ const (
 	noUpdates
 )
 
-// command is one entry of the command table (STYLE.md §2). UID variants
+// command is one entry of the command table (docs/style.md §2). UID variants
 // are their own entries.
 type command struct {
 	states State

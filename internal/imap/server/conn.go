@@ -413,7 +413,7 @@ type ioError struct{ err error }
 func (e *ioError) Error() string { return e.err.Error() }
 func (e *ioError) Unwrap() error { return e.err }
 
-// writeError classifies err in one place (STYLE.md §4).
+// writeError classifies err in one place (docs/style.md §4).
 func (c *Conn) writeError(tag string, err error) {
 	var ie *imap.Error
 	if errors.As(err, &ie) {

@@ -12,7 +12,7 @@ import (
 )
 
 // panicDetector counts log records about panics: the connection
-// boundary recovers them (STYLE.md §4), so the fuzz targets look in the
+// boundary recovers them (docs/style.md §4), so the fuzz targets look in the
 // log.
 type panicDetector struct{ n *atomic.Int64 }
 
@@ -102,7 +102,7 @@ func fuzzState(f *testing.F, state string) {
 	})
 }
 
-// Fuzz targets for every command in each connection state (issue 5).
+// Fuzz targets for every command in each connection state (docs/style.md §11).
 func FuzzCommandsNotAuthenticated(f *testing.F) { fuzzState(f, "notauth") }
 func FuzzCommandsAuthenticated(f *testing.F)    { fuzzState(f, "authed") }
 func FuzzCommandsSelected(f *testing.F)         { fuzzState(f, "selected") }

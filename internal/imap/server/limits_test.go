@@ -14,7 +14,7 @@ import (
 )
 
 // Each named limit is enforced with an error that names it, and the
-// server keeps serving other clients afterwards (issue 5, STYLE.md §5).
+// server keeps serving other clients afterwards (docs/style.md §5).
 
 func stillServes(t *testing.T, ts *testServer) {
 	t.Helper()

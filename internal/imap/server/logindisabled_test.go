@@ -58,7 +58,7 @@ func TestLoginDisabledWithoutTLS(t *testing.T) {
 }
 
 // Every command is refused in the states where it does not belong
-// (STYLE.md §2).
+// (docs/style.md §2).
 func TestCommandTableStates(t *testing.T) {
 	for name, cmd := range commands {
 		if cmd.states == 0 {

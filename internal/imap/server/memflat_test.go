@@ -35,8 +35,8 @@ func (c *rawConn) drain(tag, cmd string) {
 }
 
 // benchPeakHeap reports the peak live heap (sampled every 2 ms) while
-// answering cmd on a mailbox of n messages: issue 3 asks for memory that
-// stays flat as the mailbox grows.
+// answering cmd on a mailbox of n messages: memory should stay flat as
+// the mailbox grows (docs/large-mailboxes.md).
 func benchPeakHeap(b *testing.B, n int, cmd string) {
 	ts := startServer(b)
 	acct := ts.addUser("big", "pw")

@@ -3,7 +3,7 @@ package wire
 import "strconv"
 
 // SyntaxError is a malformed command. The server answers it with
-// "BAD [CLIENTBUG] " + Msg (STYLE.md §4) and then calls
+// "BAD [CLIENTBUG] " + Msg (docs/style.md §4) and then calls
 // Decoder.DiscardLine.
 type SyntaxError struct {
 	Msg string

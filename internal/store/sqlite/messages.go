@@ -423,7 +423,7 @@ func sizeFromFlags(fields Fields) bool {
 // loading only the requested columns. fn runs while a pooled read
 // connection (and, for non-flag fields, a read snapshot) is held: keep it
 // short and never write to a client socket from it, or WAL checkpoints
-// wait on the slowest reader (DESIGN.md: never write to a socket while
+// wait on the slowest reader (docs/architecture.md: never write to a socket while
 // holding a store lock).
 func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
 	if len(uids) == 0 {

@@ -1,6 +1,7 @@
 import base64, os, random, quopri
 random.seed(42)
-OUT = "/work/main/testdata/mime"
+# testdata/mime, the folder above this script.
+OUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 msgs = {}
 
 def crlf(s):

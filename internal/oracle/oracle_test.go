@@ -195,7 +195,7 @@ func TestSameAnswersAsDovecot(t *testing.T) {
 				fail = t.Logf
 			}
 			user := users[i]
-			sd, sb := dialSession(t, dc.addr), dialSession(t, bd)
+			sd, sb := dialSession(t, dc.Addr), dialSession(t, bd)
 			for _, s := range []*session{sd, sb} {
 				if r := s.run("L", "LOGIN "+user+" pw"); !strings.HasPrefix(r[len(r)-1], "L OK") {
 					t.Fatalf("login: %q", r)

@@ -20,6 +20,10 @@ type Conn struct {
 	BR *bufio.Reader
 	// Timeout bounds every read and write (default 10 s).
 	Timeout time.Duration
+	// EscapeLiterals makes ReadLine append a literal's bytes right after
+	// its {N}, with CR and LF written as \r and \n, so that a response
+	// stays one comparable line (the oracle compares lines).
+	EscapeLiterals bool
 }
 
 // Dial connects to the plain IMAP listener and reads the greeting.
@@ -92,6 +96,10 @@ func (c *Conn) ReadLine() string {
 		if _, err := io.ReadFull(c.BR, buf); err != nil {
 			c.T.Fatalf("read literal: %v", err)
 		}
+		if c.EscapeLiterals {
+			out.WriteString(literalEscaper.Replace(string(buf)))
+			continue
+		}
 		out.WriteString("\n")
 		out.Write(buf)
 	}
@@ -133,6 +141,8 @@ func (c *Conn) Login(user, pass string) {
 	c.T.Helper()
 	c.ExpectOK("L1", fmt.Sprintf("LOGIN %s %s", Quote(user), Quote(pass)))
 }
+
+var literalEscaper = strings.NewReplacer("\r", `\r`, "\n", `\n`)
 
 // LiteralSuffix reports whether line ends in a literal announcement
 // "{n}" (or "~{n}" or "{n+}") and returns n. Hand-written rather than a

@@ -1,9 +1,12 @@
 package testkit
 
 import (
+	"bufio"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSession drives a short session through the kit: the server it
@@ -59,5 +62,25 @@ func TestLiteralSuffix(t *testing.T) {
 func TestQuote(t *testing.T) {
 	if got := Quote(`a "b" \c`); got != `"a \"b\" \\c"` {
 		t.Errorf("Quote = %s", got)
+	}
+}
+
+// TestDovecot starts the oracle with POP3 and LMTP and reads each
+// greeting (skips where Dovecot is not installed).
+func TestDovecot(t *testing.T) {
+	d := StartDovecot(t, DovecotOptions{Users: []string{"u1"}, POP3: true, LMTP: true})
+	c := DialAddr(t, d.Addr)
+	c.Login("u1", "pw")
+	for _, a := range []string{d.POP3Addr, d.LMTPAddr} {
+		nc, err := net.DialTimeout("tcp", a, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		line, err := bufio.NewReader(nc).ReadString('\n')
+		nc.Close()
+		if err != nil || !(strings.HasPrefix(line, "+OK") || strings.HasPrefix(line, "220")) {
+			t.Fatalf("greeting on %s: %q %v", a, line, err)
+		}
 	}
 }

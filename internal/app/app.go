@@ -116,6 +116,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	ac.CacheTTL, ac.CacheSize = cfg.Auth.CacheTTL.Duration, cfg.Auth.CacheSize
 	ac.MaxConnsPerIP = cfg.Limits.MaxConnsPerIP
 	ac.MaxConnsPerUser = cfg.Limits.MaxConnsPerUser
+	ac.MaxConnsPerUserIP = cfg.Limits.MaxConnsPerUserIP
 	ac.TrustedNetworks = trusted
 	a.auth = auth.New(auth.StoreAccounts{Store: d.Store}, ac, logger)
 	ml := mime.Limits{MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderSize}

@@ -47,13 +47,26 @@ func (authzError) Is(target error) bool { return target == ErrAuthFailed }
 
 // LimitError reports that a named limit was reached. Limit is the config
 // name of the limit ("max_conns_per_ip", "max_conns_per_user",
-// "conn_rate_per_ip"). errors.Is(err, ErrThrottled) is true.
+// "max_conns_per_user_ip", "conn_rate_per_ip"). errors.Is(err,
+// ErrThrottled) is true.
 type LimitError struct {
 	Limit string
 	Max   int
 }
 
+// limitMeaning says in words what each limit counts, for the error a
+// client sees.
+var limitMeaning = map[string]string{
+	"max_conns_per_ip":      "connections from this address",
+	"max_conns_per_user":    "sessions of this account",
+	"max_conns_per_user_ip": "sessions of this account from this address",
+	"conn_rate_per_ip":      "new connections per minute from this address",
+}
+
 func (e *LimitError) Error() string {
+	if m := limitMeaning[e.Limit]; m != "" {
+		return fmt.Sprintf("auth: limit %s (%d) reached: too many %s", e.Limit, e.Max, m)
+	}
 	return fmt.Sprintf("auth: limit %s (%d) reached", e.Limit, e.Max)
 }
 
@@ -120,12 +133,22 @@ type Config struct {
 	IPv6Prefix int
 
 	// MaxConnsPerIP limits concurrent connections from one address
-	// (named limit "max_conns_per_ip"). 0 = unlimited.
+	// (named limit "max_conns_per_ip"). 0 = unlimited. Many users
+	// behind one NAT share an address, so it is a coarse ceiling
+	// against a flood from one host, not a per-user limit.
 	MaxConnsPerIP int
 	// MaxConnsPerUser limits concurrent authenticated sessions of one
 	// account ("max_conns_per_user"). 0 = unlimited. Applies to trusted
 	// networks too.
 	MaxConnsPerUser int
+	// MaxConnsPerUserIP limits concurrent authenticated sessions of one
+	// account from one address ("max_conns_per_user_ip"; IPv6: one
+	// /IPv6Prefix), like Dovecot's mail_max_userip_connections: a
+	// runaway client cannot use up the account's MaxConnsPerUser and
+	// lock out its owner's other devices. 0 = unlimited. Trusted
+	// networks are exempt (behind a proxy every user shares its
+	// address).
+	MaxConnsPerUserIP int
 	// ConnRatePerIP limits new connections per minute from one address
 	// ("conn_rate_per_ip"), as a token bucket with that burst. 0 = off.
 	ConnRatePerIP int
@@ -155,20 +178,21 @@ type Config struct {
 
 // DefaultConfig is barid's default throttling: 1s after a failed login,
 // doubling per further failure per IP and per account up to 15s,
-// forgotten after 15 minutes; 50 connections per IP, 100 per user, as
-// in internal/config's defaults.
+// forgotten after 15 minutes; 1000 connections per IP, 100 sessions
+// per user, 10 per user and IP, as in internal/config's defaults.
 func DefaultConfig() Config {
 	return Config{
-		FailureDelay:    time.Second,
-		MaxFailureDelay: 15 * time.Second,
-		IPGrowth:        2,
-		UserGrowth:      2,
-		FailureWindow:   15 * time.Minute,
-		MaxConnsPerIP:   50,
-		MaxConnsPerUser: 100,
-		Params:          DefaultParams(),
-		CacheTTL:        time.Hour,
-		CacheSize:       100_000,
+		FailureDelay:      time.Second,
+		MaxFailureDelay:   15 * time.Second,
+		IPGrowth:          2,
+		UserGrowth:        2,
+		FailureWindow:     15 * time.Minute,
+		MaxConnsPerIP:     1000,
+		MaxConnsPerUser:   100,
+		MaxConnsPerUserIP: 10,
+		Params:            DefaultParams(),
+		CacheTTL:          time.Hour,
+		CacheSize:         100_000,
 	}
 }
 

@@ -37,8 +37,9 @@
 // users are checked against a dummy argon2id hash and get the same
 // error in the same time as wrong passwords. Loopback is not exempt.
 //
-// AcquireConn and AcquireUser enforce max_conns_per_ip, conn_rate_per_ip
-// and max_conns_per_user; TrustedNetworks skip the per-IP ones.
+// AcquireConn and AcquireSession enforce max_conns_per_ip,
+// conn_rate_per_ip, max_conns_per_user and max_conns_per_user_ip;
+// TrustedNetworks skip the ones that count addresses.
 //
 // Nothing here logs a password or a client SASL message; user names are
 // logged quoted and truncated.

@@ -146,8 +146,20 @@ type Limits struct {
 	MIMEDepth           int      `toml:"mime_depth"`            // nesting of MIME parts
 	MIMEParts           int      `toml:"mime_parts"`            // MIME parts per message
 	HeaderSize          int      `toml:"header_size"`           // bytes of one header block
-	MaxConnsPerIP       int      `toml:"max_conns_per_ip"`      // concurrent connections per client IP
-	MaxConnsPerUser     int      `toml:"max_conns_per_user"`    // concurrent sessions per account
+	// MaxConnsPerIP caps concurrent connections from one client
+	// address (IPv6: one /64), before login. A whole office or a
+	// carrier-grade NAT shares one address, so it is a ceiling against
+	// one host flooding the server, set far above what a NATed office
+	// uses; MaxConnsPerUserIP is the per-person limit.
+	MaxConnsPerIP int `toml:"max_conns_per_ip"`
+	// MaxConnsPerUser caps concurrent sessions of one account, from
+	// everywhere (trusted networks included).
+	MaxConnsPerUser int `toml:"max_conns_per_user"`
+	// MaxConnsPerUserIP caps concurrent sessions of one account from
+	// one address, checked at login, like Dovecot's
+	// mail_max_userip_connections (default 10 there too); trusted
+	// networks are exempt.
+	MaxConnsPerUserIP int `toml:"max_conns_per_user_ip"`
 }
 
 // Default returns the built-in configuration.
@@ -180,9 +192,14 @@ func Default() Config {
 			MIMEDepth:           100,   // as Dovecot, so structures match
 			MIMEParts:           10000, // and its part limit
 
-			HeaderSize:      1 << 20,
-			MaxConnsPerIP:   50,
-			MaxConnsPerUser: 100,
+			HeaderSize: 1 << 20,
+			// An office of 100 people behind one NAT, each with a
+			// desktop client (Thunderbird caches up to 5 connections
+			// per account) and a phone, holds about 600; 1000 leaves
+			// room without letting one host hold unbounded sockets.
+			MaxConnsPerIP:     1000,
+			MaxConnsPerUser:   100,
+			MaxConnsPerUserIP: 10,
 		},
 	}
 }
@@ -235,8 +252,8 @@ func (c *Config) Validate() error {
 	if l.MIMEDepth < 1 || l.MIMEParts < 1 || l.HeaderSize < 1024 {
 		add("limits.mime_depth, mime_parts must be >= 1 and header_size >= 1024")
 	}
-	if l.MaxConnsPerIP < 0 || l.MaxConnsPerUser < 0 {
-		add("limits.max_conns_per_ip and max_conns_per_user must be >= 0 (0 = unlimited)")
+	if l.MaxConnsPerIP < 0 || l.MaxConnsPerUser < 0 || l.MaxConnsPerUserIP < 0 {
+		add("limits.max_conns_per_ip, max_conns_per_user and max_conns_per_user_ip must be >= 0 (0 = unlimited)")
 	}
 	if c.Storage.MultiAppendInlineBytes < 0 {
 		return fmt.Errorf("storage.multiappend_inline_bytes must be 0 or more, got %d", c.Storage.MultiAppendInlineBytes)

@@ -32,7 +32,8 @@
 // further failure for the same account name, capped at MaxFailureDelay and
 // forgotten after FailureWindow. The delay owed is also paid before the
 // next attempt is checked, so a client can't learn a guess failed by
-// giving up early. Successes do not reset the counts (an attacker with
+// giving up early; it counts towards that attempt's own failure delay,
+// so one failed attempt waits at most MaxFailureDelay in all. Successes do not reset the counts (an attacker with
 // one valid account could otherwise wash its address clean). Unknown
 // users are checked against a dummy argon2id hash and get the same
 // error in the same time as wrong passwords. Loopback is not exempt.

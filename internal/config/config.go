@@ -105,6 +105,16 @@ type Storage struct {
 	// records (ENVELOPE, BODYSTRUCTURE, size, dates) beside the flag
 	// index, like Dovecot's dovecot.index.cache. 0 turns it off.
 	RecordCacheBytes int `toml:"record_cache_bytes"`
+	// SweepInterval is how often the running server removes orphan
+	// blob files: committed blobs no message references (a crash
+	// between the blob and its transaction, or a failed transfer whose
+	// blob could not be taken back at once) and spool files no writer
+	// owns. At least 1s.
+	SweepInterval Duration `toml:"sweep_interval"`
+	// SweepGrace spares blobs and spool files younger than this, so the
+	// sweep never deletes a blob whose transaction is about to commit.
+	// At least 1m.
+	SweepGrace Duration `toml:"sweep_grace"`
 }
 
 // MaxInlineBytes is the largest storage.inline_max_bytes accepted (the
@@ -173,8 +183,9 @@ func Default() Config {
 			ListenTLS:     ":993",
 			IdleKeepalive: Duration{2 * time.Minute},
 		},
-		LMTP:    LMTP{LocalDomains: []string{"localhost"}},
-		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20},
+		LMTP: LMTP{LocalDomains: []string{"localhost"}},
+		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20,
+			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}},
 		Auth: Auth{
 			FailureDelay:    Duration{time.Second},
 			MaxFailureDelay: Duration{15 * time.Second},
@@ -266,6 +277,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.FlagIndexMin < 1 {
 		return fmt.Errorf("storage.flag_index_min must be 1 or more, got %d", c.Storage.FlagIndexMin)
+	}
+	if c.Storage.SweepInterval.Duration < time.Second {
+		add("storage.sweep_interval must be at least 1s")
+	}
+	if c.Storage.SweepGrace.Duration < time.Minute {
+		add("storage.sweep_grace must be at least 1m (a blob younger than that may be about to be committed)")
 	}
 	if c.Storage.InlineMaxBytes < 0 || c.Storage.InlineMaxBytes > MaxInlineBytes {
 		add("storage.inline_max_bytes must be between 0 (off) and %d", MaxInlineBytes)

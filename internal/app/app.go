@@ -116,6 +116,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	ac.CacheTTL, ac.CacheSize = cfg.Auth.CacheTTL.Duration, cfg.Auth.CacheSize
 	ac.MaxConnsPerIP = cfg.Limits.MaxConnsPerIP
 	ac.MaxConnsPerUser = cfg.Limits.MaxConnsPerUser
+	ac.MaxConnsPerUserIP = cfg.Limits.MaxConnsPerUserIP
 	ac.TrustedNetworks = trusted
 	a.auth = auth.New(auth.StoreAccounts{Store: d.Store}, ac, logger)
 	ml := mime.Limits{MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderSize}
@@ -223,7 +224,10 @@ func (a *App) Run(ctx context.Context) error {
 		}(l)
 	}
 	a.serveLMTP(&wg, errc)
-	sweep := time.NewTicker(time.Hour)
+	// The periodic sweep removes blobs nothing references any more
+	// (a crash, or a Discard that failed) and spool files no writer
+	// owns, sparing everything younger than sweep_grace.
+	sweep := time.NewTicker(a.cfg.Storage.SweepInterval.Duration)
 	defer sweep.Stop()
 	// A password check that hashes allocates argon2id's memory (19 MiB
 	// by default) that is garbage right after; every new session and
@@ -261,7 +265,7 @@ loop:
 			}
 			lastActivity = n
 		case <-sweep.C:
-			if err := a.integritySweep(ctx, 10*time.Minute); err != nil {
+			if err := a.integritySweep(ctx, a.cfg.Storage.SweepGrace.Duration); err != nil {
 				a.log.Warn("integrity sweep failed", "err", err)
 			}
 		}
@@ -284,6 +288,18 @@ loop:
 // may be orphan blobs; there is never a row pointing to a missing blob
 // unless the disk lost data, which is what the report is for.
 func (a *App) integritySweep(ctx context.Context, grace time.Duration) error {
+	// Spool files of writers that are gone (open writers' files are
+	// never touched); at start (grace 0) a minute still protects a
+	// "barid deliver" writing directly in another process.
+	if ts, ok := a.data.Blobs.(blob.TmpSweeper); ok {
+		n, err := ts.SweepTmp(ctx, max(grace, time.Minute))
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			a.log.Warn("integrity sweep", "orphan_spool_files_removed", n)
+		}
+	}
 	present := map[string]struct{}{}
 	// Inline bytes (store/sqlite) go in the transaction that deletes
 	// their last message, so unreferenced rows are leftovers, removed at

@@ -105,6 +105,16 @@ type Storage struct {
 	// records (ENVELOPE, BODYSTRUCTURE, size, dates) beside the flag
 	// index, like Dovecot's dovecot.index.cache. 0 turns it off.
 	RecordCacheBytes int `toml:"record_cache_bytes"`
+	// SweepInterval is how often the running server removes orphan
+	// blob files: committed blobs no message references (a crash
+	// between the blob and its transaction, or a failed transfer whose
+	// blob could not be taken back at once) and spool files no writer
+	// owns. At least 1s.
+	SweepInterval Duration `toml:"sweep_interval"`
+	// SweepGrace spares blobs and spool files younger than this, so the
+	// sweep never deletes a blob whose transaction is about to commit.
+	// At least 1m.
+	SweepGrace Duration `toml:"sweep_grace"`
 }
 
 // MaxInlineBytes is the largest storage.inline_max_bytes accepted (the
@@ -146,8 +156,20 @@ type Limits struct {
 	MIMEDepth           int      `toml:"mime_depth"`            // nesting of MIME parts
 	MIMEParts           int      `toml:"mime_parts"`            // MIME parts per message
 	HeaderSize          int      `toml:"header_size"`           // bytes of one header block
-	MaxConnsPerIP       int      `toml:"max_conns_per_ip"`      // concurrent connections per client IP
-	MaxConnsPerUser     int      `toml:"max_conns_per_user"`    // concurrent sessions per account
+	// MaxConnsPerIP caps concurrent connections from one client
+	// address (IPv6: one /64), before login. A whole office or a
+	// carrier-grade NAT shares one address, so it is a ceiling against
+	// one host flooding the server, set far above what a NATed office
+	// uses; MaxConnsPerUserIP is the per-person limit.
+	MaxConnsPerIP int `toml:"max_conns_per_ip"`
+	// MaxConnsPerUser caps concurrent sessions of one account, from
+	// everywhere (trusted networks included).
+	MaxConnsPerUser int `toml:"max_conns_per_user"`
+	// MaxConnsPerUserIP caps concurrent sessions of one account from
+	// one address, checked at login, like Dovecot's
+	// mail_max_userip_connections (default 10 there too); trusted
+	// networks are exempt.
+	MaxConnsPerUserIP int `toml:"max_conns_per_user_ip"`
 }
 
 // Default returns the built-in configuration.
@@ -161,8 +183,9 @@ func Default() Config {
 			ListenTLS:     ":993",
 			IdleKeepalive: Duration{2 * time.Minute},
 		},
-		LMTP:    LMTP{LocalDomains: []string{"localhost"}},
-		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20},
+		LMTP: LMTP{LocalDomains: []string{"localhost"}},
+		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20,
+			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}},
 		Auth: Auth{
 			FailureDelay:    Duration{time.Second},
 			MaxFailureDelay: Duration{15 * time.Second},
@@ -180,9 +203,14 @@ func Default() Config {
 			MIMEDepth:           100,   // as Dovecot, so structures match
 			MIMEParts:           10000, // and its part limit
 
-			HeaderSize:      1 << 20,
-			MaxConnsPerIP:   50,
-			MaxConnsPerUser: 100,
+			HeaderSize: 1 << 20,
+			// An office of 100 people behind one NAT, each with a
+			// desktop client (Thunderbird caches up to 5 connections
+			// per account) and a phone, holds about 600; 1000 leaves
+			// room without letting one host hold unbounded sockets.
+			MaxConnsPerIP:     1000,
+			MaxConnsPerUser:   100,
+			MaxConnsPerUserIP: 10,
 		},
 	}
 }
@@ -235,8 +263,8 @@ func (c *Config) Validate() error {
 	if l.MIMEDepth < 1 || l.MIMEParts < 1 || l.HeaderSize < 1024 {
 		add("limits.mime_depth, mime_parts must be >= 1 and header_size >= 1024")
 	}
-	if l.MaxConnsPerIP < 0 || l.MaxConnsPerUser < 0 {
-		add("limits.max_conns_per_ip and max_conns_per_user must be >= 0 (0 = unlimited)")
+	if l.MaxConnsPerIP < 0 || l.MaxConnsPerUser < 0 || l.MaxConnsPerUserIP < 0 {
+		add("limits.max_conns_per_ip, max_conns_per_user and max_conns_per_user_ip must be >= 0 (0 = unlimited)")
 	}
 	if c.Storage.MultiAppendInlineBytes < 0 {
 		return fmt.Errorf("storage.multiappend_inline_bytes must be 0 or more, got %d", c.Storage.MultiAppendInlineBytes)
@@ -249,6 +277,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.FlagIndexMin < 1 {
 		return fmt.Errorf("storage.flag_index_min must be 1 or more, got %d", c.Storage.FlagIndexMin)
+	}
+	if c.Storage.SweepInterval.Duration < time.Second {
+		add("storage.sweep_interval must be at least 1s")
+	}
+	if c.Storage.SweepGrace.Duration < time.Minute {
+		add("storage.sweep_grace must be at least 1m (a blob younger than that may be about to be committed)")
 	}
 	if c.Storage.InlineMaxBytes < 0 || c.Storage.InlineMaxBytes > MaxInlineBytes {
 		add("storage.inline_max_bytes must be between 0 (off) and %d", MaxInlineBytes)

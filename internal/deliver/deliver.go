@@ -76,6 +76,39 @@ func (d *Deliverer) inlineLimit() int64 {
 // computed, ready to be committed into a mailbox.
 type Prepared struct {
 	store.NewMessage
+	// stamp is what the blob store's Commit returned (blob.Stamped),
+	// for Discard; zero for inline bytes.
+	stamp time.Time
+}
+
+// Discard takes back the blob files of prepared messages that will not
+// be stored after all (an APPEND that failed after its literal was read,
+// a MULTIAPPEND cut off half way, an LMTP transfer that no recipient
+// took), so they do not wait for the periodic sweep. A blob is kept if a
+// stored message references it or if another delivery of the same bytes
+// has committed it since (blob.Releaser checks both under its lock), so
+// Discard is safe to call after a failed Commit too. It runs even when
+// ctx is cancelled (a client's disconnect is the common cause).
+func (d *Deliverer) Discard(ctx context.Context, ps ...*Prepared) {
+	r, ok := d.Blobs.(blob.Releaser)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, p := range ps {
+		if p == nil || p.Inline != nil || p.stamp.IsZero() {
+			continue
+		}
+		id := p.BlobID
+		_, err := r.Release(ctx, id, p.stamp, func(ctx context.Context) (bool, error) {
+			return d.Store.BlobReferenced(ctx, id)
+		})
+		if err != nil && d.Logger != nil {
+			d.Logger.Warn("discarding an unused blob failed; the sweep will remove it", "blob", id, "err", err)
+		}
+		p.stamp = time.Time{}
+	}
 }
 
 // ErrTooBig is returned when the message exceeds the size given to Prepare.
@@ -210,7 +243,11 @@ func (d *Deliverer) prepareBlob(ctx context.Context, src io.Reader, maxSize int6
 	if err != nil {
 		return nil, fmt.Errorf("commit blob: %w", err)
 	}
-	return d.analysed(a, id, flags, internalDate), nil
+	p := d.analysed(a, id, flags, internalDate)
+	if st, ok := w.(blob.Stamped); ok {
+		p.stamp = st.Stamp()
+	}
+	return p, nil
 }
 
 // analysed is prepared, reporting a MIME limit the message reached: it
@@ -253,7 +290,7 @@ func (s *spool) Read(p []byte) (int, error) {
 
 // prepared maps an analysis onto the message record.
 func prepared(a *msgdata.Analysis, id string, flags store.Flags, internalDate time.Time) *Prepared {
-	return &Prepared{store.NewMessage{
+	return &Prepared{NewMessage: store.NewMessage{
 		Flags:  flags,
 		BlobID: id,
 		// RFC822.SIZE counts every line end as CRLF, as Dovecot does

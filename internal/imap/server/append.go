@@ -34,6 +34,14 @@ func handleAppend(c *Conn, tag string) error {
 		return err
 	}
 	var prepared []*deliver.Prepared
+	// Blob files of messages that end up not stored (the command fails
+	// or the client goes away after a literal) are taken back at once.
+	committed := false
+	defer func() {
+		if !committed {
+			c.srv.cfg.Deliver.Discard(c.ctx(), prepared...)
+		}
+	}()
 	// held is the bytes of small messages kept in memory for the commit.
 	var held int64
 	for {
@@ -112,6 +120,7 @@ func handleAppend(c *Conn, tag string) error {
 	if err != nil {
 		return err
 	}
+	committed = true
 	u32 := make([]uint32, len(uids))
 	for i, u := range uids {
 		u32[i] = uint32(u)

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -16,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"barid/internal/app"
-	"barid/internal/auth"
 	"barid/internal/config"
+	"barid/internal/testkit"
 )
 
 // imaptestCommit names the vendored tarball; the cache folder carries it
@@ -77,95 +74,27 @@ func needTool(t *testing.T) tool {
 }
 
 // server is a whole barid (SQLite + blob files + IMAP) on loopback, as
-// `barid serve` wires it (app.New, Listen, Run).
+// `barid serve` wires it: a testkit.Server.
 type server struct {
-	t      testing.TB
-	addr   string
-	dir    string
-	app    *app.App
-	logs   *logBuffer
-	cancel context.CancelFunc
-	done   chan struct{}
+	*testkit.Server
+	t    testing.TB
+	addr string
+	logs *testkit.LogBuffer
 }
-
-// cheapParams keep argon2id cheap under -race; production uses
-// auth.DefaultParams.
-var cheapParams = auth.Params{ArgonTime: 1, ArgonMemory: 1024, ArgonThreads: 1, SCRAMIterations: 4096}
 
 // password is every test account's password.
 const password = "pass"
 
-// logBuffer collects the server's log, for a failing test's message.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	b.buf = append(b.buf, p...)
-	b.mu.Unlock()
-	return len(p), nil
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
-}
-
 func startServer(t testing.TB) *server {
 	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.IMAP.Listen = "127.0.0.1:0"
-	cfg.IMAP.ListenTLS = ""
-	cfg.LogLevel = "warn"
-	// Many imaptest processes connect from 127.0.0.1 at once.
-	cfg.Auth.TrustedNetworks = []string{"127.0.0.0/8"}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	logs := &logBuffer{}
-	var w io.Writer = logs
-	if os.Getenv("BARID_TEST_LOG") != "" {
-		w = io.MultiWriter(logs, os.Stderr)
-	}
-	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, logger)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := a.Listen(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	s := &server{t: t, addr: a.Addrs()["imap"], dir: cfg.DataDir, app: a, logs: logs, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		if err := a.Run(ctx); err != nil {
-			t.Errorf("server: %v", err)
-		}
-	}()
-	t.Cleanup(func() {
-		s.cancel()
-		select {
-		case <-s.done:
-		case <-time.After(40 * time.Second):
-			t.Errorf("server did not shut down within 40s")
-		}
+	ks := testkit.Start(t, testkit.WithoutTLSListener(), testkit.WithLogLevel("warn"), func(c *config.Config) {
+		// Many imaptest processes connect from 127.0.0.1 at once.
+		c.Auth.TrustedNetworks = []string{"127.0.0.0/8"}
 	})
-	return s
+	return &server{Server: ks, t: t, addr: ks.Addr, logs: ks.Logs}
 }
 
-func (s *server) addUser(name string) {
-	s.t.Helper()
-	if _, err := app.CreateAccountWith(context.Background(), s.app.Data().Store, name, password, cheapParams); err != nil {
-		s.t.Fatal(err)
-	}
-}
+func (s *server) addUser(name string) { s.AddUser(name, password) }
 
 func (s *server) hostPort() (string, string) {
 	h, p, err := net.SplitHostPort(s.addr)

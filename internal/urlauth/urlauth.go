@@ -53,12 +53,12 @@ const keySize = 32
 // fit for the client (the IMAP layer maps them: ErrSyntax -> BAD,
 // others -> NO, or NIL for one URL of URLFETCH).
 var (
-	ErrSyntax      = errors.New("invalid URL")                  // not an acceptable URL for the command
+	ErrSyntax      = errors.New("invalid URL")                   // not an acceptable URL for the command
 	ErrUnsupported = errors.New("unsupported URLAUTH mechanism") // only INTERNAL
-	ErrNotFound    = errors.New("no such message")              // mailbox, UIDVALIDITY or UID
-	ErrDenied      = errors.New("not permitted")                // access identifier, user, or token
-	ErrExpired     = errors.New("URLAUTH has expired")          // ;EXPIRE= in the past
-	ErrNoKeys      = errors.New("URLAUTH is not available")     // store without URLAuthKeys
+	ErrNotFound    = errors.New("no such message")               // mailbox, UIDVALIDITY or UID
+	ErrDenied      = errors.New("not permitted")                 // access identifier, user, or token
+	ErrExpired     = errors.New("URLAUTH has expired")           // ;EXPIRE= in the past
+	ErrNoKeys      = errors.New("URLAUTH is not available")      // store without URLAuthKeys
 )
 
 // Error carries a kind (one of the errors above) and a text.

@@ -18,6 +18,7 @@
 package urlauth
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -59,6 +60,9 @@ var (
 	ErrDenied      = errors.New("not permitted")                 // access identifier, user, or token
 	ErrExpired     = errors.New("URLAUTH has expired")           // ;EXPIRE= in the past
 	ErrNoKeys      = errors.New("URLAUTH is not available")      // store without URLAuthKeys
+	// ErrUndecodable: BINARY of a part whose encoding is unknown or
+	// broken (RFC 5524 §3.2: the BINARY item is then NIL).
+	ErrUndecodable = errors.New("cannot decode the part")
 )
 
 // Error carries a kind (one of the errors above) and a text.
@@ -406,7 +410,18 @@ func (s *Service) open(ctx context.Context, mb *store.Mailbox, u *imapurl.URL, w
 	}
 	p := &Part{}
 	if want&WantStructure != 0 {
-		if len(sec.Part) == 0 {
+		if want&WantBinary != 0 && len(part.Children) == 0 && msgdata.BinaryLiteral8(root, sec.Part) {
+			// RFC 5524 §3.1: BODYPARTSTRUCTURE describes the part as
+			// converted (RFC 5259 §4): with BINARY, a decoded leaf part
+			// says "binary" and gives its decoded size and lines.
+			n, err := msgdata.BinarySize(root, sec.Part)
+			if err != nil {
+				return nil, fail(ErrUndecodable, "Can't decode the part: %v", err)
+			}
+			conv := *part
+			conv.Encoding, conv.BodyVSize, conv.BodyLines = "binary", n, binaryLines(ctx, s, &m, root, sec, part.BodyLines)
+			p.Structure = msgdata.AppendBodyStructure(nil, &conv, true)
+		} else if len(sec.Part) == 0 {
 			bs, err := msgdata.BodyStructure(m.Structure, true)
 			if err != nil {
 				return nil, err
@@ -438,7 +453,7 @@ func (s *Service) open(ctx context.Context, mb *store.Mailbox, u *imapurl.URL, w
 	if err != nil {
 		p.Close()
 		if errors.Is(err, msgdata.ErrUnknownCTE) || errors.Is(err, msgdata.ErrBadEncoding) {
-			return nil, fail(ErrNotFound, "Can't decode the part: %v", err)
+			return nil, fail(ErrUndecodable, "Can't decode the part: %v", err)
 		}
 		return nil, err
 	}
@@ -456,4 +471,28 @@ func (s *Service) open(ctx context.Context, mb *store.Mailbox, u *imapurl.URL, w
 	}
 	p.Body, p.Size = r, size
 	return p, nil
+}
+
+// binaryLines counts the lines of a decoded leaf part (the body-fld-lines
+// of its converted BODYPARTSTRUCTURE); def when it cannot be read.
+func binaryLines(ctx context.Context, s *Service, m *store.Message, root *mime.Part, sec imap.Section, def int64) int64 {
+	br, err := s.Blobs.Open(ctx, m.BlobID)
+	if err != nil {
+		return def
+	}
+	defer br.Close()
+	r, _, err := msgdata.Binary(root, br, sec.Part)
+	if err != nil {
+		return def
+	}
+	var lines int64
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		lines += int64(bytes.Count(buf[:n], []byte{'\n'}))
+		if err != nil {
+			break
+		}
+	}
+	return lines
 }

@@ -537,3 +537,35 @@ func isBchar(c byte) bool { return isAchar(c) || c == ':' || c == '@' || c == '/
 
 // isRegName: RFC 3986 reg-name (unreserved / sub-delims).
 func isRegName(c byte) bool { return isUnreserved(c) || strings.IndexByte("!$&'()*+,;=", c) >= 0 }
+
+// BaseURL returns "imap://user@host/mailbox/" (or "imap://user@host/"
+// when mailbox is ""), escaped, for Resolve: the base against which a
+// session's relative URLs are read (RFC 4469 §5: the selected mailbox).
+func BaseURL(user, host, mailbox string) string {
+	var b strings.Builder
+	b.WriteString("imap://")
+	if user != "" {
+		b.WriteString(escape(user, isAchar))
+		b.WriteByte('@')
+	}
+	b.WriteString(escape(host, isRegName))
+	b.WriteByte('/')
+	if mailbox != "" {
+		b.WriteString(escape(mailbox, isBchar))
+		b.WriteByte('/')
+	}
+	return b.String()
+}
+
+// escape percent-encodes the bytes of s that ok refuses.
+func escape(s string, ok func(byte) bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; ok(c) && c != '%' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}

@@ -229,3 +229,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestBaseURL(t *testing.T) {
+	for _, tc := range []struct{ user, host, mailbox, ref string }{
+		{"joe@example.com", "mail.example.com", "INBOX", ";UID=3"},
+		{"joe", "h", "Lists/Gray Council", ";UID=3"},
+		{"joe", "h", "日本語;x?y", ";UID=3"},
+		{"joe", "h", "", "/INBOX/;UID=3"},
+	} {
+		base := BaseURL(tc.user, tc.host, tc.mailbox)
+		u, err := Resolve(base, tc.ref)
+		if err != nil {
+			t.Fatalf("%q: %v", base, err)
+		}
+		want := tc.mailbox
+		if want == "" {
+			want = "INBOX"
+		}
+		if u.User != tc.user || u.Host != tc.host || u.Mailbox != want || u.UID != 3 {
+			t.Errorf("%q + %q = %+v", base, tc.ref, *u)
+		}
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"barid/internal/notify"
 	"barid/internal/store"
 	"barid/internal/store/sqlite"
+	"barid/internal/urlauth"
 )
 
 // Data is an opened data folder: the metadata store and the blob store.
@@ -134,6 +135,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		// MULTIAPPEND keeps at most this many bytes of inline messages
 		// in memory until its commit; later ones go to blob files.
 		MultiAppendInlineBudget: cfg.Storage.MultiAppendInlineBytes,
+		// CATENATE and URLAUTH resolve URLs through the same service
+		// BURL will use.
+		URLAuth: &urlauth.Service{Store: d.Store, Blobs: d.Blobs},
 		Limits: server.Limits{
 			LineLength:          cfg.Limits.LineLength,
 			LiteralSize:         cfg.Limits.LiteralSize,

@@ -51,4 +51,8 @@ const (
 
 	// RFC 8474 §4.1 (OBJECTID).
 	CodeMailboxID = "MAILBOXID" // argument: (objectid)
+
+	// RFC 4469 §7 (CATENATE) and RFC 4467 §4 (URLAUTH).
+	CodeBadURL  = "BADURL"  // argument: the URL that failed
+	CodeURLMech = "URLMECH" // argument: mechanisms of the mailbox
 )

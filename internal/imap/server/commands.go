@@ -56,6 +56,9 @@ func init() {
 		"STATUS":      {states: authed, handle: handleStatus},
 		"APPEND":      {states: authed, handle: handleAppend},
 		"IDLE":        {states: authed, handle: handleIdle},
+		"GENURLAUTH":  {states: authed, handle: handleGenURLAuth},
+		"RESETKEY":    {states: authed, handle: handleResetKey},
+		"URLFETCH":    {states: authed, handle: handleURLFetch},
 		// Selected (RFC 9051 §6.4).
 		"CHECK":       {states: selected, handle: handleCheck},
 		"CLOSE":       {states: selected, flags: noUpdates, handle: handleClose},

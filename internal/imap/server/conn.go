@@ -92,6 +92,12 @@ type Conn struct {
 	// searchRes is the saved result of SEARCH RETURN (SAVE) (RFC 5182).
 	searchRes []store.UID
 
+	// catLeft, while catOn, is what a CATENATE may still add before it
+	// reaches APPENDLIMIT: a TEXT literal larger than that is refused
+	// before its "+" (catenate.go).
+	catLeft int64
+	catOn   bool
+
 	phaseMu  sync.Mutex
 	waiting  bool // blocked reading the next command (or in IDLE)
 	shutting bool
@@ -129,6 +135,9 @@ func (c *Conn) decoderOptions() wire.Options {
 // continueLiteral is the decoder's literal hook: a synchronizing literal
 // gets "+ Ready" (RFC 9051 §4.3); a non-synchronizing one gets nothing.
 func (c *Conn) continueLiteral(size int64, nonSync bool) error {
+	if c.catOn && size > c.catLeft {
+		return errCatenateTooBig
+	}
 	if nonSync {
 		// RFC 7888 §4: LITERAL- allows non-synchronizing literals only up
 		// to 4096 bytes; we advertise LITERAL+ so any size is accepted.

@@ -17,6 +17,7 @@ import (
 	"barid/internal/mail/mime"
 	"barid/internal/notify"
 	"barid/internal/store"
+	"barid/internal/urlauth"
 )
 
 // Limits are the named limits the IMAP server enforces. Each error that
@@ -57,6 +58,9 @@ type Config struct {
 	// or none). Past it, messages are spooled to blob files instead.
 	// Default 16 MiB.
 	MultiAppendInlineBudget int64
+	// URLAuth resolves IMAP URLs: CATENATE parts (RFC 4469) and
+	// URLAUTH (RFC 4467). nil: one on Store and Blobs.
+	URLAuth *urlauth.Service
 }
 
 // Server accepts IMAP connections.
@@ -81,6 +85,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
+	}
+	if cfg.URLAuth == nil {
+		cfg.URLAuth = &urlauth.Service{Store: cfg.Store, Blobs: cfg.Blobs}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{

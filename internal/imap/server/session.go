@@ -41,7 +41,7 @@ func (c *Conn) capabilities() []string {
 		}
 		return caps
 	}
-	return append(caps,
+	caps = append(caps,
 		"NAMESPACE",     // RFC 2342
 		"UIDPLUS",       // RFC 4315
 		"UNSELECT",      // RFC 3691
@@ -62,7 +62,16 @@ func (c *Conn) capabilities() []string {
 		"WITHIN",        // RFC 5032 (OLDER, YOUNGER)
 		"SORT",          // RFC 5256
 		fmt.Sprintf("APPENDLIMIT=%d", c.srv.cfg.Limits.LiteralSize), // RFC 7889
+		"CATENATE",    // RFC 4469
+		"URL-PARTIAL", // RFC 5550
 	)
+	if c.srv.cfg.URLAuth.Available() {
+		caps = append(caps,
+			"URLAUTH",        // RFC 4467
+			"URLAUTH=BINARY", // RFC 5524
+		)
+	}
+	return caps
 }
 
 func (c *Conn) mechanisms() []string {

@@ -162,6 +162,21 @@ CREATE TABLE blobdata (
 CREATE INDEX messages_sort_date ON messages (mailbox, (coalesce(sentdate, internaldate) >> 16), uid);
 CREATE INDEX messages_sort_arrival ON messages (mailbox, (internaldate >> 16), uid);
 `,
+	// 7: URLAUTH mailbox access keys (RFC 4467 §7, store.URLAuthKeys),
+	// one per mailbox. A trigger removes a mailbox's key with the
+	// mailbox (DELETE, and DeleteAccount), so a mailbox created later
+	// under the same name, which may even reuse the row id, never
+	// honours URLs signed for the old one.
+	`
+CREATE TABLE urlauth_keys (
+	mailbox INTEGER PRIMARY KEY,
+	key     BLOB NOT NULL
+);
+
+CREATE TRIGGER urlauth_keys_gc AFTER DELETE ON mailboxes BEGIN
+	DELETE FROM urlauth_keys WHERE mailbox = old.id;
+END;
+`,
 }
 
 // migrate brings the schema up to date inside one transaction per step.

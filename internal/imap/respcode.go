@@ -49,6 +49,9 @@ const (
 	// RFC 7889 (APPENDLIMIT) and RFC 4469 / RFC 9051 §7.1.
 	CodeTooBig = "TOOBIG" // message or argument too large
 
+	// RFC 4978 §3 (COMPRESS).
+	CodeCompressionActive = "COMPRESSIONACTIVE" // a compression layer is already active
+
 	// RFC 8474 §4.1 (OBJECTID).
 	CodeMailboxID = "MAILBOXID" // argument: (objectid)
 )

@@ -56,6 +56,7 @@ func init() {
 		"STATUS":      {states: authed, handle: handleStatus},
 		"APPEND":      {states: authed, handle: handleAppend},
 		"IDLE":        {states: authed, handle: handleIdle},
+		"COMPRESS":    {states: authed, handle: handleCompress}, // RFC 4978
 		// Selected (RFC 9051 §6.4).
 		"CHECK":       {states: selected, handle: handleCheck},
 		"CLOSE":       {states: selected, flags: noUpdates, handle: handleClose},

@@ -170,6 +170,7 @@ func (d *Deliverer) prepareInline(msg []byte, flags store.Flags, internalDate ti
 	sum := sha256.Sum256(msg)
 	p := d.analysed(a, hex.EncodeToString(sum[:]), flags, internalDate)
 	p.Inline = msg
+	p.setPreview(a.Root, bytes.NewReader(msg))
 	return p, nil
 }
 
@@ -210,7 +211,25 @@ func (d *Deliverer) prepareBlob(ctx context.Context, src io.Reader, maxSize int6
 	if err != nil {
 		return nil, fmt.Errorf("commit blob: %w", err)
 	}
-	return d.analysed(a, id, flags, internalDate), nil
+	p := d.analysed(a, id, flags, internalDate)
+	// The preview reads the first text part back (a bounded range); if
+	// that fails, FETCH PREVIEW computes it later.
+	if br, err := d.Blobs.Open(ctx, id); err == nil {
+		p.setPreview(a.Root, br)
+		br.Close()
+	}
+	return p, nil
+}
+
+// setPreview computes the RFC 8970 preview at ingest (stored with the
+// message record, so FETCH PREVIEW never reads the message).
+func (p *Prepared) setPreview(root *mime.Part, r io.ReaderAt) {
+	if root == nil {
+		return
+	}
+	if pv, err := msgdata.Preview(root, r); err == nil {
+		p.Preview, p.HasPreview = pv, true
+	}
 }
 
 // analysed is prepared, reporting a MIME limit the message reached: it

@@ -15,6 +15,8 @@ var (
 	reUIDValCode = regexp.MustCompile(`\[(UIDVALIDITY|APPENDUID|COPYUID) \d+`)
 	reStatusVal  = regexp.MustCompile(`UIDVALIDITY \d+`)
 	reModSeq     = regexp.MustCompile(`(HIGHESTMODSEQ|MODSEQ) \(?\d+\)?`)
+	// RFC 8474 MAILBOXID: Dovecot 2.3 has no OBJECTID.
+	reMailboxID = regexp.MustCompile(`\[MAILBOXID \([^)]*\)\] `)
 )
 
 // normalize maps a response line to what must be equal between servers.
@@ -22,9 +24,10 @@ func normalize(l string) (string, bool) {
 	switch {
 	case strings.HasPrefix(l, "* CAPABILITY"), strings.HasPrefix(l, "* ID "):
 		return "", false
-	case strings.HasPrefix(l, "* OK [HIGHESTMODSEQ"), strings.HasPrefix(l, "* OK [NOMODSEQ"):
+	case strings.HasPrefix(l, "* OK [HIGHESTMODSEQ"), strings.HasPrefix(l, "* OK [NOMODSEQ"), strings.HasPrefix(l, "* OK [MAILBOXID"):
 		return "", false
 	}
+	l = reMailboxID.ReplaceAllString(l, "")
 	if m := reCodeText.FindStringSubmatch(l); m != nil && !strings.Contains(m[1], "FETCH") {
 		l = m[1]
 		if strings.HasPrefix(m[2], "[CAPABILITY") {

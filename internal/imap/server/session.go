@@ -62,6 +62,8 @@ func (c *Conn) capabilities() []string {
 		"WITHIN",           // RFC 5032 (OLDER, YOUNGER)
 		"SORT",             // RFC 5256
 		"COMPRESS=DEFLATE", // RFC 4978
+		"OBJECTID",         // RFC 8474
+		"PREVIEW",          // RFC 8970
 		fmt.Sprintf("APPENDLIMIT=%d", c.srv.cfg.Limits.LiteralSize), // RFC 7889
 	)
 }

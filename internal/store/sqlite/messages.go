@@ -193,8 +193,9 @@ func normFlags(f store.Flags) store.Flags { return store.FlagsFromNames(f.Names(
 
 const (
 	insertMessage = `INSERT INTO messages (mailbox, uid, blob_id, size,
-	internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate,
+	emailid, preview)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	insertFlags = `INSERT INTO msgflags (mailbox, uid, modseq, sysflags, keywords, size) VALUES (?, ?, ?, ?, ?, ?)`
 )
 
@@ -239,7 +240,8 @@ func (s *Store) AppendMessages(ctx context.Context, mailboxID int64, msgs []stor
 			}
 			if _, err := t.exec(insertMessage, mailboxID, int64(uid),
 				nm.BlobID, nm.Size, encodeTime(nm.InternalDate), now, nm.Header, nm.Structure, nm.Envelope,
-				nm.Subject, nm.From, nm.To, nm.Cc, nm.Bcc, encodeTime(nm.SentDate)); err != nil {
+				nm.Subject, nm.From, nm.To, nm.Cc, nm.Bcc, encodeTime(nm.SentDate),
+				emailID(nm.EmailID), previewValue(nm)); err != nil {
 				return err
 			}
 			if err := putInline(t, nm); err != nil {
@@ -384,7 +386,10 @@ func fetchQuery(fields Fields) string {
 		b.WriteString(", f.size")
 	}
 	if fields&store.FieldBasics != 0 {
-		b.WriteString(", m.blob_id, m.size, m.internaldate, m.savedate")
+		b.WriteString(", m.blob_id, m.size, m.internaldate, m.savedate, m.emailid")
+	}
+	if fields&store.FieldPreview != 0 {
+		b.WriteString(", m.preview")
 	}
 	if fields&store.FieldHeader != 0 {
 		b.WriteString(", m.header")
@@ -570,7 +575,14 @@ func (s *Store) fetchRows(ctx context.Context, mailboxID int64, uids []store.UID
 					m.BlobID, m.Size = rawString(v[i]), rawInt(v[i+1])
 					m.InternalDate = decodeTime(nullInt(v[i+2]))
 					m.SaveDate = decodeTime(nullInt(v[i+3]))
-					i += 4
+					m.EmailID = rawInt(v[i+4])
+					i += 5
+				}
+				if fields&store.FieldPreview != 0 {
+					if v[i] != nil {
+						m.Preview, m.HasPreview = rawString(v[i]), true
+					}
+					i++
 				}
 				if fields&store.FieldHeader != 0 {
 					m.Header = rawBytes(v[i])
@@ -899,9 +911,11 @@ func (s *Store) copyRows(t *wtx, src *mboxState, rows []flagRow, dst *mboxState)
 	for i, r := range rows {
 		uid := first + store.UID(i)
 		if _, err := t.exec(`INSERT INTO messages (mailbox, uid, blob_id, size,
-			internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate)
+			internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate,
+			emailid, preview)
 			SELECT ?, ?, blob_id, size, internaldate, ?, header, structure, envelope,
-			subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate FROM messages WHERE mailbox = ? AND uid = ?`,
+			subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate, emailid, preview
+			FROM messages WHERE mailbox = ? AND uid = ?`,
 			dst.id, int64(uid), now, src.id, int64(r.uid)); err != nil {
 			return nil, nil, err
 		}

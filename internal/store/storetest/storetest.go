@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Quota", testQuota},
 		{"DeleteAccount", testDeleteAccount},
 		{"Concurrent", testConcurrent},
+		{"ObjectIDs", testObjectIDs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

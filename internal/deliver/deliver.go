@@ -306,6 +306,17 @@ func (d *Deliverer) Commit(ctx context.Context, mailboxID int64, msgs []*Prepare
 	return uids, nil
 }
 
+// Replace commits p to mailboxID and expunges uid from srcMailboxID in
+// one transaction (RFC 8508 REPLACE), then publishes the changes.
+func (d *Deliverer) Replace(ctx context.Context, srcMailboxID int64, uid store.UID, mailboxID int64, p *Prepared) (store.UID, error) {
+	u, changes, err := d.Store.ReplaceMessage(ctx, srcMailboxID, uid, mailboxID, p.NewMessage)
+	if err != nil {
+		return 0, err
+	}
+	d.Bus.Publish(changes)
+	return u, nil
+}
+
 // Deliver is Prepare followed by Commit for one message.
 func (d *Deliverer) Deliver(ctx context.Context, mailboxID int64, r io.Reader, maxSize int64, flags store.Flags, internalDate time.Time) (store.UID, error) {
 	p, err := d.Prepare(ctx, r, maxSize, flags, internalDate)

@@ -381,6 +381,7 @@ var (
 	ErrMailboxInferior = errors.New("mailbox has inferior hierarchical names") // RFC 9051 §6.3.5
 	ErrCannot          = errors.New("operation not permitted on this mailbox") // [CANNOT]
 	ErrOverQuota       = errors.New("over quota")                              // [OVERQUOTA]
+	ErrNoMessage       = errors.New("no such message")                         // REPLACE of an expunged message
 )
 
 // Store is the metadata store. Implementations: store/sqlite (embedded
@@ -447,6 +448,10 @@ type Store interface {
 	// MoveMessages copies then expunges from src in one transaction
 	// (RFC 6851).
 	MoveMessages(ctx context.Context, srcMailboxID int64, uids []UID, dstMailboxID int64) (*CopyResult, []Change, error)
+	// ReplaceMessage appends msg to dst and expunges uid from src in one
+	// transaction (RFC 8508 REPLACE); ErrNoMessage if uid is gone. The
+	// changes are dst's Added followed by src's Expunged.
+	ReplaceMessage(ctx context.Context, srcMailboxID int64, uid UID, dstMailboxID int64, msg NewMessage) (UID, []Change, error)
 	// SetPreview records the preview of a message that had none
 	// (RFC 8970: computed on first fetch for messages stored before
 	// previews were); a message that has one keeps it.

@@ -75,5 +75,7 @@ func init() {
 		"UID COPY":    {states: selected, handle: handleUIDCopy},
 		"MOVE":        {states: selected, flags: usesSeq, handle: handleMove},
 		"UID MOVE":    {states: selected, handle: handleUIDMove},
+		"REPLACE":     {states: selected, flags: usesSeq, handle: handleReplace}, // RFC 8508
+		"UID REPLACE": {states: selected, handle: handleUIDReplace},
 	}
 }

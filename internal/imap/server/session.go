@@ -64,6 +64,7 @@ func (c *Conn) capabilities() []string {
 		"COMPRESS=DEFLATE", // RFC 4978
 		"OBJECTID",         // RFC 8474
 		"PREVIEW",          // RFC 8970
+		"REPLACE",          // RFC 8508
 		fmt.Sprintf("APPENDLIMIT=%d", c.srv.cfg.Limits.LiteralSize), // RFC 7889
 	)
 }

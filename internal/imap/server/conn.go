@@ -71,6 +71,9 @@ type Conn struct {
 	loopback   bool
 	preAuthCmd int
 	badCmds    int
+	// authStart is when the connection last became not authenticated
+	// by UNAUTHENTICATE (RFC 8437); the login timeout runs from there.
+	authStart time.Time
 
 	account     *store.Account
 	releaseUser func()
@@ -232,6 +235,9 @@ func (c *Conn) lingerClose() {
 func (c *Conn) readCommand(start time.Time) error {
 	var deadline time.Time
 	if c.state == StateNotAuthenticated {
+		if c.authStart.After(start) {
+			start = c.authStart
+		}
 		deadline = start.Add(c.srv.cfg.Limits.LoginTimeout)
 	} else {
 		deadline = time.Now().Add(c.srv.cfg.Limits.Autologout)

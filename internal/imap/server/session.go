@@ -66,6 +66,7 @@ func (c *Conn) capabilities() []string {
 		"PREVIEW",            // RFC 8970
 		"REPLACE",            // RFC 8508
 		"CREATE-SPECIAL-USE", // RFC 6154 §3
+		"UNAUTHENTICATE",     // RFC 8437
 		fmt.Sprintf("APPENDLIMIT=%d", c.srv.cfg.Limits.LiteralSize), // RFC 7889
 	)
 }

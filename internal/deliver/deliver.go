@@ -203,6 +203,7 @@ func (d *Deliverer) prepareInline(msg []byte, flags store.Flags, internalDate ti
 	sum := sha256.Sum256(msg)
 	p := d.analysed(a, hex.EncodeToString(sum[:]), flags, internalDate)
 	p.Inline = msg
+	p.setPreview(a.Root, bytes.NewReader(msg))
 	return p, nil
 }
 
@@ -247,7 +248,24 @@ func (d *Deliverer) prepareBlob(ctx context.Context, src io.Reader, maxSize int6
 	if st, ok := w.(blob.Stamped); ok {
 		p.stamp = st.Stamp()
 	}
+	// The preview reads the first text part back (a bounded range); if
+	// that fails, FETCH PREVIEW computes it later.
+	if br, err := d.Blobs.Open(ctx, id); err == nil {
+		p.setPreview(a.Root, br)
+		br.Close()
+	}
 	return p, nil
+}
+
+// setPreview computes the RFC 8970 preview at ingest (stored with the
+// message record, so FETCH PREVIEW never reads the message).
+func (p *Prepared) setPreview(root *mime.Part, r io.ReaderAt) {
+	if root == nil {
+		return
+	}
+	if pv, err := msgdata.Preview(root, r); err == nil {
+		p.Preview, p.HasPreview = pv, true
+	}
 }
 
 // analysed is prepared, reporting a MIME limit the message reached: it
@@ -322,6 +340,17 @@ func (d *Deliverer) Commit(ctx context.Context, mailboxID int64, msgs []*Prepare
 	}
 	d.Bus.Publish(changes)
 	return uids, nil
+}
+
+// Replace commits p to mailboxID and expunges uid from srcMailboxID in
+// one transaction (RFC 8508 REPLACE), then publishes the changes.
+func (d *Deliverer) Replace(ctx context.Context, srcMailboxID int64, uid store.UID, mailboxID int64, p *Prepared) (store.UID, error) {
+	u, changes, err := d.Store.ReplaceMessage(ctx, srcMailboxID, uid, mailboxID, p.NewMessage)
+	if err != nil {
+		return 0, err
+	}
+	d.Bus.Publish(changes)
+	return u, nil
 }
 
 // Deliver is Prepare followed by Commit for one message.

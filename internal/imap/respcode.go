@@ -49,6 +49,12 @@ const (
 	// RFC 7889 (APPENDLIMIT) and RFC 4469 / RFC 9051 §7.1.
 	CodeTooBig = "TOOBIG" // message or argument too large
 
+	// RFC 6154 §6 (CREATE-SPECIAL-USE).
+	CodeUseAttr = "USEATTR" // the special-use attribute cannot be created
+
+	// RFC 4978 §3 (COMPRESS).
+	CodeCompressionActive = "COMPRESSIONACTIVE" // a compression layer is already active
+
 	// RFC 8474 §4.1 (OBJECTID).
 	CodeMailboxID = "MAILBOXID" // argument: (objectid)
 

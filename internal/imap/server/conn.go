@@ -71,6 +71,9 @@ type Conn struct {
 	loopback   bool
 	preAuthCmd int
 	badCmds    int
+	// authStart is when the connection last became not authenticated
+	// by UNAUTHENTICATE (RFC 8437); the login timeout runs from there.
+	authStart time.Time
 
 	account     *store.Account
 	releaseUser func()
@@ -144,7 +147,7 @@ func (c *Conn) continueLiteral(size int64, nonSync bool) error {
 		return nil
 	}
 	c.bw.WriteString("+ Ready for literal data\r\n")
-	return c.bw.Flush()
+	return c.flushWire()
 }
 
 // shutdown asks the connection to finish: a command in progress
@@ -222,7 +225,11 @@ func (c *Conn) cleanup() {
 // by a reset when unread input remains (the same trick HTTP servers
 // use). Bounded in bytes and time.
 func (c *Conn) lingerClose() {
-	tc, ok := c.nc.(*net.TCPConn)
+	nc := c.nc
+	if dc, ok := nc.(*deflateConn); ok {
+		nc = dc.raw()
+	}
+	tc, ok := nc.(*net.TCPConn)
 	if !ok {
 		c.nc.Close()
 		return
@@ -237,6 +244,9 @@ func (c *Conn) lingerClose() {
 func (c *Conn) readCommand(start time.Time) error {
 	var deadline time.Time
 	if c.state == StateNotAuthenticated {
+		if c.authStart.After(start) {
+			start = c.authStart
+		}
 		deadline = start.Add(c.srv.cfg.Limits.LoginTimeout)
 	} else {
 		deadline = time.Now().Add(c.srv.cfg.Limits.Autologout)
@@ -570,7 +580,19 @@ func (c *Conn) flushKeep() error {
 		return err
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Minute))
-	return c.bw.Flush()
+	return c.flushWire()
+}
+
+// flushWire writes the buffered writer and, under COMPRESS, ends the
+// deflate block (RFC 4978 §4: flush whenever the server waits).
+func (c *Conn) flushWire() error {
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	if dc, ok := c.nc.(*deflateConn); ok {
+		return dc.flush()
+	}
+	return nil
 }
 
 func (c *Conn) traceIn(tag, name string) {

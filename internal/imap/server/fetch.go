@@ -32,11 +32,15 @@ const (
 	fBinarySize    // BINARY.SIZE[...]
 	fModSeq        // MODSEQ (RFC 7162)
 	fSaveDate      // SAVEDATE (RFC 8514)
+	fEmailID       // EMAILID (RFC 8474 §5.1)
+	fThreadID      // THREADID (RFC 8474 §5.2)
+	fPreview       // PREVIEW (RFC 8970)
 )
 
 type fetchItem struct {
 	kind    fetchKind
 	peek    bool
+	lazy    bool // PREVIEW (LAZY), RFC 8970 §3.1
 	section imap.Section
 	// name is how the item is echoed in the response, e.g.
 	// "BODY[HEADER.FIELDS (FROM)]" or "RFC822.TEXT".
@@ -52,7 +56,7 @@ type fetchReq struct {
 	vanished       bool // RFC 7162 §3.2.6 VANISHED modifier
 	// which items were asked for, computed once per command rather than
 	// per message
-	has [fSaveDate + 1]bool
+	has [fPreview + 1]bool
 	// vals is writeFetchResponse's per-message scratch, reused.
 	vals []itemVal
 	// blobCtx is the context message bytes are opened with: marked as a
@@ -167,6 +171,17 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 			c.condstore = true
 		case "SAVEDATE":
 			add(fetchItem{kind: fSaveDate})
+		case "EMAILID":
+			add(fetchItem{kind: fEmailID})
+		case "THREADID":
+			add(fetchItem{kind: fThreadID})
+		case "PREVIEW":
+			it, err := c.parsePreviewItem()
+			if err != nil {
+				itemErr = err
+				return false
+			}
+			add(it)
 		case "RFC822":
 			add(fetchItem{kind: fSection, name: "RFC822"})
 		case "RFC822.HEADER":
@@ -265,8 +280,10 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 			req.fields |= store.FieldFlags
 		case fSize:
 			req.fields |= store.FieldSize
-		case fInternalDate, fSaveDate:
+		case fInternalDate, fSaveDate, fEmailID:
 			req.fields |= store.FieldBasics
+		case fPreview:
+			req.fields |= previewFields
 		case fEnvelope:
 			req.fields |= store.FieldEnvelope
 		case fBody, fBodyStructure, fBinarySize:
@@ -705,7 +722,8 @@ type itemVal struct {
 	r      io.Reader // section or binary content
 	size   int64
 	isNil  bool
-	number int64 // BINARY.SIZE
+	number int64  // BINARY.SIZE
+	text   string // PREVIEW
 }
 
 func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged bool) error {
@@ -734,6 +752,12 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 	clear(vals)
 	for i, it := range req.items {
 		switch it.kind {
+		case fPreview:
+			pv, isNil, err := c.preview(req.blobCtx, m, it.lazy)
+			if err != nil {
+				return unavailable(err)
+			}
+			vals[i].text, vals[i].isNil = pv, isNil
 		case fBody, fBodyStructure:
 			bs, err := msgdata.BodyStructure(m.Structure, it.kind == fBodyStructure)
 			if err != nil {
@@ -828,6 +852,14 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 			}
 		case fModSeq:
 			c.enc.RawString("MODSEQ (").Number64(int64(m.ModSeq)).RawString(")")
+		case fEmailID:
+			c.enc.RawString("EMAILID (").RawString(store.EmailObjectID(m.EmailID)).RawString(")")
+		case fThreadID:
+			// RFC 8474 §5.2: NIL when the server does not compute
+			// threads (barid has no THREAD yet).
+			c.enc.RawString("THREADID NIL")
+		case fPreview:
+			c.enc.RawString("PREVIEW ").NString(v.text, v.isNil)
 		case fEnvelope:
 			c.enc.RawString("ENVELOPE ").Raw(m.Envelope)
 		case fBody:

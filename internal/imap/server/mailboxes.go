@@ -18,7 +18,10 @@ func handleCreate(c *Conn, tag string) error {
 	if !c.dec.ExpectAString(&raw) {
 		return c.dec.Err()
 	}
-	// RFC 6154 §5.3 CREATE-SPECIAL-USE is not offered; ignore nothing.
+	use, err := c.parseCreateParams()
+	if err != nil {
+		return err
+	}
 	if !c.dec.ExpectCRLF() {
 		return c.dec.Err()
 	}
@@ -30,13 +33,14 @@ func handleCreate(c *Conn, tag string) error {
 	if name == "INBOX" {
 		return &imap.Error{Type: "NO", Code: imap.CodeAlreadyExists, Text: "INBOX always exists"}
 	}
-	if err := c.createWithParents(name); err != nil {
+	mb, err := c.createWithParents(name, use)
+	if err != nil {
 		return err
 	}
-	return c.ok(tag, "", "Create completed.")
+	return c.ok(tag, mailboxIDCode(mb), "Create completed.") // RFC 8474 §4.1
 }
 
-func (c *Conn) createWithParents(name string) error {
+func (c *Conn) createWithParents(name, specialUse string) (*store.Mailbox, error) {
 	st := c.srv.cfg.Store
 	parts := strings.Split(name, "/")
 	for i := 1; i < len(parts); i++ {
@@ -44,20 +48,20 @@ func (c *Conn) createWithParents(name string) error {
 		if _, err := st.Mailbox(c.ctx(), c.account.ID, parent); err == nil {
 			continue
 		} else if !errors.Is(err, store.ErrNoMailbox) {
-			return err
+			return nil, err
 		}
 		_, changes, err := st.CreateMailbox(c.ctx(), c.account.ID, parent, "")
 		if err != nil && !errors.Is(err, store.ErrMailboxExists) {
-			return err
+			return nil, err
 		}
 		c.srv.cfg.Bus.Publish(changes)
 	}
-	_, changes, err := st.CreateMailbox(c.ctx(), c.account.ID, name, "")
+	mb, changes, err := st.CreateMailbox(c.ctx(), c.account.ID, name, specialUse)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c.srv.cfg.Bus.Publish(changes)
-	return nil
+	return mb, nil
 }
 
 // RFC 9051 §6.3.5 DELETE.
@@ -131,7 +135,7 @@ func handleRename(c *Conn, tag string) error {
 	if i := strings.LastIndexByte(to, '/'); i > 0 {
 		parent := to[:i]
 		if _, err := st.Mailbox(c.ctx(), c.account.ID, parent); errors.Is(err, store.ErrNoMailbox) {
-			if err := c.createWithParents(parent); err != nil {
+			if _, err := c.createWithParents(parent, ""); err != nil {
 				return err
 			}
 		}

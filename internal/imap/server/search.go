@@ -386,6 +386,8 @@ func (c *Conn) searchKeyFromAtom(a string, depth int, charset string) (*search.K
 		return dateKey(search.OpSavedOn)
 	case "SAVEDSINCE":
 		return dateKey(search.OpSavedSince)
+	case "EMAILID", "THREADID":
+		return c.parseObjectIDKey(up)
 	case "SAVEDATESUPPORTED":
 		return &search.Key{Op: search.OpAll}, nil
 	case "LARGER":

@@ -155,6 +155,7 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	}
 	c.enc.RawString("* OK [UIDVALIDITY ").Number(mbx.UIDValidity).RawString("] UIDs valid").CRLF()
 	c.enc.RawString("* OK [UIDNEXT ").Number(uint32(mbx.UIDNext)).RawString("] Predicted next UID").CRLF()
+	c.writeMailboxIDCode(mbx) // RFC 8474 §4.2
 	if c.condstore {
 		c.enc.RawString("* OK [HIGHESTMODSEQ ").Number64(int64(mbx.HighestModSeq)).RawString("] Highest").CRLF()
 	}

@@ -53,7 +53,8 @@ func handleStatus(c *Conn, tag string) error {
 	return c.ok(tag, "", "Status completed.")
 }
 
-var statusOrder = []string{"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "DELETED", "SIZE"}
+var statusOrder = []string{"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "DELETED", "SIZE",
+	"MAILBOXID"} // RFC 8474 §4.3
 
 func (c *Conn) writeStatusResponse(mb *store.Mailbox, items []string) error {
 	st, err := c.srv.cfg.Store.MailboxStatus(c.ctx(), mb.ID)
@@ -85,6 +86,8 @@ func (c *Conn) writeStatusResponse(mb *store.Mailbox, items []string) error {
 			c.enc.Number(st.Recent)
 		case "HIGHESTMODSEQ":
 			c.enc.Number64(int64(st.Mailbox.HighestModSeq))
+		case "MAILBOXID":
+			c.enc.RawString("(").RawString(st.Mailbox.ObjectID()).RawString(")")
 		}
 	}
 	c.enc.RawString(")").CRLF()

@@ -177,6 +177,19 @@ CREATE TRIGGER urlauth_keys_gc AFTER DELETE ON mailboxes BEGIN
 	DELETE FROM urlauth_keys WHERE mailbox = old.id;
 END;
 `,
+	// 8: RFC 8474 EMAILID and RFC 8970 PREVIEW. emailid is random per
+	// delivered message and copied with it (COPY, MOVE), so existing
+	// messages get a random one here (copies made before this step do
+	// not share theirs). preview is NULL until computed: at delivery from
+	// now on, on first FETCH PREVIEW for older messages (SetPreview).
+	// MAILBOXID needs no column: it is derived from UIDVALIDITY
+	// (store.Mailbox.ObjectID).
+	`
+ALTER TABLE messages ADD COLUMN emailid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN preview TEXT;
+UPDATE messages SET emailid = (random() & 0x7fffffffffffffff) | 1;
+CREATE INDEX messages_emailid ON messages (emailid);
+`,
 }
 
 // migrate brings the schema up to date inside one transaction per step.

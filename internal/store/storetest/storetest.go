@@ -57,6 +57,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeleteAccount", testDeleteAccount},
 		{"Concurrent", testConcurrent},
 		{"URLAuthKeys", testURLAuthKeys},
+		{"ObjectIDs", testObjectIDs},
+		{"Replace", testReplace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

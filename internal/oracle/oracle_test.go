@@ -87,7 +87,7 @@ func corpus(t *testing.T, names ...string) [][]byte {
 	return out
 }
 
-const sortWhy = "SORT agrees except where a few malformed messages are placed: 028 has two Date: and two Subject: fields (Dovecot sorts by the first, barid by the envelope value), 012/058/084 have group or broken address syntax in To/Cc"
+const sortWhy = "SORT agrees except where 028 is placed: it has two Date: and two Subject: fields, and Dovecot sorts by the first while barid sorts by the stored envelope value (the last), which spares reading every header"
 
 const dateWhy = "INTERNALDATE: barid keeps the zone the client gave in APPEND (RFC 9051 §2.3.3); Dovecot's maildir stores a file time and answers in the server's zone"
 
@@ -99,8 +99,6 @@ func corpusScenario(t *testing.T) scenario {
 	sc := scenario{name: "corpus", known: map[string]string{
 		`SORT (SUBJECT) UTF-8 ALL`:      sortWhy,
 		`SORT (REVERSE DATE) UTF-8 ALL`: sortWhy,
-		`SORT (TO) UTF-8 ALL`:           sortWhy,
-		`SORT (CC SIZE) UTF-8 ALL`:      sortWhy,
 		`SORT (DATE) BOGUS ALL`:         "barid lists the charsets it supports in [BADCHARSET (...)] (RFC 9051 §7.1)",
 		`SEARCH TEXT "the"`:             "three randomly generated pathological messages (059, 079, 082: duplicate CTE fields, a mixed-case Message/RFC822 under broken digest boundaries) are not matched by barid's TEXT search; a known gap",
 	}}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"barid/internal/imap"
+	"barid/internal/mail/casemap"
 	"barid/internal/mail/header"
 	"barid/internal/search"
 	"barid/internal/store"
@@ -103,7 +104,9 @@ func (c *Conn) sortCmd(tag string, uid bool) error {
 	return c.ok(tag, "", "Sort completed.")
 }
 
-// sortRec holds the sort fields of one message.
+// sortRec holds the sort fields of one message. The string fields hold
+// i;unicode-casemap keys (casemap.Key), compared octet by octet
+// (RFC 5256 §2.1, RFC 5051 §2).
 type sortRec struct {
 	uid     store.UID
 	arrival time.Time
@@ -113,18 +116,68 @@ type sortRec struct {
 	from    string
 	to      string
 	cc      string
+	dfrom   string
+	dto     string
 }
 
-// firstMailbox returns the addr-mailbox of the first address of a
-// stored (decoded, lower-cased) address field (RFC 5256 §3).
-func firstMailbox(field string) string {
-	for _, a := range header.ParseAddressList(field) {
-		if a.GroupStart || a.GroupEnd || a.Mailbox == "" {
-			continue
-		}
-		return strings.ToLower(a.Mailbox)
+// firstAddress returns the first address of the first field called name
+// in hdr, as Dovecot's SORT reads it: only the first occurrence of the
+// field counts, and a group's first element is its start, whose Mailbox
+// is the group's name.
+func firstAddress(hdr []byte, name string) (header.Address, bool) {
+	v, ok := header.Get(hdr, name)
+	if !ok {
+		return header.Address{}, false
 	}
-	return ""
+	as := header.ParseAddressList(v)
+	if len(as) == 0 {
+		return header.Address{}, false
+	}
+	return as[0], true
+}
+
+// sortMailbox is the SORT FROM/TO/CC key: the addr-mailbox of the first
+// address, "" if there is none (RFC 5256 §3).
+func sortMailbox(hdr []byte, name string) string {
+	a, _ := firstAddress(hdr, name)
+	return casemap.Key(a.Mailbox)
+}
+
+// sortDisplay is the SORT=DISPLAY key (RFC 5957 §3): the decoded display
+// name of the first address, or, if it has none (or it decodes to
+// nothing), its addr-spec; "" without an address.
+func sortDisplay(hdr []byte, name string) string {
+	a, ok := firstAddress(hdr, name)
+	if !ok {
+		return ""
+	}
+	if a.Name != "" {
+		if d := header.DecodeWords(a.Name); d != "" {
+			return casemap.Key(d)
+		}
+	}
+	return casemap.Key(a.Addr())
+}
+
+// sortSubject is the SORT SUBJECT key: the base subject (RFC 5256 §2.1)
+// of the stored Subject, which is already RFC 2047-decoded (step 1). The
+// casemap key is taken first, as Dovecot does, so that compatibility
+// forms of "Re:" are removed too.
+func sortSubject(decoded string) string {
+	b, _ := header.SubjectBase(casemap.Key(decoded))
+	return b
+}
+
+// sortFields returns what FetchMessages must load for the keys.
+func sortFields(keys []sortKey) store.Fields {
+	f := store.FieldBasics | store.FieldSearch
+	for _, k := range keys {
+		switch k.field {
+		case "FROM", "TO", "CC", "DISPLAYFROM", "DISPLAYTO":
+			f |= store.FieldHeader
+		}
+	}
+	return f
 }
 
 func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
@@ -147,7 +200,7 @@ func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
 		}
 	}
 	recs := make([]sortRec, 0, len(uids))
-	need := store.FieldBasics | store.FieldSearch
+	need := sortFields(keys)
 	const chunk = 4096
 	for start := 0; start < len(uids); start += chunk {
 		part := uids[start:min(start+chunk, len(uids))]
@@ -160,13 +213,17 @@ func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
 			for _, k := range keys {
 				switch k.field {
 				case "SUBJECT":
-					r.subject = header.BaseSubject(m.Subject)
+					r.subject = sortSubject(m.Subject)
 				case "FROM":
-					r.from = firstMailbox(m.From)
+					r.from = sortMailbox(m.Header, "From")
 				case "TO":
-					r.to = firstMailbox(m.To)
+					r.to = sortMailbox(m.Header, "To")
 				case "CC":
-					r.cc = firstMailbox(m.Cc)
+					r.cc = sortMailbox(m.Header, "Cc")
+				case "DISPLAYFROM":
+					r.dfrom = sortDisplay(m.Header, "From")
+				case "DISPLAYTO":
+					r.dto = sortDisplay(m.Header, "To")
 				}
 			}
 			recs = append(recs, r)
@@ -176,40 +233,48 @@ func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
 			return nil, err
 		}
 	}
-	slices.SortStableFunc(recs, func(a, b sortRec) int {
-		for _, k := range keys {
-			var d int
-			switch k.field {
-			case "ARRIVAL":
-				d = a.arrival.Compare(b.arrival)
-			case "DATE":
-				d = a.date.Compare(b.date)
-			case "SIZE":
-				d = cmpInt(a.size, b.size)
-			case "SUBJECT":
-				d = strings.Compare(a.subject, b.subject)
-			case "FROM":
-				d = strings.Compare(a.from, b.from)
-			case "TO":
-				d = strings.Compare(a.to, b.to)
-			case "CC":
-				d = strings.Compare(a.cc, b.cc)
-			}
-			if k.reverse {
-				d = -d
-			}
-			if d != 0 {
-				return d
-			}
-		}
-		// Ties keep mailbox (UID) order, RFC 5256 §3.
-		return cmpInt(int64(a.uid), int64(b.uid))
-	})
+	slices.SortStableFunc(recs, func(a, b sortRec) int { return compareRecs(&a, &b, keys) })
 	out := make([]store.UID, len(recs))
 	for i, r := range recs {
 		out[i] = r.uid
 	}
 	return out, nil
+}
+
+// compareRecs orders two messages by the sort program; ties keep
+// mailbox (UID) order (RFC 5256 §3, "the tie is broken by sequence
+// number"); REVERSE does not reverse that final order.
+func compareRecs(a, b *sortRec, keys []sortKey) int {
+	for _, k := range keys {
+		var d int
+		switch k.field {
+		case "ARRIVAL":
+			d = a.arrival.Compare(b.arrival)
+		case "DATE":
+			d = a.date.Compare(b.date)
+		case "SIZE":
+			d = cmpInt(a.size, b.size)
+		case "SUBJECT":
+			d = strings.Compare(a.subject, b.subject)
+		case "FROM":
+			d = strings.Compare(a.from, b.from)
+		case "TO":
+			d = strings.Compare(a.to, b.to)
+		case "CC":
+			d = strings.Compare(a.cc, b.cc)
+		case "DISPLAYFROM":
+			d = strings.Compare(a.dfrom, b.dfrom)
+		case "DISPLAYTO":
+			d = strings.Compare(a.dto, b.dto)
+		}
+		if k.reverse {
+			d = -d
+		}
+		if d != 0 {
+			return d
+		}
+	}
+	return cmpInt(int64(a.uid), int64(b.uid))
 }
 
 func cmpInt(a, b int64) int {

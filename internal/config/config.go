@@ -148,6 +148,7 @@ type Limits struct {
 	HeaderSize          int      `toml:"header_size"`           // bytes of one header block
 	MaxConnsPerIP       int      `toml:"max_conns_per_ip"`      // concurrent connections per client IP
 	MaxConnsPerUser     int      `toml:"max_conns_per_user"`    // concurrent sessions per account
+	SearchUpdates       int      `toml:"search_updates"`        // SEARCH/SORT RETURN (UPDATE) results kept per session (RFC 5267)
 }
 
 // Default returns the built-in configuration.
@@ -183,6 +184,7 @@ func Default() Config {
 			HeaderSize:      1 << 20,
 			MaxConnsPerIP:   50,
 			MaxConnsPerUser: 100,
+			SearchUpdates:   10, // as Dovecot's CLIENT_MAX_SEARCH_UPDATES
 		},
 	}
 }
@@ -222,6 +224,9 @@ func (c *Config) Validate() error {
 	}
 	if l.NestingDepth < 4 {
 		add("limits.nesting_depth must be at least 4")
+	}
+	if l.SearchUpdates < 0 {
+		add("limits.search_updates must not be negative")
 	}
 	if l.CommandsBeforeLogin < 1 {
 		add("limits.commands_before_login must be at least 1")

@@ -66,13 +66,15 @@ func init() {
 		"UID SEARCH":  {states: selected, handle: handleUIDSearch},
 		"SORT":        {states: selected, flags: usesSeq, handle: handleSort},
 		"UID SORT":    {states: selected, handle: handleUIDSort},
-		"FETCH":       {states: selected, flags: usesSeq, handle: handleFetch},
-		"UID FETCH":   {states: selected, handle: handleUIDFetch},
-		"STORE":       {states: selected, flags: usesSeq, handle: handleStore},
-		"UID STORE":   {states: selected, handle: handleUIDStore},
-		"COPY":        {states: selected, flags: usesSeq, handle: handleCopy},
-		"UID COPY":    {states: selected, handle: handleUIDCopy},
-		"MOVE":        {states: selected, flags: usesSeq, handle: handleMove},
-		"UID MOVE":    {states: selected, handle: handleUIDMove},
+		// RFC 5267 §4.2
+		"CANCELUPDATE": {states: selected, handle: handleCancelUpdate},
+		"FETCH":        {states: selected, flags: usesSeq, handle: handleFetch},
+		"UID FETCH":    {states: selected, handle: handleUIDFetch},
+		"STORE":        {states: selected, flags: usesSeq, handle: handleStore},
+		"UID STORE":    {states: selected, handle: handleUIDStore},
+		"COPY":         {states: selected, flags: usesSeq, handle: handleCopy},
+		"UID COPY":     {states: selected, handle: handleUIDCopy},
+		"MOVE":         {states: selected, flags: usesSeq, handle: handleMove},
+		"UID MOVE":     {states: selected, handle: handleUIDMove},
 	}
 }

@@ -12,47 +12,90 @@ import (
 	"barid/internal/store"
 )
 
-// sortKey is one SORT criterion (RFC 5256 §3).
+// sortKey is one SORT criterion (RFC 5256 §3, RFC 5957 §3).
 type sortKey struct {
-	field   string // ARRIVAL CC DATE FROM SIZE SUBJECT TO
+	field   string // ARRIVAL CC DATE FROM SIZE SUBJECT TO DISPLAYFROM DISPLAYTO
 	reverse bool
 }
 
-// RFC 5256 SORT.
+// RFC 5256 SORT; RFC 5267 §3 ESORT (SORT RETURN (...)).
 func handleSort(c *Conn, tag string) error { return c.sortCmd(tag, false) }
 
 // RFC 5256 UID SORT.
 func handleUIDSort(c *Conn, tag string) error { return c.sortCmd(tag, true) }
 
-func (c *Conn) sortCmd(tag string, uid bool) error {
+// parseSortProgram parses the parenthesized sort criteria. As in Dovecot,
+// a criterion given twice counts once (the first time) and REVERSE
+// REVERSE cancels out; a list that ends in REVERSE is an error.
+func (c *Conn) parseSortProgram() ([]sortKey, error) {
 	var keys []sortKey
-	rev := false
+	rev, last := false, false
 	var bad string
-	if !c.dec.ExpectSP() || !c.dec.ExpectList(func() bool {
+	if !c.dec.ExpectList(func() bool {
 		var a string
 		if !c.dec.ExpectAtom(&a) {
 			return false
 		}
 		a = strings.ToUpper(a)
+		last = a == "REVERSE"
 		switch a {
 		case "REVERSE":
-			rev = true
+			rev = !rev
 			return true
-		case "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO":
-			keys = append(keys, sortKey{field: a, reverse: rev})
+		case "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO",
+			"DISPLAYFROM", "DISPLAYTO": // RFC 5957
+			if !slices.ContainsFunc(keys, func(k sortKey) bool { return k.field == a }) {
+				keys = append(keys, sortKey{field: a, reverse: rev})
+			}
 		default:
-			bad = a
+			if bad == "" {
+				bad = a
+			}
 		}
 		rev = false
 		return true
-	}) || !c.dec.ExpectSP() {
-		return c.dec.Err()
+	}) {
+		return nil, c.dec.Err()
 	}
 	if bad != "" {
-		return &imap.Error{Type: "BAD", Text: "Unknown SORT criterion " + bad}
+		return nil, &imap.Error{Type: "BAD", Text: "Unknown SORT criterion " + bad}
 	}
-	if len(keys) == 0 || rev {
-		return &imap.Error{Type: "BAD", Text: "SORT needs at least one criterion, and REVERSE must precede one"}
+	if len(keys) == 0 || last {
+		return nil, &imap.Error{Type: "BAD", Text: "SORT needs at least one criterion, and REVERSE must precede one"}
+	}
+	return keys, nil
+}
+
+func (c *Conn) sortCmd(tag string, uid bool) error {
+	if !c.dec.ExpectSP() {
+		return c.dec.Err()
+	}
+	var ret searchReturn
+	if b, ok := c.dec.Peek(); ok && (b == 'R' || b == 'r') {
+		var a string
+		if !c.dec.ExpectAtom(&a) {
+			return c.dec.Err()
+		}
+		if !strings.EqualFold(a, "RETURN") {
+			return &imap.Error{Type: "BAD", Text: "Expected RETURN or a sort program"}
+		}
+		if !c.dec.ExpectSP() {
+			return c.dec.Err()
+		}
+		if err := c.parseReturnOptions(&ret); err != nil {
+			return err
+		}
+		if !c.dec.ExpectSP() {
+			return c.dec.Err()
+		}
+		ret.defaultReturn()
+	}
+	keys, err := c.parseSortProgram()
+	if err != nil {
+		return err
+	}
+	if !c.dec.ExpectSP() {
+		return c.dec.Err()
 	}
 	var charset string
 	if !c.dec.ExpectAString(&charset) || !c.dec.ExpectSP() {
@@ -79,6 +122,9 @@ func (c *Conn) sortCmd(tag string, uid bool) error {
 	if len(sk) > 1 {
 		key = &search.Key{Op: search.OpAnd, Sub: sk}
 	}
+	if ret.update && c.updateTagTaken(tag) {
+		return &imap.Error{Type: "BAD", Text: "Duplicate search update tag " + tag}
+	}
 	matches, _, err := c.runSearch(key)
 	if err != nil {
 		return err
@@ -87,18 +133,35 @@ func (c *Conn) sortCmd(tag string, uid bool) error {
 	if err != nil {
 		return err
 	}
-	c.enc.RawString("* SORT")
+	if ret.save {
+		c.searchRes = slices.Clone(matches) // RFC 5182 §2.1: UID order
+	}
+	if ret.update {
+		c.startUpdate(tag, uid, key, keys, sorted)
+	}
 	var seqs *uidTable
 	if !uid {
 		seqs = newUIDTable(c.sel.uids)
 	}
-	for _, u := range sorted {
-		c.enc.SP()
+	num := func(u store.UID) uint32 {
 		if uid {
-			c.enc.Number(uint32(u))
-		} else {
-			c.enc.Number(seqs.find(u))
+			return uint32(u)
 		}
+		return seqs.find(u)
+	}
+	if ret.esearch {
+		nums := make([]uint32, len(sorted))
+		for i, u := range sorted {
+			nums[i] = num(u)
+		}
+		if !(ret.save && !ret.min && !ret.max && !ret.count && !ret.all && ret.partial == nil) {
+			c.writeESort(tag, uid, &ret, nums)
+		}
+		return c.ok(tag, "", "Sort completed.")
+	}
+	c.enc.RawString("* SORT")
+	for _, u := range sorted {
+		c.enc.SP().Number(num(u))
 	}
 	c.enc.CRLF()
 	return c.ok(tag, "", "Sort completed.")

@@ -66,6 +66,8 @@ func init() {
 		"UID SEARCH":  {states: selected, handle: handleUIDSearch},
 		"SORT":        {states: selected, flags: usesSeq, handle: handleSort},
 		"UID SORT":    {states: selected, handle: handleUIDSort},
+		"THREAD":      {states: selected, flags: usesSeq, handle: handleThread},
+		"UID THREAD":  {states: selected, handle: handleUIDThread},
 		// RFC 5267 §4.2
 		"CANCELUPDATE": {states: selected, handle: handleCancelUpdate},
 		"FETCH":        {states: selected, flags: usesSeq, handle: handleFetch},

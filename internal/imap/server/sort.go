@@ -262,6 +262,19 @@ func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
 			return out, nil
 		}
 	}
+	recs, err := c.sortRecs(uids, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.UID, len(recs))
+	for i, r := range recs {
+		out[i] = r.uid
+	}
+	return out, nil
+}
+
+// sortRecs reads the sort fields of uids and returns them in sort order.
+func (c *Conn) sortRecs(uids []store.UID, keys []sortKey) ([]sortRec, error) {
 	recs := make([]sortRec, 0, len(uids))
 	need := sortFields(keys)
 	const chunk = 4096
@@ -297,11 +310,7 @@ func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
 		}
 	}
 	slices.SortStableFunc(recs, func(a, b sortRec) int { return compareRecs(&a, &b, keys) })
-	out := make([]store.UID, len(recs))
-	for i, r := range recs {
-		out[i] = r.uid
-	}
-	return out, nil
+	return recs, nil
 }
 
 // compareRecs orders two messages by the sort program; ties keep

@@ -65,3 +65,22 @@ func FuzzSubjectBase(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMessageIDs: never panics; every id found has an "@", and there
+// are never more ids than "<" in the input.
+func FuzzMessageIDs(f *testing.F) {
+	for _, s := range []string{"<a@b> <c@d>", `<"x y"@z>`, "<(c)a@b>", "<a@[1.2.3.4]>", "< a @ b >", "<<<@>>>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ids := MessageIDs(s)
+		if len(ids) > strings.Count(s, "<") {
+			t.Fatalf("MessageIDs(%q) = %q: more ids than '<'", s, ids)
+		}
+		for _, id := range ids {
+			if !strings.Contains(id, "@") {
+				t.Fatalf("MessageIDs(%q) gave %q without @", s, id)
+			}
+		}
+	})
+}

@@ -2,6 +2,7 @@ package header
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -204,5 +205,37 @@ func TestCharset(t *testing.T) {
 	}
 	if got := ToUTF8("iso-8859-1", []byte("caf\xe9")); got != "café" {
 		t.Errorf("ToUTF8 = %q", got)
+	}
+}
+
+// TestMessageIDs: RFC 5322 §3.6.4 msg-ids as THREAD reads them
+// (RFC 5256 §3), with Dovecot's tolerance.
+func TestMessageIDs(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want []string
+	}{
+		{"<a@b>", []string{"a@b"}},
+		{"<a@b> <c@d>\t<e@f>", []string{"a@b", "c@d", "e@f"}},
+		{"<a@b><c@d>", []string{"a@b", "c@d"}},
+		{"<no-at> <c@d>", []string{"c@d"}}, // invalid ones are skipped
+		{"< a@b . c >", []string{"a@b.c"}}, // white space removed
+		{"<\"quoted local\"@example.org>", []string{"quoted local@example.org"}},
+		{"<(comment)a@b>", []string{"a@b"}},
+		{"<a@[127.0.0.1]> <c@d>", []string{"c@d"}},          // domain literal: not a dot-atom
+		{"Message from <x@y> dated today", []string{"x@y"}}, // In-Reply-To prose
+		{"<unterminated@x", nil},
+		{"", nil},
+		{"no ids", nil},
+		{"<a<b@c>", []string{"a<b@c"}},
+		{"<\"unterminated@x>", nil},
+	} {
+		got := MessageIDs(tt.in)
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("MessageIDs(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := FirstMessageID("junk <1@x> <2@x>"); got != "1@x" {
+		t.Errorf("FirstMessageID = %q", got)
 	}
 }

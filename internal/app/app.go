@@ -146,6 +146,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 			LoginTimeout:        cfg.Limits.LoginTimeout.Duration,
 			Autologout:          cfg.Limits.Autologout.Duration,
 			IdleKeepalive:       cfg.IMAP.IdleKeepalive.Duration,
+			SearchUpdates:       cfg.Limits.SearchUpdates,
 			MIME:                ml,
 		},
 		AllowPlaintextAuth: cfg.IMAP.AllowPlaintextAuth,

@@ -170,6 +170,9 @@ type Limits struct {
 	// mail_max_userip_connections (default 10 there too); trusted
 	// networks are exempt.
 	MaxConnsPerUserIP int `toml:"max_conns_per_user_ip"`
+	// SearchUpdates caps the SEARCH/SORT RETURN (UPDATE) results one
+	// session keeps up to date (RFC 5267 §4.2).
+	SearchUpdates int `toml:"search_updates"`
 }
 
 // Default returns the built-in configuration.
@@ -211,6 +214,7 @@ func Default() Config {
 			MaxConnsPerIP:     1000,
 			MaxConnsPerUser:   100,
 			MaxConnsPerUserIP: 10,
+			SearchUpdates:     10, // as Dovecot's CLIENT_MAX_SEARCH_UPDATES
 		},
 	}
 }
@@ -250,6 +254,9 @@ func (c *Config) Validate() error {
 	}
 	if l.NestingDepth < 4 {
 		add("limits.nesting_depth must be at least 4")
+	}
+	if l.SearchUpdates < 0 {
+		add("limits.search_updates must not be negative")
 	}
 	if l.CommandsBeforeLogin < 1 {
 		add("limits.commands_before_login must be at least 1")

@@ -81,5 +81,9 @@ func init() {
 		"UID MOVE":    {states: selected, handle: handleUIDMove},
 		"REPLACE":     {states: selected, flags: usesSeq, handle: handleReplace}, // RFC 8508
 		"UID REPLACE": {states: selected, handle: handleUIDReplace},
+		"THREAD":      {states: selected, flags: usesSeq, handle: handleThread},
+		"UID THREAD":  {states: selected, handle: handleUIDThread},
+		// RFC 5267 §4.2
+		"CANCELUPDATE": {states: selected, handle: handleCancelUpdate},
 	}
 }

@@ -30,6 +30,7 @@ type Limits struct {
 	LoginTimeout        time.Duration // login_timeout
 	Autologout          time.Duration // autologout (RFC 9051 §5.4)
 	IdleKeepalive       time.Duration // idle_keepalive
+	SearchUpdates       int           // search_updates: results kept up to date per session (RFC 5267 §4.2)
 	MIME                mime.Limits   // mime_depth, mime_parts, header_size
 }
 

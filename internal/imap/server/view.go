@@ -45,6 +45,10 @@ type view struct {
 
 	// reportedRecent is the RECENT count the client last heard.
 	reportedRecent int
+
+	// ctx holds the results kept up to date for RETURN (UPDATE)
+	// (RFC 5267 §4, context.go); nil when there are none.
+	ctx *ctxUpdates
 }
 
 func newView(mb store.Mailbox, uids []store.UID, readOnly bool) *view {
@@ -129,6 +133,9 @@ func (v *view) apply(cs []store.Change) {
 		if ch.MailboxID != v.mbox.ID {
 			continue
 		}
+		if v.ctx != nil {
+			v.ctx.note(ch) // own changes too (RFC 5267 §4.3)
+		}
 		switch ch.Kind {
 		case store.ChangeAdded:
 			v.addsPending = true
@@ -188,6 +195,7 @@ func (c *Conn) sendUpdates(allowExpunge bool) {
 		}
 		clear(v.expunged)
 		sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
+		c.contextExpunged(gone)
 		c.expungeFromView(gone)
 	}
 	if !c.rev2 && len(v.recent) != v.reportedRecent && !v.addsPending {
@@ -257,6 +265,7 @@ func (c *Conn) sendUpdates(allowExpunge bool) {
 		}
 	}
 	clear(v.own)
+	c.contextUpdates()
 }
 
 // expungeFromView removes UIDs (sorted) and reports them: VANISHED when

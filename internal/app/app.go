@@ -141,6 +141,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 			LoginTimeout:        cfg.Limits.LoginTimeout.Duration,
 			Autologout:          cfg.Limits.Autologout.Duration,
 			IdleKeepalive:       cfg.IMAP.IdleKeepalive.Duration,
+			NotifyMailboxes:     cfg.Limits.NotifyMailboxes,
+			NotifyPending:       cfg.Limits.NotifyPending,
 			MIME:                ml,
 		},
 		AllowPlaintextAuth: cfg.IMAP.AllowPlaintextAuth,

@@ -148,6 +148,13 @@ type Limits struct {
 	HeaderSize          int      `toml:"header_size"`           // bytes of one header block
 	MaxConnsPerIP       int      `toml:"max_conns_per_ip"`      // concurrent connections per client IP
 	MaxConnsPerUser     int      `toml:"max_conns_per_user"`    // concurrent sessions per account
+	// NotifyMailboxes caps the mailbox names one NOTIFY SET may list
+	// (RFC 5465: NO [NOTIFICATIONOVERFLOW] past it; Dovecot allows 100).
+	NotifyMailboxes int `toml:"notify_mailboxes"`
+	// NotifyPending caps the notifications (mailbox events, mailboxes
+	// awaiting a STATUS) queued for one NOTIFY session; past it the
+	// session gets * OK [NOTIFICATIONOVERFLOW] and NOTIFY NONE (§5.8).
+	NotifyPending int `toml:"notify_pending"`
 }
 
 // Default returns the built-in configuration.
@@ -183,6 +190,8 @@ func Default() Config {
 			HeaderSize:      1 << 20,
 			MaxConnsPerIP:   50,
 			MaxConnsPerUser: 100,
+			NotifyMailboxes: 100,
+			NotifyPending:   10000,
 		},
 	}
 }
@@ -252,6 +261,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.InlineMaxBytes < 0 || c.Storage.InlineMaxBytes > MaxInlineBytes {
 		add("storage.inline_max_bytes must be between 0 (off) and %d", MaxInlineBytes)
+	}
+	if c.Limits.NotifyMailboxes < 1 || c.Limits.NotifyPending < 1 {
+		add("limits.notify_mailboxes and limits.notify_pending must be at least 1")
 	}
 	if c.IMAP.IdleKeepalive.Duration < time.Second {
 		add("imap.idle_keepalive must be at least 1s")

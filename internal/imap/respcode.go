@@ -49,6 +49,10 @@ const (
 	// RFC 7889 (APPENDLIMIT) and RFC 4469 / RFC 9051 §7.1.
 	CodeTooBig = "TOOBIG" // message or argument too large
 
+	// RFC 5465 §5.8, §8 (NOTIFY).
+	CodeNotificationOverflow = "NOTIFICATIONOVERFLOW" // notifications turned off, or NOTIFY refused as too costly
+	CodeBadEvent             = "BADEVENT"             // argument: (supported events)
+
 	// RFC 8474 §4.1 (OBJECTID).
 	CodeMailboxID = "MAILBOXID" // argument: (objectid)
 )

@@ -23,6 +23,10 @@ func handleIdle(c *Conn, tag string) error {
 		return c.dec.Err()
 	}
 	c.sendUpdates(true)
+	if c.notify != nil {
+		// RFC 5465 §4: IDLE sends what NOTIFY asked for.
+		c.writeNotifications()
+	}
 	c.enc.RawString("+ idling").CRLF()
 	if err := c.flush(); err != nil {
 		return &ioError{err}
@@ -90,33 +94,4 @@ func handleIdle(c *Conn, tag string) error {
 		return &imap.Error{Type: "BAD", Text: "Expected DONE to end IDLE"}
 	}
 	return c.ok(tag, "", "Idle completed.")
-}
-
-// kickIdle runs on the publisher's goroutine: it must not block. It
-// starts one pusher at a time.
-func (c *Conn) kickIdle() {
-	if c.pushing.CompareAndSwap(false, true) {
-		go c.idlePush()
-	}
-}
-
-// idlePush writes pending updates to an idling client, then exits; a
-// change that arrives while it runs is picked up by its own loop.
-func (c *Conn) idlePush() {
-	for {
-		c.wmu.Lock()
-		if c.idling {
-			c.sendUpdates(true)
-			err := c.flush()
-			if err != nil || c.state == StateLogout {
-				// End the IDLE read: the reader sees the deadline.
-				c.nc.SetReadDeadline(time.Now())
-			}
-		}
-		c.wmu.Unlock()
-		c.pushing.Store(false)
-		if c.sub == nil || !c.sub.Pending() || !c.pushing.CompareAndSwap(false, true) {
-			return
-		}
-	}
 }

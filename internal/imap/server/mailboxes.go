@@ -50,13 +50,13 @@ func (c *Conn) createWithParents(name string) error {
 		if err != nil && !errors.Is(err, store.ErrMailboxExists) {
 			return err
 		}
-		c.srv.cfg.Bus.Publish(changes)
+		c.publish(changes)
 	}
 	_, changes, err := st.CreateMailbox(c.ctx(), c.account.ID, name, "")
 	if err != nil {
 		return err
 	}
-	c.srv.cfg.Bus.Publish(changes)
+	c.publish(changes)
 	return nil
 }
 
@@ -88,7 +88,7 @@ func handleDelete(c *Conn, tag string) error {
 	if err != nil {
 		return err
 	}
-	c.srv.cfg.Bus.Publish(changes)
+	c.publish(changes)
 	return c.ok(tag, "", "Delete completed.")
 }
 
@@ -141,7 +141,7 @@ func handleRename(c *Conn, tag string) error {
 		if err != nil {
 			return err
 		}
-		c.srv.cfg.Bus.Publish(changes)
+		c.publish(changes)
 		_, uids, err := st.MessageUIDs(c.ctx(), src.ID)
 		if err != nil {
 			return err
@@ -151,7 +151,7 @@ func handleRename(c *Conn, tag string) error {
 			if err != nil {
 				return err
 			}
-			c.srv.cfg.Bus.Publish(changes)
+			c.publish(changes)
 		}
 		return c.ok(tag, "", "Rename completed.")
 	}
@@ -159,7 +159,7 @@ func handleRename(c *Conn, tag string) error {
 	if err != nil {
 		return err
 	}
-	c.srv.cfg.Bus.Publish(changes)
+	c.publish(changes)
 	// Subscriptions follow the renamed mailbox and its inferiors, as
 	// Dovecot does.
 	if subs, err := st.Subscriptions(c.ctx(), c.account.ID); err == nil {
@@ -169,10 +169,10 @@ func handleRename(c *Conn, tag string) error {
 			}
 			nn := to + sname[len(from):]
 			if ch, err := st.SetSubscribed(c.ctx(), c.account.ID, sname, false); err == nil {
-				c.srv.cfg.Bus.Publish(ch)
+				c.publish(ch)
 			}
 			if ch, err := st.SetSubscribed(c.ctx(), c.account.ID, nn, true); err == nil {
-				c.srv.cfg.Bus.Publish(ch)
+				c.publish(ch)
 			}
 		}
 	}
@@ -200,7 +200,7 @@ func (c *Conn) subscribe(tag string, on bool) error {
 	if err != nil {
 		return err
 	}
-	c.srv.cfg.Bus.Publish(changes)
+	c.publish(changes)
 	if on {
 		return c.ok(tag, "", "Subscribe completed.")
 	}

@@ -29,6 +29,8 @@ type Limits struct {
 	LoginTimeout        time.Duration // login_timeout
 	Autologout          time.Duration // autologout (RFC 9051 §5.4)
 	IdleKeepalive       time.Duration // idle_keepalive
+	NotifyMailboxes     int           // notify_mailboxes: mailbox names in one NOTIFY SET (RFC 5465 §3.1)
+	NotifyPending       int           // notify_pending: notifications queued for one session (RFC 5465 §5.8)
 	MIME                mime.Limits   // mime_depth, mime_parts, header_size
 }
 

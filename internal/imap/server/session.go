@@ -61,6 +61,7 @@ func (c *Conn) capabilities() []string {
 		"MULTIAPPEND",   // RFC 3502
 		"WITHIN",        // RFC 5032 (OLDER, YOUNGER)
 		"SORT",          // RFC 5256
+		"NOTIFY",        // RFC 5465
 		fmt.Sprintf("APPENDLIMIT=%d", c.srv.cfg.Limits.LiteralSize), // RFC 7889
 	)
 }

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"time"
+)
+
+// Pushing without a command in progress.
+//
+// Base IMAP sends unsolicited responses only while a command runs; IDLE
+// (RFC 2177) and NOTIFY (RFC 5465 §1: "the client listens for event
+// notifications all the time (even when no command is in progress)")
+// let the server write at any time. Both use the same machinery: the
+// reader goroutine owns the connection while a command runs; when it
+// waits (for DONE in IDLE, or between commands with NOTIFY on, where it
+// blocks reading the next command's first byte) it marks the
+// connection idling or quiet under wmu, and the bus's notify hook
+// starts a short-lived pusher goroutine that takes wmu, writes and
+// exits. When the reader wakes it takes wmu, which waits for a push in
+// progress, and clears the mark: from then on the connection's state is
+// its own again. A push never writes in the middle of a response.
+//
+// Expunges: between commands the pusher sends EXPUNGE/VANISHED only for
+// NOTIFY's SELECTED specifier, whose client accepted them at any time
+// (§5.3, §6.1.1); SELECTED-DELAYED keeps them for a command that allows
+// them (§6.1.2, RFC 9051 §7.5.1), as do FETCH, STORE and SEARCH by
+// sequence number (updatesAfter).
+
+// notifyActive reports whether NOTIFY SET is in force.
+func (c *Conn) notifyActive() bool { return c.notify != nil && c.notify.spec != nil }
+
+// beginQuiet lets the pusher write while the reader waits for a
+// command; it reports whether it did (NOTIFY SET is in force).
+func (c *Conn) beginQuiet() bool {
+	if !c.notifyActive() || c.sub == nil {
+		return false
+	}
+	c.wmu.Lock()
+	c.quiet = true
+	c.wmu.Unlock()
+	c.sub.SetNotify(c.kickIdle)
+	// What arrived during the last command, or was held back by it,
+	// goes out now.
+	if c.sub.Pending() || c.notify.pending() || (c.sel != nil && c.sel.hasPending()) {
+		c.kickIdle()
+	}
+	return true
+}
+
+// endQuiet takes the connection back from the pusher; it returns the
+// write error of a failed push.
+func (c *Conn) endQuiet() error {
+	c.sub.SetNotify(nil)
+	c.wmu.Lock()
+	c.quiet = false
+	err := c.pushErr
+	c.pushErr = nil
+	c.wmu.Unlock()
+	if err != nil {
+		return &ioError{err}
+	}
+	return nil
+}
+
+// quietExpunges: may a push between commands send expunges?
+func (c *Conn) quietExpunges() bool {
+	return c.notifyActive() && c.notify.spec.hasSelected && !c.notify.spec.delayed
+}
+
+// kickIdle runs on the publisher's goroutine: it must not block. It
+// starts one pusher at a time.
+func (c *Conn) kickIdle() {
+	if c.pushing.CompareAndSwap(false, true) {
+		go c.idlePush()
+	}
+}
+
+// idlePush writes pending updates to an idling or quiet client, then
+// exits; a change that arrives while it runs is picked up by its own
+// loop.
+func (c *Conn) idlePush() {
+	for {
+		c.wmu.Lock()
+		if c.idling || c.quiet {
+			c.sendUpdates(c.idling || c.quietExpunges())
+			if c.notify != nil {
+				c.writeNotifications()
+			}
+			err := c.flush()
+			if err != nil && c.quiet {
+				c.pushErr = err
+			}
+			if err != nil || c.state == StateLogout {
+				// End the read: the reader sees the deadline.
+				c.nc.SetReadDeadline(time.Now())
+			}
+		}
+		c.wmu.Unlock()
+		c.pushing.Store(false)
+		if c.sub == nil || !c.sub.Pending() || !c.pushing.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// hasPending reports whether the view holds changes not yet reported.
+func (v *view) hasPending() bool {
+	return v.addsPending || len(v.expunged) > 0 || len(v.flags) > 0
+}

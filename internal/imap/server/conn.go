@@ -85,9 +85,10 @@ type Conn struct {
 	qresync   bool
 
 	sel *view    // selected mailbox, nil unless StateSelected
+	cur *command // the command being run
+
 	// notify is the RFC 5465 NOTIFY state, nil until the first NOTIFY.
 	notify *notifyState
-	cur *command // the command being run
 
 	// lastUIDSet is the UID set of the current UID command as sent
 	// (QRESYNC's VANISHED (EARLIER) covers UIDs no longer in the view).

@@ -34,13 +34,15 @@ func (c *Conn) beginQuiet() bool {
 	if !c.notifyActive() || c.sub == nil {
 		return false
 	}
+	// What the last command held back goes out now. Looked at before
+	// quiet is set: from then on the pusher owns the state.
+	held := c.notify.pending() || c.quietHeld()
 	c.wmu.Lock()
 	c.quiet = true
 	c.wmu.Unlock()
 	c.sub.SetNotify(c.kickIdle)
-	// What arrived during the last command, or was held back by it,
-	// goes out now.
-	if c.sub.Pending() || c.notify.pending() || (c.sel != nil && c.sel.hasPending()) {
+	// A change published before SetNotify did not kick.
+	if held || c.sub.Pending() {
 		c.kickIdle()
 	}
 	return true
@@ -102,7 +104,24 @@ func (c *Conn) idlePush() {
 	}
 }
 
-// hasPending reports whether the view holds changes not yet reported.
-func (v *view) hasPending() bool {
-	return v.addsPending || len(v.expunged) > 0 || len(v.flags) > 0
+// quietHeld reports whether the view holds changes that a push between
+// commands would send (those NOTIFY does not want stay held).
+func (c *Conn) quietHeld() bool {
+	v := c.sel
+	if v == nil {
+		return false
+	}
+	pol := c.selectedPolicy()
+	if v.addsPending && (pol.adds || v.ownAdds) || len(v.flags) > 0 && pol.flags {
+		return true
+	}
+	if len(v.expunged) == 0 || !c.quietExpunges() {
+		return false
+	}
+	for _, own := range v.expunged {
+		if own || pol.expunges {
+			return true
+		}
+	}
+	return false
 }

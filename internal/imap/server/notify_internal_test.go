@@ -61,9 +61,9 @@ func TestParseNotifyRFCExamples(t *testing.T) {
 		},
 		{
 			// §6.1.2 SELECTED-DELAYED; §6.4 SUBSCRIBED; §5.4, §5.5.
-			line:    "SET (SELECTED-DELAYED (MessageNew MessageExpunge FlagChange)) (subscribed (MessageNew MessageExpunge MailboxName SubscriptionChange))\r\n",
-			hasSel:  true, delayed: true, selected: evNew | evExpunge | evFlags,
-			groups:  []group{{filterSubscribed, nil, evNew | evExpunge | evMailboxName | evSubscription}},
+			line:   "SET (SELECTED-DELAYED (MessageNew MessageExpunge FlagChange)) (subscribed (MessageNew MessageExpunge MailboxName SubscriptionChange))\r\n",
+			hasSel: true, delayed: true, selected: evNew | evExpunge | evFlags,
+			groups: []group{{filterSubscribed, nil, evNew | evExpunge | evMailboxName | evSubscription}},
 		},
 		{
 			// §6.2, §6.3, several names (§6.6), NONE events (§5).

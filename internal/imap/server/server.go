@@ -84,6 +84,14 @@ func New(cfg Config) *Server {
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
 	}
+	// NOTIFY's limits default as in config.Default for servers built by
+	// hand (tests, tools).
+	if cfg.Limits.NotifyMailboxes <= 0 {
+		cfg.Limits.NotifyMailboxes = 100
+	}
+	if cfg.Limits.NotifyPending <= 0 {
+		cfg.Limits.NotifyPending = 10000
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
 		cfg:       cfg,

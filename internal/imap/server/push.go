@@ -1,9 +1,5 @@
 package server
 
-import (
-	"time"
-)
-
 // Pushing without a command in progress.
 //
 // Base IMAP sends unsolicited responses only while a command runs; IDLE
@@ -66,42 +62,6 @@ func (c *Conn) endQuiet() error {
 // quietExpunges: may a push between commands send expunges?
 func (c *Conn) quietExpunges() bool {
 	return c.notifyActive() && c.notify.spec.hasSelected && !c.notify.spec.delayed
-}
-
-// kickIdle runs on the publisher's goroutine: it must not block. It
-// starts one pusher at a time.
-func (c *Conn) kickIdle() {
-	if c.pushing.CompareAndSwap(false, true) {
-		go c.idlePush()
-	}
-}
-
-// idlePush writes pending updates to an idling or quiet client, then
-// exits; a change that arrives while it runs is picked up by its own
-// loop.
-func (c *Conn) idlePush() {
-	for {
-		c.wmu.Lock()
-		if c.idling || c.quiet {
-			c.sendUpdates(c.idling || c.quietExpunges())
-			if c.notify != nil {
-				c.writeNotifications()
-			}
-			err := c.flush()
-			if err != nil && c.quiet {
-				c.pushErr = err
-			}
-			if err != nil || c.state == StateLogout {
-				// End the read: the reader sees the deadline.
-				c.nc.SetReadDeadline(time.Now())
-			}
-		}
-		c.wmu.Unlock()
-		c.pushing.Store(false)
-		if c.sub == nil || !c.sub.Pending() || !c.pushing.CompareAndSwap(false, true) {
-			return
-		}
-	}
 }
 
 // quietHeld reports whether the view holds changes that a push between

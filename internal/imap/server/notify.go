@@ -597,6 +597,7 @@ func (c *Conn) setNotifySpec(spec *notifySpec) {
 	n := c.notify
 	n.reset()
 	n.spec = spec
+	n.subscribed = make(map[string]bool)
 	if c.sub != nil {
 		c.sub.Everything(spec != nil && spec.others != 0)
 	}
@@ -655,7 +656,6 @@ func handleNotify(c *Conn, tag string) error {
 		if err != nil {
 			return err
 		}
-		c.notify.subscribed = make(map[string]bool, len(subs))
 		for _, s := range subs {
 			c.notify.subscribed[s] = true
 		}

@@ -147,3 +147,43 @@ func TestNotifyLimits(t *testing.T) {
 	f.bus.Publish([]store.Change{{Kind: store.ChangeMailboxCreated, AccountID: f.inbox.AccountID, MailboxID: 1002, Name: "u"}})
 	c.expect(`^\* LIST \(\\NonExistent\) "/" u$`)
 }
+
+// With NOTIFY SELECTED, expunges go out as soon as no command is in
+// progress, but never inside the answer to a command that uses sequence
+// numbers (RFC 9051 §7.5.1): here the expunge happens while FETCH by
+// sequence number is being received, and comes after its tagged OK.
+func TestNotifyExpungeNotInsideFetchBySequence(t *testing.T) {
+	f := newStoreFixture(t, "sara")
+	ctx := context.Background()
+	for range 2 {
+		if _, err := f.deliv.Deliver(ctx, f.inbox.ID, strings.NewReader("Subject: x\r\n\r\n"), 0, store.Flags{}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr := f.serve(t, Config{Deliver: f.deliv}, nil)
+	c := dialLines(t, addr)
+	c.cmd("a1", "LOGIN sara pw")
+	c.cmd("a2", "SELECT INBOX")
+	c.cmd("a3", "NOTIFY SET (selected (MessageNew MessageExpunge))")
+	// The command starts: the server reads its first bytes.
+	if _, err := c.nc.Write([]byte("a4 FETCH 1:2 (UID")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	_, changes, err := f.st.Expunge(ctx, f.inbox.ID, []store.UID{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.bus.Publish(changes)
+	time.Sleep(100 * time.Millisecond)
+	if _, err := c.nc.Write([]byte(")\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"* 2 FETCH (UID 2)", "a4 NO [EXPUNGEISSUED] Some messages were expunged before they could be fetched."}
+	for _, w := range want {
+		if l := c.line(); l != w {
+			t.Fatalf("got %q, want %q", l, w)
+		}
+	}
+	c.expect(`^\* 1 EXPUNGE$`)
+}

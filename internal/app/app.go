@@ -147,6 +147,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 			Autologout:          cfg.Limits.Autologout.Duration,
 			IdleKeepalive:       cfg.IMAP.IdleKeepalive.Duration,
 			SearchUpdates:       cfg.Limits.SearchUpdates,
+			NotifyMailboxes:     cfg.Limits.NotifyMailboxes,
+			NotifyPending:       cfg.Limits.NotifyPending,
 			MIME:                ml,
 		},
 		AllowPlaintextAuth: cfg.IMAP.AllowPlaintextAuth,

@@ -173,6 +173,13 @@ type Limits struct {
 	// SearchUpdates caps the SEARCH/SORT RETURN (UPDATE) results one
 	// session keeps up to date (RFC 5267 §4.2).
 	SearchUpdates int `toml:"search_updates"`
+	// NotifyMailboxes caps the mailbox names one NOTIFY SET may list
+	// (RFC 5465: NO [NOTIFICATIONOVERFLOW] past it; Dovecot allows 100).
+	NotifyMailboxes int `toml:"notify_mailboxes"`
+	// NotifyPending caps the notifications (mailbox events, mailboxes
+	// awaiting a STATUS) queued for one NOTIFY session; past it the
+	// session gets * OK [NOTIFICATIONOVERFLOW] and NOTIFY NONE (§5.8).
+	NotifyPending int `toml:"notify_pending"`
 }
 
 // Default returns the built-in configuration.
@@ -215,6 +222,8 @@ func Default() Config {
 			MaxConnsPerUser:   100,
 			MaxConnsPerUserIP: 10,
 			SearchUpdates:     10, // as Dovecot's CLIENT_MAX_SEARCH_UPDATES
+			NotifyMailboxes:   100,
+			NotifyPending:     10000,
 		},
 	}
 }
@@ -293,6 +302,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.InlineMaxBytes < 0 || c.Storage.InlineMaxBytes > MaxInlineBytes {
 		add("storage.inline_max_bytes must be between 0 (off) and %d", MaxInlineBytes)
+	}
+	if c.Limits.NotifyMailboxes < 1 || c.Limits.NotifyPending < 1 {
+		add("limits.notify_mailboxes and limits.notify_pending must be at least 1")
 	}
 	if c.IMAP.IdleKeepalive.Duration < time.Second {
 		add("imap.idle_keepalive must be at least 1s")

@@ -338,7 +338,7 @@ func (d *Deliverer) Commit(ctx context.Context, mailboxID int64, msgs []*Prepare
 	if err != nil {
 		return nil, err
 	}
-	d.Bus.Publish(changes)
+	d.Bus.PublishFrom(notify.Origin(ctx), changes)
 	return uids, nil
 }
 

@@ -54,6 +54,9 @@ const (
 
 	// RFC 4978 §3 (COMPRESS).
 	CodeCompressionActive = "COMPRESSIONACTIVE" // a compression layer is already active
+	// RFC 5465 §5.8, §8 (NOTIFY).
+	CodeNotificationOverflow = "NOTIFICATIONOVERFLOW" // notifications turned off, or NOTIFY refused as too costly
+	CodeBadEvent             = "BADEVENT"             // argument: (supported events)
 
 	// RFC 8474 §4.1 (OBJECTID).
 	CodeMailboxID = "MAILBOXID" // argument: (objectid)

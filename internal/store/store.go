@@ -355,6 +355,10 @@ type Change struct {
 	OldName   string // renames
 	// UIDValidity of the mailbox, for created/renamed mailboxes.
 	UIDValidity uint32
+	// Origin is the session that made the change (its connection id),
+	// stamped by the publisher, never by the store; 0 for deliveries and
+	// tools. NOTIFY uses it to omit a client's own events (RFC 5465 §5).
+	Origin uint64
 }
 
 // StoreResult is the outcome of StoreFlags for one message.

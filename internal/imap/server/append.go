@@ -9,6 +9,7 @@ import (
 
 	"barid/internal/deliver"
 	"barid/internal/imap"
+	"barid/internal/notify"
 	"barid/internal/store"
 )
 
@@ -101,7 +102,7 @@ func handleAppend(c *Conn, tag string) error {
 			return &imap.Error{Type: "NO", Code: imap.CodeLimit, Text: "Too many messages in one MULTIAPPEND (max 10000)"}
 		}
 	}
-	uids, err := c.srv.cfg.Deliver.Commit(c.ctx(), mb.ID, prepared)
+	uids, err := c.srv.cfg.Deliver.Commit(notify.WithOrigin(c.ctx(), c.id), mb.ID, prepared)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,10 @@ const (
 	// noUpdates: the command sends no pending updates at all (LOGOUT,
 	// the commands that leave the selected state).
 	noUpdates
+	// noNotify: NOTIFY's unsolicited LIST and STATUS responses for
+	// other mailboxes wait for the next command, so they do not mix
+	// with the command's own LIST or STATUS answers (RFC 5465 §5.4).
+	noNotify
 )
 
 // command is one entry of the command table (docs/style.md §2). UID variants
@@ -50,12 +54,13 @@ func init() {
 		"RENAME":         {states: authed, handle: handleRename},
 		"SUBSCRIBE":      {states: authed, handle: handleSubscribe},
 		"UNSUBSCRIBE":    {states: authed, handle: handleUnsubscribe},
-		"LIST":           {states: authed, handle: handleList},
-		"LSUB":           {states: authed, handle: handleLsub},
+		"LIST":           {states: authed, flags: noNotify, handle: handleList},
+		"LSUB":           {states: authed, flags: noNotify, handle: handleLsub},
 		"NAMESPACE":      {states: authed, handle: handleNamespace},
-		"STATUS":         {states: authed, handle: handleStatus},
+		"STATUS":         {states: authed, flags: noNotify, handle: handleStatus},
 		"APPEND":         {states: authed, handle: handleAppend},
 		"IDLE":           {states: authed, handle: handleIdle},
+		"NOTIFY":         {states: authed, handle: handleNotify}, // RFC 5465
 		"GENURLAUTH":     {states: authed, handle: handleGenURLAuth},
 		"RESETKEY":       {states: authed, handle: handleResetKey},
 		"URLFETCH":       {states: authed, handle: handleURLFetch},

@@ -62,9 +62,11 @@ type Conn struct {
 	flagLine []byte
 	dec      *wire.Decoder
 	enc      *wire.Encoder
-	wmu      sync.Mutex  // held by whoever writes while IDLE is running
+	wmu      sync.Mutex  // held by whoever writes while IDLE is running or between NOTIFY commands
 	idling   bool        // under wmu: IDLE is in progress
-	pushing  atomic.Bool // an IDLE pusher goroutine is running
+	quiet    bool        // under wmu: NOTIFY is on and no command is in progress (push.go)
+	pushErr  error       // under wmu: a push between commands failed to write
+	pushing  atomic.Bool // a pusher goroutine is running
 
 	state      State
 	tls        bool
@@ -87,6 +89,9 @@ type Conn struct {
 
 	sel *view    // selected mailbox, nil unless StateSelected
 	cur *command // the command being run
+
+	// notify is the RFC 5465 NOTIFY state, nil until the first NOTIFY.
+	notify *notifyState
 
 	// lastUIDSet is the UID set of the current UID command as sent
 	// (QRESYNC's VANISHED (EARLIER) covers UIDs no longer in the view).
@@ -257,8 +262,18 @@ func (c *Conn) readCommand(start time.Time) error {
 		return io.EOF
 	}
 	// Wait for the first byte of the command before leaving the waiting
-	// phase, so that shutdown interrupts only idle connections.
+	// phase, so that shutdown interrupts only idle connections. With
+	// NOTIFY on, the pusher may write meanwhile (push.go).
+	quiet := c.beginQuiet()
 	_, err := c.br.Peek(1)
+	if quiet {
+		if perr := c.endQuiet(); perr != nil {
+			return perr
+		}
+		if c.state == StateLogout {
+			return io.EOF // the pusher said BYE (selected mailbox deleted)
+		}
+	}
 	shutting := c.setWaiting(false)
 	if err != nil {
 		var ne net.Error
@@ -619,3 +634,9 @@ func (c *Conn) userName() string {
 // ctx is the context for store work. It is not cancelled by Shutdown:
 // in-flight commands finish (SIGTERM must not lose acknowledged work).
 func (c *Conn) ctx() context.Context { return context.WithoutCancel(c.srv.ctx) }
+
+// publish puts changes this session made on the bus, stamped with its
+// id so that NOTIFY can tell its own events from others' (RFC 5465 §5).
+func (c *Conn) publish(changes []store.Change) {
+	c.srv.cfg.Bus.PublishFrom(c.id, changes)
+}

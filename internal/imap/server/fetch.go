@@ -125,6 +125,23 @@ func (c *Conn) fetch(tag string, uid bool) error {
 
 func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 	req := &fetchReq{}
+	if err := c.parseFetchAtts(req, true); err != nil {
+		return nil, err
+	}
+	add := func(it fetchItem) {
+		req.items = append(req.items, it)
+	}
+	// fetch-modifiers (RFC 4466): CHANGEDSINCE (RFC 7162 §3.1.4).
+	if err := c.parseFetchModifiers(req, uid, add); err != nil {
+		return nil, err
+	}
+	req.finish(uid)
+	return req, nil
+}
+
+// parseFetchAtts reads a fetch-att list, or (when single is set) one
+// fetch-att or macro, into req.items.
+func (c *Conn) parseFetchAtts(req *fetchReq, single bool) error {
 	add := func(it fetchItem) {
 		req.items = append(req.items, it)
 	}
@@ -207,20 +224,25 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 	if b, ok := c.dec.Peek(); ok && b == '(' {
 		if !c.dec.ExpectList(readItem) {
 			if itemErr != nil {
-				return nil, itemErr
+				return itemErr
 			}
-			return nil, c.dec.Err()
+			return c.dec.Err()
 		}
+	} else if !single {
+		return c.errOr("expected a parenthesized list of FETCH data items")
 	} else if !readItem() {
 		if itemErr != nil {
-			return nil, itemErr
+			return itemErr
 		}
-		return nil, c.dec.Err()
+		return c.dec.Err()
 	}
 	if len(req.items) == 0 {
-		return nil, &imap.Error{Type: "BAD", Text: "FETCH needs at least one data item"}
+		return &imap.Error{Type: "BAD", Text: "FETCH needs at least one data item"}
 	}
-	// fetch-modifiers (RFC 4466): CHANGEDSINCE (RFC 7162 §3.1.4).
+	return nil
+}
+
+func (c *Conn) parseFetchModifiers(req *fetchReq, uid bool, add func(fetchItem)) error {
 	if c.dec.SP() {
 		var bad string
 		if !c.dec.ExpectList(func() bool {
@@ -245,18 +267,24 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 			bad = a
 			return true
 		}) {
-			return nil, c.dec.Err()
+			return c.dec.Err()
 		}
 		if bad != "" {
-			return nil, &imap.Error{Type: "BAD", Text: "Unknown FETCH modifier " + bad}
+			return &imap.Error{Type: "BAD", Text: "Unknown FETCH modifier " + bad}
 		}
 		if req.hasChangedSinc {
 			add(fetchItem{kind: fModSeq})
 		}
 		if req.vanished && (!uid || !req.hasChangedSinc || !c.qresync) {
-			return nil, &imap.Error{Type: "BAD", Text: "VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC (RFC 7162 §3.2.6)"}
+			return &imap.Error{Type: "BAD", Text: "VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC (RFC 7162 §3.2.6)"}
 		}
 	}
+	return nil
+}
+
+// finish completes a parsed request: the implicit UID of UID FETCH,
+// the store fields to load and the rendering shortcuts.
+func (req *fetchReq) finish(uid bool) {
 	if uid {
 		req.items = append([]fetchItem{{kind: fUID}}, req.items...)
 	}
@@ -308,7 +336,6 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 			req.short = false
 		}
 	}
-	return req, nil
 }
 
 // parseSectionItem parses BODY[...], BODY.PEEK[...], BINARY[...],
@@ -519,7 +546,7 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 			v.own[r.UID] = r.ModSeq
 			seenSet[r.UID] = true
 		}
-		c.srv.cfg.Bus.Publish(changes)
+		c.publish(changes)
 		if len(seenSet) > 0 {
 			req.fields |= store.FieldFlags
 		}

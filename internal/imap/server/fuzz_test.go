@@ -62,6 +62,8 @@ var commandSeeds = []string{
 	"\x16\x03\x01\x00",
 	"GET / HTTP/1.1\r\n",
 	"a SEARCH ((((((((ALL))))))))\r\n",
+	"a NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (Subject)]) MessageExpunge FlagChange)) (personal (MailboxName SubscriptionChange))\r\na CREATE n\r\na NOOP\r\na NOTIFY NONE\r\n",
+	"a NOTIFY SET (selected-delayed (MessageNew MessageExpunge)) (subtree (INBOX {1+}\r\nx) (AnnotationChange))\r\n",
 }
 
 func fuzzState(f *testing.F, state string) {

@@ -54,13 +54,13 @@ func (c *Conn) createWithParents(name, specialUse string) (*store.Mailbox, error
 		if err != nil && !errors.Is(err, store.ErrMailboxExists) {
 			return nil, err
 		}
-		c.srv.cfg.Bus.Publish(changes)
+		c.publish(changes)
 	}
 	mb, changes, err := st.CreateMailbox(c.ctx(), c.account.ID, name, specialUse)
 	if err != nil {
 		return nil, err
 	}
-	c.srv.cfg.Bus.Publish(changes)
+	c.publish(changes)
 	return mb, nil
 }
 
@@ -92,7 +92,7 @@ func handleDelete(c *Conn, tag string) error {
 	if err != nil {
 		return err
 	}
-	c.srv.cfg.Bus.Publish(changes)
+	c.publish(changes)
 	return c.ok(tag, "", "Delete completed.")
 }
 
@@ -145,7 +145,7 @@ func handleRename(c *Conn, tag string) error {
 		if err != nil {
 			return err
 		}
-		c.srv.cfg.Bus.Publish(changes)
+		c.publish(changes)
 		_, uids, err := st.MessageUIDs(c.ctx(), src.ID)
 		if err != nil {
 			return err
@@ -155,7 +155,7 @@ func handleRename(c *Conn, tag string) error {
 			if err != nil {
 				return err
 			}
-			c.srv.cfg.Bus.Publish(changes)
+			c.publish(changes)
 		}
 		return c.ok(tag, "", "Rename completed.")
 	}
@@ -163,7 +163,7 @@ func handleRename(c *Conn, tag string) error {
 	if err != nil {
 		return err
 	}
-	c.srv.cfg.Bus.Publish(changes)
+	c.publish(changes)
 	// Subscriptions follow the renamed mailbox and its inferiors, as
 	// Dovecot does.
 	if subs, err := st.Subscriptions(c.ctx(), c.account.ID); err == nil {
@@ -173,10 +173,10 @@ func handleRename(c *Conn, tag string) error {
 			}
 			nn := to + sname[len(from):]
 			if ch, err := st.SetSubscribed(c.ctx(), c.account.ID, sname, false); err == nil {
-				c.srv.cfg.Bus.Publish(ch)
+				c.publish(ch)
 			}
 			if ch, err := st.SetSubscribed(c.ctx(), c.account.ID, nn, true); err == nil {
-				c.srv.cfg.Bus.Publish(ch)
+				c.publish(ch)
 			}
 		}
 	}
@@ -204,7 +204,7 @@ func (c *Conn) subscribe(tag string, on bool) error {
 	if err != nil {
 		return err
 	}
-	c.srv.cfg.Bus.Publish(changes)
+	c.publish(changes)
 	if on {
 		return c.ok(tag, "", "Subscribe completed.")
 	}

@@ -199,7 +199,7 @@ func handleClose(c *Conn, tag string) error {
 		if err != nil {
 			return err
 		}
-		c.srv.cfg.Bus.Publish(changes)
+		c.publish(changes)
 	}
 	c.deselect()
 	return c.ok(tag, "", "Close completed.")

@@ -31,6 +31,8 @@ type Limits struct {
 	Autologout          time.Duration // autologout (RFC 9051 §5.4)
 	IdleKeepalive       time.Duration // idle_keepalive
 	SearchUpdates       int           // search_updates: results kept up to date per session (RFC 5267 §4.2)
+	NotifyMailboxes     int           // notify_mailboxes: mailbox names in one NOTIFY SET (RFC 5465 §3.1)
+	NotifyPending       int           // notify_pending: notifications queued for one session (RFC 5465 §5.8)
 	MIME                mime.Limits   // mime_depth, mime_parts, header_size
 }
 
@@ -89,6 +91,14 @@ func New(cfg Config) *Server {
 	}
 	if cfg.URLAuth == nil {
 		cfg.URLAuth = &urlauth.Service{Store: cfg.Store, Blobs: cfg.Blobs}
+	}
+	// NOTIFY's limits default as in config.Default for servers built by
+	// hand (tests, tools).
+	if cfg.Limits.NotifyMailboxes <= 0 {
+		cfg.Limits.NotifyMailboxes = 100
+	}
+	if cfg.Limits.NotifyPending <= 0 {
+		cfg.Limits.NotifyPending = 10000
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{

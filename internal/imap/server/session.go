@@ -73,6 +73,7 @@ func (c *Conn) capabilities() []string {
 		"ESORT",                 // RFC 5267 §3
 		"CONTEXT=SEARCH",        // RFC 5267 §4
 		"CONTEXT=SORT",          // RFC 5267 §4
+		"NOTIFY",                // RFC 5465
 		fmt.Sprintf("APPENDLIMIT=%d", c.srv.cfg.Limits.LiteralSize), // RFC 7889
 		"CATENATE",    // RFC 4469
 		"URL-PARTIAL", // RFC 5550

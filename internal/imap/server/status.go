@@ -61,8 +61,15 @@ func (c *Conn) writeStatusResponse(mb *store.Mailbox, items []string) error {
 	if err != nil {
 		return err
 	}
+	c.writeStatusItems(mb.Name, st, items)
+	return nil
+}
+
+// writeStatusItems writes "* STATUS name (item value ...)" for items,
+// which are in statusOrder.
+func (c *Conn) writeStatusItems(name string, st *store.Status, items []string) {
 	c.enc.RawString("* STATUS ")
-	c.writeMailboxName(mb.Name)
+	c.writeMailboxName(name)
 	c.enc.RawString(" (")
 	for i, it := range items {
 		if i > 0 {
@@ -91,5 +98,4 @@ func (c *Conn) writeStatusResponse(mb *store.Mailbox, items []string) error {
 		}
 	}
 	c.enc.RawString(")").CRLF()
-	return nil
 }

@@ -17,6 +17,8 @@ import (
 //	W1: a2 APPEND INBOX {5}    send raw text (escapes \r \n \\ honoured), read nothing
 //	+1:                        read one continuation line ("+ ...")
 //	R1: a2                     read to the tagged reply of a2; S lines follow
+//	U1: * 3 EXISTS             read one line that arrives with no command in
+//	                           progress (IDLE, NOTIFY) and match it
 //
 // Expected lines match literally except {{regexp}} segments. Received
 // literal payloads appear as {N} followed by the bytes, with CR and LF
@@ -37,7 +39,7 @@ func TestTranscripts(t *testing.T) {
 }
 
 type tline struct {
-	kind string // C W S R +
+	kind string // C W S R + U
 	conn string
 	text string
 	no   int
@@ -79,7 +81,7 @@ func runTranscript(t *testing.T, path string) {
 			ts.addUser(f[1], f[2])
 			continue
 		}
-		m := regexp.MustCompile(`^([CWSR+])(\d*):\s?(.*)$`).FindStringSubmatch(l)
+		m := regexp.MustCompile(`^([CWSRU+])(\d*):\s?(.*)$`).FindStringSubmatch(l)
 		if m == nil {
 			t.Fatalf("%s:%d: bad transcript line %q", path, i+1, l)
 		}
@@ -96,6 +98,16 @@ func runTranscript(t *testing.T, path string) {
 		switch l.kind {
 		case "W":
 			c.send(unescape(subst(l.text)))
+			continue
+		case "U":
+			g := c.readLine()
+			captured, ok := matchVars(subst(l.text), escape(g))
+			for k, v := range captured {
+				vars[k] = unescape(v)
+			}
+			if !ok {
+				t.Fatalf("%s:%d: unsolicited line\nwant %s\n got %s", path, l.no, l.text, escape(g))
+			}
 			continue
 		case "+":
 			g := c.readLine()

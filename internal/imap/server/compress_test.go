@@ -209,7 +209,11 @@ func TestCompressIdleMemory(t *testing.T) {
 		t.Skip("opens hundreds of connections")
 	}
 	const n = 300
-	ts := startServer(t, func(c *config.Config) { c.Limits.MaxConnsPerIP = 0; c.Limits.MaxConnsPerUser = 0; c.Limits.MaxConnsPerUserIP = 0 })
+	ts := startServer(t, func(c *config.Config) {
+		c.Limits.MaxConnsPerIP = 0
+		c.Limits.MaxConnsPerUser = 0
+		c.Limits.MaxConnsPerUserIP = 0
+	})
 	ts.addUser("zed", "pw")
 	heap := func() uint64 {
 		var ms runtime.MemStats

@@ -37,13 +37,17 @@ type bodyWriter struct {
 	lines   int64 // TOP: body lines still to write
 	done    bool
 	n       int64 // bytes written, stuffing included
+	err     error // the first write error: the client is gone
 }
 
 var crcr = []byte("\r\r")
 
 func (b *bodyWriter) write(p []byte) {
-	nn, _ := b.w.Write(p)
+	nn, err := b.w.Write(p)
 	b.n += int64(nn)
+	if err != nil && b.err == nil {
+		b.err, b.done = err, true
+	}
 }
 
 // partial handles a piece of a line that goes on in the next piece.
@@ -140,8 +144,8 @@ func trailingCRs(p []byte) int {
 // copyMessage writes the message read from r to w as the data of a RETR
 // (topLines < 0) or TOP response, ending with ".CRLF". br is a scratch
 // reader (its size bounds the pieces long lines are cut into). It
-// returns the bytes written; errors are from r (w's errors stay in w and
-// show at its next Flush).
+// returns the bytes written, and the first error reading r or writing
+// w (a client that went away stops the copy at once).
 func copyMessage(w *bufio.Writer, br *bufio.Reader, r io.Reader, topLines int64) (int64, error) {
 	br.Reset(r)
 	defer br.Reset(nil)
@@ -163,8 +167,11 @@ func copyMessage(w *bufio.Writer, br *bufio.Reader, r io.Reader, topLines int64)
 		}
 		return b.n, err
 	}
+	if b.err != nil {
+		return b.n, b.err
+	}
 	b.finish()
-	return b.n, nil
+	return b.n, b.err
 }
 
 // crlfSize is the size copyMessage sends for data, before stuffing and

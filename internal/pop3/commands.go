@@ -236,12 +236,17 @@ func (c *conn) sendMessage(n int, lines int64) error {
 	sent, err := copyMessage(c.bw, br, &readerAt{r: r}, lines)
 	if err != nil {
 		// The "+OK" is out: the response cannot be ended honestly.
-		c.log.Error("reading message bytes failed mid-response", "uid", uid, "err", err)
+		c.log.Debug("message not sent whole; closing", "uid", uid, "err", err)
 		return err
 	}
 	if lines < 0 && flags&store.FlagSeen == 0 {
-		// Dovecot: RETR (not TOP) sets \Seen, written when the
-		// session ends.
+		// RETR (not TOP) sets \Seen, written when the session ends, as
+		// in Dovecot, but only once the whole message has been handed
+		// to the connection (Dovecot marks it when RETR starts, so a
+		// client that dies mid-transfer finds it \Seen).
+		if err := c.flush(); err != nil {
+			return err
+		}
 		d.markSeen(n)
 	}
 	c.log.Debug("sent message", "user", c.userName(), "uid", uid, "bytes", sent, "top", lines >= 0)
@@ -272,7 +277,16 @@ func handleQuit(c *conn, cmd Command) error {
 	}
 	deleted := c.drop.deletedCount > 0
 	c.state = stateUpdate
-	if err := c.drop.commit(c.ctx(), true); err != nil {
+	err := c.drop.commit(c.ctx(), true)
+	// The lock and the session slot go before the reply: a client may
+	// reconnect the moment it reads it.
+	c.drop.close()
+	c.drop = nil
+	if c.releaseUser != nil {
+		c.releaseUser()
+		c.releaseUser = nil
+	}
+	if err != nil {
 		// RFC 1939 §6: "-ERR some deleted messages not removed".
 		c.log.Error("QUIT: update failed", "err", err)
 		c.reply("-ERR [SYS/TEMP] Some deleted messages not removed: refer to the server log")

@@ -1,6 +1,7 @@
 package pop3_test
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -26,6 +27,16 @@ func start(t *testing.T, opts ...testkit.Option) *fixture {
 	c := s.Dial()
 	c.Login(user, pass)
 	return &fixture{Server: s, imap: c}
+}
+
+// account is the fixture account's id.
+func (f *fixture) account() int64 {
+	f.T.Helper()
+	a, err := f.Store().Account(context.Background(), user)
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	return a.ID
 }
 
 // add appends a message to INBOX over IMAP and returns its UID.

@@ -138,7 +138,7 @@ func handleUIDL(c *conn, cmd Command) error {
 			continue
 		}
 		b = strconv.AppendInt(b[:0], int64(i+1), 10)
-		b = fmt.Appendf(b, " %08X%08X\r\n", uint32(u), d.uidValidity)
+		b = fmt.Appendf(b, " %08x%08x\r\n", uint32(u), d.uidValidity)
 		c.bw.Write(b)
 	}
 	c.reply(".")

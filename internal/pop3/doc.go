@@ -19,9 +19,9 @@
 //     every line end as CRLF, before dot-stuffing: a message stored with
 //     bare LFs is sent (and counted) with CRLFs, as Dovecot does.
 //   - UIDL is Dovecot's default pop3_uidl_format "%08Xu%08Xv": the UID
-//     and then the UIDVALIDITY, each as 8 upper-case hex digits. It is
-//     stable across sessions and flag changes, and changes only when the
-//     mailbox's UIDVALIDITY does.
+//     and then the UIDVALIDITY, each as 8 hex digits, in lower case as
+//     Dovecot 2.3 actually writes them. It is stable across sessions and
+//     flag changes, and changes only when the mailbox's UIDVALIDITY does.
 //   - DELE marks; QUIT expunges the marked messages through the store in
 //     one transaction and publishes the expunge (RFC 1939 §6 UPDATE
 //     state). A session that ends without QUIT deletes nothing.

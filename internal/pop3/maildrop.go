@@ -79,9 +79,11 @@ func (d *maildrop) count() int { return len(d.uids) - d.deletedCount }
 func (d *maildrop) size() int64 { return d.total - d.deletedSize }
 
 // uidl is message n's unique-id (RFC 1939 §7 UIDL), Dovecot's default
-// pop3_uidl_format "%08Xu%08Xv": UID, then UIDVALIDITY, in hex.
+// pop3_uidl_format "%08Xu%08Xv": UID, then UIDVALIDITY, each as 8 hex
+// digits. Dovecot 2.3 writes them in lower case despite the "X" (seen
+// against dovecot-pop3d 2.3.19 in internal/oracle), so barid does too.
 func (d *maildrop) uidl(n int) string {
-	return fmt.Sprintf("%08X%08X", uint32(d.uids[n-1]), d.uidValidity)
+	return fmt.Sprintf("%08x%08x", uint32(d.uids[n-1]), d.uidValidity)
 }
 
 // msg resolves a message number: "" if n is a message that is not

@@ -116,13 +116,13 @@ func TestUIDL(t *testing.T) {
 	u1 := f.add(testkit.Message("a"))
 	u2 := f.add(testkit.Message("b"))
 	v := f.uidValidity()
-	want := fmt.Sprintf("1 %08X%08X\r\n2 %08X%08X\r\n", u1, v, u2, v)
+	want := fmt.Sprintf("1 %08x%08x\r\n2 %08x%08x\r\n", u1, v, u2, v)
 	for i := 0; i < 2; i++ {
 		c := f.pop()
 		if st, body := c.Multi("UIDL"); st != "+OK" || body != want {
 			t.Errorf("session %d UIDL = %q %q, want %q", i, st, body, want)
 		}
-		if got := c.Cmd("UIDL 2"); got != fmt.Sprintf("+OK 2 %08X%08X", u2, v) {
+		if got := c.Cmd("UIDL 2"); got != fmt.Sprintf("+OK 2 %08x%08x", u2, v) {
 			t.Errorf("UIDL 2 = %q", got)
 		}
 		c.OK("QUIT")

@@ -747,7 +747,7 @@ func (o *reportOpts) pop3(m md, recs []Record) {
 	}
 	m.p("## pop3")
 	m.p("")
-	m.p("RETR of every message of each client's INBOX in turn (one POP3 session per user, nothing deleted), then the "+
+	m.p("RETR of every message of each client's INBOX in turn (one POP3 session per user, nothing deleted), then the " +
 		"server's memory (PSS, file pages excluded) per logged-in idle POP3 session, one per user.")
 	m.p("")
 	m.header("", B, C, C+"/"+B)

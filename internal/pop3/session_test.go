@@ -314,3 +314,23 @@ func TestBareLFSizes(t *testing.T) {
 		t.Errorf("TOP 1 1 = %q", top)
 	}
 }
+
+// Shutdown tells a session waiting for a command why it ends
+// ([SYS/TEMP], RFC 3206 §5) and deletes nothing it marked.
+func TestShutdown(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	f.add(testkit.Message("kept"))
+	c := f.pop()
+	c.OK("DELE 1")
+	f.Stop()
+	if got := c.Line(); got != "-ERR [SYS/TEMP] Server shutting down." {
+		t.Errorf("at shutdown: %q", got)
+	}
+	s := testkit.StartAt(t, f.Dir, testkit.WithPOP3())
+	p := s.DialPOP3()
+	p.Login(user, pass)
+	if got := p.Cmd("STAT"); !strings.HasPrefix(got, "+OK 1 ") {
+		t.Errorf("after restart: %q (the DELE without QUIT must not apply)", got)
+	}
+}

@@ -244,7 +244,14 @@ func (o *pop3Opts) run(ctx context.Context) (*POP3Result, error) {
 	if o.srv.pid == 0 {
 		return res, nil
 	}
-	// Memory per logged-in session, each on its own maildrop.
+	// Memory per logged-in session, each on its own maildrop. One
+	// login and logout first, then a pause, so that what the RETR phase
+	// left (garbage, pooled buffers) has settled the same way before
+	// and after: barid hands freed heap back to the system a second
+	// after the last login.
+	if c, _, err := o.login(ctx, 1); err == nil {
+		c.close()
+	}
 	time.Sleep(o.settle)
 	before, err := procMem("/proc", o.srv.pid, o.srv.tree)
 	if err != nil {

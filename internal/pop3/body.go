@@ -133,6 +133,21 @@ func (b *bodyWriter) finish() {
 	b.write([]byte(".\r\n"))
 }
 
+// cleanLines returns the length of the longest prefix of buf made of
+// whole lines that are sent unchanged: each ends in CRLF (not CR CR LF)
+// and does not start with ".".
+func cleanLines(buf []byte) int {
+	n := 0
+	for n < len(buf) {
+		i := bytes.IndexByte(buf[n:], '\n')
+		if i < 1 || buf[n] == '.' || buf[n+i-1] != '\r' || (i >= 2 && buf[n+i-2] == '\r') {
+			return n
+		}
+		n += i + 1
+	}
+	return n
+}
+
 func trailingCRs(p []byte) int {
 	n := 0
 	for i := len(p) - 1; i >= 0 && p[i] == '\r'; i-- {
@@ -151,6 +166,21 @@ func copyMessage(w *bufio.Writer, br *bufio.Reader, r io.Reader, topLines int64)
 	defer br.Reset(nil)
 	b := &bodyWriter{w: w, atStart: true, top: topLines >= 0, lines: topLines}
 	for !b.done {
+		if b.atStart && !b.top {
+			// Fast path: whole CRLF lines that need no stuffing go
+			// out as one write (most of a typical message).
+			if br.Buffered() == 0 {
+				if _, err := br.Peek(1); err != nil && !errors.Is(err, io.EOF) {
+					return b.n, err
+				}
+			}
+			buf, _ := br.Peek(br.Buffered())
+			if n := cleanLines(buf); n > 0 {
+				b.write(buf[:n])
+				br.Discard(n)
+				continue
+			}
+		}
 		chunk, err := br.ReadSlice('\n')
 		if len(chunk) > 0 {
 			if chunk[len(chunk)-1] == '\n' {

@@ -202,13 +202,7 @@ func handleTop(c *conn, cmd Command) error {
 func (c *conn) sendMessage(n int, lines int64) error {
 	d := c.drop
 	uid := d.uids[n-1]
-	var blobID string
-	var flags store.SysFlags
-	found := false
-	err := c.srv.cfg.Store.FetchMessages(c.ctx(), d.mailboxID, []store.UID{uid}, store.FieldBasics|store.FieldFlags, func(m *store.Message) error {
-		blobID, flags, found = m.BlobID, m.Flags.System, true
-		return nil
-	})
+	blobID, seen, found, err := d.record(c.ctx(), n)
 	if err != nil {
 		c.storeError("Cannot read the message", err)
 		return nil
@@ -218,6 +212,15 @@ func (c *conn) sendMessage(n int, lines int64) error {
 		return nil
 	}
 	r, err := c.srv.cfg.Blobs.Open(c.ctx(), blobID)
+	if errors.Is(err, blob.ErrNotFound) {
+		// Expunged since the window was read (its inline bytes went
+		// with it)? Ask the store again.
+		d.forget()
+		if _, _, found, ferr := d.record(c.ctx(), n); ferr == nil && !found {
+			c.reply(fmt.Sprintf("-ERR Message %d expunged.", n))
+			return nil
+		}
+	}
 	if err != nil {
 		c.storeError("Cannot read the message", err)
 		return nil
@@ -239,7 +242,7 @@ func (c *conn) sendMessage(n int, lines int64) error {
 		c.log.Debug("message not sent whole; closing", "uid", uid, "err", err)
 		return err
 	}
-	if lines < 0 && flags&store.FlagSeen == 0 {
+	if lines < 0 && !seen {
 		// RETR (not TOP) sets \Seen, written when the session ends, as
 		// in Dovecot, but only once the whole message has been handed
 		// to the connection (Dovecot marks it when RETR starts, so a

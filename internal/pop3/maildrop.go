@@ -25,7 +25,63 @@ type maildrop struct {
 	deletedSize  int64
 	seen         bitset // RETR of a message without \Seen
 	seenCount    int
+
+	// win caches the records (blob id, \Seen) of up to windowSize
+	// messages from win.first on: clients RETR in order, so one store
+	// read serves the next windowSize RETRs.
+	win recordWindow
 }
+
+// windowSize bounds the records a session caches (about 5 KiB).
+const windowSize = 64
+
+type recordWindow struct {
+	first int // message number of blobs[0]; 0: empty
+	blobs []string
+	seen  []bool
+}
+
+// record returns message n's blob id and whether it had \Seen, from
+// the window or, when n is outside it, by reading the records of n and
+// the messages after it. ok is false if the message was expunged (by
+// another client) when the window was read.
+func (d *maildrop) record(ctx context.Context, n int) (blobID string, seen, ok bool, err error) {
+	w := &d.win
+	if w.first == 0 || n < w.first || n >= w.first+len(w.blobs) {
+		end := min(n-1+windowSize, len(d.uids))
+		uids := d.uids[n-1 : end]
+		if w.blobs == nil {
+			w.blobs, w.seen = make([]string, windowSize), make([]bool, windowSize)
+		}
+		w.blobs, w.seen = w.blobs[:len(uids)], w.seen[:len(uids)]
+		clear(w.blobs)
+		i := 0
+		err := d.srv.cfg.Store.FetchMessages(ctx, d.mailboxID, uids, store.FieldBasics|store.FieldFlags, func(m *store.Message) error {
+			for i < len(uids) && uids[i] != m.UID {
+				i++
+			}
+			if i < len(uids) {
+				w.blobs[i], w.seen[i] = m.BlobID, m.Flags.System&store.FlagSeen != 0
+				i++
+			}
+			return nil
+		})
+		if err != nil {
+			w.first = 0
+			return "", false, false, err
+		}
+		w.first = n
+	}
+	i := n - w.first
+	if w.blobs[i] == "" {
+		return "", false, false, nil
+	}
+	return w.blobs[i], w.seen[i], true, nil
+}
+
+// forget drops message n from the window (its bytes could not be
+// opened: the next RETR reads its record again).
+func (d *maildrop) forget() { d.win.first = 0 }
 
 // openMaildrop locks the account's INBOX and numbers its messages. It
 // returns errInUse if another POP3 session holds the lock.

@@ -334,3 +334,31 @@ func TestShutdown(t *testing.T) {
 		t.Errorf("after restart: %q (the DELE without QUIT must not apply)", got)
 	}
 }
+
+// A message another client expunges during the session answers
+// "-ERR Message n expunged." (Dovecot's words), whether or not the
+// session had already read its record, and the others still come.
+func TestExpungedDuringSession(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	for _, s := range []string{"a", "b", "c"} {
+		f.add(testkit.Message(s))
+	}
+	c := f.pop()
+	c.Multi("RETR 1") // reads the records of 1..3
+	f.imap.ExpectOK("s", "SELECT INBOX")
+	f.imap.ExpectOK("d", `STORE 2:3 +FLAGS.SILENT (\Deleted)`)
+	f.imap.ExpectOK("e", "EXPUNGE")
+	for _, n := range []string{"2", "3"} {
+		if got := c.Cmd("RETR " + n); got != "-ERR Message "+n+" expunged." {
+			t.Errorf("RETR %s after an IMAP expunge = %q", n, got)
+		}
+	}
+	if st, body := c.Multi("RETR 1"); !strings.HasPrefix(st, "+OK") || body != testkit.Message("a") {
+		t.Errorf("RETR 1 = %q %q", st, body)
+	}
+	c.OK("DELE 2") // already gone: QUIT still succeeds
+	if got := c.Cmd("QUIT"); got != "+OK Logging out, messages deleted." {
+		t.Errorf("QUIT = %q", got)
+	}
+}

@@ -223,3 +223,31 @@ delivery mda "/bin/sh -c 'cat > $(mktemp %s/m.XXXXXXXX)'"
 	// (nothing), and deletes everything it knows.
 	check("delete run", delivered(t, out), 0)
 }
+
+// TestCurlPOP3 lists and retrieves with curl over implicit TLS and over
+// STLS (--ssl-reqd), the certificate pinned.
+func TestCurlPOP3(t *testing.T) {
+	bin := needBinary(t, "curl", "curl")
+	t.Parallel()
+	s, _, byID := popServer(t)
+	user := popUser + ":" + popPass
+	list := run(t, time.Minute, "", bin, "-sS", "--cacert", s.CertFile(), "--resolve", "localhost:"+portOf(t, s.POP3TLSAddr)+":127.0.0.1",
+		"--user", user, "pop3s://localhost:"+portOf(t, s.POP3TLSAddr)+"/")
+	if n := strings.Count(list, "\n"); n != len(byID) {
+		t.Errorf("curl LIST: %d lines for %d messages:\n%s", n, len(byID), list)
+	}
+	msg := run(t, time.Minute, "", bin, "-sS", "--ssl-reqd", "--cacert", s.CertFile(), "--resolve", "localhost:"+portOf(t, s.POP3Addr)+":127.0.0.1",
+		"--user", user, "pop3://localhost:"+portOf(t, s.POP3Addr)+"/1")
+	orig := toCRLF(byID[messageID([]byte(msg))])
+	if !bytes.HasSuffix(orig, []byte("\r\n")) {
+		orig = append(orig, '\r', '\n')
+	}
+	if msg != string(orig) {
+		t.Errorf("curl RETR 1 over STLS: %s", firstDiff(orig, []byte(msg)))
+	}
+}
+
+func portOf(t *testing.T, addr string) string {
+	_, p := hostPort(t, addr)
+	return p
+}

@@ -269,8 +269,13 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 			req.fields |= store.FieldBasics
 		case fEnvelope:
 			req.fields |= store.FieldEnvelope
-		case fBody, fBodyStructure, fBinarySize:
+		case fBody, fBodyStructure:
 			req.fields |= store.FieldStructure
+		case fBinarySize:
+			// the size is counted over the message's headers and
+			// boundary lines (msgdata.BinarySize): the blob id is
+			// among the basics
+			req.fields |= store.FieldStructure | store.FieldBasics
 		case fSection, fBinary:
 			req.fields |= store.FieldStructure | store.FieldHeader | store.FieldBasics
 			if !it.peek {
@@ -748,7 +753,7 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 				}
 				root = p
 			}
-			needBlob := it.kind == fBinary || (it.kind == fSection && msgdata.NeedsBlob(root, it.section))
+			needBlob := it.kind == fBinary || it.kind == fBinarySize || (it.kind == fSection && msgdata.NeedsBlob(root, it.section))
 			if needBlob && br == nil {
 				r, err := c.srv.cfg.Blobs.Open(req.blobCtx, m.BlobID)
 				if err != nil {
@@ -767,7 +772,7 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 			case fBinary:
 				vals[i].r, vals[i].size, err = msgdata.Binary(root, ra, it.section.Part)
 			case fBinarySize:
-				vals[i].number, err = msgdata.BinarySize(root, it.section.Part)
+				vals[i].number, err = msgdata.BinarySize(root, ra, it.section.Part)
 			}
 			switch {
 			case errors.Is(err, msgdata.ErrNoSuchPart):

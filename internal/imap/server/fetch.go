@@ -164,7 +164,7 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 			add(fetchItem{kind: fBodyStructure})
 		case "MODSEQ":
 			add(fetchItem{kind: fModSeq})
-			c.condstore = true
+			c.enableCondstore()
 		case "SAVEDATE":
 			add(fetchItem{kind: fSaveDate})
 		case "RFC822":
@@ -224,7 +224,7 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 				}
 				req.changedSince = store.ModSeq(n)
 				req.hasChangedSinc = true
-				c.condstore = true
+				c.enableCondstore()
 				return true
 			}
 			bad = a

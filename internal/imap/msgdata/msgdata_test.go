@@ -58,6 +58,26 @@ Hello
 	}
 }
 
+// RFC 3501 §7.4.2 / RFC 9051 §7.5.2: Sender and Reply-To that are absent,
+// or present but empty, are the From member of the envelope.
+func TestEnvelopeSenderDefaults(t *testing.T) {
+	from := `(("Real Name" NIL "user" "domain"))`
+	for _, tc := range []struct{ hdr, sender, replyTo string }{
+		{"", from, from},
+		{"Sender: \nReply-To: \n", from, from},
+		{"Sender:\nReply-To:   \n", from, from},
+		{"Sender: s@x.org\nReply-To:\n", `((NIL NIL "s" "x.org"))`, from},
+		{"Reply-To: r@y.org\n", from, `((NIL NIL "r" "y.org"))`},
+	} {
+		hdr := strings.ReplaceAll(tc.hdr, `\n`, "\n")
+		a := analyze(t, crlf("From: user@domain (Real Name)\n"+hdr+"\nbody\n"))
+		want := "(NIL NIL " + from + " " + tc.sender + " " + tc.replyTo + " NIL NIL NIL NIL NIL)"
+		if string(a.Envelope) != want {
+			t.Errorf("%q:\n got  %s\n want %s", tc.hdr, a.Envelope, want)
+		}
+	}
+}
+
 func TestQuote(t *testing.T) {
 	tests := []struct {
 		in, nstring, humans string

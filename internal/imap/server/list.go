@@ -153,7 +153,7 @@ type listEntry struct {
 	// childSubUnmatched: has a subscribed inferior that the patterns
 	// do not match (RECURSIVEMATCH, CHILDINFO)
 	childSubUnmatched bool
-	mbox       *store.Mailbox
+	mbox              *store.Mailbox
 }
 
 func (c *Conn) list(o listOpts, ref string, patterns []string, verb string) error {

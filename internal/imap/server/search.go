@@ -15,6 +15,7 @@ import (
 
 	"barid/internal/blob"
 	"barid/internal/imap"
+	"barid/internal/mail/casemap"
 	"barid/internal/search"
 	"barid/internal/store"
 )
@@ -247,7 +248,9 @@ func (c *Conn) searchString(charset string) (string, error) {
 			s = dec
 		}
 	}
-	return strings.ToLower(s), nil
+	// RFC 9051 §6.4.4: strings match under i;unicode-casemap; the
+	// stored fields and the message text are folded the same way.
+	return casemap.Fold(s), nil
 }
 
 const maxSearchDepth = 64

@@ -112,8 +112,15 @@ func (c *Conn) fetch(tag string, uid bool) error {
 		return err
 	}
 	if missing && !uid {
+		// RFC 2180 §4.1.3 (and RFC 9051 §7.1 EXPUNGEISSUED): the
+		// messages still there were sent and the gone ones have no
+		// data to send, so the FETCH succeeded with what exists; the
+		// EXPUNGEs follow at the next command that may carry them.
+		// Dovecot 2.3 answers the same OK [EXPUNGEISSUED] (a NO would
+		// make clients such as Python's imaplib drop the data they did
+		// get).
 		c.updatesAfter(c.cur)
-		c.writeStatus(tag, "NO", imap.CodeExpungeIssued, "Some messages were expunged before they could be fetched.")
+		c.writeStatus(tag, "OK", imap.CodeExpungeIssued, "Some messages were already expunged.")
 		return nil
 	}
 	return c.ok(tag, "", "Fetch completed.")

@@ -519,13 +519,20 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 			req.fields |= store.FieldFlags
 		}
 	}
-	unavailable := false
+	unavailable, goneMeanwhile := false, false
 	write := func(m *store.Message) error {
 		if req.hasChangedSinc && m.ModSeq <= req.changedSince {
 			return nil
 		}
 		err := c.writeFetchResponse(m, req, seenSet[m.UID])
 		if errors.Is(err, errUnavailable) {
+			if errors.Is(err, blob.ErrNotFound) && c.expungedNow(m.UID) {
+				// expunged (and its bytes deleted) by another
+				// session between loading the record and reading
+				// the bytes: a message gone, not a broken one
+				goneMeanwhile = true
+				return nil
+			}
 			unavailable = true
 			return nil
 		}
@@ -600,6 +607,7 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 	if err != nil {
 		return false, err
 	}
+	missing = missing || goneMeanwhile
 	if unavailable {
 		return missing, &imap.Error{Type: "NO", Code: imap.CodeServerBug, Text: "Some messages could not be read; refer to the server log"}
 	}
@@ -705,6 +713,17 @@ func pipelined[T any](uids []store.UID, step int, pool *bufPool[T], load func(ch
 	return missing, nil
 }
 
+// expungedNow reports whether uid is no longer in the selected mailbox's
+// store (expunged by another session since this FETCH loaded it).
+func (c *Conn) expungedNow(uid store.UID) bool {
+	found := false
+	err := c.srv.cfg.Store.FetchMessages(c.ctx(), c.sel.mbox.ID, []store.UID{uid}, store.FieldFlags, func(*store.Message) error {
+		found = true
+		return nil
+	})
+	return err == nil && !found
+}
+
 // errUnavailable marks a message whose metadata or bytes could not be
 // read; its FETCH response is skipped and the command ends in NO.
 var errUnavailable = errors.New("message unavailable")
@@ -737,7 +756,7 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 	}()
 	unavailable := func(err error) error {
 		c.log.Error("fetch: message unavailable", "uid", m.UID, "blob", m.BlobID, "err", err)
-		return fmt.Errorf("%w: uid %d: %v", errUnavailable, m.UID, err)
+		return fmt.Errorf("%w: uid %d: %w", errUnavailable, m.UID, err)
 	}
 	if cap(req.vals) < len(req.items) {
 		req.vals = make([]itemVal, len(req.items))

@@ -6,8 +6,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+
+	"barid/internal/imap/msgdata/goldenfile"
 )
 
 var (
@@ -91,6 +94,39 @@ const sortWhy = "SORT agrees except where a few malformed messages are placed: 0
 
 const dateWhy = "INTERNALDATE: barid keeps the zone the client gave in APPEND (RFC 9051 §2.3.3); Dovecot's maildir stores a file time and answers in the server's zone"
 
+const binSizeWhy = "BINARY.SIZE: barid's is the length of its BINARY[1] (RFC 3516 §4.2); Dovecot 2.3's arithmetic gives a number that is not the length of Dovecot's own BINARY[1] for this message (testdata/mime/DIFFERENCES.md)"
+
+// dovecotBinarySizeWrong reports whether the recorded Dovecot answers for
+// a corpus message (its .golden file) have a BINARY.SIZE[1] that is not
+// the length of the BINARY[1] Dovecot sent.
+func dovecotBinarySizeWrong(t *testing.T, eml string) bool {
+	f, err := os.Open(strings.TrimSuffix(eml, ".eml") + ".golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	items, err := goldenfile.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size, body *goldenfile.Item
+	for i := range items {
+		switch items[i].Name {
+		case "BINARY.SIZE[1]":
+			size = &items[i]
+		case "BINARY[1]":
+			body = &items[i]
+		}
+	}
+	if filepath.Base(eml) == "089.eml" {
+		// Dovecot sends exactly its miscounted size, so the lengths
+		// agree, but its BINARY[1] stops inside the closing boundary
+		// ("--b0" of "--b0x--"): the size is still not the part's
+		return true
+	}
+	return size != nil && body != nil && (body.Kind != "str" || string(size.Value) != strconv.Itoa(len(body.Value)))
+}
+
 // corpusScenario appends every message of testdata/mime and fetches the
 // items clients use, comparing the server-level answers (literal or
 // quoted choices, partials, NIL rules) and not only the renderer.
@@ -114,6 +150,9 @@ func corpusScenario(t *testing.T) scenario {
 	n := len(files)
 	sc.cmds = append(sc.cmds, `SELECT INBOX`)
 	for i := 1; i <= n; i++ {
+		if dovecotBinarySizeWrong(t, files[i-1]) {
+			sc.known[fmt.Sprintf(`FETCH %d (BINARY.SIZE[1] BINARY.PEEK[1]<0.32> BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE)])`, i)] = binSizeWhy
+		}
 		sc.cmds = append(sc.cmds,
 			fmt.Sprintf(`FETCH %d (RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY)`, i),
 			fmt.Sprintf(`FETCH %d (BODY.PEEK[] BODY.PEEK[HEADER] BODY.PEEK[TEXT]<7.40>)`, i),
@@ -186,6 +225,7 @@ func scenarios(t *testing.T) []scenario {
 		), known: map[string]string{
 			`FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)`: dateWhy,
 			`FETCH 1 FAST`: dateWhy, `FETCH 1 ALL`: dateWhy, `FETCH 1 FULL`: dateWhy,
+			`FETCH 1:* (BINARY.SIZE[1])`: binSizeWhy + " (message 3 is 003.eml)",
 		}},
 		{name: "store-search", cmds: append(append([]string{}, appends...),
 			`SELECT INBOX`,

@@ -36,6 +36,16 @@ func corpus(t *testing.T, names ...string) [][]byte {
 	return out
 }
 
+// binarySizeDiffers names the corpus messages whose BINARY.SIZE[1]
+// Dovecot 2.3 computes with arithmetic that does not give the length of
+// its own BINARY[1] (their .golden files in testdata/mime record both;
+// testdata/mime/DIFFERENCES.md explains each), so barid's differs. The
+// allowance is stale, and the test fails, as soon as one agrees.
+var binarySizeDiffers = map[string]bool{
+	"003.eml": true, "006.eml": true, "049.eml": true, "060.eml": true,
+	"072.eml": true, "085.eml": true, "089.eml": true,
+}
+
 // corpusScenario appends every message of testdata/mime and fetches the
 // items clients use, comparing the server-level answers (literal or
 // quoted choices, partials, NIL rules) and not only the renderer.
@@ -62,6 +72,9 @@ func corpusScenario(t *testing.T) scenario {
 	n := len(files)
 	sc.cmds = append(sc.cmds, `SELECT INBOX`)
 	for i := 1; i <= n; i++ {
+		if binarySizeDiffers[filepath.Base(files[i-1])] {
+			sc.allow[fmt.Sprintf(`FETCH %d (BINARY.SIZE[1] BINARY.PEEK[1]<0.32> BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE)])`, i)] = allowBinarySizeArithmetic(strconv.Itoa(i))
+		}
 		sc.cmds = append(sc.cmds,
 			fmt.Sprintf(`FETCH %d (RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY)`, i),
 			fmt.Sprintf(`FETCH %d (BODY.PEEK[] BODY.PEEK[HEADER] BODY.PEEK[TEXT]<7.40>)`, i),
@@ -137,6 +150,7 @@ func scenarios(t *testing.T) []scenario {
 		), allow: map[string]*allowance{
 			`FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)`: allowInternalDateZone,
 			`FETCH 1 FAST`: allowInternalDateZone, `FETCH 1 ALL`: allowInternalDateZone, `FETCH 1 FULL`: allowInternalDateZone,
+			`FETCH 1:* (BINARY.SIZE[1])`: allowBinarySizeArithmetic("3"),
 		}},
 		{name: "store-search", cmds: append(append([]string{}, appends...),
 			`SELECT INBOX`,

@@ -2,16 +2,12 @@ package oracle
 
 import (
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"barid/internal/testkit"
 )
@@ -22,123 +18,13 @@ import (
 // stores it). It returns the IMAP and POP3 addresses.
 func dovecotPOP3(t *testing.T) (imapAddr, popAddr string) {
 	t.Helper()
-	bin, err := exec.LookPath("dovecot")
-	if err != nil {
-		t.Skip("Dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d): POP3 oracle skipped")
-	}
 	if _, err := os.Stat("/usr/lib/dovecot/pop3"); err != nil {
 		t.Skip("dovecot-pop3d is not installed: POP3 oracle skipped")
 	}
-	d, err := os.MkdirTemp("", "barid-pop3-oracle-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
-	os.Chmod(d, 0o755)
-	for _, sub := range []string{"run", "state", "mail", "log"} {
-		os.MkdirAll(filepath.Join(d, sub), 0o755)
-	}
-	mailUser, loginUser, internalUser := "barbench", "dovenull", "dovecot"
-	if os.Getuid() != 0 {
-		u, _ := user.Current()
-		mailUser, loginUser, internalUser = u.Username, u.Username, u.Username
-	} else if _, err := user.Lookup(mailUser); err != nil {
-		exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", mailUser).Run()
-	}
-	mu, err := user.Lookup(mailUser)
-	if err != nil {
-		t.Skipf("no mail user for Dovecot: %v", err)
-	}
-	uid, _ := strconv.Atoi(mu.Uid)
-	gid, _ := strconv.Atoi(mu.Gid)
-	os.Chown(filepath.Join(d, "mail"), uid, gid)
-	os.WriteFile(filepath.Join(d, "passwd"), []byte("pop:{PLAIN}pw\n"), 0o644)
-	imapPort, popPort := freePort(t), freePort(t)
 	// Dovecot's POP3 defaults are kept: pop3_uidl_format %08Xu%08Xv,
 	// no pop3_lock_session, \Seen set by RETR.
-	conf := fmt.Sprintf(`instance_name = barid-pop3-oracle-%[7]d
-base_dir = %[1]s/run
-state_dir = %[1]s/state
-listen = 127.0.0.1
-protocols = imap pop3
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-log_path = %[1]s/log/dovecot.log
-mail_location = maildir:%[1]s/mail/%%n
-mail_uid = %[2]d
-mail_gid = %[3]d
-first_valid_uid = %[2]d
-last_valid_uid = %[2]d
-first_valid_gid = %[3]d
-default_login_user = %[4]s
-default_internal_user = %[5]s
-mail_max_userip_connections = 100
-namespace inbox {
-  inbox = yes
-  separator = /
-}
-passdb {
-  driver = passwd-file
-  args = %[1]s/passwd
-}
-userdb {
-  driver = static
-  args = uid=%[2]d gid=%[3]d home=%[1]s/mail/%%n
-}
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = %[6]d
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service pop3-login {
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = %[7]d
-  }
-  inet_listener pop3s {
-    port = 0
-  }
-}
-`, d, uid, gid, loginUser, internalUser, imapPort, popPort)
-	cf := filepath.Join(d, "dovecot.conf")
-	os.WriteFile(cf, []byte(conf), 0o644)
-	cmd := exec.Command(bin, "-F", "-c", cf)
-	out, _ := os.Create(filepath.Join(d, "log", "stdout"))
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Skipf("cannot start Dovecot: %v", err)
-	}
-	t.Cleanup(func() {
-		exec.Command("doveadm", "-c", cf, "stop").Run()
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	imapAddr = fmt.Sprintf("127.0.0.1:%d", imapPort)
-	popAddr = fmt.Sprintf("127.0.0.1:%d", popPort)
-	for i := 0; i < 100; i++ {
-		c1, err1 := net.Dial("tcp", imapAddr)
-		c2, err2 := net.Dial("tcp", popAddr)
-		if err1 == nil && err2 == nil {
-			c1.Close()
-			c2.Close()
-			return imapAddr, popAddr
-		}
-		if c1 != nil {
-			c1.Close()
-		}
-		if c2 != nil {
-			c2.Close()
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b, _ := os.ReadFile(filepath.Join(d, "log", "dovecot.log"))
-	t.Skipf("Dovecot did not start listening: %s", b)
-	return "", ""
+	d := testkit.StartDovecot(t, testkit.DovecotOptions{Users: []string{"pop"}, POP3: true})
+	return d.Addr, d.POP3Addr
 }
 
 // popMessages are the POP3 oracle's messages: the MIME corpus plus the

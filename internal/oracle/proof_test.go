@@ -133,6 +133,14 @@ type allowanceProof struct {
 var dupSort = allowDuplicateHeaderSort("28")
 
 var allowanceProofs = []allowanceProof{
+	{a: allowBinarySizeArithmetic("3"),
+		dovecot:    []string{"* 3 FETCH (BINARY.SIZE[1] 120)", "t1 OK"},
+		barid:      []string{"* 3 FETCH (BINARY.SIZE[1] 118)", "t1 OK"},
+		otherBarid: []string{"* 3 FETCH (BINARY.SIZE[2] 118)", "t1 OK"}},
+	{a: allowBinarySizeArithmetic("3"),
+		dovecot:    []string{"* 2 FETCH (BINARY.SIZE[1] 5)", "* 3 FETCH (BINARY.SIZE[1] 120)", "t1 OK"},
+		barid:      []string{"* 2 FETCH (BINARY.SIZE[1] 5)", "* 3 FETCH (BINARY.SIZE[1] 118)", "t1 OK"},
+		otherBarid: []string{"* 2 FETCH (BINARY.SIZE[1] 6)", "* 3 FETCH (BINARY.SIZE[1] 118)", "t1 OK"}},
 	{a: allowInternalDateZone,
 		dovecot:    []string{`* 1 FETCH (UID 1 INTERNALDATE "01-Feb-2026 09:10:00 +0000" RFC822.SIZE 588)`, "t1 OK"},
 		barid:      []string{`* 1 FETCH (UID 1 INTERNALDATE "01-Feb-2026 10:10:00 +0100" RFC822.SIZE 588)`, "t1 OK"},

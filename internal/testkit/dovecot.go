@@ -191,17 +191,27 @@ service lmtp {
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	dv := &Dovecot{Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: d, Config: cf}
+	if pop3Port != 0 {
+		dv.POP3Addr = fmt.Sprintf("127.0.0.1:%d", pop3Port)
+	}
+	if lmtpPort != 0 {
+		dv.LMTPAddr = fmt.Sprintf("127.0.0.1:%d", lmtpPort)
+	}
 	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
+		up := true
+		for _, a := range []string{dv.Addr, dv.POP3Addr, dv.LMTPAddr} {
+			if a == "" {
+				continue
+			}
+			c, err := net.Dial("tcp", a)
+			if err != nil {
+				up = false
+				break
+			}
 			c.Close()
-			dv := &Dovecot{Addr: addr, Dir: d, Config: cf}
-			if pop3Port != 0 {
-				dv.POP3Addr = fmt.Sprintf("127.0.0.1:%d", pop3Port)
-			}
-			if lmtpPort != 0 {
-				dv.LMTPAddr = fmt.Sprintf("127.0.0.1:%d", lmtpPort)
-			}
+		}
+		if up {
 			return dv
 		}
 		time.Sleep(50 * time.Millisecond)

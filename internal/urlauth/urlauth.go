@@ -414,7 +414,12 @@ func (s *Service) open(ctx context.Context, mb *store.Mailbox, u *imapurl.URL, w
 			// RFC 5524 §3.1: BODYPARTSTRUCTURE describes the part as
 			// converted (RFC 5259 §4): with BINARY, a decoded leaf part
 			// says "binary" and gives its decoded size and lines.
-			n, err := msgdata.BinarySize(root, sec.Part)
+			br, err := s.Blobs.Open(ctx, m.BlobID)
+			if err != nil {
+				return nil, fmt.Errorf("urlauth: uid %d: %w", u.UID, err)
+			}
+			n, err := msgdata.BinarySize(root, br, sec.Part)
+			br.Close()
 			if err != nil {
 				return nil, fail(ErrUndecodable, "Can't decode the part: %v", err)
 			}

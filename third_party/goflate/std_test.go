@@ -5,4 +5,6 @@ import (
 	"io"
 )
 
-func newStdWriter(w io.Writer) (*stdflate.Writer, error) { return stdflate.NewWriter(w, stdflate.DefaultCompression) }
+func newStdWriter(w io.Writer) (*stdflate.Writer, error) {
+	return stdflate.NewWriter(w, stdflate.DefaultCompression)
+}

@@ -3,11 +3,10 @@ package msgdata
 import (
 	"bytes"
 	"io"
-	"strings"
 	"time"
 
-	"barid/internal/mail/header"
 	"barid/internal/mail/mime"
+	"barid/internal/mail/searchtext"
 )
 
 // Analysis is everything computed once at delivery (it maps onto the
@@ -24,8 +23,8 @@ type Analysis struct {
 	Structure []byte
 	// Envelope is the rendered IMAP ENVELOPE with its parentheses.
 	Envelope []byte
-	// Subject, From, To, Cc, Bcc: RFC 2047-decoded, UTF-8, lower-cased,
-	// for SEARCH.
+	// Subject, From, To, Cc, Bcc: the text SEARCH matches, decoded and
+	// folded (internal/mail/searchtext).
 	Subject, From, To, Cc, Bcc string
 	// SentDate is the parsed Date field (zero if absent or unparsable).
 	SentDate time.Time
@@ -66,19 +65,8 @@ func Analyze(r io.Reader, lim mime.Limits) (*Analysis, error) {
 	// on 100,000 messages.
 	bs := append([]byte{bodyStructureVersion}, appendRoot(make([]byte, 0, 512), root, true)...)
 	a.Structure = root.MarshalAnnex(bs)
-	e := root.Env
-	if e != nil {
-		a.Subject = strings.ToLower(header.DecodeWords(header.Unfold([]byte(e.Subject))))
-		a.From = addrText(e.From)
-		a.To = addrText(e.To)
-		a.Cc = addrText(e.Cc)
-		a.Bcc = addrText(e.Bcc)
-		if e.Has&mime.EnvDate != 0 {
-			if t, ok := header.ParseDate(e.Date); ok {
-				a.SentDate = t
-			}
-		}
-	}
+	f := searchtext.FromEnvelope(root.Env)
+	a.Subject, a.From, a.To, a.Cc, a.Bcc, a.SentDate = f.Subject, f.From, f.To, f.Cc, f.Bcc, f.SentDate
 	return a, nil
 }
 
@@ -93,19 +81,6 @@ func prerender(p *mime.Part) {
 	for _, c := range p.Children {
 		prerender(c)
 	}
-}
-
-// addrText is the searchable text of an address field: every occurrence,
-// decoded and lower-cased.
-func addrText(vs []string) string {
-	var b strings.Builder
-	for i, v := range vs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(strings.ToLower(header.DecodeWords(header.Unfold([]byte(v)))))
-	}
-	return b.String()
 }
 
 // capture keeps the bytes read through it up to the first blank line

@@ -26,62 +26,58 @@ var ErrTruncatedEncoding = fmt.Errorf("%w: base64 data ends prematurely", ErrBad
 // cteBinary is the field BINARY puts in a rewritten header.
 const cteBinary = "Content-Transfer-Encoding: binary\r\n"
 
-// Binary returns the content of BINARY[part] (RFC 3516 §4.2): the part's
-// body decoded from its Content-Transfer-Encoding. For a multipart or
-// message/rfc822 part, or for the whole message (empty part), the parts
-// inside are decoded too and each converted part's header says
-// "Content-Transfer-Encoding: binary", as Dovecot does. A part number that
-// does not exist gives an empty result (as in Dovecot). It returns
-// ErrUnknownCTE if a part involved has an encoding it does not know, and
-// ErrBadEncoding if one has invalid base64 or quoted-printable.
+// Binary returns the content of BINARY[part] (RFC 3516 §4.2) and its
+// length: the part's body decoded from its Content-Transfer-Encoding. For a
+// multipart or message/rfc822 part, or for the whole message (empty part),
+// the parts inside are decoded too and each decoded part's header says
+// "Content-Transfer-Encoding: binary", as Dovecot does. A body sent as
+// "binary" is sent as it is, its octets unchanged (RFC 3516 §4.2: the
+// content "with no transfer encoding"; bare LFs stay bare, as Dovecot's
+// APPEND of a literal8 gives them back). A part number that does not exist
+// gives an empty result (as in Dovecot). It returns ErrUnknownCTE if a
+// part involved has an encoding it does not know, and ErrBadEncoding if
+// one has invalid base64 or quoted-printable.
+//
+// The length is always the number of bytes the reader yields: BinarySize
+// reports the same number (Dovecot 2.3 computes BINARY.SIZE with separate
+// arithmetic that can disagree with its own BINARY, even go negative;
+// testdata/mime/DIFFERENCES.md).
 func Binary(root *mime.Part, blob io.ReaderAt, part []int) (io.Reader, int64, error) {
+	b, err := buildBinary(root, blob, part)
+	if err != nil || b == nil {
+		return strings.NewReader(""), 0, err
+	}
+	return io.MultiReader(b.readers...), b.size, nil
+}
+
+// buildBinary lays out BINARY[part]: the readers are lazy for bodies, so
+// BinarySize reads only headers and boundary lines. A nil builder is an
+// empty result.
+func buildBinary(root *mime.Part, blob io.ReaderAt, part []int) (*binBuilder, error) {
 	p := root
 	if len(part) > 0 {
 		var ok bool
 		if p, ok = root.Find(part); !ok {
-			return strings.NewReader(""), 0, nil
+			return nil, nil
 		}
 	}
 	if err := checkBinary(p); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if blob == nil {
-		return nil, 0, errors.New("msgdata: binary needs the message bytes")
+		return nil, errors.New("msgdata: binary needs the message bytes")
 	}
 	b := &binBuilder{blob: blob}
+	if len(part) > 0 {
+		b.start = p.HeaderEnd()
+	}
 	if err := b.add(p, len(part) == 0); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	if err := b.copyTo(p.BodyEnd()); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	if !hasConvertedBody(p) {
-		// Nothing decoded: Dovecot sends the original bytes from the
-		// same place, for as long as the converted stream would have
-		// been (which differs only when a header was rewritten).
-		off := p.BodyStart()
-		if len(part) == 0 {
-			off = p.Offset
-		}
-		end := root.BodyEnd()
-		avail := end - off
-		var r io.Reader = io.NewSectionReader(blob, off, end-off)
-		if root.Flags&mime.FlagBareLF != 0 {
-			n, err := io.Copy(io.Discard, &crlfReader{r: bufio.NewReader(io.NewSectionReader(blob, off, end-off))})
-			if err != nil {
-				return nil, 0, err
-			}
-			avail = n
-			r = &crlfReader{r: bufio.NewReader(r)}
-		}
-		if avail < b.size {
-			// Dovecot runs out of message here and drops the
-			// connection
-			return nil, 0, ErrTruncatedEncoding
-		}
-		return io.LimitReader(r, b.size), b.size, nil
-	}
-	return io.MultiReader(b.readers...), b.size, nil
+	return b, nil
 }
 
 // checkBinary reports the first reason BINARY can not decode p's subtree.
@@ -129,7 +125,8 @@ func hasConvertedBody(p *mime.Part) bool {
 
 // binBuilder assembles the BINARY stream the way Dovecot's
 // index-mail-binary does: unconverted stretches are copied with CRLF line
-// ends, converted headers are rewritten, leaf bodies decoded.
+// ends, the headers of decoded parts are rewritten, leaf bodies decoded;
+// size is always the length of what the readers yield.
 type binBuilder struct {
 	blob    io.ReaderAt
 	readers []io.Reader
@@ -156,24 +153,16 @@ func (b *binBuilder) add(p *mime.Part, includeHdr bool) error {
 	hdrEnd := p.HeaderEnd()
 	switch {
 	case !includeHdr:
-	case converted(p):
-		if b.start != 0 {
-			if err := b.copyTo(p.Offset); err != nil {
-				return err
-			}
+	case converted(p) && len(p.Children) == 0 && p.BodySize > 0:
+		// Only a header whose body is decoded is rewritten: a
+		// converted part with an empty body (or a multipart that
+		// claims an encoding) keeps its header as sent.
+		if err := b.copyTo(p.Offset); err != nil {
+			return err
 		}
 		hdr := make([]byte, p.HeaderSize)
 		if _, err := b.blob.ReadAt(hdr, p.Offset); err != nil && !errors.Is(err, io.EOF) {
 			return err
-		}
-		if !endsWithBlankLine(hdr) {
-			// like Dovecot, read a header cut short by a boundary
-			// (or whose blank line went to one) on to the next
-			// blank line
-			var err error
-			if hdr, err = readToBlankLine(hdr, b.blob, p.HeaderEnd()); err != nil {
-				return err
-			}
 		}
 		out := convertHeader(hdr)
 		b.readers = append(b.readers, bytes.NewReader(out))
@@ -206,6 +195,11 @@ func (b *binBuilder) add(p *mime.Part, includeHdr bool) error {
 		r, _ := mime.NewPartDecoder(body, p)
 		b.readers = append(b.readers, r)
 		b.size += p.DecodedSize
+	} else if strings.EqualFold(p.Encoding, "binary") {
+		// RFC 3516 §4.2: binary content goes out as its octets; its
+		// line ends are not lines.
+		b.readers = append(b.readers, body)
+		b.size += p.BodySize
 	} else {
 		var r io.Reader = body
 		if p.BodyVSize != p.BodySize || p.Flags&mime.FlagBareLF != 0 {
@@ -245,56 +239,24 @@ func toCRLF(b []byte) []byte {
 	return appendCRLF(make([]byte, 0, len(b)+16), b)
 }
 
-// BinarySize returns BINARY.SIZE[part] (RFC 3516 §4.2) from the stored
-// structure, without reading the message, with Dovecot's results: 0 for a
-// part that does not exist; ErrUnknownCTE or ErrBadEncoding if any part
-// of the message can not be decoded (Dovecot decodes the whole message to
-// answer). The size counts each converted part's header as rewritten and
-// its body as decoded; like Dovecot, a converted part that is not a leaf
-// counts as having an empty body, which can even make the result negative:
-// send it as unsigned (strconv.FormatUint(uint64(n), 10)), as Dovecot does.
-func BinarySize(root *mime.Part, part []int) (int64, error) {
-	p := root
-	if len(part) > 0 {
-		var ok bool
-		if p, ok = root.Find(part); !ok {
-			return 0, nil
-		}
+// BinarySize returns BINARY.SIZE[part] (RFC 3516 §4.2): the length of
+// BINARY[part], computed from the stored structure and the message's
+// headers and boundary lines (bodies are not read). It is 0 for a part
+// that does not exist, and ErrUnknownCTE or ErrBadEncoding if any part of
+// the message can not be decoded (Dovecot decodes the whole message to
+// answer).
+func BinarySize(root *mime.Part, blob io.ReaderAt, part []int) (int64, error) {
+	if _, ok := root.Find(part); !ok && len(part) > 0 {
+		return 0, nil
 	}
 	if err := checkBinary(root); err != nil {
 		return 0, err
 	}
-	size := p.HeaderVSize + p.BodyVSize
-
-	// Dovecot compares positions in its LF-only storage with the
-	// part's CRLF size, so converted parts shortly after p count too.
-	end := p.LFOffset + size
-	var rootConv bool
-	var walk func(q *mime.Part)
-	walk = func(q *mime.Part) {
-		if converted(q) && q.LFOffset >= p.LFOffset && q.LFOffset < end {
-			if q == p {
-				rootConv = true
-			}
-			size -= q.HeaderVSize + q.BodyVSize
-			size += q.BinHeaderSize
-			if len(q.Children) == 0 && q.BodySize > 0 {
-				size += q.DecodedSize
-			}
-		}
-		for _, c := range q.Children {
-			walk(c)
-		}
+	b, err := buildBinary(root, blob, part)
+	if err != nil || b == nil {
+		return 0, err
 	}
-	walk(root)
-	if len(part) > 0 {
-		if rootConv {
-			size -= p.BinHeaderSize
-		} else {
-			size -= p.HeaderVSize
-		}
-	}
-	return size, nil
+	return b.size, nil
 }
 
 // BinaryLiteral8 reports whether BINARY[part] should be sent as a

@@ -32,17 +32,11 @@ func appendEnvelopeBody(b []byte, e *mime.Envelope) []byte {
 	b = append(b, ' ')
 	b = appendAddresses(b, from)
 	b = append(b, ' ')
-	if e.Has&mime.EnvSender != 0 {
-		b = appendAddresses(b, addrs(e, mime.EnvSender, e.Sender))
-	} else {
-		b = appendAddresses(b, from)
-	}
+	// RFC 3501 §7.4.2, RFC 9051 §7.5.2: Sender and Reply-To that are
+	// absent, or present but empty, are the From member.
+	b = appendAddresses(b, orFrom(addrs(e, mime.EnvSender, e.Sender), from))
 	b = append(b, ' ')
-	if e.Has&mime.EnvReplyTo != 0 {
-		b = appendAddresses(b, addrs(e, mime.EnvReplyTo, e.ReplyTo))
-	} else {
-		b = appendAddresses(b, from)
-	}
+	b = appendAddresses(b, orFrom(addrs(e, mime.EnvReplyTo, e.ReplyTo), from))
 	b = append(b, ' ')
 	b = appendAddresses(b, addrs(e, mime.EnvTo, e.To))
 	b = append(b, ' ')
@@ -54,6 +48,13 @@ func appendEnvelopeBody(b []byte, e *mime.Envelope) []byte {
 	b = append(b, ' ')
 	b = appendNStr(b, e.Has&mime.EnvMessageID != 0, e.MessageID, appendNStringNoLF)
 	return b
+}
+
+func orFrom(list, from []header.Address) []header.Address {
+	if len(list) == 0 {
+		return from
+	}
+	return list
 }
 
 // addrs parses every occurrence of an address field and concatenates the

@@ -58,6 +58,26 @@ Hello
 	}
 }
 
+// RFC 3501 §7.4.2 / RFC 9051 §7.5.2: Sender and Reply-To that are absent,
+// or present but empty, are the From member of the envelope.
+func TestEnvelopeSenderDefaults(t *testing.T) {
+	from := `(("Real Name" NIL "user" "domain"))`
+	for _, tc := range []struct{ hdr, sender, replyTo string }{
+		{"", from, from},
+		{"Sender: \nReply-To: \n", from, from},
+		{"Sender:\nReply-To:   \n", from, from},
+		{"Sender: s@x.org\nReply-To:\n", `((NIL NIL "s" "x.org"))`, from},
+		{"Reply-To: r@y.org\n", from, `((NIL NIL "r" "y.org"))`},
+	} {
+		hdr := strings.ReplaceAll(tc.hdr, `\n`, "\n")
+		a := analyze(t, crlf("From: user@domain (Real Name)\n"+hdr+"\nbody\n"))
+		want := "(NIL NIL " + from + " " + tc.sender + " " + tc.replyTo + " NIL NIL NIL NIL NIL)"
+		if string(a.Envelope) != want {
+			t.Errorf("%q:\n got  %s\n want %s", tc.hdr, a.Envelope, want)
+		}
+	}
+}
+
 func TestQuote(t *testing.T) {
 	tests := []struct {
 		in, nstring, humans string
@@ -181,7 +201,7 @@ func TestBinary(t *testing.T) {
 	if string(got) != "<b>2.2</b>" || n != 10 {
 		t.Errorf("BINARY[2.2] = %q (%d)", got, n)
 	}
-	if sz, err := BinarySize(a.Root, []int{2, 2}); err != nil || sz != 10 {
+	if sz, err := BinarySize(a.Root, blob, []int{2, 2}); err != nil || sz != 10 {
 		t.Errorf("BINARY.SIZE[2.2] = %d, %v", sz, err)
 	}
 	// a multipart: the encoded part inside is decoded and its header
@@ -191,7 +211,7 @@ func TestBinary(t *testing.T) {
 	if !bytes.Contains(got, []byte("Content-Transfer-Encoding: binary\r\n\r\n<b>2.2</b>")) || int64(len(got)) != n {
 		t.Errorf("BINARY[2] = %q", got)
 	}
-	if sz, _ := BinarySize(a.Root, []int{2}); sz != n {
+	if sz, _ := BinarySize(a.Root, blob, []int{2}); sz != n {
 		t.Errorf("BINARY.SIZE[2] = %d, stream %d", sz, n)
 	}
 
@@ -202,7 +222,7 @@ func TestBinary(t *testing.T) {
 	}
 	bad := crlf("Content-Transfer-Encoding: base64\n\nQUJD*\n")
 	b := analyze(t, bad)
-	if _, err := BinarySize(b.Root, nil); !errors.Is(err, ErrBadEncoding) || errors.Is(err, ErrTruncatedEncoding) {
+	if _, err := BinarySize(b.Root, strings.NewReader(bad), nil); !errors.Is(err, ErrBadEncoding) || errors.Is(err, ErrTruncatedEncoding) {
 		t.Errorf("bad base64: %v", err)
 	}
 	short := crlf("Content-Transfer-Encoding: base64\n\nQUJ\n")
@@ -210,7 +230,7 @@ func TestBinary(t *testing.T) {
 	if _, _, err := Binary(s.Root, strings.NewReader(short), []int{1}); !errors.Is(err, ErrTruncatedEncoding) || !errors.Is(err, ErrBadEncoding) {
 		t.Errorf("truncated base64: %v", err)
 	}
-	if sz, err := BinarySize(a.Root, []int{9}); err != nil || sz != 0 {
+	if sz, err := BinarySize(a.Root, blob, []int{9}); err != nil || sz != 0 {
 		t.Errorf("no such part: %d %v", sz, err)
 	}
 }

@@ -7,17 +7,16 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/text/unicode/norm"
-
+	"barid/internal/mail/casemap"
 	"barid/internal/mail/header"
 	"barid/internal/mail/mime"
 )
 
 // Fold returns s in the form used for i;unicode-casemap comparison
-// (RFC 5051, RFC 9051 §6.4.4): NFC-normalized, then simple lower case.
-// Both sides of a comparison must be folded.
+// (RFC 5051, RFC 9051 §6.4.4; internal/mail/casemap). Both sides of a
+// comparison must be folded; folding twice changes nothing.
 func Fold(s string) string {
-	return strings.ToLower(norm.NFC.String(s))
+	return casemap.Fold(s)
 }
 
 // MatchHeaderField implements SEARCH HEADER field string (RFC 9051

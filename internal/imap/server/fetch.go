@@ -116,8 +116,15 @@ func (c *Conn) fetch(tag string, uid bool) error {
 		return err
 	}
 	if missing && !uid {
+		// RFC 2180 §4.1.3 (and RFC 9051 §7.1 EXPUNGEISSUED): the
+		// messages still there were sent and the gone ones have no
+		// data to send, so the FETCH succeeded with what exists; the
+		// EXPUNGEs follow at the next command that may carry them.
+		// Dovecot 2.3 answers the same OK [EXPUNGEISSUED] (a NO would
+		// make clients such as Python's imaplib drop the data they did
+		// get).
 		c.updatesAfter(c.cur)
-		c.writeStatus(tag, "NO", imap.CodeExpungeIssued, "Some messages were expunged before they could be fetched.")
+		c.writeStatus(tag, "OK", imap.CodeExpungeIssued, "Some messages were already expunged.")
 		return nil
 	}
 	return c.ok(tag, "", "Fetch completed.")
@@ -185,7 +192,7 @@ func (c *Conn) parseFetchAtts(req *fetchReq, single bool) error {
 			add(fetchItem{kind: fBodyStructure})
 		case "MODSEQ":
 			add(fetchItem{kind: fModSeq})
-			c.condstore = true
+			c.enableCondstore()
 		case "SAVEDATE":
 			add(fetchItem{kind: fSaveDate})
 		case "EMAILID":
@@ -261,7 +268,7 @@ func (c *Conn) parseFetchModifiers(req *fetchReq, uid bool, add func(fetchItem))
 				}
 				req.changedSince = store.ModSeq(n)
 				req.hasChangedSinc = true
-				c.condstore = true
+				c.enableCondstore()
 				return true
 			}
 			bad = a
@@ -314,8 +321,13 @@ func (req *fetchReq) finish(uid bool) {
 			req.fields |= previewFields
 		case fEnvelope:
 			req.fields |= store.FieldEnvelope
-		case fBody, fBodyStructure, fBinarySize:
+		case fBody, fBodyStructure:
 			req.fields |= store.FieldStructure
+		case fBinarySize:
+			// the size is counted over the message's headers and
+			// boundary lines (msgdata.BinarySize): the blob id is
+			// among the basics
+			req.fields |= store.FieldStructure | store.FieldBasics
 		case fSection, fBinary:
 			req.fields |= store.FieldStructure | store.FieldHeader | store.FieldBasics
 			if !it.peek {
@@ -551,13 +563,20 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 			req.fields |= store.FieldFlags
 		}
 	}
-	unavailable := false
+	unavailable, goneMeanwhile := false, false
 	write := func(m *store.Message) error {
 		if req.hasChangedSinc && m.ModSeq <= req.changedSince {
 			return nil
 		}
 		err := c.writeFetchResponse(m, req, seenSet[m.UID])
 		if errors.Is(err, errUnavailable) {
+			if errors.Is(err, blob.ErrNotFound) && c.expungedNow(m.UID) {
+				// expunged (and its bytes deleted) by another
+				// session between loading the record and reading
+				// the bytes: a message gone, not a broken one
+				goneMeanwhile = true
+				return nil
+			}
 			unavailable = true
 			return nil
 		}
@@ -632,6 +651,7 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 	if err != nil {
 		return false, err
 	}
+	missing = missing || goneMeanwhile
 	if unavailable {
 		return missing, &imap.Error{Type: "NO", Code: imap.CodeServerBug, Text: "Some messages could not be read; refer to the server log"}
 	}
@@ -737,6 +757,17 @@ func pipelined[T any](uids []store.UID, step int, pool *bufPool[T], load func(ch
 	return missing, nil
 }
 
+// expungedNow reports whether uid is no longer in the selected mailbox's
+// store (expunged by another session since this FETCH loaded it).
+func (c *Conn) expungedNow(uid store.UID) bool {
+	found := false
+	err := c.srv.cfg.Store.FetchMessages(c.ctx(), c.sel.mbox.ID, []store.UID{uid}, store.FieldFlags, func(*store.Message) error {
+		found = true
+		return nil
+	})
+	return err == nil && !found
+}
+
 // errUnavailable marks a message whose metadata or bytes could not be
 // read; its FETCH response is skipped and the command ends in NO.
 var errUnavailable = errors.New("message unavailable")
@@ -770,7 +801,7 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 	}()
 	unavailable := func(err error) error {
 		c.log.Error("fetch: message unavailable", "uid", m.UID, "blob", m.BlobID, "err", err)
-		return fmt.Errorf("%w: uid %d: %v", errUnavailable, m.UID, err)
+		return fmt.Errorf("%w: uid %d: %w", errUnavailable, m.UID, err)
 	}
 	if cap(req.vals) < len(req.items) {
 		req.vals = make([]itemVal, len(req.items))
@@ -799,7 +830,7 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 				}
 				root = p
 			}
-			needBlob := it.kind == fBinary || (it.kind == fSection && msgdata.NeedsBlob(root, it.section))
+			needBlob := it.kind == fBinary || it.kind == fBinarySize || (it.kind == fSection && msgdata.NeedsBlob(root, it.section))
 			if needBlob && br == nil {
 				r, err := c.srv.cfg.Blobs.Open(req.blobCtx, m.BlobID)
 				if err != nil {
@@ -818,7 +849,7 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 			case fBinary:
 				vals[i].r, vals[i].size, err = msgdata.Binary(root, ra, it.section.Part)
 			case fBinarySize:
-				vals[i].number, err = msgdata.BinarySize(root, it.section.Part)
+				vals[i].number, err = msgdata.BinarySize(root, ra, it.section.Part)
 			}
 			switch {
 			case errors.Is(err, msgdata.ErrNoSuchPart):

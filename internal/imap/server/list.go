@@ -149,8 +149,11 @@ type listEntry struct {
 	subscribed bool
 	children   bool
 	specialUse string
-	childSub   bool // has a subscribed inferior (CHILDINFO)
-	mbox       *store.Mailbox
+	childSub   bool // has a subscribed inferior
+	// childSubUnmatched: has a subscribed inferior that the patterns
+	// do not match (RECURSIVEMATCH, CHILDINFO)
+	childSubUnmatched bool
+	mbox              *store.Mailbox
 }
 
 func (c *Conn) list(o listOpts, ref string, patterns []string, verb string) error {
@@ -233,13 +236,27 @@ func (c *Conn) list(o listOpts, ref string, patterns []string, verb string) erro
 		}
 		return false
 	}
+	if o.recursive && o.subscribedOnly {
+		// RFC 5258 §3.5: with RECURSIVEMATCH a name that matches but is
+		// not subscribed is returned (with CHILDINFO) only for a
+		// subscribed descendant that is not itself returned, i.e. that
+		// the patterns do not match (as Dovecot; imaptest listext).
+		for name, e := range entries {
+			if !e.subscribed || matches(name) {
+				continue
+			}
+			for i := strings.LastIndexByte(name, '/'); i > 0; i = strings.LastIndexByte(name[:i], '/') {
+				get(name[:i]).childSubUnmatched = true
+			}
+		}
+	}
 	for _, name := range names {
 		e := entries[name]
 		if !matches(name) {
 			continue
 		}
 		if o.subscribedOnly {
-			if !e.subscribed && !(o.recursive && e.childSub) {
+			if !e.subscribed && !(o.recursive && e.childSubUnmatched) {
 				if verb == "LSUB" && e.childSub && !hasWildcardStar(patterns) {
 					// RFC 3501 §6.3.9: "%" returns a superior of a
 					// subscribed name as \Noselect.
@@ -283,7 +300,7 @@ func (c *Conn) list(o listOpts, ref string, patterns []string, verb string) erro
 		}
 		c.enc.RawString("* ").RawString(verb).RawString(" (").RawString(strings.Join(attrs, " ")).RawString(`) "/" `)
 		c.writeMailboxName(name)
-		if o.recursive && o.subscribedOnly && e.childSub && !e.subscribed {
+		if o.recursive && o.subscribedOnly && e.childSubUnmatched && !e.subscribed {
 			c.enc.RawString(` ("CHILDINFO" ("SUBSCRIBED"))`)
 		}
 		c.enc.CRLF()

@@ -179,7 +179,7 @@ func TestNotifyExpungeNotInsideFetchBySequence(t *testing.T) {
 	if _, err := c.nc.Write([]byte(")\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"* 2 FETCH (UID 2)", "a4 NO [EXPUNGEISSUED] Some messages were expunged before they could be fetched."}
+	want := []string{"* 2 FETCH (UID 2)", "a4 OK [EXPUNGEISSUED] Some messages were already expunged."}
 	for _, w := range want {
 		if l := c.line(); l != w {
 			t.Fatalf("got %q, want %q", l, w)

@@ -107,3 +107,27 @@ func (c *Conn) writeChangedSince(uids []store.UID, since store.ModSeq) error {
 	}
 	return nil
 }
+
+// enableCondstore records a CONDSTORE enabling command (RFC 7162 §3.1:
+// FETCH or SEARCH with MODSEQ, FETCH CHANGEDSINCE, STORE
+// UNCHANGEDSINCE). The first one issued while a mailbox is selected is
+// answered with the mailbox's HIGHESTMODSEQ, which the SELECT did not
+// carry (RFC 7162 §3.1: the server sends HIGHESTMODSEQ once CONDSTORE is
+// enabled for the selected mailbox; Dovecot sends it at this point,
+// before the command's responses, and imaptest's esearch-condstore
+// expects it).
+func (c *Conn) enableCondstore() {
+	if c.condstore {
+		return
+	}
+	c.condstore = true
+	if c.sel == nil {
+		return
+	}
+	mb, err := c.srv.cfg.Store.MailboxByID(c.ctx(), c.sel.mbox.ID)
+	if err != nil {
+		c.log.Warn("condstore: highest modseq", "err", err)
+		return
+	}
+	c.enc.RawString("* OK [HIGHESTMODSEQ ").Number64(int64(mb.HighestModSeq)).RawString("] Highest").CRLF()
+}

@@ -15,6 +15,7 @@ import (
 
 	"barid/internal/blob"
 	"barid/internal/imap"
+	"barid/internal/mail/casemap"
 	"barid/internal/search"
 	"barid/internal/store"
 )
@@ -95,13 +96,14 @@ func (c *Conn) search(tag string, uid bool) error {
 	if ret.update && c.updateTagTaken(tag) {
 		return &imap.Error{Type: "BAD", Text: "Duplicate search update tag " + tag}
 	}
-	matches, highest, err := c.runSearch(key)
+	matches, mods, err := c.searchMatches(key)
 	if err != nil {
 		return err
 	}
 	if ret.update {
 		c.startUpdate(tag, uid, key, nil, matches)
 	}
+	highest := highestModSeq(ret, mods)
 	if ret.save {
 		c.searchRes = slices.Clone(matches)
 	}
@@ -162,6 +164,30 @@ func (c *Conn) search(tag string, uid bool) error {
 	return c.ok(tag, "", "Search completed.")
 }
 
+// highestModSeq is the MODSEQ a SEARCH with a MODSEQ criterion reports:
+// the highest mod-sequence of the messages returned (RFC 7162 §3.1.5).
+// With ESEARCH RETURN (MIN), (MAX) or (MIN MAX), with or without SAVE
+// (which returns nothing), only those messages are returned, so only
+// theirs count; ALL, COUNT and plain SEARCH stand for every match. This
+// is what Dovecot 2.3 answers. mods is in the order of the matches
+// (ascending UID, so MIN is the first and MAX the last).
+func highestModSeq(ret searchReturn, mods []store.ModSeq) store.ModSeq {
+	if len(mods) == 0 {
+		return 0
+	}
+	if ret.esearch && !ret.all && !ret.count && (ret.min || ret.max) {
+		var h store.ModSeq
+		if ret.min {
+			h = mods[0]
+		}
+		if ret.max {
+			h = max(h, mods[len(mods)-1])
+		}
+		return h
+	}
+	return slices.Max(mods)
+}
+
 // parseSearchPrefix handles "RETURN (...)" and "CHARSET x". If the atom
 // is neither, it is parsed as an ordinary key (CC, CHARSET-less...).
 func (c *Conn) parseSearchPrefix(ret *searchReturn, charset *string) (*search.Key, bool, error) {
@@ -216,7 +242,9 @@ func (c *Conn) searchString(charset string) (string, error) {
 			s = dec
 		}
 	}
-	return strings.ToLower(s), nil
+	// RFC 9051 §6.4.4: strings match under i;unicode-casemap; the
+	// stored fields and the message text are folded the same way.
+	return casemap.Fold(s), nil
 }
 
 const maxSearchDepth = 64
@@ -445,7 +473,7 @@ func (c *Conn) searchKeyFromAtom(a string, depth int, charset string) (*search.K
 		if !c.dec.ExpectNumber64(&n) {
 			return nil, c.dec.Err()
 		}
-		c.condstore = true
+		c.enableCondstore()
 		return &search.Key{Op: search.OpModSeq, ModSeq: store.ModSeq(n)}, nil
 	}
 	// A sequence set that begins with a digit was handled by the caller;
@@ -505,9 +533,20 @@ func (c *Conn) matchAll(key *search.Key, sms []search.Msg, hit []bool, workers i
 // runSearch evaluates key over the view and returns matching UIDs and
 // the highest modseq among them.
 func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
+	uids, mods, err := c.searchMatches(key)
+	var highest store.ModSeq
+	for _, m := range mods {
+		highest = max(highest, m)
+	}
+	return uids, highest, err
+}
+
+// searchMatches evaluates key over the view and returns the matching UIDs
+// and, when key has a MODSEQ criterion, each one's modseq (nil otherwise).
+func (c *Conn) searchMatches(key *search.Key) ([]store.UID, []store.ModSeq, error) {
 	v := c.sel
 	if len(v.uids) == 0 {
-		return nil, 0, nil
+		return nil, nil, nil
 	}
 	// Fast path: the store evaluates what depends only on stored fields
 	// (flags, keywords, sizes, dates, address and subject text).
@@ -515,7 +554,7 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 		if crit, ok := c.toCriteria(key); ok {
 			found, err := cs.SearchCriteria(c.ctx(), v.mbox.ID, crit)
 			if err != nil {
-				return nil, 0, err
+				return nil, nil, err
 			}
 			out := found[:0]
 			for _, u := range found {
@@ -523,13 +562,14 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 					out = append(out, u)
 				}
 			}
-			return out, 0, nil
+			return out, nil, nil
 		}
 	}
 	fields := key.Fields() | store.FieldFlags
 	now := time.Now()
 	var out []store.UID
-	var highest store.ModSeq
+	var mods []store.ModSeq
+	withMods := key.HasModSeq()
 	maxSeq := uint32(len(v.uids))
 	maxUID := v.uids[len(v.uids)-1]
 	// Keys that read message text (BODY, TEXT) are matched by one worker
@@ -556,13 +596,15 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 			for i := range msgs {
 				if hit[i] {
 					out = append(out, msgs[i].UID)
-					highest = max(highest, msgs[i].ModSeq)
+					if withMods {
+						mods = append(mods, msgs[i].ModSeq)
+					}
 				}
 			}
 			return nil
 		})
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
-	return out, highest, nil
+	return out, mods, nil
 }

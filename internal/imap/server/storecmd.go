@@ -50,7 +50,7 @@ func (c *Conn) storeFlags(tag string, uid bool) error {
 		if bad != "" {
 			return &imap.Error{Type: "BAD", Text: "Unknown STORE modifier " + bad}
 		}
-		c.condstore = true
+		c.enableCondstore()
 	}
 	var item string
 	if !c.dec.ExpectAtom(&item) || !c.dec.ExpectSP() {

@@ -12,9 +12,10 @@
 // mapping of each character. Lower-casing a titlecase-mapped, NFKD string
 // never merges two classes that RFC 5051 keeps apart in practice (every
 // character it changes is an upper- or titlecase letter whose lower-case
-// form has no other titlecase), and it keeps ASCII text in the lower case
-// that barid has always stored, so SQL comparisons and the ASCII fast
-// paths stay byte comparisons.
+// form has no other titlecase; the few whose lower case does, U+1E9E and
+// the Georgian Mtavruli capitals, are left as they are), and it keeps
+// ASCII text in the lower case that barid has always stored, so SQL
+// comparisons and the ASCII fast paths stay byte comparisons.
 package casemap
 
 import (
@@ -49,12 +50,26 @@ func Fold(s string) string {
 		// mapping of their own (U+037A gives U+0345, whose titlecase is
 		// U+0399), so the mapping is applied again before lower-casing:
 		// the form must be a fixed point, as Dovecot's is.
-		b.WriteRune(unicode.ToLower(unicode.ToTitle(r)))
+		b.WriteRune(lowerRep(unicode.ToTitle(r)))
 	}
 	if out := b.String(); norm.NFKD.IsNormalString(out) {
 		return out
 	}
 	return norm.NFKD.String(b.String())
+}
+
+// lowerRep returns the lower-case representative of the titlecase-mapped
+// character t: its simple lower case, unless that belongs to another
+// class under titlecase mapping. U+1E9E (capital sharp s) lower-cases to
+// ß, whose titlecase is ß, not U+1E9E; the Georgian Mtavruli capitals
+// lower-case to Mkhedruli letters that are their own titlecase. RFC 5051
+// keeps those apart (Dovecot 2.3 answers SEARCH SUBJECT "STRAẞE" with no
+// match for "Straße"), so they stay as they are.
+func lowerRep(t rune) rune {
+	if l := unicode.ToLower(t); l != t && unicode.ToTitle(l) == t {
+		return l
+	}
+	return t
 }
 
 // Equal reports whether a and b are equal under i;unicode-casemap.

@@ -2,6 +2,7 @@ package casemap
 
 import (
 	"testing"
+	"unicode"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -24,6 +25,13 @@ func TestEqual(t *testing.T) {
 		{"Grüße", "gru\u0308ße", true},
 		{"ÜBER", "über", true},
 		{"Straße", "STRASSE", false},
+		// Capital sharp s (U+1E9E) has no simple mapping to ß under
+		// titlecase: a class of its own, as in Dovecot.
+		{"STRAẞE", "Straße", false},
+		{"STRAẞE", "straẞe", true},
+		// Georgian Mtavruli capitals titlecase to themselves, not to
+		// the Mkhedruli letters they lower-case to.
+		{"\u1C90", "\u10D0", false},
 		// Turkish: dotted capital I decomposes to I + U+0307, so it
 		// equals i + U+0307, not a plain i; dotless ı titlecases to I.
 		{"İstanbul", "i\u0307stanbul", true},
@@ -125,4 +133,35 @@ func FuzzFold(f *testing.F) {
 			t.Errorf("Equal(%q, %q) = false", s, s)
 		}
 	})
+}
+
+// The lower-case step merges no two characters that RFC 5051's canonical
+// form (simple titlecase, then NFKD) keeps apart: over every code point,
+// equal folds mean equal canonical forms.
+func TestFoldKeepsRFC5051Classes(t *testing.T) {
+	canon := func(s string) string {
+		var b []rune
+		for _, r := range s {
+			b = append(b, unicode.ToTitle(r))
+		}
+		d := norm.NFKD.String(string(b))
+		b = b[:0]
+		for _, r := range d {
+			b = append(b, unicode.ToTitle(r))
+		}
+		return norm.NFKD.String(string(b))
+	}
+	seen := map[string]string{}
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if (r >= 0xD800 && r <= 0xDFFF) || !unicode.IsPrint(r) && !unicode.IsLetter(r) {
+			continue
+		}
+		s := string(r)
+		f, c := Fold(s), canon(s)
+		if prev, ok := seen[f]; ok && prev != c {
+			t.Errorf("%U folds to %q like a character of another class (%q vs %q)", r, f, c, prev)
+		} else {
+			seen[f] = c
+		}
+	}
 }

@@ -84,3 +84,17 @@ func FuzzMessageIDs(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseDate: any input either fails or gives a date whose fields are
+// in range, and never panics.
+func FuzzParseDate(f *testing.F) {
+	for _, s := range []string{"Thu, 15 Feb 2007 01:02:03 +0200", "15 Feb 07 23:02 EST", "Thu (x), 15 (y) Feb 69 1.2 A", "31 Feb 2007", "1 Jan 999999999 23:59:60 -9999", "(\\"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := ParseDate(s)
+		if ok && (d.Year() < 0 || d.Second() > 59 || d.Day() < 1) {
+			t.Fatalf("ParseDate(%q) = %v", s, d)
+		}
+	})
+}

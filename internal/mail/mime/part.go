@@ -166,7 +166,9 @@ type Part struct {
 	Offset int64
 	// LFOffset is Offset counted as if every CRLF were a bare LF: the
 	// position Dovecot works with when it stores messages with LF line
-	// ends. Only used to reproduce Dovecot's BINARY.SIZE.
+	// ends. Dovecot's BINARY.SIZE arithmetic works with it; barid no
+	// longer copies that arithmetic (msgdata.BinarySize), but the field
+	// stays in the stored structure format.
 	LFOffset int64
 	// HeaderSize is the header's length including the blank line that
 	// ends it (if there is one). The body starts at Offset+HeaderSize.

@@ -190,6 +190,19 @@ ALTER TABLE messages ADD COLUMN preview TEXT;
 UPDATE messages SET emailid = (random() & 0x7fffffffffffffff) | 1;
 CREATE INDEX messages_emailid ON messages (emailid);
 `,
+	// 9: the search fields (subject, addresses, sent date) are
+	// re-derived from the stored header: they are folded with
+	// i;unicode-casemap instead of strings.ToLower, addresses are written
+	// as Dovecot searches them, and more obsolete dates parse
+	// (rederiveSearchFields, a Go step in batches).
+	``,
+}
+
+// goMigrations are steps written in Go, run after the SQL of the same
+// number. Each manages its own transactions (so a large store is rewritten
+// in bounded batches) and must be safe to run again from the start.
+var goMigrations = map[int]func(context.Context, *sql.Conn) error{
+	9: rederiveSearchFields,
 }
 
 // migrate brings the schema up to date inside one transaction per step.
@@ -202,10 +215,15 @@ func migrate(ctx context.Context, conn *sql.Conn) error {
 		return fmt.Errorf("database schema version %d is newer than this binary knows (%d)", version, len(migrations))
 	}
 	for i := version; i < len(migrations); i++ {
+		if fn := goMigrations[i+1]; fn != nil {
+			if err := fn(ctx, conn); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+		}
 		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 			return err
 		}
-		if _, err := conn.ExecContext(ctx, migrations[i]); err != nil {
+		if _, err := conn.ExecContext(ctx, migrations[i]+";"); err != nil {
 			conn.ExecContext(ctx, "ROLLBACK") //nolint:errcheck // original error wins
 			return fmt.Errorf("migration %d: %w", i+1, err)
 		}

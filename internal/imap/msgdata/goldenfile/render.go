@@ -135,12 +135,11 @@ func (m *Message) Render(name string) Item {
 	case kind == "BODY":
 		return m.section(name, sec)
 	case kind == "BINARY.SIZE":
-		n, err := msgdata.BinarySize(m.Root, sec.Part)
+		n, err := msgdata.BinarySize(m.Root, blob, sec.Part)
 		if err != nil {
 			return errItem(name, err)
 		}
-		// Dovecot prints its (sometimes underflowing) size unsigned
-		it.Kind, it.Value = "raw", []byte(strconv.FormatUint(uint64(n), 10))
+		it.Kind, it.Value = "raw", []byte(strconv.FormatInt(n, 10))
 	case kind == "BINARY":
 		r, n, err := msgdata.Binary(m.Root, blob, sec.Part)
 		if err != nil {

@@ -135,7 +135,9 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 	if err := c.parseFetchModifiers(req, uid, add); err != nil {
 		return nil, err
 	}
-	req.finish(uid)
+	// RFC 9586 §3.3: a UIDFETCH response names the UID already; the
+	// UID data item is there only when asked for.
+	req.finish(uid && !c.uidonly)
 	return req, nil
 }
 
@@ -837,7 +839,7 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 	if req.fields&store.FieldFlags != 0 {
 		c.announceKeywords(m.Flags.Keywords)
 	}
-	c.enc.RawString("* ").Number(seq).RawString(" FETCH (")
+	c.writeFetchHead(seq, m.UID)
 	if seenChanged && !req.has[fFlags] {
 		// The \Seen set by this FETCH goes first, as Dovecot sends it.
 		c.enc.RawString("FLAGS ")
@@ -847,7 +849,7 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 			// RFC 7162 §3.2: a FETCH that reports changed flags carries
 			// MODSEQ (and UID, so the client can file it) once CONDSTORE
 			// is on.
-			if !req.has[fUID] {
+			if !req.has[fUID] && !c.uidonly {
 				c.enc.RawString("UID ").Number(uint32(m.UID)).SP()
 			}
 			if !req.has[fModSeq] {
@@ -925,9 +927,7 @@ func (c *Conn) shortLine(seq uint32, m *store.Message, req *fetchReq) error {
 	if req.fields&store.FieldFlags != 0 {
 		c.announceKeywords(m.Flags.Keywords)
 	}
-	b := append(req.line[:0], "* "...)
-	b = strconv.AppendUint(b, uint64(seq), 10)
-	b = append(b, " FETCH ("...)
+	b := c.appendFetchHead(req.line[:0], seq, m.UID)
 	for i, it := range req.items {
 		if i > 0 {
 			b = append(b, ' ')

@@ -262,6 +262,9 @@ func (c *Conn) parseSearchKey(depth int, charset string) (*search.Key, error) {
 		if !c.dec.ExpectSeqSet(&set) {
 			return nil, c.dec.Err()
 		}
+		if c.uidonly {
+			return nil, errUIDRequired("sequence set search key")
+		}
 		return &search.Key{Op: search.OpSeqSet, Seq: set}, nil
 	}
 	var a string
@@ -451,6 +454,9 @@ func (c *Conn) searchKeyFromAtom(a string, depth int, charset string) (*search.K
 	// A sequence set that begins with a digit was handled by the caller;
 	// anything else is unknown.
 	if set, err := imap.ParseSeqSet(a); err == nil {
+		if c.uidonly {
+			return nil, errUIDRequired("sequence set search key")
+		}
 		return &search.Key{Op: search.OpSeqSet, Seq: set}, nil
 	}
 	return nil, &imap.Error{Type: "BAD", Text: "Unknown search key " + a}

@@ -671,7 +671,11 @@ var messageBufs bufPool[store.Message]
 // the store then reads on its bulk readers and keeps out of its record
 // cache.
 func (c *Conn) loadMessages(ctx context.Context, fields store.Fields) func([]store.UID, []store.Message) ([]store.Message, error) {
-	mb := c.sel.mbox.ID
+	return c.loadMessagesIn(ctx, c.sel.mbox.ID, fields)
+}
+
+// loadMessagesIn is loadMessages for any mailbox of the account.
+func (c *Conn) loadMessagesIn(ctx context.Context, mb int64, fields store.Fields) func([]store.UID, []store.Message) ([]store.Message, error) {
 	return func(chunk []store.UID, buf []store.Message) ([]store.Message, error) {
 		err := c.srv.cfg.Store.FetchMessages(ctx, mb, chunk, fields, func(m *store.Message) error {
 			buf = append(buf, *m)

@@ -43,6 +43,7 @@ const (
 	filterSubscribed                     // §6.4
 	filterSubtree                        // §6.5
 	filterMailboxes                      // §6.6
+	filterSubtreeOne                     // RFC 7377 §2.1 (ESEARCH only): the mailbox and its children
 )
 
 // notifyGroup is one event group for mailboxes other than the selected
@@ -328,6 +329,12 @@ func (g *notifyGroup) covers(name string, subscribed map[string]bool) bool {
 	case filterMailboxes:
 		for _, n := range g.names {
 			if name == n {
+				return true
+			}
+		}
+	case filterSubtreeOne:
+		for _, n := range g.names {
+			if name == n || strings.HasPrefix(name, n+"/") && !strings.Contains(name[len(n)+1:], "/") {
 				return true
 			}
 		}

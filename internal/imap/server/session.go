@@ -75,6 +75,7 @@ func (c *Conn) capabilities() []string {
 		"CONTEXT=SORT",          // RFC 5267 §4
 		"NOTIFY",                // RFC 5465
 		"UIDONLY",               // RFC 9586
+		"MULTISEARCH",           // RFC 7377
 		fmt.Sprintf("APPENDLIMIT=%d", c.srv.cfg.Limits.LiteralSize), // RFC 7889
 		"CATENATE",    // RFC 4469
 		"URL-PARTIAL", // RFC 5550

@@ -57,6 +57,8 @@ const (
 	// RFC 5465 §5.8, §8 (NOTIFY).
 	CodeNotificationOverflow = "NOTIFICATIONOVERFLOW" // notifications turned off, or NOTIFY refused as too costly
 	CodeBadEvent             = "BADEVENT"             // argument: (supported events)
+	// RFC 9586 §3.2 (UIDONLY).
+	CodeUIDRequired = "UIDREQUIRED" // message sequence numbers used while UIDONLY is on
 
 	// RFC 8474 §4.1 (OBJECTID).
 	CodeMailboxID = "MAILBOXID" // argument: (objectid)

@@ -277,3 +277,17 @@ func (k *Key) HasModSeq() bool {
 	}
 	return false
 }
+
+// Uses reports whether the tree has a node of kind op: ESEARCH refuses
+// sequence sets and "$" outside the selected mailbox (RFC 7377 §2).
+func (k *Key) Uses(op Op) bool {
+	if k.Op == op {
+		return true
+	}
+	for _, s := range k.Sub {
+		if s.Uses(op) {
+			return true
+		}
+	}
+	return false
+}

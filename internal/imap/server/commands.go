@@ -66,6 +66,7 @@ func init() {
 		"URLFETCH":       {states: authed, handle: handleURLFetch},
 		"COMPRESS":       {states: authed, handle: handleCompress},                         // RFC 4978
 		"UNAUTHENTICATE": {states: authed, flags: noUpdates, handle: handleUnauthenticate}, // RFC 8437
+		"ESEARCH":        {states: authed, handle: handleESearch},                          // RFC 7377
 		// Selected (RFC 9051 §6.4).
 		"CHECK":       {states: selected, handle: handleCheck},
 		"CLOSE":       {states: selected, flags: noUpdates, handle: handleClose},

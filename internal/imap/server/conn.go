@@ -86,6 +86,10 @@ type Conn struct {
 	utf8      bool
 	condstore bool
 	qresync   bool
+	// uidonly: RFC 9586 UIDONLY is enabled: no message sequence
+	// numbers in commands (BAD [UIDREQUIRED]) or responses (UIDFETCH,
+	// VANISHED); uidonly.go.
+	uidonly bool
 
 	sel *view    // selected mailbox, nil unless StateSelected
 	cur *command // the command being run
@@ -328,6 +332,11 @@ func (c *Conn) readCommand(start time.Time) error {
 		return c.flush()
 	}
 	_ = uid
+	if c.uidonly && cmd.flags&usesSeq != 0 {
+		c.dec.DiscardLine()
+		c.writeStatus(tag, "BAD", imap.CodeUIDRequired, name+" uses message sequence numbers, which UIDONLY does not allow (RFC 9586 §3)")
+		return c.flush()
+	}
 	c.cur = cmd
 	err = cmd.handle(c, tag)
 	return c.finish(tag, name, cmd, err)

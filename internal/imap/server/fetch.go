@@ -142,7 +142,9 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 	if err := c.parseFetchModifiers(req, uid, add); err != nil {
 		return nil, err
 	}
-	req.finish(uid)
+	// RFC 9586 §3.3: a UIDFETCH response names the UID already; the
+	// UID data item is there only when asked for.
+	req.finish(uid && !c.uidonly)
 	return req, nil
 }
 
@@ -689,7 +691,11 @@ var messageBufs bufPool[store.Message]
 // the store then reads on its bulk readers and keeps out of its record
 // cache.
 func (c *Conn) loadMessages(ctx context.Context, fields store.Fields) func([]store.UID, []store.Message) ([]store.Message, error) {
-	mb := c.sel.mbox.ID
+	return c.loadMessagesIn(ctx, c.sel.mbox.ID, fields)
+}
+
+// loadMessagesIn is loadMessages for any mailbox of the account.
+func (c *Conn) loadMessagesIn(ctx context.Context, mb int64, fields store.Fields) func([]store.UID, []store.Message) ([]store.Message, error) {
 	return func(chunk []store.UID, buf []store.Message) ([]store.Message, error) {
 		err := c.srv.cfg.Store.FetchMessages(ctx, mb, chunk, fields, func(m *store.Message) error {
 			buf = append(buf, *m)
@@ -868,7 +874,7 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 	if req.fields&store.FieldFlags != 0 {
 		c.announceKeywords(m.Flags.Keywords)
 	}
-	c.enc.RawString("* ").Number(seq).RawString(" FETCH (")
+	c.writeFetchHead(seq, m.UID)
 	if seenChanged && !req.has[fFlags] {
 		// The \Seen set by this FETCH goes first, as Dovecot sends it.
 		c.enc.RawString("FLAGS ")
@@ -878,7 +884,7 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 			// RFC 7162 §3.2: a FETCH that reports changed flags carries
 			// MODSEQ (and UID, so the client can file it) once CONDSTORE
 			// is on.
-			if !req.has[fUID] {
+			if !req.has[fUID] && !c.uidonly {
 				c.enc.RawString("UID ").Number(uint32(m.UID)).SP()
 			}
 			if !req.has[fModSeq] {
@@ -956,9 +962,7 @@ func (c *Conn) shortLine(seq uint32, m *store.Message, req *fetchReq) error {
 	if req.fields&store.FieldFlags != 0 {
 		c.announceKeywords(m.Flags.Keywords)
 	}
-	b := append(req.line[:0], "* "...)
-	b = strconv.AppendUint(b, uint64(seq), 10)
-	b = append(b, " FETCH ("...)
+	b := c.appendFetchHead(req.line[:0], seq, m.UID)
 	for i, it := range req.items {
 		if i > 0 {
 			b = append(b, ' ')

@@ -64,6 +64,9 @@ var commandSeeds = []string{
 	"a SEARCH ((((((((ALL))))))))\r\n",
 	"a NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (Subject)]) MessageExpunge FlagChange)) (personal (MailboxName SubscriptionChange))\r\na CREATE n\r\na NOOP\r\na NOTIFY NONE\r\n",
 	"a NOTIFY SET (selected-delayed (MessageNew MessageExpunge)) (subtree (INBOX {1+}\r\nx) (AnnotationChange))\r\n",
+	"a ENABLE IMAP4rev2\r\na CREATE inbox/x/\r\na RENAME inbox/x \"y/z\"\r\na RENAME INBOX old\r\n",
+	"a ESEARCH IN (mailboxes (INBOX x) subtree-one \"a/b\" subscribed personal inboxes selected) RETURN (MIN MAX COUNT ALL SAVE) CHARSET UTF-8 OR 1:* UID $ TEXT x\r\na ESEARCH IN (personal (depth 1)) ALL\r\n",
+	"a ENABLE UIDONLY QRESYNC\r\na FETCH 1 FLAGS\r\na UID SEARCH NOT (1:* SEEN)\r\na UID FETCH 1:* (UID FLAGS)\r\na SELECT INBOX (QRESYNC (1 1 1:* (1:2 1:2)))\r\n",
 }
 
 func fuzzState(f *testing.F, state string) {

@@ -37,6 +37,7 @@ func handleCreate(c *Conn, tag string) error {
 	if err != nil {
 		return err
 	}
+	c.writeCreateOldName(name, raw)                          // RFC 9051 §6.3.4 (rev2 names are not mUTF-7)
 	return c.ok(tag, mailboxIDCode(mb), "Create completed.") // RFC 8474 §4.1
 }
 
@@ -180,6 +181,7 @@ func handleRename(c *Conn, tag string) error {
 			}
 		}
 	}
+	c.writeRenameLists(changes) // RFC 9051 §6.3.9.7 OLDNAME
 	return c.ok(tag, "", "Rename completed.")
 }
 

@@ -43,6 +43,7 @@ const (
 	filterSubscribed                     // §6.4
 	filterSubtree                        // §6.5
 	filterMailboxes                      // §6.6
+	filterSubtreeOne                     // RFC 7377 §2.1 (ESEARCH only): the mailbox and its children
 )
 
 // notifyGroup is one event group for mailboxes other than the selected
@@ -331,6 +332,12 @@ func (g *notifyGroup) covers(name string, subscribed map[string]bool) bool {
 				return true
 			}
 		}
+	case filterSubtreeOne:
+		for _, n := range g.names {
+			if name == n || strings.HasPrefix(name, n+"/") && !strings.Contains(name[len(n)+1:], "/") {
+				return true
+			}
+		}
 	}
 	return false
 }
@@ -531,18 +538,10 @@ func statusItems(items []string) []string {
 // requires extended LIST responses, RFC 5258 §3.5).
 func (c *Conn) writeNotifyLists(notes []listNote) {
 	n := c.notify
-	mbs, err := c.srv.cfg.Store.Mailboxes(c.ctx(), c.account.ID)
+	h, err := c.loadHierarchy()
 	if err != nil {
 		c.log.Warn("NOTIFY: listing mailboxes", "err", err)
 		return
-	}
-	exists := make(map[string]bool, len(mbs))
-	children := make(map[string]bool)
-	for _, mb := range mbs {
-		exists[mb.Name] = true
-		for i := strings.LastIndexByte(mb.Name, '/'); i > 0; i = strings.LastIndexByte(mb.Name[:i], '/') {
-			children[mb.Name[:i]] = true
-		}
 	}
 	for _, l := range notes {
 		ev := evMailboxName
@@ -552,14 +551,6 @@ func (c *Conn) writeNotifyLists(notes []listNote) {
 		if !n.spec.match(l.name, ev, n.subscribed) && (l.oldName == "" || !n.spec.match(l.oldName, ev, n.subscribed)) {
 			continue
 		}
-		var attrs []string
-		switch {
-		case exists[l.name]:
-		case children[l.name]:
-			attrs = append(attrs, `\Noselect`)
-		default:
-			attrs = append(attrs, `\NonExistent`)
-		}
 		subscribed := n.subscribed[l.name]
 		switch l.kind {
 		case store.ChangeSubscribed:
@@ -567,25 +558,62 @@ func (c *Conn) writeNotifyLists(notes []listNote) {
 		case store.ChangeUnsubscribed:
 			subscribed = false
 		}
-		if subscribed {
-			attrs = append(attrs, `\Subscribed`)
-		}
-		if exists[l.name] || children[l.name] {
-			if children[l.name] {
-				attrs = append(attrs, `\HasChildren`)
-			} else {
-				attrs = append(attrs, `\HasNoChildren`)
-			}
-		}
-		c.enc.RawString("* LIST (").RawString(strings.Join(attrs, " ")).RawString(`) "/" `)
-		c.writeMailboxName(l.name)
-		if l.kind == store.ChangeMailboxRenamed && l.oldName != "" {
-			c.enc.RawString(` ("OLDNAME" (`)
-			c.writeMailboxName(l.oldName)
-			c.enc.RawString("))")
-		}
-		c.enc.CRLF()
+		c.writeListNote(l, h, subscribed)
 	}
+}
+
+// hierarchy is which names are mailboxes and which have inferiors, for
+// the attributes of an unsolicited LIST.
+type hierarchy struct {
+	exists, children map[string]bool
+}
+
+func (c *Conn) loadHierarchy() (hierarchy, error) {
+	mbs, err := c.srv.cfg.Store.Mailboxes(c.ctx(), c.account.ID)
+	if err != nil {
+		return hierarchy{}, err
+	}
+	h := hierarchy{exists: make(map[string]bool, len(mbs)), children: make(map[string]bool)}
+	for _, mb := range mbs {
+		h.exists[mb.Name] = true
+		for i := strings.LastIndexByte(mb.Name, '/'); i > 0; i = strings.LastIndexByte(mb.Name[:i], '/') {
+			h.children[mb.Name[:i]] = true
+		}
+	}
+	return h, nil
+}
+
+// writeListNote writes the LIST response of one mailbox event:
+// attributes as they are now, and the extended data item OLDNAME for a
+// rename (RFC 5465 §5.4, RFC 9051 §7.3.1; an oldName without a rename is
+// a name the server normalized, RFC 9051 §6.3.4).
+func (c *Conn) writeListNote(l listNote, h hierarchy, subscribed bool) {
+	var attrs []string
+	switch {
+	case h.exists[l.name]:
+	case h.children[l.name]:
+		attrs = append(attrs, `\Noselect`)
+	default:
+		attrs = append(attrs, `\NonExistent`)
+	}
+	if subscribed {
+		attrs = append(attrs, `\Subscribed`)
+	}
+	if h.exists[l.name] || h.children[l.name] {
+		if h.children[l.name] {
+			attrs = append(attrs, `\HasChildren`)
+		} else {
+			attrs = append(attrs, `\HasNoChildren`)
+		}
+	}
+	c.enc.RawString("* LIST (").RawString(strings.Join(attrs, " ")).RawString(`) "/" `)
+	c.writeMailboxName(l.name)
+	if l.oldName != "" && (l.kind == store.ChangeMailboxRenamed || l.kind == store.ChangeMailboxCreated) {
+		c.enc.RawString(` ("OLDNAME" (`)
+		c.writeMailboxName(l.oldName)
+		c.enc.RawString("))")
+	}
+	c.enc.CRLF()
 }
 
 // setNotifySpec puts spec in force (nil: NOTIFY NONE) and tells the bus

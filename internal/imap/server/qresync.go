@@ -13,6 +13,7 @@ type qresyncParams struct {
 	uidValidity uint32
 	modSeq      store.ModSeq
 	knownUIDs   imap.UIDSet // nil: all
+	seqMatch    bool        // sequence match data was given
 }
 
 func (c *Conn) parseQresyncParams() (*qresyncParams, bool) {
@@ -39,6 +40,7 @@ func (c *Conn) parseQresyncParams() (*qresyncParams, bool) {
 			if !c.dec.ExpectSpecial('(') || !c.dec.ExpectSeqSet(&seqs) || !c.dec.ExpectSP() || !c.dec.ExpectUIDSet(&uids) || !c.dec.ExpectSpecial(')') {
 				return nil, false
 			}
+			q.seqMatch = true
 		}
 	}
 	if !c.dec.ExpectSpecial(')') {

@@ -41,51 +41,12 @@ func handleUIDSearch(c *Conn, tag string) error { return c.search(tag, true) }
 
 func (c *Conn) search(tag string, uid bool) error {
 	var ret searchReturn
-	var charset string
 	if !c.dec.ExpectSP() {
 		return c.dec.Err()
 	}
-	var key *search.Key
-	var keys []*search.Key
-	for {
-		var k *search.Key
-		if len(keys) == 0 {
-			// RETURN (...) and CHARSET x may only come before the keys.
-			if b, ok := c.dec.Peek(); ok && (b == 'R' || b == 'r' || b == 'C' || b == 'c') {
-				pk, prefix, err := c.parseSearchPrefix(&ret, &charset)
-				if err != nil {
-					return err
-				}
-				if prefix {
-					if !c.dec.ExpectSP() {
-						return c.dec.Err()
-					}
-					continue
-				}
-				k = pk
-			}
-		}
-		if k == nil {
-			var err error
-			if k, err = c.parseSearchKey(0, charset); err != nil {
-				return err
-			}
-		}
-		keys = append(keys, k)
-		if !c.dec.SP() {
-			break
-		}
-	}
-	if !c.dec.ExpectCRLF() {
-		return c.dec.Err()
-	}
-	if len(keys) == 0 {
-		return &imap.Error{Type: "BAD", Text: "SEARCH needs at least one search key"}
-	}
-	if len(keys) == 1 {
-		key = keys[0]
-	} else {
-		key = &search.Key{Op: search.OpAnd, Sub: keys}
+	key, err := c.parseSearchProgram(&ret)
+	if err != nil {
+		return err
 	}
 	if c.rev2 {
 		ret.esearch = true
@@ -186,6 +147,53 @@ func highestModSeq(ret searchReturn, mods []store.ModSeq) store.ModSeq {
 		return h
 	}
 	return slices.Max(mods)
+}
+
+// parseSearchProgram reads [RETURN (...)] [CHARSET x] search-key
+// *(SP search-key) CRLF (RFC 9051 §6.4.4, RFC 4731 §3.1); several keys
+// are ANDed.
+func (c *Conn) parseSearchProgram(ret *searchReturn) (*search.Key, error) {
+	var charset string
+	var keys []*search.Key
+	for {
+		var k *search.Key
+		if len(keys) == 0 {
+			// RETURN (...) and CHARSET x may only come before the keys.
+			if b, ok := c.dec.Peek(); ok && (b == 'R' || b == 'r' || b == 'C' || b == 'c') {
+				pk, prefix, err := c.parseSearchPrefix(ret, &charset)
+				if err != nil {
+					return nil, err
+				}
+				if prefix {
+					if !c.dec.ExpectSP() {
+						return nil, c.dec.Err()
+					}
+					continue
+				}
+				k = pk
+			}
+		}
+		if k == nil {
+			var err error
+			if k, err = c.parseSearchKey(0, charset); err != nil {
+				return nil, err
+			}
+		}
+		keys = append(keys, k)
+		if !c.dec.SP() {
+			break
+		}
+	}
+	if !c.dec.ExpectCRLF() {
+		return nil, c.dec.Err()
+	}
+	if len(keys) == 0 {
+		return nil, &imap.Error{Type: "BAD", Text: "SEARCH needs at least one search key"}
+	}
+	if len(keys) == 1 {
+		return keys[0], nil
+	}
+	return &search.Key{Op: search.OpAnd, Sub: keys}, nil
 }
 
 // parseSearchPrefix handles "RETURN (...)" and "CHARSET x". If the atom
@@ -289,6 +297,9 @@ func (c *Conn) parseSearchKey(depth int, charset string) (*search.Key, error) {
 		var set imap.SeqSet
 		if !c.dec.ExpectSeqSet(&set) {
 			return nil, c.dec.Err()
+		}
+		if c.uidonly {
+			return nil, errUIDRequired("sequence set search key")
 		}
 		return &search.Key{Op: search.OpSeqSet, Seq: set}, nil
 	}
@@ -479,6 +490,9 @@ func (c *Conn) searchKeyFromAtom(a string, depth int, charset string) (*search.K
 	// A sequence set that begins with a digit was handled by the caller;
 	// anything else is unknown.
 	if set, err := imap.ParseSeqSet(a); err == nil {
+		if c.uidonly {
+			return nil, errUIDRequired("sequence set search key")
+		}
 		return &search.Key{Op: search.OpSeqSet, Seq: set}, nil
 	}
 	return nil, &imap.Error{Type: "BAD", Text: "Unknown search key " + a}
@@ -545,20 +559,29 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 // and, when key has a MODSEQ criterion, each one's modseq (nil otherwise).
 func (c *Conn) searchMatches(key *search.Key) ([]store.UID, []store.ModSeq, error) {
 	v := c.sel
-	if len(v.uids) == 0 {
+	return c.searchIn(v.mbox.ID, v.uids, v.seqOf, v.isRecent, key)
+}
+
+// searchIn evaluates key over the messages uids (ascending) of a
+// mailbox: the selected one as the session sees it (searchMatches), or
+// any other (ESEARCH, RFC 7377). seqOf gives a UID's sequence number (0:
+// not among uids) and recent whether it is \Recent. It returns the
+// matches and, when key has a MODSEQ criterion, each one's modseq.
+func (c *Conn) searchIn(mboxID int64, uids []store.UID, seqOf func(store.UID) uint32, recent func(store.UID) bool, key *search.Key) ([]store.UID, []store.ModSeq, error) {
+	if len(uids) == 0 {
 		return nil, nil, nil
 	}
 	// Fast path: the store evaluates what depends only on stored fields
 	// (flags, keywords, sizes, dates, address and subject text).
 	if cs, ok := c.srv.cfg.Store.(store.CriteriaSearcher); ok && !key.HasModSeq() && !c.srv.cfg.NoSearchPushdown {
-		if crit, ok := c.toCriteria(key); ok {
-			found, err := cs.SearchCriteria(c.ctx(), v.mbox.ID, crit)
+		if crit, ok := c.toCriteria(key, uids); ok {
+			found, err := cs.SearchCriteria(c.ctx(), mboxID, crit)
 			if err != nil {
 				return nil, nil, err
 			}
 			out := found[:0]
 			for _, u := range found {
-				if v.seqOf(u) != 0 {
+				if seqOf(u) != 0 {
 					out = append(out, u)
 				}
 			}
@@ -570,8 +593,8 @@ func (c *Conn) searchMatches(key *search.Key) ([]store.UID, []store.ModSeq, erro
 	var out []store.UID
 	var mods []store.ModSeq
 	withMods := key.HasModSeq()
-	maxSeq := uint32(len(v.uids))
-	maxUID := v.uids[len(v.uids)-1]
+	maxSeq := uint32(len(uids))
+	maxUID := uids[len(uids)-1]
 	// Keys that read message text (BODY, TEXT) are matched by one worker
 	// per CPU; the store loads the next chunk meanwhile (pipelined).
 	// Records are fetched in chunks so that they are not all held at once.
@@ -582,14 +605,14 @@ func (c *Conn) searchMatches(key *search.Key) ([]store.UID, []store.ModSeq, erro
 	const chunk = 4096
 	var sms []search.Msg
 	var hit []bool
-	_, err := pipelined(v.uids, chunk, nil, c.loadMessages(store.WithBulk(c.ctx()), fields),
+	_, err := pipelined(uids, chunk, nil, c.loadMessagesIn(store.WithBulk(c.ctx()), mboxID, fields),
 		func(msgs []store.Message) error {
 			// The view is the session's: read it here, not in workers.
 			sms = slices.Grow(sms[:0], len(msgs))[:len(msgs)]
 			hit = slices.Grow(hit[:0], len(msgs))[:len(msgs)]
 			for i := range msgs {
 				m := &msgs[i]
-				sms[i] = search.Msg{Message: m, Seq: v.seqOf(m.UID), Recent: v.isRecent(m.UID),
+				sms[i] = search.Msg{Message: m, Seq: seqOf(m.UID), Recent: recent(m.UID),
 					MaxSeq: maxSeq, MaxUID: maxUID, Now: now}
 			}
 			c.matchAll(key, sms, hit, workers)

@@ -10,8 +10,11 @@ import (
 // the database instead of this session copying every record. It fails
 // (ok=false) on keys that need session state or message bytes: RECENT,
 // NEW, OLD, \Recent, HEADER, BODY, TEXT, OLDER/YOUNGER, MODSEQ.
-func (c *Conn) toCriteria(k *search.Key) (*store.Criteria, bool) {
-	cr, ok := c.toCriteriaNode(k)
+//
+// uids are the mailbox's messages as the session sees them (the view's
+// for the selected mailbox): sequence numbers and "*" refer to them.
+func (c *Conn) toCriteria(k *search.Key, uids []store.UID) (*store.Criteria, bool) {
+	cr, ok := c.toCriteriaNode(k, uids)
 	if !ok || countCriteria(cr) > maxCriteriaNodes {
 		// Large trees (thousands of sequence ranges) stay in the session:
 		// SQLite limits expression depth and bound parameters.
@@ -31,8 +34,7 @@ func countCriteria(c *store.Criteria) int {
 	return n
 }
 
-func (c *Conn) toCriteriaNode(k *search.Key) (*store.Criteria, bool) {
-	v := c.sel
+func (c *Conn) toCriteriaNode(k *search.Key, uids []store.UID) (*store.Criteria, bool) {
 	switch k.Op {
 	case search.OpAll:
 		return &store.Criteria{Op: store.CritAll}, true
@@ -40,7 +42,7 @@ func (c *Conn) toCriteriaNode(k *search.Key) (*store.Criteria, bool) {
 		op := map[search.Op]store.CritOp{search.OpAnd: store.CritAnd, search.OpOr: store.CritOr, search.OpNot: store.CritNot}[k.Op]
 		out := &store.Criteria{Op: op}
 		for _, s := range k.Sub {
-			cs, ok := c.toCriteriaNode(s)
+			cs, ok := c.toCriteriaNode(s, uids)
 			if !ok {
 				return nil, false
 			}
@@ -50,19 +52,23 @@ func (c *Conn) toCriteriaNode(k *search.Key) (*store.Criteria, bool) {
 	case search.OpSeqSet:
 		// Sequence ranges map to UID ranges of the view: the view holds
 		// every UID up to its last one that the store may still have.
-		n := uint32(len(v.uids))
+		n := uint32(len(uids))
 		out := &store.Criteria{Op: store.CritOr}
 		for _, r := range k.Seq.Resolve(n) {
 			lo, hi := r.Start, min(r.Stop, n)
 			if lo == 0 || lo > hi {
 				continue
 			}
-			out.Sub = append(out.Sub, &store.Criteria{Op: store.CritUIDRange, Lo: v.uids[lo-1], Hi: v.uids[hi-1]})
+			out.Sub = append(out.Sub, &store.Criteria{Op: store.CritUIDRange, Lo: uids[lo-1], Hi: uids[hi-1]})
 		}
 		return out, true
 	case search.OpUIDSet:
 		out := &store.Criteria{Op: store.CritOr}
-		for _, r := range k.UID.Resolve(uint32(v.lastUID())) {
+		var last store.UID
+		if len(uids) > 0 {
+			last = uids[len(uids)-1]
+		}
+		for _, r := range k.UID.Resolve(uint32(last)) {
 			if r.Start == 0 || r.Start > r.Stop {
 				continue
 			}

@@ -42,6 +42,11 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 				}
 				q, ok := c.parseQresyncParams()
 				qr = q
+				if ok && q.seqMatch && c.uidonly && perr == nil {
+					// RFC 9586 §3: the sequence match data are
+					// sequence numbers.
+					perr = errUIDRequired("QRESYNC sequence match data")
+				}
 				return ok
 			}
 			return c.dec.Expect(false, "SELECT parameter CONDSTORE or QRESYNC")
@@ -149,7 +154,8 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	c.enc.RawString("* ").Number(uint32(len(uids))).RawString(" EXISTS").CRLF()
 	if !c.rev2 {
 		c.enc.RawString("* ").Number(uint32(len(v.recent))).RawString(" RECENT").CRLF()
-		if firstUnseen > 0 {
+		// RFC 9586 §3: no sequence number in any response under UIDONLY.
+		if firstUnseen > 0 && !c.uidonly {
 			c.enc.RawString("* OK [UNSEEN ").Number(firstUnseen).RawString("] First unseen.").CRLF()
 		}
 	}

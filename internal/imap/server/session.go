@@ -74,6 +74,8 @@ func (c *Conn) capabilities() []string {
 		"CONTEXT=SEARCH",        // RFC 5267 §4
 		"CONTEXT=SORT",          // RFC 5267 §4
 		"NOTIFY",                // RFC 5465
+		"UIDONLY",               // RFC 9586
+		"MULTISEARCH",           // RFC 7377
 		fmt.Sprintf("APPENDLIMIT=%d", c.srv.cfg.Limits.LiteralSize), // RFC 7889
 		"CATENATE",    // RFC 4469
 		"URL-PARTIAL", // RFC 5550
@@ -216,6 +218,14 @@ func handleEnable(c *Conn, tag string) error {
 				c.qresync = true
 				c.condstore = true
 				enabled = append(enabled, "QRESYNC")
+			}
+		case "UIDONLY":
+			// RFC 9586 §3.1. It stays on for the rest of the
+			// connection; QRESYNC and CONDSTORE may be enabled
+			// before, with or after it.
+			if !c.uidonly {
+				c.uidonly = true
+				enabled = append(enabled, "UIDONLY")
 			}
 		}
 	}

@@ -147,9 +147,10 @@ func (c *Conn) storeFlags(tag string, uid bool) error {
 				if _, ok := changed[m.UID]; !ok {
 					return nil
 				}
-				c.enc.RawString("* ").Number(seq).RawString(" FETCH (")
-				// RFC 7162 §3.1: with CONDSTORE, UID is always included.
-				if uid || c.condstore {
+				c.writeFetchHead(seq, m.UID)
+				// RFC 7162 §3.1: with CONDSTORE, UID is always included
+				// (UIDFETCH names it already, RFC 9586 §3.3).
+				if (uid || c.condstore) && !c.uidonly {
 					c.enc.RawString("UID ").Number(uint32(m.UID)).SP()
 				}
 				c.enc.RawString("MODSEQ (").Number64(int64(m.ModSeq)).RawString("))").CRLF()

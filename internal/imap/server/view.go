@@ -341,7 +341,9 @@ func (c *Conn) expungeFromView(gone []store.UID) {
 		if j, ok := slices.BinarySearch(v.recent, gone[i]); ok {
 			v.recent = slices.Delete(v.recent, j, j+1)
 		}
-		if c.qresync {
+		if c.qresync || c.uidonly {
+			// RFC 9586 §3: under UIDONLY, VANISHED replaces EXPUNGE
+			// even without QRESYNC.
 			removed = append(removed, uint32(gone[i]))
 		} else {
 			c.enc.RawString("* ").Number(seq).RawString(" EXPUNGE").CRLF()
@@ -353,10 +355,12 @@ func (c *Conn) expungeFromView(gone []store.UID) {
 	}
 }
 
-// writeFlagsFetch writes "* seq FETCH (UID u FLAGS (...) [MODSEQ (m)])".
+// writeFlagsFetch writes "* seq FETCH (UID u FLAGS (...) [MODSEQ (m)])",
+// or "* u UIDFETCH (FLAGS (...) [MODSEQ (m)])" under UIDONLY, where the
+// response names the UID already (RFC 9586 §3.3).
 func (c *Conn) writeFlagsFetch(seq uint32, uid store.UID, f store.Flags, modseq store.ModSeq, withUID bool) {
-	c.enc.RawString("* ").Number(seq).RawString(" FETCH (")
-	if withUID {
+	c.writeFetchHead(seq, uid)
+	if withUID && !c.uidonly {
 		c.enc.RawString("UID ").Number(uint32(uid)).SP()
 	}
 	c.enc.RawString("FLAGS ")

@@ -76,6 +76,12 @@ type LMTP struct {
 
 // Storage is the embedded store section.
 type Storage struct {
+	// Metadata selects the metadata store: empty for the embedded SQLite
+	// database in DataDir (barid.db), or a PostgreSQL URL,
+	// "postgres://USER:PASS@HOST:PORT/DB?sslmode=disable", for a store
+	// that several barid nodes share (docs/scale-out.md). Message blobs
+	// stay in DataDir either way. The --metadata flag overrides it.
+	Metadata string `toml:"metadata"`
 	// SyncFlags fsyncs every flag change before answering STORE, like
 	// appends. Off by default: flag changes are then durable against a
 	// crash of barid at once and against power loss with the next
@@ -250,6 +256,9 @@ func (c *Config) Validate() error {
 	if c.Storage.FlagIndexMin < 1 {
 		return fmt.Errorf("storage.flag_index_min must be 1 or more, got %d", c.Storage.FlagIndexMin)
 	}
+	if m := c.Storage.Metadata; m != "" && !IsPostgresURL(m) {
+		add("storage.metadata must be empty (the SQLite database in data_dir) or a postgres:// URL, got a value starting %q", prefix(m, 11))
+	}
 	if c.Storage.InlineMaxBytes < 0 || c.Storage.InlineMaxBytes > MaxInlineBytes {
 		add("storage.inline_max_bytes must be between 0 (off) and %d", MaxInlineBytes)
 	}
@@ -304,4 +313,19 @@ func (c *Config) EnsureDataDir() error {
 		return err
 	}
 	return os.Chmod(c.DataDir, 0o700)
+}
+
+// IsPostgresURL reports whether s names a PostgreSQL database
+// ("postgres://..." or "postgresql://...", libpq's URL form).
+func IsPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// prefix returns at most n bytes of s: enough to show what a value is
+// without echoing a password it may hold.
+func prefix(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -50,12 +49,6 @@ var (
 	_ store.Sorter           = (*Store)(nil)
 	_ store.CriteriaSearcher = (*Store)(nil)
 )
-
-// IsURL reports whether s names a PostgreSQL database
-// ("postgres://..." or "postgresql://...") rather than a file.
-func IsURL(s string) bool {
-	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
-}
 
 // Redact returns the URL with its password replaced, for logs and
 // error messages.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -103,12 +104,10 @@ func TestNewerSchemaRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("Open accepted a newer schema")
 	}
-	if want := fmt.Sprintf("version %d is newer", len(migrations)+1); !contains(err.Error(), want) {
+	if want := fmt.Sprintf("version %d is newer", len(migrations)+1); !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q does not say %q", err, want)
 	}
 }
-
-func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))) }
 
 // TestTwoNodesAppend is the scale-out invariant: two Store instances
 // (two nodes, each with its own pool) and several goroutines on each

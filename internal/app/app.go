@@ -27,6 +27,7 @@ import (
 	"barid/internal/store"
 	"barid/internal/store/postgres"
 	"barid/internal/store/sqlite"
+	"barid/internal/urlauth"
 )
 
 // Data is an opened data folder: the metadata store and the blob store.
@@ -142,6 +143,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	ac.CacheTTL, ac.CacheSize = cfg.Auth.CacheTTL.Duration, cfg.Auth.CacheSize
 	ac.MaxConnsPerIP = cfg.Limits.MaxConnsPerIP
 	ac.MaxConnsPerUser = cfg.Limits.MaxConnsPerUser
+	ac.MaxConnsPerUserIP = cfg.Limits.MaxConnsPerUserIP
 	ac.TrustedNetworks = trusted
 	a.auth = auth.New(auth.StoreAccounts{Store: d.Store}, ac, logger)
 	ml := mime.Limits{MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderSize}
@@ -159,6 +161,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		// MULTIAPPEND keeps at most this many bytes of inline messages
 		// in memory until its commit; later ones go to blob files.
 		MultiAppendInlineBudget: cfg.Storage.MultiAppendInlineBytes,
+		// CATENATE and URLAUTH resolve URLs through the same service
+		// BURL will use.
+		URLAuth: &urlauth.Service{Store: d.Store, Blobs: d.Blobs},
 		Limits: server.Limits{
 			LineLength:          cfg.Limits.LineLength,
 			LiteralSize:         cfg.Limits.LiteralSize,
@@ -167,6 +172,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 			LoginTimeout:        cfg.Limits.LoginTimeout.Duration,
 			Autologout:          cfg.Limits.Autologout.Duration,
 			IdleKeepalive:       cfg.IMAP.IdleKeepalive.Duration,
+			SearchUpdates:       cfg.Limits.SearchUpdates,
+			NotifyMailboxes:     cfg.Limits.NotifyMailboxes,
+			NotifyPending:       cfg.Limits.NotifyPending,
 			MIME:                ml,
 		},
 		AllowPlaintextAuth: cfg.IMAP.AllowPlaintextAuth,
@@ -249,7 +257,10 @@ func (a *App) Run(ctx context.Context) error {
 		}(l)
 	}
 	a.serveLMTP(&wg, errc)
-	sweep := time.NewTicker(time.Hour)
+	// The periodic sweep removes blobs nothing references any more
+	// (a crash, or a Discard that failed) and spool files no writer
+	// owns, sparing everything younger than sweep_grace.
+	sweep := time.NewTicker(a.cfg.Storage.SweepInterval.Duration)
 	defer sweep.Stop()
 	// A password check that hashes allocates argon2id's memory (19 MiB
 	// by default) that is garbage right after; every new session and
@@ -287,7 +298,7 @@ loop:
 			}
 			lastActivity = n
 		case <-sweep.C:
-			if err := a.integritySweep(ctx, 10*time.Minute); err != nil {
+			if err := a.integritySweep(ctx, a.cfg.Storage.SweepGrace.Duration); err != nil {
 				a.log.Warn("integrity sweep failed", "err", err)
 			}
 		}
@@ -310,6 +321,18 @@ loop:
 // may be orphan blobs; there is never a row pointing to a missing blob
 // unless the disk lost data, which is what the report is for.
 func (a *App) integritySweep(ctx context.Context, grace time.Duration) error {
+	// Spool files of writers that are gone (open writers' files are
+	// never touched); at start (grace 0) a minute still protects a
+	// "barid deliver" writing directly in another process.
+	if ts, ok := a.data.Blobs.(blob.TmpSweeper); ok {
+		n, err := ts.SweepTmp(ctx, max(grace, time.Minute))
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			a.log.Warn("integrity sweep", "orphan_spool_files_removed", n)
+		}
+	}
 	present := map[string]struct{}{}
 	// Inline bytes (store/sqlite) go in the transaction that deletes
 	// their last message, so unreferenced rows are leftovers, removed at

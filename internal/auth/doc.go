@@ -32,13 +32,15 @@
 // further failure for the same account name, capped at MaxFailureDelay and
 // forgotten after FailureWindow. The delay owed is also paid before the
 // next attempt is checked, so a client can't learn a guess failed by
-// giving up early. Successes do not reset the counts (an attacker with
+// giving up early; it counts towards that attempt's own failure delay,
+// so one failed attempt waits at most MaxFailureDelay in all. Successes do not reset the counts (an attacker with
 // one valid account could otherwise wash its address clean). Unknown
 // users are checked against a dummy argon2id hash and get the same
 // error in the same time as wrong passwords. Loopback is not exempt.
 //
-// AcquireConn and AcquireUser enforce max_conns_per_ip, conn_rate_per_ip
-// and max_conns_per_user; TrustedNetworks skip the per-IP ones.
+// AcquireConn and AcquireSession enforce max_conns_per_ip,
+// conn_rate_per_ip, max_conns_per_user and max_conns_per_user_ip;
+// TrustedNetworks skip the ones that count addresses.
 //
 // Nothing here logs a password or a client SASL message; user names are
 // logged quoted and truncated.

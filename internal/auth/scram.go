@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -54,8 +55,9 @@ type scramMech struct {
 	plus   bool            // the client chose a -PLUS mechanism
 	cb     *ChannelBinding // nil: not TLS, so -PLUS was not advertised
 
-	step  int // 0 want client-first, 1 want client-final, 2 want empty ack, 3 over
-	asked bool
+	step   int // 0 want client-first, 1 want client-final, 2 want empty ack, 3 over
+	asked  bool
+	waited time.Duration // the penalty waitPenalty slept at client-first
 
 	gs2Header       string // "n,," etc., echoed in c=
 	authzid         string
@@ -205,9 +207,11 @@ func (m *scramMech) clientFirst(msg string) ([]byte, error) {
 	if err := m.lookup(); err != nil {
 		return nil, err
 	}
-	if err := m.a.waitPenalty(m.ctx, m.remote, user); err != nil {
+	waited, err := m.a.waitPenalty(m.ctx, m.remote, user)
+	if err != nil {
 		return nil, err
 	}
+	m.waited = waited
 	m.nonce = cnonce + m.a.nonce()
 	m.serverFirst = "r=" + m.nonce + ",s=" + b64.EncodeToString(m.keys.Salt) + ",i=" + strconv.Itoa(m.keys.Iterations)
 	return []byte(m.serverFirst), nil
@@ -296,7 +300,7 @@ func (m *scramMech) clientFinal(msg string) ([]byte, error) {
 	}
 	if subtle.ConstantTimeCompare(cbind, want) != 1 {
 		if m.plus {
-			return nil, &SCRAMError{Code: "channel-bindings-dont-match", Err: m.a.fail(m.ctx, m.name, m.remote, m.user, "channel bindings don't match")}
+			return nil, &SCRAMError{Code: "channel-bindings-dont-match", Err: m.a.fail(m.ctx, m.name, m.remote, m.user, "channel bindings don't match", m.waited)}
 		}
 		return nil, scramMalformed("channel-bindings-dont-match")
 	}
@@ -322,7 +326,7 @@ func (m *scramMech) clientFinal(msg string) ([]byte, error) {
 		if !m.known {
 			reason = "unknown user or no SCRAM keys"
 		}
-		return nil, &SCRAMError{Code: "invalid-proof", Err: m.a.fail(m.ctx, m.name, m.remote, m.user, reason)}
+		return nil, &SCRAMError{Code: "invalid-proof", Err: m.a.fail(m.ctx, m.name, m.remote, m.user, reason, m.waited)}
 	}
 	if m.authzid != "" && !sameAccount(m.authzid, m.user) {
 		m.a.log.Info("login refused: authzid differs", "mech", m.name, "remote", m.remote,

@@ -138,19 +138,28 @@ type bucket struct {
 	last   time.Time
 }
 
-// connTable counts open connections per IP key and per account.
+// userIP keys the sessions of one account from one IP key.
+type userIP struct {
+	account int64
+	ip      netip.Prefix
+}
+
+// connTable counts open connections per IP key, per account and per
+// account and IP key.
 type connTable struct {
-	cfg    *Config
-	mu     sync.Mutex
-	perIP  map[netip.Prefix]int
-	perAcc map[int64]int
-	rate   map[netip.Prefix]*bucket
+	cfg       *Config
+	mu        sync.Mutex
+	perIP     map[netip.Prefix]int
+	perAcc    map[int64]int
+	perUserIP map[userIP]int
+	rate      map[netip.Prefix]*bucket
 }
 
 func (t *connTable) init(cfg *Config) {
 	t.cfg = cfg
 	t.perIP = make(map[netip.Prefix]int)
 	t.perAcc = make(map[int64]int)
+	t.perUserIP = make(map[userIP]int)
 	t.rate = make(map[netip.Prefix]*bucket)
 }
 
@@ -210,20 +219,46 @@ func (a *Authenticator) AcquireConn(ip netip.Addr) (release func(), err error) {
 // AcquireUser admits one more authenticated session of accountID,
 // enforcing MaxConnsPerUser ("max_conns_per_user"); call release when
 // the session ends or leaves the authenticated state. The error is a
-// *LimitError.
+// *LimitError. A session whose client address is known should use
+// AcquireSession, which also enforces MaxConnsPerUserIP.
 func (a *Authenticator) AcquireUser(accountID int64) (release func(), err error) {
+	return a.AcquireSession(accountID, netip.Addr{})
+}
+
+// AcquireSession admits one more authenticated session of accountID
+// from ip, enforcing MaxConnsPerUser ("max_conns_per_user") and
+// MaxConnsPerUserIP ("max_conns_per_user_ip"; not for TrustedNetworks
+// or an invalid address such as a Unix socket's). Call release when the
+// session ends or leaves the authenticated state (safe to call twice).
+// The error is a *LimitError.
+func (a *Authenticator) AcquireSession(accountID int64, ip netip.Addr) (release func(), err error) {
+	ui := userIP{account: accountID}
+	if ip.IsValid() && !a.trusted(ip) {
+		ui.ip = a.ipKey(ip)
+	}
 	t := &a.conns
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if max := a.cfg.MaxConnsPerUser; max > 0 && t.perAcc[accountID] >= max {
 		return nil, &LimitError{Limit: "max_conns_per_user", Max: max}
 	}
+	if max := a.cfg.MaxConnsPerUserIP; max > 0 && ui.ip.IsValid() && t.perUserIP[ui] >= max {
+		return nil, &LimitError{Limit: "max_conns_per_user_ip", Max: max}
+	}
 	t.perAcc[accountID]++
+	if ui.ip.IsValid() {
+		t.perUserIP[ui]++
+	}
 	return sync.OnceFunc(func() {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		if t.perAcc[accountID]--; t.perAcc[accountID] <= 0 {
 			delete(t.perAcc, accountID)
+		}
+		if ui.ip.IsValid() {
+			if t.perUserIP[ui]--; t.perUserIP[ui] <= 0 {
+				delete(t.perUserIP, ui)
+			}
 		}
 	}), nil
 }

@@ -34,33 +34,33 @@ func TestFailureDelayGrowth(t *testing.T) {
 		mod  func(*Config)
 		// ip and user of attempt i
 		ip, user func(i int) string
-		want     [][]time.Duration // sleeps per attempt: [pre-penalty,] failure delay
+		want     [][]time.Duration // sleeps per attempt: [penalty owed before the check, what the grown failure delay adds]
 	}{
 		{
 			name: "per IP, distinct unknown users",
 			ip:   func(int) string { return "192.0.2.1" },
 			user: func(i int) string { return fmt.Sprintf("ghost%d", i) },
-			want: [][]time.Duration{{1 * s}, {1 * s, 2 * s}, {2 * s, 4 * s}, {4 * s, 8 * s}, {8 * s, 15 * s}, {15 * s, 15 * s}},
+			want: [][]time.Duration{{1 * s}, {1 * s, 1 * s}, {2 * s, 2 * s}, {4 * s, 4 * s}, {8 * s, 7 * s}, {15 * s}},
 		},
 		{
 			name: "per account, distinct IPs",
 			ip:   func(i int) string { return fmt.Sprintf("198.51.100.%d", i+1) },
 			user: func(int) string { return "User" },
-			want: [][]time.Duration{{1 * s}, {1 * s, 2 * s}, {2 * s, 4 * s}, {4 * s, 8 * s}},
+			want: [][]time.Duration{{1 * s}, {1 * s, 1 * s}, {2 * s, 2 * s}, {4 * s, 4 * s}},
 		},
 		{
 			name: "independent growth factors",
 			mod:  func(c *Config) { c.IPGrowth = 3; c.UserGrowth = 1.5; c.MaxFailureDelay = time.Minute },
 			ip:   func(int) string { return "192.0.2.9" },
 			user: func(int) string { return "user" },
-			want: [][]time.Duration{{1 * s}, {1 * s, 3 * s}, {3 * s, 9 * s}, {9 * s, 27 * s}, {27 * s, time.Minute}},
+			want: [][]time.Duration{{1 * s}, {1 * s, 2 * s}, {3 * s, 6 * s}, {9 * s, 18 * s}, {27 * s, 33 * s}},
 		},
 		{
 			name: "account growth alone",
 			mod:  func(c *Config) { c.UserGrowth = 3; c.MaxFailureDelay = time.Minute },
 			ip:   func(i int) string { return fmt.Sprintf("2001:db8:%x::1", i) },
 			user: func(int) string { return "user" },
-			want: [][]time.Duration{{1 * s}, {1 * s, 3 * s}, {3 * s, 9 * s}},
+			want: [][]time.Duration{{1 * s}, {1 * s, 2 * s}, {3 * s, 6 * s}},
 		},
 		{
 			name: "delays off",
@@ -74,7 +74,7 @@ func TestFailureDelayGrowth(t *testing.T) {
 			mod:  func(c *Config) { c.TrustedNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} },
 			ip:   func(int) string { return "127.0.0.1" },
 			user: func(i int) string { return fmt.Sprintf("u%d", i) },
-			want: [][]time.Duration{{1 * s}, {1 * s, 2 * s}},
+			want: [][]time.Duration{{1 * s}, {1 * s, 1 * s}},
 		},
 		{
 			name: "IPv6 /64 counts together, IPv4-mapped as IPv4",
@@ -82,7 +82,7 @@ func TestFailureDelayGrowth(t *testing.T) {
 				return []string{"2001:db8::1", "2001:db8::ffff", "2001:db8:0:1::1", "192.0.2.7", "::ffff:192.0.2.7"}[i]
 			},
 			user: func(i int) string { return fmt.Sprintf("u%d", i) },
-			want: [][]time.Duration{{1 * s}, {1 * s, 2 * s}, {1 * s}, {1 * s}, {1 * s, 2 * s}},
+			want: [][]time.Duration{{1 * s}, {1 * s, 1 * s}, {1 * s}, {1 * s}, {1 * s, 1 * s}},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,7 +103,7 @@ func TestFailureWindow(t *testing.T) {
 	a, _, clk := newTestAuth(t, nil)
 	attempt(t, a, clk, "192.0.2.1", "user", "x")
 	attempt(t, a, clk, "192.0.2.1", "user", "x")
-	if got := attempt(t, a, clk, "192.0.2.1", "user", "x"); !slices.Equal(got, []time.Duration{2 * s, 4 * s}) {
+	if got := attempt(t, a, clk, "192.0.2.1", "user", "x"); !slices.Equal(got, []time.Duration{2 * s, 2 * s}) {
 		t.Fatalf("third attempt %v", got)
 	}
 	clk.advance(15 * time.Minute)
@@ -133,7 +133,7 @@ func TestSuccessAfterFailures(t *testing.T) {
 	if sl := clk.takeSlept(); !slices.Equal(sl, []time.Duration{2 * s}) {
 		t.Fatalf("success after two failures slept %v, want [2s]", sl)
 	}
-	if got := attempt(t, a, clk, testRemote.String(), "user", "bad"); !slices.Equal(got, []time.Duration{2 * s, 4 * s}) {
+	if got := attempt(t, a, clk, testRemote.String(), "user", "bad"); !slices.Equal(got, []time.Duration{2 * s, 2 * s}) {
 		t.Fatalf("counts were reset by success: %v", got)
 	}
 }

@@ -111,6 +111,16 @@ type Storage struct {
 	// records (ENVELOPE, BODYSTRUCTURE, size, dates) beside the flag
 	// index, like Dovecot's dovecot.index.cache. 0 turns it off.
 	RecordCacheBytes int `toml:"record_cache_bytes"`
+	// SweepInterval is how often the running server removes orphan
+	// blob files: committed blobs no message references (a crash
+	// between the blob and its transaction, or a failed transfer whose
+	// blob could not be taken back at once) and spool files no writer
+	// owns. At least 1s.
+	SweepInterval Duration `toml:"sweep_interval"`
+	// SweepGrace spares blobs and spool files younger than this, so the
+	// sweep never deletes a blob whose transaction is about to commit.
+	// At least 1m.
+	SweepGrace Duration `toml:"sweep_grace"`
 }
 
 // MaxInlineBytes is the largest storage.inline_max_bytes accepted (the
@@ -152,8 +162,30 @@ type Limits struct {
 	MIMEDepth           int      `toml:"mime_depth"`            // nesting of MIME parts
 	MIMEParts           int      `toml:"mime_parts"`            // MIME parts per message
 	HeaderSize          int      `toml:"header_size"`           // bytes of one header block
-	MaxConnsPerIP       int      `toml:"max_conns_per_ip"`      // concurrent connections per client IP
-	MaxConnsPerUser     int      `toml:"max_conns_per_user"`    // concurrent sessions per account
+	// MaxConnsPerIP caps concurrent connections from one client
+	// address (IPv6: one /64), before login. A whole office or a
+	// carrier-grade NAT shares one address, so it is a ceiling against
+	// one host flooding the server, set far above what a NATed office
+	// uses; MaxConnsPerUserIP is the per-person limit.
+	MaxConnsPerIP int `toml:"max_conns_per_ip"`
+	// MaxConnsPerUser caps concurrent sessions of one account, from
+	// everywhere (trusted networks included).
+	MaxConnsPerUser int `toml:"max_conns_per_user"`
+	// MaxConnsPerUserIP caps concurrent sessions of one account from
+	// one address, checked at login, like Dovecot's
+	// mail_max_userip_connections (default 10 there too); trusted
+	// networks are exempt.
+	MaxConnsPerUserIP int `toml:"max_conns_per_user_ip"`
+	// SearchUpdates caps the SEARCH/SORT RETURN (UPDATE) results one
+	// session keeps up to date (RFC 5267 §4.2).
+	SearchUpdates int `toml:"search_updates"`
+	// NotifyMailboxes caps the mailbox names one NOTIFY SET may list
+	// (RFC 5465: NO [NOTIFICATIONOVERFLOW] past it; Dovecot allows 100).
+	NotifyMailboxes int `toml:"notify_mailboxes"`
+	// NotifyPending caps the notifications (mailbox events, mailboxes
+	// awaiting a STATUS) queued for one NOTIFY session; past it the
+	// session gets * OK [NOTIFICATIONOVERFLOW] and NOTIFY NONE (§5.8).
+	NotifyPending int `toml:"notify_pending"`
 }
 
 // Default returns the built-in configuration.
@@ -167,8 +199,9 @@ func Default() Config {
 			ListenTLS:     ":993",
 			IdleKeepalive: Duration{2 * time.Minute},
 		},
-		LMTP:    LMTP{LocalDomains: []string{"localhost"}},
-		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20},
+		LMTP: LMTP{LocalDomains: []string{"localhost"}},
+		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20,
+			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}},
 		Auth: Auth{
 			FailureDelay:    Duration{time.Second},
 			MaxFailureDelay: Duration{15 * time.Second},
@@ -186,9 +219,17 @@ func Default() Config {
 			MIMEDepth:           100,   // as Dovecot, so structures match
 			MIMEParts:           10000, // and its part limit
 
-			HeaderSize:      1 << 20,
-			MaxConnsPerIP:   50,
-			MaxConnsPerUser: 100,
+			HeaderSize: 1 << 20,
+			// An office of 100 people behind one NAT, each with a
+			// desktop client (Thunderbird caches up to 5 connections
+			// per account) and a phone, holds about 600; 1000 leaves
+			// room without letting one host hold unbounded sockets.
+			MaxConnsPerIP:     1000,
+			MaxConnsPerUser:   100,
+			MaxConnsPerUserIP: 10,
+			SearchUpdates:     10, // as Dovecot's CLIENT_MAX_SEARCH_UPDATES
+			NotifyMailboxes:   100,
+			NotifyPending:     10000,
 		},
 	}
 }
@@ -229,6 +270,9 @@ func (c *Config) Validate() error {
 	if l.NestingDepth < 4 {
 		add("limits.nesting_depth must be at least 4")
 	}
+	if l.SearchUpdates < 0 {
+		add("limits.search_updates must not be negative")
+	}
 	if l.CommandsBeforeLogin < 1 {
 		add("limits.commands_before_login must be at least 1")
 	}
@@ -241,8 +285,8 @@ func (c *Config) Validate() error {
 	if l.MIMEDepth < 1 || l.MIMEParts < 1 || l.HeaderSize < 1024 {
 		add("limits.mime_depth, mime_parts must be >= 1 and header_size >= 1024")
 	}
-	if l.MaxConnsPerIP < 0 || l.MaxConnsPerUser < 0 {
-		add("limits.max_conns_per_ip and max_conns_per_user must be >= 0 (0 = unlimited)")
+	if l.MaxConnsPerIP < 0 || l.MaxConnsPerUser < 0 || l.MaxConnsPerUserIP < 0 {
+		add("limits.max_conns_per_ip, max_conns_per_user and max_conns_per_user_ip must be >= 0 (0 = unlimited)")
 	}
 	if c.Storage.MultiAppendInlineBytes < 0 {
 		return fmt.Errorf("storage.multiappend_inline_bytes must be 0 or more, got %d", c.Storage.MultiAppendInlineBytes)
@@ -259,8 +303,17 @@ func (c *Config) Validate() error {
 	if m := c.Storage.Metadata; m != "" && !IsPostgresURL(m) {
 		add("storage.metadata must be empty (the SQLite database in data_dir) or a postgres:// URL, got a value starting %q", prefix(m, 11))
 	}
+	if c.Storage.SweepInterval.Duration < time.Second {
+		add("storage.sweep_interval must be at least 1s")
+	}
+	if c.Storage.SweepGrace.Duration < time.Minute {
+		add("storage.sweep_grace must be at least 1m (a blob younger than that may be about to be committed)")
+	}
 	if c.Storage.InlineMaxBytes < 0 || c.Storage.InlineMaxBytes > MaxInlineBytes {
 		add("storage.inline_max_bytes must be between 0 (off) and %d", MaxInlineBytes)
+	}
+	if c.Limits.NotifyMailboxes < 1 || c.Limits.NotifyPending < 1 {
+		add("limits.notify_mailboxes and limits.notify_pending must be at least 1")
 	}
 	if c.IMAP.IdleKeepalive.Duration < time.Second {
 		add("imap.idle_keepalive must be at least 1s")

@@ -33,11 +33,12 @@ func TestUnknownKeyRejected(t *testing.T) {
 
 func TestValidateNamesTheLimit(t *testing.T) {
 	cases := map[string]func(*Config){
-		"limits.autologout":    func(c *Config) { c.Limits.Autologout.Duration = 1 },
-		"limits.line_length":   func(c *Config) { c.Limits.LineLength = 10 },
-		"limits.literal_size":  func(c *Config) { c.Limits.LiteralSize = 1 },
-		"limits.nesting_depth": func(c *Config) { c.Limits.NestingDepth = 1 },
-		"tls.cert_file":        func(c *Config) { c.TLS.CertFile = "x" },
+		"limits.autologout":     func(c *Config) { c.Limits.Autologout.Duration = 1 },
+		"limits.line_length":    func(c *Config) { c.Limits.LineLength = 10 },
+		"limits.literal_size":   func(c *Config) { c.Limits.LiteralSize = 1 },
+		"limits.nesting_depth":  func(c *Config) { c.Limits.NestingDepth = 1 },
+		"limits.search_updates": func(c *Config) { c.Limits.SearchUpdates = -1 },
+		"tls.cert_file":         func(c *Config) { c.TLS.CertFile = "x" },
 		"storage.inline_max_bytes": func(c *Config) {
 			c.Storage.InlineMaxBytes = MaxInlineBytes + 1
 		},

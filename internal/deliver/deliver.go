@@ -76,6 +76,39 @@ func (d *Deliverer) inlineLimit() int64 {
 // computed, ready to be committed into a mailbox.
 type Prepared struct {
 	store.NewMessage
+	// stamp is what the blob store's Commit returned (blob.Stamped),
+	// for Discard; zero for inline bytes.
+	stamp time.Time
+}
+
+// Discard takes back the blob files of prepared messages that will not
+// be stored after all (an APPEND that failed after its literal was read,
+// a MULTIAPPEND cut off half way, an LMTP transfer that no recipient
+// took), so they do not wait for the periodic sweep. A blob is kept if a
+// stored message references it or if another delivery of the same bytes
+// has committed it since (blob.Releaser checks both under its lock), so
+// Discard is safe to call after a failed Commit too. It runs even when
+// ctx is cancelled (a client's disconnect is the common cause).
+func (d *Deliverer) Discard(ctx context.Context, ps ...*Prepared) {
+	r, ok := d.Blobs.(blob.Releaser)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, p := range ps {
+		if p == nil || p.Inline != nil || p.stamp.IsZero() {
+			continue
+		}
+		id := p.BlobID
+		_, err := r.Release(ctx, id, p.stamp, func(ctx context.Context) (bool, error) {
+			return d.Store.BlobReferenced(ctx, id)
+		})
+		if err != nil && d.Logger != nil {
+			d.Logger.Warn("discarding an unused blob failed; the sweep will remove it", "blob", id, "err", err)
+		}
+		p.stamp = time.Time{}
+	}
 }
 
 // ErrTooBig is returned when the message exceeds the size given to Prepare.
@@ -170,6 +203,7 @@ func (d *Deliverer) prepareInline(msg []byte, flags store.Flags, internalDate ti
 	sum := sha256.Sum256(msg)
 	p := d.analysed(a, hex.EncodeToString(sum[:]), flags, internalDate)
 	p.Inline = msg
+	p.setPreview(a.Root, bytes.NewReader(msg))
 	return p, nil
 }
 
@@ -210,7 +244,28 @@ func (d *Deliverer) prepareBlob(ctx context.Context, src io.Reader, maxSize int6
 	if err != nil {
 		return nil, fmt.Errorf("commit blob: %w", err)
 	}
-	return d.analysed(a, id, flags, internalDate), nil
+	p := d.analysed(a, id, flags, internalDate)
+	if st, ok := w.(blob.Stamped); ok {
+		p.stamp = st.Stamp()
+	}
+	// The preview reads the first text part back (a bounded range); if
+	// that fails, FETCH PREVIEW computes it later.
+	if br, err := d.Blobs.Open(ctx, id); err == nil {
+		p.setPreview(a.Root, br)
+		br.Close()
+	}
+	return p, nil
+}
+
+// setPreview computes the RFC 8970 preview at ingest (stored with the
+// message record, so FETCH PREVIEW never reads the message).
+func (p *Prepared) setPreview(root *mime.Part, r io.ReaderAt) {
+	if root == nil {
+		return
+	}
+	if pv, err := msgdata.Preview(root, r); err == nil {
+		p.Preview, p.HasPreview = pv, true
+	}
 }
 
 // analysed is prepared, reporting a MIME limit the message reached: it
@@ -253,7 +308,7 @@ func (s *spool) Read(p []byte) (int, error) {
 
 // prepared maps an analysis onto the message record.
 func prepared(a *msgdata.Analysis, id string, flags store.Flags, internalDate time.Time) *Prepared {
-	return &Prepared{store.NewMessage{
+	return &Prepared{NewMessage: store.NewMessage{
 		Flags:  flags,
 		BlobID: id,
 		// RFC822.SIZE counts every line end as CRLF, as Dovecot does
@@ -283,8 +338,19 @@ func (d *Deliverer) Commit(ctx context.Context, mailboxID int64, msgs []*Prepare
 	if err != nil {
 		return nil, err
 	}
-	d.Bus.Publish(changes)
+	d.Bus.PublishFrom(notify.Origin(ctx), changes)
 	return uids, nil
+}
+
+// Replace commits p to mailboxID and expunges uid from srcMailboxID in
+// one transaction (RFC 8508 REPLACE), then publishes the changes.
+func (d *Deliverer) Replace(ctx context.Context, srcMailboxID int64, uid store.UID, mailboxID int64, p *Prepared) (store.UID, error) {
+	u, changes, err := d.Store.ReplaceMessage(ctx, srcMailboxID, uid, mailboxID, p.NewMessage)
+	if err != nil {
+		return 0, err
+	}
+	d.Bus.Publish(changes)
+	return u, nil
 }
 
 // Deliver is Prepare followed by Commit for one message.

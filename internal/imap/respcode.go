@@ -49,6 +49,19 @@ const (
 	// RFC 7889 (APPENDLIMIT) and RFC 4469 / RFC 9051 §7.1.
 	CodeTooBig = "TOOBIG" // message or argument too large
 
+	// RFC 6154 §6 (CREATE-SPECIAL-USE).
+	CodeUseAttr = "USEATTR" // the special-use attribute cannot be created
+
+	// RFC 4978 §3 (COMPRESS).
+	CodeCompressionActive = "COMPRESSIONACTIVE" // a compression layer is already active
+	// RFC 5465 §5.8, §8 (NOTIFY).
+	CodeNotificationOverflow = "NOTIFICATIONOVERFLOW" // notifications turned off, or NOTIFY refused as too costly
+	CodeBadEvent             = "BADEVENT"             // argument: (supported events)
+
 	// RFC 8474 §4.1 (OBJECTID).
 	CodeMailboxID = "MAILBOXID" // argument: (objectid)
+
+	// RFC 4469 §7 (CATENATE) and RFC 4467 §4 (URLAUTH).
+	CodeBadURL  = "BADURL"  // argument: the URL that failed
+	CodeURLMech = "URLMECH" // argument: mechanisms of the mailbox
 )

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -163,6 +164,10 @@ func (s *session) deliver(r io.Reader, set func(rcpt string, err error)) {
 		slot[i] = k
 	}
 	uids, cerrs := cfg.Deliver.CommitEach(ctx, p, mbIDs)
+	if !slices.Contains(cerrs, nil) {
+		// No mailbox took it: take the blob back now.
+		cfg.Deliver.Discard(ctx, p)
+	}
 	for i, rc := range s.rcpts {
 		err := errs[i]
 		var uid store.UID

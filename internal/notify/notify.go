@@ -8,6 +8,7 @@
 package notify
 
 import (
+	"context"
 	"sync"
 
 	"barid/internal/store"
@@ -38,6 +39,11 @@ type Subscription struct {
 	// selected queues nothing.
 	mailbox  int64
 	filterOn bool
+	// all, when set, queues every change of the account whatever the
+	// filter says: an IMAP NOTIFY session watching other mailboxes
+	// (RFC 5465). With a bus keyed by mailbox it becomes the set of
+	// mailboxes watched plus the account's mailbox-list events.
+	all bool
 }
 
 // Subscribe starts receiving changes for accountID.
@@ -75,6 +81,30 @@ func (b *Bus) Publish(changes []store.Change) {
 	}
 }
 
+// PublishFrom is Publish with every change stamped with origin, the
+// session that made it (store.Change.Origin), so that session can tell
+// its own changes from others' (RFC 5465 §5).
+func (b *Bus) PublishFrom(origin uint64, changes []store.Change) {
+	for i := range changes {
+		changes[i].Origin = origin
+	}
+	b.Publish(changes)
+}
+
+type originKey struct{}
+
+// WithOrigin returns a context that names the session making changes, for
+// code that publishes on a session's behalf (internal/deliver).
+func WithOrigin(ctx context.Context, origin uint64) context.Context {
+	return context.WithValue(ctx, originKey{}, origin)
+}
+
+// Origin returns the session WithOrigin put in ctx, or 0.
+func Origin(ctx context.Context) uint64 {
+	o, _ := ctx.Value(originKey{}).(uint64)
+	return o
+}
+
 func (s *Subscription) push(cs []store.Change) {
 	s.mu.Lock()
 	if s.closed {
@@ -82,7 +112,7 @@ func (s *Subscription) push(cs []store.Change) {
 		return
 	}
 	n := len(s.queue)
-	if s.filterOn {
+	if s.filterOn && !s.all {
 		for _, c := range cs {
 			if c.MailboxID == s.mailbox && s.mailbox != 0 {
 				s.queue = append(s.queue, c)
@@ -127,6 +157,10 @@ func (s *Subscription) Pending() bool {
 func (s *Subscription) Filter(mailboxID int64) {
 	s.mu.Lock()
 	s.filterOn, s.mailbox = true, mailboxID
+	if s.all {
+		s.mu.Unlock()
+		return
+	}
 	kept := s.queue[:0]
 	for _, c := range s.queue {
 		if c.MailboxID == mailboxID && mailboxID != 0 {
@@ -136,6 +170,20 @@ func (s *Subscription) Filter(mailboxID int64) {
 	clear(s.queue[len(kept):])
 	s.queue = kept
 	s.mu.Unlock()
+}
+
+// Everything turns on (or off) queueing every change of the account,
+// whatever Filter says; Filter's mailbox applies again when it is off.
+// Turning it off drops queued changes Filter would not have kept.
+func (s *Subscription) Everything(on bool) {
+	s.mu.Lock()
+	s.all = on
+	mb := s.mailbox
+	filterOn := s.filterOn
+	s.mu.Unlock()
+	if !on && filterOn {
+		s.Filter(mb)
+	}
 }
 
 // Wake is signalled (coalesced) whenever new changes are queued.

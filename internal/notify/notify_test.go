@@ -61,3 +61,29 @@ func TestNotifyAndClose(t *testing.T) {
 		t.Fatal("closed subscription not removed from the bus")
 	}
 }
+
+func TestEverythingOverridesFilter(t *testing.T) {
+	b := New()
+	s := b.Subscribe(1)
+	s.Filter(11)
+	s.Everything(true)
+	b.Publish([]store.Change{{AccountID: 1, MailboxID: 10}, {AccountID: 1, MailboxID: 11}, {AccountID: 1, Kind: store.ChangeSubscribed}})
+	if got := s.Drain(); len(got) != 3 {
+		t.Fatalf("Everything: got %v", got)
+	}
+	// Filter while Everything is on records the mailbox, drops nothing.
+	b.Publish([]store.Change{{AccountID: 1, MailboxID: 10}, {AccountID: 1, MailboxID: 12}})
+	s.Filter(12)
+	if got := s.Drain(); len(got) != 2 {
+		t.Fatalf("Filter under Everything dropped changes: %v", got)
+	}
+	b.Publish([]store.Change{{AccountID: 1, MailboxID: 10}, {AccountID: 1, MailboxID: 12, UID: 3}})
+	s.Everything(false)
+	if got := s.Drain(); len(got) != 1 || got[0].UID != 3 {
+		t.Fatalf("after Everything(false) the filter should apply to the queue: %v", got)
+	}
+	b.Publish([]store.Change{{AccountID: 1, MailboxID: 10}})
+	if s.Pending() {
+		t.Fatal("Everything(false) still queues other mailboxes")
+	}
+}

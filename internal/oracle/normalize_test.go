@@ -66,6 +66,10 @@ var (
 	reBareUIDFetch = regexp.MustCompile(`^\* \d+ FETCH \(UID \d+\)$`)
 	// The tagged answers after which Dovecot sends it.
 	reBinaryFailure = regexp.MustCompile(`^\S+ NO \[(?:UNKNOWN-CTE|PARSE)\]`)
+	// RFC 8474 §4, §5: barid's MAILBOXID after SELECT/EXAMINE and on
+	// CREATE's OK. Dovecot 2.3 has no OBJECTID.
+	reMailboxIDLine = regexp.MustCompile(`^\* OK \[MAILBOXID \([^)]*\)\]`)
+	reMailboxIDCode = regexp.MustCompile(`^(\S+ OK) \[MAILBOXID \([^)]*\)\]$`)
 )
 
 // normalize maps one command's answer lines to what must be equal
@@ -78,12 +82,18 @@ func (n *normalizer) normalize(ls []string) []string {
 	if k := len(ls); n.side == dovecotSide && k > 0 && reBinaryFailure.MatchString(ls[k-1]) {
 		ls = slices.DeleteFunc(slices.Clone(ls), reBareUIDFetch.MatchString)
 	}
+	if n.side == baridSide {
+		ls = slices.DeleteFunc(slices.Clone(ls), reMailboxIDLine.MatchString)
+	}
 	out := make([]string, 0, len(ls))
 	for _, l := range ls {
 		if m := reStatusText.FindStringSubmatch(l); m != nil {
 			l = m[1]
 			if m[2] != "" {
 				l += " " + m[2]
+			}
+			if n.side == baridSide {
+				l = reMailboxIDCode.ReplaceAllString(l, "$1")
 			}
 		}
 		l = reUIDValidity.ReplaceAllStringFunc(l, func(s string) string {

@@ -57,6 +57,27 @@ func TestUIDValidityValueIgnoredButNotItsUse(t *testing.T) {
 	}
 }
 
+func TestMailboxIDDroppedOnlyOnBaridsSelectAndCreate(t *testing.T) {
+	d := []string{"* FLAGS (\\Seen)", "* OK [UIDVALIDITY 7] UIDs valid", "t1 OK [READ-WRITE] Select completed."}
+	b := []string{"* FLAGS (\\Seen)", "* OK [UIDVALIDITY 9] UIDs valid", "* OK [MAILBOXID (F0123)] Ok", "t1 OK [READ-WRITE] Select completed."}
+	if !equalAfter(d, b) {
+		t.Error("barid's MAILBOXID line is not dropped")
+	}
+	if !equalAfter([]string{"t2 OK Create completed."}, []string{"t2 OK [MAILBOXID (F0123)] Created"}) {
+		t.Error("barid's MAILBOXID code on CREATE is not dropped")
+	}
+	for name, pair := range map[string][2][]string{
+		"Dovecot's side":     {{"* OK [MAILBOXID (F1)] Ok", "t1 OK"}, {"t1 OK"}},
+		"another code":       {{"t2 OK Create completed."}, {"t2 OK [TRYCREATE] Created"}},
+		"a NO with the code": {{"t2 OK Create completed."}, {"t2 NO [MAILBOXID (F1)] Created"}},
+		"other lines":        {d, {"* FLAGS ()", "* OK [UIDVALIDITY 9] UIDs valid", "* OK [MAILBOXID (F0123)] Ok", "t1 OK [READ-WRITE] Select completed."}},
+	} {
+		if equalAfter(pair[0], pair[1]) {
+			t.Errorf("%s: hidden by the MAILBOXID rule", name)
+		}
+	}
+}
+
 func TestDovecotBareUIDFetchDroppedOnlyBeforeBinaryFailure(t *testing.T) {
 	d := []string{"* 14 FETCH (UID 14)", "t1 NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding"}
 	if !equalAfter(d, []string{"t1 NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding"}) {
@@ -232,7 +253,7 @@ var reHeading = regexp.MustCompile("(?m)^### `([a-z0-9-]+)`")
 
 // globalRules are the normalisations of normalize_test.go, by their
 // headings in DIFFERENCES.md.
-var globalRules = []string{"status-text", "uidvalidity", "binary-bare-fetch", "list-order"}
+var globalRules = []string{"status-text", "uidvalidity", "binary-bare-fetch", "list-order", "objectid-mailboxid"}
 
 // DIFFERENCES.md documents every rule and every open bug, and nothing
 // else.

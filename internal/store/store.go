@@ -13,6 +13,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -197,6 +198,35 @@ type Mailbox struct {
 	Subscribed  bool
 }
 
+// ObjectID is the mailbox's RFC 8474 MAILBOXID (objectid: 1*255 of
+// ALPHA, DIGIT, "_", "-"). It is derived from UIDVALIDITY, which a
+// store hands out from a counter that never repeats within the store
+// and keeps across RENAME (RFC 8474 §4: a MAILBOXID survives renames and
+// is never reused for another mailbox). INBOX, whose RENAME moves its
+// messages to a new mailbox, keeps its own.
+func (m *Mailbox) ObjectID() string {
+	return "F" + strconv.FormatUint(uint64(m.UIDValidity), 16)
+}
+
+// EmailObjectID renders a message's RFC 8474 EMAILID. 0 (a record read
+// without FieldBasics) has none.
+func EmailObjectID(id int64) string {
+	return "M" + strconv.FormatUint(uint64(id), 16)
+}
+
+// ParseEmailObjectID is EmailObjectID's inverse; ok is false for a
+// string no message of this store can have.
+func ParseEmailObjectID(s string) (int64, bool) {
+	if len(s) < 2 || len(s) > 17 || s[0] != 'M' {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(s[1:], 16, 63)
+	if err != nil || v == 0 || strconv.FormatUint(v, 16) != s[1:] {
+		return 0, false
+	}
+	return int64(v), true
+}
+
 // Status is the counting part of STATUS (RFC 9051 §6.3.11).
 type Status struct {
 	Messages uint32
@@ -218,6 +248,16 @@ type Message struct {
 	Size         int64 // RFC822.SIZE: bytes of the stored message
 	InternalDate time.Time
 	SaveDate     time.Time
+	// EmailID identifies the message's content for RFC 8474 EMAILID
+	// (FieldBasics): random at delivery, carried by COPY and MOVE, so a
+	// message keeps it wherever it is filed.
+	EmailID int64
+
+	// Preview is the RFC 8970 preview text (FieldPreview), valid when
+	// HasPreview is set: messages stored before previews were computed
+	// have none until SetPreview.
+	Preview    string
+	HasPreview bool
 
 	// Header is the raw top-level header block, including the blank line
 	// that ends it (when the message has one).
@@ -252,7 +292,8 @@ const (
 	// FieldSize is Size alone (RFC822.SIZE), which a store may serve
 	// without reading the wide record; FieldBasics includes it.
 	FieldSize
-	FieldAll Fields = 0xff
+	FieldPreview        // Preview, HasPreview (RFC 8970)
+	FieldAll     Fields = 0xff
 )
 
 // NewMessage is a message ready to be appended: its blob already written
@@ -279,6 +320,12 @@ type NewMessage struct {
 	Cc           string
 	Bcc          string
 	SentDate     time.Time
+	// Preview is the RFC 8970 preview, computed at delivery; HasPreview
+	// false stores none (computed on first FETCH PREVIEW).
+	Preview    string
+	HasPreview bool
+	// EmailID is the RFC 8474 EMAILID; 0 lets the store choose a new one.
+	EmailID int64
 }
 
 // ChangeKind says what a Change describes.
@@ -308,6 +355,10 @@ type Change struct {
 	OldName   string // renames
 	// UIDValidity of the mailbox, for created/renamed mailboxes.
 	UIDValidity uint32
+	// Origin is the session that made the change (its connection id),
+	// stamped by the publisher, never by the store; 0 for deliveries and
+	// tools. NOTIFY uses it to omit a client's own events (RFC 5465 §5).
+	Origin uint64
 }
 
 // StoreResult is the outcome of StoreFlags for one message.
@@ -334,6 +385,7 @@ var (
 	ErrMailboxInferior = errors.New("mailbox has inferior hierarchical names") // RFC 9051 §6.3.5
 	ErrCannot          = errors.New("operation not permitted on this mailbox") // [CANNOT]
 	ErrOverQuota       = errors.New("over quota")                              // [OVERQUOTA]
+	ErrNoMessage       = errors.New("no such message")                         // REPLACE of an expunged message
 )
 
 // Store is the metadata store. Implementations: store/sqlite (embedded
@@ -400,6 +452,14 @@ type Store interface {
 	// MoveMessages copies then expunges from src in one transaction
 	// (RFC 6851).
 	MoveMessages(ctx context.Context, srcMailboxID int64, uids []UID, dstMailboxID int64) (*CopyResult, []Change, error)
+	// ReplaceMessage appends msg to dst and expunges uid from src in one
+	// transaction (RFC 8508 REPLACE); ErrNoMessage if uid is gone. The
+	// changes are dst's Added followed by src's Expunged.
+	ReplaceMessage(ctx context.Context, srcMailboxID int64, uid UID, dstMailboxID int64, msg NewMessage) (UID, []Change, error)
+	// SetPreview records the preview of a message that had none
+	// (RFC 8970: computed on first fetch for messages stored before
+	// previews were); a message that has one keeps it.
+	SetPreview(ctx context.Context, mailboxID int64, uid UID, preview string) error
 	// ClaimRecent marks every message with UID >= FirstRecent as claimed
 	// and returns the previous FirstRecent: the caller's session treats
 	// UIDs from there on as \Recent.

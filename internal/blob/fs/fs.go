@@ -29,12 +29,20 @@ type Store struct {
 	tmp string
 	now func() time.Time
 	// mu orders a deduplicating Commit (which refreshes the existing
-	// file's mtime) against DeleteIfOlder (which re-reads it), so a sweep
-	// never deletes a blob a delivery has just been handed.
+	// file's mtime) against DeleteIfOlder and Release (which re-read
+	// it), so a sweep never deletes a blob a delivery has just been
+	// handed. It also guards open.
 	mu sync.Mutex
+	// open holds the names of the temporary files of writers not yet
+	// committed or aborted, which SweepTmp never removes.
+	open map[string]struct{}
 }
 
-var _ blob.Store = (*Store)(nil)
+var (
+	_ blob.Store      = (*Store)(nil)
+	_ blob.Releaser   = (*Store)(nil)
+	_ blob.TmpSweeper = (*Store)(nil)
+)
 
 // Open opens (creating with mode 0700) the blob directory dir and removes
 // temporary files older than a day, which only a crashed writer leaves.
@@ -43,7 +51,7 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{dir: abs, tmp: filepath.Join(abs, "tmp"), now: time.Now}
+	s := &Store{dir: abs, tmp: filepath.Join(abs, "tmp"), now: time.Now, open: make(map[string]struct{})}
 	if err := os.MkdirAll(s.tmp, 0o700); err != nil {
 		return nil, err
 	}
@@ -110,8 +118,12 @@ func (s *Store) Create(ctx context.Context) (blob.Writer, error) {
 	var rnd [12]byte
 	rand.Read(rnd[:])
 	name := filepath.Join(s.tmp, hex.EncodeToString(rnd[:]))
+	s.mu.Lock()
+	s.open[name] = struct{}{}
+	s.mu.Unlock()
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
+		s.forget(name)
 		return nil, err
 	}
 	h := sha256.New()
@@ -120,15 +132,23 @@ func (s *Store) Create(ctx context.Context) (blob.Writer, error) {
 	return w, nil
 }
 
+// forget drops a temporary file from the open writers.
+func (s *Store) forget(name string) {
+	s.mu.Lock()
+	delete(s.open, name)
+	s.mu.Unlock()
+}
+
 type writer struct {
-	s    *Store
-	f    *os.File
-	name string
-	h    hash.Hash
-	bw   *bufio.Writer
-	n    int64
-	done bool
-	err  error
+	s     *Store
+	f     *os.File
+	name  string
+	h     hash.Hash
+	bw    *bufio.Writer
+	n     int64
+	done  bool
+	err   error
+	stamp time.Time // the blob's mtime as Commit left it (Stamp)
 	// written is what reached the file; flushed is how much of it
 	// writeback was started for (startWriteback).
 	written, flushed int64
@@ -181,10 +201,17 @@ func (w *writer) Commit(ctx context.Context) (string, int64, error) {
 	if err != nil {
 		w.f.Close()
 		os.Remove(w.name)
+	}
+	w.s.forget(w.name)
+	if err != nil {
 		return "", 0, err
 	}
 	return id, n, nil
 }
+
+// Stamp is the blob's modification time as the last Commit left it
+// (blob.Stamped): Release deletes the blob only if it is unchanged.
+func (w *writer) Stamp() time.Time { return w.stamp }
 
 func (w *writer) commit(ctx context.Context) (string, int64, error) {
 	if w.err != nil {
@@ -210,6 +237,12 @@ func (w *writer) commit(ctx context.Context) (string, int64, error) {
 	if err == nil {
 		now := w.s.now()
 		err := os.Chtimes(dst, now, now)
+		if err == nil {
+			// Read back: the file system may store fewer digits.
+			if info, serr := os.Stat(dst); serr == nil {
+				w.stamp = info.ModTime()
+			}
+		}
 		w.s.mu.Unlock()
 		os.Remove(w.name)
 		if err != nil {
@@ -223,8 +256,18 @@ func (w *writer) commit(ctx context.Context) (string, int64, error) {
 	if err := w.s.mkdirs(dir); err != nil {
 		return "", 0, err
 	}
-	// A fresh file: its mtime is now, so DeleteIfOlder spares it.
-	if err := os.Rename(w.name, dst); err != nil {
+	// A fresh file: its mtime is now, so DeleteIfOlder spares it. The
+	// rename and the stamp are taken under mu, so that a deduplicating
+	// Commit of the same bytes comes after both and changes the stamp.
+	w.s.mu.Lock()
+	err = os.Rename(w.name, dst)
+	if err == nil {
+		if info, serr := os.Stat(dst); serr == nil {
+			w.stamp = info.ModTime()
+		}
+	}
+	w.s.mu.Unlock()
+	if err != nil {
 		return "", 0, err
 	}
 	return id, w.n, syncDir(dir)
@@ -261,6 +304,7 @@ func (w *writer) Abort() error {
 	}
 	w.done = true
 	w.f.Close()
+	defer w.s.forget(w.name)
 	if err := os.Remove(w.name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -388,4 +432,65 @@ func (s *Store) List(ctx context.Context, fn func(id string, ageSeconds int64) e
 
 func isHex2(s string) bool {
 	return len(s) == 2 && validID(s+"00000000000000000000000000000000000000000000000000000000000000")
+}
+
+// Release deletes blob id if its mtime is still stamp (no Commit of the
+// same content has refreshed it since the one that returned stamp) and
+// inUse reports false, all under mu (blob.Releaser).
+func (s *Store) Release(ctx context.Context, id string, stamp time.Time, inUse func(context.Context) (bool, error)) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if !validID(id) {
+		return false, ErrInvalidID
+	}
+	p := s.path(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	info, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if stamp.IsZero() || !info.ModTime().Equal(stamp) {
+		return false, nil
+	}
+	used, err := inUse(ctx)
+	if err != nil || used {
+		return false, err
+	}
+	if err := os.Remove(p); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// SweepTmp removes the files in tmp/ that no open writer owns and that
+// were last written at least minAge ago (blob.TmpSweeper): what a
+// crashed writer, or one whose Abort could not remove its file, left.
+func (s *Store) SweepTmp(ctx context.Context, minAge time.Duration) (int, error) {
+	ents, err := os.ReadDir(s.tmp)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range ents {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		name := filepath.Join(s.tmp, e.Name())
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || s.now().Sub(info.ModTime()) < minAge {
+			continue
+		}
+		s.mu.Lock()
+		_, owned := s.open[name]
+		if !owned && os.Remove(name) == nil {
+			n++
+		}
+		s.mu.Unlock()
+	}
+	return n, nil
 }

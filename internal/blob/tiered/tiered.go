@@ -79,3 +79,19 @@ func (s *Store) DeleteIfOlder(ctx context.Context, id string, minAge time.Durati
 type memReader struct{ *bytes.Reader }
 
 func (memReader) Close() error { return nil }
+
+// Release passes to the file store when it can release (blob.Releaser).
+func (s *Store) Release(ctx context.Context, id string, stamp time.Time, inUse func(context.Context) (bool, error)) (bool, error) {
+	if r, ok := s.files.(blob.Releaser); ok {
+		return r.Release(ctx, id, stamp, inUse)
+	}
+	return false, nil
+}
+
+// SweepTmp passes to the file store when it spools (blob.TmpSweeper).
+func (s *Store) SweepTmp(ctx context.Context, minAge time.Duration) (int, error) {
+	if t, ok := s.files.(blob.TmpSweeper); ok {
+		return t.SweepTmp(ctx, minAge)
+	}
+	return 0, nil
+}

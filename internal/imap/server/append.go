@@ -9,6 +9,7 @@ import (
 
 	"barid/internal/deliver"
 	"barid/internal/imap"
+	"barid/internal/notify"
 	"barid/internal/store"
 )
 
@@ -34,6 +35,14 @@ func handleAppend(c *Conn, tag string) error {
 		return err
 	}
 	var prepared []*deliver.Prepared
+	// Blob files of messages that end up not stored (the command fails
+	// or the client goes away after a literal) are taken back at once.
+	committed := false
+	defer func() {
+		if !committed {
+			c.srv.cfg.Deliver.Discard(c.ctx(), prepared...)
+		}
+	}()
 	// held is the bytes of small messages kept in memory for the commit.
 	var held int64
 	for {
@@ -59,45 +68,30 @@ func handleAppend(c *Conn, tag string) error {
 				return c.errOr("invalid date-time in APPEND")
 			}
 		}
-		// RFC 6855 §4: UTF8 (literal8) form.
-		utf8Wrap := false
-		if b, ok := c.dec.Peek(); ok && (b == 'U' || b == 'u') {
-			var a string
-			if !c.dec.ExpectAtom(&a) || !strings.EqualFold(a, "UTF8") || !c.dec.ExpectSP() || !c.dec.ExpectSpecial('(') {
-				return c.errOr("expected UTF8 (literal)")
-			}
-			utf8Wrap = true
-		}
 		for _, f := range flags {
 			if strings.EqualFold(f, `\Recent`) || (strings.HasPrefix(f, `\`) && !isSystemFlag(f)) {
 				return &imap.Error{Type: "BAD", Text: "Invalid flag in APPEND: " + f}
 			}
 		}
-		r, size, _, ok := c.dec.Literal()
-		if !ok {
-			return c.dec.Err()
-		}
-		if size == 0 {
-			io.Copy(io.Discard, r)
-			return &imap.Error{Type: "NO", Text: "Refusing to append an empty message"}
-		}
 		prepare := c.srv.cfg.Deliver.Prepare
 		if held >= c.multiAppendBudget() {
 			prepare = c.srv.cfg.Deliver.PrepareFile
 		}
-		p, err := prepare(c.ctx(), r, size, store.FlagsFromNames(flags), date)
-		if err != nil {
-			io.Copy(io.Discard, r)
-			if isConnErr(err) {
-				return &ioError{err}
+		var p *deliver.Prepared
+		if b, ok := c.dec.Peek(); ok && (b == 'C' || b == 'c') {
+			// RFC 4469 §5: CATENATE, also inside MULTIAPPEND.
+			var err error
+			if p, err = c.catenate(prepare, store.FlagsFromNames(flags), date); err != nil {
+				return err
 			}
-			return err
+		} else {
+			var err error
+			if p, err = c.appendLiteral(prepare, store.FlagsFromNames(flags), date); err != nil {
+				return err
+			}
 		}
 		prepared = append(prepared, p)
 		held += int64(len(p.Inline))
-		if utf8Wrap && !c.dec.ExpectSpecial(')') {
-			return c.dec.Err()
-		}
 		if c.dec.CRLF() {
 			break
 		}
@@ -108,16 +102,50 @@ func handleAppend(c *Conn, tag string) error {
 			return &imap.Error{Type: "NO", Code: imap.CodeLimit, Text: "Too many messages in one MULTIAPPEND (max 10000)"}
 		}
 	}
-	uids, err := c.srv.cfg.Deliver.Commit(c.ctx(), mb.ID, prepared)
+	uids, err := c.srv.cfg.Deliver.Commit(notify.WithOrigin(c.ctx(), c.id), mb.ID, prepared)
 	if err != nil {
 		return err
 	}
+	committed = true
 	u32 := make([]uint32, len(uids))
 	for i, u := range uids {
 		u32[i] = uint32(u)
 	}
 	code := fmt.Sprintf("APPENDUID %d %s", mb.UIDValidity, imap.NewUIDSet(u32).String())
 	return c.ok(tag, code, "Append completed.")
+}
+
+// appendLiteral reads one message literal, in its RFC 6855 §4 UTF8
+// (literal8) form too, and prepares it.
+func (c *Conn) appendLiteral(prepare prepareFunc, flags store.Flags, date time.Time) (*deliver.Prepared, error) {
+	utf8Wrap := false
+	if b, ok := c.dec.Peek(); ok && (b == 'U' || b == 'u') {
+		var a string
+		if !c.dec.ExpectAtom(&a) || !strings.EqualFold(a, "UTF8") || !c.dec.ExpectSP() || !c.dec.ExpectSpecial('(') {
+			return nil, c.errOr("expected UTF8 (literal)")
+		}
+		utf8Wrap = true
+	}
+	r, size, _, ok := c.dec.Literal()
+	if !ok {
+		return nil, c.dec.Err()
+	}
+	if size == 0 {
+		io.Copy(io.Discard, r)
+		return nil, &imap.Error{Type: "NO", Text: "Refusing to append an empty message"}
+	}
+	p, err := prepare(c.ctx(), r, size, flags, date)
+	if err != nil {
+		io.Copy(io.Discard, r)
+		if isConnErr(err) {
+			return nil, &ioError{err}
+		}
+		return nil, err
+	}
+	if utf8Wrap && !c.dec.ExpectSpecial(')') {
+		return nil, c.dec.Err()
+	}
+	return p, nil
 }
 
 func isSystemFlag(f string) bool {

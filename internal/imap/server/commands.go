@@ -11,6 +11,10 @@ const (
 	// noUpdates: the command sends no pending updates at all (LOGOUT,
 	// the commands that leave the selected state).
 	noUpdates
+	// noNotify: NOTIFY's unsolicited LIST and STATUS responses for
+	// other mailboxes wait for the next command, so they do not mix
+	// with the command's own LIST or STATUS answers (RFC 5465 §5.4).
+	noNotify
 )
 
 // command is one entry of the command table (docs/style.md §2). UID variants
@@ -42,20 +46,26 @@ func init() {
 		"AUTHENTICATE": {states: notAuth, handle: handleAuthenticate},
 		"LOGIN":        {states: notAuth, handle: handleLogin},
 		// Authenticated (RFC 9051 §6.3).
-		"ENABLE":      {states: authed, handle: handleEnable},
-		"SELECT":      {states: authed, flags: noUpdates, handle: handleSelect},
-		"EXAMINE":     {states: authed, flags: noUpdates, handle: handleExamine},
-		"CREATE":      {states: authed, handle: handleCreate},
-		"DELETE":      {states: authed, handle: handleDelete},
-		"RENAME":      {states: authed, handle: handleRename},
-		"SUBSCRIBE":   {states: authed, handle: handleSubscribe},
-		"UNSUBSCRIBE": {states: authed, handle: handleUnsubscribe},
-		"LIST":        {states: authed, handle: handleList},
-		"LSUB":        {states: authed, handle: handleLsub},
-		"NAMESPACE":   {states: authed, handle: handleNamespace},
-		"STATUS":      {states: authed, handle: handleStatus},
-		"APPEND":      {states: authed, handle: handleAppend},
-		"IDLE":        {states: authed, handle: handleIdle},
+		"ENABLE":         {states: authed, handle: handleEnable},
+		"SELECT":         {states: authed, flags: noUpdates, handle: handleSelect},
+		"EXAMINE":        {states: authed, flags: noUpdates, handle: handleExamine},
+		"CREATE":         {states: authed, handle: handleCreate},
+		"DELETE":         {states: authed, handle: handleDelete},
+		"RENAME":         {states: authed, handle: handleRename},
+		"SUBSCRIBE":      {states: authed, handle: handleSubscribe},
+		"UNSUBSCRIBE":    {states: authed, handle: handleUnsubscribe},
+		"LIST":           {states: authed, flags: noNotify, handle: handleList},
+		"LSUB":           {states: authed, flags: noNotify, handle: handleLsub},
+		"NAMESPACE":      {states: authed, handle: handleNamespace},
+		"STATUS":         {states: authed, flags: noNotify, handle: handleStatus},
+		"APPEND":         {states: authed, handle: handleAppend},
+		"IDLE":           {states: authed, handle: handleIdle},
+		"NOTIFY":         {states: authed, handle: handleNotify}, // RFC 5465
+		"GENURLAUTH":     {states: authed, handle: handleGenURLAuth},
+		"RESETKEY":       {states: authed, handle: handleResetKey},
+		"URLFETCH":       {states: authed, handle: handleURLFetch},
+		"COMPRESS":       {states: authed, handle: handleCompress},                         // RFC 4978
+		"UNAUTHENTICATE": {states: authed, flags: noUpdates, handle: handleUnauthenticate}, // RFC 8437
 		// Selected (RFC 9051 §6.4).
 		"CHECK":       {states: selected, handle: handleCheck},
 		"CLOSE":       {states: selected, flags: noUpdates, handle: handleClose},
@@ -74,5 +84,11 @@ func init() {
 		"UID COPY":    {states: selected, handle: handleUIDCopy},
 		"MOVE":        {states: selected, flags: usesSeq, handle: handleMove},
 		"UID MOVE":    {states: selected, handle: handleUIDMove},
+		"REPLACE":     {states: selected, flags: usesSeq, handle: handleReplace}, // RFC 8508
+		"UID REPLACE": {states: selected, handle: handleUIDReplace},
+		"THREAD":      {states: selected, flags: usesSeq, handle: handleThread},
+		"UID THREAD":  {states: selected, handle: handleUIDThread},
+		// RFC 5267 §4.2
+		"CANCELUPDATE": {states: selected, handle: handleCancelUpdate},
 	}
 }

@@ -62,15 +62,20 @@ type Conn struct {
 	flagLine []byte
 	dec      *wire.Decoder
 	enc      *wire.Encoder
-	wmu      sync.Mutex  // held by whoever writes while IDLE is running
+	wmu      sync.Mutex  // held by whoever writes while IDLE is running or between NOTIFY commands
 	idling   bool        // under wmu: IDLE is in progress
-	pushing  atomic.Bool // an IDLE pusher goroutine is running
+	quiet    bool        // under wmu: NOTIFY is on and no command is in progress (push.go)
+	pushErr  error       // under wmu: a push between commands failed to write
+	pushing  atomic.Bool // a pusher goroutine is running
 
 	state      State
 	tls        bool
 	loopback   bool
 	preAuthCmd int
 	badCmds    int
+	// authStart is when the connection last became not authenticated
+	// by UNAUTHENTICATE (RFC 8437); the login timeout runs from there.
+	authStart time.Time
 
 	account     *store.Account
 	releaseUser func()
@@ -85,12 +90,21 @@ type Conn struct {
 	sel *view    // selected mailbox, nil unless StateSelected
 	cur *command // the command being run
 
+	// notify is the RFC 5465 NOTIFY state, nil until the first NOTIFY.
+	notify *notifyState
+
 	// lastUIDSet is the UID set of the current UID command as sent
 	// (QRESYNC's VANISHED (EARLIER) covers UIDs no longer in the view).
 	lastUIDSet imap.UIDSet
 
 	// searchRes is the saved result of SEARCH RETURN (SAVE) (RFC 5182).
 	searchRes []store.UID
+
+	// catLeft, while catOn, is what a CATENATE may still add before it
+	// reaches APPENDLIMIT: a TEXT literal larger than that is refused
+	// before its "+" (catenate.go).
+	catLeft int64
+	catOn   bool
 
 	phaseMu  sync.Mutex
 	waiting  bool // blocked reading the next command (or in IDLE)
@@ -129,13 +143,16 @@ func (c *Conn) decoderOptions() wire.Options {
 // continueLiteral is the decoder's literal hook: a synchronizing literal
 // gets "+ Ready" (RFC 9051 §4.3); a non-synchronizing one gets nothing.
 func (c *Conn) continueLiteral(size int64, nonSync bool) error {
+	if c.catOn && size > c.catLeft {
+		return errCatenateTooBig
+	}
 	if nonSync {
 		// RFC 7888 §4: LITERAL- allows non-synchronizing literals only up
 		// to 4096 bytes; we advertise LITERAL+ so any size is accepted.
 		return nil
 	}
 	c.bw.WriteString("+ Ready for literal data\r\n")
-	return c.bw.Flush()
+	return c.flushWire()
 }
 
 // shutdown asks the connection to finish: a command in progress
@@ -213,7 +230,11 @@ func (c *Conn) cleanup() {
 // by a reset when unread input remains (the same trick HTTP servers
 // use). Bounded in bytes and time.
 func (c *Conn) lingerClose() {
-	tc, ok := c.nc.(*net.TCPConn)
+	nc := c.nc
+	if dc, ok := nc.(*deflateConn); ok {
+		nc = dc.raw()
+	}
+	tc, ok := nc.(*net.TCPConn)
 	if !ok {
 		c.nc.Close()
 		return
@@ -228,6 +249,9 @@ func (c *Conn) lingerClose() {
 func (c *Conn) readCommand(start time.Time) error {
 	var deadline time.Time
 	if c.state == StateNotAuthenticated {
+		if c.authStart.After(start) {
+			start = c.authStart
+		}
 		deadline = start.Add(c.srv.cfg.Limits.LoginTimeout)
 	} else {
 		deadline = time.Now().Add(c.srv.cfg.Limits.Autologout)
@@ -238,8 +262,18 @@ func (c *Conn) readCommand(start time.Time) error {
 		return io.EOF
 	}
 	// Wait for the first byte of the command before leaving the waiting
-	// phase, so that shutdown interrupts only idle connections.
+	// phase, so that shutdown interrupts only idle connections. With
+	// NOTIFY on, the pusher may write meanwhile (push.go).
+	quiet := c.beginQuiet()
 	_, err := c.br.Peek(1)
+	if quiet {
+		if perr := c.endQuiet(); perr != nil {
+			return perr
+		}
+		if c.state == StateLogout {
+			return io.EOF // the pusher said BYE (selected mailbox deleted)
+		}
+	}
 	shutting := c.setWaiting(false)
 	if err != nil {
 		var ne net.Error
@@ -561,7 +595,19 @@ func (c *Conn) flushKeep() error {
 		return err
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Minute))
-	return c.bw.Flush()
+	return c.flushWire()
+}
+
+// flushWire writes the buffered writer and, under COMPRESS, ends the
+// deflate block (RFC 4978 §4: flush whenever the server waits).
+func (c *Conn) flushWire() error {
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	if dc, ok := c.nc.(*deflateConn); ok {
+		return dc.flush()
+	}
+	return nil
 }
 
 func (c *Conn) traceIn(tag, name string) {
@@ -588,3 +634,9 @@ func (c *Conn) userName() string {
 // ctx is the context for store work. It is not cancelled by Shutdown:
 // in-flight commands finish (SIGTERM must not lose acknowledged work).
 func (c *Conn) ctx() context.Context { return context.WithoutCancel(c.srv.ctx) }
+
+// publish puts changes this session made on the bus, stamped with its
+// id so that NOTIFY can tell its own events from others' (RFC 5465 §5).
+func (c *Conn) publish(changes []store.Change) {
+	c.srv.cfg.Bus.PublishFrom(c.id, changes)
+}

@@ -72,7 +72,7 @@ func (c *Conn) copyMove(tag string, uid, move bool) error {
 	if err != nil {
 		return err
 	}
-	c.srv.cfg.Bus.Publish(changes)
+	c.publish(changes)
 	code := ""
 	if res != nil && len(res.SrcUIDs) > 0 {
 		src := make([]uint32, len(res.SrcUIDs))

@@ -17,7 +17,7 @@ func handleExpunge(c *Conn, tag string) error {
 	if err != nil {
 		return err
 	}
-	c.srv.cfg.Bus.Publish(changes)
+	c.publish(changes)
 	return c.ok(tag, "", "Expunge completed.")
 }
 
@@ -52,7 +52,7 @@ func handleUIDExpunge(c *Conn, tag string) error {
 		if err != nil {
 			return err
 		}
-		c.srv.cfg.Bus.Publish(changes)
+		c.publish(changes)
 	}
 	return c.ok(tag, "", "Expunge completed.")
 }

@@ -32,11 +32,15 @@ const (
 	fBinarySize    // BINARY.SIZE[...]
 	fModSeq        // MODSEQ (RFC 7162)
 	fSaveDate      // SAVEDATE (RFC 8514)
+	fEmailID       // EMAILID (RFC 8474 §5.1)
+	fThreadID      // THREADID (RFC 8474 §5.2)
+	fPreview       // PREVIEW (RFC 8970)
 )
 
 type fetchItem struct {
 	kind    fetchKind
 	peek    bool
+	lazy    bool // PREVIEW (LAZY), RFC 8970 §3.1
 	section imap.Section
 	// name is how the item is echoed in the response, e.g.
 	// "BODY[HEADER.FIELDS (FROM)]" or "RFC822.TEXT".
@@ -52,7 +56,7 @@ type fetchReq struct {
 	vanished       bool // RFC 7162 §3.2.6 VANISHED modifier
 	// which items were asked for, computed once per command rather than
 	// per message
-	has [fSaveDate + 1]bool
+	has [fPreview + 1]bool
 	// vals is writeFetchResponse's per-message scratch, reused.
 	vals []itemVal
 	// blobCtx is the context message bytes are opened with: marked as a
@@ -121,6 +125,23 @@ func (c *Conn) fetch(tag string, uid bool) error {
 
 func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 	req := &fetchReq{}
+	if err := c.parseFetchAtts(req, true); err != nil {
+		return nil, err
+	}
+	add := func(it fetchItem) {
+		req.items = append(req.items, it)
+	}
+	// fetch-modifiers (RFC 4466): CHANGEDSINCE (RFC 7162 §3.1.4).
+	if err := c.parseFetchModifiers(req, uid, add); err != nil {
+		return nil, err
+	}
+	req.finish(uid)
+	return req, nil
+}
+
+// parseFetchAtts reads a fetch-att list, or (when single is set) one
+// fetch-att or macro, into req.items.
+func (c *Conn) parseFetchAtts(req *fetchReq, single bool) error {
 	add := func(it fetchItem) {
 		req.items = append(req.items, it)
 	}
@@ -167,6 +188,17 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 			c.condstore = true
 		case "SAVEDATE":
 			add(fetchItem{kind: fSaveDate})
+		case "EMAILID":
+			add(fetchItem{kind: fEmailID})
+		case "THREADID":
+			add(fetchItem{kind: fThreadID})
+		case "PREVIEW":
+			it, err := c.parsePreviewItem()
+			if err != nil {
+				itemErr = err
+				return false
+			}
+			add(it)
 		case "RFC822":
 			add(fetchItem{kind: fSection, name: "RFC822"})
 		case "RFC822.HEADER":
@@ -192,20 +224,25 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 	if b, ok := c.dec.Peek(); ok && b == '(' {
 		if !c.dec.ExpectList(readItem) {
 			if itemErr != nil {
-				return nil, itemErr
+				return itemErr
 			}
-			return nil, c.dec.Err()
+			return c.dec.Err()
 		}
+	} else if !single {
+		return c.errOr("expected a parenthesized list of FETCH data items")
 	} else if !readItem() {
 		if itemErr != nil {
-			return nil, itemErr
+			return itemErr
 		}
-		return nil, c.dec.Err()
+		return c.dec.Err()
 	}
 	if len(req.items) == 0 {
-		return nil, &imap.Error{Type: "BAD", Text: "FETCH needs at least one data item"}
+		return &imap.Error{Type: "BAD", Text: "FETCH needs at least one data item"}
 	}
-	// fetch-modifiers (RFC 4466): CHANGEDSINCE (RFC 7162 §3.1.4).
+	return nil
+}
+
+func (c *Conn) parseFetchModifiers(req *fetchReq, uid bool, add func(fetchItem)) error {
 	if c.dec.SP() {
 		var bad string
 		if !c.dec.ExpectList(func() bool {
@@ -230,18 +267,24 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 			bad = a
 			return true
 		}) {
-			return nil, c.dec.Err()
+			return c.dec.Err()
 		}
 		if bad != "" {
-			return nil, &imap.Error{Type: "BAD", Text: "Unknown FETCH modifier " + bad}
+			return &imap.Error{Type: "BAD", Text: "Unknown FETCH modifier " + bad}
 		}
 		if req.hasChangedSinc {
 			add(fetchItem{kind: fModSeq})
 		}
 		if req.vanished && (!uid || !req.hasChangedSinc || !c.qresync) {
-			return nil, &imap.Error{Type: "BAD", Text: "VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC (RFC 7162 §3.2.6)"}
+			return &imap.Error{Type: "BAD", Text: "VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC (RFC 7162 §3.2.6)"}
 		}
 	}
+	return nil
+}
+
+// finish completes a parsed request: the implicit UID of UID FETCH,
+// the store fields to load and the rendering shortcuts.
+func (req *fetchReq) finish(uid bool) {
 	if uid {
 		req.items = append([]fetchItem{{kind: fUID}}, req.items...)
 	}
@@ -265,8 +308,10 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 			req.fields |= store.FieldFlags
 		case fSize:
 			req.fields |= store.FieldSize
-		case fInternalDate, fSaveDate:
+		case fInternalDate, fSaveDate, fEmailID:
 			req.fields |= store.FieldBasics
+		case fPreview:
+			req.fields |= previewFields
 		case fEnvelope:
 			req.fields |= store.FieldEnvelope
 		case fBody, fBodyStructure, fBinarySize:
@@ -291,7 +336,6 @@ func (c *Conn) parseFetchItems(uid bool) (*fetchReq, error) {
 			req.short = false
 		}
 	}
-	return req, nil
 }
 
 // parseSectionItem parses BODY[...], BODY.PEEK[...], BINARY[...],
@@ -502,7 +546,7 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 			v.own[r.UID] = r.ModSeq
 			seenSet[r.UID] = true
 		}
-		c.srv.cfg.Bus.Publish(changes)
+		c.publish(changes)
 		if len(seenSet) > 0 {
 			req.fields |= store.FieldFlags
 		}
@@ -705,7 +749,8 @@ type itemVal struct {
 	r      io.Reader // section or binary content
 	size   int64
 	isNil  bool
-	number int64 // BINARY.SIZE
+	number int64  // BINARY.SIZE
+	text   string // PREVIEW
 }
 
 func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged bool) error {
@@ -734,6 +779,12 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 	clear(vals)
 	for i, it := range req.items {
 		switch it.kind {
+		case fPreview:
+			pv, isNil, err := c.preview(req.blobCtx, m, it.lazy)
+			if err != nil {
+				return unavailable(err)
+			}
+			vals[i].text, vals[i].isNil = pv, isNil
 		case fBody, fBodyStructure:
 			bs, err := msgdata.BodyStructure(m.Structure, it.kind == fBodyStructure)
 			if err != nil {
@@ -828,6 +879,14 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 			}
 		case fModSeq:
 			c.enc.RawString("MODSEQ (").Number64(int64(m.ModSeq)).RawString(")")
+		case fEmailID:
+			c.enc.RawString("EMAILID (").RawString(store.EmailObjectID(m.EmailID)).RawString(")")
+		case fThreadID:
+			// RFC 8474 §5.2: NIL when the server does not compute
+			// threads (barid has no THREAD yet).
+			c.enc.RawString("THREADID NIL")
+		case fPreview:
+			c.enc.RawString("PREVIEW ").NString(v.text, v.isNil)
 		case fEnvelope:
 			c.enc.RawString("ENVELOPE ").Raw(m.Envelope)
 		case fBody:

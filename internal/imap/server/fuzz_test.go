@@ -42,6 +42,11 @@ var commandSeeds = []string{
 	"a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (\"*\" \"%\") RETURN (CHILDREN STATUS (MESSAGES SIZE))\r\n",
 	"a CREATE x/y/\r\na RENAME x z\r\na DELETE z\r\n",
 	"a STATUS INBOX (MESSAGES UIDNEXT UNSEEN SIZE)\r\n",
+	"a STATUS INBOX (MAILBOXID)\r\na CREATE s (USE (\\Sent))\r\n",
+	"a FETCH 1:* (EMAILID THREADID PREVIEW (LAZY))\r\na SEARCH EMAILID M1 THREADID T1\r\n",
+	"a REPLACE 1 INBOX (\\Seen) {12+}\r\nSubject: x\r\n\r\n",
+	"a UNAUTHENTICATE\r\n",
+	"a COMPRESS DEFLATE\r\n",
 	"a APPEND INBOX (\\Seen $x) \"05-Jan-2026 10:00:00 +0100\" {12+}\r\nSubject: x\r\n\r\n",
 	"a APPEND INBOX {3}\r\n",
 	"a SELECT INBOX (CONDSTORE)\r\n",
@@ -57,6 +62,8 @@ var commandSeeds = []string{
 	"\x16\x03\x01\x00",
 	"GET / HTTP/1.1\r\n",
 	"a SEARCH ((((((((ALL))))))))\r\n",
+	"a NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (Subject)]) MessageExpunge FlagChange)) (personal (MailboxName SubscriptionChange))\r\na CREATE n\r\na NOOP\r\na NOTIFY NONE\r\n",
+	"a NOTIFY SET (selected-delayed (MessageNew MessageExpunge)) (subtree (INBOX {1+}\r\nx) (AnnotationChange))\r\n",
 }
 
 func fuzzState(f *testing.F, state string) {

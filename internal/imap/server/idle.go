@@ -23,6 +23,10 @@ func handleIdle(c *Conn, tag string) error {
 		return c.dec.Err()
 	}
 	c.sendUpdates(true)
+	if c.notify != nil {
+		// RFC 5465 §4: IDLE sends what NOTIFY asked for.
+		c.writeNotifications()
+	}
 	c.enc.RawString("+ idling").CRLF()
 	if err := c.flush(); err != nil {
 		return &ioError{err}
@@ -100,16 +104,23 @@ func (c *Conn) kickIdle() {
 	}
 }
 
-// idlePush writes pending updates to an idling client, then exits; a
-// change that arrives while it runs is picked up by its own loop.
+// idlePush writes pending updates to an idling or quiet client, then
+// exits; a change that arrives while it runs is picked up by its own
+// loop.
 func (c *Conn) idlePush() {
 	for {
 		c.wmu.Lock()
-		if c.idling {
-			c.sendUpdates(true)
+		if c.idling || c.quiet {
+			c.sendUpdates(c.idling || c.quietExpunges())
+			if c.notify != nil {
+				c.writeNotifications()
+			}
 			err := c.flush()
+			if err != nil && c.quiet {
+				c.pushErr = err
+			}
 			if err != nil || c.state == StateLogout {
-				// End the IDLE read: the reader sees the deadline.
+				// End the read: the reader sees the deadline.
 				c.nc.SetReadDeadline(time.Now())
 			}
 		}

@@ -289,3 +289,24 @@ func TestSearchManyRanges(t *testing.T) {
 	mustHave(t, c.expectOK("q", "SEARCH "+b.String()), `^\* SEARCH 1 3 5$`)
 	mustHave(t, c.expectOK("u", "UID SEARCH UID "+b.String()+" SUBJECT x"), `^\* SEARCH 1 3 5$`)
 }
+
+// search_updates: past it, RETURN (UPDATE) answers the result with an
+// untagged NO [NOUPDATE "tag"] naming the limit, and keeps no update
+// (RFC 5267 §4.2); the others still work.
+func TestLimitSearchUpdates(t *testing.T) {
+	ts := startServer(t, func(c *config.Config) { c.Limits.SearchUpdates = 1 })
+	ts.addUser("victim", "pw")
+	c := ts.dial()
+	c.login("victim", "pw")
+	c.expectOK("a1", "APPEND INBOX {9+}\r\nSubject:\r\n")
+	c.expectOK("a2", "SELECT INBOX")
+	mustNotHave(t, c.expectOK("u1", "SEARCH RETURN (UPDATE) SEEN"), `NOUPDATE`)
+	lines := c.expectOK("u2", "SEARCH RETURN (UPDATE COUNT) FLAGGED")
+	mustHave(t, lines, `^\* NO \[NOUPDATE "u2"\] search_updates limit reached \(max 1\)$`)
+	mustHave(t, lines, `^\* ESEARCH \(TAG "u2"\) COUNT 0$`)
+	lines = c.expectOK("a3", "STORE 1 +FLAGS (\\Seen \\Flagged)")
+	mustHave(t, lines, `^\* ESEARCH \(TAG "u1"\) ADDTO \(0 1\)$`)
+	mustNotHave(t, lines, `"u2"`)
+	c.expectOK("a4", `CANCELUPDATE "u1"`)
+	mustNotHave(t, c.expectOK("u3", "SEARCH RETURN (UPDATE) SEEN"), `NOUPDATE`)
+}

@@ -97,7 +97,7 @@ func (c *Conn) loggedIn(tag string, accountID int64) error {
 	if err != nil {
 		return err
 	}
-	release, err := c.srv.cfg.Auth.AcquireUser(accountID)
+	release, err := c.srv.cfg.Auth.AcquireSession(accountID, c.remote)
 	if err != nil {
 		return &imap.Error{Type: "NO", Code: imap.CodeLimit, Text: err.Error()}
 	}

@@ -18,7 +18,10 @@ func handleCreate(c *Conn, tag string) error {
 	if !c.dec.ExpectAString(&raw) {
 		return c.dec.Err()
 	}
-	// RFC 6154 §5.3 CREATE-SPECIAL-USE is not offered; ignore nothing.
+	use, err := c.parseCreateParams()
+	if err != nil {
+		return err
+	}
 	if !c.dec.ExpectCRLF() {
 		return c.dec.Err()
 	}
@@ -30,13 +33,14 @@ func handleCreate(c *Conn, tag string) error {
 	if name == "INBOX" {
 		return &imap.Error{Type: "NO", Code: imap.CodeAlreadyExists, Text: "INBOX always exists"}
 	}
-	if err := c.createWithParents(name); err != nil {
+	mb, err := c.createWithParents(name, use)
+	if err != nil {
 		return err
 	}
-	return c.ok(tag, "", "Create completed.")
+	return c.ok(tag, mailboxIDCode(mb), "Create completed.") // RFC 8474 §4.1
 }
 
-func (c *Conn) createWithParents(name string) error {
+func (c *Conn) createWithParents(name, specialUse string) (*store.Mailbox, error) {
 	st := c.srv.cfg.Store
 	parts := strings.Split(name, "/")
 	for i := 1; i < len(parts); i++ {
@@ -44,20 +48,20 @@ func (c *Conn) createWithParents(name string) error {
 		if _, err := st.Mailbox(c.ctx(), c.account.ID, parent); err == nil {
 			continue
 		} else if !errors.Is(err, store.ErrNoMailbox) {
-			return err
+			return nil, err
 		}
 		_, changes, err := st.CreateMailbox(c.ctx(), c.account.ID, parent, "")
 		if err != nil && !errors.Is(err, store.ErrMailboxExists) {
-			return err
+			return nil, err
 		}
-		c.srv.cfg.Bus.Publish(changes)
+		c.publish(changes)
 	}
-	_, changes, err := st.CreateMailbox(c.ctx(), c.account.ID, name, "")
+	mb, changes, err := st.CreateMailbox(c.ctx(), c.account.ID, name, specialUse)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c.srv.cfg.Bus.Publish(changes)
-	return nil
+	c.publish(changes)
+	return mb, nil
 }
 
 // RFC 9051 §6.3.5 DELETE.
@@ -88,7 +92,7 @@ func handleDelete(c *Conn, tag string) error {
 	if err != nil {
 		return err
 	}
-	c.srv.cfg.Bus.Publish(changes)
+	c.publish(changes)
 	return c.ok(tag, "", "Delete completed.")
 }
 
@@ -131,7 +135,7 @@ func handleRename(c *Conn, tag string) error {
 	if i := strings.LastIndexByte(to, '/'); i > 0 {
 		parent := to[:i]
 		if _, err := st.Mailbox(c.ctx(), c.account.ID, parent); errors.Is(err, store.ErrNoMailbox) {
-			if err := c.createWithParents(parent); err != nil {
+			if _, err := c.createWithParents(parent, ""); err != nil {
 				return err
 			}
 		}
@@ -141,7 +145,7 @@ func handleRename(c *Conn, tag string) error {
 		if err != nil {
 			return err
 		}
-		c.srv.cfg.Bus.Publish(changes)
+		c.publish(changes)
 		_, uids, err := st.MessageUIDs(c.ctx(), src.ID)
 		if err != nil {
 			return err
@@ -151,7 +155,7 @@ func handleRename(c *Conn, tag string) error {
 			if err != nil {
 				return err
 			}
-			c.srv.cfg.Bus.Publish(changes)
+			c.publish(changes)
 		}
 		return c.ok(tag, "", "Rename completed.")
 	}
@@ -159,7 +163,7 @@ func handleRename(c *Conn, tag string) error {
 	if err != nil {
 		return err
 	}
-	c.srv.cfg.Bus.Publish(changes)
+	c.publish(changes)
 	// Subscriptions follow the renamed mailbox and its inferiors, as
 	// Dovecot does.
 	if subs, err := st.Subscriptions(c.ctx(), c.account.ID); err == nil {
@@ -169,10 +173,10 @@ func handleRename(c *Conn, tag string) error {
 			}
 			nn := to + sname[len(from):]
 			if ch, err := st.SetSubscribed(c.ctx(), c.account.ID, sname, false); err == nil {
-				c.srv.cfg.Bus.Publish(ch)
+				c.publish(ch)
 			}
 			if ch, err := st.SetSubscribed(c.ctx(), c.account.ID, nn, true); err == nil {
-				c.srv.cfg.Bus.Publish(ch)
+				c.publish(ch)
 			}
 		}
 	}
@@ -200,7 +204,7 @@ func (c *Conn) subscribe(tag string, on bool) error {
 	if err != nil {
 		return err
 	}
-	c.srv.cfg.Bus.Publish(changes)
+	c.publish(changes)
 	if on {
 		return c.ok(tag, "", "Subscribe completed.")
 	}

@@ -27,6 +27,9 @@ type searchReturn struct {
 	all     bool
 	count   bool
 	save    bool // RFC 5182
+	// RFC 5267 §4.1, RFC 9394 §3.1 (context.go)
+	partial *partialRange
+	update  bool
 }
 
 // RFC 9051 §6.4.4 SEARCH.
@@ -86,12 +89,18 @@ func (c *Conn) search(tag string, uid bool) error {
 	if c.rev2 {
 		ret.esearch = true
 	}
-	if ret.esearch && !ret.min && !ret.max && !ret.count && !ret.save && !ret.all {
-		ret.all = true
+	if ret.esearch {
+		ret.defaultReturn()
+	}
+	if ret.update && c.updateTagTaken(tag) {
+		return &imap.Error{Type: "BAD", Text: "Duplicate search update tag " + tag}
 	}
 	matches, highest, err := c.runSearch(key)
 	if err != nil {
 		return err
+	}
+	if ret.update {
+		c.startUpdate(tag, uid, key, nil, matches)
 	}
 	if ret.save {
 		c.searchRes = slices.Clone(matches)
@@ -114,7 +123,7 @@ func (c *Conn) search(tag string, uid bool) error {
 	}
 	// RFC 4731 ESEARCH; with SAVE alone and no other option, no
 	// ESEARCH response is sent (RFC 5182 §2.4).
-	if ret.save && !ret.min && !ret.max && !ret.count && !ret.all {
+	if ret.save && !ret.min && !ret.max && !ret.count && !ret.all && ret.partial == nil && !ret.update {
 		return c.ok(tag, "", "Search completed.")
 	}
 	nums := make([]uint32, len(matches))
@@ -140,6 +149,9 @@ func (c *Conn) search(tag string, uid bool) error {
 			c.enc.RawString(" ALL ").RawString(imap.NewUIDSet(nums).String())
 		}
 	}
+	if ret.partial != nil {
+		c.writePartialResult(ret.partial, nums, false)
+	}
 	if ret.count {
 		c.enc.RawString(" COUNT ").Number(uint32(len(nums)))
 	}
@@ -159,29 +171,11 @@ func (c *Conn) parseSearchPrefix(ret *searchReturn, charset *string) (*search.Ke
 	}
 	switch strings.ToUpper(a) {
 	case "RETURN":
-		ret.esearch = true
-		if !c.dec.ExpectSP() || !c.dec.ExpectList(func() bool {
-			var o string
-			if !c.dec.ExpectAtom(&o) {
-				return false
-			}
-			switch strings.ToUpper(o) {
-			case "MIN":
-				ret.min = true
-			case "MAX":
-				ret.max = true
-			case "ALL":
-				ret.all = true
-			case "COUNT":
-				ret.count = true
-			case "SAVE":
-				ret.save = true
-			default:
-				return c.dec.Expect(false, "MIN, MAX, ALL, COUNT or SAVE")
-			}
-			return true
-		}) {
+		if !c.dec.ExpectSP() {
 			return nil, false, c.dec.Err()
+		}
+		if err := c.parseReturnOptions(ret); err != nil {
+			return nil, false, err
 		}
 		return nil, true, nil
 	case "CHARSET":
@@ -386,6 +380,8 @@ func (c *Conn) searchKeyFromAtom(a string, depth int, charset string) (*search.K
 		return dateKey(search.OpSavedOn)
 	case "SAVEDSINCE":
 		return dateKey(search.OpSavedSince)
+	case "EMAILID", "THREADID":
+		return c.parseObjectIDKey(up)
 	case "SAVEDATESUPPORTED":
 		return &search.Key{Op: search.OpAll}, nil
 	case "LARGER":

@@ -155,6 +155,7 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	}
 	c.enc.RawString("* OK [UIDVALIDITY ").Number(mbx.UIDValidity).RawString("] UIDs valid").CRLF()
 	c.enc.RawString("* OK [UIDNEXT ").Number(uint32(mbx.UIDNext)).RawString("] Predicted next UID").CRLF()
+	c.writeMailboxIDCode(mbx) // RFC 8474 §4.2
 	if c.condstore {
 		c.enc.RawString("* OK [HIGHESTMODSEQ ").Number64(int64(mbx.HighestModSeq)).RawString("] Highest").CRLF()
 	}
@@ -198,7 +199,7 @@ func handleClose(c *Conn, tag string) error {
 		if err != nil {
 			return err
 		}
-		c.srv.cfg.Bus.Publish(changes)
+		c.publish(changes)
 	}
 	c.deselect()
 	return c.ok(tag, "", "Close completed.")

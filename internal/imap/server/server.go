@@ -17,6 +17,7 @@ import (
 	"barid/internal/mail/mime"
 	"barid/internal/notify"
 	"barid/internal/store"
+	"barid/internal/urlauth"
 )
 
 // Limits are the named limits the IMAP server enforces. Each error that
@@ -29,6 +30,9 @@ type Limits struct {
 	LoginTimeout        time.Duration // login_timeout
 	Autologout          time.Duration // autologout (RFC 9051 §5.4)
 	IdleKeepalive       time.Duration // idle_keepalive
+	SearchUpdates       int           // search_updates: results kept up to date per session (RFC 5267 §4.2)
+	NotifyMailboxes     int           // notify_mailboxes: mailbox names in one NOTIFY SET (RFC 5465 §3.1)
+	NotifyPending       int           // notify_pending: notifications queued for one session (RFC 5465 §5.8)
 	MIME                mime.Limits   // mime_depth, mime_parts, header_size
 }
 
@@ -57,6 +61,9 @@ type Config struct {
 	// or none). Past it, messages are spooled to blob files instead.
 	// Default 16 MiB.
 	MultiAppendInlineBudget int64
+	// URLAuth resolves IMAP URLs: CATENATE parts (RFC 4469) and
+	// URLAUTH (RFC 4467). nil: one on Store and Blobs.
+	URLAuth *urlauth.Service
 }
 
 // Server accepts IMAP connections.
@@ -81,6 +88,17 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
+	}
+	if cfg.URLAuth == nil {
+		cfg.URLAuth = &urlauth.Service{Store: cfg.Store, Blobs: cfg.Blobs}
+	}
+	// NOTIFY's limits default as in config.Default for servers built by
+	// hand (tests, tools).
+	if cfg.Limits.NotifyMailboxes <= 0 {
+		cfg.Limits.NotifyMailboxes = 100
+	}
+	if cfg.Limits.NotifyPending <= 0 {
+		cfg.Limits.NotifyPending = 10000
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{

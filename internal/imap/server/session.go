@@ -41,28 +41,50 @@ func (c *Conn) capabilities() []string {
 		}
 		return caps
 	}
-	return append(caps,
-		"NAMESPACE",     // RFC 2342
-		"UIDPLUS",       // RFC 4315
-		"UNSELECT",      // RFC 3691
-		"MOVE",          // RFC 6851
-		"CHILDREN",      // RFC 3348
-		"LIST-EXTENDED", // RFC 5258
-		"LIST-STATUS",   // RFC 5819
-		"SPECIAL-USE",   // RFC 6154
-		"STATUS=SIZE",   // RFC 8438
-		"ESEARCH",       // RFC 4731
-		"SEARCHRES",     // RFC 5182
-		"BINARY",        // RFC 3516
-		"UTF8=ACCEPT",   // RFC 6855
-		"CONDSTORE",     // RFC 7162
-		"QRESYNC",       // RFC 7162
-		"SAVEDATE",      // RFC 8514
-		"MULTIAPPEND",   // RFC 3502
-		"WITHIN",        // RFC 5032 (OLDER, YOUNGER)
-		"SORT",          // RFC 5256
+	caps = append(caps,
+		"NAMESPACE",             // RFC 2342
+		"UIDPLUS",               // RFC 4315
+		"UNSELECT",              // RFC 3691
+		"MOVE",                  // RFC 6851
+		"CHILDREN",              // RFC 3348
+		"LIST-EXTENDED",         // RFC 5258
+		"LIST-STATUS",           // RFC 5819
+		"SPECIAL-USE",           // RFC 6154
+		"STATUS=SIZE",           // RFC 8438
+		"ESEARCH",               // RFC 4731
+		"SEARCHRES",             // RFC 5182
+		"BINARY",                // RFC 3516
+		"UTF8=ACCEPT",           // RFC 6855
+		"CONDSTORE",             // RFC 7162
+		"QRESYNC",               // RFC 7162
+		"SAVEDATE",              // RFC 8514
+		"MULTIAPPEND",           // RFC 3502
+		"WITHIN",                // RFC 5032 (OLDER, YOUNGER)
+		"SORT",                  // RFC 5256
+		"COMPRESS=DEFLATE",      // RFC 4978
+		"OBJECTID",              // RFC 8474
+		"PREVIEW",               // RFC 8970
+		"REPLACE",               // RFC 8508
+		"CREATE-SPECIAL-USE",    // RFC 6154 §3
+		"UNAUTHENTICATE",        // RFC 8437
+		"SORT=DISPLAY",          // RFC 5957
+		"THREAD=ORDEREDSUBJECT", // RFC 5256
+		"THREAD=REFERENCES",     // RFC 5256
+		"ESORT",                 // RFC 5267 §3
+		"CONTEXT=SEARCH",        // RFC 5267 §4
+		"CONTEXT=SORT",          // RFC 5267 §4
+		"NOTIFY",                // RFC 5465
 		fmt.Sprintf("APPENDLIMIT=%d", c.srv.cfg.Limits.LiteralSize), // RFC 7889
+		"CATENATE",    // RFC 4469
+		"URL-PARTIAL", // RFC 5550
 	)
+	if c.srv.cfg.URLAuth.Available() {
+		caps = append(caps,
+			"URLAUTH",        // RFC 4467
+			"URLAUTH=BINARY", // RFC 5524
+		)
+	}
+	return caps
 }
 
 func (c *Conn) mechanisms() []string {

@@ -6,52 +6,96 @@ import (
 	"time"
 
 	"barid/internal/imap"
+	"barid/internal/mail/casemap"
 	"barid/internal/mail/header"
 	"barid/internal/search"
 	"barid/internal/store"
 )
 
-// sortKey is one SORT criterion (RFC 5256 §3).
+// sortKey is one SORT criterion (RFC 5256 §3, RFC 5957 §3).
 type sortKey struct {
-	field   string // ARRIVAL CC DATE FROM SIZE SUBJECT TO
+	field   string // ARRIVAL CC DATE FROM SIZE SUBJECT TO DISPLAYFROM DISPLAYTO
 	reverse bool
 }
 
-// RFC 5256 SORT.
+// RFC 5256 SORT; RFC 5267 §3 ESORT (SORT RETURN (...)).
 func handleSort(c *Conn, tag string) error { return c.sortCmd(tag, false) }
 
 // RFC 5256 UID SORT.
 func handleUIDSort(c *Conn, tag string) error { return c.sortCmd(tag, true) }
 
-func (c *Conn) sortCmd(tag string, uid bool) error {
+// parseSortProgram parses the parenthesized sort criteria. As in Dovecot,
+// a criterion given twice counts once (the first time) and REVERSE
+// REVERSE cancels out; a list that ends in REVERSE is an error.
+func (c *Conn) parseSortProgram() ([]sortKey, error) {
 	var keys []sortKey
-	rev := false
+	rev, last := false, false
 	var bad string
-	if !c.dec.ExpectSP() || !c.dec.ExpectList(func() bool {
+	if !c.dec.ExpectList(func() bool {
 		var a string
 		if !c.dec.ExpectAtom(&a) {
 			return false
 		}
 		a = strings.ToUpper(a)
+		last = a == "REVERSE"
 		switch a {
 		case "REVERSE":
-			rev = true
+			rev = !rev
 			return true
-		case "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO":
-			keys = append(keys, sortKey{field: a, reverse: rev})
+		case "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO",
+			"DISPLAYFROM", "DISPLAYTO": // RFC 5957
+			if !slices.ContainsFunc(keys, func(k sortKey) bool { return k.field == a }) {
+				keys = append(keys, sortKey{field: a, reverse: rev})
+			}
 		default:
-			bad = a
+			if bad == "" {
+				bad = a
+			}
 		}
 		rev = false
 		return true
-	}) || !c.dec.ExpectSP() {
-		return c.dec.Err()
+	}) {
+		return nil, c.dec.Err()
 	}
 	if bad != "" {
-		return &imap.Error{Type: "BAD", Text: "Unknown SORT criterion " + bad}
+		return nil, &imap.Error{Type: "BAD", Text: "Unknown SORT criterion " + bad}
 	}
-	if len(keys) == 0 || rev {
-		return &imap.Error{Type: "BAD", Text: "SORT needs at least one criterion, and REVERSE must precede one"}
+	if len(keys) == 0 || last {
+		return nil, &imap.Error{Type: "BAD", Text: "SORT needs at least one criterion, and REVERSE must precede one"}
+	}
+	return keys, nil
+}
+
+func (c *Conn) sortCmd(tag string, uid bool) error {
+	if !c.dec.ExpectSP() {
+		return c.dec.Err()
+	}
+	var ret searchReturn
+	if b, ok := c.dec.Peek(); ok && (b == 'R' || b == 'r') {
+		var a string
+		if !c.dec.ExpectAtom(&a) {
+			return c.dec.Err()
+		}
+		if !strings.EqualFold(a, "RETURN") {
+			return &imap.Error{Type: "BAD", Text: "Expected RETURN or a sort program"}
+		}
+		if !c.dec.ExpectSP() {
+			return c.dec.Err()
+		}
+		if err := c.parseReturnOptions(&ret); err != nil {
+			return err
+		}
+		if !c.dec.ExpectSP() {
+			return c.dec.Err()
+		}
+		ret.defaultReturn()
+	}
+	keys, err := c.parseSortProgram()
+	if err != nil {
+		return err
+	}
+	if !c.dec.ExpectSP() {
+		return c.dec.Err()
 	}
 	var charset string
 	if !c.dec.ExpectAString(&charset) || !c.dec.ExpectSP() {
@@ -78,6 +122,9 @@ func (c *Conn) sortCmd(tag string, uid bool) error {
 	if len(sk) > 1 {
 		key = &search.Key{Op: search.OpAnd, Sub: sk}
 	}
+	if ret.update && c.updateTagTaken(tag) {
+		return &imap.Error{Type: "BAD", Text: "Duplicate search update tag " + tag}
+	}
 	matches, _, err := c.runSearch(key)
 	if err != nil {
 		return err
@@ -86,24 +133,43 @@ func (c *Conn) sortCmd(tag string, uid bool) error {
 	if err != nil {
 		return err
 	}
-	c.enc.RawString("* SORT")
+	if ret.save {
+		c.searchRes = slices.Clone(matches) // RFC 5182 §2.1: UID order
+	}
+	if ret.update {
+		c.startUpdate(tag, uid, key, keys, sorted)
+	}
 	var seqs *uidTable
 	if !uid {
 		seqs = newUIDTable(c.sel.uids)
 	}
-	for _, u := range sorted {
-		c.enc.SP()
+	num := func(u store.UID) uint32 {
 		if uid {
-			c.enc.Number(uint32(u))
-		} else {
-			c.enc.Number(seqs.find(u))
+			return uint32(u)
 		}
+		return seqs.find(u)
+	}
+	if ret.esearch {
+		nums := make([]uint32, len(sorted))
+		for i, u := range sorted {
+			nums[i] = num(u)
+		}
+		if !(ret.save && !ret.min && !ret.max && !ret.count && !ret.all && ret.partial == nil) {
+			c.writeESort(tag, uid, &ret, nums)
+		}
+		return c.ok(tag, "", "Sort completed.")
+	}
+	c.enc.RawString("* SORT")
+	for _, u := range sorted {
+		c.enc.SP().Number(num(u))
 	}
 	c.enc.CRLF()
 	return c.ok(tag, "", "Sort completed.")
 }
 
-// sortRec holds the sort fields of one message.
+// sortRec holds the sort fields of one message. The string fields hold
+// i;unicode-casemap keys (casemap.Key), compared octet by octet
+// (RFC 5256 §2.1, RFC 5051 §2).
 type sortRec struct {
 	uid     store.UID
 	arrival time.Time
@@ -113,18 +179,68 @@ type sortRec struct {
 	from    string
 	to      string
 	cc      string
+	dfrom   string
+	dto     string
 }
 
-// firstMailbox returns the addr-mailbox of the first address of a
-// stored (decoded, lower-cased) address field (RFC 5256 §3).
-func firstMailbox(field string) string {
-	for _, a := range header.ParseAddressList(field) {
-		if a.GroupStart || a.GroupEnd || a.Mailbox == "" {
-			continue
-		}
-		return strings.ToLower(a.Mailbox)
+// firstAddress returns the first address of the first field called name
+// in hdr, as Dovecot's SORT reads it: only the first occurrence of the
+// field counts, and a group's first element is its start, whose Mailbox
+// is the group's name.
+func firstAddress(hdr []byte, name string) (header.Address, bool) {
+	v, ok := header.Get(hdr, name)
+	if !ok {
+		return header.Address{}, false
 	}
-	return ""
+	as := header.ParseAddressList(v)
+	if len(as) == 0 {
+		return header.Address{}, false
+	}
+	return as[0], true
+}
+
+// sortMailbox is the SORT FROM/TO/CC key: the addr-mailbox of the first
+// address, "" if there is none (RFC 5256 §3).
+func sortMailbox(hdr []byte, name string) string {
+	a, _ := firstAddress(hdr, name)
+	return casemap.Key(a.Mailbox)
+}
+
+// sortDisplay is the SORT=DISPLAY key (RFC 5957 §3): the decoded display
+// name of the first address, or, if it has none (or it decodes to
+// nothing), its addr-spec; "" without an address.
+func sortDisplay(hdr []byte, name string) string {
+	a, ok := firstAddress(hdr, name)
+	if !ok {
+		return ""
+	}
+	if a.Name != "" {
+		if d := header.DecodeWords(a.Name); d != "" {
+			return casemap.Key(d)
+		}
+	}
+	return casemap.Key(a.Addr())
+}
+
+// sortSubject is the SORT SUBJECT key: the base subject (RFC 5256 §2.1)
+// of the stored Subject, which is already RFC 2047-decoded (step 1). The
+// casemap key is taken first, as Dovecot does, so that compatibility
+// forms of "Re:" are removed too.
+func sortSubject(decoded string) string {
+	b, _ := header.SubjectBase(casemap.Key(decoded))
+	return b
+}
+
+// sortFields returns what FetchMessages must load for the keys.
+func sortFields(keys []sortKey) store.Fields {
+	f := store.FieldBasics | store.FieldSearch
+	for _, k := range keys {
+		switch k.field {
+		case "FROM", "TO", "CC", "DISPLAYFROM", "DISPLAYTO":
+			f |= store.FieldHeader
+		}
+	}
+	return f
 }
 
 func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
@@ -146,8 +262,21 @@ func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
 			return out, nil
 		}
 	}
+	recs, err := c.sortRecs(uids, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.UID, len(recs))
+	for i, r := range recs {
+		out[i] = r.uid
+	}
+	return out, nil
+}
+
+// sortRecs reads the sort fields of uids and returns them in sort order.
+func (c *Conn) sortRecs(uids []store.UID, keys []sortKey) ([]sortRec, error) {
 	recs := make([]sortRec, 0, len(uids))
-	need := store.FieldBasics | store.FieldSearch
+	need := sortFields(keys)
 	const chunk = 4096
 	for start := 0; start < len(uids); start += chunk {
 		part := uids[start:min(start+chunk, len(uids))]
@@ -160,13 +289,17 @@ func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
 			for _, k := range keys {
 				switch k.field {
 				case "SUBJECT":
-					r.subject = header.BaseSubject(m.Subject)
+					r.subject = sortSubject(m.Subject)
 				case "FROM":
-					r.from = firstMailbox(m.From)
+					r.from = sortMailbox(m.Header, "From")
 				case "TO":
-					r.to = firstMailbox(m.To)
+					r.to = sortMailbox(m.Header, "To")
 				case "CC":
-					r.cc = firstMailbox(m.Cc)
+					r.cc = sortMailbox(m.Header, "Cc")
+				case "DISPLAYFROM":
+					r.dfrom = sortDisplay(m.Header, "From")
+				case "DISPLAYTO":
+					r.dto = sortDisplay(m.Header, "To")
 				}
 			}
 			recs = append(recs, r)
@@ -176,40 +309,44 @@ func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
 			return nil, err
 		}
 	}
-	slices.SortStableFunc(recs, func(a, b sortRec) int {
-		for _, k := range keys {
-			var d int
-			switch k.field {
-			case "ARRIVAL":
-				d = a.arrival.Compare(b.arrival)
-			case "DATE":
-				d = a.date.Compare(b.date)
-			case "SIZE":
-				d = cmpInt(a.size, b.size)
-			case "SUBJECT":
-				d = strings.Compare(a.subject, b.subject)
-			case "FROM":
-				d = strings.Compare(a.from, b.from)
-			case "TO":
-				d = strings.Compare(a.to, b.to)
-			case "CC":
-				d = strings.Compare(a.cc, b.cc)
-			}
-			if k.reverse {
-				d = -d
-			}
-			if d != 0 {
-				return d
-			}
+	slices.SortStableFunc(recs, func(a, b sortRec) int { return compareRecs(&a, &b, keys) })
+	return recs, nil
+}
+
+// compareRecs orders two messages by the sort program; ties keep
+// mailbox (UID) order (RFC 5256 §3, "the tie is broken by sequence
+// number"); REVERSE does not reverse that final order.
+func compareRecs(a, b *sortRec, keys []sortKey) int {
+	for _, k := range keys {
+		var d int
+		switch k.field {
+		case "ARRIVAL":
+			d = a.arrival.Compare(b.arrival)
+		case "DATE":
+			d = a.date.Compare(b.date)
+		case "SIZE":
+			d = cmpInt(a.size, b.size)
+		case "SUBJECT":
+			d = strings.Compare(a.subject, b.subject)
+		case "FROM":
+			d = strings.Compare(a.from, b.from)
+		case "TO":
+			d = strings.Compare(a.to, b.to)
+		case "CC":
+			d = strings.Compare(a.cc, b.cc)
+		case "DISPLAYFROM":
+			d = strings.Compare(a.dfrom, b.dfrom)
+		case "DISPLAYTO":
+			d = strings.Compare(a.dto, b.dto)
 		}
-		// Ties keep mailbox (UID) order, RFC 5256 §3.
-		return cmpInt(int64(a.uid), int64(b.uid))
-	})
-	out := make([]store.UID, len(recs))
-	for i, r := range recs {
-		out[i] = r.uid
+		if k.reverse {
+			d = -d
+		}
+		if d != 0 {
+			return d
+		}
 	}
-	return out, nil
+	return cmpInt(int64(a.uid), int64(b.uid))
 }
 
 func cmpInt(a, b int64) int {

@@ -53,15 +53,23 @@ func handleStatus(c *Conn, tag string) error {
 	return c.ok(tag, "", "Status completed.")
 }
 
-var statusOrder = []string{"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "DELETED", "SIZE"}
+var statusOrder = []string{"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "DELETED", "SIZE",
+	"MAILBOXID"} // RFC 8474 §4.3
 
 func (c *Conn) writeStatusResponse(mb *store.Mailbox, items []string) error {
 	st, err := c.srv.cfg.Store.MailboxStatus(c.ctx(), mb.ID)
 	if err != nil {
 		return err
 	}
+	c.writeStatusItems(mb.Name, st, items)
+	return nil
+}
+
+// writeStatusItems writes "* STATUS name (item value ...)" for items,
+// which are in statusOrder.
+func (c *Conn) writeStatusItems(name string, st *store.Status, items []string) {
 	c.enc.RawString("* STATUS ")
-	c.writeMailboxName(mb.Name)
+	c.writeMailboxName(name)
 	c.enc.RawString(" (")
 	for i, it := range items {
 		if i > 0 {
@@ -85,8 +93,9 @@ func (c *Conn) writeStatusResponse(mb *store.Mailbox, items []string) error {
 			c.enc.Number(st.Recent)
 		case "HIGHESTMODSEQ":
 			c.enc.Number64(int64(st.Mailbox.HighestModSeq))
+		case "MAILBOXID":
+			c.enc.RawString("(").RawString(st.Mailbox.ObjectID()).RawString(")")
 		}
 	}
 	c.enc.RawString(")").CRLF()
-	return nil
 }

@@ -121,7 +121,7 @@ func (c *Conn) storeFlags(tag string, uid bool) error {
 	for _, r := range results {
 		c.sel.own[r.UID] = r.ModSeq
 	}
-	c.srv.cfg.Bus.Publish(changes)
+	c.publish(changes)
 	c.announceKeywords(flags.Keywords)
 	// Report the resulting flags of every message in the set (Dovecot
 	// does the same), unless .SILENT. With CONDSTORE, .SILENT still

@@ -17,10 +17,14 @@ import (
 //	W1: a2 APPEND INBOX {5}    send raw text (escapes \r \n \\ honoured), read nothing
 //	+1:                        read one continuation line ("+ ...")
 //	R1: a2                     read to the tagged reply of a2; S lines follow
+//	U1: * 3 EXISTS             read one line that arrives with no command in
+//	                           progress (IDLE, NOTIFY) and match it
 //
 // Expected lines match literally except {{regexp}} segments. Received
 // literal payloads appear as {N} followed by the bytes, with CR and LF
-// shown as \r and \n.
+// shown as \r and \n. A named group in a segment, {{(?P<url>[^"]+)}},
+// keeps what it matched, and ${url} in a later line stands for it (for
+// values the server makes up, such as URLAUTH tokens).
 func TestTranscripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/transcripts/*.txt")
 	if err != nil || len(files) == 0 {
@@ -35,7 +39,7 @@ func TestTranscripts(t *testing.T) {
 }
 
 type tline struct {
-	kind string // C W S R +
+	kind string // C W S R + U
 	conn string
 	text string
 	no   int
@@ -56,6 +60,16 @@ func runTranscript(t *testing.T, path string) {
 		conns[id] = c
 		return c
 	}
+	vars := map[string]string{}
+	subst := func(s string) string {
+		return regexp.MustCompile(`\$\{(\w+)\}`).ReplaceAllStringFunc(s, func(m string) string {
+			v, ok := vars[m[2:len(m)-1]]
+			if !ok {
+				t.Fatalf("%s: %s is not set", path, m)
+			}
+			return v
+		})
+	}
 	var lines []tline
 	for i, l := range strings.Split(string(b), "\n") {
 		l = strings.TrimRight(l, "\r")
@@ -67,7 +81,7 @@ func runTranscript(t *testing.T, path string) {
 			ts.addUser(f[1], f[2])
 			continue
 		}
-		m := regexp.MustCompile(`^([CWSR+])(\d*):\s?(.*)$`).FindStringSubmatch(l)
+		m := regexp.MustCompile(`^([CWSRU+])(\d*):\s?(.*)$`).FindStringSubmatch(l)
 		if m == nil {
 			t.Fatalf("%s:%d: bad transcript line %q", path, i+1, l)
 		}
@@ -83,7 +97,17 @@ func runTranscript(t *testing.T, path string) {
 		var got []string
 		switch l.kind {
 		case "W":
-			c.send(unescape(l.text))
+			c.send(unescape(subst(l.text)))
+			continue
+		case "U":
+			g := c.readLine()
+			captured, ok := matchVars(subst(l.text), escape(g))
+			for k, v := range captured {
+				vars[k] = unescape(v)
+			}
+			if !ok {
+				t.Fatalf("%s:%d: unsolicited line\nwant %s\n got %s", path, l.no, l.text, escape(g))
+			}
 			continue
 		case "+":
 			g := c.readLine()
@@ -93,7 +117,7 @@ func runTranscript(t *testing.T, path string) {
 			continue
 		case "C":
 			tag := strings.Fields(l.text)[0]
-			c.send(unescape(l.text) + "\r\n")
+			c.send(unescape(subst(l.text)) + "\r\n")
 			got = c.until(tag)
 		case "R":
 			got = c.until(strings.TrimSpace(l.text))
@@ -109,7 +133,11 @@ func runTranscript(t *testing.T, path string) {
 			if j >= len(got) {
 				t.Fatalf("%s:%d: missing line, want %q; got:\n%s", path, w.no, w.text, strings.Join(escapeAll(got), "\n"))
 			}
-			if !matchLine(w.text, escape(got[j])) {
+			captured, ok := matchVars(subst(w.text), escape(got[j]))
+			for k, v := range captured {
+				vars[k] = unescape(v)
+			}
+			if !ok {
 				t.Fatalf("%s:%d: line %d\nwant %s\n got %s\nall:\n%s", path, w.no, j+1, w.text, escape(got[j]), strings.Join(escapeAll(got), "\n"))
 			}
 		}
@@ -135,8 +163,9 @@ func unescape(s string) string {
 	return strings.NewReplacer(`\r`, "\r", `\n`, "\n").Replace(s)
 }
 
-// matchLine matches got against want, where {{re}} segments are regexps.
-func matchLine(want, got string) bool {
+// matchVars matches got against want, where {{re}} segments are
+// regexps, and returns what their named groups matched.
+func matchVars(want, got string) (map[string]string, bool) {
 	var b strings.Builder
 	b.WriteString("^")
 	rest := want
@@ -158,7 +187,17 @@ func matchLine(want, got string) bool {
 	b.WriteString("$")
 	re, err := regexp.Compile(b.String())
 	if err != nil {
-		return false
+		return nil, false
 	}
-	return re.MatchString(got)
+	m := re.FindStringSubmatch(got)
+	if m == nil {
+		return nil, false
+	}
+	vars := map[string]string{}
+	for i, name := range re.SubexpNames() {
+		if name != "" {
+			vars[name] = m[i]
+		}
+	}
+	return vars, true
 }

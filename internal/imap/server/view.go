@@ -35,8 +35,16 @@ type view struct {
 	// store when it reports them, and only uses the bus to know that
 	// (and for which UIDs) something changed.
 	addsPending bool
-	expunged    map[store.UID]struct{}
-	flags       map[store.UID]struct{}
+	// ownAdds: some pending addition was this session's own (APPEND,
+	// COPY into the selected mailbox), which is reported even when
+	// NOTIFY asked for no message events (RFC 5465 §5.2: only the
+	// FETCH is left out for one's own messages); ownAdded lists them.
+	ownAdds  bool
+	ownAdded map[store.UID]struct{}
+	// expunged maps a pending expunge to whether it was this session's
+	// own (EXPUNGE, MOVE, CLOSE), which is always reported.
+	expunged map[store.UID]bool
+	flags    map[store.UID]struct{}
 	// own holds the modseq of flag changes this session already
 	// reported itself, so the echo from the bus is not sent twice.
 	own map[store.UID]store.ModSeq
@@ -45,6 +53,10 @@ type view struct {
 
 	// reportedRecent is the RECENT count the client last heard.
 	reportedRecent int
+
+	// ctx holds the results kept up to date for RETURN (UPDATE)
+	// (RFC 5267 §4, context.go); nil when there are none.
+	ctx *ctxUpdates
 }
 
 func newView(mb store.Mailbox, uids []store.UID, readOnly bool) *view {
@@ -53,7 +65,8 @@ func newView(mb store.Mailbox, uids []store.UID, readOnly bool) *view {
 		readOnly: readOnly,
 		uids:     uids,
 		keywords: make(map[string]string),
-		expunged: make(map[store.UID]struct{}),
+		expunged: make(map[store.UID]bool),
+		ownAdded: make(map[store.UID]struct{}),
 		flags:    make(map[store.UID]struct{}),
 		own:      make(map[store.UID]store.ModSeq),
 	}
@@ -122,18 +135,27 @@ func (v *view) isRecent(uid store.UID) bool {
 	return ok
 }
 
-// apply records bus changes; nothing is sent here.
-func (v *view) apply(cs []store.Change) {
+// apply records bus changes; nothing is sent here. self is this
+// session's origin (store.Change.Origin).
+func (v *view) apply(cs []store.Change, self uint64) {
 	for i := range cs {
 		ch := &cs[i]
 		if ch.MailboxID != v.mbox.ID {
 			continue
 		}
+		if v.ctx != nil {
+			v.ctx.note(ch) // own changes too (RFC 5267 §4.3)
+		}
+		own := self != 0 && ch.Origin == self
 		switch ch.Kind {
 		case store.ChangeAdded:
 			v.addsPending = true
+			if own {
+				v.ownAdds = true
+				v.ownAdded[ch.UID] = struct{}{}
+			}
 		case store.ChangeExpunged:
-			v.expunged[ch.UID] = struct{}{}
+			v.expunged[ch.UID] = own
 			delete(v.flags, ch.UID)
 		case store.ChangeFlags:
 			if m, ok := v.own[ch.UID]; ok && m >= ch.ModSeq {
@@ -148,29 +170,66 @@ func (v *view) apply(cs []store.Change) {
 	}
 }
 
-// pollUpdates drains the bus into the view.
+// pollUpdates drains the bus into the view and into NOTIFY's pending
+// notifications for other mailboxes.
 func (c *Conn) pollUpdates() {
 	if c.sub == nil {
 		return
 	}
 	cs := c.sub.Drain()
-	if len(cs) == 0 || c.sel == nil {
+	if len(cs) == 0 {
 		return
 	}
-	c.sel.apply(cs)
+	if c.sel != nil {
+		c.sel.apply(cs, c.id)
+	}
+	c.collectNotify(cs)
 }
 
 // updatesAfter sends what the finished command allows.
 func (c *Conn) updatesAfter(cmd *command) {
-	if c.sel == nil || cmd == nil || cmd.flags&noUpdates != 0 {
+	if cmd == nil {
 		return
 	}
-	c.sendUpdates(cmd.flags&usesSeq == 0)
+	if c.sel != nil && cmd.flags&noUpdates == 0 {
+		c.sendUpdates(cmd.flags&usesSeq == 0)
+	}
+	if c.notify != nil && cmd.flags&(noUpdates|noNotify) == 0 {
+		c.writeNotifications()
+	}
+}
+
+// updatePolicy says which of other sessions' changes to the selected
+// mailbox are reported. Without NOTIFY all of them are (at the points
+// the base protocol allows); NOTIFY narrows it to the message events of
+// its SELECTED or SELECTED-DELAYED group (RFC 5465 §6.1), none at all
+// without one. A session's own expunges and additions are always
+// reported, as its own commands require.
+type updatePolicy struct {
+	adds, expunges, flags bool
+}
+
+var reportAll = updatePolicy{adds: true, expunges: true, flags: true}
+
+func (c *Conn) selectedPolicy() updatePolicy {
+	n := c.notify
+	if n == nil {
+		return reportAll
+	}
+	if n.spec == nil {
+		return updatePolicy{} // NOTIFY NONE
+	}
+	ev := n.spec.selected
+	return updatePolicy{adds: ev&evNew != 0, expunges: ev&evExpunge != 0, flags: ev&evFlags != 0}
 }
 
 // sendUpdates writes pending untagged EXPUNGE/VANISHED, EXISTS, RECENT,
 // FLAGS and FETCH responses. Expunges are held back unless allowExpunge.
 func (c *Conn) sendUpdates(allowExpunge bool) {
+	c.sendUpdatesPolicy(allowExpunge, c.selectedPolicy())
+}
+
+func (c *Conn) sendUpdatesPolicy(allowExpunge bool, pol updatePolicy) {
 	c.pollUpdates()
 	v := c.sel
 	if v == nil {
@@ -183,11 +242,14 @@ func (c *Conn) sendUpdates(allowExpunge bool) {
 	}
 	if allowExpunge && len(v.expunged) > 0 {
 		gone := make([]store.UID, 0, len(v.expunged))
-		for u := range v.expunged {
-			gone = append(gone, u)
+		for u, own := range v.expunged {
+			if own || pol.expunges {
+				gone = append(gone, u)
+				delete(v.expunged, u)
+			}
 		}
-		clear(v.expunged)
 		sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
+		c.contextExpunged(gone)
 		c.expungeFromView(gone)
 	}
 	if !c.rev2 && len(v.recent) != v.reportedRecent && !v.addsPending {
@@ -195,8 +257,8 @@ func (c *Conn) sendUpdates(allowExpunge bool) {
 		c.enc.RawString("* ").Number(uint32(len(v.recent))).RawString(" RECENT").CRLF()
 		v.reportedRecent = len(v.recent)
 	}
-	if v.addsPending {
-		v.addsPending = false
+	if v.addsPending && (pol.adds || v.ownAdds) {
+		v.addsPending, v.ownAdds = false, false
 		newUIDs, err := c.srv.cfg.Store.UIDsAfter(c.ctx(), v.mbox.ID, v.lastUID())
 		if err != nil {
 			c.log.Warn("reading new messages", "err", err)
@@ -224,9 +286,13 @@ func (c *Conn) sendUpdates(allowExpunge bool) {
 				c.enc.RawString("* ").Number(uint32(len(v.recent))).RawString(" RECENT").CRLF()
 				v.reportedRecent = len(v.recent)
 			}
+			if pol.adds {
+				c.notifyFetchNew(newUIDs)
+			}
 		}
+		clear(v.ownAdded)
 	}
-	if len(v.flags) > 0 {
+	if len(v.flags) > 0 && pol.flags {
 		var pend []store.UID
 		for uid := range v.flags {
 			if v.seqOf(uid) != 0 {
@@ -257,6 +323,7 @@ func (c *Conn) sendUpdates(allowExpunge bool) {
 		}
 	}
 	clear(v.own)
+	c.contextUpdates()
 }
 
 // expungeFromView removes UIDs (sorted) and reports them: VANISHED when

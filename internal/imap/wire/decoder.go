@@ -337,6 +337,21 @@ func (d *Decoder) Peek() (byte, bool) {
 	return d.peek()
 }
 
+// PeekAfterSP returns the byte after the next one when the next one is
+// SP, without consuming anything: an optional parenthesized argument
+// after an item (RFC 8970 "PREVIEW" [SP "(" preview-mod ")"]) is told
+// from the list separator that may follow instead.
+func (d *Decoder) PeekAfterSP() (byte, bool) {
+	if !d.ready() {
+		return 0, false
+	}
+	b, err := d.r.Peek(2)
+	if err != nil || b[0] != ' ' {
+		return 0, false
+	}
+	return b[1], true
+}
+
 // Special consumes the byte b if it comes next.
 func (d *Decoder) Special(b byte) bool {
 	if !d.ready() {

@@ -71,10 +71,53 @@ func Contains(s, needle string) bool {
 	return strings.Contains(Fold(s), Fold(needle))
 }
 
-// Compare orders a and b by their folded forms, octet by octet
+// Compare orders a and b by their canonical forms (Key), octet by octet
 // (RFC 5051 §2: the ordering is that of the canonical UTF-8 strings).
+// The canonical form is titlecase, not Fold's lower case: the two order
+// "[", "\\", "]", "^", "_" and "`" differently against letters, and SORT
+// (RFC 5256 §2.1) must put "[xyz]" and "_" after "c", as Dovecot does.
 func Compare(a, b string) int {
-	return strings.Compare(Fold(a), Fold(b))
+	return strings.Compare(Key(a), Key(b))
+}
+
+// Key returns the canonical form of s under RFC 5051 §2: each character's
+// simple titlecase mapping, in Normalization Form KD. Ordering Keys byte
+// by byte is the collation's ordering (SORT, RFC 5256 §2.1); Dovecot
+// builds its sort keys the same way (titlecase, then decomposition).
+func Key(s string) string {
+	if isASCII(s) {
+		if !hasLowerASCII(s) {
+			return s
+		}
+		return strings.ToUpper(s)
+	}
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/4)
+	for _, r := range s {
+		// RFC 5051 §2 step 2: simple titlecase mapping.
+		b.WriteRune(unicode.ToTitle(r))
+	}
+	// RFC 5051 §2 step 3: Normalization Form KD.
+	d := norm.NFKD.String(b.String())
+	b.Reset()
+	for _, r := range d {
+		// As in Fold: decomposition can yield characters with a
+		// titlecase mapping of their own.
+		b.WriteRune(unicode.ToTitle(r))
+	}
+	if out := b.String(); norm.NFKD.IsNormalString(out) {
+		return out
+	}
+	return norm.NFKD.String(b.String())
+}
+
+func hasLowerASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'a' <= s[i] && s[i] <= 'z' {
+			return true
+		}
+	}
+	return false
 }
 
 func isASCII(s string) bool {

@@ -85,6 +85,28 @@ func TestCompare(t *testing.T) {
 	if Compare("apple", "BANANA") >= 0 || Compare("Banana", "apple") <= 0 || Compare("ÄRGER", "a\u0308rger") != 0 {
 		t.Error("Compare does not order by folded form")
 	}
+	// RFC 5051 §2 orders by the titlecase form: "[" (0x5B) and "_"
+	// (0x5F) sort after every letter, as in Dovecot's SORT (imaptest
+	// sort-subject expects "[xyz]" and "_" after "c").
+	for _, p := range [][2]string{{"c", "[xyz]"}, {"C", "_"}, {"zebra", "`"}, {"[xyz]", "_"}, {"", "a"}} {
+		if Compare(p[0], p[1]) >= 0 || Compare(p[1], p[0]) <= 0 {
+			t.Errorf("Compare(%q, %q) does not put %q first", p[0], p[1], p[0])
+		}
+	}
+}
+
+func TestKey(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"abc", "ABC"},
+		{"ABC_", "ABC_"},
+		{"Grüße", "GRU\u0308ßE"},     // ß has no simple titlecase mapping
+		{"\uFF32\uFF45: x", "RE: X"}, // fullwidth letters decompose to ASCII
+		{"ǆ", "DZ\u030C"},            // titlecase ǅ, decomposed, then titlecased again
+	} {
+		if got := Key(tt.in); got != tt.want {
+			t.Errorf("Key(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
 }
 
 func FuzzFold(f *testing.F) {
@@ -95,6 +117,9 @@ func FuzzFold(f *testing.F) {
 		a := Fold(s)
 		if Fold(a) != a {
 			t.Errorf("not idempotent: %q -> %q -> %q", s, a, Fold(a))
+		}
+		if k := Key(s); Key(k) != k || !norm.NFKD.IsNormalString(k) {
+			t.Errorf("Key not a fixed point in NFKD: %q -> %q -> %q", s, k, Key(k))
 		}
 		if !Equal(s, s) {
 			t.Errorf("Equal(%q, %q) = false", s, s)

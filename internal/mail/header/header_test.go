@@ -2,6 +2,7 @@ package header
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -111,24 +112,59 @@ func TestParseDate(t *testing.T) {
 	}
 }
 
-// TestBaseSubject uses the rules of RFC 5256 §2.1.
+// TestBaseSubject: RFC 5256 §2.1 steps, with the subjects of imaptest's
+// sort-subject mailbox and further tricky cases; the expected values are
+// Dovecot's (imap-base-subject.c) up to case.
 func TestBaseSubject(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"Hello", "hello"},
-		{"Re: Hello", "hello"},
-		{"RE: re: Fwd: Hello", "hello"},
-		{"Re[2]: Hello", "hello"},
-		{"[list] Re: Hello", "hello"},
-		{"Hello (fwd)", "hello"},
-		{"[Fwd: Hello]", "hello"},
-		{"Re: [Fwd: Re: Hello (fwd)]", "hello"},
-		{"  Hello   world  ", "hello world"},
-		{"=?utf-8?q?Re=3A_Gr=C3=BC=C3=9Fe?=", "grüße"},
-		{"[only a blob]", "[only a blob]"},
+	tests := []struct {
+		in, want string
+		refwd    bool
+	}{
+		{"Hello", "Hello", false},
+		{"Re: Hello", "Hello", true},
+		{"RE: re: Fwd: Hello", "Hello", true},
+		{"Re[2]: Hello", "Hello", true},           // subj-refwd with a blob
+		{"Re [2]: Hello", "Hello", true},          // *WSP before the blob
+		{"Re : Hello", "Hello", true},             // *WSP before ":"
+		{"Fw: Hello", "Hello", true},              // "fw" without "d"
+		{"Fwd:Hello", "Hello", true},              // no space needed after ":"
+		{"[list] Re: Hello", "Hello", true},       // step (3): *subj-blob subj-refwd
+		{"[list] Hello", "Hello", false},          // step (4): a blob alone
+		{"[a][b] Hello", "Hello", false},          // step (5): repeated
+		{"[only a blob]", "[only a blob]", false}, // step (4) needs a non-empty rest
+		{"[xyz]", "[xyz]", false},
+		{"[a] [b]", "[b]", false},
+		{"Hello (fwd)", "Hello", true}, // step (2)
+		{"Hello (FWD)  (fwd) ", "Hello", true},
+		{"Hello(fwd)", "Hello", true},
+		{"[Fwd: Hello]", "Hello", true}, // step (6)
+		{"Re: [Fwd: Re: Hello (fwd)]", "Hello", true},
+		{"re: [fwd: [fwd: re: [fwd: babylon]]]", "babylon", true},
+		{"[fwd: no end", "[fwd: no end", false},
+		{"[fwd:]", "", true},
+		{"  Hello \t\r\n  world  ", "Hello world", false}, // step (1)
+		{"Re:Re:Re:", "", true},
+		{"Re: ", "", true},
+		{"Ad: Re: Ad: Re: Ad: x", "Ad: Re: Ad: Re: Ad: x", false}, // "Ad:" is not a leader
+		{"Reply: x", "Reply: x", false},
+		{"[foo] Fwd: [bar] Re: fw: b (fWd)  (fwd)", "b", true},
+		{"Re: [FWD: c]", "c", true},
+		{"b (a)", "b (a)", false},
+		{"Re[: x", "Re[: x", false}, // broken blob: no leader
+		{"[a[b] x", "[a[b] x", false},
+		{"re: \u017Fx", "\u017Fx", true},
+		{"\u017Fe: x", "\u017Fe: x", false}, // U+017F is not "s", nor "r"
+		{"", "", false},
+		{" ", "", false},
+		{"=?utf-8?q?Re=3A_Gr=C3=BC=C3=9Fe?=", "Grüße", true}, // decoded first
+		{"=?iso-8859-1?q?_?=", "", false},
+		{"=?us-ascii?b?UmU6IGM=?=", "c", true},
+		{"Re: =?utf-8?q?b?=", "b", true},
 	}
 	for _, tt := range tests {
-		if got := BaseSubject(tt.in); got != tt.want {
-			t.Errorf("BaseSubject(%q) = %q, want %q", tt.in, got, tt.want)
+		got, refwd := BaseSubject(tt.in)
+		if got != tt.want || refwd != tt.refwd {
+			t.Errorf("BaseSubject(%q) = %q, %v; want %q, %v", tt.in, got, refwd, tt.want, tt.refwd)
 		}
 	}
 }
@@ -169,5 +205,37 @@ func TestCharset(t *testing.T) {
 	}
 	if got := ToUTF8("iso-8859-1", []byte("caf\xe9")); got != "café" {
 		t.Errorf("ToUTF8 = %q", got)
+	}
+}
+
+// TestMessageIDs: RFC 5322 §3.6.4 msg-ids as THREAD reads them
+// (RFC 5256 §3), with Dovecot's tolerance.
+func TestMessageIDs(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want []string
+	}{
+		{"<a@b>", []string{"a@b"}},
+		{"<a@b> <c@d>\t<e@f>", []string{"a@b", "c@d", "e@f"}},
+		{"<a@b><c@d>", []string{"a@b", "c@d"}},
+		{"<no-at> <c@d>", []string{"c@d"}}, // invalid ones are skipped
+		{"< a@b . c >", []string{"a@b.c"}}, // white space removed
+		{"<\"quoted local\"@example.org>", []string{"quoted local@example.org"}},
+		{"<(comment)a@b>", []string{"a@b"}},
+		{"<a@[127.0.0.1]> <c@d>", []string{"c@d"}},          // domain literal: not a dot-atom
+		{"Message from <x@y> dated today", []string{"x@y"}}, // In-Reply-To prose
+		{"<unterminated@x", nil},
+		{"", nil},
+		{"no ids", nil},
+		{"<a<b@c>", []string{"a<b@c"}},
+		{"<\"unterminated@x>", nil},
+	} {
+		got := MessageIDs(tt.in)
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("MessageIDs(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := FirstMessageID("junk <1@x> <2@x>"); got != "1@x" {
+		t.Errorf("FirstMessageID = %q", got)
 	}
 }

@@ -219,8 +219,9 @@ func checkQuota(ctx context.Context, tx pgx.Tx, accountID, adding int64) error {
 
 const (
 	insertMessage = `INSERT INTO messages (mailbox, uid, blob_id, size,
-	internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+	internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate,
+	emailid, preview)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
 	insertFlags = `INSERT INTO msgflags (mailbox, uid, modseq, sysflags, keywords, size) VALUES ($1, $2, $3, $4, $5, $6)`
 )
 
@@ -229,10 +230,8 @@ const (
 // modseq), allocated by bump under the mailbox's row lock in the
 // transaction that inserts the rows.
 func (s *Store) AppendMessages(ctx context.Context, mailboxID int64, msgs []store.NewMessage) ([]store.UID, []store.Change, error) {
-	for i := range msgs {
-		if int64(len(msgs[i].Inline)) > maxInlineBytes {
-			return nil, nil, fmt.Errorf("postgres: inline message of %d bytes exceeds the inline_max_bytes ceiling (%d)", len(msgs[i].Inline), maxInlineBytes)
-		}
+	if err := checkInline(msgs); err != nil {
+		return nil, nil, err
 	}
 	var uids []store.UID
 	var ch []store.Change
@@ -242,57 +241,78 @@ func (s *Store) AppendMessages(ctx context.Context, mailboxID int64, msgs []stor
 		if err != nil {
 			return err
 		}
-		m := mbs[mailboxID]
-		if len(msgs) == 0 {
-			return nil
-		}
-		kw := keywordCache{}
-		flags := make([]store.Flags, len(msgs))
-		var total, unseen, deleted int64
-		for i := range msgs {
-			f, err := kw.canonical(ctx, tx, mailboxID, normFlags(msgs[i].Flags), true)
-			if err != nil {
-				return err
-			}
-			flags[i] = f
-			u, d := unseenDeleted(f.System)
-			unseen += u
-			deleted += d
-			total += msgs[i].Size
-		}
-		first, modseq, err := bump(ctx, tx, m, len(msgs), int64(len(msgs)), unseen, deleted, total)
-		if err != nil {
-			return err
-		}
-		if err := checkQuota(ctx, tx, m.account, total); err != nil {
-			return err
-		}
-		now := encodeTime(s.now())
-		b := &pgx.Batch{}
-		uids = make([]store.UID, len(msgs))
-		ch = make([]store.Change, len(msgs))
-		for i := range msgs {
-			nm := &msgs[i]
-			uid := first + store.UID(i)
-			if nm.Inline != nil {
-				// Takes the blobdata row's lock if it exists, so a
-				// concurrent expunge of another message with the same
-				// bytes waits and then sees this message (dropInline).
-				b.Queue(`INSERT INTO blobdata (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET id = excluded.id`,
-					nm.BlobID, nm.Inline)
-			}
-			b.Queue(insertMessage, mailboxID, int64(uid), nm.BlobID, nm.Size, encodeTime(nm.InternalDate), now,
-				nm.Header, nm.Structure, nm.Envelope, []byte(nm.Subject), []byte(nm.From), []byte(nm.To),
-				[]byte(nm.Cc), []byte(nm.Bcc), encodeTime(nm.SentDate))
-			b.Queue(insertFlags, mailboxID, int64(uid), int64(modseq), int32(flags[i].System),
-				encodeKeywords(flags[i].Keywords), nm.Size)
-			uids[i] = uid
-			ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: m.account, MailboxID: mailboxID, UID: uid,
-				ModSeq: modseq, Flags: flags[i], Size: nm.Size}
-		}
-		return tx.SendBatch(ctx, b).Close()
+		uids, ch, err = s.appendRows(ctx, tx, mbs[mailboxID], msgs)
+		return err
 	})
 	if err != nil {
+		return nil, nil, err
+	}
+	return uids, ch, nil
+}
+
+// checkInline refuses inline bytes above maxInlineBytes.
+func checkInline(msgs []store.NewMessage) error {
+	for i := range msgs {
+		if int64(len(msgs[i].Inline)) > maxInlineBytes {
+			return fmt.Errorf("postgres: inline message of %d bytes exceeds the inline_max_bytes ceiling (%d)", len(msgs[i].Inline), maxInlineBytes)
+		}
+	}
+	return nil
+}
+
+// appendRows is AppendMessages inside a transaction that holds m's row
+// lock; m's UIDNEXT and HIGHESTMODSEQ advance (in m too, for a later
+// step of the same transaction).
+func (s *Store) appendRows(ctx context.Context, tx pgx.Tx, m *mboxState, msgs []store.NewMessage) ([]store.UID, []store.Change, error) {
+	if len(msgs) == 0 {
+		return nil, nil, nil
+	}
+	mailboxID := m.id
+	kw := keywordCache{}
+	flags := make([]store.Flags, len(msgs))
+	var total, unseen, deleted int64
+	for i := range msgs {
+		f, err := kw.canonical(ctx, tx, mailboxID, normFlags(msgs[i].Flags), true)
+		if err != nil {
+			return nil, nil, err
+		}
+		flags[i] = f
+		u, d := unseenDeleted(f.System)
+		unseen += u
+		deleted += d
+		total += msgs[i].Size
+	}
+	first, modseq, err := bump(ctx, tx, m, len(msgs), int64(len(msgs)), unseen, deleted, total)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkQuota(ctx, tx, m.account, total); err != nil {
+		return nil, nil, err
+	}
+	now := encodeTime(s.now())
+	b := &pgx.Batch{}
+	uids := make([]store.UID, len(msgs))
+	ch := make([]store.Change, len(msgs))
+	for i := range msgs {
+		nm := &msgs[i]
+		uid := first + store.UID(i)
+		if nm.Inline != nil {
+			// Takes the blobdata row's lock if it exists, so a
+			// concurrent expunge of another message with the same
+			// bytes waits and then sees this message (dropInline).
+			b.Queue(`INSERT INTO blobdata (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET id = excluded.id`,
+				nm.BlobID, nm.Inline)
+		}
+		b.Queue(insertMessage, mailboxID, int64(uid), nm.BlobID, nm.Size, encodeTime(nm.InternalDate), now,
+			nm.Header, nm.Structure, nm.Envelope, []byte(nm.Subject), []byte(nm.From), []byte(nm.To),
+			[]byte(nm.Cc), []byte(nm.Bcc), encodeTime(nm.SentDate), emailID(nm.EmailID), previewValue(nm))
+		b.Queue(insertFlags, mailboxID, int64(uid), int64(modseq), int32(flags[i].System),
+			encodeKeywords(flags[i].Keywords), nm.Size)
+		uids[i] = uid
+		ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: m.account, MailboxID: mailboxID, UID: uid,
+			ModSeq: modseq, Flags: flags[i], Size: nm.Size}
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, nil, err
 	}
 	return uids, ch, nil
@@ -385,7 +405,10 @@ func fetchQuery(fields Fields) string {
 		b.WriteString(", f.size")
 	}
 	if fields&store.FieldBasics != 0 {
-		b.WriteString(", m.blob_id, m.size, m.internaldate, m.savedate")
+		b.WriteString(", m.blob_id, m.size, m.internaldate, m.savedate, m.emailid")
+	}
+	if fields&store.FieldPreview != 0 {
+		b.WriteString(", m.preview")
 	}
 	if fields&store.FieldHeader != 0 {
 		b.WriteString(", m.header")
@@ -435,6 +458,8 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 				idate, sdate, sentdate *int64
 				hdr, strct, env        []byte
 				subj, from, to, cc, bc []byte
+				emailid                int64
+				preview                []byte
 			)
 			dst := []any{&uid}
 			if fields&store.FieldFlags != 0 {
@@ -444,7 +469,10 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 				dst = append(dst, &size)
 			}
 			if fields&store.FieldBasics != 0 {
-				dst = append(dst, &blobID, &size, &idate, &sdate)
+				dst = append(dst, &blobID, &size, &idate, &sdate, &emailid)
+			}
+			if fields&store.FieldPreview != 0 {
+				dst = append(dst, &preview)
 			}
 			if fields&store.FieldHeader != 0 {
 				dst = append(dst, &hdr)
@@ -462,7 +490,7 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 			for rows.Next() {
 				// pgx allocates each []byte it scans (they are nil
 				// here), so the slices handed out are never reused.
-				hdr, strct, env = nil, nil, nil
+				hdr, strct, env, preview = nil, nil, nil, nil
 				if err := rows.Scan(dst...); err != nil {
 					return err
 				}
@@ -487,8 +515,11 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 					m.Size = size
 				}
 				if fields&store.FieldBasics != 0 {
-					m.BlobID = blobID
+					m.BlobID, m.EmailID = blobID, emailid
 					m.InternalDate, m.SaveDate = decodeTime(idate), decodeTime(sdate)
+				}
+				if fields&store.FieldPreview != 0 && preview != nil {
+					m.Preview, m.HasPreview = string(preview), true
 				}
 				if fields&store.FieldSearch != 0 {
 					m.Subject, m.From, m.To, m.Cc, m.Bcc = string(subj), string(from), string(to), string(cc), string(bc)
@@ -730,9 +761,10 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, src *mboxState, rows []
 		ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: dst.account, MailboxID: dst.id, UID: uid, ModSeq: modseq, Flags: r.flags, Size: r.size}
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO messages (mailbox, uid, blob_id, size,
-		internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate)
+		internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate,
+		emailid, preview)
 		SELECT $1, u.dst, m.blob_id, m.size, m.internaldate, $2, m.header, m.structure, m.envelope,
-		m.subject, m.from_addr, m.to_addr, m.cc_addr, m.bcc_addr, m.sentdate
+		m.subject, m.from_addr, m.to_addr, m.cc_addr, m.bcc_addr, m.sentdate, m.emailid, m.preview
 		FROM unnest($3::bigint[], $4::bigint[]) AS u(src, dst) JOIN messages m ON m.mailbox = $5 AND m.uid = u.src`,
 		dst.id, encodeTime(s.now()), srcs, dsts, src.id); err != nil {
 		return nil, nil, err

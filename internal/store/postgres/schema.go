@@ -119,6 +119,31 @@ CREATE TABLE blobdata (
 	data bytea NOT NULL
 );
 `,
+	// 2: URLAUTH mailbox access keys (RFC 4467 §7, store.URLAuthKeys),
+	// one per mailbox. ON DELETE CASCADE removes a mailbox's key with the
+	// mailbox (DeleteMailbox, and DeleteAccount's cascade), so a mailbox
+	// created later under the same name never honours URLs signed for
+	// the old one.
+	`
+CREATE TABLE urlauth_keys (
+	mailbox bigint PRIMARY KEY REFERENCES mailboxes (id) ON DELETE CASCADE,
+	key     bytea NOT NULL
+);
+`,
+	// 3: RFC 8474 EMAILID and RFC 8970 PREVIEW, as store/sqlite's step 8.
+	// emailid is random per delivered message and copied with it (COPY,
+	// MOVE); existing messages get a random one here. preview is NULL
+	// until computed (at delivery, or on first FETCH PREVIEW through
+	// SetPreview); bytea like the search fields, so no text a message
+	// yields can fail the insert. MAILBOXID needs no column: it is
+	// derived from UIDVALIDITY (store.Mailbox.ObjectID).
+	`
+ALTER TABLE messages ADD COLUMN emailid bigint NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN preview bytea;
+UPDATE messages SET emailid =
+	(('x' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16))::bit(64)::bigint & 9223372036854775807) | 1;
+CREATE INDEX messages_emailid ON messages (emailid);
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

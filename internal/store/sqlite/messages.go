@@ -193,8 +193,9 @@ func normFlags(f store.Flags) store.Flags { return store.FlagsFromNames(f.Names(
 
 const (
 	insertMessage = `INSERT INTO messages (mailbox, uid, blob_id, size,
-	internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate,
+	emailid, preview)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	insertFlags = `INSERT INTO msgflags (mailbox, uid, modseq, sysflags, keywords, size) VALUES (?, ?, ?, ?, ?, ?)`
 )
 
@@ -211,56 +212,70 @@ func (s *Store) AppendMessages(ctx context.Context, mailboxID int64, msgs []stor
 		if err != nil {
 			return err
 		}
-		if len(msgs) == 0 {
-			return nil
-		}
-		var total, unseen, deleted int64
-		for i := range msgs {
-			total += msgs[i].Size
-		}
-		if err := checkQuota(t, m.account, total); err != nil {
-			return err
-		}
-		first, err := allocUIDs(m, len(msgs))
-		if err != nil {
-			return err
-		}
-		modseq := m.hms + 1
-		now := encodeTime(s.now())
-		uids = make([]store.UID, len(msgs))
-		ch = make([]store.Change, len(msgs))
-		kw := keywordCache{}
-		for i := range msgs {
-			nm := &msgs[i]
-			uid := first + store.UID(i)
-			f, err := kw.canonical(t, mailboxID, normFlags(nm.Flags), true)
-			if err != nil {
-				return err
-			}
-			if _, err := t.exec(insertMessage, mailboxID, int64(uid),
-				nm.BlobID, nm.Size, encodeTime(nm.InternalDate), now, nm.Header, nm.Structure, nm.Envelope,
-				nm.Subject, nm.From, nm.To, nm.Cc, nm.Bcc, encodeTime(nm.SentDate)); err != nil {
-				return err
-			}
-			if err := putInline(t, nm); err != nil {
-				return err
-			}
-			if _, err := t.exec(insertFlags, mailboxID, int64(uid), int64(modseq), int64(f.System),
-				encodeKeywords(f.Keywords), nm.Size); err != nil {
-				return err
-			}
-			u, d := unseenDeleted(f.System)
-			unseen += u
-			deleted += d
-			uids[i] = uid
-			ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: m.account, MailboxID: mailboxID, UID: uid, ModSeq: modseq, Flags: f, Size: nm.Size}
-		}
-		_, err = t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + ?,
-			unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
-			int64(m.uidnext), int64(modseq), len(msgs), unseen, deleted, total, mailboxID)
+		uids, ch, err = s.appendRows(t, m, msgs)
 		t.emit(ch)
 		return err
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return uids, ch, nil
+}
+
+// appendRows is AppendMessages inside a transaction: m's UIDNEXT and
+// HIGHESTMODSEQ advance (in m too, for a later step of the same
+// transaction). The caller emits the changes.
+func (s *Store) appendRows(t *wtx, m *mboxState, msgs []store.NewMessage) ([]store.UID, []store.Change, error) {
+	if len(msgs) == 0 {
+		return nil, nil, nil
+	}
+	mailboxID := m.id
+	var total, unseen, deleted int64
+	for i := range msgs {
+		total += msgs[i].Size
+	}
+	if err := checkQuota(t, m.account, total); err != nil {
+		return nil, nil, err
+	}
+	first, err := allocUIDs(m, len(msgs))
+	if err != nil {
+		return nil, nil, err
+	}
+	modseq := m.hms + 1
+	m.hms = modseq
+	now := encodeTime(s.now())
+	uids := make([]store.UID, len(msgs))
+	ch := make([]store.Change, len(msgs))
+	kw := keywordCache{}
+	for i := range msgs {
+		nm := &msgs[i]
+		uid := first + store.UID(i)
+		f, err := kw.canonical(t, mailboxID, normFlags(nm.Flags), true)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := t.exec(insertMessage, mailboxID, int64(uid),
+			nm.BlobID, nm.Size, encodeTime(nm.InternalDate), now, nm.Header, nm.Structure, nm.Envelope,
+			nm.Subject, nm.From, nm.To, nm.Cc, nm.Bcc, encodeTime(nm.SentDate),
+			emailID(nm.EmailID), previewValue(nm)); err != nil {
+			return nil, nil, err
+		}
+		if err := putInline(t, nm); err != nil {
+			return nil, nil, err
+		}
+		if _, err := t.exec(insertFlags, mailboxID, int64(uid), int64(modseq), int64(f.System),
+			encodeKeywords(f.Keywords), nm.Size); err != nil {
+			return nil, nil, err
+		}
+		u, d := unseenDeleted(f.System)
+		unseen += u
+		deleted += d
+		uids[i] = uid
+		ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: m.account, MailboxID: mailboxID, UID: uid, ModSeq: modseq, Flags: f, Size: nm.Size}
+	}
+	_, err = t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + ?,
+		unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
+		int64(m.uidnext), int64(modseq), len(msgs), unseen, deleted, total, mailboxID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -384,7 +399,10 @@ func fetchQuery(fields Fields) string {
 		b.WriteString(", f.size")
 	}
 	if fields&store.FieldBasics != 0 {
-		b.WriteString(", m.blob_id, m.size, m.internaldate, m.savedate")
+		b.WriteString(", m.blob_id, m.size, m.internaldate, m.savedate, m.emailid")
+	}
+	if fields&store.FieldPreview != 0 {
+		b.WriteString(", m.preview")
 	}
 	if fields&store.FieldHeader != 0 {
 		b.WriteString(", m.header")
@@ -570,7 +588,14 @@ func (s *Store) fetchRows(ctx context.Context, mailboxID int64, uids []store.UID
 					m.BlobID, m.Size = rawString(v[i]), rawInt(v[i+1])
 					m.InternalDate = decodeTime(nullInt(v[i+2]))
 					m.SaveDate = decodeTime(nullInt(v[i+3]))
-					i += 4
+					m.EmailID = rawInt(v[i+4])
+					i += 5
+				}
+				if fields&store.FieldPreview != 0 {
+					if v[i] != nil {
+						m.Preview, m.HasPreview = rawString(v[i]), true
+					}
+					i++
 				}
 				if fields&store.FieldHeader != 0 {
 					m.Header = rawBytes(v[i])
@@ -899,9 +924,11 @@ func (s *Store) copyRows(t *wtx, src *mboxState, rows []flagRow, dst *mboxState)
 	for i, r := range rows {
 		uid := first + store.UID(i)
 		if _, err := t.exec(`INSERT INTO messages (mailbox, uid, blob_id, size,
-			internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate)
+			internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate,
+			emailid, preview)
 			SELECT ?, ?, blob_id, size, internaldate, ?, header, structure, envelope,
-			subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate FROM messages WHERE mailbox = ? AND uid = ?`,
+			subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate, emailid, preview
+			FROM messages WHERE mailbox = ? AND uid = ?`,
 			dst.id, int64(uid), now, src.id, int64(r.uid)); err != nil {
 			return nil, nil, err
 		}

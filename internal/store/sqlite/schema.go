@@ -162,6 +162,34 @@ CREATE TABLE blobdata (
 CREATE INDEX messages_sort_date ON messages (mailbox, (coalesce(sentdate, internaldate) >> 16), uid);
 CREATE INDEX messages_sort_arrival ON messages (mailbox, (internaldate >> 16), uid);
 `,
+	// 7: URLAUTH mailbox access keys (RFC 4467 §7, store.URLAuthKeys),
+	// one per mailbox. A trigger removes a mailbox's key with the
+	// mailbox (DELETE, and DeleteAccount), so a mailbox created later
+	// under the same name, which may even reuse the row id, never
+	// honours URLs signed for the old one.
+	`
+CREATE TABLE urlauth_keys (
+	mailbox INTEGER PRIMARY KEY,
+	key     BLOB NOT NULL
+);
+
+CREATE TRIGGER urlauth_keys_gc AFTER DELETE ON mailboxes BEGIN
+	DELETE FROM urlauth_keys WHERE mailbox = old.id;
+END;
+`,
+	// 8: RFC 8474 EMAILID and RFC 8970 PREVIEW. emailid is random per
+	// delivered message and copied with it (COPY, MOVE), so existing
+	// messages get a random one here (copies made before this step do
+	// not share theirs). preview is NULL until computed: at delivery from
+	// now on, on first FETCH PREVIEW for older messages (SetPreview).
+	// MAILBOXID needs no column: it is derived from UIDVALIDITY
+	// (store.Mailbox.ObjectID).
+	`
+ALTER TABLE messages ADD COLUMN emailid INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN preview TEXT;
+UPDATE messages SET emailid = (random() & 0x7fffffffffffffff) | 1;
+CREATE INDEX messages_emailid ON messages (emailid);
+`,
 }
 
 // migrate brings the schema up to date inside one transaction per step.

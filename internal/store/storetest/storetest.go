@@ -56,6 +56,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Quota", testQuota},
 		{"DeleteAccount", testDeleteAccount},
 		{"Concurrent", testConcurrent},
+		{"URLAuthKeys", testURLAuthKeys},
+		{"ObjectIDs", testObjectIDs},
+		{"Replace", testReplace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,160 @@
+package imaptest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"barid/internal/bench"
+)
+
+// writeMbox writes n messages from the benchmark generator (a realistic
+// mix: text, multipart/alternative, attachments, forwarded messages,
+// encoded headers) as an mbox imaptest can read: each message after a
+// "From " line whose date mbox_from_parse accepts, LF line endings
+// (imaptest turns them back into CRLF), body lines starting with "From "
+// quoted with ">".
+func writeMbox(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	g := bench.NewGenerator(1)
+	for i := range n {
+		m := g.Message(i)
+		fmt.Fprintf(w, "From sender@example.org %s\n", m.Date.UTC().Format("Mon Jan _2 15:04:05 2006"))
+		body := bytes.ReplaceAll(m.Body, []byte("\r\n"), []byte("\n"))
+		for l := range bytes.Lines(body) {
+			if bytes.HasPrefix(l, []byte("From ")) {
+				w.WriteByte('>')
+			}
+			w.Write(l)
+		}
+		if !bytes.HasSuffix(body, []byte("\n")) {
+			w.WriteByte('\n')
+		}
+		w.WriteByte('\n')
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// errorLineRE matches the lines imaptest logs through i_error (every
+// protocol error, unexpected reply, lost connection or broken
+// checkpoint) and i_fatal.
+var errorLineRE = regexp.MustCompile(`(?m)^(Error|Fatal|Panic): .*$`)
+
+// imaptestPanicRE is imaptest 2.3's own assertion failure in its
+// command planner (client-state.c), a bug of imaptest, not of barid.
+var imaptestPanicRE = regexp.MustCompile(`(?m)^Panic: file client-state\.c: line \d+ \(client_update_plan\): assertion failed: .*$`)
+
+// TestStress runs imaptest's stress mode: 10 clients on one INBOX doing
+// its default random mix (select, fetch, search, store, expunge, append,
+// copy, logout), each keeping to its own flags (own_flags) so that a
+// checkpoint every second (checkpoint=1) can compare every client's view
+// of the mailbox with the others'. imaptest must report no error.
+// BARID_IMAPTEST_STRESS_SECS sets the duration (default 30).
+func TestStress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stress run skipped in -short mode")
+	}
+	tl := needTool(t)
+	gaps := readKnownGaps(t)
+	secs := 30
+	if v := os.Getenv("BARID_IMAPTEST_STRESS_SECS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("BARID_IMAPTEST_STRESS_SECS=%q: want a whole number of seconds", v)
+		}
+		secs = n
+	}
+	dir := t.TempDir()
+	mbox := filepath.Join(dir, "stress.mbox")
+	if err := writeMbox(mbox, 500); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t)
+	host, port := s.hostPort()
+
+	// secs=N,W: stop starting commands after N seconds, then wait at
+	// most W for the ones in flight. imaptest 2.3 itself sometimes
+	// aborts on an assertion of its own while a checkpoint meets a
+	// disconnecting client (imaptestPanicRE; fixed upstream after
+	// 0de0dbf by dovecot/imaptest pull request 122): such a run is
+	// incomplete and is run again on a fresh account, up to three
+	// times, but the errors it reported before aborting are kept and
+	// counted.
+	var (
+		out  string
+		err  error
+		errs []string
+	)
+	for attempt := 1; ; attempt++ {
+		user := fmt.Sprintf("stress%d", attempt)
+		s.addUser(user)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs)*time.Second+3*time.Minute)
+		out, err = runImaptest(ctx, tl, dir, "host="+host, "port="+port, "user="+user, "pass="+password,
+			"mbox="+mbox, "clients=10", fmt.Sprintf("secs=%d,30", secs), "checkpoint=1", "own_flags")
+		cancel()
+		crashed := imaptestPanicRE.MatchString(out)
+		for _, e := range errorLineRE.FindAllString(out, -1) {
+			if crashed && (imaptestPanicRE.MatchString(e) || strings.HasPrefix(e, "Error: Raw backtrace")) {
+				continue
+			}
+			errs = append(errs, e)
+		}
+		t.Logf("imaptest stress run %d, %d s, 10 clients: %d error lines so far; last lines of its report:\n%s",
+			attempt, secs, len(errs), tail(out, 12))
+		if !crashed {
+			break
+		}
+		if attempt == 3 {
+			err = fmt.Errorf("imaptest aborted on its own assertion in %d runs out of %d: %s", attempt, attempt, imaptestPanicRE.FindString(out))
+			break
+		}
+		t.Logf("imaptest aborted on its own assertion (%s); running it again", imaptestPanicRE.FindString(out))
+	}
+
+	var problem string
+	switch {
+	case len(errs) > 0:
+		problem = fmt.Sprintf("imaptest reported %d errors (exit: %v):\n%s", len(errs), err, strings.Join(errs, "\n"))
+	case err != nil:
+		problem = fmt.Sprintf("imaptest: %v", err)
+	case !strings.Contains(out, "Logi"):
+		// The periodic statistics header ("Logi List Stat Sele Fetc
+		// ...") shows that commands ran at all.
+		problem = "imaptest printed no statistics:\n" + out
+	}
+	gp, listed := gaps["stress"]
+	switch {
+	case problem == "" && listed:
+		t.Errorf("stress passes now: remove it from testdata/known-gaps.txt (line %d: %s)", gp.line, gp.reason)
+	case problem != "" && !listed:
+		t.Errorf("stress: %s", problem)
+	case problem != "":
+		// Known gap: show every error, hide nothing, but do not fail.
+		t.Logf("stress fails, a known gap (%s): %s", gp.reason, problem)
+	}
+}
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

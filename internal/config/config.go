@@ -301,7 +301,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("storage.flag_index_min must be 1 or more, got %d", c.Storage.FlagIndexMin)
 	}
 	if m := c.Storage.Metadata; m != "" && !IsPostgresURL(m) {
-		add("storage.metadata must be empty (the SQLite database in data_dir) or a postgres:// URL, got a value starting %q", prefix(m, 11))
+		add("storage.metadata must be empty (the SQLite database in data_dir) or a postgres:// URL, got %s", describeScheme(m))
 	}
 	if c.Storage.SweepInterval.Duration < time.Second {
 		add("storage.sweep_interval must be at least 1s")
@@ -374,11 +374,12 @@ func IsPostgresURL(s string) bool {
 	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }
 
-// prefix returns at most n bytes of s: enough to show what a value is
-// without echoing a password it may hold.
-func prefix(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+// describeScheme names what kind of value a wrong storage.metadata is
+// without echoing it: a URL may carry a password.
+func describeScheme(s string) string {
+	i := strings.Index(s, "://")
+	if i <= 0 || i > 20 {
+		return "a value that is not a URL"
 	}
-	return s
+	return fmt.Sprintf("a %q URL", s[:i])
 }

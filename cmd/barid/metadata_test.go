@@ -26,12 +26,20 @@ func TestMetadataFlag(t *testing.T) {
 	if code, out, errs := runCLI(t, "", "user", "list", "--data", nodeB); code != 0 || out != "" {
 		t.Fatalf("user list in SQLite: %d %q %q", code, out, errs)
 	}
+	// A third node's data folder, empty: no barid.db is needed when the
+	// metadata is in PostgreSQL.
+	nodeC := t.TempDir()
 	msg := "From: bob@example.org\r\nSubject: hi\r\n\r\nhello\r\n"
-	if code, out, errs := runCLI(t, msg, "deliver", "--data", nodeB, "--metadata", u, "alice"); code != 0 {
+	if code, out, errs := runCLI(t, msg, "deliver", "--data", nodeC, "--metadata", u, "alice"); code != 0 {
 		t.Fatalf("deliver: %d %q %q", code, out, errs)
 	}
+	// A data folder that does not exist is a configuration error: the
+	// MTA keeps the message (EX_TEMPFAIL).
+	if code, _, errs := runCLI(t, msg, "deliver", "--data", nodeC+"/missing", "--metadata", u, "alice"); code != exTempFail {
+		t.Fatalf("deliver into a missing folder: %d %q", code, errs)
+	}
 	// The message is in PostgreSQL, bytes included (inline), so node A
-	// can serve it although it was delivered through node B.
+	// can serve it although it was delivered through node C.
 	ctx := context.Background()
 	st, err := postgres.Open(ctx, u, postgres.Options{})
 	if err != nil {

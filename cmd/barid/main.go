@@ -30,7 +30,7 @@ func subcommands() []subcommand {
 		{"serve", "run the server", runServe},
 		{"user", "manage accounts: add, passwd, del, list", runUser},
 		{"deliver", "deliver one message from standard input (for an MTA)", runDeliverStdin},
-		{"bench", "load-test an IMAP server (barid or another)", runBench},
+		{"bench", "load-test an IMAP or POP3 server (barid or another)", runBench},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -26,7 +26,8 @@ func TestQuickstart(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "barid-data") // does not exist yet
 	start := func() (*exec.Cmd, map[string]string) {
 		t.Helper()
-		cmd := exec.Command(bin, "quickstart", "--data", data, "--imap", freeAddr(t), "--imaps", freeAddr(t))
+		cmd := exec.Command(bin, "quickstart", "--data", data, "--imap", freeAddr(t), "--imaps", freeAddr(t),
+			"--pop3", freeAddr(t), "--pop3s", freeAddr(t))
 		cmd.Stderr = os.Stderr
 		out, err := cmd.StdoutPipe()
 		if err != nil {
@@ -37,12 +38,12 @@ func TestQuickstart(t *testing.T) {
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 		// "  IMAPS server: 127.0.0.1:NNN  (TLS; ... self-signed: DIR/tls/cert.pem)"
-		field := regexp.MustCompile(`^\s*(IMAP server|IMAPS server|Username|Password)\s*: (\S+)(?:.*self-signed: (\S+)\))?`)
+		field := regexp.MustCompile(`^\s*(IMAP server|IMAPS server|POP3 server|POP3S server|Username|Password)\s*: (\S+)(?:.*self-signed: (\S+)\))?`)
 		got := map[string]string{}
 		sc := bufio.NewScanner(out)
 		deadline := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
 		defer deadline.Stop()
-		for len(got) < 5 && sc.Scan() {
+		for len(got) < 7 && sc.Scan() {
 			if m := field.FindStringSubmatch(sc.Text()); m != nil {
 				got[m[1]] = m[2]
 				if m[3] != "" {
@@ -50,7 +51,7 @@ func TestQuickstart(t *testing.T) {
 				}
 			}
 		}
-		if len(got) < 5 {
+		if len(got) < 7 {
 			t.Fatalf("quickstart printed %v", got)
 		}
 		return cmd, got
@@ -113,6 +114,41 @@ func TestQuickstart(t *testing.T) {
 	if l := login(tc, br, "b"); !strings.HasPrefix(l, "b OK") {
 		t.Fatalf("LOGIN after STARTTLS: %q", l)
 	}
+	tc.Close()
+	// POP3 over implicit TLS and over STLS, with the printed lines.
+	pop3Login := func(nc net.Conn, br *bufio.Reader) {
+		t.Helper()
+		for _, c := range []string{"USER " + got["Username"], "PASS " + got["Password"], "STAT", "QUIT"} {
+			fmt.Fprintf(nc, "%s\r\n", c)
+			if l, _ := br.ReadString('\n'); !strings.HasPrefix(l, "+OK") {
+				t.Fatalf("POP3 %s: %q", strings.Fields(c)[0], l)
+			}
+		}
+	}
+	tc, err = tls.Dial("tcp", got["POP3S server"], tlsCfg)
+	if err != nil {
+		t.Fatalf("POP3S with the printed certificate: %v", err)
+	}
+	tc.SetDeadline(time.Now().Add(30 * time.Second))
+	br = bufio.NewReader(tc)
+	if l, _ := br.ReadString('\n'); !strings.HasPrefix(l, "+OK") {
+		t.Fatalf("POP3S greeting: %q", l)
+	}
+	pop3Login(tc, br)
+	tc.Close()
+	nc, err = net.Dial("tcp", got["POP3 server"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
+	br = bufio.NewReader(nc)
+	br.ReadString('\n')
+	fmt.Fprintf(nc, "STLS\r\n")
+	if l, _ := br.ReadString('\n'); !strings.HasPrefix(l, "+OK") {
+		t.Fatalf("STLS: %q", l)
+	}
+	tc = tls.Client(nc, tlsCfg)
+	pop3Login(tc, bufio.NewReader(tc))
 	tc.Close()
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {

@@ -36,7 +36,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 // serveFlags are the flags that override the config file.
 type serveFlags struct {
 	config, data, imap, imaps, logLevel string
-	lmtp                                string
+	lmtp, pop3, pop3s                   string
 	metadata                            string
 }
 
@@ -46,6 +46,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.imap, "imap", "", "IMAP (STARTTLS) listen address, e.g. 127.0.0.1:1143; \"off\" disables")
 	fs.StringVar(&f.imaps, "imaps", "", "IMAP implicit-TLS listen address, e.g. 127.0.0.1:1993; \"off\" disables")
 	fs.StringVar(&f.logLevel, "log-level", "", "trace, debug, info, warn or error")
+	fs.StringVar(&f.pop3, "pop3", "", "POP3 (STLS) listen address, e.g. 127.0.0.1:1110; \"off\" disables (default off)")
+	fs.StringVar(&f.pop3s, "pop3s", "", "POP3 implicit-TLS listen address, e.g. 127.0.0.1:1995; \"off\" disables (default off)")
 	fs.StringVar(&f.lmtp, "lmtp", "", "LMTP (RFC 2033) listen address for an MTA, e.g. 127.0.0.1:24; \"off\" disables")
 	fs.StringVar(&f.metadata, "metadata", "", metadataFlagUsage)
 }
@@ -69,6 +71,12 @@ func (f *serveFlags) load() (config.Config, error) {
 	}
 	if f.lmtp != "" {
 		cfg.LMTP.Listen = offToEmpty(f.lmtp)
+	}
+	if f.pop3 != "" {
+		cfg.POP3.Listen = offToEmpty(f.pop3)
+	}
+	if f.pop3s != "" {
+		cfg.POP3.ListenTLS = offToEmpty(f.pop3s)
 	}
 	if f.metadata != "" {
 		cfg.Storage.Metadata = f.metadata
@@ -94,7 +102,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var f serveFlags
 	f.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: barid serve [flags]\n\nRuns the IMAP server. Flags override the config file.\nSIGTERM/SIGINT shut down cleanly; SIGHUP reloads the TLS certificate.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: barid serve [flags]\n\nRuns the IMAP server (and POP3 and LMTP when configured). Flags override the config file.\nSIGTERM/SIGINT shut down cleanly; SIGHUP reloads the TLS certificate.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -149,7 +157,8 @@ func flagErr(err error) int {
 // runQuickstart starts a working server on the embedded default: data in
 // ./barid-data, a "demo" account with a fresh random password (printed,
 // never stored in plaintext), IMAP on 127.0.0.1:1143 (STARTTLS) and
-// 127.0.0.1:1993 (TLS, self-signed).
+// 127.0.0.1:1993 (TLS, self-signed), POP3 on 127.0.0.1:1110 (STLS) and
+// 127.0.0.1:1995 (TLS).
 func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -157,7 +166,7 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	f.register(fs)
 	user := fs.String("user", "demo", "demo account name")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: barid quickstart [flags]\n\nCreates the data folder and a demo account (a new password on every run),\nprints what a mail client needs, and serves on 127.0.0.1:1143 (STARTTLS)\nand 127.0.0.1:1993 (TLS) unless overridden.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: barid quickstart [flags]\n\nCreates the data folder and a demo account (a new password on every run),\nprints what a mail client needs, and serves IMAP on 127.0.0.1:1143 (STARTTLS)\nand 127.0.0.1:1993 (TLS), POP3 on 127.0.0.1:1110 (STLS) and 127.0.0.1:1995 (TLS),\nunless overridden.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -168,6 +177,12 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if f.imaps == "" {
 		f.imaps = "127.0.0.1:1993"
+	}
+	if f.pop3 == "" {
+		f.pop3 = "127.0.0.1:1110"
+	}
+	if f.pop3s == "" {
+		f.pop3s = "127.0.0.1:1995"
 	}
 	cfg, err := f.load()
 	if err != nil {
@@ -196,13 +211,25 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 
   IMAP server : %s  (STARTTLS)
   IMAPS server: %s  (TLS; the certificate is self-signed: %s/tls/cert.pem)
-  Username    : %s
+%s  Username    : %s
   Password    : %s
 
 Data folder: %s. Press Ctrl-C to stop. Add accounts with:
   barid user add --data %s NAME
-`, addrs["imap"], addrs["imaps"], cfg.DataDir, store.NormalizeAccountName(*user), password, cfg.DataDir, cfg.DataDir)
+`, addrs["imap"], addrs["imaps"], cfg.DataDir, pop3Lines(addrs), store.NormalizeAccountName(*user), password, cfg.DataDir, cfg.DataDir)
 	})
+}
+
+// pop3Lines are quickstart's POP3 lines (none for a listener turned off).
+func pop3Lines(addrs map[string]string) string {
+	var b strings.Builder
+	if a := addrs["pop3"]; a != "" {
+		fmt.Fprintf(&b, "  POP3 server : %s  (STLS)\n", a)
+	}
+	if a := addrs["pop3s"]; a != "" {
+		fmt.Fprintf(&b, "  POP3S server: %s  (TLS)\n", a)
+	}
+	return b.String()
 }
 
 func randomPassword() string {

@@ -98,6 +98,7 @@ type App struct {
 	tlsCfg *tls.Config
 	imap   *server.Server
 	lmtp   lmtpService // lmtp.go
+	pop3   pop3Service // pop3.go
 
 	listeners []listener
 }
@@ -180,6 +181,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		AllowPlaintextAuth: cfg.IMAP.AllowPlaintextAuth,
 		Trace:              cfg.LogLevel == "trace",
 	})
+	a.newPOP3()
 	return a, nil
 }
 
@@ -212,6 +214,10 @@ func (a *App) Listen() error {
 		a.closeListeners()
 		return err
 	}
+	if err := a.listenPOP3(); err != nil {
+		a.closeListeners()
+		return err
+	}
 	return nil
 }
 
@@ -222,13 +228,15 @@ func (a *App) closeListeners() {
 	a.listeners = nil
 }
 
-// Addrs returns the bound addresses by listener name ("imap", "imaps").
+// Addrs returns the bound addresses by listener name ("imap", "imaps",
+// "pop3", "pop3s", the LMTP ones).
 func (a *App) Addrs() map[string]string {
 	m := map[string]string{}
 	for _, l := range a.listeners {
 		m[l.name] = l.ln.Addr().String()
 	}
 	a.lmtpAddrs(m)
+	a.pop3Addrs(m)
 	return m
 }
 
@@ -257,6 +265,7 @@ func (a *App) Run(ctx context.Context) error {
 		}(l)
 	}
 	a.serveLMTP(&wg, errc)
+	a.servePOP3(&wg, errc)
 	// The periodic sweep removes blobs nothing references any more
 	// (a crash, or a Discard that failed) and spool files no writer
 	// owns, sparing everything younger than sweep_grace.
@@ -307,7 +316,11 @@ loop:
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	a.shutdownLMTP(sctx)
+	var swg sync.WaitGroup
+	swg.Add(1)
+	go func() { defer swg.Done(); a.shutdownPOP3(sctx) }()
 	a.imap.Shutdown(sctx)
+	swg.Wait()
 	wg.Wait()
 	if err := a.data.Close(); err != nil && runErr == nil {
 		runErr = err

@@ -19,6 +19,7 @@ Scenarios:
   bigbox    time SELECT, FETCH 1:*, SEARCH and SORT on a large mailbox
   idle      hold C IDLE connections; server memory and delivery fan-out
   lmtp      LMTP delivery throughput at concurrency K and size S
+  pop3      POP3 RETR throughput, and server memory per logged-in POP3 session
   report    render a results file as Markdown (docs/benchmarks.md)
   pwhash    print an argon2id hash of the password on stdin (for Dovecot's passwd-file)
 
@@ -40,6 +41,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"bigbox":   runBigbox,
 		"idle":     runIdle,
 		"lmtp":     runLMTP,
+		"pop3":     runPOP3,
 		"report":   runReport,
 		"pwhash":   runPwhash,
 	}[args[0]]

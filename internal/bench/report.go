@@ -199,6 +199,7 @@ func (o *reportOpts) render(w io.Writer, recs []Record, meta [][2]string) {
 	o.bigbox(m, recs)
 	o.idle(m, recs)
 	o.lmtp(m, recs)
+	o.pop3(m, recs)
 	o.noise(m, recs)
 
 	if o.charts != "" {
@@ -738,6 +739,33 @@ func (o *reportOpts) lmtp(m md, recs []Record) {
 	m.p("")
 }
 
+func (o *reportOpts) pop3(m md, recs []Record) {
+	B, C := o.base, o.cand
+	b, c := pick(recs, B, "pop3", nil), pick(recs, C, "pop3", nil)
+	if b == nil && c == nil {
+		return
+	}
+	m.p("## pop3")
+	m.p("")
+	m.p("RETR of every message of each client's INBOX in turn (one POP3 session per user, nothing deleted), then the " +
+		"server's memory (PSS, file pages excluded) per logged-in idle POP3 session, one per user.")
+	m.p("")
+	m.header("", B, C, C+"/"+B)
+	m.row("RETR per s", o.cell(b, func(r *Record) string { return f1(r.POP3.RetrPerSec) }),
+		o.cell(c, func(r *Record) string { return f1(r.POP3.RetrPerSec) }),
+		ratioRec(b, c, func(r *Record) float64 { return r.POP3.RetrPerSec }))
+	m.row("MB/s", o.cell(b, func(r *Record) string { return f1(r.POP3.MBPerSec) }),
+		o.cell(c, func(r *Record) string { return f1(r.POP3.MBPerSec) }),
+		ratioRec(b, c, func(r *Record) float64 { return r.POP3.MBPerSec }))
+	m.row("RETR p99 ms", o.cell(b, func(r *Record) string { return f2(r.POP3.Latency.P99Ms) }),
+		o.cell(c, func(r *Record) string { return f2(r.POP3.Latency.P99Ms) }),
+		ratioRec(b, c, func(r *Record) float64 { return r.POP3.Latency.P99Ms }))
+	m.row("KiB per session", o.cell(b, func(r *Record) string { return f1(r.POP3.PerConnKiB) }),
+		o.cell(c, func(r *Record) string { return f1(r.POP3.PerConnKiB) }),
+		ratioRec(b, c, func(r *Record) float64 { return r.POP3.PerConnKiB }))
+	m.p("")
+}
+
 // describe names a run for the CPU accounting table.
 func describe(r Record) string {
 	switch {
@@ -751,6 +779,8 @@ func describe(r Record) string {
 		return fmt.Sprintf("idle %d connections", r.Idle.Conns)
 	case r.LMTP != nil:
 		return fmt.Sprintf("lmtp concurrency %d, %d bytes", r.LMTP.Concurrency, r.LMTP.Size)
+	case r.POP3 != nil:
+		return fmt.Sprintf("pop3 %d clients", r.POP3.Clients)
 	}
 	return r.Scenario
 }

@@ -16,7 +16,7 @@ import (
 type Record struct {
 	Time     time.Time `json:"time"`
 	Server   string    `json:"server"`   // label, e.g. "dovecot" or "barid"
-	Scenario string    `json:"scenario"` // mix, populate, bigbox, idle, lmtp
+	Scenario string    `json:"scenario"` // mix, populate, bigbox, idle, lmtp, pop3
 	Error    string    `json:"error,omitempty"`
 	Env      *Env      `json:"env,omitempty"`
 
@@ -25,6 +25,7 @@ type Record struct {
 	Bigbox   *BigboxResult   `json:"bigbox,omitempty"`
 	Idle     *IdleResult     `json:"idle,omitempty"`
 	LMTP     *LMTPResult     `json:"lmtp,omitempty"`
+	POP3     *POP3Result     `json:"pop3,omitempty"`
 }
 
 // OpStat summarizes one kind of operation.

@@ -43,6 +43,7 @@ type Config struct {
 	Group string `toml:"group"`
 
 	IMAP    IMAP    `toml:"imap"`
+	POP3    POP3    `toml:"pop3"`
 	Storage Storage `toml:"storage"`
 	LMTP    LMTP    `toml:"lmtp"`
 	TLS     TLS     `toml:"tls"`
@@ -61,6 +62,17 @@ type IMAP struct {
 	AllowPlaintextAuth bool `toml:"allow_plaintext_auth"`
 	// IdleKeepalive is how often an idling client gets "* OK Still here".
 	IdleKeepalive Duration `toml:"idle_keepalive"`
+}
+
+// POP3 is the POP3 listener section (RFC 1939). Both listeners are off
+// by default. Authentication follows [imap] allow_plaintext_auth and the
+// [limits] keys (line_length, commands_before_login, login_timeout,
+// autologout, max_conns_per_ip, max_conns_per_user) apply as for IMAP.
+type POP3 struct {
+	// Listen is the plain-text (STLS) address, e.g. ":110". Empty disables.
+	Listen string `toml:"listen"`
+	// ListenTLS is the implicit-TLS address, e.g. ":995". Empty disables.
+	ListenTLS string `toml:"listen_tls"`
 }
 
 // LMTP is the LMTP listener section.

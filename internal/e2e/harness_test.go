@@ -42,7 +42,6 @@ func startServer(t testing.TB, opts ...func(*config.Config)) *server {
 	return &server{Server: ks, t: t, addr: ks.Addr, dir: ks.Dir, app: ks.App, logs: ks.Logs}
 }
 
-func (s *server) stop() { s.Stop() }
 
 // addUser creates an account with the default mailboxes.
 func (s *server) addUser(name, password string) *store.Account { return s.AddUser(name, password) }

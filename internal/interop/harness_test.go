@@ -24,10 +24,6 @@ type server struct {
 	app     *app.App
 }
 
-// cheapParams keep argon2id fast under -race; production uses
-// auth.DefaultParams.
-var cheapParams = testkit.CheapParams
-
 func startServer(t testing.TB) *server {
 	t.Helper()
 	ks := testkit.Start(t)

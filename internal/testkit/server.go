@@ -33,6 +33,9 @@ type Server struct {
 	App     *app.App
 	Cfg     config.Config
 	Logs    *LogBuffer // everything the server logged
+	// POP3Addr and POP3TLSAddr are the POP3 listeners (STLS and
+	// implicit TLS), "" unless WithPOP3 turned them on.
+	POP3Addr, POP3TLSAddr string
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -44,6 +47,12 @@ type Option func(*config.Config)
 
 // WithoutTLSListener turns the implicit-TLS listener off.
 func WithoutTLSListener() Option { return func(c *config.Config) { c.IMAP.ListenTLS = "" } }
+
+// WithPOP3 turns on the POP3 listeners (STLS and implicit TLS) on
+// 127.0.0.1 ephemeral ports.
+func WithPOP3() Option {
+	return func(c *config.Config) { c.POP3.Listen, c.POP3.ListenTLS = "127.0.0.1:0", "127.0.0.1:0" }
+}
 
 // WithLogLevel sets the server's log level (default "error").
 func WithLogLevel(l string) Option { return func(c *config.Config) { c.LogLevel = l } }
@@ -164,6 +173,7 @@ func StartLog(t testing.TB, dir string, h slog.Handler, opts ...Option) *Server 
 	s := &Server{T: t, Dir: dir, App: a, Cfg: cfg, Logs: logs, cancel: cancel, done: make(chan struct{})}
 	addrs := a.Addrs()
 	s.Addr, s.TLSAddr = addrs["imap"], addrs["imaps"]
+	s.POP3Addr, s.POP3TLSAddr = addrs["pop3"], addrs["pop3s"]
 	go func() {
 		defer close(s.done)
 		if err := a.Run(ctx); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"barid/internal/imap"
 	"barid/internal/imap/wire"
+	inflate "barid/third_party/goflate"
 )
 
 // RFC 4978 COMPRESS=DEFLATE.
@@ -86,7 +87,10 @@ func putDeflateWriter(dw *deflateWriter) {
 // newDeflateConn wraps nc. in holds what the client sent after the
 // COMPRESS command's CRLF, possibly already buffered: it is read first.
 func newDeflateConn(nc net.Conn, in io.Reader) *deflateConn {
-	return &deflateConn{Conn: nc, zr: flate.NewReader(in)}
+	// The decoder is compress/flate's with one change (third_party/goflate):
+	// it returns each block's data when the block ends, so a command
+	// flushed with zlib's Z_PARTIAL_FLUSH (mbsync) is read at once.
+	return &deflateConn{Conn: nc, zr: inflate.NewReader(in)}
 }
 
 func (d *deflateConn) Read(p []byte) (int, error) { return d.zr.Read(p) }

@@ -255,3 +255,24 @@ func TestCompressIdleMemory(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestCompressZlibPartialFlush: mbsync (isync 1.4) flushes each command
+// with zlib's Z_PARTIAL_FLUSH, which ends in an empty fixed-Huffman
+// block instead of a stored one. The server must answer the command
+// without waiting for more input (compress/flate's decoder waited: the
+// session stalled until mbsync timed out).
+func TestCompressZlibPartialFlush(t *testing.T) {
+	ts := startServer(t)
+	ts.addUser("zed", "pw")
+	c := ts.dial()
+	c.login("zed", "pw")
+	c.expectOK("z1", "COMPRESS DEFLATE")
+	// "3 NOOP\r\n" deflated by zlib 1.2 (level 6, raw) + Z_PARTIAL_FLUSH.
+	c.send(string([]byte{0x32, 0x56, 0xf0, 0xf3, 0xf7, 0x0f, 0xe0, 0xe5, 0x02, 0x08}))
+	zr := flate.NewReader(c.br)
+	c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(zr).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "3 OK") {
+		t.Fatalf("answer to a partially flushed NOOP: %q, %v", line, err)
+	}
+}

@@ -1,0 +1,280 @@
+package pop3
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"barid/internal/auth"
+	"barid/internal/blob"
+	"barid/internal/notify"
+	"barid/internal/store"
+)
+
+// Limits are the named limits the POP3 server enforces; they are the
+// [limits] keys IMAP uses too, and every error that enforces one names
+// it.
+type Limits struct {
+	LineLength          int           // line_length: bytes of one command or SASL line
+	CommandsBeforeLogin int           // commands_before_login
+	LoginTimeout        time.Duration // login_timeout: connect to login, and TLS handshakes
+	// Autologout is the inactivity timeout after login ("autologout";
+	// RFC 1939 §3 asks for at least 10 minutes, barid's minimum is 30).
+	Autologout time.Duration
+}
+
+// Config is everything a Server needs. The app package fills it.
+type Config struct {
+	Store    store.Store
+	Blobs    blob.Store
+	Bus      *notify.Bus
+	Auth     *auth.Authenticator
+	TLS      *tls.Config // nil: no STLS and no implicit TLS
+	Logger   *slog.Logger
+	Hostname string
+	Limits   Limits
+	// AllowPlaintextAuth permits USER/PASS and AUTH on unencrypted
+	// non-loopback connections ([imap] allow_plaintext_auth: one rule
+	// for both protocols).
+	AllowPlaintextAuth bool
+	// Trace logs command names (never arguments) at debug level.
+	Trace bool
+}
+
+// Server accepts POP3 connections.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	nextID atomic.Uint64
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	closing   bool
+	wg        sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
+
+	// locked holds the maildrops (INBOX mailbox ids) that a POP3 session
+	// has open (RFC 1939 §4: an exclusive-access lock on the maildrop).
+	lockMu sync.Mutex
+	locked map[int64]struct{}
+}
+
+// New returns a server; call Serve for each listener.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	if cfg.Limits.LineLength <= 0 {
+		cfg.Limits.LineLength = 8192
+	}
+	if cfg.Limits.CommandsBeforeLogin <= 0 {
+		cfg.Limits.CommandsBeforeLogin = 32
+	}
+	if cfg.Limits.LoginTimeout <= 0 {
+		cfg.Limits.LoginTimeout = time.Minute
+	}
+	if cfg.Limits.Autologout <= 0 {
+		cfg.Limits.Autologout = 30 * time.Minute
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*conn]struct{}),
+		ctx:       ctx,
+		cancel:    cancel,
+		locked:    make(map[int64]struct{}),
+	}
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("pop3 server closed")
+
+// Serve accepts connections on ln until Shutdown. With implicitTLS every
+// connection starts with a TLS handshake (port 995, RFC 8314).
+func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		if implicitTLS {
+			if s.cfg.TLS == nil {
+				nc.Close()
+				continue
+			}
+			nc = tls.Server(nc, s.cfg.TLS)
+		}
+		c := s.newConn(nc, implicitTLS)
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			nc.Close()
+			return ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Shutdown stops accepting, lets commands in progress finish, tells
+// waiting clients "-ERR [SYS/TEMP]" and waits for every connection to
+// end or ctx to expire. Sessions that did not QUIT delete nothing.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	s.cancel()
+	for _, c := range conns {
+		c.shutdown()
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// lock takes the maildrop lock; false if another session holds it.
+func (s *Server) lock(mailboxID int64) bool {
+	s.lockMu.Lock()
+	defer s.lockMu.Unlock()
+	if _, ok := s.locked[mailboxID]; ok {
+		return false
+	}
+	s.locked[mailboxID] = struct{}{}
+	return true
+}
+
+func (s *Server) unlock(mailboxID int64) {
+	s.lockMu.Lock()
+	delete(s.locked, mailboxID)
+	s.lockMu.Unlock()
+}
+
+// Sessions returns the number of open connections (tests, shutdown).
+func (s *Server) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+func remoteAddr(nc net.Conn) netip.Addr {
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		a, _ := netip.AddrFromSlice(ta.IP)
+		return a.Unmap()
+	}
+	return netip.Addr{}
+}
+
+func isLoopback(nc net.Conn) bool {
+	if _, ok := nc.RemoteAddr().(*net.UnixAddr); ok {
+		return true
+	}
+	return remoteAddr(nc).IsLoopback()
+}
+
+// Long responses (RETR, TOP, LIST, UIDL) borrow a 64 KiB write buffer
+// and a 32 KiB read buffer; an idle connection keeps 2 KiB each way, as
+// an IMAP one does. The spares are kept on free lists rather than in a
+// sync.Pool, which every garbage collection empties.
+var (
+	bigWriters = make(chan *bufio.Writer, 32)
+	readers    = make(chan *bufio.Reader, 32)
+)
+
+func getBigWriter() *bufio.Writer {
+	select {
+	case w := <-bigWriters:
+		return w
+	default:
+		return bufio.NewWriterSize(nil, 64<<10)
+	}
+}
+
+func putBigWriter(w *bufio.Writer) {
+	w.Reset(nil)
+	select {
+	case bigWriters <- w:
+	default:
+	}
+}
+
+func getReader() *bufio.Reader {
+	select {
+	case r := <-readers:
+		return r
+	default:
+		return bufio.NewReaderSize(nil, 32<<10)
+	}
+}
+
+func putReader(r *bufio.Reader) {
+	r.Reset(nil)
+	select {
+	case readers <- r:
+	default:
+	}
+}

@@ -37,6 +37,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 type serveFlags struct {
 	config, data, imap, imaps, logLevel string
 	lmtp, pop3, pop3s                   string
+	metadata                            string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -48,6 +49,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.pop3, "pop3", "", "POP3 (STLS) listen address, e.g. 127.0.0.1:1110; \"off\" disables (default off)")
 	fs.StringVar(&f.pop3s, "pop3s", "", "POP3 implicit-TLS listen address, e.g. 127.0.0.1:1995; \"off\" disables (default off)")
 	fs.StringVar(&f.lmtp, "lmtp", "", "LMTP (RFC 2033) listen address for an MTA, e.g. 127.0.0.1:24; \"off\" disables")
+	fs.StringVar(&f.metadata, "metadata", "", metadataFlagUsage)
 }
 
 func (f *serveFlags) load() (config.Config, error) {
@@ -76,8 +78,16 @@ func (f *serveFlags) load() (config.Config, error) {
 	if f.pop3s != "" {
 		cfg.POP3.ListenTLS = offToEmpty(f.pop3s)
 	}
+	if f.metadata != "" {
+		cfg.Storage.Metadata = f.metadata
+	}
 	return cfg, cfg.Validate()
 }
+
+// metadataFlagUsage is the help of --metadata (serve, user, deliver).
+const metadataFlagUsage = "metadata store: a PostgreSQL URL postgres://USER[:PASS]@HOST:PORT/DB?sslmode=... shared by several nodes " +
+	"(default: [storage] metadata, or the SQLite database in the data folder); without PASS the password comes from PGPASSWORD or ~/.pgpass, " +
+	"which other local users cannot read in the process list"
 
 func offToEmpty(s string) string {
 	if s == "off" {

@@ -22,7 +22,7 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return runUserWithInput(ctx, args, os.Stdin, stdout, stderr)
 }
 
-const userUsage = `Usage: barid user <add|passwd|del|list> [--data DIR] [--config FILE] [NAME]
+const userUsage = `Usage: barid user <add|passwd|del|list> [--data DIR] [--config FILE] [--metadata URL] [NAME]
 
   add NAME     create an account (with Sent, Drafts, Trash, Junk, Archive)
   passwd NAME  set a new password
@@ -48,6 +48,7 @@ func runUserWithInput(ctx context.Context, args []string, stdin io.Reader, stdou
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data", "", "data folder (default ./barid-data)")
 	cfgFile := fs.String("config", "", "TOML config file")
+	metadata := fs.String("metadata", "", metadataFlagUsage)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), userUsage, "\nFlags:\n")
 		fs.PrintDefaults()
@@ -72,6 +73,13 @@ func runUserWithInput(ctx context.Context, args []string, stdin io.Reader, stdou
 	}
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
+	}
+	if *metadata != "" {
+		cfg.Storage.Metadata = *metadata
+		if err := cfg.Validate(); err != nil {
+			fmt.Fprintln(stderr, "barid:", err)
+			return 1
+		}
 	}
 	needName := verb != "list"
 	if needName && len(rest) != 1 {

@@ -25,6 +25,7 @@ import (
 	"barid/internal/mail/mime"
 	"barid/internal/notify"
 	"barid/internal/store"
+	"barid/internal/store/postgres"
 	"barid/internal/store/sqlite"
 	"barid/internal/urlauth"
 )
@@ -35,11 +36,43 @@ type Data struct {
 	Blobs blob.Store
 }
 
-// OpenData opens (creating if needed) the data folder's SQLite database
-// and blob directory. Files are 0600 and folders 0700.
+// OpenData opens (creating if needed) the metadata store, the data
+// folder's SQLite database or the PostgreSQL database [storage] metadata
+// names, and the blob directory. Files are 0600 and folders 0700.
 func OpenData(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Data, error) {
 	if err := cfg.EnsureDataDir(); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	st, err := openMetadata(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := fs.Open(cfg.Path("blobs"))
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open blob store: %w", err)
+	}
+	// Small messages live in the metadata database ([storage]
+	// inline_max_bytes), the others under blobs/: reads look in the
+	// database first.
+	return &Data{Store: st, Blobs: tiered.New(st, bs)}, nil
+}
+
+// metadataStore is a store.Store that also keeps small messages inline
+// (both backends do), as tiered.New needs.
+type metadataStore interface {
+	store.Store
+	OpenInline(ctx context.Context, id string) ([]byte, bool, error)
+}
+
+// openMetadata opens the metadata store [storage] metadata selects.
+func openMetadata(ctx context.Context, cfg *config.Config, logger *slog.Logger) (metadataStore, error) {
+	if config.IsPostgresURL(cfg.Storage.Metadata) {
+		st, err := postgres.Open(ctx, cfg.Storage.Metadata, postgres.Options{Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("open metadata database: %w", err)
+		}
+		return st, nil
 	}
 	st, err := sqlite.Open(ctx, cfg.Path("barid.db"), sqlite.Options{Logger: logger, SyncFlags: cfg.Storage.SyncFlags,
 		FlagIndexEntries: offIfZero(cfg.Storage.FlagIndexEntries), FlagIndexMin: cfg.Storage.FlagIndexMin,
@@ -47,14 +80,7 @@ func OpenData(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Da
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	bs, err := fs.Open(cfg.Path("blobs"))
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("open blob store: %w", err)
-	}
-	// Small messages live in barid.db ([storage] inline_max_bytes), the
-	// others under blobs/: reads look in the database first.
-	return &Data{Store: st, Blobs: tiered.New(st, bs)}, nil
+	return st, nil
 }
 
 // Close closes the stores.

@@ -228,7 +228,13 @@ func Deliver(ctx context.Context, cfg *config.Config, logger *slog.Logger, req D
 	// A missing database means a wrong --data or config: fail
 	// temporarily so the MTA keeps the message, rather than create an
 	// empty folder and bounce it as "no such user".
-	if _, err := os.Stat(cfg.Path("barid.db")); err != nil {
+	// With the metadata in PostgreSQL the folder holds only blobs (and
+	// lmtp.sock): it must exist, and opening the database checks the rest.
+	if config.IsPostgresURL(cfg.Storage.Metadata) {
+		if fi, err := os.Stat(cfg.DataDir); err != nil || !fi.IsDir() {
+			return "", fmt.Errorf("data folder %s: not a folder (%v): %w", cfg.DataDir, err, errTemporary)
+		}
+	} else if _, err := os.Stat(cfg.Path("barid.db")); err != nil {
 		return "", fmt.Errorf("data folder %s: no barid.db (%v): %w", cfg.DataDir, err, errTemporary)
 	}
 	br := bufio.NewReaderSize(req.Message, 64<<10)

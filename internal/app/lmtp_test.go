@@ -39,6 +39,9 @@ func lmtpTestConfig(t *testing.T, dir string) config.Config {
 	cfg.IMAP.ListenTLS = ""
 	cfg.LMTP.Listen = "127.0.0.1:0"
 	cfg.LogLevel = "error"
+	// The same metadata store as the server the test starts on dir, for
+	// the app.Deliver calls made with this configuration.
+	testkit.ApplyMetadataEnv(t, &cfg)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

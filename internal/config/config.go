@@ -88,6 +88,12 @@ type LMTP struct {
 
 // Storage is the embedded store section.
 type Storage struct {
+	// Metadata selects the metadata store: empty for the embedded SQLite
+	// database in DataDir (barid.db), or a PostgreSQL URL,
+	// "postgres://USER:PASS@HOST:PORT/DB?sslmode=disable", for a store
+	// that several barid nodes share (docs/scale-out.md). Message blobs
+	// stay in DataDir either way. The --metadata flag overrides it.
+	Metadata string `toml:"metadata"`
 	// SyncFlags fsyncs every flag change before answering STORE, like
 	// appends. Off by default: flag changes are then durable against a
 	// crash of barid at once and against power loss with the next
@@ -306,6 +312,9 @@ func (c *Config) Validate() error {
 	if c.Storage.FlagIndexMin < 1 {
 		return fmt.Errorf("storage.flag_index_min must be 1 or more, got %d", c.Storage.FlagIndexMin)
 	}
+	if m := c.Storage.Metadata; m != "" && !IsPostgresURL(m) {
+		add("storage.metadata must be empty (the SQLite database in data_dir) or a postgres:// URL, got %s", describeScheme(m))
+	}
 	if c.Storage.SweepInterval.Duration < time.Second {
 		add("storage.sweep_interval must be at least 1s")
 	}
@@ -369,4 +378,20 @@ func (c *Config) EnsureDataDir() error {
 		return err
 	}
 	return os.Chmod(c.DataDir, 0o700)
+}
+
+// IsPostgresURL reports whether s names a PostgreSQL database
+// ("postgres://..." or "postgresql://...", libpq's URL form).
+func IsPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// describeScheme names what kind of value a wrong storage.metadata is
+// without echoing it: a URL may carry a password.
+func describeScheme(s string) string {
+	i := strings.Index(s, "://")
+	if i <= 0 || i > 20 {
+		return "a value that is not a URL"
+	}
+	return fmt.Sprintf("a %q URL", s[:i])
 }

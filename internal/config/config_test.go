@@ -55,3 +55,28 @@ func TestValidateNamesTheLimit(t *testing.T) {
 		}
 	}
 }
+
+// storage.metadata: empty (SQLite) or a PostgreSQL URL; anything else
+// is refused with an error that names the key but not the value, which
+// may hold a password.
+func TestStorageMetadata(t *testing.T) {
+	for _, ok := range []string{"", "postgres://u:p@h:5432/db?sslmode=disable", "postgresql://h/db"} {
+		c := Default()
+		c.Storage.Metadata = ok
+		if err := c.Validate(); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"mysql://u:hunter2@h/db", "/var/lib/barid/hunter2.db", "sqlite:hunter2"} {
+		c := Default()
+		c.Storage.Metadata = bad
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), "storage.metadata") {
+			t.Errorf("%q: want a storage.metadata error, got %v", bad, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%q: error echoes the value: %v", bad, err)
+		}
+	}
+}

@@ -389,7 +389,7 @@ var (
 )
 
 // Store is the metadata store. Implementations: store/sqlite (embedded
-// default), later store/postgres. All methods are safe for concurrent
+// default) and store/postgres (shared by several nodes). All methods are safe for concurrent
 // use. Name arguments are account-relative UTF-8 mailbox names.
 type Store interface {
 	// Accounts.

@@ -16,6 +16,7 @@ import (
 	"barid/internal/auth"
 	"barid/internal/config"
 	"barid/internal/store"
+	"barid/internal/store/postgres/pgtest"
 )
 
 // CheapParams keep argon2id fast under -race; production uses
@@ -60,9 +61,62 @@ func WithLogLevel(l string) Option { return func(c *config.Config) { c.LogLevel 
 // builds its own, e.g. with LMTP listeners).
 func WithConfig(cfg config.Config) Option { return func(c *config.Config) { *c = cfg } }
 
+// WithMetadata selects the metadata store by URL ([storage] metadata):
+// "" for SQLite in the data folder, or a postgres:// URL.
+func WithMetadata(url string) Option { return func(c *config.Config) { c.Storage.Metadata = url } }
+
+// WithPostgres runs the server on a fresh PostgreSQL database of its own
+// (pgtest.Database, dropped when the test ends); it skips the test when
+// BARID_TEST_POSTGRES is unset.
+func WithPostgres(t testing.TB) Option {
+	t.Helper()
+	return WithMetadata(pgtest.Database(t))
+}
+
+// MetadataEnvVar, set to "postgres", makes every server the kit starts
+// (and every harness that calls ApplyMetadataEnv) use a fresh PostgreSQL
+// database instead of SQLite, so whole suites run against PostgreSQL:
+//
+//	BARID_TEST_METADATA=postgres go test ./internal/e2e/...
+//
+// It needs BARID_TEST_POSTGRES (pgtest); without it the tests skip.
+const MetadataEnvVar = "BARID_TEST_METADATA"
+
+// envDBs maps data folders to the databases ApplyMetadataEnv made.
+var envDBs = struct {
+	sync.Mutex
+	byDir map[string]string
+}{byDir: map[string]string{}}
+
+// ApplyMetadataEnv points cfg at a fresh PostgreSQL database when
+// MetadataEnvVar says so, unless the test chose a metadata store itself.
+// A server started again on the same data folder (a restart test) gets
+// the same database back.
+func ApplyMetadataEnv(t testing.TB, cfg *config.Config) {
+	t.Helper()
+	switch v := os.Getenv(MetadataEnvVar); v {
+	case "", "sqlite":
+	case "postgres":
+		if cfg.Storage.Metadata != "" {
+			return
+		}
+		envDBs.Lock()
+		defer envDBs.Unlock()
+		u, ok := envDBs.byDir[cfg.DataDir]
+		if !ok {
+			u = pgtest.Database(t)
+			envDBs.byDir[cfg.DataDir] = u
+		}
+		cfg.Storage.Metadata = u
+	default:
+		t.Fatalf("%s=%q: want sqlite or postgres", MetadataEnvVar, v)
+	}
+}
+
 // Start runs barid on a fresh data folder in t.TempDir(), with IMAP and
 // IMAPS on 127.0.0.1 ephemeral ports and short login-failure delays. The
-// server stops when the test ends.
+// server stops when the test ends. Its metadata is in SQLite, or in
+// PostgreSQL with WithPostgres or BARID_TEST_METADATA=postgres.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	return StartAt(t, t.TempDir(), opts...)
@@ -89,6 +143,7 @@ func StartLog(t testing.TB, dir string, h slog.Handler, opts ...Option) *Server 
 	for _, o := range opts {
 		o(&cfg)
 	}
+	ApplyMetadataEnv(t, &cfg)
 	verbose := os.Getenv("BARID_TEST_LOG") != ""
 	if verbose {
 		cfg.LogLevel = "trace"

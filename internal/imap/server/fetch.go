@@ -565,12 +565,16 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 			req.fields |= store.FieldFlags
 		}
 	}
-	unavailable, goneMeanwhile := false, false
+	unavailable, goneMeanwhile, gone := false, false, false
 	write := func(m *store.Message) error {
 		if req.hasChangedSinc && m.ModSeq <= req.changedSince {
 			return nil
 		}
 		err := c.writeFetchResponse(m, req, seenSet[m.UID])
+		if errors.Is(err, errGoneMeanwhile) {
+			gone = true
+			return nil
+		}
 		if errors.Is(err, errUnavailable) {
 			if errors.Is(err, blob.ErrNotFound) && c.expungedNow(m.UID) {
 				// expunged (and its bytes deleted) by another
@@ -657,7 +661,7 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 	if unavailable {
 		return missing, &imap.Error{Type: "NO", Code: imap.CodeServerBug, Text: "Some messages could not be read; refer to the server log"}
 	}
-	return missing, nil
+	return missing || gone, nil
 }
 
 // bufPool lends record buffers to pipelined across commands, so a busy
@@ -778,6 +782,23 @@ func (c *Conn) expungedNow(uid store.UID) bool {
 // read; its FETCH response is skipped and the command ends in NO.
 var errUnavailable = errors.New("message unavailable")
 
+// errGoneMeanwhile marks a message whose record was read but which
+// another session (on any node sharing the store) expunged before its
+// bytes were: its bytes went with its last record. The FETCH skips it
+// and ends in OK [EXPUNGEISSUED] (RFC 5530, RFC 2180 §4.1), as when the
+// record itself is gone; nothing is wrong with the server.
+var errGoneMeanwhile = errors.New("message expunged during the fetch")
+
+// goneMeanwhile reports whether err, from reading m's bytes, is that
+// race: the blob is missing and no message names it any more.
+func (c *Conn) goneMeanwhile(ctx context.Context, m *store.Message, err error) bool {
+	if !errors.Is(err, blob.ErrNotFound) || m.BlobID == "" {
+		return false
+	}
+	ref, rerr := c.srv.cfg.Store.BlobReferenced(ctx, m.BlobID)
+	return rerr == nil && !ref
+}
+
 // itemVal is one prepared FETCH item: everything that can fail is done
 // before the first byte of the response is written, so an unreadable
 // message never leaves a half-written response on the wire.
@@ -806,6 +827,9 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 		}
 	}()
 	unavailable := func(err error) error {
+		if c.goneMeanwhile(req.blobCtx, m, err) {
+			return errGoneMeanwhile
+		}
 		c.log.Error("fetch: message unavailable", "uid", m.UID, "blob", m.BlobID, "err", err)
 		return fmt.Errorf("%w: uid %d: %w", errUnavailable, m.UID, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"barid/internal/auth"
 	"barid/internal/config"
 	"barid/internal/store"
+	"barid/internal/testkit"
 )
 
 // testServer is a full barid (SQLite + blob files + IMAP) on loopback.
@@ -64,6 +65,7 @@ func startServerLog(t testing.TB, dir string, h slog.Handler, opts ...serverOpt)
 	for _, o := range opts {
 		o(&cfg)
 	}
+	testkit.ApplyMetadataEnv(t, &cfg) // BARID_TEST_METADATA=postgres
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,869 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"barid/internal/store"
+)
+
+// segmentGap is the largest UID gap kept inside one range query. Dense
+// sets (1:*) become one BETWEEN scan merged against the list; sparse sets
+// become several short scans instead of walking the whole mailbox.
+const segmentGap = 64
+
+// segmentMax caps the UIDs of one segment.
+const segmentMax = 8192
+
+// segments splits sorted uids into runs whose internal gaps are at most
+// segmentGap and calls fn with each run.
+func segments(uids []store.UID, fn func(run []store.UID) error) error {
+	for i := 0; i < len(uids); {
+		j := i + 1
+		for j < len(uids) && j-i < segmentMax && uids[j]-uids[j-1] <= segmentGap {
+			j++
+		}
+		if err := fn(uids[i:j]); err != nil {
+			return err
+		}
+		i = j
+	}
+	return nil
+}
+
+// sortedUIDs returns uids ascending and duplicate-free (the contract
+// promises that already; a caller that breaks it gets a sorted copy
+// rather than silently skipped messages).
+func sortedUIDs(uids []store.UID) []store.UID {
+	for i := 1; i < len(uids); i++ {
+		if uids[i] <= uids[i-1] {
+			c := slices.Clone(uids)
+			slices.Sort(c)
+			return slices.Compact(c)
+		}
+	}
+	return uids
+}
+
+func int64s(uids []store.UID) []int64 {
+	out := make([]int64, len(uids))
+	for i, u := range uids {
+		out[i] = int64(u)
+	}
+	return out
+}
+
+func toUIDs(v []int64) []store.UID {
+	if len(v) == 0 {
+		return nil
+	}
+	out := make([]store.UID, len(v))
+	for i, u := range v {
+		out[i] = store.UID(u)
+	}
+	return out
+}
+
+// flagRow is the msgflags part of a message.
+type flagRow struct {
+	uid    store.UID
+	modseq store.ModSeq
+	flags  store.Flags
+	size   int64
+}
+
+// flagRows reads msgflags rows of the listed messages (nil uids: every
+// message matching where) in the caller's transaction, in UID order.
+func flagRows(ctx context.Context, tx pgx.Tx, mailboxID int64, uids []store.UID, where string) ([]flagRow, error) {
+	const cols = `SELECT uid, modseq, sysflags, keywords, size FROM msgflags WHERE mailbox = $1 `
+	var out []flagRow
+	scan := func(rows pgx.Rows, want []store.UID) error {
+		defer rows.Close()
+		k := 0
+		for rows.Next() {
+			var uid, modseq, size int64
+			var sys int32
+			var kw string
+			if err := rows.Scan(&uid, &modseq, &sys, &kw, &size); err != nil {
+				return err
+			}
+			if want != nil {
+				for k < len(want) && want[k] < store.UID(uid) {
+					k++
+				}
+				if k == len(want) || want[k] != store.UID(uid) {
+					continue
+				}
+			}
+			out = append(out, flagRow{uid: store.UID(uid), modseq: store.ModSeq(modseq),
+				flags: store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}, size: size})
+		}
+		return rows.Err()
+	}
+	if uids == nil {
+		rows, err := tx.Query(ctx, cols+where+` ORDER BY uid`, mailboxID)
+		if err != nil {
+			return nil, err
+		}
+		return out, scan(rows, nil)
+	}
+	err := segments(uids, func(run []store.UID) error {
+		rows, err := tx.Query(ctx, cols+`AND uid BETWEEN $2 AND $3 ORDER BY uid`, mailboxID, int64(run[0]), int64(run[len(run)-1]))
+		if err != nil {
+			return err
+		}
+		return scan(rows, run)
+	})
+	return out, err
+}
+
+// mboxState is the writable part of a mailbox row, read under its lock.
+type mboxState struct {
+	id          int64
+	account     int64
+	uidvalidity uint32
+	uidnext     store.UID
+	hms         store.ModSeq
+}
+
+// lockMailboxes takes the row locks of the given mailboxes in id order
+// (so two transactions locking the same pair never deadlock) and returns
+// their state by id. A missing mailbox is ErrNoMailbox. This is the lock
+// every writer of a mailbox's messages holds until COMMIT: it orders
+// them, on every node, and so the UIDs and MODSEQs they allocate.
+func lockMailboxes(ctx context.Context, tx pgx.Tx, ids ...int64) (map[int64]*mboxState, error) {
+	rows, err := tx.Query(ctx, `SELECT id, account, uidvalidity, uidnext, highestmodseq FROM mailboxes
+		WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[int64]*mboxState, len(ids))
+	for rows.Next() {
+		var m mboxState
+		var uv, next, hms int64
+		if err := rows.Scan(&m.id, &m.account, &uv, &next, &hms); err != nil {
+			return nil, err
+		}
+		m.uidvalidity, m.uidnext, m.hms = uint32(uv), store.UID(next), store.ModSeq(hms)
+		out[m.id] = &m
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if out[id] == nil {
+			return nil, store.ErrNoMailbox
+		}
+	}
+	return out, nil
+}
+
+// bump allocates n UIDs (n may be 0) and one MODSEQ for the locked
+// mailbox and applies the counter deltas, in one UPDATE ... RETURNING:
+// the values come from the row as this transaction's lock sees it, and
+// become visible when it commits, after every smaller one.
+func bump(ctx context.Context, tx pgx.Tx, m *mboxState, n int, dMessages, dUnseen, dDeleted, dSize int64) (first store.UID, modseq store.ModSeq, err error) {
+	var next, hms int64
+	err = tx.QueryRow(ctx, `UPDATE mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1,
+		messages = messages + $3, unseen = unseen + $4, deleted = deleted + $5, size = size + $6
+		WHERE id = $1 RETURNING uidnext, highestmodseq`,
+		m.id, n, dMessages, dUnseen, dDeleted, dSize).Scan(&next, &hms)
+	if errNoRows(err) {
+		return 0, 0, store.ErrNoMailbox
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	// RFC 9051 §2.3.1.1: a UID is an nz-number (32 bits). The UPDATE is
+	// rolled back with the transaction.
+	if next-1 > math.MaxUint32 {
+		return 0, 0, fmt.Errorf("%w: UID space of the mailbox exhausted (limit 2^32-1)", store.ErrCannot)
+	}
+	first = store.UID(next - int64(n))
+	m.uidnext, m.hms = store.UID(next), store.ModSeq(hms)
+	return first, m.hms, nil
+}
+
+// checkQuota refuses growing an account past its quota (RFC 9208 §4.1.1
+// STORAGE: the sum of RFC822.SIZE of all messages). Call it after the
+// mailbox's counters were bumped. With a quota set it locks the account
+// row, so writers to different mailboxes of one account take turns and
+// cannot overshoot the quota together.
+func checkQuota(ctx context.Context, tx pgx.Tx, accountID, adding int64) error {
+	var quota int64
+	err := tx.QueryRow(ctx, `SELECT quota FROM accounts WHERE id = $1`, accountID).Scan(&quota)
+	if errNoRows(err) {
+		return store.ErrNoAccount
+	}
+	if err != nil || quota <= 0 || adding <= 0 {
+		return err
+	}
+	if err := tx.QueryRow(ctx, `SELECT quota FROM accounts WHERE id = $1 FOR NO KEY UPDATE`, accountID).Scan(&quota); err != nil {
+		return err
+	}
+	var used int64
+	if err := tx.QueryRow(ctx, `SELECT coalesce(sum(size), 0) FROM mailboxes WHERE account = $1`, accountID).Scan(&used); err != nil {
+		return err
+	}
+	if used > quota {
+		return fmt.Errorf("%w: storage quota %d bytes, used %d, adding %d", store.ErrOverQuota, quota, used-adding, adding)
+	}
+	return nil
+}
+
+const (
+	insertMessage = `INSERT INTO messages (mailbox, uid, blob_id, size,
+	internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate,
+	emailid, preview)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+	insertFlags = `INSERT INTO msgflags (mailbox, uid, modseq, sysflags, keywords, size) VALUES ($1, $2, $3, $4, $5, $6)`
+)
+
+// AppendMessages adds messages with consecutive new UIDs and one new
+// modseq (RFC 7162 §3.1: a single command may give all its changes one
+// modseq), allocated by bump under the mailbox's row lock in the
+// transaction that inserts the rows.
+func (s *Store) AppendMessages(ctx context.Context, mailboxID int64, msgs []store.NewMessage) ([]store.UID, []store.Change, error) {
+	if err := checkInline(msgs); err != nil {
+		return nil, nil, err
+	}
+	var uids []store.UID
+	var ch []store.Change
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		uids, ch = nil, nil
+		mbs, err := lockMailboxes(ctx, tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		uids, ch, err = s.appendRows(ctx, tx, mbs[mailboxID], msgs)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return uids, ch, nil
+}
+
+// checkInline refuses inline bytes above maxInlineBytes.
+func checkInline(msgs []store.NewMessage) error {
+	for i := range msgs {
+		if int64(len(msgs[i].Inline)) > maxInlineBytes {
+			return fmt.Errorf("postgres: inline message of %d bytes exceeds the inline_max_bytes ceiling (%d)", len(msgs[i].Inline), maxInlineBytes)
+		}
+	}
+	return nil
+}
+
+// appendRows is AppendMessages inside a transaction that holds m's row
+// lock; m's UIDNEXT and HIGHESTMODSEQ advance (in m too, for a later
+// step of the same transaction).
+func (s *Store) appendRows(ctx context.Context, tx pgx.Tx, m *mboxState, msgs []store.NewMessage) ([]store.UID, []store.Change, error) {
+	if len(msgs) == 0 {
+		return nil, nil, nil
+	}
+	mailboxID := m.id
+	kw := keywordCache{}
+	flags := make([]store.Flags, len(msgs))
+	var total, unseen, deleted int64
+	for i := range msgs {
+		f, err := kw.canonical(ctx, tx, mailboxID, normFlags(msgs[i].Flags), true)
+		if err != nil {
+			return nil, nil, err
+		}
+		flags[i] = f
+		u, d := unseenDeleted(f.System)
+		unseen += u
+		deleted += d
+		total += msgs[i].Size
+	}
+	first, modseq, err := bump(ctx, tx, m, len(msgs), int64(len(msgs)), unseen, deleted, total)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkQuota(ctx, tx, m.account, total); err != nil {
+		return nil, nil, err
+	}
+	now := encodeTime(s.now())
+	b := &pgx.Batch{}
+	uids := make([]store.UID, len(msgs))
+	ch := make([]store.Change, len(msgs))
+	for i := range msgs {
+		nm := &msgs[i]
+		uid := first + store.UID(i)
+		if nm.Inline != nil {
+			// Takes the blobdata row's lock if it exists, so a
+			// concurrent expunge of another message with the same
+			// bytes waits and then sees this message (dropInline).
+			b.Queue(`INSERT INTO blobdata (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET id = excluded.id`,
+				nm.BlobID, nm.Inline)
+		}
+		b.Queue(insertMessage, mailboxID, int64(uid), nm.BlobID, nm.Size, encodeTime(nm.InternalDate), now,
+			nm.Header, nm.Structure, nm.Envelope, []byte(nm.Subject), []byte(nm.From), []byte(nm.To),
+			[]byte(nm.Cc), []byte(nm.Bcc), encodeTime(nm.SentDate), emailID(nm.EmailID), previewValue(nm))
+		b.Queue(insertFlags, mailboxID, int64(uid), int64(modseq), int32(flags[i].System),
+			encodeKeywords(flags[i].Keywords), nm.Size)
+		uids[i] = uid
+		ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: m.account, MailboxID: mailboxID, UID: uid,
+			ModSeq: modseq, Flags: flags[i], Size: nm.Size}
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, err
+	}
+	return uids, ch, nil
+}
+
+// MessageUIDs returns the mailbox row and all its UIDs from one
+// statement, hence one snapshot.
+func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) (*store.Mailbox, []store.UID, error) {
+	var list []int64
+	mb, err := scanMailbox(s.queryRow(ctx, `SELECT `+mailboxCols+`,
+		(SELECT coalesce(array_agg(f.uid ORDER BY f.uid), '{}') FROM msgflags f WHERE f.mailbox = m.id)
+		FROM mailboxes m WHERE m.id = $1`, mailboxID), &list)
+	if errNoRows(err) {
+		return nil, nil, store.ErrNoMailbox
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]store.UID, len(list))
+	for i, u := range list {
+		out[i] = store.UID(u)
+	}
+	return mb, out, nil
+}
+
+// UIDsAfter returns the UIDs above after, ascending. UIDs are allocated
+// under the mailbox's row lock in the transaction that inserts them, so
+// once a UID is visible every smaller one that will ever exist is too:
+// the result has no gap that a later call would fill.
+func (s *Store) UIDsAfter(ctx context.Context, mailboxID int64, after store.UID) ([]store.UID, error) {
+	var list []int64
+	err := s.queryRow(ctx, `SELECT coalesce(array_agg(uid ORDER BY uid), '{}') FROM msgflags WHERE mailbox = $1 AND uid > $2`,
+		mailboxID, int64(after)).Scan(&list)
+	if err != nil {
+		return nil, err
+	}
+	return toUIDs(list), nil
+}
+
+// FirstUnseen returns the lowest UID without \Seen, or 0 (RFC 3501
+// §6.3.1 OK [UNSEEN]).
+func (s *Store) FirstUnseen(ctx context.Context, mailboxID int64) (store.UID, error) {
+	var uid *int64
+	err := s.queryRow(ctx, `SELECT min(uid) FROM msgflags WHERE mailbox = $1 AND (sysflags & $2) = 0`,
+		mailboxID, int32(store.FlagSeen)).Scan(&uid)
+	if err != nil || uid == nil {
+		return 0, err
+	}
+	return store.UID(*uid), nil
+}
+
+// ExpungedSince returns, ascending, the UIDs expunged from the mailbox
+// with a modseq above since: the VANISHED (EARLIER) set of QRESYNC
+// (RFC 7162 §3.2.5.1), from the tombstones Expunge leaves.
+func (s *Store) ExpungedSince(ctx context.Context, mailboxID int64, since store.ModSeq) ([]store.UID, error) {
+	var list []int64
+	err := s.queryRow(ctx, `SELECT coalesce(array_agg(uid ORDER BY uid), '{}') FROM expunged WHERE mailbox = $1 AND modseq > $2`,
+		mailboxID, int64(since)).Scan(&list)
+	if err != nil {
+		return nil, err
+	}
+	return toUIDs(list), nil
+}
+
+// Fields is store.Fields, named here for brevity.
+type Fields = store.Fields
+
+// sizeFromFlags reports whether RFC822.SIZE alone is asked: msgflags has
+// it, so the wide row need not be read for it.
+func sizeFromFlags(fields Fields) bool {
+	return fields&store.FieldSize != 0 && fields&store.FieldBasics == 0
+}
+
+// fetchQuery builds the SELECT for the wanted fields: msgflags alone for
+// flags, messages alone for the immutable fields, a join for both.
+func fetchQuery(fields Fields) string {
+	narrowSize := sizeFromFlags(fields)
+	flags := fields&store.FieldFlags != 0 || narrowSize
+	wide := fields&^(store.FieldFlags|store.FieldSize) != 0
+	t := "m"
+	if flags || !wide {
+		t = "f"
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + t + ".uid")
+	if fields&store.FieldFlags != 0 {
+		b.WriteString(", f.modseq, f.sysflags, f.keywords")
+	}
+	if narrowSize {
+		b.WriteString(", f.size")
+	}
+	if fields&store.FieldBasics != 0 {
+		b.WriteString(", m.blob_id, m.size, m.internaldate, m.savedate, m.emailid")
+	}
+	if fields&store.FieldPreview != 0 {
+		b.WriteString(", m.preview")
+	}
+	if fields&store.FieldHeader != 0 {
+		b.WriteString(", m.header")
+	}
+	if fields&store.FieldStructure != 0 {
+		b.WriteString(", m.structure")
+	}
+	if fields&store.FieldEnvelope != 0 {
+		b.WriteString(", m.envelope")
+	}
+	if fields&store.FieldSearch != 0 {
+		b.WriteString(", m.subject, m.from_addr, m.to_addr, m.cc_addr, m.bcc_addr, m.sentdate")
+	}
+	switch {
+	case flags && wide:
+		b.WriteString(" FROM msgflags f JOIN messages m ON m.mailbox = f.mailbox AND m.uid = f.uid")
+	case wide:
+		b.WriteString(" FROM messages m")
+	default:
+		b.WriteString(" FROM msgflags f")
+	}
+	b.WriteString(" WHERE " + t + ".mailbox = $1 AND " + t + ".uid BETWEEN $2 AND $3 ORDER BY " + t + ".uid")
+	return b.String()
+}
+
+// FetchMessages calls fn for each listed UID that exists, in UID order,
+// loading only the requested columns, in one REPEATABLE READ snapshot.
+// fn runs while a pooled connection is held: keep it short.
+func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	uids = sortedUIDs(uids)
+	q := fetchQuery(fields)
+	narrowSize := sizeFromFlags(fields)
+	run := func(qr querier) error {
+		return segments(uids, func(run []store.UID) error {
+			rows, err := qr.Query(ctx, q, mailboxID, int64(run[0]), int64(run[len(run)-1]))
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			var (
+				uid, modseq, size      int64
+				sys                    int32
+				kw, blobID             string
+				idate, sdate, sentdate *int64
+				hdr, strct, env        []byte
+				subj, from, to, cc, bc []byte
+				emailid                int64
+				preview                []byte
+			)
+			dst := []any{&uid}
+			if fields&store.FieldFlags != 0 {
+				dst = append(dst, &modseq, &sys, &kw)
+			}
+			if narrowSize {
+				dst = append(dst, &size)
+			}
+			if fields&store.FieldBasics != 0 {
+				dst = append(dst, &blobID, &size, &idate, &sdate, &emailid)
+			}
+			if fields&store.FieldPreview != 0 {
+				dst = append(dst, &preview)
+			}
+			if fields&store.FieldHeader != 0 {
+				dst = append(dst, &hdr)
+			}
+			if fields&store.FieldStructure != 0 {
+				dst = append(dst, &strct)
+			}
+			if fields&store.FieldEnvelope != 0 {
+				dst = append(dst, &env)
+			}
+			if fields&store.FieldSearch != 0 {
+				dst = append(dst, &subj, &from, &to, &cc, &bc, &sentdate)
+			}
+			k := 0
+			for rows.Next() {
+				// pgx allocates each []byte it scans (they are nil
+				// here), so the slices handed out are never reused.
+				hdr, strct, env, preview = nil, nil, nil, nil
+				if err := rows.Scan(dst...); err != nil {
+					return err
+				}
+				u := store.UID(uid)
+				for k < len(run) && run[k] < u {
+					k++
+				}
+				if k == len(run) {
+					break
+				}
+				if run[k] != u {
+					continue
+				}
+				// A new Message per row: callers may keep it (the
+				// conformance suite does), as with store/sqlite.
+				m := &store.Message{MailboxID: mailboxID, UID: u, Header: hdr, Structure: strct, Envelope: env}
+				if fields&store.FieldFlags != 0 {
+					m.ModSeq = store.ModSeq(modseq)
+					m.Flags = store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}
+				}
+				if narrowSize || fields&store.FieldBasics != 0 {
+					m.Size = size
+				}
+				if fields&store.FieldBasics != 0 {
+					m.BlobID, m.EmailID = blobID, emailid
+					m.InternalDate, m.SaveDate = decodeTime(idate), decodeTime(sdate)
+				}
+				if fields&store.FieldPreview != 0 && preview != nil {
+					m.Preview, m.HasPreview = string(preview), true
+				}
+				if fields&store.FieldSearch != 0 {
+					m.Subject, m.From, m.To, m.Cc, m.Bcc = string(subj), string(from), string(to), string(cc), string(bc)
+					m.SentDate = decodeTime(sentdate)
+				}
+				if err := fn(m); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		})
+	}
+	if s.isClosed() {
+		return ErrClosed
+	}
+	if uids[len(uids)-1]-uids[0] <= segmentGap*2 && len(uids) <= segmentMax {
+		// Usually one range query: no transaction needed for one snapshot.
+		return run(s.pool)
+	}
+	return s.readTx(ctx, func(tx pgx.Tx) error { return run(tx) })
+}
+
+// StoreFlags changes flags (RFC 9051 §6.4.6) with CONDSTORE's
+// UNCHANGEDSINCE (RFC 7162 §3.1.3), under the mailbox's row lock: the
+// modseqs compared with unchangedSince are the latest committed ones.
+// Every message that actually changes gets the same new modseq;
+// unchanged ones keep theirs and produce no Change, but still appear in
+// results.
+func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UID, op store.FlagOp, flags store.Flags, unchangedSince store.ModSeq) ([]store.StoreResult, []store.UID, []store.Change, error) {
+	var (
+		results []store.StoreResult
+		failed  []store.UID
+		ch      []store.Change
+	)
+	arg0 := normFlags(flags)
+	uids = sortedUIDs(uids)
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		results, failed, ch = nil, nil, nil
+		mbs, err := lockMailboxes(ctx, tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		m := mbs[mailboxID]
+		if len(uids) == 0 {
+			return nil
+		}
+		rows, err := flagRows(ctx, tx, mailboxID, uids, "")
+		if err != nil {
+			return err
+		}
+		arg := arg0
+		if op != store.FlagsRemove && len(rows) > 0 {
+			kw := keywordCache{}
+			if arg, err = kw.canonical(ctx, tx, mailboxID, arg, true); err != nil {
+				return err
+			}
+		}
+		type change struct {
+			uid store.UID
+			nf  store.Flags
+		}
+		var dUnseen, dDeleted int64
+		var changed []change
+		for _, r := range rows {
+			if unchangedSince > 0 && r.modseq > unchangedSince {
+				failed = append(failed, r.uid)
+				continue
+			}
+			nf := op.Apply(r.flags, arg)
+			if nf.Equal(r.flags) {
+				results = append(results, store.StoreResult{UID: r.uid, ModSeq: r.modseq, Flags: r.flags})
+				continue
+			}
+			ou, od := unseenDeleted(r.flags.System)
+			nu, nd := unseenDeleted(nf.System)
+			dUnseen += nu - ou
+			dDeleted += nd - od
+			changed = append(changed, change{r.uid, nf})
+			results = append(results, store.StoreResult{UID: r.uid})
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		_, modseq, err := bump(ctx, tx, m, 0, 0, dUnseen, dDeleted, 0)
+		if err != nil {
+			return err
+		}
+		us := make([]int64, len(changed))
+		sys := make([]int32, len(changed))
+		kws := make([]string, len(changed))
+		for i, c := range changed {
+			us[i], sys[i], kws[i] = int64(c.uid), int32(c.nf.System), encodeKeywords(c.nf.Keywords)
+			ch = append(ch, store.Change{Kind: store.ChangeFlags, AccountID: m.account, MailboxID: mailboxID,
+				UID: c.uid, ModSeq: modseq, Flags: c.nf})
+		}
+		// Fill in the results of the changed messages (in UID order,
+		// like changed).
+		j := 0
+		for i := range results {
+			if j < len(changed) && results[i].UID == changed[j].uid && results[i].ModSeq == 0 {
+				results[i] = store.StoreResult{UID: changed[j].uid, ModSeq: modseq, Flags: changed[j].nf}
+				j++
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE msgflags f SET modseq = $2, sysflags = u.s, keywords = u.k
+			FROM unnest($3::bigint[], $4::integer[], $5::text[]) AS u(uid, s, k)
+			WHERE f.mailbox = $1 AND f.uid = u.uid`, mailboxID, int64(modseq), us, sys, kws)
+		return err
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return results, failed, ch, nil
+}
+
+// expungeRows deletes rows, leaves tombstones (RFC 7162 §3.2.5: QRESYNC
+// reports them as VANISHED) and adjusts counters, all at one new modseq.
+// The caller holds the mailbox's row lock.
+func expungeRows(ctx context.Context, tx pgx.Tx, m *mboxState, rows []flagRow) ([]store.UID, []store.Change, error) {
+	if len(rows) == 0 {
+		return nil, nil, nil
+	}
+	var unseen, deleted, size int64
+	uids := make([]store.UID, len(rows))
+	for i, r := range rows {
+		u, d := unseenDeleted(r.flags.System)
+		unseen += u
+		deleted += d
+		size += r.size
+		uids[i] = r.uid
+	}
+	n := int64(len(rows))
+	_, modseq, err := bump(ctx, tx, m, 0, -n, -unseen, -deleted, -size)
+	if err != nil {
+		return nil, nil, err
+	}
+	list := int64s(uids)
+	brows, err := tx.Query(ctx, `DELETE FROM messages WHERE mailbox = $1 AND uid = ANY($2) RETURNING blob_id`, m.id, list)
+	if err != nil {
+		return nil, nil, err
+	}
+	blobIDs, err := pgx.CollectRows(brows, pgx.RowTo[string])
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM msgflags WHERE mailbox = $1 AND uid = ANY($2)`, m.id, list); err != nil {
+		return nil, nil, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO expunged (mailbox, uid, modseq) SELECT $1, u, $3 FROM unnest($2::bigint[]) AS u
+		ON CONFLICT (mailbox, uid) DO UPDATE SET modseq = excluded.modseq`, m.id, list, int64(modseq)); err != nil {
+		return nil, nil, err
+	}
+	if err := dropInline(ctx, tx, blobIDs); err != nil {
+		return nil, nil, err
+	}
+	ch := make([]store.Change, len(rows))
+	for i, u := range uids {
+		ch[i] = store.Change{Kind: store.ChangeExpunged, AccountID: m.account, MailboxID: m.id, UID: u, ModSeq: modseq}
+	}
+	return uids, ch, nil
+}
+
+// Expunge removes the listed messages whatever their flags, or, with nil
+// uids, every message flagged \Deleted (RFC 9051 §6.4.3). UID EXPUNGE's
+// "only if \Deleted" rule (RFC 9051 §6.4.9) is the caller's filter.
+func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) ([]store.UID, []store.Change, error) {
+	var out []store.UID
+	var ch []store.Change
+	if uids != nil {
+		uids = sortedUIDs(uids)
+	}
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		out, ch = nil, nil
+		mbs, err := lockMailboxes(ctx, tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		if uids != nil && len(uids) == 0 {
+			return nil
+		}
+		var rows []flagRow
+		if uids == nil {
+			rows, err = flagRows(ctx, tx, mailboxID, nil, fmt.Sprintf("AND (sysflags & %d) <> 0", store.FlagDeleted))
+		} else {
+			rows, err = flagRows(ctx, tx, mailboxID, uids, "")
+		}
+		if err != nil {
+			return err
+		}
+		out, ch, err = expungeRows(ctx, tx, mbs[mailboxID], rows)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, ch, nil
+}
+
+// copyRows inserts copies of src rows into dst with fresh UIDs and one
+// new dst modseq, sharing blob IDs. SAVEDATE is now (RFC 8514). The
+// caller holds both mailboxes' row locks.
+func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, src *mboxState, rows []flagRow, dst *mboxState) (*store.CopyResult, []store.Change, error) {
+	res := &store.CopyResult{UIDValidity: dst.uidvalidity}
+	if len(rows) == 0 {
+		return res, nil, nil
+	}
+	kw := keywordCache{}
+	var total, unseen, deleted int64
+	for i := range rows {
+		// Spell keywords as the destination first saw them.
+		f, err := kw.canonical(ctx, tx, dst.id, rows[i].flags, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows[i].flags = f
+		u, d := unseenDeleted(f.System)
+		unseen += u
+		deleted += d
+		total += rows[i].size
+	}
+	first, modseq, err := bump(ctx, tx, dst, len(rows), int64(len(rows)), unseen, deleted, total)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkQuota(ctx, tx, dst.account, total); err != nil {
+		return nil, nil, err
+	}
+	n := len(rows)
+	res.SrcUIDs = make([]store.UID, n)
+	res.DstUIDs = make([]store.UID, n)
+	srcs, dsts, sizes := make([]int64, n), make([]int64, n), make([]int64, n)
+	sys, kws := make([]int32, n), make([]string, n)
+	ch := make([]store.Change, n)
+	for i, r := range rows {
+		uid := first + store.UID(i)
+		res.SrcUIDs[i], res.DstUIDs[i] = r.uid, uid
+		srcs[i], dsts[i], sizes[i] = int64(r.uid), int64(uid), r.size
+		sys[i], kws[i] = int32(r.flags.System), encodeKeywords(r.flags.Keywords)
+		ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: dst.account, MailboxID: dst.id, UID: uid, ModSeq: modseq, Flags: r.flags, Size: r.size}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO messages (mailbox, uid, blob_id, size,
+		internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate,
+		emailid, preview)
+		SELECT $1, u.dst, m.blob_id, m.size, m.internaldate, $2, m.header, m.structure, m.envelope,
+		m.subject, m.from_addr, m.to_addr, m.cc_addr, m.bcc_addr, m.sentdate, m.emailid, m.preview
+		FROM unnest($3::bigint[], $4::bigint[]) AS u(src, dst) JOIN messages m ON m.mailbox = $5 AND m.uid = u.src`,
+		dst.id, encodeTime(s.now()), srcs, dsts, src.id); err != nil {
+		return nil, nil, err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO msgflags (mailbox, uid, modseq, sysflags, keywords, size)
+		SELECT $1, u.uid, $2, u.s, u.k, u.size FROM unnest($3::bigint[], $4::integer[], $5::text[], $6::bigint[]) AS u(uid, s, k, size)`,
+		dst.id, int64(modseq), dsts, sys, kws, sizes); err != nil {
+		return nil, nil, err
+	}
+	return res, ch, nil
+}
+
+// CopyMessages copies messages into dst keeping flags and internal date
+// (RFC 9051 §6.4.7) and sharing blobs; the result is COPYUID's mapping
+// (RFC 4315 §3).
+func (s *Store) CopyMessages(ctx context.Context, srcMailboxID int64, uids []store.UID, dstMailboxID int64) (*store.CopyResult, []store.Change, error) {
+	return s.copyOrMove(ctx, srcMailboxID, uids, dstMailboxID, false)
+}
+
+// MoveMessages copies then expunges from src in one transaction
+// (RFC 6851 §3.3). The changes are the Added ones for dst followed by the
+// Expunged ones for src.
+func (s *Store) MoveMessages(ctx context.Context, srcMailboxID int64, uids []store.UID, dstMailboxID int64) (*store.CopyResult, []store.Change, error) {
+	return s.copyOrMove(ctx, srcMailboxID, uids, dstMailboxID, true)
+}
+
+func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []store.UID, dstID int64, move bool) (*store.CopyResult, []store.Change, error) {
+	var res *store.CopyResult
+	var ch []store.Change
+	uids = sortedUIDs(uids)
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		res, ch = nil, nil
+		mbs, err := lockMailboxes(ctx, tx, srcID, dstID)
+		if err != nil {
+			return err
+		}
+		src, dst := mbs[srcID], mbs[dstID]
+		var rows []flagRow
+		if len(uids) > 0 {
+			if rows, err = flagRows(ctx, tx, srcID, uids, ""); err != nil {
+				return err
+			}
+		}
+		res, ch, err = s.copyRows(ctx, tx, src, rows, dst)
+		if err != nil || !move || len(rows) == 0 {
+			return err
+		}
+		_, ech, err := expungeRows(ctx, tx, src, rows)
+		ch = append(ch, ech...)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, ch, nil
+}
+
+// ClaimRecent hands the \Recent messages to the calling session
+// (RFC 3501 §2.3.2: a message is recent in exactly one session, on any
+// node) and returns the previous FirstRecent, in one statement under the
+// mailbox's row lock.
+func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64) (store.UID, error) {
+	var prev int64
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `WITH o AS (
+			SELECT id, firstrecent, uidnext FROM mailboxes WHERE id = $1 FOR NO KEY UPDATE
+		), u AS (
+			UPDATE mailboxes m SET firstrecent = o.uidnext FROM o WHERE m.id = o.id AND o.firstrecent <> o.uidnext
+		)
+		SELECT firstrecent FROM o`, mailboxID).Scan(&prev)
+	})
+	if errNoRows(err) {
+		return 0, store.ErrNoMailbox
+	}
+	return store.UID(prev), err
+}
+
+// BlobRefs calls fn with each distinct blob ID referenced by a message.
+func (s *Store) BlobRefs(ctx context.Context, fn func(blobID string) error) error {
+	rows, err := s.query(ctx, `SELECT DISTINCT blob_id FROM messages`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var id string
+	for rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		if err := fn(id); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// BlobReferenced reports whether any message row names blobID.
+func (s *Store) BlobReferenced(ctx context.Context, blobID string) (bool, error) {
+	var ok bool
+	err := s.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE blob_id = $1)`, blobID).Scan(&ok)
+	return ok, err
+}

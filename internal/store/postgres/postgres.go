@@ -1,0 +1,198 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"barid/internal/store"
+)
+
+// Options tunes a Store. The zero value is usable.
+type Options struct {
+	// MaxConns is the size of this node's connection pool. 0 keeps the
+	// URL's pool_max_conns, or pgxpool's default (max(4, GOMAXPROCS)).
+	MaxConns int32
+	// Retries is how often a transaction PostgreSQL aborted for a
+	// deadlock or a serialization failure is run again. Default 8.
+	Retries int
+	// Logger receives warnings (retried transactions). nil discards.
+	Logger *slog.Logger
+	// Now is the clock used for created, savedate and UIDVALIDITY.
+	// Default time.Now.
+	Now func() time.Time
+}
+
+// ErrClosed is returned by methods called after Close.
+var ErrClosed = errors.New("postgres store closed")
+
+// Store is the PostgreSQL implementation of store.Store.
+type Store struct {
+	pool   *pgxpool.Pool
+	opts   Options
+	log    *slog.Logger
+	now    func() time.Time
+	closed sync.Once
+	done   chan struct{}
+}
+
+var (
+	_ store.Store            = (*Store)(nil)
+	_ store.Sorter           = (*Store)(nil)
+	_ store.CriteriaSearcher = (*Store)(nil)
+)
+
+// Redact returns the URL with its password replaced, for logs and
+// error messages.
+func Redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "postgres://(unparseable URL)"
+	}
+	return u.Redacted()
+}
+
+// Open connects to the database named by connURL (a libpq URL such as
+// postgres://user:pass@host:5432/db?sslmode=disable), creates or
+// migrates the schema and returns the store. Several nodes may open the
+// same database at once.
+func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
+	if opts.Retries <= 0 {
+		opts.Retries = 8
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := pgxpool.ParseConfig(connURL)
+	if err != nil {
+		// pgx's message may quote the URL, password included.
+		return nil, fmt.Errorf("postgres: bad metadata URL %s", Redact(connURL))
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect %s: %w", Redact(connURL), err)
+	}
+	err = migrate(ctx, conn)
+	conn.Close(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %s: %w", Redact(connURL), err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %s: %w", Redact(connURL), err)
+	}
+	return &Store{pool: pool, opts: opts, log: log, now: opts.Now, done: make(chan struct{})}, nil
+}
+
+// Close closes the pool, waiting for connections in use to come back.
+// It is safe to call more than once.
+func (s *Store) Close() error {
+	s.closed.Do(func() {
+		close(s.done)
+		s.pool.Close()
+	})
+	return nil
+}
+
+func (s *Store) isClosed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// PostgreSQL error codes (Appendix A of its manual) the store acts on.
+const (
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+	codeUniqueViolation      = "23505"
+)
+
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+func isUnique(err error) bool { return pgCode(err) == codeUniqueViolation }
+
+func errNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// write runs fn in a READ COMMITTED transaction and commits it. fn may
+// run more than once (after a deadlock or serialization failure): it
+// must reset whatever it reports through captured variables at its
+// start.
+func (s *Store) write(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return s.withRetry(ctx, pgx.TxOptions{}, fn)
+}
+
+// readTx runs fn in a REPEATABLE READ read-only transaction: one
+// snapshot for every statement fn runs.
+func (s *Store) readTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return s.withRetry(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+}
+
+func (s *Store) withRetry(ctx context.Context, txo pgx.TxOptions, fn func(tx pgx.Tx) error) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	for attempt := 0; ; attempt++ {
+		err := pgx.BeginTxFunc(ctx, s.pool, txo, fn)
+		code := pgCode(err)
+		if (code != codeSerializationFailure && code != codeDeadlockDetected) || attempt >= s.opts.Retries {
+			return err
+		}
+		s.log.Warn("postgres: transaction retried", "code", code, "attempt", attempt+1)
+		// A short, growing pause lets the other transaction finish.
+		select {
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// queryRow runs a single-row query on the pool.
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) pgx.Row {
+	if s.isClosed() {
+		return errRow{ErrClosed}
+	}
+	return s.pool.QueryRow(ctx, q, args...)
+}
+
+// query runs a query on the pool.
+func (s *Store) query(ctx context.Context, q string, args ...any) (pgx.Rows, error) {
+	if s.isClosed() {
+		return nil, ErrClosed
+	}
+	return s.pool.Query(ctx, q, args...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// querier is what pool and transaction share.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}

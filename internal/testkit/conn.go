@@ -54,6 +54,10 @@ func DialAddr(t testing.TB, addr string) *Conn {
 	return newConn(t, nc)
 }
 
+// NewConn wraps a connection the test dialled itself (from a chosen
+// local address, say) and reads the greeting.
+func NewConn(t testing.TB, nc net.Conn) *Conn { return newConn(t, nc) }
+
 func newConn(t testing.TB, nc net.Conn) *Conn {
 	t.Helper()
 	c := &Conn{T: t, NC: nc, BR: bufio.NewReader(nc), Timeout: 10 * time.Second}

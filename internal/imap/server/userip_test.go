@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bufio"
 	"net"
 	"strings"
 	"testing"
@@ -19,12 +18,7 @@ func (ts *testServer) dialFrom(local string) *rawConn {
 	if err != nil {
 		ts.t.Skipf("cannot dial from %s: %v", local, err)
 	}
-	c := &rawConn{t: ts.t, nc: nc, br: bufio.NewReader(nc)}
-	ts.t.Cleanup(func() { nc.Close() })
-	if g := c.readLine(); !strings.HasPrefix(g, "* OK ") {
-		ts.t.Fatalf("greeting: %q", g)
-	}
-	return c
+	return newRawConn(ts.t, nc)
 }
 
 // TestLimitConnsPerUserIP: limits.max_conns_per_user_ip refuses one

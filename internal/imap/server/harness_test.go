@@ -24,10 +24,6 @@ type testServer struct {
 	cfg     config.Config
 }
 
-// cheapParams keep argon2id fast under -race; production uses
-// auth.DefaultParams.
-var cheapParams = testkit.CheapParams
-
 type serverOpt = testkit.Option
 
 func startServer(t testing.TB, opts ...serverOpt) *testServer {
@@ -126,10 +122,6 @@ func (c *rawConn) login(user, pass string) {
 	c.t.Helper()
 	c.kit().Login(user, pass)
 }
-
-func quote(s string) string { return testkit.Quote(s) }
-
-func hasLine(lines []string, re string) bool { return testkit.HasLine(lines, re) }
 
 func mustHave(t testing.TB, lines []string, re string) {
 	t.Helper()

@@ -37,6 +37,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 type serveFlags struct {
 	config, data, imap, imaps, logLevel string
 	lmtp                                string
+	submission, submissions, relay      string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -46,6 +47,9 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.imaps, "imaps", "", "IMAP implicit-TLS listen address, e.g. 127.0.0.1:1993; \"off\" disables")
 	fs.StringVar(&f.logLevel, "log-level", "", "trace, debug, info, warn or error")
 	fs.StringVar(&f.lmtp, "lmtp", "", "LMTP (RFC 2033) listen address for an MTA, e.g. 127.0.0.1:24; \"off\" disables")
+	fs.StringVar(&f.submission, "submission", "", "message submission (RFC 6409, STARTTLS) listen address, e.g. :587; \"off\" disables")
+	fs.StringVar(&f.submissions, "submissions", "", "message submission implicit-TLS (RFC 8314) listen address, e.g. :465; \"off\" disables")
+	fs.StringVar(&f.relay, "relay", "", "smarthost HOST:PORT that submission relays every message to, e.g. 127.0.0.1:25")
 }
 
 func (f *serveFlags) load() (config.Config, error) {
@@ -67,6 +71,15 @@ func (f *serveFlags) load() (config.Config, error) {
 	}
 	if f.lmtp != "" {
 		cfg.LMTP.Listen = offToEmpty(f.lmtp)
+	}
+	if f.submission != "" {
+		cfg.Submission.Listen = offToEmpty(f.submission)
+	}
+	if f.submissions != "" {
+		cfg.Submission.ListenTLS = offToEmpty(f.submissions)
+	}
+	if f.relay != "" {
+		cfg.Submission.Relay = offToEmpty(f.relay)
 	}
 	return cfg, cfg.Validate()
 }
@@ -147,7 +160,7 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	f.register(fs)
 	user := fs.String("user", "demo", "demo account name")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: barid quickstart [flags]\n\nCreates the data folder and a demo account (a new password on every run),\nprints what a mail client needs, and serves on 127.0.0.1:1143 (STARTTLS)\nand 127.0.0.1:1993 (TLS) unless overridden.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: barid quickstart [flags]\n\nCreates the data folder and a demo account (a new password on every run),\nprints what a mail client needs, and serves on 127.0.0.1:1143 (STARTTLS)\nand 127.0.0.1:1993 (TLS) unless overridden; with --relay also message\nsubmission on 127.0.0.1:1587 (STARTTLS) and 127.0.0.1:1465 (TLS).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -163,6 +176,15 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		fmt.Fprintln(stderr, "barid:", err)
 		return 1
+	}
+	// Submission needs a smarthost to send through, and the quickstart
+	// has none: without --relay (or [submission] relay in --config) it
+	// stays off rather than accept clients' messages only to refuse
+	// each one. With a relay and no listener set it listens on 1587
+	// and 1465.
+	if sub := &cfg.Submission; sub.Relay != "" && sub.Listen == "" && sub.ListenTLS == "" &&
+		f.submission != "off" && f.submissions != "off" {
+		sub.Listen, sub.ListenTLS = "127.0.0.1:1587", "127.0.0.1:1465"
 	}
 	password := randomPassword()
 	logger := newLogger(io.Discard, "error")
@@ -192,6 +214,12 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 Data folder: %s. Press Ctrl-C to stop. Add accounts with:
   barid user add --data %s NAME
 `, addrs["imap"], addrs["imaps"], cfg.DataDir, store.NormalizeAccountName(*user), password, cfg.DataDir, cfg.DataDir)
+		if addrs["submission"] != "" || addrs["submissions"] != "" {
+			fmt.Fprintf(stdout, "\nSending: SMTP %s (STARTTLS) or %s (TLS), same user and password;\nrelayed through %s.\n",
+				addrs["submission"], addrs["submissions"], cfg.Submission.Relay)
+		} else {
+			fmt.Fprintf(stdout, "\nSending is off: give --relay HOST:PORT (your MTA, e.g. 127.0.0.1:25) to\nturn on submission on 127.0.0.1:1587 (STARTTLS) and 127.0.0.1:1465 (TLS).\n")
+		}
 	})
 }
 

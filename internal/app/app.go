@@ -71,7 +71,8 @@ type App struct {
 	certs  *certReloader
 	tlsCfg *tls.Config
 	imap   *server.Server
-	lmtp   lmtpService // lmtp.go
+	lmtp   lmtpService       // lmtp.go
+	subm   submissionService // submission.go
 
 	listeners []listener
 }
@@ -186,6 +187,10 @@ func (a *App) Listen() error {
 		a.closeListeners()
 		return err
 	}
+	if err := a.listenSubmission(); err != nil {
+		a.closeListeners()
+		return err
+	}
 	return nil
 }
 
@@ -203,6 +208,7 @@ func (a *App) Addrs() map[string]string {
 		m[l.name] = l.ln.Addr().String()
 	}
 	a.lmtpAddrs(m)
+	a.submissionAddrs(m)
 	return m
 }
 
@@ -231,6 +237,7 @@ func (a *App) Run(ctx context.Context) error {
 		}(l)
 	}
 	a.serveLMTP(&wg, errc)
+	a.serveSubmission(&wg, errc)
 	// The periodic sweep removes blobs nothing references any more
 	// (a crash, or a Discard that failed) and spool files no writer
 	// owns, sparing everything younger than sweep_grace.
@@ -281,6 +288,7 @@ loop:
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	a.shutdownLMTP(sctx)
+	a.shutdownSubmission(sctx)
 	a.imap.Shutdown(sctx)
 	wg.Wait()
 	if err := a.data.Close(); err != nil && runErr == nil {

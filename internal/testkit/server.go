@@ -32,6 +32,9 @@ type Server struct {
 	App     *app.App
 	Cfg     config.Config
 	Logs    *LogBuffer // everything the server logged
+	// SubmissionAddr and SubmissionsAddr are the submission listeners
+	// (587-style STARTTLS, 465-style TLS), "" unless WithSubmission.
+	SubmissionAddr, SubmissionsAddr string
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -50,6 +53,15 @@ func WithLogLevel(l string) Option { return func(c *config.Config) { c.LogLevel 
 // WithConfig replaces the whole configuration with cfg (a test that
 // builds its own, e.g. with LMTP listeners).
 func WithConfig(cfg config.Config) Option { return func(c *config.Config) { *c = cfg } }
+
+// WithSubmission turns on both submission listeners on 127.0.0.1
+// ephemeral ports, relaying to relay ("" leaves it unset).
+func WithSubmission(relay string) Option {
+	return func(c *config.Config) {
+		c.Submission.Listen, c.Submission.ListenTLS = "127.0.0.1:0", "127.0.0.1:0"
+		c.Submission.Relay = relay
+	}
+}
 
 // Start runs barid on a fresh data folder in t.TempDir(), with IMAP and
 // IMAPS on 127.0.0.1 ephemeral ports and short login-failure delays. The
@@ -109,6 +121,7 @@ func StartLog(t testing.TB, dir string, h slog.Handler, opts ...Option) *Server 
 	s := &Server{T: t, Dir: dir, App: a, Cfg: cfg, Logs: logs, cancel: cancel, done: make(chan struct{})}
 	addrs := a.Addrs()
 	s.Addr, s.TLSAddr = addrs["imap"], addrs["imaps"]
+	s.SubmissionAddr, s.SubmissionsAddr = addrs["submission"], addrs["submissions"]
 	go func() {
 		defer close(s.done)
 		if err := a.Run(ctx); err != nil {

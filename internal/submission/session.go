@@ -41,9 +41,12 @@ type session struct {
 	acct        *store.Account // nil until AUTH succeeds
 	releaseUser func()
 
-	// mu serializes the session's methods: go-smtp runs Data of BDAT
-	// and BURL chunks in its own goroutine, and closing the connection
-	// calls Logout from whichever goroutine closes it.
+	// mu serializes the methods that use the relay: go-smtp runs Data
+	// of BDAT and BURL chunks in its own goroutine (for the whole
+	// message), and closing the connection calls Logout from whichever
+	// goroutine closes it. BURL and EHLOKeywords, which run while Data
+	// streams, read only acct, set by AUTH on the connection's goroutine
+	// before any transaction.
 	mu      sync.Mutex
 	relay   *smtp.Client // the smarthost session, opened at the first MAIL
 	relayNC atomic.Pointer[net.Conn]
@@ -199,8 +202,6 @@ func (s *session) loggedIn(id int64) error {
 // submission server resolves URLs of (burl-param = "imap" / ("imap://"
 // authority)).
 func (s *session) EHLOKeywords() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.srv.cfg.URLAuth == nil {
 		return nil
 	}
@@ -406,8 +407,6 @@ func (s *session) ParseBURL(arg string) (string, bool, error) {
 // which Dovecot allows too); either must name this server's host.
 // Failures are RFC 4468 §6's "554 5.6.6 IMAP URL resolution failed".
 func (s *session) BURL(raw string) (io.ReadCloser, int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.acct == nil {
 		return nil, 0, errAuthRequired
 	}

@@ -17,9 +17,12 @@ import (
 //
 //	# comment
 //	hostname H         the server's host name (before the first session line)
+//	localdomain D      add D to [lmtp] local_domains (the account "harry"
+//	                   may then send as harry@D)
 //	user NAME PASS     create an account
 //	I: a1 LOGIN x y    IMAP command (escapes \r \n \\), read to its tagged reply
 //	IS: a1 OK {{.*}}   expected IMAP lines, all of them, in order
+//	I2: / IS2:         the same on a second IMAP connection (any digit)
 //	C: EHLO x          SMTP command line, read one reply
 //	W: BDAT 3\r\nabc   send raw text (escapes), read nothing (pipelining)
 //	R:                 read one SMTP reply
@@ -51,11 +54,12 @@ func runTranscript(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	type tline struct {
-		kind, text string
-		no         int
+		kind, conn, text string
+		no               int
 	}
 	var lines []tline
 	hostname := "localhost"
+	domains := []string{"localhost"}
 	var users [][2]string
 	for i, l := range strings.Split(string(b), "\n") {
 		l = strings.TrimRight(l, "\r")
@@ -70,14 +74,22 @@ func runTranscript(t *testing.T, path string) {
 			hostname = f[1]
 			continue
 		}
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "localdomain" {
+			domains = append(domains, f[1])
+			continue
+		}
 		kind, text, ok := strings.Cut(l, ":")
 		if !ok {
 			t.Fatalf("%s:%d: no kind", path, i+1)
 		}
-		lines = append(lines, tline{kind, strings.TrimPrefix(text, " "), i + 1})
+		conn := strings.TrimLeft(kind, "ISCWRME")
+		kind = strings.TrimSuffix(kind, conn)
+		lines = append(lines, tline{kind, conn, strings.TrimPrefix(text, " "), i + 1})
 	}
 	sink := testkit.StartSink(t, nil)
-	srv := testkit.Start(t, testkit.WithSubmission(sink.Addr), func(c *config.Config) { c.Hostname = hostname })
+	srv := testkit.Start(t, testkit.WithSubmission(sink.Addr), func(c *config.Config) {
+		c.Hostname, c.LMTP.LocalDomains = hostname, domains
+	})
 	for _, u := range users {
 		srv.AddUser(u[0], u[1])
 	}
@@ -91,7 +103,7 @@ func runTranscript(t *testing.T, path string) {
 			return v
 		})
 	}
-	var imapc *testkit.Conn
+	imapcs := map[string]*testkit.Conn{}
 	var smtpc *testkit.SMTPConn
 	var got []string // lines the next S/IS lines are matched against
 	gotKind := ""
@@ -105,8 +117,10 @@ func runTranscript(t *testing.T, path string) {
 		switch l.kind {
 		case "I":
 			check()
+			imapc := imapcs[l.conn]
 			if imapc == nil {
 				imapc = srv.Dial()
+				imapcs[l.conn] = imapc
 			}
 			cmd := unescaper.Replace(subst(l.text))
 			tag, _, _ := strings.Cut(cmd, " ")

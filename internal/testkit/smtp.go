@@ -136,10 +136,38 @@ type SinkMessage struct {
 // refusals; a message with a "X-Sink-Reject:" header gets 554 5.7.1
 // after DATA.
 type Sink struct {
-	Addr string
-	mu   sync.Mutex
-	msgs []SinkMessage
-	srv  *smtp.Server
+	Addr  string
+	mu    sync.Mutex
+	msgs  []SinkMessage
+	srv   *smtp.Server
+	conns []net.Conn
+}
+
+// CloseConns closes every connection the sink has accepted so far (a
+// relay that dropped its clients).
+func (s *Sink) CloseConns() {
+	s.mu.Lock()
+	cs := s.conns
+	s.conns = nil
+	s.mu.Unlock()
+	for _, c := range cs {
+		c.Close()
+	}
+}
+
+type sinkListener struct {
+	net.Listener
+	s *Sink
+}
+
+func (l sinkListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.s.mu.Lock()
+		l.s.conns = append(l.s.conns, c)
+		l.s.mu.Unlock()
+	}
+	return c, err
 }
 
 // StartSink runs a Sink on 127.0.0.1 until the test ends. tlsCfg, if
@@ -162,7 +190,7 @@ func StartSink(t testing.TB, tlsCfg *tls.Config) *Sink {
 		t.Fatal(err)
 	}
 	s.Addr, s.srv = ln.Addr().String(), srv
-	go srv.Serve(ln)
+	go srv.Serve(sinkListener{ln, s})
 	t.Cleanup(func() { srv.Close() })
 	return s
 }
@@ -233,8 +261,9 @@ func (s *sinkSession) Data(r io.Reader) error {
 	m.Data = b
 	s.sink.mu.Lock()
 	s.sink.msgs = append(s.sink.msgs, m)
+	n := len(s.sink.msgs)
 	s.sink.mu.Unlock()
-	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: fmt.Sprintf("Ok: queued as SINK%d", len(s.sink.Messages()))}
+	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: fmt.Sprintf("Ok: queued as SINK%d", n)}
 }
 
 type discardLogger struct{}

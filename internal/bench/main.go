@@ -19,6 +19,7 @@ Scenarios:
   bigbox    time SELECT, FETCH 1:*, SEARCH and SORT on a large mailbox
   idle      hold C IDLE connections; server memory and delivery fan-out
   lmtp      LMTP delivery throughput at concurrency K and size S
+  submission  sending a large message through submission: BURL vs DATA
   report    render a results file as Markdown (docs/benchmarks.md)
   pwhash    print an argon2id hash of the password on stdin (for Dovecot's passwd-file)
 
@@ -35,13 +36,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	run := map[string]func(context.Context, []string, io.Writer, io.Writer) int{
-		"mix":      runMix,
-		"populate": runPopulate,
-		"bigbox":   runBigbox,
-		"idle":     runIdle,
-		"lmtp":     runLMTP,
-		"report":   runReport,
-		"pwhash":   runPwhash,
+		"mix":        runMix,
+		"populate":   runPopulate,
+		"bigbox":     runBigbox,
+		"idle":       runIdle,
+		"lmtp":       runLMTP,
+		"submission": runSubmission,
+		"report":     runReport,
+		"pwhash":     runPwhash,
 	}[args[0]]
 	switch {
 	case run != nil:

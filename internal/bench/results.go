@@ -25,6 +25,8 @@ type Record struct {
 	Bigbox   *BigboxResult   `json:"bigbox,omitempty"`
 	Idle     *IdleResult     `json:"idle,omitempty"`
 	LMTP     *LMTPResult     `json:"lmtp,omitempty"`
+
+	Submission *SubmissionResult `json:"submission,omitempty"`
 }
 
 // OpStat summarizes one kind of operation.

@@ -160,7 +160,7 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	f.register(fs)
 	user := fs.String("user", "demo", "demo account name")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: barid quickstart [flags]\n\nCreates the data folder and a demo account (a new password on every run),\nprints what a mail client needs, and serves on 127.0.0.1:1143 (STARTTLS)\nand 127.0.0.1:1993 (TLS) unless overridden; with --relay also message\nsubmission on 127.0.0.1:1587 (STARTTLS) and 127.0.0.1:1465 (TLS).\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: barid quickstart [flags]\n\nCreates the data folder and a demo account (a new password on every run),\nprints what a mail client needs, and serves on 127.0.0.1:1143 (STARTTLS)\nand 127.0.0.1:1993 (TLS) unless overridden.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

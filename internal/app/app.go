@@ -71,8 +71,9 @@ type App struct {
 	certs  *certReloader
 	tlsCfg *tls.Config
 	imap   *server.Server
-	lmtp   lmtpService       // lmtp.go
-	subm   submissionService // submission.go
+	lmtp   lmtpService // lmtp.go
+
+	subm submissionService // submission.go
 
 	listeners []listener
 }

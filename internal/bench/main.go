@@ -36,16 +36,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	run := map[string]func(context.Context, []string, io.Writer, io.Writer) int{
-		"mix":        runMix,
-		"populate":   runPopulate,
-		"bigbox":     runBigbox,
-		"idle":       runIdle,
-		"lmtp":       runLMTP,
-		"submission": runSubmission,
-		"report":     runReport,
-		"pwhash":     runPwhash,
+		"mix":      runMix,
+		"populate": runPopulate,
+		"bigbox":   runBigbox,
+		"idle":     runIdle,
+		"lmtp":     runLMTP,
+		"report":   runReport,
+		"pwhash":   runPwhash,
 	}[args[0]]
 	switch {
+	case args[0] == "submission":
+		return runSubmission(ctx, args[1:], stdout, stderr)
 	case run != nil:
 		return run(ctx, args[1:], stdout, stderr)
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":

@@ -230,7 +230,6 @@ func Default() Config {
 			IdleKeepalive: Duration{2 * time.Minute},
 		},
 		LMTP: LMTP{LocalDomains: []string{"localhost"}},
-		Submission: Submission{RelayTLS: "may", MaxRecipients: 100},
 		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20,
 			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}},
 		Auth: Auth{
@@ -262,6 +261,7 @@ func Default() Config {
 			NotifyMailboxes:   100,
 			NotifyPending:     10000,
 		},
+		Submission: Submission{RelayTLS: "may", MaxRecipients: 100},
 	}
 }
 

@@ -36,6 +36,7 @@ func (a *App) submissionConfig() submission.Config {
 		MaxLineLength:      a.cfg.Limits.LineLength,
 		MaxRecipients:      c.MaxRecipients,
 		HeaderSize:         a.cfg.Limits.HeaderSize,
+		LoginTimeout:       a.cfg.Limits.LoginTimeout.Duration,
 		LocalDomains:       a.cfg.LMTP.LocalDomains,
 		Addresses:          c.Addresses,
 	}

@@ -66,6 +66,10 @@ type Config struct {
 	// Timeout is how long the server waits for a command or a chunk
 	// (0: 5 minutes, RFC 5321 §4.5.3.2.7).
 	Timeout time.Duration
+	// LoginTimeout is limits.login_timeout: a connection that has not
+	// authenticated this long after it was accepted is closed (421),
+	// as IMAP closes one (0: no limit beyond Timeout).
+	LoginTimeout time.Duration
 	// Trace, if set, receives the protocol dialogue (passwords and
 	// message bodies included: for debugging only).
 	Trace io.Writer
@@ -156,6 +160,26 @@ type trackedConn struct {
 	once     sync.Once
 	release  func()
 	loopback bool
+	// loginBy (unix nanoseconds, 0 once authenticated) caps every read
+	// deadline go-smtp sets, which enforces limits.login_timeout.
+	loginBy atomic.Int64
+}
+
+// SetReadDeadline caps t at the login deadline while the client has not
+// authenticated (tls.Conn calls it too, for reads under TLS).
+func (c *trackedConn) SetReadDeadline(t time.Time) error {
+	if by := c.loginBy.Load(); by != 0 && (t.IsZero() || t.UnixNano() > by) {
+		t = time.Unix(0, by)
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+// SetDeadline applies SetReadDeadline's cap to the read side.
+func (c *trackedConn) SetDeadline(t time.Time) error {
+	if err := c.Conn.SetWriteDeadline(t); err != nil {
+		return err
+	}
+	return c.SetReadDeadline(t)
 }
 
 func (c *trackedConn) Close() error {
@@ -186,6 +210,10 @@ func (l listener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		tc := &trackedConn{Conn: c, srv: l.srv, loopback: isLoopback(c)}
+		if d := l.srv.cfg.LoginTimeout; d > 0 {
+			tc.loginBy.Store(time.Now().Add(d).UnixNano())
+			tc.SetReadDeadline(time.Time{})
+		}
 		if a := l.srv.cfg.Auth; a != nil {
 			release, err := a.AcquireConn(remoteAddr(c))
 			if err != nil {

@@ -192,6 +192,9 @@ func (s *session) loggedIn(id int64) error {
 		return &smtp.SMTPError{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: err.Error()}
 	}
 	s.acct, s.releaseUser = acct, release
+	if s.tc != nil {
+		s.tc.loginBy.Store(0) // limits.login_timeout no longer applies
+	}
 	s.log = s.log.With("user", acct.Name)
 	return nil
 }

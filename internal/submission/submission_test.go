@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -311,6 +312,68 @@ func TestLimits(t *testing.T) {
 	if n := len(sink.Messages()); n != 0 {
 		t.Errorf("the sink got %d messages", n)
 	}
+}
+
+// limits.login_timeout: a client that does not authenticate in time is
+// told 421 and disconnected, even while it keeps sending commands; one
+// that did authenticate stays.
+func TestLoginTimeout(t *testing.T) {
+	srv := testkit.Start(t, testkit.WithSubmission(""), func(c *config.Config) {
+		c.Limits.LoginTimeout = config.Duration{Duration: time.Second}
+	})
+	srv.AddUser("alice", "wonderland")
+	idle := testkit.DialSMTP(t, srv.SubmissionAddr, false)
+	idle.Expect("EHLO client.example", "250 ")
+	busy := testkit.DialSMTP(t, srv.SubmissionAddr, false)
+	authed := testkit.DialSMTP(t, srv.SubmissionAddr, false)
+	authed.AuthPlain("alice", "wonderland")
+	start := time.Now()
+	for time.Since(start) < 1500*time.Millisecond {
+		if r := busy.Cmd("NOOP"); !strings.HasPrefix(r[0], "250 ") {
+			if !strings.HasPrefix(r[0], "421 ") {
+				t.Fatalf("NOOP: %q", r)
+			}
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if d := time.Since(start); d > 1400*time.Millisecond {
+		t.Errorf("the busy unauthenticated client was not cut off after 1 s (%v)", d)
+	}
+	if r := idle.Reply(); !strings.HasPrefix(r[0], "421 ") {
+		t.Errorf("idle client: %q", r)
+	}
+	authed.Expect("NOOP", "250 ")
+}
+
+// A client that goes away in the middle of a chunked message: the relay
+// connection is dropped in the middle of its DATA, so the relay keeps
+// nothing (a truncated message is never delivered).
+func TestClientGoneMidMessage(t *testing.T) {
+	sink := testkit.StartSink(t, nil)
+	srv := testkit.Start(t, testkit.WithSubmission(sink.Addr))
+	srv.AddUser("alice", "wonderland")
+	c := testkit.DialSMTP(t, srv.SubmissionAddr, false)
+	c.AuthPlain("alice", "wonderland")
+	c.Expect("MAIL FROM:<alice@localhost>", "250 ")
+	c.Expect("RCPT TO:<bob@example.org>", "250 ")
+	chunk := "From: alice@localhost\r\n\r\nfirst part of the body\r\n"
+	c.Send(fmt.Sprintf("BDAT %d\r\n%s", len(chunk), chunk))
+	c.Reply()
+	c.NC.Close()
+	ok := c2ok(t, srv)
+	time.Sleep(200 * time.Millisecond)
+	if n := len(sink.Messages()); n != 0 || !ok {
+		t.Fatalf("the sink kept %d messages", n)
+	}
+}
+
+// c2ok checks the server still serves a new client.
+func c2ok(t *testing.T, srv *testkit.Server) bool {
+	c := testkit.DialSMTP(t, srv.SubmissionAddr, false)
+	c.AuthPlain("alice", "wonderland")
+	c.Expect("QUIT", "221 ")
+	return true
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

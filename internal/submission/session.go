@@ -223,6 +223,10 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if s.acct == nil {
 		return errAuthRequired // RFC 4954 §6
 	}
+	if s.inTx {
+		// RFC 5321 §4.1.1.2: MAIL starts a transaction; one is open.
+		return &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "Nested MAIL command (RSET first)"}
+	}
 	if from != "" && !s.srv.sender.Owns(s.acct.Name, from) {
 		s.log.Info("sender refused", "from", from)
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1},

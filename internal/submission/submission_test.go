@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+	"github.com/xdg-go/scram"
 
 	"barid/internal/auth"
 	"barid/internal/config"
@@ -436,4 +437,41 @@ func pipeConn(t *testing.T, srv *testkit.Server, allowPlaintext bool) *testkit.S
 	client, server := net.Pipe()
 	ln.conns <- server
 	return testkit.NewSMTPConn(t, client)
+}
+
+// SCRAM-SHA-256 (RFC 7677) over SMTP AUTH (RFC 4954 §4): the exchange
+// runs in 334 challenges, the server-final message as a last challenge
+// the client answers with an empty line, then 235; a wrong password is
+// 535 5.7.8.
+func TestAuthSCRAM(t *testing.T) {
+	srv := testkit.Start(t, testkit.WithSubmission(""))
+	srv.AddUser("alice", "wonderland")
+	for _, pw := range []string{"wonderland", "looking-glass"} {
+		c := testkit.DialSMTP(t, srv.SubmissionAddr, false)
+		c.Expect("EHLO client.example", "250 ")
+		client, err := scram.SHA256.NewClient("alice", pw, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv := client.NewConversation()
+		first, _ := conv.Step("")
+		r := c.Cmd("AUTH SCRAM-SHA-256 " + b64(first))
+		for strings.HasPrefix(r[0], "334 ") {
+			chal, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(r[0], "334 "))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := conv.Step(string(chal))
+			if err != nil {
+				t.Fatalf("SCRAM client: %v", err)
+			}
+			r = c.Cmd(b64(resp))
+		}
+		switch {
+		case pw == "wonderland" && (r[0] != "235 2.0.0 Authentication succeeded" || !conv.Valid()):
+			t.Errorf("SCRAM: %q (server verified: %v)", r, conv.Valid())
+		case pw != "wonderland" && !strings.HasPrefix(r[0], "535 5.7.8 "):
+			t.Errorf("SCRAM with a wrong password: %q", r)
+		}
+	}
 }

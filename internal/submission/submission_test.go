@@ -475,3 +475,26 @@ func TestAuthSCRAM(t *testing.T) {
 		}
 	}
 }
+
+// DSN (RFC 3461) and SIZE parameters reach the relay: RET, ENVID,
+// NOTIFY, ORCPT, SIZE; a client's AUTH= does not.
+func TestParametersPassedToRelay(t *testing.T) {
+	sink := testkit.StartSink(t, nil)
+	srv := testkit.Start(t, testkit.WithSubmission(sink.Addr))
+	srv.AddUser("alice", "wonderland")
+	c := testkit.DialSMTP(t, srv.SubmissionAddr, false)
+	c.AuthPlain("alice", "wonderland")
+	msg := "From: alice@localhost\r\n\r\nx\r\n"
+	c.Expect(fmt.Sprintf("MAIL FROM:<alice@localhost> SIZE=%d RET=HDRS ENVID=QQ314159 AUTH=mallory@example.org", len(msg)), "250 ")
+	c.Expect("RCPT TO:<bob@example.org> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;bob+2Borig@example.org", "250 ")
+	c.Send(fmt.Sprintf("BDAT %d LAST\r\n%s", len(msg), msg))
+	c.Reply()
+	m := sink.WaitMessages(t, 1)[0]
+	if m.Mail.Return != smtp.DSNReturnHeaders || m.Mail.EnvelopeID != "QQ314159" || m.Mail.Size != int64(len(msg)) || m.Mail.Auth != nil {
+		t.Errorf("MAIL parameters at the relay: %+v", m.Mail)
+	}
+	if r := m.Rcpt[0]; len(r.Notify) != 2 || r.Notify[0] != smtp.DSNNotifySuccess || r.Notify[1] != smtp.DSNNotifyDelayed ||
+		r.OriginalRecipientType != smtp.DSNAddressTypeRFC822 || r.OriginalRecipient != "bob+orig@example.org" {
+		t.Errorf("RCPT parameters at the relay: %+v", r)
+	}
+}

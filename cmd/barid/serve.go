@@ -38,6 +38,7 @@ type serveFlags struct {
 	config, data, imap, imaps, logLevel string
 	lmtp, pop3, pop3s                   string
 	metadata                            string
+	submission, submissions, relay      string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -50,6 +51,9 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.pop3s, "pop3s", "", "POP3 implicit-TLS listen address, e.g. 127.0.0.1:1995; \"off\" disables (default off)")
 	fs.StringVar(&f.lmtp, "lmtp", "", "LMTP (RFC 2033) listen address for an MTA, e.g. 127.0.0.1:24; \"off\" disables")
 	fs.StringVar(&f.metadata, "metadata", "", metadataFlagUsage)
+	fs.StringVar(&f.submission, "submission", "", "message submission (RFC 6409, STARTTLS) listen address, e.g. :587; \"off\" disables")
+	fs.StringVar(&f.submissions, "submissions", "", "message submission implicit-TLS (RFC 8314) listen address, e.g. :465; \"off\" disables")
+	fs.StringVar(&f.relay, "relay", "", "smarthost HOST:PORT that submission relays every message to, e.g. 127.0.0.1:25")
 }
 
 func (f *serveFlags) load() (config.Config, error) {
@@ -80,6 +84,15 @@ func (f *serveFlags) load() (config.Config, error) {
 	}
 	if f.metadata != "" {
 		cfg.Storage.Metadata = f.metadata
+	}
+	if f.submission != "" {
+		cfg.Submission.Listen = offToEmpty(f.submission)
+	}
+	if f.submissions != "" {
+		cfg.Submission.ListenTLS = offToEmpty(f.submissions)
+	}
+	if f.relay != "" {
+		cfg.Submission.Relay = offToEmpty(f.relay)
 	}
 	return cfg, cfg.Validate()
 }
@@ -189,6 +202,15 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintln(stderr, "barid:", err)
 		return 1
 	}
+	// Submission needs a smarthost to send through, and the quickstart
+	// has none: without --relay (or [submission] relay in --config) it
+	// stays off rather than accept clients' messages only to refuse
+	// each one. With a relay and no listener set it listens on 1587
+	// and 1465.
+	if sub := &cfg.Submission; sub.Relay != "" && sub.Listen == "" && sub.ListenTLS == "" &&
+		f.submission != "off" && f.submissions != "off" {
+		sub.Listen, sub.ListenTLS = "127.0.0.1:1587", "127.0.0.1:1465"
+	}
 	password := randomPassword()
 	logger := newLogger(io.Discard, "error")
 	d, err := app.OpenData(ctx, &cfg, logger)
@@ -217,6 +239,12 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 Data folder: %s. Press Ctrl-C to stop. Add accounts with:
   barid user add --data %s NAME
 `, addrs["imap"], addrs["imaps"], cfg.DataDir, pop3Lines(addrs), store.NormalizeAccountName(*user), password, cfg.DataDir, cfg.DataDir)
+		if addrs["submission"] != "" || addrs["submissions"] != "" {
+			fmt.Fprintf(stdout, "\nSending: SMTP %s (STARTTLS) or %s (TLS), same user and password;\nrelayed through %s.\n",
+				addrs["submission"], addrs["submissions"], cfg.Submission.Relay)
+		} else {
+			fmt.Fprintf(stdout, "\nSending is off: give --relay HOST:PORT (your MTA, e.g. 127.0.0.1:25) to\nturn on submission on 127.0.0.1:1587 (STARTTLS) and 127.0.0.1:1465 (TLS).\n")
+		}
 	})
 }
 

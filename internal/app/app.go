@@ -100,6 +100,8 @@ type App struct {
 	lmtp   lmtpService // lmtp.go
 	pop3   pop3Service // pop3.go
 
+	subm submissionService // submission.go
+
 	listeners []listener
 }
 
@@ -218,6 +220,10 @@ func (a *App) Listen() error {
 		a.closeListeners()
 		return err
 	}
+	if err := a.listenSubmission(); err != nil {
+		a.closeListeners()
+		return err
+	}
 	return nil
 }
 
@@ -237,6 +243,7 @@ func (a *App) Addrs() map[string]string {
 	}
 	a.lmtpAddrs(m)
 	a.pop3Addrs(m)
+	a.submissionAddrs(m)
 	return m
 }
 
@@ -266,6 +273,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.serveLMTP(&wg, errc)
 	a.servePOP3(&wg, errc)
+	a.serveSubmission(&wg, errc)
 	// The periodic sweep removes blobs nothing references any more
 	// (a crash, or a Discard that failed) and spool files no writer
 	// owns, sparing everything younger than sweep_grace.
@@ -319,6 +327,7 @@ loop:
 	var swg sync.WaitGroup
 	swg.Add(1)
 	go func() { defer swg.Done(); a.shutdownPOP3(sctx) }()
+	a.shutdownSubmission(sctx)
 	a.imap.Shutdown(sctx)
 	swg.Wait()
 	wg.Wait()

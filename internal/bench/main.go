@@ -20,6 +20,7 @@ Scenarios:
   idle      hold C IDLE connections; server memory and delivery fan-out
   lmtp      LMTP delivery throughput at concurrency K and size S
   pop3      POP3 RETR throughput, and server memory per logged-in POP3 session
+  submission  sending a large message through submission: BURL vs DATA
   report    render a results file as Markdown (docs/benchmarks.md)
   pwhash    print an argon2id hash of the password on stdin (for Dovecot's passwd-file)
 
@@ -46,6 +47,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"pwhash":   runPwhash,
 	}[args[0]]
 	switch {
+	case args[0] == "submission":
+		return runSubmission(ctx, args[1:], stdout, stderr)
 	case run != nil:
 		return run(ctx, args[1:], stdout, stderr)
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":

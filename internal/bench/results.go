@@ -26,6 +26,8 @@ type Record struct {
 	Idle     *IdleResult     `json:"idle,omitempty"`
 	LMTP     *LMTPResult     `json:"lmtp,omitempty"`
 	POP3     *POP3Result     `json:"pop3,omitempty"`
+
+	Submission *SubmissionResult `json:"submission,omitempty"`
 }
 
 // OpStat summarizes one kind of operation.

@@ -6,6 +6,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -49,6 +50,8 @@ type Config struct {
 	TLS     TLS     `toml:"tls"`
 	Auth    Auth    `toml:"auth"`
 	Limits  Limits  `toml:"limits"`
+
+	Submission Submission `toml:"submission"`
 }
 
 // IMAP is the IMAP listener section.
@@ -84,6 +87,39 @@ type LMTP struct {
 	DetailDelivery bool `toml:"detail_delivery"`
 	// QuotaTempFail answers over-quota with 452 4.2.2 instead of 552 5.2.2.
 	QuotaTempFail bool `toml:"quota_tempfail"`
+}
+
+// Submission is the message submission section (RFC 6409, RFC 8314,
+// RFC 4468 BURL): barid authenticates the user, checks the sender, and
+// relays each message synchronously to Relay (it keeps no queue).
+type Submission struct {
+	// Listen is the STARTTLS address, e.g. ":587". Empty disables.
+	Listen string `toml:"listen"`
+	// ListenTLS is the implicit-TLS address (RFC 8314), e.g. ":465".
+	// Empty disables.
+	ListenTLS string `toml:"listen_tls"`
+	// Relay is the smarthost, "HOST:PORT" (e.g. a local Postfix,
+	// "127.0.0.1:25"). Empty: every message is refused with
+	// 451 4.3.5 (nothing is accepted that could not be sent).
+	Relay string `toml:"relay"`
+	// RelayTLS is how barid talks TLS to the relay: "may" (STARTTLS
+	// when offered, certificate not checked; the default, as Postfix's
+	// smtp_tls_security_level = may), "encrypt" (STARTTLS required,
+	// certificate not checked), "verify" (STARTTLS required and the
+	// certificate checked against the relay's host name) or "none".
+	RelayTLS string `toml:"relay_tls"`
+	// AllowPlaintextAuth permits AUTH on unencrypted connections from
+	// non-loopback addresses (the rule of [imap] allow_plaintext_auth).
+	AllowPlaintextAuth bool `toml:"allow_plaintext_auth"`
+	// MaxRecipients bounds RCPT TO per message (452 4.5.3 beyond it;
+	// RFC 5321 §4.5.3.1.8 asks for at least 100).
+	MaxRecipients int `toml:"max_recipients"`
+	// Addresses lists, per account name, the further addresses it may
+	// send as (envelope sender and From): "alias@example.org", or
+	// "@example.org" for a whole domain. An account may always use its
+	// own name (when it is an address) and name@d for each of
+	// [lmtp] local_domains, with any +detail.
+	Addresses map[string][]string `toml:"addresses"`
 }
 
 // Storage is the embedded store section.
@@ -243,6 +279,7 @@ func Default() Config {
 			NotifyMailboxes:   100,
 			NotifyPending:     10000,
 		},
+		Submission: Submission{RelayTLS: "may", MaxRecipients: 100},
 	}
 }
 
@@ -329,6 +366,19 @@ func (c *Config) Validate() error {
 	}
 	if c.IMAP.IdleKeepalive.Duration < time.Second {
 		add("imap.idle_keepalive must be at least 1s")
+	}
+	switch c.Submission.RelayTLS {
+	case "may", "encrypt", "verify", "none":
+	default:
+		add("submission.relay_tls must be one of may, encrypt, verify, none")
+	}
+	if c.Submission.MaxRecipients < 1 {
+		add("submission.max_recipients must be at least 1")
+	}
+	if r := c.Submission.Relay; r != "" {
+		if _, _, err := net.SplitHostPort(r); err != nil {
+			add("submission.relay must be HOST:PORT: %v", err)
+		}
 	}
 	if c.Auth.CacheTTL.Duration < 0 || c.Auth.CacheSize < 0 {
 		add("auth.cache_ttl and auth.cache_size must be >= 0 (0 = no login cache)")

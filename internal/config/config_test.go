@@ -80,3 +80,24 @@ func TestStorageMetadata(t *testing.T) {
 		}
 	}
 }
+
+// [submission]: relay_tls is one of its four values, relay is HOST:PORT,
+// max_recipients at least 1; each error names its key.
+func TestSubmissionValidate(t *testing.T) {
+	for _, tc := range []struct {
+		mod  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Submission.RelayTLS = "always" }, "submission.relay_tls"},
+		{func(c *Config) { c.Submission.Relay = "localhost" }, "submission.relay must be HOST:PORT"},
+		{func(c *Config) { c.Submission.MaxRecipients = 0 }, "submission.max_recipients"},
+		{func(c *Config) { c.Submission.Relay, c.Submission.RelayTLS = "127.0.0.1:25", "verify" }, ""},
+	} {
+		c := Default()
+		tc.mod(&c)
+		err := c.Validate()
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+}

@@ -36,6 +36,9 @@ type Server struct {
 	// POP3Addr and POP3TLSAddr are the POP3 listeners (STLS and
 	// implicit TLS), "" unless WithPOP3 turned them on.
 	POP3Addr, POP3TLSAddr string
+	// SubmissionAddr and SubmissionsAddr are the submission listeners
+	// (587-style STARTTLS, 465-style TLS), "" unless WithSubmission.
+	SubmissionAddr, SubmissionsAddr string
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -113,6 +116,15 @@ func ApplyMetadataEnv(t testing.TB, cfg *config.Config) {
 	}
 }
 
+// WithSubmission turns on both submission listeners on 127.0.0.1
+// ephemeral ports, relaying to relay ("" leaves it unset).
+func WithSubmission(relay string) Option {
+	return func(c *config.Config) {
+		c.Submission.Listen, c.Submission.ListenTLS = "127.0.0.1:0", "127.0.0.1:0"
+		c.Submission.Relay = relay
+	}
+}
+
 // Start runs barid on a fresh data folder in t.TempDir(), with IMAP and
 // IMAPS on 127.0.0.1 ephemeral ports and short login-failure delays. The
 // server stops when the test ends. Its metadata is in SQLite, or in
@@ -174,6 +186,7 @@ func StartLog(t testing.TB, dir string, h slog.Handler, opts ...Option) *Server 
 	addrs := a.Addrs()
 	s.Addr, s.TLSAddr = addrs["imap"], addrs["imaps"]
 	s.POP3Addr, s.POP3TLSAddr = addrs["pop3"], addrs["pop3s"]
+	s.SubmissionAddr, s.SubmissionsAddr = addrs["submission"], addrs["submissions"]
 	go func() {
 		defer close(s.done)
 		if err := a.Run(ctx); err != nil {

@@ -100,3 +100,36 @@ type AuthSession interface {
 	AuthMechanisms() []string
 	Auth(mech string) (sasl.Server, error)
 }
+
+// BARID: the two add-on interfaces below are barid's extension of
+// go-smtp v0.25.1 for its submission server (see BARID.md).
+
+// EHLOSession is an add-on interface for Session. Keywords returns extra
+// EHLO keywords (with their parameters) to announce after the built-in
+// ones; it is called for every EHLO, so the list may change with the
+// session's state (RFC 4468 §3: BURL's parameters change after AUTH).
+type EHLOSession interface {
+	Session
+
+	EHLOKeywords() []string
+}
+
+// BURLSession is an add-on interface for Session. It provides the BURL
+// command of RFC 4468 (message submission from a URL): each BURL adds the
+// content a URL names to the message as one chunk, like BDAT (RFC 3030),
+// and BURL and BDAT chunks may be mixed in one transaction.
+type BURLSession interface {
+	Session
+
+	// ParseBURL parses the argument of a BURL command (RFC 4468 §3.3:
+	// absolute-URI [SP end-marker]). An error is a syntax error: it is
+	// sent (an *SMTPError as it is, otherwise as 501 5.5.4) and the
+	// transaction is left as it was.
+	ParseBURL(arg string) (url string, last bool, err error)
+	// BURL fetches what url names. The Conn reads r to its end (size
+	// bytes, checked against MaxMessageBytes first) into the message
+	// and closes it. An error (an *SMTPError is sent as it is, anything
+	// else as 554 5.6.6) fails the message transfer: the transaction is
+	// reset, as after a failed BDAT chunk.
+	BURL(url string) (r io.ReadCloser, size int64, err error)
+}

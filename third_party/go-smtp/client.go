@@ -987,3 +987,12 @@ func allASCII(ss []string) bool {
 	}
 	return true
 }
+
+// StartTLS sends STARTTLS (after EHLO if none was sent yet) and
+// encrypts the rest of the session; the next command sends EHLO again
+// (RFC 3207 §4.2). BARID: exported so a client that has already sent
+// its own EHLO (Hello) can decide on STARTTLS from the extensions the
+// server announced (barid's submission relay, "STARTTLS when offered").
+func (c *Client) StartTLS(config *tls.Config) error {
+	return c.startTLS(config)
+}

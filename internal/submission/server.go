@@ -1,0 +1,370 @@
+package submission
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"barid/internal/auth"
+	"barid/internal/store"
+	"barid/internal/urlauth"
+)
+
+// Config configures a Server.
+type Config struct {
+	Store   store.Store
+	Auth    *auth.Authenticator
+	URLAuth *urlauth.Service // resolves BURL URLs; nil: BURL is not offered
+	// TLS is the server certificate (STARTTLS and implicit TLS).
+	TLS    *tls.Config
+	Logger *slog.Logger
+	// Hostname is announced in the greeting and in "BURL imap://HOST".
+	Hostname string
+
+	// Relay is the smarthost "HOST:PORT"; "" refuses every message
+	// (451 4.3.5).
+	Relay string
+	// RelayTLS: "may" (default), "encrypt", "verify" or "none"
+	// (config.Submission.RelayTLS).
+	RelayTLS string
+	// RelayTLSConfig is the client TLS configuration for the relay (nil:
+	// system roots, ServerName from Relay). Tests set RootCAs.
+	RelayTLSConfig *tls.Config
+	// RelayTimeout bounds the connection to the relay and each of its
+	// replies (0: 5 minutes, RFC 5321 §4.5.3.2).
+	RelayTimeout time.Duration
+
+	// AllowPlaintextAuth permits AUTH without TLS from non-loopback
+	// addresses.
+	AllowPlaintextAuth bool
+	// MaxMessageBytes is limits.literal_size: advertised as SIZE
+	// (RFC 1870) and enforced for DATA, BDAT and BURL (552/554 5.3.4).
+	MaxMessageBytes int64
+	// MaxLineLength is limits.line_length (a command line, and a line of
+	// DATA).
+	MaxLineLength int
+	// MaxRecipients is submission.max_recipients (452 4.5.3 beyond).
+	MaxRecipients int
+	// HeaderSize is limits.header_size: the header block read to check
+	// From before anything is relayed (552 5.3.4 beyond).
+	HeaderSize int
+	// LocalDomains ([lmtp] local_domains) and Addresses
+	// (submission.addresses) decide which addresses an account may
+	// send as (see Sender).
+	LocalDomains []string
+	Addresses    map[string][]string
+	// Timeout is how long the server waits for a command or a chunk
+	// (0: 5 minutes, RFC 5321 §4.5.3.2.7).
+	Timeout time.Duration
+	// LoginTimeout is limits.login_timeout: a connection that has not
+	// authenticated this long after it was accepted is closed (421),
+	// as IMAP closes one (0: no limit beyond Timeout).
+	LoginTimeout time.Duration
+	// Trace, if set, receives the protocol dialogue (passwords and
+	// message bodies included: for debugging only).
+	Trace io.Writer
+}
+
+// Server is a submission server. Serve may be called for several
+// listeners (587 and 465).
+type Server struct {
+	cfg    Config
+	smtp   *smtp.Server
+	log    *slog.Logger
+	sender Sender
+	nextID atomic.Uint64
+
+	// ctx is cancelled by Close so that store calls and relay
+	// connections in flight give up.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	closed bool
+	lns    []net.Listener
+	conns  map[*trackedConn]struct{}
+}
+
+// New returns a server; nothing listens until Serve.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Minute
+	}
+	if cfg.RelayTimeout == 0 {
+		cfg.RelayTimeout = 5 * time.Minute
+	}
+	if cfg.MaxRecipients == 0 {
+		cfg.MaxRecipients = 100
+	}
+	if cfg.HeaderSize == 0 {
+		cfg.HeaderSize = 1 << 20
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	if cfg.RelayTLS == "" {
+		cfg.RelayTLS = "may"
+	}
+	s := &Server{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		conns:  map[*trackedConn]struct{}{},
+		sender: Sender{LocalDomains: cfg.LocalDomains, Addresses: cfg.Addresses},
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	ss := smtp.NewServer(smtp.BackendFunc(s.newSession))
+	ss.Domain = cfg.Hostname
+	ss.TLSConfig = cfg.TLS
+	ss.MaxMessageBytes = cfg.MaxMessageBytes
+	if cfg.MaxLineLength > 0 {
+		ss.MaxLineLength = cfg.MaxLineLength
+	}
+	// go-smtp's own check is TLS-or-nothing for the whole server; the
+	// session applies barid's rule (TLS, loopback or the setting) per
+	// connection, in AuthMechanisms and Auth.
+	ss.AllowInsecureAuth = true
+	ss.ReadTimeout = cfg.Timeout
+	ss.WriteTimeout = cfg.Timeout
+	// RFC 6531 SMTPUTF8 and RFC 3461 DSN are passed to the relay (the
+	// go-smtp client drops DSN parameters if the relay lacks DSN).
+	ss.EnableSMTPUTF8 = true
+	ss.EnableDSN = true
+	ss.ErrorLog = slogPrinter{cfg.Logger}
+	if cfg.Trace != nil {
+		ss.Debug = cfg.Trace
+	}
+	s.smtp = ss
+	return s
+}
+
+// trackedConn is an accepted connection: it holds the per-IP connection
+// slot (auth.AcquireConn) until closed, and busy is set while a
+// transaction is open so that Shutdown lets it finish.
+type trackedConn struct {
+	net.Conn
+	srv      *Server
+	busy     atomic.Bool
+	once     sync.Once
+	release  func()
+	loopback bool
+	// loginBy (unix nanoseconds, 0 once authenticated) caps every read
+	// deadline go-smtp sets, which enforces limits.login_timeout.
+	loginBy atomic.Int64
+}
+
+// SetReadDeadline caps t at the login deadline while the client has not
+// authenticated (tls.Conn calls it too, for reads under TLS).
+func (c *trackedConn) SetReadDeadline(t time.Time) error {
+	if by := c.loginBy.Load(); by != 0 && (t.IsZero() || t.UnixNano() > by) {
+		t = time.Unix(0, by)
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+// SetDeadline applies SetReadDeadline's cap to the read side.
+func (c *trackedConn) SetDeadline(t time.Time) error {
+	if err := c.Conn.SetWriteDeadline(t); err != nil {
+		return err
+	}
+	return c.SetReadDeadline(t)
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.srv.mu.Lock()
+		delete(c.srv.conns, c)
+		c.srv.mu.Unlock()
+		if c.release != nil {
+			c.release()
+		}
+	})
+	return c.Conn.Close()
+}
+
+// listener registers every accepted connection, enforces the
+// per-address connection limits (limits.max_conns_per_ip, shared with
+// IMAP through the Authenticator) and, for port 465, starts TLS.
+type listener struct {
+	net.Listener
+	srv         *Server
+	implicitTLS bool
+}
+
+func (l listener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		tc := &trackedConn{Conn: c, srv: l.srv, loopback: isLoopback(c)}
+		if d := l.srv.cfg.LoginTimeout; d > 0 {
+			tc.loginBy.Store(time.Now().Add(d).UnixNano())
+			tc.SetReadDeadline(time.Time{})
+		}
+		if a := l.srv.cfg.Auth; a != nil {
+			release, err := a.AcquireConn(remoteAddr(c))
+			if err != nil {
+				// RFC 5321 §3.8: 421 and close.
+				c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+				fmt.Fprintf(c, "421 4.7.0 %s Service not available: %v\r\n", l.srv.cfg.Hostname, err)
+				c.Close()
+				continue
+			}
+			tc.release = release
+		}
+		l.srv.mu.Lock()
+		closed := l.srv.closed
+		if !closed {
+			l.srv.conns[tc] = struct{}{}
+		}
+		l.srv.mu.Unlock()
+		if closed {
+			tc.Close()
+			return nil, net.ErrClosed
+		}
+		if l.implicitTLS {
+			// RFC 8314 §3.3: TLS from the first byte; go-smtp
+			// completes the handshake before the greeting.
+			return tls.Server(tc, l.srv.cfg.TLS), nil
+		}
+		return tc, nil
+	}
+}
+
+// Serve accepts connections on ln until Shutdown or Close, then returns
+// nil. implicitTLS is port 465 (RFC 8314); otherwise STARTTLS is
+// offered (RFC 3207).
+func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
+	if implicitTLS && s.cfg.TLS == nil {
+		return errors.New("submission: implicit TLS needs a certificate")
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.lns = append(s.lns, ln)
+	s.mu.Unlock()
+	err := s.smtp.Serve(listener{Listener: ln, srv: s, implicitTLS: implicitTLS})
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) closeListeners() {
+	s.mu.Lock()
+	s.closed = true
+	lns := s.lns
+	s.lns = nil
+	s.mu.Unlock()
+	for _, ln := range lns {
+		ln.Close()
+	}
+}
+
+// Shutdown stops accepting, closes idle connections at once, lets open
+// transactions finish (their relay's answer is passed back) until ctx
+// ends, then closes what is left (a client whose transaction is cut
+// short did not get a 250 and still has its message).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeListeners()
+	done := make(chan error, 1)
+	go func() { done <- s.smtp.Shutdown(ctx) }()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.closeIdle()
+		select {
+		case err := <-done:
+			if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+				err = nil
+			}
+			if err != nil {
+				s.Close()
+			}
+			return err
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Server) closeIdle() {
+	s.mu.Lock()
+	var idle []*trackedConn
+	for c := range s.conns {
+		if !c.busy.Load() {
+			idle = append(idle, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range idle {
+		c.Close()
+	}
+}
+
+// Close closes every listener and connection at once.
+func (s *Server) Close() error {
+	s.closeListeners()
+	s.cancel()
+	err := s.smtp.Close()
+	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
+}
+
+// slogPrinter adapts go-smtp's Logger to slog.
+type slogPrinter struct{ l *slog.Logger }
+
+func (p slogPrinter) Printf(format string, v ...any) {
+	p.l.Warn("submission: " + fmt.Sprintf(format, v...))
+}
+func (p slogPrinter) Println(v ...any) { p.l.Warn("submission: " + fmt.Sprint(v...)) }
+
+func remoteAddr(c net.Conn) netip.Addr {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		a, _ := netip.AddrFromSlice(ta.IP)
+		return a.Unmap()
+	}
+	return netip.Addr{}
+}
+
+func isLoopback(c net.Conn) bool {
+	if _, ok := c.RemoteAddr().(*net.UnixAddr); ok {
+		return true
+	}
+	return remoteAddr(c).IsLoopback()
+}
+
+// tracked finds the trackedConn under a go-smtp connection (which may
+// have been wrapped in TLS).
+func tracked(c net.Conn) *trackedConn {
+	for {
+		switch v := c.(type) {
+		case *trackedConn:
+			return v
+		case *tls.Conn:
+			c = v.NetConn()
+		default:
+			return nil
+		}
+	}
+}

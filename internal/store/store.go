@@ -429,6 +429,14 @@ type Store interface {
 	// ExpungedSince returns, ascending, the UIDs expunged with a modseq
 	// above since (QRESYNC VANISHED (EARLIER), RFC 7162 §3.2.5.1).
 	ExpungedSince(ctx context.Context, mailboxID int64, since ModSeq) ([]UID, error)
+	// ExpungedFlags returns, ascending, those of the listed UIDs that
+	// were expunged from the mailbox (their tombstones), each with the
+	// flags its message had when expunged and the modseq of the
+	// expunge. A session that has not yet been told of an expunge
+	// answers STORE and FETCH FLAGS on the message with them, as Dovecot
+	// does (RFC 2180 §4.2 allows it). Tombstones written before the
+	// store kept flags report none.
+	ExpungedFlags(ctx context.Context, mailboxID int64, uids []UID) ([]StoreResult, error)
 	// Keywords returns every keyword used in the mailbox, sorted.
 	Keywords(ctx context.Context, mailboxID int64) ([]string, error)
 	// FetchMessages calls fn for each listed UID that exists, in UID

@@ -69,6 +69,9 @@ type fetchReq struct {
 	// bytes: some item is a section or BINARY, so responses carry
 	// message bytes (runFetch borrows a large write buffer).
 	bytes bool
+	// found lists the UIDs the store had, when fromView: the others
+	// are answered from what the session knows (fetchGone).
+	found []store.UID
 }
 
 // RFC 9051 §6.4.5 FETCH.
@@ -114,6 +117,15 @@ func (c *Conn) fetch(tag string, uid bool) error {
 	missing, err := c.runFetch(uids, req, uid)
 	if err != nil {
 		return err
+	}
+	if missing && req.fromView() {
+		// RFC 2180 §4.1: UID, FLAGS and MODSEQ of a message another
+		// session expunged are what this session still knows of it,
+		// and Dovecot answers them (gone.go).
+		missing, err = c.fetchGone(missingUIDs(uids, req.found), req)
+		if err != nil {
+			return err
+		}
 	}
 	if missing && !uid {
 		// RFC 2180 §4.1.3 (and RFC 9051 §7.1 EXPUNGEISSUED): the
@@ -566,7 +578,11 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 		}
 	}
 	unavailable, goneMeanwhile, gone := false, false, false
+	fromView := req.fromView()
 	write := func(m *store.Message) error {
+		if fromView {
+			req.found = append(req.found, m.UID)
+		}
 		if req.hasChangedSinc && m.ModSeq <= req.changedSince {
 			return nil
 		}

@@ -131,6 +131,16 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 				return err
 			}
 		}
+		// Then the keywords no message carries any more: a mailbox's
+		// keywords stay defined (Dovecot lists them too), and a client
+		// told of one before must not see it vanish from FLAGS.
+		ks, err := c.srv.cfg.Store.Keywords(c.ctx(), mb.ID)
+		if err != nil {
+			return err
+		}
+		for _, k := range ks {
+			v.addKeyword(k)
+		}
 	} else {
 		ks, err := c.srv.cfg.Store.Keywords(c.ctx(), mb.ID)
 		if err != nil {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"strings"
 
 	"barid/internal/imap"
@@ -123,6 +124,27 @@ func (c *Conn) storeFlags(tag string, uid bool) error {
 	}
 	c.publish(changes)
 	c.announceKeywords(flags.Keywords)
+	// Messages still in the view but no longer in the store (another
+	// session expunged them) are neither in results nor in failed: the
+	// STORE applies to what the session knows of them (gone.go).
+	var goneDone []store.StoreResult
+	if len(results)+len(failed) < len(uids) {
+		have := make([]store.UID, 0, len(results)+len(failed))
+		for _, r := range results {
+			have = append(have, r.UID)
+		}
+		have = append(have, failed...)
+		slices.Sort(have)
+		var goneFailed []store.UID
+		goneDone, goneFailed, err = c.storeGone(missingUIDs(uids, have), op, flags, unchangedSince)
+		if err != nil {
+			return err
+		}
+		if len(goneFailed) > 0 {
+			failed = append(failed, goneFailed...)
+			slices.Sort(failed)
+		}
+	}
 	// Report the resulting flags of every message in the set (Dovecot
 	// does the same), unless .SILENT. With CONDSTORE, .SILENT still
 	// reports MODSEQ of changed messages (RFC 7162 §3.1.3).
@@ -134,11 +156,13 @@ func (c *Conn) storeFlags(tag string, uid bool) error {
 	for _, u := range failed {
 		isFailed[u] = true
 	}
+	var wrote []store.UID
 	if !silent || (c.condstore && len(results) > 0) {
 		err = c.srv.cfg.Store.FetchMessages(c.ctx(), c.sel.mbox.ID, uids, store.FieldFlags, func(m *store.Message) error {
 			if isFailed[m.UID] {
 				return nil
 			}
+			wrote = append(wrote, m.UID)
 			seq := c.sel.seqOf(m.UID)
 			if seq == 0 {
 				return nil
@@ -162,6 +186,26 @@ func (c *Conn) storeFlags(tag string, uid bool) error {
 		})
 		if err != nil {
 			return err
+		}
+	}
+	if !silent {
+		// expunged by another session after the STORE and before the
+		// read: its tombstone has the flags the STORE gave it
+		if len(wrote) < len(results) {
+			stored := make([]store.UID, len(results))
+			for i, r := range results {
+				stored[i] = r.UID
+			}
+			slices.Sort(stored)
+			late, err := c.goneFlags(missingUIDs(stored, wrote))
+			if err != nil {
+				return err
+			}
+			goneDone = append(goneDone, late...)
+		}
+		for _, r := range goneDone {
+			c.announceKeywords(r.Flags.Keywords)
+			c.writeFlagsFetch(c.sel.seqOf(r.UID), r.UID, r.Flags, r.ModSeq, uid || c.condstore)
 		}
 	}
 	if len(failed) > 0 {

@@ -48,6 +48,14 @@ type view struct {
 	// own holds the modseq of flag changes this session already
 	// reported itself, so the echo from the bus is not sent twice.
 	own map[store.UID]store.ModSeq
+	// gone holds the flags this session's STOREs gave messages another
+	// session expunged, until their EXPUNGE is reported (gone.go).
+	gone map[store.UID]store.StoreResult
+	// kwPending: a change carried a keyword this session has not been
+	// told of; the mailbox's keywords are announced at the next update
+	// even if no message carries it any more by then (Dovecot sends
+	// FLAGS when its keyword list grows).
+	kwPending bool
 
 	deleted bool
 
@@ -149,6 +157,7 @@ func (v *view) apply(cs []store.Change, self uint64) {
 		own := self != 0 && ch.Origin == self
 		switch ch.Kind {
 		case store.ChangeAdded:
+			v.noteKeywords(ch.Flags.Keywords)
 			v.addsPending = true
 			if own {
 				v.ownAdds = true
@@ -158,6 +167,7 @@ func (v *view) apply(cs []store.Change, self uint64) {
 			v.expunged[ch.UID] = own
 			delete(v.flags, ch.UID)
 		case store.ChangeFlags:
+			v.noteKeywords(ch.Flags.Keywords)
 			if m, ok := v.own[ch.UID]; ok && m >= ch.ModSeq {
 				continue
 			}
@@ -166,6 +176,19 @@ func (v *view) apply(cs []store.Change, self uint64) {
 			v.deleted = true
 		case store.ChangeMailboxRenamed:
 			v.mbox.Name = ch.Name
+		}
+	}
+}
+
+// noteKeywords sets kwPending when ks holds a keyword not announced yet.
+func (v *view) noteKeywords(ks []string) {
+	if v.kwPending {
+		return
+	}
+	for _, k := range ks {
+		if _, ok := v.keywords[strings.ToLower(k)]; !ok {
+			v.kwPending = true
+			return
 		}
 	}
 }
@@ -257,6 +280,10 @@ func (c *Conn) sendUpdatesPolicy(allowExpunge bool, pol updatePolicy) {
 		c.enc.RawString("* ").Number(uint32(len(v.recent))).RawString(" RECENT").CRLF()
 		v.reportedRecent = len(v.recent)
 	}
+	if pol.flags || pol.adds || v.ownAdds {
+		// before EXISTS and FETCH, as Dovecot sends FLAGS
+		c.announcePendingKeywords()
+	}
 	if v.addsPending && (pol.adds || v.ownAdds) {
 		v.addsPending, v.ownAdds = false, false
 		newUIDs, err := c.srv.cfg.Store.UIDsAfter(c.ctx(), v.mbox.ID, v.lastUID())
@@ -326,6 +353,24 @@ func (c *Conn) sendUpdatesPolicy(allowExpunge bool, pol updatePolicy) {
 	c.contextUpdates()
 }
 
+// announcePendingKeywords announces the keywords other sessions defined
+// since this one was last told (view.kwPending), read from the store,
+// which keeps every keyword a mailbox ever had: a session learns of one
+// even when no message carries it any more.
+func (c *Conn) announcePendingKeywords() {
+	v := c.sel
+	if v == nil || !v.kwPending {
+		return
+	}
+	ks, err := c.srv.cfg.Store.Keywords(c.ctx(), v.mbox.ID)
+	if err != nil {
+		c.log.Warn("reading keywords", "err", err)
+		return
+	}
+	v.kwPending = false
+	c.announceKeywords(ks)
+}
+
 // expungeFromView removes UIDs (sorted) and reports them: VANISHED when
 // QRESYNC is enabled (RFC 7162 §3.2.10), EXPUNGE otherwise, highest
 // sequence number first so earlier numbers stay valid.
@@ -338,6 +383,7 @@ func (c *Conn) expungeFromView(gone []store.UID) {
 			continue
 		}
 		v.uids = slices.Delete(v.uids, int(seq-1), int(seq))
+		delete(v.gone, gone[i])
 		if j, ok := slices.BinarySearch(v.recent, gone[i]); ok {
 			v.recent = slices.Delete(v.recent, j, j+1)
 		}

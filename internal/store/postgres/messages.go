@@ -364,6 +364,33 @@ func (s *Store) FirstUnseen(ctx context.Context, mailboxID int64) (store.UID, er
 	return store.UID(*uid), nil
 }
 
+// ExpungedFlags returns, ascending, the listed UIDs that were expunged
+// from the mailbox, each with the flags its message had then and the
+// modseq of the expunge (store.Store).
+func (s *Store) ExpungedFlags(ctx context.Context, mailboxID int64, uids []store.UID) ([]store.StoreResult, error) {
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.query(ctx, `SELECT uid, modseq, sysflags, keywords FROM expunged WHERE mailbox = $1 AND uid = ANY($2) ORDER BY uid`,
+		mailboxID, int64s(uids))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.StoreResult
+	for rows.Next() {
+		var uid, modseq int64
+		var sys int32
+		var kw string
+		if err := rows.Scan(&uid, &modseq, &sys, &kw); err != nil {
+			return nil, err
+		}
+		out = append(out, store.StoreResult{UID: store.UID(uid), ModSeq: store.ModSeq(modseq),
+			Flags: store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}})
+	}
+	return out, rows.Err()
+}
+
 // ExpungedSince returns, ascending, the UIDs expunged from the mailbox
 // with a modseq above since: the VANISHED (EARLIER) set of QRESYNC
 // (RFC 7162 §3.2.5.1), from the tombstones Expunge leaves.
@@ -571,7 +598,11 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 			return err
 		}
 		arg := arg0
-		if op != store.FlagsRemove && len(rows) > 0 {
+		// New keywords are defined even when every listed message is
+		// gone (expunged by another session): that session announces
+		// them in FLAGS (Dovecot creates them too), and later SELECTs
+		// must list them (RFC 9051 §7.3.5).
+		if op != store.FlagsRemove {
 			kw := keywordCache{}
 			if arg, err = kw.canonical(ctx, tx, mailboxID, arg, true); err != nil {
 				return err
@@ -668,8 +699,15 @@ func expungeRows(ctx context.Context, tx pgx.Tx, m *mboxState, rows []flagRow) (
 	if _, err := tx.Exec(ctx, `DELETE FROM msgflags WHERE mailbox = $1 AND uid = ANY($2)`, m.id, list); err != nil {
 		return nil, nil, err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO expunged (mailbox, uid, modseq) SELECT $1, u, $3 FROM unnest($2::bigint[]) AS u
-		ON CONFLICT (mailbox, uid) DO UPDATE SET modseq = excluded.modseq`, m.id, list, int64(modseq)); err != nil {
+	sys := make([]int32, len(rows))
+	kws := make([]string, len(rows))
+	for i, r := range rows {
+		sys[i], kws[i] = int32(r.flags.System), encodeKeywords(r.flags.Keywords)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO expunged (mailbox, uid, modseq, sysflags, keywords)
+		SELECT $1, u.uid, $3, u.s, u.k FROM unnest($2::bigint[], $4::integer[], $5::text[]) AS u(uid, s, k)
+		ON CONFLICT (mailbox, uid) DO UPDATE SET modseq = excluded.modseq, sysflags = excluded.sysflags, keywords = excluded.keywords`,
+		m.id, list, int64(modseq), sys, kws); err != nil {
 		return nil, nil, err
 	}
 	if err := dropInline(ctx, tx, blobIDs); err != nil {

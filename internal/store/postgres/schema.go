@@ -144,6 +144,12 @@ UPDATE messages SET emailid =
 	(('x' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16))::bit(64)::bigint & 9223372036854775807) | 1;
 CREATE INDEX messages_emailid ON messages (emailid);
 `,
+	// 4: a tombstone keeps the flags its message had when it was
+	// expunged (store.ExpungedFlags), as store/sqlite's step 10.
+	`
+ALTER TABLE expunged ADD COLUMN sysflags integer NOT NULL DEFAULT 0;
+ALTER TABLE expunged ADD COLUMN keywords text NOT NULL DEFAULT '';
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

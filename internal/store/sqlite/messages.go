@@ -756,7 +756,11 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 			return err
 		}
 		arg := arg
-		if op != store.FlagsRemove && len(rows) > 0 {
+		// New keywords are defined even when every listed message is
+		// gone (expunged by another session): that session announces
+		// them in FLAGS (Dovecot creates them too), and later SELECTs
+		// must list them (RFC 9051 §7.3.5).
+		if op != store.FlagsRemove {
 			kw := keywordCache{}
 			if arg, err = kw.canonical(t, mailboxID, arg, true); err != nil {
 				return err
@@ -841,7 +845,8 @@ func expungeRows(t *wtx, m *mboxState, rows []flagRow) ([]store.UID, []store.Cha
 		if _, err := t.exec(`DELETE FROM msgflags WHERE mailbox = ? AND uid = ?`, m.id, int64(r.uid)); err != nil {
 			return nil, nil, err
 		}
-		if _, err := t.exec(`INSERT OR REPLACE INTO expunged (mailbox, uid, modseq) VALUES (?, ?, ?)`, m.id, int64(r.uid), int64(modseq)); err != nil {
+		if _, err := t.exec(`INSERT OR REPLACE INTO expunged (mailbox, uid, modseq, sysflags, keywords) VALUES (?, ?, ?, ?, ?)`,
+			m.id, int64(r.uid), int64(modseq), int64(r.flags.System), encodeKeywords(r.flags.Keywords)); err != nil {
 			return nil, nil, err
 		}
 		u, d := unseenDeleted(r.flags.System)
@@ -1059,6 +1064,32 @@ func (s *Store) BlobReferenced(ctx context.Context, blobID string) (bool, error)
 		return r.queryRow(`SELECT EXISTS (SELECT 1 FROM messages WHERE blob_id = ?)`, blobID).Scan(&ok)
 	})
 	return ok, err
+}
+
+// ExpungedFlags returns, ascending, the listed UIDs that were expunged
+// from the mailbox, each with the flags its message had then and the
+// modseq of the expunge (store.Store).
+func (s *Store) ExpungedFlags(ctx context.Context, mailboxID int64, uids []store.UID) ([]store.StoreResult, error) {
+	var out []store.StoreResult
+	uids = sortedUIDs(uids)
+	err := s.read(ctx, func(r *reader) error {
+		out = out[:0]
+		for _, u := range uids {
+			var modseq, sys int64
+			var kw string
+			err := r.queryRow(`SELECT modseq, sysflags, keywords FROM expunged WHERE mailbox = ? AND uid = ?`, mailboxID, int64(u)).Scan(&modseq, &sys, &kw)
+			if errNoRows(err) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, store.StoreResult{UID: u, ModSeq: store.ModSeq(modseq),
+				Flags: store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // ExpungedSince returns, ascending, the UIDs expunged from the mailbox

@@ -196,6 +196,14 @@ CREATE INDEX messages_emailid ON messages (emailid);
 	// as Dovecot searches them, and more obsolete dates parse
 	// (rederiveSearchFields, a Go step in batches).
 	``,
+	// 10: a tombstone keeps the flags its message had when it was
+	// expunged (store.ExpungedFlags): a session not yet told of the
+	// expunge still answers STORE and FETCH FLAGS on it with them, as
+	// Dovecot does (RFC 2180 §4.2). Older tombstones have no flags.
+	`
+ALTER TABLE expunged ADD COLUMN sysflags INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE expunged ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

@@ -38,6 +38,7 @@ type serveFlags struct {
 	config, data, imap, imaps, logLevel string
 	lmtp, pop3, pop3s                   string
 	metadata                            string
+	blobs                               string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -50,6 +51,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.pop3s, "pop3s", "", "POP3 implicit-TLS listen address, e.g. 127.0.0.1:1995; \"off\" disables (default off)")
 	fs.StringVar(&f.lmtp, "lmtp", "", "LMTP (RFC 2033) listen address for an MTA, e.g. 127.0.0.1:24; \"off\" disables")
 	fs.StringVar(&f.metadata, "metadata", "", metadataFlagUsage)
+	fs.StringVar(&f.blobs, "blobs", "", blobsFlagUsage)
 }
 
 func (f *serveFlags) load() (config.Config, error) {
@@ -81,6 +83,9 @@ func (f *serveFlags) load() (config.Config, error) {
 	if f.metadata != "" {
 		cfg.Storage.Metadata = f.metadata
 	}
+	if f.blobs != "" {
+		cfg.Storage.Blobs = f.blobs
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -88,6 +93,11 @@ func (f *serveFlags) load() (config.Config, error) {
 const metadataFlagUsage = "metadata store: a PostgreSQL URL postgres://USER[:PASS]@HOST:PORT/DB?sslmode=... shared by several nodes " +
 	"(default: [storage] metadata, or the SQLite database in the data folder); without PASS the password comes from PGPASSWORD or ~/.pgpass, " +
 	"which other local users cannot read in the process list"
+
+// blobsFlagUsage is the help of --blobs (serve, user, deliver).
+const blobsFlagUsage = "message byte store: file:///PATH (a folder all nodes share) or s3://BUCKET[/PREFIX]?endpoint=http://HOST:PORT&region=R " +
+	"(an S3-compatible object store; credentials from [storage] s3_access_key/s3_secret_key or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) " +
+	"(default: [storage] blobs, or the blobs folder in the data folder)"
 
 func offToEmpty(s string) string {
 	if s == "off" {

@@ -30,8 +30,13 @@ const (
 	// no aws-chunked trailer.
 	ChecksumMD5 Checksum = "md5"
 	// ChecksumCRC32C sends a trailing x-amz-checksum-crc32c in an
-	// aws-chunked body (what current AWS SDKs do by default with
-	// CRC32/CRC64NVME): for servers that implement trailing checksums.
+	// aws-chunked body with an unsigned payload
+	// (STREAMING-UNSIGNED-PAYLOAD-TRAILER, the form current AWS SDKs
+	// send by default with CRC32/CRC64NVME): for servers that implement
+	// trailing checksums. The signed-chunk form with a trailer
+	// (STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, minio-go's choice
+	// over plain HTTP) was refused by versitygw 1.8.0 with "The CRC32C
+	// you specified did not match", so it is not used.
 	ChecksumCRC32C Checksum = "crc32c"
 	// ChecksumNone sends neither (the payload is still covered by the
 	// SigV4 signature over plain HTTP, or by TLS).
@@ -229,6 +234,7 @@ func (s *Store) putOptions() minio.PutObjectOptions {
 		o.SendContentMd5 = true
 	case ChecksumCRC32C:
 		o.Checksum = minio.ChecksumCRC32C
+		o.DisableContentSha256 = true // see ChecksumCRC32C
 	}
 	return o
 }

@@ -2,7 +2,7 @@ package app
 
 import (
 	"context"
-	"fmt"
+	"errors"
 
 	"barid/internal/blob"
 	"barid/internal/blob/fs"
@@ -27,7 +27,7 @@ func openBlobs(ctx context.Context, cfg *config.Config) (blob.Store, error) {
 	if b != "" {
 		p, ok := config.BlobsFolder(b)
 		if !ok {
-			return nil, fmt.Errorf("storage.blobs must be empty, file:///PATH or s3://BUCKET?endpoint=...")
+			return nil, errors.New("storage.blobs must be empty, file:///PATH or s3://BUCKET?endpoint=URL")
 		}
 		dir = p
 	}

@@ -19,7 +19,7 @@ const (
 	exTempFail = 75 // EX_TEMPFAIL
 )
 
-const deliverUsage = `Usage: barid deliver [--data DIR] [--config FILE] [--metadata URL] [--mailbox NAME] [--from ADDR] USER
+const deliverUsage = `Usage: barid deliver [--data DIR] [--config FILE] [--metadata URL] [--blobs URL] [--mailbox NAME] [--from ADDR] USER
 
 Delivers one message, read from standard input, to USER (an account name
 or an address, matched like an LMTP recipient). For Postfix's
@@ -50,6 +50,7 @@ func runDeliver(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	dataDir := fs.String("data", "", "data folder (default ./barid-data or the config's data_dir)")
 	cfgFile := fs.String("config", "", "TOML config file")
 	metadata := fs.String("metadata", "", metadataFlagUsage)
+	blobs := fs.String("blobs", "", blobsFlagUsage)
 	mailbox := fs.String("mailbox", "", "destination mailbox (default INBOX)")
 	from := fs.String("from", "", "envelope sender; adds a Return-Path header")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error (on standard error)")
@@ -87,8 +88,13 @@ func runDeliver(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
 	}
-	if *metadata != "" {
-		cfg.Storage.Metadata = *metadata
+	if *blobs != "" {
+		cfg.Storage.Blobs = *blobs
+	}
+	if *metadata != "" || *blobs != "" {
+		if *metadata != "" {
+			cfg.Storage.Metadata = *metadata
+		}
 		if err := cfg.Validate(); err != nil {
 			fmt.Fprintln(stderr, "barid deliver:", err)
 			return exTempFail

@@ -39,6 +39,7 @@ type serveFlags struct {
 	lmtp, pop3, pop3s                   string
 	metadata                            string
 	submission, submissions, relay      string
+	blobs                               string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -54,6 +55,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.submission, "submission", "", "message submission (RFC 6409, STARTTLS) listen address, e.g. :587; \"off\" disables")
 	fs.StringVar(&f.submissions, "submissions", "", "message submission implicit-TLS (RFC 8314) listen address, e.g. :465; \"off\" disables")
 	fs.StringVar(&f.relay, "relay", "", "smarthost HOST:PORT that submission relays every message to, e.g. 127.0.0.1:25")
+	fs.StringVar(&f.blobs, "blobs", "", blobsFlagUsage)
 }
 
 func (f *serveFlags) load() (config.Config, error) {
@@ -94,6 +96,9 @@ func (f *serveFlags) load() (config.Config, error) {
 	if f.relay != "" {
 		cfg.Submission.Relay = offToEmpty(f.relay)
 	}
+	if f.blobs != "" {
+		cfg.Storage.Blobs = f.blobs
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -101,6 +106,11 @@ func (f *serveFlags) load() (config.Config, error) {
 const metadataFlagUsage = "metadata store: a PostgreSQL URL postgres://USER[:PASS]@HOST:PORT/DB?sslmode=... shared by several nodes " +
 	"(default: [storage] metadata, or the SQLite database in the data folder); without PASS the password comes from PGPASSWORD or ~/.pgpass, " +
 	"which other local users cannot read in the process list"
+
+// blobsFlagUsage is the help of --blobs (serve, user, deliver).
+const blobsFlagUsage = "message byte store: file:///PATH (a folder all nodes share) or s3://BUCKET[/PREFIX]?endpoint=http://HOST:PORT&region=R " +
+	"(an S3-compatible object store; credentials from [storage] s3_access_key/s3_secret_key or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) " +
+	"(default: [storage] blobs, or the blobs folder in the data folder)"
 
 func offToEmpty(s string) string {
 	if s == "off" {

@@ -22,7 +22,7 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return runUserWithInput(ctx, args, os.Stdin, stdout, stderr)
 }
 
-const userUsage = `Usage: barid user <add|passwd|del|list> [--data DIR] [--config FILE] [--metadata URL] [NAME]
+const userUsage = `Usage: barid user <add|passwd|del|list> [--data DIR] [--config FILE] [--metadata URL] [--blobs URL] [NAME]
 
   add NAME     create an account (with Sent, Drafts, Trash, Junk, Archive)
   passwd NAME  set a new password
@@ -49,6 +49,7 @@ func runUserWithInput(ctx context.Context, args []string, stdin io.Reader, stdou
 	dataDir := fs.String("data", "", "data folder (default ./barid-data)")
 	cfgFile := fs.String("config", "", "TOML config file")
 	metadata := fs.String("metadata", "", metadataFlagUsage)
+	blobs := fs.String("blobs", "", blobsFlagUsage)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), userUsage, "\nFlags:\n")
 		fs.PrintDefaults()
@@ -74,8 +75,13 @@ func runUserWithInput(ctx context.Context, args []string, stdin io.Reader, stdou
 	if *dataDir != "" {
 		cfg.DataDir = *dataDir
 	}
-	if *metadata != "" {
-		cfg.Storage.Metadata = *metadata
+	if *blobs != "" {
+		cfg.Storage.Blobs = *blobs
+	}
+	if *metadata != "" || *blobs != "" {
+		if *metadata != "" {
+			cfg.Storage.Metadata = *metadata
+		}
 		if err := cfg.Validate(); err != nil {
 			fmt.Fprintln(stderr, "barid:", err)
 			return 1

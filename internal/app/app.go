@@ -17,7 +17,6 @@ import (
 
 	"barid/internal/auth"
 	"barid/internal/blob"
-	"barid/internal/blob/fs"
 	"barid/internal/blob/tiered"
 	"barid/internal/config"
 	"barid/internal/deliver"
@@ -47,7 +46,7 @@ func OpenData(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Da
 	if err != nil {
 		return nil, err
 	}
-	bs, err := fs.Open(cfg.Path("blobs"))
+	bs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open blob store: %w", err)
@@ -343,6 +342,26 @@ loop:
 // may be orphan blobs; there is never a row pointing to a missing blob
 // unless the disk lost data, which is what the report is for.
 func (a *App) integritySweep(ctx context.Context, grace time.Duration) error {
+	// A blob store other nodes share (file:///PATH, s3://) may hold a
+	// blob another node has just committed and not yet referenced:
+	// the start-up sweep (grace 0) keeps the grace period too.
+	if a.cfg.SharedBlobs() {
+		grace = max(grace, a.cfg.Storage.SweepGrace.Duration)
+	}
+	// Blobs an earlier sweep moved to trash (blob/s3): deleted once they
+	// have stayed there for the grace period unreferenced, put back if a
+	// message references them after all.
+	if tp, ok := a.data.Blobs.(interface {
+		PurgeTrash(ctx context.Context, minAge time.Duration, inUse func(ctx context.Context, id string) (bool, error)) (int, int, error)
+	}); ok {
+		purged, restored, err := tp.PurgeTrash(ctx, max(grace, time.Minute), a.data.Store.BlobReferenced)
+		if err != nil {
+			return err
+		}
+		if purged > 0 || restored > 0 {
+			a.log.Warn("integrity sweep", "orphan_blobs_purged", purged, "swept_blobs_restored", restored)
+		}
+	}
 	// Spool files of writers that are gone (open writers' files are
 	// never touched); at start (grace 0) a minute still protects a
 	// "barid deliver" writing directly in another process.

@@ -169,6 +169,18 @@ type Storage struct {
 	// sweep never deletes a blob whose transaction is about to commit.
 	// At least 1m.
 	SweepGrace Duration `toml:"sweep_grace"`
+	// Blobs selects the store of message bytes: empty for the files
+	// under DataDir/blobs, "file:///PATH" for a folder several nodes
+	// share, or "s3://BUCKET[/PREFIX]?endpoint=http://HOST:PORT&region=R"
+	// for an S3-compatible object store (docs/scale-out.md; further
+	// parameters in internal/blob/s3.ParseURL). The --blobs flag
+	// overrides it.
+	Blobs string `toml:"blobs"`
+	// S3AccessKey and S3SecretKey are the credentials of an s3:// Blobs
+	// store; when both are empty they come from AWS_ACCESS_KEY_ID and
+	// AWS_SECRET_ACCESS_KEY.
+	S3AccessKey string `toml:"s3_access_key"`
+	S3SecretKey string `toml:"s3_secret_key"`
 }
 
 // MaxInlineBytes is the largest storage.inline_max_bytes accepted (the
@@ -352,6 +364,12 @@ func (c *Config) Validate() error {
 	if m := c.Storage.Metadata; m != "" && !IsPostgresURL(m) {
 		add("storage.metadata must be empty (the SQLite database in data_dir) or a postgres:// URL, got %s", describeScheme(m))
 	}
+	if err := validBlobsURL(c.Storage.Blobs); err != nil {
+		add("%v", err)
+	}
+	if (c.Storage.S3AccessKey == "") != (c.Storage.S3SecretKey == "") {
+		add("storage.s3_access_key and storage.s3_secret_key go together (or leave both empty for AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+	}
 	if c.Storage.SweepInterval.Duration < time.Second {
 		add("storage.sweep_interval must be at least 1s")
 	}
@@ -434,6 +452,43 @@ func (c *Config) EnsureDataDir() error {
 // ("postgres://..." or "postgresql://...", libpq's URL form).
 func IsPostgresURL(s string) bool {
 	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// IsS3URL reports whether s names an S3 blob store ("s3://...").
+func IsS3URL(s string) bool { return strings.HasPrefix(s, "s3://") }
+
+// BlobsFolder returns the folder of a "file:///PATH" storage.blobs, and
+// false for any other value.
+func BlobsFolder(s string) (string, bool) {
+	p, ok := strings.CutPrefix(s, "file://")
+	if !ok || !strings.HasPrefix(p, "/") {
+		return "", false
+	}
+	return p, true
+}
+
+// SharedBlobs reports whether storage.blobs names a store other nodes
+// may share (anything but the default folder in data_dir).
+func (c *Config) SharedBlobs() bool { return c.Storage.Blobs != "" }
+
+// validBlobsURL checks the form of storage.blobs; the S3 parameters are
+// checked when the store opens.
+func validBlobsURL(s string) error {
+	switch {
+	case s == "":
+		return nil
+	case IsS3URL(s):
+		if strings.Contains(strings.SplitN(strings.TrimPrefix(s, "s3://"), "/", 2)[0], "@") {
+			return fmt.Errorf("storage.blobs: put no credentials in the s3:// URL; use storage.s3_access_key and s3_secret_key or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+		}
+		return nil
+	case strings.HasPrefix(s, "file://"):
+		if _, ok := BlobsFolder(s); !ok {
+			return fmt.Errorf("storage.blobs: a file URL needs an absolute path, file:///PATH")
+		}
+		return nil
+	}
+	return fmt.Errorf("storage.blobs must be empty (blobs/ in data_dir), file:///PATH or s3://BUCKET?endpoint=..., got %s", describeScheme(s))
 }
 
 // describeScheme names what kind of value a wrong storage.metadata is

@@ -95,3 +95,14 @@ func (s *Store) SweepTmp(ctx context.Context, minAge time.Duration) (int, error)
 	}
 	return 0, nil
 }
+
+// PurgeTrash passes to the file store when it keeps swept blobs in a
+// trash (blob/s3); it reports nothing otherwise.
+func (s *Store) PurgeTrash(ctx context.Context, minAge time.Duration, inUse func(ctx context.Context, id string) (bool, error)) (purged, restored int, err error) {
+	if p, ok := s.files.(interface {
+		PurgeTrash(ctx context.Context, minAge time.Duration, inUse func(ctx context.Context, id string) (bool, error)) (int, int, error)
+	}); ok {
+		return p.PurgeTrash(ctx, minAge, inUse)
+	}
+	return 0, 0, nil
+}

@@ -264,6 +264,7 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}(l)
 	}
+	a.listenChanges(ctx, &wg)
 	a.serveLMTP(&wg, errc)
 	a.servePOP3(&wg, errc)
 	// The periodic sweep removes blobs nothing references any more

@@ -109,7 +109,10 @@ func (l *listener) run(ctx context.Context) error {
 		if ctx.Err() != nil || l.s.isClosed() {
 			return nil
 		}
-		conn, err := pgx.ConnectConfig(ctx, l.s.connCfg)
+		cfg := l.s.connCfg.Copy()
+		// Named, so an operator finds it in pg_stat_activity.
+		cfg.RuntimeParams["application_name"] = "barid change bus"
+		conn, err := pgx.ConnectConfig(ctx, cfg)
 		if err == nil {
 			if _, err = conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
 				conn.Close(context.Background())

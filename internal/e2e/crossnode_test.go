@@ -157,7 +157,9 @@ func TestCrossNodeIdle(t *testing.T) {
 	}
 
 	w.ExpectOK("c", "CREATE Projects")
-	idleUntil(t, notifier, "CREATE", func(l string) bool { return strings.HasPrefix(l, "* LIST ") && (strings.HasSuffix(l, ` Projects`) || strings.HasSuffix(l, `"Projects"`)) })
+	idleUntil(t, notifier, "CREATE", func(l string) bool {
+		return strings.HasPrefix(l, "* LIST ") && (strings.HasSuffix(l, ` Projects`) || strings.HasSuffix(l, `"Projects"`))
+	})
 
 	// A delivery on B's LMTP into a mailbox A's notifier watches
 	// (not selected): STATUS with the new count (RFC 5465 §5.2).

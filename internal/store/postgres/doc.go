@@ -30,7 +30,7 @@
 // hints (hint.go) and Listen (listen.go) turns other nodes' hints into
 // store.Change values on the local bus, with catch-up after a lost
 // connection and a slow poll.
-
+//
 // The schema is versioned in table barid_schema and migrated at Open
 // under a transaction-level advisory lock (schema.go).
 package postgres

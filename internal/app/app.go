@@ -270,6 +270,7 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}(l)
 	}
+	a.listenChanges(ctx, &wg)
 	a.serveLMTP(&wg, errc)
 	a.servePOP3(&wg, errc)
 	a.serveSubmission(&wg, errc)

@@ -181,6 +181,12 @@ type Storage struct {
 	// AWS_SECRET_ACCESS_KEY.
 	S3AccessKey string `toml:"s3_access_key"`
 	S3SecretKey string `toml:"s3_secret_key"`
+	// NotifyPoll is, with a PostgreSQL metadata store, the period of the
+	// slow poll behind the cross-node change bus: every node compares the
+	// mailboxes and subscriptions of the accounts it has sessions for with
+	// the database and announces whatever no LISTEN/NOTIFY notification
+	// did (docs/scale-out.md). At least 1s.
+	NotifyPoll Duration `toml:"notify_poll"`
 }
 
 // MaxInlineBytes is the largest storage.inline_max_bytes accepted (the
@@ -261,7 +267,8 @@ func Default() Config {
 		},
 		LMTP: LMTP{LocalDomains: []string{"localhost"}},
 		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20,
-			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}},
+			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute},
+			NotifyPoll: Duration{30 * time.Second}},
 		Auth: Auth{
 			FailureDelay:    Duration{time.Second},
 			MaxFailureDelay: Duration{15 * time.Second},
@@ -372,6 +379,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.SweepInterval.Duration < time.Second {
 		add("storage.sweep_interval must be at least 1s")
+	}
+	if c.Storage.NotifyPoll.Duration < time.Second {
+		return fmt.Errorf("storage.notify_poll must be at least 1s, got %s", c.Storage.NotifyPoll.Duration)
 	}
 	if c.Storage.SweepGrace.Duration < time.Minute {
 		add("storage.sweep_grace must be at least 1m (a blob younger than that may be about to be committed)")

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The example file in the repository must parse and equal the defaults,
@@ -41,6 +42,9 @@ func TestValidateNamesTheLimit(t *testing.T) {
 		"tls.cert_file":         func(c *Config) { c.TLS.CertFile = "x" },
 		"storage.inline_max_bytes": func(c *Config) {
 			c.Storage.InlineMaxBytes = MaxInlineBytes + 1
+		},
+		"storage.notify_poll": func(c *Config) {
+			c.Storage.NotifyPoll.Duration = 500 * time.Millisecond
 		},
 		"auth.trusted_networks": func(c *Config) {
 			c.Auth.TrustedNetworks = []string{"not-a-net"}

@@ -213,3 +213,22 @@ func (s *Subscription) Close() {
 	s.queue = nil
 	s.mu.Unlock()
 }
+
+// Accounts lists the accounts with at least one subscription: the ones
+// a cross-node listener (store/postgres Listen) has to watch.
+func (b *Bus) Accounts() []int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]int64, 0, len(b.subs))
+	for id := range b.subs {
+		out = append(out, id)
+	}
+	return out
+}
+
+// Watched reports whether accountID has at least one subscription.
+func (b *Bus) Watched(accountID int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs[accountID]) > 0
+}

@@ -24,8 +24,12 @@
 // SweepInline (small messages kept as bytea in the database, see
 // inline.go). FlagWarmer is deliberately absent: store/sqlite's flag
 // index and record cache are per-process memory of data that, with
-// several nodes, other nodes change; without a cross-node invalidation
-// they would serve stale flags, so every read goes to PostgreSQL.
+// several nodes, other nodes change, so every read goes to PostgreSQL.
+//
+// Change bus between nodes: every write transaction queues pg_notify
+// hints (hint.go) and Listen (listen.go) turns other nodes' hints into
+// store.Change values on the local bus, with catch-up after a lost
+// connection and a slow poll.
 //
 // The schema is versioned in table barid_schema and migrated at Open
 // under a transaction-level advisory lock (schema.go).

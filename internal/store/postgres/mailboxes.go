@@ -100,19 +100,24 @@ func (s *Store) CreateMailbox(ctx context.Context, accountID int64, name, specia
 		return nil, nil, errors.New("postgres: empty mailbox name")
 	}
 	var mb *store.Mailbox
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	var ch []store.Change
+	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
+		ch = nil
 		if err := lockAccount(ctx, tx, accountID); err != nil {
 			return err
 		}
 		var err error
-		mb, err = s.createMailbox(ctx, tx, accountID, name, specialUse)
-		return err
+		if mb, err = s.createMailbox(ctx, tx, accountID, name, specialUse); err != nil {
+			return err
+		}
+		ch = []store.Change{{Kind: store.ChangeMailboxCreated, AccountID: accountID, MailboxID: mb.ID,
+			Name: mb.Name, UIDValidity: mb.UIDValidity}}
+		return nil
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	return mb, []store.Change{{Kind: store.ChangeMailboxCreated, AccountID: accountID, MailboxID: mb.ID,
-		Name: mb.Name, UIDValidity: mb.UIDValidity}}, nil
+	return mb, ch, nil
 }
 
 // Mailbox looks a mailbox up by name.
@@ -164,7 +169,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, accountID int64, name string)
 		return nil, store.ErrCannot
 	}
 	var ch []store.Change
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		ch = nil
 		var id, uv int64
 		err := tx.QueryRow(ctx, `SELECT id, uidvalidity FROM mailboxes WHERE account = $1 AND name = $2 FOR UPDATE`,
@@ -209,7 +214,7 @@ func (s *Store) RenameMailbox(ctx context.Context, accountID int64, oldName, new
 		return nil, store.ErrMailboxExists
 	}
 	var ch []store.Change
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		ch = nil
 		type mbox struct {
 			id   int64
@@ -302,7 +307,7 @@ func (s *Store) SetSubscribed(ctx context.Context, accountID int64, name string,
 		return nil, errors.New("postgres: empty mailbox name")
 	}
 	var ch []store.Change
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		ch = nil
 		if err := lockAccount(ctx, tx, accountID); err != nil {
 			return err

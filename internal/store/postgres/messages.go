@@ -235,7 +235,7 @@ func (s *Store) AppendMessages(ctx context.Context, mailboxID int64, msgs []stor
 	}
 	var uids []store.UID
 	var ch []store.Change
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		uids, ch = nil, nil
 		mbs, err := lockMailboxes(ctx, tx, mailboxID)
 		if err != nil {
@@ -583,7 +583,7 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 	)
 	arg0 := normFlags(flags)
 	uids = sortedUIDs(uids)
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		results, failed, ch = nil, nil, nil
 		mbs, err := lockMailboxes(ctx, tx, mailboxID)
 		if err != nil {
@@ -729,7 +729,7 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) 
 	if uids != nil {
 		uids = sortedUIDs(uids)
 	}
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		out, ch = nil, nil
 		mbs, err := lockMailboxes(ctx, tx, mailboxID)
 		if err != nil {
@@ -833,7 +833,7 @@ func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []store.UID, d
 	var res *store.CopyResult
 	var ch []store.Change
 	uids = sortedUIDs(uids)
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		res, ch = nil, nil
 		mbs, err := lockMailboxes(ctx, tx, srcID, dstID)
 		if err != nil {

@@ -42,6 +42,13 @@ type Store struct {
 	now    func() time.Time
 	closed sync.Once
 	done   chan struct{}
+	// node tags this instance's change notifications (hint.go).
+	node uint64
+	// connCfg opens the listener's own, unpooled connection (listen.go).
+	connCfg *pgx.ConnConfig
+	// silent, a test switch, sends no change notifications (a lost
+	// notification, for the poll's test).
+	silent bool
 }
 
 var (
@@ -96,7 +103,8 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", Redact(connURL), err)
 	}
-	return &Store{pool: pool, opts: opts, log: log, now: opts.Now, done: make(chan struct{})}, nil
+	return &Store{pool: pool, opts: opts, log: log, now: opts.Now, done: make(chan struct{}),
+		node: newNodeID(), connCfg: cfg.ConnConfig.Copy()}, nil
 }
 
 // Close closes the pool, waiting for connections in use to come back.

@@ -19,7 +19,7 @@ func (s *Store) ReplaceMessage(ctx context.Context, srcMailboxID int64, uid stor
 	}
 	var newUID store.UID
 	var ch []store.Change
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		newUID, ch = 0, nil
 		mbs, err := lockMailboxes(ctx, tx, srcMailboxID, dstMailboxID)
 		if err != nil {

@@ -1,0 +1,521 @@
+package postgres
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"barid/internal/store"
+)
+
+// Publisher receives the changes other nodes made: the node's change bus
+// (notify.Bus). The listener reads only for accounts it watches, the
+// ones with subscribers on this node.
+type Publisher interface {
+	Publish(changes []store.Change)
+	// Accounts lists the accounts with subscribers on this node.
+	Accounts() []int64
+	// Watched reports whether account has subscribers on this node.
+	Watched(account int64) bool
+}
+
+// ListenOptions tunes Listen. The zero value is usable.
+type ListenOptions struct {
+	// Poll is the period of the slow poll that compares every watched
+	// account with the database and publishes what no notification
+	// announced ([storage] notify_poll). Default 30 s.
+	Poll time.Duration
+	// MinBackoff and MaxBackoff bound the wait between attempts to
+	// re-establish the listening connection (doubling). Defaults 100 ms
+	// and 10 s.
+	MinBackoff, MaxBackoff time.Duration
+	// OnListen, when set, is called with the listening connection's
+	// backend process id each time it is established and the catch-up
+	// after it is done (tests use it to kill the connection with
+	// pg_terminate_backend).
+	OnListen func(pid uint32)
+	// Logger receives connection losses and read errors. nil: the
+	// store's logger.
+	Logger *slog.Logger
+}
+
+// NodeID is the id this store puts in its change notifications.
+func (s *Store) NodeID() uint64 { return s.node }
+
+// Listen is the cross-node half of the change bus: it keeps one
+// dedicated connection (outside the pool) in LISTEN barid_changes and,
+// for every other node's notification, reads what changed and publishes
+// it to pub, so IDLE, NOTIFY and the rest hear other nodes' writes as
+// they hear local ones. Notifications from this store are skipped: their
+// changes were published locally by the writer.
+//
+// When the connection drops, Listen reconnects with back-off and then
+// catches up: it compares each watched account's mailboxes (MODSEQ,
+// UIDNEXT, names) and subscriptions with what it last knew and publishes
+// the difference. The same comparison runs every Poll. Listen returns
+// when ctx is done.
+func (s *Store) Listen(ctx context.Context, pub Publisher, o ListenOptions) error {
+	if o.Poll <= 0 {
+		o.Poll = 30 * time.Second
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 100 * time.Millisecond
+	}
+	if o.MaxBackoff < o.MinBackoff {
+		o.MaxBackoff = max(10*time.Second, o.MinBackoff)
+	}
+	if o.Logger == nil {
+		o.Logger = s.log
+	}
+	l := &listener{s: s, pub: pub, o: o, log: o.Logger, accts: map[int64]*acctKnown{}}
+	return l.run(ctx)
+}
+
+// mboxKnown is what the listener last knew of a mailbox.
+type mboxKnown struct {
+	name        string
+	uidvalidity uint32
+	// known: changes up to this MODSEQ were published on this node, or
+	// predate the account's baseline. Catch-up reads from here.
+	known store.ModSeq
+	// done: changes up to this MODSEQ were published on this node; a
+	// notification ending at or below it is skipped (it was covered by
+	// a catch-up read).
+	done store.ModSeq
+	// uidnext: UIDs below it were announced as added (0: unknown).
+	uidnext store.UID
+}
+
+// acctKnown is the listener's baseline of one watched account.
+type acctKnown struct {
+	mailboxes map[int64]*mboxKnown
+	subs      map[string]bool
+}
+
+type listener struct {
+	s     *Store
+	pub   Publisher
+	o     ListenOptions
+	log   *slog.Logger
+	accts map[int64]*acctKnown
+}
+
+func (l *listener) run(ctx context.Context) error {
+	backoff := l.o.MinBackoff
+	for {
+		if ctx.Err() != nil || l.s.isClosed() {
+			return nil
+		}
+		cfg := l.s.connCfg.Copy()
+		// Named, so an operator finds it in pg_stat_activity.
+		cfg.RuntimeParams["application_name"] = "barid change bus"
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err == nil {
+			if _, err = conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+				conn.Close(context.Background())
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			l.log.Warn("change bus: cannot listen for other nodes' changes; retrying", "err", err, "retry_in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return nil
+			}
+			backoff = min(backoff*2, l.o.MaxBackoff)
+			continue
+		}
+		backoff = l.o.MinBackoff
+		// Whatever committed while nobody listened is found by
+		// comparing with the baselines (the first time, this takes
+		// them).
+		l.catchUp(ctx)
+		if l.o.OnListen != nil {
+			l.o.OnListen(conn.PgConn().PID())
+		}
+		err = l.serve(ctx, conn)
+		conn.Close(context.Background())
+		if ctx.Err() != nil {
+			return nil
+		}
+		l.log.Warn("change bus: listening connection lost; reconnecting", "err", err, "retry_in", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// serve handles notifications until the connection fails or ctx is
+// done, and polls every Poll.
+func (l *listener) serve(ctx context.Context, conn *pgx.Conn) error {
+	nextPoll := time.Now().Add(l.o.Poll)
+	for {
+		wctx, cancel := context.WithDeadline(ctx, nextPoll)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if wctx.Err() == nil || conn.IsClosed() {
+				return err
+			}
+			// The poll's deadline: the connection stays usable.
+			l.catchUp(ctx)
+			nextPoll = time.Now().Add(l.o.Poll)
+			continue
+		}
+		h, err := decodeHint(n.Payload)
+		if err != nil {
+			l.log.Warn("change bus: ignoring notification", "payload", n.Payload, "err", err)
+			continue
+		}
+		l.handle(ctx, h)
+	}
+}
+
+// handle applies one notification.
+func (l *listener) handle(ctx context.Context, h hint) {
+	self := h.node == l.s.node
+	if !l.pub.Watched(h.account) {
+		delete(l.accts, h.account)
+		return
+	}
+	a := l.accts[h.account]
+	if a == nil {
+		var err error
+		if a, err = l.baseline(ctx, h.account); err != nil {
+			l.log.Warn("change bus: reading account baseline", "account", h.account, "err", err)
+			a = &acctKnown{mailboxes: map[int64]*mboxKnown{}, subs: map[string]bool{}}
+		}
+		l.accts[h.account] = a
+	}
+	switch h.kind {
+	case hintResync:
+		if !self {
+			l.catchUpAccount(ctx, h.account, a)
+		}
+	case hintList:
+		// The notification carries the change: publish it as is.
+		a.apply(&h.change)
+		if !self {
+			l.pub.Publish([]store.Change{h.change})
+		}
+	case hintMessages:
+		m := a.mailboxes[h.mailbox]
+		if m == nil {
+			m = &mboxKnown{known: h.lo, done: h.lo}
+			if h.ulo > 0 {
+				m.uidnext = h.ulo
+			}
+			a.mailboxes[h.mailbox] = m
+		}
+		from := h.lo
+		if m.known < from {
+			from = m.known // missed notifications: read the gap too
+		}
+		if !self {
+			if h.hi <= m.done {
+				return // a catch-up read published it already
+			}
+			from = max(from, min(m.done, h.lo))
+		} else if from == h.lo {
+			// Our own writes were published by the writer.
+			m.known, m.done = max(m.known, h.hi), max(m.done, h.hi)
+			if h.uhi > 0 {
+				m.uidnext = max(m.uidnext, h.uhi+1)
+			}
+			return
+		}
+		to, ulo, uhi := h.hi, h.ulo, h.uhi
+		if self {
+			to, ulo, uhi = h.lo, 0, 0 // only the gap before our write
+		}
+		cs, err := l.s.readChanges(ctx, h.account, h.mailbox, from, to, m.uidnext, ulo, uhi)
+		if err != nil {
+			l.log.Warn("change bus: reading changes", "mailbox", h.mailbox, "err", err)
+			return // the next poll compares again
+		}
+		m.known, m.done = max(m.known, h.hi), max(m.done, h.hi)
+		if h.uhi > 0 {
+			m.uidnext = max(m.uidnext, h.uhi+1)
+		}
+		l.pub.Publish(cs)
+	}
+}
+
+// apply records a mailbox-list or subscription change in the baseline.
+func (a *acctKnown) apply(c *store.Change) {
+	switch c.Kind {
+	case store.ChangeMailboxCreated:
+		if a.mailboxes[c.MailboxID] == nil {
+			// A new mailbox starts at HIGHESTMODSEQ 1, UIDNEXT 1.
+			a.mailboxes[c.MailboxID] = &mboxKnown{name: c.Name, uidvalidity: c.UIDValidity, known: 1, done: 1, uidnext: 1}
+		}
+	case store.ChangeMailboxDeleted:
+		delete(a.mailboxes, c.MailboxID)
+	case store.ChangeMailboxRenamed:
+		if m := a.mailboxes[c.MailboxID]; m != nil {
+			m.name = c.Name
+		}
+	case store.ChangeSubscribed:
+		a.subs[c.Name] = true
+	case store.ChangeUnsubscribed:
+		delete(a.subs, c.Name)
+	}
+}
+
+// mboxRow is a mailbox as catch-up reads it.
+type mboxRow struct {
+	id, account int64
+	name        string
+	uidvalidity uint32
+	hms         store.ModSeq
+	uidnext     store.UID
+}
+
+// readAccounts reads the mailboxes and subscriptions of the accounts.
+func (s *Store) readAccounts(ctx context.Context, ids []int64) (map[int64][]mboxRow, map[int64]map[string]bool, error) {
+	mbs := map[int64][]mboxRow{}
+	subs := map[int64]map[string]bool{}
+	err := s.readTx(ctx, func(tx pgx.Tx) error {
+		clear(mbs)
+		clear(subs)
+		rows, err := tx.Query(ctx, `SELECT id, account, name, uidvalidity, highestmodseq, uidnext FROM mailboxes
+			WHERE account = ANY($1)`, ids)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r mboxRow
+			var uv, hms, next int64
+			if err := rows.Scan(&r.id, &r.account, &r.name, &uv, &hms, &next); err != nil {
+				rows.Close()
+				return err
+			}
+			r.uidvalidity, r.hms, r.uidnext = uint32(uv), store.ModSeq(hms), store.UID(next)
+			mbs[r.account] = append(mbs[r.account], r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT account, name FROM subscriptions WHERE account = ANY($1)`, ids)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var acct int64
+			var name string
+			if err := rows.Scan(&acct, &name); err != nil {
+				return err
+			}
+			if subs[acct] == nil {
+				subs[acct] = map[string]bool{}
+			}
+			subs[acct][name] = true
+		}
+		return rows.Err()
+	})
+	return mbs, subs, err
+}
+
+// baseline reads an account's current state, publishing nothing.
+func (l *listener) baseline(ctx context.Context, account int64) (*acctKnown, error) {
+	mbs, subs, err := l.s.readAccounts(ctx, []int64{account})
+	if err != nil {
+		return nil, err
+	}
+	return newBaseline(mbs[account], subs[account]), nil
+}
+
+func newBaseline(rows []mboxRow, subs map[string]bool) *acctKnown {
+	a := &acctKnown{mailboxes: make(map[int64]*mboxKnown, len(rows)), subs: subs}
+	if a.subs == nil {
+		a.subs = map[string]bool{}
+	}
+	for _, r := range rows {
+		a.mailboxes[r.id] = &mboxKnown{name: r.name, uidvalidity: r.uidvalidity, known: r.hms, uidnext: r.uidnext}
+	}
+	return a
+}
+
+// catchUp compares every watched account with the database, publishes
+// the differences, and drops the baselines of accounts no longer
+// watched.
+func (l *listener) catchUp(ctx context.Context) {
+	ids := l.pub.Accounts()
+	watched := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		watched[id] = true
+	}
+	for id := range l.accts {
+		if !watched[id] {
+			delete(l.accts, id)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	slices.Sort(ids)
+	mbs, subs, err := l.s.readAccounts(ctx, ids)
+	if err != nil {
+		l.log.Warn("change bus: catch-up read", "err", err)
+		return
+	}
+	for _, id := range ids {
+		a := l.accts[id]
+		if a == nil {
+			l.accts[id] = newBaseline(mbs[id], subs[id])
+			continue
+		}
+		l.compare(ctx, id, a, mbs[id], subs[id])
+	}
+}
+
+// catchUpAccount is catchUp for one account (a resync notification).
+func (l *listener) catchUpAccount(ctx context.Context, account int64, a *acctKnown) {
+	mbs, subs, err := l.s.readAccounts(ctx, []int64{account})
+	if err != nil {
+		l.log.Warn("change bus: catch-up read", "account", account, "err", err)
+		return
+	}
+	l.compare(ctx, account, a, mbs[account], subs[account])
+}
+
+// compare publishes what differs between the baseline a and the
+// database's rows, and updates a.
+func (l *listener) compare(ctx context.Context, account int64, a *acctKnown, rows []mboxRow, subs map[string]bool) {
+	var out []store.Change
+	cur := make(map[int64]bool, len(rows))
+	for _, r := range rows {
+		cur[r.id] = true
+	}
+	for id, m := range a.mailboxes {
+		if !cur[id] {
+			out = append(out, store.Change{Kind: store.ChangeMailboxDeleted, AccountID: account, MailboxID: id,
+				Name: m.name, UIDValidity: m.uidvalidity})
+			delete(a.mailboxes, id)
+		}
+	}
+	for _, r := range rows {
+		m := a.mailboxes[r.id]
+		switch {
+		case m == nil:
+			out = append(out, store.Change{Kind: store.ChangeMailboxCreated, AccountID: account, MailboxID: r.id,
+				Name: r.name, UIDValidity: r.uidvalidity})
+			m = &mboxKnown{name: r.name, uidvalidity: r.uidvalidity, known: 1, done: 1, uidnext: 1}
+			a.mailboxes[r.id] = m
+		case m.name != r.name:
+			out = append(out, store.Change{Kind: store.ChangeMailboxRenamed, AccountID: account, MailboxID: r.id,
+				Name: r.name, OldName: m.name, UIDValidity: r.uidvalidity})
+			m.name = r.name
+		}
+		if r.hms > m.known || r.uidnext > max(m.uidnext, 1) {
+			from := min(m.known, r.hms)
+			u := m.uidnext
+			cs, err := l.s.readChanges(ctx, account, r.id, from, r.hms, u, max(u, 1), r.uidnext-1)
+			if err != nil {
+				l.log.Warn("change bus: catch-up read", "mailbox", r.id, "err", err)
+				continue
+			}
+			out = append(out, cs...)
+			m.known, m.done = max(m.known, r.hms), max(m.done, r.hms)
+			m.uidnext = max(m.uidnext, r.uidnext)
+		}
+	}
+	byName := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		byName[r.name] = r.id
+	}
+	for name := range a.subs {
+		if !subs[name] {
+			out = append(out, store.Change{Kind: store.ChangeUnsubscribed, AccountID: account, MailboxID: byName[name], Name: name})
+			delete(a.subs, name)
+		}
+	}
+	for name := range subs {
+		if !a.subs[name] {
+			out = append(out, store.Change{Kind: store.ChangeSubscribed, AccountID: account, MailboxID: byName[name], Name: name})
+			a.subs[name] = true
+		}
+	}
+	l.pub.Publish(out)
+}
+
+// readChanges reads, in one snapshot, the changes of mailboxID with a
+// MODSEQ in (from, to] and the messages added with UIDs ulo..uhi
+// (ulo 0: none). A message at or above knownNext (UIDs this node has not
+// announced; 0: unknown) that was found only through its MODSEQ is
+// reported as added and as changed, since the notification of its
+// arrival was missed.
+func (s *Store) readChanges(ctx context.Context, account, mailboxID int64, from, to store.ModSeq, knownNext, ulo, uhi store.UID) ([]store.Change, error) {
+	var out []store.Change
+	if ulo == 0 {
+		uhi = 0
+	}
+	err := s.readTx(ctx, func(tx pgx.Tx) error {
+		out = out[:0]
+		rows, err := tx.Query(ctx, `SELECT uid, modseq, sysflags, keywords, size FROM msgflags
+			WHERE mailbox = $1 AND ((modseq > $2 AND modseq <= $3) OR (uid >= $4 AND uid <= $5)) ORDER BY uid`,
+			mailboxID, int64(from), int64(to), int64(ulo), int64(uhi))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var uid, modseq, size int64
+			var sys int32
+			var kw string
+			if err := rows.Scan(&uid, &modseq, &sys, &kw, &size); err != nil {
+				rows.Close()
+				return err
+			}
+			c := store.Change{AccountID: account, MailboxID: mailboxID, UID: store.UID(uid), ModSeq: store.ModSeq(modseq),
+				Flags: store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}}
+			inAdds := ulo > 0 && c.UID >= ulo && c.UID <= uhi
+			inRange := c.ModSeq > from && c.ModSeq <= to
+			switch {
+			case inAdds:
+				c.Kind, c.Size = store.ChangeAdded, size
+				out = append(out, c)
+			case inRange && c.UID >= knownNext:
+				c.Kind, c.Size = store.ChangeAdded, size
+				out = append(out, c)
+				c.Kind, c.Size = store.ChangeFlags, 0
+				out = append(out, c)
+			case inRange:
+				c.Kind = store.ChangeFlags
+				out = append(out, c)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT uid, modseq FROM expunged WHERE mailbox = $1 AND modseq > $2 AND modseq <= $3 ORDER BY uid`,
+			mailboxID, int64(from), int64(to))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var uid, modseq int64
+			if err := rows.Scan(&uid, &modseq); err != nil {
+				return err
+			}
+			out = append(out, store.Change{Kind: store.ChangeExpunged, AccountID: account, MailboxID: mailboxID,
+				UID: store.UID(uid), ModSeq: store.ModSeq(modseq)})
+		}
+		return rows.Err()
+	})
+	return out, err
+}

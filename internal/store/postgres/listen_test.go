@@ -1,0 +1,362 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"barid/internal/notify"
+	"barid/internal/store"
+	"barid/internal/store/postgres/pgtest"
+)
+
+func TestHintRoundTrip(t *testing.T) {
+	const node = 0xdeadbeef12345678
+	changes := []store.Change{
+		{Kind: store.ChangeAdded, AccountID: 7, MailboxID: 3, UID: 10, ModSeq: 21},
+		{Kind: store.ChangeAdded, AccountID: 7, MailboxID: 3, UID: 11, ModSeq: 21},
+		{Kind: store.ChangeExpunged, AccountID: 7, MailboxID: 4, UID: 2, ModSeq: 9},
+		{Kind: store.ChangeExpunged, AccountID: 7, MailboxID: 3, UID: 5, ModSeq: 22},
+		{Kind: store.ChangeMailboxRenamed, AccountID: 7, MailboxID: 4, Name: `new "name" with spaces/ü`, OldName: "old\x01", UIDValidity: 99},
+		{Kind: store.ChangeSubscribed, AccountID: 7, Name: "a b"},
+	}
+	ps := encodeHints(node, changes)
+	var got []hint
+	for _, p := range ps {
+		h, err := decodeHint(p)
+		if err != nil {
+			t.Fatalf("decode %q: %v", p, err)
+		}
+		if h.node != node || h.account != 7 {
+			t.Fatalf("decode %q: node %x account %d", p, h.node, h.account)
+		}
+		got = append(got, h)
+	}
+	if len(got) != 4 {
+		t.Fatalf("%d hints for 2 list changes and 2 mailboxes: %q", len(got), ps)
+	}
+	if c := got[0].change; got[0].kind != hintList || key(c) != key(changes[4]) {
+		t.Errorf("rename hint: %+v", got[0])
+	}
+	if c := got[1].change; got[1].kind != hintList || c.Kind != store.ChangeSubscribed || c.Name != "a b" {
+		t.Errorf("subscribe hint: %+v", got[1])
+	}
+	// Mailbox 3: MODSEQs 21..22 so (20, 22], added UIDs 10..11.
+	if h := got[2]; h.kind != hintMessages || h.mailbox != 3 || h.lo != 20 || h.hi != 22 || h.ulo != 10 || h.uhi != 11 {
+		t.Errorf("mailbox 3 hint: %+v", h)
+	}
+	if h := got[3]; h.kind != hintMessages || h.mailbox != 4 || h.lo != 8 || h.hi != 9 || h.ulo != 0 || h.uhi != 0 {
+		t.Errorf("mailbox 4 hint: %+v", h)
+	}
+	// A name too long for one payload becomes a resync hint.
+	long := encodeHints(node, []store.Change{{Kind: store.ChangeMailboxCreated, AccountID: 7, MailboxID: 1, Name: strings.Repeat("\x02", 2100)}})
+	if h, err := decodeHint(long[0]); err != nil || h.kind != hintResync || len(long[0]) > maxPayload {
+		t.Errorf("long name: %q -> %+v, %v", long[0][:min(40, len(long[0]))], h, err)
+	}
+	for _, bad := range []string{"", "M", "M 1 2 3 4 5 6", "M 1 2 3 5 4 0 0", "M 1 2 3 4 5 7 6", "M zz 2 3 4 5 6 7",
+		"L 1 2 99 1 1 \"a\" \"\"", "L 1 2 6 1 1 \"a\"", "L 1 2 6 1 1 \"a\" \"b\" x", "R 1", "R 1 -2", "X 1 2", "M 1 2 3 -4 5 6 7"} {
+		if h, err := decodeHint(bad); err == nil {
+			t.Errorf("decodeHint(%q) = %+v, want an error", bad, h)
+		}
+	}
+}
+
+func FuzzDecodeHint(f *testing.F) {
+	for _, p := range encodeHints(1, []store.Change{
+		{Kind: store.ChangeAdded, AccountID: 1, MailboxID: 2, UID: 3, ModSeq: 4},
+		{Kind: store.ChangeMailboxRenamed, AccountID: 1, MailboxID: 2, Name: "a b", OldName: "c"},
+	}) {
+		f.Add(p)
+	}
+	f.Add("R ff 12")
+	f.Fuzz(func(t *testing.T, p string) {
+		h, err := decodeHint(p)
+		if err != nil {
+			return
+		}
+		// What decodes must encode back to a payload that decodes the
+		// same way.
+		var again []string
+		switch h.kind {
+		case hintList:
+			again = encodeHints(h.node, []store.Change{h.change})
+		case hintMessages:
+			if h.hi <= h.lo {
+				t.Fatalf("accepted empty range: %+v", h)
+			}
+			return
+		default:
+			return
+		}
+		h2, err := decodeHint(again[0])
+		if err != nil {
+			t.Fatalf("re-encoded %q: %v", again[0], err)
+		}
+		if h2.kind == hintList && key(h2.change) != key(h.change) {
+			t.Fatalf("round trip: %+v != %+v", h2.change, h.change)
+		}
+	})
+}
+
+// startListener runs s.Listen with bus until the test ends.
+func startListener(t *testing.T, s *Store, bus *notify.Bus, o ListenOptions) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := s.Listen(ctx, bus, o); err != nil {
+			t.Errorf("Listen: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// collect reads sub until it holds at least n changes or the time is up.
+func collect(t *testing.T, sub *notify.Subscription, n int, within time.Duration) []store.Change {
+	t.Helper()
+	var got []store.Change
+	deadline := time.After(within)
+	for len(got) < n {
+		select {
+		case <-sub.Wake():
+			got = append(got, sub.Drain()...)
+		case <-deadline:
+			t.Fatalf("after %s: %d changes, want %d: %s", within, len(got), n, fmtChanges(got))
+		}
+	}
+	return got
+}
+
+func fmtChanges(cs []store.Change) string {
+	var b strings.Builder
+	for _, c := range cs {
+		fmt.Fprintf(&b, "\n  %s", key(c))
+	}
+	return b.String()
+}
+
+// key is what a change must carry across nodes.
+func key(c store.Change) string {
+	switch c.Kind {
+	case store.ChangeAdded, store.ChangeFlags:
+		return fmt.Sprintf("kind=%d acct=%d mbox=%d uid=%d modseq=%d flags=%v size=%d", c.Kind, c.AccountID, c.MailboxID, c.UID, c.ModSeq, c.Flags.Names(), c.Size)
+	case store.ChangeExpunged:
+		return fmt.Sprintf("kind=%d acct=%d mbox=%d uid=%d modseq=%d", c.Kind, c.AccountID, c.MailboxID, c.UID, c.ModSeq)
+	default:
+		return fmt.Sprintf("kind=%d acct=%d mbox=%d name=%q old=%q uv=%d", c.Kind, c.AccountID, c.MailboxID, c.Name, c.OldName, c.UIDValidity)
+	}
+}
+
+func keys(cs []store.Change) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = key(c)
+	}
+	return out
+}
+
+func twoNodes(t *testing.T) (a, b *Store, acct *store.Account) {
+	t.Helper()
+	u := pgtest.Database(t)
+	a, b = openDB(t, u), openDB(t, u)
+	acct, err := a.CreateAccount(context.Background(), "alice", []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b, acct
+}
+
+func msg(text string) store.NewMessage {
+	body := []byte("Subject: " + text + "\r\n\r\n" + text + "\r\n")
+	return store.NewMessage{BlobID: fmt.Sprintf("%x", text), Size: int64(len(body)), Inline: body, InternalDate: time.Unix(1700000000, 0)}
+}
+
+// TestListenCrossNode: every kind of change node B makes reaches node
+// A's bus as the same typed change B's writer published, and A's own
+// writes are not published a second time by its listener.
+func TestListenCrossNode(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b, acct := twoNodes(t)
+	busA := notify.New()
+	sub := busA.Subscribe(acct.ID)
+	defer sub.Close()
+	listening := make(chan struct{}, 4)
+	startListener(t, a, busA, ListenOptions{Poll: time.Hour, OnListen: func(uint32) { listening <- struct{}{} }})
+	<-listening
+
+	// Each write's changes must arrive before the next write: the
+	// listener reads rows as they are when the notification comes, so
+	// a later write could change what it finds (a message moved away
+	// before its flag change was read is reported as expunged only).
+	step := func(what string, cs []store.Change, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		got := collect(t, sub, len(cs), 10*time.Second)
+		for i := range got {
+			if got[i].Origin != 0 {
+				t.Errorf("%s: change %d from another node has origin %d", what, i, got[i].Origin)
+			}
+		}
+		if g, w := keys(got), keys(cs); !slices.Equal(g, w) {
+			t.Fatalf("%s: node A heard:%s\nnode B made:%s", what, fmtChanges(got), fmtChanges(cs))
+		}
+	}
+	mb, ch, err := b.CreateMailbox(ctx, acct.ID, "X", "")
+	step("CREATE", ch, err)
+	_, ch, err = b.AppendMessages(ctx, mb.ID, []store.NewMessage{msg("one"), msg("two"), msg("three")})
+	step("APPEND", ch, err)
+	_, _, ch, err = b.StoreFlags(ctx, mb.ID, []store.UID{1, 3}, store.FlagsAdd, store.FlagsFromNames([]string{`\Seen`, "$Label"}), 0)
+	step("STORE", ch, err)
+	_, ch, err = b.Expunge(ctx, mb.ID, []store.UID{2})
+	step("EXPUNGE", ch, err)
+	ch, err = b.SetSubscribed(ctx, acct.ID, "X", true)
+	step("SUBSCRIBE", ch, err)
+	ch, err = b.RenameMailbox(ctx, acct.ID, "X", "Y")
+	step("RENAME", ch, err)
+	inbox, err := b.Mailbox(ctx, acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ch, err = b.MoveMessages(ctx, mb.ID, []store.UID{1}, inbox.ID)
+	step("MOVE", ch, err)
+	ch, err = b.DeleteMailbox(ctx, acct.ID, "Y")
+	step("DELETE", ch, err)
+
+	// A's own write, published by A as its writer would: heard once.
+	_, ch, err = a.AppendMessages(ctx, inbox.ID, []store.NewMessage{msg("own")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	busA.Publish(ch)
+	// Then one more from B, so the listener has certainly passed A's
+	// own notification when it arrives.
+	_, ch2, err := b.AppendMessages(ctx, inbox.ID, []store.NewMessage{msg("theirs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, sub, 2, 10*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	got = append(got, sub.Drain()...)
+	if g, w := keys(got), keys(append(ch, ch2...)); !slices.Equal(g, w) {
+		t.Fatalf("after an own append and one from B, heard:%s\nwant:%s", fmtChanges(got), fmtChanges(append(ch, ch2...)))
+	}
+}
+
+// TestListenReconnectCatchUp kills the listening connection
+// (pg_terminate_backend); what node B commits before A listens again
+// arrives after the reconnect, found by comparing with the baseline
+// (the poll is an hour away).
+func TestListenReconnectCatchUp(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b, acct := twoNodes(t)
+	inbox, err := b.Mailbox(ctx, acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids, _, err := b.AppendMessages(ctx, inbox.ID, []store.NewMessage{msg("a"), msg("b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	busA := notify.New()
+	sub := busA.Subscribe(acct.ID)
+	defer sub.Close()
+	var mu sync.Mutex
+	var pids []uint32
+	var listenedAt []time.Time
+	listening := make(chan struct{}, 4)
+	startListener(t, a, busA, ListenOptions{Poll: time.Hour, MinBackoff: 1500 * time.Millisecond,
+		OnListen: func(pid uint32) {
+			mu.Lock()
+			pids, listenedAt = append(pids, pid), append(listenedAt, time.Now())
+			mu.Unlock()
+			listening <- struct{}{}
+		}})
+	<-listening
+	mu.Lock()
+	pid := pids[0]
+	mu.Unlock()
+	var ok bool
+	if err := b.pool.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, int32(pid)).Scan(&ok); err != nil || !ok {
+		t.Fatalf("pg_terminate_backend(%d): %v %v", pid, ok, err)
+	}
+	var want []store.Change
+	add := func(cs []store.Change, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, cs...)
+	}
+	_, ch, err := b.AppendMessages(ctx, inbox.ID, []store.NewMessage{msg("c")})
+	add(ch, err)
+	_, _, ch, err = b.StoreFlags(ctx, inbox.ID, uids[:1], store.FlagsAdd, store.Flags{System: store.FlagFlagged}, 0)
+	add(ch, err)
+	_, ch, err = b.Expunge(ctx, inbox.ID, uids[1:])
+	add(ch, err)
+	_, ch, err = b.CreateMailbox(ctx, acct.ID, "Later", "")
+	add(ch, err)
+	ch, err = b.SetSubscribed(ctx, acct.ID, "Later", true)
+	add(ch, err)
+	wroteAt := time.Now()
+
+	got := collect(t, sub, len(want), 15*time.Second)
+	<-listening
+	mu.Lock()
+	again, newPID := listenedAt[1], pids[1]
+	mu.Unlock()
+	if !again.After(wroteAt) {
+		t.Fatalf("listening again at %v, writes done at %v: the writes did not happen while the listener was away", again, wroteAt)
+	}
+	if newPID == pid {
+		t.Fatalf("same backend %d after pg_terminate_backend", pid)
+	}
+	// Catch-up reports by kind and mailbox, not in commit order.
+	g, w := keys(got), keys(want)
+	slices.Sort(g)
+	slices.Sort(w)
+	if !slices.Equal(g, w) {
+		t.Fatalf("after the reconnect, heard:%s\nmade while away:%s", fmtChanges(got), fmtChanges(want))
+	}
+}
+
+// TestListenPoll: a change whose notification never came (here: a write
+// with notifications switched off) is found by the slow poll.
+func TestListenPoll(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b, acct := twoNodes(t)
+	inbox, err := b.Mailbox(ctx, acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids, _, err := b.AppendMessages(ctx, inbox.ID, []store.NewMessage{msg("a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	busA := notify.New()
+	sub := busA.Subscribe(acct.ID)
+	defer sub.Close()
+	listening := make(chan struct{}, 4)
+	startListener(t, a, busA, ListenOptions{Poll: time.Second, OnListen: func(uint32) { listening <- struct{}{} }})
+	<-listening
+	b.silent = true
+	start := time.Now()
+	_, _, ch, err := b.StoreFlags(ctx, inbox.ID, uids, store.FlagsAdd, store.Flags{System: store.FlagSeen}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, sub, 1, 10*time.Second)
+	if g, w := keys(got), keys(ch); !slices.Equal(g, w) {
+		t.Fatalf("poll found:%s\nwant:%s", fmtChanges(got), fmtChanges(ch))
+	}
+	t.Logf("the poll found the silent change after %s", time.Since(start).Round(time.Millisecond))
+}

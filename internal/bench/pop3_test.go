@@ -1,14 +1,17 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"barid/internal/testkit"
 )
@@ -50,5 +53,48 @@ func TestPOP3Scenario(t *testing.T) {
 	// -clients above -users is refused: one POP3 session per maildrop.
 	if st := Main(context.Background(), []string{"pop3", "-addr", s.POP3Addr, "-users", "1", "-clients", "2"}, &out, &errb); st != 2 {
 		t.Errorf("-clients > -users: exit %d", st)
+	}
+}
+
+// readMulti finds the end of each response wherever the reads split it:
+// a stuffed ".." line, a line that is "." plus more, an empty response
+// and one whose data ends in a line "..", read one byte at a time
+// through bufio's smallest buffer and all at once.
+func TestPOP3ReadMulti(t *testing.T) {
+	responses := []struct{ wire, data string }{
+		{"+OK 5 octets\r\nabc\r\n.\r\n", "abc\r\n"},
+		{"+OK\r\n.\r\n", ""},
+		{"+OK\r\nab.\r\nabcdefghijklm.\r\n.\r\n", "ab.\r\nabcdefghijklm.\r\n"},
+		{"+OK x\r\n..\r\n.a\r\n\r\n...\r\n.\r\n", "..\r\n.a\r\n\r\n...\r\n"},
+		{"+OK\r\nSubject: x\r\n\r\nline\r\n..\r\n.\r\n", "Subject: x\r\n\r\nline\r\n..\r\n"},
+		{"+OK\r\n" + strings.Repeat("0123456789abcdef\r\n", 50) + ".\r\n", strings.Repeat("0123456789abcdef\r\n", 50)},
+	}
+	var wire strings.Builder
+	for _, r := range responses {
+		wire.WriteString(r.wire)
+	}
+	for _, oneByte := range []bool{true, false} {
+		var src io.Reader = strings.NewReader(wire.String())
+		if oneByte {
+			src = iotest.OneByteReader(src)
+		}
+		c := &popConn{br: bufio.NewReaderSize(src, 16)}
+		for i, r := range responses {
+			n, err := c.readMulti()
+			if err != nil || n != int64(len(r.data)) {
+				t.Errorf("oneByte=%v response %d: %d octets, %v; want %d", oneByte, i, n, err, len(r.data))
+			}
+		}
+		if _, err := c.br.ReadByte(); err != io.EOF {
+			t.Errorf("oneByte=%v: bytes left after the last response", oneByte)
+		}
+		// An -ERR status is an error, and the next response still reads.
+		c = &popConn{br: bufio.NewReader(strings.NewReader("-ERR no such message\r\n+OK\r\n.\r\n"))}
+		if _, err := c.readMulti(); err == nil || !strings.Contains(err.Error(), "no such message") {
+			t.Errorf("-ERR: %v", err)
+		}
+		if n, err := c.readMulti(); err != nil || n != 0 {
+			t.Errorf("after -ERR: %d, %v", n, err)
+		}
 	}
 }

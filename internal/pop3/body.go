@@ -204,6 +204,35 @@ func copyMessage(w *bufio.Writer, br *bufio.Reader, r io.Reader, topLines int64)
 	return b.n, b.err
 }
 
+// copyBytes is copyMessage for a message already in memory (read ahead
+// from the inline store): the same bytes on the wire, without the copy
+// through a read buffer. Runs of clean lines go to w in one Write, which
+// for a run larger than w's free space goes straight to the connection.
+func copyBytes(w *bufio.Writer, data []byte, topLines int64) (int64, error) {
+	b := &bodyWriter{w: w, atStart: true, top: topLines >= 0, lines: topLines}
+	for len(data) > 0 && !b.done {
+		if b.atStart && !b.top {
+			if n := cleanLines(data); n > 0 {
+				b.write(data[:n])
+				data = data[n:]
+				continue
+			}
+		}
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			b.partial(data)
+			break
+		}
+		b.line(data[:i])
+		data = data[i+1:]
+	}
+	if b.err != nil {
+		return b.n, b.err
+	}
+	b.finish()
+	return b.n, b.err
+}
+
 // crlfSize is the size copyMessage sends for data, before stuffing and
 // without the final line: what LIST must report. Tests compare it with
 // the store's RFC822.SIZE.

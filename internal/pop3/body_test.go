@@ -21,6 +21,18 @@ func retr(t testing.TB, msg string, size int, top int64) string {
 	return out.String()
 }
 
+// retrBytes runs copyBytes (the in-memory path) with a write buffer of
+// size, so long clean runs bypass it.
+func retrBytes(t testing.TB, msg string, size int, top int64) string {
+	var out bytes.Buffer
+	w := bufio.NewWriterSize(&out, size)
+	if _, err := copyBytes(w, []byte(msg), top); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	return out.String()
+}
+
 func TestCopyMessage(t *testing.T) {
 	tests := []struct {
 		name, msg string
@@ -46,6 +58,9 @@ func TestCopyMessage(t *testing.T) {
 			if got := retr(t, tt.msg, size, tt.top); got != tt.want {
 				t.Errorf("%s (buffer %d): got %q, want %q", tt.name, size, got, tt.want)
 			}
+			if got := retrBytes(t, tt.msg, size, tt.top); got != tt.want {
+				t.Errorf("%s (copyBytes, write buffer %d): got %q, want %q", tt.name, size, got, tt.want)
+			}
 		}
 	}
 }
@@ -61,19 +76,26 @@ func TestCopyMessageLongLines(t *testing.T) {
 		if got != want {
 			t.Errorf("crs=%d: got %q\nwant %q", crs, got, want)
 		}
+		if got := retrBytes(t, msg, 16, -1); got != want {
+			t.Errorf("crs=%d copyBytes: got %q\nwant %q", crs, got, want)
+		}
 	}
 }
 
 // FuzzCopyMessage: whatever the bytes and however the reads cut them,
 // the output unstuffed is the message with CRLF line ends, its size is
 // the store's RFC822.SIZE as internal/mail/mime counts it (what LIST
-// reports), and TOP sends a prefix of RETR.
+// reports), and TOP sends a prefix of RETR. copyBytes, the path for
+// bytes already in memory, sends exactly what copyMessage sends.
 func FuzzCopyMessage(f *testing.F) {
 	for _, s := range []string{"S: a\r\n\r\nb\r\n", "S: a\n\n.b\n", "S\r\r\n\r\r\n\r", "..\r\n.", "A: \x00\r\n\r\n\r\r\r\n"} {
 		f.Add([]byte(s), uint8(0), int8(2))
 	}
 	f.Fuzz(func(t *testing.T, msg []byte, bufExtra uint8, top int8) {
 		out := retr(t, string(msg), 16+int(bufExtra), -1)
+		if mem := retrBytes(t, string(msg), 16+int(bufExtra), -1); mem != out {
+			t.Fatalf("copyBytes %q, copyMessage %q", mem, out)
+		}
 		if !strings.HasSuffix(out, ".\r\n") {
 			t.Fatalf("no terminator: %q", out)
 		}
@@ -110,6 +132,9 @@ func FuzzCopyMessage(f *testing.F) {
 		}
 		if top >= 0 {
 			tout := retr(t, string(msg), 16+int(bufExtra), int64(top))
+			if mem := retrBytes(t, string(msg), 16+int(bufExtra), int64(top)); mem != tout {
+				t.Fatalf("TOP %d: copyBytes %q, copyMessage %q", top, mem, tout)
+			}
 			if !strings.HasPrefix(body+".\r\n", strings.TrimSuffix(tout, ".\r\n")) && !strings.HasPrefix(out, strings.TrimSuffix(tout, "\r\n.\r\n")) {
 				t.Fatalf("TOP %d is not a prefix of RETR: %q vs %q", top, tout, out)
 			}

@@ -202,6 +202,7 @@ func handleTop(c *conn, cmd Command) error {
 func (c *conn) sendMessage(n int, lines int64) error {
 	d := c.drop
 	uid := d.uids[n-1]
+	d.sync()
 	blobID, seen, found, err := d.record(c.ctx(), n)
 	if err != nil {
 		c.storeError("Cannot read the message", err)
@@ -211,32 +212,45 @@ func (c *conn) sendMessage(n int, lines int64) error {
 		c.reply(fmt.Sprintf("-ERR Message %d expunged.", n))
 		return nil
 	}
-	r, err := c.srv.cfg.Blobs.Open(c.ctx(), blobID)
-	if errors.Is(err, blob.ErrNotFound) {
-		// Expunged since the window was read (its inline bytes went
-		// with it)? Ask the store again.
-		d.forget()
-		if _, _, found, ferr := d.record(c.ctx(), n); ferr == nil && !found {
-			c.reply(fmt.Sprintf("-ERR Message %d expunged.", n))
-			return nil
-		}
-	}
+	data, err := d.prefetched(c.ctx(), n)
 	if err != nil {
 		c.storeError("Cannot read the message", err)
 		return nil
 	}
-	defer r.Close()
+	var r blob.Reader
+	if data == nil {
+		r, err = c.srv.cfg.Blobs.Open(c.ctx(), blobID)
+		if errors.Is(err, blob.ErrNotFound) {
+			// Expunged since the window was read (its inline bytes went
+			// with it)? Ask the store again.
+			d.forget()
+			if _, _, found, ferr := d.record(c.ctx(), n); ferr == nil && !found {
+				c.reply(fmt.Sprintf("-ERR Message %d expunged.", n))
+				return nil
+			}
+		}
+		if err != nil {
+			c.storeError("Cannot read the message", err)
+			return nil
+		}
+		defer r.Close()
+	}
 	if err := c.bigWrites(); err != nil {
 		return err
 	}
 	if lines < 0 {
-		c.reply(fmt.Sprintf("+OK %d octets", d.sizes[n-1]))
+		c.okOctets(d.sizes[n-1])
 	} else {
 		c.reply("+OK")
 	}
-	br := getReader()
-	defer putReader(br)
-	sent, err := copyMessage(c.bw, br, &readerAt{r: r}, lines)
+	var sent int64
+	if data != nil {
+		sent, err = copyBytes(c.bw, data, lines)
+	} else {
+		br := getReader()
+		sent, err = copyMessage(c.bw, br, &readerAt{r: r}, lines)
+		putReader(br)
+	}
 	if err != nil {
 		// The "+OK" is out: the response cannot be ended honestly.
 		c.log.Debug("message not sent whole; closing", "uid", uid, "err", err)
@@ -246,11 +260,12 @@ func (c *conn) sendMessage(n int, lines int64) error {
 		// RETR (not TOP) sets \Seen, written when the session ends, as
 		// in Dovecot, but only once the whole message has been handed
 		// to the connection (Dovecot marks it when RETR starts, so a
-		// client that dies mid-transfer finds it \Seen).
-		if err := c.flush(); err != nil {
+		// client that dies mid-transfer finds it \Seen): the next
+		// flush that succeeds marks it. Replies to pipelined commands
+		// (RFC 2449 §6.6) stay buffered until then.
+		if err := c.seenAfterFlush(n); err != nil {
 			return err
 		}
-		d.markSeen(n)
 	}
 	c.log.Debug("sent message", "user", c.userName(), "uid", uid, "bytes", sent, "top", lines >= 0)
 	return nil
@@ -277,6 +292,13 @@ func handleQuit(c *conn, cmd Command) error {
 		c.reply("+OK Logging out")
 		c.state = stateUpdate
 		return c.flush()
+	}
+	// RETRs pipelined before QUIT (RFC 2449 §6.6) are written first, so
+	// that their \Seen is part of the update.
+	if len(c.seenPending) > 0 {
+		if err := c.flush(); err != nil {
+			return err
+		}
 	}
 	deleted := c.drop.deletedCount > 0
 	c.state = stateUpdate

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,10 @@ type conn struct {
 	account     *store.Account
 	releaseUser func()
 	drop        *maildrop // the locked maildrop, in TRANSACTION
+	// seenPending are messages RETR sent without \Seen whose bytes are
+	// still in bw: the flush that writes them marks them (markSeen).
+	seenPending []int
+	scratch     []byte // formats a reply line
 
 	phaseMu  sync.Mutex
 	waiting  bool // blocked reading the next command
@@ -346,10 +351,46 @@ func (c *conn) releaseBig() {
 	putBigWriter(big)
 }
 
-// flush writes what is buffered and gives back a borrowed buffer.
+// flush writes what is buffered and gives back a borrowed buffer. The
+// messages RETR sent are now with the client: they get \Seen.
 func (c *conn) flush() error {
 	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Minute))
 	err := c.bw.Flush()
 	c.releaseBig()
+	if err == nil && c.drop != nil {
+		for _, n := range c.seenPending {
+			c.drop.markSeen(n)
+		}
+	}
+	c.seenPending = c.seenPending[:0]
 	return err
+}
+
+// maxSeenPending bounds the RETRs answered before a flush (pipelined,
+// RFC 2449 §6.6) whose \Seen waits for it: past it, the replies are
+// written at once.
+const maxSeenPending = 64
+
+// seenAfterFlush marks message n \Seen once the next flush has written
+// it (flush).
+func (c *conn) seenAfterFlush(n int) error {
+	c.seenPending = append(c.seenPending, n)
+	if len(c.seenPending) >= maxSeenPending {
+		return c.flush()
+	}
+	return nil
+}
+
+// okOctets buffers "+OK n octets", RETR's first line (RFC 1939 §7), as
+// Dovecot words it.
+func (c *conn) okOctets(size int64) {
+	b := append(c.scratch[:0], "+OK "...)
+	b = strconv.AppendInt(b, size, 10)
+	b = append(b, " octets"...)
+	b = append(b, '\r', '\n')
+	c.scratch = b
+	c.bw.Write(b)
+	if c.srv.cfg.Trace {
+		c.trace("S: " + string(b[:len(b)-2]))
+	}
 }

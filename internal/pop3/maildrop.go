@@ -2,6 +2,7 @@ package pop3
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"barid/internal/notify"
@@ -30,6 +31,12 @@ type maildrop struct {
 	// messages from win.first on: clients RETR in order, so one store
 	// read serves the next windowSize RETRs.
 	win recordWindow
+	// sub tells of INBOX changes made while the session runs (by IMAP
+	// sessions, deliveries): an expunge invalidates the window and the
+	// bytes read ahead. nil without a bus; then nothing is read ahead.
+	sub *notify.Subscription
+	// noBatch: the blob store has no batch read of inline bytes.
+	noBatch bool
 }
 
 // windowSize bounds the records a session caches (about 5 KiB).
@@ -39,6 +46,22 @@ type recordWindow struct {
 	first int // message number of blobs[0]; 0: empty
 	blobs []string
 	seen  []bool
+	// data holds the bytes of messages read ahead from the inline store
+	// (prefetched), each dropped once sent; they were asked for from
+	// window index from up to ahead.
+	data        [][]byte
+	from, ahead int
+}
+
+// readAheadBytes bounds the message bytes a session reads ahead of its
+// RETRs in one query (prefetch): about 8 typical messages, at most
+// this much memory per session, given back as they are sent.
+const readAheadBytes = 128 << 10
+
+// inlineBatch is the blob store's batch read of inline message bytes
+// (blob/tiered over store/sqlite: one query for several messages).
+type inlineBatch interface {
+	OpenInlineMany(ctx context.Context, ids []string, fn func(id string, data []byte) error) error
 }
 
 // record returns message n's blob id and whether it had \Seen, from
@@ -55,6 +78,8 @@ func (d *maildrop) record(ctx context.Context, n int) (blobID string, seen, ok b
 		}
 		w.blobs, w.seen = w.blobs[:len(uids)], w.seen[:len(uids)]
 		clear(w.blobs)
+		clear(w.data)
+		w.data, w.from, w.ahead = w.data[:0], 0, 0
 		i := 0
 		err := d.srv.cfg.Store.FetchMessages(ctx, d.mailboxID, uids, store.FieldBasics|store.FieldFlags, func(m *store.Message) error {
 			for i < len(uids) && uids[i] != m.UID {
@@ -81,7 +106,94 @@ func (d *maildrop) record(ctx context.Context, n int) (blobID string, seen, ok b
 
 // forget drops message n from the window (its bytes could not be
 // opened: the next RETR reads its record again).
-func (d *maildrop) forget() { d.win.first = 0 }
+func (d *maildrop) forget() {
+	d.win.first = 0
+	clear(d.win.data)
+	d.win.from, d.win.ahead = 0, 0
+}
+
+// sync drops the cached records and bytes read ahead if another client
+// expunged INBOX messages since they were read (the next RETR reads
+// them again and answers "-ERR Message n expunged." for those gone).
+// Other changes (new mail, flags) do not matter to the snapshot.
+func (d *maildrop) sync() {
+	if d.sub == nil || !d.sub.Pending() {
+		return
+	}
+	for _, ch := range d.sub.Drain() {
+		if ch.Kind == store.ChangeExpunged {
+			d.forget()
+			return
+		}
+	}
+}
+
+// prefetched returns message n's bytes if the blob store keeps them
+// inline, reading them ahead with those of the next messages in the
+// window, up to readAheadBytes in all, in one query: clients RETR in
+// order, so one query serves several RETRs. nil means "open the blob"
+// (kept in a file, too large to read ahead, or sent once already). n
+// must be in the window (record returned it).
+func (d *maildrop) prefetched(ctx context.Context, n int) ([]byte, error) {
+	batch, ok := d.srv.cfg.Blobs.(inlineBatch)
+	if !ok || d.noBatch || d.sub == nil {
+		return nil, nil
+	}
+	w := &d.win
+	i := n - w.first
+	if i < w.from || i >= w.ahead {
+		// Not asked for yet: read ahead from message n on.
+		if d.sizes[n-1] > readAheadBytes {
+			return nil, nil
+		}
+		if w.data == nil {
+			w.data = make([][]byte, 0, windowSize)
+		}
+		w.data = w.data[:len(w.blobs)]
+		clear(w.data)
+		var ids []string
+		var total int64
+		end := i
+		for ; end < len(w.blobs); end++ {
+			sz := d.sizes[w.first+end-1]
+			if w.blobs[end] == "" || sz > readAheadBytes {
+				continue // expunged or too large: skipped, not fetched
+			}
+			if total+sz > readAheadBytes && end > i {
+				break
+			}
+			total += sz
+			ids = append(ids, w.blobs[end])
+		}
+		w.from, w.ahead = i, end
+		err := batch.OpenInlineMany(store.WithBulk(ctx), ids, func(id string, data []byte) error {
+			// The same bytes may be several messages (one row).
+			for j := i; j < end; j++ {
+				if w.blobs[j] == id {
+					w.data[j] = data
+				}
+			}
+			return nil
+		})
+		if errors.Is(err, errors.ErrUnsupported) {
+			d.noBatch = true
+			clear(w.data)
+			w.from, w.ahead = 0, 0
+			return nil, nil
+		}
+		if err != nil {
+			clear(w.data)
+			w.from, w.ahead = 0, 0
+			return nil, err
+		}
+	}
+	if i >= len(w.data) {
+		return nil, nil
+	}
+	data := w.data[i]
+	w.data[i] = nil // sent once: the memory goes back
+	return data, nil
+}
 
 // openMaildrop locks the account's INBOX and numbers its messages. It
 // returns errInUse if another POP3 session holds the lock.
@@ -122,11 +234,20 @@ func (s *Server) openMaildrop(ctx context.Context, accountID int64) (*maildrop, 
 	}
 	d.deleted = newBitset(len(uids))
 	d.seen = newBitset(len(uids))
+	if s.cfg.Bus != nil {
+		d.sub = s.cfg.Bus.Subscribe(accountID)
+		d.sub.Filter(mb.ID)
+	}
 	return d, nil
 }
 
 // close releases the lock.
-func (d *maildrop) close() { d.srv.unlock(d.mailboxID) }
+func (d *maildrop) close() {
+	if d.sub != nil {
+		d.sub.Close()
+	}
+	d.srv.unlock(d.mailboxID)
+}
 
 // count is the number of messages not marked deleted (STAT).
 func (d *maildrop) count() int { return len(d.uids) - d.deletedCount }

@@ -362,3 +362,44 @@ func TestExpungedDuringSession(t *testing.T) {
 		t.Errorf("QUIT = %q", got)
 	}
 }
+
+// RETRs pipelined with QUIT (RFC 2449 §6.6) in one write: each message
+// comes whole and in order (read ahead together from the store), and
+// each gets \Seen, part of the QUIT update although their replies were
+// still buffered when QUIT came; TOP still sets none.
+func TestPipelinedRetrSeen(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	var msgs []string
+	var want []string
+	for i := range 5 {
+		m := testkit.Message(fmt.Sprintf("pipelined %d", i))
+		u := f.add(m)
+		msgs = append(msgs, m)
+		if i == 4 {
+			want = append(want, fmt.Sprintf("%d:", u))
+		} else {
+			want = append(want, fmt.Sprintf("%d:\\Seen", u))
+		}
+	}
+	c := f.pop()
+	c.Send("RETR 2\r\nRETR 1\r\nRETR 3\r\nRETR 4\r\nRETR 2\r\nTOP 5 0\r\nQUIT\r\n")
+	for _, n := range []int{2, 1, 3, 4, 2} {
+		if st := c.Line(); st != fmt.Sprintf("+OK %d octets", len(msgs[n-1])) {
+			t.Fatalf("RETR %d: %q", n, st)
+		}
+		if body := c.ReadMulti(); body != msgs[n-1] {
+			t.Errorf("RETR %d: %q, want %q", n, body, msgs[n-1])
+		}
+	}
+	if st := c.Line(); st != "+OK" {
+		t.Fatalf("TOP: %q", st)
+	}
+	c.ReadMulti()
+	if got := c.Line(); got != "+OK Logging out." {
+		t.Errorf("QUIT = %q", got)
+	}
+	if got := f.flags(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("flags after QUIT: %v, want %v", got, want)
+	}
+}

@@ -3,6 +3,7 @@ package tiered
 import (
 	"bytes"
 	"context"
+	"errors"
 	"time"
 
 	"barid/internal/blob"
@@ -49,6 +50,21 @@ func (s *Store) Open(ctx context.Context, id string) (blob.Reader, error) {
 		return memReader{bytes.NewReader(data)}, nil
 	}
 	return s.files.Open(ctx, id)
+}
+
+// OpenInlineMany calls fn with the bytes of each of ids that the inline
+// source has, in no particular order, in one query; the others are in
+// the file store (Open them one by one). It returns
+// errors.ErrUnsupported if the source has no batch read (store/sqlite
+// has one; a reader then opens each blob in turn, as before).
+func (s *Store) OpenInlineMany(ctx context.Context, ids []string, fn func(id string, data []byte) error) error {
+	m, ok := s.inline.(interface {
+		OpenInlineMany(ctx context.Context, ids []string, fn func(id string, data []byte) error) error
+	})
+	if !ok {
+		return errors.ErrUnsupported
+	}
+	return m.OpenInlineMany(ctx, ids, fn)
 }
 
 // Delete removes a blob from the file store. Inline bytes go with their

@@ -121,3 +121,52 @@ func TestDeleteIfOlder(t *testing.T) {
 		t.Errorf("after delete: %v", err)
 	}
 }
+
+// TestOpenInlineMany: the batch read goes to a source that has one;
+// what is in files only is not reported, a source error comes back, and
+// a source without a batch read says so (errors.ErrUnsupported).
+func TestOpenInlineMany(t *testing.T) {
+	ctx := context.Background()
+	a, b := []byte("Subject: a\r\n\r\na\r\n"), []byte("Subject: b\r\n\r\nb\r\n")
+	in := &batchInline{fakeInline{m: map[string][]byte{id(a): a, id(b): b}}}
+	s := newStore(t, &in.fakeInline)
+	if err := s.OpenInlineMany(ctx, []string{id(a)}, func(string, []byte) error { return nil }); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("source without a batch read: %v", err)
+	}
+	files, err := fs.Open(filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = New(in, files)
+	fileID := blobtest.Put(t, s, []byte("Subject: file\r\n\r\nf\r\n"))
+	got := map[string]string{}
+	err = s.OpenInlineMany(ctx, []string{id(a), fileID, id(b)}, func(id string, data []byte) error {
+		got[id] = string(data)
+		return nil
+	})
+	if err != nil || len(got) != 2 || got[id(a)] != string(a) || got[id(b)] != string(b) {
+		t.Errorf("got %q, %v; want a and b only", got, err)
+	}
+	in.err = errors.New("database gone")
+	if err := s.OpenInlineMany(ctx, []string{id(a)}, func(string, []byte) error { return nil }); err == nil {
+		t.Error("a source error was hidden")
+	}
+}
+
+// batchInline is fakeInline with a batch read.
+type batchInline struct{ fakeInline }
+
+func (f *batchInline) OpenInlineMany(ctx context.Context, ids []string, fn func(id string, data []byte) error) error {
+	for _, id := range ids {
+		data, ok, err := f.OpenInline(ctx, id)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := fn(id, data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

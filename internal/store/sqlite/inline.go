@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"barid/internal/store"
@@ -87,6 +88,46 @@ func (s *Store) OpenInline(ctx context.Context, blobID string) (data []byte, ok 
 		data = []byte{} // an empty message is still a message
 	}
 	return data, true, nil
+}
+
+// OpenInlineMany calls fn with the bytes of each of ids kept in the
+// database, in no particular order, in one query: a reader that knows
+// which messages it will send next (POP3 RETR in order) pays one
+// statement for several. IDs without an inline row (in the blob store)
+// are skipped; an ID given twice is reported once. data is fn's to keep.
+func (s *Store) OpenInlineMany(ctx context.Context, ids []string, fn func(id string, data []byte) error) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	read := s.read
+	if store.IsBulk(ctx) {
+		read = s.bulkRead
+	}
+	return read(ctx, func(r *reader) error {
+		rows, err := r.query(`SELECT id, data FROM blobdata WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			var data []byte
+			if err := rows.Scan(&id, &data); err != nil {
+				return err
+			}
+			if data == nil {
+				data = []byte{}
+			}
+			if err := fn(id, data); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
 }
 
 // InlineIDs calls fn with the ID of every blob kept in the database (the

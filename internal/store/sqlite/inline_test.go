@@ -274,3 +274,44 @@ func TestSweepInline(t *testing.T) {
 		t.Error("the sweep removed a referenced row")
 	}
 }
+
+// TestOpenInlineMany: one query returns the inline bytes of the IDs
+// that have them (the empty message included), each once, and nothing
+// for an ID that is not inline or whose message was expunged.
+func TestOpenInlineMany(t *testing.T) {
+	e := newInlineEnv(t)
+	a, b, empty, gone := inlineMsg("Subject: a\r\n\r\na\r\n"), inlineMsg("Subject: b\r\n\r\nb\r\n"), inlineMsg(""), inlineMsg("Subject: gone\r\n\r\n")
+	e.append(e.inbox, a)
+	e.append(e.inbox, b)
+	e.append(e.inbox, empty)
+	u := e.append(e.inbox, gone)
+	if _, _, err := e.s.Expunge(e.ctx, e.inbox, []store.UID{u}); err != nil {
+		t.Fatal(err)
+	}
+	notInline := inlineMsg("Subject: in a file\r\n\r\n").BlobID
+	got := map[string][]byte{}
+	err := e.s.OpenInlineMany(e.ctx, []string{b.BlobID, notInline, a.BlobID, gone.BlobID, empty.BlobID, a.BlobID}, func(id string, data []byte) error {
+		if _, dup := got[id]; dup {
+			t.Errorf("%s reported twice", id[:8])
+		}
+		got[id] = data
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{a.BlobID: a.Inline, b.BlobID: b.Inline, empty.BlobID: {}}
+	if len(got) != len(want) {
+		t.Errorf("got %d blobs, want %d", len(got), len(want))
+	}
+	for id, w := range want {
+		if g, ok := got[id]; !ok || g == nil || !bytes.Equal(g, w) {
+			t.Errorf("%s: got %q (present %v), want %q", id[:8], g, ok, w)
+		}
+	}
+	// fn's error stops the read and comes back.
+	stop := errors.New("stop")
+	if err := e.s.OpenInlineMany(e.ctx, []string{a.BlobID, b.BlobID}, func(string, []byte) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("fn's error: %v", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"barid/internal/auth"
 	"barid/internal/blob"
+	"barid/internal/metrics"
 	"barid/internal/notify"
 	"barid/internal/store"
 )
@@ -46,13 +47,20 @@ type Config struct {
 	AllowPlaintextAuth bool
 	// Trace logs command names (never arguments) at debug level.
 	Trace bool
+	// Metrics receives connection, command and authentication counts
+	// (observe.go); nil turns them off.
+	Metrics *metrics.Metrics
+	// LogCommands logs one line per command at debug level: command
+	// name, result and duration (never arguments).
+	LogCommands bool
 }
 
 // Server accepts POP3 connections.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	nextID atomic.Uint64
+	cfg     Config
+	log     *slog.Logger
+	nextID  atomic.Uint64
+	metrics *metrics.Protocol // nil: off
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -92,6 +100,7 @@ func New(cfg Config) *Server {
 	return &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,
+		metrics:   newMetrics(cfg.Metrics),
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
 		ctx:       ctx,

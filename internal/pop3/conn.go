@@ -227,7 +227,10 @@ func (c *conn) readCommand(start time.Time) error {
 			return io.EOF
 		}
 	}
-	t0 := time.Now()
+	var t0 time.Time
+	if c.srv.observing {
+		t0 = time.Now()
+	}
 	line, err := c.readLine()
 	if err != nil {
 		return err

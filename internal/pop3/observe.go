@@ -50,8 +50,8 @@ func (c *conn) commandDone(name string, start time.Time) {
 	if name == "" || commands[name] == nil {
 		name, res = metrics.Unknown, "BAD"
 	}
-	if res == "" {
-		return // the connection ended without an answer
+	if res == "" || !c.srv.observing {
+		return // the connection ended without an answer, or nobody watches
 	}
 	d := time.Since(start)
 	if p := c.srv.metrics; p != nil {

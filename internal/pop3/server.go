@@ -61,6 +61,9 @@ type Server struct {
 	log     *slog.Logger
 	nextID  atomic.Uint64
 	metrics *metrics.Protocol // nil: off
+	// observing: metrics or command logging is on, so commands are
+	// timed (observe.go).
+	observing bool
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -101,6 +104,7 @@ func New(cfg Config) *Server {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		metrics:   newMetrics(cfg.Metrics),
+		observing: cfg.Metrics != nil || cfg.LogCommands,
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
 		ctx:       ctx,

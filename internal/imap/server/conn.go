@@ -299,7 +299,10 @@ func (c *Conn) readCommand(start time.Time) error {
 	}
 	c.dec.ResetLine()
 	var tag, name string
-	t0 := time.Now()
+	var t0 time.Time
+	if c.srv.observing {
+		t0 = time.Now()
+	}
 	defer func() { c.commandDone(tag, name, t0) }()
 	if c.state == StateNotAuthenticated {
 		if b, _ := c.br.Peek(1); len(b) == 1 && b[0] == 0x16 {

@@ -61,7 +61,7 @@ func (c *Conn) setResult(typ string) {
 func (c *Conn) commandDone(tag, name string, start time.Time) {
 	res := c.result
 	c.result = ""
-	if res != "" {
+	if res != "" && c.srv.observing {
 		d := time.Since(start)
 		if m := c.srv.metrics; m != nil {
 			cm := m.Command(name)

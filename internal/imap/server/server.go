@@ -79,6 +79,9 @@ type Server struct {
 	log     *slog.Logger
 	nextID  atomic.Uint64
 	metrics *metrics.Protocol // nil: off
+	// observing: metrics or command logging is on, so commands are
+	// timed (observe.go).
+	observing bool
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -113,6 +116,7 @@ func New(cfg Config) *Server {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		metrics:   newMetrics(cfg.Metrics),
+		observing: cfg.Metrics != nil || cfg.LogCommands,
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*Conn]struct{}),
 		ctx:       ctx,

@@ -19,6 +19,12 @@ import (
 )
 
 func newLogger(w io.Writer, level string) *slog.Logger {
+	return newFormatLogger(w, level, "text")
+}
+
+// newFormatLogger is newLogger with [log] format: "json" writes one JSON
+// object per line (slog.JSONHandler), anything else key=value text.
+func newFormatLogger(w io.Writer, level, format string) *slog.Logger {
 	var l slog.Level
 	switch level {
 	case "trace", "debug":
@@ -30,7 +36,11 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	default:
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // serveFlags are the flags that override the config file.
@@ -40,6 +50,7 @@ type serveFlags struct {
 	metadata                            string
 	submission, submissions, relay      string
 	blobs                               string
+	metrics, pprof, logFormat           string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -56,6 +67,9 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.submissions, "submissions", "", "message submission implicit-TLS (RFC 8314) listen address, e.g. :465; \"off\" disables")
 	fs.StringVar(&f.relay, "relay", "", "smarthost HOST:PORT that submission relays every message to, e.g. 127.0.0.1:25")
 	fs.StringVar(&f.blobs, "blobs", "", blobsFlagUsage)
+	fs.StringVar(&f.metrics, "metrics", "", "Prometheus /metrics listen address, e.g. 127.0.0.1:9143; \"off\" disables (default off)")
+	fs.StringVar(&f.pprof, "pprof", "", "net/http/pprof listen address, loopback only, e.g. 127.0.0.1:6060; \"off\" disables (default off)")
+	fs.StringVar(&f.logFormat, "log-format", "", "log format: text or json")
 }
 
 func (f *serveFlags) load() (config.Config, error) {
@@ -98,6 +112,15 @@ func (f *serveFlags) load() (config.Config, error) {
 	}
 	if f.blobs != "" {
 		cfg.Storage.Blobs = f.blobs
+	}
+	if f.metrics != "" {
+		cfg.Metrics.Listen = offToEmpty(f.metrics)
+	}
+	if f.pprof != "" {
+		cfg.Debug.Pprof = offToEmpty(f.pprof)
+	}
+	if f.logFormat != "" {
+		cfg.Log.Format = f.logFormat
 	}
 	return cfg, cfg.Validate()
 }
@@ -142,7 +165,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // serve runs the server until SIGTERM/SIGINT. ready, if set, runs once
 // the listeners are bound.
 func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(*app.App)) int {
-	logger := newLogger(stderr, cfg.LogLevel)
+	logger := newFormatLogger(stderr, cfg.LogLevel, cfg.Log.Format)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	a, err := app.New(ctx, cfg, logger)

@@ -22,6 +22,7 @@ import (
 	"barid/internal/deliver"
 	"barid/internal/imap/server"
 	"barid/internal/mail/mime"
+	"barid/internal/metrics"
 	"barid/internal/notify"
 	"barid/internal/store"
 	"barid/internal/store/postgres"
@@ -39,10 +40,16 @@ type Data struct {
 // folder's SQLite database or the PostgreSQL database [storage] metadata
 // names, and the blob directory. Files are 0600 and folders 0700.
 func OpenData(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Data, error) {
+	return openData(ctx, cfg, logger, nil)
+}
+
+// openData is OpenData with the SQLite writer's COMMIT timed into m
+// (nil: not timed).
+func openData(ctx context.Context, cfg *config.Config, logger *slog.Logger, m *metrics.Metrics) (*Data, error) {
 	if err := cfg.EnsureDataDir(); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	st, err := openMetadata(ctx, cfg, logger)
+	st, err := openMetadata(ctx, cfg, logger, m)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +72,7 @@ type metadataStore interface {
 }
 
 // openMetadata opens the metadata store [storage] metadata selects.
-func openMetadata(ctx context.Context, cfg *config.Config, logger *slog.Logger) (metadataStore, error) {
+func openMetadata(ctx context.Context, cfg *config.Config, logger *slog.Logger, m *metrics.Metrics) (metadataStore, error) {
 	if config.IsPostgresURL(cfg.Storage.Metadata) {
 		st, err := postgres.Open(ctx, cfg.Storage.Metadata, postgres.Options{Logger: logger})
 		if err != nil {
@@ -75,7 +82,7 @@ func openMetadata(ctx context.Context, cfg *config.Config, logger *slog.Logger) 
 	}
 	st, err := sqlite.Open(ctx, cfg.Path("barid.db"), sqlite.Options{Logger: logger, SyncFlags: cfg.Storage.SyncFlags,
 		FlagIndexEntries: offIfZero(cfg.Storage.FlagIndexEntries), FlagIndexMin: cfg.Storage.FlagIndexMin,
-		RecordCacheBytes: offIfZero(cfg.Storage.RecordCacheBytes)})
+		RecordCacheBytes: offIfZero(cfg.Storage.RecordCacheBytes), ObserveCommit: commitObserver(m)})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -100,6 +107,7 @@ type App struct {
 	pop3   pop3Service // pop3.go
 
 	subm submissionService // submission.go
+	obs  observeService    // observe.go: metrics and pprof
 
 	listeners []listener
 }
@@ -114,8 +122,8 @@ type listener struct {
 // until Run).
 func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, log: logger, bus: notify.New()}
-	startDebug(logger)
-	d, err := OpenData(ctx, &a.cfg, logger)
+	a.newMetrics()
+	d, err := openData(ctx, &a.cfg, logger, a.obs.m)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +156,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	ac.MaxConnsPerUserIP = cfg.Limits.MaxConnsPerUserIP
 	ac.TrustedNetworks = trusted
 	a.auth = auth.New(auth.StoreAccounts{Store: d.Store}, ac, logger)
+	a.registerStoreMetrics(d.Store)
 	ml := mime.Limits{MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderSize}
 	a.deliv = &deliver.Deliverer{Store: d.Store, Blobs: d.Blobs, Bus: a.bus, Limits: ml, Logger: logger,
 		InlineMax: cfg.Storage.InlineMaxBytes}
@@ -181,6 +190,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		},
 		AllowPlaintextAuth: cfg.IMAP.AllowPlaintextAuth,
 		Trace:              cfg.LogLevel == "trace",
+		Metrics:            a.obs.m,
+		LogCommands:        a.logCommands(),
 	})
 	a.newPOP3()
 	return a, nil
@@ -223,6 +234,10 @@ func (a *App) Listen() error {
 		a.closeListeners()
 		return err
 	}
+	if err := a.listenObserve(); err != nil {
+		a.closeListeners()
+		return err
+	}
 	return nil
 }
 
@@ -243,6 +258,7 @@ func (a *App) Addrs() map[string]string {
 	a.lmtpAddrs(m)
 	a.pop3Addrs(m)
 	a.submissionAddrs(m)
+	a.observeAddrs(m)
 	return m
 }
 
@@ -274,6 +290,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.serveLMTP(&wg, errc)
 	a.servePOP3(&wg, errc)
 	a.serveSubmission(&wg, errc)
+	a.serveObserve(&wg)
 	// The periodic sweep removes blobs nothing references any more
 	// (a crash, or a Discard that failed) and spool files no writer
 	// owns, sparing everything younger than sweep_grace.
@@ -330,6 +347,7 @@ loop:
 	a.shutdownSubmission(sctx)
 	a.imap.Shutdown(sctx)
 	swg.Wait()
+	a.shutdownObserve(sctx)
 	wg.Wait()
 	if err := a.data.Close(); err != nil && runErr == nil {
 		runErr = err

@@ -58,6 +58,8 @@ func (a *App) lmtpConfig(handoff bool) lmtp.Config {
 		DetailDelivery:  a.cfg.LMTP.DetailDelivery,
 		QuotaTempFail:   a.cfg.LMTP.QuotaTempFail,
 		Handoff:         handoff,
+		Metrics:         a.obs.m,
+		LogCommands:     a.logCommands(),
 	}
 }
 

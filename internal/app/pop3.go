@@ -35,6 +35,8 @@ func (a *App) newPOP3() {
 		},
 		AllowPlaintextAuth: a.cfg.IMAP.AllowPlaintextAuth,
 		Trace:              a.cfg.LogLevel == "trace",
+		Metrics:            a.obs.m,
+		LogCommands:        a.logCommands(),
 	})
 }
 

@@ -39,6 +39,8 @@ func (a *App) submissionConfig() submission.Config {
 		LoginTimeout:       a.cfg.Limits.LoginTimeout.Duration,
 		LocalDomains:       a.cfg.LMTP.LocalDomains,
 		Addresses:          c.Addresses,
+		Metrics:            a.obs.m,
+		LogCommands:        a.logCommands(),
 	}
 }
 

@@ -52,6 +52,36 @@ type Config struct {
 	Limits  Limits  `toml:"limits"`
 
 	Submission Submission `toml:"submission"`
+
+	Metrics Metrics `toml:"metrics"`
+	Log     Log     `toml:"log"`
+	Debug   Debug   `toml:"debug"`
+}
+
+// Metrics is the Prometheus endpoint section (docs/operations.md,
+// "Monitoring").
+type Metrics struct {
+	// Listen is the address of the HTTP listener that serves /metrics
+	// in the Prometheus exposition format, e.g. "127.0.0.1:9143".
+	// Empty disables metrics (and their cost). The endpoint has no
+	// authentication: bind it to loopback or a private network.
+	Listen string `toml:"listen"`
+}
+
+// Log is the log output section; the level is the top-level log_level.
+type Log struct {
+	// Format is "text" (slog's key=value lines, the default) or "json"
+	// (one JSON object per line).
+	Format string `toml:"format"`
+}
+
+// Debug is the profiling section.
+type Debug struct {
+	// Pprof is the address of an HTTP listener serving net/http/pprof
+	// under /debug/pprof/, e.g. "127.0.0.1:6060". It must be a loopback
+	// address (the profiles are unauthenticated and reveal memory).
+	// Empty disables it.
+	Pprof string `toml:"pprof"`
 }
 
 // IMAP is the IMAP listener section.
@@ -299,6 +329,7 @@ func Default() Config {
 			NotifyPending:     10000,
 		},
 		Submission: Submission{RelayTLS: "may", MaxRecipients: 100},
+		Log:        Log{Format: "text"},
 	}
 }
 
@@ -422,10 +453,44 @@ func (c *Config) Validate() error {
 	default:
 		add("log_level must be one of trace, debug, info, warn, error")
 	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		add("log.format must be text or json")
+	}
+	if a := c.Metrics.Listen; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			add("metrics.listen must be HOST:PORT: %v", err)
+		}
+	}
+	if err := CheckLoopback(c.Debug.Pprof); err != nil {
+		add("debug.pprof: %v", err)
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid configuration: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// CheckLoopback accepts "" and a HOST:PORT whose host is a loopback
+// address (127.0.0.0/8, ::1) or "localhost"; anything else, an empty
+// host (every interface) included, is refused: debug.pprof serves
+// unauthenticated profiles.
+func CheckLoopback(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not HOST:PORT: %v", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Unmap().IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%q is not a loopback address (pprof is unauthenticated; use 127.0.0.1:PORT or [::1]:PORT)", addr)
 }
 
 // TrustedPrefixes parses auth.trusted_networks.

@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"barid/internal/deliver"
+	"barid/internal/metrics"
 	"barid/internal/store"
 )
 
@@ -55,6 +56,11 @@ type Config struct {
 	// Trace, if set, receives the protocol dialogue (message bodies
 	// included: use for debugging only).
 	Trace io.Writer
+	// Metrics receives connection, command and delivery counts
+	// (observe.go); nil turns them off.
+	Metrics *metrics.Metrics
+	// LogCommands logs one line per MAIL, RCPT and DATA at debug level.
+	LogCommands bool
 }
 
 // DefaultMaxRecipients is used when Config.MaxRecipients is 0.
@@ -67,6 +73,7 @@ type Server struct {
 	smtp     *smtp.Server
 	log      *slog.Logger
 	nextID   atomic.Uint64
+	metrics  *metrics.Protocol // nil: off
 
 	// ctx is cancelled by Close (not by a graceful Shutdown) so that
 	// in-flight store calls give up.
@@ -85,13 +92,15 @@ type Server struct {
 // open for reuse) yet let deliveries in progress finish.
 type trackedConn struct {
 	net.Conn
-	srv  *Server
-	busy atomic.Bool
-	once sync.Once
+	srv   *Server
+	busy  atomic.Bool
+	once  sync.Once
+	mconn metrics.ConnState
 }
 
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
+		c.mconn.Close()
 		c.srv.mu.Lock()
 		delete(c.srv.conns, c)
 		c.srv.mu.Unlock()
@@ -111,6 +120,7 @@ func (l trackingListener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	tc := &trackedConn{Conn: c, srv: l.srv}
+	tc.mconn.Open(l.srv.metrics)
 	l.srv.mu.Lock()
 	closed := l.srv.closed
 	if !closed {
@@ -139,9 +149,10 @@ func New(cfg Config) *Server {
 		cfg.Hostname = "localhost"
 	}
 	s := &Server{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		conns: map[*trackedConn]struct{}{},
+		cfg:     cfg,
+		log:     cfg.Logger,
+		metrics: cfg.Metrics.Protocol(metrics.LMTP, lmtpStates, lmtpCommands),
+		conns:   map[*trackedConn]struct{}{},
 		resolver: Resolver{
 			Store:          cfg.Store,
 			LocalDomains:   cfg.LocalDomains,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"barid/internal/metrics"
 	"barid/internal/store"
 )
 
@@ -48,6 +49,11 @@ func (s *session) setBusy(b bool) {
 	if s.tc != nil {
 		s.tc.busy.Store(b)
 	}
+	if b {
+		s.setState(mTransaction)
+	} else {
+		s.setState(mIdle)
+	}
 }
 
 // Logout ends the session.
@@ -56,6 +62,7 @@ func (s *session) Logout() error { return nil }
 // Mail starts a transaction (RFC 5321 §4.1.1.2). SIZE is checked by
 // go-smtp against MaxMessageBytes (RFC 1870 §6.2).
 func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+	s.done("MAIL", metrics.OK, time.Now())
 	s.setBusy(true)
 	s.from = from
 	s.rcpts = nil
@@ -66,7 +73,16 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 // §4.2: recipients are checked now, so DATA's per-recipient replies
 // only report delivery itself). Unknown: 550 5.1.1. A store failure:
 // 451 4.3.0, and the MTA retries that recipient.
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) (err error) {
+	start := time.Now()
+	defer func() {
+		r, _ := smtpResult(err)
+		s.done("RCPT", r, start)
+	}()
+	return s.rcpt(to, opts)
+}
+
+func (s *session) rcpt(to string, _ *smtp.RcptOptions) error {
 	ctx := s.srv.ctx
 	rc := &recipient{addr: to}
 	lookup := to
@@ -114,10 +130,26 @@ func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 // every distinct destination mailbox. set is called exactly once per
 // accepted RCPT, and only after that recipient's copy is durable (or
 // has failed).
-func (s *session) deliver(r io.Reader, set func(rcpt string, err error)) {
+func (s *session) deliver(r io.Reader, set0 func(rcpt string, err error)) {
 	ctx := s.srv.ctx
 	cfg := &s.srv.cfg
 	start := time.Now()
+	// Count each recipient's outcome and the DATA command: OK when every
+	// recipient has its copy.
+	var size int64
+	result := metrics.OK
+	set := func(rcpt string, err error) {
+		code := 451
+		if se, ok := err.(*smtp.SMTPError); ok {
+			code = se.Code
+		}
+		cfg.Metrics.Delivery(code, size)
+		if r := metrics.SMTPResult(code); r != metrics.OK && result == metrics.OK {
+			result = r
+		}
+		set0(rcpt, err)
+	}
+	defer func() { s.done("DATA", result, start) }()
 	s.n++
 	tid := fmt.Sprintf("%s.%d", s.id, s.n)
 	var prefix string
@@ -140,6 +172,7 @@ func (s *session) deliver(r io.Reader, set func(rcpt string, err error)) {
 		}
 		return
 	}
+	size = p.Size
 
 	// Destination mailboxes, each once: two RCPTs that reach the same
 	// mailbox get one copy and the same reply, as in Dovecot.

@@ -98,6 +98,7 @@ func handlePass(c *conn, cmd Command) error {
 	user := c.user
 	c.user = ""
 	id, err := c.srv.cfg.Auth.Plain(c.ctx(), c.remote, user, cmd.Arg)
+	c.authDone("password", err)
 	if err != nil {
 		return c.authFailed(err)
 	}
@@ -216,14 +217,17 @@ func handleAuth(c *conn, cmd Command) error {
 	}
 	m, err := c.srv.cfg.Auth.Start(c.ctx(), mech, c.remote, c.channelBinding())
 	if err != nil {
+		c.authDone(mech, err)
 		return c.authFailed(err)
 	}
 	for {
 		chal, done, err := m.Next(resp)
 		if err != nil {
+			c.authDone(mech, err)
 			return c.authFailed(err)
 		}
 		if done {
+			c.authDone(mech, nil)
 			if len(chal) > 0 {
 				// Additional data with success goes in a last
 				// challenge, answered by an empty line (RFC 5034 §4).

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"barid/internal/metrics"
 	"barid/internal/store"
 )
 
@@ -68,6 +69,11 @@ type conn struct {
 	phaseMu  sync.Mutex
 	waiting  bool // blocked reading the next command
 	shutting bool
+
+	// result is the status ("OK", "NO") of the command being run; mconn
+	// is this connection's place on the metrics gauges (observe.go).
+	result string
+	mconn  metrics.ConnState
 }
 
 func (s *Server) newConn(nc net.Conn, implicitTLS bool) *conn {
@@ -81,6 +87,7 @@ func (s *Server) newConn(nc net.Conn, implicitTLS bool) *conn {
 		loopback: isLoopback(nc),
 	}
 	c.log = s.log.With("conn", c.id, "remote", c.remote.String(), "proto", "pop3")
+	c.mconn.Open(s.metrics)
 	c.br = bufio.NewReaderSize(nc, 2048)
 	c.bw = bufio.NewWriterSize(nc, 2048)
 	return c
@@ -153,6 +160,7 @@ func (c *conn) serve() {
 // QUIT deletes nothing (RFC 1939 §6), but the \Seen flags RETR earned
 // are written, as Dovecot does.
 func (c *conn) cleanup() {
+	c.mconn.Close()
 	c.releaseBig()
 	if c.drop != nil {
 		if c.state != stateUpdate {
@@ -224,10 +232,16 @@ func (c *conn) readCommand(start time.Time) error {
 			return io.EOF
 		}
 	}
+	var t0 time.Time
+	if c.srv.observing {
+		t0 = time.Now()
+	}
 	line, err := c.readLine()
 	if err != nil {
 		return err
 	}
+	var name string
+	defer func() { c.commandDone(name, t0) }()
 	cmd, perr := ParseCommand(line)
 	if perr != nil {
 		c.trace("C: (invalid)")
@@ -235,6 +249,7 @@ func (c *conn) readCommand(start time.Time) error {
 		return nil
 	}
 	c.trace("C: " + cmd.Name)
+	name = cmd.Name
 	h := commands[cmd.Name]
 	if h == nil {
 		c.reply("-ERR Unknown command: " + clip(cmd.Name))
@@ -299,6 +314,7 @@ func (c *conn) timeoutReply(err error) {
 
 // reply buffers one response line and its CRLF.
 func (c *conn) reply(line string) {
+	c.noteReply(line)
 	c.bw.WriteString(line)
 	c.bw.WriteString("\r\n")
 	if c.srv.cfg.Trace {

@@ -14,6 +14,7 @@ import (
 
 	"barid/internal/auth"
 	"barid/internal/blob"
+	"barid/internal/metrics"
 	"barid/internal/notify"
 	"barid/internal/store"
 )
@@ -46,13 +47,23 @@ type Config struct {
 	AllowPlaintextAuth bool
 	// Trace logs command names (never arguments) at debug level.
 	Trace bool
+	// Metrics receives connection, command and authentication counts
+	// (observe.go); nil turns them off.
+	Metrics *metrics.Metrics
+	// LogCommands logs one line per command at debug level: command
+	// name, result and duration (never arguments).
+	LogCommands bool
 }
 
 // Server accepts POP3 connections.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	nextID atomic.Uint64
+	cfg     Config
+	log     *slog.Logger
+	nextID  atomic.Uint64
+	metrics *metrics.Protocol // nil: off
+	// observing: metrics or command logging is on, so commands are
+	// timed (observe.go).
+	observing bool
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -92,6 +103,8 @@ func New(cfg Config) *Server {
 	return &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,
+		metrics:   newMetrics(cfg.Metrics),
+		observing: cfg.Metrics != nil || cfg.LogCommands,
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
 		ctx:       ctx,

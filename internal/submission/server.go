@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"barid/internal/auth"
+	"barid/internal/metrics"
 	"barid/internal/store"
 	"barid/internal/urlauth"
 )
@@ -73,6 +74,11 @@ type Config struct {
 	// Trace, if set, receives the protocol dialogue (passwords and
 	// message bodies included: for debugging only).
 	Trace io.Writer
+	// Metrics receives connection, command and authentication counts
+	// (observe.go); nil turns them off.
+	Metrics *metrics.Metrics
+	// LogCommands logs one line per MAIL, RCPT and DATA at debug level.
+	LogCommands bool
 }
 
 // Server is a submission server. Serve may be called for several
@@ -83,6 +89,8 @@ type Server struct {
 	log    *slog.Logger
 	sender Sender
 	nextID atomic.Uint64
+	// metrics is nil when off.
+	metrics *metrics.Protocol
 
 	// ctx is cancelled by Close so that store calls and relay
 	// connections in flight give up.
@@ -124,6 +132,7 @@ func New(cfg Config) *Server {
 		conns:  map[*trackedConn]struct{}{},
 		sender: Sender{LocalDomains: cfg.LocalDomains, Addresses: cfg.Addresses},
 	}
+	s.metrics = cfg.Metrics.Protocol(metrics.Submission, submissionStates, submissionCommands)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	ss := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	ss.Domain = cfg.Hostname
@@ -163,6 +172,8 @@ type trackedConn struct {
 	// loginBy (unix nanoseconds, 0 once authenticated) caps every read
 	// deadline go-smtp sets, which enforces limits.login_timeout.
 	loginBy atomic.Int64
+	// mconn is the connection's place on the metrics gauges.
+	mconn metrics.ConnState
 }
 
 // SetReadDeadline caps t at the login deadline while the client has not
@@ -184,6 +195,7 @@ func (c *trackedConn) SetDeadline(t time.Time) error {
 
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
+		c.mconn.Close()
 		c.srv.mu.Lock()
 		delete(c.srv.conns, c)
 		c.srv.mu.Unlock()
@@ -210,6 +222,7 @@ func (l listener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		tc := &trackedConn{Conn: c, srv: l.srv, loopback: isLoopback(c)}
+		tc.mconn.Open(l.srv.metrics)
 		if d := l.srv.cfg.LoginTimeout; d > 0 {
 			tc.loginBy.Store(time.Now().Add(d).UnixNano())
 			tc.SetReadDeadline(time.Time{})

@@ -133,17 +133,19 @@ func (s *session) Auth(mech string) (sasl.Server, error) {
 	}
 	m, err := s.srv.cfg.Auth.Start(s.ctx, mech, s.remote, cb)
 	if err != nil {
+		s.srv.metrics.Auth(mech, err)
 		return nil, s.authError(err)
 	}
-	return &saslServer{s: s, m: m}, nil
+	return &saslServer{s: s, m: m, mech: mech}, nil
 }
 
 // saslServer adapts an auth.Mechanism to go-smtp's sasl.Server. SCRAM's
 // server-final message comes as a challenge (334) that the client
 // answers with an empty line before the 235 (RFC 4954 §4).
 type saslServer struct {
-	s *session
-	m auth.Mechanism
+	s    *session
+	m    auth.Mechanism
+	mech string
 }
 
 func (a *saslServer) Next(resp []byte) ([]byte, bool, error) {
@@ -151,11 +153,13 @@ func (a *saslServer) Next(resp []byte) ([]byte, bool, error) {
 	defer a.s.mu.Unlock()
 	ch, done, err := a.m.Next(resp)
 	if err != nil {
+		a.s.srv.metrics.Auth(a.mech, err)
 		return nil, false, a.s.authError(err)
 	}
 	if !done {
 		return ch, false, nil
 	}
+	a.s.srv.metrics.Auth(a.mech, nil)
 	if err := a.s.loggedIn(a.m.AccountID()); err != nil {
 		return nil, false, err
 	}
@@ -194,6 +198,7 @@ func (s *session) loggedIn(id int64) error {
 	s.acct, s.releaseUser = acct, release
 	if s.tc != nil {
 		s.tc.loginBy.Store(0) // limits.login_timeout no longer applies
+		s.tc.mconn.Set(mAuthenticated)
 	}
 	s.log = s.log.With("user", acct.Name)
 	return nil
@@ -217,7 +222,7 @@ func (s *session) EHLOKeywords() []string {
 // Mail starts a transaction (RFC 5321 §4.1.1.2): the sender must be the
 // account's (RFC 6409 §6.1; "<>" is allowed, for MDNs and the like), and
 // the relay must take it.
-func (s *session) Mail(from string, opts *smtp.MailOptions) error {
+func (s *session) mail(from string, opts *smtp.MailOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.acct == nil {
@@ -283,7 +288,7 @@ func (s *session) relayMail(from string, opts *smtp.MailOptions) error {
 
 // Rcpt passes the recipient to the relay; its answer is the client's
 // (RFC 6409 §5).
-func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+func (s *session) rcpt(to string, opts *smtp.RcptOptions) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.acct == nil {
@@ -313,7 +318,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 // it: the header block is read first (up to limits.header_size) and its
 // From and Sender checked, then header and body are streamed to the
 // relay. The client's answer is the relay's.
-func (s *session) Data(r io.Reader) error {
+func (s *session) data(r io.Reader) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.acct == nil {

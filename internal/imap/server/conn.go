@@ -19,6 +19,7 @@ import (
 
 	"barid/internal/imap"
 	"barid/internal/imap/wire"
+	"barid/internal/metrics"
 	"barid/internal/notify"
 	"barid/internal/store"
 )
@@ -113,6 +114,13 @@ type Conn struct {
 	phaseMu  sync.Mutex
 	waiting  bool // blocked reading the next command (or in IDLE)
 	shutting bool
+
+	// result is the tagged status type ("OK", "NO", "BAD") of the
+	// command being run; mconn and mnotify are this connection's place
+	// on the metrics gauges (observe.go).
+	result  string
+	mconn   metrics.ConnState
+	mnotify bool
 }
 
 func (s *Server) newConn(nc net.Conn, implicitTLS bool) *Conn {
@@ -126,6 +134,7 @@ func (s *Server) newConn(nc net.Conn, implicitTLS bool) *Conn {
 		loopback: isLoopback(nc),
 	}
 	c.log = s.log.With("conn", c.id, "remote", c.remote.String())
+	c.mconn.Open(s.metrics)
 	c.br = bufio.NewReaderSize(nc, 2048)
 	c.bw = bufio.NewWriterSize(nc, 2048)
 	c.dec = wire.NewDecoder(c.br, c.decoderOptions())
@@ -219,6 +228,7 @@ func (c *Conn) serve() {
 }
 
 func (c *Conn) cleanup() {
+	c.endMetrics()
 	c.sel = nil
 	if c.sub != nil {
 		c.sub.Close()
@@ -288,6 +298,12 @@ func (c *Conn) readCommand(start time.Time) error {
 		return err
 	}
 	c.dec.ResetLine()
+	var tag, name string
+	var t0 time.Time
+	if c.srv.observing {
+		t0 = time.Now()
+	}
+	defer func() { c.commandDone(tag, name, t0) }()
 	if c.state == StateNotAuthenticated {
 		if b, _ := c.br.Peek(1); len(b) == 1 && b[0] == 0x16 {
 			c.writeBye("TLS handshake received on the plain-text port; use STARTTLS or the implicit TLS port")
@@ -299,7 +315,6 @@ func (c *Conn) readCommand(start time.Time) error {
 			return io.EOF
 		}
 	}
-	var tag, name string
 	if !c.dec.Tag(&tag) {
 		return c.syntaxAbort("*", "", c.errOr("missing or invalid command tag"))
 	}
@@ -505,6 +520,7 @@ func (c *Conn) writeStatus(tag, typ, code, text string) {
 		c.enc.Special('[').RawString(code).Special(']').SP()
 	}
 	c.enc.RawString(text).CRLF()
+	c.setResult(typ)
 	c.traceOut(tag, typ, code, text)
 }
 

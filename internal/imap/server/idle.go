@@ -34,6 +34,7 @@ func handleIdle(c *Conn, tag string) error {
 	c.wmu.Lock()
 	c.idling = true
 	c.wmu.Unlock()
+	c.srv.metrics.Idle(1)
 	keepalive := c.srv.cfg.Limits.IdleKeepalive
 	var timer *time.Timer
 	timer = time.AfterFunc(keepalive, func() {
@@ -72,6 +73,7 @@ func handleIdle(c *Conn, tag string) error {
 	c.wmu.Lock()
 	c.idling = false
 	c.wmu.Unlock()
+	c.srv.metrics.Idle(-1)
 	if c.state == StateLogout {
 		return &ioError{errors.New("selected mailbox deleted")}
 	}

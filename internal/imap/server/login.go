@@ -64,6 +64,7 @@ func handleLogin(c *Conn, tag string) error {
 		return &imap.Error{Type: "NO", Code: imap.CodeUnavailable, Text: "Authentication is not configured"}
 	}
 	id, err := c.srv.cfg.Auth.Plain(c.ctx(), c.remote, user, pass)
+	c.authDone("password", err)
 	if err != nil {
 		return authError(err)
 	}
@@ -113,6 +114,7 @@ func (c *Conn) loggedIn(tag string, accountID int64) error {
 	c.enc.RawString(tag).RawString(" OK [")
 	c.writeCapabilities()
 	c.enc.RawString("] Logged in").CRLF()
+	c.setResult("OK")
 	c.traceOut(tag, "OK", "CAPABILITY", "Logged in")
 	return nil
 }
@@ -162,6 +164,7 @@ func handleAuthenticate(c *Conn, tag string) error {
 	}
 	m, err := c.srv.cfg.Auth.Start(c.ctx(), mech, c.remote, c.channelBinding())
 	if err != nil {
+		c.authDone(mech, err)
 		return authError(err)
 	}
 	resp := initial
@@ -171,9 +174,11 @@ func handleAuthenticate(c *Conn, tag string) error {
 	for {
 		chal, done, err := m.Next(resp)
 		if err != nil {
+			c.authDone(mech, err)
 			return authError(err)
 		}
 		if done {
+			c.authDone(mech, nil)
 			if len(chal) > 0 {
 				// Additional data with success goes in a final
 				// challenge, answered by an empty response (RFC 9051

@@ -15,6 +15,7 @@ import (
 	"barid/internal/blob"
 	"barid/internal/deliver"
 	"barid/internal/mail/mime"
+	"barid/internal/metrics"
 	"barid/internal/notify"
 	"barid/internal/store"
 	"barid/internal/urlauth"
@@ -64,13 +65,23 @@ type Config struct {
 	// URLAuth resolves IMAP URLs: CATENATE parts (RFC 4469) and
 	// URLAUTH (RFC 4467). nil: one on Store and Blobs.
 	URLAuth *urlauth.Service
+	// Metrics receives connection, command, authentication and IDLE
+	// counts (observe.go); nil turns them off.
+	Metrics *metrics.Metrics
+	// LogCommands logs one line per command at debug level: tag,
+	// command name, result and duration (never arguments).
+	LogCommands bool
 }
 
 // Server accepts IMAP connections.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	nextID atomic.Uint64
+	cfg     Config
+	log     *slog.Logger
+	nextID  atomic.Uint64
+	metrics *metrics.Protocol // nil: off
+	// observing: metrics or command logging is on, so commands are
+	// timed (observe.go).
+	observing bool
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -104,6 +115,8 @@ func New(cfg Config) *Server {
 	return &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,
+		metrics:   newMetrics(cfg.Metrics),
+		observing: cfg.Metrics != nil || cfg.LogCommands,
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*Conn]struct{}),
 		ctx:       ctx,

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"barid/internal/store"
 )
@@ -79,6 +80,10 @@ type flagIndex struct {
 	max     int
 	min     int
 	clock   int64
+	// hits and misses count box's answers (stats.go): a current index
+	// served, or a large enough mailbox that had to be (re)loaded or
+	// was stale.
+	hits, misses atomic.Int64
 	// testAfterSnapshot, if set, runs inside loadBox once the snapshot
 	// is read and before the load is installed (tests commit there).
 	testAfterSnapshot func()
@@ -264,8 +269,10 @@ func (s *Store) box(ctx context.Context, mailboxID int64) (*boxFlags, error) {
 			b.used = x.clock
 			b.suspect = 0
 			x.mu.Unlock()
+			x.hits.Add(1)
 			return b, nil
 		}
+		x.misses.Add(1)
 		if b.suspect == store.ModSeq(hms) {
 			x.drop(mailboxID)
 		} else {
@@ -296,6 +303,7 @@ func (s *Store) box(ctx context.Context, mailboxID int64) (*boxFlags, error) {
 		}
 		return b, nil
 	}
+	x.misses.Add(1)
 	l := &load{done: make(chan struct{})}
 	x.loading[mailboxID] = l
 	x.mu.Unlock()

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"barid/internal/store"
@@ -56,6 +57,9 @@ type recEnt struct {
 const recEntOverhead = 200
 
 type recCache struct {
+	// hits and misses count records looked up (stats.go).
+	hits, misses atomic.Int64
+
 	mu    sync.Mutex
 	m     map[recKey]*recEnt
 	head  recEnt // sentinel of the LRU ring
@@ -85,6 +89,7 @@ func (c *recCache) pushFront(e *recEnt) {
 // lookup fills hits[i] with the entry for ents[i] (nil on a miss), marks
 // the hits recently used, and returns the UIDs missed, in order.
 func (c *recCache) lookup(mailbox int64, uidv uint32, ents []indexed, hits []*recEnt, missed []store.UID) ([]*recEnt, []store.UID) {
+	m0 := len(missed)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i := range ents {
@@ -97,6 +102,8 @@ func (c *recCache) lookup(mailbox int64, uidv uint32, ents []indexed, hits []*re
 		}
 		hits = append(hits, e)
 	}
+	c.misses.Add(int64(len(missed) - m0))
+	c.hits.Add(int64(len(ents) - (len(missed) - m0)))
 	return hits, missed
 }
 

@@ -75,6 +75,12 @@ type Options struct {
 	// envelopes, MIME structures and basics of recently read messages.
 	// Default 32 MiB; negative turns it off.
 	RecordCacheBytes int
+	// ObserveCommit, if set, receives the duration of every COMMIT the
+	// writer runs and whether it was durable (synchronous=FULL: the WAL
+	// fsync is in it) or a lazy flag batch (synchronous=NORMAL). It is
+	// called on the writer goroutine and must not block (the metrics
+	// histogram, stats.go).
+	ObserveCommit func(d time.Duration, durable bool)
 }
 
 // ErrClosed is returned by methods called after Close.

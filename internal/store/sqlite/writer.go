@@ -226,11 +226,15 @@ func (w *writer) run(batch []*writeReq) {
 		finish(nil)
 		return
 	}
+	commitStart := time.Now()
 	if err := w.exec("COMMIT"); err != nil {
 		w.s.log.Error("sqlite: commit", "err", err, "batch", len(batch))
 		w.exec("ROLLBACK") //nolint:errcheck
 		finish(err)
 		return
+	}
+	if obs := w.s.opts.ObserveCommit; obs != nil {
+		obs(time.Since(commitStart), !lazy)
 	}
 	if d := time.Since(start); d > time.Second {
 		w.s.log.Warn("sqlite: slow write batch", "batch", len(batch), "duration", d)

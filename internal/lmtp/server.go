@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"barid/internal/deliver"
+	"barid/internal/quickack"
 	"barid/internal/store"
 )
 
@@ -110,7 +111,10 @@ func (l trackingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc := &trackedConn{Conn: c, srv: l.srv}
+	// LMTP DATA arrives in whatever writes the client makes; a client
+	// with Nagle on holds the last one until the previous is ACKed, so
+	// every read is acknowledged at once (internal/quickack, Always).
+	tc := &trackedConn{Conn: quickack.Wrap(c, quickack.Always), srv: l.srv}
 	l.srv.mu.Lock()
 	closed := l.srv.closed
 	if !closed {

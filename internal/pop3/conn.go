@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"barid/internal/quickack"
 	"barid/internal/store"
 )
 
@@ -59,6 +60,9 @@ type conn struct {
 	account     *store.Account
 	releaseUser func()
 	drop        *maildrop // the locked maildrop, in TRANSACTION
+	// ack is the TCP connection under TLS, told to ACK at once after a
+	// SASL continuation (nil when not TCP).
+	ack *quickack.Conn
 
 	phaseMu  sync.Mutex
 	waiting  bool // blocked reading the next command
@@ -168,7 +172,7 @@ func (c *conn) cleanup() {
 // still sends for a moment, so that a last reply is not destroyed by a
 // reset (as the IMAP server does).
 func (c *conn) lingerClose() {
-	tc, ok := c.nc.(*net.TCPConn)
+	tc, ok := quickack.TCP(c.nc)
 	if !ok {
 		c.nc.Close()
 		return

@@ -20,6 +20,7 @@ import (
 	"barid/internal/imap"
 	"barid/internal/imap/wire"
 	"barid/internal/notify"
+	"barid/internal/quickack"
 	"barid/internal/store"
 )
 
@@ -49,8 +50,11 @@ func (s State) String() string {
 // Conn is one IMAP connection. Only its own goroutine touches it, except
 // during IDLE, when a second goroutine writes pushed updates under wmu.
 type Conn struct {
-	srv    *Server
-	nc     net.Conn
+	srv *Server
+	nc  net.Conn
+	// ack is the TCP connection under TLS and COMPRESS, told to ACK at
+	// once after a continuation request (nil when not TCP).
+	ack    *quickack.Conn
 	id     uint64
 	remote netip.Addr
 	log    *slog.Logger
@@ -153,10 +157,20 @@ func (c *Conn) continueLiteral(size int64, nonSync bool) error {
 	if nonSync {
 		// RFC 7888 §4: LITERAL- allows non-synchronizing literals only up
 		// to 4096 bytes; we advertise LITERAL+ so any size is accepted.
+		// The literal and what follows it may come in several writes:
+		// acknowledge them as they are read (quickack).
+		c.ack.Ack()
 		return nil
 	}
 	c.bw.WriteString("+ Ready for literal data\r\n")
-	return c.flushWire()
+	if err := c.flushWire(); err != nil {
+		return err
+	}
+	// A client with Nagle on (imaplib) sends the literal, then holds the
+	// CRLF after it until the literal is acknowledged: ACK it when read,
+	// not after the 40 ms delayed-ACK timer (internal/quickack).
+	c.ack.Ack()
+	return nil
 }
 
 // shutdown asks the connection to finish: a command in progress
@@ -238,7 +252,7 @@ func (c *Conn) lingerClose() {
 	if dc, ok := nc.(*deflateConn); ok {
 		nc = dc.raw()
 	}
-	tc, ok := nc.(*net.TCPConn)
+	tc, ok := quickack.TCP(nc)
 	if !ok {
 		c.nc.Close()
 		return

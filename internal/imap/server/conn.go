@@ -50,11 +50,8 @@ func (s State) String() string {
 // Conn is one IMAP connection. Only its own goroutine touches it, except
 // during IDLE, when a second goroutine writes pushed updates under wmu.
 type Conn struct {
-	srv *Server
-	nc  net.Conn
-	// ack is the TCP connection under TLS and COMPRESS, told to ACK at
-	// once after a continuation request (nil when not TCP).
-	ack    *quickack.Conn
+	srv    *Server
+	nc     net.Conn
 	id     uint64
 	remote netip.Addr
 	log    *slog.Logger
@@ -71,6 +68,10 @@ type Conn struct {
 	quiet    bool        // under wmu: NOTIFY is on and no command is in progress (push.go)
 	pushErr  error       // under wmu: a push between commands failed to write
 	pushing  atomic.Bool // a pusher goroutine is running
+
+	// ack is the TCP connection under TLS and COMPRESS, told to ACK at
+	// once after a continuation request (nil when not TCP).
+	ack *quickack.Conn
 
 	state      State
 	tls        bool

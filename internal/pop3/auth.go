@@ -255,7 +255,7 @@ func (c *conn) saslExchange(chal []byte) (resp []byte, ok bool, err error) {
 	}
 	// A client with Nagle on may send the response and its CRLF in two
 	// writes: ACK the response when read (internal/quickack).
-	c.ack.Ack()
+	c.ack.Arm()
 	line, err := c.readLine()
 	if err != nil {
 		return nil, false, err

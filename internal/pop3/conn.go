@@ -199,6 +199,7 @@ func (c *conn) readCommand(start time.Time) error {
 		deadline = time.Now().Add(c.srv.cfg.Limits.Autologout)
 	}
 	c.nc.SetReadDeadline(deadline)
+	c.ack.Disarm() // a new command: back to ACKs on partial lines only
 	if c.setWaiting(true) {
 		c.reply("-ERR [SYS/TEMP] Server shutting down.")
 		c.flush()

@@ -18,10 +18,12 @@
 //
 //   - after a read that drained the socket mid-line (the last byte read
 //     is not LF): the rest of the line may be held by the client's Nagle;
-//   - explicitly (Conn.Ack) after the server sends a continuation request
-//     ("+ " for an IMAP literal or a SASL challenge, POP3 SASL "+ "), so
-//     the literal or response that follows is acknowledged when read,
-//     whatever its last byte;
+//   - after the server sends a continuation request ("+ " for an IMAP
+//     literal or a SASL challenge, POP3 SASL "+ ") or reads a LITERAL+
+//     header: Conn.Arm acknowledges at once and after every read until
+//     the next command (Conn.Disarm), so the literal or response that
+//     follows is acknowledged as soon as it is read, whatever its last
+//     byte;
 //   - in Always mode after every read (LMTP DATA, where a client's write
 //     boundaries say nothing about where the message ends).
 //

@@ -23,6 +23,10 @@ type Conn struct {
 	*net.TCPConn
 	rc   syscall.RawConn
 	mode Mode
+	// armed: the rest of a command is on its way after a continuation
+	// request (Arm); every read acknowledges until Disarm. Only the
+	// goroutine that reads the connection touches it.
+	armed bool
 }
 
 // Wrap returns nc wrapped in a *Conn when it is a TCP connection, and nc
@@ -60,10 +64,32 @@ func TCP(nc net.Conn) (*net.TCPConn, bool) {
 // comment).
 func (c *Conn) Read(p []byte) (int, error) {
 	n, err := c.TCPConn.Read(p)
-	if n > 0 && (c.mode == Always || (n < len(p) && p[n-1] != '\n')) {
+	if n > 0 && (c.mode == Always || c.armed || (n < len(p) && p[n-1] != '\n')) {
 		c.Ack()
 	}
 	return n, err
+}
+
+// Arm is for right after the server writes a continuation request: it
+// acknowledges at once (Ack), and so does every read until Disarm. A
+// literal usually ends in LF, so the mid-line rule would not see that
+// the client holds the CRLF after it; and an ACK forced after the bytes
+// are read goes out whatever the kernel guessed about the segment. A
+// no-op on nil.
+func (c *Conn) Arm() {
+	if c == nil {
+		return
+	}
+	c.armed = true
+	c.Ack()
+}
+
+// Disarm ends Arm, when the server starts reading the next command. A
+// no-op on nil.
+func (c *Conn) Disarm() {
+	if c != nil {
+		c.armed = false
+	}
 }
 
 // Ack leaves delayed-ACK mode: a pending ACK goes out now, and data that

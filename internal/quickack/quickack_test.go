@@ -2,6 +2,7 @@ package quickack
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -102,19 +103,28 @@ func TestSplitCommandNotStalledByDelayedACK(t *testing.T) {
 }
 
 // A synchronizing literal: "+", then the literal (ending in LF) and its
-// CRLF in two writes; the server calls Ack after the continuation.
+// CRLF in two writes; the server calls Arm after the continuation. Sizes
+// below and above the smallest MSS, as the kernel treats them apart.
 func TestLiteralAfterContinuationNotStalledByDelayedACK(t *testing.T) {
 	if !Supported {
 		t.Skip("TCP_QUICKACK is Linux-only")
 	}
+	for _, size := range []int{7, 1000, 3000} {
+		literalRounds(t, size)
+	}
+}
+
+func literalRounds(t *testing.T, size int) {
+	lit := strings.Repeat("x", size-2) + "\r\n"
 	med := nagleExchange(t, 20, true,
 		func(c net.Conn, ack *Conn, br *bufio.Reader) error {
-			if _, err := readLine(br); err != nil { // a APPEND {7}
+			ack.Disarm()                            // a new command
+			if _, err := readLine(br); err != nil { // a APPEND {N}
 				return err
 			}
 			io.WriteString(c, "+ Ready\r\n")
-			ack.Ack()
-			buf := make([]byte, 7+2)
+			ack.Arm()
+			buf := make([]byte, size+2)
 			if _, err := io.ReadFull(br, buf); err != nil {
 				return err
 			}
@@ -122,17 +132,17 @@ func TestLiteralAfterContinuationNotStalledByDelayedACK(t *testing.T) {
 			return err
 		},
 		func(c net.Conn, br *bufio.Reader) error {
-			io.WriteString(c, "a APPEND {7}\r\n")
+			fmt.Fprintf(c, "a APPEND {%d}\r\n", size)
 			if _, err := readLine(br); err != nil {
 				return err
 			}
-			io.WriteString(c, "hello\r\n")
+			io.WriteString(c, lit)
 			io.WriteString(c, "\r\n")
 			_, err := readLine(br)
 			return err
 		})
 	if med > maxMedian {
-		t.Fatalf("median APPEND-like round with Nagle on took %v (> %v): the literal's ACK was delayed, holding the client's CRLF (the 40 ms stall quickack prevents)", med, maxMedian)
+		t.Fatalf("median APPEND-like round (%d-octet literal) with Nagle on took %v (> %v): the literal's ACK was delayed, holding the client's CRLF (the 40 ms stall quickack prevents)", size, med, maxMedian)
 	}
 }
 

@@ -160,7 +160,7 @@ func (c *Conn) continueLiteral(size int64, nonSync bool) error {
 		// to 4096 bytes; we advertise LITERAL+ so any size is accepted.
 		// The literal and what follows it may come in several writes:
 		// acknowledge them as they are read (quickack).
-		c.ack.Ack()
+		c.ack.Arm()
 		return nil
 	}
 	c.bw.WriteString("+ Ready for literal data\r\n")
@@ -170,7 +170,7 @@ func (c *Conn) continueLiteral(size int64, nonSync bool) error {
 	// A client with Nagle on (imaplib) sends the literal, then holds the
 	// CRLF after it until the literal is acknowledged: ACK it when read,
 	// not after the 40 ms delayed-ACK timer (internal/quickack).
-	c.ack.Ack()
+	c.ack.Arm()
 	return nil
 }
 
@@ -266,6 +266,7 @@ func (c *Conn) lingerClose() {
 
 // readCommand reads and runs one command.
 func (c *Conn) readCommand(start time.Time) error {
+	c.ack.Disarm() // a new command: back to ACKs on partial lines only
 	var deadline time.Time
 	if c.state == StateNotAuthenticated {
 		if c.authStart.After(start) {

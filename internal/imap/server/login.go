@@ -204,7 +204,7 @@ func (c *Conn) saslExchange(chal []byte) ([]byte, error) {
 	}
 	// imaplib writes the response and its CRLF separately: ACK the
 	// response when read so Nagle releases the CRLF (internal/quickack).
-	c.ack.Ack()
+	c.ack.Arm()
 	line, err := c.readRawLine()
 	if err != nil {
 		var le *wire.LimitError

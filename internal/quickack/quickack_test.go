@@ -118,8 +118,9 @@ func literalRounds(t *testing.T, size int) {
 	lit := strings.Repeat("x", size-2) + "\r\n"
 	med := nagleExchange(t, 20, true,
 		func(c net.Conn, ack *Conn, br *bufio.Reader) error {
-			ack.Disarm()                            // a new command
-			if _, err := readLine(br); err != nil { // a APPEND {N}
+			// A new command: "a APPEND {N}".
+			ack.Disarm()
+			if _, err := readLine(br); err != nil {
 				return err
 			}
 			io.WriteString(c, "+ Ready\r\n")

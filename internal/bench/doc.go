@@ -17,6 +17,10 @@
 //   - idle: holds C IDLE (RFC 2177) connections, reports the server's
 //     memory per connection and the time a delivery takes to reach them.
 //   - lmtp: delivery throughput at a given concurrency and message size.
+//   - latency: LOGIN, APPEND and UID FETCH BODY.PEEK[] one at a time
+//     through unmodified client libraries (Python imaplib, a Go client
+//     with Nagle on that splits its writes, a one-write baseline), where
+//     a server's delayed ACK shows (internal/quickack).
 //   - report: renders the JSON-lines results file as docs/benchmarks.md.
 //
 // The IMAP client in this package (conn.go, scan.go) is deliberately raw

@@ -21,6 +21,7 @@ Scenarios:
   lmtp      LMTP delivery throughput at concurrency K and size S
   pop3      POP3 RETR throughput, and server memory per logged-in POP3 session
   submission  sending a large message through submission: BURL vs DATA
+  latency   one-at-a-time LOGIN, APPEND and UID FETCH latency through client libraries (imaplib, Go)
   report    render a results file as Markdown (docs/benchmarks.md)
   pwhash    print an argon2id hash of the password on stdin (for Dovecot's passwd-file)
 
@@ -43,6 +44,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"idle":     runIdle,
 		"lmtp":     runLMTP,
 		"pop3":     runPOP3,
+		"latency":  runLatency,
 		"report":   runReport,
 		"pwhash":   runPwhash,
 	}[args[0]]

@@ -200,6 +200,7 @@ func (o *reportOpts) render(w io.Writer, recs []Record, meta [][2]string) {
 	o.idle(m, recs)
 	o.lmtp(m, recs)
 	o.pop3(m, recs)
+	o.latency(m, recs)
 	o.noise(m, recs)
 
 	if o.charts != "" {
@@ -823,6 +824,8 @@ func describe(r Record) string {
 		return fmt.Sprintf("lmtp concurrency %d, %d bytes", r.LMTP.Concurrency, r.LMTP.Size)
 	case r.POP3 != nil:
 		return fmt.Sprintf("pop3 %d clients, pipeline %d", r.POP3.Clients, max(r.POP3.Pipeline, 1))
+	case r.Latency != nil:
+		return describeLatency(r)
 	}
 	return r.Scenario
 }

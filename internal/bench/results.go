@@ -16,7 +16,7 @@ import (
 type Record struct {
 	Time     time.Time `json:"time"`
 	Server   string    `json:"server"`   // label, e.g. "dovecot" or "barid"
-	Scenario string    `json:"scenario"` // mix, populate, bigbox, idle, lmtp, pop3
+	Scenario string    `json:"scenario"` // mix, populate, bigbox, idle, lmtp, pop3, latency
 	Error    string    `json:"error,omitempty"`
 	Env      *Env      `json:"env,omitempty"`
 
@@ -28,6 +28,7 @@ type Record struct {
 	POP3     *POP3Result     `json:"pop3,omitempty"`
 
 	Submission *SubmissionResult `json:"submission,omitempty"`
+	Latency    *LatencyResult    `json:"latency,omitempty"`
 }
 
 // OpStat summarizes one kind of operation.

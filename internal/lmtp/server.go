@@ -15,6 +15,7 @@ import (
 
 	"barid/internal/deliver"
 	"barid/internal/metrics"
+	"barid/internal/quickack"
 	"barid/internal/store"
 )
 
@@ -119,7 +120,10 @@ func (l trackingListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc := &trackedConn{Conn: c, srv: l.srv}
+	// LMTP DATA arrives in whatever writes the client makes; a client
+	// with Nagle on holds the last one until the previous is ACKed, so
+	// every read is acknowledged at once (internal/quickack, Always).
+	tc := &trackedConn{Conn: quickack.Wrap(c, quickack.Always), srv: l.srv}
 	tc.mconn.Open(l.srv.metrics)
 	l.srv.mu.Lock()
 	closed := l.srv.closed

@@ -257,6 +257,9 @@ func (c *conn) saslExchange(chal []byte) (resp []byte, ok bool, err error) {
 	if err := c.flush(); err != nil {
 		return nil, false, err
 	}
+	// A client with Nagle on may send the response and its CRLF in two
+	// writes: ACK the response when read (internal/quickack).
+	c.ack.Arm()
 	line, err := c.readLine()
 	if err != nil {
 		return nil, false, err

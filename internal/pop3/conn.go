@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"barid/internal/metrics"
+	"barid/internal/quickack"
 	"barid/internal/store"
 )
 
@@ -65,6 +66,9 @@ type conn struct {
 	// still in bw: the flush that writes them marks them (markSeen).
 	seenPending []int
 	scratch     []byte // formats a reply line
+	// ack is the TCP connection under TLS, told to ACK at once after a
+	// SASL continuation (nil when not TCP).
+	ack *quickack.Conn
 
 	phaseMu  sync.Mutex
 	waiting  bool // blocked reading the next command
@@ -181,7 +185,7 @@ func (c *conn) cleanup() {
 // still sends for a moment, so that a last reply is not destroyed by a
 // reset (as the IMAP server does).
 func (c *conn) lingerClose() {
-	tc, ok := c.nc.(*net.TCPConn)
+	tc, ok := quickack.TCP(c.nc)
 	if !ok {
 		c.nc.Close()
 		return
@@ -208,6 +212,7 @@ func (c *conn) readCommand(start time.Time) error {
 		deadline = time.Now().Add(c.srv.cfg.Limits.Autologout)
 	}
 	c.nc.SetReadDeadline(deadline)
+	c.ack.Disarm() // a new command: back to ACKs on partial lines only
 	if c.setWaiting(true) {
 		c.reply("-ERR [SYS/TEMP] Server shutting down.")
 		c.flush()

@@ -16,6 +16,7 @@ import (
 	"barid/internal/blob"
 	"barid/internal/metrics"
 	"barid/internal/notify"
+	"barid/internal/quickack"
 	"barid/internal/store"
 )
 
@@ -150,6 +151,9 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 			return err
 		}
 		backoff = 0
+		// Prompt ACKs for clients that leave Nagle on (quickack).
+		nc = quickack.Wrap(nc, quickack.Partial)
+		ack := quickack.Of(nc)
 		if implicitTLS {
 			if s.cfg.TLS == nil {
 				nc.Close()
@@ -158,6 +162,7 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 			nc = tls.Server(nc, s.cfg.TLS)
 		}
 		c := s.newConn(nc, implicitTLS)
+		c.ack = ack
 		s.mu.Lock()
 		if s.closing {
 			s.mu.Unlock()

@@ -21,6 +21,7 @@ import (
 	"barid/internal/imap/wire"
 	"barid/internal/metrics"
 	"barid/internal/notify"
+	"barid/internal/quickack"
 	"barid/internal/store"
 )
 
@@ -68,6 +69,10 @@ type Conn struct {
 	quiet    bool        // under wmu: NOTIFY is on and no command is in progress (push.go)
 	pushErr  error       // under wmu: a push between commands failed to write
 	pushing  atomic.Bool // a pusher goroutine is running
+
+	// ack is the TCP connection under TLS and COMPRESS, told to ACK at
+	// once after a continuation request (nil when not TCP).
+	ack *quickack.Conn
 
 	state      State
 	tls        bool
@@ -162,10 +167,20 @@ func (c *Conn) continueLiteral(size int64, nonSync bool) error {
 	if nonSync {
 		// RFC 7888 §4: LITERAL- allows non-synchronizing literals only up
 		// to 4096 bytes; we advertise LITERAL+ so any size is accepted.
+		// The literal and what follows it may come in several writes:
+		// acknowledge them as they are read (quickack).
+		c.ack.Arm()
 		return nil
 	}
 	c.bw.WriteString("+ Ready for literal data\r\n")
-	return c.flushWire()
+	if err := c.flushWire(); err != nil {
+		return err
+	}
+	// A client with Nagle on (imaplib) sends the literal, then holds the
+	// CRLF after it until the literal is acknowledged: ACK it when read,
+	// not after the 40 ms delayed-ACK timer (internal/quickack).
+	c.ack.Arm()
+	return nil
 }
 
 // shutdown asks the connection to finish: a command in progress
@@ -248,7 +263,7 @@ func (c *Conn) lingerClose() {
 	if dc, ok := nc.(*deflateConn); ok {
 		nc = dc.raw()
 	}
-	tc, ok := nc.(*net.TCPConn)
+	tc, ok := quickack.TCP(nc)
 	if !ok {
 		c.nc.Close()
 		return
@@ -261,6 +276,7 @@ func (c *Conn) lingerClose() {
 
 // readCommand reads and runs one command.
 func (c *Conn) readCommand(start time.Time) error {
+	c.ack.Disarm() // a new command: back to ACKs on partial lines only
 	var deadline time.Time
 	if c.state == StateNotAuthenticated {
 		if c.authStart.After(start) {

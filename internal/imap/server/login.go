@@ -207,6 +207,9 @@ func (c *Conn) saslExchange(chal []byte) ([]byte, error) {
 	if err := c.flush(); err != nil {
 		return nil, &ioError{err}
 	}
+	// imaplib writes the response and its CRLF separately: ACK the
+	// response when read so Nagle releases the CRLF (internal/quickack).
+	c.ack.Arm()
 	line, err := c.readRawLine()
 	if err != nil {
 		var le *wire.LimitError

@@ -17,6 +17,7 @@ import (
 	"barid/internal/mail/mime"
 	"barid/internal/metrics"
 	"barid/internal/notify"
+	"barid/internal/quickack"
 	"barid/internal/store"
 	"barid/internal/urlauth"
 )
@@ -161,6 +162,9 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 			return err
 		}
 		backoff = 0
+		// Prompt ACKs for clients that leave Nagle on (quickack).
+		nc = quickack.Wrap(nc, quickack.Partial)
+		ack := quickack.Of(nc)
 		if implicitTLS {
 			if s.cfg.TLS == nil {
 				nc.Close()
@@ -169,6 +173,7 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 			nc = tls.Server(nc, s.cfg.TLS)
 		}
 		c := s.newConn(nc, implicitTLS)
+		c.ack = ack
 		s.mu.Lock()
 		if s.closing {
 			s.mu.Unlock()

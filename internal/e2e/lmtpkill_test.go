@@ -110,7 +110,9 @@ func TestLMTPKill9(t *testing.T) {
 	const cycles, senders = 3, 8
 	for cycle := 0; cycle <= cycles; cycle++ {
 		p := startProc(t, bin, data, "--lmtp", "127.0.0.1:0")
-		m := lmtpListeningRE.FindStringSubmatch(p.log.String())
+		// The IMAP listening line, which startProc waits for, may be
+		// logged before the LMTP one.
+		m := p.waitLog(lmtpListeningRE, 10*time.Second)
 		if m == nil {
 			t.Fatalf("no LMTP listener:\n%s", p.log)
 		}

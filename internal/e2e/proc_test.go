@@ -139,6 +139,16 @@ func startProcEnv(t testing.TB, bin, dataDir string, env []string, extra ...stri
 
 func (p *proc) pid() int { return p.cmd.Process.Pid }
 
+// waitLog waits up to d for a log line matching re and returns its
+// submatches (nil if none came).
+func (p *proc) waitLog(re *regexp.Regexp, d time.Duration) []string {
+	for deadline := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		if m := re.FindStringSubmatch(p.log.String()); m != nil || time.Now().After(deadline) {
+			return m
+		}
+	}
+}
+
 // kill sends SIGKILL and waits for the process to be gone.
 func (p *proc) kill() {
 	select {

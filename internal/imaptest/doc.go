@@ -11,7 +11,11 @@
 //     skipped, which fails like a failed group.
 //   - TestStress runs imaptest's stress mode (10 clients, checkpoint=1,
 //     own_flags) on an mbox of generated realistic messages and asserts
-//     that imaptest reports no error.
+//     that imaptest reports no error. imaptest 2.3 sometimes aborts on
+//     its own assertion (client_update_plan: plan_size == 0, in its
+//     plan/checkpoint code); such a run is logged whole, its error lines
+//     included, and repeated on a fresh account, up to three times; the
+//     errors of a run that completes decide.
 //
 // testdata/known-gaps.txt lists the groups (and "stress") that fail or
 // are skipped today, each with its reason. A failure or skip not listed

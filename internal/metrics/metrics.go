@@ -343,16 +343,20 @@ func (c *ConnState) Set(i int) {
 	if c.p == nil || i < 0 || i >= len(c.p.states) {
 		return
 	}
-	old := c.state.Swap(int32(i + 1))
-	switch old {
-	case int32(i + 1):
-		return
-	case 0: // closed meanwhile: stay closed
-		c.state.Store(0)
-		return
+	// A compare-and-swap, not a swap: a swap that found the connection
+	// closed had to put 0 back, and a second Set in between then took a
+	// state that was never counted off the gauge (TestConnStateRace).
+	for {
+		old := c.state.Load()
+		if old == 0 || old == int32(i+1) { // closed, or already there
+			return
+		}
+		if c.state.CompareAndSwap(old, int32(i+1)) {
+			c.p.states[old-1].Dec()
+			c.p.states[i].Inc()
+			return
+		}
 	}
-	c.p.states[old-1].Dec()
-	c.p.states[i].Inc()
 }
 
 // Close takes the connection off the gauge; later calls do nothing.

@@ -20,7 +20,7 @@ import (
 
 // imaptestCommit names the vendored tarball; the cache folder carries it
 // so that a new tarball gets a new build.
-const imaptestCommit = "0de0dbf"
+const imaptestCommit = "0de0dbf-p1" // -p1: build.sh patches client-state.c
 
 // tool is a built imaptest: the binary and its scripted tests folder.
 type tool struct {

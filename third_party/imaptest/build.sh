@@ -40,6 +40,14 @@ if grep -q "struct imap_parser_params" /usr/include/dovecot/imap-parser.h; then
 	sed -i 's/imap_parser_create(\(.*\), (size_t)-1);/imap_parser_create(\1, (size_t)-1, \&(const struct imap_parser_params){ .list_count_limit = 0 });/' \
 		src/commands.c src/imap-client.c src/test-parser.c
 fi
+# A crash of imaptest's own (its client_update_plan asserts that a client
+# that is not logged in has an empty plan; a client that a checkpoint meets
+# while it reconnects after LOGOUT can still hold the old session's plan,
+# and the stress run then aborts): drop the old plan instead, since nothing
+# else can be sent before LOGIN. This changes no check imaptest makes.
+# Recorded in README.md here; the build folder's name carries "-p1".
+sed -i 's|i_assert(client->plan_size == 0);|client->plan_size = 0; /* barid: see third_party/imaptest/README.md */|' src/client-state.c
+grep -q "barid: see third_party/imaptest/README.md" src/client-state.c || { echo "imaptest build: the client-state.c patch did not apply" >&2; exit 1; }
 log="$work/build.log"
 {
 	./autogen.sh

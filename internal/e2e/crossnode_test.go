@@ -144,15 +144,14 @@ func TestCrossNodeIdle(t *testing.T) {
 	idleUntil(t, idler, "STORE", func(l string) bool {
 		return strings.HasPrefix(l, "* 1 FETCH (") && strings.Contains(l, `\Flagged`)
 	})
-	lines := noop.ExpectOK("n2", "NOOP")
-	if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "* 1 FETCH") && strings.Contains(l, `\Flagged`) }) {
+	if lines := noopUntil(t, noop, "n2", func(l string) bool { return strings.HasPrefix(l, "* 1 FETCH") && strings.Contains(l, `\Flagged`) }); lines != nil {
 		t.Fatalf("NOOP on A after STORE on B: %q", lines)
 	}
 
 	w.ExpectOK("e", `STORE 1 +FLAGS.SILENT (\Deleted)`)
 	w.ExpectOK("x", "EXPUNGE")
 	idleUntil(t, idler, "EXPUNGE", func(l string) bool { return l == "* 1 EXPUNGE" })
-	if lines := noop.ExpectOK("n3", "NOOP"); !slices.Contains(lines, "* 1 EXPUNGE") {
+	if lines := noopUntil(t, noop, "n3", func(l string) bool { return l == "* 1 EXPUNGE" }); lines != nil {
 		t.Fatalf("NOOP on A after EXPUNGE on B: %q", lines)
 	}
 
@@ -369,4 +368,20 @@ func TestCrossNodeFanoutLatency(t *testing.T) {
 		t.Logf("fan-out to %d idlers on node %s, %d appends on B: p50 %s p99 %s max %s (%d samples, from APPEND sent to EXISTS read)",
 			perNode, node, appends, pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), ds[len(ds)-1].Round(time.Microsecond), len(ds))
 	}
+}
+
+// noopUntil sends NOOP on c until a response line satisfies want, for at
+// most 5 s (the change reaches node A's bus through PostgreSQL's
+// LISTEN/NOTIFY, asynchronously to the writer's OK). It returns nil when
+// the line came, or the last NOOP's lines when it did not.
+func noopUntil(t *testing.T, c *testkit.Conn, tag string, want func(string) bool) []string {
+	t.Helper()
+	var lines []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		lines = c.ExpectOK(tag, "NOOP")
+		if slices.ContainsFunc(lines, want) {
+			return nil
+		}
+	}
+	return lines
 }

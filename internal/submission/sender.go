@@ -85,6 +85,12 @@ func (s *Sender) checkHeader(account string, hdr []byte) string {
 		return "Message has more than one From or Sender header"
 	}
 	for _, v := range append(from, sender...) {
+		// A control character inside the field (a bare CR, NUL: RFC 5322
+		// §3.2.3 allows none) would be dropped by the address parser and
+		// could turn someone else's address into the account's.
+		if strings.ContainsFunc(header.Unfold([]byte(v)), func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			return "From/Sender header has a control character"
+		}
 		addrs := header.ParseAddressList(v)
 		n := 0
 		for _, a := range addrs {

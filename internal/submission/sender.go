@@ -88,7 +88,7 @@ func (s *Sender) checkHeader(account string, hdr []byte) string {
 		// A control character inside the field (a bare CR, NUL: RFC 5322
 		// §3.2.3 allows none) would be dropped by the address parser and
 		// could turn someone else's address into the account's.
-		if strings.ContainsFunc(header.Unfold([]byte(v)), func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+		if hasControl(v) {
 			return "From/Sender header has a control character"
 		}
 		addrs := header.ParseAddressList(v)
@@ -107,6 +107,24 @@ func (s *Sender) checkHeader(account string, hdr []byte) string {
 		}
 	}
 	return ""
+}
+
+// hasControl reports a control character in a raw field value other than
+// the line ends of folding (CRLF, or a bare LF of an LF-only message) and
+// HTAB.
+func hasControl(v string) bool {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\r':
+			if i+1 >= len(v) || v[i+1] != '\n' {
+				return true
+			}
+		case c == '\n', c == '\t':
+		case c < ' ', c == 0x7f:
+			return true
+		}
+	}
+	return false
 }
 
 func cutLast(s string, sep byte) (before, after string, found bool) {

@@ -68,6 +68,12 @@ func (s *Sender) Owns(account, addr string) bool {
 // From must be there, and every mailbox in them must be the account's
 // (RFC 6409 §6.1). It returns "" or the reason for a 550 5.7.1.
 func (s *Sender) checkHeader(account string, hdr []byte) string {
+	// A control character in the header block (a bare CR, NUL: RFC 5322
+	// §2.2 and §3.2 allow none) is refused: the header parser drops a bare
+	// CR, which could turn someone else's address into the account's.
+	if hasControl(headerBlock(hdr)) {
+		return "Message header has a control character (RFC 5322 §2.2)"
+	}
 	var from, sender []string
 	header.ForEach(hdr, func(f header.Field) bool {
 		switch strings.ToLower(strings.TrimSpace(f.Name)) {
@@ -88,9 +94,6 @@ func (s *Sender) checkHeader(account string, hdr []byte) string {
 		// A control character inside the field (a bare CR, NUL: RFC 5322
 		// §3.2.3 allows none) would be dropped by the address parser and
 		// could turn someone else's address into the account's.
-		if hasControl(v) {
-			return "From/Sender header has a control character"
-		}
 		addrs := header.ParseAddressList(v)
 		n := 0
 		for _, a := range addrs {
@@ -107,6 +110,18 @@ func (s *Sender) checkHeader(account string, hdr []byte) string {
 		}
 	}
 	return ""
+}
+
+// headerBlock is hdr up to the blank line that ends the header.
+func headerBlock(hdr []byte) string {
+	h := string(hdr)
+	if i := strings.Index(h, "\r\n\r\n"); i >= 0 {
+		h = h[:i]
+	}
+	if i := strings.Index(h, "\n\n"); i >= 0 {
+		h = h[:i]
+	}
+	return h
 }
 
 // hasControl reports a control character in a raw field value other than

@@ -61,6 +61,8 @@ func TestCheckHeader(t *testing.T) {
 		{"From: undisclosed:;\r\n\r\n", "no address"},
 		{"From: <alice@\r\n\r\n", "not yours"},
 		{"From: alice@localhost\r\n\r\nFrom: mallory@example.org\r\n", ""}, // the body is not the header
+		{"From: Al\riCe@localhost\r\n\r\n", "control character"},           // a bare CR the parser would drop
+		{"Subject: a\x00b\r\nFrom: alice@localhost\r\n\r\n", "control character"},
 	}
 	for _, tc := range tests {
 		got := s.checkHeader("alice", []byte(tc.hdr))

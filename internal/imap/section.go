@@ -1,5 +1,7 @@
 package imap
 
+import "strings"
+
 // SectionSpecifier is the text part of a section (RFC 9051 §6.4.5).
 type SectionSpecifier uint8
 
@@ -24,4 +26,27 @@ type Section struct {
 	Partial bool
 	Offset  int64
 	Count   int64
+}
+
+// ParseSectionSpecifier maps the text part of a section (RFC 9051
+// §6.4.5: "", HEADER, HEADER.FIELDS, HEADER.FIELDS.NOT, TEXT, MIME; any
+// case) to its SectionSpecifier. MIME names the header of a body part, so
+// it needs a part number (hasPart). FETCH sections and IMAP URL
+// ;SECTION= values (RFC 5092) share it.
+func ParseSectionSpecifier(name string, hasPart bool) (SectionSpecifier, bool) {
+	switch strings.ToUpper(name) {
+	case "":
+		return SectionAll, true
+	case "HEADER":
+		return SectionHeader, true
+	case "HEADER.FIELDS":
+		return SectionHeaderFields, true
+	case "HEADER.FIELDS.NOT":
+		return SectionHeaderFieldsNot, true
+	case "TEXT":
+		return SectionText, true
+	case "MIME":
+		return SectionMIME, hasPart
+	}
+	return 0, false
 }

@@ -40,25 +40,11 @@ func ParseSection(s string) (imap.Section, error) {
 		rest = rest[1:]
 	}
 	name, list, hasList := strings.Cut(rest, " ")
-	switch strings.ToUpper(name) {
-	case "":
-		sec.Specifier = imap.SectionAll
-	case "HEADER":
-		sec.Specifier = imap.SectionHeader
-	case "HEADER.FIELDS":
-		sec.Specifier = imap.SectionHeaderFields
-	case "HEADER.FIELDS.NOT":
-		sec.Specifier = imap.SectionHeaderFieldsNot
-	case "TEXT":
-		sec.Specifier = imap.SectionText
-	case "MIME":
-		if len(sec.Part) == 0 {
-			return sec, bad
-		}
-		sec.Specifier = imap.SectionMIME
-	default:
+	spec, ok := imap.ParseSectionSpecifier(name, len(sec.Part) > 0)
+	if !ok {
 		return sec, bad
 	}
+	sec.Specifier = spec
 	fields := sec.Specifier == imap.SectionHeaderFields || sec.Specifier == imap.SectionHeaderFieldsNot
 	if fields != hasList {
 		return sec, bad

@@ -482,25 +482,11 @@ func parseSectionSpec(s string) (imap.Section, error) {
 			return sec, bad
 		}
 	}
-	switch strings.ToUpper(s) {
-	case "":
-		sec.Specifier = imap.SectionAll
-	case "HEADER":
-		sec.Specifier = imap.SectionHeader
-	case "HEADER.FIELDS":
-		sec.Specifier = imap.SectionHeaderFields
-	case "HEADER.FIELDS.NOT":
-		sec.Specifier = imap.SectionHeaderFieldsNot
-	case "TEXT":
-		sec.Specifier = imap.SectionText
-	case "MIME":
-		if len(sec.Part) == 0 {
-			return sec, bad
-		}
-		sec.Specifier = imap.SectionMIME
-	default:
+	spec, ok := imap.ParseSectionSpecifier(s, len(sec.Part) > 0)
+	if !ok {
 		return sec, bad
 	}
+	sec.Specifier = spec
 	return sec, nil
 }
 

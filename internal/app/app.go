@@ -207,7 +207,7 @@ func (a *App) Listen() error {
 		if addr == "" {
 			return nil
 		}
-		ln, err := net.Listen("tcp", addr)
+		ln, err := a.listenTCP(addr)
 		if err != nil {
 			return fmt.Errorf("%s listener on %s: %w", name, addr, err)
 		}

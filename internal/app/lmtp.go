@@ -87,7 +87,7 @@ func (a *App) listenLMTP() error {
 		return err
 	}
 	if addr := a.cfg.LMTP.Listen; addr != "" {
-		ln, err := net.Listen("tcp", addr)
+		ln, err := a.listenTCP(addr)
 		if err != nil {
 			return fail(fmt.Errorf("lmtp listener on %s: %w", addr, err))
 		}

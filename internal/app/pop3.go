@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 
 	"barid/internal/pop3"
@@ -52,7 +51,7 @@ func (a *App) listenPOP3() error {
 		if l.addr == "" {
 			continue
 		}
-		ln, err := net.Listen("tcp", l.addr)
+		ln, err := a.listenTCP(l.addr)
 		if err != nil {
 			for _, b := range a.pop3.lns {
 				b.ln.Close()

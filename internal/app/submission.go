@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"net"
 	"sync"
 
 	"barid/internal/submission"
@@ -62,7 +61,7 @@ func (a *App) listenSubmission() error {
 		if l.addr == "" {
 			continue
 		}
-		ln, err := net.Listen("tcp", l.addr)
+		ln, err := a.listenTCP(l.addr)
 		if err != nil {
 			for _, x := range svc.lns {
 				x.ln.Close()

@@ -55,7 +55,23 @@ type Config struct {
 
 	Metrics Metrics `toml:"metrics"`
 	Log     Log     `toml:"log"`
+	Proxy   Proxy   `toml:"proxy"`
 	Debug   Debug   `toml:"debug"`
+}
+
+// Proxy is the PROXY protocol section (internal/proxylisten): barid
+// behind a load balancer such as HAProxy or nginx stream.
+type Proxy struct {
+	// Trusted lists the balancers' addresses or CIDR prefixes. A
+	// connection from one of them to an IMAP, POP3, LMTP or submission
+	// listener must begin with a PROXY v1 or v2 header, whose client
+	// address then counts for limits, throttling and logs. From any
+	// other address no header is read. Empty (the default) turns the
+	// PROXY protocol off.
+	Trusted []string `toml:"trusted"`
+	// HeaderTimeout bounds the wait for a trusted peer's header; a
+	// peer that sends none in time is disconnected.
+	HeaderTimeout Duration `toml:"header_timeout"`
 }
 
 // Metrics is the Prometheus endpoint section (docs/operations.md,
@@ -330,6 +346,7 @@ func Default() Config {
 		},
 		Submission: Submission{RelayTLS: "may", MaxRecipients: 100},
 		Log:        Log{Format: "text"},
+		Proxy:      Proxy{HeaderTimeout: Duration{5 * time.Second}},
 	}
 }
 
@@ -445,6 +462,12 @@ func (c *Config) Validate() error {
 	if _, err := c.TrustedPrefixes(); err != nil {
 		add("%v", err)
 	}
+	if _, err := c.ProxyPrefixes(); err != nil {
+		add("%v", err)
+	}
+	if c.Proxy.HeaderTimeout.Duration < 100*time.Millisecond {
+		add("proxy.header_timeout must be at least 100ms")
+	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		add("tls.cert_file and tls.key_file must be set together")
 	}
@@ -495,17 +518,28 @@ func CheckLoopback(addr string) error {
 
 // TrustedPrefixes parses auth.trusted_networks.
 func (c *Config) TrustedPrefixes() ([]netip.Prefix, error) {
+	return parsePrefixes("auth.trusted_networks", c.Auth.TrustedNetworks)
+}
+
+// ProxyPrefixes parses proxy.trusted.
+func (c *Config) ProxyPrefixes() ([]netip.Prefix, error) {
+	return parsePrefixes("proxy.trusted", c.Proxy.Trusted)
+}
+
+// parsePrefixes reads CIDR prefixes or single addresses (a /32 or /128).
+func parsePrefixes(key string, entries []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	for _, s := range c.Auth.TrustedNetworks {
+	for _, s := range entries {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
 			a, err2 := netip.ParseAddr(s)
 			if err2 != nil {
-				return nil, fmt.Errorf("auth.trusted_networks: %q is not a prefix or address", s)
+				return nil, fmt.Errorf("%s: %q is not a prefix or address", key, s)
 			}
+			a = a.Unmap()
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
-		out = append(out, p)
+		out = append(out, p.Masked())
 	}
 	return out, nil
 }

@@ -18,7 +18,7 @@ func TestExampleFileMatchesDefaults(t *testing.T) {
 	def := Default()
 	if cfg.DataDir != def.DataDir || cfg.IMAP != def.IMAP || cfg.TLS != def.TLS || cfg.Limits != def.Limits || cfg.Storage != def.Storage ||
 		cfg.Auth.FailureDelay != def.Auth.FailureDelay || cfg.Auth.MaxFailureDelay != def.Auth.MaxFailureDelay ||
-		cfg.Hostname != def.Hostname || cfg.LogLevel != def.LogLevel {
+		cfg.Hostname != def.Hostname || cfg.LogLevel != def.LogLevel || cfg.Proxy.HeaderTimeout != def.Proxy.HeaderTimeout || len(cfg.Proxy.Trusted) != 0 {
 		t.Fatalf("example differs from defaults:\n%+v\n%+v", cfg, def)
 	}
 }
@@ -48,6 +48,12 @@ func TestValidateNamesTheLimit(t *testing.T) {
 		},
 		"auth.trusted_networks": func(c *Config) {
 			c.Auth.TrustedNetworks = []string{"not-a-net"}
+		},
+		"proxy.trusted": func(c *Config) {
+			c.Proxy.Trusted = []string{"lb.example"}
+		},
+		"proxy.header_timeout": func(c *Config) {
+			c.Proxy.HeaderTimeout.Duration = time.Millisecond
 		},
 	}
 	for name, mut := range cases {
@@ -102,6 +108,26 @@ func TestSubmissionValidate(t *testing.T) {
 		err := c.Validate()
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+}
+
+// proxy.trusted takes prefixes and single addresses (IPv4-mapped ones
+// unmapped), each masked to its network.
+func TestProxyPrefixes(t *testing.T) {
+	c := Default()
+	c.Proxy.Trusted = []string{"10.1.2.3/8", "192.0.2.1", "::ffff:192.0.2.9", "2001:db8::/32"}
+	p, err := c.ProxyPrefixes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.0.0.0/8", "192.0.2.1/32", "192.0.2.9/32", "2001:db8::/32"}
+	if len(p) != len(want) {
+		t.Fatalf("got %v", p)
+	}
+	for i, w := range want {
+		if p[i].String() != w {
+			t.Errorf("entry %d = %s, want %s", i, p[i], w)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"barid/internal/blob"
 	"barid/internal/metrics"
 	"barid/internal/notify"
+	"barid/internal/proxylisten"
 	"barid/internal/quickack"
 	"barid/internal/store"
 )
@@ -247,8 +248,11 @@ func remoteAddr(nc net.Conn) netip.Addr {
 	return netip.Addr{}
 }
 
+// isLoopback reports a link that counts as private for the rule on
+// cleartext passwords: loopback, a unix socket, or a client that reached
+// a trusted PROXY-protocol balancer over TLS (proxylisten.ClientTLS).
 func isLoopback(nc net.Conn) bool {
-	if _, ok := nc.RemoteAddr().(*net.UnixAddr); ok {
+	if _, ok := nc.RemoteAddr().(*net.UnixAddr); ok || proxylisten.ClientTLS(nc) {
 		return true
 	}
 	return remoteAddr(nc).IsLoopback()

@@ -17,6 +17,7 @@ import (
 
 	"barid/internal/auth"
 	"barid/internal/metrics"
+	"barid/internal/proxylisten"
 	"barid/internal/store"
 	"barid/internal/urlauth"
 )
@@ -360,8 +361,11 @@ func remoteAddr(c net.Conn) netip.Addr {
 	return netip.Addr{}
 }
 
+// isLoopback reports a link that counts as private for the rule on
+// cleartext passwords: loopback, a unix socket, or a client that reached
+// a trusted PROXY-protocol balancer over TLS (proxylisten.ClientTLS).
 func isLoopback(c net.Conn) bool {
-	if _, ok := c.RemoteAddr().(*net.UnixAddr); ok {
+	if _, ok := c.RemoteAddr().(*net.UnixAddr); ok || proxylisten.ClientTLS(c) {
 		return true
 	}
 	return remoteAddr(c).IsLoopback()

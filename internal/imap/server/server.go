@@ -17,6 +17,7 @@ import (
 	"barid/internal/mail/mime"
 	"barid/internal/metrics"
 	"barid/internal/notify"
+	"barid/internal/proxylisten"
 	"barid/internal/quickack"
 	"barid/internal/store"
 	"barid/internal/urlauth"
@@ -234,8 +235,11 @@ func remoteAddr(nc net.Conn) netip.Addr {
 	return netip.Addr{}
 }
 
+// isLoopback reports a link that counts as private for the rule on
+// cleartext passwords: loopback, a unix socket, or a client that reached
+// a trusted PROXY-protocol balancer over TLS (proxylisten.ClientTLS).
 func isLoopback(nc net.Conn) bool {
-	if _, ok := nc.RemoteAddr().(*net.UnixAddr); ok {
+	if _, ok := nc.RemoteAddr().(*net.UnixAddr); ok || proxylisten.ClientTLS(nc) {
 		return true
 	}
 	return remoteAddr(nc).IsLoopback()

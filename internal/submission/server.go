@@ -68,6 +68,10 @@ type Config struct {
 	// Timeout is how long the server waits for a command or a chunk
 	// (0: 5 minutes, RFC 5321 §4.5.3.2.7).
 	Timeout time.Duration
+	// CommandsBeforeLogin is limits.commands_before_login: a connection
+	// that sends more commands than this before AUTH succeeds is told 421
+	// and closed, as IMAP and POP3 close one (0: 32).
+	CommandsBeforeLogin int
 	// LoginTimeout is limits.login_timeout: a connection that has not
 	// authenticated this long after it was accepted is closed (421),
 	// as IMAP closes one (0: no limit beyond Timeout).
@@ -118,6 +122,9 @@ func New(cfg Config) *Server {
 	if cfg.MaxRecipients == 0 {
 		cfg.MaxRecipients = 100
 	}
+	if cfg.CommandsBeforeLogin <= 0 {
+		cfg.CommandsBeforeLogin = 32
+	}
 	if cfg.HeaderSize == 0 {
 		cfg.HeaderSize = 1 << 20
 	}
@@ -150,6 +157,7 @@ func New(cfg Config) *Server {
 	ss.WriteTimeout = cfg.Timeout
 	// RFC 6531 SMTPUTF8 and RFC 3461 DSN are passed to the relay (the
 	// go-smtp client drops DSN parameters if the relay lacks DSN).
+	ss.Command = s.countCommand
 	ss.EnableSMTPUTF8 = true
 	ss.EnableDSN = true
 	ss.ErrorLog = slogPrinter{cfg.Logger}
@@ -173,6 +181,9 @@ type trackedConn struct {
 	// loginBy (unix nanoseconds, 0 once authenticated) caps every read
 	// deadline go-smtp sets, which enforces limits.login_timeout.
 	loginBy atomic.Int64
+	// preAuth counts the commands sent before AUTH succeeded, across
+	// STARTTLS (which starts a new session on the same connection).
+	preAuth atomic.Int32
 	// mconn is the connection's place on the metrics gauges.
 	mconn metrics.ConnState
 }
@@ -373,6 +384,30 @@ func isLoopback(c net.Conn) bool {
 
 // tracked finds the trackedConn under a go-smtp connection (which may
 // have been wrapped in TLS).
+// countCommand counts the commands of a connection that has not
+// authenticated, from its first line on and across STARTTLS: past
+// limits.commands_before_login it is told 421 and closed, as IMAP and
+// POP3 close one, so an unauthenticated client cannot keep a connection
+// busy indefinitely. QUIT is always allowed.
+func (s *Server) countCommand(c *smtp.Conn, verb string) error {
+	if verb == "QUIT" {
+		return nil
+	}
+	if ss, ok := c.Session().(*session); ok && ss.acct != nil {
+		return nil
+	}
+	tc := tracked(c.Conn())
+	if tc == nil {
+		return nil // not accepted by Serve (a test's own listener)
+	}
+	if max := s.cfg.CommandsBeforeLogin; int(tc.preAuth.Add(1)) > max {
+		s.log.Info("too many commands before authentication", "remote", c.Conn().RemoteAddr().String(), "limit", max)
+		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0},
+			Message: fmt.Sprintf("Too many commands before authentication (limits.commands_before_login = %d)", max)}
+	}
+	return nil
+}
+
 func tracked(c net.Conn) *trackedConn {
 	for {
 		switch v := c.(type) {

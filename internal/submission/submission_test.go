@@ -498,3 +498,39 @@ func TestParametersPassedToRelay(t *testing.T) {
 		t.Errorf("RCPT parameters at the relay: %+v", r)
 	}
 }
+
+// limits.commands_before_login: a connection that has not authenticated
+// gets 421 naming the limit after that many commands, counted across
+// STARTTLS; QUIT is always allowed, and after AUTH there is no count.
+func TestCommandsBeforeLogin(t *testing.T) {
+	srv := testkit.Start(t, testkit.WithSubmission(""), func(c *config.Config) {
+		c.Limits.CommandsBeforeLogin = 4
+	})
+	srv.AddUser("alice", "wonderland")
+
+	c := testkit.DialSMTP(t, srv.SubmissionAddr, false)
+	c.Expect("EHLO client.example", "250")
+	c.StartTLS() // EHLO, STARTTLS
+	c.Expect("EHLO client.example", "250")
+	c.Expect("NOOP", "250")
+	c.Expect("NOOP", "421 4.7.0 Too many commands before authentication (limits.commands_before_login = 4)")
+	c.NC.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.NC.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("connection still open after the 421: %d, %v", n, err)
+	}
+
+	// QUIT past the limit still gets its 221.
+	q := testkit.DialSMTP(t, srv.SubmissionAddr, false)
+	for range 4 {
+		q.Expect("NOOP", "250")
+	}
+	q.Expect("QUIT", "221")
+
+	// Authenticated sessions are not counted.
+	a := testkit.DialSMTP(t, srv.SubmissionAddr, false)
+	a.Expect("EHLO client.example", "250")
+	a.AuthPlain("alice", "wonderland")
+	for range 10 {
+		a.Expect("NOOP", "250")
+	}
+}

@@ -101,7 +101,7 @@ type AuthSession interface {
 	Auth(mech string) (sasl.Server, error)
 }
 
-// BARID: the two add-on interfaces below are barid's extension of
+// BARID: the add-on interfaces below are barid's extension of
 // go-smtp v0.25.1 for its submission server (see BARID.md).
 
 // EHLOSession is an add-on interface for Session. Keywords returns extra

@@ -162,6 +162,25 @@ func (c *Conn) Session() Session {
 	return c.session
 }
 
+// commandRefused asks Server.Command about cmd (BARID). refused: its
+// error was sent as the reply; closing: it was a 421 and the connection
+// is to be closed.
+func (c *Conn) commandRefused(cmd string) (refused, closing bool) {
+	if c.server.Command == nil {
+		return false, false
+	}
+	err := c.server.Command(c, strings.ToUpper(cmd))
+	if err == nil {
+		return false, false
+	}
+	var se *SMTPError
+	if !errors.As(err, &se) {
+		se = &SMTPError{Code: 421, EnhancedCode: EnhancedCode{4, 0, 0}, Message: err.Error()}
+	}
+	c.writeResponse(se.Code, se.EnhancedCode, se.Message)
+	return true, se.Code == 421
+}
+
 func (c *Conn) setSession(session Session) {
 	c.locker.Lock()
 	defer c.locker.Unlock()

@@ -57,6 +57,15 @@ type Server struct {
 	// Should be used only if backend supports it.
 	EnableDSN bool
 
+	// BARID: Command, when set, is called with each command's verb, in
+	// upper case, before the command is dispatched, also before HELO/EHLO
+	// and between STARTTLS and the next EHLO, when the connection has no
+	// Session (SASL responses inside AUTH and the lines of DATA are not
+	// commands). A non-nil error is sent as the reply instead of running
+	// the command, and the connection is closed when its code is 421.
+	// barid caps the commands of a connection that has not authenticated.
+	Command func(c *Conn, verb string) error
+
 	// Advertise RRVS (RFC 7293) capability.
 	// Should be used only if backend supports it.
 	EnableRRVS bool
@@ -184,6 +193,12 @@ func (s *Server) handleConn(c *Conn) error {
 				continue
 			}
 
+			// BARID: Server.Command may refuse the command.
+			if refused, closing := c.commandRefused(cmd); closing {
+				return nil
+			} else if refused {
+				continue
+			}
 			c.handle(cmd, arg)
 		} else {
 			if err == io.EOF || errors.Is(err, net.ErrClosed) {

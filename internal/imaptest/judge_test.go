@@ -61,3 +61,19 @@ func TestRequiredCapabilities(t *testing.T) {
 		}
 	}
 }
+
+// Only the startup window of imaptest's own_flags race is tolerated.
+func TestOwnedKeywordTolerated(t *testing.T) {
+	for line, want := range map[string]bool{
+		`Error: testuser[18]: Owned keyword changed: $Label1: * 5 FETCH (UID 5 FLAGS ($Label1) MODSEQ (12))`:        true,
+		`Error: testuser[6]: Owned keyword changed: $Label5: * 2 FETCH (UID 2 FLAGS (\Draft $Label5) MODSEQ (40))`:  true,
+		`Error: testuser[6]: Owned keyword changed: $Label5: * 2 FETCH (UID 2 FLAGS (\Draft $Label5) MODSEQ (41))`:  false,
+		`Error: testuser[6]: Owned keyword changed: $Label5: * 2 FETCH (UID 2 FLAGS (\Draft $Label5) MODSEQ (900))`: false,
+		`Error: testuser[6]: Owned keyword changed: $Label5: * 2 FETCH (UID 2 FLAGS (\Draft $Label5))`:              false,
+		`Error: testuser[6]: Owned flag changed: \Seen: * 2 FETCH (UID 2 FLAGS (\Seen) MODSEQ (3))`:                 false,
+	} {
+		if got := ownedKeywordTolerated(line); got != want {
+			t.Errorf("%s: tolerated %v, want %v", line, got, want)
+		}
+	}
+}

@@ -68,7 +68,13 @@ var imaptestPanicRE = regexp.MustCompile(`(?m)^Panic: file client-state\.c: line
 // BARID_IMAPTEST_STRESS_SECS sets the duration (default 30).
 // ownedKeywordRE matches imaptest's own_flags complaint about a keyword
 // another client owns.
-var ownedKeywordRE = regexp.MustCompile(`^Error: \S+: Owned keyword changed: `)
+// Its FETCH must carry a MODSEQ of at most ownedKeywordMaxModSeq: the
+// imaptest race behind it (known-gaps.txt) exists only while the
+// clients' views do not yet know every keyword, in the first modseqs of
+// a run; the same complaint later in a run is not tolerated.
+var ownedKeywordRE = regexp.MustCompile(`^Error: \S+: Owned keyword changed: .* MODSEQ \((\d+)\)\)$`)
+
+const ownedKeywordMaxModSeq = 40
 
 func TestStress(t *testing.T) {
 	if testing.Short() {
@@ -152,7 +158,7 @@ func TestStress(t *testing.T) {
 		kept := errs[:0]
 		var known []string
 		for _, e := range errs {
-			if ownedKeywordRE.MatchString(e) {
+			if ownedKeywordTolerated(e) {
 				known = append(known, e)
 			} else {
 				kept = append(kept, e)
@@ -194,4 +200,16 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// ownedKeywordTolerated reports an error line of the known imaptest
+// race: "Owned keyword changed" on a FETCH with a MODSEQ of at most
+// ownedKeywordMaxModSeq.
+func ownedKeywordTolerated(e string) bool {
+	m := ownedKeywordRE.FindStringSubmatch(e)
+	if m == nil {
+		return false
+	}
+	n, err := strconv.Atoi(m[1])
+	return err == nil && n <= ownedKeywordMaxModSeq
 }

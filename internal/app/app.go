@@ -53,6 +53,7 @@ func openData(ctx context.Context, cfg *config.Config, logger *slog.Logger, m *m
 	if err != nil {
 		return nil, err
 	}
+	applyQuotaDefaults(cfg, st) // quota.go
 	bs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		st.Close()

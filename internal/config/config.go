@@ -56,6 +56,9 @@ type Config struct {
 	Metrics Metrics `toml:"metrics"`
 	Log     Log     `toml:"log"`
 	Debug   Debug   `toml:"debug"`
+
+	Quota    Quota    `toml:"quota"`    // quota.go
+	Metadata Metadata `toml:"metadata"` // quota.go
 }
 
 // Metrics is the Prometheus endpoint section (docs/operations.md,
@@ -330,6 +333,7 @@ func Default() Config {
 		},
 		Submission: Submission{RelayTLS: "may", MaxRecipients: 100},
 		Log:        Log{Format: "text"},
+		Metadata:   DefaultMetadata(),
 	}
 }
 
@@ -359,6 +363,7 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		add("data_dir must be set")
 	}
+	c.validateQuotaMetadata(add)
 	l := c.Limits
 	if l.LineLength < 1024 {
 		add("limits.line_length must be at least 1024 (RFC 9051 §4 recommends 8192)")

@@ -116,6 +116,9 @@ type Store struct {
 	bpool chan *rconn // bulk readers, memory-mapped
 	// nreaders is how many connections rpool owns (in it or borrowed).
 	nreaders int
+
+	// quotaDefaults are the [quota] limits (quota.go).
+	quotaDefaults atomic.Pointer[store.QuotaLimits]
 }
 
 var _ store.Store = (*Store)(nil)

@@ -1,0 +1,14 @@
+package app
+
+import (
+	"barid/internal/config"
+	"barid/internal/store"
+)
+
+// applyQuotaDefaults hands the [quota] default limits to the metadata
+// store, which enforces them in its write transactions (RFC 9208).
+func applyQuotaDefaults(cfg *config.Config, st store.Store) {
+	if q, ok := st.(store.Quotas); ok {
+		q.SetQuotaDefaults(store.QuotaLimits{Storage: cfg.Quota.Storage, Messages: cfg.Quota.Messages})
+	}
+}

@@ -190,6 +190,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 			MIME:                ml,
 		},
 		AllowPlaintextAuth: cfg.IMAP.AllowPlaintextAuth,
+		Quota:              server.QuotaConfig{Admins: cfg.Quota.Admins}, // quota.go
+		Metadata:           imapMetadataConfig(cfg.Metadata),             // quota.go
 		Trace:              cfg.LogLevel == "trace",
 		Metrics:            a.obs.m,
 		LogCommands:        a.logCommands(),

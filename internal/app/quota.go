@@ -2,6 +2,7 @@ package app
 
 import (
 	"barid/internal/config"
+	"barid/internal/imap/server"
 	"barid/internal/store"
 )
 
@@ -11,4 +12,10 @@ func applyQuotaDefaults(cfg *config.Config, st store.Store) {
 	if q, ok := st.(store.Quotas); ok {
 		q.SetQuotaDefaults(store.QuotaLimits{Storage: cfg.Quota.Storage, Messages: cfg.Quota.Messages})
 	}
+}
+
+// imapMetadataConfig is [metadata] for the IMAP server (RFC 5464).
+func imapMetadataConfig(m config.Metadata) server.MetadataConfig {
+	return server.MetadataConfig{MaxSize: m.MaxSize, MaxEntries: m.MaxEntries,
+		MaxServerEntries: m.MaxServerEntries, MaxTotalSize: m.MaxTotalSize}
 }

@@ -195,6 +195,34 @@ CREATE TRIGGER quotas_charge AFTER UPDATE OF messages, size ON mailboxes
 CREATE TRIGGER quotas_release AFTER DELETE ON mailboxes
 	FOR EACH ROW EXECUTE FUNCTION barid_quota_charge();
 `,
+	// 6: IMAP METADATA entries (RFC 5464, metadata.go), as store/sqlite's
+	// step 12: mailbox 0 is a server entry, account 0 a mailbox's
+	// /shared entry, names lower-cased; triggers remove the entries of a
+	// deleted mailbox or account.
+	`
+CREATE TABLE metadata (
+	mailbox bigint NOT NULL,
+	account bigint NOT NULL,
+	name    text NOT NULL,
+	value   bytea NOT NULL,
+	PRIMARY KEY (mailbox, account, name)
+);
+CREATE INDEX metadata_account ON metadata (account);
+
+CREATE FUNCTION barid_metadata_gc() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_TABLE_NAME = 'mailboxes' THEN
+		DELETE FROM metadata WHERE mailbox = OLD.id;
+	ELSE
+		DELETE FROM metadata WHERE account = OLD.id;
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER metadata_mailbox_gc AFTER DELETE ON mailboxes
+	FOR EACH ROW EXECUTE FUNCTION barid_metadata_gc();
+CREATE TRIGGER metadata_account_gc AFTER DELETE ON accounts
+	FOR EACH ROW EXECUTE FUNCTION barid_metadata_gc();
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

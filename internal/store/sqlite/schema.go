@@ -242,6 +242,28 @@ CREATE TRIGGER quotas_release AFTER DELETE ON mailboxes BEGIN
 	UPDATE quotas SET storage = storage - old.size, messages = messages - old.messages WHERE account = old.account;
 END;
 `,
+	// 12: IMAP METADATA entries (RFC 5464, metadata.go). mailbox 0 is a
+	// server entry; account 0 a mailbox's /shared entry. Names are
+	// lower-cased (entry names are case-insensitive; Dovecot folds them
+	// too). Triggers remove the entries of a deleted mailbox or account;
+	// RENAME keeps the mailbox row, and so its entries.
+	`
+CREATE TABLE metadata (
+	mailbox INTEGER NOT NULL,
+	account INTEGER NOT NULL,
+	name    TEXT NOT NULL,
+	value   BLOB NOT NULL,
+	PRIMARY KEY (mailbox, account, name)
+) WITHOUT ROWID;
+CREATE INDEX metadata_account ON metadata (account);
+
+CREATE TRIGGER metadata_mailbox_gc AFTER DELETE ON mailboxes BEGIN
+	DELETE FROM metadata WHERE mailbox = old.id;
+END;
+CREATE TRIGGER metadata_account_gc AFTER DELETE ON accounts BEGIN
+	DELETE FROM metadata WHERE account = old.id;
+END;
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

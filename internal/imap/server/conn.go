@@ -115,6 +115,9 @@ type Conn struct {
 	// before its "+" (catenate.go).
 	catLeft int64
 	catOn   bool
+	// apq, during an APPEND into a mailbox with a quota, is what the
+	// command may still store (quota.go).
+	apq *appendQuota
 
 	phaseMu  sync.Mutex
 	waiting  bool // blocked reading the next command (or in IDLE)
@@ -163,6 +166,9 @@ func (c *Conn) decoderOptions() wire.Options {
 func (c *Conn) continueLiteral(size int64, nonSync bool) error {
 	if c.catOn && size > c.catLeft {
 		return errCatenateTooBig
+	}
+	if err := c.quotaContinue(size); err != nil { // quota.go
+		return err
 	}
 	if nonSync {
 		// RFC 7888 §4: LITERAL- allows non-synchronizing literals only up
@@ -511,7 +517,7 @@ func (c *Conn) writeError(tag string, err error) {
 	case errors.Is(err, store.ErrCannot):
 		c.writeStatus(tag, "NO", imap.CodeCannot, err.Error())
 	case errors.Is(err, store.ErrOverQuota):
-		c.writeStatus(tag, "NO", imap.CodeOverQuota, "Quota exceeded")
+		c.writeStatus(tag, "NO", imap.CodeOverQuota, errOverQuota.Text)
 	case errors.Is(err, store.ErrMailboxInferior):
 		c.writeStatus(tag, "NO", imap.CodeHasChildren, err.Error())
 	case errors.Is(err, context.Canceled):

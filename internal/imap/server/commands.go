@@ -71,6 +71,9 @@ func init() {
 		"GETQUOTA":     {states: authed, handle: handleGetQuota},
 		"GETQUOTAROOT": {states: authed, handle: handleGetQuotaRoot},
 		"SETQUOTA":     {states: authed, handle: handleSetQuota},
+		// RFC 5464 METADATA (metadata.go)
+		"GETMETADATA": {states: authed, handle: handleGetMetadata},
+		"SETMETADATA": {states: authed, handle: handleSetMetadata},
 		// Selected (RFC 9051 §6.4).
 		"CHECK":       {states: selected, handle: handleCheck},
 		"CLOSE":       {states: selected, flags: noUpdates, handle: handleClose},

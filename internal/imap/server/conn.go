@@ -115,9 +115,10 @@ type Conn struct {
 	// before its "+" (catenate.go).
 	catLeft int64
 	catOn   bool
-	// apq, during an APPEND into a mailbox with a quota, is what the
-	// command may still store (quota.go).
-	apq *appendQuota
+	// litCheck, when set by a command, may refuse a literal before its
+	// "+" (quota.go: APPEND over quota; metadata.go: SETMETADATA over
+	// [metadata] max_size).
+	litCheck func(size int64) error
 
 	phaseMu  sync.Mutex
 	waiting  bool // blocked reading the next command (or in IDLE)
@@ -167,8 +168,10 @@ func (c *Conn) continueLiteral(size int64, nonSync bool) error {
 	if c.catOn && size > c.catLeft {
 		return errCatenateTooBig
 	}
-	if err := c.quotaContinue(size); err != nil { // quota.go
-		return err
+	if c.litCheck != nil {
+		if err := c.litCheck(size); err != nil { // APPEND quota, SETMETADATA size
+			return err
+		}
 	}
 	if nonSync {
 		// RFC 7888 §4: LITERAL- allows non-synchronizing literals only up

@@ -255,37 +255,36 @@ type appendQuota struct {
 	msgs  int64 // messages of this command so far, the current one included
 }
 
-// beginAppendQuota arms the pre-check for an APPEND into mb.
-func (c *Conn) beginAppendQuota(mb *store.Mailbox) error {
+// beginAppendQuota arms the pre-check for an APPEND into mb: the
+// mailbox owner's quota, read once. nil when there is no limit.
+func (c *Conn) beginAppendQuota(mb *store.Mailbox) (*appendQuota, error) {
 	qs := c.quotas()
 	if qs == nil {
-		return nil
+		return nil, nil
 	}
 	q, err := qs.Quota(c.ctx(), mb.AccountID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if q.Limits.Storage <= 0 && q.Limits.Messages <= 0 {
-		return nil
+		return nil, nil
 	}
-	c.apq = &appendQuota{q: *q}
-	return nil
+	a := &appendQuota{q: *q}
+	c.litCheck = a.check
+	return a, nil
 }
 
-// appendQuotaNext counts the next message of an APPEND (MULTIAPPEND
-// has several).
-func (c *Conn) appendQuotaNext() {
-	if c.apq != nil {
-		c.apq.msgs++
+// next counts the next message of an APPEND (MULTIAPPEND has several).
+func (a *appendQuota) next() {
+	if a != nil {
+		a.msgs++
 	}
 }
 
-// quotaContinue is the literal hook's quota check (conn.go).
-func (c *Conn) quotaContinue(size int64) error {
-	a := c.apq
-	if a == nil {
-		return nil
-	}
+// check is the literal hook's quota check: every literal of the command
+// after the mailbox name counts (a CATENATE URL given as a literal too,
+// which only makes the early answer stricter by its few bytes).
+func (a *appendQuota) check(size int64) error {
 	a.bytes += size
 	if err := a.q.Limits.Check(store.QuotaUsage{Storage: a.q.Usage.Storage + a.bytes, Messages: a.q.Usage.Messages + a.msgs}); err != nil {
 		return errOverQuota

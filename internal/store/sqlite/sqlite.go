@@ -119,6 +119,8 @@ type Store struct {
 
 	// quotaDefaults are the [quota] limits (quota.go).
 	quotaDefaults atomic.Pointer[store.QuotaLimits]
+	// noQuotaCheck, a benchmark switch, skips checkQuota (quota.go).
+	noQuotaCheck bool
 }
 
 var _ store.Store = (*Store)(nil)

@@ -48,7 +48,8 @@ func runUserQuota(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			a = a[1:]
 		}
 	}
-	if len(rest) > 1 || (len(rest) == 0 && !*recalc) {
+	setting := *storage != store.QuotaKeep || *messages != store.QuotaKeep
+	if len(rest) > 1 || (len(rest) == 0 && (!*recalc || setting)) {
 		fmt.Fprintln(stderr, "barid user quota: expected one account NAME")
 		return 2
 	}
@@ -102,7 +103,7 @@ func runUserQuota(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "barid:", err)
 		return 1
 	}
-	if *storage != store.QuotaKeep || *messages != store.QuotaKeep {
+	if setting {
 		if err := qs.SetQuotaLimits(ctx, accts[0].ID, store.QuotaLimits{Storage: *storage, Messages: *messages}); err != nil {
 			fmt.Fprintln(stderr, "barid:", err)
 			return 1

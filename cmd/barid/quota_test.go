@@ -29,6 +29,9 @@ func TestUserQuota(t *testing.T) {
 	if code, _, errs := runCLI(t, "", "user", "quota", "--data", dir, "--storage", "-5", "alice"); code != 2 || !strings.Contains(errs, "--storage") {
 		t.Fatalf("bad --storage: %d %q", code, errs)
 	}
+	if code, _, errs := runCLI(t, "", "user", "quota", "--data", dir, "--recalc", "--storage", "5"); code != 2 || !strings.Contains(errs, "expected one account NAME") {
+		t.Fatalf("limits without NAME: %d %q", code, errs)
+	}
 	if code, _, errs := runCLI(t, "", "user", "quota", "--data", dir, "nobody"); code != 1 || !strings.Contains(errs, "no account") {
 		t.Fatalf("unknown account: %d %q", code, errs)
 	}

@@ -1,7 +1,5 @@
 package config
 
-import "strings"
-
 // Quota is the [quota] section (RFC 9208). Usage is always kept; these
 // are the limits. A per-account override (`barid user quota`) wins over
 // them.
@@ -17,17 +15,6 @@ type Quota struct {
 	// account's quota root ("user/NAME"). Nobody else may change a
 	// limit over IMAP; `barid user quota` always can.
 	Admins []string `toml:"admins"`
-}
-
-// IsAdmin reports whether the account (a normalised login name) is a
-// quota admin.
-func (q Quota) IsAdmin(name string) bool {
-	for _, a := range q.Admins {
-		if strings.EqualFold(strings.TrimSpace(a), name) {
-			return true
-		}
-	}
-	return false
 }
 
 // Metadata is the [metadata] section (RFC 5464 IMAP METADATA). Each

@@ -367,8 +367,17 @@ func handleSetMetadata(c *Conn, tag string) error {
 	}
 	err = ms.SetMetadata(c.ctx(), c.account.ID, id, set, lim)
 	if errors.Is(err, store.ErrMetadataTooMany) {
-		// RFC 5464 §4.3: [METADATA TOOMANY]; the text names the limit.
-		return &imap.Error{Type: "NO", Code: "METADATA", CodeArg: "TOOMANY", Text: "Too many metadata entries or too much metadata: " + strings.TrimPrefix(err.Error(), store.ErrMetadataTooMany.Error()+": ")}
+		// RFC 5464 §4.3: [METADATA TOOMANY]; the text names the limit
+		// and its config key.
+		key := "max_entries"
+		switch {
+		case strings.Contains(err.Error(), "bytes"):
+			key = "max_total_size"
+		case id == 0:
+			key = "max_server_entries"
+		}
+		return &imap.Error{Type: "NO", Code: "METADATA", CodeArg: "TOOMANY",
+			Text: "Too many metadata entries or too much metadata: " + strings.TrimPrefix(err.Error(), store.ErrMetadataTooMany.Error()+": ") + " ([metadata] " + key + ")"}
 	}
 	if err != nil {
 		return err

@@ -37,15 +37,15 @@ func TestMetadataLimits(t *testing.T) {
 	mustHave(t, c.cmd("a3", "SETMETADATA INBOX (/shared/a ~{11+}\r\n0123456789a)"), `^a3 NO \[METADATA MAXSIZE 10\] `)
 	// literal8 within the limit is fine.
 	c.expectOK("a4", "SETMETADATA INBOX (/shared/a ~{10+}\r\n0123456789 /shared/b \"x\")")
-	mustHave(t, c.cmd("a5", `SETMETADATA INBOX (/shared/c "y" /private/d "z")`), `^a5 NO \[METADATA TOOMANY\] .*limit 3`)
+	mustHave(t, c.cmd("a5", `SETMETADATA INBOX (/shared/c "y" /private/d "z")`), `^a5 NO \[METADATA TOOMANY\] .*limit 3 \(\[metadata\] max_entries\)$`)
 	mustHave(t, c.expectOK("a6", `GETMETADATA (DEPTH infinity) INBOX (/shared /private)`), `^\* METADATA INBOX \(/shared/a "0123456789" /shared/b "x"\)$`)
 	c.expectOK("a7", `SETMETADATA INBOX (/shared/c "0123456789")`)
-	mustHave(t, c.cmd("a8", `SETMETADATA INBOX (/shared/b "0123456789")`), `^a8 NO \[METADATA TOOMANY\] .*limit 25`)
+	mustHave(t, c.cmd("a8", `SETMETADATA INBOX (/shared/b "0123456789")`), `^a8 NO \[METADATA TOOMANY\] .*limit 25 \(\[metadata\] max_total_size\)$`)
 	// Removing is always possible, and makes room.
 	c.expectOK("a9", `SETMETADATA INBOX (/shared/c NIL)`)
 	c.expectOK("a10", `SETMETADATA INBOX (/private/d "z")`)
 	c.expectOK("a11", `SETMETADATA "" (/private/a "1" /shared/b "2")`)
-	mustHave(t, c.cmd("a12", `SETMETADATA "" (/private/c "3")`), `^a12 NO \[METADATA TOOMANY\] .*limit 2`)
+	mustHave(t, c.cmd("a12", `SETMETADATA "" (/private/c "3")`), `^a12 NO \[METADATA TOOMANY\] .*limit 2 \(\[metadata\] max_server_entries\)$`)
 	mustHave(t, c.expectOK("a13", `GETMETADATA (DEPTH infinity) "" (/private /shared)`), `^\* METADATA "" \(/private/a "1" /shared/b "2"\)$`)
 	// The connection is still in step after the refused literal.
 	mustHave(t, c.expectOK("a14", "NOOP"), `^a14 OK`)

@@ -22,12 +22,13 @@ func runUser(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return runUserWithInput(ctx, args, os.Stdin, stdout, stderr)
 }
 
-const userUsage = `Usage: barid user <add|passwd|del|list> [--data DIR] [--config FILE] [--metadata URL] [--blobs URL] [NAME]
+const userUsage = `Usage: barid user <add|passwd|del|list|quota> [--data DIR] [--config FILE] [--metadata URL] [--blobs URL] [NAME]
 
   add NAME     create an account (with Sent, Drafts, Trash, Junk, Archive)
   passwd NAME  set a new password
   del NAME     delete an account and all its mail
   list         list accounts
+  quota NAME   show or set an account's quota (barid user quota --help)
 
 add and passwd read the password from the first line of standard input
 when it is not a terminal, and prompt without echo when it is.
@@ -44,6 +45,9 @@ func runUserWithInput(ctx context.Context, args []string, stdin io.Reader, stdou
 		return 0
 	}
 	verb := args[0]
+	if verb == "quota" {
+		return runUserQuota(ctx, args[1:], stdout, stderr) // quota.go
+	}
 	fs := flag.NewFlagSet("user "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data", "", "data folder (default ./barid-data)")

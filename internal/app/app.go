@@ -53,6 +53,7 @@ func openData(ctx context.Context, cfg *config.Config, logger *slog.Logger, m *m
 	if err != nil {
 		return nil, err
 	}
+	applyQuotaDefaults(cfg, st) // quota.go
 	bs, err := openBlobs(ctx, cfg)
 	if err != nil {
 		st.Close()
@@ -189,6 +190,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 			MIME:                ml,
 		},
 		AllowPlaintextAuth: cfg.IMAP.AllowPlaintextAuth,
+		Quota:              server.QuotaConfig{Admins: cfg.Quota.Admins}, // quota.go
+		Metadata:           imapMetadataConfig(cfg.Metadata),             // quota.go
 		Trace:              cfg.LogLevel == "trace",
 		Metrics:            a.obs.m,
 		LogCommands:        a.logCommands(),

@@ -57,6 +57,9 @@ type Config struct {
 	Log     Log     `toml:"log"`
 	Proxy   Proxy   `toml:"proxy"`
 	Debug   Debug   `toml:"debug"`
+
+	Quota    Quota    `toml:"quota"`    // quota.go
+	Metadata Metadata `toml:"metadata"` // quota.go
 }
 
 // Proxy is the PROXY protocol section (internal/proxylisten): barid
@@ -347,6 +350,7 @@ func Default() Config {
 		Submission: Submission{RelayTLS: "may", MaxRecipients: 100},
 		Log:        Log{Format: "text"},
 		Proxy:      Proxy{HeaderTimeout: Duration{5 * time.Second}},
+		Metadata:   DefaultMetadata(),
 	}
 }
 
@@ -376,6 +380,7 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		add("data_dir must be set")
 	}
+	c.validateQuotaMetadata(add)
 	l := c.Limits
 	if l.LineLength < 1024 {
 		add("limits.line_length must be at least 1024 (RFC 9051 §4 recommends 8192)")

@@ -34,6 +34,13 @@ func handleAppend(c *Conn, tag string) error {
 		}
 		return err
 	}
+	// RFC 9208 §4.3: refuse a literal over the owner's quota before its
+	// "+" (quota.go).
+	aq, err := c.beginAppendQuota(mb)
+	if err != nil {
+		return err
+	}
+	defer func() { c.litCheck = nil }()
 	var prepared []*deliver.Prepared
 	// Blob files of messages that end up not stored (the command fails
 	// or the client goes away after a literal) are taken back at once.
@@ -78,6 +85,7 @@ func handleAppend(c *Conn, tag string) error {
 			prepare = c.srv.cfg.Deliver.PrepareFile
 		}
 		var p *deliver.Prepared
+		aq.next()
 		if b, ok := c.dec.Peek(); ok && (b == 'C' || b == 'c') {
 			// RFC 4469 §5: CATENATE, also inside MULTIAPPEND.
 			var err error

@@ -67,6 +67,13 @@ func init() {
 		"COMPRESS":       {states: authed, handle: handleCompress},                         // RFC 4978
 		"UNAUTHENTICATE": {states: authed, flags: noUpdates, handle: handleUnauthenticate}, // RFC 8437
 		"ESEARCH":        {states: authed, handle: handleESearch},                          // RFC 7377
+		// RFC 9208 QUOTA (quota.go)
+		"GETQUOTA":     {states: authed, handle: handleGetQuota},
+		"GETQUOTAROOT": {states: authed, handle: handleGetQuotaRoot},
+		"SETQUOTA":     {states: authed, handle: handleSetQuota},
+		// RFC 5464 METADATA (metadata.go)
+		"GETMETADATA": {states: authed, handle: handleGetMetadata},
+		"SETMETADATA": {states: authed, handle: handleSetMetadata},
 		// Selected (RFC 9051 §6.4).
 		"CHECK":       {states: selected, handle: handleCheck},
 		"CLOSE":       {states: selected, flags: noUpdates, handle: handleClose},

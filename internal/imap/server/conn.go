@@ -115,6 +115,10 @@ type Conn struct {
 	// before its "+" (catenate.go).
 	catLeft int64
 	catOn   bool
+	// litCheck, when set by a command, may refuse a literal before its
+	// "+" (quota.go: APPEND over quota; metadata.go: SETMETADATA over
+	// [metadata] max_size).
+	litCheck func(size int64) error
 
 	phaseMu  sync.Mutex
 	waiting  bool // blocked reading the next command (or in IDLE)
@@ -163,6 +167,11 @@ func (c *Conn) decoderOptions() wire.Options {
 func (c *Conn) continueLiteral(size int64, nonSync bool) error {
 	if c.catOn && size > c.catLeft {
 		return errCatenateTooBig
+	}
+	if c.litCheck != nil {
+		if err := c.litCheck(size); err != nil { // APPEND quota, SETMETADATA size
+			return err
+		}
 	}
 	if nonSync {
 		// RFC 7888 §4: LITERAL- allows non-synchronizing literals only up
@@ -511,7 +520,7 @@ func (c *Conn) writeError(tag string, err error) {
 	case errors.Is(err, store.ErrCannot):
 		c.writeStatus(tag, "NO", imap.CodeCannot, err.Error())
 	case errors.Is(err, store.ErrOverQuota):
-		c.writeStatus(tag, "NO", imap.CodeOverQuota, "Quota exceeded")
+		c.writeStatus(tag, "NO", imap.CodeOverQuota, errOverQuota.Text)
 	case errors.Is(err, store.ErrMailboxInferior):
 		c.writeStatus(tag, "NO", imap.CodeHasChildren, err.Error())
 	case errors.Is(err, context.Canceled):

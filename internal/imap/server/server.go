@@ -73,6 +73,10 @@ type Config struct {
 	// LogCommands logs one line per command at debug level: tag,
 	// command name, result and duration (never arguments).
 	LogCommands bool
+	// Quota is the IMAP side of [quota] (quota.go).
+	Quota QuotaConfig
+	// Metadata is [metadata]: RFC 5464's limits (metadata.go).
+	Metadata MetadataConfig
 }
 
 // Server accepts IMAP connections.

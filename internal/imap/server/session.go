@@ -80,6 +80,8 @@ func (c *Conn) capabilities() []string {
 		"CATENATE",    // RFC 4469
 		"URL-PARTIAL", // RFC 5550
 	)
+	caps = append(caps, c.quotaCapabilities()...)    // RFC 9208, quota.go
+	caps = append(caps, c.metadataCapabilities()...) // RFC 5464, metadata.go
 	if c.srv.cfg.URLAuth.Available() {
 		caps = append(caps,
 			"URLAUTH",        // RFC 4467

@@ -12,6 +12,7 @@ import (
 //
 //	# comment
 //	user alice secret          create an account before the session
+//	quota alice 2048 3         set alice's quota: storage bytes, messages
 //	C1: a1 LOGIN alice secret  send a command on connection 1, read to its tagged reply
 //	S1: a1 OK {{.*}}           expected reply lines, in order, all of them
 //	W1: a2 APPEND INBOX {5}    send raw text (escapes \r \n \\ honoured), read nothing
@@ -79,6 +80,10 @@ func runTranscript(t *testing.T, path string) {
 		if strings.HasPrefix(l, "user ") {
 			f := strings.Fields(l)
 			ts.addUser(f[1], f[2])
+			continue
+		}
+		if strings.HasPrefix(l, "quota ") {
+			transcriptQuota(t, ts, strings.Fields(l)) // quota_test.go
 			continue
 		}
 		m := regexp.MustCompile(`^([CWSRU+])(\d*):\s?(.*)$`).FindStringSubmatch(l)

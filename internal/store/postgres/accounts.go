@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -78,22 +77,6 @@ func (s *Store) AccountByID(ctx context.Context, id int64) (*store.Account, erro
 func (s *Store) SetAccountSecret(ctx context.Context, accountID int64, secret []byte) error {
 	return s.write(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE accounts SET secret = $1 WHERE id = $2`, secret, accountID)
-		if err == nil && tag.RowsAffected() == 0 {
-			err = store.ErrNoAccount
-		}
-		return err
-	})
-}
-
-// SetQuota sets the account's storage quota in bytes (0 = unlimited).
-// AppendMessages and CopyMessages refuse with store.ErrOverQuota when the
-// sum of the account's message sizes would exceed it (RFC 9208).
-func (s *Store) SetQuota(ctx context.Context, accountID int64, quotaBytes int64) error {
-	if quotaBytes < 0 {
-		return fmt.Errorf("postgres: negative quota %d", quotaBytes)
-	}
-	return s.write(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE accounts SET quota = $1 WHERE id = $2`, quotaBytes, accountID)
 		if err == nil && tag.RowsAffected() == 0 {
 			err = store.ErrNoAccount
 		}

@@ -190,33 +190,6 @@ func bump(ctx context.Context, tx pgx.Tx, m *mboxState, n int, dMessages, dUnsee
 	return first, m.hms, nil
 }
 
-// checkQuota refuses growing an account past its quota (RFC 9208 §4.1.1
-// STORAGE: the sum of RFC822.SIZE of all messages). Call it after the
-// mailbox's counters were bumped. With a quota set it locks the account
-// row, so writers to different mailboxes of one account take turns and
-// cannot overshoot the quota together.
-func checkQuota(ctx context.Context, tx pgx.Tx, accountID, adding int64) error {
-	var quota int64
-	err := tx.QueryRow(ctx, `SELECT quota FROM accounts WHERE id = $1`, accountID).Scan(&quota)
-	if errNoRows(err) {
-		return store.ErrNoAccount
-	}
-	if err != nil || quota <= 0 || adding <= 0 {
-		return err
-	}
-	if err := tx.QueryRow(ctx, `SELECT quota FROM accounts WHERE id = $1 FOR NO KEY UPDATE`, accountID).Scan(&quota); err != nil {
-		return err
-	}
-	var used int64
-	if err := tx.QueryRow(ctx, `SELECT coalesce(sum(size), 0) FROM mailboxes WHERE account = $1`, accountID).Scan(&used); err != nil {
-		return err
-	}
-	if used > quota {
-		return fmt.Errorf("%w: storage quota %d bytes, used %d, adding %d", store.ErrOverQuota, quota, used-adding, adding)
-	}
-	return nil
-}
-
 const (
 	insertMessage = `INSERT INTO messages (mailbox, uid, blob_id, size,
 	internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate,
@@ -286,7 +259,8 @@ func (s *Store) appendRows(ctx context.Context, tx pgx.Tx, m *mboxState, msgs []
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkQuota(ctx, tx, m.account, total); err != nil {
+	// bump just charged the owner's quota (trigger quotas_charge).
+	if err := s.checkQuota(ctx, tx, m.account); err != nil {
 		return nil, nil, err
 	}
 	now := encodeTime(s.now())
@@ -782,9 +756,6 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, src *mboxState, rows []
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkQuota(ctx, tx, dst.account, total); err != nil {
-		return nil, nil, err
-	}
 	n := len(rows)
 	res.SrcUIDs = make([]store.UID, n)
 	res.DstUIDs = make([]store.UID, n)
@@ -847,6 +818,11 @@ func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []store.UID, d
 			}
 		}
 		res, ch, err = s.copyRows(ctx, tx, src, rows, dst)
+		// A move within one account leaves its usage as it was; a copy,
+		// or a move into another owner's mailbox, charges dst's owner.
+		if err == nil && len(rows) > 0 && (!move || src.account != dst.account) {
+			err = s.checkQuota(ctx, tx, dst.account)
+		}
 		if err != nil || !move || len(rows) == 0 {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,6 +50,8 @@ type Store struct {
 	// silent, a test switch, sends no change notifications (a lost
 	// notification, for the poll's test).
 	silent bool
+	// quotaDefaults are the [quota] limits (quota.go).
+	quotaDefaults atomic.Pointer[store.QuotaLimits]
 }
 
 var (

@@ -150,6 +150,79 @@ CREATE INDEX messages_emailid ON messages (emailid);
 ALTER TABLE expunged ADD COLUMN sysflags integer NOT NULL DEFAULT 0;
 ALTER TABLE expunged ADD COLUMN keywords text NOT NULL DEFAULT '';
 `,
+	// 5: QUOTA (RFC 9208, quota.go), as store/sqlite's step 11: quotas
+	// keeps each account's usage and per-account limits (-1: the
+	// [quota] default, 0: unlimited); triggers keep the usage in step
+	// with the mailbox counters every write updates (bump), so the
+	// charge happens under the writer's locks, in its transaction, and
+	// the quota row's lock orders concurrent writers of one account.
+	`
+CREATE TABLE quotas (
+	account        bigint PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+	storage        bigint NOT NULL DEFAULT 0,
+	messages       bigint NOT NULL DEFAULT 0,
+	limit_storage  bigint NOT NULL DEFAULT -1,
+	limit_messages bigint NOT NULL DEFAULT -1
+);
+INSERT INTO quotas (account, storage, messages, limit_storage)
+	SELECT a.id,
+		coalesce((SELECT sum(size) FROM mailboxes WHERE account = a.id), 0),
+		coalesce((SELECT sum(messages) FROM mailboxes WHERE account = a.id), 0),
+		CASE WHEN a.quota > 0 THEN a.quota ELSE -1 END
+	FROM accounts a;
+
+CREATE FUNCTION barid_quota_account() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO quotas (account, limit_storage) VALUES (NEW.id, CASE WHEN NEW.quota > 0 THEN NEW.quota ELSE -1 END);
+	RETURN NULL;
+END $$;
+CREATE TRIGGER quotas_account_add AFTER INSERT ON accounts
+	FOR EACH ROW EXECUTE FUNCTION barid_quota_account();
+
+CREATE FUNCTION barid_quota_charge() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'DELETE' THEN
+		UPDATE quotas SET storage = storage - OLD.size, messages = messages - OLD.messages WHERE account = OLD.account;
+	ELSE
+		UPDATE quotas SET storage = storage + NEW.size - OLD.size, messages = messages + NEW.messages - OLD.messages
+			WHERE account = NEW.account;
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER quotas_charge AFTER UPDATE OF messages, size ON mailboxes
+	FOR EACH ROW WHEN (NEW.messages <> OLD.messages OR NEW.size <> OLD.size)
+	EXECUTE FUNCTION barid_quota_charge();
+CREATE TRIGGER quotas_release AFTER DELETE ON mailboxes
+	FOR EACH ROW EXECUTE FUNCTION barid_quota_charge();
+`,
+	// 6: IMAP METADATA entries (RFC 5464, metadata.go), as store/sqlite's
+	// step 12: mailbox 0 is a server entry, account 0 a mailbox's
+	// /shared entry, names lower-cased; triggers remove the entries of a
+	// deleted mailbox or account.
+	`
+CREATE TABLE metadata (
+	mailbox bigint NOT NULL,
+	account bigint NOT NULL,
+	name    text NOT NULL,
+	value   bytea NOT NULL,
+	PRIMARY KEY (mailbox, account, name)
+);
+CREATE INDEX metadata_account ON metadata (account);
+
+CREATE FUNCTION barid_metadata_gc() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_TABLE_NAME = 'mailboxes' THEN
+		DELETE FROM metadata WHERE mailbox = OLD.id;
+	ELSE
+		DELETE FROM metadata WHERE account = OLD.id;
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER metadata_mailbox_gc AFTER DELETE ON mailboxes
+	FOR EACH ROW EXECUTE FUNCTION barid_metadata_gc();
+CREATE TRIGGER metadata_account_gc AFTER DELETE ON accounts
+	FOR EACH ROW EXECUTE FUNCTION barid_metadata_gc();
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"barid/internal/store"
@@ -93,22 +92,6 @@ func (s *Store) AccountByID(ctx context.Context, id int64) (*store.Account, erro
 func (s *Store) SetAccountSecret(ctx context.Context, accountID int64, secret []byte) error {
 	return s.write(ctx, func(t *wtx) error {
 		n, err := t.execN(`UPDATE accounts SET secret = ? WHERE id = ?`, secret, accountID)
-		if err == nil && n == 0 {
-			err = store.ErrNoAccount
-		}
-		return err
-	})
-}
-
-// SetQuota sets the account's storage quota in bytes (0 = unlimited).
-// AppendMessages and CopyMessages refuse with store.ErrOverQuota when the
-// sum of the account's message sizes would exceed it (RFC 9208).
-func (s *Store) SetQuota(ctx context.Context, accountID int64, quotaBytes int64) error {
-	if quotaBytes < 0 {
-		return fmt.Errorf("sqlite: negative quota %d", quotaBytes)
-	}
-	return s.write(ctx, func(t *wtx) error {
-		n, err := t.execN(`UPDATE accounts SET quota = ? WHERE id = ?`, quotaBytes, accountID)
 		if err == nil && n == 0 {
 			err = store.ErrNoAccount
 		}

@@ -155,29 +155,6 @@ func loadMbox(t *wtx, id int64) (*mboxState, error) {
 	return &m, nil
 }
 
-// checkQuota refuses adding bytes to an account over its quota (RFC 9208
-// §4.1.1 STORAGE: the sum of RFC822.SIZE of all messages).
-func checkQuota(t *wtx, accountID, adding int64) error {
-	var quota int64
-	if err := t.queryRow(`SELECT quota FROM accounts WHERE id = ?`, accountID).Scan(&quota); err != nil {
-		if errNoRows(err) {
-			return store.ErrNoAccount
-		}
-		return err
-	}
-	if quota <= 0 || adding <= 0 {
-		return nil
-	}
-	var used int64
-	if err := t.queryRow(`SELECT coalesce(sum(size), 0) FROM mailboxes WHERE account = ?`, accountID).Scan(&used); err != nil {
-		return err
-	}
-	if used+adding > quota {
-		return fmt.Errorf("%w: storage quota %d bytes, used %d, adding %d", store.ErrOverQuota, quota, used, adding)
-	}
-	return nil
-}
-
 // allocUIDs reserves n UIDs from the mailbox or fails when the 32-bit
 // UID space would overflow (RFC 9051 §2.3.1.1: nz-number).
 func allocUIDs(m *mboxState, n int) (store.UID, error) {
@@ -234,9 +211,6 @@ func (s *Store) appendRows(t *wtx, m *mboxState, msgs []store.NewMessage) ([]sto
 	for i := range msgs {
 		total += msgs[i].Size
 	}
-	if err := checkQuota(t, m.account, total); err != nil {
-		return nil, nil, err
-	}
 	first, err := allocUIDs(m, len(msgs))
 	if err != nil {
 		return nil, nil, err
@@ -277,6 +251,10 @@ func (s *Store) appendRows(t *wtx, m *mboxState, msgs []store.NewMessage) ([]sto
 		unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
 		int64(m.uidnext), int64(modseq), len(msgs), unseen, deleted, total, mailboxID)
 	if err != nil {
+		return nil, nil, err
+	}
+	// The counters just charged the owner's quota (trigger quotas_charge).
+	if err := s.checkQuota(t, m.account); err != nil {
 		return nil, nil, err
 	}
 	return uids, ch, nil
@@ -912,9 +890,6 @@ func (s *Store) copyRows(t *wtx, src *mboxState, rows []flagRow, dst *mboxState)
 	for _, r := range rows {
 		total += r.size
 	}
-	if err := checkQuota(t, dst.account, total); err != nil {
-		return nil, nil, err
-	}
 	first, err := allocUIDs(dst, len(rows))
 	if err != nil {
 		return nil, nil, err
@@ -998,6 +973,13 @@ func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []store.UID, d
 			}
 		}
 		res, ch, err = s.copyRows(t, src, rows, dst)
+		// A move within one account leaves its usage as it was; a copy,
+		// or a move into another owner's mailbox, charges dst's owner.
+		if err == nil && len(rows) > 0 && (!move || src.account != dst.account) {
+			if err = s.checkQuota(t, dst.account); err != nil {
+				res, ch = nil, nil
+			}
+		}
 		if err != nil || !move || len(rows) == 0 {
 			t.emit(ch)
 			return err

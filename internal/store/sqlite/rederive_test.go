@@ -53,7 +53,10 @@ func TestMigrationRederivesSearchFields(t *testing.T) {
 	}
 	// Back to the layout of step 8: undo the later steps' columns too.
 	for _, q := range []string{"PRAGMA user_version = 8",
-		"ALTER TABLE expunged DROP COLUMN sysflags", "ALTER TABLE expunged DROP COLUMN keywords"} {
+		"ALTER TABLE expunged DROP COLUMN sysflags", "ALTER TABLE expunged DROP COLUMN keywords",
+		"DROP TABLE quotas", "DROP TRIGGER quotas_account_add", "DROP TRIGGER quotas_account_del",
+		"DROP TRIGGER quotas_charge", "DROP TRIGGER quotas_release",
+		"DROP TABLE metadata", "DROP TRIGGER metadata_mailbox_gc", "DROP TRIGGER metadata_account_gc"} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

@@ -204,6 +204,66 @@ CREATE INDEX messages_emailid ON messages (emailid);
 ALTER TABLE expunged ADD COLUMN sysflags INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE expunged ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
 `,
+	// 11: QUOTA (RFC 9208, quota.go). quotas keeps each account's usage
+	// (bytes, messages) and its per-account limits (-1: the [quota]
+	// default, 0: unlimited). Triggers keep the usage in step with the
+	// mailbox counters, which every write already updates in its own
+	// transaction: one row update per statement that changes a
+	// mailbox's message count or size, never a scan. Existing accounts
+	// get their usage computed here; a storage quota set before (the
+	// accounts.quota column) becomes the override.
+	`
+CREATE TABLE quotas (
+	account        INTEGER PRIMARY KEY,
+	storage        INTEGER NOT NULL DEFAULT 0,
+	messages       INTEGER NOT NULL DEFAULT 0,
+	limit_storage  INTEGER NOT NULL DEFAULT -1,
+	limit_messages INTEGER NOT NULL DEFAULT -1
+);
+INSERT INTO quotas (account, storage, messages, limit_storage)
+	SELECT a.id,
+		coalesce((SELECT sum(size) FROM mailboxes WHERE account = a.id), 0),
+		coalesce((SELECT sum(messages) FROM mailboxes WHERE account = a.id), 0),
+		CASE WHEN a.quota > 0 THEN a.quota ELSE -1 END
+	FROM accounts a;
+
+CREATE TRIGGER quotas_account_add AFTER INSERT ON accounts BEGIN
+	INSERT OR REPLACE INTO quotas (account, limit_storage) VALUES (new.id, CASE WHEN new.quota > 0 THEN new.quota ELSE -1 END);
+END;
+CREATE TRIGGER quotas_account_del AFTER DELETE ON accounts BEGIN
+	DELETE FROM quotas WHERE account = old.id;
+END;
+CREATE TRIGGER quotas_charge AFTER UPDATE OF messages, size ON mailboxes
+	WHEN new.messages != old.messages OR new.size != old.size BEGIN
+	UPDATE quotas SET storage = storage + new.size - old.size, messages = messages + new.messages - old.messages
+		WHERE account = new.account;
+END;
+CREATE TRIGGER quotas_release AFTER DELETE ON mailboxes BEGIN
+	UPDATE quotas SET storage = storage - old.size, messages = messages - old.messages WHERE account = old.account;
+END;
+`,
+	// 12: IMAP METADATA entries (RFC 5464, metadata.go). mailbox 0 is a
+	// server entry; account 0 a mailbox's /shared entry. Names are
+	// lower-cased (entry names are case-insensitive; Dovecot folds them
+	// too). Triggers remove the entries of a deleted mailbox or account;
+	// RENAME keeps the mailbox row, and so its entries.
+	`
+CREATE TABLE metadata (
+	mailbox INTEGER NOT NULL,
+	account INTEGER NOT NULL,
+	name    TEXT NOT NULL,
+	value   BLOB NOT NULL,
+	PRIMARY KEY (mailbox, account, name)
+) WITHOUT ROWID;
+CREATE INDEX metadata_account ON metadata (account);
+
+CREATE TRIGGER metadata_mailbox_gc AFTER DELETE ON mailboxes BEGIN
+	DELETE FROM metadata WHERE mailbox = old.id;
+END;
+CREATE TRIGGER metadata_account_gc AFTER DELETE ON accounts BEGIN
+	DELETE FROM metadata WHERE account = old.id;
+END;
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

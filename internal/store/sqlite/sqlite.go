@@ -116,6 +116,11 @@ type Store struct {
 	bpool chan *rconn // bulk readers, memory-mapped
 	// nreaders is how many connections rpool owns (in it or borrowed).
 	nreaders int
+
+	// quotaDefaults are the [quota] limits (quota.go).
+	quotaDefaults atomic.Pointer[store.QuotaLimits]
+	// noQuotaCheck, a benchmark switch, skips checkQuota (quota.go).
+	noQuotaCheck bool
 }
 
 var _ store.Store = (*Store)(nil)

@@ -150,6 +150,15 @@ CREATE INDEX messages_emailid ON messages (emailid);
 ALTER TABLE expunged ADD COLUMN sysflags integer NOT NULL DEFAULT 0;
 ALTER TABLE expunged ADD COLUMN keywords text NOT NULL DEFAULT '';
 `,
+	// 5: the alias table (store.Aliases), as store/sqlite's step 11; the
+	// cascade removes a deleted account's aliases.
+	`
+CREATE TABLE aliases (
+	address text PRIMARY KEY,
+	account bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE
+);
+CREATE INDEX aliases_account ON aliases (account);
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

@@ -204,6 +204,16 @@ CREATE INDEX messages_emailid ON messages (emailid);
 ALTER TABLE expunged ADD COLUMN sysflags INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE expunged ADD COLUMN keywords TEXT NOT NULL DEFAULT '';
 `,
+	// 11: the alias table (store.Aliases): address (normalized, or
+	// "@domain" for a catch-all) to account. DeleteAccount removes an
+	// account's aliases.
+	`
+CREATE TABLE aliases (
+	address TEXT PRIMARY KEY,
+	account INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX aliases_account ON aliases (account);
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

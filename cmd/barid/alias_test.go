@@ -41,3 +41,38 @@ func TestAliasCLI(t *testing.T) {
 		t.Errorf("deliver to an unknown address: %d, want 67 (EX_NOUSER)", code)
 	}
 }
+
+// TestAppPasswordCLI: add prints a password once, list shows labels
+// and protocols (never the password), revoke removes one.
+func TestAppPasswordCLI(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errs := runCLI(t, "pw\n", "user", "add", "--data", dir, "alice"); code != 0 {
+		t.Fatalf("user add: %d %s", code, errs)
+	}
+	code, pw, errs := runCLI(t, "", "user", "app-password", "add", "--data", dir, "alice", "phone", "--protocols", "imap,submission")
+	if code != 0 || len(strings.TrimSpace(pw)) != 29 {
+		t.Fatalf("add: %d %q %s", code, pw, errs)
+	}
+	if code, _, _ := runCLI(t, "", "user", "app-password", "add", "--data", dir, "alice", "phone"); code != 1 {
+		t.Errorf("duplicate label: %d", code)
+	}
+	if code, _, _ := runCLI(t, "", "user", "app-password", "add", "--data", dir, "alice", "tv", "--protocols", "ftp"); code != 2 {
+		t.Errorf("unknown protocol: %d", code)
+	}
+	if code, _, _ := runCLI(t, "", "user", "app-password", "add", "--data", dir, "nobody", "tv"); code != 1 {
+		t.Errorf("unknown user: %d", code)
+	}
+	code, out, _ := runCLI(t, "", "user", "app-password", "list", "--data", dir, "alice")
+	if code != 0 || !strings.HasPrefix(out, "phone imap,smtp ") || strings.Contains(out, strings.TrimSpace(pw)) {
+		t.Errorf("list: %d %q", code, out)
+	}
+	if code, _, _ := runCLI(t, "", "user", "app-password", "revoke", "--data", dir, "alice", "phone"); code != 0 {
+		t.Errorf("revoke: %d", code)
+	}
+	if code, _, _ := runCLI(t, "", "user", "app-password", "revoke", "--data", dir, "alice", "phone"); code != 1 {
+		t.Errorf("second revoke: %d", code)
+	}
+	if code, out, _ := runCLI(t, "", "user", "app-password", "list", "--data", dir, "alice"); code != 0 || out != "" {
+		t.Errorf("list after revoke: %d %q", code, out)
+	}
+}

@@ -28,6 +28,8 @@ const userUsage = `Usage: barid user <add|passwd|del|list> [--data DIR] [--confi
   passwd NAME  set a new password
   del NAME     delete an account and all its mail
   list         list accounts
+  app-password add|list|revoke USER [LABEL] [--protocols imap,pop3,smtp]
+               per-device passwords (barid user app-password --help)
 
 add and passwd read the password from the first line of standard input
 when it is not a terminal, and prompt without echo when it is.
@@ -44,6 +46,9 @@ func runUserWithInput(ctx context.Context, args []string, stdin io.Reader, stdou
 		return 0
 	}
 	verb := args[0]
+	if verb == "app-password" {
+		return runAppPassword(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("user "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data", "", "data folder (default ./barid-data)")

@@ -357,6 +357,17 @@ func (a *Authenticator) plain(ctx context.Context, mech string, remote netip.Add
 		len(password) == 0 || len(password) > maxPasswordLen {
 		return 0, a.fail(ctx, mech, remote, username, "credentials out of bounds", waited)
 	}
+	if d := a.cfg.Directory; d != nil {
+		// An app password ("barid user app-password") logs in for the
+		// protocols it names, instead of the account's password.
+		id, ok, err := d.appPassword(ctx, username, password)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			return a.succeed(mech+" (app password)", remote, authzid, username, id)
+		}
+	}
 	for _, src := range a.cfg.Directory.sources() {
 		if src == nil {
 			id, done, err := a.builtin(ctx, mech, remote, authzid, username, password, waited)

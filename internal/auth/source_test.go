@@ -297,3 +297,30 @@ func TestMissingUserTakesDummyPath(t *testing.T) {
 		t.Fatalf("missing user: %d hashes, %d dummy checks; want 2, 1", a.Hashes()-h0, a.DummyChecks())
 	}
 }
+
+func TestAppPasswordFormat(t *testing.T) {
+	pw, h := NewAppPassword()
+	for _, typed := range []string{pw, strings.ToUpper(pw), strings.ReplaceAll(pw, "-", ""), strings.ReplaceAll(pw, "-", " ")} {
+		got, ok := AppPasswordHash(typed)
+		if !ok || string(got) != string(h) {
+			t.Errorf("%q: ok=%v, hash differs=%v", typed, ok, string(got) != string(h))
+		}
+	}
+	for _, not := range []string{"", "secret", pw + "a", pw[:len(pw)-1], strings.Replace(pw, pw[:1], "1", 1), strings.Repeat("a", 100)} {
+		if _, ok := AppPasswordHash(not); ok {
+			t.Errorf("%q taken for an app password", not)
+		}
+	}
+	if p2, _ := NewAppPassword(); p2 == pw {
+		t.Error("two app passwords alike")
+	}
+	if _, err := ParseProtocols("imap, POP3,submission,imap"); err != nil {
+		t.Error(err)
+	}
+	if ps, _ := ParseProtocols("imap, POP3,submission,imap"); strings.Join(ps, ",") != "imap,pop3,smtp" {
+		t.Errorf("ParseProtocols = %v", ps)
+	}
+	if _, err := ParseProtocols("imap,ftp"); err == nil {
+		t.Error("ftp accepted")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 )
 
 // Errors of Aliases.
@@ -46,4 +47,37 @@ func NormalizeAlias(address string) string {
 	a = strings.TrimPrefix(a, "<")
 	a = strings.TrimSuffix(a, ">")
 	return strings.ToLower(a)
+}
+
+// Errors of AppPasswords.
+var (
+	ErrNoAppPassword     = errors.New("no such app password")
+	ErrAppPasswordExists = errors.New("app password label already in use")
+)
+
+// AppPassword is one application-specific password of an account
+// ("barid user app-password"). The password itself is never stored:
+// Hash is SHA-256 of it (it is random and long, so a slow hash adds
+// nothing; see internal/auth/apppass.go).
+type AppPassword struct {
+	AccountID int64
+	Label     string
+	// Protocols it may log in to ("imap", "pop3", "smtp", …); empty
+	// means all.
+	Protocols []string
+	Created   time.Time
+}
+
+// AppPasswords stores app passwords. Both backends implement it;
+// deleting an account deletes its app passwords.
+type AppPasswords interface {
+	// AddAppPassword stores one; ErrAppPasswordExists if the account
+	// has one with that label, ErrNoAccount if the account is gone.
+	AddAppPassword(ctx context.Context, accountID int64, label string, hash []byte, protocols []string) error
+	// AppPasswords lists an account's, by label.
+	AppPasswords(ctx context.Context, accountID int64) ([]AppPassword, error)
+	// AppPasswordByHash finds the one with that hash, or ErrNoAppPassword.
+	AppPasswordByHash(ctx context.Context, hash []byte) (*AppPassword, error)
+	// RevokeAppPassword deletes one; ErrNoAppPassword if none.
+	RevokeAppPassword(ctx context.Context, accountID int64, label string) error
 }

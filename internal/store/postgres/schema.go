@@ -159,6 +159,17 @@ CREATE TABLE aliases (
 );
 CREATE INDEX aliases_account ON aliases (account);
 `,
+	// 6: app passwords (store.AppPasswords), as store/sqlite's step 12.
+	`
+CREATE TABLE app_passwords (
+	hash      bytea PRIMARY KEY,
+	account   bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	label     text NOT NULL,
+	protocols text NOT NULL,
+	created   timestamptz NOT NULL DEFAULT now(),
+	UNIQUE (account, label)
+);
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

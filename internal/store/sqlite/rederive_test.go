@@ -54,7 +54,7 @@ func TestMigrationRederivesSearchFields(t *testing.T) {
 	// Back to the layout of step 8: undo the later steps' columns too.
 	for _, q := range []string{"PRAGMA user_version = 8",
 		"ALTER TABLE expunged DROP COLUMN sysflags", "ALTER TABLE expunged DROP COLUMN keywords",
-		"DROP TABLE aliases"} {
+		"DROP TABLE aliases", "DROP TABLE app_passwords"} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

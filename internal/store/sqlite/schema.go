@@ -214,6 +214,19 @@ CREATE TABLE aliases (
 ) WITHOUT ROWID;
 CREATE INDEX aliases_account ON aliases (account);
 `,
+	// 12: app passwords (store.AppPasswords), found by the SHA-256 of
+	// the password; protocols is a comma-separated list ("" = all).
+	// DeleteAccount removes an account's.
+	`
+CREATE TABLE app_passwords (
+	hash      BLOB PRIMARY KEY,
+	account   INTEGER NOT NULL,
+	label     TEXT NOT NULL,
+	protocols TEXT NOT NULL,
+	created   INTEGER NOT NULL,
+	UNIQUE (account, label)
+) WITHOUT ROWID;
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

@@ -161,6 +161,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		return nil, err
 	}
 	ac.Directory = dir
+	if ac.OAuth, err = NewTokenVerifier(cfg.Auth.OAuth); err != nil {
+		d.Close()
+		return nil, err
+	}
 	a.auth = auth.New(auth.StoreAccounts{Store: d.Store}, ac, logger)
 	a.registerStoreMetrics(d.Store)
 	ml := mime.Limits{MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderSize}

@@ -60,6 +60,24 @@ func NewDirectory(ctx context.Context, cfg *config.Config, st store.Store, logge
 	return d, nil
 }
 
+// NewTokenVerifier builds the OAUTHBEARER/XOAUTH2 token verifier of
+// [auth.oauth], or nil when it is not configured.
+func NewTokenVerifier(c config.OAuth) (auth.TokenVerifier, error) {
+	if c.Issuer == "" {
+		return nil, nil
+	}
+	oc := auth.OIDCConfig{Issuer: c.Issuer, JWKSURL: c.JWKSURL, Audience: c.Audience, UsernameClaim: c.UsernameClaim,
+		IntrospectionURL: c.IntrospectionURL, ClientID: c.ClientID}
+	if c.ClientSecretFile != "" {
+		b, err := os.ReadFile(c.ClientSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("auth.oauth.client_secret_file: %w", err)
+		}
+		oc.ClientSecret = strings.TrimRight(string(b), "\r\n")
+	}
+	return auth.NewOIDC(oc), nil
+}
+
 func newLDAPSource(c config.LDAP, logger *slog.Logger) (*auth.LDAP, error) {
 	lc := auth.LDAPConfig{URL: c.URL, StartTLS: c.StartTLS, BindDN: c.BindDN, BaseDN: c.BaseDN,
 		UserFilter: c.UserFilter, AddressFilter: c.AddressFilter, Compare: c.AuthMethod == "compare",

@@ -178,6 +178,9 @@ type Config struct {
 	// Directory is the chain of account sources ([auth] sources). Nil:
 	// the builtin accounts (Accounts) only.
 	Directory *Directory
+	// OAuth validates bearer tokens for OAUTHBEARER and XOAUTH2
+	// ([auth.oauth]); nil: those mechanisms are not offered.
+	OAuth TokenVerifier
 }
 
 // DefaultConfig is barid's default throttling: 1s after a failed login,

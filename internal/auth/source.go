@@ -137,6 +137,19 @@ func (d *Directory) Close() error {
 	return errors.Join(errs...)
 }
 
+// external reports whether any source besides builtin is configured.
+func (d *Directory) external() bool {
+	if d == nil {
+		return false
+	}
+	for _, s := range d.Sources {
+		if s != nil {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *Directory) sources() []Source {
 	if d == nil || len(d.Sources) == 0 {
 		return []Source{nil}

@@ -85,6 +85,25 @@ type SQL struct {
 	Timeout Duration `toml:"timeout"`
 }
 
+// OAuth is [auth.oauth]: OAUTHBEARER (RFC 7628) and XOAUTH2 logins
+// with access tokens of an OpenID provider. Off unless Issuer is set.
+type OAuth struct {
+	// Issuer is the provider's issuer URL (discovery at
+	// Issuer/.well-known/openid-configuration names the JWKS).
+	Issuer string `toml:"issuer"`
+	// JWKSURL skips discovery.
+	JWKSURL string `toml:"jwks_url"`
+	// Audience is the client id tokens must carry in "aud".
+	Audience string `toml:"audience"`
+	// UsernameClaim holds the barid login name (default "email").
+	UsernameClaim string `toml:"username_claim"`
+	// IntrospectionURL validates opaque tokens by RFC 7662 token
+	// introspection, as ClientID with the secret in ClientSecretFile.
+	IntrospectionURL string `toml:"introspection_url"`
+	ClientID         string `toml:"client_id"`
+	ClientSecretFile string `toml:"client_secret_file"`
+}
+
 // validateSources checks [auth] sources and each named section.
 func (c *Config) validateSources(add func(string, ...any)) {
 	seen := map[string]bool{}
@@ -129,6 +148,9 @@ func (c *Config) validateSources(add func(string, ...any)) {
 		default:
 			add("auth.sources: unknown source %q (builtin, ldap, passwd-file, sql)", s)
 		}
+	}
+	if o := c.Auth.OAuth; o.Issuer == "" && (o.JWKSURL != "" || o.IntrospectionURL != "") {
+		add("auth.oauth: issuer must be set")
 	}
 	if c.Auth.NegativeCacheTTL.Duration < 0 {
 		add("auth.negative_cache_ttl must not be negative")

@@ -254,6 +254,7 @@ type Auth struct {
 	PasswdFile       PasswdFile `toml:"passwd_file"`
 	LDAP             LDAP       `toml:"ldap"`
 	SQL              SQL        `toml:"sql"`
+	OAuth            OAuth      `toml:"oauth"`
 }
 
 // Limits are the named limits. Each error that enforces one names it.

@@ -52,3 +52,27 @@ func FuzzSchemePassword(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBearer: any OAUTHBEARER or XOAUTH2 initial response parses or is
+// refused as ErrMalformed, without a panic; a token found has no space
+// or NUL.
+func FuzzBearer(f *testing.F) {
+	f.Add([]byte("n,a=user@example.com,\x01host=server.example.com\x01port=143\x01auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\x01\x01"))
+	f.Add([]byte("user=someuser@example.com\x01auth=Bearer ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg\x01\x01"))
+	f.Add([]byte("y,,\x01auth=bearer x\x01\x01"))
+	f.Add([]byte("n,a=a=2Cb=3D,\x01\x01"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, parse := range []func([]byte) (string, string, error){parseOAuthBearer, parseXOAuth2} {
+			_, tok, err := parse(b)
+			if err != nil {
+				if err != ErrMalformed {
+					t.Fatalf("error %v, want ErrMalformed", err)
+				}
+				continue
+			}
+			if tok == "" || strings.ContainsAny(tok, " \x00") {
+				t.Fatalf("token %q", tok)
+			}
+		}
+	})
+}

@@ -349,7 +349,10 @@ func parseOAuthBearer(b []byte) (authzid, token string, err error) {
 		authzid = strings.NewReplacer("=2C", ",", "=3D", "=").Replace(v)
 	}
 	kv := rest[i+1:]
-	if !strings.HasPrefix(kv, "\x01") || !strings.HasSuffix(kv, "\x01\x01") {
+	// kvsep *kvpair kvsep, each kvpair ending in its own kvsep: after
+	// the first 0x01, the rest ends in 0x01 0x01, or is a lone 0x01 when
+	// there are no pairs (then there is no token either).
+	if len(kv) < 3 || kv[0] != 1 || !strings.HasSuffix(kv[1:], "\x01\x01") {
 		return "", "", ErrMalformed
 	}
 	for _, pair := range strings.Split(kv[1:len(kv)-2], "\x01") {
@@ -374,7 +377,7 @@ func parseOAuthBearer(b []byte) (authzid, token string, err error) {
 // parseXOAuth2 reads "user=" user ^A "auth=Bearer " token ^A ^A.
 func parseXOAuth2(b []byte) (user, token string, err error) {
 	s := string(b)
-	if !strings.HasSuffix(s, "\x01\x01") {
+	if len(s) < 3 || !strings.HasSuffix(s, "\x01\x01") {
 		return "", "", ErrMalformed
 	}
 	for _, pair := range strings.Split(s[:len(s)-2], "\x01") {

@@ -8,10 +8,12 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"io"
 	"errors"
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -346,3 +348,106 @@ func TestLDAPChain(t *testing.T) {
 }
 
 var tlsConfigNoRoots = tls.Config{RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12}
+
+// tcpProxy forwards loopback connections to target; cut closes every
+// connection it carries (a directory restart, as the pool sees it), and
+// pause refuses new ones until resume.
+type tcpProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  []net.Conn
+	paused bool
+}
+
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			paused := p.paused
+			p.mu.Unlock()
+			if paused {
+				c.Close()
+				continue
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *tcpProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *tcpProxy) setPaused(v bool) {
+	p.mu.Lock()
+	p.paused = v
+	p.mu.Unlock()
+}
+
+// TestLDAPReconnect: pooled connections the server dropped are replaced
+// without a failed login; while the server refuses connections logins
+// are unavailable, and after the back-off they work again.
+func TestLDAPReconnect(t *testing.T) {
+	e := newLDAPEnv(t)
+	e.fill(t)
+	proxy := newTCPProxy(t, strings.TrimPrefix(e.url, "ldap://"))
+	cfg := e.config()
+	cfg.URL = "ldap://" + proxy.ln.Addr().String()
+	cfg.MaxBackoff = 300 * time.Millisecond
+	l := NewLDAP(cfg)
+	defer l.Close()
+	ctx := context.Background()
+	for range 3 {
+		if _, err := l.Authenticate(ctx, "alice", "alice-pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	proxy.cut() // every pooled connection is now dead
+	if _, err := l.Authenticate(ctx, "alice", "alice-pw"); err != nil {
+		t.Fatalf("login after the server dropped the pool: %v", err)
+	}
+	proxy.setPaused(true)
+	proxy.cut()
+	_, err := l.Authenticate(ctx, "alice", "alice-pw")
+	if err == nil || errors.Is(err, ErrAuthFailed) || errors.Is(err, ErrUnknownUser) {
+		t.Fatalf("login while the server is gone: %v", err)
+	}
+	proxy.setPaused(false)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := l.Authenticate(ctx, "alice", "alice-pw")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no reconnect after the back-off: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

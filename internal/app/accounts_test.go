@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"barid/internal/app"
@@ -210,5 +212,37 @@ func TestDirectoryOutage(t *testing.T) {
 		if got := smtpCode(err); got != "451 4.3.0" {
 			t.Errorf("RCPT %d during outage: %s, want 451 4.3.0", i, got)
 		}
+	}
+}
+
+// TestPasswdFileSubmission: a passwd-file user authenticates on the
+// submission port (AUTH PLAIN after STARTTLS); with the file gone the
+// answer is 454 4.7.0, not 535.
+func TestPasswdFileSubmission(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "passwd")
+	if err := os.WriteFile(path, []byte("alice@example.org:{SSHA}DqlHJqkJfHbhKjszv7YMhcYVQxqWO383::::::\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := testkit.StartAt(t, filepath.Join(dir, "data"), testkit.WithSubmission("127.0.0.1:1"), withSources([]string{"passwd-file"}, func(c *config.Config) {
+		c.Auth.PasswdFile.Path = path
+	}))
+	auth := func(pw string) string {
+		cl, err := smtp.DialStartTLS(s.SubmissionAddr, &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		return smtpCode(cl.Auth(sasl.NewPlainClient("", "alice@example.org", pw)))
+	}
+	if got := auth("secret"); got != "250" {
+		t.Errorf("right password: %s", got)
+	}
+	if got := auth("wrong"); got != "535 5.7.8" {
+		t.Errorf("wrong password: %s", got)
+	}
+	os.Remove(path)
+	if got := auth("secret"); got != "454 4.7.0" {
+		t.Errorf("passwd-file gone: %s, want 454 4.7.0", got)
 	}
 }

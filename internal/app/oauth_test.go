@@ -32,7 +32,7 @@ func TestOAuthBearerIMAP(t *testing.T) {
 	}))
 	defer jwks.Close()
 	const issuer = "https://op.example.org"
-	s := testkit.StartAt(t, filepath.Join(t.TempDir(), "data"), withSources([]string{"builtin"}, func(c *config.Config) {
+	s := testkit.StartAt(t, filepath.Join(t.TempDir(), "data"), testkit.WithPOP3(), withSources([]string{"builtin"}, func(c *config.Config) {
 		c.Auth.OAuth = config.OAuth{Issuer: issuer, JWKSURL: jwks.URL, Audience: "barid"}
 	}))
 	lmtpAddUser(t, s.App.Data().Store, "alice@example.org", "pw")
@@ -71,6 +71,12 @@ func TestOAuthBearerIMAP(t *testing.T) {
 
 	x := s.DialTLS()
 	x.ExpectOK("X", "AUTHENTICATE XOAUTH2 "+base64.StdEncoding.EncodeToString([]byte("user=alice@example.org\x01auth=Bearer "+token("barid")+"\x01\x01")))
+
+	// POP3 AUTH with an initial response (RFC 5034 §4) over POP3S.
+	p3 := s.DialPOP3TLS()
+	if l := p3.Cmd("AUTH OAUTHBEARER " + ir(token("barid"))); !strings.HasPrefix(l, "+OK") {
+		t.Errorf("POP3 AUTH OAUTHBEARER: %q", l)
+	}
 
 	p := s.Dial()
 	if caps := strings.Join(p.Cmd("C", "CAPABILITY"), "\n"); strings.Contains(caps, "OAUTHBEARER") {

@@ -118,6 +118,25 @@ func TestLDAPAccounts(t *testing.T) {
 	if acct.QuotaBytes != 5<<20 {
 		t.Errorf("alice's quota %d, want the directory's 5M", acct.QuotaBytes)
 	}
+	// A quota changed in the directory reaches the store at the next
+	// login (the cache is off in this test).
+	lc, err := ldap.DialURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lc.Close()
+	if err := lc.Bind(os.Getenv("BARID_TEST_LDAP_ADMIN"), os.Getenv("BARID_TEST_LDAP_PASSWORD")); err != nil {
+		t.Fatal(err)
+	}
+	mod := ldap.NewModifyRequest("uid=alice,"+base, nil)
+	mod.Replace("mailQuota", []string{"7M"})
+	if err := lc.Modify(mod); err != nil {
+		t.Fatal(err)
+	}
+	s.Dial().Login("alice", "alice-pw")
+	if acct, err = st.Account(t.Context(), "alice"); err != nil || acct.QuotaBytes != 7<<20 {
+		t.Errorf("after the directory change: quota %d, %v; want 7M", acct.QuotaBytes, err)
+	}
 }
 
 // TestLDAPOutageServer: a directory that does not answer gives IMAP

@@ -75,20 +75,30 @@ type ldapConn struct {
 
 // NewLDAP returns an LDAP source; it connects on first use.
 func NewLDAP(cfg LDAPConfig) *LDAP {
+	if cfg.MailAttributes == nil {
+		cfg.MailAttributes = []string{"mail", "mailAlternateAddress"}
+	}
+	switch {
+	case cfg.AddressFilter != "":
+	case cfg.UserFilter == "":
+		cfg.AddressFilter = DefaultLDAPAddressFilter
+	default:
+		// Only user_filter configured: a recipient is whoever logs in
+		// under that name, or has it in one of the mail attributes.
+		f := "(|" + cfg.UserFilter
+		for _, a := range cfg.MailAttributes {
+			f += "(" + a + "=%u)"
+		}
+		cfg.AddressFilter = f + ")"
+	}
 	if cfg.UserFilter == "" {
 		cfg.UserFilter = DefaultLDAPUserFilter
-	}
-	if cfg.AddressFilter == "" {
-		cfg.AddressFilter = DefaultLDAPAddressFilter
 	}
 	if cfg.PasswordAttribute == "" {
 		cfg.PasswordAttribute = "userPassword"
 	}
 	if cfg.LoginAttribute == "" {
 		cfg.LoginAttribute = "uid"
-	}
-	if cfg.MailAttributes == nil {
-		cfg.MailAttributes = []string{"mail", "mailAlternateAddress"}
 	}
 	if len(cfg.EnabledValues) == 0 {
 		cfg.EnabledValues = []string{"TRUE", "yes", "1", "enabled", "active"}

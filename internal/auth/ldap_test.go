@@ -232,6 +232,20 @@ func TestLDAPLookup(t *testing.T) {
 	if _, err := l.Lookup(ctx, "shared@example.org"); !errors.Is(err, ErrUnknownUser) {
 		t.Errorf("ambiguous: %v", err)
 	}
+	// Only user_filter configured (the example): recipients are
+	// found by it and by the mail attributes.
+	cfg := e.config()
+	cfg.UserFilter = "(&(objectClass=inetOrgPerson)(|(uid=%u)(mail=%u)))"
+	l2 := NewLDAP(cfg)
+	defer l2.Close()
+	for _, a := range []string{"alice", "alice@example.org", "a.smith@example.org"} {
+		if u, err := l2.Lookup(ctx, a); err != nil || u.Name != "alice" {
+			t.Errorf("user_filter only, %s: %+v %v", a, u, err)
+		}
+	}
+	if _, err := l2.Lookup(ctx, "*"); !errors.Is(err, ErrUnknownUser) {
+		t.Errorf("user_filter only, *: %v", err)
+	}
 }
 
 // TestLDAPTLS: ldaps:// and ldap:// with STARTTLS, verified against the

@@ -291,6 +291,7 @@ func (d *Directory) account(ctx context.Context, source string, u *User) (*store
 	name := store.NormalizeAccountName(u.Name)
 	acct, err := d.Store.Account(ctx, name)
 	if err == nil {
+		d.syncQuota(ctx, acct, u)
 		return acct, nil
 	}
 	if !errors.Is(err, store.ErrNoAccount) {
@@ -308,6 +309,23 @@ func (d *Directory) account(ctx context.Context, source string, u *User) (*store
 		d.Logger.Info("account created for directory user", "source", source, "user", logName(name))
 	}
 	return acct, err
+}
+
+// syncQuota copies a quota the directory gives to the store account
+// when they differ (the directory is the authority; 0 there means "not
+// given", which leaves barid's own setting alone).
+func (d *Directory) syncQuota(ctx context.Context, acct *store.Account, u *User) {
+	q, ok := d.Store.(interface {
+		SetQuota(ctx context.Context, accountID, quotaBytes int64) error
+	})
+	if !ok || u.QuotaBytes <= 0 || u.QuotaBytes == acct.QuotaBytes {
+		return
+	}
+	if err := q.SetQuota(ctx, acct.ID, u.QuotaBytes); err != nil {
+		d.Logger.Warn("directory quota not applied", "user", logName(acct.Name), "err", err)
+		return
+	}
+	acct.QuotaBytes = u.QuotaBytes
 }
 
 // FindAccount resolves name, a login name or a mail address, to a store

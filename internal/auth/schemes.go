@@ -54,7 +54,16 @@ func VerifySchemePassword(stored, password, defaultScheme string) (bool, error) 
 	}
 	switch scheme {
 	case "PLAIN", "CLEAR", "CLEARTEXT":
-		return subtle.ConstantTimeCompare([]byte(data), []byte(password)) == 1, nil
+		plain := []byte(data)
+		if enc != "" {
+			// {PLAIN.B64} and {PLAIN.HEX}: the password encoded.
+			b, err := decodeDigest(enc, data)
+			if err != nil {
+				return false, fmt.Errorf("%w: PLAIN.%s", ErrBadSecret, enc)
+			}
+			plain = b
+		}
+		return subtle.ConstantTimeCompare(plain, []byte(password)) == 1, nil
 	case "ARGON2ID", "ARGON2I":
 		return verifyArgon(data, password)
 	case "BLF-CRYPT", "BLFCRYPT":

@@ -29,6 +29,7 @@ func subcommands() []subcommand {
 		{"quickstart", "start a demo server with a demo account (data in ./barid-data)", runQuickstart},
 		{"serve", "run the server", runServe},
 		{"user", "manage accounts: add, passwd, del, list", runUser},
+		{"alias", "manage address aliases and catch-alls: add, del, list", runAlias},
 		{"deliver", "deliver one message from standard input (for an MTA)", runDeliverStdin},
 		{"bench", "load-test an IMAP or POP3 server (barid or another)", runBench},
 		{"version", "print the version", runVersion},

@@ -29,6 +29,8 @@ const userUsage = `Usage: barid user <add|passwd|del|list|quota> [--data DIR] [-
   del NAME     delete an account and all its mail
   list         list accounts
   quota NAME   show or set an account's quota (barid user quota --help)
+  app-password add|list|revoke USER [LABEL] [--protocols imap,pop3,smtp]
+               per-device passwords (barid user app-password --help)
 
 add and passwd read the password from the first line of standard input
 when it is not a terminal, and prompt without echo when it is.
@@ -47,6 +49,9 @@ func runUserWithInput(ctx context.Context, args []string, stdin io.Reader, stdou
 	verb := args[0]
 	if verb == "quota" {
 		return runUserQuota(ctx, args[1:], stdout, stderr) // quota.go
+	}
+	if verb == "app-password" {
+		return runAppPassword(ctx, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("user "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)

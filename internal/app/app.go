@@ -156,6 +156,16 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	ac.MaxConnsPerUser = cfg.Limits.MaxConnsPerUser
 	ac.MaxConnsPerUserIP = cfg.Limits.MaxConnsPerUserIP
 	ac.TrustedNetworks = trusted
+	dir, err := NewDirectory(ctx, &a.cfg, d.Store, logger)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	ac.Directory = dir
+	if ac.OAuth, err = NewTokenVerifier(cfg.Auth.OAuth); err != nil {
+		d.Close()
+		return nil, err
+	}
 	a.auth = auth.New(auth.StoreAccounts{Store: d.Store}, ac, logger)
 	a.registerStoreMetrics(d.Store)
 	ml := mime.Limits{MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderSize}
@@ -352,6 +362,7 @@ loop:
 	swg.Wait()
 	a.shutdownObserve(sctx)
 	wg.Wait()
+	a.auth.Directory().Close()
 	if err := a.data.Close(); err != nil && runErr == nil {
 		runErr = err
 	}

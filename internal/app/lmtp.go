@@ -57,6 +57,7 @@ func (a *App) lmtpConfig(handoff bool) lmtp.Config {
 		LocalDomains:    a.cfg.LMTP.LocalDomains,
 		DetailDelivery:  a.cfg.LMTP.DetailDelivery,
 		QuotaTempFail:   a.cfg.LMTP.QuotaTempFail,
+		Directory:       a.auth.Directory(),
 		Handoff:         handoff,
 		Metrics:         a.obs.m,
 		LogCommands:     a.logCommands(),
@@ -269,7 +270,13 @@ func Deliver(ctx context.Context, cfg *config.Config, logger *slog.Logger, req D
 	ml := mime.Limits{MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderSize}
 	dl := &deliver.Deliverer{Store: d.Store, Blobs: d.Blobs, Bus: notify.New(), Limits: ml, Logger: logger,
 		InlineMax: cfg.Storage.InlineMaxBytes}
-	res := lmtp.Resolver{Store: d.Store, LocalDomains: cfg.LMTP.LocalDomains, DetailDelivery: cfg.LMTP.DetailDelivery}
+	dir, err := NewDirectory(ctx, cfg, d.Store, logger)
+	if err != nil {
+		return ViaDirect, fmt.Errorf("%v: %w", err, errTemporary)
+	}
+	defer dir.Close()
+	res := lmtp.Resolver{Store: d.Store, LocalDomains: cfg.LMTP.LocalDomains, DetailDelivery: cfg.LMTP.DetailDelivery,
+		Directory: dir}
 	t, err := res.Resolve(ctx, req.User)
 	if err != nil {
 		return ViaDirect, err

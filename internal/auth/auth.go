@@ -174,6 +174,13 @@ type Config struct {
 
 	// Clock is for tests. (default: the real clock)
 	Clock Clock
+
+	// Directory is the chain of account sources ([auth] sources). Nil:
+	// the builtin accounts (Accounts) only.
+	Directory *Directory
+	// OAuth validates bearer tokens for OAUTHBEARER and XOAUTH2
+	// ([auth.oauth]); nil: those mechanisms are not offered.
+	OAuth TokenVerifier
 }
 
 // DefaultConfig is barid's default throttling: 1s after a failed login,
@@ -245,6 +252,10 @@ type Authenticator struct {
 	conns   connTable
 	nonce   func() string // SCRAM server nonce; tests replace it
 
+	// dummies counts logins checked against the dummy hash because no
+	// source knew the name.
+	dummies atomic.Int64
+
 	// cacheHits and cacheMisses count password checks of known accounts
 	// the login cache answered, or that had to hash (cache on only).
 	cacheHits, cacheMisses atomic.Int64
@@ -253,6 +264,14 @@ type Authenticator struct {
 // Hashes returns how many argon2id verifications have run. Each uses
 // Params.ArgonMemory KiB of heap that is garbage right after.
 func (a *Authenticator) Hashes() int64 { return a.hashes.Load() }
+
+// DummyChecks returns how many logins were checked against the dummy
+// argon2id hash because no source knew the user: such a login costs the
+// same hash as a wrong password.
+func (a *Authenticator) DummyChecks() int64 { return a.dummies.Load() }
+
+// Directory returns the configured account sources (nil if none).
+func (a *Authenticator) Directory() *Directory { return a.cfg.Directory }
 
 // Logins returns how many password checks have run, hashed or answered
 // by the login cache. The app watches it to hand the heap a burst of
@@ -300,6 +319,9 @@ func New(accts Accounts, cfg Config, logger *slog.Logger) *Authenticator {
 	rand.Read(a.dummy.Hash)
 	a.fails.init(&a.cfg)
 	a.conns.init(&a.cfg)
+	if cfg.Directory != nil {
+		cfg.Directory.init()
+	}
 	return a
 }
 
@@ -338,52 +360,113 @@ func (a *Authenticator) plain(ctx context.Context, mech string, remote netip.Add
 		len(password) == 0 || len(password) > maxPasswordLen {
 		return 0, a.fail(ctx, mech, remote, username, "credentials out of bounds", waited)
 	}
+	if d := a.cfg.Directory; d != nil {
+		// An app password ("barid user app-password") logs in for the
+		// protocols it names, instead of the account's password.
+		id, ok, err := d.appPassword(ctx, username, password)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			return a.succeed(mech+" (app password)", remote, authzid, username, id)
+		}
+	}
+	for _, src := range a.cfg.Directory.sources() {
+		if src == nil {
+			id, done, err := a.builtin(ctx, mech, remote, authzid, username, password, waited)
+			if done || err != nil {
+				return id, err
+			}
+			continue
+		}
+		u, err := a.cfg.Directory.authenticate(ctx, src, username, password)
+		switch {
+		case errors.Is(err, ErrUnknownUser):
+			continue
+		case errors.Is(err, ErrAuthFailed):
+			return 0, a.fail(ctx, mech, remote, username, "wrong password ("+src.Name()+")", waited)
+		case err != nil:
+			// An outage: nobody logs in, and the client is told to
+			// come back rather than that its password is wrong.
+			return 0, err
+		case u.Disabled:
+			return 0, a.fail(ctx, mech, remote, username, "account disabled ("+src.Name()+")", waited)
+		}
+		acct, err := a.cfg.Directory.account(ctx, src.Name(), u)
+		if err != nil {
+			return 0, fmt.Errorf("%w: store account for %s user: %v", ErrUnavailable, src.Name(), err)
+		}
+		return a.succeed(mech, remote, authzid, username, acct.ID)
+	}
+	// No source knows the name: check the password against the dummy
+	// hash all the same, so this costs what a wrong password costs.
+	a.dummies.Add(1)
+	if err := a.verifyHash(ctx, a.dummy, password); err != nil {
+		return 0, err
+	}
+	return 0, a.fail(ctx, mech, remote, username, "unknown user", waited)
+}
+
+// builtin checks a login against the store's own accounts. done=false
+// means the store has no such account (or only one made for a
+// directory user), so the next source is asked.
+func (a *Authenticator) builtin(ctx context.Context, mech string, remote netip.Addr, authzid, username, password string, waited time.Duration) (int64, bool, error) {
 	id, raw, err := a.accts.Secret(ctx, username)
-	known := true
 	switch {
 	case errors.Is(err, ErrUnknownUser):
-		known = false
+		return 0, false, nil
 	case err != nil:
-		return 0, fmt.Errorf("auth: account lookup: %w", err)
+		return 0, true, fmt.Errorf("%w: account lookup: %v", ErrUnavailable, err)
 	}
-	if known && a.cache != nil {
+	if isExternalSecret(raw) {
+		return 0, false, nil
+	}
+	if a.cache != nil {
 		if a.cache.hit(id, raw, password, a.clock.Now()) {
 			a.cacheHits.Add(1)
-			return a.succeed(mech, remote, authzid, username, id)
+			id, err := a.succeed(mech, remote, authzid, username, id)
+			return id, true, err
 		}
 		a.cacheMisses.Add(1)
 	}
-	h := a.dummy
-	if known {
-		s, err := parseSecret(raw)
-		switch {
-		case err != nil:
-			a.log.Error("stored secret unreadable", "user", logName(username), "err", err)
-			known = false
-		case s.Argon == nil:
-			a.log.Warn("account has no argon2id hash", "user", logName(username))
-			known = false
-		default:
-			h = s.Argon
-		}
+	s, perr := parseSecret(raw)
+	switch {
+	case perr != nil:
+		a.log.Error("stored secret unreadable", "user", logName(username), "err", perr)
+		return 0, false, nil
+	case s.Argon == nil:
+		a.log.Warn("account has no argon2id hash", "user", logName(username))
+		return 0, false, nil
 	}
+	ok := false
+	if err := a.verifyHashOK(ctx, s.Argon, password, &ok); err != nil {
+		return 0, true, err
+	}
+	if ok {
+		a.cache.add(id, raw, password, a.clock.Now())
+		id, err := a.succeed(mech, remote, authzid, username, id)
+		return id, true, err
+	}
+	return 0, true, a.fail(ctx, mech, remote, username, "wrong password", waited)
+}
+
+// verifyHash runs one argon2id verification under MaxConcurrentHashes,
+// discarding the result (the dummy check).
+func (a *Authenticator) verifyHash(ctx context.Context, h *argonHash, password string) error {
+	var ok bool
+	return a.verifyHashOK(ctx, h, password, &ok)
+}
+
+func (a *Authenticator) verifyHashOK(ctx context.Context, h *argonHash, password string, ok *bool) error {
 	select {
 	case a.hashSem <- struct{}{}:
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return ctx.Err()
 	}
-	ok := h.verify(password)
+	*ok = h.verify(password)
 	<-a.hashSem
 	a.hashes.Add(1)
-	if known && ok {
-		a.cache.add(id, raw, password, a.clock.Now())
-		return a.succeed(mech, remote, authzid, username, id)
-	}
-	reason := "wrong password"
-	if !known {
-		reason = "unknown user"
-	}
-	return 0, a.fail(ctx, mech, remote, username, reason, waited)
+	return nil
 }
 
 // succeed ends a login whose password was right: authzid, if given,

@@ -139,18 +139,35 @@ func serverEndPoint(c *x509.Certificate) []byte {
 // list: a server that refuses cleartext passwords on this connection
 // (LOGINDISABLED, RFC 9051 §6.2.3) must drop them (see IsPlaintext) and
 // refuse them in AUTHENTICATE.
+//
+// With directory sources configured ([auth] sources other than
+// builtin), SCRAM is not offered: a directory keeps no SCRAM keys, and
+// clients that pick the strongest mechanism offered (mbsync, mutt)
+// would fail for every directory user; Dovecot admins leave SCRAM out of
+// auth_mechanisms with an LDAP passdb for the same reason. OAUTHBEARER
+// and XOAUTH2 are offered on TLS connections when a token verifier is
+// configured (RFC 7628 §5: bearer tokens need TLS).
 func (a *Authenticator) Mechanisms(tls bool) []string {
-	if tls {
-		return []string{MechSCRAMSHA256Plus, MechSCRAMSHA256, MechSCRAMSHA1Plus, MechSCRAMSHA1, MechPlain, MechLogin}
+	var m []string
+	if !a.cfg.Directory.external() {
+		if tls {
+			m = append(m, MechSCRAMSHA256Plus, MechSCRAMSHA256, MechSCRAMSHA1Plus, MechSCRAMSHA1)
+		} else {
+			m = append(m, MechSCRAMSHA256, MechSCRAMSHA1)
+		}
 	}
-	return []string{MechSCRAMSHA256, MechSCRAMSHA1, MechPlain, MechLogin}
+	m = append(m, MechPlain, MechLogin)
+	if tls && a.cfg.OAuth != nil {
+		m = append(m, MechOAuthBearer, MechXOAuth2)
+	}
+	return m
 }
 
 // IsPlaintext reports whether mech sends the password itself (PLAIN,
 // LOGIN), which needs TLS or an explicit allowance.
 func IsPlaintext(mech string) bool {
 	m := strings.ToUpper(mech)
-	return m == MechPlain || m == MechLogin
+	return m == MechPlain || m == MechLogin || m == MechOAuthBearer || m == MechXOAuth2
 }
 
 // Start begins a SASL exchange for mech (case-insensitive) with the
@@ -160,6 +177,11 @@ func IsPlaintext(mech string) bool {
 // whole exchange, including failure delays inside Next.
 func (a *Authenticator) Start(ctx context.Context, mech string, remote netip.Addr, cb *ChannelBinding) (Mechanism, error) {
 	switch strings.ToUpper(mech) {
+	case MechOAuthBearer, MechXOAuth2:
+		if cb == nil || a.cfg.OAuth == nil {
+			return nil, ErrUnsupportedMechanism
+		}
+		return &bearerMech{a: a, ctx: ctx, remote: remote, xoauth: strings.ToUpper(mech) == MechXOAuth2}, nil
 	case MechPlain:
 		m := &plainMech{a: a, ctx: ctx, remote: remote}
 		m.srv = sasl.NewPlainServer(m.check)

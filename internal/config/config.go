@@ -264,6 +264,16 @@ type Auth struct {
 	// off. CacheSize bounds the accounts remembered.
 	CacheTTL  Duration `toml:"cache_ttl"`
 	CacheSize int      `toml:"cache_size"`
+	// Sources are the account sources tried in order: builtin, ldap,
+	// passwd-file, sql (accounts.go). Default: builtin alone.
+	Sources []string `toml:"sources"`
+	// NegativeCacheTTL is how long "no such user" from a directory
+	// source is remembered (cache_ttl is for found users).
+	NegativeCacheTTL Duration   `toml:"negative_cache_ttl"`
+	PasswdFile       PasswdFile `toml:"passwd_file"`
+	LDAP             LDAP       `toml:"ldap"`
+	SQL              SQL        `toml:"sql"`
+	OAuth            OAuth      `toml:"oauth"`
 }
 
 // Limits are the named limits. Each error that enforces one names it.
@@ -324,6 +334,8 @@ func Default() Config {
 			FailureWindow:   Duration{15 * time.Minute},
 			CacheTTL:        Duration{time.Hour},
 			CacheSize:       100_000,
+
+			NegativeCacheTTL: Duration{defaultNegativeTTL},
 		},
 		Limits: Limits{
 			LineLength:          64 * 1024,
@@ -461,6 +473,7 @@ func (c *Config) Validate() error {
 			add("submission.relay must be HOST:PORT: %v", err)
 		}
 	}
+	c.validateSources(add)
 	if c.Auth.CacheTTL.Duration < 0 || c.Auth.CacheSize < 0 {
 		add("auth.cache_ttl and auth.cache_size must be >= 0 (0 = no login cache)")
 	}

@@ -19,6 +19,16 @@ type Resolver struct {
 	// DetailDelivery files user+detail@ into the mailbox "detail" when it
 	// exists (lmtp.detail_delivery).
 	DetailDelivery bool
+	// Directory, when set, finds accounts through the account sources
+	// ([auth] sources: builtin names, LDAP mail attributes, passwd-file
+	// and SQL users; auth.Directory) instead of Store.Account alone. Its
+	// errors other than store.ErrNoAccount are temporary (451 4.3.0).
+	Directory Directory
+}
+
+// Directory finds the account of a login name or address.
+type Directory interface {
+	FindAccount(ctx context.Context, name string) (*store.Account, error)
 }
 
 // Target is where a recipient's copy goes.
@@ -74,13 +84,24 @@ func cutLast(s string, sep byte) (before, after string, found bool) {
 }
 
 // Resolve finds the account for addr, an RFC 5321 mailbox
-// ("local@domain") or a bare account name. It returns
-// store.ErrNoAccount when nothing matches; any other error is a store
-// failure (temporary).
+// ("local@domain") or a bare account name. For each candidate name
+// (candidates: the address, the local part in a local domain, then both
+// without a "+detail"), the alias table (store.Aliases) is asked first,
+// then the accounts (Directory or Store). When none matches, the
+// domain's catch-all alias ("@domain") takes the mail. It returns
+// store.ErrNoAccount when nothing matches; any other error is a store or
+// directory failure (temporary: the MTA retries, nothing bounces).
 func (r *Resolver) Resolve(ctx context.Context, addr string) (*Target, error) {
 	names, details := r.candidates(addr)
+	aliases, _ := r.Store.(store.Aliases)
 	for i, n := range names {
-		acct, err := r.Store.Account(ctx, n)
+		if aliases != nil {
+			t, err := r.alias(ctx, aliases, n, details[i])
+			if !errors.Is(err, store.ErrNoAlias) {
+				return t, err
+			}
+		}
+		acct, err := r.find(ctx, n)
 		if errors.Is(err, store.ErrNoAccount) {
 			continue
 		}
@@ -89,7 +110,36 @@ func (r *Resolver) Resolve(ctx context.Context, addr string) (*Target, error) {
 		}
 		return &Target{Account: acct, Detail: details[i]}, nil
 	}
+	if _, domain, ok := cutLast(store.NormalizeAccountName(addr), '@'); ok && domain != "" && aliases != nil {
+		t, err := r.alias(ctx, aliases, "@"+domain, "")
+		if !errors.Is(err, store.ErrNoAlias) {
+			return t, err
+		}
+	}
 	return nil, store.ErrNoAccount
+}
+
+func (r *Resolver) find(ctx context.Context, name string) (*store.Account, error) {
+	if r.Directory != nil {
+		return r.Directory.FindAccount(ctx, name)
+	}
+	return r.Store.Account(ctx, name)
+}
+
+// alias resolves one alias table entry; store.ErrNoAlias if none.
+func (r *Resolver) alias(ctx context.Context, aliases store.Aliases, address, detail string) (*Target, error) {
+	id, err := aliases.AliasTarget(ctx, address)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := r.Store.AccountByID(ctx, id)
+	if errors.Is(err, store.ErrNoAccount) {
+		return nil, store.ErrNoAlias // deleted under us
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Target{Account: acct, Detail: detail}, nil
 }
 
 // Mailbox picks the destination mailbox of t: want if it names an

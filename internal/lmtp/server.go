@@ -45,6 +45,9 @@ type Config struct {
 	LocalDomains   []string
 	DetailDelivery bool
 	QuotaTempFail  bool
+	// Directory resolves recipients through the account sources
+	// (auth.Directory); nil: the store's accounts only.
+	Directory Directory
 	// Handoff makes this the private endpoint of "barid deliver"
 	// (<data_dir>/lmtp.sock): it also accepts hand-off recipients
 	// (HandoffRecipient), and adds no trace headers since the deliver
@@ -161,6 +164,7 @@ func New(cfg Config) *Server {
 			Store:          cfg.Store,
 			LocalDomains:   cfg.LocalDomains,
 			DetailDelivery: cfg.DetailDelivery,
+			Directory:      cfg.Directory,
 		},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

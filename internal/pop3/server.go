@@ -101,7 +101,8 @@ func New(cfg Config) *Server {
 	if cfg.Limits.Autologout <= 0 {
 		cfg.Limits.Autologout = 30 * time.Minute
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	// auth.WithProtocol: app passwords are checked against it.
+	ctx, cancel := context.WithCancel(auth.WithProtocol(context.Background(), auth.ProtoPOP3))
 	return &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,

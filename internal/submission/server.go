@@ -141,7 +141,8 @@ func New(cfg Config) *Server {
 		sender: Sender{LocalDomains: cfg.LocalDomains, Addresses: cfg.Addresses},
 	}
 	s.metrics = cfg.Metrics.Protocol(metrics.Submission, submissionStates, submissionCommands)
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	// auth.WithProtocol: app passwords are checked against it.
+	s.ctx, s.cancel = context.WithCancel(auth.WithProtocol(context.Background(), auth.ProtoSMTP))
 	ss := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	ss.Domain = cfg.Hostname
 	ss.TLSConfig = cfg.TLS

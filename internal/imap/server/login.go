@@ -83,6 +83,10 @@ func authError(err error) error {
 		return err
 	case errors.Is(err, auth.ErrThrottled):
 		return &imap.Error{Type: "NO", Code: imap.CodeUnavailable, Text: "Too many failed logins; try again later."}
+	case errors.Is(err, auth.ErrUnavailable):
+		// An account source (directory, passwd-file, SQL) is down:
+		// RFC 5530 §3 UNAVAILABLE, never AUTHENTICATIONFAILED.
+		return &imap.Error{Type: "NO", Code: imap.CodeUnavailable, Text: "Account directory unavailable; try again later."}
 	default:
 		var ie *imap.Error
 		if errors.As(err, &ie) {

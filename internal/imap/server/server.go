@@ -117,7 +117,8 @@ func New(cfg Config) *Server {
 	if cfg.Limits.NotifyPending <= 0 {
 		cfg.Limits.NotifyPending = 10000
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	// auth.WithProtocol: app passwords are checked against it.
+	ctx, cancel := context.WithCancel(auth.WithProtocol(context.Background(), auth.ProtoIMAP))
 	return &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,

@@ -223,6 +223,26 @@ CREATE TRIGGER metadata_mailbox_gc AFTER DELETE ON mailboxes
 CREATE TRIGGER metadata_account_gc AFTER DELETE ON accounts
 	FOR EACH ROW EXECUTE FUNCTION barid_metadata_gc();
 `,
+	// 7: the alias table (store.Aliases), as store/sqlite's step 13; the
+	// cascade removes a deleted account's aliases.
+	`
+CREATE TABLE aliases (
+	address text PRIMARY KEY,
+	account bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE
+);
+CREATE INDEX aliases_account ON aliases (account);
+`,
+	// 8: app passwords (store.AppPasswords), as store/sqlite's step 14.
+	`
+CREATE TABLE app_passwords (
+	hash      bytea PRIMARY KEY,
+	account   bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	label     text NOT NULL,
+	protocols text NOT NULL,
+	created   timestamptz NOT NULL DEFAULT now(),
+	UNIQUE (account, label)
+);
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

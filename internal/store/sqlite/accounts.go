@@ -121,6 +121,8 @@ func (s *Store) DeleteAccount(ctx context.Context, accountID int64) error {
 			`DELETE FROM keywords WHERE mailbox IN (SELECT id FROM mailboxes WHERE account = ?)`,
 			`DELETE FROM mailboxes WHERE account = ?`,
 			`DELETE FROM subscriptions WHERE account = ?`,
+			`DELETE FROM aliases WHERE account = ?`,
+			`DELETE FROM app_passwords WHERE account = ?`,
 		} {
 			if _, err := t.exec(q, accountID); err != nil {
 				return err

@@ -56,7 +56,8 @@ func TestMigrationRederivesSearchFields(t *testing.T) {
 		"ALTER TABLE expunged DROP COLUMN sysflags", "ALTER TABLE expunged DROP COLUMN keywords",
 		"DROP TABLE quotas", "DROP TRIGGER quotas_account_add", "DROP TRIGGER quotas_account_del",
 		"DROP TRIGGER quotas_charge", "DROP TRIGGER quotas_release",
-		"DROP TABLE metadata", "DROP TRIGGER metadata_mailbox_gc", "DROP TRIGGER metadata_account_gc"} {
+		"DROP TABLE metadata", "DROP TRIGGER metadata_mailbox_gc", "DROP TRIGGER metadata_account_gc",
+		"DROP TABLE aliases", "DROP TABLE app_passwords"} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

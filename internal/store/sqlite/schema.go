@@ -264,6 +264,29 @@ CREATE TRIGGER metadata_account_gc AFTER DELETE ON accounts BEGIN
 	DELETE FROM metadata WHERE account = old.id;
 END;
 `,
+	// 13: the alias table (store.Aliases): address (normalized, or
+	// "@domain" for a catch-all) to account. DeleteAccount removes an
+	// account's aliases.
+	`
+CREATE TABLE aliases (
+	address TEXT PRIMARY KEY,
+	account INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX aliases_account ON aliases (account);
+`,
+	// 14: app passwords (store.AppPasswords), found by the SHA-256 of
+	// the password; protocols is a comma-separated list ("" = all).
+	// DeleteAccount removes an account's.
+	`
+CREATE TABLE app_passwords (
+	hash      BLOB PRIMARY KEY,
+	account   INTEGER NOT NULL,
+	label     TEXT NOT NULL,
+	protocols TEXT NOT NULL,
+	created   INTEGER NOT NULL,
+	UNIQUE (account, label)
+) WITHOUT ROWID;
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

@@ -64,6 +64,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"QuotaLimits", testQuotaLimits},
 		{"QuotaConcurrent", testQuotaConcurrent},
 		{"Metadata", testMetadata},
+		{"Aliases", testAliases},
+		{"AppPasswords", testAppPasswords},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

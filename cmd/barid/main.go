@@ -4,6 +4,10 @@
 //	barid serve [flags]         run the server
 //	barid user add|passwd|del|list --data DIR [NAME]
 //	barid deliver --data DIR [--mailbox NAME] USER   (message on stdin)
+//	barid mailbox list|status|create|delete|rename|subscribe --data DIR USER ...
+//	barid search|expunge --data DIR USER MAILBOX QUERY
+//	barid fetch --data DIR USER MAILBOX UID
+//	barid who | kick USER
 //	barid bench <scenario>      load-test any IMAP server
 //	barid version
 package main
@@ -30,6 +34,12 @@ func subcommands() []subcommand {
 		{"serve", "run the server", runServe},
 		{"user", "manage accounts: add, passwd, del, list", runUser},
 		{"deliver", "deliver one message from standard input (for an MTA)", runDeliverStdin},
+		{"mailbox", "manage a user's mailboxes: list, status, create, delete, rename, subscribe", runMailbox},
+		{"search", "print the UIDs of messages matching an IMAP SEARCH query", runSearch},
+		{"expunge", "remove the messages matching an IMAP SEARCH query", runExpunge},
+		{"fetch", "write one message's raw bytes to standard output", runFetch},
+		{"who", "list the running server's sessions", runWho},
+		{"kick", "end a user's sessions on the running server", runKick},
 		{"bench", "load-test an IMAP or POP3 server (barid or another)", runBench},
 		{"version", "print the version", runVersion},
 	}

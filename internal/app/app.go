@@ -108,6 +108,7 @@ type App struct {
 
 	subm submissionService // submission.go
 	obs  observeService    // observe.go: metrics and pprof
+	ctl  controlService    // control.go: the operator's control socket
 
 	listeners []listener
 }
@@ -238,6 +239,7 @@ func (a *App) Listen() error {
 		a.closeListeners()
 		return err
 	}
+	a.listenControl()
 	return nil
 }
 
@@ -259,6 +261,7 @@ func (a *App) Addrs() map[string]string {
 	a.pop3Addrs(m)
 	a.submissionAddrs(m)
 	a.observeAddrs(m)
+	a.controlAddrs(m)
 	return m
 }
 
@@ -291,6 +294,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.servePOP3(&wg, errc)
 	a.serveSubmission(&wg, errc)
 	a.serveObserve(&wg)
+	a.serveControl(ctx, &wg)
 	// The periodic sweep removes blobs nothing references any more
 	// (a crash, or a Discard that failed) and spool files no writer
 	// owns, sparing everything younger than sweep_grace.
@@ -338,6 +342,7 @@ loop:
 		}
 	}
 	a.log.Info("shutting down")
+	a.shutdownControl()
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	a.shutdownLMTP(sctx)

@@ -55,6 +55,7 @@ type Config struct {
 
 	Metrics Metrics `toml:"metrics"`
 	Log     Log     `toml:"log"`
+	Control Control `toml:"control"`
 	Debug   Debug   `toml:"debug"`
 }
 
@@ -66,6 +67,30 @@ type Metrics struct {
 	// Empty disables metrics (and their cost). The endpoint has no
 	// authentication: bind it to loopback or a private network.
 	Listen string `toml:"listen"`
+}
+
+// Control is the operator's control socket (docs/operations.md, "Admin
+// CLI"): "barid who", "barid kick" and the admin CLI's writes reach the
+// running server through it.
+type Control struct {
+	// Socket is the unix socket's path, relative to data_dir unless
+	// absolute (default "control.sock"); "off" disables it. The socket
+	// is mode 0600: only the server's own user may use it.
+	Socket string `toml:"socket"`
+}
+
+// ControlSocket is the control socket's path, "" when it is off.
+func (c *Config) ControlSocket() string {
+	switch s := c.Control.Socket; {
+	case s == "off":
+		return ""
+	case s == "":
+		return c.Path("control.sock")
+	case filepath.IsAbs(s):
+		return s
+	default:
+		return c.Path(s)
+	}
 }
 
 // Log is the log output section; the level is the top-level log_level.

@@ -120,6 +120,9 @@ type Conn struct {
 	waiting  bool // blocked reading the next command (or in IDLE)
 	shutting bool
 
+	// admin is what "barid who" and "barid kick" see (admin.go).
+	admin adminInfo
+
 	// result is the tagged status type ("OK", "NO", "BAD") of the
 	// command being run; mconn and mnotify are this connection's place
 	// on the metrics gauges (observe.go).
@@ -139,6 +142,7 @@ func (s *Server) newConn(nc net.Conn, implicitTLS bool) *Conn {
 		loopback: isLoopback(nc),
 	}
 	c.log = s.log.With("conn", c.id, "remote", c.remote.String())
+	c.admin.since = time.Now()
 	c.mconn.Open(s.metrics)
 	c.br = bufio.NewReaderSize(nc, 2048)
 	c.bw = bufio.NewWriterSize(nc, 2048)
@@ -288,7 +292,7 @@ func (c *Conn) readCommand(start time.Time) error {
 	}
 	c.nc.SetReadDeadline(deadline)
 	if c.setWaiting(true) {
-		c.writeBye("Server shutting down")
+		c.writeBye(c.byeText())
 		return io.EOF
 	}
 	// Wait for the first byte of the command before leaving the waiting
@@ -319,7 +323,7 @@ func (c *Conn) readCommand(start time.Time) error {
 	if c.srv.observing {
 		t0 = time.Now()
 	}
-	defer func() { c.commandDone(tag, name, t0) }()
+	defer func() { c.commandDone(tag, name, t0); c.noteSession() }()
 	if c.state == StateNotAuthenticated {
 		if b, _ := c.br.Peek(1); len(b) == 1 && b[0] == 0x16 {
 			c.writeBye("TLS handshake received on the plain-text port; use STARTTLS or the implicit TLS port")
@@ -548,7 +552,7 @@ func (c *Conn) timeoutBye() {
 	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	switch {
 	case shutting:
-		c.writeBye("Server shutting down")
+		c.writeBye(c.byeText())
 	case c.state == StateNotAuthenticated:
 		c.writeBye(fmt.Sprintf("login_timeout limit exceeded (%v): disconnecting", c.srv.cfg.Limits.LoginTimeout))
 	default:

@@ -20,6 +20,7 @@ func TestAdminCommandsHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"mailbox", "--help"}, {"mailbox", "list", "--help"}, {"mailbox", "create", "-h"},
 		{"search", "--help"}, {"expunge", "--help"}, {"fetch", "--help"}, {"who", "--help"}, {"kick", "--help"},
+		{"backup", "--help"}, {"restore", "--help"}, {"check", "--help"},
 	} {
 		code, out, errs := adminRun(t, args...)
 		if code != 0 || !strings.HasPrefix(out, "Usage: barid "+args[0]) {

@@ -8,6 +8,7 @@
 //	barid search|expunge --data DIR USER MAILBOX QUERY
 //	barid fetch --data DIR USER MAILBOX UID
 //	barid who | kick USER
+//	barid backup --data DIR OUT | restore OUT --data DIR | check --data DIR
 //	barid bench <scenario>      load-test any IMAP server
 //	barid version
 package main
@@ -40,6 +41,9 @@ func subcommands() []subcommand {
 		{"fetch", "write one message's raw bytes to standard output", runFetch},
 		{"who", "list the running server's sessions", runWho},
 		{"kick", "end a user's sessions on the running server", runKick},
+		{"backup", "write an online, consistent backup of the data folder", runBackup},
+		{"restore", "restore a backup into an empty data folder", runRestore},
+		{"check", "verify the data folder: blob hashes, sizes, UIDs, modseqs, counts", runCheck},
 		{"bench", "load-test an IMAP or POP3 server (barid or another)", runBench},
 		{"version", "print the version", runVersion},
 	}

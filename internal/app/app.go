@@ -109,6 +109,7 @@ type App struct {
 	subm submissionService // submission.go
 	obs  observeService    // observe.go: metrics and pprof
 	ctl  controlService    // control.go: the operator's control socket
+	acme *acmeService      // acme.go: nil unless [tls] acme_domains
 
 	listeners []listener
 }
@@ -146,6 +147,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		return nil, err
 	}
 	a.tlsCfg = tlsConfig(a.certs)
+	if err := a.setupACME(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	trusted, _ := cfg.TrustedPrefixes()
 	ac := auth.DefaultConfig()
 	ac.FailureDelay = cfg.Auth.FailureDelay.Duration
@@ -239,6 +244,10 @@ func (a *App) Listen() error {
 		a.closeListeners()
 		return err
 	}
+	if err := a.listenACME(); err != nil {
+		a.closeListeners()
+		return err
+	}
 	a.listenControl()
 	return nil
 }
@@ -262,6 +271,7 @@ func (a *App) Addrs() map[string]string {
 	a.submissionAddrs(m)
 	a.observeAddrs(m)
 	a.controlAddrs(m)
+	a.acmeAddrs(m)
 	return m
 }
 
@@ -295,6 +305,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.serveSubmission(&wg, errc)
 	a.serveObserve(&wg)
 	a.serveControl(ctx, &wg)
+	a.serveACME(ctx, &wg)
 	// The periodic sweep removes blobs nothing references any more
 	// (a crash, or a Discard that failed) and spool files no writer
 	// owns, sparing everything younger than sweep_grace.
@@ -353,6 +364,7 @@ loop:
 	a.imap.Shutdown(sctx)
 	swg.Wait()
 	a.shutdownObserve(sctx)
+	a.shutdownACME(sctx)
 	wg.Wait()
 	if err := a.data.Close(); err != nil && runErr == nil {
 		runErr = err

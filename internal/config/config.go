@@ -255,6 +255,28 @@ type TLS struct {
 	// generates a self-signed certificate in the data folder.
 	CertFile string `toml:"cert_file"`
 	KeyFile  string `toml:"key_file"`
+
+	// ACMEDomains, when set, has barid obtain and renew certificates for
+	// these names from an ACME CA (RFC 8555; Let's Encrypt by default)
+	// instead of using cert_file/key_file: the first is served to
+	// clients that send no server name. Challenges: TLS-ALPN-01
+	// (RFC 8737) on the implicit-TLS listeners (the CA connects to port
+	// 443 of the name by default: forward 443 to imap.listen_tls, or
+	// serve IMAPS on 443), and HTTP-01 when acme_http is set.
+	// Certificates and the account key are kept in <data_dir>/acme.
+	ACMEDomains []string `toml:"acme_domains"`
+	// ACMEEmail is the contact address given to the CA (optional).
+	ACMEEmail string `toml:"acme_email"`
+	// ACMEDir is the CA's directory URL (default Let's Encrypt's
+	// production directory).
+	ACMEDir string `toml:"acme_dir"`
+	// ACMEHTTP is a listen address, e.g. ":80", for HTTP-01 challenges
+	// ("" turns HTTP-01 off). Other requests there get 404.
+	ACMEHTTP string `toml:"acme_http"`
+	// ACMECA is a PEM file of root certificates to trust, besides the
+	// system's, when talking to the CA's API (a private or test CA such
+	// as Pebble).
+	ACMECA string `toml:"acme_ca"`
 }
 
 // Auth holds login throttling settings.
@@ -469,6 +491,14 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.TrustedPrefixes(); err != nil {
 		add("%v", err)
+	}
+	if len(c.TLS.ACMEDomains) > 0 && c.TLS.CertFile != "" {
+		add("tls.acme_domains and tls.cert_file exclude each other: ACME obtains the certificate")
+	}
+	for _, d := range c.TLS.ACMEDomains {
+		if d == "" || strings.ContainsAny(d, " /:*") {
+			add("tls.acme_domains: %q is not a host name", d)
+		}
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		add("tls.cert_file and tls.key_file must be set together")

@@ -17,6 +17,7 @@ import (
 	"barid/internal/app"
 	"barid/internal/config"
 	"barid/internal/store"
+	"barid/internal/store/postgres/pgtest"
 	"barid/internal/testkit"
 )
 
@@ -240,5 +241,53 @@ func TestBackupRefusals(t *testing.T) {
 	}
 	if code, _, e := adminRun(t, "restore", dir, "--data", t.TempDir()); code != 1 || !strings.Contains(e, "not a barid backup") {
 		t.Errorf("restore of a non-backup: %d %q", code, e)
+	}
+}
+
+// On the PostgreSQL backend: check verifies the data (and reports a
+// damaged message file), the admin CLI works through the server, and
+// backup and restore point to pg_dump.
+func TestCheckAndAdminOnPostgres(t *testing.T) {
+	url := pgtest.Database(t)
+	s := testkit.Start(t, testkit.WithoutTLSListener(), testkit.WithMetadata(url), func(c *config.Config) {
+		c.Storage.InlineMaxBytes = 0 // every message a file
+	})
+	s.AddUser("alice", "pw")
+	c := testkit.DialAddr(t, s.Addr)
+	c.Login("alice", "pw")
+	for i := range 3 {
+		msg := fmt.Sprintf("Subject: m%d\r\n\r\n%s\r\n", i, strings.Repeat("y", 100*(i+1)))
+		c.Send(fmt.Sprintf("A APPEND INBOX {%d+}\r\n%s\r\n", len(msg), msg))
+		c.Until("A")
+	}
+	pg := []string{"--data", s.Dir, "--metadata", url}
+	if code, o, e := adminRun(t, append([]string{"check"}, pg...)...); code != 0 || !strings.Contains(o, "3 messages; 3 message files") {
+		t.Fatalf("check: %d %s %s", code, o, e)
+	}
+	if code, o, e := adminRun(t, append([]string{"search", "alice", "INBOX", "SUBJECT m1"}, pg...)...); code != 0 || o != "2\n" {
+		t.Errorf("search: %d %q %s", code, o, e)
+	}
+	if code, o, e := adminRun(t, append([]string{"expunge", "--json", "alice", "INBOX", "LARGER 250"}, pg...)...); code != 0 || !strings.Contains(o, `"via": "server"`) {
+		t.Errorf("expunge: %d %q %s", code, o, e)
+	}
+	if code, _, e := adminRun(t, append([]string{"backup"}, append(pg, filepath.Join(t.TempDir(), "b"))...)...); code != 1 || !strings.Contains(e, "pg_dump") {
+		t.Errorf("backup on PostgreSQL: %d %s", code, e)
+	}
+	// Damage the file of the remaining message.
+	var damaged bool
+	filepath.Walk(filepath.Join(s.Dir, "blobs"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && len(fi.Name()) == 64 && !damaged {
+			os.Chmod(p, 0o600)
+			os.WriteFile(p, []byte("Subject: m0\r\n\r\nzzz\r\n"), 0o600)
+			damaged = true
+		}
+		return nil
+	})
+	if !damaged {
+		t.Fatal("no message file found")
+	}
+	code, o, _ := adminRun(t, append([]string{"check"}, pg...)...)
+	if code != 1 || !strings.Contains(o, "content does not hash to its name") {
+		t.Errorf("check of damaged data: %d %s", code, o)
 	}
 }

@@ -125,6 +125,17 @@ func TestControlSocketWhoKickExpunge(t *testing.T) {
 		t.Errorf("kicked POP3 session got %q", l)
 	}
 	bob.ExpectOK("N", "NOOP")
+	// A session in IDLE is told at once.
+	bob.Send("I IDLE\r\n")
+	if l := bob.ReadLine(); !strings.HasPrefix(l, "+") {
+		t.Fatalf("idle: %q", l)
+	}
+	if code, out, _ := adminRun(t, "kick", "--data", s.Dir, "bob", "--text", "Maintenance, back in 5 minutes"); code != 0 || out != "kicked 1 sessions of bob\n" {
+		t.Fatalf("kick bob: %d %q", code, out)
+	}
+	if l := bob.ReadLine(); l != "* BYE Maintenance, back in 5 minutes" {
+		t.Errorf("kicked IDLE session got %q", l)
+	}
 
 	// The protocol: one JSON line per request; errors are answers.
 	nc, err := net.Dial("unix", sock)
@@ -147,6 +158,16 @@ func TestControlSocketWhoKickExpunge(t *testing.T) {
 		if err != nil || strings.TrimSpace(l) != tc.want {
 			t.Errorf("%s: got %q (%v), want %s", tc.req, l, err, tc.want)
 		}
+	}
+	// A request line over MaxRequestLine is refused, naming the limit,
+	// and the connection ends.
+	fmt.Fprintf(nc, "{\"op\":\"%s\"}\n", strings.Repeat("x", 1<<20))
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if l, _ := br.ReadString('\n'); !strings.Contains(l, "MaxRequestLine") {
+		t.Errorf("over-long request: %q", l)
+	}
+	if _, err := br.ReadString('\n'); err == nil {
+		t.Error("connection still open after an over-long request")
 	}
 	nc.Close()
 

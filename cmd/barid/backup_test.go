@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -241,6 +242,42 @@ func TestBackupRefusals(t *testing.T) {
 	}
 	if code, _, e := adminRun(t, "restore", dir, "--data", t.TempDir()); code != 1 || !strings.Contains(e, "not a barid backup") {
 		t.Errorf("restore of a non-backup: %d %q", code, e)
+	}
+
+	// A data folder that lost a message file: the backup takes its
+	// snapshots again (the file might have been swept meanwhile), then
+	// says the folder is damaged and lists the file in its manifest.
+	cfg := config.Default()
+	cfg.DataDir = dir
+	cfg.Storage.InlineMaxBytes = 0
+	d, err := app.OpenData(context.Background(), &cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.CreateAccountWith(context.Background(), d.Store, "alice", "pw", testkit.CheapParams); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	os.WriteFile(filepath.Join(dir, "barid.toml"), []byte("data_dir = "+strconv.Quote(dir)+"\n[storage]\ninline_max_bytes = 0\n"), 0o600)
+	if code, out := deliverRun(t, "Subject: x\r\n\r\nbody\r\n", "--config", filepath.Join(dir, "barid.toml"), "alice"); code != 0 {
+		t.Fatal(out)
+	}
+	var lost string
+	filepath.Walk(filepath.Join(dir, "blobs"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && len(fi.Name()) == 64 {
+			lost = fi.Name()
+			os.Remove(p)
+		}
+		return nil
+	})
+	if lost == "" {
+		t.Fatal("the message was not stored as a file")
+	}
+	out := filepath.Join(t.TempDir(), "b")
+	code, _, e := adminRun(t, "backup", "--data", dir, out)
+	m, _ := os.ReadFile(filepath.Join(out, "manifest.json"))
+	if code != 1 || !strings.Contains(e, "1 referenced blobs are missing") || !strings.Contains(string(m), lost) || !strings.Contains(string(m), `"snapshots": 3`) {
+		t.Errorf("backup of a damaged folder: %d %q\n%s", code, e, m)
 	}
 }
 

@@ -22,13 +22,15 @@ type SessionInfo struct {
 type adminInfo struct {
 	mu      sync.Mutex
 	since   time.Time
+	remote  string // set once at accept: c.nc changes under STLS
+	tls     bool   // as of login (or accept)
 	user    string
 	kickMsg string
 }
 
 func (c *conn) noteLogin(user string) {
 	c.admin.mu.Lock()
-	c.admin.user = user
+	c.admin.user, c.admin.tls = user, c.tls
 	c.admin.mu.Unlock()
 }
 
@@ -58,7 +60,7 @@ func (s *Server) SessionList() []SessionInfo {
 	var out []SessionInfo
 	for _, c := range s.connList() {
 		c.admin.mu.Lock()
-		out = append(out, SessionInfo{ID: c.id, User: c.admin.user, Remote: c.nc.RemoteAddr().String(), TLS: c.tls, Since: c.admin.since})
+		out = append(out, SessionInfo{ID: c.id, User: c.admin.user, Remote: c.admin.remote, TLS: c.admin.tls, Since: c.admin.since})
 		c.admin.mu.Unlock()
 	}
 	slices.SortFunc(out, func(a, b SessionInfo) int { return int(a.ID) - int(b.ID) })

@@ -94,7 +94,7 @@ func (s *Server) newConn(nc net.Conn, implicitTLS bool) *conn {
 		loopback: isLoopback(nc),
 	}
 	c.log = s.log.With("conn", c.id, "remote", c.remote.String(), "proto", "pop3")
-	c.admin.since = time.Now()
+	c.admin.since, c.admin.remote, c.admin.tls = time.Now(), nc.RemoteAddr().String(), implicitTLS
 	c.mconn.Open(s.metrics)
 	c.br = bufio.NewReaderSize(nc, 2048)
 	c.bw = bufio.NewWriterSize(nc, 2048)

@@ -37,6 +37,7 @@ type SessionInfo struct {
 type adminInfo struct {
 	mu      sync.Mutex
 	since   time.Time
+	remote  string // set once at accept: c.nc changes under STARTTLS and COMPRESS
 	user    string
 	mailbox string
 	tls     bool
@@ -79,7 +80,7 @@ func (s *Server) Sessions() []SessionInfo {
 	out := make([]SessionInfo, 0, len(conns))
 	for _, c := range conns {
 		c.admin.mu.Lock()
-		out = append(out, SessionInfo{ID: c.id, Protocol: "imap", User: c.admin.user, Remote: c.nc.RemoteAddr().String(),
+		out = append(out, SessionInfo{ID: c.id, Protocol: "imap", User: c.admin.user, Remote: c.admin.remote,
 			TLS: c.admin.tls, Since: c.admin.since, Mailbox: c.admin.mailbox})
 		c.admin.mu.Unlock()
 	}

@@ -142,7 +142,7 @@ func (s *Server) newConn(nc net.Conn, implicitTLS bool) *Conn {
 		loopback: isLoopback(nc),
 	}
 	c.log = s.log.With("conn", c.id, "remote", c.remote.String())
-	c.admin.since = time.Now()
+	c.admin.since, c.admin.remote = time.Now(), nc.RemoteAddr().String()
 	c.mconn.Open(s.metrics)
 	c.br = bufio.NewReaderSize(nc, 2048)
 	c.bw = bufio.NewWriterSize(nc, 2048)

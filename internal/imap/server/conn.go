@@ -323,7 +323,7 @@ func (c *Conn) readCommand(start time.Time) error {
 	if c.srv.observing {
 		t0 = time.Now()
 	}
-	defer func() { c.commandDone(tag, name, t0); c.noteSession() }()
+	defer func() { c.commandDone(tag, name, t0) }()
 	if c.state == StateNotAuthenticated {
 		if b, _ := c.br.Peek(1); len(b) == 1 && b[0] == 0x16 {
 			c.writeBye("TLS handshake received on the plain-text port; use STARTTLS or the implicit TLS port")
@@ -374,6 +374,9 @@ func (c *Conn) readCommand(start time.Time) error {
 	}
 	c.cur = cmd
 	err = cmd.handle(c, tag)
+	// Before the response is flushed: a client that saw its LOGIN or
+	// SELECT complete finds it in "barid who".
+	c.noteSession()
 	return c.finish(tag, name, cmd, err)
 }
 

@@ -4,6 +4,11 @@
 //	barid serve [flags]         run the server
 //	barid user add|passwd|del|list --data DIR [NAME]
 //	barid deliver --data DIR [--mailbox NAME] USER   (message on stdin)
+//	barid mailbox list|status|create|delete|rename|subscribe --data DIR USER ...
+//	barid search|expunge --data DIR USER MAILBOX QUERY
+//	barid fetch --data DIR USER MAILBOX UID
+//	barid who | kick USER
+//	barid backup --data DIR OUT | restore OUT --data DIR | check --data DIR
 //	barid bench <scenario>      load-test any IMAP server
 //	barid version
 package main
@@ -31,6 +36,15 @@ func subcommands() []subcommand {
 		{"user", "manage accounts: add, passwd, del, list", runUser},
 		{"alias", "manage address aliases and catch-alls: add, del, list", runAlias},
 		{"deliver", "deliver one message from standard input (for an MTA)", runDeliverStdin},
+		{"mailbox", "manage a user's mailboxes: list, status, create, delete, rename, subscribe", runMailbox},
+		{"search", "print the UIDs of messages matching an IMAP SEARCH query", runSearch},
+		{"expunge", "remove the messages matching an IMAP SEARCH query", runExpunge},
+		{"fetch", "write one message's raw bytes to standard output", runFetch},
+		{"who", "list the running server's sessions", runWho},
+		{"kick", "end a user's sessions on the running server", runKick},
+		{"backup", "write an online, consistent backup of the data folder", runBackup},
+		{"restore", "restore a backup into an empty data folder", runRestore},
+		{"check", "verify the data folder: blob hashes, sizes, UIDs, modseqs, counts", runCheck},
 		{"bench", "load-test an IMAP or POP3 server (barid or another)", runBench},
 		{"version", "print the version", runVersion},
 	}

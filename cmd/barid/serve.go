@@ -25,17 +25,27 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 // newFormatLogger is newLogger with [log] format: "json" writes one JSON
 // object per line (slog.JSONHandler), anything else key=value text.
 func newFormatLogger(w io.Writer, level, format string) *slog.Logger {
-	var l slog.Level
+	return newLevelLogger(w, parseLevel(level), format)
+}
+
+// parseLevel maps log_level to a slog level ("trace" is debug plus the
+// protocol trace).
+func parseLevel(level string) slog.Level {
 	switch level {
 	case "trace", "debug":
-		l = slog.LevelDebug
+		return slog.LevelDebug
 	case "warn":
-		l = slog.LevelWarn
+		return slog.LevelWarn
 	case "error":
-		l = slog.LevelError
+		return slog.LevelError
 	default:
-		l = slog.LevelInfo
+		return slog.LevelInfo
 	}
+}
+
+// newLevelLogger is newFormatLogger with the level given as a
+// slog.Leveler (a *slog.LevelVar changes it while the server runs).
+func newLevelLogger(w io.Writer, l slog.Leveler, format string) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: l}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
@@ -148,7 +158,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var f serveFlags
 	f.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: barid serve [flags]\n\nRuns the IMAP server (and POP3 and LMTP when configured). Flags override the config file.\nSIGTERM/SIGINT shut down cleanly; SIGHUP reloads the TLS certificate.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: barid serve [flags]\n\nRuns the IMAP server (and POP3 and LMTP when configured). Flags override the config file.\nSIGTERM/SIGINT shut down cleanly; SIGHUP reloads the TLS certificate and\nre-reads the config file: log_level applies at once, other changes are\nlogged as needing a restart.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -159,13 +169,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "barid:", err)
 		return 1
 	}
-	return serve(ctx, cfg, stderr, nil)
+	return serveReload(ctx, cfg, stderr, nil, f.load)
 }
 
 // serve runs the server until SIGTERM/SIGINT. ready, if set, runs once
 // the listeners are bound.
 func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(*app.App)) int {
-	logger := newFormatLogger(stderr, cfg.LogLevel, cfg.Log.Format)
+	return serveReload(ctx, cfg, stderr, ready, nil)
+}
+
+// serveReload is serve with SIGHUP re-reading the configuration through
+// reload (nil: only the TLS certificate is reloaded; reload.go).
+func serveReload(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(*app.App), reload func() (config.Config, error)) int {
+	level := new(slog.LevelVar)
+	level.Set(parseLevel(cfg.LogLevel))
+	logger := newLevelLogger(stderr, level, cfg.Log.Format)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	a, err := app.New(ctx, cfg, logger)
@@ -185,6 +203,10 @@ func serve(ctx context.Context, cfg config.Config, stderr io.Writer, ready func(
 	}
 	if ready != nil {
 		ready(a)
+	}
+	if reload != nil {
+		stopReload := watchReload(ctx, cfg, reload, level, logger)
+		defer stopReload()
 	}
 	if err := a.Run(ctx); err != nil {
 		fmt.Fprintln(stderr, "barid:", err)

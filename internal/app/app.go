@@ -109,6 +109,8 @@ type App struct {
 
 	subm submissionService // submission.go
 	obs  observeService    // observe.go: metrics and pprof
+	ctl  controlService    // control.go: the operator's control socket
+	acme *acmeService      // acme.go: nil unless [tls] acme_domains
 
 	listeners []listener
 }
@@ -146,6 +148,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		return nil, err
 	}
 	a.tlsCfg = tlsConfig(a.certs)
+	if err := a.setupACME(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	trusted, _ := cfg.TrustedPrefixes()
 	ac := auth.DefaultConfig()
 	ac.FailureDelay = cfg.Auth.FailureDelay.Duration
@@ -251,6 +257,11 @@ func (a *App) Listen() error {
 		a.closeListeners()
 		return err
 	}
+	if err := a.listenACME(); err != nil {
+		a.closeListeners()
+		return err
+	}
+	a.listenControl()
 	return nil
 }
 
@@ -272,6 +283,8 @@ func (a *App) Addrs() map[string]string {
 	a.pop3Addrs(m)
 	a.submissionAddrs(m)
 	a.observeAddrs(m)
+	a.controlAddrs(m)
+	a.acmeAddrs(m)
 	return m
 }
 
@@ -304,6 +317,8 @@ func (a *App) Run(ctx context.Context) error {
 	a.servePOP3(&wg, errc)
 	a.serveSubmission(&wg, errc)
 	a.serveObserve(&wg)
+	a.serveControl(ctx, &wg)
+	a.serveACME(ctx, &wg)
 	// The periodic sweep removes blobs nothing references any more
 	// (a crash, or a Discard that failed) and spool files no writer
 	// owns, sparing everything younger than sweep_grace.
@@ -351,6 +366,7 @@ loop:
 		}
 	}
 	a.log.Info("shutting down")
+	a.shutdownControl()
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	a.shutdownLMTP(sctx)
@@ -361,6 +377,7 @@ loop:
 	a.imap.Shutdown(sctx)
 	swg.Wait()
 	a.shutdownObserve(sctx)
+	a.shutdownACME(sctx)
 	wg.Wait()
 	a.auth.Directory().Close()
 	if err := a.data.Close(); err != nil && runErr == nil {

@@ -56,6 +56,7 @@ type Config struct {
 	Metrics Metrics `toml:"metrics"`
 	Log     Log     `toml:"log"`
 	Proxy   Proxy   `toml:"proxy"`
+	Control Control `toml:"control"`
 	Debug   Debug   `toml:"debug"`
 
 	Quota    Quota    `toml:"quota"`    // quota.go
@@ -85,6 +86,30 @@ type Metrics struct {
 	// Empty disables metrics (and their cost). The endpoint has no
 	// authentication: bind it to loopback or a private network.
 	Listen string `toml:"listen"`
+}
+
+// Control is the operator's control socket (docs/operations.md, "Admin
+// CLI"): "barid who", "barid kick" and the admin CLI's writes reach the
+// running server through it.
+type Control struct {
+	// Socket is the unix socket's path, relative to data_dir unless
+	// absolute (default "control.sock"); "off" disables it. The socket
+	// is mode 0600: only the server's own user may use it.
+	Socket string `toml:"socket"`
+}
+
+// ControlSocket is the control socket's path, "" when it is off.
+func (c *Config) ControlSocket() string {
+	switch s := c.Control.Socket; {
+	case s == "off":
+		return ""
+	case s == "":
+		return c.Path("control.sock")
+	case filepath.IsAbs(s):
+		return s
+	default:
+		return c.Path(s)
+	}
 }
 
 // Log is the log output section; the level is the top-level log_level.
@@ -249,6 +274,28 @@ type TLS struct {
 	// generates a self-signed certificate in the data folder.
 	CertFile string `toml:"cert_file"`
 	KeyFile  string `toml:"key_file"`
+
+	// ACMEDomains, when set, has barid obtain and renew certificates for
+	// these names from an ACME CA (RFC 8555; Let's Encrypt by default)
+	// instead of using cert_file/key_file: the first is served to
+	// clients that send no server name. Challenges: TLS-ALPN-01
+	// (RFC 8737) on the implicit-TLS listeners (the CA connects to port
+	// 443 of the name by default: forward 443 to imap.listen_tls, or
+	// serve IMAPS on 443), and HTTP-01 when acme_http is set.
+	// Certificates and the account key are kept in <data_dir>/acme.
+	ACMEDomains []string `toml:"acme_domains"`
+	// ACMEEmail is the contact address given to the CA (optional).
+	ACMEEmail string `toml:"acme_email"`
+	// ACMEDir is the CA's directory URL (default Let's Encrypt's
+	// production directory).
+	ACMEDir string `toml:"acme_dir"`
+	// ACMEHTTP is a listen address, e.g. ":80", for HTTP-01 challenges
+	// ("" turns HTTP-01 off). Other requests there get 404.
+	ACMEHTTP string `toml:"acme_http"`
+	// ACMECA is a PEM file of root certificates to trust, besides the
+	// system's, when talking to the CA's API (a private or test CA such
+	// as Pebble).
+	ACMECA string `toml:"acme_ca"`
 }
 
 // Auth holds login throttling settings.
@@ -485,6 +532,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Proxy.HeaderTimeout.Duration < 100*time.Millisecond {
 		add("proxy.header_timeout must be at least 100ms")
+	}
+	if len(c.TLS.ACMEDomains) > 0 && c.TLS.CertFile != "" {
+		add("tls.acme_domains and tls.cert_file exclude each other: ACME obtains the certificate")
+	}
+	for _, d := range c.TLS.ACMEDomains {
+		if d == "" || strings.ContainsAny(d, " /:*") {
+			add("tls.acme_domains: %q is not a host name", d)
+		}
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		add("tls.cert_file and tls.key_file must be set together")

@@ -159,6 +159,7 @@ func (c *conn) loggedIn(accountID int64) error {
 	}
 	c.account, c.releaseUser, c.drop = acct, release, d
 	c.state = stateTransaction
+	c.noteLogin(acct.Name)
 	c.log = c.log.With("user", acct.Name)
 	c.log.Debug("pop3 login", "messages", len(d.uids), "octets", d.total)
 	c.reply("+OK Logged in.")

@@ -74,6 +74,9 @@ type conn struct {
 	waiting  bool // blocked reading the next command
 	shutting bool
 
+	// admin is what "barid who" and "barid kick" see (admin.go).
+	admin adminInfo
+
 	// result is the status ("OK", "NO") of the command being run; mconn
 	// is this connection's place on the metrics gauges (observe.go).
 	result string
@@ -91,6 +94,7 @@ func (s *Server) newConn(nc net.Conn, implicitTLS bool) *conn {
 		loopback: isLoopback(nc),
 	}
 	c.log = s.log.With("conn", c.id, "remote", c.remote.String(), "proto", "pop3")
+	c.admin.since, c.admin.remote, c.admin.tls = time.Now(), nc.RemoteAddr().String(), implicitTLS
 	c.mconn.Open(s.metrics)
 	c.br = bufio.NewReaderSize(nc, 2048)
 	c.bw = bufio.NewWriterSize(nc, 2048)
@@ -214,7 +218,7 @@ func (c *conn) readCommand(start time.Time) error {
 	c.nc.SetReadDeadline(deadline)
 	c.ack.Disarm() // a new command: back to ACKs on partial lines only
 	if c.setWaiting(true) {
-		c.reply("-ERR [SYS/TEMP] Server shutting down.")
+		c.reply(c.byeText())
 		c.flush()
 		return io.EOF
 	}
@@ -307,7 +311,7 @@ func (c *conn) timeoutReply(err error) {
 	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	switch {
 	case shutting:
-		c.reply("-ERR [SYS/TEMP] Server shutting down.")
+		c.reply(c.byeText())
 	case c.state == stateAuthorization:
 		c.reply(fmt.Sprintf("-ERR login_timeout limit exceeded (%v): disconnecting", c.srv.cfg.Limits.LoginTimeout))
 	default:

@@ -124,6 +124,9 @@ type Conn struct {
 	waiting  bool // blocked reading the next command (or in IDLE)
 	shutting bool
 
+	// admin is what "barid who" and "barid kick" see (admin.go).
+	admin adminInfo
+
 	// result is the tagged status type ("OK", "NO", "BAD") of the
 	// command being run; mconn and mnotify are this connection's place
 	// on the metrics gauges (observe.go).
@@ -143,6 +146,7 @@ func (s *Server) newConn(nc net.Conn, implicitTLS bool) *Conn {
 		loopback: isLoopback(nc),
 	}
 	c.log = s.log.With("conn", c.id, "remote", c.remote.String())
+	c.admin.since, c.admin.remote = time.Now(), nc.RemoteAddr().String()
 	c.mconn.Open(s.metrics)
 	c.br = bufio.NewReaderSize(nc, 2048)
 	c.bw = bufio.NewWriterSize(nc, 2048)
@@ -297,7 +301,7 @@ func (c *Conn) readCommand(start time.Time) error {
 	}
 	c.nc.SetReadDeadline(deadline)
 	if c.setWaiting(true) {
-		c.writeBye("Server shutting down")
+		c.writeBye(c.byeText())
 		return io.EOF
 	}
 	// Wait for the first byte of the command before leaving the waiting
@@ -379,6 +383,9 @@ func (c *Conn) readCommand(start time.Time) error {
 	}
 	c.cur = cmd
 	err = cmd.handle(c, tag)
+	// Before the response is flushed: a client that saw its LOGIN or
+	// SELECT complete finds it in "barid who".
+	c.noteSession()
 	return c.finish(tag, name, cmd, err)
 }
 
@@ -557,7 +564,7 @@ func (c *Conn) timeoutBye() {
 	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	switch {
 	case shutting:
-		c.writeBye("Server shutting down")
+		c.writeBye(c.byeText())
 	case c.state == StateNotAuthenticated:
 		c.writeBye(fmt.Sprintf("login_timeout limit exceeded (%v): disconnecting", c.srv.cfg.Limits.LoginTimeout))
 	default:

@@ -78,7 +78,7 @@ func handleIdle(c *Conn, tag string) error {
 		return &ioError{errors.New("selected mailbox deleted")}
 	}
 	if shutting {
-		c.writeBye("Server shutting down")
+		c.writeBye(c.byeText())
 		return &ioError{errors.New("shutdown")}
 	}
 	if err != nil {

@@ -1,0 +1,247 @@
+package admin
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"barid/internal/imap/server"
+	"barid/internal/store"
+)
+
+// The control socket protocol: the client writes one JSON Request per
+// line, the server answers each with one JSON Response line, in order,
+// on the same connection. The socket is a unix socket of mode 0600 in
+// the data folder: whoever can open it is the server's own user, so
+// there is no authentication.
+//
+//	> {"op":"who"}
+//	< {"ok":true,"sessions":[{"id":3,"protocol":"imap","user":"alice",...}]}
+//	> {"op":"kick","user":"alice"}
+//	< {"ok":true,"count":1}
+//	> {"op":"mailbox.create","user":"alice","mailbox":"Lists/go"}
+//	< {"ok":true}
+//	> {"op":"nonsense"}
+//	< {"ok":false,"error":"unknown op \"nonsense\""}
+
+// MaxRequestLine is the longest request line the control socket reads;
+// a longer one is answered with an error naming this limit and the
+// connection is closed.
+const MaxRequestLine = 1 << 20
+
+// Request is one control-socket request.
+type Request struct {
+	Op         string `json:"op"`
+	User       string `json:"user,omitempty"`
+	Mailbox    string `json:"mailbox,omitempty"`
+	NewName    string `json:"new_name,omitempty"`    // mailbox.rename
+	SpecialUse string `json:"special_use,omitempty"` // mailbox.create
+	Subscribe  bool   `json:"subscribe,omitempty"`   // mailbox.subscribe: true subscribes, false unsubscribes
+	Query      string `json:"query,omitempty"`       // expunge
+	Text       string `json:"text,omitempty"`        // kick: the BYE text
+}
+
+// Response is the answer to one Request.
+type Response struct {
+	OK       bool                 `json:"ok"`
+	Error    string               `json:"error,omitempty"`
+	Sessions []server.SessionInfo `json:"sessions,omitempty"`
+	Count    int                  `json:"count,omitempty"` // kick: sessions told
+	UIDs     []uint32             `json:"uids,omitempty"`  // expunge: UIDs removed
+}
+
+// Control serves the control socket of a running server.
+type Control struct {
+	Svc *Service
+	// Sessions lists the connected sessions; Kick ends user's sessions
+	// with text and returns how many it told.
+	Sessions func() []server.SessionInfo
+	Kick     func(user, text string) int
+	Log      *slog.Logger
+
+	mu    sync.Mutex
+	lns   []net.Listener
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+// Serve answers connections on ln until Close.
+func (c *Control) Serve(ctx context.Context, ln net.Listener) error {
+	c.mu.Lock()
+	c.lns = append(c.lns, ln)
+	if c.conns == nil {
+		c.conns = map[net.Conn]struct{}{}
+	}
+	c.mu.Unlock()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		c.mu.Lock()
+		c.conns[nc] = struct{}{}
+		c.wg.Add(1)
+		c.mu.Unlock()
+		go func() {
+			defer c.wg.Done()
+			c.serveConn(ctx, nc)
+			c.mu.Lock()
+			delete(c.conns, nc)
+			c.mu.Unlock()
+		}()
+	}
+}
+
+// Close stops the listeners and ends the connections once their
+// current request is answered.
+func (c *Control) Close() {
+	c.mu.Lock()
+	for _, ln := range c.lns {
+		ln.Close()
+	}
+	for nc := range c.conns {
+		nc.SetReadDeadline(time.Now())
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+}
+
+func (c *Control) serveConn(ctx context.Context, nc net.Conn) {
+	defer nc.Close()
+	br := bufio.NewReaderSize(nc, 4096)
+	enc := json.NewEncoder(nc)
+	for {
+		line, err := readLine(br, MaxRequestLine)
+		if err != nil {
+			if errors.Is(err, errLineTooLong) {
+				enc.Encode(Response{Error: err.Error()})
+			}
+			return
+		}
+		var req Request
+		var resp Response
+		if err := json.Unmarshal(line, &req); err != nil {
+			resp.Error = "request is not a JSON object: " + err.Error()
+		} else {
+			resp = c.do(ctx, req)
+		}
+		if err := enc.Encode(resp); err != nil {
+			return
+		}
+	}
+}
+
+var errLineTooLong = fmt.Errorf("request line longer than %d bytes (control socket MaxRequestLine)", MaxRequestLine)
+
+func readLine(br *bufio.Reader, limit int) ([]byte, error) {
+	var out []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		out = append(out, frag...)
+		if len(out) > limit {
+			return nil, errLineTooLong
+		}
+		if err == nil {
+			return out, nil
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			if len(out) > 0 && errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return nil, err
+		}
+	}
+}
+
+func (c *Control) do(ctx context.Context, req Request) Response {
+	var err error
+	var resp Response
+	switch req.Op {
+	case "ping":
+	case "who":
+		resp.Sessions = c.Sessions()
+		if resp.Sessions == nil {
+			resp.Sessions = []server.SessionInfo{}
+		}
+	case "kick":
+		if req.User == "" {
+			err = errors.New("kick needs a user")
+			break
+		}
+		resp.Count = c.Kick(store.NormalizeAccountName(req.User), req.Text)
+	case "mailbox.create":
+		err = c.Svc.CreateMailbox(ctx, req.User, req.Mailbox, req.SpecialUse)
+	case "mailbox.delete":
+		err = c.Svc.DeleteMailbox(ctx, req.User, req.Mailbox)
+	case "mailbox.rename":
+		err = c.Svc.RenameMailbox(ctx, req.User, req.Mailbox, req.NewName)
+	case "mailbox.subscribe":
+		err = c.Svc.Subscribe(ctx, req.User, req.Mailbox, req.Subscribe)
+	case "expunge":
+		var uids []store.UID
+		uids, err = c.Svc.Expunge(ctx, req.User, req.Mailbox, req.Query)
+		for _, u := range uids {
+			resp.UIDs = append(resp.UIDs, uint32(u))
+		}
+		resp.Count = len(uids)
+	default:
+		err = fmt.Errorf("unknown op %q", req.Op)
+	}
+	if err != nil {
+		return Response{Error: err.Error()}
+	}
+	if c.Log != nil && req.Op != "who" && req.Op != "ping" {
+		c.Log.Info("control", "op", req.Op, "user", req.User, "mailbox", req.Mailbox)
+	}
+	resp.OK = true
+	return resp
+}
+
+// Client is a connection to a running server's control socket.
+type Client struct {
+	nc  net.Conn
+	br  *bufio.Reader
+	enc *json.Encoder
+}
+
+// Dial connects to the control socket at path.
+func Dial(path string) (*Client, error) {
+	nc, err := net.DialTimeout("unix", path, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{nc: nc, br: bufio.NewReader(nc), enc: json.NewEncoder(nc)}, nil
+}
+
+// Call sends req and reads its answer. A server-side failure is an
+// error with the server's text.
+func (c *Client) Call(req Request) (*Response, error) {
+	if err := c.enc.Encode(req); err != nil {
+		return nil, err
+	}
+	line, err := readLine(c.br, 64<<20)
+	if err != nil {
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
+	var resp Response
+	if err := json.Unmarshal(line, &resp); err != nil {
+		return nil, fmt.Errorf("control socket: bad answer: %w", err)
+	}
+	if !resp.OK {
+		return &resp, errors.New(resp.Error)
+	}
+	return &resp, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.nc.Close() }

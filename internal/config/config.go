@@ -53,6 +53,9 @@ type Config struct {
 
 	Submission Submission `toml:"submission"`
 
+	Sieve       Sieve       `toml:"sieve"`
+	ManageSieve ManageSieve `toml:"managesieve"`
+
 	Metrics Metrics `toml:"metrics"`
 	Log     Log     `toml:"log"`
 	Debug   Debug   `toml:"debug"`
@@ -330,6 +333,7 @@ func Default() Config {
 		},
 		Submission: Submission{RelayTLS: "may", MaxRecipients: 100},
 		Log:        Log{Format: "text"},
+		Sieve:      defaultSieve(),
 	}
 }
 
@@ -439,6 +443,7 @@ func (c *Config) Validate() error {
 			add("submission.relay must be HOST:PORT: %v", err)
 		}
 	}
+	c.validateSieve(add)
 	if c.Auth.CacheTTL.Duration < 0 || c.Auth.CacheSize < 0 {
 		add("auth.cache_ttl and auth.cache_size must be >= 0 (0 = no login cache)")
 	}

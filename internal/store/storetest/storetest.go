@@ -60,6 +60,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ObjectIDs", testObjectIDs},
 		{"Replace", testReplace},
 		{"ExpungedFlags", testExpungedFlags},
+		{"SieveScripts", testSieveScripts},
+		{"SieveVacation", testSieveVacation},
+		{"SieveOutgoing", testSieveOutgoing},
+		{"AppendMulti", testAppendMulti},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,138 @@
+package sieve
+
+import (
+	"strings"
+
+	"barid/internal/mail/header"
+)
+
+// Address tests (RFC 5228 §5.1, §5.4) and subaddress (RFC 5233).
+
+// parseMailbox checks a single address ("local@domain", optionally in
+// angle brackets or with a display name) and returns "local@domain".
+func parseMailbox(s string) (string, bool) {
+	l := header.ParseAddressList(s)
+	var found []header.Address
+	for _, a := range l {
+		if a.GroupStart || a.GroupEnd {
+			continue
+		}
+		found = append(found, a)
+	}
+	if len(found) != 1 || found[0].Invalid || found[0].Mailbox == "" || found[0].Domain == "" {
+		return "", false
+	}
+	return found[0].Addr(), true
+}
+
+const subaddressSep = "+" // Pigeonhole's default recipient_delimiter
+
+type addrPart int
+
+const (
+	partAll addrPart = iota
+	partLocal
+	partDomain
+	partUser
+	partDetail
+)
+
+func addressPart(n *node) addrPart {
+	for tag, p := range map[string]addrPart{"localpart": partLocal, "domain": partDomain, "user": partUser, "detail": partDetail} {
+		if _, ok := n.tags[tag]; ok {
+			return p
+		}
+	}
+	return partAll
+}
+
+// extract returns the part of local@domain; ok is false when the part
+// does not exist (RFC 5233 §4: no detail).
+func extract(part addrPart, local, domain string) (string, bool) {
+	switch part {
+	case partLocal:
+		return local, true
+	case partDomain:
+		return domain, true
+	case partUser:
+		if k := strings.Index(local, subaddressSep); k >= 0 {
+			return local[:k], true
+		}
+		return local, true
+	case partDetail:
+		if k := strings.Index(local, subaddressSep); k >= 0 {
+			return local[k+1:], true
+		}
+		return "", false
+	}
+	if domain == "" {
+		return local, true
+	}
+	return local + "@" + domain, true
+}
+
+func (i *interp) addressValues(n *node, raw []string) []string {
+	part := addressPart(n)
+	var out []string
+	for _, v := range raw {
+		for _, a := range header.ParseAddressList(v) {
+			if a.GroupStart || a.GroupEnd {
+				continue
+			}
+			if a.Invalid {
+				// RFC 5228 §5.1: an invalid address is not matched by
+				// :localpart or :domain; :all sees it as written
+				if part == partAll {
+					out = append(out, strings.TrimSpace(v))
+				}
+				continue
+			}
+			if x, ok := extract(part, a.Mailbox, a.Domain); ok {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
+func splitAddr(s string) (local, domain string) {
+	s = strings.Trim(s, "<>")
+	if k := strings.LastIndexByte(s, '@'); k >= 0 {
+		return s[:k], s[k+1:]
+	}
+	return s, ""
+}
+
+// envelope: RFC 5228 §5.4.
+func (i *interp) envelope(n *node) bool {
+	part := addressPart(n)
+	var vals []string
+	for _, p := range i.strs(n.pos[0]) {
+		var v string
+		switch strings.ToLower(p) {
+		case "from":
+			v = i.env.Envelope.From
+			if strings.Trim(v, "<>") == "" {
+				// the null reverse-path matches as "" whatever the part
+				vals = append(vals, "")
+				continue
+			}
+		case "to":
+			v = i.env.Envelope.To
+		case "orig_to":
+			v = i.env.Envelope.OrigTo
+		case "auth":
+			v = i.env.Envelope.Auth
+		default:
+			continue
+		}
+		if v == "" {
+			continue
+		}
+		local, domain := splitAddr(v)
+		if x, ok := extract(part, local, domain); ok {
+			vals = append(vals, x)
+		}
+	}
+	return i.match(n, vals, i.strs(n.pos[1]))
+}

@@ -1,0 +1,473 @@
+package sieve
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+)
+
+// Script is a compiled Sieve script, safe for concurrent Execute calls.
+type Script struct {
+	name    string
+	cmds    []*node
+	exts    map[string]bool // required capabilities
+	opts    Options
+	globals []string // variables declared global at top level
+}
+
+// Name is the name the script was compiled under.
+func (s *Script) Name() string { return s.name }
+
+// Extensions lists the capabilities the script requires.
+func (s *Script) Extensions() []string {
+	var l []string
+	for k := range s.exts {
+		l = append(l, k)
+	}
+	slices.Sort(l)
+	return l
+}
+
+type compiler struct {
+	name    string
+	opts    Options
+	inc     IncludeLoader
+	enabled map[string]bool
+	exts    map[string]bool
+	diags   []Diag
+	depth   int            // include depth
+	chain   []string       // include chain for loop detection
+	count   *int           // includes compiled in total
+}
+
+func (c *compiler) errf(line, col int, f string, a ...any) {
+	c.diags = append(c.diags, Diag{Line: line, Col: col, Msg: fmt.Sprintf(f, a...)})
+}
+
+func (c *compiler) limitErr(line, col int, err error, f string, a ...any) {
+	c.diags = append(c.diags, Diag{Line: line, Col: col, Msg: fmt.Sprintf(f, a...), Err: err})
+}
+
+// Compile parses and checks a script (RFC 5228 §2.10.5: errors are found
+// before the script runs). Included scripts are loaded through inc and
+// compiled with it (RFC 6609). The error is a *CompileError.
+func Compile(name string, src []byte, opts Options, inc IncludeLoader) (*Script, error) {
+	opts = opts.withDefaults()
+	n := 0
+	c := &compiler{name: name, opts: opts, inc: inc, count: &n, chain: []string{"personal:" + name}}
+	return c.compile(src)
+}
+
+func (c *compiler) compile(src []byte) (*Script, error) {
+	c.enabled = map[string]bool{}
+	if c.opts.Extensions == nil {
+		for _, e := range supported {
+			c.enabled[e] = true
+		}
+	} else {
+		for _, e := range c.opts.Extensions {
+			if slices.Contains(supported, strings.ToLower(e)) {
+				c.enabled[strings.ToLower(e)] = true
+			}
+		}
+	}
+	c.exts = map[string]bool{}
+	if len(src) > c.opts.MaxScriptSize {
+		c.limitErr(1, 1, ErrScriptTooLarge, "script is %d bytes, more than max_script_size (%d)", len(src), c.opts.MaxScriptSize)
+		return nil, &CompileError{Name: c.name, Errors: c.diags}
+	}
+	cmds, serr := parse(string(src), c.opts.MaxNestingDepth)
+	if serr != nil {
+		c.diags = append(c.diags, Diag{Line: serr.line, Col: serr.col, Msg: serr.msg, Err: serr.err})
+		return nil, &CompileError{Name: c.name, Errors: c.diags}
+	}
+	s := &Script{name: c.name, cmds: cmds, exts: c.exts, opts: c.opts}
+	c.requires(cmds)
+	c.block(cmds, true, false)
+	if len(c.diags) > 0 {
+		return nil, &CompileError{Name: c.name, Errors: c.diags}
+	}
+	return s, nil
+}
+
+func (c *compiler) block(cmds []*node, top, inLoop bool) {
+	prevIf := false
+	requireOK := top
+	for _, n := range cmds {
+		spec := commands[n.name]
+		if spec == nil {
+			if tests[n.name] != nil {
+				c.errf(n.line, n.col, "%s is a test, not a command", n.name)
+			} else {
+				c.errf(n.line, n.col, "unknown command '%s'", n.name)
+			}
+			prevIf = false
+			continue
+		}
+		if n.name == "require" {
+			if !requireOK {
+				// RFC 5228 §3.2
+				c.errf(n.line, n.col, "require must come before any other command")
+			}
+		} else {
+			requireOK = false
+		}
+		if (n.name == "elsif" || n.name == "else") && !prevIf {
+			c.errf(n.line, n.col, "%s without a preceding if", n.name)
+		}
+		prevIf = n.name == "if" || n.name == "elsif"
+		if n.name == "break" && !inLoop {
+			c.errf(n.line, n.col, "break outside foreverypart")
+		}
+		c.check(n, spec, false)
+		if n.hasBlock {
+			c.block(n.block, false, inLoop || n.name == "foreverypart")
+		}
+		if n.name == "include" {
+			c.include(n)
+		}
+	}
+}
+
+// requires collects the capabilities of the leading require commands
+// (RFC 5228 §3.2) before anything else is checked, and applies
+// encoded-character (RFC 5228 §2.4.2.4) to every string when required.
+func (c *compiler) requires(cmds []*node) {
+	for _, n := range cmds {
+		if n.name != "require" {
+			break
+		}
+		for _, a := range n.args {
+			if a.kind != aStr && a.kind != aList {
+				continue
+			}
+			for _, e := range a.strs {
+				le := strings.ToLower(e)
+				switch {
+				case le == "comparator-i;octet" || le == "comparator-i;ascii-casemap":
+					c.exts[le] = true
+				case c.enabled[le]:
+					c.exts[le] = true
+				default:
+					// RFC 5228 §3.2: an unknown capability is an error
+					c.errf(n.line, n.col, "unknown Sieve capability '%s'", e)
+				}
+			}
+		}
+	}
+	if c.exts["encoded-character"] {
+		for _, n := range cmds {
+			if n.name != "require" {
+				c.decodeEncoded(n)
+			}
+		}
+	}
+}
+
+// check validates one command or test against its spec and sorts its
+// arguments into tags and positional arguments.
+func (c *compiler) check(n *node, spec *cmdSpec, isTest bool) {
+	if len(spec.ext) > 0 && !c.hasAny(spec.ext) {
+		what := "command"
+		if isTest {
+			what = "test"
+		}
+		c.errf(n.line, n.col, "%s '%s' requires the %s extension (require \"%s\";)", what, n.name, spec.ext[0], spec.ext[0])
+	}
+	n.tags = map[string]*arg{}
+	groups := map[string]string{}
+	args := n.args
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a.kind != aTag {
+			n.pos = append(n.pos, a)
+			continue
+		}
+		if len(n.pos) > 0 {
+			c.errf(a.line, a.col, "tag :%s after a positional argument of %s", a.tag, n.name)
+			return
+		}
+		ts, ok := spec.tags[a.tag]
+		if !ok {
+			c.errf(a.line, a.col, "unknown tag :%s for %s", a.tag, n.name)
+			continue
+		}
+		if ts.ext != "" && !c.exts[ts.ext] {
+			c.errf(a.line, a.col, "tag :%s of %s requires the %s extension", a.tag, n.name, ts.ext)
+		}
+		if _, dup := n.tags[a.tag]; dup {
+			c.errf(a.line, a.col, "tag :%s given twice", a.tag)
+		}
+		if ts.group != "" {
+			if o, ok := groups[ts.group]; ok {
+				c.errf(a.line, a.col, "tags :%s and :%s can not be used together", o, a.tag)
+			}
+			groups[ts.group] = a.tag
+		}
+		var p *arg
+		if ts.param != noParam {
+			if i+1 >= len(args) || !paramFits(ts.param, args[i+1]) {
+				c.errf(a.line, a.col, "tag :%s of %s needs a %s", a.tag, n.name, kindName(ts.param))
+				continue
+			}
+			i++
+			p = args[i]
+		}
+		n.tags[a.tag] = p
+	}
+	if len(n.pos) > len(spec.pos) || len(n.pos) < len(spec.pos) && (spec.minPos == 0 || len(n.pos) < spec.minPos) {
+		c.errf(n.line, n.col, "%s takes %d positional argument(s), got %d", n.name, len(spec.pos), len(n.pos))
+		return
+	}
+	want := spec.pos[len(spec.pos)-len(n.pos):]
+	for i, a := range n.pos {
+		if !paramFits(want[i], a) {
+			c.errf(a.line, a.col, "argument %d of %s must be a %s", i+1, n.name, kindName(want[i]))
+		}
+	}
+	switch {
+	case spec.tests == 0 && len(n.tests) > 0:
+		c.errf(n.line, n.col, "%s takes no test", n.name)
+	case spec.tests == 1 && (len(n.tests) != 1 || n.testList):
+		c.errf(n.line, n.col, "%s needs exactly one test", n.name)
+	case spec.tests == -1 && !n.testList:
+		c.errf(n.line, n.col, "%s needs a test list in parentheses", n.name)
+	}
+	if spec.block && !n.hasBlock {
+		c.errf(n.line, n.col, "%s needs a block", n.name)
+	}
+	if !spec.block && n.hasBlock {
+		c.errf(n.line, n.col, "%s takes no block", n.name)
+	}
+	if !isTest && !spec.block && n.hasBlock {
+		return
+	}
+	c.semantic(n)
+	for _, t := range n.tests {
+		ts := tests[t.name]
+		if ts == nil {
+			if commands[t.name] != nil {
+				c.errf(t.line, t.col, "%s is a command, not a test", t.name)
+			} else {
+				c.errf(t.line, t.col, "unknown test '%s'", t.name)
+			}
+			continue
+		}
+		c.check(t, ts, true)
+	}
+}
+
+func paramFits(k argKind, a *arg) bool {
+	switch k {
+	case aNum:
+		return a.kind == aNum
+	case aStr:
+		return a.kind == aStr
+	case aList:
+		return a.kind == aStr || a.kind == aList
+	}
+	return false
+}
+
+func kindName(k argKind) string {
+	switch k {
+	case aNum:
+		return "number"
+	case aStr:
+		return "string"
+	case aList:
+		return "string list"
+	}
+	return "tag"
+}
+
+func (c *compiler) hasAny(exts []string) bool {
+	for _, e := range exts {
+		if c.exts[e] {
+			return true
+		}
+	}
+	return false
+}
+
+// semantic checks what the spec table can not express.
+func (c *compiler) semantic(n *node) {
+	// comparators (RFC 5228 §2.7.3) and match types
+	if p, ok := n.tags["comparator"]; ok && p != nil {
+		name := strings.ToLower(p.strs[0])
+		switch name {
+		case "i;octet", "i;ascii-casemap":
+		case "i;ascii-numeric":
+			if !c.exts["comparator-i;ascii-numeric"] {
+				c.errf(p.line, p.col, "comparator i;ascii-numeric requires \"comparator-i;ascii-numeric\"")
+			}
+			// RFC 4790 §9.1: no substring operations
+			if _, ok := n.tags["contains"]; ok {
+				c.errf(p.line, p.col, "comparator i;ascii-numeric does not support :contains")
+			}
+			if _, ok := n.tags["matches"]; ok {
+				c.errf(p.line, p.col, "comparator i;ascii-numeric does not support :matches")
+			}
+		default:
+			c.errf(p.line, p.col, "unknown comparator '%s'", p.strs[0])
+		}
+	}
+	for _, rel := range []string{"value", "count"} {
+		if p, ok := n.tags[rel]; ok && p != nil {
+			switch strings.ToLower(p.strs[0]) {
+			case "gt", "ge", "lt", "le", "eq", "ne":
+			default:
+				// RFC 5231 §4
+				c.errf(p.line, p.col, "invalid relational operator '%s'", p.strs[0])
+			}
+		}
+	}
+	switch n.name {
+	case "size":
+		if len(n.tags) != 1 {
+			c.errf(n.line, n.col, "size needs :over or :under")
+		}
+	case "envelope":
+		if len(n.pos) == 2 {
+			for _, p := range n.pos[0].strs {
+				switch strings.ToLower(p) {
+				case "from", "to", "auth", "orig_to":
+				default:
+					if !c.exts["variables"] || !strings.Contains(p, "${") {
+						c.errf(n.line, n.col, "unknown envelope part '%s'", p)
+					}
+				}
+			}
+		}
+	case "set", "extracttext":
+		if len(n.pos) >= 1 && !validVarName(n.pos[0].strs[0], false) {
+			c.errf(n.line, n.col, "invalid variable name '%s'", n.pos[0].strs[0])
+		}
+	case "global":
+		if len(n.pos) == 1 {
+			for _, v := range n.pos[0].strs {
+				if !validVarName(v, false) {
+					c.errf(n.line, n.col, "invalid variable name '%s'", v)
+				}
+			}
+		}
+	case "date", "currentdate":
+		if len(n.pos) >= 2 {
+			dp := n.pos[len(n.pos)-2].strs[0]
+			if _, ok := dateParts[strings.ToLower(dp)]; !ok && !strings.Contains(dp, "${") {
+				c.errf(n.line, n.col, "unknown date part '%s'", dp)
+			}
+		}
+	case "vacation":
+		if p := n.tags["from"]; p != nil && !strings.Contains(p.strs[0], "${") {
+			if _, ok := parseMailbox(p.strs[0]); !ok {
+				c.errf(p.line, p.col, "vacation :from is not a valid address: %s", p.strs[0])
+			}
+		}
+	case "redirect":
+		if len(n.pos) == 1 && !strings.Contains(n.pos[0].strs[0], "${") {
+			if _, ok := parseMailbox(n.pos[0].strs[0]); !ok {
+				// RFC 5228 §4.2
+				c.errf(n.line, n.col, "redirect: invalid address '%s'", n.pos[0].strs[0])
+			}
+		}
+	case "index":
+	}
+	if p, ok := n.tags["index"]; ok && p != nil && p.num < 1 {
+		c.errf(p.line, p.col, ":index must be 1 or more")
+	}
+	if _, ok := n.tags["last"]; ok && n.name != "addheader" && n.name != "duplicate" {
+		if _, ok := n.tags["index"]; !ok {
+			c.errf(n.line, n.col, ":last needs :index")
+		}
+	}
+	if n.name == "header" || n.name == "address" || n.name == "exists" {
+		if _, any := n.tags["anychild"]; any {
+			if _, ok := n.tags["mime"]; !ok {
+				c.errf(n.line, n.col, ":anychild needs :mime")
+			}
+		}
+	}
+}
+
+// validVarName: RFC 5229 §3 identifier, optionally with a namespace.
+func validVarName(s string, allowNum bool) bool {
+	if s == "" {
+		return false
+	}
+	for _, part := range strings.Split(s, ".") {
+		if part == "" || !isAlpha(part[0]) {
+			return false
+		}
+		for i := 0; i < len(part); i++ {
+			if !isAlpha(part[i]) && !isDigit(part[i]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// include compiles an included script at compile time (RFC 6609 §3.2),
+// so missing scripts and loops are found at upload.
+func (c *compiler) include(n *node) {
+	if len(n.pos) != 1 {
+		return
+	}
+	name := n.pos[0].strs[0]
+	_, global := n.tags["global"]
+	_, n.incOnce = n.tags["once"]
+	_, n.incOptional = n.tags["optional"]
+	// RFC 6609 §3.2: the name must not contain "/" and be a plain name
+	if name == "" || strings.ContainsAny(name, "/\x00") {
+		c.errf(n.line, n.col, "include: invalid script name '%s'", name)
+		return
+	}
+	key := "personal:" + name
+	if global {
+		key = "global:" + name
+	}
+	if slices.Contains(c.chain, key) {
+		if !n.incOnce {
+			c.limitErr(n.line, n.col, ErrIncludeLoop, "include of '%s' loops", name)
+		}
+		return
+	}
+	if len(c.chain) > c.opts.MaxIncludeDepth {
+		c.limitErr(n.line, n.col, ErrIncludeTooDeep, "include nested deeper than max_include_depth (%d)", c.opts.MaxIncludeDepth)
+		return
+	}
+	*c.count++
+	if *c.count > DefaultMaxIncludes {
+		c.limitErr(n.line, n.col, ErrTooManyIncludes, "more than %d includes", DefaultMaxIncludes)
+		return
+	}
+	if c.inc == nil {
+		if !n.incOptional {
+			c.limitErr(n.line, n.col, ErrMissingIncludeLoader, "include of '%s': no script storage", name)
+		}
+		return
+	}
+	src, err := c.inc(name, global)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && n.incOptional {
+			return
+		}
+		c.errf(n.line, n.col, "include of '%s' failed: %v", name, err)
+		return
+	}
+	sub := &compiler{name: name, opts: c.opts, inc: c.inc, count: c.count, chain: append(slices.Clone(c.chain), key)}
+	s, err := sub.compile(src)
+	if err != nil {
+		var ce *CompileError
+		if errors.As(err, &ce) {
+			for _, d := range ce.Errors {
+				c.diags = append(c.diags, Diag{Line: n.line, Col: n.col, Msg: fmt.Sprintf("included script '%s' line %d: %s", name, d.Line, d.Msg), Err: d.Err})
+			}
+		}
+		return
+	}
+	n.inc = s
+}

@@ -3,6 +3,7 @@
 //	barid quickstart            start a demo server in ./barid-data
 //	barid serve [flags]         run the server
 //	barid user add|passwd|del|list --data DIR [NAME]
+//	barid sieve put|get|list|activate|deactivate|del|check --data DIR USER [NAME]
 //	barid deliver --data DIR [--mailbox NAME] USER   (message on stdin)
 //	barid bench <scenario>      load-test any IMAP server
 //	barid version
@@ -29,6 +30,7 @@ func subcommands() []subcommand {
 		{"quickstart", "start a demo server with a demo account (data in ./barid-data)", runQuickstart},
 		{"serve", "run the server", runServe},
 		{"user", "manage accounts: add, passwd, del, list", runUser},
+		{"sieve", "manage Sieve scripts: put, get, list, activate, deactivate, del, check", runSieve},
 		{"deliver", "deliver one message from standard input (for an MTA)", runDeliverStdin},
 		{"bench", "load-test an IMAP or POP3 server (barid or another)", runBench},
 		{"version", "print the version", runVersion},
@@ -61,6 +63,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if s.name == args[0] {
 			if s.name == "user" {
 				return runUserWithInput(ctx, args[1:], stdin, stdout, stderr)
+			}
+			if s.name == "sieve" {
+				return runSieveWithInput(ctx, args[1:], stdin, stdout, stderr)
 			}
 			if s.name == "deliver" {
 				return runDeliver(ctx, args[1:], stdin, stdout, stderr)

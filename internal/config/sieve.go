@@ -21,6 +21,8 @@ type Sieve struct {
 	// MaxRedirects bounds redirect actions per run (default 4, as
 	// Pigeonhole's sieve_max_redirects).
 	MaxRedirects int `toml:"max_redirects"`
+	// MaxNameLength bounds a script name in bytes (default 255).
+	MaxNameLength int `toml:"max_name_length"`
 	// MaxIncludeDepth bounds nested includes (RFC 6609; default 10).
 	MaxIncludeDepth int `toml:"max_include_depth"`
 	// CPUTime bounds one script run (default "5s"); past it the run
@@ -58,6 +60,7 @@ func defaultSieve() Sieve {
 		MaxActions:        32,
 		MaxRedirects:      4,
 		MaxIncludeDepth:   10,
+		MaxNameLength:     255,
 		CPUTime:           Duration{5 * time.Second},
 		VacationMinPeriod: Duration{24 * time.Hour},
 		VacationMaxPeriod: Duration{90 * 24 * time.Hour},
@@ -68,6 +71,9 @@ func defaultSieve() Sieve {
 
 func (c *Config) validateSieve(add func(string, ...any)) {
 	s := &c.Sieve
+	if s.MaxNameLength < 1 {
+		add("sieve.max_name_length must be at least 1")
+	}
 	if s.MaxScriptSize < 1 {
 		add("sieve.max_script_size must be at least 1")
 	}

@@ -69,7 +69,8 @@ func (s *Scripts) maxSize() int {
 	return sieve.DefaultMaxScriptSize
 }
 
-func (s *Scripts) checkSize(n int64) error {
+// CheckSize refuses a script of n bytes over [sieve] max_script_size.
+func (s *Scripts) CheckSize(n int64) error {
 	if n > int64(s.maxSize()) {
 		return &QuotaError{Code: "QUOTA/MAXSIZE", Msg: fmt.Sprintf("Script of %d bytes exceeds sieve.max_script_size (%d).", n, s.maxSize())}
 	}
@@ -101,7 +102,7 @@ func (s *Scripts) loader(ctx context.Context, accountID int64) sieve.IncludeLoad
 
 // check compiles src and turns a compile failure into a ScriptError.
 func (s *Scripts) check(ctx context.Context, accountID int64, name string, src []byte) error {
-	if err := s.checkSize(int64(len(src))); err != nil {
+	if err := s.CheckSize(int64(len(src))); err != nil {
 		return err
 	}
 	_, err := s.Compile(ctx, accountID, name, src)
@@ -162,7 +163,7 @@ func (s *Scripts) HaveSpace(ctx context.Context, accountID int64, name string, s
 	if err := s.CheckName(name); err != nil {
 		return err
 	}
-	if err := s.checkSize(size); err != nil {
+	if err := s.CheckSize(size); err != nil {
 		return err
 	}
 	if s.MaxScripts <= 0 {

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSieveCLI walks every verb of "barid sieve" on a data folder,
+// including the refusals that name their limit and a compile error with
+// its line number.
+func TestSieveCLI(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "barid.toml")
+	if err := os.WriteFile(cfg, []byte("[sieve]\nmax_scripts = 2\nmax_script_size = 100\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := runCLI(t, "pw\n", "user", "add", "--data", dir, "dora"); code != 0 {
+		t.Fatalf("user add: %q", errs)
+	}
+	sieve := func(stdin string, args ...string) (int, string, string) {
+		t.Helper()
+		return runCLI(t, stdin, append([]string{"sieve", args[0], "--data", dir, "--config", cfg}, args[1:]...)...)
+	}
+	script := "require \"fileinto\";\nfileinto \"Lists\";\n"
+	if code, out, errs := sieve(script, "put", "dora", "lists"); code != 0 || !strings.Contains(out, `stored script "lists"`) {
+		t.Fatalf("put: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := sieve("keep;\nfrobnicate;\n", "put", "dora", "bad"); code != 1 || !strings.Contains(errs, "line 2: error:") {
+		t.Fatalf("put of a bad script: %d %q", code, errs)
+	}
+	if code, _, errs := sieve(strings.Repeat("#", 101), "put", "dora", "big"); code != 1 || !strings.Contains(errs, "sieve.max_script_size") {
+		t.Fatalf("put of a big script: %d %q", code, errs)
+	}
+	sieve("keep;", "put", "dora", "second")
+	if code, _, errs := sieve("keep;", "put", "dora", "third"); code != 1 || !strings.Contains(errs, "sieve.max_scripts") {
+		t.Fatalf("third script: %d %q", code, errs)
+	}
+	if code, out, _ := sieve("", "list", "dora"); code != 0 || out != "lists\nsecond\n" {
+		t.Fatalf("list: %d %q", code, out)
+	}
+	if code, _, errs := sieve("", "activate", "dora", "lists"); code != 0 {
+		t.Fatalf("activate: %q", errs)
+	}
+	if _, out, _ := sieve("", "list", "dora"); out != "lists ACTIVE\nsecond\n" {
+		t.Fatalf("list after activate: %q", out)
+	}
+	if code, out, _ := sieve("", "get", "dora", "lists"); code != 0 || out != script {
+		t.Fatalf("get: %d %q", code, out)
+	}
+	if code, _, errs := sieve("", "del", "dora", "lists"); code != 1 || !strings.Contains(errs, "active") {
+		t.Fatalf("del active: %d %q", code, errs)
+	}
+	if code, _, errs := sieve("", "deactivate", "dora"); code != 0 {
+		t.Fatalf("deactivate: %q", errs)
+	}
+	if code, _, errs := sieve("", "del", "dora", "lists"); code != 0 {
+		t.Fatalf("del: %q", errs)
+	}
+	if code, _, errs := sieve("", "get", "dora", "lists"); code != 1 || !strings.Contains(errs, "no such script") {
+		t.Fatalf("get deleted: %d %q", code, errs)
+	}
+	if code, out, _ := sieve("require \"vacation\";\nvacation \"away\";\n", "check", "dora"); code != 0 || !strings.Contains(out, "valid") {
+		t.Fatalf("check: %d %q", code, out)
+	}
+	if code, _, errs := sieve("if true {\n", "check", "dora"); code != 1 || !strings.Contains(errs, "line ") {
+		t.Fatalf("check bad: %d %q", code, errs)
+	}
+	if code, _, errs := sieve("", "list", "nobody"); code != 1 || !strings.Contains(errs, "no account") {
+		t.Fatalf("unknown user: %d %q", code, errs)
+	}
+	if code, _, _ := sieve("", "get", "dora"); code != 2 {
+		t.Fatalf("get without NAME: %d", code)
+	}
+}

@@ -106,8 +106,9 @@ type App struct {
 	lmtp   lmtpService // lmtp.go
 	pop3   pop3Service // pop3.go
 
-	subm submissionService // submission.go
-	obs  observeService    // observe.go: metrics and pprof
+	subm  submissionService // submission.go
+	sieve sieveService      // sieve.go
+	obs   observeService    // observe.go: metrics and pprof
 
 	listeners []listener
 }
@@ -194,6 +195,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		LogCommands:        a.logCommands(),
 	})
 	a.newPOP3()
+	a.newSieve()
 	return a, nil
 }
 
@@ -234,6 +236,10 @@ func (a *App) Listen() error {
 		a.closeListeners()
 		return err
 	}
+	if err := a.listenManageSieve(); err != nil {
+		a.closeListeners()
+		return err
+	}
 	if err := a.listenObserve(); err != nil {
 		a.closeListeners()
 		return err
@@ -258,6 +264,7 @@ func (a *App) Addrs() map[string]string {
 	a.lmtpAddrs(m)
 	a.pop3Addrs(m)
 	a.submissionAddrs(m)
+	a.sieveAddrs(m)
 	a.observeAddrs(m)
 	return m
 }
@@ -290,6 +297,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.serveLMTP(&wg, errc)
 	a.servePOP3(&wg, errc)
 	a.serveSubmission(&wg, errc)
+	a.serveSieve(&wg, errc)
 	a.serveObserve(&wg)
 	// The periodic sweep removes blobs nothing references any more
 	// (a crash, or a Discard that failed) and spool files no writer
@@ -345,6 +353,7 @@ loop:
 	swg.Add(1)
 	go func() { defer swg.Done(); a.shutdownPOP3(sctx) }()
 	a.shutdownSubmission(sctx)
+	a.shutdownSieve(sctx)
 	a.imap.Shutdown(sctx)
 	swg.Wait()
 	a.shutdownObserve(sctx)

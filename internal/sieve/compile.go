@@ -14,7 +14,6 @@ type Script struct {
 	cmds    []*node
 	exts    map[string]bool // required capabilities
 	opts    Options
-	globals []string // variables declared global at top level
 }
 
 // Name is the name the script was compiled under.
@@ -37,9 +36,8 @@ type compiler struct {
 	enabled map[string]bool
 	exts    map[string]bool
 	diags   []Diag
-	depth   int            // include depth
-	chain   []string       // include chain for loop detection
-	count   *int           // includes compiled in total
+	chain   []string // include chain for loop detection
+	count   *int     // includes compiled in total
 }
 
 func (c *compiler) errf(line, col int, f string, a ...any) {

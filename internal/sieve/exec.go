@@ -44,13 +44,15 @@ type interp struct {
 	flags      []string // the internal variable of imap4flags (RFC 5232 §3)
 	redirects  int
 	included   map[*Script]bool
-	errLine    int
 
 	// editheader (RFC 5293) working copy of the header, nil until edited
 	hdr *headerEdit
 	// foreverypart (RFC 5703 §3) current part
-	part *mimePart
-	msg  *parsedMsg
+	part      *mimePart
+	breakName string
+	msg       *parsedMsg
+	// duplicate (RFC 7352) ids to record when delivery succeeds
+	dups []DuplicateMark
 }
 
 type runtimeErr struct {
@@ -187,6 +189,7 @@ func (i *interp) command(n *node) flow {
 	case "return":
 		return flowReturn
 	case "break":
+		i.breakName, _ = i.tagStr(n, "name")
 		return flowBreak
 	case "keep":
 		i.cancelKeep = true
@@ -446,6 +449,7 @@ func (i *interp) result() *Result {
 			r.ImplicitKeep = false
 		}
 	}
+	r.Duplicates = i.dups
 	if i.hdr != nil && i.hdr.changed {
 		r.EditedHeader = i.hdr.bytes()
 	}

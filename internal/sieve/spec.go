@@ -126,14 +126,14 @@ var tests = map[string]*cmdSpec{
 		"over":  {param: noParam, group: "size"},
 		"under": {param: noParam, group: "size"},
 	}},
-	"true":          {},
-	"false":         {},
-	"not":           {tests: 1},
-	"allof":         {tests: -1},
-	"anyof":         {tests: -1},
-	"string":        {ext: []string{"variables"}, pos: []argKind{aList, aList}, tags: matchTags},
-	"hasflag":       {ext: []string{"imap4flags"}, pos: []argKind{aList, aList}, minPos: 1, tags: matchTags},
-	"mailboxexists": {ext: []string{"mailbox"}, pos: []argKind{aList}},
+	"true":              {},
+	"false":             {},
+	"not":               {tests: 1},
+	"allof":             {tests: -1},
+	"anyof":             {tests: -1},
+	"string":            {ext: []string{"variables"}, pos: []argKind{aList, aList}, tags: matchTags},
+	"hasflag":           {ext: []string{"imap4flags"}, pos: []argKind{aList, aList}, minPos: 1, tags: matchTags},
+	"mailboxexists":     {ext: []string{"mailbox"}, pos: []argKind{aList}},
 	"specialuse_exists": {ext: []string{"special-use"}, pos: []argKind{aStr, aList}, minPos: 1},
 	"body": {ext: []string{"body"}, pos: []argKind{aList}, tags: tags(matchTags, map[string]tagSpec{
 		"raw":     {param: noParam, group: "transform"},
@@ -164,8 +164,10 @@ var tests = map[string]*cmdSpec{
 var supported = []string{
 	"fileinto", "reject", "ereject", "envelope", "encoded-character",
 	"vacation", "vacation-seconds", "subaddress", "comparator-i;ascii-numeric",
-	"relational", "imap4flags", "copy", "include", "variables",
-	"mailbox", "index",
+	"relational", "imap4flags", "copy", "include", "variables", "body",
+	"mailbox", "date", "index", "editheader", "duplicate", "spamtest",
+	"spamtestplus", "virustest", "mime", "foreverypart", "extracttext",
+	"special-use", "environment",
 }
 
 // Capabilities returns the SIEVE capability list (RFC 5804 §1.7), as

@@ -148,6 +148,14 @@ func (c *compiler) requires(cmds []*node) {
 					c.exts[le] = true
 				case c.enabled[le]:
 					c.exts[le] = true
+					// RFC 6131 §2, RFC 5235 §3.2, RFC 5703 §3: these
+					// imply their base extension
+					switch le {
+					case "vacation-seconds":
+						c.exts["vacation"] = true
+					case "spamtestplus":
+						c.exts["spamtest"] = true
+					}
 				default:
 					// RFC 5228 §3.2: an unknown capability is an error
 					c.errf(n.line, n.col, "unknown Sieve capability '%s'", e)

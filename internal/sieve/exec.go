@@ -220,7 +220,7 @@ func (i *interp) command(n *node) flow {
 		}
 		for _, x := range i.actions {
 			// RFC 5228 §4.2: the same address twice is one redirect
-			if r, ok := x.(Redirect); ok && strings.EqualFold(r.Address, a) {
+			if r, ok := x.(Redirect); ok && sameAddress(r.Address, a) {
 				return flowNext
 			}
 		}
@@ -417,7 +417,7 @@ func (i *interp) msgHeader(name string) []string {
 func (i *interp) result() *Result {
 	r := &Result{ImplicitKeep: !i.cancelKeep}
 	if i.has("imap4flags") {
-		r.KeepFlags = slices.Clone(i.flags)
+		r.KeepFlags = validFlags(i.flags)
 	}
 	// RFC 5228 §4.1/§4.3: filing into the same mailbox twice, or keep
 	// and fileinto "INBOX", delivers once.
@@ -435,8 +435,8 @@ func (i *interp) result() *Result {
 		}
 		if key != "" {
 			if k, ok := seen[key]; ok {
-				// merge flags of duplicates (Pigeonhole does the same)
-				r.Actions[k] = mergeFlags(r.Actions[k], a)
+				// the flags of the last duplicate win, as in Pigeonhole
+				r.Actions[k] = replaceFlags(r.Actions[k], a)
 				continue
 			}
 			seen[key] = len(r.Actions)
@@ -456,7 +456,7 @@ func (i *interp) result() *Result {
 	return r
 }
 
-func mergeFlags(a, b Action) Action {
+func replaceFlags(a, b Action) Action {
 	var fl []string
 	switch x := b.(type) {
 	case Keep:
@@ -464,19 +464,23 @@ func mergeFlags(a, b Action) Action {
 	case FileInto:
 		fl = x.Flags
 	}
-	return mergeFlagsList(a, fl)
-}
-
-func mergeFlagsList(a Action, fl []string) Action {
 	switch x := a.(type) {
 	case Keep:
-		x.Flags = unionFlags(x.Flags, fl)
+		x.Flags = fl
 		return x
 	case FileInto:
-		x.Flags = unionFlags(x.Flags, fl)
+		x.Flags = fl
 		return x
 	}
 	return a
+}
+
+// sameAddress compares local parts exactly and domains without case
+// (RFC 5321 §2.4), as Pigeonhole's duplicate redirect check does.
+func sameAddress(a, b string) bool {
+	al, ad := splitAddr(a)
+	bl, bd := splitAddr(b)
+	return al == bl && strings.EqualFold(ad, bd)
 }
 
 func unionFlags(a, b []string) []string {

@@ -10,10 +10,10 @@ import (
 
 // Script is a compiled Sieve script, safe for concurrent Execute calls.
 type Script struct {
-	name    string
-	cmds    []*node
-	exts    map[string]bool // required capabilities
-	opts    Options
+	name string
+	cmds []*node
+	exts map[string]bool // required capabilities
+	opts Options
 }
 
 // Name is the name the script was compiled under.

@@ -109,7 +109,11 @@ var commands = map[string]*cmdSpec{
 	"return":       {ext: []string{"include"}},
 	"global":       {ext: []string{"include"}, pos: []argKind{aList}},
 	"addheader":    {ext: []string{"editheader"}, pos: []argKind{aStr, aStr}, tags: map[string]tagSpec{"last": {param: noParam}}},
-	"deleteheader": {ext: []string{"editheader"}, pos: []argKind{aStr, aList}, tags: tags(matchTags, indexTags), minPos: 1},
+	"deleteheader": {ext: []string{"editheader"}, pos: []argKind{aStr, aList}, minPos: 1, tags: tags(matchTags, map[string]tagSpec{
+		// RFC 5293 §5: :index and :last belong to editheader itself
+		"index": {param: aNum},
+		"last":  {param: noParam},
+	})},
 	"foreverypart": {ext: []string{"foreverypart"}, block: true, tags: map[string]tagSpec{"name": {param: aStr}}},
 	"break":        {ext: []string{"foreverypart"}, tags: map[string]tagSpec{"name": {param: aStr}}},
 	"extracttext": {ext: []string{"extracttext"}, pos: []argKind{aStr}, tags: tags(setModifiers, map[string]tagSpec{

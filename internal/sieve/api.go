@@ -16,6 +16,7 @@ const (
 	DefaultCPUTime         = 30 * time.Second
 	DefaultMaxNesting      = 32 // block/test nesting depth
 	DefaultMaxIncludes     = 255
+	DefaultMaxVariableSize = 4096
 )
 
 // Named limit errors. A CompileError or RuntimeError wraps one of these
@@ -48,6 +49,10 @@ type Options struct {
 	// SpamHeader and VirusHeader name the headers spamtest and virustest
 	// read (RFC 5235 §3). Empty: "X-Spam-Score" and "X-Virus-Score".
 	SpamHeader, VirusHeader string
+	// MaxVariableSize bounds the value of one variable in bytes; longer
+	// values are cut (RFC 5229 §6 allows this; Pigeonhole's
+	// sieve_variables_max_variable_size, default 4096).
+	MaxVariableSize int
 	// SpamMax is the score that means "definitely spam" for spamtest
 	// (the header holds a number 0..SpamMax). Zero: 10.
 	SpamMax float64
@@ -71,6 +76,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxNestingDepth <= 0 {
 		o.MaxNestingDepth = DefaultMaxNesting
+	}
+	if o.MaxVariableSize <= 0 {
+		o.MaxVariableSize = DefaultMaxVariableSize
 	}
 	if o.SpamHeader == "" {
 		o.SpamHeader = "X-Spam-Score"

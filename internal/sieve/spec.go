@@ -106,9 +106,9 @@ var commands = map[string]*cmdSpec{
 		"once":     {param: noParam},
 		"optional": {param: noParam},
 	}},
-	"return":       {ext: []string{"include"}},
-	"global":       {ext: []string{"include"}, pos: []argKind{aList}},
-	"addheader":    {ext: []string{"editheader"}, pos: []argKind{aStr, aStr}, tags: map[string]tagSpec{"last": {param: noParam}}},
+	"return":    {ext: []string{"include"}},
+	"global":    {ext: []string{"include"}, pos: []argKind{aList}},
+	"addheader": {ext: []string{"editheader"}, pos: []argKind{aStr, aStr}, tags: map[string]tagSpec{"last": {param: noParam}}},
 	"deleteheader": {ext: []string{"editheader"}, pos: []argKind{aStr, aList}, minPos: 1, tags: tags(matchTags, map[string]tagSpec{
 		// RFC 5293 §5: :index and :last belong to editheader itself
 		"index": {param: aNum},

@@ -175,7 +175,7 @@ func TestShouldAutoReply(t *testing.T) {
 	base := "From: Friend <friend@example.net>\r\nTo: Me <me@example.com>\r\nSubject: hi\r\n"
 	cases := []struct {
 		name, hdr, from string
-		want          bool
+		want            bool
 	}{
 		{"normal", "", "friend@example.net", true},
 		{"null-sender", "", "", false},

@@ -203,6 +203,10 @@ func (i *interp) command(n *node) flow {
 		_, create := n.tags["create"]
 		use, _ := i.tagStr(n, "specialuse")
 		mb := i.str(n.pos[0].strs[0])
+		if strings.EqualFold(mb, "INBOX") {
+			// RFC 3501 §5.1: INBOX is case-insensitive
+			mb = "INBOX"
+		}
 		if !cp {
 			i.cancelKeep = true
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 
 	"barid/internal/mail/header"
@@ -162,6 +163,12 @@ func (i *interp) mimeHeader(n *node, name string) []string {
 	var out []string
 	lname := strings.ToLower(name)
 	for _, p := range parts {
+		fields := m.headerOf(p)
+		if !slices.ContainsFunc(fields, func(f header.Field) bool { return strings.EqualFold(f.Name, name) }) {
+			// the pieces of a field that is not there are not there
+			// either (no defaults), as in Pigeonhole
+			continue
+		}
 		switch {
 		case lname == "content-type" && hasTag(n, "type"):
 			t, _ := p.MediaType()
@@ -187,7 +194,7 @@ func (i *interp) mimeHeader(n *node, name string) []string {
 			}
 			continue
 		}
-		for _, f := range m.headerOf(p) {
+		for _, f := range fields {
 			if strings.EqualFold(f.Name, name) {
 				out = append(out, f.Value)
 			}

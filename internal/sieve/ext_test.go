@@ -169,6 +169,17 @@ vacation :days 23 :addresses ["tjs@example.edu", "ts4z@landru.example.edu"] :sub
 	if v := r.Actions[0].(Vacation); v.Handle != "h" || !v.Mime {
 		t.Fatalf("%+v", v)
 	}
+	// the default handle and subject, as Pigeonhole makes them
+	s, _ = Compile("v", []byte(`require "vacation"; vacation :subject "Away" "I am away";`), Options{}, nil)
+	r, _ = s.Execute(context.Background(), testEnv(testMsg))
+	if v := r.Actions[0].(Vacation); v.Handle != "I am awayAway<default-from><NO-MIME>" {
+		t.Fatalf("handle %q", v.Handle)
+	}
+	s, _ = Compile("v", []byte(`require "vacation"; vacation "x";`), Options{}, nil)
+	r, _ = s.Execute(context.Background(), testEnv("From: a@b.c\r\n\r\nbody\r\n"))
+	if v := r.Actions[0].(Vacation); v.Subject != "Automated reply" || v.Handle != "x<default-subject><default-from><NO-MIME>" {
+		t.Fatalf("no subject: %+v", v)
+	}
 }
 
 func TestShouldAutoReply(t *testing.T) {
@@ -191,6 +202,9 @@ func TestShouldAutoReply(t *testing.T) {
 		{"precedence-list", "Precedence: list\r\n", "friend@example.net", false},
 		{"list-id", "List-Id: <x.example.net>\r\n", "friend@example.net", false},
 		{"list-unsubscribe", "List-Unsubscribe: <mailto:u@example.net>\r\n", "friend@example.net", false},
+		{"request-infix", "", "list-request-bounces@example.net", false},
+		{"auto-response-suppress", "X-Auto-Response-Suppress: DR, OOF\r\n", "friend@example.net", false},
+		{"auto-response-suppress-other", "X-Auto-Response-Suppress: DR\r\n", "friend@example.net", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,7 +1,6 @@
 package sieve
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,20 +16,21 @@ const (
 	DefaultCPUTime         = 30 * time.Second
 	DefaultMaxNesting      = 32 // block/test nesting depth
 	DefaultMaxIncludes     = 255
+	DefaultMaxVariableSize = 4096
 )
 
 // Named limit errors. A CompileError or RuntimeError wraps one of these
 // (errors.Is) when a limit was the cause.
 var (
-	ErrScriptTooLarge      = errors.New("sieve: script exceeds max_script_size")
-	ErrTooManyActions      = errors.New("sieve: script exceeds max_actions")
-	ErrTooManyRedirects    = errors.New("sieve: script exceeds max_redirects")
-	ErrIncludeTooDeep      = errors.New("sieve: include exceeds max_include_depth")
-	ErrCPUTime             = errors.New("sieve: script exceeds cpu_time")
-	ErrNestingTooDeep      = errors.New("sieve: script exceeds max_nesting_depth")
-	ErrTooManyIncludes     = errors.New("sieve: script exceeds max_includes")
-	ErrIncludeLoop         = errors.New("sieve: include loop")
-	ErrActionConflict      = errors.New("sieve: conflicting actions")
+	ErrScriptTooLarge       = errors.New("sieve: script exceeds max_script_size")
+	ErrTooManyActions       = errors.New("sieve: script exceeds max_actions")
+	ErrTooManyRedirects     = errors.New("sieve: script exceeds max_redirects")
+	ErrIncludeTooDeep       = errors.New("sieve: include exceeds max_include_depth")
+	ErrCPUTime              = errors.New("sieve: script exceeds cpu_time")
+	ErrNestingTooDeep       = errors.New("sieve: script exceeds max_nesting_depth")
+	ErrTooManyIncludes      = errors.New("sieve: script exceeds max_includes")
+	ErrIncludeLoop          = errors.New("sieve: include loop")
+	ErrActionConflict       = errors.New("sieve: conflicting actions")
 	ErrMissingIncludeLoader = errors.New("sieve: include without a script loader")
 )
 
@@ -49,6 +49,10 @@ type Options struct {
 	// SpamHeader and VirusHeader name the headers spamtest and virustest
 	// read (RFC 5235 §3). Empty: "X-Spam-Score" and "X-Virus-Score".
 	SpamHeader, VirusHeader string
+	// MaxVariableSize bounds the value of one variable in bytes; longer
+	// values are cut (RFC 5229 §6 allows this; Pigeonhole's
+	// sieve_variables_max_variable_size, default 4096).
+	MaxVariableSize int
 	// SpamMax is the score that means "definitely spam" for spamtest
 	// (the header holds a number 0..SpamMax). Zero: 10.
 	SpamMax float64
@@ -72,6 +76,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxNestingDepth <= 0 {
 		o.MaxNestingDepth = DefaultMaxNesting
+	}
+	if o.MaxVariableSize <= 0 {
+		o.MaxVariableSize = DefaultMaxVariableSize
 	}
 	if o.SpamHeader == "" {
 		o.SpamHeader = "X-Spam-Score"
@@ -172,8 +179,9 @@ type Env struct {
 	// Location is the "location" environment item ("MDA").
 	Location string
 	// Duplicate answers the duplicate test (RFC 7352): it reports
-	// whether id was seen within period, and records it. Optional: nil
-	// means never a duplicate.
+	// whether id was recorded within period. It must not record it:
+	// Result.Duplicates lists the ids to record after a successful
+	// delivery. Optional: nil means never a duplicate.
 	Duplicate func(id string, period time.Duration) bool
 }
 
@@ -189,6 +197,9 @@ type Result struct {
 	// (RFC 5293) changes, to be stored instead of the original header
 	// (with the blank line that ends it).
 	EditedHeader []byte
+	// Duplicates are the ids the duplicate test looked up, to record
+	// when the delivery succeeded (RFC 7352 §3).
+	Duplicates []DuplicateMark
 }
 
 // Action is one thing a script asked for.
@@ -239,5 +250,3 @@ func (Redirect) isAction() {}
 func (Discard) isAction()  {}
 func (Reject) isAction()   {}
 func (Vacation) isAction() {}
-
-var _ = context.Background

@@ -10,11 +10,10 @@ import (
 
 // Script is a compiled Sieve script, safe for concurrent Execute calls.
 type Script struct {
-	name    string
-	cmds    []*node
-	exts    map[string]bool // required capabilities
-	opts    Options
-	globals []string // variables declared global at top level
+	name string
+	cmds []*node
+	exts map[string]bool // required capabilities
+	opts Options
 }
 
 // Name is the name the script was compiled under.
@@ -37,9 +36,8 @@ type compiler struct {
 	enabled map[string]bool
 	exts    map[string]bool
 	diags   []Diag
-	depth   int            // include depth
-	chain   []string       // include chain for loop detection
-	count   *int           // includes compiled in total
+	chain   []string // include chain for loop detection
+	count   *int     // includes compiled in total
 }
 
 func (c *compiler) errf(line, col int, f string, a ...any) {
@@ -150,6 +148,14 @@ func (c *compiler) requires(cmds []*node) {
 					c.exts[le] = true
 				case c.enabled[le]:
 					c.exts[le] = true
+					// RFC 6131 §2, RFC 5235 §3.2, RFC 5703 §3: these
+					// imply their base extension
+					switch le {
+					case "vacation-seconds":
+						c.exts["vacation"] = true
+					case "spamtestplus":
+						c.exts["spamtest"] = true
+					}
 				default:
 					// RFC 5228 §3.2: an unknown capability is an error
 					c.errf(n.line, n.col, "unknown Sieve capability '%s'", e)
@@ -341,6 +347,16 @@ func (c *compiler) semantic(n *node) {
 				}
 			}
 		}
+	case "address":
+		// RFC 5228 §5.1: the address test is for headers that hold
+		// addresses; Pigeonhole refuses other literal names
+		if len(n.pos) == 2 {
+			for _, h := range n.pos[0].strs {
+				if !strings.Contains(h, "${") && !addressHeaders[strings.ToLower(h)] {
+					c.errf(n.line, n.col, "specified header '%s' is not allowed for the address test", h)
+				}
+			}
+		}
 	case "set", "extracttext":
 		if len(n.pos) >= 1 && !validVarName(n.pos[0].strs[0], false) {
 			c.errf(n.line, n.col, "invalid variable name '%s'", n.pos[0].strs[0])
@@ -389,6 +405,24 @@ func (c *compiler) semantic(n *node) {
 				c.errf(n.line, n.col, ":anychild needs :mime")
 			}
 		}
+	}
+}
+
+// addressHeaders are the fields the address test accepts: those of
+// RFC 5228 §5.1, RFC 5322 and the non-standard address fields of RFC 2076
+// that Pigeonhole also accepts.
+var addressHeaders = map[string]bool{}
+
+func init() {
+	for _, h := range strings.Fields(`from to cc bcc sender resent-from resent-to
+		reply-to resent-reply-to resent-sender resent-cc resent-bcc
+		for-approval for-handling for-comment apparently-to errors-to
+		delivered-to return-receipt-to x-admin read-receipt-to
+		x-confirm-reading-to return-receipt-requested
+		registered-mail-reply-requested-by mail-followup-to mail-reply-to
+		abuse-reports-to x-complaints-to x-report-abuse-to x-beenthere
+		x-original-to`) {
+		addressHeaders[h] = true
 	}
 }
 

@@ -44,13 +44,15 @@ type interp struct {
 	flags      []string // the internal variable of imap4flags (RFC 5232 §3)
 	redirects  int
 	included   map[*Script]bool
-	errLine    int
 
 	// editheader (RFC 5293) working copy of the header, nil until edited
 	hdr *headerEdit
 	// foreverypart (RFC 5703 §3) current part
-	part *mimePart
-	msg  *parsedMsg
+	part      *mimePart
+	breakName string
+	msg       *parsedMsg
+	// duplicate (RFC 7352) ids to record when delivery succeeds
+	dups []DuplicateMark
 }
 
 type runtimeErr struct {
@@ -187,6 +189,7 @@ func (i *interp) command(n *node) flow {
 	case "return":
 		return flowReturn
 	case "break":
+		i.breakName, _ = i.tagStr(n, "name")
 		return flowBreak
 	case "keep":
 		i.cancelKeep = true
@@ -200,6 +203,10 @@ func (i *interp) command(n *node) flow {
 		_, create := n.tags["create"]
 		use, _ := i.tagStr(n, "specialuse")
 		mb := i.str(n.pos[0].strs[0])
+		if strings.EqualFold(mb, "INBOX") {
+			// RFC 3501 §5.1: INBOX is case-insensitive
+			mb = "INBOX"
+		}
 		if !cp {
 			i.cancelKeep = true
 		}
@@ -217,7 +224,7 @@ func (i *interp) command(n *node) flow {
 		}
 		for _, x := range i.actions {
 			// RFC 5228 §4.2: the same address twice is one redirect
-			if r, ok := x.(Redirect); ok && strings.EqualFold(r.Address, a) {
+			if r, ok := x.(Redirect); ok && sameAddress(r.Address, a) {
 				return flowNext
 			}
 		}
@@ -414,7 +421,7 @@ func (i *interp) msgHeader(name string) []string {
 func (i *interp) result() *Result {
 	r := &Result{ImplicitKeep: !i.cancelKeep}
 	if i.has("imap4flags") {
-		r.KeepFlags = slices.Clone(i.flags)
+		r.KeepFlags = validFlags(i.flags)
 	}
 	// RFC 5228 §4.1/§4.3: filing into the same mailbox twice, or keep
 	// and fileinto "INBOX", delivers once.
@@ -432,8 +439,8 @@ func (i *interp) result() *Result {
 		}
 		if key != "" {
 			if k, ok := seen[key]; ok {
-				// merge flags of duplicates (Pigeonhole does the same)
-				r.Actions[k] = mergeFlags(r.Actions[k], a)
+				// the flags of the last duplicate win, as in Pigeonhole
+				r.Actions[k] = replaceFlags(r.Actions[k], a)
 				continue
 			}
 			seen[key] = len(r.Actions)
@@ -446,13 +453,14 @@ func (i *interp) result() *Result {
 			r.ImplicitKeep = false
 		}
 	}
+	r.Duplicates = i.dups
 	if i.hdr != nil && i.hdr.changed {
 		r.EditedHeader = i.hdr.bytes()
 	}
 	return r
 }
 
-func mergeFlags(a, b Action) Action {
+func replaceFlags(a, b Action) Action {
 	var fl []string
 	switch x := b.(type) {
 	case Keep:
@@ -460,19 +468,23 @@ func mergeFlags(a, b Action) Action {
 	case FileInto:
 		fl = x.Flags
 	}
-	return mergeFlagsList(a, fl)
-}
-
-func mergeFlagsList(a Action, fl []string) Action {
 	switch x := a.(type) {
 	case Keep:
-		x.Flags = unionFlags(x.Flags, fl)
+		x.Flags = fl
 		return x
 	case FileInto:
-		x.Flags = unionFlags(x.Flags, fl)
+		x.Flags = fl
 		return x
 	}
 	return a
+}
+
+// sameAddress compares local parts exactly and domains without case
+// (RFC 5321 §2.4), as Pigeonhole's duplicate redirect check does.
+func sameAddress(a, b string) bool {
+	al, ad := splitAddr(a)
+	bl, bd := splitAddr(b)
+	return al == bl && strings.EqualFold(ad, bd)
 }
 
 func unionFlags(a, b []string) []string {

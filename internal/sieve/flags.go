@@ -21,14 +21,46 @@ func splitFlags(list []string) []string {
 	return out
 }
 
+// validFlag: RFC 3501 §9 flag: one of the system flags, or an atom.
+// Pigeonhole ignores other flags (with a warning); so do we.
+func validFlag(f string) bool {
+	if strings.HasPrefix(f, "\\") {
+		switch strings.ToLower(f) {
+		case "\\seen", "\\answered", "\\flagged", "\\deleted", "\\draft":
+			return true
+		}
+		return false
+	}
+	if f == "" {
+		return false
+	}
+	for k := 0; k < len(f); k++ {
+		c := f[k]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("(){%*\"\\]", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func validFlags(fl []string) []string {
+	var out []string
+	for _, f := range fl {
+		if validFlag(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // actionFlags: the :flags argument of keep/fileinto, else the internal
 // variable (RFC 5232 §5).
 func (i *interp) actionFlags(n *node) []string {
 	if p := n.tags["flags"]; p != nil {
-		return splitFlags(i.strs(p))
+		return validFlags(splitFlags(i.strs(p)))
 	}
 	if i.has("imap4flags") {
-		return slices.Clone(i.flags)
+		return validFlags(i.flags)
 	}
 	return nil
 }

@@ -170,7 +170,6 @@ func relHolds(rel string, r int) bool {
 // wildcard, left-most shortest first (RFC 5229 §3.2). steps bounds the
 // work so that a hostile pattern can not run away.
 func (c comparator) glob(s, pat string, caps *[]string, steps *int) bool {
-	type wc struct{ star bool }
 	var out []string
 	var rec func(si, pi int) bool
 	rec = func(si, pi int) bool {

@@ -42,8 +42,6 @@ type arg struct {
 	line, col int
 }
 
-func (a *arg) isStringish() bool { return a.kind == aStr || a.kind == aList }
-
 // node is a command or a test.
 type node struct {
 	name      string // lower case
@@ -55,9 +53,9 @@ type node struct {
 	testList  bool // tests were given in parentheses
 
 	// filled in by the compiler
-	tags map[string]*arg // tag -> its parameter (nil when it has none)
-	pos  []*arg
-	inc  *Script // include: the compiled script
+	tags                 map[string]*arg // tag -> its parameter (nil when it has none)
+	pos                  []*arg
+	inc                  *Script // include: the compiled script
 	incOnce, incOptional bool
 }
 

@@ -106,10 +106,14 @@ var commands = map[string]*cmdSpec{
 		"once":     {param: noParam},
 		"optional": {param: noParam},
 	}},
-	"return":       {ext: []string{"include"}},
-	"global":       {ext: []string{"include"}, pos: []argKind{aList}},
-	"addheader":    {ext: []string{"editheader"}, pos: []argKind{aStr, aStr}, tags: map[string]tagSpec{"last": {param: noParam}}},
-	"deleteheader": {ext: []string{"editheader"}, pos: []argKind{aStr, aList}, tags: tags(matchTags, indexTags), minPos: 1},
+	"return":    {ext: []string{"include"}},
+	"global":    {ext: []string{"include"}, pos: []argKind{aList}},
+	"addheader": {ext: []string{"editheader"}, pos: []argKind{aStr, aStr}, tags: map[string]tagSpec{"last": {param: noParam}}},
+	"deleteheader": {ext: []string{"editheader"}, pos: []argKind{aStr, aList}, minPos: 1, tags: tags(matchTags, map[string]tagSpec{
+		// RFC 5293 §5: :index and :last belong to editheader itself
+		"index": {param: aNum},
+		"last":  {param: noParam},
+	})},
 	"foreverypart": {ext: []string{"foreverypart"}, block: true, tags: map[string]tagSpec{"name": {param: aStr}}},
 	"break":        {ext: []string{"foreverypart"}, tags: map[string]tagSpec{"name": {param: aStr}}},
 	"extracttext": {ext: []string{"extracttext"}, pos: []argKind{aStr}, tags: tags(setModifiers, map[string]tagSpec{
@@ -126,14 +130,14 @@ var tests = map[string]*cmdSpec{
 		"over":  {param: noParam, group: "size"},
 		"under": {param: noParam, group: "size"},
 	}},
-	"true":          {},
-	"false":         {},
-	"not":           {tests: 1},
-	"allof":         {tests: -1},
-	"anyof":         {tests: -1},
-	"string":        {ext: []string{"variables"}, pos: []argKind{aList, aList}, tags: matchTags},
-	"hasflag":       {ext: []string{"imap4flags"}, pos: []argKind{aList, aList}, minPos: 1, tags: matchTags},
-	"mailboxexists": {ext: []string{"mailbox"}, pos: []argKind{aList}},
+	"true":              {},
+	"false":             {},
+	"not":               {tests: 1},
+	"allof":             {tests: -1},
+	"anyof":             {tests: -1},
+	"string":            {ext: []string{"variables"}, pos: []argKind{aList, aList}, tags: matchTags},
+	"hasflag":           {ext: []string{"imap4flags"}, pos: []argKind{aList, aList}, minPos: 1, tags: matchTags},
+	"mailboxexists":     {ext: []string{"mailbox"}, pos: []argKind{aList}},
 	"specialuse_exists": {ext: []string{"special-use"}, pos: []argKind{aStr, aList}, minPos: 1},
 	"body": {ext: []string{"body"}, pos: []argKind{aList}, tags: tags(matchTags, map[string]tagSpec{
 		"raw":     {param: noParam, group: "transform"},
@@ -164,8 +168,10 @@ var tests = map[string]*cmdSpec{
 var supported = []string{
 	"fileinto", "reject", "ereject", "envelope", "encoded-character",
 	"vacation", "vacation-seconds", "subaddress", "comparator-i;ascii-numeric",
-	"relational", "imap4flags", "copy", "include", "variables",
-	"mailbox", "index",
+	"relational", "imap4flags", "copy", "include", "variables", "body",
+	"mailbox", "date", "index", "editheader", "duplicate", "spamtest",
+	"spamtestplus", "virustest", "mime", "foreverypart", "extracttext",
+	"special-use", "environment",
 }
 
 // Capabilities returns the SIEVE capability list (RFC 5804 §1.7), as

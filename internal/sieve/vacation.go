@@ -1,8 +1,6 @@
 package sieve
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 	"time"
 
@@ -35,12 +33,13 @@ func (i *interp) vacation(n *node) {
 	var hasSubject bool
 	v.Subject, hasSubject = i.tagStr(n, "subject")
 	if !hasSubject {
-		// RFC 5230 §4.5 suggests "Auto: " and the original subject
-		subj := ""
+		// RFC 5230 §4.5 suggests "Auto: " and the original subject;
+		// without one Pigeonhole says "Automated reply"
 		if hs := i.msgHeader("Subject"); len(hs) > 0 {
-			subj = header.DecodeWords(strings.TrimSpace(hs[0]))
+			v.Subject = "Auto: " + header.DecodeWords(strings.TrimSpace(hs[0]))
+		} else {
+			v.Subject = "Automated reply"
 		}
-		v.Subject = "Auto: " + subj
 	}
 	v.From, _ = i.tagStr(n, "from")
 	if v.From != "" {
@@ -54,18 +53,21 @@ func (i *interp) vacation(n *node) {
 		v.Handle = h
 	} else {
 		// RFC 5230 §4.2: without :handle, a handle derived from the
-		// arguments, so that a changed text is a new reply
-		sum := sha256.Sum256([]byte(v.Subject + "\x00" + v.From + "\x00" + v.Reason + "\x00" + boolStr(v.Mime) + "\x00" + strings.Join(v.Addresses, ",")))
-		v.Handle = hex.EncodeToString(sum[:16])
+		// arguments, so that a changed text is a new reply; built as
+		// Pigeonhole builds it
+		subj, from, mime := "<default-subject>", "<default-from>", "<NO-MIME>"
+		if hasSubject {
+			subj = v.Subject
+		}
+		if v.From != "" {
+			from = v.From
+		}
+		if v.Mime {
+			mime = "<MIME>"
+		}
+		v.Handle = v.Reason + subj + from + mime
 	}
 	i.addAction(n, v)
-}
-
-func boolStr(b bool) string {
-	if b {
-		return "mime"
-	}
-	return ""
 }
 
 // ShouldAutoReply applies RFC 5230 §4.5-4.6 and RFC 3834 §2 to the
@@ -94,7 +96,8 @@ func ShouldAutoReplyFor(env *Env, v *Vacation) (bool, string) {
 	local, _ := splitAddr(strings.ToLower(sender))
 	switch {
 	case local == "mailer-daemon", local == "listserv", local == "majordomo",
-		strings.HasPrefix(local, "owner-"), strings.HasSuffix(local, "-request"):
+		strings.HasPrefix(local, "owner-"), strings.Contains(local, "-request"):
+		// the system addresses Pigeonhole does not answer
 		return false, "sender is a system address"
 	}
 	m := env.Msg
@@ -108,6 +111,14 @@ func ShouldAutoReplyFor(env *Env, v *Vacation) (bool, string) {
 		switch strings.ToLower(strings.TrimSpace(p)) {
 		case "bulk", "list", "junk":
 			return false, "message has Precedence: " + strings.TrimSpace(p)
+		}
+	}
+	for _, v := range m.Header("X-Auto-Response-Suppress") {
+		// Microsoft's header, honoured by Pigeonhole
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); strings.EqualFold(f, "All") || strings.EqualFold(f, "OOF") {
+				return false, "X-Auto-Response-Suppress: " + f
+			}
 		}
 	}
 	for _, h := range []string{"List-Id", "List-Help", "List-Subscribe", "List-Unsubscribe", "List-Post", "List-Owner", "List-Archive"} {

@@ -100,6 +100,14 @@ func (i *interp) declaredGlobal(cmds []*node, l string) bool {
 }
 
 func (i *interp) setVar(n *node, name, val string) {
+	if len(val) > i.opts.MaxVariableSize {
+		// cut at a character boundary
+		k := i.opts.MaxVariableSize
+		for k > 0 && !utf8.RuneStart(val[k]) {
+			k--
+		}
+		val = val[:k]
+	}
 	l := strings.ToLower(name)
 	if strings.HasPrefix(l, "global.") {
 		i.globals[l[len("global."):]] = val

@@ -181,6 +181,15 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 		SpecialUseExists: func(use string) bool { return findUse(use) != nil },
 		UserAddresses:    userAddresses(rc),
 		Location:         "MDA",
+		// RFC 7352: the ids live in the vacation memory, recorded
+		// below once the delivery succeeded.
+		Duplicate: func(id string, _ time.Duration) bool {
+			seen, err := f.Scripts.Store.VacationMarked(ctx, rc.Account.ID, "duplicate\n"+id, f.now())
+			if err != nil {
+				log.Warn("sieve: duplicate lookup failed; treated as new", "err", err)
+			}
+			return seen
+		},
 	}
 	res, err := script.Execute(ctx, env)
 	if err != nil {
@@ -283,6 +292,12 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 		}
 	} else {
 		out.Discarded = true
+	}
+	for _, d := range res.Duplicates {
+		now := f.now()
+		if _, err := f.Scripts.Store.MarkVacation(ctx, rc.Account.ID, "duplicate\n"+d.ID, now, now.Add(d.Period)); err != nil {
+			log.Warn("sieve: recording a duplicate id failed", "err", err)
+		}
 	}
 	// The copies are durable: now the mail the script makes. A failure
 	// here is logged, not returned: returning it would make the MTA

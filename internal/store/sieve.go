@@ -56,6 +56,11 @@ type SieveScripts interface {
 	// until until and reports false. Atomic, so two concurrent
 	// deliveries send one reply. Expired keys are removed on the way.
 	MarkVacation(ctx context.Context, accountID int64, key string, now, until time.Time) (answered bool, err error)
+	// VacationMarked reports whether key is recorded with an expiry
+	// after now, recording nothing (the RFC 7352 duplicate test, whose
+	// ids are recorded with MarkVacation only once the delivery
+	// succeeded).
+	VacationMarked(ctx context.Context, accountID int64, key string, now time.Time) (bool, error)
 
 	// QueueOutgoing stores a message to send (redirect, vacation,
 	// reject) durably and returns its id.

@@ -205,6 +205,14 @@ func (s *Store) MarkVacation(ctx context.Context, accountID int64, key string, n
 	return answered, err
 }
 
+// VacationMarked implements store.SieveScripts.
+func (s *Store) VacationMarked(ctx context.Context, accountID int64, key string, now time.Time) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT count(*) FROM sieve_vacation WHERE account = $1 AND key = $2 AND expires > $3`,
+		accountID, []byte(key), now.UnixMilli()).Scan(&n)
+	return n > 0, err
+}
+
 // QueueOutgoing implements store.SieveScripts.
 func (s *Store) QueueOutgoing(ctx context.Context, m *store.OutgoingMail) (int64, error) {
 	created := m.Created

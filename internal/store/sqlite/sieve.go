@@ -204,6 +204,16 @@ func (s *Store) MarkVacation(ctx context.Context, accountID int64, key string, n
 	return answered, err
 }
 
+// VacationMarked implements store.SieveScripts.
+func (s *Store) VacationMarked(ctx context.Context, accountID int64, key string, now time.Time) (bool, error) {
+	var n int
+	err := s.read(ctx, func(r *reader) error {
+		return r.queryRow(`SELECT count(*) FROM sieve_vacation WHERE account = ? AND key = ? AND expires > ?`,
+			accountID, key, now.UnixMilli()).Scan(&n)
+	})
+	return n > 0, err
+}
+
 // QueueOutgoing implements store.SieveScripts.
 func (s *Store) QueueOutgoing(ctx context.Context, m *store.OutgoingMail) (int64, error) {
 	var id int64

@@ -147,8 +147,20 @@ func testSieveVacation(t *testing.T, open func(t *testing.T) store.Store) {
 		noErr(t, err)
 		return ans
 	}
+	peek := func(key string, now time.Time) bool {
+		t.Helper()
+		ok, err := ss.VacationMarked(ctx, a.ID, key, now)
+		noErr(t, err)
+		return ok
+	}
+	if peek("h\x00x@example.org", t0) {
+		t.Fatal("marked before any")
+	}
 	if mark(a.ID, "h\x00x@example.org", t0, time.Hour) {
 		t.Fatal("first reply reported as answered")
+	}
+	if !peek("h\x00x@example.org", t0.Add(time.Minute)) || peek("h\x00x@example.org", t0.Add(time.Hour)) {
+		t.Fatal("VacationMarked does not follow the expiry")
 	}
 	if !mark(a.ID, "h\x00x@example.org", t0.Add(59*time.Minute), time.Hour) {
 		t.Fatal("second reply within the period not remembered")

@@ -222,6 +222,7 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 	}
 	var outgoing []*store.OutgoingMail
 	var vacations []sieve.Vacation
+	failed := false
 	for _, a := range res.Actions {
 		switch a := a.(type) {
 		case sieve.Keep:
@@ -229,9 +230,9 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 		case sieve.FileInto:
 			mb, err := f.fileTarget(ctx, rc, a, find, findUse, &mailboxes)
 			if err != nil {
-				// Pigeonhole: a failed fileinto saves to INBOX instead.
-				log.Warn("sieve: fileinto failed; saving to the default mailbox instead", "mailbox", a.Mailbox, "err", err)
-				mb = rc.Default
+				log.Warn("sieve: fileinto failed; the message is kept in the default mailbox instead", "mailbox", a.Mailbox, "err", err)
+				failed = true
+				continue
 			}
 			add(mb, a.Flags)
 		case sieve.Redirect:
@@ -258,6 +259,13 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 	}
 	if res.ImplicitKeep {
 		add(rc.Default, res.KeepFlags)
+	}
+	if failed {
+		// As Pigeonhole: when one action cannot be carried out, none
+		// is (its storage transactions roll back, nothing is sent) and
+		// the message is kept, without the script's flags.
+		targets = []target{{mb: rc.Default}}
+		outgoing, vacations = nil, nil
 	}
 
 	stored := p

@@ -28,6 +28,14 @@ type server struct {
 
 func startSieve(t *testing.T, dir string, sink *testkit.Sink, opts ...testkit.Option) *server {
 	t.Helper()
+	return startSieveTB(t, dir, sink, opts...)
+}
+
+// startSieveB is startSieve for benchmarks.
+func startSieveB(b *testing.B) *server { return startSieveTB(b, b.TempDir(), nil) }
+
+func startSieveTB(t testing.TB, dir string, sink *testkit.Sink, opts ...testkit.Option) *server {
+	t.Helper()
 	if sink == nil {
 		sink = testkit.StartSink(t, nil)
 	}

@@ -150,14 +150,22 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 	log := f.log().With("account", rc.Account.Name, "rcpt", rc.Rcpt, "script", script.Name())
 	msg := &message{Message: sieve.NewMessage(p.Header), size: p.Size,
 		load: func() ([]byte, error) { return f.Deliver.Bytes(ctx, p) }}
-	mailboxes, err := f.Store.Mailboxes(ctx, rc.Account.ID)
-	if err != nil {
-		return nil, err
+	// The mailbox list is read only when a script asks about mailboxes
+	// (fileinto, mailboxexists): keep needs none.
+	var mailboxes []store.Mailbox
+	var listErr error
+	listed := false
+	list := func() {
+		if !listed {
+			listed = true
+			mailboxes, listErr = f.Store.Mailboxes(ctx, rc.Account.ID)
+		}
 	}
 	find := func(name string) *store.Mailbox {
 		if strings.EqualFold(name, "INBOX") {
 			name = "INBOX"
 		}
+		list()
 		for i := range mailboxes {
 			if mailboxes[i].Name == name {
 				return &mailboxes[i]
@@ -166,6 +174,7 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 		return nil
 	}
 	findUse := func(use string) *store.Mailbox {
+		list()
 		for i := range mailboxes {
 			if strings.EqualFold(mailboxes[i].SpecialUse, use) {
 				return &mailboxes[i]
@@ -205,6 +214,10 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 		res = &sieve.Result{ImplicitKeep: true}
 	}
 
+	if listErr != nil {
+		// The script saw no mailboxes: its answers are not to be trusted.
+		return nil, listErr
+	}
 	out := &Outcome{}
 	var targets []target
 	add := func(mb *store.Mailbox, flags []string) {
@@ -229,6 +242,9 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 			add(rc.Default, a.Flags)
 		case sieve.FileInto:
 			mb, err := f.fileTarget(ctx, rc, a, find, findUse, &mailboxes)
+			if listErr != nil {
+				return nil, listErr
+			}
 			if err != nil {
 				log.Warn("sieve: fileinto failed; the message is kept in the default mailbox instead", "mailbox", a.Mailbox, "err", err)
 				failed = true

@@ -122,8 +122,22 @@ func (o *Outbox) Run(ctx context.Context) {
 		case <-o.wakeCh():
 		}
 		o.RunOnce(ctx)
-		t.Reset(poll)
+		t.Reset(o.nextWake(ctx, poll))
 	}
+}
+
+// nextWake is the pause until the next message falls due, at most
+// poll.
+func (o *Outbox) nextWake(ctx context.Context, poll time.Duration) time.Duration {
+	if o.Addr == "" {
+		return poll
+	}
+	now := o.now()
+	next, err := o.Store.DueOutgoing(ctx, now.Add(poll), 1)
+	if err != nil || len(next) == 0 {
+		return poll
+	}
+	return min(poll, max(next[0].NextTry.Sub(now), 10*time.Millisecond))
 }
 
 // RunOnce sends every due message once; it returns how many were sent.

@@ -18,7 +18,8 @@ func TestExampleFileMatchesDefaults(t *testing.T) {
 	def := Default()
 	if cfg.DataDir != def.DataDir || cfg.IMAP != def.IMAP || cfg.TLS != def.TLS || cfg.Limits != def.Limits || cfg.Storage != def.Storage ||
 		cfg.Auth.FailureDelay != def.Auth.FailureDelay || cfg.Auth.MaxFailureDelay != def.Auth.MaxFailureDelay ||
-		cfg.Hostname != def.Hostname || cfg.LogLevel != def.LogLevel {
+		cfg.Hostname != def.Hostname || cfg.LogLevel != def.LogLevel ||
+		cfg.Sieve != def.Sieve || cfg.ManageSieve != def.ManageSieve {
 		t.Fatalf("example differs from defaults:\n%+v\n%+v", cfg, def)
 	}
 }

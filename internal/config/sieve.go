@@ -25,7 +25,7 @@ type Sieve struct {
 	MaxNameLength int `toml:"max_name_length"`
 	// MaxIncludeDepth bounds nested includes (RFC 6609; default 10).
 	MaxIncludeDepth int `toml:"max_include_depth"`
-	// CPUTime bounds one script run (default "5s"); past it the run
+	// CPUTime bounds one script run (default "30s", as Pigeonhole); past it the run
 	// fails and the message is kept in INBOX.
 	CPUTime Duration `toml:"cpu_time"`
 	// VacationMinPeriod is the shortest :days/:seconds a vacation
@@ -61,7 +61,7 @@ func defaultSieve() Sieve {
 		MaxRedirects:      4,
 		MaxIncludeDepth:   10,
 		MaxNameLength:     255,
-		CPUTime:           Duration{5 * time.Second},
+		CPUTime:           Duration{30 * time.Second},
 		VacationMinPeriod: Duration{24 * time.Hour},
 		VacationMaxPeriod: Duration{90 * 24 * time.Hour},
 		RetryInterval:     Duration{time.Minute},

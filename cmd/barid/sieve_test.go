@@ -1,10 +1,16 @@
 package main
 
 import (
+	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"barid/internal/app"
+	"barid/internal/config"
+	"barid/internal/store"
 )
 
 // TestSieveCLI walks every verb of "barid sieve" on a data folder,
@@ -72,5 +78,58 @@ func TestSieveCLI(t *testing.T) {
 	}
 	if code, _, _ := sieve("", "get", "dora"); code != 2 {
 		t.Fatalf("get without NAME: %d", code)
+	}
+}
+
+// TestDeliverRunsSieve: "barid deliver" writing directly (no server)
+// runs the active script like LMTP: fileinto with flags, and ereject as
+// exit 69 (EX_UNAVAILABLE) so the MTA bounces.
+func TestDeliverRunsSieve(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errs := runCLI(t, "pw\n", "user", "add", "--data", dir, "erin"); code != 0 {
+		t.Fatalf("user add: %q", errs)
+	}
+	script := "require [\"fileinto\", \"imap4flags\", \"ereject\", \"mailbox\"];\n" +
+		"if header :contains \"subject\" \"spam\" { ereject \"go away\"; stop; }\n" +
+		"fileinto :create :flags \"\\\\Flagged\" \"Filtered\";\n"
+	if code, _, errs := runCLI(t, script, "sieve", "put", "--data", dir, "erin", "f"); code != 0 {
+		t.Fatalf("put: %q", errs)
+	}
+	if code, _, errs := runCLI(t, "", "sieve", "activate", "--data", dir, "erin", "f"); code != 0 {
+		t.Fatalf("activate: %q", errs)
+	}
+	if code, out := deliverRun(t, "Subject: hello\n\nbody\n", "--data", dir, "--from", "x@example.net", "erin"); code != 0 {
+		t.Fatalf("deliver: %d %s", code, out)
+	}
+	if code, out := deliverRun(t, "Subject: spam\n\nbody\n", "--data", dir, "--from", "x@example.net", "erin"); code != 69 || !strings.Contains(out, "5.7.1") {
+		t.Fatalf("ereject: %d %s", code, out)
+	}
+	cfg := config.Default()
+	cfg.DataDir = dir
+	d, err := app.OpenData(context.Background(), &cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	acct, _ := d.Store.Account(ctx, "erin")
+	for name, want := range map[string]int{"Filtered": 1, "INBOX": 0} {
+		mb, err := d.Store.Mailbox(ctx, acct.ID, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		st, _ := d.Store.MailboxStatus(ctx, mb.ID)
+		if int(st.Messages) != want {
+			t.Fatalf("%s has %d messages, want %d", name, st.Messages, want)
+		}
+		if name == "Filtered" {
+			_, uids, _ := d.Store.MessageUIDs(ctx, mb.ID)
+			d.Store.FetchMessages(ctx, mb.ID, uids, store.FieldFlags, func(m *store.Message) error {
+				if !m.Flags.Has(`\Flagged`) {
+					t.Errorf("flags %v", m.Flags.Names())
+				}
+				return nil
+			})
+		}
 	}
 }

@@ -84,7 +84,7 @@ func (c *conn) serve() {
 		c.nc.SetReadDeadline(time.Now().Add(timeout))
 		cmd, err := c.rd.ReadCommand()
 		if !c.setBusy(true) {
-			c.bye("", "Server shutting down.")
+			c.bye("TRYLATER", "Server shutting down.")
 			c.flush()
 			return
 		}
@@ -134,11 +134,6 @@ func (c *conn) serve() {
 			if err != errLogout {
 				c.log.Debug("managesieve: session ends", "err", err)
 			}
-			return
-		}
-		if c.state == stateNonAuth && c.commands > c.srv.cfg.Limits.CommandsBeforeLogin {
-			c.bye("", "Too many commands before login (limits.commands_before_login)")
-			c.flush()
 			return
 		}
 	}
@@ -209,6 +204,10 @@ func (c *conn) bye(code, text string) { c.respond("BYE", code, text) }
 func (c *conn) dispatch(cmd *Command) error {
 	if c.state == stateNonAuth {
 		c.commands++
+		if c.commands > c.srv.cfg.Limits.CommandsBeforeLogin {
+			c.bye("", "Too many commands before login (limits.commands_before_login)")
+			return errLogout
+		}
 	}
 	e, ok := commands[cmd.Name]
 	if !ok {

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"math/big"
@@ -211,3 +212,5 @@ func match(pattern, line string) bool {
 	ok, err := regexp.MatchString(re.String(), line)
 	return err == nil && ok
 }
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

@@ -292,7 +292,7 @@ func TestDeliverySieve(t *testing.T) {
 	s.lmtpSend("", []string{"alice@example.org"}, msg("frank@example.net", "alice@example.org", "away bounce"))
 	time.Sleep(1100 * time.Millisecond)
 	s.lmtpSend("erin@example.net", []string{"alice@example.org"}, away)
-	ms = s.sink.WaitMessages(t, 4)
+	s.sink.WaitMessages(t, 4)
 	time.Sleep(300 * time.Millisecond)
 	ms = s.sink.Messages()
 	if len(ms) != 4 || !slices.Equal(ms[3].Rcpts, []string{"erin@example.net"}) {

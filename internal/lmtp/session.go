@@ -36,6 +36,9 @@ type recipient struct {
 	addr    string // as given in RCPT TO: the key for SetStatus
 	target  *Target
 	mailbox string // wanted mailbox (hand-off only)
+	// envTo is the envelope recipient Sieve sees: addr, or for a
+	// hand-off the USER "barid deliver" was given.
+	envTo string
 }
 
 var _ smtp.LMTPSession = (*session)(nil)
@@ -86,13 +89,13 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) (err error) {
 
 func (s *session) rcpt(to string, _ *smtp.RcptOptions) error {
 	ctx := s.srv.ctx
-	rc := &recipient{addr: to}
+	rc := &recipient{addr: to, envTo: to}
 	lookup := to
 	if user, mailbox, ok := parseHandoff(to); ok {
 		if !s.srv.cfg.Handoff {
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "Hand-off recipients are accepted on the private socket only"}
 		}
-		lookup, rc.mailbox = user, mailbox
+		lookup, rc.mailbox, rc.envTo = user, mailbox, user
 	}
 	t, err := s.srv.resolver.Resolve(ctx, lookup)
 	if errors.Is(err, store.ErrNoAccount) {
@@ -224,7 +227,7 @@ func (s *session) deliver(r io.Reader, set0 func(rcpt string, err error)) {
 			continue
 		}
 		out, err := cfg.Filter.Run(ctx, scripts[i].script, p, filter.Recipient{Account: rc.target.Account,
-			Rcpt: rc.addr, From: s.from, Default: scripts[i].mb})
+			Rcpt: rc.envTo, From: s.from, Default: scripts[i].mb})
 		if err != nil {
 			errs[i] = err
 			continue

@@ -322,8 +322,15 @@ func (i *interp) test(n *node) bool {
 		return i.match(n, vals, i.strs(n.pos[1]))
 	case "address":
 		var vals []string
+		count := 0
 		for _, h := range i.strs(n.pos[0]) {
-			vals = append(vals, i.addressValues(n, i.headerValues(n, h))...)
+			v, c := i.addressValues(n, i.headerValues(n, h))
+			vals = append(vals, v...)
+			count += c
+		}
+		if newMatcher(n).typ == mCount {
+			// RFC 5231 §4.2: the number of addresses
+			vals = make([]string, count)
 		}
 		return i.match(n, vals, i.strs(n.pos[1]))
 	case "envelope":

@@ -438,7 +438,7 @@ func TestMime(t *testing.T) {
 		{"foreverypart", `require ["mime","foreverypart","fileinto","variables"];
 set "n" "";
 foreverypart { if header :mime :subtype "content-type" "*" { set "n" "${n}x"; } if header :mime :matches :subtype "content-type" "*" { set "n" "${n}${1},"; } }
-fileinto "${n}";`, "fileinto:plain,png,"},
+fileinto "${n}";`, "fileinto:mixed,plain,png,"}, // the top level too, as Pigeonhole
 		{"break-name", `require ["foreverypart","fileinto"]; foreverypart :name "outer" { foreverypart { break :name "outer"; } fileinto "never"; } keep;`, "keep"},
 		{"extracttext", `require ["mime","foreverypart","extracttext","variables","fileinto"];
 foreverypart { if header :mime :type "content-type" "text" { extracttext :first 5 "t"; fileinto "${t}"; } }`, "fileinto:Hello"},

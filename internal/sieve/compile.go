@@ -357,6 +357,9 @@ func (c *compiler) semantic(n *node) {
 			if _, ok := n.tags["matches"]; ok {
 				c.errf(p.line, p.col, "comparator i;ascii-numeric does not support :matches")
 			}
+			if _, ok := n.tags["regex"]; ok {
+				c.errf(p.line, p.col, "comparator i;ascii-numeric does not support :regex")
+			}
 		default:
 			c.errf(p.line, p.col, "unknown comparator '%s'", p.strs[0])
 		}
@@ -368,6 +371,20 @@ func (c *compiler) semantic(n *node) {
 			default:
 				// RFC 5231 §4
 				c.errf(p.line, p.col, "invalid relational operator '%s'", p.strs[0])
+			}
+		}
+	}
+	if _, ok := n.tags["regex"]; ok {
+		// literal patterns must compile (Pigeonhole checks them too)
+		m := newMatcher(n)
+		if len(n.pos) > 0 {
+			for _, k := range n.pos[len(n.pos)-1].strs {
+				if strings.Contains(k, "${") && c.exts["variables"] {
+					continue
+				}
+				if _, err := m.compileRegex(k); err != nil {
+					c.errf(n.line, n.col, "invalid regular expression '%s': %v", k, err)
+				}
 			}
 		}
 	}

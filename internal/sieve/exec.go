@@ -376,7 +376,7 @@ func (i *interp) match(n *node, vals, keys []string) bool {
 	steps := maxMatchSteps
 	var caps []string
 	var cp *[]string
-	if m.typ == mMatches && i.has("variables") {
+	if (m.typ == mMatches || m.typ == mRegex) && i.has("variables") {
 		cp = &caps
 	}
 	ok := m.match(vals, keys, cp, &steps)

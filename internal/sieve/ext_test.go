@@ -477,6 +477,20 @@ func manySets(n int) string {
 	return b.String()
 }
 
+// draft-ietf-sieve-regex, as Pigeonhole implements it.
+func TestRegex(t *testing.T) {
+	runCases(t, []runCase{
+		{"groups", `require ["regex","variables","fileinto"]; if header :regex "subject" "^I (have) a (.*)$" { fileinto "${1}-${2}-${0}"; }`, "fileinto:have-present for you-I have a present for you"},
+		{"casemap", `require ["regex","fileinto"]; if header :regex "subject" "PRESENT" { fileinto "ci"; }`, "fileinto:ci"},
+		{"octet", `require ["regex","fileinto"]; if header :regex :comparator "i;octet" "subject" "PRESENT" { fileinto "cs"; }`, "implicit"},
+		{"posix-class", `require ["regex","fileinto"]; if header :regex "x-caffeine" "^C[[:digit:]]+H" { fileinto "class"; }`, "fileinto:class"},
+		{"leftmost-longest", `require ["regex","variables","fileinto"]; if header :regex "subject" "(pre|present)" { fileinto "${1}"; }`, "fileinto:present"},
+		{"invalid", `require "regex"; if header :regex "subject" "(" { keep; }`, "ERR:invalid regular expression"},
+		{"needs-require", `if header :regex "subject" "x" { keep; }`, "ERR:requires the regex extension"},
+		{"numeric", `require ["regex","comparator-i;ascii-numeric"]; if header :regex :comparator "i;ascii-numeric" "subject" "x" { keep; }`, "ERR:does not support :regex"},
+	})
+}
+
 func TestEnvironment(t *testing.T) {
 	runCases(t, []runCase{
 		{"location", `require ["environment","fileinto"]; if environment :is "location" "MDA" { fileinto "mda"; }`, "fileinto:mda"},

@@ -161,7 +161,8 @@ func (c *compiler) requires(cmds []*node) {
 				continue
 			}
 			for _, e := range a.strs {
-				le := strings.ToLower(e)
+				// capability names are case-sensitive, as in Pigeonhole
+				le := e
 				switch {
 				case le == "comparator-i;octet" || le == "comparator-i;ascii-casemap":
 					c.exts[le] = true
@@ -170,7 +171,7 @@ func (c *compiler) requires(cmds []*node) {
 					if le == "extracttext" {
 						// RFC 5703 §7: extracttext builds on both
 						for _, dep := range []string{"variables", "foreverypart"} {
-							if !slices.ContainsFunc(requiredNames(cmds), func(s string) bool { return strings.EqualFold(s, dep) }) {
+							if !slices.Contains(requiredNames(cmds), dep) {
 								c.errf(n.line, n.col, "extracttext can not be used without the %s extension", dep)
 							}
 						}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -383,9 +384,15 @@ func (c *compiler) semantic(n *node) {
 				if strings.Contains(k, "${") && c.exts["variables"] {
 					continue
 				}
-				if _, err := m.compileRegex(k); err != nil {
+				re, err := m.compileRegex(k)
+				if err != nil {
 					c.errf(n.line, n.col, "invalid regular expression '%s': %v", k, err)
+					continue
 				}
+				if n.regexes == nil {
+					n.regexes = map[string]*regexp.Regexp{}
+				}
+				n.regexes[k] = re
 			}
 		}
 	}

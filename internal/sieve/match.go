@@ -29,13 +29,14 @@ const (
 )
 
 type matcher struct {
-	typ matchType
-	cmp comparator
-	rel string // gt ge lt le eq ne for :value/:count
+	typ     matchType
+	cmp     comparator
+	rel     string                    // gt ge lt le eq ne for :value/:count
+	regexes map[string]*regexp.Regexp // precompiled literal :regex keys
 }
 
 func newMatcher(n *node) matcher {
-	m := matcher{typ: mIs, cmp: cmpCasemap}
+	m := matcher{typ: mIs, cmp: cmpCasemap, regexes: n.regexes}
 	if _, ok := n.tags["contains"]; ok {
 		m.typ = mContains
 	}
@@ -289,6 +290,9 @@ func (m matcher) matchOne(val, key string, caps *[]string, steps *int) bool {
 // i;ascii-casemap, as Pigeonhole does with regcomp(REG_EXTENDED|REG_ICASE).
 // Go's RE2 syntax is a superset of what scripts use in practice.
 func (m matcher) compileRegex(key string) (*regexp.Regexp, error) {
+	if re, ok := m.regexes[key]; ok {
+		return re, nil
+	}
 	if m.cmp == cmpCasemap {
 		key = "(?i)" + key
 	}

@@ -154,6 +154,9 @@ func (i *interp) strs(a *arg) []string {
 	if a == nil {
 		return nil
 	}
+	if !i.has("variables") {
+		return a.strs // callers only read it
+	}
 	out := make([]string, len(a.strs))
 	for k, s := range a.strs {
 		out[k] = i.str(s)
@@ -401,7 +404,11 @@ func (i *interp) headerValues(n *node, name string) []string {
 	}
 	vals := make([]string, 0, len(raw))
 	for _, v := range raw {
-		vals = append(vals, header.DecodeWords(strings.Trim(v, " \t")))
+		v = strings.Trim(v, " \t")
+		if strings.Contains(v, "=?") {
+			v = header.DecodeWords(v)
+		}
+		vals = append(vals, v)
 	}
 	if p := n.tags["index"]; p != nil {
 		idx := int(p.num)

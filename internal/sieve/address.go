@@ -71,28 +71,42 @@ func extract(part addrPart, local, domain string) (string, bool) {
 	return local + "@" + domain, true
 }
 
-func (i *interp) addressValues(n *node, raw []string) []string {
+// addressValues returns the address parts of the addresses in raw
+// header values, and how many addresses there were (what :count counts,
+// whatever the address part, as in Pigeonhole).
+func (i *interp) addressValues(n *node, raw []string) (out []string, entries int) {
 	part := addressPart(n)
-	var out []string
 	for _, v := range raw {
+		var addrs []header.Address
+		bad := false
 		for _, a := range header.ParseAddressList(v) {
 			if a.GroupStart || a.GroupEnd {
 				continue
 			}
 			if a.Invalid {
-				// RFC 5228 §5.1: an invalid address is not matched by
-				// :localpart or :domain; :all sees it as written
-				if part == partAll {
-					out = append(out, strings.TrimSpace(v))
-				}
-				continue
+				bad = true
 			}
+			addrs = append(addrs, a)
+		}
+		if bad || len(addrs) == 0 {
+			// RFC 5228 §5.1: a value that is not a valid address list
+			// is not matched by :localpart or :domain; as in Pigeonhole
+			// it is one entry that :all sees as written (so an empty
+			// group counts as one)
+			entries++
+			if part == partAll {
+				out = append(out, strings.TrimSpace(v))
+			}
+			continue
+		}
+		entries += len(addrs)
+		for _, a := range addrs {
 			if x, ok := extract(part, a.Mailbox, a.Domain); ok {
 				out = append(out, x)
 			}
 		}
 	}
-	return out
+	return out, entries
 }
 
 func splitAddr(s string) (local, domain string) {

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -83,14 +85,21 @@ func (c *compiler) compile(src []byte) (*Script, error) {
 	}
 	s := &Script{name: c.name, cmds: cmds, exts: c.exts, opts: c.opts}
 	c.requires(cmds)
-	c.block(cmds, true, false)
+	c.block(cmds, true, 0)
+	if c.exts["variables"] {
+		c.checkVariables(cmds)
+	}
 	if len(c.diags) > 0 {
 		return nil, &CompileError{Name: c.name, Errors: c.diags}
 	}
 	return s, nil
 }
 
-func (c *compiler) block(cmds []*node, top, inLoop bool) {
+// maxForEveryPartNesting bounds nested foreverypart loops (Pigeonhole's
+// limit too).
+const maxForEveryPartNesting = 4
+
+func (c *compiler) block(cmds []*node, top bool, loops int) {
 	prevIf := false
 	requireOK := top
 	for _, n := range cmds {
@@ -116,12 +125,23 @@ func (c *compiler) block(cmds []*node, top, inLoop bool) {
 			c.errf(n.line, n.col, "%s without a preceding if", n.name)
 		}
 		prevIf = n.name == "if" || n.name == "elsif"
-		if n.name == "break" && !inLoop {
+		if n.name == "foreverypart" && loops >= maxForEveryPartNesting {
+			c.limitErr(n.line, n.col, ErrNestingTooDeep, "foreverypart nested deeper than %d levels", maxForEveryPartNesting)
+		}
+		if n.name == "extracttext" && loops == 0 {
+			// RFC 5703 §7
+			c.errf(n.line, n.col, "extracttext is not inside a foreverypart loop")
+		}
+		if n.name == "break" && loops == 0 {
 			c.errf(n.line, n.col, "break outside foreverypart")
 		}
 		c.check(n, spec, false)
 		if n.hasBlock {
-			c.block(n.block, false, inLoop || n.name == "foreverypart")
+			l := loops
+			if n.name == "foreverypart" {
+				l++
+			}
+			c.block(n.block, false, l)
 		}
 		if n.name == "include" {
 			c.include(n)
@@ -142,12 +162,21 @@ func (c *compiler) requires(cmds []*node) {
 				continue
 			}
 			for _, e := range a.strs {
-				le := strings.ToLower(e)
+				// capability names are case-sensitive, as in Pigeonhole
+				le := e
 				switch {
 				case le == "comparator-i;octet" || le == "comparator-i;ascii-casemap":
 					c.exts[le] = true
 				case c.enabled[le]:
 					c.exts[le] = true
+					if le == "extracttext" {
+						// RFC 5703 §7: extracttext builds on both
+						for _, dep := range []string{"variables", "foreverypart"} {
+							if !slices.Contains(requiredNames(cmds), dep) {
+								c.errf(n.line, n.col, "extracttext can not be used without the %s extension", dep)
+							}
+						}
+					}
 					// RFC 6131 §2, RFC 5235 §3.2, RFC 5703 §3: these
 					// imply their base extension
 					switch le {
@@ -172,6 +201,19 @@ func (c *compiler) requires(cmds []*node) {
 	}
 }
 
+func requiredNames(cmds []*node) []string {
+	var out []string
+	for _, n := range cmds {
+		if n.name != "require" {
+			break
+		}
+		for _, a := range n.args {
+			out = append(out, a.strs...)
+		}
+	}
+	return out
+}
+
 // check validates one command or test against its spec and sorts its
 // arguments into tags and positional arguments.
 func (c *compiler) check(n *node, spec *cmdSpec, isTest bool) {
@@ -184,6 +226,7 @@ func (c *compiler) check(n *node, spec *cmdSpec, isTest bool) {
 	}
 	n.tags = map[string]*arg{}
 	groups := map[string]string{}
+	before := len(c.diags)
 	args := n.args
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -247,10 +290,10 @@ func (c *compiler) check(n *node, spec *cmdSpec, isTest bool) {
 	if !spec.block && n.hasBlock {
 		c.errf(n.line, n.col, "%s takes no block", n.name)
 	}
-	if !isTest && !spec.block && n.hasBlock {
-		return
+	if len(c.diags) == before {
+		// semantic checks rely on the argument types being right
+		c.semantic(n)
 	}
-	c.semantic(n)
 	for _, t := range n.tests {
 		ts := tests[t.name]
 		if ts == nil {
@@ -316,6 +359,9 @@ func (c *compiler) semantic(n *node) {
 			if _, ok := n.tags["matches"]; ok {
 				c.errf(p.line, p.col, "comparator i;ascii-numeric does not support :matches")
 			}
+			if _, ok := n.tags["regex"]; ok {
+				c.errf(p.line, p.col, "comparator i;ascii-numeric does not support :regex")
+			}
 		default:
 			c.errf(p.line, p.col, "unknown comparator '%s'", p.strs[0])
 		}
@@ -327,6 +373,26 @@ func (c *compiler) semantic(n *node) {
 			default:
 				// RFC 5231 §4
 				c.errf(p.line, p.col, "invalid relational operator '%s'", p.strs[0])
+			}
+		}
+	}
+	if _, ok := n.tags["regex"]; ok {
+		// literal patterns must compile (Pigeonhole checks them too)
+		m := newMatcher(n)
+		if len(n.pos) > 0 {
+			for _, k := range n.pos[len(n.pos)-1].strs {
+				if strings.Contains(k, "${") && c.exts["variables"] {
+					continue
+				}
+				re, err := m.compileRegex(k)
+				if err != nil {
+					c.errf(n.line, n.col, "invalid regular expression '%s': %v", k, err)
+					continue
+				}
+				if n.regexes == nil {
+					n.regexes = map[string]*regexp.Regexp{}
+				}
+				n.regexes[k] = re
 			}
 		}
 	}
@@ -357,11 +423,24 @@ func (c *compiler) semantic(n *node) {
 				}
 			}
 		}
+	case "addheader", "deleteheader":
+		// RFC 5293 §4-5: a literal field name must be valid, a value
+		// must not hold NUL (Pigeonhole checks both at compile time)
+		if name := n.pos[0].strs[0]; !strings.Contains(name, "${") && !validFieldName(name) {
+			c.errf(n.line, n.col, "%s: invalid header field name '%s'", n.name, name)
+		}
+		if n.name == "addheader" && strings.ContainsRune(n.pos[1].strs[0], 0) {
+			c.errf(n.line, n.col, "addheader: the value contains a NUL character")
+		}
 	case "set", "extracttext":
 		if len(n.pos) >= 1 && !validVarName(n.pos[0].strs[0], false) {
 			c.errf(n.line, n.col, "invalid variable name '%s'", n.pos[0].strs[0])
 		}
 	case "global":
+		// RFC 6609 §3.5
+		if !c.exts["variables"] {
+			c.errf(n.line, n.col, "global needs the variables extension")
+		}
 		if len(n.pos) == 1 {
 			for _, v := range n.pos[0].strs {
 				if !validVarName(v, false) {
@@ -426,9 +505,16 @@ func init() {
 	}
 }
 
+// Limits of the variables extension, as in Pigeonhole.
+const (
+	maxVarNameLen     = 64
+	maxMatchIndex     = 32
+	maxScopeVariables = 255
+)
+
 // validVarName: RFC 5229 §3 identifier, optionally with a namespace.
 func validVarName(s string, allowNum bool) bool {
-	if s == "" {
+	if s == "" || len(s) > maxVarNameLen {
 		return false
 	}
 	for _, part := range strings.Split(s, ".") {
@@ -442,6 +528,86 @@ func validVarName(s string, allowNum bool) bool {
 		}
 	}
 	return true
+}
+
+// checkVariables: RFC 5229 §3: references into unknown namespaces are
+// errors, as are match variables past ${32} and more than 255 variables
+// in one script (Pigeonhole's limits).
+func (c *compiler) checkVariables(cmds []*node) {
+	known := map[string]bool{}
+	if c.exts["include"] {
+		known["global"] = true
+	}
+	if c.exts["environment"] {
+		known["env"] = true
+	}
+	names := map[string]bool{}
+	checkName := func(n *node, v string) {
+		if k := strings.IndexByte(v, '.'); k >= 0 {
+			if !known[strings.ToLower(v[:k])] {
+				c.errf(n.line, n.col, "referring to variable in unknown namespace '%s'", v[:k])
+			}
+			return
+		}
+		names[strings.ToLower(v)] = true
+	}
+	var walk func(ns []*node)
+	walk = func(ns []*node) {
+		for _, n := range ns {
+			if n.name == "require" {
+				continue
+			}
+			switch n.name {
+			case "set", "extracttext":
+				if len(n.pos) > 0 && n.pos[0].kind == aStr {
+					checkName(n, n.pos[0].strs[0])
+				}
+			}
+			for _, a := range n.args {
+				for _, s := range a.strs {
+					for _, ref := range varRefs(s) {
+						if isDigit(ref[0]) {
+							if k, err := strconv.Atoi(ref); err != nil || k > maxMatchIndex {
+								c.errf(a.line, a.col, "match variable ${%s} is beyond ${%d}", ref, maxMatchIndex)
+							}
+							continue
+						}
+						if k := strings.IndexByte(ref, '.'); k >= 0 && !known[strings.ToLower(ref[:k])] {
+							c.errf(a.line, a.col, "referring to variable in unknown namespace '%s'", ref[:k])
+						}
+					}
+				}
+			}
+			walk(n.tests)
+			walk(n.block)
+		}
+	}
+	walk(cmds)
+	if len(names) > maxScopeVariables {
+		c.errf(1, 1, "more than %d variables", maxScopeVariables)
+	}
+}
+
+// varRefs lists the variable references "${...}" in s that are
+// syntactically valid (RFC 5229 §3).
+func varRefs(s string) []string {
+	var out []string
+	for {
+		k := strings.Index(s, "${")
+		if k < 0 {
+			return out
+		}
+		s = s[k+2:]
+		e := strings.IndexByte(s, '}')
+		if e < 0 {
+			return out
+		}
+		name := s[:e]
+		if name != "" && (strings.Trim(name, "0123456789") == "" || validVarName(name, false)) {
+			out = append(out, name)
+			s = s[e+1:]
+		}
+	}
 }
 
 // include compiles an included script at compile time (RFC 6609 §3.2),

@@ -154,6 +154,8 @@ func TestCore(t *testing.T) {
 		{"fileinto", `require "fileinto"; fileinto "Junk";`, "fileinto:Junk"},
 		{"fileinto-needs-require", `fileinto "Junk";`, "ERR:requires the fileinto extension"},
 		{"unknown-require", `require "x-nonsense";`, "ERR:unknown Sieve capability"},
+		{"require-is-case-sensitive", `require "FileInto";`, "ERR:unknown Sieve capability"},
+		{"identifiers-and-tags-are-not", `IF header :IS :COMPARATOR "I;OCTET" "Subject" "I have a present for you" { DISCARD; }`, "discard"},
 		{"require-late", `keep; require "fileinto";`, "ERR:require must come before"},
 		{"unknown-command", `frobnicate;`, "ERR:unknown command"},
 		{"else-without-if", `else { keep; }`, "ERR:else without a preceding if"},

@@ -154,6 +154,9 @@ func (i *interp) strs(a *arg) []string {
 	if a == nil {
 		return nil
 	}
+	if !i.has("variables") {
+		return a.strs // callers only read it
+	}
 	out := make([]string, len(a.strs))
 	for k, s := range a.strs {
 		out[k] = i.str(s)
@@ -322,8 +325,15 @@ func (i *interp) test(n *node) bool {
 		return i.match(n, vals, i.strs(n.pos[1]))
 	case "address":
 		var vals []string
+		count := 0
 		for _, h := range i.strs(n.pos[0]) {
-			vals = append(vals, i.addressValues(n, i.headerValues(n, h))...)
+			v, c := i.addressValues(n, i.headerValues(n, h))
+			vals = append(vals, v...)
+			count += c
+		}
+		if newMatcher(n).typ == mCount {
+			// RFC 5231 §4.2: the number of addresses
+			vals = make([]string, count)
 		}
 		return i.match(n, vals, i.strs(n.pos[1]))
 	case "envelope":
@@ -369,7 +379,7 @@ func (i *interp) match(n *node, vals, keys []string) bool {
 	steps := maxMatchSteps
 	var caps []string
 	var cp *[]string
-	if m.typ == mMatches && i.has("variables") {
+	if (m.typ == mMatches || m.typ == mRegex) && i.has("variables") {
 		cp = &caps
 	}
 	ok := m.match(vals, keys, cp, &steps)
@@ -394,7 +404,11 @@ func (i *interp) headerValues(n *node, name string) []string {
 	}
 	vals := make([]string, 0, len(raw))
 	for _, v := range raw {
-		vals = append(vals, header.DecodeWords(strings.Trim(v, " \t")))
+		v = strings.Trim(v, " \t")
+		if strings.Contains(v, "=?") {
+			v = header.DecodeWords(v)
+		}
+		vals = append(vals, v)
 	}
 	if p := n.tags["index"]; p != nil {
 		idx := int(p.num)

@@ -381,7 +381,7 @@ if header :is "x-sieve" "filtered" { fileinto "Seen"; }`), Options{}, nil)
 		}
 	}
 	runCases(t, []runCase{
-		{"bad-name", `require "editheader"; addheader "Bad Name" "x";`, "RT:invalid header field name"},
+		{"bad-name-runtime", `require ["editheader","variables"]; set "n" "Bad Name"; addheader "${n}" "x";`, "RT:invalid header field name"},
 	})
 }
 
@@ -438,13 +438,56 @@ func TestMime(t *testing.T) {
 		{"foreverypart", `require ["mime","foreverypart","fileinto","variables"];
 set "n" "";
 foreverypart { if header :mime :subtype "content-type" "*" { set "n" "${n}x"; } if header :mime :matches :subtype "content-type" "*" { set "n" "${n}${1},"; } }
-fileinto "${n}";`, "fileinto:plain,png,"},
+fileinto "${n}";`, "fileinto:mixed,plain,png,"}, // the top level too, as Pigeonhole
 		{"break-name", `require ["foreverypart","fileinto"]; foreverypart :name "outer" { foreverypart { break :name "outer"; } fileinto "never"; } keep;`, "keep"},
 		{"extracttext", `require ["mime","foreverypart","extracttext","variables","fileinto"];
 foreverypart { if header :mime :type "content-type" "text" { extracttext :first 5 "t"; fileinto "${t}"; } }`, "fileinto:Hello"},
-		{"extracttext-outside", `require ["extracttext","variables"]; extracttext "t";`, "RT:outside foreverypart"},
+		{"extracttext-outside", `require ["extracttext","variables","foreverypart"]; extracttext "t";`, "ERR:not inside a foreverypart"},
 		{"break-outside", `require "foreverypart"; break;`, "ERR:break outside foreverypart"},
 		{"anychild-needs-mime", `require "mime"; if header :anychild "a" "b" { keep; }`, "ERR::anychild needs :mime"},
+	})
+}
+
+// Compile-time checks that Pigeonhole's own error tests expect.
+func TestCompileChecks(t *testing.T) {
+	runCases(t, []runCase{
+		{"set-number-name", `require "variables"; set 1 "x";`, "ERR:must be a string"},
+		{"unknown-namespace", `require ["variables","fileinto"]; fileinto "${namespace.frop}";`, "ERR:unknown namespace 'namespace'"},
+		{"set-unknown-namespace", `require "variables"; set "complex.struct.frop" "v";`, "ERR:unknown namespace 'complex'"},
+		{"global-namespace-needs-include", `require ["variables","fileinto"]; fileinto "${global.x}";`, "ERR:unknown namespace 'global'"},
+		{"long-var-name", `require "variables"; set "v` + strings.Repeat("x", 64) + `" "x";`, "ERR:invalid variable name"},
+		{"match-index", `require "variables"; if string "${33}" "v" { stop; }`, "ERR:beyond ${32}"},
+		{"match-index-ok", `require "variables"; if string "${32}" "" { discard; }`, "discard"},
+		{"many-variables", `require "variables";` + manySets(256), "ERR:more than 255 variables"},
+		{"foreverypart-nesting", `require "foreverypart"; foreverypart { foreverypart { foreverypart { foreverypart { foreverypart { } } } } }`, "ERR:foreverypart nested deeper"},
+		{"extracttext-needs-variables", `require ["extracttext","foreverypart"]; foreverypart { extracttext "x"; }`, "ERR:without the variables extension"},
+		{"extracttext-needs-foreverypart", `require ["extracttext","variables"];`, "ERR:without the foreverypart extension"},
+		{"global-needs-variables", `require "include"; global "x";`, "ERR:global needs the variables extension"},
+		{"addheader-bad-name", `require "editheader"; addheader "X field" "v";`, "ERR:invalid header field name"},
+		{"deleteheader-bad-name", `require "editheader"; deleteheader "X-field:";`, "ERR:invalid header field name"},
+		{"address-non-address-header", `if address :is "subject" "x" { keep; }`, "ERR:not allowed for the address test"},
+	})
+}
+
+func manySets(n int) string {
+	var b strings.Builder
+	for k := 0; k < n; k++ {
+		fmt.Fprintf(&b, "set \"v%d\" \"x\";\n", k)
+	}
+	return b.String()
+}
+
+// draft-ietf-sieve-regex, as Pigeonhole implements it.
+func TestRegex(t *testing.T) {
+	runCases(t, []runCase{
+		{"groups", `require ["regex","variables","fileinto"]; if header :regex "subject" "^I (have) a (.*)$" { fileinto "${1}-${2}-${0}"; }`, "fileinto:have-present for you-I have a present for you"},
+		{"casemap", `require ["regex","fileinto"]; if header :regex "subject" "PRESENT" { fileinto "ci"; }`, "fileinto:ci"},
+		{"octet", `require ["regex","fileinto"]; if header :regex :comparator "i;octet" "subject" "PRESENT" { fileinto "cs"; }`, "implicit"},
+		{"posix-class", `require ["regex","fileinto"]; if header :regex "x-caffeine" "^C[[:digit:]]+H" { fileinto "class"; }`, "fileinto:class"},
+		{"leftmost-longest", `require ["regex","variables","fileinto"]; if header :regex "subject" "(pre|present)" { fileinto "${1}"; }`, "fileinto:present"},
+		{"invalid", `require "regex"; if header :regex "subject" "(" { keep; }`, "ERR:invalid regular expression"},
+		{"needs-require", `if header :regex "subject" "x" { keep; }`, "ERR:requires the regex extension"},
+		{"numeric", `require ["regex","comparator-i;ascii-numeric"]; if header :regex :comparator "i;ascii-numeric" "subject" "x" { keep; }`, "ERR:does not support :regex"},
 	})
 }
 

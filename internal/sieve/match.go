@@ -1,6 +1,7 @@
 package sieve
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -24,21 +25,26 @@ const (
 	mMatches
 	mValue
 	mCount
+	mRegex
 )
 
 type matcher struct {
-	typ matchType
-	cmp comparator
-	rel string // gt ge lt le eq ne for :value/:count
+	typ     matchType
+	cmp     comparator
+	rel     string                    // gt ge lt le eq ne for :value/:count
+	regexes map[string]*regexp.Regexp // precompiled literal :regex keys
 }
 
 func newMatcher(n *node) matcher {
-	m := matcher{typ: mIs, cmp: cmpCasemap}
+	m := matcher{typ: mIs, cmp: cmpCasemap, regexes: n.regexes}
 	if _, ok := n.tags["contains"]; ok {
 		m.typ = mContains
 	}
 	if _, ok := n.tags["matches"]; ok {
 		m.typ = mMatches
+	}
+	if _, ok := n.tags["regex"]; ok {
+		m.typ = mRegex
 	}
 	if p := n.tags["value"]; p != nil {
 		m.typ, m.rel = mValue, strings.ToLower(p.strs[0])
@@ -260,10 +266,42 @@ func (m matcher) matchOne(val, key string, caps *[]string, steps *int) bool {
 		return m.cmp.contains(val, key)
 	case mMatches:
 		return m.cmp.glob(val, key, caps, steps)
+	case mRegex:
+		re, err := m.compileRegex(key)
+		if err != nil {
+			return false
+		}
+		sub := re.FindStringSubmatch(val)
+		if sub == nil {
+			return false
+		}
+		if caps != nil {
+			*caps = sub
+		}
+		return true
 	case mValue:
 		return relHolds(m.rel, m.cmp.compare(val, key))
 	}
 	return false
+}
+
+// compileRegex compiles a :regex key (draft-ietf-sieve-regex): POSIX
+// extended syntax with leftmost-longest matching, case-insensitive under
+// i;ascii-casemap, as Pigeonhole does with regcomp(REG_EXTENDED|REG_ICASE).
+// Go's RE2 syntax is a superset of what scripts use in practice.
+func (m matcher) compileRegex(key string) (*regexp.Regexp, error) {
+	if re, ok := m.regexes[key]; ok {
+		return re, nil
+	}
+	if m.cmp == cmpCasemap {
+		key = "(?i)" + key
+	}
+	re, err := regexp.Compile(key)
+	if err != nil {
+		return nil, err
+	}
+	re.Longest()
+	return re, nil
 }
 
 // match runs a match over all values and keys (RFC 5228 §2.7.1: true if

@@ -203,15 +203,12 @@ func (i *interp) mimeHeader(n *node, name string) []string {
 	return out
 }
 
-// forEveryPart: RFC 5703 §3; the parts below the top level, depth first.
+// forEveryPart: RFC 5703 §3; every part, depth first.
 func (i *interp) forEveryPart(n *node) flow {
 	m := i.parsed(n)
 	var parts []*mime.Part
-	walk(m.root, func(p *mime.Part) {
-		if p != m.root {
-			parts = append(parts, p)
-		}
-	})
+	// Pigeonhole visits the top-level part too
+	walk(m.root, func(p *mime.Part) { parts = append(parts, p) })
 	name, _ := i.tagStr(n, "name")
 	prev := i.part
 	defer func() { i.part = prev }()

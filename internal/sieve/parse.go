@@ -2,6 +2,7 @@ package sieve
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -57,6 +58,9 @@ type node struct {
 	pos                  []*arg
 	inc                  *Script // include: the compiled script
 	incOnce, incOptional bool
+	// regexes holds the compiled literal :regex keys (read-only once
+	// compiled, so Execute may run concurrently)
+	regexes map[string]*regexp.Regexp
 }
 
 type syntaxError struct {

@@ -49,7 +49,7 @@ func TestPigeonholeDifferential(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				want, wantOut := runPigeonhole(t, bin, dir, src, raw)
 				got := runOurs(t, src, raw)
-				if !slices.Equal(got, want) {
+				if !sameActions(got, want) {
 					t.Errorf("actions differ\n ours:       %v\n pigeonhole: %v\n--- sieve-test output:\n%s", got, want, wantOut)
 				}
 			})
@@ -115,10 +115,37 @@ func runPigeonhole(t *testing.T, bin, dir string, src, raw []byte) ([]string, st
 	return parsePigeonhole(string(out)), string(out)
 }
 
+// sameActions compares the canonical lists; sieve-test cuts long folder
+// names and ends them with "...", so such an entry matches by prefix.
+func sameActions(ours, ph []string) bool {
+	if len(ours) != len(ph) {
+		return false
+	}
+	used := make([]bool, len(ours))
+	for _, w := range ph {
+		found := false
+		for k, g := range ours {
+			if used[k] {
+				continue
+			}
+			if g == w || strings.HasSuffix(w, "...") && strings.HasPrefix(g, strings.TrimSuffix(w, "...")) {
+				used[k], found = true, true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
 // parsePigeonhole reads sieve-test's "Performed actions" and "Implicit
 // keep" sections into the canonical form of canon.
 func parsePigeonhole(out string) []string {
-	if strings.Contains(out, "failed to compile sieve script") {
+	if strings.Contains(out, "failed to compile sieve script") ||
+		!strings.Contains(out, "Performed actions:") && !strings.Contains(out, "implicit keep") && strings.Contains(out, ": error: ") {
+		// sieve-test stops without a summary after many errors
 		return []string{"compile-error"}
 	}
 	var acts []string

@@ -36,6 +36,7 @@ var (
 		"is":         {param: noParam, group: "match"},
 		"contains":   {param: noParam, group: "match"},
 		"matches":    {param: noParam, group: "match"},
+		"regex":      {ext: "regex", param: noParam, group: "match"},
 		"value":      {ext: "relational", param: aStr, group: "match"},
 		"count":      {ext: "relational", param: aStr, group: "match"},
 		"comparator": {param: aStr},
@@ -171,7 +172,7 @@ var supported = []string{
 	"relational", "imap4flags", "copy", "include", "variables", "body",
 	"mailbox", "date", "index", "editheader", "duplicate", "spamtest",
 	"spamtestplus", "virustest", "mime", "foreverypart", "extracttext",
-	"special-use", "environment",
+	"special-use", "environment", "regex",
 }
 
 // Capabilities returns the SIEVE capability list (RFC 5804 §1.7), as

@@ -32,7 +32,7 @@ import (
 
 // fixture is a ManageSieve server on a fresh SQLite store.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	st    *sqlite.Store
 	auth  *auth.Authenticator
 	srv   *managesieve.Server
@@ -42,11 +42,11 @@ type fixture struct {
 
 type option func(*managesieve.Config)
 
-func withTLS(t *testing.T) option {
+func withTLS(t testing.TB) option {
 	return func(c *managesieve.Config) { c.TLS = testTLS(t) }
 }
 
-func startServer(t *testing.T, opts ...option) *fixture {
+func startServer(t testing.TB, opts ...option) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "barid.db"), sqlite.Options{})
@@ -105,7 +105,7 @@ func (f *fixture) addUser(name, pass string) *store.Account {
 
 // testTLS is a server configuration with a fresh self-signed
 // certificate for 127.0.0.1.
-func testTLS(t *testing.T) *tls.Config {
+func testTLS(t testing.TB) *tls.Config {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -123,7 +123,7 @@ func testTLS(t *testing.T) *tls.Config {
 
 // client is a raw ManageSieve connection.
 type client struct {
-	t  *testing.T
+	t  testing.TB
 	nc net.Conn
 	br *bufio.Reader
 }

@@ -135,7 +135,7 @@ plugin {
 	}
 }
 
-func ownerOf(t *testing.T, path string) (int, int) {
+func ownerOf(t testing.TB, path string) (int, int) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)

@@ -254,7 +254,9 @@ func TestDeliverySieve(t *testing.T) {
 	if m.From != "" || !slices.Equal(m.Rcpts, []string{"carol@example.net"}) ||
 		!strings.Contains(string(m.Data), "Auto-Submitted: auto-replied") ||
 		!strings.Contains(string(m.Data), "report-type=disposition-notification") ||
-		!strings.Contains(string(m.Data), "I do not want this") {
+		!strings.Contains(string(m.Data), "I do not want this") ||
+		!strings.Contains(string(m.Data), "Subject: Rejected: please refuse\r\n") ||
+		!strings.Contains(string(m.Data), "Disposition: automatic-action/MDN-sent-automatically; deleted") {
 		t.Fatalf("MDN: from %q to %q\n%s", m.From, m.Rcpts, m.Data)
 	}
 

@@ -117,7 +117,7 @@ func (f *Filter) vacation(ctx context.Context, rc Recipient, env *sieve.Env, msg
 	hdr := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
 	hdr("From", from)
 	hdr("To", sender)
-	hdr("Subject", mime.QEncoding.Encode("utf-8", subject))
+	hdr("Subject", encodeSubject(subject))
 	hdr("Date", now.Format(time.RFC1123Z))
 	hdr("Message-ID", f.messageID())
 	if id := firstHeader(msg, "Message-ID"); id != "" {
@@ -165,7 +165,12 @@ func (f *Filter) rejectMDN(rc Recipient, msg *message, reason string) *store.Out
 	hdr := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
 	hdr("From", "Mail Delivery Subsystem <MAILER-DAEMON@"+f.hostname()+">")
 	hdr("To", sender)
-	hdr("Subject", mime.QEncoding.Encode("utf-8", "Automatically rejected mail"))
+	// Dovecot's rejection_subject default, "Rejected: %s".
+	subject := "Rejected: " + decodeHeader(firstHeader(msg, "Subject"))
+	if firstHeader(msg, "Subject") == "" {
+		subject = "Automatically rejected mail"
+	}
+	hdr("Subject", encodeSubject(subject))
 	hdr("Date", now.Format(time.RFC1123Z))
 	hdr("Message-ID", f.messageID())
 	hdr("Auto-Submitted", "auto-replied (rejected)")
@@ -173,7 +178,7 @@ func (f *Filter) rejectMDN(rc Recipient, msg *message, reason string) *store.Out
 	hdr("MIME-Version", "1.0")
 	hdr("Content-Type", `multipart/report; report-type=disposition-notification; boundary="`+boundary+`"`)
 	b.WriteString("\r\nThis is a MIME-encapsulated message.\r\n\r\n--" + boundary + "\r\n")
-	b.WriteString("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
+	b.WriteString("Content-Type: text/plain; charset=utf-8\r\nContent-Disposition: inline\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
 	fmt.Fprintf(&b, "Your message to <%s> was automatically rejected:\r\n%s\r\n", rcpt, crlf(reason))
 	b.WriteString("\r\n--" + boundary + "\r\nContent-Type: message/disposition-notification\r\n\r\n")
 	fmt.Fprintf(&b, "Reporting-UA: %s; barid\r\nFinal-Recipient: rfc822; %s\r\n", f.hostname(), rcpt)
@@ -237,4 +242,15 @@ func headerLen(raw []byte) int {
 		return i + 2
 	}
 	return len(raw)
+}
+
+// encodeSubject leaves ASCII as it is and encodes anything else as an
+// RFC 2047 word.
+func encodeSubject(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 || (s[i] < 0x20 && s[i] != '\t') {
+			return mime.QEncoding.Encode("utf-8", s)
+		}
+	}
+	return s
 }

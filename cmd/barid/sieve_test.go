@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"flag"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -130,6 +132,33 @@ func TestDeliverRunsSieve(t *testing.T) {
 				}
 				return nil
 			})
+		}
+	}
+}
+
+// --managesieve overrides [managesieve] listen; "off" disables.
+func TestManageSieveFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"--managesieve", "127.0.0.1:4190"}, "127.0.0.1:4190"},
+		{[]string{"--managesieve", "off"}, ""},
+	} {
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		var f serveFlags
+		f.register(fs)
+		if err := fs.Parse(append([]string{"--data", t.TempDir()}, tc.args...)); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := f.load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.ManageSieve.Listen != tc.want {
+			t.Errorf("%v: %q", tc.args, cfg.ManageSieve.Listen)
 		}
 	}
 }

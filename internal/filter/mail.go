@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"barid/internal/deliver"
+	"barid/internal/mail/header"
 	"barid/internal/sieve"
 	"barid/internal/store"
 )
@@ -106,7 +107,7 @@ func (f *Filter) vacation(ctx context.Context, rc Recipient, env *sieve.Env, msg
 	}
 	from := v.From
 	if from == "" {
-		from = strings.Trim(rc.Rcpt, "<> ")
+		from = replyFrom(msg, append(env.UserAddresses, v.Addresses...), strings.Trim(rc.Rcpt, "<> "))
 	}
 	subject := v.Subject
 	if subject == "" {
@@ -115,8 +116,8 @@ func (f *Filter) vacation(ctx context.Context, rc Recipient, env *sieve.Env, msg
 	}
 	var b bytes.Buffer
 	hdr := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
-	hdr("From", from)
-	hdr("To", sender)
+	hdr("From", angle(from))
+	hdr("To", replyTo(msg, sender))
 	hdr("Subject", encodeSubject(subject))
 	hdr("Date", now.Format(time.RFC1123Z))
 	hdr("Message-ID", f.messageID())
@@ -131,6 +132,8 @@ func (f *Filter) vacation(ctx context.Context, rc Recipient, env *sieve.Env, msg
 	}
 	hdr("Auto-Submitted", "auto-replied (vacation)") // RFC 3834 §5, RFC 5230 §5.4
 	hdr("Precedence", "bulk")
+	// As Pigeonhole: Exchange's clients do not answer this reply.
+	hdr("X-Auto-Response-Suppress", "All")
 	hdr("MIME-Version", "1.0")
 	if v.Mime {
 		// RFC 5230 §4.8: the reason is a MIME part, headers included.
@@ -163,8 +166,14 @@ func (f *Filter) rejectMDN(rc Recipient, msg *message, reason string) *store.Out
 	now := f.now()
 	var b bytes.Buffer
 	hdr := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
-	hdr("From", "Mail Delivery Subsystem <MAILER-DAEMON@"+f.hostname()+">")
-	hdr("To", sender)
+	// As Dovecot's postmaster_address default, postmaster@ the
+	// recipient's domain.
+	domain := f.hostname()
+	if _, d, ok := strings.Cut(rcpt, "@"); ok && d != "" {
+		domain = d
+	}
+	hdr("From", "Postmaster <postmaster@"+domain+">")
+	hdr("To", "<"+sender+">")
 	// Dovecot's rejection_subject default, "Rejected: %s".
 	subject := "Rejected: " + decodeHeader(firstHeader(msg, "Subject"))
 	if firstHeader(msg, "Subject") == "" {
@@ -186,7 +195,9 @@ func (f *Filter) rejectMDN(rc Recipient, msg *message, reason string) *store.Out
 		fmt.Fprintf(&b, "Original-Message-ID: %s\r\n", id)
 	}
 	b.WriteString("Disposition: automatic-action/MDN-sent-automatically; deleted\r\n")
-	b.WriteString("\r\n--" + boundary + "\r\nContent-Type: text/rfc822-headers\r\n\r\n")
+	// The original header as a message/rfc822 part without its body,
+	// as Dovecot's rejection carries it.
+	b.WriteString("\r\n--" + boundary + "\r\nContent-Type: message/rfc822\r\n\r\n")
 	if raw, err := msg.Raw(); err == nil {
 		b.Write(raw[:headerLen(raw)])
 	}
@@ -253,4 +264,47 @@ func encodeSubject(s string) string {
 		}
 	}
 	return s
+}
+
+// angle puts a bare address in angle brackets; a name-addr stays.
+func angle(a string) string {
+	if strings.ContainsAny(a, "<>") {
+		return a
+	}
+	return "<" + a + ">"
+}
+
+// replyFrom is the vacation reply's From without :from, as Pigeonhole
+// picks it: the first of the user's addresses (the account, the
+// recipient, :addresses) that the message names in To, Cc, Bcc or
+// Resent-*, else the envelope recipient.
+func replyFrom(m sieve.Message, own []string, rcpt string) string {
+	for _, h := range []string{"To", "Cc", "Bcc", "Resent-To", "Resent-Cc", "Resent-Bcc"} {
+		for _, val := range m.Header(h) {
+			for _, a := range header.ParseAddressList(val) {
+				if a.GroupStart || a.GroupEnd || a.Invalid {
+					continue
+				}
+				for _, o := range own {
+					if strings.EqualFold(a.Addr(), strings.Trim(o, "<> ")) {
+						return "<" + a.Addr() + ">"
+					}
+				}
+			}
+		}
+	}
+	return "<" + rcpt + ">"
+}
+
+// replyTo is the vacation reply's To: the message's From when it names
+// the envelope sender (with its display name, as Pigeonhole writes it),
+// else the envelope sender.
+func replyTo(m sieve.Message, sender string) string {
+	if f := firstHeader(m, "From"); f != "" {
+		as := header.ParseAddressList(f)
+		if len(as) == 1 && !as[0].Invalid && strings.EqualFold(as[0].Addr(), sender) {
+			return f
+		}
+	}
+	return "<" + sender + ">"
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"barid/internal/config"
 	"barid/internal/store"
@@ -205,4 +206,134 @@ func placement(t *testing.T, addr, user string) []string {
 		}
 	}
 	return out
+}
+
+// TestSieveRepliesLikePigeonhole: the mail scripts make (reject's MDN,
+// vacation replies) and the LMTP answers, from barid and from Dovecot
+// with Pigeonhole sending through its own SMTP sink, compared field by
+// field: envelope, From, To, Subject, Auto-Submitted, threading headers,
+// the MDN's disposition fields; and which messages get no reply (a
+// second one within the period, a list, a null sender).
+func TestSieveRepliesLikePigeonhole(t *testing.T) {
+	if _, err := os.Stat("/usr/lib/dovecot/modules/lib90_sieve_plugin.so"); err != nil {
+		t.Skip("dovecot-sieve is not installed: Sieve oracle skipped")
+	}
+	script := `require ["reject", "vacation", "fileinto"];
+if header :contains "subject" "rej" { reject "not wanted here"; stop; }
+if header :contains "subject" "file" { fileinto "Archive"; }
+vacation :days 1 :addresses ["alias@example.org"] "I am away until Monday.";
+`
+	sinkD := testkit.StartSink(t, nil)
+	d := testkit.StartDovecot(t, testkit.DovecotOptions{Users: []string{"r@example.org", "o@example.org"}, LMTP: true, Extra: `
+protocol lmtp {
+  mail_plugins = $mail_plugins sieve
+}
+submission_host = ` + sinkD.Addr + `
+plugin {
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+}
+`})
+	uid, gid := ownerOf(t, filepath.Join(d.Dir, "mail"))
+	home := filepath.Join(d.Dir, "mail", "r")
+	os.MkdirAll(home, 0o755)
+	os.WriteFile(filepath.Join(home, ".dovecot.sieve"), []byte(script), 0o644)
+	os.Chown(home, uid, gid)
+	os.Chown(filepath.Join(home, ".dovecot.sieve"), uid, gid)
+
+	sinkB := testkit.StartSink(t, nil)
+	b := testkit.Start(t, func(c *config.Config) {
+		c.LMTP.Listen = "127.0.0.1:0"
+		c.Sieve.SMTP = sinkB.Addr
+	})
+	acct := b.AddUser("r@example.org", "pw")
+	b.AddUser("o@example.org", "pw")
+	ss := b.Store().(store.SieveScripts)
+	if err := ss.PutSieveScript(t.Context(), acct.ID, "s", []byte(script), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := ss.SetActiveSieveScript(t.Context(), acct.ID, "s"); err != nil {
+		t.Fatal(err)
+	}
+
+	type delivery struct {
+		from  string
+		rcpts []string
+		text  string
+	}
+	deliveries := []delivery{
+		{"s@example.net", []string{"r@example.org", "o@example.org"}, "From: S <s@example.net>\nTo: r@example.org, o@example.org\nSubject: rej this\nMessage-ID: <d1@example.net>\n\nbody\n"},
+		{"s@example.net", []string{"r@example.org"}, "From: S <s@example.net>\nTo: r@example.org\nSubject: hello\nMessage-ID: <d2@example.net>\nReferences: <d0@example.net>\n\nbody\n"},
+		{"s@example.net", []string{"r@example.org"}, "From: S <s@example.net>\nTo: r@example.org\nSubject: hello again\nMessage-ID: <d3@example.net>\n\nbody\n"},
+		{"t@example.net", []string{"r@example.org"}, "From: T <t@example.net>\nTo: alias@example.org\nSubject: file and answer\nMessage-ID: <d4@example.net>\n\nbody\n"},
+		{"l@example.net", []string{"r@example.org"}, "From: L <l@example.net>\nTo: r@example.org\nSubject: list post\nList-Id: <x.example.net>\nMessage-ID: <d5@example.net>\n\nbody\n"},
+		{"", []string{"r@example.org"}, "From: MAILER-DAEMON@example.net\nTo: r@example.org\nSubject: bounce\nMessage-ID: <d6@example.net>\n\nbody\n"},
+		{"", []string{"r@example.org"}, "From: u@example.net\nTo: r@example.org\nSubject: rej from null\nMessage-ID: <d7@example.net>\n\nbody\n"},
+		{"u@example.net", []string{"r@example.org"}, "From: u@example.net\nTo: someone@example.org\nSubject: not to me\nMessage-ID: <d8@example.net>\n\nbody\n"},
+	}
+	for _, dl := range deliveries {
+		var codes [2][]string
+		for k, addr := range []string{b.App.Addrs()["lmtp"], d.LMTPAddr} {
+			c := testkit.DialSMTP(t, addr, false)
+			c.Expect("LHLO test", "250")
+			c.Expect("MAIL FROM:<"+dl.from+">", "250")
+			for _, r := range dl.rcpts {
+				c.Expect("RCPT TO:<"+r+">", "250")
+			}
+			c.Expect("DATA", "354")
+			c.Send(strings.ReplaceAll(dl.text, "\n", "\r\n") + ".\r\n")
+			for range dl.rcpts {
+				r := c.Reply()
+				codes[k] = append(codes[k], r[len(r)-1][:3])
+			}
+			c.Cmd("QUIT")
+		}
+		if !slices.Equal(codes[0], codes[1]) {
+			t.Errorf("%.30q: LMTP barid %v, Dovecot %v", dl.text, codes[0], codes[1])
+		}
+	}
+	sinkD.WaitMessages(t, 1)
+	sinkB.WaitMessages(t, 1)
+	// Let late replies arrive at both.
+	time.Sleep(time.Second)
+	norm := func(ms []testkit.SinkMessage) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, replySummary(m))
+		}
+		slices.Sort(out)
+		return out
+	}
+	want, got := sinkD.Messages(), sinkB.Messages()
+	if g, w := norm(got), norm(want); !slices.Equal(g, w) {
+		t.Errorf("replies differ:\nbarid:\n  %s\npigeonhole:\n  %s", strings.Join(g, "\n  "), strings.Join(w, "\n  "))
+	}
+	if placementB, placementD := placement(t, b.Addr, "r@example.org"), placement(t, d.Addr, "r@example.org"); len(placementB) != len(placementD) {
+		t.Errorf("stored copies: barid %q, pigeonhole %q", placementB, placementD)
+	}
+}
+
+// replySummary is the part of a Sieve-made message both servers must
+// agree on.
+func replySummary(m testkit.SinkMessage) string {
+	data := strings.ReplaceAll(string(m.Data), "\r\n", "\n")
+	hdr, body, _ := strings.Cut(data, "\n\n")
+	hdr = strings.ReplaceAll(hdr, "\n\t", " ")
+	fields := map[string]string{}
+	for _, l := range strings.Split(hdr, "\n") {
+		k, v, _ := strings.Cut(l, ":")
+		if _, dup := fields[strings.ToLower(k)]; !dup {
+			fields[strings.ToLower(k)] = strings.TrimSpace(v)
+		}
+	}
+	ct, _, _ := strings.Cut(fields["content-type"], ";")
+	s := fmt.Sprintf("MAIL FROM:<%s> RCPT %v | From: %s | To: %s | Subject: %s | Auto-Submitted: %s | In-Reply-To: %s | References: %s | Precedence: %s | Content-Type: %s",
+		m.From, m.Rcpts, fields["from"], fields["to"], fields["subject"], fields["auto-submitted"],
+		fields["in-reply-to"], fields["references"], fields["precedence"], ct)
+	for _, k := range []string{"Final-Recipient:", "Original-Message-ID:", "\nDisposition:", "I am away", "not wanted here"} {
+		if i := strings.Index(body, k); i >= 0 {
+			line, _, _ := strings.Cut(body[i:], "\n")
+			s += " | " + strings.TrimSpace(line)
+		}
+	}
+	return s
 }

@@ -211,7 +211,7 @@ func placement(t *testing.T, addr, user string) []string {
 // TestSieveRepliesLikePigeonhole: the mail scripts make (reject's MDN,
 // vacation replies) and the LMTP answers, from barid and from Dovecot
 // with Pigeonhole sending through its own SMTP sink, compared field by
-// field: envelope, From, To, Subject, Auto-Submitted, threading headers,
+// field (a redirect too): envelope, From, To, Subject, Auto-Submitted, threading headers,
 // the MDN's disposition fields; and which messages get no reply (a
 // second one within the period, a list, a null sender).
 func TestSieveRepliesLikePigeonhole(t *testing.T) {
@@ -221,6 +221,7 @@ func TestSieveRepliesLikePigeonhole(t *testing.T) {
 	script := `require ["reject", "vacation", "fileinto"];
 if header :contains "subject" "rej" { reject "not wanted here"; stop; }
 if header :contains "subject" "file" { fileinto "Archive"; }
+if header :contains "subject" "fwd" { redirect "fw@remote.example"; stop; }
 vacation :days 1 :addresses ["alias@example.org"] "I am away until Monday.";
 `
 	sinkD := testkit.StartSink(t, nil)
@@ -269,6 +270,7 @@ plugin {
 		{"", []string{"r@example.org"}, "From: MAILER-DAEMON@example.net\nTo: r@example.org\nSubject: bounce\nMessage-ID: <d6@example.net>\n\nbody\n"},
 		{"", []string{"r@example.org"}, "From: u@example.net\nTo: r@example.org\nSubject: rej from null\nMessage-ID: <d7@example.net>\n\nbody\n"},
 		{"u@example.net", []string{"r@example.org"}, "From: u@example.net\nTo: someone@example.org\nSubject: not to me\nMessage-ID: <d8@example.net>\n\nbody\n"},
+		{"v@example.net", []string{"r@example.org"}, "From: v@example.net\nTo: r@example.org\nSubject: fwd please\nMessage-ID: <d9@example.net>\n\nbody\n"},
 	}
 	for _, dl := range deliveries {
 		var codes [2][]string

@@ -112,7 +112,19 @@ func handleAuthenticate(c *conn, cmd *Command) error {
 			return c.authFailed(err)
 		}
 		if done {
-			return c.loggedIn(m.AccountID())
+			return c.loggedIn(m.AccountID(), "")
+		}
+		if strings.HasPrefix(mech, "SCRAM-") && strings.HasPrefix(string(chal), "v=") {
+			// RFC 5804 §2.1: the server's last SASL data goes in
+			// the OK, as (SASL "..."), not as a challenge the
+			// client must answer.
+			if _, done, err := m.Next([]byte{}); err != nil || !done {
+				if err == nil {
+					err = auth.ErrMalformed
+				}
+				return c.authFailed(err)
+			}
+			return c.loggedIn(m.AccountID(), base64.StdEncoding.EncodeToString(chal))
 		}
 		c.line(Quote(base64.StdEncoding.EncodeToString(chal)))
 		if err := c.flush(); err != nil {
@@ -164,7 +176,7 @@ func (c *conn) authFailed(err error) error {
 
 // loggedIn enters the authenticated state, counted against
 // max_conns_per_user and max_conns_per_user_ip like IMAP sessions.
-func (c *conn) loggedIn(accountID int64) error {
+func (c *conn) loggedIn(accountID int64, saslData string) error {
 	acct, err := c.srv.cfg.Store.AccountByID(c.ctx(), accountID)
 	if err != nil {
 		c.log.Error("managesieve: account lookup failed", "err", err)
@@ -179,7 +191,11 @@ func (c *conn) loggedIn(accountID int64) error {
 	c.account, c.releaseUser, c.state = acct, release, stateAuth
 	c.log = c.log.With("user", acct.Name)
 	c.log.Debug("managesieve login")
-	c.ok("", "Logged in.")
+	code := ""
+	if saslData != "" {
+		code = "SASL " + Quote(saslData)
+	}
+	c.ok(code, "Logged in.")
 	return nil
 }
 

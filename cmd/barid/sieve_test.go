@@ -83,8 +83,8 @@ func TestSieveCLI(t *testing.T) {
 	}
 }
 
-// TestDeliverRunsSieve: "barid deliver" writing directly (no server)
-// runs the active script like LMTP: fileinto with flags, and ereject as
+// TestDeliverRunsSieve: "barid deliver", writing directly (no server)
+// and through a running server, runs the active script like LMTP: fileinto with flags, and ereject as
 // exit 69 (EX_UNAVAILABLE) so the MTA bounces.
 func TestDeliverRunsSieve(t *testing.T) {
 	dir := t.TempDir()
@@ -106,8 +106,30 @@ func TestDeliverRunsSieve(t *testing.T) {
 	if code, out := deliverRun(t, "Subject: spam\n\nbody\n", "--data", dir, "--from", "x@example.net", "erin"); code != 69 || !strings.Contains(out, "5.7.1") {
 		t.Fatalf("ereject: %d %s", code, out)
 	}
+	// The same through a running server (the hand-off socket).
 	cfg := config.Default()
 	cfg.DataDir = dir
+	cfg.IMAP.Listen, cfg.IMAP.ListenTLS, cfg.LMTP.Listen = "", "", ""
+	actx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(actx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(actx) }()
+	if code, out := deliverRun(t, "Subject: hello again\n\nbody\n", "--data", dir, "--from", "x@example.net", "erin"); code != 0 {
+		t.Fatalf("deliver via the server: %d %s", code, out)
+	}
+	if code, out := deliverRun(t, "Subject: spam again\n\nbody\n", "--data", dir, "--from", "x@example.net", "erin"); code != 69 || !strings.Contains(out, "5.7.1") {
+		t.Fatalf("ereject via the server: %d %s", code, out)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 	d, err := app.OpenData(context.Background(), &cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +137,7 @@ func TestDeliverRunsSieve(t *testing.T) {
 	defer d.Close()
 	ctx := context.Background()
 	acct, _ := d.Store.Account(ctx, "erin")
-	for name, want := range map[string]int{"Filtered": 1, "INBOX": 0} {
+	for name, want := range map[string]int{"Filtered": 2, "INBOX": 0} {
 		mb, err := d.Store.Mailbox(ctx, acct.ID, name)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

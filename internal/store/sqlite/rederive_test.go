@@ -53,7 +53,9 @@ func TestMigrationRederivesSearchFields(t *testing.T) {
 	}
 	// Back to the layout of step 8: undo the later steps' columns too.
 	for _, q := range []string{"PRAGMA user_version = 8",
-		"ALTER TABLE expunged DROP COLUMN sysflags", "ALTER TABLE expunged DROP COLUMN keywords"} {
+		"ALTER TABLE expunged DROP COLUMN sysflags", "ALTER TABLE expunged DROP COLUMN keywords",
+		// step 11 (Sieve)
+		"DROP TRIGGER sieve_account_gc", "DROP TABLE sieve_scripts", "DROP TABLE sieve_vacation", "DROP TABLE sieve_outgoing"} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

@@ -82,6 +82,8 @@ mail_location = maildir:%s/mail
 base_dir = %s/run
 ssl = no
 plugin {
+  sieve = file:%s/include/personal
+  sieve_global = %s/include/global
   sieve_spamtest_status_type = score
   sieve_spamtest_status_header = X-Spam-Score
   sieve_spamtest_max_value = 10
@@ -89,9 +91,27 @@ plugin {
   sieve_virustest_status_header = X-Virus-Score
   sieve_virustest_max_value = 5
 }
-`, uid, gid, dir, dir)
+`, uid, gid, dir, dir, dir, dir)
 	if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	// the scripts include may load, readable by sieve-test's user
+	for _, loc := range []string{"personal", "global"} {
+		d := filepath.Join(dir, "include", loc)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_ = os.Chmod(filepath.Join(dir, "include"), 0o755)
+		files, _ := filepath.Glob(filepath.Join("testdata/differential/include", loc, "*.sieve"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(d, filepath.Base(f)), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	return dir
 }
@@ -202,7 +222,7 @@ func parsePigeonhole(out string) []string {
 
 func runOurs(t *testing.T, src, raw []byte) []string {
 	t.Helper()
-	s, err := Compile("script", src, Options{}, nil)
+	s, err := Compile("script", src, Options{}, diffIncludes)
 	if err != nil {
 		return []string{"compile-error"}
 	}
@@ -218,6 +238,16 @@ func runOurs(t *testing.T, src, raw []byte) []string {
 		t.Logf("runtime error: %v", err)
 	}
 	return canon(r, env)
+}
+
+// diffIncludes loads the scripts include uses from
+// testdata/differential/include/{personal,global}.
+func diffIncludes(name string, global bool) ([]byte, error) {
+	loc := "personal"
+	if global {
+		loc = "global"
+	}
+	return os.ReadFile(filepath.Join("testdata/differential/include", loc, name+".sieve"))
 }
 
 // canon renders a Result like parsePigeonhole renders sieve-test's

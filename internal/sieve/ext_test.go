@@ -444,6 +444,7 @@ fileinto "${n}";`, "fileinto:mixed,plain,png,"}, // the top level too, as Pigeon
 foreverypart { if header :mime :type "content-type" "text" { extracttext :first 5 "t"; fileinto "${t}"; } }`, "fileinto:Hello"},
 		{"extracttext-outside", `require ["extracttext","variables","foreverypart"]; extracttext "t";`, "ERR:not inside a foreverypart"},
 		{"break-outside", `require "foreverypart"; break;`, "ERR:break outside foreverypart"},
+		{"break-unknown-name", `require "foreverypart"; foreverypart :name "a" { break :name "b"; }`, "ERR:names no enclosing foreverypart"},
 		{"anychild-needs-mime", `require "mime"; if header :anychild "a" "b" { keep; }`, "ERR::anychild needs :mime"},
 	})
 }

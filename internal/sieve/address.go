@@ -22,7 +22,22 @@ func parseMailbox(s string) (string, bool) {
 	if len(found) != 1 || found[0].Invalid || found[0].Mailbox == "" || found[0].Domain == "" {
 		return "", false
 	}
-	return found[0].Addr(), true
+	return quoteLocal(found[0].Mailbox) + "@" + found[0].Domain, true
+}
+
+// quoteLocal gives a local part in the form SMTP needs (RFC 5321 §4.1.2):
+// as is when it is a dot-atom, else as a quoted string.
+func quoteLocal(l string) string {
+	dotAtom := !strings.HasPrefix(l, ".") && !strings.HasSuffix(l, ".") && !strings.Contains(l, "..")
+	for k := 0; k < len(l) && dotAtom; k++ {
+		c := l[k]
+		dotAtom = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c >= 0x80 || strings.IndexByte("!#$%&'*+-/=?^_`{|}~.", c) >= 0
+	}
+	if dotAtom {
+		return l
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(l) + `"`
 }
 
 const subaddressSep = "+" // Pigeonhole's default recipient_delimiter

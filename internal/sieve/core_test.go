@@ -162,6 +162,8 @@ func TestCore(t *testing.T) {
 		{"missing-semicolon", "keep\ndiscard;", "ERR:line 2"},
 		{"redirect", `redirect "bob@example.com"; redirect "bob@example.com";`, "redirect:bob@example.com"},
 		{"redirect-bad", `redirect "not an address";`, "ERR:invalid address"},
+		{"redirect-forms", `redirect "Bob <bob@example.com>"; redirect " ann@example.com "; redirect "\"quoted local\"@example.com";`, "redirect:bob@example.com redirect:ann@example.com redirect:\"quoted local\"@example.com"},
+		{"redirect-two-addresses", `redirect "bob@example.com, ann@example.com";`, "ERR:invalid address"},
 		// RFC 5228 §2.7.1 / §5.7 examples
 		{"header-is-casemap", `if header :is "Subject" "i have a PRESENT for you" { discard; }`, "discard"},
 		{"header-is-octet", `if header :is :comparator "i;octet" "Subject" "i have a PRESENT for you" { discard; }`, "implicit"},

@@ -239,8 +239,20 @@ func TestLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Execute(ctx, testEnv(testMsg)); err == nil {
-		t.Fatal("CPUTime: no error")
+	if _, err := s.Execute(ctx, testEnv(testMsg)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: got %v", err)
+	}
+	if _, err := s.Execute(context.Background(), testEnv(testMsg)); !errors.Is(err, ErrCPUTime) || !strings.Contains(err.Error(), "cpu_time") {
+		t.Fatalf("CPUTime: got %v", err)
+	}
+	s, _ = Compile("cpu", []byte(loop), Options{}, nil)
+	if _, err := s.Execute(context.Background(), testEnv(testMsg)); err != nil {
+		t.Fatalf("default CPUTime: %v", err)
+	}
+	// one hostile :matches is cut off by its step budget
+	s, _ = Compile("glob", []byte(`if header :matches "X-Long" "`+strings.Repeat("*a", 12)+`b" { keep; }`), Options{}, nil)
+	if _, err := s.Execute(context.Background(), testEnv("X-Long: "+strings.Repeat("a", 200)+"\r\n\r\n")); !errors.Is(err, ErrCPUTime) {
+		t.Fatalf(":matches budget: got %v", err)
 	}
 }
 

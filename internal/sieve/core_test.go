@@ -191,6 +191,7 @@ else { fileinto "C"; }`, "fileinto:B"},
 if false { fileinto "A"; } elsif false { fileinto "B"; } else { fileinto "C"; }`, "fileinto:C"},
 		{"two-ifs", `require "fileinto";
 if true { fileinto "A"; } if true { fileinto "B"; } else { fileinto "C"; }`, "fileinto:A fileinto:B"},
+		{"fileinto-bad-utf8", `require ["fileinto","variables","encoded-character"]; set "m" "${hex:ff}rop"; fileinto "${m}";`, "RT:invalid mailbox name"},
 		{"dup-fileinto", `require "fileinto"; fileinto "A"; fileinto "A";`, "fileinto:A"},
 		{"keep-and-inbox", `require "fileinto"; keep; fileinto "INBOX";`, "keep"},
 		{"comments", "# hash\r\n/* bracket\r\n comment */ keep; # end", "keep"},

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"barid/internal/mail/header"
 )
@@ -206,6 +207,10 @@ func (i *interp) command(n *node) flow {
 		_, create := n.tags["create"]
 		use, _ := i.tagStr(n, "specialuse")
 		mb := i.str(n.pos[0].strs[0])
+		if !utf8.ValidString(mb) {
+			// RFC 5228 §4.1 (UTF-8 names); Pigeonhole fails likewise
+			i.fail(n, nil, "fileinto: invalid mailbox name %q", mb)
+		}
 		if strings.EqualFold(mb, "INBOX") {
 			// RFC 3501 §5.1: INBOX is case-insensitive
 			mb = "INBOX"

@@ -136,6 +136,7 @@ func splitAddr(s string) (local, domain string) {
 func (i *interp) envelope(n *node) bool {
 	part := addressPart(n)
 	var vals []string
+	entries := 0
 	for _, p := range i.strs(n.pos[0]) {
 		var v string
 		switch strings.ToLower(p) {
@@ -144,6 +145,7 @@ func (i *interp) envelope(n *node) bool {
 			if strings.Trim(v, "<>") == "" {
 				// the null reverse-path matches as "" whatever the part
 				vals = append(vals, "")
+				entries++
 				continue
 			}
 		case "to":
@@ -158,10 +160,15 @@ func (i *interp) envelope(n *node) bool {
 		if v == "" {
 			continue
 		}
+		entries++
 		local, domain := splitAddr(v)
 		if x, ok := extract(part, local, domain); ok {
 			vals = append(vals, x)
 		}
+	}
+	if newMatcher(n).typ == mCount {
+		// as for address: :count counts addresses whatever the part
+		vals = make([]string, entries)
 	}
 	return i.match(n, vals, i.strs(n.pos[1]))
 }

@@ -445,9 +445,15 @@ func (i *interp) result() *Result {
 	// RFC 5228 §4.1/§4.3: filing into the same mailbox twice, or keep
 	// and fileinto "INBOX", delivers once.
 	seen := map[string]int{}
+	discarded := false
 	for _, a := range i.actions {
 		var key string
 		switch x := a.(type) {
+		case Discard:
+			if discarded {
+				continue // one discard is enough
+			}
+			discarded = true
 		case Keep:
 			key = "INBOX"
 		case FileInto:

@@ -174,6 +174,8 @@ func parsePigeonhole(out string) []string {
 	}
 	section := ""
 	inMsg := false
+	preserved := false // a store into INBOX "preserves the implicit keep"
+	implicitAt := -1
 	for _, line := range strings.Split(out, "\n") {
 		tl := strings.TrimLeft(line, " \t")
 		switch {
@@ -190,6 +192,7 @@ func parsePigeonhole(out string) []string {
 			continue
 		case strings.HasPrefix(line, "Implicit keep:"):
 			section = "implicit"
+			implicitAt = len(acts)
 			continue
 		case section == "" || strings.TrimSpace(tl) == "" || tl == "(none)":
 			continue
@@ -198,11 +201,15 @@ func parsePigeonhole(out string) []string {
 			continue
 		}
 		switch {
+		case tl == "+ preserve implicit keep" && len(acts) > 0 && strings.HasPrefix(acts[len(acts)-1], "store:INBOX"):
+			preserved = true
 		case strings.HasPrefix(tl, "* store message in folder: "):
 			acts = append(acts, "store:"+strings.TrimPrefix(tl, "* store message in folder: "))
 		case strings.HasPrefix(tl, "+ add IMAP flags: ") && len(acts) > 0:
+			// a flag twice is stored once: compare sets
 			fl := strings.Fields(strings.ToLower(strings.TrimPrefix(tl, "+ add IMAP flags: ")))
 			slices.Sort(fl)
+			fl = slices.Compact(fl)
 			acts[len(acts)-1] += "[" + strings.Join(fl, " ") + "]"
 		case strings.HasPrefix(tl, "* redirect message to: "):
 			acts = append(acts, "redirect:"+strings.Trim(strings.TrimPrefix(tl, "* redirect message to: "), "<>"))
@@ -215,6 +222,11 @@ func parsePigeonhole(out string) []string {
 		case strings.HasPrefix(tl, "* "):
 			acts = append(acts, "other:"+tl[2:])
 		}
+	}
+	if preserved && implicitAt >= 0 && implicitAt < len(acts) && strings.HasPrefix(acts[implicitAt], "store:INBOX") {
+		// sieve-test prints both, but executing (sieve-test -e) stores
+		// the message once, with the explicit store's flags
+		acts = slices.Delete(acts, implicitAt, implicitAt+1)
 	}
 	slices.Sort(acts)
 	return acts
@@ -262,6 +274,7 @@ func canon(r *Result, env *Env) []string {
 				fl[k] = strings.ToLower(f)
 			}
 			slices.Sort(fl)
+			fl = slices.Compact(fl)
 			s += "[" + strings.Join(fl, " ") + "]"
 		}
 		return s

@@ -215,7 +215,9 @@ func (i *interp) command(n *node) flow {
 			// RFC 3501 §5.1: INBOX is case-insensitive
 			mb = "INBOX"
 		}
-		if !cp {
+		if !cp && !i.storesInto(mb) {
+			// a store into a mailbox already stored into is merged with
+			// the first one and keeps its :copy (as in Pigeonhole)
 			i.cancelKeep = true
 		}
 		i.addAction(n, FileInto{Mailbox: mb, Create: create, Copy: cp, Flags: i.actionFlags(n), SpecialUse: use})
@@ -227,14 +229,15 @@ func (i *interp) command(n *node) flow {
 		if !ok {
 			i.fail(n, nil, "redirect: invalid address '%s'", addr)
 		}
-		if !cp {
-			i.cancelKeep = true
-		}
 		for _, x := range i.actions {
-			// RFC 5228 §4.2: the same address twice is one redirect
+			// RFC 5228 §4.2: the same address twice is one redirect (the
+			// first, with its :copy)
 			if r, ok := x.(Redirect); ok && sameAddress(r.Address, a) {
 				return flowNext
 			}
+		}
+		if !cp {
+			i.cancelKeep = true
 		}
 		i.redirects++
 		if i.redirects > i.opts.MaxRedirects {
@@ -502,6 +505,23 @@ func replaceFlags(a, b Action) Action {
 		return x
 	}
 	return a
+}
+
+// storesInto tells whether an earlier keep or fileinto delivers into mb.
+func (i *interp) storesInto(mb string) bool {
+	for _, a := range i.actions {
+		switch x := a.(type) {
+		case Keep:
+			if mb == "INBOX" {
+				return true
+			}
+		case FileInto:
+			if x.Mailbox == mb {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // sameAddress compares local parts exactly and domains without case

@@ -188,9 +188,10 @@ func (i *interp) mimeHeader(n *node, name string) []string {
 				ps = p.DispParams
 			}
 			for _, pn := range i.strs(n.tags["param"]) {
-				if v, ok := mime.DecodeParam(ps, strings.ToLower(pn)); ok {
-					out = append(out, v)
-				}
+				// a missing parameter of a present field is "", as in
+				// Pigeonhole
+				v, _ := mime.DecodeParam(ps, strings.ToLower(pn))
+				out = append(out, v)
 			}
 			continue
 		}

@@ -35,14 +35,24 @@ func TestPigeonholeRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(seed, 7))
 	dir := pigeonholeDir(t)
 	msgs, _ := filepath.Glob("testdata/differential/messages/*.eml")
-	fails := 0
+	fails, compiled := 0, 0
+	defer func() { t.Logf("%d scripts, %d compiled on both sides, %d differ", n, compiled, fails) }()
 	for k := 0; k < n && fails < 10; k++ {
 		src := genScript(r)
 		mp := msgs[r.IntN(len(msgs))]
 		raw, _ := os.ReadFile(mp)
 		raw = []byte(strings.ReplaceAll(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\n", "\r\n"))
 		want, out := runPigeonhole(t, bin, dir, []byte(src), raw)
+		if strings.Contains(out, "Panic:") {
+			// sieve-test itself crashed (seen: an assertion in its body
+			// part code); nothing to compare
+			t.Logf("script %d: sieve-test panicked, skipped:\n%s", k, src)
+			continue
+		}
 		got := runOurs(t, []byte(src), raw)
+		if len(want) == 0 || want[0] != "compile-error" {
+			compiled++
+		}
 		if !sameActions(got, want) {
 			fails++
 			t.Errorf("script %d on %s differs\n ours:       %v\n pigeonhole: %v\n--- script:\n%s\n--- sieve-test:\n%s", k, filepath.Base(mp), got, want, src, out)
@@ -91,9 +101,9 @@ func genKeys(r *rand.Rand, numeric bool) string {
 }
 
 func genTest(r *rand.Rand, depth int) string {
-	k := r.IntN(12)
+	k := r.IntN(13)
 	if depth > 2 && k < 3 {
-		k = 3 + r.IntN(9)
+		k = 3 + r.IntN(10)
 	}
 	switch k {
 	case 0:
@@ -121,6 +131,23 @@ func genTest(r *rand.Rand, depth int) string {
 		return fmt.Sprintf("size %s %d", pick(r, []string{":over", ":under"}), r.IntN(2000))
 	case 10:
 		return fmt.Sprintf("body %s :contains %s", pick(r, []string{":text", ":raw", ":content \"text\"", ""}), genKeys(r, false))
+	case 11:
+		switch r.IntN(7) {
+		case 0:
+			return fmt.Sprintf("string %s\"${%s}\" %s", genMatch(r), pick(r, []string{"v", "1", "0", "w"}), genKeys(r, false))
+		case 1:
+			return fmt.Sprintf("date %s%s\"date\" \"%s\" %s", pick(r, []string{"", ":originalzone ", ":zone \"+0100\" "}), pick(r, []string{":matches ", ":is ", ":value \"gt\" "}),
+				pick(r, []string{"year", "month", "day", "hour", "weekday", "date", "time", "zone"}), genKeys(r, false))
+		case 2:
+			return fmt.Sprintf("header :regex \"%s\" \"%s\"", pick(r, rndHeaders), pick(r, []string{"^.*$", "[0-9]+", "(a|e)x", "^[[:alpha:]]+", "e.ample", ""}))
+		case 3:
+			return fmt.Sprintf("header :index %d %s%s\"%s\" %s", 1+r.IntN(2), pick(r, []string{"", ":last "}), genMatch(r), pick(r, []string{"received", "cc", "to", "subject"}), genKeys(r, false))
+		case 4:
+			return fmt.Sprintf("header :mime %s\"content-type\" %s", pick(r, []string{":type ", ":subtype ", ":contenttype ", ":anychild :type ", ":param \"charset\" "}), genKeys(r, false))
+		case 5:
+			return fmt.Sprintf("exists :mime :anychild \"%s\"", pick(r, []string{"content-disposition", "content-type", "x-none"}))
+		}
+		return fmt.Sprintf("address :regex %s\"%s\" \"%s\"", pick(r, []string{"", ":domain ", ":localpart "}), pick(r, rndAddrHdr), pick(r, []string{"^[a-z]+$", "example", "\\.(com|net)$", "^$"}))
 	}
 	return fmt.Sprintf("hasflag %s", genKeys(r, false))
 }
@@ -147,6 +174,20 @@ func genAction(r *rand.Rand) string {
 		return fmt.Sprintf("setflag \"%s\";", pick(r, rndFlags))
 	case 10:
 		return "fileinto \"m-${1}\";"
+	case 11:
+		switch r.IntN(6) {
+		case 0:
+			return fmt.Sprintf("set %s\"%s\" \"%s${1}\";", pick(r, []string{"", ":lower ", ":upper ", ":length ", ":quotewildcard "}), pick(r, []string{"v", "w"}), pick(r, rndKeys))
+		case 1:
+			return fmt.Sprintf("vacation :days %d \"%s\";", 1+r.IntN(3), pick(r, []string{"away", "gone ${v}"}))
+		case 2:
+			return "reject \"no thanks\";"
+		case 3:
+			return fmt.Sprintf("addheader \"X-Tag\" \"%s\";", pick(r, rndKeys))
+		case 4:
+			return fmt.Sprintf("deleteheader \"%s\";", pick(r, rndHeaders))
+		}
+		return "foreverypart { if header :mime :subtype \"content-type\" [\"html\", \"pdf\"] { fileinto \"part-${1}\"; break; } }"
 	}
 	return "stop;"
 }
@@ -170,5 +211,5 @@ func genBlock(r *rand.Rand, depth int) string {
 }
 
 func genScript(r *rand.Rand) string {
-	return `require ["fileinto", "imap4flags", "copy", "variables", "relational", "comparator-i;ascii-numeric", "envelope", "subaddress", "body"];` + "\n" + genBlock(r, 0)
+	return `require ["fileinto", "imap4flags", "copy", "variables", "relational", "comparator-i;ascii-numeric", "envelope", "subaddress", "body", "date", "index", "regex", "mime", "foreverypart", "vacation", "reject", "editheader"];` + "\n" + genBlock(r, 0)
 }

@@ -52,7 +52,7 @@ func parseZone(z string) (*time.Location, bool) {
 func (i *interp) date(n *node) bool {
 	var times []time.Time
 	_, orig := n.tags["originalzone"]
-	loc := i.env.Now.Location()
+	loc := i.now.Location()
 	if z, ok := i.tagStr(n, "zone"); ok {
 		l, ok := parseZone(z)
 		if !ok {
@@ -63,7 +63,7 @@ func (i *interp) date(n *node) bool {
 		loc = l
 	}
 	if n.name == "currentdate" {
-		times = []time.Time{i.env.Now.In(loc)}
+		times = []time.Time{i.now.In(loc)}
 	} else {
 		name := i.str(n.pos[0].strs[0])
 		for _, v := range i.headerValues(n, name) {

@@ -35,6 +35,7 @@ type interp struct {
 	opts     Options
 	deadline time.Time
 	ticks    int
+	now      time.Time // Env.Now, or the time Execute started
 
 	globals  map[string]string
 	isGlobal map[string]bool // names declared global in some frame
@@ -70,10 +71,11 @@ func (i *interp) fail(n *node, err error, f string, a ...any) {
 // error gives a result with only the implicit keep (RFC 5228 §2.10.6)
 // and a *RuntimeError naming the line.
 func (s *Script) Execute(ctx context.Context, env *Env) (res *Result, err error) {
-	if env.Now.IsZero() {
-		env.Now = time.Now()
+	now := env.Now
+	if now.IsZero() {
+		now = time.Now()
 	}
-	i := &interp{
+	i := &interp{now: now,
 		ctx: ctx, env: env, opts: s.opts,
 		deadline: time.Now().Add(s.opts.CPUTime),
 		globals:  map[string]string{}, isGlobal: map[string]bool{},

@@ -280,3 +280,34 @@ func TestCapabilities(t *testing.T) {
 		t.Error("Capabilities not stable")
 	}
 }
+
+// A compiled Script is shared by concurrent deliveries.
+func TestConcurrentExecute(t *testing.T) {
+	s, err := Compile("c", []byte(`require ["fileinto","variables","imap4flags","regex","editheader","body","include"];
+include "inc";
+if header :regex "subject" "^I (have)" { set "x" "${1}"; }
+addheader "X-A" "b";
+if body :contains "anvil" { addflag "$Anvil"; }
+fileinto "${x}";`), Options{}, func(string, bool) ([]byte, error) { return []byte(`require "imap4flags"; addflag "$Inc";`), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for k := 0; k < 50; k++ {
+				r, err := s.Execute(context.Background(), testEnv(testMsg))
+				if err != nil || summary(r) != "fileinto:have[$Inc $Anvil]" {
+					errs <- fmt.Sprint(err, summary(r))
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if e := <-errs; e != "" {
+			t.Fatal(e)
+		}
+	}
+}

@@ -101,9 +101,9 @@ func genKeys(r *rand.Rand, numeric bool) string {
 }
 
 func genTest(r *rand.Rand, depth int) string {
-	k := r.IntN(13)
+	k := r.IntN(14)
 	if depth > 2 && k < 3 {
-		k = 3 + r.IntN(10)
+		k = 3 + r.IntN(11)
 	}
 	switch k {
 	case 0:
@@ -148,6 +148,18 @@ func genTest(r *rand.Rand, depth int) string {
 			return fmt.Sprintf("exists :mime :anychild \"%s\"", pick(r, []string{"content-disposition", "content-type", "x-none"}))
 		}
 		return fmt.Sprintf("address :regex %s\"%s\" \"%s\"", pick(r, []string{"", ":domain ", ":localpart "}), pick(r, rndAddrHdr), pick(r, []string{"^[a-z]+$", "example", "\\.(com|net)$", "^$"}))
+	case 12:
+		switch r.IntN(5) {
+		case 0:
+			return fmt.Sprintf("spamtest %s%s\"%d\"", pick(r, []string{"", ":percent "}), pick(r, []string{":value \"ge\" :comparator \"i;ascii-numeric\" ", ":is ", ":value \"lt\" :comparator \"i;ascii-numeric\" "}), r.IntN(11)*pick(r, []int{1, 10}))
+		case 1:
+			return fmt.Sprintf("virustest :value \"%s\" :comparator \"i;ascii-numeric\" \"%d\"", pick(r, []string{"eq", "ge", "lt"}), r.IntN(6))
+		case 2:
+			return fmt.Sprintf("header :contains \"subject\" \"${hex:%02x}\"", pick(r, []int{'a', 'e', 'I', '[', 0xc3}))
+		case 3:
+			return fmt.Sprintf("envelope :all :count \"%s\" :comparator \"i;ascii-numeric\" [\"from\", \"to\"] \"%d\"", pick(r, []string{"eq", "ge"}), r.IntN(3))
+		}
+		return fmt.Sprintf("currentdate :value \"%s\" \"year\" \"2000\"", pick(r, []string{"gt", "lt"}))
 	}
 	return fmt.Sprintf("hasflag %s", genKeys(r, false))
 }
@@ -179,9 +191,9 @@ func genAction(r *rand.Rand) string {
 		case 0:
 			return fmt.Sprintf("set %s\"%s\" \"%s${1}\";", pick(r, []string{"", ":lower ", ":upper ", ":length ", ":quotewildcard "}), pick(r, []string{"v", "w"}), pick(r, rndKeys))
 		case 1:
-			return fmt.Sprintf("vacation :days %d \"%s\";", 1+r.IntN(3), pick(r, []string{"away", "gone ${v}"}))
+			return fmt.Sprintf("vacation %s \"%s\";", pick(r, []string{":days 2", ":seconds 60", ":addresses [\"me@example.com\"] :days 1", ":subject \"away ${v}\"", ":from \"me@example.com\""}), pick(r, []string{"away", "gone ${v}"}))
 		case 2:
-			return "reject \"no thanks\";"
+			return pick(r, []string{"reject \"no thanks\";", "reject text:\nNo ${hex:41}\n..thanks\n.\n;"})
 		case 3:
 			return fmt.Sprintf("addheader \"X-Tag\" \"%s\";", pick(r, rndKeys))
 		case 4:
@@ -211,5 +223,5 @@ func genBlock(r *rand.Rand, depth int) string {
 }
 
 func genScript(r *rand.Rand) string {
-	return `require ["fileinto", "imap4flags", "copy", "variables", "relational", "comparator-i;ascii-numeric", "envelope", "subaddress", "body", "date", "index", "regex", "mime", "foreverypart", "vacation", "reject", "editheader"];` + "\n" + genBlock(r, 0)
+	return `require ["fileinto", "imap4flags", "copy", "variables", "relational", "comparator-i;ascii-numeric", "envelope", "subaddress", "body", "date", "index", "regex", "mime", "foreverypart", "vacation", "reject", "editheader", "spamtestplus", "virustest", "encoded-character", "vacation-seconds"];` + "\n" + genBlock(r, 0)
 }

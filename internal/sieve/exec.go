@@ -316,6 +316,13 @@ func (i *interp) test(n *node) bool {
 	case "size":
 		lim := n.pos[0].num
 		sz := i.env.Msg.Size()
+		if i.hdr != nil && i.hdr.changed {
+			// the size of the edited message (RFC 5293 §4), as in
+			// Pigeonhole
+			if raw, err := i.env.Msg.Raw(); err == nil {
+				sz += int64(len(i.hdr.bytes()) - headerEnd(raw))
+			}
+		}
 		if _, over := n.tags["over"]; over {
 			return sz > lim
 		}

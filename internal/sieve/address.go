@@ -22,7 +22,22 @@ func parseMailbox(s string) (string, bool) {
 	if len(found) != 1 || found[0].Invalid || found[0].Mailbox == "" || found[0].Domain == "" {
 		return "", false
 	}
-	return found[0].Addr(), true
+	return quoteLocal(found[0].Mailbox) + "@" + found[0].Domain, true
+}
+
+// quoteLocal gives a local part in the form SMTP needs (RFC 5321 §4.1.2):
+// as is when it is a dot-atom, else as a quoted string.
+func quoteLocal(l string) string {
+	dotAtom := !strings.HasPrefix(l, ".") && !strings.HasSuffix(l, ".") && !strings.Contains(l, "..")
+	for k := 0; k < len(l) && dotAtom; k++ {
+		c := l[k]
+		dotAtom = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c >= 0x80 || strings.IndexByte("!#$%&'*+-/=?^_`{|}~.", c) >= 0
+	}
+	if dotAtom {
+		return l
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(l) + `"`
 }
 
 const subaddressSep = "+" // Pigeonhole's default recipient_delimiter
@@ -121,6 +136,7 @@ func splitAddr(s string) (local, domain string) {
 func (i *interp) envelope(n *node) bool {
 	part := addressPart(n)
 	var vals []string
+	entries := 0
 	for _, p := range i.strs(n.pos[0]) {
 		var v string
 		switch strings.ToLower(p) {
@@ -129,6 +145,7 @@ func (i *interp) envelope(n *node) bool {
 			if strings.Trim(v, "<>") == "" {
 				// the null reverse-path matches as "" whatever the part
 				vals = append(vals, "")
+				entries++
 				continue
 			}
 		case "to":
@@ -143,10 +160,15 @@ func (i *interp) envelope(n *node) bool {
 		if v == "" {
 			continue
 		}
+		entries++
 		local, domain := splitAddr(v)
 		if x, ok := extract(part, local, domain); ok {
 			vals = append(vals, x)
 		}
+	}
+	if newMatcher(n).typ == mCount {
+		// as for address: :count counts addresses whatever the part
+		vals = make([]string, entries)
 	}
 	return i.match(n, vals, i.strs(n.pos[1]))
 }

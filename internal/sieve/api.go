@@ -56,6 +56,9 @@ type Options struct {
 	// SpamMax is the score that means "definitely spam" for spamtest
 	// (the header holds a number 0..SpamMax). Zero: 10.
 	SpamMax float64
+	// VirusMax is the score of "definitely infected" for virustest.
+	// Zero: 5.
+	VirusMax float64
 }
 
 func (o Options) withDefaults() Options {
@@ -88,6 +91,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.SpamMax <= 0 {
 		o.SpamMax = 10
+	}
+	if o.VirusMax <= 0 {
+		o.VirusMax = 5
 	}
 	return o
 }

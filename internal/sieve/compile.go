@@ -85,7 +85,7 @@ func (c *compiler) compile(src []byte) (*Script, error) {
 	}
 	s := &Script{name: c.name, cmds: cmds, exts: c.exts, opts: c.opts}
 	c.requires(cmds)
-	c.block(cmds, true, 0)
+	c.block(cmds, true, nil)
 	if c.exts["variables"] {
 		c.checkVariables(cmds)
 	}
@@ -99,7 +99,9 @@ func (c *compiler) compile(src []byte) (*Script, error) {
 // limit too).
 const maxForEveryPartNesting = 4
 
-func (c *compiler) block(cmds []*node, top bool, loops int) {
+// block checks a command list; loops are the names ("" for none) of the
+// enclosing foreverypart loops.
+func (c *compiler) block(cmds []*node, top bool, loops []string) {
 	prevIf := false
 	requireOK := top
 	for _, n := range cmds {
@@ -125,21 +127,31 @@ func (c *compiler) block(cmds []*node, top bool, loops int) {
 			c.errf(n.line, n.col, "%s without a preceding if", n.name)
 		}
 		prevIf = n.name == "if" || n.name == "elsif"
-		if n.name == "foreverypart" && loops >= maxForEveryPartNesting {
+		if n.name == "foreverypart" && len(loops) >= maxForEveryPartNesting {
 			c.limitErr(n.line, n.col, ErrNestingTooDeep, "foreverypart nested deeper than %d levels", maxForEveryPartNesting)
 		}
-		if n.name == "extracttext" && loops == 0 {
+		if n.name == "extracttext" && len(loops) == 0 {
 			// RFC 5703 §7
 			c.errf(n.line, n.col, "extracttext is not inside a foreverypart loop")
 		}
-		if n.name == "break" && loops == 0 {
+		if n.name == "break" && len(loops) == 0 {
 			c.errf(n.line, n.col, "break outside foreverypart")
 		}
 		c.check(n, spec, false)
+		if n.name == "break" && len(loops) > 0 {
+			// RFC 5703 §3.1: :name must name an enclosing loop
+			if p := n.tags["name"]; p != nil && p.kind == aStr && !slices.Contains(loops, p.strs[0]) {
+				c.errf(n.line, n.col, "break :name \"%s\" names no enclosing foreverypart", p.strs[0])
+			}
+		}
 		if n.hasBlock {
 			l := loops
 			if n.name == "foreverypart" {
-				l++
+				name := ""
+				if p := n.tags["name"]; p != nil && p.kind == aStr {
+					name = p.strs[0]
+				}
+				l = append(slices.Clone(loops), name)
 			}
 			c.block(n.block, false, l)
 		}

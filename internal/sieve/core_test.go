@@ -162,6 +162,8 @@ func TestCore(t *testing.T) {
 		{"missing-semicolon", "keep\ndiscard;", "ERR:line 2"},
 		{"redirect", `redirect "bob@example.com"; redirect "bob@example.com";`, "redirect:bob@example.com"},
 		{"redirect-bad", `redirect "not an address";`, "ERR:invalid address"},
+		{"redirect-forms", `redirect "Bob <bob@example.com>"; redirect " ann@example.com "; redirect "\"quoted local\"@example.com";`, "redirect:bob@example.com redirect:ann@example.com redirect:\"quoted local\"@example.com"},
+		{"redirect-two-addresses", `redirect "bob@example.com, ann@example.com";`, "ERR:invalid address"},
 		// RFC 5228 §2.7.1 / §5.7 examples
 		{"header-is-casemap", `if header :is "Subject" "i have a PRESENT for you" { discard; }`, "discard"},
 		{"header-is-octet", `if header :is :comparator "i;octet" "Subject" "i have a PRESENT for you" { discard; }`, "implicit"},
@@ -189,6 +191,7 @@ else { fileinto "C"; }`, "fileinto:B"},
 if false { fileinto "A"; } elsif false { fileinto "B"; } else { fileinto "C"; }`, "fileinto:C"},
 		{"two-ifs", `require "fileinto";
 if true { fileinto "A"; } if true { fileinto "B"; } else { fileinto "C"; }`, "fileinto:A fileinto:B"},
+		{"fileinto-bad-utf8", `require ["fileinto","variables","encoded-character"]; set "m" "${hex:ff}rop"; fileinto "${m}";`, "RT:invalid mailbox name"},
 		{"dup-fileinto", `require "fileinto"; fileinto "A"; fileinto "A";`, "fileinto:A"},
 		{"keep-and-inbox", `require "fileinto"; keep; fileinto "INBOX";`, "keep"},
 		{"comments", "# hash\r\n/* bracket\r\n comment */ keep; # end", "keep"},
@@ -237,8 +240,20 @@ func TestLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Execute(ctx, testEnv(testMsg)); err == nil {
-		t.Fatal("CPUTime: no error")
+	if _, err := s.Execute(ctx, testEnv(testMsg)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: got %v", err)
+	}
+	if _, err := s.Execute(context.Background(), testEnv(testMsg)); !errors.Is(err, ErrCPUTime) || !strings.Contains(err.Error(), "cpu_time") {
+		t.Fatalf("CPUTime: got %v", err)
+	}
+	s, _ = Compile("cpu", []byte(loop), Options{}, nil)
+	if _, err := s.Execute(context.Background(), testEnv(testMsg)); err != nil {
+		t.Fatalf("default CPUTime: %v", err)
+	}
+	// one hostile :matches is cut off by its step budget
+	s, _ = Compile("glob", []byte(`if header :matches "X-Long" "`+strings.Repeat("*a", 12)+`b" { keep; }`), Options{}, nil)
+	if _, err := s.Execute(context.Background(), testEnv("X-Long: "+strings.Repeat("a", 200)+"\r\n\r\n")); !errors.Is(err, ErrCPUTime) {
+		t.Fatalf(":matches budget: got %v", err)
 	}
 }
 
@@ -263,5 +278,36 @@ func TestCapabilities(t *testing.T) {
 	}
 	if !reflect.DeepEqual(caps, Capabilities()) {
 		t.Error("Capabilities not stable")
+	}
+}
+
+// A compiled Script is shared by concurrent deliveries.
+func TestConcurrentExecute(t *testing.T) {
+	s, err := Compile("c", []byte(`require ["fileinto","variables","imap4flags","regex","editheader","body","include"];
+include "inc";
+if header :regex "subject" "^I (have)" { set "x" "${1}"; }
+addheader "X-A" "b";
+if body :contains "anvil" { addflag "$Anvil"; }
+fileinto "${x}";`), Options{}, func(string, bool) ([]byte, error) { return []byte(`require "imap4flags"; addflag "$Inc";`), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for k := 0; k < 50; k++ {
+				r, err := s.Execute(context.Background(), testEnv(testMsg))
+				if err != nil || summary(r) != "fileinto:have[$Inc $Anvil]" {
+					errs <- fmt.Sprint(err, summary(r))
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if e := <-errs; e != "" {
+			t.Fatal(e)
+		}
 	}
 }

@@ -39,7 +39,7 @@ func parseZone(z string) (*time.Location, bool) {
 	}
 	h, err1 := strconv.Atoi(z[1:3])
 	m, err2 := strconv.Atoi(z[3:5])
-	if err1 != nil || err2 != nil || h > 23 || m > 59 {
+	if err1 != nil || err2 != nil || m > 59 {
 		return nil, false
 	}
 	off := h*3600 + m*60
@@ -52,18 +52,18 @@ func parseZone(z string) (*time.Location, bool) {
 func (i *interp) date(n *node) bool {
 	var times []time.Time
 	_, orig := n.tags["originalzone"]
-	loc := i.env.Now.Location()
+	loc := i.now.Location()
 	if z, ok := i.tagStr(n, "zone"); ok {
 		l, ok := parseZone(z)
 		if !ok {
-			// RFC 5260 §4.1: an invalid zone is ignored... Pigeonhole
-			// treats it as a test failure
-			return false
+			// an invalid zone gives UTC, as in Pigeonhole (which warns
+			// at compile time)
+			l = time.UTC
 		}
 		loc = l
 	}
 	if n.name == "currentdate" {
-		times = []time.Time{i.env.Now.In(loc)}
+		times = []time.Time{i.now.In(loc)}
 	} else {
 		name := i.str(n.pos[0].strs[0])
 		for _, v := range i.headerValues(n, name) {

@@ -15,5 +15,13 @@
 // Where the RFCs leave room the behaviour follows Dovecot Pigeonhole;
 // docs/sieve.md lists the extensions and the differences.
 //
+// The API is the one agreed for the delivery integration; since its first
+// commit only fields and helpers were added: Options.MaxNestingDepth,
+// MaxVariableSize, SpamHeader, VirusHeader, SpamMax; Env.Duplicate (it
+// answers, and must not record: Result.Duplicates lists what to record
+// after a successful delivery; its first doc comment said it recorded);
+// Result.EditedHeader and Result.Duplicates; NewMessage, ShouldAutoReplyFor,
+// Script.Name, Script.Extensions, DuplicateMark and the default constants.
+//
 // This package imports only barid's mail parsing packages.
 package sieve

@@ -145,7 +145,7 @@ func (i *interp) editHeader(n *node) {
 		} else {
 			h.fields = append([]field{f}, h.fields...)
 		}
-		h.changed = true
+		i.headerChanged()
 		return
 	}
 	// deleteheader: RFC 5293 §5
@@ -185,5 +185,15 @@ func (i *interp) editHeader(n *node) {
 		}
 	}
 	h.fields = out
-	h.changed = true
+	i.headerChanged()
+}
+
+// headerChanged marks the header edited; the MIME structure is parsed
+// again when next needed (not inside foreverypart, whose loop holds the
+// parts it walks).
+func (i *interp) headerChanged() {
+	i.hdr.changed = true
+	if i.part == nil {
+		i.msg = nil
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"barid/internal/mail/header"
 )
@@ -34,6 +35,7 @@ type interp struct {
 	opts     Options
 	deadline time.Time
 	ticks    int
+	now      time.Time // Env.Now, or the time Execute started
 
 	globals  map[string]string
 	isGlobal map[string]bool // names declared global in some frame
@@ -69,10 +71,11 @@ func (i *interp) fail(n *node, err error, f string, a ...any) {
 // error gives a result with only the implicit keep (RFC 5228 §2.10.6)
 // and a *RuntimeError naming the line.
 func (s *Script) Execute(ctx context.Context, env *Env) (res *Result, err error) {
-	if env.Now.IsZero() {
-		env.Now = time.Now()
+	now := env.Now
+	if now.IsZero() {
+		now = time.Now()
 	}
-	i := &interp{
+	i := &interp{now: now,
 		ctx: ctx, env: env, opts: s.opts,
 		deadline: time.Now().Add(s.opts.CPUTime),
 		globals:  map[string]string{}, isGlobal: map[string]bool{},
@@ -206,11 +209,17 @@ func (i *interp) command(n *node) flow {
 		_, create := n.tags["create"]
 		use, _ := i.tagStr(n, "specialuse")
 		mb := i.str(n.pos[0].strs[0])
+		if !utf8.ValidString(mb) {
+			// RFC 5228 §4.1 (UTF-8 names); Pigeonhole fails likewise
+			i.fail(n, nil, "fileinto: invalid mailbox name %q", mb)
+		}
 		if strings.EqualFold(mb, "INBOX") {
 			// RFC 3501 §5.1: INBOX is case-insensitive
 			mb = "INBOX"
 		}
-		if !cp {
+		if !cp && !i.storesInto(mb) {
+			// a store into a mailbox already stored into is merged with
+			// the first one and keeps its :copy (as in Pigeonhole)
 			i.cancelKeep = true
 		}
 		i.addAction(n, FileInto{Mailbox: mb, Create: create, Copy: cp, Flags: i.actionFlags(n), SpecialUse: use})
@@ -222,14 +231,15 @@ func (i *interp) command(n *node) flow {
 		if !ok {
 			i.fail(n, nil, "redirect: invalid address '%s'", addr)
 		}
-		if !cp {
-			i.cancelKeep = true
-		}
 		for _, x := range i.actions {
-			// RFC 5228 §4.2: the same address twice is one redirect
+			// RFC 5228 §4.2: the same address twice is one redirect (the
+			// first, with its :copy)
 			if r, ok := x.(Redirect); ok && sameAddress(r.Address, a) {
 				return flowNext
 			}
+		}
+		if !cp {
+			i.cancelKeep = true
 		}
 		i.redirects++
 		if i.redirects > i.opts.MaxRedirects {
@@ -306,6 +316,13 @@ func (i *interp) test(n *node) bool {
 	case "size":
 		lim := n.pos[0].num
 		sz := i.env.Msg.Size()
+		if i.hdr != nil && i.hdr.changed {
+			// the size of the edited message (RFC 5293 §4), as in
+			// Pigeonhole
+			if raw, err := i.env.Msg.Raw(); err == nil {
+				sz += int64(len(i.hdr.bytes()) - headerEnd(raw))
+			}
+		}
 		if _, over := n.tags["over"]; over {
 			return sz > lim
 		}
@@ -440,9 +457,15 @@ func (i *interp) result() *Result {
 	// RFC 5228 §4.1/§4.3: filing into the same mailbox twice, or keep
 	// and fileinto "INBOX", delivers once.
 	seen := map[string]int{}
+	discarded := false
 	for _, a := range i.actions {
 		var key string
 		switch x := a.(type) {
+		case Discard:
+			if discarded {
+				continue // one discard is enough
+			}
+			discarded = true
 		case Keep:
 			key = "INBOX"
 		case FileInto:
@@ -491,6 +514,23 @@ func replaceFlags(a, b Action) Action {
 		return x
 	}
 	return a
+}
+
+// storesInto tells whether an earlier keep or fileinto delivers into mb.
+func (i *interp) storesInto(mb string) bool {
+	for _, a := range i.actions {
+		switch x := a.(type) {
+		case Keep:
+			if mb == "INBOX" {
+				return true
+			}
+		case FileInto:
+			if x.Mailbox == mb {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // sameAddress compares local parts exactly and domains without case

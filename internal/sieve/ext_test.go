@@ -421,7 +421,10 @@ if spamtest :matches "*" { set "s" "${1}"; }
 if spamtest :percent :matches "*" { set "p" "${1}"; }
 if virustest :matches "*" { set "v" "${1}"; }
 fileinto "${s}/${p}/${v}";`
-	runCasesWith(t, "X-Spam-Score: 5.0\r\nX-Virus-Score: 4\r\n"+testMsg, nil, []runCase{{"scores", pre, "fileinto:6/50/4"}})
+	// Pigeonhole's scale: int(score/max*9 + 1.001), truncated
+	runCasesWith(t, "X-Spam-Score: 5.0\r\nX-Virus-Score: 4\r\n"+testMsg, nil, []runCase{{"scores", pre, "fileinto:5/50/4"}})
+	runCasesWith(t, "X-Spam-Score: 9.9\r\nX-Virus-Score: 5\r\n"+testMsg, nil, []runCase{{"truncated", pre, "fileinto:9/99/5"}})
+	runCasesWith(t, "X-Spam-Score: -2\r\n"+testMsg, nil, []runCase{{"negative", pre, "fileinto:0/0/0"}})
 	runCasesWith(t, "X-Spam-Score: 99\r\n"+testMsg, nil, []runCase{{"clamped", pre, "fileinto:10/100/0"}})
 	runCasesWith(t, testMsg, nil, []runCase{{"untested", pre, "fileinto:0/0/0"}})
 }
@@ -444,6 +447,7 @@ fileinto "${n}";`, "fileinto:mixed,plain,png,"}, // the top level too, as Pigeon
 foreverypart { if header :mime :type "content-type" "text" { extracttext :first 5 "t"; fileinto "${t}"; } }`, "fileinto:Hello"},
 		{"extracttext-outside", `require ["extracttext","variables","foreverypart"]; extracttext "t";`, "ERR:not inside a foreverypart"},
 		{"break-outside", `require "foreverypart"; break;`, "ERR:break outside foreverypart"},
+		{"break-unknown-name", `require "foreverypart"; foreverypart :name "a" { break :name "b"; }`, "ERR:names no enclosing foreverypart"},
 		{"anychild-needs-mime", `require "mime"; if header :anychild "a" "b" { keep; }`, "ERR::anychild needs :mime"},
 	})
 }

@@ -1,7 +1,6 @@
 package sieve
 
 import (
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -66,34 +65,33 @@ func (i *interp) duplicate(n *node) bool {
 // configured header: spamtest gives "0" (not tested) or 1..10 (or 0..100
 // with :percent), virustest "0" or 1..5.
 func (i *interp) spamTest(n *node) bool {
-	var val string
-	if n.name == "spamtest" {
-		vs := i.msgHeader(i.opts.SpamHeader)
-		score, ok := firstNumber(vs)
-		switch {
-		case hasTag(n, "percent"):
-			if !ok {
-				val = "0"
-			} else {
-				val = strconv.Itoa(int(math.Round(clamp(score/i.opts.SpamMax, 0, 1) * 100)))
-			}
-		case !ok:
-			val = "0"
-		default:
-			val = strconv.Itoa(1 + int(math.Round(clamp(score/i.opts.SpamMax, 0, 1)*9)))
-		}
-	} else {
-		score, ok := firstNumber(i.msgHeader(i.opts.VirusHeader))
-		if !ok {
-			val = "0"
-		} else {
-			val = strconv.Itoa(int(clamp(math.Round(score), 1, 5)))
-		}
+	hdr, max := i.opts.SpamHeader, i.opts.SpamMax
+	if n.name == "virustest" {
+		hdr, max = i.opts.VirusHeader, i.opts.VirusMax
+	}
+	val := "0" // not tested
+	if score, ok := firstNumber(i.msgHeader(hdr)); ok {
+		val = scaleScore(float32(score/max), n.name == "virustest", hasTag(n, "percent"))
 	}
 	return i.match(n, []string{val}, i.strs(n.pos[0]))
 }
 
-func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
+// scaleScore maps score/max to the RFC 5235 scale as Pigeonhole does
+// (in float32, truncating): spamtest 1..10, virustest 1..5, :percent
+// 0..100; a negative score is "0".
+func scaleScore(ratio float32, virus, percent bool) string {
+	if ratio < 0 {
+		return "0"
+	}
+	ratio = min(ratio, 1)
+	switch {
+	case percent:
+		return strconv.Itoa(int(ratio*100 + 0.001))
+	case virus:
+		return strconv.Itoa(int(ratio*4 + 1.001))
+	}
+	return strconv.Itoa(int(ratio*9 + 1.001))
+}
 
 // firstNumber reads the leading number of the first value
 // ("5.3", "5.3 / 10", "Yes, score=5.3" are all 5.3).

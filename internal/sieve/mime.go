@@ -32,6 +32,11 @@ func (i *interp) parsed(n *node) *parsedMsg {
 	if err != nil {
 		i.fail(n, err, "reading the message: %v", err)
 	}
+	if i.hdr != nil && i.hdr.changed {
+		// MIME tests see the edited message (RFC 5293 §4), as in
+		// Pigeonhole: deleting Content-Type makes it text/plain
+		raw = append(i.hdr.bytes(), raw[headerEnd(raw):]...)
+	}
 	root, err := mime.Parse(bytes.NewReader(raw), mime.DefaultLimits())
 	if err != nil {
 		i.fail(n, err, "parsing the message: %v", err)
@@ -80,8 +85,11 @@ func (i *interp) body(n *node) bool {
 	var vals []string
 	switch {
 	case hasTag(n, "raw"):
-		// §5.1: the undecoded body
-		vals = []string{string(m.bodyOf(m.root))}
+		// §5.1: the undecoded body; an empty one is no value at all
+		// (Pigeonhole)
+		if b := m.bodyOf(m.root); len(b) > 0 {
+			vals = []string{string(b)}
+		}
 	case hasTag(n, "content"):
 		types := i.strs(n.tags["content"])
 		walk(m.root, func(p *mime.Part) {
@@ -188,9 +196,10 @@ func (i *interp) mimeHeader(n *node, name string) []string {
 				ps = p.DispParams
 			}
 			for _, pn := range i.strs(n.tags["param"]) {
-				if v, ok := mime.DecodeParam(ps, strings.ToLower(pn)); ok {
-					out = append(out, v)
-				}
+				// a missing parameter of a present field is "", as in
+				// Pigeonhole
+				v, _ := mime.DecodeParam(ps, strings.ToLower(pn))
+				out = append(out, v)
 			}
 			continue
 		}

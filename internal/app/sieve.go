@@ -30,6 +30,10 @@ func sieveOptions(cfg *config.Config) sieve.Options {
 		MaxRedirects:    s.MaxRedirects,
 		MaxIncludeDepth: s.MaxIncludeDepth,
 		CPUTime:         s.CPUTime.Duration,
+		SpamHeader:      s.SpamHeader,
+		SpamMax:         s.SpamMax,
+		VirusHeader:     s.VirusHeader,
+		VirusMax:        s.VirusMax,
 	}
 }
 

@@ -34,6 +34,14 @@ type Sieve struct {
 	VacationMinPeriod Duration `toml:"vacation_min_period"`
 	// VacationMaxPeriod is the longest (default 90 days).
 	VacationMaxPeriod Duration `toml:"vacation_max_period"`
+	// SpamHeader and VirusHeader name the headers spamtest and
+	// virustest read (RFC 5235 §3; default "X-Spam-Score" and
+	// "X-Virus-Score"), holding a number from 0 to SpamMax (default 10)
+	// and VirusMax (default 5).
+	SpamHeader  string  `toml:"spam_header"`
+	SpamMax     float64 `toml:"spam_max"`
+	VirusHeader string  `toml:"virus_header"`
+	VirusMax    float64 `toml:"virus_max"`
 	// SMTP is the smarthost ("HOST:PORT") for redirect, vacation and
 	// reject. Empty: those messages wait in the spool, and the log says
 	// so.
@@ -61,6 +69,10 @@ func defaultSieve() Sieve {
 		MaxRedirects:      4,
 		MaxIncludeDepth:   10,
 		MaxNameLength:     255,
+		SpamHeader:        "X-Spam-Score",
+		SpamMax:           10,
+		VirusHeader:       "X-Virus-Score",
+		VirusMax:          5,
 		CPUTime:           Duration{30 * time.Second},
 		VacationMinPeriod: Duration{24 * time.Hour},
 		VacationMaxPeriod: Duration{90 * 24 * time.Hour},
@@ -90,6 +102,9 @@ func (c *Config) validateSieve(add func(string, ...any)) {
 		if _, _, err := net.SplitHostPort(s.SMTP); err != nil {
 			add("sieve.smtp must be HOST:PORT: %v", err)
 		}
+	}
+	if s.SpamMax <= 0 || s.VirusMax <= 0 {
+		add("sieve.spam_max and sieve.virus_max must be positive")
 	}
 	if s.RetryInterval.Duration <= 0 || s.MaxAttempts < 1 {
 		add("sieve.retry_interval must be positive and sieve.max_attempts at least 1")

@@ -104,3 +104,24 @@ if duplicate {
 		t.Fatalf("Dups: %q", got)
 	}
 }
+
+// TestSpamtestConfiguredHeader: spamtest (RFC 5235) reads the header
+// and scale of [sieve] spam_header and spam_max.
+func TestSpamtestConfiguredHeader(t *testing.T) {
+	s := startSieve(t, t.TempDir(), nil, func(c *config.Config) {
+		c.Sieve.SpamHeader, c.Sieve.SpamMax = "X-My-Spam", 100
+	})
+	s.AddUser("alice@example.org", "pw")
+	s.putScript("alice@example.org", "pw", "spam", `require ["spamtest", "relational", "comparator-i;ascii-numeric", "fileinto"];
+if spamtest :value "ge" :comparator "i;ascii-numeric" "5" { fileinto "Junk"; }
+`)
+	s.lmtpSend("x@example.net", []string{"alice@example.org"}, msg("x@example.net", "alice@example.org", "scored high", "X-My-Spam: 80"))
+	s.lmtpSend("x@example.net", []string{"alice@example.org"}, msg("x@example.net", "alice@example.org", "other header", "X-Spam-Score: 80"))
+	s.lmtpSend("x@example.net", []string{"alice@example.org"}, msg("x@example.net", "alice@example.org", "scored low", "X-My-Spam: 10"))
+	if got := s.box("alice@example.org", "Junk"); !slices.Equal(got, []string{"scored high []"}) {
+		t.Fatalf("Junk: %q", got)
+	}
+	if got := s.box("alice@example.org", "INBOX"); !slices.Equal(got, []string{"other header []", "scored low []"}) {
+		t.Fatalf("INBOX: %q", got)
+	}
+}

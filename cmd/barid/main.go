@@ -3,6 +3,7 @@
 //	barid quickstart            start a demo server in ./barid-data
 //	barid serve [flags]         run the server
 //	barid user add|passwd|del|list --data DIR [NAME]
+//	barid sieve put|get|list|activate|deactivate|del|check --data DIR USER [NAME]
 //	barid deliver --data DIR [--mailbox NAME] USER   (message on stdin)
 //	barid mailbox list|status|create|delete|rename|subscribe --data DIR USER ...
 //	barid search|expunge --data DIR USER MAILBOX QUERY
@@ -35,6 +36,7 @@ func subcommands() []subcommand {
 		{"serve", "run the server", runServe},
 		{"user", "manage accounts: add, passwd, del, list", runUser},
 		{"alias", "manage address aliases and catch-alls: add, del, list", runAlias},
+		{"sieve", "manage Sieve scripts: put, get, list, activate, deactivate, del, check", runSieve},
 		{"deliver", "deliver one message from standard input (for an MTA)", runDeliverStdin},
 		{"mailbox", "manage a user's mailboxes: list, status, create, delete, rename, subscribe", runMailbox},
 		{"search", "print the UIDs of messages matching an IMAP SEARCH query", runSearch},
@@ -76,6 +78,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if s.name == args[0] {
 			if s.name == "user" {
 				return runUserWithInput(ctx, args[1:], stdin, stdout, stderr)
+			}
+			if s.name == "sieve" {
+				return runSieveWithInput(ctx, args[1:], stdin, stdout, stderr)
 			}
 			if s.name == "deliver" {
 				return runDeliver(ctx, args[1:], stdin, stdout, stderr)

@@ -61,6 +61,7 @@ type serveFlags struct {
 	submission, submissions, relay      string
 	blobs                               string
 	metrics, pprof, logFormat           string
+	managesieve                         string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
@@ -80,6 +81,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.metrics, "metrics", "", "Prometheus /metrics listen address, e.g. 127.0.0.1:9143; \"off\" disables (default off)")
 	fs.StringVar(&f.pprof, "pprof", "", "net/http/pprof listen address, loopback only, e.g. 127.0.0.1:6060; \"off\" disables (default off)")
 	fs.StringVar(&f.logFormat, "log-format", "", "log format: text or json")
+	fs.StringVar(&f.managesieve, "managesieve", "", "ManageSieve (RFC 5804, STARTTLS) listen address, e.g. :4190; \"off\" disables (default off)")
 }
 
 func (f *serveFlags) load() (config.Config, error) {
@@ -104,6 +106,9 @@ func (f *serveFlags) load() (config.Config, error) {
 	}
 	if f.pop3 != "" {
 		cfg.POP3.Listen = offToEmpty(f.pop3)
+	}
+	if f.managesieve != "" {
+		cfg.ManageSieve.Listen = offToEmpty(f.managesieve)
 	}
 	if f.pop3s != "" {
 		cfg.POP3.ListenTLS = offToEmpty(f.pop3s)

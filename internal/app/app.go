@@ -107,10 +107,11 @@ type App struct {
 	lmtp   lmtpService // lmtp.go
 	pop3   pop3Service // pop3.go
 
-	subm submissionService // submission.go
-	obs  observeService    // observe.go: metrics and pprof
-	ctl  controlService    // control.go: the operator's control socket
-	acme *acmeService      // acme.go: nil unless [tls] acme_domains
+	subm  submissionService // submission.go
+	sieve sieveService      // sieve.go
+	obs   observeService    // observe.go: metrics and pprof
+	ctl   controlService    // control.go: the operator's control socket
+	acme  *acmeService      // acme.go: nil unless [tls] acme_domains
 
 	listeners []listener
 }
@@ -213,6 +214,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		LogCommands:        a.logCommands(),
 	})
 	a.newPOP3()
+	a.newSieve()
 	return a, nil
 }
 
@@ -253,6 +255,10 @@ func (a *App) Listen() error {
 		a.closeListeners()
 		return err
 	}
+	if err := a.listenManageSieve(); err != nil {
+		a.closeListeners()
+		return err
+	}
 	if err := a.listenObserve(); err != nil {
 		a.closeListeners()
 		return err
@@ -282,6 +288,7 @@ func (a *App) Addrs() map[string]string {
 	a.lmtpAddrs(m)
 	a.pop3Addrs(m)
 	a.submissionAddrs(m)
+	a.sieveAddrs(m)
 	a.observeAddrs(m)
 	a.controlAddrs(m)
 	a.acmeAddrs(m)
@@ -316,6 +323,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.serveLMTP(&wg, errc)
 	a.servePOP3(&wg, errc)
 	a.serveSubmission(&wg, errc)
+	a.serveSieve(&wg, errc)
 	a.serveObserve(&wg)
 	a.serveControl(ctx, &wg)
 	a.serveACME(ctx, &wg)
@@ -374,6 +382,7 @@ loop:
 	swg.Add(1)
 	go func() { defer swg.Done(); a.shutdownPOP3(sctx) }()
 	a.shutdownSubmission(sctx)
+	a.shutdownSieve(sctx)
 	a.imap.Shutdown(sctx)
 	swg.Wait()
 	a.shutdownObserve(sctx)

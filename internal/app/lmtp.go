@@ -61,6 +61,7 @@ func (a *App) lmtpConfig(handoff bool) lmtp.Config {
 		Handoff:         handoff,
 		Metrics:         a.obs.m,
 		LogCommands:     a.logCommands(),
+		Filter:          a.sieve.filter,
 	}
 }
 
@@ -286,6 +287,9 @@ func Deliver(ctx context.Context, cfg *config.Config, logger *slog.Logger, req D
 		return ViaDirect, err
 	}
 	limit := cfg.Limits.LiteralSize + int64(len(prefix))
+	if done, err := deliverSieve(ctx, cfg, logger, d, dl, t, mb, req.User, envFrom, body, limit); done || err != nil {
+		return ViaDirect, err
+	}
 	uid, err := dl.Deliver(ctx, mb.ID, body, limit, store.Flags{}, time.Now())
 	if err != nil {
 		return ViaDirect, err

@@ -53,6 +53,9 @@ type Config struct {
 
 	Submission Submission `toml:"submission"`
 
+	Sieve       Sieve       `toml:"sieve"`
+	ManageSieve ManageSieve `toml:"managesieve"`
+
 	Metrics Metrics `toml:"metrics"`
 	Log     Log     `toml:"log"`
 	Proxy   Proxy   `toml:"proxy"`
@@ -410,6 +413,7 @@ func Default() Config {
 		Log:        Log{Format: "text"},
 		Proxy:      Proxy{HeaderTimeout: Duration{5 * time.Second}},
 		Metadata:   DefaultMetadata(),
+		Sieve:      defaultSieve(),
 	}
 }
 
@@ -521,6 +525,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validateSources(add)
+	c.validateSieve(add)
 	if c.Auth.CacheTTL.Duration < 0 || c.Auth.CacheSize < 0 {
 		add("auth.cache_ttl and auth.cache_size must be >= 0 (0 = no login cache)")
 	}

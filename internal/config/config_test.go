@@ -18,7 +18,8 @@ func TestExampleFileMatchesDefaults(t *testing.T) {
 	def := Default()
 	if cfg.DataDir != def.DataDir || cfg.IMAP != def.IMAP || !tlsEqual(cfg.TLS, def.TLS) || cfg.Control != def.Control || cfg.Limits != def.Limits || cfg.Storage != def.Storage ||
 		cfg.Auth.FailureDelay != def.Auth.FailureDelay || cfg.Auth.MaxFailureDelay != def.Auth.MaxFailureDelay ||
-		cfg.Hostname != def.Hostname || cfg.LogLevel != def.LogLevel || cfg.Proxy.HeaderTimeout != def.Proxy.HeaderTimeout || len(cfg.Proxy.Trusted) != 0 {
+		cfg.Hostname != def.Hostname || cfg.LogLevel != def.LogLevel || cfg.Proxy.HeaderTimeout != def.Proxy.HeaderTimeout || len(cfg.Proxy.Trusted) != 0 ||
+		cfg.Sieve != def.Sieve || cfg.ManageSieve != def.ManageSieve {
 		t.Fatalf("example differs from defaults:\n%+v\n%+v", cfg, def)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"barid/internal/deliver"
+	"barid/internal/filter"
 	"barid/internal/metrics"
 	"barid/internal/quickack"
 	"barid/internal/store"
@@ -65,6 +66,8 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// LogCommands logs one line per MAIL, RCPT and DATA at debug level.
 	LogCommands bool
+	// Filter runs each recipient's active Sieve script (nil: none run).
+	Filter *filter.Filter
 }
 
 // DefaultMaxRecipients is used when Config.MaxRecipients is 0.

@@ -11,7 +11,9 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"barid/internal/filter"
 	"barid/internal/metrics"
+	"barid/internal/sieve"
 	"barid/internal/store"
 )
 
@@ -34,6 +36,9 @@ type recipient struct {
 	addr    string // as given in RCPT TO: the key for SetStatus
 	target  *Target
 	mailbox string // wanted mailbox (hand-off only)
+	// envTo is the envelope recipient Sieve sees: addr, or for a
+	// hand-off the USER "barid deliver" was given.
+	envTo string
 }
 
 var _ smtp.LMTPSession = (*session)(nil)
@@ -84,13 +89,13 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) (err error) {
 
 func (s *session) rcpt(to string, _ *smtp.RcptOptions) error {
 	ctx := s.srv.ctx
-	rc := &recipient{addr: to}
+	rc := &recipient{addr: to, envTo: to}
 	lookup := to
 	if user, mailbox, ok := parseHandoff(to); ok {
 		if !s.srv.cfg.Handoff {
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "Hand-off recipients are accepted on the private socket only"}
 		}
-		lookup, rc.mailbox = user, mailbox
+		lookup, rc.mailbox, rc.envTo = user, mailbox, user
 	}
 	t, err := s.srv.resolver.Resolve(ctx, lookup)
 	if errors.Is(err, store.ErrNoAccount) {
@@ -181,11 +186,29 @@ func (s *session) deliver(r io.Reader, set0 func(rcpt string, err error)) {
 	slot := make([]int, len(s.rcpts))
 	errs := make([]error, len(s.rcpts))
 	seen := map[int64]int{}
+	// Recipients with an active Sieve script: their copies are filed
+	// by filterRecipient, one script run each (docs/sieve.md).
+	type sieved struct {
+		script *sieve.Script
+		mb     *store.Mailbox
+	}
+	scripts := make([]*sieved, len(s.rcpts))
 	for i, rc := range s.rcpts {
 		mb, err := s.srv.resolver.Mailbox(ctx, rc.target, rc.mailbox, cfg.Deliver.Bus.Publish)
 		if err != nil {
 			errs[i] = err
 			continue
+		}
+		if cfg.Filter != nil {
+			sc, err := cfg.Filter.Active(ctx, rc.target.Account.ID)
+			if err != nil {
+				errs[i] = err
+				continue
+			}
+			if sc != nil {
+				scripts[i] = &sieved{script: sc, mb: mb}
+				continue
+			}
 		}
 		k, ok := seen[mb.ID]
 		if !ok {
@@ -197,12 +220,35 @@ func (s *session) deliver(r io.Reader, set0 func(rcpt string, err error)) {
 		slot[i] = k
 	}
 	uids, cerrs := cfg.Deliver.CommitEach(ctx, p, mbIDs)
-	if !slices.Contains(cerrs, nil) {
+	stored := slices.Contains(cerrs, nil)
+	outcomes := make([]*filter.Outcome, len(s.rcpts))
+	for i, rc := range s.rcpts {
+		if scripts[i] == nil || errs[i] != nil {
+			continue
+		}
+		out, err := cfg.Filter.Run(ctx, scripts[i].script, p, filter.Recipient{Account: rc.target.Account,
+			Rcpt: rc.envTo, From: s.from, Default: scripts[i].mb})
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		outcomes[i] = out
+		stored = stored || len(out.UIDs) > 0
+	}
+	if !stored {
 		// No mailbox took it: take the blob back now.
 		cfg.Deliver.Discard(ctx, p)
 	}
 	for i, rc := range s.rcpts {
 		err := errs[i]
+		if out := outcomes[i]; out != nil && err == nil {
+			s.sieveStatus(rc, out, tid, p.Size, start, set)
+			continue
+		}
+		if scripts[i] != nil && err != nil {
+			set(rc.addr, s.status(err, "sieve", rc.addr))
+			continue
+		}
 		var uid store.UID
 		mbName := ""
 		if err == nil {
@@ -219,6 +265,31 @@ func (s *session) deliver(r io.Reader, set0 func(rcpt string, err error)) {
 		// is durable (blob synced, transaction committed).
 		set(rc.addr, &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: tid + " Saved"})
 	}
+}
+
+// sieveStatus answers a recipient whose script ran: 550 5.7.1 with
+// the reason for ereject (RFC 5429 §2.1: that recipient alone), 250
+// otherwise (reject answers 250 and mails the refusal, RFC 5429 §2.2).
+func (s *session) sieveStatus(rc *recipient, out *filter.Outcome, tid string, size int64, start time.Time, set func(string, error)) {
+	if out.Rejected != "" {
+		s.log.Info("lmtp: refused by the recipient's Sieve script (ereject)", "id", tid, "rcpt", rc.addr,
+			"account", rc.target.Account.Name)
+		set(rc.addr, &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: clean(oneLine(out.Rejected))})
+		return
+	}
+	s.log.Info("lmtp: delivered", "id", tid, "from", s.from, "rcpt", rc.addr,
+		"account", rc.target.Account.Name, "sieve", true, "mailboxes", out.Mailboxes, "uids", out.UIDs,
+		"size", size, "ms", time.Since(start).Milliseconds())
+	set(rc.addr, &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: tid + " Saved"})
+}
+
+// oneLine joins a multi-line reason into one reply line.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(strings.NewReplacer("\r", " ", "\n", " ").Replace(s)), " ")
+	if len(s) > 400 {
+		s = s[:400]
+	}
+	return s
 }
 
 // status classifies err as a reply and logs it; unexpected failures are

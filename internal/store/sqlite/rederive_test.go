@@ -57,7 +57,9 @@ func TestMigrationRederivesSearchFields(t *testing.T) {
 		"DROP TABLE quotas", "DROP TRIGGER quotas_account_add", "DROP TRIGGER quotas_account_del",
 		"DROP TRIGGER quotas_charge", "DROP TRIGGER quotas_release",
 		"DROP TABLE metadata", "DROP TRIGGER metadata_mailbox_gc", "DROP TRIGGER metadata_account_gc",
-		"DROP TABLE aliases", "DROP TABLE app_passwords"} {
+		"DROP TABLE aliases", "DROP TABLE app_passwords",
+		// step 15 (Sieve)
+		"DROP TRIGGER sieve_account_gc", "DROP TABLE sieve_scripts", "DROP TABLE sieve_vacation", "DROP TABLE sieve_outgoing"} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

@@ -287,6 +287,49 @@ CREATE TABLE app_passwords (
 	UNIQUE (account, label)
 ) WITHOUT ROWID;
 `,
+	// 15: Sieve (store.SieveScripts): per-account scripts, at most one
+	// active (a partial unique index); the vacation memory (RFC 5230
+	// §4.2), keyed by handle and sender, with an expiry; and the spool
+	// of Sieve-generated mail (redirect, vacation, reject) waiting for
+	// the smarthost, which survives restarts. Scripts and vacation rows
+	// go with their account (trigger); spooled mail does not.
+	`
+CREATE TABLE sieve_scripts (
+	account INTEGER NOT NULL,
+	name    TEXT NOT NULL,
+	script  BLOB NOT NULL,
+	active  INTEGER NOT NULL DEFAULT 0,
+	updated INTEGER NOT NULL,
+	PRIMARY KEY (account, name)
+);
+CREATE UNIQUE INDEX sieve_scripts_active ON sieve_scripts (account) WHERE active = 1;
+
+CREATE TABLE sieve_vacation (
+	account INTEGER NOT NULL,
+	key     TEXT NOT NULL,
+	expires INTEGER NOT NULL,
+	PRIMARY KEY (account, key)
+);
+
+CREATE TABLE sieve_outgoing (
+	id        INTEGER PRIMARY KEY,
+	account   INTEGER NOT NULL,
+	kind      TEXT NOT NULL,
+	sender    TEXT NOT NULL,
+	rcpts     TEXT NOT NULL,
+	data      BLOB NOT NULL,
+	attempts  INTEGER NOT NULL DEFAULT 0,
+	next_try  INTEGER NOT NULL,
+	created   INTEGER NOT NULL,
+	last_error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sieve_outgoing_due ON sieve_outgoing (next_try, id);
+
+CREATE TRIGGER sieve_account_gc AFTER DELETE ON accounts BEGIN
+	DELETE FROM sieve_scripts WHERE account = old.id;
+	DELETE FROM sieve_vacation WHERE account = old.id;
+END;
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

@@ -66,6 +66,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Metadata", testMetadata},
 		{"Aliases", testAliases},
 		{"AppPasswords", testAppPasswords},
+		{"SieveScripts", testSieveScripts},
+		{"SieveVacation", testSieveVacation},
+		{"SieveOutgoing", testSieveOutgoing},
+		{"AppendMulti", testAppendMulti},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

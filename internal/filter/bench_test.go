@@ -1,0 +1,84 @@
+package filter_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"barid/internal/testkit"
+)
+
+// rules50 is a 50-rule script of the kind users write: header, address
+// and size tests that mostly do not match, then flags and the implicit
+// keep.
+func rules50() string {
+	var b strings.Builder
+	b.WriteString("require [\"fileinto\", \"imap4flags\", \"mailbox\"];\n")
+	for i := range 50 {
+		switch i % 3 {
+		case 0:
+			fmt.Fprintf(&b, "if header :contains \"subject\" \"topic%d\" { fileinto :create \"Topics/t%d\"; stop; }\n", i, i)
+		case 1:
+			fmt.Fprintf(&b, "if address :domain :is \"from\" \"list%d.example.org\" { fileinto :create \"Lists/l%d\"; stop; }\n", i, i)
+		default:
+			fmt.Fprintf(&b, "if allof (size :over %dK, header :matches \"x-mailer\" \"*bot%d*\") { addflag \"$Big\"; }\n", 100+i, i)
+		}
+	}
+	b.WriteString("if header :contains \"subject\" \"bench\" { addflag \"$Bench\"; }\n")
+	return b.String()
+}
+
+// BenchmarkLMTPSieve measures LMTP deliveries of 10 KB messages (4
+// clients, one recipient each, durable 250) with no script and with the
+// 50-rule script active: the cost of running Sieve at delivery.
+func BenchmarkLMTPSieve(b *testing.B) {
+	for _, mode := range []string{"no-script", "50-rules"} {
+		b.Run(mode, func(b *testing.B) {
+			s := startSieveB(b)
+			const users = 4
+			for u := range users {
+				name := fmt.Sprintf("user%d@example.org", u)
+				s.AddUser(name, "pw")
+				if mode == "50-rules" {
+					s.putScript(name, "pw", "rules", rules50())
+				}
+			}
+			body := "From: bench@example.net\r\nTo: user@example.org\r\nSubject: bench\r\n\r\n" +
+				strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_=+.\r\n", 150)
+			var next atomic.Int64
+			b.SetBytes(int64(len(body)))
+			b.ResetTimer()
+			var wg sync.WaitGroup
+			for w := range 4 {
+				c := testkit.DialSMTP(b, s.lmtp, false)
+				c.Expect("LHLO bench", "250")
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						n := next.Add(1)
+						if n > int64(b.N) {
+							return
+						}
+						c.Send("MAIL FROM:<bench@example.net>\r\n")
+						c.Reply()
+						c.Send(fmt.Sprintf("RCPT TO:<user%d@example.org>\r\n", w))
+						c.Reply()
+						c.Send("DATA\r\n")
+						c.Reply()
+						c.Send(fmt.Sprintf("X-Seq: %d\r\n", n) + body + ".\r\n")
+						if r := c.Reply(); !strings.HasPrefix(r[0], "250") {
+							b.Errorf("delivery: %q", r)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+		})
+	}
+}

@@ -1,0 +1,393 @@
+package filter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"barid/internal/deliver"
+	"barid/internal/sieve"
+	"barid/internal/store"
+)
+
+// Filter runs a recipient's active Sieve script at delivery and applies
+// its result. It is safe for concurrent use.
+type Filter struct {
+	Store   store.Store
+	Scripts *Scripts
+	Deliver *deliver.Deliverer
+	Outbox  *Outbox
+	Logger  *slog.Logger
+	// Hostname names this server in generated mail (MDN Reporting-UA,
+	// Message-IDs).
+	Hostname string
+	// VacationMin and VacationMax clamp :days/:seconds ([sieve]
+	// vacation_min_period, vacation_max_period; RFC 6131 §2).
+	VacationMin, VacationMax time.Duration
+	// RedirectPeriod is how long a redirect of one message (by
+	// Message-ID) to one address is remembered, so a message that comes
+	// back is not redirected again (12 h, as Pigeonhole's
+	// sieve_redirect_duplicate_period).
+	RedirectPeriod time.Duration
+	// Now is the clock (tests); nil is time.Now.
+	Now func() time.Time
+
+	mu    sync.Mutex
+	cache map[int64]cachedScript
+}
+
+type cachedScript struct {
+	name    string
+	updated time.Time
+	src     string
+	script  *sieve.Script
+}
+
+func (f *Filter) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+func (f *Filter) log() *slog.Logger {
+	if f.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return f.Logger
+}
+
+// Active returns the account's active script, compiled (and cached
+// until the script changes), or nil when none is active. A script that
+// no longer compiles (an include it needs was deleted) is logged and
+// treated as none: the message is kept.
+func (f *Filter) Active(ctx context.Context, accountID int64) (*sieve.Script, error) {
+	sc, err := f.Scripts.Store.ActiveSieveScript(ctx, accountID)
+	if err != nil || sc == nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	c, ok := f.cache[accountID]
+	f.mu.Unlock()
+	if ok && c.name == sc.Name && c.updated.Equal(sc.Updated) && c.src == string(sc.Script) {
+		return c.script, nil
+	}
+	s, err := f.Scripts.Compile(ctx, accountID, sc.Name, sc.Script)
+	if err != nil {
+		f.log().Error("sieve: the active script does not compile; keeping mail in INBOX", "account", accountID, "script", sc.Name, "err", err)
+		return nil, nil
+	}
+	f.mu.Lock()
+	if f.cache == nil {
+		f.cache = map[int64]cachedScript{}
+	}
+	f.cache[accountID] = cachedScript{name: sc.Name, updated: sc.Updated, src: string(sc.Script), script: s}
+	f.mu.Unlock()
+	return s, nil
+}
+
+// Recipient is one envelope recipient whose script runs.
+type Recipient struct {
+	Account *store.Account
+	Rcpt    string // RCPT TO as given
+	From    string // MAIL FROM ("" is the null sender)
+	// Default is where keep and the implicit keep file the message:
+	// INBOX, or the mailbox LMTP resolved (+detail, a hand-off).
+	Default *store.Mailbox
+}
+
+// Outcome is what the script did with one recipient's copy.
+type Outcome struct {
+	// Rejected is the ereject reason: LMTP refuses this recipient with
+	// 550 5.7.1 (RFC 5429 §2.1) and nothing is stored.
+	Rejected  string
+	Mailboxes []string
+	UIDs      []store.UID
+	// Discarded: nothing stored (discard, reject, redirect without
+	// keep), the delivery still succeeded.
+	Discarded bool
+}
+
+// ErrNoMultiAppend is returned when the store cannot apply a script's
+// result in one transaction.
+var ErrNoMultiAppend = errors.New("sieve needs a store with AppendMulti")
+
+// message is the sieve.Message of a prepared delivery: headers from the
+// parsed header block, the whole message read only when a test needs it
+// (body, a redirect).
+type message struct {
+	sieve.Message // headers
+	size          int64
+	load          func() ([]byte, error)
+	once          sync.Once
+	raw           []byte
+	err           error
+}
+
+func (m *message) Size() int64 { return m.size }
+func (m *message) Raw() ([]byte, error) {
+	m.once.Do(func() { m.raw, m.err = m.load() })
+	return m.raw, m.err
+}
+
+// target is one copy to store.
+type target struct {
+	mb    *store.Mailbox
+	flags []string
+}
+
+// Run executes script for rc and applies the result: the copies in one
+// transaction, then the outgoing mail queued. A runtime error is logged
+// with its script line and the message is kept in the default mailbox
+// (RFC 5228 §2.10.6).
+func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepared, rc Recipient) (*Outcome, error) {
+	log := f.log().With("account", rc.Account.Name, "rcpt", rc.Rcpt, "script", script.Name())
+	msg := &message{Message: sieve.NewMessage(p.Header), size: p.Size,
+		load: func() ([]byte, error) { return f.Deliver.Bytes(ctx, p) }}
+	// The mailbox list is read only when a script asks about mailboxes
+	// (fileinto, mailboxexists): keep needs none.
+	var mailboxes []store.Mailbox
+	var listErr error
+	listed := false
+	list := func() {
+		if !listed {
+			listed = true
+			mailboxes, listErr = f.Store.Mailboxes(ctx, rc.Account.ID)
+		}
+	}
+	find := func(name string) *store.Mailbox {
+		if strings.EqualFold(name, "INBOX") {
+			name = "INBOX"
+		}
+		list()
+		for i := range mailboxes {
+			if mailboxes[i].Name == name {
+				return &mailboxes[i]
+			}
+		}
+		return nil
+	}
+	findUse := func(use string) *store.Mailbox {
+		list()
+		for i := range mailboxes {
+			if strings.EqualFold(mailboxes[i].SpecialUse, use) {
+				return &mailboxes[i]
+			}
+		}
+		return nil
+	}
+	env := &sieve.Env{
+		Envelope:         sieve.Envelope{From: rc.From, To: rc.Rcpt},
+		Msg:              msg,
+		Now:              f.now(),
+		MailboxExists:    func(name string) bool { return find(name) != nil },
+		SpecialUseExists: func(use string) bool { return findUse(use) != nil },
+		UserAddresses:    userAddresses(rc),
+		Location:         "MDA",
+		// RFC 7352: the ids live in the vacation memory, recorded
+		// below once the delivery succeeded.
+		Duplicate: func(id string, _ time.Duration) bool {
+			seen, err := f.Scripts.Store.VacationMarked(ctx, rc.Account.ID, "duplicate\n"+id, f.now())
+			if err != nil {
+				log.Warn("sieve: duplicate lookup failed; treated as new", "err", err)
+			}
+			return seen
+		},
+	}
+	res, err := script.Execute(ctx, env)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var re *sieve.RuntimeError
+		if errors.As(err, &re) {
+			log.Warn("sieve: runtime error; keeping the message", "line", re.Line, "err", re.Msg)
+		} else {
+			log.Warn("sieve: script failed; keeping the message", "err", err)
+		}
+		res = &sieve.Result{ImplicitKeep: true}
+	}
+
+	if listErr != nil {
+		// The script saw no mailboxes: its answers are not to be trusted.
+		return nil, listErr
+	}
+	out := &Outcome{}
+	var targets []target
+	add := func(mb *store.Mailbox, flags []string) {
+		for i := range targets {
+			if targets[i].mb.ID == mb.ID {
+				// One copy per mailbox, as Pigeonhole: the flags
+				// of the later action win.
+				if flags != nil {
+					targets[i].flags = flags
+				}
+				return
+			}
+		}
+		targets = append(targets, target{mb: mb, flags: flags})
+	}
+	var outgoing []*store.OutgoingMail
+	var vacations []sieve.Vacation
+	failed := false
+	for _, a := range res.Actions {
+		switch a := a.(type) {
+		case sieve.Keep:
+			add(rc.Default, a.Flags)
+		case sieve.FileInto:
+			mb, err := f.fileTarget(ctx, rc, a, find, findUse, &mailboxes)
+			if listErr != nil {
+				return nil, listErr
+			}
+			if err != nil {
+				log.Warn("sieve: fileinto failed; the message is kept in the default mailbox instead", "mailbox", a.Mailbox, "err", err)
+				failed = true
+				continue
+			}
+			add(mb, a.Flags)
+		case sieve.Redirect:
+			m, err := f.redirect(ctx, rc, msg, p, a, log)
+			if err != nil {
+				return nil, err
+			}
+			if m != nil {
+				outgoing = append(outgoing, m)
+			}
+		case sieve.Discard:
+		case sieve.Reject:
+			if a.Extended {
+				// RFC 5429 §2.1: refuse at the protocol level.
+				out.Rejected = a.Reason
+				return out, nil
+			}
+			if m := f.rejectMDN(rc, msg, a.Reason); m != nil {
+				outgoing = append(outgoing, m)
+			}
+		case sieve.Vacation:
+			vacations = append(vacations, a)
+		}
+	}
+	if res.ImplicitKeep {
+		add(rc.Default, res.KeepFlags)
+	}
+	if failed {
+		// As Pigeonhole: when one action cannot be carried out, none
+		// is (its storage transactions roll back, nothing is sent) and
+		// the message is kept, without the script's flags.
+		targets = []target{{mb: rc.Default}}
+		outgoing, vacations = nil, nil
+	}
+
+	stored := p
+	if res.EditedHeader != nil && len(targets) > 0 {
+		// RFC 5293: the stored copies carry the edited header.
+		raw, err := msg.Raw()
+		if err != nil {
+			return nil, err
+		}
+		body := raw[min(len(p.Header), len(raw)):]
+		np, err := f.Deliver.Prepare(ctx, io.MultiReader(bytes.NewReader(res.EditedHeader), bytes.NewReader(body)), 0, store.Flags{}, p.InternalDate)
+		if err != nil {
+			return nil, err
+		}
+		stored = np
+	}
+	if len(targets) > 0 {
+		copies := make([]deliver.MailboxCopy, len(targets))
+		for i, t := range targets {
+			copies[i] = deliver.MailboxCopy{MailboxID: t.mb.ID, Flags: store.FlagsFromNames(t.flags)}
+		}
+		uids, err := f.Deliver.CommitMulti(ctx, stored, copies)
+		if err != nil {
+			if stored != p {
+				f.Deliver.Discard(ctx, stored)
+			}
+			return nil, err
+		}
+		for i, t := range targets {
+			out.Mailboxes = append(out.Mailboxes, t.mb.Name)
+			out.UIDs = append(out.UIDs, uids[i])
+		}
+	} else {
+		out.Discarded = true
+	}
+	for _, d := range res.Duplicates {
+		now := f.now()
+		if _, err := f.Scripts.Store.MarkVacation(ctx, rc.Account.ID, "duplicate\n"+d.ID, now, now.Add(d.Period)); err != nil {
+			log.Warn("sieve: recording a duplicate id failed", "err", err)
+		}
+	}
+	// The copies are durable: now the mail the script makes. A failure
+	// here is logged, not returned: returning it would make the MTA
+	// deliver again and store a second copy.
+	for _, v := range vacations {
+		if m := f.vacation(ctx, rc, env, msg, v, log); m != nil {
+			outgoing = append(outgoing, m)
+		}
+	}
+	for _, m := range outgoing {
+		if err := f.Outbox.Queue(ctx, m); err != nil {
+			log.Error("sieve: could not queue outgoing mail", "kind", m.Kind, "to", m.To, "err", err)
+		}
+	}
+	return out, nil
+}
+
+// fileTarget finds (or, with :create, creates) the mailbox of a
+// fileinto; :specialuse picks the mailbox with that attribute when one
+// exists (RFC 8579 §4).
+func (f *Filter) fileTarget(ctx context.Context, rc Recipient, a sieve.FileInto, find, findUse func(string) *store.Mailbox, all *[]store.Mailbox) (*store.Mailbox, error) {
+	if a.SpecialUse != "" {
+		if mb := findUse(a.SpecialUse); mb != nil {
+			return mb, nil
+		}
+	}
+	if mb := find(a.Mailbox); mb != nil {
+		return mb, nil
+	}
+	if !a.Create {
+		return nil, fmt.Errorf("mailbox %q does not exist: %w", a.Mailbox, store.ErrNoMailbox)
+	}
+	// RFC 5490 §3.2 :create, with missing parents (RFC 9051 §6.3.4).
+	parts := strings.Split(a.Mailbox, "/")
+	var mb *store.Mailbox
+	for i := range parts {
+		name := strings.Join(parts[:i+1], "/")
+		if m := find(name); m != nil {
+			mb = m
+			continue
+		}
+		use := ""
+		if i == len(parts)-1 {
+			use = a.SpecialUse
+		}
+		m, changes, err := f.Store.CreateMailbox(ctx, rc.Account.ID, name, use)
+		if errors.Is(err, store.ErrMailboxExists) {
+			m, err = f.Store.Mailbox(ctx, rc.Account.ID, name)
+		} else if err == nil {
+			f.Deliver.Bus.Publish(changes)
+		}
+		if err != nil {
+			return nil, err
+		}
+		*all = append(*all, *m)
+		mb = m
+	}
+	return mb, nil
+}
+
+// userAddresses are the recipient's own addresses for vacation
+// (RFC 5230 §4.5): the account name and the envelope recipient.
+func userAddresses(rc Recipient) []string {
+	out := []string{rc.Account.Name}
+	if r := strings.Trim(rc.Rcpt, "<>"); r != "" && !strings.EqualFold(r, rc.Account.Name) {
+		out = append(out, r)
+	}
+	return out
+}

@@ -1,0 +1,226 @@
+package managesieve
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"barid/internal/auth"
+	"barid/internal/store"
+)
+
+// Scripts is the script service a session calls (internal/filter
+// implements it over store.SieveScripts and the Sieve compiler). Its
+// errors are classified by the session: store.ErrNoScript,
+// ErrScriptExists, ErrScriptActive, a *filter.QuotaError, a
+// *filter.ScriptError;
+// anything else is a server failure.
+type Scripts interface {
+	List(ctx context.Context, accountID int64) ([]store.SieveScript, error)
+	Get(ctx context.Context, accountID int64, name string) (*store.SieveScript, error)
+	// Put checks and stores a script; warnings are returned with a nil
+	// error (RFC 5804 §2.6 OK (WARNINGS)).
+	Put(ctx context.Context, accountID int64, name string, script []byte) (warnings string, err error)
+	Check(ctx context.Context, accountID int64, script []byte) (warnings string, err error)
+	HaveSpace(ctx context.Context, accountID int64, name string, size int64) error
+	SetActive(ctx context.Context, accountID int64, name string) error
+	Delete(ctx context.Context, accountID int64, name string) error
+	Rename(ctx context.Context, accountID int64, oldName, newName string) error
+}
+
+// Limits are the named limits of a session.
+type Limits struct {
+	LineLength          int           // [limits] line_length
+	LiteralSize         int64         // [limits] literal_size: the most a skipped literal may be
+	MaxScriptSize       int64         // [sieve] max_script_size: the largest literal kept
+	CommandsBeforeLogin int           // [limits] commands_before_login
+	LoginTimeout        time.Duration // [limits] login_timeout
+	Autologout          time.Duration // [limits] autologout
+}
+
+// Config is everything a Server needs; the app fills it.
+type Config struct {
+	Store   store.Store
+	Scripts Scripts
+	Auth    *auth.Authenticator
+	TLS     *tls.Config // nil: no STARTTLS
+	Logger  *slog.Logger
+	Limits  Limits
+	// Extensions is the SIEVE capability (sieve.Capabilities()).
+	Extensions []string
+	// MaxRedirects is the MAXREDIRECTS capability ([sieve] max_redirects).
+	MaxRedirects int
+	// AllowPlaintextAuth permits PLAIN/LOGIN without TLS from
+	// non-loopback addresses ([imap] allow_plaintext_auth).
+	AllowPlaintextAuth bool
+	// Implementation is the IMPLEMENTATION capability.
+	Implementation string
+}
+
+// Server accepts ManageSieve connections.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	nextID atomic.Uint64
+
+	mu      sync.Mutex
+	lns     map[net.Listener]struct{}
+	conns   map[*conn]struct{}
+	closing bool
+	wg      sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+// New returns a server; call Serve for each listener.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	l := &cfg.Limits
+	if l.LineLength <= 0 {
+		l.LineLength = 8192
+	}
+	if l.MaxScriptSize <= 0 {
+		l.MaxScriptSize = 1 << 20
+	}
+	if l.LiteralSize < l.MaxScriptSize {
+		l.LiteralSize = l.MaxScriptSize
+	}
+	if l.CommandsBeforeLogin <= 0 {
+		l.CommandsBeforeLogin = 32
+	}
+	if l.LoginTimeout <= 0 {
+		l.LoginTimeout = time.Minute
+	}
+	if l.Autologout <= 0 {
+		l.Autologout = 30 * time.Minute
+	}
+	if cfg.Implementation == "" {
+		cfg.Implementation = "barid"
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{cfg: cfg, log: cfg.Logger, lns: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
+		ctx: ctx, cancel: cancel}
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("managesieve server closed")
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.lns[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.lns, ln)
+		s.mu.Unlock()
+	}()
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closing := s.closing
+			s.mu.Unlock()
+			if closing {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		c := s.newConn(nc)
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			nc.Close()
+			return ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Shutdown stops accepting, lets commands in progress finish, says BYE
+// to idle clients and waits for every connection or ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for ln := range s.lns {
+		ln.Close()
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	s.cancel()
+	for _, c := range conns {
+		c.shutdown()
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+func remoteAddr(nc net.Conn) netip.Addr {
+	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+		a, _ := netip.AddrFromSlice(ta.IP)
+		return a.Unmap()
+	}
+	return netip.Addr{}
+}
+
+func isLoopback(nc net.Conn) bool {
+	if _, ok := nc.RemoteAddr().(*net.UnixAddr); ok {
+		return true
+	}
+	return remoteAddr(nc).IsLoopback()
+}
+
+func (s *Server) newConn(nc net.Conn) *conn {
+	c := &conn{srv: s, nc: nc, remote: remoteAddr(nc), loopback: isLoopback(nc)}
+	c.id = s.nextID.Add(1)
+	c.log = s.log.With("proto", "managesieve", "conn", c.id, "remote", c.remote.String())
+	c.br = bufio.NewReaderSize(nc, 4096)
+	c.bw = bufio.NewWriterSize(nc, 4096)
+	l := &s.cfg.Limits
+	c.rd = NewReader(c.br, l.LineLength, l.MaxScriptSize, "sieve.max_script_size", l.LiteralSize)
+	return c
+}

@@ -1,0 +1,1 @@
+if anyof (header :contains "subject" "viagra", exists "auto-submitted") { discard; stop; }

@@ -1,0 +1,2 @@
+require ["reject"];
+if header :contains "from" "deals" { reject "no spam please"; }

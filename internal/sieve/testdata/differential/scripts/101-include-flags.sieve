@@ -1,0 +1,3 @@
+require ["include", "imap4flags", "fileinto"];
+include "flags";
+fileinto "WithFlags";

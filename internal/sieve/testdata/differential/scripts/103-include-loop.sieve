@@ -1,0 +1,2 @@
+require ["include"];
+include "103-include-loop";

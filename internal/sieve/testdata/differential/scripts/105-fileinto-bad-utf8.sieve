@@ -1,0 +1,3 @@
+require ["fileinto", "variables", "encoded-character"];
+set "mailbox" "${hex:ff}rop";
+fileinto "${mailbox}";

@@ -1,0 +1,2 @@
+discard;
+if true { discard; }

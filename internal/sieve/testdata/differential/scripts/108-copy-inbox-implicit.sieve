@@ -1,0 +1,3 @@
+require ["fileinto", "imap4flags", "copy"];
+fileinto :copy :flags "\\Seen" "INBOX";
+addflag "\\Flagged";

@@ -1,0 +1,3 @@
+require ["fileinto","copy"];
+redirect :copy "a@example.net";
+redirect "a@example.net";

@@ -1,0 +1,3 @@
+require ["fileinto","copy"];
+fileinto "B";
+fileinto :copy "B";

@@ -1,0 +1,3 @@
+require ["fileinto", "mailbox"];
+if mailboxexists "INBOX" { fileinto :create "Created"; }
+if mailboxexists "Nonexistent" { fileinto "Bad"; }

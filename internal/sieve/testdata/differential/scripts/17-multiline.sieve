@@ -1,0 +1,8 @@
+require ["reject"];
+if header :contains "subject" "digest" {
+  reject text:
+Please do not send
+..digests here.
+.
+;
+}

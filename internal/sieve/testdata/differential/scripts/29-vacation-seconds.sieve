@@ -1,0 +1,3 @@
+require ["vacation-seconds", "fileinto"];
+vacation :seconds 3600 :from "me@example.com" "Back soon";
+fileinto "Answered";

@@ -1,0 +1,2 @@
+require ["reject", "fileinto"];
+if header :contains "subject" "digest" { fileinto "X"; reject "no"; }

@@ -1,0 +1,3 @@
+require ["fileinto", "imap4flags"];
+fileinto :flags "A" "Box";
+fileinto :flags "B" "Box";

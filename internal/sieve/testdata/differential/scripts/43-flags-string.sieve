@@ -1,0 +1,5 @@
+require ["imap4flags", "fileinto"];
+addflag "\\Seen \\Flagged  \\seen";
+fileinto "F";
+removeflag "\\flagged";
+keep;

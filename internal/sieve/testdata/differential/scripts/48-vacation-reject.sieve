@@ -1,0 +1,3 @@
+require ["vacation", "reject"];
+vacation "away";
+reject "no";

@@ -1,0 +1,4 @@
+require ["variables", "fileinto"];
+set "Box" "Mixed";
+set "box" "${BOX}Case";
+fileinto "${box}";

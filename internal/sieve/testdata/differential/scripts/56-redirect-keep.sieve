@@ -1,0 +1,2 @@
+redirect "fwd@example.net";
+keep;

@@ -1,0 +1,2 @@
+require "fileinto";
+if header "subject" :contains "present" { fileinto "Late"; }

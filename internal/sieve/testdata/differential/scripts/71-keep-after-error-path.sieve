@@ -1,0 +1,5 @@
+require ["fileinto", "imap4flags"];
+addflag "\\Seen";
+fileinto "A";
+removeflag "\\Seen";
+fileinto "B";

@@ -1,0 +1,2 @@
+require ["vacation"];
+if header :contains "subject" "invoice" { vacation :handle "inv" :mime "Content-Type: text/plain\r\n\r\nNot today"; }

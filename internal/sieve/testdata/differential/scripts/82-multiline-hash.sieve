@@ -1,0 +1,5 @@
+require "vacation";
+vacation text: # comment allowed here
+Line 1
+.
+;

@@ -1,0 +1,2 @@
+require "FileInto";
+fileinto "x";

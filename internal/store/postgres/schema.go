@@ -150,6 +150,24 @@ CREATE INDEX messages_emailid ON messages (emailid);
 ALTER TABLE expunged ADD COLUMN sysflags integer NOT NULL DEFAULT 0;
 ALTER TABLE expunged ADD COLUMN keywords text NOT NULL DEFAULT '';
 `,
+	// 5: mailbox ACLs (RFC 4314, store.ACLStore) and the groups of
+	// `barid group`, as store/sqlite's step 11. ON DELETE CASCADE drops
+	// a mailbox's ACL with the mailbox.
+	`
+CREATE TABLE acl (
+	mailbox    bigint NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+	identifier text NOT NULL,
+	rights     text NOT NULL,
+	PRIMARY KEY (mailbox, identifier)
+);
+CREATE INDEX acl_identifier ON acl (identifier, mailbox);
+
+CREATE TABLE groups (
+	grp     text NOT NULL,
+	account text NOT NULL,
+	PRIMARY KEY (grp, account)
+);
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

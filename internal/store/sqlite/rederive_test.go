@@ -53,7 +53,8 @@ func TestMigrationRederivesSearchFields(t *testing.T) {
 	}
 	// Back to the layout of step 8: undo the later steps' columns too.
 	for _, q := range []string{"PRAGMA user_version = 8",
-		"ALTER TABLE expunged DROP COLUMN sysflags", "ALTER TABLE expunged DROP COLUMN keywords"} {
+		"ALTER TABLE expunged DROP COLUMN sysflags", "ALTER TABLE expunged DROP COLUMN keywords",
+		"DROP TRIGGER acl_gc", "DROP TABLE acl", "DROP TABLE groups"} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

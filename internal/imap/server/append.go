@@ -25,15 +25,13 @@ func handleAppend(c *Conn, tag string) error {
 	if err != nil {
 		return err
 	}
-	mb, err := c.srv.cfg.Store.Mailbox(c.ctx(), c.account.ID, name)
+	// Refuse before any literal is read: a synchronizing literal never
+	// gets its "+" (RFC 9051 §6.3.12: NO [TRYCREATE]; RFC 4314 §4: "i").
+	ref, err := c.resolveTarget(name)
 	if err != nil {
-		// Refuse before any literal is read: a synchronizing literal
-		// never gets its "+" (RFC 9051 §6.3.12: NO [TRYCREATE]).
-		if errors.Is(err, store.ErrNoMailbox) {
-			return &imap.Error{Type: "NO", Code: imap.CodeTryCreate, Text: "Mailbox doesn't exist: " + name}
-		}
 		return err
 	}
+	mb := &ref.Mailbox
 	var prepared []*deliver.Prepared
 	// Blob files of messages that end up not stored (the command fails
 	// or the client goes away after a literal) are taken back at once.

@@ -67,6 +67,11 @@ func init() {
 		"COMPRESS":       {states: authed, handle: handleCompress},                         // RFC 4978
 		"UNAUTHENTICATE": {states: authed, flags: noUpdates, handle: handleUnauthenticate}, // RFC 8437
 		"ESEARCH":        {states: authed, handle: handleESearch},                          // RFC 7377
+		"SETACL":         {states: authed, handle: handleSetACL},                           // RFC 4314 §3.1
+		"DELETEACL":      {states: authed, handle: handleDeleteACL},                        // RFC 4314 §3.2
+		"GETACL":         {states: authed, handle: handleGetACL},                           // RFC 4314 §3.3
+		"LISTRIGHTS":     {states: authed, handle: handleListRights},                       // RFC 4314 §3.4
+		"MYRIGHTS":       {states: authed, handle: handleMyRights},                         // RFC 4314 §3.5
 		// Selected (RFC 9051 §6.4).
 		"CHECK":       {states: selected, handle: handleCheck},
 		"CLOSE":       {states: selected, flags: noUpdates, handle: handleClose},

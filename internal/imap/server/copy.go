@@ -1,10 +1,9 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 
-	"barid/internal/imap"
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -45,14 +44,17 @@ func (c *Conn) copyMove(tag string, uid, move bool) error {
 		return err
 	}
 	st := c.srv.cfg.Store
-	dst, err := st.Mailbox(c.ctx(), c.account.ID, name)
-	if errors.Is(err, store.ErrNoMailbox) {
-		return &imap.Error{Type: "NO", Code: imap.CodeTryCreate, Text: "Mailbox doesn't exist: " + name}
-	} else if err != nil {
+	dst, err := c.resolveTarget(name) // RFC 4314 §4: "i" on the target
+	if err != nil {
 		return err
 	}
 	if move {
 		if err := c.requireWritable(); err != nil {
+			return err
+		}
+		// RFC 6851 §3.3 / RFC 4314 §4: MOVE also needs what STORE
+		// \Deleted and EXPUNGE need on the source.
+		if err := c.needSel(mailbox.RightDeleteMsg | mailbox.RightExpunge); err != nil {
 			return err
 		}
 	}

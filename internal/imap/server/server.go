@@ -15,6 +15,7 @@ import (
 	"barid/internal/blob"
 	"barid/internal/deliver"
 	"barid/internal/mail/mime"
+	"barid/internal/mailbox"
 	"barid/internal/metrics"
 	"barid/internal/notify"
 	"barid/internal/quickack"
@@ -72,10 +73,14 @@ type Config struct {
 	// LogCommands logs one line per command at debug level: tag,
 	// command name, result and duration (never arguments).
 	LogCommands bool
+	// Mailboxes is the mailbox service (names, namespaces, rights); nil:
+	// one on Store and Bus with the default namespaces.
+	Mailboxes *mailbox.Service
 }
 
 // Server accepts IMAP connections.
 type Server struct {
+	mbox    *mailbox.Service
 	cfg     Config
 	log     *slog.Logger
 	nextID  atomic.Uint64
@@ -112,8 +117,12 @@ func New(cfg Config) *Server {
 	if cfg.Limits.NotifyPending <= 0 {
 		cfg.Limits.NotifyPending = 10000
 	}
+	if cfg.Mailboxes == nil {
+		cfg.Mailboxes = mailbox.New(mailbox.Config{Store: cfg.Store, Bus: cfg.Bus})
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
+		mbox:      cfg.Mailboxes,
 		cfg:       cfg,
 		log:       cfg.Logger,
 		metrics:   newMetrics(cfg.Metrics),

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"barid/internal/imap"
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -16,7 +17,10 @@ import (
 type view struct {
 	mbox     store.Mailbox
 	readOnly bool
-	uids     []store.UID // seq n is uids[n-1]
+	// rights are the session user's RFC 4314 rights on the mailbox,
+	// taken at SELECT (every right for the owner).
+	rights mailbox.Rights
+	uids   []store.UID // seq n is uids[n-1]
 	// seqHint is where the next seqOf looks first: FETCH asks for UIDs
 	// in ascending order, so the answer is usually the next slot.
 	seqHint int

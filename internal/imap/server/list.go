@@ -370,11 +370,21 @@ func wildMatch(pat, s string) bool {
 	return prev[len(s)]
 }
 
-// RFC 9051 §6.3.10 NAMESPACE (RFC 2342): one personal namespace.
+// RFC 9051 §6.3.10 NAMESPACE (RFC 2342): personal, other users' and
+// public namespaces (internal/mailbox).
 func handleNamespace(c *Conn, tag string) error {
 	if !c.dec.ExpectCRLF() {
 		return c.dec.Err()
 	}
-	c.enc.RawString(`* NAMESPACE (("" "/")) NIL NIL`).CRLF()
+	// RFC 2342 §5: personal, other users', shared; as Dovecot writes it.
+	svc := c.mailboxes()
+	c.enc.RawString(`* NAMESPACE (("" "/")) `)
+	for i, p := range []string{svc.OtherUsersPrefix(), svc.PublicPrefix()} {
+		if i > 0 {
+			c.enc.SP()
+		}
+		c.enc.RawString("((").Quoted(p + "/").RawString(` "/"))`)
+	}
+	c.enc.CRLF()
 	return c.ok(tag, "", "Namespace completed.")
 }

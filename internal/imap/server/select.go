@@ -87,6 +87,9 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	// change.
 	if c.sub != nil {
 		c.sub.Filter(mb.ID)
+		// A shared mailbox: its owner's sessions publish under the
+		// owner's account (RFC 4314 live sharing).
+		c.sub.Watch(mb.AccountID)
 	}
 	c.pollUpdates()
 	// A client's next command after SELECT is usually FETCH 1:* (FLAGS)
@@ -212,6 +215,7 @@ func (c *Conn) deselect() {
 	c.state = StateAuthenticated
 	if c.sub != nil {
 		c.sub.Filter(0)
+		c.sub.Watch(0)
 	}
 }
 

@@ -518,6 +518,27 @@ func (c *Conn) writeFlagsResponses() {
 		c.enc.RawString(`* OK [PERMANENTFLAGS ()] Read-only mailbox.`).CRLF()
 		return
 	}
+	if v.rights != mailbox.All && v.rights != 0 {
+		// RFC 4314 §4 as Dovecot: only the flags this user may change.
+		var pf []string
+		w := v.rights.Has(mailbox.RightWrite)
+		if w {
+			pf = append(pf, `\Answered`, `\Flagged`)
+		}
+		if v.rights.Has(mailbox.RightDeleteMsg) {
+			pf = append(pf, `\Deleted`)
+		}
+		if v.rights.Has(mailbox.RightSeen) {
+			pf = append(pf, `\Seen`)
+		}
+		if w {
+			pf = append(pf, `\Draft`)
+			pf = append(pf, ks...)
+			pf = append(pf, `\*`)
+		}
+		c.enc.RawString(`* OK [PERMANENTFLAGS (`).RawString(strings.Join(pf, " ")).RawString(`)] Flags permitted.`).CRLF()
+		return
+	}
 	c.enc.RawString(`* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft`)
 	for _, k := range ks {
 		c.enc.SP().Atom(k)

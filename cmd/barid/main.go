@@ -29,6 +29,8 @@ func subcommands() []subcommand {
 		{"quickstart", "start a demo server with a demo account (data in ./barid-data)", runQuickstart},
 		{"serve", "run the server", runServe},
 		{"user", "manage accounts: add, passwd, del, list", runUser},
+		{"mailbox", "manage mailboxes and their ACLs: create [--shared], setacl, getacl", runMailbox},
+		{"group", "manage ACL groups: add, del, list", runGroup},
 		{"deliver", "deliver one message from standard input (for an MTA)", runDeliverStdin},
 		{"bench", "load-test an IMAP or POP3 server (barid or another)", runBench},
 		{"version", "print the version", runVersion},

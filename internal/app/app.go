@@ -192,6 +192,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Trace:              cfg.LogLevel == "trace",
 		Metrics:            a.obs.m,
 		LogCommands:        a.logCommands(),
+		Mailboxes:          MailboxService(&cfg, d.Store, a.bus),
 	})
 	a.newPOP3()
 	return a, nil

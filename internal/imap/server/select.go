@@ -15,6 +15,7 @@ func handleSelect(c *Conn, tag string) error { return c.selectMailbox(tag, false
 func handleExamine(c *Conn, tag string) error { return c.selectMailbox(tag, true) }
 
 func (c *Conn) selectMailbox(tag string, readOnly bool) error {
+	examine := readOnly
 	if !c.dec.ExpectSP() {
 		return c.dec.Err()
 	}
@@ -200,7 +201,10 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	}
 	code, text := "READ-WRITE", "Select completed."
 	if readOnly {
-		code, text = "READ-ONLY", "Examine completed."
+		code = "READ-ONLY"
+	}
+	if examine {
+		text = "Examine completed."
 	}
 	c.writeStatus(tag, "OK", code, text)
 	return nil

@@ -50,6 +50,7 @@ func (a *App) lmtpConfig(handoff bool) lmtp.Config {
 	return lmtp.Config{
 		MaxLineLength:   lineLength,
 		Store:           a.data.Store,
+		Mailboxes:       a.mbox,
 		Deliver:         a.deliv,
 		Logger:          a.log,
 		Hostname:        a.cfg.Hostname,
@@ -269,7 +270,7 @@ func Deliver(ctx context.Context, cfg *config.Config, logger *slog.Logger, req D
 	ml := mime.Limits{MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderSize}
 	dl := &deliver.Deliverer{Store: d.Store, Blobs: d.Blobs, Bus: notify.New(), Limits: ml, Logger: logger,
 		InlineMax: cfg.Storage.InlineMaxBytes}
-	res := lmtp.Resolver{Store: d.Store, LocalDomains: cfg.LMTP.LocalDomains, DetailDelivery: cfg.LMTP.DetailDelivery}
+	res := lmtp.Resolver{Store: d.Store, Mailboxes: MailboxService(cfg, d.Store, nil), LocalDomains: cfg.LMTP.LocalDomains, DetailDelivery: cfg.LMTP.DetailDelivery}
 	t, err := res.Resolve(ctx, req.User)
 	if err != nil {
 		return ViaDirect, err

@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"barid/internal/deliver"
+	"barid/internal/mailbox"
 	"barid/internal/metrics"
 	"barid/internal/quickack"
 	"barid/internal/store"
@@ -21,9 +22,12 @@ import (
 
 // Config configures a Server.
 type Config struct {
-	Store   store.Store
-	Deliver *deliver.Deliverer
-	Logger  *slog.Logger
+	Store store.Store
+	// Mailboxes is the mailbox service that picks destination mailboxes
+	// (rights, namespaces); nil: one on Store.
+	Mailboxes *mailbox.Service
+	Deliver   *deliver.Deliverer
+	Logger    *slog.Logger
 	// Hostname is announced in the greeting and in Received headers.
 	Hostname string
 	// MaxMessageBytes is limits.literal_size: advertised as SIZE
@@ -159,6 +163,7 @@ func New(cfg Config) *Server {
 		conns:   map[*trackedConn]struct{}{},
 		resolver: Resolver{
 			Store:          cfg.Store,
+			Mailboxes:      cfg.Mailboxes,
 			LocalDomains:   cfg.LocalDomains,
 			DetailDelivery: cfg.DetailDelivery,
 		},

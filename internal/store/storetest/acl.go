@@ -94,4 +94,20 @@ func testACL(t *testing.T, open func(t *testing.T) store.Store) {
 	if !reflect.DeepEqual(gm, wantG) {
 		t.Fatalf("GroupMembers = %v, want %v", gm, wantG)
 	}
+
+	// A deleted account takes its ACL entries and memberships along: a
+	// new account of the same name inherits nothing.
+	noErr(t, as.SetACL(ctx, again.ID, a.Name, "lr"))
+	noErr(t, as.SetACL(ctx, again.ID, "-"+a.Name, "w"))
+	noErr(t, as.SetACL(ctx, again.ID, "anyone", "l"))
+	noErr(t, as.SetGroupMember(ctx, "staff", a.Name, true))
+	noErr(t, s.DeleteAccount(ctx, a.ID))
+	if es := acl(again.ID); len(es) != 1 || es[0].Identifier != "anyone" {
+		t.Fatalf("ACL after the account's deletion: %v", es)
+	}
+	gm, err = as.GroupMembers(ctx)
+	noErr(t, err)
+	if !reflect.DeepEqual(gm, wantG) {
+		t.Fatalf("groups after the account's deletion: %v", gm)
+	}
 }

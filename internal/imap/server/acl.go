@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"barid/internal/imap"
 	"barid/internal/mailbox"
@@ -173,4 +174,29 @@ func (c *Conn) resolveTarget(name string) (*mailbox.Ref, error) {
 		return nil, &imap.Error{Type: imap.TypeNO, Code: imap.CodeTryCreate, Text: "Mailbox doesn't exist: " + name}
 	}
 	return ref, err
+}
+
+// permittedFlags keeps the flags an APPEND may set with rights r
+// (RFC 4314 §2.1: \Seen needs "s", \Deleted "t", the others "w");
+// the rest are dropped without an error, as Dovecot does.
+func permittedFlags(r mailbox.Rights, flags []string) []string {
+	if r == mailbox.All {
+		return flags
+	}
+	out := flags[:0:0]
+	for _, f := range flags {
+		var need mailbox.Rights
+		switch {
+		case strings.EqualFold(f, `\Seen`):
+			need = mailbox.RightSeen
+		case strings.EqualFold(f, `\Deleted`):
+			need = mailbox.RightDeleteMsg
+		default:
+			need = mailbox.RightWrite
+		}
+		if r.Has(need) {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -71,6 +71,7 @@ func handleAppend(c *Conn, tag string) error {
 				return &imap.Error{Type: "BAD", Text: "Invalid flag in APPEND: " + f}
 			}
 		}
+		flags = permittedFlags(ref.Rights, flags)
 		prepare := c.srv.cfg.Deliver.Prepare
 		if held >= c.multiAppendBudget() {
 			prepare = c.srv.cfg.Deliver.PrepareFile

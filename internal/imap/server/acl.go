@@ -46,9 +46,22 @@ func mailboxError(err error) (*imap.Error, bool) {
 	return &imap.Error{Type: "NO", Code: code, Text: me.Text}, true
 }
 
-// needSel checks a right on the selected mailbox (RFC 4314 §4).
+// needSel checks a right on the selected mailbox (RFC 4314 §4). On a
+// mailbox another account owns the rights are read again first, so an
+// owner's SETACL or DELETEACL applies to a sharer's next command, not
+// only to their next SELECT.
 func (c *Conn) needSel(r mailbox.Rights) error {
-	if c.sel == nil || c.sel.rights.Has(r) {
+	if c.sel == nil || r == 0 {
+		return nil
+	}
+	if c.sel.shared {
+		cur, err := c.mailboxes().Rights(c.ctx(), c.user(), &c.sel.mbox)
+		if err != nil {
+			return err
+		}
+		c.sel.rights = cur
+	}
+	if c.sel.rights.Has(r) {
 		return nil
 	}
 	return mailbox.ErrNoPerm

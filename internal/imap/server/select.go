@@ -105,6 +105,7 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	mbx.Name = ref.Name // the name in this user's namespaces
 	v := newView(*mbx, uids, readOnly)
 	v.rights = ref.Rights
+	v.shared = ref.Shared()
 	if readOnly {
 		// EXAMINE shows \Recent without claiming it (RFC 3501 §6.3.2).
 		for _, u := range uids {

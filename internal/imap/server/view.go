@@ -20,6 +20,9 @@ type view struct {
 	// rights are the session user's RFC 4314 rights on the mailbox,
 	// taken at SELECT (every right for the owner).
 	rights mailbox.Rights
+	// shared: another account owns the mailbox, so its ACL may change
+	// under the session (needSel re-reads it).
+	shared bool
 	uids   []store.UID // seq n is uids[n-1]
 	// seqHint is where the next seqOf looks first: FETCH asks for UIDs
 	// in ascending order, so the answer is usually the next slot.

@@ -302,6 +302,9 @@ func (s *Service) List(ctx context.Context, u User) ([]Ref, error) {
 	}
 	out := make([]Ref, 0, len(own))
 	for _, mb := range own {
+		if s.shadowed(mb.Name) {
+			continue
+		}
 		out = append(out, Ref{Mailbox: mb, Local: mb.Name, Rights: All})
 	}
 	if s.acl == nil {
@@ -336,4 +339,17 @@ func (s *Service) publish(ctx context.Context, changes []store.Change) {
 	if s.cfg.Bus != nil && len(changes) > 0 {
 		s.cfg.Bus.PublishFrom(notify.Origin(ctx), changes)
 	}
+}
+
+// shadowed reports whether a personal mailbox's name falls inside one
+// of the shared namespaces, where names resolve to other owners: such a
+// mailbox (made before the namespaces existed) is not listed, since no
+// command could reach it.
+func (s *Service) shadowed(name string) bool {
+	for _, p := range []string{s.cfg.OtherUsers, s.cfg.Public} {
+		if name == p || strings.HasPrefix(name, p+"/") {
+			return true
+		}
+	}
+	return false
 }

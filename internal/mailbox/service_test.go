@@ -12,7 +12,13 @@ import (
 	"barid/internal/store/sqlite"
 )
 
-func setup(t *testing.T, groups map[string][]string) (*mailbox.Service, store.Store, *notify.Bus) {
+func setupB(b *testing.B) (*mailbox.Service, store.Store, *notify.Bus) {
+	return setup(b, nil)
+}
+
+func userB(b *testing.B, st store.Store, name string) mailbox.User { return user(b, st, name) }
+
+func setup(t testing.TB, groups map[string][]string) (*mailbox.Service, store.Store, *notify.Bus) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "db"), sqlite.Options{})
 	if err != nil {
@@ -23,7 +29,7 @@ func setup(t *testing.T, groups map[string][]string) (*mailbox.Service, store.St
 	return mailbox.New(mailbox.Config{Store: st, Bus: bus, Groups: groups}), st, bus
 }
 
-func user(t *testing.T, st store.Store, name string) mailbox.User {
+func user(t testing.TB, st store.Store, name string) mailbox.User {
 	t.Helper()
 	a, err := st.CreateAccount(context.Background(), name, nil)
 	if err != nil {
@@ -207,5 +213,31 @@ func TestSharedCreateAndDelivery(t *testing.T) {
 	mb, _, err = svc.DeliveryTarget(ctx, aliceAcct, "inbox")
 	if err != nil || mb.Name != "INBOX" {
 		t.Fatalf("delivery to inbox: %+v %v", mb, err)
+	}
+}
+
+// TestShadowedPersonal: a personal mailbox named like a namespace prefix
+// is neither listed nor reachable, and cannot be created.
+func TestShadowedPersonal(t *testing.T) {
+	ctx := context.Background()
+	svc, st, _ := setup(t, nil)
+	bob := user(t, st, "bob")
+	if _, _, err := st.CreateMailbox(ctx, bob.ID, "Shared", ""); err != nil {
+		t.Fatal(err)
+	}
+	refs, err := svc.List(ctx, bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range refs {
+		if r.Name == "Shared" {
+			t.Fatal("shadowed mailbox listed")
+		}
+	}
+	if _, err := svc.Resolve(ctx, bob, "Shared", 0); !errors.Is(err, store.ErrNoMailbox) {
+		t.Fatalf("resolve shadowed: %v", err)
+	}
+	if _, err := svc.Create(ctx, bob, "Other Users/x", ""); !mailbox.IsNoPerm(err) {
+		t.Fatalf("create in the namespace: %v", err)
 	}
 }

@@ -106,6 +106,7 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	v := newView(*mbx, uids, readOnly)
 	v.rights = ref.Rights
 	v.shared = ref.Shared()
+	v.nsPrefix = strings.TrimSuffix(ref.Name, ref.Local)
 	if readOnly {
 		// EXAMINE shows \Recent without claiming it (RFC 3501 §6.3.2).
 		for _, u := range uids {

@@ -23,6 +23,9 @@ type view struct {
 	// shared: another account owns the mailbox, so its ACL may change
 	// under the session (needSel re-reads it).
 	shared bool
+	// nsPrefix is what the session's name for the mailbox adds to the
+	// owner's ("Other Users/bob/"; "" for the user's own).
+	nsPrefix string
 	uids   []store.UID // seq n is uids[n-1]
 	// seqHint is where the next seqOf looks first: FETCH asks for UIDs
 	// in ascending order, so the answer is usually the next slot.
@@ -182,7 +185,9 @@ func (v *view) apply(cs []store.Change, self uint64) {
 		case store.ChangeMailboxDeleted:
 			v.deleted = true
 		case store.ChangeMailboxRenamed:
-			v.mbox.Name = ch.Name
+			// ch.Name is the owner's name; a sharer sees it under the
+			// namespace prefix the mailbox was selected with.
+			v.mbox.Name = v.nsPrefix + ch.Name
 		}
 	}
 }

@@ -26,7 +26,7 @@ type view struct {
 	// nsPrefix is what the session's name for the mailbox adds to the
 	// owner's ("Other Users/bob/"; "" for the user's own).
 	nsPrefix string
-	uids   []store.UID // seq n is uids[n-1]
+	uids     []store.UID // seq n is uids[n-1]
 	// seqHint is where the next seqOf looks first: FETCH asks for UIDs
 	// in ascending order, so the answer is usually the next slot.
 	seqHint int

@@ -149,15 +149,18 @@ func (s *Service) Rename(ctx context.Context, u User, from, to string) ([]store.
 	if to == from || strings.HasPrefix(to, from+"/") {
 		return nil, &Error{KindCannot, "Can't rename a mailbox to itself or under itself"}
 	}
+	// A target in another owner's namespace, or naming no account, gets
+	// one answer, so RENAME cannot probe which accounts exist.
+	errOther := &Error{KindCannot, "Can't rename a mailbox to another namespace"}
 	dst, err := s.locate(ctx, u, to)
 	if errors.Is(err, store.ErrNoMailbox) {
-		return nil, ErrNoPerm
+		return nil, errOther
 	}
 	if err != nil {
 		return nil, err
 	}
 	if dst.ownerID != src.AccountID {
-		return nil, &Error{KindCannot, "Can't rename a mailbox to another namespace"}
+		return nil, errOther
 	}
 	if _, err := s.st.Mailbox(ctx, dst.ownerID, dst.local); err == nil {
 		return nil, &Error{KindExists, "Target mailbox already exists"}

@@ -165,6 +165,14 @@ func TestRenameAndDelete(t *testing.T) {
 	if s, _ := st.MailboxStatus(ctx, inbox.ID); s.Messages != 0 {
 		t.Fatalf("INBOX kept %d messages", s.Messages)
 	}
+	// Renaming into another namespace: one answer whether the account
+	// exists or not.
+	user(t, st, "carol")
+	_, e1 := svc.Rename(ctx, bob, "x/y", "Other Users/carol/z")
+	_, e2 := svc.Rename(ctx, bob, "x/y", "Other Users/nobody/z")
+	if e1 == nil || e2 == nil || e1.Error() != e2.Error() {
+		t.Fatalf("rename into other namespaces: %v / %v", e1, e2)
+	}
 	if err := svc.Delete(ctx, bob, "INBOX"); !errors.As(err, &me) || me.Kind != mailbox.KindCannot {
 		t.Fatalf("delete INBOX: %v", err)
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"barid/internal/imap"
@@ -212,4 +213,46 @@ func permittedFlags(r mailbox.Rights, flags []string) []string {
 		}
 	}
 	return out
+}
+
+// dropCopiedFlags takes from messages just copied or moved into dst the
+// flags the user may not set there (RFC 4314 §2.1: COPY sets \Seen only
+// with "s", \Deleted with "t", the others with "w"), as Dovecot does.
+// It is a second transaction: a session may see the flags for a moment.
+func (c *Conn) dropCopiedFlags(dst *mailbox.Ref, uids []store.UID) error {
+	r := dst.Rights
+	if r == mailbox.All || len(uids) == 0 {
+		return nil
+	}
+	var drop store.Flags
+	if !r.Has(mailbox.RightSeen) {
+		drop.System |= store.FlagSeen
+	}
+	if !r.Has(mailbox.RightDeleteMsg) {
+		drop.System |= store.FlagDeleted
+	}
+	st := c.srv.cfg.Store
+	if !r.Has(mailbox.RightWrite) {
+		for _, f := range []string{`\Answered`, `\Flagged`, `\Draft`} {
+			if sf, ok := store.ParseSysFlag(f); ok {
+				drop.System |= sf
+			}
+		}
+		kws, err := st.Keywords(c.ctx(), dst.ID)
+		if err != nil {
+			return err
+		}
+		drop.Keywords = kws
+	}
+	if drop.System == 0 && len(drop.Keywords) == 0 {
+		return nil
+	}
+	sorted := slices.Clone(uids)
+	slices.Sort(sorted)
+	_, _, changes, err := st.StoreFlags(c.ctx(), dst.ID, sorted, store.FlagsRemove, drop, 0)
+	if err != nil {
+		return err
+	}
+	c.publish(changes)
+	return nil
 }

@@ -44,7 +44,12 @@ func (c *Conn) copyMove(tag string, uid, move bool) error {
 		return err
 	}
 	st := c.srv.cfg.Store
-	dst, err := c.resolveTarget(name) // RFC 4314 §4: "i" on the target
+	// RFC 4314 §4: "r" on the source (read again on another owner's
+	// mailbox), "i" on the target.
+	if err := c.needSel(mailbox.RightRead); err != nil {
+		return err
+	}
+	dst, err := c.resolveTarget(name)
 	if err != nil {
 		return err
 	}
@@ -75,6 +80,11 @@ func (c *Conn) copyMove(tag string, uid, move bool) error {
 		return err
 	}
 	c.publish(changes)
+	if res != nil {
+		if err := c.dropCopiedFlags(dst, res.DstUIDs); err != nil {
+			return err
+		}
+	}
 	code := ""
 	if res != nil && len(res.SrcUIDs) > 0 {
 		src := make([]uint32, len(res.SrcUIDs))

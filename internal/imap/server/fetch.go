@@ -104,6 +104,11 @@ func (c *Conn) fetch(tag string, uid bool) error {
 	if terr != nil {
 		return terr.(*deferredErr).err
 	}
+	// RFC 4314 §4: FETCH needs "r"; on another owner's mailbox the owner
+	// may have taken it away since SELECT.
+	if err := c.needSel(mailbox.RightRead); err != nil {
+		return err
+	}
 	if req.vanished {
 		gone, err := c.srv.cfg.Store.ExpungedSince(c.ctx(), c.sel.mbox.ID, req.changedSince)
 		if err != nil {

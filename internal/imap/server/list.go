@@ -383,7 +383,7 @@ func handleNamespace(c *Conn, tag string) error {
 		if i > 0 {
 			c.enc.SP()
 		}
-		c.enc.RawString("((").Quoted(p + "/").RawString(` "/"))`)
+		c.enc.RawString("((").Quoted(c.wireName(p + "/")).RawString(` "/"))`)
 	}
 	c.enc.CRLF()
 	return c.ok(tag, "", "Namespace completed.")

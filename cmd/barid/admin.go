@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -191,7 +192,7 @@ func (c *adminCmd) printJSON(v any) {
 
 // --- barid mailbox ---
 
-const mailboxUsage = `Usage: barid mailbox <list|status|create|delete|rename|subscribe> [flags] USER [ARGS]
+const mailboxUsage = `Usage: barid mailbox <list|status|create|delete|rename|subscribe|setacl|getacl> [flags] USER [ARGS]
 
   list USER                 the user's mailboxes with message counts
   status USER MAILBOX       one mailbox's counts, UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ
@@ -202,6 +203,14 @@ const mailboxUsage = `Usage: barid mailbox <list|status|create|delete|rename|sub
   rename USER OLD NEW       rename a mailbox and its children; renaming INBOX
                             moves its messages to NEW
   subscribe USER MAILBOX    subscribe (--remove: unsubscribe)
+
+  create --shared NAME      a public folder (Shared/NAME in IMAP), owned by
+                            the server
+  setacl --user USER|--shared MAILBOX IDENTIFIER RIGHTS
+                            set an RFC 4314 ACL entry ("lr", "+w", "-w";
+                            "" removes it)
+  getacl --user USER|--shared MAILBOX
+                            print the ACL (docs/sharing.md)
 
 Mailbox names are UTF-8 with "/" between levels. When the server runs,
 create, delete, rename and subscribe go through its control socket, so
@@ -218,6 +227,9 @@ func runMailbox(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 0
 	}
 	verb := args[0]
+	if verb == "setacl" || verb == "getacl" || verb == "create" && slices.Contains(args[1:], "--shared") {
+		return runMailboxSharing(ctx, args, stdout, stderr) // sharing.go
+	}
 	var specialUse string
 	var remove bool
 	c, code, done := newAdminCmd("mailbox "+verb, mailboxUsage, args[1:], stdout, stderr, func(fs *flag.FlagSet) {

@@ -37,6 +37,8 @@ func subcommands() []subcommand {
 		{"user", "manage accounts: add, passwd, del, list", runUser},
 		{"alias", "manage address aliases and catch-alls: add, del, list", runAlias},
 		{"sieve", "manage Sieve scripts: put, get, list, activate, deactivate, del, check", runSieve},
+		{"mailbox", "manage mailboxes and their ACLs: create [--shared], setacl, getacl", runMailbox},
+		{"group", "manage ACL groups: add, del, list", runGroup},
 		{"deliver", "deliver one message from standard input (for an MTA)", runDeliverStdin},
 		{"mailbox", "manage a user's mailboxes: list, status, create, delete, rename, subscribe", runMailbox},
 		{"search", "print the UIDs of messages matching an IMAP SEARCH query", runSearch},

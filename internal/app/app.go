@@ -22,6 +22,7 @@ import (
 	"barid/internal/deliver"
 	"barid/internal/imap/server"
 	"barid/internal/mail/mime"
+	"barid/internal/mailbox"
 	"barid/internal/metrics"
 	"barid/internal/notify"
 	"barid/internal/store"
@@ -101,6 +102,7 @@ type App struct {
 	bus    *notify.Bus
 	auth   *auth.Authenticator
 	deliv  *deliver.Deliverer
+	mbox   *mailbox.Service // names, namespaces, rights (IMAP, LMTP)
 	certs  *certReloader
 	tlsCfg *tls.Config
 	imap   *server.Server
@@ -178,6 +180,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	ml := mime.Limits{MaxDepth: cfg.Limits.MIMEDepth, MaxParts: cfg.Limits.MIMEParts, MaxHeaderBytes: cfg.Limits.HeaderSize}
 	a.deliv = &deliver.Deliverer{Store: d.Store, Blobs: d.Blobs, Bus: a.bus, Limits: ml, Logger: logger,
 		InlineMax: cfg.Storage.InlineMaxBytes}
+	a.mbox = MailboxService(&cfg, d.Store, a.bus)
 	a.imap = server.New(server.Config{
 		Store:    d.Store,
 		Blobs:    d.Blobs,
@@ -212,6 +215,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Trace:              cfg.LogLevel == "trace",
 		Metrics:            a.obs.m,
 		LogCommands:        a.logCommands(),
+		Mailboxes:          a.mbox,
 	})
 	a.newPOP3()
 	a.newSieve()

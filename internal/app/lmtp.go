@@ -50,6 +50,7 @@ func (a *App) lmtpConfig(handoff bool) lmtp.Config {
 	return lmtp.Config{
 		MaxLineLength:   lineLength,
 		Store:           a.data.Store,
+		Mailboxes:       a.mbox,
 		Deliver:         a.deliv,
 		Logger:          a.log,
 		Hostname:        a.cfg.Hostname,
@@ -276,7 +277,7 @@ func Deliver(ctx context.Context, cfg *config.Config, logger *slog.Logger, req D
 		return ViaDirect, fmt.Errorf("%v: %w", err, errTemporary)
 	}
 	defer dir.Close()
-	res := lmtp.Resolver{Store: d.Store, LocalDomains: cfg.LMTP.LocalDomains, DetailDelivery: cfg.LMTP.DetailDelivery,
+	res := lmtp.Resolver{Store: d.Store, Mailboxes: MailboxService(cfg, d.Store, nil), LocalDomains: cfg.LMTP.LocalDomains, DetailDelivery: cfg.LMTP.DetailDelivery,
 		Directory: dir}
 	t, err := res.Resolve(ctx, req.User)
 	if err != nil {

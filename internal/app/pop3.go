@@ -19,13 +19,14 @@ type pop3Service struct {
 
 func (a *App) newPOP3() {
 	a.pop3.srv = pop3.New(pop3.Config{
-		Store:    a.data.Store,
-		Blobs:    a.data.Blobs,
-		Bus:      a.bus,
-		Auth:     a.auth,
-		TLS:      a.tlsCfg,
-		Logger:   a.log,
-		Hostname: a.cfg.Hostname,
+		Store:     a.data.Store,
+		Mailboxes: a.mbox,
+		Blobs:     a.data.Blobs,
+		Bus:       a.bus,
+		Auth:      a.auth,
+		TLS:       a.tlsCfg,
+		Logger:    a.log,
+		Hostname:  a.cfg.Hostname,
 		Limits: pop3.Limits{
 			LineLength:          a.cfg.Limits.LineLength,
 			CommandsBeforeLogin: a.cfg.Limits.CommandsBeforeLogin,

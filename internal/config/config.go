@@ -55,6 +55,11 @@ type Config struct {
 
 	Sieve       Sieve       `toml:"sieve"`
 	ManageSieve ManageSieve `toml:"managesieve"`
+	// Sharing names the other users' and public namespaces (RFC 2342).
+	Sharing Sharing `toml:"sharing"`
+	// Groups defines "$name" ACL identifiers (RFC 4314 §2):
+	// [groups] staff = ["alice", "bob"]. `barid group add` adds more.
+	Groups map[string][]string `toml:"groups"`
 
 	Metrics Metrics `toml:"metrics"`
 	Log     Log     `toml:"log"`

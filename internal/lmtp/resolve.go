@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -13,6 +14,9 @@ import (
 // concurrent use.
 type Resolver struct {
 	Store store.Store
+	// Mailboxes resolves destination mailboxes and rights; nil: one on
+	// Store with the default namespaces.
+	Mailboxes *mailbox.Service
 	// LocalDomains are the domains whose addresses also match an account
 	// named by the local part alone (lmtp.local_domains).
 	LocalDomains []string
@@ -142,48 +146,21 @@ func (r *Resolver) alias(ctx context.Context, aliases store.Aliases, address, de
 	return &Target{Account: acct, Detail: detail}, nil
 }
 
-// Mailbox picks the destination mailbox of t: want if it names an
-// existing mailbox (exactly, or else case-insensitively), otherwise the
-// detail mailbox when detail delivery is on and it exists, otherwise
-// INBOX. Like Dovecot's LDA -m and lmtp_save_to_detail_mailbox, a
-// missing mailbox falls back to INBOX rather than failing. INBOX itself
-// is created if the account lacks it; its creation is published.
+// Mailbox picks the destination mailbox of t through the mailbox
+// service (mailbox.Service.DeliveryTarget): want, else the detail
+// mailbox when detail delivery is on, when it exists and the recipient
+// may post to it ("p", RFC 4314), otherwise INBOX. INBOX itself is
+// created if the account lacks it; its creation is published.
 func (r *Resolver) Mailbox(ctx context.Context, t *Target, want string, publish func([]store.Change)) (*store.Mailbox, error) {
-	try := func(name string) (*store.Mailbox, error) {
-		mb, err := r.Store.Mailbox(ctx, t.Account.ID, name)
-		if !errors.Is(err, store.ErrNoMailbox) {
-			return mb, err
-		}
-		all, err := r.Store.Mailboxes(ctx, t.Account.ID)
-		if err != nil {
-			return nil, err
-		}
-		for i := range all {
-			if strings.EqualFold(all[i].Name, name) {
-				return &all[i], nil
-			}
-		}
-		return nil, store.ErrNoMailbox
-	}
 	if want == "" && r.DetailDelivery && t.Detail != "" {
 		want = t.Detail
 	}
-	if want != "" && !strings.EqualFold(want, "INBOX") {
-		mb, err := try(want)
-		if !errors.Is(err, store.ErrNoMailbox) {
-			return mb, err
-		}
+	svc := r.Mailboxes
+	if svc == nil {
+		svc = mailbox.New(mailbox.Config{Store: r.Store})
 	}
-	mb, err := r.Store.Mailbox(ctx, t.Account.ID, "INBOX")
-	if !errors.Is(err, store.ErrNoMailbox) {
-		return mb, err
-	}
-	// RFC 9051 §5.1: INBOX always exists for a user.
-	mb, changes, err := r.Store.CreateMailbox(ctx, t.Account.ID, "INBOX", "")
-	if errors.Is(err, store.ErrMailboxExists) {
-		return r.Store.Mailbox(ctx, t.Account.ID, "INBOX")
-	}
-	if err == nil && publish != nil {
+	mb, changes, err := svc.DeliveryTarget(ctx, t.Account, want)
+	if err == nil && publish != nil && len(changes) > 0 {
 		publish(changes)
 	}
 	return mb, err

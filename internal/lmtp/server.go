@@ -15,6 +15,7 @@ import (
 
 	"barid/internal/deliver"
 	"barid/internal/filter"
+	"barid/internal/mailbox"
 	"barid/internal/metrics"
 	"barid/internal/quickack"
 	"barid/internal/store"
@@ -22,9 +23,12 @@ import (
 
 // Config configures a Server.
 type Config struct {
-	Store   store.Store
-	Deliver *deliver.Deliverer
-	Logger  *slog.Logger
+	Store store.Store
+	// Mailboxes is the mailbox service that picks destination mailboxes
+	// (rights, namespaces); nil: one on Store.
+	Mailboxes *mailbox.Service
+	Deliver   *deliver.Deliverer
+	Logger    *slog.Logger
 	// Hostname is announced in the greeting and in Received headers.
 	Hostname string
 	// MaxMessageBytes is limits.literal_size: advertised as SIZE
@@ -165,6 +169,7 @@ func New(cfg Config) *Server {
 		conns:   map[*trackedConn]struct{}{},
 		resolver: Resolver{
 			Store:          cfg.Store,
+			Mailboxes:      cfg.Mailboxes,
 			LocalDomains:   cfg.LocalDomains,
 			DetailDelivery: cfg.DetailDelivery,
 			Directory:      cfg.Directory,

@@ -44,6 +44,11 @@ type Subscription struct {
 	// (RFC 5465). With a bus keyed by mailbox it becomes the set of
 	// mailboxes watched plus the account's mailbox-list events.
 	all bool
+	// other is another account whose changes to the filtered mailbox
+	// this subscription also receives: a shared mailbox (RFC 4314)
+	// selected by a user who does not own it. Only that mailbox's
+	// changes pass, whatever all says.
+	other int64
 }
 
 // Subscribe starts receiving changes for accountID.
@@ -112,7 +117,13 @@ func (s *Subscription) push(cs []store.Change) {
 		return
 	}
 	n := len(s.queue)
-	if s.filterOn && !s.all {
+	if len(cs) > 0 && cs[0].AccountID != s.account {
+		for _, c := range cs {
+			if c.MailboxID == s.mailbox && s.mailbox != 0 && s.filterOn {
+				s.queue = append(s.queue, c)
+			}
+		}
+	} else if s.filterOn && !s.all {
 		for _, c := range cs {
 			if c.MailboxID == s.mailbox && s.mailbox != 0 {
 				s.queue = append(s.queue, c)
@@ -198,14 +209,56 @@ func (s *Subscription) Drain() []store.Change {
 	return q
 }
 
+// Watch also receives the changes accountID (another account, the
+// owner of a shared mailbox the session selected) makes to the mailbox
+// Filter names; 0 stops. Publish batches changes by account, so a
+// sharer hears the owner's changes and the owner the sharer's.
+func (s *Subscription) Watch(accountID int64) {
+	if accountID == s.account {
+		accountID = 0
+	}
+	b := s.bus
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s.mu.Lock()
+	old := s.other
+	s.other = accountID
+	s.mu.Unlock()
+	if old == accountID {
+		return
+	}
+	if old != 0 {
+		b.remove(old, s)
+	}
+	if accountID != 0 {
+		m := b.subs[accountID]
+		if m == nil {
+			m = make(map[*Subscription]struct{})
+			b.subs[accountID] = m
+		}
+		m[s] = struct{}{}
+	}
+}
+
+// remove takes s off accountID's subscribers; b.mu is held.
+func (b *Bus) remove(accountID int64, s *Subscription) {
+	if m := b.subs[accountID]; m != nil {
+		delete(m, s)
+		if len(m) == 0 {
+			delete(b.subs, accountID)
+		}
+	}
+}
+
 // Close stops the subscription.
 func (s *Subscription) Close() {
 	s.bus.mu.Lock()
-	if m := s.bus.subs[s.account]; m != nil {
-		delete(m, s)
-		if len(m) == 0 {
-			delete(s.bus.subs, s.account)
-		}
+	s.bus.remove(s.account, s)
+	s.mu.Lock()
+	other := s.other
+	s.mu.Unlock()
+	if other != 0 {
+		s.bus.remove(other, s)
 	}
 	s.bus.mu.Unlock()
 	s.mu.Lock()

@@ -198,7 +198,7 @@ func (d *maildrop) prefetched(ctx context.Context, n int) ([]byte, error) {
 // openMaildrop locks the account's INBOX and numbers its messages. It
 // returns errInUse if another POP3 session holds the lock.
 func (s *Server) openMaildrop(ctx context.Context, accountID int64) (*maildrop, error) {
-	mb, err := s.cfg.Store.Mailbox(ctx, accountID, "INBOX")
+	mb, err := s.cfg.Mailboxes.Inbox(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}

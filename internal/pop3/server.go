@@ -14,6 +14,7 @@ import (
 
 	"barid/internal/auth"
 	"barid/internal/blob"
+	"barid/internal/mailbox"
 	"barid/internal/metrics"
 	"barid/internal/notify"
 	"barid/internal/proxylisten"
@@ -35,14 +36,17 @@ type Limits struct {
 
 // Config is everything a Server needs. The app package fills it.
 type Config struct {
-	Store    store.Store
-	Blobs    blob.Store
-	Bus      *notify.Bus
-	Auth     *auth.Authenticator
-	TLS      *tls.Config // nil: no STLS and no implicit TLS
-	Logger   *slog.Logger
-	Hostname string
-	Limits   Limits
+	Store store.Store
+	// Mailboxes is the mailbox service that finds the maildrop
+	// (INBOX); nil: one on Store.
+	Mailboxes *mailbox.Service
+	Blobs     blob.Store
+	Bus       *notify.Bus
+	Auth      *auth.Authenticator
+	TLS       *tls.Config // nil: no STLS and no implicit TLS
+	Logger    *slog.Logger
+	Hostname  string
+	Limits    Limits
 	// AllowPlaintextAuth permits USER/PASS and AUTH on unencrypted
 	// non-loopback connections ([imap] allow_plaintext_auth: one rule
 	// for both protocols).
@@ -83,6 +87,9 @@ type Server struct {
 
 // New returns a server; call Serve for each listener.
 func New(cfg Config) *Server {
+	if cfg.Mailboxes == nil {
+		cfg.Mailboxes = mailbox.New(mailbox.Config{Store: cfg.Store, Bus: cfg.Bus})
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -25,15 +25,13 @@ func handleAppend(c *Conn, tag string) error {
 	if err != nil {
 		return err
 	}
-	mb, err := c.srv.cfg.Store.Mailbox(c.ctx(), c.account.ID, name)
+	// Refuse before any literal is read: a synchronizing literal never
+	// gets its "+" (RFC 9051 §6.3.12: NO [TRYCREATE]; RFC 4314 §4: "i").
+	ref, err := c.resolveTarget(name)
 	if err != nil {
-		// Refuse before any literal is read: a synchronizing literal
-		// never gets its "+" (RFC 9051 §6.3.12: NO [TRYCREATE]).
-		if errors.Is(err, store.ErrNoMailbox) {
-			return &imap.Error{Type: "NO", Code: imap.CodeTryCreate, Text: "Mailbox doesn't exist: " + name}
-		}
 		return err
 	}
+	mb := &ref.Mailbox
 	// RFC 9208 §4.3: refuse a literal over the owner's quota before its
 	// "+" (quota.go).
 	aq, err := c.beginAppendQuota(mb)
@@ -80,6 +78,7 @@ func handleAppend(c *Conn, tag string) error {
 				return &imap.Error{Type: "BAD", Text: "Invalid flag in APPEND: " + f}
 			}
 		}
+		flags = permittedFlags(ref.Rights, flags)
 		prepare := c.srv.cfg.Deliver.Prepare
 		if held >= c.multiAppendBudget() {
 			prepare = c.srv.cfg.Deliver.PrepareFile

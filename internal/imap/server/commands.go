@@ -74,6 +74,11 @@ func init() {
 		// RFC 5464 METADATA (metadata.go)
 		"GETMETADATA": {states: authed, handle: handleGetMetadata},
 		"SETMETADATA": {states: authed, handle: handleSetMetadata},
+		"SETACL":      {states: authed, handle: handleSetACL},     // RFC 4314 §3.1
+		"DELETEACL":   {states: authed, handle: handleDeleteACL},  // RFC 4314 §3.2
+		"GETACL":      {states: authed, handle: handleGetACL},     // RFC 4314 §3.3
+		"LISTRIGHTS":  {states: authed, handle: handleListRights}, // RFC 4314 §3.4
+		"MYRIGHTS":    {states: authed, handle: handleMyRights},   // RFC 4314 §3.5
 		// Selected (RFC 9051 §6.4).
 		"CHECK":       {states: selected, handle: handleCheck},
 		"CLOSE":       {states: selected, flags: noUpdates, handle: handleClose},

@@ -506,7 +506,10 @@ func (e *ioError) Unwrap() error { return e.err }
 // writeError classifies err in one place (docs/style.md §4).
 func (c *Conn) writeError(tag string, err error) {
 	var ie *imap.Error
-	if errors.As(err, &ie) {
+	if me, ok := mailboxError(err); ok {
+		ie = me
+	}
+	if ie != nil || errors.As(err, &ie) {
 		code := ie.Code
 		if ie.CodeArg != "" {
 			code += " " + ie.CodeArg

@@ -1,10 +1,9 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 
-	"barid/internal/imap"
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -45,14 +44,22 @@ func (c *Conn) copyMove(tag string, uid, move bool) error {
 		return err
 	}
 	st := c.srv.cfg.Store
-	dst, err := st.Mailbox(c.ctx(), c.account.ID, name)
-	if errors.Is(err, store.ErrNoMailbox) {
-		return &imap.Error{Type: "NO", Code: imap.CodeTryCreate, Text: "Mailbox doesn't exist: " + name}
-	} else if err != nil {
+	// RFC 4314 §4: "r" on the source (read again on another owner's
+	// mailbox), "i" on the target.
+	if err := c.needSel(mailbox.RightRead); err != nil {
+		return err
+	}
+	dst, err := c.resolveTarget(name)
+	if err != nil {
 		return err
 	}
 	if move {
 		if err := c.requireWritable(); err != nil {
+			return err
+		}
+		// RFC 6851 §3.3 / RFC 4314 §4: MOVE also needs what STORE
+		// \Deleted and EXPUNGE need on the source.
+		if err := c.needSel(mailbox.RightDeleteMsg | mailbox.RightExpunge); err != nil {
 			return err
 		}
 	}
@@ -73,6 +80,11 @@ func (c *Conn) copyMove(tag string, uid, move bool) error {
 		return err
 	}
 	c.publish(changes)
+	if res != nil {
+		if err := c.dropCopiedFlags(dst, res.DstUIDs); err != nil {
+			return err
+		}
+	}
 	code := ""
 	if res != nil && len(res.SrcUIDs) > 0 {
 		src := make([]uint32, len(res.SrcUIDs))

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -12,6 +13,9 @@ func handleExpunge(c *Conn, tag string) error {
 	if c.sel.readOnly {
 		// As Dovecot: nothing to do in a read-only mailbox, and no error.
 		return c.ok(tag, "", "Expunge skipped: mailbox is read-only.")
+	}
+	if err := c.needSel(mailbox.RightExpunge); err != nil { // RFC 4314 §4
+		return err
 	}
 	_, changes, err := c.srv.cfg.Store.Expunge(c.ctx(), c.sel.mbox.ID, nil)
 	if err != nil {
@@ -35,6 +39,9 @@ func handleUIDExpunge(c *Conn, tag string) error {
 		return c.dec.Err()
 	}
 	if err := c.requireWritable(); err != nil {
+		return err
+	}
+	if err := c.needSel(mailbox.RightExpunge); err != nil { // RFC 4314 §4
 		return err
 	}
 	var del []store.UID

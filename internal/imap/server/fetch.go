@@ -13,6 +13,7 @@ import (
 	"barid/internal/imap"
 	"barid/internal/imap/msgdata"
 	"barid/internal/mail/mime"
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -102,6 +103,11 @@ func (c *Conn) fetch(tag string, uid bool) error {
 	}
 	if terr != nil {
 		return terr.(*deferredErr).err
+	}
+	// RFC 4314 §4: FETCH needs "r"; on another owner's mailbox the owner
+	// may have taken it away since SELECT.
+	if err := c.needSel(mailbox.RightRead); err != nil {
+		return err
 	}
 	if req.vanished {
 		gone, err := c.srv.cfg.Store.ExpungedSince(c.ctx(), c.sel.mbox.ID, req.changedSince)
@@ -549,7 +555,7 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 	v := c.sel
 	st := c.srv.cfg.Store
 	seenSet := map[store.UID]bool{}
-	if req.setSeen && !v.readOnly && len(uids) > 0 {
+	if req.setSeen && !v.readOnly && v.rights.Has(mailbox.RightSeen) && len(uids) > 0 { // RFC 4314 §4: \Seen only with "s"
 		results, _, changes, err := st.StoreFlags(c.ctx(), v.mbox.ID, uids, store.FlagsAdd, store.Flags{System: store.FlagSeen}, 0)
 		if err != nil {
 			return false, err

@@ -34,6 +34,14 @@ var stateSetups = map[string][]string{
 
 var commandSeeds = []string{
 	"a CAPABILITY\r\n",
+	// RFC 4314 ACL commands and RFC 8440 LIST RETURN (MYRIGHTS).
+	"a SETACL INBOX anyone +lr\r\n",
+	"a SETACL INBOX -$grp \"\"\r\n",
+	"a DELETEACL INBOX anyone\r\n",
+	"a GETACL \"Other Users/x/INBOX\"\r\n",
+	"a LISTRIGHTS INBOX fuzz\r\n",
+	"a MYRIGHTS Shared/x\r\n",
+	"a LIST \"\" * RETURN (MYRIGHTS STATUS (MESSAGES))\r\n",
 	"a LOGIN fuzz fuzz\r\n",
 	"a AUTHENTICATE PLAIN AGZ1enoAZnV6eg==\r\n",
 	"a AUTHENTICATE SCRAM-SHA-256\r\n*\r\n",

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"barid/internal/imap"
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -17,6 +18,7 @@ type listOpts struct {
 	retChildren    bool
 	retSpecialUse  bool
 	retStatus      []string // LIST-STATUS (RFC 5819)
+	retMyRights    bool     // LIST-MYRIGHTS (RFC 8440)
 	extended       bool     // any extended syntax used
 }
 
@@ -99,6 +101,8 @@ func handleList(c *Conn, tag string) error {
 				o.retChildren = true
 			case "SPECIAL-USE":
 				o.retSpecialUse = true
+			case "MYRIGHTS": // RFC 8440 §3
+				o.retMyRights = true
 			case "STATUS":
 				if !c.dec.ExpectSP() {
 					return false
@@ -154,6 +158,7 @@ type listEntry struct {
 	// do not match (RECURSIVEMATCH, CHILDINFO)
 	childSubUnmatched bool
 	mbox              *store.Mailbox
+	rights            mailbox.Rights
 }
 
 func (c *Conn) list(o listOpts, ref string, patterns []string, verb string) error {
@@ -162,12 +167,12 @@ func (c *Conn) list(o listOpts, ref string, patterns []string, verb string) erro
 		c.enc.RawString("* ").RawString(verb).RawString(` (\Noselect) "/" ""`).CRLF()
 		return nil
 	}
-	st := c.srv.cfg.Store
-	mbs, err := st.Mailboxes(c.ctx(), c.account.ID)
+	// Own mailboxes and those of others that grant "l" (RFC 4314 §4).
+	mbs, err := c.mailboxes().List(c.ctx(), c.user())
 	if err != nil {
 		return err
 	}
-	subs, err := st.Subscriptions(c.ctx(), c.account.ID)
+	subs, err := c.mailboxes().Subscriptions(c.ctx(), c.user())
 	if err != nil {
 		return err
 	}
@@ -185,7 +190,8 @@ func (c *Conn) list(o listOpts, ref string, patterns []string, verb string) erro
 		e := get(mb.Name)
 		e.exists = true
 		e.specialUse = mb.SpecialUse
-		e.mbox = mb
+		e.mbox = &mb.Mailbox
+		e.rights = mb.Rights
 	}
 	for _, s := range subs {
 		get(s).subscribed = true
@@ -304,10 +310,14 @@ func (c *Conn) list(o listOpts, ref string, patterns []string, verb string) erro
 			c.enc.RawString(` ("CHILDINFO" ("SUBSCRIBED"))`)
 		}
 		c.enc.CRLF()
-		if len(o.retStatus) > 0 && e.mbox != nil {
+		// RFC 5819 §2 with RFC 4314 §4: STATUS only where "r" allows it.
+		if len(o.retStatus) > 0 && e.mbox != nil && e.rights.Has(mailbox.RightRead) {
 			if err := c.writeStatusResponse(e.mbox, o.retStatus); err != nil {
 				return err
 			}
+		}
+		if o.retMyRights && e.mbox != nil { // RFC 8440 §3
+			c.writeMyRights(name, e.rights)
 		}
 	}
 	return nil
@@ -360,11 +370,21 @@ func wildMatch(pat, s string) bool {
 	return prev[len(s)]
 }
 
-// RFC 9051 §6.3.10 NAMESPACE (RFC 2342): one personal namespace.
+// RFC 9051 §6.3.10 NAMESPACE (RFC 2342): personal, other users' and
+// public namespaces (internal/mailbox).
 func handleNamespace(c *Conn, tag string) error {
 	if !c.dec.ExpectCRLF() {
 		return c.dec.Err()
 	}
-	c.enc.RawString(`* NAMESPACE (("" "/")) NIL NIL`).CRLF()
+	// RFC 2342 §5: personal, other users', shared; as Dovecot writes it.
+	svc := c.mailboxes()
+	c.enc.RawString(`* NAMESPACE (("" "/")) `)
+	for i, p := range []string{svc.OtherUsersPrefix(), svc.PublicPrefix()} {
+		if i > 0 {
+			c.enc.SP()
+		}
+		c.enc.RawString("((").Quoted(c.wireName(p + "/")).RawString(` "/"))`)
+	}
+	c.enc.CRLF()
 	return c.ok(tag, "", "Namespace completed.")
 }

@@ -1,12 +1,14 @@
 package server
 
 import (
-	"errors"
 	"strings"
 
 	"barid/internal/imap"
-	"barid/internal/store"
 )
+
+// The mailbox rules (create-with-parents, RENAME of INBOX, subscriptions
+// across a rename, DELETE of INBOX, rights) live in internal/mailbox;
+// these handlers parse, call it and render.
 
 // RFC 9051 §6.3.4 CREATE. Missing superior names are created too; a
 // trailing separator only says the client intends to create inferiors.
@@ -30,42 +32,15 @@ func handleCreate(c *Conn, tag string) error {
 	if err != nil {
 		return err
 	}
-	if name == "INBOX" {
-		return &imap.Error{Type: "NO", Code: imap.CodeAlreadyExists, Text: "INBOX always exists"}
-	}
-	mb, err := c.createWithParents(name, use)
+	ref, err := c.mailboxes().Create(c.mctx(), c.user(), name, use)
 	if err != nil {
 		return err
 	}
-	c.writeCreateOldName(name, raw)                          // RFC 9051 §6.3.4 (rev2 names are not mUTF-7)
-	return c.ok(tag, mailboxIDCode(mb), "Create completed.") // RFC 8474 §4.1
+	c.writeCreateOldName(name, raw)                                    // RFC 9051 §6.3.4 (rev2 names are not mUTF-7)
+	return c.ok(tag, mailboxIDCode(&ref.Mailbox), "Create completed.") // RFC 8474 §4.1
 }
 
-func (c *Conn) createWithParents(name, specialUse string) (*store.Mailbox, error) {
-	st := c.srv.cfg.Store
-	parts := strings.Split(name, "/")
-	for i := 1; i < len(parts); i++ {
-		parent := strings.Join(parts[:i], "/")
-		if _, err := st.Mailbox(c.ctx(), c.account.ID, parent); err == nil {
-			continue
-		} else if !errors.Is(err, store.ErrNoMailbox) {
-			return nil, err
-		}
-		_, changes, err := st.CreateMailbox(c.ctx(), c.account.ID, parent, "")
-		if err != nil && !errors.Is(err, store.ErrMailboxExists) {
-			return nil, err
-		}
-		c.publish(changes)
-	}
-	mb, changes, err := st.CreateMailbox(c.ctx(), c.account.ID, name, specialUse)
-	if err != nil {
-		return nil, err
-	}
-	c.publish(changes)
-	return mb, nil
-}
-
-// RFC 9051 §6.3.5 DELETE.
+// RFC 9051 §6.3.5 DELETE (RFC 4314 §4: "x").
 func handleDelete(c *Conn, tag string) error {
 	if !c.dec.ExpectSP() {
 		return c.dec.Err()
@@ -80,20 +55,19 @@ func handleDelete(c *Conn, tag string) error {
 	if name == "INBOX" {
 		return &imap.Error{Type: "NO", Code: imap.CodeCannot, Text: "INBOX can't be deleted."}
 	}
-	mb, err := c.srv.cfg.Store.Mailbox(c.ctx(), c.account.ID, name)
+	svc := c.mailboxes()
+	ref, err := svc.Resolve(c.ctx(), c.user(), name, 0)
 	if err != nil {
 		return err
 	}
-	if c.sel != nil && c.sel.mbox.ID == mb.ID {
+	if c.sel != nil && c.sel.mbox.ID == ref.ID && ref.Rights.Has(rightDelete) {
 		// Deleting our own selected mailbox: leave the selected state
 		// instead of being disconnected by our own change.
 		c.deselect()
 	}
-	changes, err := c.srv.cfg.Store.DeleteMailbox(c.ctx(), c.account.ID, name)
-	if err != nil {
+	if err := svc.Delete(c.mctx(), c.user(), name); err != nil {
 		return err
 	}
-	c.publish(changes)
 	return c.ok(tag, "", "Delete completed.")
 }
 
@@ -118,68 +92,9 @@ func handleRename(c *Conn, tag string) error {
 	if err != nil {
 		return err
 	}
-	st := c.srv.cfg.Store
-	if to == "INBOX" {
-		return &imap.Error{Type: "NO", Code: imap.CodeAlreadyExists, Text: "INBOX already exists"}
-	}
-	if to == from || strings.HasPrefix(to, from+"/") {
-		return &imap.Error{Type: "NO", Code: imap.CodeCannot, Text: "Can't rename a mailbox to itself or under itself"}
-	}
-	src, err := st.Mailbox(c.ctx(), c.account.ID, from)
+	changes, err := c.mailboxes().Rename(c.mctx(), c.user(), from, to)
 	if err != nil {
 		return err
-	}
-	if _, err := st.Mailbox(c.ctx(), c.account.ID, to); err == nil {
-		return &imap.Error{Type: "NO", Code: imap.CodeAlreadyExists, Text: "Target mailbox already exists"}
-	}
-	// Superiors of the new name are created as needed.
-	if i := strings.LastIndexByte(to, '/'); i > 0 {
-		parent := to[:i]
-		if _, err := st.Mailbox(c.ctx(), c.account.ID, parent); errors.Is(err, store.ErrNoMailbox) {
-			if _, err := c.createWithParents(parent, ""); err != nil {
-				return err
-			}
-		}
-	}
-	if from == "INBOX" {
-		dst, changes, err := st.CreateMailbox(c.ctx(), c.account.ID, to, "")
-		if err != nil {
-			return err
-		}
-		c.publish(changes)
-		_, uids, err := st.MessageUIDs(c.ctx(), src.ID)
-		if err != nil {
-			return err
-		}
-		if len(uids) > 0 {
-			_, changes, err := st.MoveMessages(c.ctx(), src.ID, uids, dst.ID)
-			if err != nil {
-				return err
-			}
-			c.publish(changes)
-		}
-		return c.ok(tag, "", "Rename completed.")
-	}
-	changes, err := st.RenameMailbox(c.ctx(), c.account.ID, from, to)
-	if err != nil {
-		return err
-	}
-	c.publish(changes)
-	// Subscriptions follow the renamed mailbox and its inferiors, as
-	// Dovecot does.
-	if subs, err := st.Subscriptions(c.ctx(), c.account.ID); err == nil {
-		for _, sname := range subs {
-			if sname != from && !strings.HasPrefix(sname, from+"/") {
-				continue
-			}
-			nn := to + sname[len(from):]
-			if ch, err := st.SetSubscribed(c.ctx(), c.account.ID, sname, false); err == nil {
-				c.publish(ch)
-			}
-			if ch, err := st.SetSubscribed(c.ctx(), c.account.ID, nn, true); err == nil {
-				c.publish(ch)
-			}
-		}
 	}
 	c.writeRenameLists(changes) // RFC 9051 §6.3.9.7 OLDNAME
 	return c.ok(tag, "", "Rename completed.")
@@ -202,11 +117,9 @@ func (c *Conn) subscribe(tag string, on bool) error {
 	if !c.dec.ExpectCRLF() {
 		return c.dec.Err()
 	}
-	changes, err := c.srv.cfg.Store.SetSubscribed(c.ctx(), c.account.ID, name, on)
-	if err != nil {
+	if err := c.mailboxes().SetSubscribed(c.mctx(), c.user(), name, on); err != nil {
 		return err
 	}
-	c.publish(changes)
 	if on {
 		return c.ok(tag, "", "Subscribe completed.")
 	}

@@ -2,9 +2,9 @@ package server
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	"barid/internal/imap"
+	"barid/internal/mailbox"
 )
 
 // Mailbox names (RFC 9051 §5.1): "/" is the hierarchy separator, INBOX
@@ -13,11 +13,6 @@ import (
 // Names are rows in the store, never file paths, so no name can reach
 // outside the data folder; we still refuse "." and ".." components and
 // control characters so that exports and tools never see them.
-
-const (
-	maxMailboxName  = 1024 // bytes, UTF-8
-	maxMailboxDepth = 64
-)
 
 // readMailbox reads a mailbox argument and returns its canonical UTF-8
 // name.
@@ -42,42 +37,9 @@ func (c *Conn) canonicalName(raw string) (string, error) {
 	return normalizeName(name)
 }
 
-// normalizeName maps INBOX's spellings to "INBOX" and checks the name.
-func normalizeName(name string) (string, error) {
-	if strings.EqualFold(name, "INBOX") {
-		return "INBOX", nil
-	}
-	if len(name) >= 6 && strings.EqualFold(name[:6], "INBOX/") {
-		name = "INBOX" + name[5:]
-	}
-	if name == "" {
-		return "", &imap.Error{Type: "NO", Code: imap.CodeCannot, Text: "Empty mailbox name"}
-	}
-	if len(name) > maxMailboxName {
-		return "", &imap.Error{Type: "NO", Code: imap.CodeLimit, Text: "Mailbox name too long"}
-	}
-	if !utf8.ValidString(name) {
-		return "", &imap.Error{Type: "NO", Code: imap.CodeCannot, Text: "Mailbox name is not valid UTF-8"}
-	}
-	parts := strings.Split(name, "/")
-	if len(parts) > maxMailboxDepth {
-		return "", &imap.Error{Type: "NO", Code: imap.CodeLimit, Text: "Mailbox hierarchy too deep"}
-	}
-	for _, p := range parts {
-		if p == "" {
-			return "", &imap.Error{Type: "NO", Code: imap.CodeCannot, Text: "Mailbox name has an empty hierarchy level"}
-		}
-		if p == "." || p == ".." {
-			return "", &imap.Error{Type: "NO", Code: imap.CodeCannot, Text: "Mailbox name may not contain \".\" or \"..\" levels"}
-		}
-	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f || r == '*' || r == '%' {
-			return "", &imap.Error{Type: "NO", Code: imap.CodeCannot, Text: "Mailbox name contains a forbidden character"}
-		}
-	}
-	return name, nil
-}
+// normalizeName maps INBOX's spellings to "INBOX" and checks the name
+// (the rules live in internal/mailbox).
+func normalizeName(name string) (string, error) { return mailbox.Normalize(name) }
 
 // wireName encodes a canonical name for this client.
 func (c *Conn) wireName(name string) string {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"barid/internal/imap"
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -48,13 +49,16 @@ func (c *Conn) replace(tag string, uid bool) error {
 	if err := c.requireWritable(); err != nil {
 		return err
 	}
-	mb, err := c.srv.cfg.Store.Mailbox(c.ctx(), c.account.ID, name)
-	if err != nil {
-		if errors.Is(err, store.ErrNoMailbox) {
-			return &imap.Error{Type: imap.TypeNO, Code: imap.CodeTryCreate, Text: "Mailbox doesn't exist: " + name}
-		}
+	// RFC 8508 §3.3: REPLACE is an APPEND plus an EXPUNGE of the
+	// source message (RFC 4314 §4: "i" on the target, "t" and "e" here).
+	if err := c.needSel(mailbox.RightDeleteMsg | mailbox.RightExpunge); err != nil {
 		return err
 	}
+	ref, err := c.resolveTarget(name)
+	if err != nil {
+		return err
+	}
+	mb := &ref.Mailbox
 	if !c.dec.ExpectSP() {
 		return c.dec.Err()
 	}

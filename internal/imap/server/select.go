@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"barid/internal/imap"
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -14,6 +15,7 @@ func handleSelect(c *Conn, tag string) error { return c.selectMailbox(tag, false
 func handleExamine(c *Conn, tag string) error { return c.selectMailbox(tag, true) }
 
 func (c *Conn) selectMailbox(tag string, readOnly bool) error {
+	examine := readOnly
 	if !c.dec.ExpectSP() {
 		return c.dec.Err()
 	}
@@ -70,15 +72,25 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 		// client, and clients ignore codes they don't know.
 		c.enc.RawString("* OK [CLOSED] Previous mailbox closed.").CRLF()
 	}
-	mb, err := c.srv.cfg.Store.Mailbox(c.ctx(), c.account.ID, name)
+	// RFC 4314 §4: SELECT and EXAMINE need "r"; without any right that
+	// lets the user change the mailbox it is selected read-only, as
+	// Dovecot does.
+	ref, err := c.mailboxes().Resolve(c.ctx(), c.user(), name, mailbox.RightRead)
 	if err != nil {
 		return err
 	}
+	if ref.Rights&(mailbox.RightSeen|mailbox.RightWrite|mailbox.RightInsert|mailbox.RightDeleteMsg|mailbox.RightExpunge) == 0 {
+		readOnly = true
+	}
+	mb := &ref.Mailbox
 	// Listen to this mailbox only, and drop what came before: everything
 	// after this point is either in the UID list we load or arrives as a
 	// change.
 	if c.sub != nil {
 		c.sub.Filter(mb.ID)
+		// A shared mailbox: its owner's sessions publish under the
+		// owner's account (RFC 4314 live sharing).
+		c.sub.Watch(mb.AccountID)
 	}
 	c.pollUpdates()
 	// A client's next command after SELECT is usually FETCH 1:* (FLAGS)
@@ -90,7 +102,11 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	if err != nil {
 		return err
 	}
+	mbx.Name = ref.Name // the name in this user's namespaces
 	v := newView(*mbx, uids, readOnly)
+	v.rights = ref.Rights
+	v.shared = ref.Shared()
+	v.nsPrefix = strings.TrimSuffix(ref.Name, ref.Local)
 	if readOnly {
 		// EXAMINE shows \Recent without claiming it (RFC 3501 §6.3.2).
 		for _, u := range uids {
@@ -187,7 +203,10 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	}
 	code, text := "READ-WRITE", "Select completed."
 	if readOnly {
-		code, text = "READ-ONLY", "Examine completed."
+		code = "READ-ONLY"
+	}
+	if examine {
+		text = "Examine completed."
 	}
 	c.writeStatus(tag, "OK", code, text)
 	return nil
@@ -202,6 +221,7 @@ func (c *Conn) deselect() {
 	c.state = StateAuthenticated
 	if c.sub != nil {
 		c.sub.Filter(0)
+		c.sub.Watch(0)
 	}
 }
 
@@ -210,7 +230,7 @@ func handleClose(c *Conn, tag string) error {
 	if !c.dec.ExpectCRLF() {
 		return c.dec.Err()
 	}
-	if !c.sel.readOnly {
+	if !c.sel.readOnly && c.sel.rights.Has(mailbox.RightExpunge) { // RFC 4314 §4: CLOSE expunges only with "e"
 		_, changes, err := c.srv.cfg.Store.Expunge(c.ctx(), c.sel.mbox.ID, nil)
 		if err != nil {
 			return err

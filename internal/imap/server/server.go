@@ -15,6 +15,7 @@ import (
 	"barid/internal/blob"
 	"barid/internal/deliver"
 	"barid/internal/mail/mime"
+	"barid/internal/mailbox"
 	"barid/internal/metrics"
 	"barid/internal/notify"
 	"barid/internal/proxylisten"
@@ -77,10 +78,14 @@ type Config struct {
 	Quota QuotaConfig
 	// Metadata is [metadata]: RFC 5464's limits (metadata.go).
 	Metadata MetadataConfig
+	// Mailboxes is the mailbox service (names, namespaces, rights); nil:
+	// one on Store and Bus with the default namespaces.
+	Mailboxes *mailbox.Service
 }
 
 // Server accepts IMAP connections.
 type Server struct {
+	mbox    *mailbox.Service
 	cfg     Config
 	log     *slog.Logger
 	nextID  atomic.Uint64
@@ -117,9 +122,13 @@ func New(cfg Config) *Server {
 	if cfg.Limits.NotifyPending <= 0 {
 		cfg.Limits.NotifyPending = 10000
 	}
+	if cfg.Mailboxes == nil {
+		cfg.Mailboxes = mailbox.New(mailbox.Config{Store: cfg.Store, Bus: cfg.Bus})
+	}
 	// auth.WithProtocol: app passwords are checked against it.
 	ctx, cancel := context.WithCancel(auth.WithProtocol(context.Background(), auth.ProtoIMAP))
 	return &Server{
+		mbox:      cfg.Mailboxes,
 		cfg:       cfg,
 		log:       cfg.Logger,
 		metrics:   newMetrics(cfg.Metrics),

@@ -77,8 +77,11 @@ func (c *Conn) capabilities() []string {
 		"UIDONLY",               // RFC 9586
 		"MULTISEARCH",           // RFC 7377
 		fmt.Sprintf("APPENDLIMIT=%d", c.srv.cfg.Limits.LiteralSize), // RFC 7889
-		"CATENATE",    // RFC 4469
-		"URL-PARTIAL", // RFC 5550
+		"CATENATE",      // RFC 4469
+		"URL-PARTIAL",   // RFC 5550
+		"ACL",           // RFC 4314
+		"RIGHTS=texk",   // RFC 4314 §2.1.1
+		"LIST-MYRIGHTS", // RFC 8440
 	)
 	caps = append(caps, c.quotaCapabilities()...)    // RFC 9208, quota.go
 	caps = append(caps, c.metadataCapabilities()...) // RFC 5464, metadata.go

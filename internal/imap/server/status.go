@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"barid/internal/imap"
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -43,10 +44,12 @@ func handleStatus(c *Conn, tag string) error {
 			items = append(items, it)
 		}
 	}
-	mb, err := c.srv.cfg.Store.Mailbox(c.ctx(), c.account.ID, name)
+	// RFC 4314 §4: STATUS needs "r"; MYRIGHTS is RFC 8440 §3.
+	ref, err := c.mailboxes().Resolve(c.ctx(), c.user(), name, mailbox.RightRead)
 	if err != nil {
 		return err
 	}
+	mb := &ref.Mailbox
 	if err := c.writeStatusResponse(mb, items); err != nil {
 		return err
 	}

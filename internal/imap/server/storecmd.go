@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"barid/internal/imap"
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -112,6 +113,9 @@ func (c *Conn) storeFlags(tag string, uid bool) error {
 		return c.ok(tag, "", "Store skipped: mailbox is read-only.")
 	}
 	flags := store.FlagsFromNames(names)
+	if err := c.storeRights(op, flags); err != nil {
+		return err
+	}
 	if len(uids) == 0 {
 		return c.ok(tag, "", "Store completed.")
 	}
@@ -220,4 +224,25 @@ func (c *Conn) storeFlags(tag string, uid bool) error {
 		return c.ok(tag, "MODIFIED "+imap.NewUIDSet(set).String(), "Conditional STORE failed for some messages.")
 	}
 	return c.ok(tag, "", "Store completed.")
+}
+
+// storeRights checks RFC 4314 §4: changing \Seen needs "s", \Deleted
+// "t", any other flag or keyword "w". Replacing the flags (FLAGS) may
+// change every one of them.
+func (c *Conn) storeRights(op store.FlagOp, flags store.Flags) error {
+	var need mailbox.Rights
+	if op == store.FlagsReplace {
+		need = mailbox.RightSeen | mailbox.RightDeleteMsg | mailbox.RightWrite
+	} else {
+		if flags.System&store.FlagSeen != 0 {
+			need |= mailbox.RightSeen
+		}
+		if flags.System&store.FlagDeleted != 0 {
+			need |= mailbox.RightDeleteMsg
+		}
+		if flags.System&^(store.FlagSeen|store.FlagDeleted) != 0 || len(flags.Keywords) > 0 {
+			need |= mailbox.RightWrite
+		}
+	}
+	return c.needSel(need)
 }

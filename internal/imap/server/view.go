@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"barid/internal/imap"
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -16,6 +17,15 @@ import (
 type view struct {
 	mbox     store.Mailbox
 	readOnly bool
+	// rights are the session user's RFC 4314 rights on the mailbox,
+	// taken at SELECT (every right for the owner).
+	rights mailbox.Rights
+	// shared: another account owns the mailbox, so its ACL may change
+	// under the session (needSel re-reads it).
+	shared bool
+	// nsPrefix is what the session's name for the mailbox adds to the
+	// owner's ("Other Users/bob/"; "" for the user's own).
+	nsPrefix string
 	uids     []store.UID // seq n is uids[n-1]
 	// seqHint is where the next seqOf looks first: FETCH asks for UIDs
 	// in ascending order, so the answer is usually the next slot.
@@ -175,7 +185,9 @@ func (v *view) apply(cs []store.Change, self uint64) {
 		case store.ChangeMailboxDeleted:
 			v.deleted = true
 		case store.ChangeMailboxRenamed:
-			v.mbox.Name = ch.Name
+			// ch.Name is the owner's name; a sharer sees it under the
+			// namespace prefix the mailbox was selected with.
+			v.mbox.Name = v.nsPrefix + ch.Name
 		}
 	}
 }
@@ -512,6 +524,27 @@ func (c *Conn) writeFlagsResponses() {
 	c.enc.RawString(")").CRLF()
 	if v.readOnly {
 		c.enc.RawString(`* OK [PERMANENTFLAGS ()] Read-only mailbox.`).CRLF()
+		return
+	}
+	if v.rights != mailbox.All && v.rights != 0 {
+		// RFC 4314 §4 as Dovecot: only the flags this user may change.
+		var pf []string
+		w := v.rights.Has(mailbox.RightWrite)
+		if w {
+			pf = append(pf, `\Answered`, `\Flagged`)
+		}
+		if v.rights.Has(mailbox.RightDeleteMsg) {
+			pf = append(pf, `\Deleted`)
+		}
+		if v.rights.Has(mailbox.RightSeen) {
+			pf = append(pf, `\Seen`)
+		}
+		if w {
+			pf = append(pf, `\Draft`)
+			pf = append(pf, ks...)
+			pf = append(pf, `\*`)
+		}
+		c.enc.RawString(`* OK [PERMANENTFLAGS (`).RawString(strings.Join(pf, " ")).RawString(`)] Flags permitted.`).CRLF()
 		return
 	}
 	c.enc.RawString(`* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft`)

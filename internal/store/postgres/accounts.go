@@ -95,12 +95,21 @@ func (s *Store) DeleteAccount(ctx context.Context, accountID int64) error {
 		if err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, accountID)
+		var name string
+		err = tx.QueryRow(ctx, `DELETE FROM accounts WHERE id = $1 RETURNING name`, accountID).Scan(&name)
+		if errNoRows(err) {
+			return store.ErrNoAccount
+		}
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return store.ErrNoAccount
+		// A later account of the same name must not inherit the old
+		// one's ACL entries or groups (store.ACLStore).
+		if _, err := tx.Exec(ctx, `DELETE FROM acl WHERE identifier = $1 OR identifier = '-' || $1`, name); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM groups WHERE account = $1`, name); err != nil {
+			return err
 		}
 		return dropInline(ctx, tx, inline)
 	})

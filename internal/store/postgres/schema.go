@@ -279,6 +279,24 @@ CREATE TABLE sieve_outgoing (
 );
 CREATE INDEX sieve_outgoing_due ON sieve_outgoing (next_try, id);
 `,
+	// 10: mailbox ACLs (RFC 4314, store.ACLStore) and the groups of
+	// `barid group`, as store/sqlite's step 16. ON DELETE CASCADE drops
+	// a mailbox's ACL with the mailbox.
+	`
+CREATE TABLE acl (
+	mailbox    bigint NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+	identifier text NOT NULL,
+	rights     text NOT NULL,
+	PRIMARY KEY (mailbox, identifier)
+);
+CREATE INDEX acl_identifier ON acl (identifier, mailbox);
+
+CREATE TABLE groups (
+	grp     text NOT NULL,
+	account text NOT NULL,
+	PRIMARY KEY (grp, account)
+);
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

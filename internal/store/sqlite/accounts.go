@@ -104,12 +104,24 @@ func (s *Store) SetAccountSecret(ctx context.Context, accountID int64, secret []
 // the integrity sweep.
 func (s *Store) DeleteAccount(ctx context.Context, accountID int64) error {
 	return s.write(ctx, func(t *wtx) error {
-		n, err := t.execN(`DELETE FROM accounts WHERE id = ?`, accountID)
+		var name string
+		err := t.queryRow(`SELECT name FROM accounts WHERE id = ?`, accountID).Scan(&name)
+		if errNoRows(err) {
+			return store.ErrNoAccount
+		}
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			return store.ErrNoAccount
+		if _, err := t.exec(`DELETE FROM accounts WHERE id = ?`, accountID); err != nil {
+			return err
+		}
+		// A later account of the same name must not inherit the old
+		// one's ACL entries or groups (store.ACLStore).
+		if _, err := t.exec(`DELETE FROM acl WHERE identifier = ? OR identifier = '-' || ?`, name, name); err != nil {
+			return err
+		}
+		if _, err := t.exec(`DELETE FROM groups WHERE account = ?`, name); err != nil {
+			return err
 		}
 		if err := dropInlineAccount(t, accountID); err != nil {
 			return err

@@ -59,7 +59,8 @@ func TestMigrationRederivesSearchFields(t *testing.T) {
 		"DROP TABLE metadata", "DROP TRIGGER metadata_mailbox_gc", "DROP TRIGGER metadata_account_gc",
 		"DROP TABLE aliases", "DROP TABLE app_passwords",
 		// step 15 (Sieve)
-		"DROP TRIGGER sieve_account_gc", "DROP TABLE sieve_scripts", "DROP TABLE sieve_vacation", "DROP TABLE sieve_outgoing"} {
+		"DROP TRIGGER sieve_account_gc", "DROP TABLE sieve_scripts", "DROP TABLE sieve_vacation", "DROP TABLE sieve_outgoing",
+		"DROP TRIGGER acl_gc", "DROP TABLE acl", "DROP TABLE groups"} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

@@ -330,6 +330,29 @@ CREATE TRIGGER sieve_account_gc AFTER DELETE ON accounts BEGIN
 	DELETE FROM sieve_vacation WHERE account = old.id;
 END;
 `,
+	// 16: mailbox ACLs (RFC 4314, store.ACLStore) and the groups of
+	// `barid group`. A trigger drops a mailbox's ACL with the mailbox
+	// (DELETE, DeleteAccount), so a mailbox created later under the same
+	// name starts with none; RENAME keeps the id and so the ACL.
+	`
+CREATE TABLE acl (
+	mailbox    INTEGER NOT NULL,
+	identifier TEXT NOT NULL,
+	rights     TEXT NOT NULL,
+	PRIMARY KEY (mailbox, identifier)
+) WITHOUT ROWID;
+CREATE INDEX acl_identifier ON acl (identifier, mailbox);
+
+CREATE TRIGGER acl_gc AFTER DELETE ON mailboxes BEGIN
+	DELETE FROM acl WHERE mailbox = old.id;
+END;
+
+CREATE TABLE groups (
+	grp     TEXT NOT NULL,
+	account TEXT NOT NULL,
+	PRIMARY KEY (grp, account)
+) WITHOUT ROWID;
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeleteAccount", testDeleteAccount},
 		{"Concurrent", testConcurrent},
 		{"URLAuthKeys", testURLAuthKeys},
+		{"ACL", testACL},
 		{"ObjectIDs", testObjectIDs},
 		{"Replace", testReplace},
 		{"ExpungedFlags", testExpungedFlags},

@@ -1,0 +1,48 @@
+package store
+
+import "context"
+
+// ACLEntry is one entry of a mailbox's access control list (RFC 4314
+// §2): an identifier ("bob", "anyone", "authenticated", "$group", or
+// any of those prefixed with "-" for negative rights) and its rights,
+// as the letters of "lrswipkxtea" in that order. The store keeps the
+// strings as given; internal/mailbox interprets them.
+type ACLEntry struct {
+	Identifier string
+	Rights     string
+}
+
+// SharedMailbox is a mailbox of another account reached through an ACL
+// entry, with the name of the account that owns it.
+type SharedMailbox struct {
+	Mailbox Mailbox
+	Owner   string
+}
+
+// GroupMember is one member of a group (the "$name" ACL identifiers,
+// RFC 4314 §2 leaves their definition to the server).
+type GroupMember struct {
+	Group   string
+	Account string
+}
+
+// ACLStore keeps mailbox ACLs and the groups defined with `barid group`.
+// Both backends implement it; storetest proves them. A mailbox's ACL
+// goes with the mailbox: DeleteMailbox and DeleteAccount drop it, and
+// RenameMailbox keeps it (the mailbox keeps its id).
+type ACLStore interface {
+	// ACL returns the mailbox's entries ordered by identifier.
+	ACL(ctx context.Context, mailboxID int64) ([]ACLEntry, error)
+	// SetACL replaces identifier's entry; rights "" removes it.
+	// ErrNoMailbox if the mailbox does not exist.
+	SetACL(ctx context.Context, mailboxID int64, identifier, rights string) error
+	// SharedWith returns the mailboxes of accounts other than accountID
+	// that have an ACL entry for one of identifiers, with their owners,
+	// ordered by owner and name. The caller works out the rights.
+	SharedWith(ctx context.Context, accountID int64, identifiers []string) ([]SharedMailbox, error)
+	// SetGroupMember adds (on) or removes account from group.
+	SetGroupMember(ctx context.Context, group, account string, on bool) error
+	// GroupMembers lists every stored membership ordered by group, then
+	// account.
+	GroupMembers(ctx context.Context) ([]GroupMember, error)
+}

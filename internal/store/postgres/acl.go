@@ -1,0 +1,101 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"barid/internal/store"
+)
+
+var _ store.ACLStore = (*Store)(nil)
+
+// ACL implements store.ACLStore.
+func (s *Store) ACL(ctx context.Context, mailboxID int64) ([]store.ACLEntry, error) {
+	rows, err := s.query(ctx, `SELECT identifier, rights FROM acl WHERE mailbox = $1 ORDER BY identifier COLLATE "C"`, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.ACLEntry
+	for rows.Next() {
+		var e store.ACLEntry
+		if err := rows.Scan(&e.Identifier, &e.Rights); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// SetACL implements store.ACLStore.
+func (s *Store) SetACL(ctx context.Context, mailboxID int64, identifier, rights string) error {
+	return s.write(ctx, func(tx pgx.Tx) error {
+		if rights == "" {
+			_, err := tx.Exec(ctx, `DELETE FROM acl WHERE mailbox = $1 AND identifier = $2`, mailboxID, identifier)
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO acl (mailbox, identifier, rights) VALUES ($1, $2, $3)
+			ON CONFLICT (mailbox, identifier) DO UPDATE SET rights = excluded.rights`, mailboxID, identifier, rights)
+		if pgCode(err) == codeForeignKeyViolation {
+			return store.ErrNoMailbox
+		}
+		return err
+	})
+}
+
+// SharedWith implements store.ACLStore.
+func (s *Store) SharedWith(ctx context.Context, accountID int64, identifiers []string) ([]store.SharedMailbox, error) {
+	if len(identifiers) == 0 {
+		return nil, nil
+	}
+	rows, err := s.query(ctx, `SELECT `+mailboxCols+`, a.name
+		FROM mailboxes m JOIN accounts a ON a.id = m.account
+		WHERE m.account <> $1 AND m.id IN (SELECT mailbox FROM acl WHERE identifier = ANY($2))
+		ORDER BY a.name COLLATE "C", m.name COLLATE "C"`, accountID, identifiers)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.SharedMailbox
+	for rows.Next() {
+		var owner string
+		mb, err := scanMailbox(rows, &owner)
+		if err != nil {
+			return nil, err
+		}
+		mb.Subscribed = false // the owner's subscription, not the caller's
+		out = append(out, store.SharedMailbox{Mailbox: *mb, Owner: owner})
+	}
+	return out, rows.Err()
+}
+
+// SetGroupMember implements store.ACLStore.
+func (s *Store) SetGroupMember(ctx context.Context, group, account string, on bool) error {
+	return s.write(ctx, func(tx pgx.Tx) error {
+		if on {
+			_, err := tx.Exec(ctx, `INSERT INTO groups (grp, account) VALUES ($1, $2) ON CONFLICT DO NOTHING`, group, account)
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM groups WHERE grp = $1 AND account = $2`, group, account)
+		return err
+	})
+}
+
+// GroupMembers implements store.ACLStore.
+func (s *Store) GroupMembers(ctx context.Context) ([]store.GroupMember, error) {
+	rows, err := s.query(ctx, `SELECT grp, account FROM groups ORDER BY grp COLLATE "C", account COLLATE "C"`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.GroupMember
+	for rows.Next() {
+		var g store.GroupMember
+		if err := rows.Scan(&g.Group, &g.Account); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}

@@ -69,12 +69,20 @@ type Control struct {
 	mu    sync.Mutex
 	lns   []net.Listener
 	conns map[net.Conn]struct{}
+	// closed: Close ran; a Serve that starts after it (the server shut
+	// down before its goroutine got going) closes its listener at once.
+	closed bool
 	wg    sync.WaitGroup
 }
 
 // Serve answers connections on ln until Close.
 func (c *Control) Serve(ctx context.Context, ln net.Listener) error {
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		ln.Close()
+		return nil
+	}
 	c.lns = append(c.lns, ln)
 	if c.conns == nil {
 		c.conns = map[net.Conn]struct{}{}
@@ -106,6 +114,7 @@ func (c *Control) Serve(ctx context.Context, ln net.Listener) error {
 // current request is answered.
 func (c *Control) Close() {
 	c.mu.Lock()
+	c.closed = true
 	for _, ln := range c.lns {
 		ln.Close()
 	}

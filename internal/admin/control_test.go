@@ -72,3 +72,26 @@ func FuzzControlRequest(f *testing.F) {
 		}
 	})
 }
+
+// A server that shuts down before its control socket's Serve goroutine
+// has started: Close runs first, and Serve must still return (it closes
+// the listener itself) instead of accepting forever.
+func TestCloseBeforeServe(t *testing.T) {
+	ln, err := net.Listen("unix", filepath.Join(t.TempDir(), "c.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Control{}
+	c.Close()
+	done := make(chan error, 1)
+	go func() { done <- c.Serve(context.Background(), ln) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		ln.Close()
+		t.Fatal("Serve after Close did not return")
+	}
+}

@@ -468,10 +468,15 @@ type Store interface {
 	// (RFC 8970: computed on first fetch for messages stored before
 	// previews were); a message that has one keeps it.
 	SetPreview(ctx context.Context, mailboxID int64, uid UID, preview string) error
-	// ClaimRecent marks every message with UID >= FirstRecent as claimed
-	// and returns the previous FirstRecent: the caller's session treats
-	// UIDs from there on as \Recent.
-	ClaimRecent(ctx context.Context, mailboxID int64) (UID, error)
+	// ClaimRecent claims for the calling session the messages from
+	// FirstRecent up to and including upTo (the highest UID the session
+	// has taken into its view; a value at or above UIDNEXT claims them
+	// all) and returns the previous FirstRecent: the session treats its
+	// UIDs from there through upTo as \Recent (RFC 3501 §2.3.2: a
+	// message is recent in exactly one session). Bounding the claim by
+	// what the caller has seen keeps a message appended between the
+	// caller's listing and its claim unclaimed, for the next session.
+	ClaimRecent(ctx context.Context, mailboxID int64, upTo UID) (UID, error)
 
 	// Integrity. BlobRefs calls fn with each distinct blob ID referenced
 	// by any message row.

@@ -117,7 +117,7 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	} else if len(uids) > 0 && uids[len(uids)-1] >= mbx.FirstRecent {
 		// Only claim when there is something to claim: most SELECTs
 		// find no new message and need no write at all.
-		first, err := c.srv.cfg.Store.ClaimRecent(c.ctx(), mb.ID)
+		first, err := c.srv.cfg.Store.ClaimRecent(c.ctx(), mb.ID, uids[len(uids)-1])
 		if err != nil {
 			return err
 		}

@@ -306,7 +306,7 @@ func (c *Conn) sendUpdatesPolicy(allowExpunge bool, pol updatePolicy) {
 		if len(newUIDs) > 0 {
 			v.uids = append(v.uids, newUIDs...)
 			if !v.readOnly {
-				if first, err := c.srv.cfg.Store.ClaimRecent(c.ctx(), v.mbox.ID); err == nil {
+				if first, err := c.srv.cfg.Store.ClaimRecent(c.ctx(), v.mbox.ID, newUIDs[len(newUIDs)-1]); err == nil {
 					for _, u := range newUIDs {
 						if u >= first {
 							v.recent = append(v.recent, u)

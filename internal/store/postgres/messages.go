@@ -836,19 +836,19 @@ func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []store.UID, d
 	return res, ch, nil
 }
 
-// ClaimRecent hands the \Recent messages to the calling session
-// (RFC 3501 §2.3.2: a message is recent in exactly one session, on any
-// node) and returns the previous FirstRecent, in one statement under the
-// mailbox's row lock.
-func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64) (store.UID, error) {
+// ClaimRecent hands the \Recent messages up to upTo to the calling
+// session (RFC 3501 §2.3.2: a message is recent in exactly one session,
+// on any node) and returns the previous FirstRecent, in one statement
+// under the mailbox's row lock.
+func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, upTo store.UID) (store.UID, error) {
 	var prev int64
 	err := s.write(ctx, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `WITH o AS (
-			SELECT id, firstrecent, uidnext FROM mailboxes WHERE id = $1 FOR NO KEY UPDATE
+			SELECT id, firstrecent, least($2::bigint + 1, uidnext) AS claim FROM mailboxes WHERE id = $1 FOR NO KEY UPDATE
 		), u AS (
-			UPDATE mailboxes m SET firstrecent = o.uidnext FROM o WHERE m.id = o.id AND o.firstrecent <> o.uidnext
+			UPDATE mailboxes m SET firstrecent = o.claim FROM o WHERE m.id = o.id AND o.claim > o.firstrecent
 		)
-		SELECT firstrecent FROM o`, mailboxID).Scan(&prev)
+		SELECT firstrecent FROM o`, mailboxID, int64(upTo)).Scan(&prev)
 	})
 	if errNoRows(err) {
 		return 0, store.ErrNoMailbox

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -230,7 +231,7 @@ func BenchmarkMessageUIDs100k(b *testing.B) {
 func BenchmarkStatus100k(b *testing.B) {
 	s, mb := benchStore(b, 100000)
 	ctx := context.Background()
-	if _, err := s.ClaimRecent(ctx, mb); err != nil {
+	if _, err := s.ClaimRecent(ctx, mb, math.MaxUint32); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()

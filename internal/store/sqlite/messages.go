@@ -998,10 +998,10 @@ func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []store.UID, d
 	return res, ch, nil
 }
 
-// ClaimRecent hands the \Recent messages to the calling session
-// (RFC 3501 §2.3.2: a message is recent in exactly one session) and
-// returns the previous FirstRecent.
-func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64) (store.UID, error) {
+// ClaimRecent hands the \Recent messages up to upTo to the calling
+// session (RFC 3501 §2.3.2: a message is recent in exactly one session)
+// and returns the previous FirstRecent.
+func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, upTo store.UID) (store.UID, error) {
 	var prev store.UID
 	err := s.writeLazy(ctx, func(t *wtx) error {
 		var next store.UID
@@ -1009,10 +1009,14 @@ func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64) (store.UID, er
 		if errNoRows(err) {
 			return store.ErrNoMailbox
 		}
-		if err != nil || prev == next {
+		if err != nil {
 			return err
 		}
-		_, err = t.exec(`UPDATE mailboxes SET firstrecent = ? WHERE id = ?`, int64(next), mailboxID)
+		claim := min(int64(upTo)+1, int64(next))
+		if claim <= int64(prev) {
+			return nil
+		}
+		_, err = t.exec(`UPDATE mailboxes SET firstrecent = ? WHERE id = ?`, claim, mailboxID)
 		return err
 	})
 	return prev, err

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -662,7 +663,7 @@ func testModSeqMonotonic(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatalf("no-op store changed modseq: %+v", ch)
 	}
 	// The modseq survives ClaimRecent untouched and stays after reopen.
-	_, err = s.ClaimRecent(ctx, in.ID)
+	_, err = s.ClaimRecent(ctx, in.ID, math.MaxUint32)
 	noErr(t, err)
 	if mailboxByID(t, s, in.ID).HighestModSeq != last {
 		t.Fatal("ClaimRecent changed HIGHESTMODSEQ")
@@ -1086,7 +1087,7 @@ func testStatus(t *testing.T, open func(t *testing.T) store.Store) {
 	_, _, _, err = s.StoreFlags(ctx, in.ID, []store.UID{1}, store.FlagsReplace, store.FlagsFromNames([]string{`\Seen`, `\Deleted`}), 0)
 	noErr(t, err)
 	check("store", in.ID, 4, 1, 3, 4)
-	_, err = s.ClaimRecent(ctx, in.ID)
+	_, err = s.ClaimRecent(ctx, in.ID, math.MaxUint32)
 	noErr(t, err)
 	check("claim", in.ID, 4, 1, 3, 0)
 	_, _, err = s.CopyMessages(ctx, in.ID, []store.UID{1, 3}, other.ID)
@@ -1105,27 +1106,51 @@ func testClaimRecent(t *testing.T, open func(t *testing.T) store.Store) {
 	s := openClosed(t, open)
 	ctx := context.Background()
 	_, in := setup(t, s)
-	first := must[store.UID](t)(s.ClaimRecent(ctx, in.ID))
+	first := must[store.UID](t)(s.ClaimRecent(ctx, in.ID, math.MaxUint32))
 	if first != 1 {
 		t.Fatalf("first claim on empty = %d", first)
 	}
 	appendN(t, s, in.ID, 3)
 	// The first session to claim gets UIDs 1..3 as \Recent.
-	if got := must[store.UID](t)(s.ClaimRecent(ctx, in.ID)); got != 1 {
+	if got := must[store.UID](t)(s.ClaimRecent(ctx, in.ID, math.MaxUint32)); got != 1 {
 		t.Fatalf("claim = %d, want 1", got)
 	}
 	// A second session sees none.
-	if got := must[store.UID](t)(s.ClaimRecent(ctx, in.ID)); got != 4 {
+	if got := must[store.UID](t)(s.ClaimRecent(ctx, in.ID, math.MaxUint32)); got != 4 {
 		t.Fatalf("second claim = %d, want 4", got)
 	}
 	if mb := mailboxByID(t, s, in.ID); mb.FirstRecent != 4 {
 		t.Fatalf("FirstRecent = %d", mb.FirstRecent)
 	}
 	appendN(t, s, in.ID, 2)
-	if got := must[store.UID](t)(s.ClaimRecent(ctx, in.ID)); got != 4 {
+	if got := must[store.UID](t)(s.ClaimRecent(ctx, in.ID, math.MaxUint32)); got != 4 {
 		t.Fatalf("third claim = %d, want 4", got)
 	}
-	_, err := s.ClaimRecent(ctx, in.ID+1000)
+	// A claim bounded by the caller's view leaves later UIDs to the next
+	// session: with 7 and 8 new, a session that listed only 7 claims 7
+	// alone, and 8 stays claimable.
+	appendN(t, s, in.ID, 1) // UID 6
+	if got := must[store.UID](t)(s.ClaimRecent(ctx, in.ID, 6)); got != 6 {
+		t.Fatalf("claim to 6 = %d, want 6", got)
+	}
+	appendN(t, s, in.ID, 2) // UIDs 7, 8
+	if got := must[store.UID](t)(s.ClaimRecent(ctx, in.ID, 7)); got != 7 {
+		t.Fatalf("claim to 7 = %d, want 7", got)
+	}
+	if mb := mailboxByID(t, s, in.ID); mb.FirstRecent != 8 {
+		t.Fatalf("FirstRecent after a claim to 7 = %d, want 8", mb.FirstRecent)
+	}
+	// A bound below FirstRecent claims nothing and changes nothing.
+	if got := must[store.UID](t)(s.ClaimRecent(ctx, in.ID, 3)); got != 8 {
+		t.Fatalf("claim to 3 = %d, want 8", got)
+	}
+	if got := must[store.UID](t)(s.ClaimRecent(ctx, in.ID, math.MaxUint32)); got != 8 {
+		t.Fatalf("claim of the rest = %d, want 8", got)
+	}
+	if mb := mailboxByID(t, s, in.ID); mb.FirstRecent != 9 {
+		t.Fatalf("FirstRecent = %d, want 9", mb.FirstRecent)
+	}
+	_, err := s.ClaimRecent(ctx, in.ID+1000, math.MaxUint32)
 	wantErr(t, err, store.ErrNoMailbox)
 }
 

@@ -291,6 +291,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.servePOP3(&wg, errc)
 	a.serveSubmission(&wg, errc)
 	a.serveObserve(&wg)
+	stopIndexer := a.runTextIndexer(ctx, &wg) // fts.go
 	// The periodic sweep removes blobs nothing references any more
 	// (a crash, or a Discard that failed) and spool files no writer
 	// owns, sparing everything younger than sweep_grace.
@@ -348,6 +349,7 @@ loop:
 	a.imap.Shutdown(sctx)
 	swg.Wait()
 	a.shutdownObserve(sctx)
+	stopIndexer()
 	wg.Wait()
 	if err := a.data.Close(); err != nil && runErr == nil {
 		runErr = err

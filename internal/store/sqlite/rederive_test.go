@@ -53,7 +53,9 @@ func TestMigrationRederivesSearchFields(t *testing.T) {
 	}
 	// Back to the layout of step 8: undo the later steps' columns too.
 	for _, q := range []string{"PRAGMA user_version = 8",
-		"ALTER TABLE expunged DROP COLUMN sysflags", "ALTER TABLE expunged DROP COLUMN keywords"} {
+		"ALTER TABLE expunged DROP COLUMN sysflags", "ALTER TABLE expunged DROP COLUMN keywords",
+		"DROP TRIGGER fts_msg_insert", "DROP TRIGGER fts_msg_delete", "DROP TABLE fts_text",
+		"DROP TABLE fts_docs", "DROP TABLE fts_pending", "DROP TABLE fts_orphans"} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

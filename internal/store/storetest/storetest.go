@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ObjectIDs", testObjectIDs},
 		{"Replace", testReplace},
 		{"ExpungedFlags", testExpungedFlags},
+		{"TextIndex", testTextIndex},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

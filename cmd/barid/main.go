@@ -31,6 +31,7 @@ func subcommands() []subcommand {
 		{"user", "manage accounts: add, passwd, del, list", runUser},
 		{"deliver", "deliver one message from standard input (for an MTA)", runDeliverStdin},
 		{"bench", "load-test an IMAP or POP3 server (barid or another)", runBench},
+		{"index", "full-text index of SEARCH: rebuild, status", runIndex},
 		{"version", "print the version", runVersion},
 	}
 }

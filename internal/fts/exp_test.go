@@ -2,14 +2,17 @@ package fts
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite"
 
 	"barid/internal/bench"
@@ -110,4 +113,72 @@ func matchQuery(q string, useTrigram bool) string {
 		return `"` + q + `"`
 	}
 	return trigram.Query(q)
+}
+
+// TestMeasurePostgres is the PostgreSQL half of the experiment: the same
+// texts in a table with a pg_trgm GIN index, size and LIKE query times.
+// It runs only when BARID_FTS_EXP=N and BARID_TEST_POSTGRES are set.
+func TestMeasurePostgres(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("BARID_FTS_EXP"))
+	url := os.Getenv("BARID_TEST_POSTGRES")
+	if n == 0 || url == "" {
+		t.Skip("set BARID_FTS_EXP=N and BARID_TEST_POSTGRES to run the measurement")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	dbname := fmt.Sprintf("fts_exp_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+dbname); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(ctx, "DROP DATABASE "+dbname)
+	cfg, _ := pgx.ParseConfig(url)
+	cfg.Database = dbname
+	db, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	for _, q := range []string{"CREATE EXTENSION pg_trgm", "CREATE TABLE d (id bigint PRIMARY KEY, body text NOT NULL)",
+		"CREATE INDEX d_body ON d USING gin (body gin_trgm_ops)"} {
+		if _, err := db.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := bench.NewGenerator(1)
+	var mailBytes, textBytes int64
+	t0 := time.Now()
+	for i := range n {
+		m := g.Message(i)
+		txt, err := TextOf(m.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mailBytes += int64(len(m.Body))
+		textBytes += int64(len(txt))
+		if _, err := db.Exec(ctx, "INSERT INTO d VALUES ($1, $2)", i, strings.ReplaceAll(txt, "\x00", " ")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ins := time.Since(t0)
+	db.Exec(ctx, "VACUUM ANALYZE d")
+	var table, index int64
+	db.QueryRow(ctx, "SELECT pg_table_size('d'), pg_indexes_size('d')").Scan(&table, &index)
+	line := fmt.Sprintf("pg_trgm: %d messages, mail %d bytes, text %d bytes; insert %.1fs; table+toast %.1f MB (%.1f%% of mail), GIN %.1f MB (%.1f%% of mail);",
+		n, mailBytes, textBytes, ins.Seconds(), float64(table)/1e6, 100*float64(table)/float64(mailBytes), float64(index)/1e6, 100*float64(index)/float64(mailBytes))
+	for _, q := range []string{"zanzibarite", "project", "kelmon", "regards", "мдмитрий"} {
+		t2 := time.Now()
+		var cnt int
+		const reps = 3
+		for range reps {
+			if err := db.QueryRow(ctx, "SELECT count(*) FROM d WHERE body LIKE $1", "%"+q+"%").Scan(&cnt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		line += fmt.Sprintf(" %s %d hits %.1fms", q, cnt, float64(time.Since(t2).Microseconds())/1000/reps)
+	}
+	t.Log(line)
 }

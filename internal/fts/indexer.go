@@ -57,7 +57,8 @@ func (ix *Indexer) Kick() {
 }
 
 // Step indexes one batch of pending contents of accountID (0: all) and
-// returns how many it took off the list; 0 when nothing is pending.
+// returns how many it indexed; 0 when nothing is pending (or nothing of
+// the batch could be indexed).
 func (ix *Indexer) Step(ctx context.Context, accountID int64) (int, error) {
 	batch := ix.Batch
 	if batch <= 0 {
@@ -98,8 +99,9 @@ func (ix *Indexer) Step(ctx context.Context, accountID int64) (int, error) {
 	if len(docs) == 0 {
 		// Every message of the batch went away meanwhile; the triggers
 		// took their contents off the list unless another message
-		// holds them, which the next batch finds.
-		return len(pend), nil
+		// holds them, which a later run finds. Returning 0 ends a
+		// CatchUp rather than let it spin on the same batch.
+		return 0, nil
 	}
 	if err := ix.Store.IndexText(ctx, docs); err != nil {
 		return 0, err

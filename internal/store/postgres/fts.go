@@ -46,11 +46,12 @@ func (s *Store) TextCandidates(ctx context.Context, mailboxID int64, needles []s
 
 // TextPending implements store.TextIndexer.
 func (s *Store) TextPending(ctx context.Context, accountID int64, limit int) ([]store.TextPending, error) {
-	q := `SELECT DISTINCT ON (p.blob_id) p.blob_id, m.mailbox, m.uid FROM fts_pending p
-		JOIN messages m ON m.blob_id = p.blob_id
-		JOIN mailboxes b ON b.id = m.mailbox
-		WHERE $1 = 0 OR b.account = $1
-		ORDER BY p.blob_id, m.mailbox, m.uid LIMIT $2`
+	// One message per content, looked up through messages_blob, so a
+	// batch costs the same however long the list is.
+	const q = `SELECT p.blob_id, m.mailbox, m.uid FROM fts_pending p
+		CROSS JOIN LATERAL (SELECT m.mailbox, m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox
+			WHERE m.blob_id = p.blob_id AND ($1 = 0 OR b.account = $1) LIMIT 1) m
+		LIMIT $2`
 	rows, err := s.query(ctx, q, accountID, limit)
 	if err != nil {
 		return nil, err

@@ -37,34 +37,29 @@ func (s *Store) TextCandidates(ctx context.Context, mailboxID int64, needles []s
 	return out, err
 }
 
-// TextPending implements store.TextIndexer.
+// TextPending implements store.TextIndexer. It walks the pending list in
+// order and picks one message per content through messages_blob, so a
+// batch costs the same however long the list is (a join grouped by
+// content read the whole messages table: 0.9 s a batch at 90,000
+// messages).
 func (s *Store) TextPending(ctx context.Context, accountID int64, limit int) ([]store.TextPending, error) {
-	q := `SELECT p.blob_id, m.mailbox, min(m.uid) FROM fts_pending p JOIN messages m ON m.blob_id = p.blob_id
-		GROUP BY p.blob_id, m.mailbox LIMIT ?`
-	args := []any{limit}
-	if accountID != 0 {
-		q = `SELECT p.blob_id, m.mailbox, min(m.uid) FROM fts_pending p JOIN messages m ON m.blob_id = p.blob_id
-			JOIN mailboxes b ON b.id = m.mailbox WHERE b.account = ? GROUP BY p.blob_id, m.mailbox LIMIT ?`
-		args = []any{accountID, limit}
-	}
+	const q = `SELECT p.blob_id, m.mailbox, m.uid FROM fts_pending p JOIN messages m ON m.rowid = (
+		SELECT m2.rowid FROM messages m2 JOIN mailboxes b ON b.id = m2.mailbox
+		WHERE m2.blob_id = p.blob_id AND (?1 = 0 OR b.account = ?1) LIMIT 1)
+		LIMIT ?2`
 	var out []store.TextPending
 	err := s.read(ctx, func(r *reader) error {
-		rows, err := r.c.conn.QueryContext(r.ctx, q, args...)
+		rows, err := r.c.conn.QueryContext(r.ctx, q, accountID, limit)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		seen := map[string]bool{}
 		for rows.Next() {
 			var p store.TextPending
 			var uid int64
 			if err := rows.Scan(&p.BlobID, &p.MailboxID, &uid); err != nil {
 				return err
 			}
-			if seen[p.BlobID] {
-				continue
-			}
-			seen[p.BlobID] = true
 			p.UID = store.UID(uid)
 			out = append(out, p)
 		}

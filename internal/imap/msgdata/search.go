@@ -102,15 +102,29 @@ func walkParts(p *mime.Part, blob io.ReaderAt, headers bool, fn func(seg []byte)
 		}
 		return false, nil
 	}
+	// Dovecot searches the body of every text/* and message/* part
+	// (lib-mail message-search: content_type_text); a message/* part
+	// here is one the parser keeps opaque, such as message/global
+	// (RFC 6532 §3.5, mime.Limits.MessageGlobal off, as Dovecot 2.3)
+	// or message/delivery-status, searched as its decoded bytes.
 	typ, _ := p.MediaType()
-	if typ != "text" {
+	if typ != "text" && typ != "message" {
 		return false, nil
 	}
 	size := p.BodySize
 	if size > maxSearchPart {
 		size = maxSearchPart
 	}
-	r, ok := mime.NewDecoder(io.NewSectionReader(blob, p.BodyStart(), size), p.Encoding)
+	// A part with two Content-Transfer-Encoding fields is decoded by the
+	// last, as BINARY decodes it and Dovecot searches it.
+	enc := p.Encoding
+	switch {
+	case p.Flags&mime.FlagBinBase64 != 0:
+		enc = "base64"
+	case p.Flags&mime.FlagBinQP != 0:
+		enc = "quoted-printable"
+	}
+	r, ok := mime.NewDecoder(io.NewSectionReader(blob, p.BodyStart(), size), enc)
 	if !ok {
 		r = io.NewSectionReader(blob, p.BodyStart(), size)
 	}

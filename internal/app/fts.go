@@ -20,6 +20,7 @@ func (a *App) runTextIndexer(ctx context.Context, wg *sync.WaitGroup) (stop func
 	}
 	ctx, stop = context.WithCancel(ctx)
 	ix := fts.New(st, a.data.Blobs, a.log.With("service", "fts"))
+	ix.Duty = a.cfg.Storage.FTSIndexDuty
 	wg.Go(func() { ix.Run(store.WithBulk(ctx), a.cfg.Storage.FTSIndexInterval.Duration) })
 	return stop
 }

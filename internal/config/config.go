@@ -200,6 +200,11 @@ type Storage struct {
 	// (docs/search.md) and indexes them in the background. Until then
 	// they are scanned, so answers never depend on it. At least 100ms.
 	FTSIndexInterval Duration `toml:"fts_index_interval"`
+	// FTSIndexDuty is the share of wall time (0 < x <= 1) the background
+	// indexer may spend while it has a backlog, so that deliveries keep
+	// most of the CPU and of the SQLite writer. barid index rebuild is
+	// not paced.
+	FTSIndexDuty float64 `toml:"fts_index_duty"`
 	// SweepGrace spares blobs and spool files younger than this, so the
 	// sweep never deletes a blob whose transaction is about to commit.
 	// At least 1m.
@@ -302,7 +307,7 @@ func Default() Config {
 		},
 		LMTP: LMTP{LocalDomains: []string{"localhost"}},
 		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20,
-			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second},
+			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25,
 			NotifyPoll: Duration{30 * time.Second}},
 		Auth: Auth{
 			FailureDelay:    Duration{time.Second},
@@ -418,6 +423,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.FTSIndexInterval.Duration < 100*time.Millisecond {
 		add("storage.fts_index_interval must be at least 100ms")
+	}
+	if !(c.Storage.FTSIndexDuty > 0 && c.Storage.FTSIndexDuty <= 1) {
+		add("storage.fts_index_duty must be above 0 and at most 1")
 	}
 	if c.Storage.NotifyPoll.Duration < time.Second {
 		return fmt.Errorf("storage.notify_poll must be at least 1s, got %s", c.Storage.NotifyPoll.Duration)

@@ -50,6 +50,7 @@ func subcommands() []subcommand {
 		{"restore", "restore a backup into an empty data folder", runRestore},
 		{"check", "verify the data folder: blob hashes, sizes, UIDs, modseqs, counts", runCheck},
 		{"bench", "load-test an IMAP or POP3 server (barid or another)", runBench},
+		{"index", "full-text index of SEARCH: rebuild, status", runIndex},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -331,6 +331,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.serveObserve(&wg)
 	a.serveControl(ctx, &wg)
 	a.serveACME(ctx, &wg)
+	stopIndexer := a.runTextIndexer(ctx, &wg) // fts.go
 	// The periodic sweep removes blobs nothing references any more
 	// (a crash, or a Discard that failed) and spool files no writer
 	// owns, sparing everything younger than sweep_grace.
@@ -391,6 +392,7 @@ loop:
 	swg.Wait()
 	a.shutdownObserve(sctx)
 	a.shutdownACME(sctx)
+	stopIndexer()
 	wg.Wait()
 	a.auth.Directory().Close()
 	if err := a.data.Close(); err != nil && runErr == nil {

@@ -18,6 +18,7 @@ type bigboxOpts struct {
 	from     string
 	subject  string
 	body     string
+	commonW  string
 	onlyOps  string
 	cmdLimit time.Duration
 }
@@ -32,7 +33,8 @@ func runBigbox(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.IntVar(&o.page, "page", 50, "messages per SORT page")
 	fs.StringVar(&o.from, "from", NeedleSender, "SEARCH FROM argument")
 	fs.StringVar(&o.subject, "subject", SubjectWord, "SEARCH SUBJECT argument")
-	fs.StringVar(&o.body, "body", NeedleWord, "SEARCH BODY argument")
+	fs.StringVar(&o.body, "body", NeedleWord, "SEARCH BODY and SEARCH TEXT (rare word) argument")
+	fs.StringVar(&o.commonW, "common", CommonWord, "SEARCH TEXT argument for a common word (thousands of hits)")
 	fs.StringVar(&o.onlyOps, "ops", "", "comma-separated subset of operations to run (default all)")
 	fs.DurationVar(&o.cmdLimit, "cmd-timeout", 15*time.Minute, "deadline for one bigbox command")
 	if st := parseFlags(fs, args); st >= 0 {
@@ -100,6 +102,12 @@ func (o *bigboxOpts) ops() []bigOp {
 		}},
 		{name: "SEARCH_BODY", cmd: "SEARCH BODY " + Quote(o.body), run: func(c *Conn) (int, error) {
 			return search(c, "SEARCH BODY "+Quote(o.body), "SEARCH", false)
+		}},
+		{name: "SEARCH_TEXT_RARE", cmd: "SEARCH TEXT " + Quote(o.body), run: func(c *Conn) (int, error) {
+			return search(c, "SEARCH TEXT "+Quote(o.body), "SEARCH", false)
+		}},
+		{name: "SEARCH_TEXT_COMMON", cmd: "SEARCH TEXT " + Quote(o.commonW), run: func(c *Conn) (int, error) {
+			return search(c, "SEARCH TEXT "+Quote(o.commonW), "SEARCH", false)
 		}},
 		{name: "SORT_FIRST_PAGE", cmd: sortCmd + " + FETCH first " + strconv.Itoa(o.page), needCap: "SORT",
 			run: func(c *Conn) (int, error) { return sortPage(c, sortCmd, o.page, true) }},

@@ -35,6 +35,9 @@ const (
 	NeedleWord   = "zanzibarite" // in the body of ~1% of messages
 	SubjectWord  = "Quarterly"   // in the subject of ~2% of root messages
 	NeedleSender = "alice"       // the sender of ~4% of messages
+	// CommonWord is a vocabulary word in the text of ~17% of messages
+	// (the full-text index's many-hits case, docs/search.md).
+	CommonWord = "regards"
 )
 
 // GenMessage is one generated message.

@@ -247,6 +247,16 @@ type Storage struct {
 	// blob could not be taken back at once) and spool files no writer
 	// owns. At least 1s.
 	SweepInterval Duration `toml:"sweep_interval"`
+	// FTSIndexInterval is how often the running server looks for
+	// messages the full-text index of SEARCH BODY/TEXT does not have yet
+	// (docs/search.md) and indexes them in the background. Until then
+	// they are scanned, so answers never depend on it. At least 100ms.
+	FTSIndexInterval Duration `toml:"fts_index_interval"`
+	// FTSIndexDuty is the share of wall time (0 < x <= 1) the background
+	// indexer may spend while it has a backlog, so that deliveries keep
+	// most of the CPU and of the SQLite writer. barid index rebuild is
+	// not paced.
+	FTSIndexDuty float64 `toml:"fts_index_duty"`
 	// SweepGrace spares blobs and spool files younger than this, so the
 	// sweep never deletes a blob whose transaction is about to commit.
 	// At least 1m.
@@ -381,7 +391,7 @@ func Default() Config {
 		},
 		LMTP: LMTP{LocalDomains: []string{"localhost"}},
 		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20,
-			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute},
+			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25,
 			NotifyPoll: Duration{30 * time.Second}},
 		Auth: Auth{
 			FailureDelay:    Duration{time.Second},
@@ -500,6 +510,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.SweepInterval.Duration < time.Second {
 		add("storage.sweep_interval must be at least 1s")
+	}
+	if c.Storage.FTSIndexInterval.Duration < 100*time.Millisecond {
+		add("storage.fts_index_interval must be at least 100ms")
+	}
+	if !(c.Storage.FTSIndexDuty > 0 && c.Storage.FTSIndexDuty <= 1) {
+		add("storage.fts_index_duty must be above 0 and at most 1")
 	}
 	if c.Storage.NotifyPoll.Duration < time.Second {
 		return fmt.Errorf("storage.notify_poll must be at least 1s, got %s", c.Storage.NotifyPoll.Duration)

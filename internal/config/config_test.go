@@ -47,6 +47,10 @@ func TestValidateNamesTheLimit(t *testing.T) {
 		"storage.notify_poll": func(c *Config) {
 			c.Storage.NotifyPoll.Duration = 500 * time.Millisecond
 		},
+		"storage.fts_index_interval": func(c *Config) {
+			c.Storage.FTSIndexInterval.Duration = 10 * time.Millisecond
+		},
+		"storage.fts_index_duty": func(c *Config) { c.Storage.FTSIndexDuty = 1.5 },
 		"auth.trusted_networks": func(c *Config) {
 			c.Auth.TrustedNetworks = []string{"not-a-net"}
 		},

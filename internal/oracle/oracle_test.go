@@ -59,8 +59,6 @@ func corpusScenario(t *testing.T) scenario {
 		`SORT (SUBJECT) UTF-8 ALL`:      allowDuplicateHeaderSort(dup),
 		`SORT (REVERSE DATE) UTF-8 ALL`: allowDuplicateHeaderSort(dup),
 		`SORT (DATE) BOGUS ALL`:         allowBadcharsetList,
-	}, bugs: map[string]*openBug{
-		`SEARCH TEXT "the"`: bugSearchTextParts,
 	}}
 	for _, f := range files {
 		b, err := os.ReadFile(f)

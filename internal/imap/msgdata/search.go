@@ -51,13 +51,22 @@ func MatchBody(root *mime.Part, blob io.ReaderAt, needle string) (bool, error) {
 	if n == "" {
 		return true, nil
 	}
-	return matchParts(root, root, blob, n, false)
+	nb := []byte(n)
+	return walkParts(root, blob, false, func(seg []byte) bool { return bytes.Contains(seg, nb) })
 }
 
-// matchParts searches the decoded text parts under p; with headers set
-// (SEARCH TEXT) it searches every part's MIME header too, as Dovecot
-// does.
-func matchParts(root, p *mime.Part, blob io.ReaderAt, n string, headers bool) (bool, error) {
+// walkParts calls fn with every folded text segment under p that SEARCH
+// BODY (headers false) or, apart from the top-level header, SEARCH TEXT
+// (headers true) compares with the needle: the decoded text parts, the
+// headers of embedded messages, and with headers set every part's MIME
+// header and decoded attachment file name, as Dovecot does. fn returns
+// true to stop the walk; walkParts then returns true. fn must not keep
+// seg, whose buffer is reused.
+//
+// MatchBody and MatchText stop at the first segment that contains the
+// needle; Text joins all of them for the full-text index, so what the
+// index holds is exactly what the scan compares (internal/fts).
+func walkParts(p *mime.Part, blob io.ReaderAt, headers bool, fn func(seg []byte) bool) (bool, error) {
 	switch {
 	case p.Flags&mime.FlagMultipart != 0:
 		for _, c := range p.Children {
@@ -66,11 +75,14 @@ func matchParts(root, p *mime.Part, blob io.ReaderAt, n string, headers bool) (b
 				if _, err := blob.ReadAt(hdr, c.Offset); err != nil && err != io.EOF {
 					return false, err
 				}
-				if strings.Contains(Fold(decodedHeaderText(hdr)), n) {
+				if fn([]byte(Fold(decodedHeaderText(hdr)))) {
+					return true, nil
+				}
+				if name := FileName(c); name != "" && fn([]byte(Fold(name))) {
 					return true, nil
 				}
 			}
-			if ok, err := matchParts(root, c, blob, n, headers); ok || err != nil {
+			if ok, err := walkParts(c, blob, headers, fn); ok || err != nil {
 				return ok, err
 			}
 		}
@@ -81,24 +93,38 @@ func matchParts(root, p *mime.Part, blob io.ReaderAt, n string, headers bool) (b
 			if _, err := blob.ReadAt(hdr, c.Offset); err != nil && err != io.EOF {
 				return false, err
 			}
-			if strings.Contains(Fold(decodedHeaderText(hdr)), n) {
+			if fn([]byte(Fold(decodedHeaderText(hdr)))) {
 				return true, nil
 			}
-			if ok, err := matchParts(root, c, blob, n, headers); ok || err != nil {
+			if ok, err := walkParts(c, blob, headers, fn); ok || err != nil {
 				return ok, err
 			}
 		}
 		return false, nil
 	}
+	// Dovecot searches the body of every text/* and message/* part
+	// (lib-mail message-search: content_type_text); a message/* part
+	// here is one the parser keeps opaque, such as message/global
+	// (RFC 6532 §3.5, mime.Limits.MessageGlobal off, as Dovecot 2.3)
+	// or message/delivery-status, searched as its decoded bytes.
 	typ, _ := p.MediaType()
-	if typ != "text" {
+	if typ != "text" && typ != "message" {
 		return false, nil
 	}
 	size := p.BodySize
 	if size > maxSearchPart {
 		size = maxSearchPart
 	}
-	r, ok := mime.NewDecoder(io.NewSectionReader(blob, p.BodyStart(), size), p.Encoding)
+	// A part with two Content-Transfer-Encoding fields is decoded by the
+	// last, as BINARY decodes it and Dovecot searches it.
+	enc := p.Encoding
+	switch {
+	case p.Flags&mime.FlagBinBase64 != 0:
+		enc = "base64"
+	case p.Flags&mime.FlagBinQP != 0:
+		enc = "quoted-printable"
+	}
+	r, ok := mime.NewDecoder(io.NewSectionReader(blob, p.BodyStart(), size), enc)
 	if !ok {
 		r = io.NewSectionReader(blob, p.BodyStart(), size)
 	}
@@ -122,15 +148,27 @@ func matchParts(root, p *mime.Part, blob io.ReaderAt, n string, headers bool) (b
 	}
 	if asciiCharset(charset) && isASCII(raw) {
 		// Fast path, exact for ASCII text in an ASCII-compatible
-		// charset: NFC and Unicode lower case are ASCII lower case
-		// there, and a needle with other characters cannot occur.
-		if !isASCII([]byte(n)) {
-			return false, nil
-		}
+		// charset: NFKD and the case mapping are ASCII lower case
+		// there.
 		lowerASCII(raw)
-		return bytes.Contains(raw, []byte(n)), nil
+		return fn(raw), nil
 	}
-	return strings.Contains(Fold(header.ToUTF8(charset, raw)), n), nil
+	return fn([]byte(Fold(header.ToUTF8(charset, raw)))), nil
+}
+
+// FileName returns the decoded file name of an attachment: the
+// Content-Disposition filename parameter, else the Content-Type name
+// parameter (RFC 2183 §2.3, RFC 2231 §4 extended values, RFC 2047
+// encoded-words as many mailers send them); "" if there is none.
+func FileName(p *mime.Part) string {
+	name, ok := mime.DecodeParam(p.DispParams, "filename")
+	if !ok || name == "" {
+		name, _ = mime.DecodeParam(p.Params, "name")
+	}
+	if name == "" {
+		return ""
+	}
+	return header.DecodeWords(name)
 }
 
 // partBufs recycles the buffers text parts are decoded into.
@@ -207,8 +245,45 @@ func MatchText(root *mime.Part, topHeader []byte, blob io.ReaderAt, needle strin
 	if strings.Contains(Fold(decodedHeaderText(hdr)), n) {
 		return true, nil
 	}
-	if bytes.Contains(bytes.ToLower(hdr), []byte(n)) {
+	nb := []byte(n)
+	if bytes.Contains(bytes.ToLower(hdr), nb) {
 		return true, nil
 	}
-	return matchParts(root, root, blob, n, true)
+	if name := FileName(root); name != "" && strings.Contains(Fold(name), n) {
+		return true, nil
+	}
+	return walkParts(root, blob, true, func(seg []byte) bool { return bytes.Contains(seg, nb) })
+}
+
+// Text returns everything SEARCH TEXT compares with a needle, folded
+// (i;unicode-casemap, RFC 5051) and joined by newlines: a message
+// matches TEXT n (and BODY n) only if n, folded, occurs in Text. The
+// full-text index (internal/fts) is built from it; since SEARCH matches
+// within one segment and Text joins them, Text may also contain the
+// needle where the message does not match (across a join), never the
+// other way round, so an index over Text narrows candidates without
+// losing any.
+func Text(root *mime.Part, topHeader []byte, blob io.ReaderAt) (string, error) {
+	hdr := topHeader
+	if int64(len(hdr)) < root.HeaderSize && blob != nil {
+		hdr = make([]byte, root.HeaderSize)
+		if _, err := blob.ReadAt(hdr, 0); err != nil && err != io.EOF {
+			return "", err
+		}
+	}
+	var b strings.Builder
+	b.WriteString(Fold(decodedHeaderText(hdr)))
+	b.WriteByte('\n')
+	b.Write(bytes.ToLower(hdr))
+	b.WriteByte('\n')
+	if name := FileName(root); name != "" {
+		b.WriteString(Fold(name))
+		b.WriteByte('\n')
+	}
+	_, err := walkParts(root, blob, true, func(seg []byte) bool {
+		b.Write(seg)
+		b.WriteByte('\n')
+		return false
+	})
+	return b.String(), err
 }

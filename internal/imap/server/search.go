@@ -605,7 +605,15 @@ func (c *Conn) searchIn(mboxID int64, uids []store.UID, seqOf func(store.UID) ui
 	const chunk = 4096
 	var sms []search.Msg
 	var hit []bool
-	_, err := pipelined(uids, chunk, nil, c.loadMessagesIn(store.WithBulk(c.ctx()), mboxID, fields),
+	// BODY and TEXT: the full-text index narrows the messages to scan
+	// (searchfts.go); "*" and sequence numbers still refer to all uids.
+	scan := uids
+	if cand, ok, err := c.textCandidates(mboxID, uids, key); err != nil {
+		return nil, nil, err
+	} else if ok {
+		scan = cand
+	}
+	_, err := pipelined(scan, chunk, nil, c.loadMessagesIn(store.WithBulk(c.ctx()), mboxID, fields),
 		func(msgs []store.Message) error {
 			// The view is the session's: read it here, not in workers.
 			sms = slices.Grow(sms[:0], len(msgs))[:len(msgs)]

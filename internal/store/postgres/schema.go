@@ -297,6 +297,47 @@ CREATE TABLE groups (
 	PRIMARY KEY (grp, account)
 );
 `,
+	// 11: the full-text index of SEARCH BODY/TEXT (store.TextIndexer,
+	// docs/search.md), as store/sqlite's step 17 but with pg_trgm: the
+	// folded text of each message content (blob id) with a GIN trigram
+	// index, so body LIKE '%needle%' is answered from the index and
+	// rechecked against the stored text. The triggers keep the pending
+	// and orphan lists in the transaction of every insert and delete.
+	// pg_trgm is a trusted extension: the database owner may create it.
+	`
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE TABLE fts_docs (
+	blob_id text PRIMARY KEY,
+	body    text NOT NULL
+);
+CREATE INDEX fts_docs_body ON fts_docs USING gin (body gin_trgm_ops);
+CREATE TABLE fts_pending (blob_id text PRIMARY KEY);
+CREATE TABLE fts_orphans (blob_id text PRIMARY KEY);
+
+CREATE FUNCTION fts_msg_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM fts_docs WHERE blob_id = NEW.blob_id) THEN
+		INSERT INTO fts_pending (blob_id) VALUES (NEW.blob_id) ON CONFLICT DO NOTHING;
+	END IF;
+	DELETE FROM fts_orphans WHERE blob_id = NEW.blob_id;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER fts_msg_insert AFTER INSERT ON messages FOR EACH ROW EXECUTE FUNCTION fts_msg_insert();
+
+CREATE FUNCTION fts_msg_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = OLD.blob_id) THEN
+		DELETE FROM fts_pending WHERE blob_id = OLD.blob_id;
+		IF EXISTS (SELECT 1 FROM fts_docs WHERE blob_id = OLD.blob_id) THEN
+			INSERT INTO fts_orphans (blob_id) VALUES (OLD.blob_id) ON CONFLICT DO NOTHING;
+		END IF;
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER fts_msg_delete AFTER DELETE ON messages FOR EACH ROW EXECUTE FUNCTION fts_msg_delete();
+
+INSERT INTO fts_pending (blob_id) SELECT DISTINCT blob_id FROM messages ON CONFLICT DO NOTHING;
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

@@ -353,6 +353,43 @@ CREATE TABLE groups (
 	PRIMARY KEY (grp, account)
 ) WITHOUT ROWID;
 `,
+	// 17: the full-text index of SEARCH BODY/TEXT (store.TextIndexer,
+	// docs/search.md): one FTS5 document per message content (blob id),
+	// shared by its copies. The trigram tokenizer over i;unicode-casemap
+	// folded text gives substring candidates for needles of 3 or more
+	// characters; detail=none and no stored content keep it at about 6%
+	// of the mail's size (the verify step needs no positions). Triggers
+	// keep the bookkeeping in the transaction of every insert and delete:
+	// a new content is pending until internal/fts indexes it (pending
+	// messages are always candidates), a content whose last message is
+	// deleted becomes an orphan that PurgeTextIndex removes (a MOVE
+	// deletes and re-inserts in one transaction, which adopts it back).
+	// Every existing content starts pending and is indexed in the
+	// background after the upgrade.
+	`
+CREATE TABLE fts_docs (
+	id      INTEGER PRIMARY KEY,
+	blob_id TEXT NOT NULL UNIQUE
+);
+CREATE TABLE fts_pending (blob_id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE fts_orphans (blob_id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE VIRTUAL TABLE fts_text USING fts5(body, content='', contentless_delete=1, detail=none,
+	tokenize='trigram case_sensitive 1');
+
+CREATE TRIGGER fts_msg_insert AFTER INSERT ON messages BEGIN
+	INSERT OR IGNORE INTO fts_pending (blob_id)
+		SELECT new.blob_id WHERE NOT EXISTS (SELECT 1 FROM fts_docs WHERE blob_id = new.blob_id);
+	DELETE FROM fts_orphans WHERE blob_id = new.blob_id;
+END;
+CREATE TRIGGER fts_msg_delete AFTER DELETE ON messages
+WHEN NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = old.blob_id) BEGIN
+	DELETE FROM fts_pending WHERE blob_id = old.blob_id;
+	INSERT OR IGNORE INTO fts_orphans (blob_id)
+		SELECT old.blob_id WHERE EXISTS (SELECT 1 FROM fts_docs WHERE blob_id = old.blob_id);
+END;
+
+INSERT OR IGNORE INTO fts_pending (blob_id) SELECT blob_id FROM messages;
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

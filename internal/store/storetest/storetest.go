@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SieveVacation", testSieveVacation},
 		{"SieveOutgoing", testSieveOutgoing},
 		{"AppendMulti", testAppendMulti},
+		{"TextIndex", testTextIndex},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

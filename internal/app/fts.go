@@ -1,0 +1,26 @@
+package app
+
+import (
+	"context"
+	"sync"
+
+	"barid/internal/fts"
+	"barid/internal/store"
+)
+
+// runTextIndexer keeps the full-text index of SEARCH BODY/TEXT up to
+// date in the background (docs/search.md): it indexes what deliveries
+// and copies left pending, and, after an upgrade, the whole data folder,
+// without blocking the server (pending messages are scanned meanwhile).
+// It stops with ctx or when the returned function is called.
+func (a *App) runTextIndexer(ctx context.Context, wg *sync.WaitGroup) (stop func()) {
+	st, ok := a.data.Store.(fts.Store)
+	if !ok {
+		return func() {}
+	}
+	ctx, stop = context.WithCancel(ctx)
+	ix := fts.New(st, a.data.Blobs, a.log.With("service", "fts"))
+	ix.Duty = a.cfg.Storage.FTSIndexDuty
+	wg.Go(func() { ix.Run(store.WithBulk(ctx), a.cfg.Storage.FTSIndexInterval.Duration) })
+	return stop
+}

@@ -1,0 +1,184 @@
+package fts
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	_ "modernc.org/sqlite"
+
+	"barid/internal/bench"
+	"barid/internal/fts/trigram"
+	"barid/internal/imap/msgdata"
+	"barid/internal/mail/mime"
+)
+
+// TestMeasureSQLite is the tokenizer experiment of docs/search.md: it
+// builds FTS5 tables over N generated messages' search text and prints
+// sizes and query times. It runs only when BARID_FTS_EXP=N is set.
+func TestMeasureSQLite(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("BARID_FTS_EXP"))
+	if n == 0 {
+		t.Skip("set BARID_FTS_EXP=N to run the measurement")
+	}
+	g := bench.NewGenerator(1)
+	var texts []string
+	var mailBytes, textBytes int64
+	t0 := time.Now()
+	for i := range n {
+		m := g.Message(i)
+		root, err := mime.Parse(bytes.NewReader(m.Body), mime.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		txt, err := msgdata.Text(root, m.Body[:root.HeaderSize], bytes.NewReader(m.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, txt)
+		mailBytes += int64(len(m.Body))
+		textBytes += int64(len(txt))
+	}
+	t.Logf("%d messages: mail %d bytes, search text %d bytes, extraction %v", n, mailBytes, textBytes, time.Since(t0))
+	variants := []struct{ name, ddl string }{
+		{"trigram-none", "CREATE VIRTUAL TABLE f USING fts5(t, content='', contentless_delete=1, detail=none, tokenize='trigram case_sensitive 1')"},
+		{"trigram-full", "CREATE VIRTUAL TABLE f USING fts5(t, content='', contentless_delete=1, detail=full, tokenize='trigram case_sensitive 1')"},
+		{"unicode61-none", "CREATE VIRTUAL TABLE f USING fts5(t, content='', contentless_delete=1, detail=none, tokenize='unicode61 remove_diacritics 0')"},
+		{"unicode61-full", "CREATE VIRTUAL TABLE f USING fts5(t, content='', contentless_delete=1, detail=full, tokenize='unicode61 remove_diacritics 0')"},
+	}
+	for _, v := range variants {
+		path := filepath.Join(t.TempDir(), v.name+".db")
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(v.ddl); err != nil {
+			t.Fatal(err)
+		}
+		t1 := time.Now()
+		tx, _ := db.Begin()
+		st, _ := tx.Prepare("INSERT INTO f(rowid, t) VALUES (?, ?)")
+		for i, s := range texts {
+			if _, err := st.Exec(i+1, s); err != nil {
+				t.Fatal(err)
+			}
+			if i%5000 == 4999 {
+				tx.Commit()
+				tx, _ = db.Begin()
+				st, _ = tx.Prepare("INSERT INTO f(rowid, t) VALUES (?, ?)")
+			}
+		}
+		tx.Commit()
+		ins := time.Since(t1)
+		db.Exec("INSERT INTO f(f) VALUES('optimize')")
+		db.Exec("VACUUM")
+		var pages, psize int64
+		db.QueryRow("PRAGMA page_count").Scan(&pages)
+		db.QueryRow("PRAGMA page_size").Scan(&psize)
+		size := pages * psize
+		line := fmt.Sprintf("%-15s insert %6.1fs  size %5.1f MB = %4.1f%% of mail, %4.1f%% of text;", v.name, ins.Seconds(), float64(size)/1e6, 100*float64(size)/float64(mailBytes), 100*float64(size)/float64(textBytes))
+		for _, q := range []string{"zanzibarite", "project", "kelmon", "regards", "мдмитрий"} {
+			mq := matchQuery(q, v.name[:7] == "trigram")
+			t2 := time.Now()
+			var cnt int
+			const reps = 5
+			for range reps {
+				cnt = 0
+				rows, err := db.Query("SELECT rowid FROM f WHERE f MATCH ?", mq)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for rows.Next() {
+					cnt++
+				}
+				rows.Close()
+			}
+			line += fmt.Sprintf(" %s %d hits %.1fms", q, cnt, float64(time.Since(t2).Microseconds())/1000/reps)
+		}
+		t.Log(line)
+		db.Close()
+	}
+}
+
+func matchQuery(q string, useTrigram bool) string {
+	if !useTrigram {
+		return `"` + q + `"`
+	}
+	return trigram.Query(q)
+}
+
+// TestMeasurePostgres is the PostgreSQL half of the experiment: the same
+// texts in a table with a pg_trgm GIN index, size and LIKE query times.
+// It runs only when BARID_FTS_EXP=N and BARID_TEST_POSTGRES are set.
+func TestMeasurePostgres(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("BARID_FTS_EXP"))
+	url := os.Getenv("BARID_TEST_POSTGRES")
+	if n == 0 || url == "" {
+		t.Skip("set BARID_FTS_EXP=N and BARID_TEST_POSTGRES to run the measurement")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	dbname := fmt.Sprintf("fts_exp_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+dbname); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(ctx, "DROP DATABASE "+dbname)
+	cfg, _ := pgx.ParseConfig(url)
+	cfg.Database = dbname
+	db, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	for _, q := range []string{"CREATE EXTENSION pg_trgm", "CREATE TABLE d (id bigint PRIMARY KEY, body text NOT NULL)",
+		"CREATE INDEX d_body ON d USING gin (body gin_trgm_ops)"} {
+		if _, err := db.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g := bench.NewGenerator(1)
+	var mailBytes, textBytes int64
+	t0 := time.Now()
+	for i := range n {
+		m := g.Message(i)
+		txt, err := TextOf(m.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mailBytes += int64(len(m.Body))
+		textBytes += int64(len(txt))
+		if _, err := db.Exec(ctx, "INSERT INTO d VALUES ($1, $2)", i, strings.ReplaceAll(txt, "\x00", " ")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ins := time.Since(t0)
+	db.Exec(ctx, "VACUUM ANALYZE d")
+	var table, index int64
+	db.QueryRow(ctx, "SELECT pg_table_size('d'), pg_indexes_size('d')").Scan(&table, &index)
+	line := fmt.Sprintf("pg_trgm: %d messages, mail %d bytes, text %d bytes; insert %.1fs; table+toast %.1f MB (%.1f%% of mail), GIN %.1f MB (%.1f%% of mail);",
+		n, mailBytes, textBytes, ins.Seconds(), float64(table)/1e6, 100*float64(table)/float64(mailBytes), float64(index)/1e6, 100*float64(index)/float64(mailBytes))
+	for _, q := range []string{"zanzibarite", "project", "kelmon", "regards", "мдмитрий"} {
+		t2 := time.Now()
+		var cnt int
+		const reps = 3
+		for range reps {
+			if err := db.QueryRow(ctx, "SELECT count(*) FROM d WHERE body LIKE $1", "%"+q+"%").Scan(&cnt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		line += fmt.Sprintf(" %s %d hits %.1fms", q, cnt, float64(time.Since(t2).Microseconds())/1000/reps)
+	}
+	t.Log(line)
+}

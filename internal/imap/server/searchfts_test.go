@@ -1,0 +1,325 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"math/rand/v2"
+	"mime/quotedprintable"
+	"net"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/unicode/norm"
+
+	"barid/internal/fts"
+	"barid/internal/mail/casemap"
+	"barid/internal/store"
+)
+
+// ftsWords are the scripts the index must handle: Arabic (with and
+// without tashkeel), Hebrew, CJK without spaces, Cyrillic, Greek with
+// final sigma, German ß, Turkish dotted and dotless i, emoji, and text in
+// NFD; each with the legacy charset it is often sent in.
+var ftsWords = []struct {
+	words   []string
+	charset string
+}{
+	{[]string{"مرحبا", "بالعالم", "مَرْحَبًا", "كتـــاب", "إسلام", "أحمد"}, "windows-1256"},
+	{[]string{"שלום", "עולם", "ירושלים", "תודה"}, "iso-8859-8"},
+	{[]string{"東京都は日本の首都です", "会议纪要", "请查收附件", "日本語のテキスト"}, "shift_jis"},
+	{[]string{"Встреча", "в", "пятницу", "ДМИТРИЙ", "ёлка", "Ёжик"}, "koi8-r"},
+	{[]string{"ΟΔΥΣΣΕΥΣ", "Οδυσσεύς", "σοφός", "ΣΟΦΟΣ", "ευχαριστώ"}, "iso-8859-7"},
+	{[]string{"Straße", "STRASSE", "Größe", "ÜBER", "über", "Fußball"}, "iso-8859-1"},
+	{[]string{"İstanbul", "ılık", "KIŞ", "ıİiI", "Işık"}, "iso-8859-9"},
+	{[]string{"☕", "🎉party", "👍🏽", "🇩🇪"}, "utf-8"},
+	{[]string{norm.NFD.String("café"), norm.NFD.String("Ångström"), "café", "ﬁnance", "①②③"}, "utf-8"},
+	{[]string{"report", "budget", "the", "Meeting", "a-b_c", "100%", "=?x?="}, "us-ascii"},
+}
+
+func ftsPhrase(r *rand.Rand) (string, string) {
+	g := ftsWords[r.IntN(len(ftsWords))]
+	n := 1 + r.IntN(5)
+	var ws []string
+	for range n {
+		ws = append(ws, g.words[r.IntN(len(g.words))])
+	}
+	sep := " "
+	if g.charset == "shift_jis" && r.IntN(2) == 0 {
+		sep = ""
+	}
+	return strings.Join(ws, sep), g.charset
+}
+
+// encodeBody returns s in charset (utf-8 when s does not fit) and a
+// transfer encoding.
+func encodeBody(r *rand.Rand, s, charset string) (body, cs, cte string) {
+	cs = "utf-8"
+	raw := s
+	if charset != "utf-8" && r.IntN(3) > 0 {
+		if e, err := htmlindex.Get(charset); err == nil {
+			if b, err := e.NewEncoder().String(s); err == nil {
+				raw, cs = b, charset
+			}
+		}
+	}
+	switch r.IntN(3) {
+	case 0:
+		var b strings.Builder
+		w := quotedprintable.NewWriter(&b)
+		w.Write([]byte(raw))
+		w.Close()
+		return b.String(), cs, "quoted-printable"
+	case 1:
+		enc := base64.StdEncoding.EncodeToString([]byte(raw))
+		var b strings.Builder
+		for len(enc) > 76 {
+			b.WriteString(enc[:76] + "\r\n")
+			enc = enc[76:]
+		}
+		b.WriteString(enc)
+		return b.String(), cs, "base64"
+	}
+	if cs != "utf-8" {
+		// 8bit in a legacy charset is fine; keep it valid for the wire.
+		return raw, cs, "8bit"
+	}
+	return strings.ReplaceAll(raw, "\n", "\r\n"), cs, "8bit"
+}
+
+func ftsMessage(r *rand.Rand, i int) string {
+	subj, _ := ftsPhrase(r)
+	from, _ := ftsPhrase(r)
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: =?utf-8?b?%s?= <u%d@example.org>\r\n", base64.StdEncoding.EncodeToString([]byte(from)), i)
+	fmt.Fprintf(&b, "To: bob@example.org\r\nMessage-ID: <%d@fts.example>\r\n", i)
+	if r.IntN(2) == 0 {
+		fmt.Fprintf(&b, "Subject: =?utf-8?q?%s?=\r\n", qword(subj))
+	} else {
+		fmt.Fprintf(&b, "Subject: %s\r\n", subj)
+	}
+	b.WriteString("MIME-Version: 1.0\r\n")
+	text := func() string {
+		var parts []string
+		for range 1 + r.IntN(6) {
+			p, _ := ftsPhrase(r)
+			parts = append(parts, p)
+		}
+		return strings.Join(parts, ". ")
+	}
+	part := func(ctype string) string {
+		t, cs := ftsPhrase(r)
+		t += " " + text()
+		if ctype == "text/html" {
+			t = "<html><body><p>" + t + "</p><br><b>" + text() + "</b></body></html>"
+		}
+		body, cs, cte := encodeBody(r, t, cs)
+		return fmt.Sprintf("Content-Type: %s; charset=%s\r\nContent-Transfer-Encoding: %s\r\n\r\n%s\r\n", ctype, cs, cte, body)
+	}
+	switch r.IntN(4) {
+	case 0:
+		b.WriteString(part("text/plain"))
+	case 1:
+		b.WriteString("Content-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\n")
+		b.WriteString(part("text/plain"))
+		b.WriteString("--b1\r\n" + part("text/html") + "--b1--\r\n")
+	case 2:
+		name, _ := ftsPhrase(r)
+		b.WriteString("Content-Type: multipart/mixed; boundary=\"b2\"\r\n\r\n--b2\r\n")
+		b.WriteString(part("text/plain"))
+		b.WriteString("--b2\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n")
+		if r.IntN(2) == 0 {
+			fmt.Fprintf(&b, "Content-Disposition: attachment; filename*=utf-8''%s.pdf\r\n\r\n", pctEncode(name))
+		} else {
+			fmt.Fprintf(&b, "Content-Disposition: attachment; filename=\"=?utf-8?b?%s?=\"\r\n\r\n", base64.StdEncoding.EncodeToString([]byte(name+".pdf")))
+		}
+		b.WriteString(base64.StdEncoding.EncodeToString([]byte("%PDF-1.4 "+text())) + "\r\n--b2--\r\n")
+	default:
+		inner, _ := ftsPhrase(r)
+		b.WriteString("Content-Type: multipart/mixed; boundary=\"b3\"\r\n\r\n--b3\r\n")
+		b.WriteString(part("text/plain"))
+		b.WriteString("--b3\r\nContent-Type: message/rfc822\r\n\r\n")
+		fmt.Fprintf(&b, "From: inner@example.org\r\nSubject: =?utf-8?b?%s?=\r\n", base64.StdEncoding.EncodeToString([]byte(inner)))
+		b.WriteString(part("text/plain"))
+		b.WriteString("--b3--\r\n")
+	}
+	return b.String()
+}
+
+func qword(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if c == ' ' {
+			b.WriteByte('_')
+		} else if c < 0x80 && c != '=' && c != '?' && c != '_' && c > ' ' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "=%02X", c)
+		}
+	}
+	return b.String()
+}
+
+func pctEncode(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// ftsNeedle picks a needle: a random stretch of a message's search text
+// (so it often matches), re-cased or re-normalised as a client might
+// type it, or a word from the pool.
+func ftsNeedle(r *rand.Rand, texts []string) string {
+	var n string
+	if r.IntN(4) > 0 {
+		t := []rune(texts[r.IntN(len(texts))])
+		ln := 1 + r.IntN(9)
+		if len(t) > ln {
+			at := r.IntN(len(t) - ln)
+			n = string(t[at : at+ln])
+		}
+	} else {
+		n, _ = ftsPhrase(r)
+		if rs := []rune(n); len(rs) > 12 {
+			n = string(rs[:1+r.IntN(12)])
+		}
+	}
+	switch r.IntN(5) {
+	case 0:
+		n = strings.ToUpper(n)
+	case 1:
+		n = norm.NFC.String(n)
+	case 2:
+		n = norm.NFD.String(n)
+	}
+	if strings.ContainsAny(n, "\r\n") || n == "" || !utf8.ValidString(n) {
+		return "report"
+	}
+	return n
+}
+
+// TestSearchIndexAgreesWithScan is the property test of the full-text
+// index (issue #15): on a random multilingual corpus in several charsets
+// and transfer encodings, partly indexed and partly pending, SEARCH BODY,
+// TEXT, SUBJECT and FROM and combinations of them with random needles
+// answer exactly what the scan (NoSearchPushdown) answers.
+func TestSearchIndexAgreesWithScan(t *testing.T) {
+	ctx := context.Background()
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	r := rand.New(rand.NewPCG(seed, 15))
+	f := newStoreFixture(t, "sam")
+	const indexed, pending = 200, 30
+	var texts []string
+	deliver := func(n int) {
+		for range n {
+			m := ftsMessage(r, len(texts))
+			if _, err := f.deliv.Deliver(ctx, f.inbox.ID, strings.NewReader(m), 0, store.Flags{}, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			txt, err := fts.TextOf([]byte(m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			texts = append(texts, txt)
+		}
+	}
+	deliver(indexed)
+	ix := fts.New(f.st, f.bs, nil)
+	if n, err := ix.CatchUp(ctx, 0, nil); err != nil || n != indexed {
+		t.Fatalf("indexed %d, %v; want %d", n, err, indexed)
+	}
+	deliver(pending)
+
+	session := func(noPushdown bool) func(string) string {
+		addr := f.serve(t, Config{NoSearchPushdown: noPushdown}, nil)
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		br := bufio.NewReader(nc)
+		br.ReadString('\n')
+		n := 0
+		return func(cmd string) string {
+			n++
+			tag := fmt.Sprintf("t%d", n)
+			nc.SetDeadline(time.Now().Add(20 * time.Second))
+			fmt.Fprintf(nc, "%s %s\r\n", tag, cmd)
+			var out []string
+			for {
+				l, err := br.ReadString('\n')
+				if err != nil {
+					t.Fatalf("%s: %v", cmd, err)
+				}
+				if strings.HasPrefix(l, tag+" ") {
+					return strings.Join(out, "") + l[len(tag):]
+				}
+				out = append(out, l)
+			}
+		}
+	}
+	fast, slow := session(false), session(true)
+	for _, c := range []string{"LOGIN sam pw", "EXAMINE INBOX"} {
+		fast(c)
+		slow(c)
+	}
+	lit := func(s string) string { return fmt.Sprintf("{%d+}\r\n%s", len(s), s) }
+	keys := []func() string{
+		func() string { return "BODY " + lit(ftsNeedle(r, texts)) },
+		func() string { return "TEXT " + lit(ftsNeedle(r, texts)) },
+		func() string { return "SUBJECT " + lit(ftsNeedle(r, texts)) },
+		func() string { return "FROM " + lit(ftsNeedle(r, texts)) },
+		func() string { return "TEXT " + lit(ftsNeedle(r, texts)) + " BODY " + lit(ftsNeedle(r, texts)) },
+		func() string { return "OR BODY " + lit(ftsNeedle(r, texts)) + " TEXT " + lit(ftsNeedle(r, texts)) },
+		func() string { return "NOT BODY " + lit(ftsNeedle(r, texts)) },
+		func() string { return "BODY " + lit(ftsNeedle(r, texts)) + " SUBJECT " + lit(ftsNeedle(r, texts)) },
+		func() string { return "OR TEXT " + lit(ftsNeedle(r, texts)) + " 1:20" },
+		func() string { return "TEXT " + lit(ftsNeedle(r, texts)) + " 5:*" },
+	}
+	const searches = 400
+	hits, narrowed := 0, 0
+	for i := range searches {
+		k := keys[i%len(keys)]()
+		cmd := "UID SEARCH CHARSET UTF-8 " + k
+		a, b := fast(cmd), slow(cmd)
+		if a != b {
+			t.Errorf("%q:\n index: %s scan:  %s", cmd, a, b)
+		}
+		if !strings.Contains(a, "OK") {
+			t.Fatalf("%q failed: %s", cmd, a)
+		}
+		if l, _, _ := strings.Cut(a, "\r\n"); strings.HasPrefix(l, "* SEARCH ") {
+			hits++
+		}
+	}
+	// The index must actually narrow: a needle taken from one message's
+	// body has far fewer candidates than the mailbox has messages.
+	for i := range 50 {
+		n := casemap.Fold(ftsNeedle(r, texts[i:i+1]))
+		if utf8.RuneCountInString(n) < 5 {
+			continue
+		}
+		got, err := f.st.TextCandidates(ctx, f.inbox.ID, []string{n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) < indexed/2 {
+			narrowed++
+		}
+	}
+	t.Logf("%d of %d searches found messages; %d long needles narrowed to under half", hits, searches, narrowed)
+	if hits < 100 || narrowed == 0 {
+		t.Errorf("the corpus does not exercise the index: %d searches with hits, %d narrowed", hits, narrowed)
+	}
+}

@@ -1,0 +1,68 @@
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+// TextIndexer is an optional store capability: a full-text index of what
+// SEARCH BODY and TEXT compare (RFC 9051 §6.4.4), kept beside the
+// metadata so it is transactional and backed up with it (docs/search.md).
+//
+// The index is per message content (blob id), so a COPY shares the entry
+// of its original. The store itself tracks which contents have no entry
+// yet (every message insert, in the insert's transaction, marks its blob
+// pending unless it is indexed) and which entries lost their last message
+// (expunge, mailbox and account deletion); the text itself is computed
+// outside the store (internal/fts), which reads pending contents and
+// hands their text to IndexText. Until then a pending message is always
+// a candidate, so SEARCH stays exact while the index catches up.
+type TextIndexer interface {
+	// TextCandidates returns, ascending, the UIDs of the mailbox's
+	// messages whose indexed text may contain every string of needles
+	// (each folded with i;unicode-casemap and at least three characters
+	// long), together with every message whose content is not indexed
+	// yet. A superset of the matches: the caller verifies.
+	TextCandidates(ctx context.Context, mailboxID int64, needles []string) ([]UID, error)
+	// TextPending returns up to limit contents waiting for the index,
+	// each with one message that holds it; accountID 0 means any
+	// account.
+	TextPending(ctx context.Context, accountID int64, limit int) ([]TextPending, error)
+	// IndexText stores the text of contents that TextPending returned and
+	// takes them off the pending list. A content whose messages are all
+	// gone by then is skipped.
+	IndexText(ctx context.Context, docs []TextDoc) error
+	// PurgeTextIndex removes the entries of contents that no message
+	// holds any more, returning how many it removed.
+	PurgeTextIndex(ctx context.Context) (int, error)
+	// TextIndexStatus reports the index's size and lag.
+	TextIndexStatus(ctx context.Context) (TextIndexStatus, error)
+}
+
+// TextPending is a content without an index entry.
+type TextPending struct {
+	BlobID    string
+	MailboxID int64
+	UID       UID
+}
+
+// TextDoc is the index text of one content (msgdata.Text).
+type TextDoc struct {
+	BlobID string
+	Text   string
+}
+
+// TextIndexStatus describes the full-text index.
+type TextIndexStatus struct {
+	Indexed int64 // contents with an entry
+	Pending int64 // contents waiting for one (the lag)
+	Orphans int64 // entries whose last message is gone, not yet purged
+	// Bytes is the index's size on disk where the store can tell
+	// (SQLite: the FTS5 shadow tables; PostgreSQL: the table, its TOAST
+	// and its indexes); -1 if unknown.
+	Bytes int64
+}
+
+// ErrNoTrigram is TextCandidates' answer to needles of which none is
+// long enough for the index to narrow.
+var ErrNoTrigram = errors.New("store: no needle of three or more characters for the text index")

@@ -1,0 +1,121 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"barid/internal/fts/trigram"
+	"barid/internal/store"
+)
+
+// likeEscape makes s a LIKE pattern that matches s anywhere.
+func likeEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(s) + "%"
+}
+
+// TextCandidates implements store.TextIndexer: the mailbox's messages
+// whose content's folded text contains every needle (LIKE, answered by
+// the pg_trgm GIN index and rechecked against the text), plus those
+// whose content is still pending.
+func (s *Store) TextCandidates(ctx context.Context, mailboxID int64, needles []string) ([]store.UID, error) {
+	args := []any{mailboxID}
+	var conds []string
+	for _, n := range needles {
+		if len(trigram.Split(n)) == 0 {
+			continue
+		}
+		args = append(args, likeEscape(n))
+		conds = append(conds, "body LIKE $"+strconv.Itoa(len(args)))
+	}
+	if len(conds) == 0 {
+		return nil, store.ErrNoTrigram
+	}
+	q := `SELECT coalesce(array_agg(uid ORDER BY uid), '{}') FROM messages WHERE mailbox = $1 AND blob_id IN (
+		SELECT blob_id FROM fts_docs WHERE ` + strings.Join(conds, " AND ") + `
+		UNION ALL SELECT blob_id FROM fts_pending)`
+	var list []int64
+	if err := s.queryRow(ctx, q, args...).Scan(&list); err != nil {
+		return nil, err
+	}
+	return toUIDs(list), nil
+}
+
+// TextPending implements store.TextIndexer.
+func (s *Store) TextPending(ctx context.Context, accountID int64, limit int) ([]store.TextPending, error) {
+	// One message per content, looked up through messages_blob, so a
+	// batch costs the same however long the list is.
+	const q = `SELECT p.blob_id, m.mailbox, m.uid FROM fts_pending p
+		CROSS JOIN LATERAL (SELECT m.mailbox, m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox
+			WHERE m.blob_id = p.blob_id AND ($1 = 0 OR b.account = $1) LIMIT 1) m
+		LIMIT $2`
+	rows, err := s.query(ctx, q, accountID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.TextPending
+	for rows.Next() {
+		var p store.TextPending
+		var uid int64
+		if err := rows.Scan(&p.BlobID, &p.MailboxID, &uid); err != nil {
+			return nil, err
+		}
+		p.UID = store.UID(uid)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// IndexText implements store.TextIndexer.
+func (s *Store) IndexText(ctx context.Context, docs []store.TextDoc) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		for _, d := range docs {
+			tag, err := tx.Exec(ctx, `DELETE FROM fts_pending WHERE blob_id = $1`, d.BlobID)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				continue // indexed meanwhile, or its messages are gone
+			}
+			// text cannot hold NUL; the needle never has one (RFC 9051
+			// §4.3: CHAR8 excludes it), so a space keeps every match.
+			if _, err := tx.Exec(ctx, `INSERT INTO fts_docs (blob_id, body) VALUES ($1, $2) ON CONFLICT (blob_id) DO NOTHING`,
+				d.BlobID, strings.ReplaceAll(d.Text, "\x00", " ")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// PurgeTextIndex implements store.TextIndexer. An orphan that a
+// concurrent insert adopted (the two triggers ran in transactions that
+// did not see each other) is only taken off the list.
+func (s *Store) PurgeTextIndex(ctx context.Context) (int, error) {
+	var n int
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `WITH gone AS (
+			DELETE FROM fts_orphans o WHERE o.blob_id IN (SELECT blob_id FROM fts_orphans LIMIT 1000) RETURNING o.blob_id)
+			DELETE FROM fts_docs d USING gone WHERE d.blob_id = gone.blob_id
+				AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = gone.blob_id)`)
+		n = int(tag.RowsAffected())
+		return err
+	})
+	return n, err
+}
+
+// TextIndexStatus implements store.TextIndexer.
+func (s *Store) TextIndexStatus(ctx context.Context) (store.TextIndexStatus, error) {
+	var st store.TextIndexStatus
+	err := s.queryRow(ctx, `SELECT (SELECT count(*) FROM fts_docs), (SELECT count(*) FROM fts_pending),
+		(SELECT count(*) FROM fts_orphans), pg_total_relation_size('fts_docs')`).
+		Scan(&st.Indexed, &st.Pending, &st.Orphans, &st.Bytes)
+	return st, err
+}

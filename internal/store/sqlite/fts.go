@@ -1,0 +1,159 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"barid/internal/fts/trigram"
+	"barid/internal/store"
+)
+
+// TextCandidates implements store.TextIndexer: the mailbox's messages
+// whose content's FTS5 document holds every trigram of every needle,
+// plus those whose content is still pending (docs/search.md).
+func (s *Store) TextCandidates(ctx context.Context, mailboxID int64, needles []string) ([]store.UID, error) {
+	var parts []string
+	for _, n := range needles {
+		if q := trigram.Query(n); q != "" {
+			parts = append(parts, "("+q+")")
+		}
+	}
+	if len(parts) == 0 {
+		return nil, store.ErrNoTrigram
+	}
+	q := `SELECT group_concat(uid) FROM (SELECT uid FROM messages WHERE mailbox = ? AND blob_id IN (
+		SELECT d.blob_id FROM fts_docs d WHERE d.id IN (SELECT rowid FROM fts_text WHERE fts_text MATCH ?)
+		UNION ALL SELECT blob_id FROM fts_pending) ORDER BY uid)`
+	var out []store.UID
+	err := s.bulkTx(ctx, func(r *reader) error {
+		rows, err := r.c.conn.QueryContext(r.ctx, q, mailboxID, strings.Join(parts, " AND "))
+		if err != nil {
+			return err
+		}
+		out, err = scanUIDList(rows, out, true)
+		return err
+	})
+	return out, err
+}
+
+// TextPending implements store.TextIndexer. It walks the pending list in
+// order and picks one message per content through messages_blob, so a
+// batch costs the same however long the list is (a join grouped by
+// content read the whole messages table: 0.9 s a batch at 90,000
+// messages).
+func (s *Store) TextPending(ctx context.Context, accountID int64, limit int) ([]store.TextPending, error) {
+	const q = `SELECT p.blob_id, m.mailbox, m.uid FROM fts_pending p JOIN messages m ON m.rowid = (
+		SELECT m2.rowid FROM messages m2 JOIN mailboxes b ON b.id = m2.mailbox
+		WHERE m2.blob_id = p.blob_id AND (?1 = 0 OR b.account = ?1) LIMIT 1)
+		LIMIT ?2`
+	var out []store.TextPending
+	err := s.read(ctx, func(r *reader) error {
+		rows, err := r.c.conn.QueryContext(r.ctx, q, accountID, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p store.TextPending
+			var uid int64
+			if err := rows.Scan(&p.BlobID, &p.MailboxID, &uid); err != nil {
+				return err
+			}
+			p.UID = store.UID(uid)
+			out = append(out, p)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// IndexText implements store.TextIndexer. The documents are written in
+// one lazily synced transaction: the index can be rebuilt from the
+// messages, so losing its last commit to a power failure only puts the
+// contents back on the pending list (the pending rows go with it).
+func (s *Store) IndexText(ctx context.Context, docs []store.TextDoc) error {
+	if len(docs) == 0 {
+		return nil
+	}
+	return s.writeLazy(ctx, func(t *wtx) error {
+		for _, d := range docs {
+			n, err := t.execN(`DELETE FROM fts_pending WHERE blob_id = ?`, d.BlobID)
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue // indexed meanwhile, or its messages are gone
+			}
+			var id int64
+			if err := t.queryRow(`INSERT INTO fts_docs (blob_id) VALUES (?) RETURNING id`, d.BlobID).Scan(&id); err != nil {
+				return err
+			}
+			if _, err := t.exec(`INSERT INTO fts_text (rowid, body) VALUES (?, ?)`, id, d.Text); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// PurgeTextIndex implements store.TextIndexer. An orphan that a message
+// holds again is only taken off the list.
+func (s *Store) PurgeTextIndex(ctx context.Context) (int, error) {
+	var n int
+	err := s.writeLazy(ctx, func(t *wtx) error {
+		n = 0
+		rows, err := t.query(`SELECT o.blob_id, d.id FROM fts_orphans o LEFT JOIN fts_docs d ON d.blob_id = o.blob_id
+			WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = o.blob_id) LIMIT 1000`)
+		if err != nil {
+			return err
+		}
+		type orphan struct {
+			blob string
+			id   sql.NullInt64
+		}
+		var gone []orphan
+		for rows.Next() {
+			var o orphan
+			if err := rows.Scan(&o.blob, &o.id); err != nil {
+				rows.Close()
+				return err
+			}
+			gone = append(gone, o)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, o := range gone {
+			if o.id.Valid {
+				if _, err := t.exec(`DELETE FROM fts_text WHERE rowid = ?`, o.id.Int64); err != nil {
+					return err
+				}
+				if _, err := t.exec(`DELETE FROM fts_docs WHERE id = ?`, o.id.Int64); err != nil {
+					return err
+				}
+				n++
+			}
+			if _, err := t.exec(`DELETE FROM fts_orphans WHERE blob_id = ?`, o.blob); err != nil {
+				return err
+			}
+		}
+		_, err = t.exec(`DELETE FROM fts_orphans WHERE EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = fts_orphans.blob_id)`)
+		return err
+	})
+	return n, err
+}
+
+// TextIndexStatus implements store.TextIndexer. Bytes counts the FTS5
+// segment blocks (fts_text_data), which are nearly all of the index.
+func (s *Store) TextIndexStatus(ctx context.Context) (store.TextIndexStatus, error) {
+	var st store.TextIndexStatus
+	err := s.read(ctx, func(r *reader) error {
+		return r.c.conn.QueryRowContext(r.ctx, `SELECT
+			(SELECT count(*) FROM fts_docs), (SELECT count(*) FROM fts_pending), (SELECT count(*) FROM fts_orphans),
+			(SELECT coalesce(sum(length(block)), 0) FROM fts_text_data) + (SELECT count(*) * 40 FROM fts_docs)`).
+			Scan(&st.Indexed, &st.Pending, &st.Orphans, &st.Bytes)
+	})
+	return st, err
+}

@@ -60,6 +60,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ObjectIDs", testObjectIDs},
 		{"Replace", testReplace},
 		{"ExpungedFlags", testExpungedFlags},
+		{"ImportUIDs", testImportUIDs},
+		{"ImportUIDValidity", testImportUIDValidity},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

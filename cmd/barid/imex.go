@@ -249,3 +249,50 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	return 0
 }
+
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, exportUsage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	kind := args[0]
+	tf := newToolFlags("export "+kind, exportUsage, stderr)
+	mailbox := tf.fs.String("mailbox", "", "export only this mailbox")
+	rest, code, ok := tf.parse(args[1:])
+	if !ok {
+		return code
+	}
+	if kind != "maildir" && kind != "mbox" {
+		fmt.Fprintf(stderr, "barid export: unknown format %q (maildir or mbox)\n", kind)
+		return 2
+	}
+	if len(rest) != 2 {
+		fmt.Fprintf(stderr, "barid export %s: expected USER and PATH\n", kind)
+		return 2
+	}
+	ctx, stop := interruptible(ctx)
+	defer stop()
+	env, err := tf.open(ctx, rest[0], stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "barid export:", err)
+		return 1
+	}
+	defer env.Close()
+	prog := env.importer("export", *tf.quiet, stderr).Progress
+	ex := &imex.Exporter{Store: env.data.Store, Blobs: env.data.Blobs, Account: env.acct, Logger: env.log,
+		Progress: prog, Mailbox: *mailbox}
+	if kind == "maildir" {
+		err = ex.ExportMaildir(ctx, rest[1])
+	} else {
+		err = ex.ExportMbox(ctx, rest[1])
+	}
+	prog.Stop()
+	if err != nil {
+		fmt.Fprintln(stderr, "barid export:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"syscall"
 	"strings"
 	"testing"
 
@@ -46,4 +50,81 @@ func TestImportDovecotMaildir(t *testing.T) {
 	srv := testkit.StartAt(t, dir, testkit.WithoutTLSListener())
 	got := takeSnapshot(t, srv.Addr, "alice", "pw")
 	compareSnapshots(t, want, got, true)
+}
+
+// TestExportRoundTrip: an account imported from Dovecot is exported as
+// a Maildir (with dovecot-uidlist) and as mbox files; importing the
+// Maildir into a new data folder gives the same account with the same
+// UIDs, and importing the mbox files gives the same messages, flags,
+// dates and bytes. A Dovecot reading barid's Maildir export serves the
+// same UIDs too.
+func TestExportRoundTrip(t *testing.T) {
+	dv := testkit.StartDovecot(t, testkit.DovecotOptions{Users: []string{"alice", "carol"}})
+	populate(t, dv.Addr, "alice", "pw", 100)
+
+	src := t.TempDir()
+	runCLI(t, "pw\n", "user", "add", "--data", src, "alice")
+	if code, out, errs := runCLI(t, "", "import", "maildir", "--data", src, "alice", filepath.Join(dv.Dir, "mail", "alice")); code != 0 {
+		t.Fatalf("import: %s %s", out, errs)
+	}
+	srv := testkit.StartAt(t, src, testkit.WithoutTLSListener())
+	want := takeSnapshot(t, srv.Addr, "alice", "pw")
+	srv.Stop()
+
+	exp := filepath.Join(t.TempDir(), "export")
+	if code, _, errs := runCLI(t, "", "export", "maildir", "--data", src, "alice", exp); code != 0 {
+		t.Fatalf("export maildir: %s", errs)
+	}
+	// Exporting again changes nothing and fails nothing.
+	if code, _, errs := runCLI(t, "", "export", "maildir", "--data", src, "alice", exp); code != 0 {
+		t.Fatalf("export maildir again: %s", errs)
+	}
+	mboxes := filepath.Join(t.TempDir(), "mbox")
+	if code, _, errs := runCLI(t, "", "export", "mbox", "--data", src, "alice", mboxes); code != 0 {
+		t.Fatalf("export mbox: %s", errs)
+	}
+
+	t.Run("maildir", func(t *testing.T) {
+		dst := t.TempDir()
+		runCLI(t, "pw\n", "user", "add", "--data", dst, "alice")
+		if code, out, errs := runCLI(t, "", "import", "maildir", "--data", dst, "alice", exp); code != 0 || strings.Contains(out, "new UIDs") {
+			t.Fatalf("re-import: %d %s %s", code, out, errs)
+		}
+		srv := testkit.StartAt(t, dst, testkit.WithoutTLSListener())
+		compareSnapshots(t, want, takeSnapshot(t, srv.Addr, "alice", "pw"), true)
+	})
+	t.Run("mbox", func(t *testing.T) {
+		dst := t.TempDir()
+		runCLI(t, "pw\n", "user", "add", "--data", dst, "alice")
+		for name := range want.Boxes {
+			file := filepath.Join(mboxes, filepath.FromSlash(name)+".mbox")
+			for range 2 { // the second run adds nothing
+				if code, out, errs := runCLI(t, "", "import", "mbox", "--data", dst, "--mailbox", name, "alice", file); code != 0 {
+					t.Fatalf("import mbox %s: %d %s %s", name, code, out, errs)
+				}
+			}
+		}
+		// mbox keeps no subscriptions.
+		srv := testkit.StartAt(t, dst, testkit.WithoutTLSListener())
+		got := takeSnapshot(t, srv.Addr, "alice", "pw")
+		got.Subscribed = want.Subscribed
+		compareSnapshots(t, want, got, false)
+	})
+	t.Run("dovecot", func(t *testing.T) {
+		// carol's maildir is barid's export; Dovecot serves it.
+		home := filepath.Join(dv.Dir, "mail", "carol")
+		if err := exec.Command("cp", "-a", exp, home).Run(); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(filepath.Join(dv.Dir, "mail"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := st.Sys().(*syscall.Stat_t)
+		if err := exec.Command("chown", "-R", fmt.Sprintf("%d:%d", sys.Uid, sys.Gid), home).Run(); err != nil {
+			t.Fatal(err)
+		}
+		got := takeSnapshot(t, dv.Addr, "carol", "pw")
+		compareSnapshots(t, want, got, true)
+	})
 }

@@ -5,6 +5,7 @@
 //	barid user add|passwd|del|list --data DIR [NAME]
 //	barid deliver --data DIR [--mailbox NAME] USER   (message on stdin)
 //	barid import maildir|mbox --data DIR USER PATH
+//	barid export maildir|mbox --data DIR USER PATH
 //	barid bench <scenario>      load-test any IMAP server
 //	barid version
 package main
@@ -32,6 +33,7 @@ func subcommands() []subcommand {
 		{"user", "manage accounts: add, passwd, del, list", runUser},
 		{"deliver", "deliver one message from standard input (for an MTA)", runDeliverStdin},
 		{"import", "import a Maildir++ tree or an mbox file into an account", runImport},
+		{"export", "export an account as a Maildir++ tree or mbox files", runExport},
 		{"bench", "load-test an IMAP or POP3 server (barid or another)", runBench},
 		{"version", "print the version", runVersion},
 	}

@@ -128,7 +128,7 @@ func (m *MboxReader) Next() (*MboxMessage, error) {
 			break
 		}
 		if inHeader {
-			hdr.Write(l)
+			hdr.Write(unquote(l, m.Quoting))
 			if len(bytes.TrimRight(l, "\r\n")) == 0 {
 				inHeader = false
 			}

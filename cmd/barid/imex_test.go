@@ -8,6 +8,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
 
 	"barid/internal/testkit"
 )
@@ -127,4 +130,77 @@ func TestExportRoundTrip(t *testing.T) {
 		got := takeSnapshot(t, dv.Addr, "carol", "pw")
 		compareSnapshots(t, want, got, true)
 	})
+}
+
+// TestMigrateFromDovecot copies an account from a live Dovecot over
+// IMAP, checks that barid serves the same UIDs, flags, dates, bytes and
+// subscriptions, then changes the source (new messages, flag changes,
+// a new folder) and checks that a second run copies only those.
+func TestMigrateFromDovecot(t *testing.T) {
+	dv := testkit.StartDovecot(t, testkit.DovecotOptions{Users: []string{"alice"}})
+	populate(t, dv.Addr, "alice", "pw", 200)
+	want := takeSnapshot(t, dv.Addr, "alice", "pw")
+
+	dir := t.TempDir()
+	runCLI(t, "pw\n", "user", "add", "--data", dir, "alice")
+	src := "imap://alice@" + dv.Addr
+	code, out, errs := runCLI(t, "pw\n", "migrate", "--data", dir, "alice", src)
+	if code != 0 || strings.Contains(out, "new UIDs") {
+		t.Fatalf("migrate: %d\n%s\n%s", code, out, errs)
+	}
+	srv := testkit.StartAt(t, dir, testkit.WithoutTLSListener())
+	compareSnapshots(t, want, takeSnapshot(t, srv.Addr, "alice", "pw"), true)
+	srv.Stop()
+
+	// Change the source.
+	c := imapLogin(t, dv.Addr, "alice", "pw")
+	appendMsg(t, c, "INBOX", testMessage(900, "INBOX"), time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC), imap.FlagSeen, "$Late")
+	appendMsg(t, c, "Work/Projects", testMessage(901, "Work/Projects"), time.Date(2024, 5, 6, 7, 8, 10, 0, time.UTC))
+	if err := c.Create("Brand New", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	appendMsg(t, c, "Brand New", testMessage(902, "Brand New"), time.Date(2024, 5, 6, 7, 8, 11, 0, time.UTC), imap.FlagFlagged)
+	if _, err := c.Select("Sent", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var set imap.UIDSet
+	set.AddNum(1, 3)
+	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagAnswered, "ChangedLater"}, Silent: true}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	want = takeSnapshot(t, dv.Addr, "alice", "pw")
+
+	code, out, errs = runCLI(t, "pw\n", "migrate", "--data", dir, "alice", src)
+	if code != 0 {
+		t.Fatalf("second migrate: %d\n%s\n%s", code, out, errs)
+	}
+	copied, flagUpdates := 0, 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var n, m int
+		if i := strings.Index(l, "): "); i >= 0 {
+			fmt.Sscanf(l[i+3:], "%d copied", &n)
+		}
+		if i := strings.Index(l, "there, "); i >= 0 {
+			fmt.Sscanf(l[i+7:], "%d flag updates", &m)
+		}
+		copied += n
+		flagUpdates += m
+		if strings.HasPrefix(l, "Sent ") && !strings.Contains(l, "(CONDSTORE)") {
+			t.Errorf("second run did not use CONDSTORE for Sent: %s", l)
+		}
+	}
+	if copied != 3 || flagUpdates != 2 {
+		t.Errorf("second run copied %d messages and updated %d flags, want 3 and 2:\n%s", copied, flagUpdates, out)
+	}
+	srv = testkit.StartAt(t, dir, testkit.WithoutTLSListener())
+	compareSnapshots(t, want, takeSnapshot(t, srv.Addr, "alice", "pw"), true)
+}
+
+func TestMigrateSourceURL(t *testing.T) {
+	for _, bad := range []string{"http://a@b", "imaps://host", "imaps://u:pw@host", "imap://u@host/INBOX", "imaps://u@"} {
+		if code, _, errs := runCLI(t, "pw\n", "migrate", "--data", t.TempDir(), "alice", bad); code != 2 || errs == "" {
+			t.Errorf("%s: exit %d %q, want 2 with a message", bad, code, errs)
+		}
+	}
 }

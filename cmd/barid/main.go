@@ -6,6 +6,7 @@
 //	barid deliver --data DIR [--mailbox NAME] USER   (message on stdin)
 //	barid import maildir|mbox --data DIR USER PATH
 //	barid export maildir|mbox --data DIR USER PATH
+//	barid migrate --data DIR USER imaps://LOGIN@HOST[:PORT]   (password on stdin)
 //	barid bench <scenario>      load-test any IMAP server
 //	barid version
 package main
@@ -34,6 +35,7 @@ func subcommands() []subcommand {
 		{"deliver", "deliver one message from standard input (for an MTA)", runDeliverStdin},
 		{"import", "import a Maildir++ tree or an mbox file into an account", runImport},
 		{"export", "export an account as a Maildir++ tree or mbox files", runExport},
+		{"migrate", "copy an account from a running IMAP server (resumable, incremental)", runMigrateStdin},
 		{"bench", "load-test an IMAP or POP3 server (barid or another)", runBench},
 		{"version", "print the version", runVersion},
 	}
@@ -68,6 +70,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 			if s.name == "deliver" {
 				return runDeliver(ctx, args[1:], stdin, stdout, stderr)
+			}
+			if s.name == "migrate" {
+				return runMigrate(ctx, args[1:], stdin, stdout, stderr)
 			}
 			return s.run(ctx, args[1:], stdout, stderr)
 		}

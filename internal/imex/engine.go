@@ -44,8 +44,10 @@ type Folder struct {
 	UIDNext     store.UID
 	// Messages calls yield for each message; with a UIDValidity, in
 	// ascending UID order. It stops when yield returns an error and
-	// returns that error.
-	Messages func(yield func(*Message) error) error
+	// returns that error. When the UIDs are kept, every UID below floor
+	// is already imported and the source may leave those out (0: it
+	// must yield every message).
+	Messages func(floor store.UID, yield func(*Message) error) error
 }
 
 // Result is what importing one folder did.
@@ -192,7 +194,11 @@ func (im *Importer) ImportFolder(ctx context.Context, f Folder) (*Result, error)
 	go func() {
 		defer close(order)
 		defer close(work)
-		srcErr = f.Messages(func(m *Message) error {
+		from := store.UID(0)
+		if keep {
+			from = floor
+		}
+		srcErr = f.Messages(from, func(m *Message) error {
 			if keep && m.UID < floor {
 				// Committed by an earlier run.
 				if m.UID != 0 {

@@ -433,7 +433,7 @@ func (s *MaildirSource) message(base string, e mdEntry, uid store.UID) *Message 
 // it does not list (delivered after Dovecot last wrote it), in name
 // order, with UIDs from the uidlist's next UID on (as Dovecot would give
 // them). Without a uidlist every file comes in name order, without UIDs.
-func (s *MaildirSource) messages(yield func(*Message) error) error {
+func (s *MaildirSource) messages(_ store.UID, yield func(*Message) error) error {
 	last := store.UID(0)
 	if s.Uidlist != nil {
 		fh, err := os.Open(filepath.Join(s.Folder.Dir, "dovecot-uidlist"))

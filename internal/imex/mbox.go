@@ -322,7 +322,7 @@ func ImportMbox(ctx context.Context, im *Importer, path, mailbox string) (*Resul
 	}
 	mr := NewMboxReader(f)
 	mr.MaxSize = im.MaxSize
-	return im.ImportFolder(ctx, Folder{Name: mailbox, Messages: func(yield func(*Message) error) error {
+	return im.ImportFolder(ctx, Folder{Name: mailbox, Messages: func(_ store.UID, yield func(*Message) error) error {
 		for {
 			m, err := mr.Next()
 			if err == io.EOF {

@@ -415,9 +415,9 @@ func writeMboxMessage(w *bufio.Writer, r io.Reader, f store.Flags) error {
 		}
 	}
 	if inHeader {
-		// A message without a body: end the header.
+		// A message without a body (and without the empty line that
+		// would end its header).
 		writeFlags()
-		w.WriteByte('\n')
 	}
 	return w.WriteByte('\n')
 }

@@ -143,16 +143,11 @@ func (m *MboxReader) Next() (*MboxMessage, error) {
 	h, flags := filterMboxHeader(hdr.Bytes())
 	msg.Flags = flags
 	b := body.Bytes()
-	if inHeader {
-		// No empty line: the message is all header; the separator
-		// (if any) is its last line.
-		h = dropSeparator(h)
-	} else {
-		b = dropSeparator(b)
-	}
 	raw := make([]byte, 0, len(h)+len(b))
 	raw = append(raw, h...)
-	msg.Raw = append(raw, b...)
+	// The empty line before the next From_ line (or at the end of the
+	// file) separates; it is not the message's.
+	msg.Raw = dropSeparator(append(raw, b...))
 	return msg, nil
 }
 

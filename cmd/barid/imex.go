@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"golang.org/x/term"
@@ -152,8 +153,17 @@ func (t *toolFlags) open(ctx context.Context, user string, stderr io.Writer) (*t
 	return &toolEnv{data: d, cfg: cfg, acct: acct, log: logger, deliver: dl}, nil
 }
 
+// importGCLimit is the Go heap size from which the garbage collector of
+// an import works harder (runtime/debug.SetMemoryLimit, a soft limit):
+// an import's live heap is a few batches, and without it the heap grows
+// to twice the peak between collections. GOMEMLIMIT overrides it.
+const importGCLimit = 64 << 20
+
 // importer builds the engine with a progress line on stderr.
 func (e *toolEnv) importer(label string, quiet bool, stderr io.Writer) *imex.Importer {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(importGCLimit)
+	}
 	var pw io.Writer
 	tty := false
 	if !quiet {

@@ -71,10 +71,11 @@ type Importer struct {
 	// Progress, when not nil, counts messages and bytes.
 	Progress *Progress
 	// BatchMessages and BatchBytes bound one transaction (defaults 1000
-	// messages, 16 MiB of message bytes).
+	// messages, 8 MiB of message bytes).
 	BatchMessages int
 	BatchBytes    int64
-	// Workers analyse messages in parallel (default GOMAXPROCS).
+	// Workers analyse messages in parallel (default GOMAXPROCS, at
+	// least 4).
 	Workers int
 	// MaxSize refuses (skips, with a warning) a message larger than
 	// this many bytes (0: no limit).
@@ -163,14 +164,16 @@ func (im *Importer) ImportFolder(ctx context.Context, f Folder) (*Result, error)
 
 	workers := im.Workers
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		// Reading files and fsyncing large blobs waits on the disk:
+		// more workers than cores overlap those waits.
+		workers = max(4, runtime.GOMAXPROCS(0))
 	}
 	batchMsgs, batchBytes := im.BatchMessages, im.BatchBytes
 	if batchMsgs <= 0 {
 		batchMsgs = 1000
 	}
 	if batchBytes <= 0 {
-		batchBytes = 16 << 20
+		batchBytes = 8 << 20
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -222,14 +225,17 @@ func (im *Importer) ImportFolder(ctx context.Context, f Folder) (*Result, error)
 		})
 	}()
 
+	// A committer goroutine writes each full batch while the workers
+	// prepare the next one (at most one batch waits for it).
 	var batch []*job
 	var bytes int64
 	var commitErr error
+	var committed int
 	lastUID := store.UID(0)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
+	var commitTime time.Duration
+	commit := func(batch []*job) error {
+		t0 := time.Now()
+		defer func() { commitTime += time.Since(t0) }()
 		msgs := make([]store.NewMessage, len(batch))
 		for i, j := range batch {
 			msgs[i] = j.p.NewMessage
@@ -248,11 +254,45 @@ func (im *Importer) ImportFolder(ctx context.Context, f Folder) (*Result, error)
 		for _, j := range batch {
 			im.Progress.Done(j.m.Size, false)
 		}
-		res.Imported += len(batch)
-		batch, bytes = batch[:0], 0
+		committed += len(batch)
 		return nil
 	}
+	batches := make(chan []*job, 1)
+	var cerrMu sync.Mutex
+	var cerr error // the committer's first error
+	committerDone := make(chan struct{})
+	go func() {
+		defer close(committerDone)
+		for b := range batches {
+			cerrMu.Lock()
+			failed := cerr != nil
+			cerrMu.Unlock()
+			if failed {
+				for _, j := range b {
+					im.Deliver.Discard(ctx, j.p)
+				}
+				continue
+			}
+			if err := commit(b); err != nil {
+				for _, j := range b {
+					im.Deliver.Discard(ctx, j.p)
+				}
+				cerrMu.Lock()
+				cerr = err
+				cerrMu.Unlock()
+				cancel()
+			}
+		}
+	}()
+	committerErr := func() error {
+		cerrMu.Lock()
+		defer cerrMu.Unlock()
+		return cerr
+	}
 	for j := range order {
+		if commitErr == nil {
+			commitErr = committerErr()
+		}
 		if commitErr != nil {
 			continue // drain
 		}
@@ -293,22 +333,31 @@ func (im *Importer) ImportFolder(ctx context.Context, f Folder) (*Result, error)
 		batch = append(batch, j)
 		bytes += j.p.Size
 		if len(batch) >= batchMsgs || bytes >= batchBytes {
-			if commitErr = flush(); commitErr != nil {
-				cancel()
-			}
+			batches <- batch
+			batch, bytes = nil, 0
 		}
 	}
 	wg.Wait()
+	if commitErr == nil && len(batch) > 0 {
+		batches <- batch
+		batch = nil
+	}
+	close(batches)
+	<-committerDone
+	res.Imported = committed
+	im.log().Debug("import: folder done", "mailbox", mb.Name, "imported", committed, "commit_time", commitTime)
 	res.Skipped += below // the producer is done: order is closed
-	if commitErr == nil {
-		commitErr = flush()
+	if err := committerErr(); err != nil {
+		commitErr = err
 	}
 	if commitErr == nil && srcErr != nil {
 		commitErr = srcErr
 	}
 	if commitErr != nil {
 		for _, j := range batch {
-			im.Deliver.Discard(ctx, j.p)
+			if j.p != nil {
+				im.Deliver.Discard(ctx, j.p)
+			}
 		}
 		return res, commitErr
 	}

@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"net"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"golang.org/x/term"
 
@@ -77,6 +79,7 @@ type toolFlags struct {
 	blobs    *string
 	quiet    *bool
 	logLevel *string
+	force    *bool // writers only: skip the running-server check
 }
 
 func newToolFlags(name, usage string, stderr io.Writer) *toolFlags {
@@ -114,6 +117,27 @@ func (t *toolFlags) parse(args []string) ([]string, int, bool) {
 	return rest, 0, true
 }
 
+// serverSockets are the data folder's sockets a running server answers
+// on: the LMTP hand-off socket, and the control socket of the admin
+// commands ("control.sock", [control] socket).
+var serverSockets = []string{app.HandoffSocket, "control.sock"}
+
+// serverRunning reports a socket of the data folder that a server
+// answers on, or "".
+func serverRunning(cfg *config.Config) string {
+	for _, name := range serverSockets {
+		p := cfg.Path(name)
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		if c, err := net.DialTimeout("unix", p, time.Second); err == nil {
+			c.Close()
+			return p
+		}
+	}
+	return ""
+}
+
 // open loads the configuration, opens the data folder and the account.
 func (t *toolFlags) open(ctx context.Context, user string, stderr io.Writer) (*toolEnv, error) {
 	cfg, err := config.Load(*t.cfgFile)
@@ -132,6 +156,14 @@ func (t *toolFlags) open(ctx context.Context, user string, stderr io.Writer) (*t
 		}
 		if err := cfg.Validate(); err != nil {
 			return nil, err
+		}
+	}
+	if t.force != nil && !*t.force {
+		// The running server's sessions would not be told of the
+		// imported mail (its change bus is in its process), and
+		// a mailbox's UIDVALIDITY may change under them.
+		if sock := serverRunning(&cfg); sock != "" {
+			return nil, fmt.Errorf("a barid server is running on this data folder (it answers on %s): stop it first, or pass --force", sock)
 		}
 	}
 	logger := newLogger(stderr, *t.logLevel)
@@ -213,6 +245,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if kind == "mbox" {
 		tf.fs.StringVar(&mailbox, "mailbox", "INBOX", "destination mailbox (created if missing)")
 	}
+	tf.force = tf.fs.Bool("force", false, "import even though a server answers on the data folder's sockets (its sessions will not see the new mail until they reselect)")
 	rest, code, ok := tf.parse(args[1:])
 	if !ok {
 		return code

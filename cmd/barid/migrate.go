@@ -45,6 +45,7 @@ func runMigrateStdin(ctx context.Context, args []string, stdout, stderr io.Write
 
 func runMigrate(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	tf := newToolFlags("migrate", migrateUsage, stderr)
+	tf.force = tf.fs.Bool("force", false, "migrate even though a server answers on the data folder's sockets")
 	insecure := tf.fs.Bool("insecure-skip-verify", false, "accept any TLS certificate of the source (a self-signed test server)")
 	rest, code, ok := tf.parse(args)
 	if !ok {

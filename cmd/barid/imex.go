@@ -222,6 +222,9 @@ func printResults(w io.Writer, res []*imex.Result) (failed int) {
 			how = "UIDs kept"
 		}
 		fmt.Fprintf(w, "%-30s UIDVALIDITY %d (%s): %d imported, %d already there", r.Mailbox, r.UIDValidity, how, r.Imported, r.Skipped)
+		if r.FlagsUpdated > 0 {
+			fmt.Fprintf(w, " (%d with new flags)", r.FlagsUpdated)
+		}
 		if r.Failed > 0 {
 			fmt.Fprintf(w, ", %d FAILED (see the warnings)", r.Failed)
 		}

@@ -53,6 +53,28 @@ func TestImportDovecotMaildir(t *testing.T) {
 	srv := testkit.StartAt(t, dir, testkit.WithoutTLSListener())
 	got := takeSnapshot(t, srv.Addr, "alice", "pw")
 	compareSnapshots(t, want, got, true)
+	srv.Stop()
+
+	// Dovecot's mail changes (flags, a new message); a third import
+	// brings exactly those changes.
+	c := imapLogin(t, dv.Addr, "alice", "pw")
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var set imap.UIDSet
+	set.AddNum(1, 2)
+	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagFlagged, "$Later"}, Silent: true}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	appendMsg(t, c, "INBOX", testMessage(999, "INBOX"), time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), imap.FlagSeen)
+	c.Close()
+	want = takeSnapshot(t, dv.Addr, "alice", "pw")
+	code, out3, errs := runCLI(t, "", "import", "maildir", "--data", dir, "alice", maildir)
+	if code != 0 || !strings.Contains(out3, "1 imported") || !strings.Contains(out3, "(2 with new flags)") {
+		t.Fatalf("third import: %d\n%s\n%s", code, out3, errs)
+	}
+	srv = testkit.StartAt(t, dir, testkit.WithoutTLSListener())
+	compareSnapshots(t, want, takeSnapshot(t, srv.Addr, "alice", "pw"), true)
 }
 
 // TestExportRoundTrip: an account imported from Dovecot is exported as

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,9 @@ type Result struct {
 	UIDsKept bool
 	Imported int
 	Skipped  int // already in the target (an earlier run)
+	// FlagsUpdated counts the messages of an earlier run whose flags
+	// changed at the source since and were updated (the source wins).
+	FlagsUpdated int
 	Failed   int // unreadable; see the warnings
 }
 
@@ -193,7 +197,8 @@ func (im *Importer) ImportFolder(ctx context.Context, f Folder) (*Result, error)
 	}
 	// The producer walks the source; it stops at the first error.
 	var srcErr error
-	var below int // UID mode: skipped by the producer
+	var below int        // UID mode: skipped by the producer
+	var flagsUpdated int // of those, how many got the source's flags
 	go func() {
 		defer close(order)
 		defer close(work)
@@ -201,12 +206,24 @@ func (im *Importer) ImportFolder(ctx context.Context, f Folder) (*Result, error)
 		if keep {
 			from = floor
 		}
+		var older []store.UID // committed by an earlier run, flags to compare
+		olderFlags := map[store.UID]store.Flags{}
 		srcErr = f.Messages(from, func(m *Message) error {
 			if keep && m.UID < floor {
 				// Committed by an earlier run.
 				if m.UID != 0 {
 					below++
 					im.Progress.Done(m.Size, true)
+					if _, dup := olderFlags[m.UID]; !dup {
+						older = append(older, m.UID)
+						olderFlags[m.UID] = m.Flags
+					}
+					if len(older) >= 1000 {
+						n, err := im.syncFlags(ctx, mb.ID, older, olderFlags)
+						flagsUpdated += n
+						older, olderFlags = older[:0], map[store.UID]store.Flags{}
+						return err
+					}
 					return nil
 				}
 			}
@@ -223,6 +240,11 @@ func (im *Importer) ImportFolder(ctx context.Context, f Folder) (*Result, error)
 			}
 			return nil
 		})
+		if srcErr == nil && len(older) > 0 {
+			var n int
+			n, srcErr = im.syncFlags(ctx, mb.ID, older, olderFlags)
+			flagsUpdated += n
+		}
 	}()
 
 	// A committer goroutine writes each full batch while the workers
@@ -347,6 +369,7 @@ func (im *Importer) ImportFolder(ctx context.Context, f Folder) (*Result, error)
 	res.Imported = committed
 	im.log().Debug("import: folder done", "mailbox", mb.Name, "imported", committed, "commit_time", commitTime)
 	res.Skipped += below // the producer is done: order is closed
+	res.FlagsUpdated = flagsUpdated
 	if err := committerErr(); err != nil {
 		commitErr = err
 	}
@@ -405,4 +428,26 @@ func (im *Importer) digests(ctx context.Context, mailboxID int64) (map[[32]byte]
 		return nil
 	})
 	return out, err
+}
+
+// syncFlags gives the listed messages (committed by an earlier run, UIDs
+// ascending) the source's flags where they differ.
+func (im *Importer) syncFlags(ctx context.Context, mailboxID int64, uids []store.UID, want map[store.UID]store.Flags) (int, error) {
+	slices.Sort(uids)
+	var changed []store.UID
+	err := im.Store.FetchMessages(ctx, mailboxID, uids, store.FieldFlags, func(m *store.Message) error {
+		if w, ok := want[m.UID]; ok && !m.Flags.Equal(store.FlagsFromNames(w.Names())) {
+			changed = append(changed, m.UID)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, u := range changed {
+		if _, _, _, err := im.Store.StoreFlags(ctx, mailboxID, []store.UID{u}, store.FlagsReplace, want[u], 0); err != nil {
+			return 0, err
+		}
+	}
+	return len(changed), nil
 }

@@ -151,11 +151,10 @@ type Migrator struct {
 	ChunkBytes int64
 }
 
-// MigrateResult adds the flag updates to an import Result.
+// MigrateResult is an import Result with how the flags were compared.
 type MigrateResult struct {
 	Result
-	FlagsUpdated int
-	CondStore    bool // flags compared since the last run's modseq only
+	CondStore bool // flags compared since the last run's modseq only
 }
 
 func (mg *Migrator) statePath() string {
@@ -293,7 +292,7 @@ func (mg *Migrator) mailbox(ctx context.Context, remote, name string, condstore 
 	}
 	if since == 0 || since < sel.HighestModSeq {
 		n, err := mg.syncFlags(ctx, name, since)
-		out.FlagsUpdated = n
+		out.FlagsUpdated += n
 		if err != nil {
 			return out, err
 		}

@@ -63,7 +63,7 @@ type Result struct {
 	// FlagsUpdated counts the messages of an earlier run whose flags
 	// changed at the source since and were updated (the source wins).
 	FlagsUpdated int
-	Failed   int // unreadable; see the warnings
+	Failed       int // unreadable; see the warnings
 }
 
 // Importer imports folders into one account.

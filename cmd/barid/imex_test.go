@@ -247,3 +247,27 @@ func TestImportRefusesRunningServer(t *testing.T) {
 		t.Fatalf("after the server stopped: %d %q %q", code, out, errs)
 	}
 }
+
+// TestMigrateImapsFromBarid: migrate over implicit TLS (imaps://, a
+// self-signed certificate accepted with --insecure-skip-verify) from
+// another barid; a certificate that is not trusted is refused without
+// the flag.
+func TestMigrateImapsFromBarid(t *testing.T) {
+	src := testkit.Start(t)
+	src.AddUser("alice", "pw")
+	populate(t, src.Addr, "alice", "pw", 300)
+	want := takeSnapshot(t, src.Addr, "alice", "pw")
+
+	dir := t.TempDir()
+	runCLI(t, "pw\n", "user", "add", "--data", dir, "alice")
+	url := "imaps://alice@" + src.TLSAddr
+	if code, _, errs := runCLI(t, "pw\n", "migrate", "--data", dir, "alice", url); code != 1 || !strings.Contains(errs, "certificate") {
+		t.Fatalf("untrusted certificate: %d %q", code, errs)
+	}
+	code, out, errs := runCLI(t, "pw\n", "migrate", "--insecure-skip-verify", "--data", dir, "alice", url)
+	if code != 0 || strings.Contains(out, "new UIDs") {
+		t.Fatalf("migrate: %d\n%s\n%s", code, out, errs)
+	}
+	srv := testkit.StartAt(t, dir, testkit.WithoutTLSListener())
+	compareSnapshots(t, want, takeSnapshot(t, srv.Addr, "alice", "pw"), true)
+}

@@ -114,6 +114,12 @@ func (ex *Exporter) ExportMaildir(ctx context.Context, root string) error {
 		return err
 	}
 	for i := range mbs {
+		if strings.Contains(mbs[i].Name, ".") {
+			// Maildir++ separates levels with ".": "v1.2" would come
+			// back as "v1/2".
+			ex.log().Warn("export: a mailbox name with \".\" cannot be a Maildir++ folder; left out", "mailbox", mbs[i].Name)
+			continue
+		}
 		if err := ex.exportMaildirBox(ctx, root, &mbs[i]); err != nil {
 			return fmt.Errorf("%s: %w", mbs[i].Name, err)
 		}
@@ -301,7 +307,7 @@ func (ex *Exporter) ExportMbox(ctx context.Context, path string) error {
 	for i := range mbs {
 		file := path
 		if ex.Mailbox == "" {
-			file = filepath.Join(path, filepath.FromSlash(mbs[i].Name)+".mbox")
+			file = filepath.Join(path, mboxPath(mbs[i].Name)+".mbox")
 		}
 		if err := ex.exportMboxFile(ctx, file, &mbs[i]); err != nil {
 			return fmt.Errorf("%s: %w", mbs[i].Name, err)
@@ -429,4 +435,20 @@ func isQuotable(l []byte) bool {
 		i++
 	}
 	return bytes.HasPrefix(l[i:], []byte("From "))
+}
+
+// mboxPath maps a mailbox name to a relative file path: its levels
+// become folders; a level of dots ("." or "..", which would leave the
+// export folder) is written with its dots as "%2E", an empty one as "%".
+func mboxPath(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		switch {
+		case p == "":
+			parts[i] = "%"
+		case strings.Trim(p, ".") == "":
+			parts[i] = strings.ReplaceAll(p, ".", "%2E")
+		}
+	}
+	return filepath.Join(parts...)
 }

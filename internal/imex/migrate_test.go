@@ -99,3 +99,11 @@ func TestProgressLine(t *testing.T) {
 		t.Errorf("human: %s %s %s", human(1536), human(10), human(3<<30))
 	}
 }
+
+func TestMboxPath(t *testing.T) {
+	for name, want := range map[string]string{"INBOX": "INBOX", "A/B": "A/B", "../x": "%2E%2E/x", "a/./b": "a/%2E/b", "a//b": "a/%/b"} {
+		if got := mboxPath(name); got != want {
+			t.Errorf("mboxPath(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

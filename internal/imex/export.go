@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"barid/internal/blob"
 	"barid/internal/imap"
@@ -297,8 +298,9 @@ func writeFileAtomic(path string, data []byte) error {
 // ExportMbox writes each mailbox as an mboxrd file: root/NAME.mbox
 // (levels of NAME become folders). With ex.Mailbox set, that one mailbox
 // goes to the file path instead. Flags go into Status:, X-Status: and
-// X-Keywords: headers (as Dovecot and mutt read them); the From_ line
-// carries the internal date; line ends are LF.
+// X-Keywords: headers (as Dovecot and mutt read them), UIDs into
+// X-IMAPbase and X-UID (as Dovecot keeps them); the From_ line carries
+// the internal date; line ends are LF.
 func (ex *Exporter) ExportMbox(ctx context.Context, path string) error {
 	mbs, err := ex.mailboxes(ctx)
 	if err != nil {
@@ -327,6 +329,11 @@ func (ex *Exporter) exportMboxFile(ctx context.Context, file string, mb *store.M
 	}
 	defer os.Remove(tmp)
 	w := bufio.NewWriterSize(f, 256<<10)
+	cur, err := ex.Store.MailboxByID(ctx, mb.ID)
+	if err != nil {
+		return err
+	}
+	first := true
 	_, err = ex.each(ctx, mb, func(m *store.Message) error {
 		r, done, err := ex.open(ctx, m)
 		if err != nil {
@@ -334,12 +341,30 @@ func (ex *Exporter) exportMboxFile(ctx context.Context, file string, mb *store.M
 		}
 		defer done()
 		fmt.Fprintf(w, "From MAILER-DAEMON %s\n", m.InternalDate.UTC().Format("Mon Jan _2 15:04:05 2006"))
-		if err := writeMboxMessage(w, r, m.Flags); err != nil {
+		// Dovecot's mbox headers for UIDs: X-IMAPbase (UIDVALIDITY,
+		// UIDNEXT) in the first message, X-UID in each, so that an
+		// import (barid's or Dovecot's) keeps them.
+		uids := fmt.Sprintf("X-UID: %d\n", m.UID)
+		if first {
+			uids = fmt.Sprintf("X-IMAPbase: %d %d\n", cur.UIDValidity, cur.UIDNext) + uids
+			first = false
+		}
+		if err := writeMboxMessage(w, r, m.Flags, uids); err != nil {
 			return err
 		}
 		ex.Progress.Done(m.Size, false)
 		return nil
 	})
+	if err == nil && first {
+		// An empty mailbox: its UIDVALIDITY and UIDNEXT go into the
+		// folder's internal-data message, as UW-IMAP and Dovecot write
+		// it (an X-IMAP header); importers skip it.
+		date := time.Now().UTC().Format("Mon Jan _2 15:04:05 2006")
+		fmt.Fprintf(w, "From MAILER-DAEMON %s\nDate: %s\nFrom: Mail System Internal Data <MAILER-DAEMON@localhost>\n"+
+			"Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\nX-IMAP: %d %d\nStatus: RO\n\n"+
+			"This text is part of the internal format of your mail folder, and is not\na real message.\n\n",
+			date, time.Now().UTC().Format(time.RFC1123Z), cur.UIDValidity, cur.UIDNext)
+	}
 	if err == nil {
 		err = w.Flush()
 	}
@@ -356,9 +381,9 @@ func (ex *Exporter) exportMboxFile(ctx context.Context, file string, mb *store.M
 }
 
 // writeMboxMessage writes one message after its From_ line: the header
-// with the flag headers added before the empty line, the body with
+// with extra and the flag headers added before the empty line, the body with
 // mboxrd quoting, LF line ends, and the empty separator line.
-func writeMboxMessage(w *bufio.Writer, r io.Reader, f store.Flags) error {
+func writeMboxMessage(w *bufio.Writer, r io.Reader, f store.Flags, extra string) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	inHeader := true
 	writeFlags := func() {
@@ -366,6 +391,7 @@ func writeMboxMessage(w *bufio.Writer, r io.Reader, f store.Flags) error {
 		if f.System&store.FlagSeen != 0 {
 			status = "RO"
 		}
+		w.WriteString(extra)
 		fmt.Fprintf(w, "Status: %s\n", status)
 		var xs []byte
 		for _, p := range []struct {

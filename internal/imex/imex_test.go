@@ -305,7 +305,7 @@ func TestMboxWriteRead(t *testing.T) {
 	for i, m := range msgs {
 		buf.WriteString("From MAILER-DAEMON Mon Mar  2 10:00:00 2020\n")
 		w := newBufWriter(&buf)
-		if err := writeMboxMessage(w, strings.NewReader(m), flags[i]); err != nil {
+		if err := writeMboxMessage(w, strings.NewReader(m), flags[i], ""); err != nil {
 			t.Fatal(err)
 		}
 		w.Flush()
@@ -439,3 +439,29 @@ func FuzzMaildirName(f *testing.F) {
 }
 
 func newBufWriter(w io.Writer) *bufio.Writer { return bufio.NewWriter(w) }
+
+// TestMboxDovecotUIDs reads an mbox Dovecot kept: the internal-data
+// message (X-IMAP) gives UIDVALIDITY and UIDNEXT and is not imported,
+// X-UID gives UIDs; a message without one, or with one out of order,
+// gets the next free UID. A second run adds nothing.
+func TestMboxDovecotUIDs(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for run := range 2 {
+		r, err := ImportMbox(ctx, e.im, "testdata/mbox/dovecot.mbox", "Kept")
+		if err != nil || !r.UIDsKept || r.UIDValidity != 1583139600 || r.Imported != 4*(1-run) {
+			t.Fatalf("run %d: %+v %v", run, r, err)
+		}
+	}
+	mb, msgs := e.mailbox(t, "Kept")
+	var uids []store.UID
+	for _, m := range msgs {
+		uids = append(uids, m.uid)
+		if strings.Contains(m.raw, "INTERNAL DATA") || strings.Contains(m.raw, "\nX-UID:") {
+			t.Errorf("UID %d: %q", m.uid, m.raw)
+		}
+	}
+	if !slices.Equal(uids, []store.UID{5, 9, 20, 21}) || mb.UIDNext != 22 || msgs[1].flags != "$Label1" {
+		t.Fatalf("UIDs %v UIDNEXT %d flags %q", uids, mb.UIDNext, msgs[1].flags)
+	}
+}

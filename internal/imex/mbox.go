@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,6 +60,14 @@ type MboxMessage struct {
 	Date  time.Time
 	Flags store.Flags
 	Raw   []byte // without the From_ line, hidden headers and quoting
+	// UID is the X-UID header's (0: none). UIDValidity and UIDNext are
+	// an X-IMAPbase or X-IMAP header's (Dovecot, UW-IMAP; 0: none).
+	UID         store.UID
+	UIDValidity uint32
+	UIDNext     store.UID
+	// Pseudo marks the folder's internal-data message ("DON'T DELETE
+	// THIS MESSAGE", with an X-IMAP header), which servers hide.
+	Pseudo bool
 }
 
 func (m *MboxReader) readLine() ([]byte, error) {
@@ -140,8 +149,8 @@ func (m *MboxReader) Next() (*MboxMessage, error) {
 			return nil, m.err
 		}
 	}
-	h, flags := filterMboxHeader(hdr.Bytes())
-	msg.Flags = flags
+	h, meta := filterMboxHeader(hdr.Bytes())
+	msg.Flags, msg.UID, msg.UIDValidity, msg.UIDNext, msg.Pseudo = meta.flags, meta.uid, meta.uidValidity, meta.uidNext, meta.pseudo
 	b := body.Bytes()
 	raw := make([]byte, 0, len(h)+len(b))
 	raw = append(raw, h...)
@@ -184,7 +193,17 @@ func unquote(l []byte, q Quoting) []byte {
 // lines) and returns the flags they carried: Status R \Seen; X-Status A
 // \Answered, F \Flagged, T \Draft, D \Deleted; X-Keywords the keywords
 // (space or comma separated).
-func filterMboxHeader(h []byte) ([]byte, store.Flags) {
+// mboxMeta is what the hidden headers say.
+type mboxMeta struct {
+	flags       store.Flags
+	uid         store.UID
+	uidValidity uint32
+	uidNext     store.UID
+	pseudo      bool
+}
+
+func filterMboxHeader(h []byte) ([]byte, mboxMeta) {
+	var meta mboxMeta
 	var out bytes.Buffer
 	out.Grow(len(h))
 	var names []string
@@ -235,6 +254,20 @@ func filterMboxHeader(h []byte) ([]byte, store.Flags) {
 				}
 			case "x-keywords":
 				names = append(names, "\x00kw"+v)
+			case "x-uid":
+				if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+					meta.uid = store.UID(n)
+				}
+			case "x-imap", "x-imapbase":
+				// "<uidvalidity> <uidnext> [keywords]".
+				if f := strings.Fields(v); len(f) >= 2 {
+					uv, err1 := strconv.ParseUint(f[0], 10, 32)
+					un, err2 := strconv.ParseUint(f[1], 10, 32)
+					if err1 == nil && err2 == nil {
+						meta.uidValidity, meta.uidNext = uint32(uv), store.UID(un)
+					}
+				}
+				meta.pseudo = meta.pseudo || n == "x-imap"
 			}
 		}
 		if !skip {
@@ -253,7 +286,8 @@ func filterMboxHeader(h []byte) ([]byte, store.Flags) {
 		}
 		flags = append(flags, n)
 	}
-	return out.Bytes(), store.FlagsFromNames(flags)
+	meta.flags = store.FlagsFromNames(flags)
+	return out.Bytes(), meta
 }
 
 // validKeyword reports whether k is an IMAP flag-keyword (RFC 9051 §9:
@@ -300,9 +334,15 @@ func parseFromLineDate(l []byte) time.Time {
 	return time.Time{}
 }
 
-// ImportMbox imports one mbox file into mailbox (default INBOX). mbox
-// carries no UIDs: messages get new ones and a second run skips those
-// whose bytes the mailbox already holds.
+// ImportMbox imports one mbox file into mailbox (default INBOX). An
+// mbox that Dovecot (or UW-IMAP) kept has its UIDVALIDITY and next UID in
+// the first message's X-IMAPbase header (or in a hidden internal-data
+// message with X-IMAP, which is not imported) and each message's UID in
+// X-UID: the mailbox then keeps them, as with a Maildir's uidlist; a
+// message without an X-UID, or with one not above the previous, gets the
+// next free UID as Dovecot would give it. Other mboxes carry no UIDs:
+// messages get new ones, and a second run skips those whose bytes the
+// mailbox already holds.
 func ImportMbox(ctx context.Context, im *Importer, path, mailbox string) (*Result, error) {
 	if mailbox == "" {
 		mailbox = "INBOX"
@@ -317,23 +357,48 @@ func ImportMbox(ctx context.Context, im *Importer, path, mailbox string) (*Resul
 	}
 	mr := NewMboxReader(f)
 	mr.MaxSize = im.MaxSize
-	return im.ImportFolder(ctx, Folder{Name: mailbox, Messages: func(_ store.UID, yield func(*Message) error) error {
-		for {
-			m, err := mr.Next()
+	first, err := mr.Next()
+	if err == io.EOF {
+		first = nil
+	} else if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	folder := Folder{Name: mailbox}
+	if first != nil && first.UIDValidity != 0 {
+		folder.UIDValidity, folder.UIDNext = first.UIDValidity, first.UIDNext
+	}
+	folder.Messages = func(_ store.UID, yield func(*Message) error) error {
+		last := store.UID(0)
+		m := first
+		for m != nil {
+			if !m.Pseudo {
+				uid := store.UID(0)
+				if folder.UIDValidity != 0 {
+					uid = m.UID
+					if uid == 0 || uid <= last {
+						uid = max(last+1, folder.UIDNext)
+					}
+					last = uid
+				}
+				raw := m.Raw
+				if err := yield(&Message{UID: uid, Flags: m.Flags, Date: m.Date, Size: int64(len(raw)),
+					Label: fmt.Sprintf("%s:%d", path, m.Line),
+					Open: func() (io.ReadCloser, time.Time, error) {
+						return io.NopCloser(bytes.NewReader(raw)), time.Time{}, nil
+					}}); err != nil {
+					return err
+				}
+			}
+			var err error
+			m, err = mr.Next()
 			if err == io.EOF {
 				return nil
 			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
-			raw := m.Raw
-			if err := yield(&Message{Flags: m.Flags, Date: m.Date, Size: int64(len(raw)),
-				Label: fmt.Sprintf("%s:%d", path, m.Line),
-				Open: func() (io.ReadCloser, time.Time, error) {
-					return io.NopCloser(bytes.NewReader(raw)), time.Time{}, nil
-				}}); err != nil {
-				return err
-			}
 		}
-	}})
+		return nil
+	}
+	return im.ImportFolder(ctx, folder)
 }

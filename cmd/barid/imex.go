@@ -38,7 +38,8 @@ subscriptions from the subscriptions file.
 mbox imports one mbox file (mboxo or mboxrd) into one mailbox (default
 INBOX); flags come from the Status:, X-Status: and X-Keywords: headers,
 which are removed as Dovecot hides them; the internal date is the From_
-line's date.
+line's date. UIDs in X-IMAPbase and X-UID headers (an mbox Dovecot kept)
+are kept.
 
 Imports are batched in transactions, resumable and idempotent: run one
 again (after an interruption, or on purpose) and it adds only what is

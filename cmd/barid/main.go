@@ -10,6 +10,9 @@
 //	barid fetch --data DIR USER MAILBOX UID
 //	barid who | kick USER
 //	barid backup --data DIR OUT | restore OUT --data DIR | check --data DIR
+//	barid import maildir|mbox --data DIR USER PATH
+//	barid export maildir|mbox --data DIR USER PATH
+//	barid migrate --data DIR USER imaps://LOGIN@HOST[:PORT]   (password on stdin)
 //	barid bench <scenario>      load-test any IMAP server
 //	barid version
 package main
@@ -37,10 +40,9 @@ func subcommands() []subcommand {
 		{"user", "manage accounts: add, passwd, del, list", runUser},
 		{"alias", "manage address aliases and catch-alls: add, del, list", runAlias},
 		{"sieve", "manage Sieve scripts: put, get, list, activate, deactivate, del, check", runSieve},
-		{"mailbox", "manage mailboxes and their ACLs: create [--shared], setacl, getacl", runMailbox},
 		{"group", "manage ACL groups: add, del, list", runGroup},
 		{"deliver", "deliver one message from standard input (for an MTA)", runDeliverStdin},
-		{"mailbox", "manage a user's mailboxes: list, status, create, delete, rename, subscribe", runMailbox},
+		{"mailbox", "manage a user's mailboxes and their ACLs: list, status, create [--shared], delete, rename, subscribe, setacl, getacl", runMailbox},
 		{"search", "print the UIDs of messages matching an IMAP SEARCH query", runSearch},
 		{"expunge", "remove the messages matching an IMAP SEARCH query", runExpunge},
 		{"fetch", "write one message's raw bytes to standard output", runFetch},
@@ -49,6 +51,9 @@ func subcommands() []subcommand {
 		{"backup", "write an online, consistent backup of the data folder", runBackup},
 		{"restore", "restore a backup into an empty data folder", runRestore},
 		{"check", "verify the data folder: blob hashes, sizes, UIDs, modseqs, counts", runCheck},
+		{"import", "import a Maildir++ tree or an mbox file into an account", runImport},
+		{"export", "export an account as a Maildir++ tree or mbox files", runExport},
+		{"migrate", "copy an account from a running IMAP server (resumable, incremental)", runMigrateStdin},
 		{"bench", "load-test an IMAP or POP3 server (barid or another)", runBench},
 		{"index", "full-text index of SEARCH: rebuild, status", runIndex},
 		{"version", "print the version", runVersion},
@@ -87,6 +92,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 			if s.name == "deliver" {
 				return runDeliver(ctx, args[1:], stdin, stdout, stderr)
+			}
+			if s.name == "migrate" {
+				return runMigrate(ctx, args[1:], stdin, stdout, stderr)
 			}
 			return s.run(ctx, args[1:], stdout, stderr)
 		}

@@ -72,7 +72,7 @@ type Control struct {
 	// closed: Close ran; a Serve that starts after it (the server shut
 	// down before its goroutine got going) closes its listener at once.
 	closed bool
-	wg    sync.WaitGroup
+	wg     sync.WaitGroup
 }
 
 // Serve answers connections on ln until Close.

@@ -478,6 +478,27 @@ type Store interface {
 	// caller's listing and its claim unclaimed, for the next session.
 	ClaimRecent(ctx context.Context, mailboxID int64, upTo UID) (UID, error)
 
+	// Import (barid import, barid migrate): keep the source's UIDs so
+	// that clients re-download nothing (RFC 9051 §2.3.1.1: a client may
+	// keep its cache while UIDVALIDITY is unchanged).
+	//
+	// SetUIDValidity gives a mailbox that never held a message (UIDNEXT
+	// 1) the UIDVALIDITY of the mailbox it is imported from. Another
+	// mailbox of the same account that never held a message and has that
+	// UIDVALIDITY gets a fresh one (its MAILBOXID, RFC 8474, changes
+	// with it); if one that did hold messages has it, or the mailbox
+	// itself did, the result is ErrCannot. The store's UIDVALIDITY
+	// counter moves past uidValidity, so a mailbox created later never
+	// repeats it.
+	SetUIDValidity(ctx context.Context, mailboxID int64, uidValidity uint32) (*Mailbox, error)
+	// AppendMessagesAt is AppendMessages with the UIDs chosen by the
+	// caller: uids[i] is msgs[i]'s, strictly ascending, the first at
+	// least the mailbox's UIDNEXT (else ErrCannot). UIDNEXT becomes
+	// max(last UID+1, uidNext); uidNext 0 (or lower) sets nothing more,
+	// and msgs may be empty to raise UIDNEXT alone (the source's UIDNEXT
+	// past expunged messages). All messages share one new modseq.
+	AppendMessagesAt(ctx context.Context, mailboxID int64, uids []UID, msgs []NewMessage, uidNext UID) ([]Change, error)
+
 	// Integrity. BlobRefs calls fn with each distinct blob ID referenced
 	// by any message row.
 	BlobRefs(ctx context.Context, fn func(blobID string) error) error

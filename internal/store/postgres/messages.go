@@ -237,6 +237,12 @@ func checkInline(msgs []store.NewMessage) error {
 // lock; m's UIDNEXT and HIGHESTMODSEQ advance (in m too, for a later
 // step of the same transaction).
 func (s *Store) appendRows(ctx context.Context, tx pgx.Tx, m *mboxState, msgs []store.NewMessage) ([]store.UID, []store.Change, error) {
+	return s.appendRowsAt(ctx, tx, m, nil, msgs)
+}
+
+// appendRowsAt is appendRows with the caller's UIDs (at == nil: new
+// consecutive ones), checked by store.CheckImportUIDs.
+func (s *Store) appendRowsAt(ctx context.Context, tx pgx.Tx, m *mboxState, at []store.UID, msgs []store.NewMessage) ([]store.UID, []store.Change, error) {
 	if len(msgs) == 0 {
 		return nil, nil, nil
 	}
@@ -255,7 +261,15 @@ func (s *Store) appendRows(ctx context.Context, tx pgx.Tx, m *mboxState, msgs []
 		deleted += d
 		total += msgs[i].Size
 	}
-	first, modseq, err := bump(ctx, tx, m, len(msgs), int64(len(msgs)), unseen, deleted, total)
+	n := len(msgs)
+	if at != nil {
+		// lockMailboxes read UIDNEXT under the row lock.
+		if err := store.CheckImportUIDs(m.uidnext, at, len(msgs)); err != nil {
+			return nil, nil, err
+		}
+		n = int(at[len(at)-1] + 1 - m.uidnext)
+	}
+	first, modseq, err := bump(ctx, tx, m, n, int64(len(msgs)), unseen, deleted, total)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -270,6 +284,9 @@ func (s *Store) appendRows(ctx context.Context, tx pgx.Tx, m *mboxState, msgs []
 	for i := range msgs {
 		nm := &msgs[i]
 		uid := first + store.UID(i)
+		if at != nil {
+			uid = at[i]
+		}
 		if nm.Inline != nil {
 			// Takes the blobdata row's lock if it exists, so a
 			// concurrent expunge of another message with the same

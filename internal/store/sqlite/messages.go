@@ -203,6 +203,12 @@ func (s *Store) AppendMessages(ctx context.Context, mailboxID int64, msgs []stor
 // HIGHESTMODSEQ advance (in m too, for a later step of the same
 // transaction). The caller emits the changes.
 func (s *Store) appendRows(t *wtx, m *mboxState, msgs []store.NewMessage) ([]store.UID, []store.Change, error) {
+	return s.appendRowsAt(t, m, nil, msgs)
+}
+
+// appendRowsAt is appendRows with the caller's UIDs (at == nil: new
+// consecutive ones), checked by checkImportUIDs.
+func (s *Store) appendRowsAt(t *wtx, m *mboxState, at []store.UID, msgs []store.NewMessage) ([]store.UID, []store.Change, error) {
 	if len(msgs) == 0 {
 		return nil, nil, nil
 	}
@@ -211,9 +217,17 @@ func (s *Store) appendRows(t *wtx, m *mboxState, msgs []store.NewMessage) ([]sto
 	for i := range msgs {
 		total += msgs[i].Size
 	}
-	first, err := allocUIDs(m, len(msgs))
-	if err != nil {
-		return nil, nil, err
+	var first store.UID
+	if at == nil {
+		var err error
+		if first, err = allocUIDs(m, len(msgs)); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		if err := store.CheckImportUIDs(m.uidnext, at, len(msgs)); err != nil {
+			return nil, nil, err
+		}
+		m.uidnext = at[len(at)-1] + 1
 	}
 	modseq := m.hms + 1
 	m.hms = modseq
@@ -224,6 +238,9 @@ func (s *Store) appendRows(t *wtx, m *mboxState, msgs []store.NewMessage) ([]sto
 	for i := range msgs {
 		nm := &msgs[i]
 		uid := first + store.UID(i)
+		if at != nil {
+			uid = at[i]
+		}
 		f, err := kw.canonical(t, mailboxID, normFlags(nm.Flags), true)
 		if err != nil {
 			return nil, nil, err
@@ -247,7 +264,7 @@ func (s *Store) appendRows(t *wtx, m *mboxState, msgs []store.NewMessage) ([]sto
 		uids[i] = uid
 		ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: m.account, MailboxID: mailboxID, UID: uid, ModSeq: modseq, Flags: f, Size: nm.Size}
 	}
-	_, err = t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + ?,
+	_, err := t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + ?,
 		unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
 		int64(m.uidnext), int64(modseq), len(msgs), unseen, deleted, total, mailboxID)
 	if err != nil {

@@ -73,6 +73,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SieveOutgoing", testSieveOutgoing},
 		{"AppendMulti", testAppendMulti},
 		{"TextIndex", testTextIndex},
+		{"ImportUIDs", testImportUIDs},
+		{"ImportUIDValidity", testImportUIDValidity},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,109 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"barid/internal/store"
+)
+
+// SetUIDValidity gives a mailbox that never held a message the
+// UIDVALIDITY of the mailbox it is imported from (store.Store).
+func (s *Store) SetUIDValidity(ctx context.Context, mailboxID int64, uidValidity uint32) (*store.Mailbox, error) {
+	if uidValidity == 0 {
+		return nil, fmt.Errorf("%w: UIDVALIDITY 0", store.ErrCannot)
+	}
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		mbs, err := lockMailboxes(ctx, tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		m := mbs[mailboxID]
+		if m.uidvalidity == uidValidity {
+			return nil
+		}
+		if m.uidnext != 1 {
+			return fmt.Errorf("%w: the mailbox has held messages (UIDNEXT %d); its UIDVALIDITY stays", store.ErrCannot, m.uidnext)
+		}
+		// The counter moves past the imported value first (under the
+		// meta row's lock, which CreateMailbox takes too), so the fresh
+		// values below and later CREATEs never repeat it.
+		if _, err := tx.Exec(ctx, `INSERT INTO meta (key, value) VALUES ('uidvalidity', $1)
+			ON CONFLICT (key) DO UPDATE SET value = greatest(meta.value, excluded.value)`, int64(uidValidity)); err != nil {
+			return err
+		}
+		// RFC 8474 §4: no two mailboxes of the account share a
+		// MAILBOXID (derived from UIDVALIDITY). An unused one steps aside.
+		rows, err := tx.Query(ctx, `SELECT id, uidnext FROM mailboxes WHERE account = $1 AND uidvalidity = $2 AND id <> $3
+			ORDER BY id FOR NO KEY UPDATE`, m.account, int64(uidValidity), mailboxID)
+		if err != nil {
+			return err
+		}
+		var others []int64
+		for rows.Next() {
+			var id, next int64
+			if err := rows.Scan(&id, &next); err != nil {
+				rows.Close()
+				return err
+			}
+			if next != 1 {
+				rows.Close()
+				return fmt.Errorf("%w: another mailbox of the account has UIDVALIDITY %d", store.ErrCannot, uidValidity)
+			}
+			others = append(others, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range others {
+			uv, err := s.nextUIDValidity(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE mailboxes SET uidvalidity = $1 WHERE id = $2`, int64(uv), id); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE mailboxes SET uidvalidity = $1 WHERE id = $2`, int64(uidValidity), mailboxID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.MailboxByID(ctx, mailboxID)
+}
+
+// AppendMessagesAt appends messages with the caller's UIDs
+// (store.Store).
+func (s *Store) AppendMessagesAt(ctx context.Context, mailboxID int64, uids []store.UID, msgs []store.NewMessage, uidNext store.UID) ([]store.Change, error) {
+	if err := store.CheckImportUIDs(1, uids, len(msgs)); err != nil {
+		return nil, err
+	}
+	if err := checkInline(msgs); err != nil {
+		return nil, err
+	}
+	var ch []store.Change
+	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
+		ch = nil
+		mbs, err := lockMailboxes(ctx, tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		m := mbs[mailboxID]
+		_, ch, err = s.appendRowsAt(ctx, tx, m, uids, msgs)
+		if err != nil {
+			return err
+		}
+		if uidNext > m.uidnext {
+			_, err = tx.Exec(ctx, `UPDATE mailboxes SET uidnext = $1 WHERE id = $2`, int64(uidNext), mailboxID)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ch, nil
+}

@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TextIndex", testTextIndex},
 		{"ImportUIDs", testImportUIDs},
 		{"ImportUIDValidity", testImportUIDValidity},
+		{"SetModSeqs", testSetModSeqs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -232,18 +232,19 @@ func (c *StoreCopier) mailbox(ctx context.Context, dstAcct int64, src *store.Mai
 		return nil
 	}
 	st.Mailboxes++
-	if dst.UIDNext > 1 {
-		// Resumed, or the source changed since the last run: bring
-		// the messages already copied in line first.
-		if err := c.reconcile(ctx, src, dst, st); err != nil {
-			return err
-		}
-	}
 	uids, err := c.Src.UIDsAfter(ctx, src.ID, dst.UIDNext-1)
 	if err != nil {
 		return err
 	}
+	before := dst.UIDNext // UIDs below it were copied by earlier runs
 	if err := c.copyMessages(ctx, src, dst, uids, st); err != nil {
+		return err
+	}
+	// Then every message gets the source's MODSEQ (and, for those an
+	// earlier run copied, the source's flags, or is expunged as in the
+	// source). Last, so that the modseqs the appends took stay below
+	// the HIGHESTMODSEQ raised to the source's.
+	if err := c.reconcile(ctx, src, dst, before, st); err != nil {
 		return err
 	}
 	// UIDNEXT past the source's expunged tail (RFC 9051 §2.3.1.1: a
@@ -271,9 +272,8 @@ func (c *StoreCopier) setModSeqs(ctx context.Context, mailboxID int64, uids []st
 
 // pending is one message read from the source, waiting for its bytes.
 type pending struct {
-	uid    store.UID
-	modseq store.ModSeq
-	msg    store.NewMessage
+	uid store.UID
+	msg store.NewMessage
 }
 
 func (c *StoreCopier) copyMessages(ctx context.Context, src, dst *store.Mailbox, uids []store.UID, st *CopyStats) error {
@@ -293,7 +293,7 @@ func (c *StoreCopier) copyMessages(ctx context.Context, src, dst *store.Mailbox,
 		uids = uids[len(chunk):]
 		var batch []pending
 		err := c.Src.FetchMessages(ctx, src.ID, chunk, store.FieldAll, func(m *store.Message) error {
-			batch = append(batch, pending{uid: m.UID, modseq: m.ModSeq, msg: store.NewMessage{
+			batch = append(batch, pending{uid: m.UID, msg: store.NewMessage{
 				Flags:        store.Flags{System: m.Flags.System, Keywords: slices.Clone(m.Flags.Keywords)},
 				BlobID:       m.BlobID,
 				Size:         m.Size,
@@ -325,24 +325,15 @@ func (c *StoreCopier) copyMessages(ctx context.Context, src, dst *store.Mailbox,
 
 func (c *StoreCopier) appendBatch(ctx context.Context, dst *store.Mailbox, batch []pending, st *CopyStats) error {
 	uids := make([]store.UID, len(batch))
-	ms := make([]store.ModSeq, len(batch))
 	msgs := make([]store.NewMessage, len(batch))
-	var highest store.ModSeq
 	for i := range batch {
 		p := &batch[i]
 		if err := c.bytesOf(ctx, &p.msg, st); err != nil {
 			return fmt.Errorf("UID %d (blob %s): %w", p.uid, p.msg.BlobID, err)
 		}
-		uids[i], ms[i], msgs[i] = p.uid, p.modseq, p.msg
-		highest = max(highest, p.modseq)
+		uids[i], msgs[i] = p.uid, p.msg
 	}
 	if _, err := c.Dst.AppendMessagesAt(ctx, dst.ID, uids, msgs, 0); err != nil {
-		return err
-	}
-	// The append gave the batch one new modseq; the source's come back
-	// (RFC 7162 §3.1). A crash between the two leaves modseqs above the
-	// source's, which a rerun's reconcile lowers again.
-	if err := c.setModSeqs(ctx, dst.ID, uids, ms, highest); err != nil {
 		return err
 	}
 	for i := range batch {
@@ -401,11 +392,12 @@ func (c *StoreCopier) writeBlob(ctx context.Context, id string, r io.Reader) err
 	return nil
 }
 
-// reconcile brings the messages a previous run copied in line with the
+// reconcile gives the copied messages the source's MODSEQs, and brings
+// those an earlier run copied (UIDs below before) in line with the
 // source: messages expunged there since are expunged on the target,
 // flags changed there since are set, and every copied message gets the
 // source's MODSEQ back. It reads both sides in slices of UIDs.
-func (c *StoreCopier) reconcile(ctx context.Context, src, dst *store.Mailbox, st *CopyStats) error {
+func (c *StoreCopier) reconcile(ctx context.Context, src, dst *store.Mailbox, before store.UID, st *CopyStats) error {
 	const slice = 1000
 	var after store.UID
 	for {
@@ -413,10 +405,10 @@ func (c *StoreCopier) reconcile(ctx context.Context, src, dst *store.Mailbox, st
 		if err != nil {
 			return err
 		}
+		dstUIDs = dstUIDs[:min(slice, len(dstUIDs))]
 		if len(dstUIDs) == 0 {
 			return nil
 		}
-		dstUIDs = dstUIDs[:min(slice, len(dstUIDs))]
 		after = dstUIDs[len(dstUIDs)-1]
 		type fm struct {
 			flags store.Flags
@@ -433,6 +425,7 @@ func (c *StoreCopier) reconcile(ctx context.Context, src, dst *store.Mailbox, st
 		var gone, fix []store.UID
 		var fixMS []store.ModSeq
 		var fixFlags []store.Flags
+		var differ []bool // the flags differ, not only the modseq
 		err = c.Dst.FetchMessages(ctx, dst.ID, dstUIDs, store.FieldFlags, func(m *store.Message) error {
 			w, ok := want[m.UID]
 			switch {
@@ -442,6 +435,7 @@ func (c *StoreCopier) reconcile(ctx context.Context, src, dst *store.Mailbox, st
 				fix = append(fix, m.UID)
 				fixMS = append(fixMS, w.ms)
 				fixFlags = append(fixFlags, w.flags)
+				differ = append(differ, !m.Flags.Equal(w.flags))
 			}
 			return nil
 		})
@@ -454,23 +448,43 @@ func (c *StoreCopier) reconcile(ctx context.Context, src, dst *store.Mailbox, st
 			}
 			st.Expunged += int64(len(gone))
 		}
+		// One STORE per distinct flag state (each takes a modseq, and
+		// the fewer the target takes, the less its HIGHESTMODSEQ can
+		// run ahead of the source's).
+		byFlags := map[string][]store.UID{}
+		var order []string
+		var highest store.ModSeq
 		for i, u := range fix {
-			res, _, _, err := c.Dst.StoreFlags(ctx, dst.ID, []store.UID{u}, store.FlagsReplace, fixFlags[i], 0)
-			if err != nil {
+			highest = max(highest, fixMS[i])
+			if !differ[i] {
+				continue
+			}
+			st.FlagsFixed++
+			k := strings.ToLower(strings.Join(fixFlags[i].Names(), " "))
+			if _, ok := byFlags[k]; !ok {
+				order = append(order, k)
+			}
+			byFlags[k] = append(byFlags[k], u)
+		}
+		for _, k := range order {
+			us := byFlags[k]
+			want := fixFlags[slices.Index(fix, us[0])]
+			if _, _, _, err := c.Dst.StoreFlags(ctx, dst.ID, us, store.FlagsReplace, want, 0); err != nil {
 				return err
 			}
-			if len(res) == 1 && !res[0].Flags.Equal(fixFlags[i]) {
-				return fmt.Errorf("UID %d: flags did not take", u)
-			}
 		}
-		st.FlagsFixed += int64(len(fix))
 		if len(fix) > 0 {
-			if err := c.setModSeqs(ctx, dst.ID, fix, fixMS, src.HighestModSeq); err != nil {
+			if err := c.setModSeqs(ctx, dst.ID, fix, fixMS, highest); err != nil {
 				return err
 			}
 		}
-		for range len(dstUIDs) - len(gone) {
-			c.Progress.Done(0, true)
+		// Progress: the messages earlier runs copied count as
+		// skipped (those of this run were counted as copied).
+		for _, u := range dstUIDs {
+			if u < before && !slices.Contains(gone, u) {
+				st.MessagesSkipped++
+				c.Progress.Done(0, true)
+			}
 		}
 	}
 }

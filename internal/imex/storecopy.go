@@ -259,7 +259,12 @@ func (c *StoreCopier) mailbox(ctx context.Context, dstAcct int64, src *store.Mai
 			return err
 		}
 	}
-	return c.setModSeqs(ctx, dst.ID, nil, nil, src.HighestModSeq)
+	if err := c.setModSeqs(ctx, dst.ID, nil, nil, src.HighestModSeq); err != nil {
+		return err
+	}
+	c.log().Info("mailbox copied", "account", dstAcct, "mailbox", src.Name, "uidvalidity", src.UIDValidity,
+		"uidnext", src.UIDNext, "highestmodseq", src.HighestModSeq, "new", len(uids))
+	return nil
 }
 
 func (c *StoreCopier) setModSeqs(ctx context.Context, mailboxID int64, uids []store.UID, ms []store.ModSeq, highest store.ModSeq) error {

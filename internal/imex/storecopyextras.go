@@ -119,7 +119,7 @@ func (c *StoreCopier) accountExtras(ctx context.Context, src, dst *store.Account
 					return err
 				}
 				if err := ds.PutSieveScript(ctx, dst.ID, full.Name, full.Script, 0); err != nil {
-					return fmt.Errorf("Sieve script %q: %w", sc.Name, err)
+					return fmt.Errorf("sieve script %q: %w", sc.Name, err)
 				}
 				if full.Active {
 					if err := ds.SetActiveSieveScript(ctx, dst.ID, full.Name); err != nil {

@@ -285,6 +285,15 @@ func (c *StoreCopier) copyMessages(ctx context.Context, src, dst *store.Mailbox,
 	maxN := c.BatchMessages
 	if maxN <= 0 {
 		maxN = 500
+		// Each append transaction takes one modseq on the target.
+		// Fewer transactions than the source has modseqs left keep
+		// the target's HIGHESTMODSEQ at the source's after the
+		// final pass (so that a rerun finds the mailbox complete):
+		// a mailbox imported in a few big transactions gets bigger
+		// batches, up to maxCopyBatch.
+		if budget := int64(src.HighestModSeq) - int64(dst.HighestModSeq) - 1; budget > 0 {
+			maxN = int(min(max(int64(maxN), (int64(len(uids))+budget-1)/budget), maxCopyBatch))
+		}
 	}
 	maxB := c.BatchBytes
 	if maxB <= 0 {
@@ -292,7 +301,8 @@ func (c *StoreCopier) copyMessages(ctx context.Context, src, dst *store.Mailbox,
 	}
 	// Metadata in slices of maxN (FetchMessages must not call back into
 	// the store, so bytes are copied after it returns), appended in
-	// batches of at most maxB bytes.
+	// batches whose inline bytes (held in memory until the commit; a
+	// file blob is streamed and written before) stay under maxB.
 	for len(uids) > 0 {
 		chunk := uids[:min(maxN, len(uids))]
 		uids = uids[len(chunk):]
@@ -315,8 +325,8 @@ func (c *StoreCopier) copyMessages(ctx context.Context, src, dst *store.Mailbox,
 		}
 		for len(batch) > 0 {
 			n, size := 0, int64(0)
-			for n < len(batch) && (n == 0 || size+batch[n].msg.Size <= maxB) {
-				size += batch[n].msg.Size
+			for n < len(batch) && (n == 0 || size+c.heldBytes(&batch[n].msg) <= maxB) {
+				size += c.heldBytes(&batch[n].msg)
 				n++
 			}
 			if err := c.appendBatch(ctx, dst, batch[:n], st); err != nil {
@@ -326,6 +336,18 @@ func (c *StoreCopier) copyMessages(ctx context.Context, src, dst *store.Mailbox,
 		}
 	}
 	return nil
+}
+
+// maxCopyBatch bounds the messages of one append transaction.
+const maxCopyBatch = 5000
+
+// heldBytes is what m's bytes cost in memory until its batch commits:
+// its size if it may go inline, else nothing (a file blob is streamed).
+func (c *StoreCopier) heldBytes(m *store.NewMessage) int64 {
+	if m.Size <= c.DstInlineMax {
+		return m.Size
+	}
+	return 0
 }
 
 func (c *StoreCopier) appendBatch(ctx context.Context, dst *store.Mailbox, batch []pending, st *CopyStats) error {

@@ -147,6 +147,9 @@ func runStore(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fmt.Fprintf(stdout, "accounts: %d copied, %d already there\n", st.Accounts, st.AccountsSkipped)
 	fmt.Fprintf(stdout, "mailboxes: %d copied or continued, %d already complete\n", st.Mailboxes, st.MailboxesSkipped)
 	fmt.Fprintf(stdout, "messages: %d copied (%d bytes, %d inline), %d already there", st.Messages, st.Bytes, st.Inline, st.MessagesSkipped)
+	if st.Tombstones > 0 {
+		fmt.Fprintf(stdout, "; %d expunged UIDs recorded for QRESYNC", st.Tombstones)
+	}
 	if st.FlagsFixed > 0 || st.Expunged > 0 {
 		fmt.Fprintf(stdout, "; %d given the source's flags or MODSEQ again, %d expunged as in the source", st.FlagsFixed, st.Expunged)
 	}

@@ -28,9 +28,10 @@ type boxSnap struct {
 }
 
 type acctSnap struct {
-	Boxes map[string]boxSnap
-	LSUB  []string
-	List  []string // LIST RETURN (SPECIAL-USE) lines
+	Vanished string // INBOX: SELECT (QRESYNC (uidvalidity 1)), RFC 7162 §3.2.5
+	Boxes    map[string]boxSnap
+	LSUB     []string
+	List     []string // LIST RETURN (SPECIAL-USE) lines
 }
 
 func imapDial(t *testing.T, addr, user, pass string) *imapclient.Client {
@@ -99,6 +100,15 @@ func scSnapshot(t *testing.T, s *testkit.Server, user, pass string) acctSnap {
 		}
 		out.Boxes[l.Mailbox] = b
 	}
+	raw := s.Dial()
+	raw.Login(user, pass)
+	raw.ExpectOK("q1", "ENABLE QRESYNC")
+	for _, l := range raw.ExpectOK("q2", fmt.Sprintf("EXAMINE INBOX (QRESYNC (%d 1))", out.Boxes["INBOX"].UIDValidity)) {
+		if strings.HasPrefix(l, "* VANISHED") {
+			out.Vanished = l
+		}
+	}
+	raw.ExpectOK("q3", "LOGOUT")
 	lsub, err := c.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
 	if err != nil {
 		t.Fatal(err)
@@ -207,6 +217,9 @@ func runCopy(t *testing.T, args ...string) string {
 
 func compareSnaps(t *testing.T, what string, src, dst acctSnap) {
 	t.Helper()
+	if src.Vanished != dst.Vanished || src.Vanished == "" {
+		t.Errorf("%s: INBOX QRESYNC %q, source %q", what, dst.Vanished, src.Vanished)
+	}
 	if !slices.Equal(src.LSUB, dst.LSUB) {
 		t.Errorf("%s: LSUB %v, source %v", what, dst.LSUB, src.LSUB)
 	}

@@ -62,10 +62,10 @@ var ErrCopyConflict = errors.New("the target holds different data under the same
 // in --help and the report).
 var CopyNotCopied = []string{
 	"app passwords (the store returns no hash to copy: create them again with barid app-password add)",
-	"expunge tombstones (a QRESYNC client whose cache predates an expunge made before the copy resynchronizes that mailbox in full; RFC 7162 §3.2.5.2 known-UIDs still work)",
 	"SAVEDATE (RFC 8514: it becomes the time of the copy)",
 	"URLAUTH access keys (RFC 4467 URLs issued before the copy stop verifying)",
-	"the full-text index (rebuilt on the target by barid index rebuild)",
+	"/private METADATA that an account set on another account's shared mailbox",
+	"the full-text index (rebuild it on the target: barid index rebuild)",
 }
 
 // CopyStats sums what a run did.
@@ -76,6 +76,7 @@ type CopyStats struct {
 	Bytes                       int64
 	Inline                      int64 // messages kept inline on the target
 	FlagsFixed, Expunged        int64 // resumed mailboxes brought in line
+	Tombstones                  int64 // expunged UIDs recorded for QRESYNC
 	Extras                      map[string]int
 }
 
@@ -260,6 +261,9 @@ func (c *StoreCopier) mailbox(ctx context.Context, dstAcct int64, src *store.Mai
 		}
 	}
 	if err := c.setModSeqs(ctx, dst.ID, nil, nil, src.HighestModSeq); err != nil {
+		return err
+	}
+	if err := c.tombstones(ctx, src, dst, st); err != nil {
 		return err
 	}
 	c.log().Info("mailbox copied", "account", dstAcct, "mailbox", src.Name, "uidvalidity", src.UIDValidity,
@@ -514,4 +518,31 @@ func (c *StoreCopier) reconcile(ctx context.Context, src, dst *store.Mailbox, be
 			}
 		}
 	}
+}
+
+// tombstones copies the source's expunge tombstones, so that a QRESYNC
+// client whose cached modseq predates an expunge made in the source
+// still hears of it as VANISHED (EARLIER) (RFC 7162 §3.2.5.1).
+func (c *StoreCopier) tombstones(ctx context.Context, src, dst *store.Mailbox, st *CopyStats) error {
+	uids, err := c.Src.ExpungedSince(ctx, src.ID, 0)
+	if err != nil {
+		return err
+	}
+	s, ok := c.Dst.(store.ModSeqSetter)
+	if !ok {
+		return fmt.Errorf("%w: the target store cannot record tombstones (store.ModSeqSetter)", store.ErrCannot)
+	}
+	for len(uids) > 0 {
+		chunk := uids[:min(1000, len(uids))]
+		uids = uids[len(chunk):]
+		tombs, err := c.Src.ExpungedFlags(ctx, src.ID, chunk)
+		if err != nil {
+			return err
+		}
+		if err := s.SetTombstones(ctx, dst.ID, tombs); err != nil {
+			return err
+		}
+		st.Tombstones += int64(len(tombs))
+	}
+	return nil
 }

@@ -196,6 +196,16 @@ func TestStoreCopyResume(t *testing.T) {
 			t.Errorf("%s: target %+v, source %+v", name, dmb, smb)
 		}
 	}
+	// Tombstones: QRESYNC's VANISHED (EARLIER) as in the source.
+	for _, since := range []store.ModSeq{0, 30, 34} {
+		sinb, _ := src.Mailbox(ctx, alice.ID, "INBOX")
+		dinb, _ := dst.Mailbox(ctx, dacct.ID, "INBOX")
+		se, err1 := src.ExpungedSince(ctx, sinb.ID, since)
+		de, err2 := dst.ExpungedSince(ctx, dinb.ID, since)
+		if err1 != nil || err2 != nil || !slices.Equal(se, de) || since == 0 && len(se) != 4 {
+			t.Errorf("expunged since %d: target %v, source %v (%v %v)", since, de, se, err1, err2)
+		}
+	}
 	// Bytes: inline and file blobs both readable on the target.
 	_, dm := boxState(t, dst, dacct.ID, "INBOX")
 	var inline, files int

@@ -20,8 +20,32 @@ import (
 // mailbox's), else ErrCannot. uids may be empty to raise HIGHESTMODSEQ
 // alone. It is meant for a store no client uses yet: lowering a
 // message's modseq hides its change from a client that synced after it.
+//
+// SetTombstones records expunged messages of the source (RFC 7162
+// §3.2.5.1: QRESYNC reports messages expunged since a client's modseq
+// as VANISHED (EARLIER)), each UID with the modseq of its expunge and
+// the flags it had (ExpungedFlags), replacing a tombstone the store
+// already has for it. Each UID must be below UIDNEXT and not a message
+// of the mailbox, each modseq non-zero and at most HIGHESTMODSEQ, else
+// ErrCannot.
 type ModSeqSetter interface {
 	SetModSeqs(ctx context.Context, mailboxID int64, uids []UID, modseqs []ModSeq, highest ModSeq) error
+	SetTombstones(ctx context.Context, mailboxID int64, tombs []StoreResult) error
+}
+
+// CheckTombstones checks SetTombstones's arguments against the
+// mailbox's UIDNEXT and HIGHESTMODSEQ (whether a UID is a live message
+// the store checks). Its errors wrap ErrCannot.
+func CheckTombstones(uidNext UID, hms ModSeq, tombs []StoreResult) error {
+	for _, tb := range tombs {
+		switch {
+		case tb.UID == 0 || tb.UID >= uidNext:
+			return fmt.Errorf("%w: tombstone UID %d not below UIDNEXT %d", ErrCannot, tb.UID, uidNext)
+		case tb.ModSeq == 0 || tb.ModSeq > hms:
+			return fmt.Errorf("%w: tombstone MODSEQ %d of UID %d not in 1..HIGHESTMODSEQ %d", ErrCannot, tb.ModSeq, tb.UID, hms)
+		}
+	}
+	return nil
 }
 
 // CheckSetModSeqs checks SetModSeqs's arguments against the mailbox's

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 
 	"barid/internal/store"
 )
@@ -42,6 +43,35 @@ func (s *Store) SetModSeqs(ctx context.Context, mailboxID int64, uids []store.UI
 			}
 		}
 		t.emit(ch)
+		return nil
+	})
+}
+
+// SetTombstones records the source's expunged messages
+// (store.ModSeqSetter, for barid store copy).
+func (s *Store) SetTombstones(ctx context.Context, mailboxID int64, tombs []store.StoreResult) error {
+	return s.write(ctx, func(t *wtx) error {
+		m, err := loadMbox(t, mailboxID)
+		if err != nil {
+			return err
+		}
+		if err := store.CheckTombstones(m.uidnext, m.hms, tombs); err != nil {
+			return err
+		}
+		for _, tb := range tombs {
+			var one int
+			err := t.queryRow(`SELECT 1 FROM msgflags WHERE mailbox = ? AND uid = ?`, mailboxID, int64(tb.UID)).Scan(&one)
+			if err == nil {
+				return fmt.Errorf("%w: UID %d is a message of the mailbox, not expunged", store.ErrCannot, tb.UID)
+			}
+			if !errNoRows(err) {
+				return err
+			}
+			if _, err := t.exec(`INSERT OR REPLACE INTO expunged (mailbox, uid, modseq, sysflags, keywords) VALUES (?, ?, ?, ?, ?)`,
+				mailboxID, int64(tb.UID), int64(tb.ModSeq), int64(tb.Flags.System), encodeKeywords(tb.Flags.Keywords)); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 }

@@ -63,6 +63,28 @@ func testSetModSeqs(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatalf("a refused call changed UID 2's modseq to %d", got)
 	}
 
+	// Tombstones: the source's expunged UIDs with their modseqs and
+	// flags, reported by ExpungedSince (QRESYNC VANISHED (EARLIER)).
+	noErr(t, ms.SetTombstones(ctx, mb.ID, []store.StoreResult{
+		{UID: 3, ModSeq: 50, Flags: store.FlagsFromNames([]string{`\Seen`})},
+		{UID: 10, ModSeq: 60},
+	}))
+	if got, err := s.ExpungedSince(ctx, mb.ID, 55); err != nil || len(got) != 1 || got[0] != 10 {
+		t.Fatalf("ExpungedSince(55) = %v, %v; want [10]", got, err)
+	}
+	if got, err := s.ExpungedSince(ctx, mb.ID, 0); err != nil || len(got) != 2 || got[0] != 3 {
+		t.Fatalf("ExpungedSince(0) = %v, %v; want [3 10]", got, err)
+	}
+	if got, err := s.ExpungedFlags(ctx, mb.ID, []store.UID{3}); err != nil || len(got) != 1 || got[0].ModSeq != 50 || !got[0].Flags.Has(`\Seen`) {
+		t.Fatalf("ExpungedFlags(3) = %+v, %v", got, err)
+	}
+	for _, bad := range []store.StoreResult{{UID: 5, ModSeq: 10}, {UID: 12, ModSeq: 10}, {UID: 4, ModSeq: 0}, {UID: 4, ModSeq: 91}} {
+		wantErr(t, ms.SetTombstones(ctx, mb.ID, []store.StoreResult{bad}), store.ErrCannot)
+	}
+	if got, _ := s.ExpungedSince(ctx, mb.ID, 0); len(got) != 2 {
+		t.Fatalf("a refused SetTombstones left tombstones: %v", got)
+	}
+
 	// Writes continue above.
 	res, _, _, err := s.StoreFlags(ctx, mb.ID, []store.UID{5}, store.FlagsAdd, store.FlagsFromNames([]string{`\Flagged`}), 0)
 	noErr(t, err)

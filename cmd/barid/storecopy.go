@@ -31,7 +31,9 @@ IMAP clients keep their caches and download nothing again:
   every message with its UID, MODSEQ, flags, keywords, internal date and
   bytes (blob by blob, small inline messages inline); subscriptions and
   special-use attributes; per-account quota overrides, METADATA
-  entries, ACL entries and groups, aliases and Sieve scripts.
+  entries, ACL entries and groups, aliases, app passwords (their
+  hashes) and Sieve scripts; expunge tombstones, so that QRESYNC
+  clients still hear of earlier expunges.
 
 Not copied:
   - ` + strings.Join(imex.CopyNotCopied, "\n  - ") + `

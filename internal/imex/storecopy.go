@@ -61,7 +61,7 @@ var ErrCopyConflict = errors.New("the target holds different data under the same
 // CopyNotCopied lists what barid store copy does not carry over (shown
 // in --help and the report).
 var CopyNotCopied = []string{
-	"app passwords (the store returns no hash to copy: create them again with barid app-password add)",
+	"the creation time of app passwords (it becomes the time of the copy)",
 	"SAVEDATE (RFC 8514: it becomes the time of the copy)",
 	"URLAUTH access keys (RFC 4467 URLs issued before the copy stop verifying)",
 	"/private METADATA that an account set on another account's shared mailbox",

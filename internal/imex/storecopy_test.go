@@ -150,6 +150,7 @@ func TestStoreCopyResume(t *testing.T) {
 	noErr(src.AddAlias(ctx, "info@example.org", alice.ID))
 	noErr(src.PutSieveScript(ctx, alice.ID, "main", []byte("keep;\r\n"), 0))
 	noErr(src.SetActiveSieveScript(ctx, alice.ID, "main"))
+	noErr(src.AddAppPassword(ctx, alice.ID, "phone", []byte("hash-of-phone"), []string{"imap"}))
 
 	copier := func(s store.Store) *StoreCopier {
 		return &StoreCopier{Src: src, SrcBlobs: srcBlobs, SrcInline: src, Dst: s, DstFiles: dstBlobs, DstInlineMax: 4096, BatchMessages: 4}
@@ -260,6 +261,10 @@ func TestStoreCopyResume(t *testing.T) {
 	}
 	if sc, err := dst.ActiveSieveScript(ctx, dacct.ID); err != nil || sc == nil || sc.Name != "main" || !bytes.Equal(sc.Script, []byte("keep;\r\n")) {
 		t.Errorf("active Sieve script %+v, %v", sc, err)
+	}
+
+	if ap, err := dst.AppPasswordByHash(ctx, []byte("hash-of-phone")); err != nil || ap.AccountID != dacct.ID || ap.Label != "phone" || !slices.Equal(ap.Protocols, []string{"imap"}) {
+		t.Errorf("app password %+v, %v", ap, err)
 	}
 
 	// Another account of the same name on the target: refused.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"barid/internal/store"
 )
@@ -12,7 +13,7 @@ import (
 // accountExtras copies what an account owns beside its mail: its quota
 // override (RFC 9208), METADATA entries (RFC 5464, server and mailbox
 // scopes), ACL entries of its mailboxes (RFC 4314) and Sieve scripts
-// (RFC 5804). Each is copied when both stores implement the
+// (RFC 5804), and app passwords (their hashes). Each is copied when both stores implement the
 // capability, and each write replaces, so a rerun changes nothing.
 func (c *StoreCopier) accountExtras(ctx context.Context, src, dst *store.Account, mbs []store.Mailbox, st *CopyStats) error {
 	if sq, ok := c.Src.(store.Quotas); ok {
@@ -104,6 +105,28 @@ func (c *StoreCopier) accountExtras(ctx context.Context, src, dst *store.Account
 					}
 				}
 				st.Extras["ACL entries"] += len(es)
+			}
+		}
+	}
+	if sh, ok := c.Src.(store.AppPasswordHasher); ok {
+		if dp, ok := c.Dst.(store.AppPasswords); ok {
+			aps, err := sh.AppPasswordHashes(ctx, src.ID)
+			if err != nil {
+				return err
+			}
+			have, err := dp.AppPasswords(ctx, dst.ID)
+			if err != nil {
+				return err
+			}
+			for _, ap := range aps {
+				if !slices.ContainsFunc(have, func(h store.AppPassword) bool { return h.Label == ap.Label }) {
+					if err := dp.AddAppPassword(ctx, dst.ID, ap.Label, ap.Hash, ap.Protocols); err != nil {
+						return fmt.Errorf("app password %q: %w", ap.Label, err)
+					}
+				} else if cur, err := dp.AppPasswordByHash(ctx, ap.Hash); err != nil || cur.AccountID != dst.ID || cur.Label != ap.Label {
+					return fmt.Errorf("%w: the target's app password %q of %s is another one", ErrCopyConflict, ap.Label, src.Name)
+				}
+				st.Extras["app passwords"]++
 			}
 		}
 	}

@@ -56,6 +56,7 @@ func subcommands() []subcommand {
 		{"migrate", "copy an account from a running IMAP server (resumable, incremental)", runMigrateStdin},
 		{"bench", "load-test an IMAP or POP3 server (barid or another)", runBench},
 		{"index", "full-text index of SEARCH: rebuild, status", runIndex},
+		{"store", "copy the whole store to another backend (PostgreSQL + S3): copy", runStore},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -75,6 +75,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TextIndex", testTextIndex},
 		{"ImportUIDs", testImportUIDs},
 		{"ImportUIDValidity", testImportUIDValidity},
+		{"SetModSeqs", testSetModSeqs},
+		{"AppPasswordHashes", testAppPasswordHashes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

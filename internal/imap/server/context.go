@@ -238,7 +238,7 @@ type ctxUpdates struct {
 // note records a change that may alter a result.
 func (u *ctxUpdates) note(ch *store.Change) {
 	switch ch.Kind {
-	case store.ChangeAdded, store.ChangeFlags:
+	case store.ChangeAdded, store.ChangeFlags, store.ChangePrivateSeen:
 		u.dirty[ch.UID] = struct{}{}
 	}
 }

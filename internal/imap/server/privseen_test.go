@@ -1,0 +1,144 @@
+package server_test
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestPrivateSeen: on a folder bob shares with alice and carol, each
+// user's \Seen is their own (Dovecot's INDEXPVT): STORE, FETCH FLAGS,
+// SEARCH SEEN/UNSEEN, STATUS UNSEEN, SELECT's [UNSEEN] and CONDSTORE
+// MODSEQ follow the user's \Seen; bob's (the owner's) is the message's;
+// other flags stay shared; a private change reaches the user's other
+// sessions and no one else's.
+func TestPrivateSeen(t *testing.T) {
+	ts := startServer(t)
+	for _, u := range []string{"bob", "alice", "carol"} {
+		ts.addUser(u, "pw")
+	}
+	bob := ts.dial()
+	bob.login("bob", "pw")
+	bob.expectOK("b1", "CREATE F")
+	for i := 1; i <= 4; i++ {
+		body := fmt.Sprintf("Subject: m%d\r\n\r\nhi\r\n", i)
+		bob.expectOK("b2", fmt.Sprintf("APPEND F {%d+}\r\n%s", len(body), body))
+	}
+	bob.expectOK("b3", "SETACL F alice lrswit")
+	bob.expectOK("b4", "SETACL F carol lrswi")
+	bob.expectOK("b5", "SELECT F")
+	bob.expectOK("b6", `STORE 4 +FLAGS (\Seen)`) // the owner's
+
+	const F = `"Other Users/bob/F"`
+	alice := ts.dial()
+	alice.login("alice", "pw")
+	alice2 := ts.dial()
+	alice2.login("alice", "pw")
+	carol := ts.dial()
+	carol.login("carol", "pw")
+
+	// Nobody but bob has seen message 4.
+	mustHave(t, alice.expectOK("a0", "STATUS "+F+" (MESSAGES UNSEEN)"), `UNSEEN 4\)`)
+	sel := alice.expectOK("a1", "SELECT "+F+" (CONDSTORE)")
+	mustHave(t, sel, `OK \[UNSEEN 1\]`)
+	hms := modseqOf(t, sel, `HIGHESTMODSEQ (\d+)`)
+	mustNotHave(t, alice.expectOK("a2", "FETCH 1:* (FLAGS)"), `\\Seen`)
+	alice2.expectOK("a2s", "SELECT "+F)
+	carol.expectOK("c1", "SELECT "+F)
+
+	// alice marks 1 and 2; carol 3.
+	got := alice.expectOK("a3", `STORE 1:2 +FLAGS (\Seen)`)
+	mustHave(t, got, `^\* 1 FETCH \(UID 1 FLAGS \(\\Seen\) MODSEQ \(\d+\)\)`)
+	if m := modseqOf(t, got, `^\* 1 FETCH .*MODSEQ \((\d+)\)`); m <= hms {
+		t.Fatalf("private \\Seen gave MODSEQ %d, not above %d", m, hms)
+	}
+	carol.expectOK("c2", `STORE 3 +FLAGS.SILENT (\Seen)`)
+
+	want := map[*rawConn]string{alice: "1 2", carol: "3", bob: "4"}
+	for c, seen := range want {
+		got := c.expectOK("s1", "SEARCH SEEN")
+		mustHave(t, got, `^\* SEARCH `+seen+`$`)
+		got = c.expectOK("s2", "FETCH 1:4 (FLAGS)")
+		for i := 1; i <= 4; i++ {
+			has := strings.Contains(" "+seen+" ", fmt.Sprintf(" %d ", i))
+			re := fmt.Sprintf(`^\* %d FETCH \(FLAGS \([^)]*\\Seen`, i)
+			if has {
+				mustHave(t, got, re)
+			} else {
+				mustNotHave(t, got, re)
+			}
+		}
+	}
+	mustHave(t, alice.expectOK("s3", "SEARCH UNSEEN"), `^\* SEARCH 3 4$`)
+	mustHave(t, carol.expectOK("s4", "SEARCH UNSEEN"), `^\* SEARCH 1 2 4$`)
+
+	// Live: bob hears nothing of alice's or carol's \Seen; alice's other
+	// session hears hers, carol's does not reach alice.
+	mustNotHave(t, bob.expectOK("n1", "NOOP"), `FETCH`)
+	got = alice2.expectOK("n2", "NOOP")
+	mustHave(t, got, `^\* 1 FETCH \((UID 1 )?FLAGS \(\\Seen\)\)`)
+	mustHave(t, got, `^\* 2 FETCH \((UID 2 )?FLAGS \(\\Seen\)\)`)
+	mustNotHave(t, got, `^\* [34] FETCH`)
+
+	// Other flags are shared: bob's \Flagged reaches alice, with her \Seen.
+	bob.expectOK("f1", `STORE 1 +FLAGS (\Flagged)`)
+	mustHave(t, alice.expectOK("f2", "NOOP"), `^\* 1 FETCH \((UID 1 )?FLAGS \((\\Seen \\Flagged|\\Flagged \\Seen)\) MODSEQ \(\d+\)\)`)
+	mustHave(t, carol.expectOK("f3", "NOOP"), `^\* 1 FETCH \((UID 1 )?FLAGS \(\\Flagged\)\)`)
+
+	// FLAGS (replace) by alice keeps bob's \Seen on 4, sets hers.
+	alice.expectOK("r1", `STORE 4 FLAGS (\Seen $Work)`)
+	mustHave(t, bob.expectOK("r2", "FETCH 4 (FLAGS)"), `^\* 4 FETCH \(FLAGS \(\\Seen( \\Recent)? \$Work\)\)`)
+	alice.expectOK("r3", `STORE 4 FLAGS ($Work)`)
+	mustHave(t, bob.expectOK("r4", "FETCH 4 (FLAGS)"), `^\* 4 FETCH \(FLAGS \(\\Seen( \\Recent)? \$Work\)\)`)
+	mustHave(t, alice.expectOK("r5", "FETCH 4 (FLAGS)"), `^\* 4 FETCH \(FLAGS \(\$Work\)\)`)
+
+	// -FLAGS \Seen and a body FETCH (implicit \Seen) are private too.
+	alice.expectOK("u1", `STORE 1 -FLAGS (\Seen)`)
+	mustHave(t, alice.expectOK("u2", "FETCH 3 BODY[TEXT]"), `FLAGS \(\\Seen\)`)
+	mustHave(t, bob.expectOK("u3", "SEARCH UNSEEN"), `^\* SEARCH 1 2 3$`)
+	mustHave(t, alice.expectOK("u4", "SEARCH UNSEEN"), `^\* SEARCH 1 4$`)
+
+	// STATUS per user.
+	mustHave(t, alice.expectOK("t1", "STATUS "+F+" (UNSEEN)"), `UNSEEN 2\)`)
+	mustHave(t, carol.expectOK("t2", "STATUS "+F+" (UNSEEN)"), `UNSEEN 3\)`)
+	mustHave(t, bob.expectOK("t3", "STATUS F (UNSEEN)"), `UNSEEN 3\)`)
+	// SELECT again: the [UNSEEN] is alice's first unseen
+	mustHave(t, alice.expectOK("t4", "SELECT "+F), `OK \[UNSEEN 1\]`)
+	mustHave(t, carol.expectOK("t5", "SELECT "+F), `OK \[UNSEEN 1\]`)
+	alice.expectOK("t6", `STORE 1 +FLAGS (\Seen)`)
+	mustHave(t, alice.expectOK("t7", "SELECT "+F), `OK \[UNSEEN 4\]`)
+
+	// sharedseen on: \Seen is the message's for everyone.
+	bob.expectOK("h1", `SETMETADATA F (/shared/vendor/cmu/cyrus-imapd/sharedseen "true")`)
+	mustHave(t, alice.expectOK("h2", "STATUS "+F+" (UNSEEN)"), `UNSEEN 3\)`)
+	alice.expectOK("h3", "SELECT "+F)
+	mustHave(t, alice.expectOK("h4", "SEARCH SEEN"), `^\* SEARCH 4$`)
+	alice.expectOK("h5", `STORE 2 +FLAGS (\Seen)`)
+	mustHave(t, bob.expectOK("h6", "NOOP"), `^\* 2 FETCH \((UID 2 )?FLAGS \(\\Seen[ )]`)
+	mustHave(t, carol.expectOK("h7", "SELECT "+F), `OK \[UNSEEN 1\]`)
+	mustHave(t, carol.expectOK("h8", "SEARCH SEEN"), `^\* SEARCH 2 4$`)
+	// and off again: each user's private state is back (alice's 2 from
+	// before), the owner keeps what was set while it was shared
+	bob.expectOK("h9", `SETMETADATA F (/shared/vendor/cmu/cyrus-imapd/sharedseen NIL)`)
+	alice.expectOK("h10", "SELECT "+F)
+	mustHave(t, alice.expectOK("h11", "SEARCH SEEN"), `^\* SEARCH 1 2 3$`)
+	carol.expectOK("h12", "SELECT "+F)
+	mustHave(t, carol.expectOK("h13", "SEARCH SEEN"), `^\* SEARCH 3$`)
+	mustHave(t, bob.expectOK("h14", "SEARCH SEEN"), `^\* SEARCH 2 4$`)
+}
+
+// modseqOf returns the number the first line matching re captures.
+func modseqOf(t *testing.T, lines []string, re string) uint64 {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	for _, l := range lines {
+		if m := rx.FindStringSubmatch(l); m != nil {
+			var n uint64
+			fmt.Sscan(m[1], &n)
+			return n
+		}
+	}
+	t.Fatalf("no line matches %s in %q", re, lines)
+	return 0
+}

@@ -2,9 +2,11 @@ package server
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 
 	"barid/internal/imap"
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -275,4 +277,84 @@ func (c *Conn) storePrivate(tag string, uid bool, uids []store.UID, op store.Fla
 		return c.ok(tag, "MODIFIED "+imap.NewUIDSet(set).String(), "Conditional STORE failed for some messages.")
 	}
 	return c.ok(tag, "", "Store completed.")
+}
+
+// carryPrivateSeen gives messages just copied or moved (res) into dst the
+// \Seen the user saw, as Dovecot does with INDEXPVT (the copy's flags
+// are the user's view of the source, and a private flag is saved
+// privately): out of a folder with private \Seen, the copy's \Seen is
+// the user's, not the source owner's; into one, the user's \Seen
+// becomes their private \Seen there and the stored \Seen is cleared, so
+// that the folder's owner and its other users do not inherit it. It
+// runs after the copy, in transactions of its own.
+func (c *Conn) carryPrivateSeen(dst *mailbox.Ref, res *store.CopyResult) error {
+	if res == nil || len(res.DstUIDs) == 0 {
+		return nil
+	}
+	src := c.sel.pvt
+	dstPvt := c.privateSeenOn(&dst.Mailbox)
+	if src == nil && !dstPvt {
+		return nil
+	}
+	st := c.srv.cfg.Store
+	sorted := slices.Clone(res.DstUIDs)
+	slices.Sort(sorted)
+	stored := make(map[store.UID]bool, len(sorted))
+	err := st.FetchMessages(c.ctx(), dst.ID, sorted, store.FieldFlags, func(m *store.Message) error {
+		stored[m.UID] = m.Flags.System&store.FlagSeen != 0
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var seen, add, remove []store.UID
+	for i, su := range res.SrcUIDs {
+		du := res.DstUIDs[i]
+		s, ok := stored[du]
+		if !ok {
+			continue // expunged meanwhile
+		}
+		if src != nil {
+			s = src.seen(su)
+		}
+		if s {
+			seen = append(seen, du)
+		}
+		switch {
+		case dstPvt && stored[du]:
+			remove = append(remove, du)
+		case !dstPvt && s && !stored[du]:
+			add = append(add, du)
+		case !dstPvt && !s && stored[du]:
+			remove = append(remove, du)
+		}
+	}
+	may := dst.Rights.Has(mailbox.RightSeen)
+	if dstPvt && may && len(seen) > 0 {
+		slices.Sort(seen)
+		r, err := st.(store.PrivateSeenStore).SetPrivateSeen(c.ctx(), dst.ID, c.account.ID, seen, true)
+		if err != nil {
+			return err
+		}
+		chs := make([]store.Change, len(r))
+		for i, p := range r {
+			chs[i] = store.Change{Kind: store.ChangePrivateSeen, AccountID: c.account.ID, MailboxID: dst.ID, UID: p.UID, ModSeq: p.ModSeq, Flags: store.Flags{System: store.FlagSeen}}
+		}
+		c.publish(chs)
+	}
+	for _, op := range []struct {
+		uids []store.UID
+		op   store.FlagOp
+	}{{add, store.FlagsAdd}, {remove, store.FlagsRemove}} {
+		if len(op.uids) == 0 || (op.op == store.FlagsAdd && !may) {
+			continue
+		}
+		slices.Sort(op.uids)
+		_, _, changes, err := st.StoreFlags(c.ctx(), dst.ID, op.uids, op.op, store.Flags{System: store.FlagSeen}, 0)
+		if err != nil {
+			return err
+		}
+		c.publish(changes)
+	}
+	return nil
 }

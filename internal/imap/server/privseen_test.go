@@ -142,3 +142,38 @@ func modseqOf(t *testing.T, lines []string, re string) uint64 {
 	t.Fatalf("no line matches %s in %q", re, lines)
 	return 0
 }
+
+// TestPrivateSeenCopy: COPY and MOVE carry the \Seen the user sees, as
+// Dovecot does with INDEXPVT: out of a shared folder the copy has the
+// user's \Seen, not the owner's; into one, the user's \Seen becomes
+// their private \Seen there and the owner's copy is unseen.
+func TestPrivateSeenCopy(t *testing.T) {
+	ts := startServer(t)
+	ts.addUser("bob", "pw")
+	ts.addUser("alice", "pw")
+	bob := ts.dial()
+	bob.login("bob", "pw")
+	bob.expectOK("b1", "CREATE F")
+	bob.expectOK("b2", "APPEND F (\\Seen) {11+}\r\nSubject: 1\r\n")
+	bob.expectOK("b3", "APPEND F {11+}\r\nSubject: 2\r\n")
+	bob.expectOK("b4", "SETACL F alice lrswite")
+	const F = `"Other Users/bob/F"`
+	alice := ts.dial()
+	alice.login("alice", "pw")
+	alice.expectOK("a1", "SELECT "+F)
+	alice.expectOK("a2", `STORE 2 +FLAGS (\Seen)`)
+	alice.expectOK("a3", "COPY 1:2 INBOX")
+	alice.expectOK("a4", "CREATE Moved")
+	alice.expectOK("a5", "MOVE 2 Moved")
+	alice.expectOK("a6", "SELECT INBOX")
+	mustHave(t, alice.expectOK("a7", "SEARCH SEEN"), `^\* SEARCH 2$`)
+	alice.expectOK("a8", "SELECT Moved")
+	mustHave(t, alice.expectOK("a9", "SEARCH SEEN"), `^\* SEARCH 1$`)
+	// into the shared folder: alice's \Seen is hers there
+	alice.expectOK("c1", "COPY 1 "+F)
+	bob.expectOK("c2", "SELECT F")
+	mustHave(t, bob.expectOK("c3", "SEARCH SEEN"), `^\* SEARCH 1$`)
+	mustHave(t, bob.expectOK("c4", "SEARCH ALL"), `^\* SEARCH 1 2$`)
+	alice.expectOK("c5", "SELECT "+F)
+	mustHave(t, alice.expectOK("c6", "SEARCH SEEN"), `^\* SEARCH 2$`)
+}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"barid/internal/deliver"
 	"barid/internal/imap"
 	"barid/internal/mailbox"
 	"barid/internal/store"
@@ -356,5 +357,56 @@ func (c *Conn) carryPrivateSeen(dst *mailbox.Ref, res *store.CopyResult) error {
 		}
 		c.publish(changes)
 	}
+	return nil
+}
+
+// appendPrivateSeen takes \Seen out of messages about to be appended to
+// a mailbox whose \Seen is the user's own and returns which of them had
+// it (nil when none did): like COPY (carryPrivateSeen), APPEND's \Seen
+// is the appender's private \Seen there, as with Dovecot's INDEXPVT.
+func (c *Conn) appendPrivateSeen(mb *store.Mailbox, msgs []*deliver.Prepared) []bool {
+	if mb.AccountID == c.account.ID {
+		return nil
+	}
+	some := false
+	for _, p := range msgs {
+		if p.Flags.System&store.FlagSeen != 0 {
+			some = true
+			break
+		}
+	}
+	if !some || !c.privateSeenOn(mb) {
+		return nil
+	}
+	had := make([]bool, len(msgs))
+	for i, p := range msgs {
+		had[i] = p.Flags.System&store.FlagSeen != 0
+		p.Flags.System &^= store.FlagSeen
+	}
+	return had
+}
+
+// appendedPrivateSeen sets the private \Seen appendPrivateSeen took out,
+// once the messages (uids, in the order of had) are stored.
+func (c *Conn) appendedPrivateSeen(mb *store.Mailbox, uids []store.UID, had []bool) error {
+	if had == nil {
+		return nil
+	}
+	var seen []store.UID
+	for i, u := range uids {
+		if i < len(had) && had[i] {
+			seen = append(seen, u)
+		}
+	}
+	slices.Sort(seen)
+	r, err := c.srv.cfg.Store.(store.PrivateSeenStore).SetPrivateSeen(c.ctx(), mb.ID, c.account.ID, seen, true)
+	if err != nil {
+		return err
+	}
+	chs := make([]store.Change, len(r))
+	for i, p := range r {
+		chs[i] = store.Change{Kind: store.ChangePrivateSeen, AccountID: c.account.ID, MailboxID: mb.ID, UID: p.UID, ModSeq: p.ModSeq, Flags: store.Flags{System: store.FlagSeen}}
+	}
+	c.publish(chs)
 	return nil
 }

@@ -176,4 +176,9 @@ func TestPrivateSeenCopy(t *testing.T) {
 	mustHave(t, bob.expectOK("c4", "SEARCH ALL"), `^\* SEARCH 1 2$`)
 	alice.expectOK("c5", "SELECT "+F)
 	mustHave(t, alice.expectOK("c6", "SEARCH SEEN"), `^\* SEARCH 2$`)
+	// APPEND with \Seen: the appender's own
+	alice.expectOK("d1", "APPEND "+F+" (\\Seen \\Flagged) {11+}\r\nSubject: 3\r\n")
+	mustHave(t, alice.expectOK("d2", "SEARCH SEEN"), `^\* SEARCH 2 3$`)
+	mustHave(t, bob.expectOK("d3", "SEARCH SEEN"), `^\* SEARCH 1$`)
+	mustHave(t, bob.expectOK("d4", "SEARCH FLAGGED"), `^\* SEARCH 3$`)
 }

@@ -54,6 +54,13 @@ func TestPrivateSeen(t *testing.T) {
 		t.Fatalf("private \\Seen gave MODSEQ %d, not above %d", m, hms)
 	}
 	carol.expectOK("c2", `STORE 3 +FLAGS.SILENT (\Seen)`)
+	// CONDSTORE: the change is a change for alice only
+	since := fmt.Sprintf("FETCH 1:* (FLAGS) (CHANGEDSINCE %d)", hms)
+	got = alice.expectOK("m1", since)
+	mustHave(t, got, `^\* 1 FETCH`)
+	mustHave(t, got, `^\* 2 FETCH`)
+	mustNotHave(t, got, `^\* [34] FETCH`)
+	mustNotHave(t, bob.expectOK("m2", since), `^\* [123] FETCH`)
 
 	want := map[*rawConn]string{alice: "1 2", carol: "3", bob: "4"}
 	for c, seen := range want {

@@ -552,6 +552,7 @@ const (
 const bigFetch = 512
 
 func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool, err error) {
+	c.freshPrivateSeen()
 	v := c.sel
 	st := c.srv.cfg.Store
 	seenSet := map[store.UID]bool{}

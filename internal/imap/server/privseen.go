@@ -91,6 +91,18 @@ func (c *Conn) loadPrivateSeen(mb *store.Mailbox) (*pvtSeen, error) {
 	return p, nil
 }
 
+// freshPrivateSeen makes the view's private \Seen current before a
+// command reads it: it takes in what the bus brought (recorded, not yet
+// reported) and reads the rows again if another session of the user
+// changed them. Nothing for a view without private \Seen.
+func (c *Conn) freshPrivateSeen() {
+	if c.sel == nil || c.sel.pvt == nil {
+		return
+	}
+	c.pollUpdates()
+	c.refreshPrivateSeen()
+}
+
 // refreshPrivateSeen reads the selected mailbox's private \Seen again
 // when another session of the user changed it.
 func (c *Conn) refreshPrivateSeen() {
@@ -162,6 +174,7 @@ func (c *Conn) privateStatus(mb *store.Mailbox, st *store.Status) error {
 // two writes are not one transaction: a change by another session in
 // between is not caught).
 func (c *Conn) storePrivate(tag string, uid bool, uids []store.UID, op store.FlagOp, flags store.Flags, unchangedSince store.ModSeq, silent bool) error {
+	c.freshPrivateSeen()
 	v := c.sel
 	st := c.srv.cfg.Store
 	type state struct {

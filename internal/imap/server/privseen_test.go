@@ -87,6 +87,11 @@ func TestPrivateSeen(t *testing.T) {
 	mustHave(t, got, `^\* 1 FETCH \((UID 1 )?FLAGS \(\\Seen\)\)`)
 	mustHave(t, got, `^\* 2 FETCH \((UID 2 )?FLAGS \(\\Seen\)\)`)
 	mustNotHave(t, got, `^\* [34] FETCH`)
+	// a change by one session is read by the other's next command
+	alice2.expectOK("n3", `STORE 3 +FLAGS.SILENT (\Seen)`)
+	mustHave(t, alice.expectOK("n4", "SEARCH SEEN"), `^\* SEARCH 1 2 3$`)
+	alice2.expectOK("n5", `STORE 3 -FLAGS.SILENT (\Seen)`)
+	mustHave(t, alice.expectOK("n6", "FETCH 3 (FLAGS)"), `^\* 3 FETCH \(FLAGS \(\)\)`)
 
 	// Other flags are shared: bob's \Flagged reaches alice, with her \Seen.
 	bob.expectOK("f1", `STORE 1 +FLAGS (\Flagged)`)

@@ -576,7 +576,8 @@ func (c *Conn) searchIn(mboxID int64, uids []store.UID, seqOf func(store.UID) ui
 	// A private \Seen (privseen.go) is not in the store's flags: the
 	// selected mailbox's is searched here, with the user's \Seen laid over.
 	var pvt *pvtSeen
-	if c.sel != nil && mboxID == c.sel.mbox.ID {
+	if c.sel != nil && mboxID == c.sel.mbox.ID && c.sel.pvt != nil {
+		c.freshPrivateSeen()
 		pvt = c.sel.pvt
 	}
 	if cs, ok := c.srv.cfg.Store.(store.CriteriaSearcher); ok && pvt == nil && !key.HasModSeq() && !c.srv.cfg.NoSearchPushdown {

@@ -194,3 +194,45 @@ func TestPrivateSeenCopy(t *testing.T) {
 	mustHave(t, bob.expectOK("d3", "SEARCH SEEN"), `^\* SEARCH 1$`)
 	mustHave(t, bob.expectOK("d4", "SEARCH FLAGGED"), `^\* SEARCH 3$`)
 }
+
+// TestACLRevokedLive: the owner's SETACL reaches a sharer's session
+// that has the folder selected: losing "l" or "r" ends it with BYE at
+// the next point where updates are sent (as for a deleted mailbox),
+// other changes only change its rights, and a session without the
+// folder selected is not touched.
+func TestACLRevokedLive(t *testing.T) {
+	ts := startServer(t)
+	ts.addUser("bob", "pw")
+	ts.addUser("alice", "pw")
+	bob := ts.dial()
+	bob.login("bob", "pw")
+	bob.expectOK("b1", "CREATE F")
+	bob.expectOK("b2", "APPEND F {11+}\r\nSubject: 1\r\n")
+	bob.expectOK("b3", "SETACL F alice lrsw")
+	const F = `"Other Users/bob/F"`
+	alice := ts.dial()
+	alice.login("alice", "pw")
+	alice.expectOK("a1", "SELECT "+F)
+	other := ts.dial()
+	other.login("alice", "pw")
+	other.expectOK("o1", "SELECT INBOX")
+
+	// losing "w" only: still selected, STORE of a keyword refused
+	bob.expectOK("b4", "SETACL F alice lrs")
+	mustNotHave(t, alice.expectOK("a2", "NOOP"), `BYE`)
+	mustHave(t, alice.cmd("a3", `STORE 1 +FLAGS ($Work)`), `^a3 NO \[NOPERM\]`)
+
+	// losing "r": BYE
+	bob.expectOK("b5", "SETACL F alice l")
+	got := alice.cmd("a4", "NOOP")
+	mustHave(t, got, `^\* BYE Permission to read the selected mailbox was revoked`)
+	mustNotHave(t, other.expectOK("o2", "NOOP"), `BYE`)
+
+	// losing "l" too: BYE as for a deleted mailbox
+	bob.expectOK("b6", "SETACL F alice lr")
+	alice2 := ts.dial()
+	alice2.login("alice", "pw")
+	alice2.expectOK("c1", "SELECT "+F)
+	bob.expectOK("b7", "DELETEACL F alice")
+	mustHave(t, alice2.cmd("c2", "NOOP"), `^\* BYE Selected mailbox was deleted`)
+}

@@ -61,6 +61,10 @@ func TestPrivateSeen(t *testing.T) {
 	mustHave(t, got, `^\* 2 FETCH`)
 	mustNotHave(t, got, `^\* [34] FETCH`)
 	mustNotHave(t, bob.expectOK("m2", since), `^\* [123] FETCH`)
+	// UNCHANGEDSINCE compares with the MODSEQ the user sees
+	mustHave(t, alice.cmd("m3", fmt.Sprintf(`STORE 1 (UNCHANGEDSINCE %d) -FLAGS (\Seen)`, hms)), `^m3 OK \[MODIFIED 1\]`)
+	mustHave(t, bob.cmd("m4", fmt.Sprintf(`STORE 1 (UNCHANGEDSINCE %d) +FLAGS.SILENT ($Old)`, hms)), `^m4 OK Store`)
+	bob.expectOK("m5", `STORE 1 -FLAGS.SILENT ($Old)`)
 
 	want := map[*rawConn]string{alice: "1 2", carol: "3", bob: "4"}
 	for c, seen := range want {

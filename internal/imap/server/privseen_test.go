@@ -197,6 +197,11 @@ func TestPrivateSeenCopy(t *testing.T) {
 	mustHave(t, alice.expectOK("d2", "SEARCH SEEN"), `^\* SEARCH 2 3$`)
 	mustHave(t, bob.expectOK("d3", "SEARCH SEEN"), `^\* SEARCH 1$`)
 	mustHave(t, bob.expectOK("d4", "SEARCH FLAGGED"), `^\* SEARCH 3$`)
+	// REPLACE with \Seen likewise (RFC 8508)
+	got := alice.expectOK("e1", "REPLACE 3 "+F+" (\\Seen) {11+}\r\nSubject: 4\r\n")
+	mustHave(t, got, `APPENDUID \d+ 5\]`)
+	mustHave(t, alice.expectOK("e2", "SEARCH SEEN"), `^\* SEARCH 2 3$`)
+	mustHave(t, bob.expectOK("e3", "UID SEARCH SEEN"), `^\* SEARCH 1$`)
 }
 
 // TestACLRevokedLive: the owner's SETACL reaches a sharer's session

@@ -89,7 +89,7 @@ func (s *Service) SetACL(ctx context.Context, u User, name, identifier, mod stri
 	if err != nil {
 		return err
 	}
-	return s.setRights(ctx, ref.AccountID, ref.ID, identifier, op, r)
+	return s.setRights(ctx, ref.ID, identifier, op, r)
 }
 
 // SetACLOwned is SetACL for tools: accountID's own mailbox, no rights
@@ -111,10 +111,10 @@ func (s *Service) SetACLOwned(ctx context.Context, accountID int64, name, identi
 	if err != nil {
 		return err
 	}
-	return s.setRights(ctx, accountID, mb.ID, identifier, op, r)
+	return s.setRights(ctx, mb.ID, identifier, op, r)
 }
 
-func (s *Service) setRights(ctx context.Context, ownerID, mailboxID int64, identifier string, op byte, r Rights) error {
+func (s *Service) setRights(ctx context.Context, mailboxID int64, identifier string, op byte, r Rights) error {
 	if s.acl == nil {
 		return &Error{KindCannot, "ACLs are not supported by this store"}
 	}
@@ -135,13 +135,7 @@ func (s *Service) setRights(ctx context.Context, ownerID, mailboxID int64, ident
 			r = cur &^ r
 		}
 	}
-	if err := s.acl.SetACL(ctx, mailboxID, identifier, r.String()); err != nil {
-		return err
-	}
-	// Sessions that have the mailbox selected read their rights again
-	// (a sharer who lost "l" or "r" is disconnected).
-	s.publish(ctx, []store.Change{{Kind: store.ChangeACL, AccountID: ownerID, MailboxID: mailboxID}})
-	return nil
+	return s.acl.SetACL(ctx, mailboxID, identifier, r.String())
 }
 
 // DeleteACL removes identifier's entry (RFC 4314 §3.2, needs "a").
@@ -156,11 +150,7 @@ func (s *Service) DeleteACL(ctx context.Context, u User, name, identifier string
 	if s.acl == nil {
 		return nil
 	}
-	if err := s.acl.SetACL(ctx, ref.ID, normIdentifier(identifier), ""); err != nil {
-		return err
-	}
-	s.publish(ctx, []store.Change{{Kind: store.ChangeACL, AccountID: ref.AccountID, MailboxID: ref.ID}})
-	return nil
+	return s.acl.SetACL(ctx, ref.ID, normIdentifier(identifier), "")
 }
 
 // ListRights answers LISTRIGHTS (RFC 4314 §3.4, needs "a"): the rights

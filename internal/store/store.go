@@ -346,11 +346,6 @@ const (
 	// only; MailboxID, UID, ModSeq are set, Flags holds the user's view
 	// (the message's other flags are not carried: the session reads them).
 	ChangePrivateSeen
-	// ChangeACL: the mailbox's ACL changed (RFC 4314 SETACL, DELETEACL).
-	// AccountID is the owner's; published by internal/mailbox, never by
-	// a store. A session with the mailbox selected reads its rights
-	// again.
-	ChangeACL
 )
 
 // Change is one typed effect of a committed write.

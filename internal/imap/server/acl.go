@@ -256,29 +256,3 @@ func (c *Conn) dropCopiedFlags(dst *mailbox.Ref, uids []store.UID) error {
 	c.publish(changes)
 	return nil
 }
-
-// keepRights reads the rights on the selected mailbox again after its
-// ACL changed (store.ChangeACL, published by every SETACL and
-// DELETEACL). A user who can no longer look it up ("l": for them it no
-// longer exists) or read it ("r", which SELECT needed) is disconnected
-// with BYE, as for a selected mailbox that was deleted: every command
-// on it would fail, and the BYE text says no more than the user may
-// know. It reports whether the session goes on.
-func (c *Conn) keepRights() bool {
-	cur, err := c.mailboxes().Rights(c.ctx(), c.user(), &c.sel.mbox)
-	if err != nil {
-		c.log.Warn("reading rights", "err", err)
-		return true
-	}
-	c.sel.rights = cur
-	switch {
-	case !cur.Has(mailbox.RightLookup):
-		c.writeBye("Selected mailbox was deleted, have to disconnect.")
-	case !cur.Has(mailbox.RightRead):
-		c.writeBye("Permission to read the selected mailbox was revoked, have to disconnect.")
-	default:
-		return true
-	}
-	c.state = StateLogout
-	return false
-}

@@ -68,9 +68,6 @@ type view struct {
 	kwPending bool
 
 	deleted bool
-	// aclChanged: the mailbox's ACL changed (store.ChangeACL); the
-	// rights are read again at the next update.
-	aclChanged bool
 
 	// reportedRecent is the RECENT count the client last heard.
 	reportedRecent int
@@ -200,8 +197,6 @@ func (v *view) apply(cs []store.Change, self uint64) {
 			}
 			v.pvt.stale = true
 			v.flags[ch.UID] = struct{}{}
-		case store.ChangeACL:
-			v.aclChanged = v.shared
 		case store.ChangeMailboxDeleted:
 			v.deleted = true
 		case store.ChangeMailboxRenamed:
@@ -289,12 +284,6 @@ func (c *Conn) sendUpdatesPolicy(allowExpunge bool, pol updatePolicy) {
 	v := c.sel
 	if v == nil {
 		return
-	}
-	if v.aclChanged {
-		v.aclChanged = false
-		if !c.keepRights() {
-			return
-		}
 	}
 	if v.deleted {
 		c.writeBye("Selected mailbox was deleted, have to disconnect.")

@@ -211,6 +211,9 @@ const mailboxUsage = `Usage: barid mailbox <list|status|create|delete|rename|sub
                             "" removes it)
   getacl --user USER|--shared MAILBOX
                             print the ACL (docs/sharing.md)
+  sharedseen --user USER|--shared MAILBOX on|off
+                            on: \Seen shared by every user of the mailbox;
+                            off (default): each non-owner has their own
 
 Mailbox names are UTF-8 with "/" between levels. When the server runs,
 create, delete, rename and subscribe go through its control socket, so
@@ -227,7 +230,7 @@ func runMailbox(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 0
 	}
 	verb := args[0]
-	if verb == "setacl" || verb == "getacl" || verb == "create" && slices.Contains(args[1:], "--shared") {
+	if verb == "setacl" || verb == "getacl" || verb == "sharedseen" || verb == "create" && slices.Contains(args[1:], "--shared") {
 		return runMailboxSharing(ctx, args, stdout, stderr) // sharing.go
 	}
 	var specialUse string

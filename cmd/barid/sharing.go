@@ -14,12 +14,16 @@ import (
 	"barid/internal/store"
 )
 
-const mailboxSharingUsage = `Usage: barid mailbox <create|setacl|getacl> [--data DIR] [--config FILE] [--shared | --user NAME] ARGS
+const mailboxSharingUsage = `Usage: barid mailbox <create|setacl|getacl|sharedseen> [--data DIR] [--config FILE] [--shared | --user NAME] ARGS
 
   create NAME                       create a mailbox (and missing parents)
   setacl NAME IDENTIFIER RIGHTS     set an RFC 4314 ACL entry: RIGHTS as "lr",
                                     "+w" or "-w"; "" removes the entry
   getacl NAME                       print the ACL
+  sharedseen NAME on|off            on: \Seen is shared by every user of the
+                                    mailbox; off (the default): each user
+                                    other than the owner has their own
+                                    (METADATA /shared/vendor/cmu/cyrus-imapd/sharedseen)
 
 --shared works on the public namespace (Shared/NAME in IMAP), owned by
 the server; --user on that user's own mailboxes. Identifiers are user
@@ -33,6 +37,10 @@ const groupUsage = `Usage: barid group <add|del|list> [--data DIR] [--config FIL
   del GROUP USER   remove USER from GROUP
   list             list members (stored and from [groups] in the config)
 `
+
+// sharedSeenEntry is the mailbox METADATA entry that makes \Seen shared
+// (internal/imap/server/privseen.go; Cyrus's sharedseen annotation).
+const sharedSeenEntry = "/shared/vendor/cmu/cyrus-imapd/sharedseen"
 
 // openSharing parses the common flags and opens the data folder.
 func openSharing(ctx context.Context, name, usage string, args []string, stdout, stderr io.Writer, extra func(*flag.FlagSet)) (*app.Data, *mailbox.Service, []string, int) {
@@ -99,7 +107,7 @@ func runMailboxSharing(ctx context.Context, args []string, stdout, stderr io.Wri
 		return rc
 	}
 	defer d.Close()
-	want := map[string]int{"create": 1, "setacl": 3, "getacl": 1}[verb]
+	want := map[string]int{"create": 1, "setacl": 3, "getacl": 1, "sharedseen": 2}[verb]
 	if want == 0 {
 		fmt.Fprintf(stderr, "barid mailbox: unknown verb %q\n", verb)
 		return 2
@@ -138,6 +146,33 @@ func runMailboxSharing(ctx context.Context, args []string, stdout, stderr io.Wri
 			fmt.Fprintln(stderr, "barid:", err)
 			return 1
 		}
+	case "sharedseen":
+		// the METADATA entry the IMAP server reads (privseen.go), as
+		// the owner would set it with SETMETADATA
+		var v []byte
+		switch rest[1] {
+		case "on":
+			v = []byte("true")
+		case "off":
+		default:
+			fmt.Fprintf(stderr, "barid mailbox sharedseen: expected on or off, not %q\n", rest[1])
+			return 2
+		}
+		mb, err := d.Store.Mailbox(ctx, acct.ID, name)
+		if err != nil {
+			fmt.Fprintln(stderr, "barid:", err)
+			return 1
+		}
+		ms, ok := d.Store.(store.Metadata)
+		if !ok {
+			fmt.Fprintln(stderr, "barid: the store keeps no metadata")
+			return 1
+		}
+		if err := ms.SetMetadata(ctx, acct.ID, mb.ID, []store.MetadataEntry{{Name: sharedSeenEntry, Value: v}}, store.MetadataLimits{}); err != nil {
+			fmt.Fprintln(stderr, "barid:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "sharedseen %s on %s\n", rest[1], name)
 	case "getacl":
 		mb, err := d.Store.Mailbox(ctx, acct.ID, name)
 		if err != nil {

@@ -340,6 +340,12 @@ const (
 	ChangeMailboxRenamed
 	ChangeSubscribed
 	ChangeUnsubscribed
+	// ChangePrivateSeen: one user's private \Seen on a shared mailbox
+	// changed (PrivateSeenStore). Its AccountID is that user's, not the
+	// mailbox owner's, so the bus carries it to that user's sessions
+	// only; MailboxID, UID, ModSeq are set, Flags holds the user's view
+	// (the message's other flags are not carried: the session reads them).
+	ChangePrivateSeen
 )
 
 // Change is one typed effect of a committed write.

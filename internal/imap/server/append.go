@@ -109,11 +109,15 @@ func handleAppend(c *Conn, tag string) error {
 			return &imap.Error{Type: "NO", Code: imap.CodeLimit, Text: "Too many messages in one MULTIAPPEND (max 10000)"}
 		}
 	}
+	pvtSeen := c.appendPrivateSeen(mb, prepared)
 	uids, err := c.srv.cfg.Deliver.Commit(notify.WithOrigin(c.ctx(), c.id), mb.ID, prepared)
 	if err != nil {
 		return err
 	}
 	committed = true
+	if err := c.appendedPrivateSeen(mb, uids, pvtSeen); err != nil {
+		return err
+	}
 	u32 := make([]uint32, len(uids))
 	for i, u := range uids {
 		u32[i] = uint32(u)

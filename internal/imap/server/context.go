@@ -238,7 +238,7 @@ type ctxUpdates struct {
 // note records a change that may alter a result.
 func (u *ctxUpdates) note(ch *store.Change) {
 	switch ch.Kind {
-	case store.ChangeAdded, store.ChangeFlags:
+	case store.ChangeAdded, store.ChangeFlags, store.ChangePrivateSeen:
 		u.dirty[ch.UID] = struct{}{}
 	}
 }
@@ -377,9 +377,15 @@ func (c *Conn) contextUpdates() {
 // matchUIDs evaluates key on the listed messages of the view (ascending).
 func (c *Conn) matchUIDs(key *search.Key, uids []store.UID) ([]bool, error) {
 	v := c.sel
+	c.freshPrivateSeen()
 	msgs, err := c.loadMessages(c.ctx(), key.Fields()|store.FieldFlags)(uids, nil)
 	if err != nil {
 		return nil, err
+	}
+	if v.pvt != nil {
+		for i := range msgs {
+			v.pvt.overlay(&msgs[i]) // the user's own \Seen (privseen.go)
+		}
 	}
 	maxSeq := uint32(len(v.uids))
 	maxUID := v.lastUID()

@@ -84,6 +84,9 @@ func (c *Conn) copyMove(tag string, uid, move bool) error {
 		if err := c.dropCopiedFlags(dst, res.DstUIDs); err != nil {
 			return err
 		}
+		if err := c.carryPrivateSeen(dst, res); err != nil {
+			return err
+		}
 	}
 	code := ""
 	if res != nil && len(res.SrcUIDs) > 0 {

@@ -552,10 +552,23 @@ const (
 const bigFetch = 512
 
 func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool, err error) {
+	c.freshPrivateSeen()
 	v := c.sel
 	st := c.srv.cfg.Store
 	seenSet := map[store.UID]bool{}
-	if req.setSeen && !v.readOnly && v.rights.Has(mailbox.RightSeen) && len(uids) > 0 { // RFC 4314 §4: \Seen only with "s"
+	if req.setSeen && !v.readOnly && v.rights.Has(mailbox.RightSeen) && len(uids) > 0 && v.pvt != nil {
+		// the user's own \Seen (privseen.go)
+		res, err := c.setPrivateSeen(uids, true)
+		if err != nil {
+			return false, err
+		}
+		for _, r := range res {
+			seenSet[r.UID] = true
+		}
+		if len(seenSet) > 0 {
+			req.fields |= store.FieldFlags
+		}
+	} else if req.setSeen && !v.readOnly && v.rights.Has(mailbox.RightSeen) && len(uids) > 0 { // RFC 4314 §4: \Seen only with "s"
 		results, _, changes, err := st.StoreFlags(c.ctx(), v.mbox.ID, uids, store.FlagsAdd, store.Flags{System: store.FlagSeen}, 0)
 		if err != nil {
 			return false, err
@@ -574,6 +587,9 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 	write := func(m *store.Message) error {
 		if fromView {
 			req.found = append(req.found, m.UID)
+		}
+		if v.pvt != nil && req.fields&store.FieldFlags != 0 {
+			v.pvt.overlay(m)
 		}
 		if req.hasChangedSinc && m.ModSeq <= req.changedSince {
 			return nil

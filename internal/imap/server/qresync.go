@@ -91,6 +91,9 @@ func (c *Conn) writeChangedSince(uids []store.UID, since store.ModSeq) error {
 		part := uids[start:min(start+chunk, len(uids))]
 		var msgs []store.Message
 		err := c.srv.cfg.Store.FetchMessages(c.ctx(), c.sel.mbox.ID, part, store.FieldFlags, func(m *store.Message) error {
+			if p := c.sel.pvt; p != nil {
+				p.overlay(m)
+			}
 			if m.ModSeq > since {
 				msgs = append(msgs, *m)
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"barid/internal/deliver"
 	"barid/internal/imap"
 	"barid/internal/mailbox"
 	"barid/internal/store"
@@ -105,12 +106,16 @@ func (c *Conn) replace(tag string, uid bool) error {
 	if !c.dec.ExpectCRLF() {
 		return c.dec.Err()
 	}
+	pvtSeen := c.appendPrivateSeen(mb, []*deliver.Prepared{p}) // privseen.go
 	newUID, err := c.srv.cfg.Deliver.Replace(c.ctx(), c.sel.mbox.ID, target, mb.ID, p)
 	if errors.Is(err, store.ErrNoMessage) {
 		// Expunged by another session since this one last heard.
 		return &imap.Error{Type: imap.TypeNO, Code: imap.CodeExpungeIssued, Text: "The message to replace has been expunged; nothing was appended"}
 	}
 	if err != nil {
+		return err
+	}
+	if err := c.appendedPrivateSeen(mb, []store.UID{newUID}, pvtSeen); err != nil {
 		return err
 	}
 	c.enc.RawString("* OK [").RawString(fmt.Sprintf("%s %d %d", imap.CodeAppendUID, mb.UIDValidity, newUID)).

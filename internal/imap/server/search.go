@@ -573,7 +573,14 @@ func (c *Conn) searchIn(mboxID int64, uids []store.UID, seqOf func(store.UID) ui
 	}
 	// Fast path: the store evaluates what depends only on stored fields
 	// (flags, keywords, sizes, dates, address and subject text).
-	if cs, ok := c.srv.cfg.Store.(store.CriteriaSearcher); ok && !key.HasModSeq() && !c.srv.cfg.NoSearchPushdown {
+	// A private \Seen (privseen.go) is not in the store's flags: the
+	// selected mailbox's is searched here, with the user's \Seen laid over.
+	var pvt *pvtSeen
+	if c.sel != nil && mboxID == c.sel.mbox.ID && c.sel.pvt != nil {
+		c.freshPrivateSeen()
+		pvt = c.sel.pvt
+	}
+	if cs, ok := c.srv.cfg.Store.(store.CriteriaSearcher); ok && pvt == nil && !key.HasModSeq() && !c.srv.cfg.NoSearchPushdown {
 		if crit, ok := c.toCriteria(key, uids); ok {
 			found, err := cs.SearchCriteria(c.ctx(), mboxID, crit)
 			if err != nil {
@@ -620,6 +627,9 @@ func (c *Conn) searchIn(mboxID int64, uids []store.UID, seqOf func(store.UID) ui
 			hit = slices.Grow(hit[:0], len(msgs))[:len(msgs)]
 			for i := range msgs {
 				m := &msgs[i]
+				if pvt != nil {
+					pvt.overlay(m)
+				}
 				sms[i] = search.Msg{Message: m, Seq: seqOf(m.UID), Recent: recent(m.UID),
 					MaxSeq: maxSeq, MaxUID: maxUID, Now: now}
 			}

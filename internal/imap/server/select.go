@@ -107,6 +107,11 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	v.rights = ref.Rights
 	v.shared = ref.Shared()
 	v.nsPrefix = strings.TrimSuffix(ref.Name, ref.Local)
+	if v.shared && c.privateSeenOn(mb) {
+		if v.pvt, err = c.loadPrivateSeen(mb); err != nil {
+			return err
+		}
+	}
 	if readOnly {
 		// EXAMINE shows \Recent without claiming it (RFC 3501 §6.3.2).
 		for _, u := range uids {
@@ -138,6 +143,9 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 				for _, k := range m.Flags.Keywords {
 					v.addKeyword(k)
 				}
+				if v.pvt != nil {
+					v.pvt.overlay(m)
+				}
 				if m.Flags.System&store.FlagSeen == 0 && firstUnseen == 0 {
 					firstUnseen = v.seqOf(m.UID)
 				}
@@ -165,7 +173,14 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 		for _, k := range ks {
 			v.addKeyword(k)
 		}
-		if !c.rev2 {
+		if !c.rev2 && v.pvt != nil {
+			for i, u := range uids {
+				if !v.pvt.seen(u) {
+					firstUnseen = uint32(i + 1)
+					break
+				}
+			}
+		} else if !c.rev2 {
 			u, err := c.srv.cfg.Store.FirstUnseen(c.ctx(), mb.ID)
 			if err != nil {
 				return err

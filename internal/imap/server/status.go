@@ -64,6 +64,11 @@ func (c *Conn) writeStatusResponse(mb *store.Mailbox, items []string) error {
 	if err != nil {
 		return err
 	}
+	if mb.AccountID != c.account.ID && slices.Contains(items, "UNSEEN") {
+		if err := c.privateStatus(mb, st); err != nil {
+			return err
+		}
+	}
 	c.writeStatusItems(mb.Name, st, items)
 	return nil
 }

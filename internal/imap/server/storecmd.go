@@ -119,6 +119,9 @@ func (c *Conn) storeFlags(tag string, uid bool) error {
 	if len(uids) == 0 {
 		return c.ok(tag, "", "Store completed.")
 	}
+	if c.sel.pvt != nil {
+		return c.storePrivate(tag, uid, uids, op, flags, unchangedSince, silent)
+	}
 	results, failed, changes, err := c.srv.cfg.Store.StoreFlags(c.ctx(), c.sel.mbox.ID, uids, op, flags, unchangedSince)
 	if err != nil {
 		return err

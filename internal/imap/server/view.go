@@ -72,6 +72,10 @@ type view struct {
 	// reportedRecent is the RECENT count the client last heard.
 	reportedRecent int
 
+	// pvt is the user's private \Seen of a mailbox another account
+	// owns (privseen.go); nil when \Seen is the message's.
+	pvt *pvtSeen
+
 	// ctx holds the results kept up to date for RETURN (UPDATE)
 	// (RFC 5267 §4, context.go); nil when there are none.
 	ctx *ctxUpdates
@@ -181,6 +185,17 @@ func (v *view) apply(cs []store.Change, self uint64) {
 			if m, ok := v.own[ch.UID]; ok && m >= ch.ModSeq {
 				continue
 			}
+			v.flags[ch.UID] = struct{}{}
+		case store.ChangePrivateSeen:
+			// published under the user's account: another session of
+			// the same user (or this one's echo)
+			if v.pvt == nil {
+				continue
+			}
+			if m, ok := v.own[ch.UID]; ok && m >= ch.ModSeq {
+				continue
+			}
+			v.pvt.stale = true
 			v.flags[ch.UID] = struct{}{}
 		case store.ChangeMailboxDeleted:
 			v.deleted = true
@@ -341,8 +356,12 @@ func (c *Conn) sendUpdatesPolicy(allowExpunge bool, pol updatePolicy) {
 		clear(v.flags)
 		slices.Sort(pend)
 		var msgs []store.Message
+		c.refreshPrivateSeen()
 		if len(pend) > 0 {
 			err := c.srv.cfg.Store.FetchMessages(c.ctx(), v.mbox.ID, pend, store.FieldFlags, func(m *store.Message) error {
+				if v.pvt != nil {
+					v.pvt.overlay(m)
+				}
 				if own, ok := v.own[m.UID]; ok && own >= m.ModSeq {
 					return nil
 				}

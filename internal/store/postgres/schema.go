@@ -338,6 +338,22 @@ CREATE TRIGGER fts_msg_delete AFTER DELETE ON messages FOR EACH ROW EXECUTE FUNC
 
 INSERT INTO fts_pending (blob_id) SELECT DISTINCT blob_id FROM messages ON CONFLICT DO NOTHING;
 `,
+	// 12: private \Seen on shared mailboxes (store.PrivateSeenStore),
+	// as store/sqlite's step 18. ON DELETE CASCADE drops rows with the
+	// mailbox and with the user's account; rows of expunged messages are
+	// removed lazily by SetPrivateSeen (no foreign key on messages, so
+	// expunging costs nothing more).
+	`
+CREATE TABLE privseen (
+	mailbox bigint NOT NULL REFERENCES mailboxes (id) ON DELETE CASCADE,
+	account bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	uid     bigint NOT NULL,
+	seen    boolean NOT NULL,
+	modseq  bigint NOT NULL,
+	PRIMARY KEY (mailbox, account, uid)
+);
+CREATE INDEX privseen_account ON privseen (account);
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

@@ -207,6 +207,9 @@ func (x *flagIndex) applyOne(id int64, b *boxFlags, ch *store.Change) bool {
 		}
 	case store.ChangeMailboxDeleted:
 		return false
+	case store.ChangePrivateSeen:
+		// a user's private \Seen raised the mailbox's modseq; no
+		// message row changed
 	default:
 		return true
 	}

@@ -62,7 +62,8 @@ func TestMigrationRederivesSearchFields(t *testing.T) {
 		"DROP TRIGGER sieve_account_gc", "DROP TABLE sieve_scripts", "DROP TABLE sieve_vacation", "DROP TABLE sieve_outgoing",
 		"DROP TRIGGER acl_gc", "DROP TABLE acl", "DROP TABLE groups",
 		"DROP TRIGGER fts_msg_insert", "DROP TRIGGER fts_msg_delete", "DROP TABLE fts_text",
-		"DROP TABLE fts_docs", "DROP TABLE fts_pending", "DROP TABLE fts_orphans"} {
+		"DROP TABLE fts_docs", "DROP TABLE fts_pending", "DROP TABLE fts_orphans",
+		"DROP TRIGGER privseen_mailbox_gc", "DROP TRIGGER privseen_account_gc", "DROP TABLE privseen"} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

@@ -390,6 +390,29 @@ END;
 
 INSERT OR IGNORE INTO fts_pending (blob_id) SELECT blob_id FROM messages;
 `,
+	// 18: private \Seen on shared mailboxes (store.PrivateSeenStore,
+	// docs/sharing.md): one row per (mailbox, message, user) that user
+	// changed. Triggers drop rows with the mailbox and with the user's
+	// account; rows of expunged messages are removed lazily by
+	// SetPrivateSeen, so that expunging costs nothing more.
+	`
+CREATE TABLE privseen (
+	mailbox INTEGER NOT NULL,
+	account INTEGER NOT NULL,
+	uid     INTEGER NOT NULL,
+	seen    INTEGER NOT NULL,
+	modseq  INTEGER NOT NULL,
+	PRIMARY KEY (mailbox, account, uid)
+) WITHOUT ROWID;
+CREATE INDEX privseen_account ON privseen (account);
+
+CREATE TRIGGER privseen_mailbox_gc AFTER DELETE ON mailboxes BEGIN
+	DELETE FROM privseen WHERE mailbox = old.id;
+END;
+CREATE TRIGGER privseen_account_gc AFTER DELETE ON accounts BEGIN
+	DELETE FROM privseen WHERE account = old.id;
+END;
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

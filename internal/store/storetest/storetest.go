@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Concurrent", testConcurrent},
 		{"URLAuthKeys", testURLAuthKeys},
 		{"ACL", testACL},
+		{"PrivateSeen", testPrivateSeen},
 		{"ObjectIDs", testObjectIDs},
 		{"Replace", testReplace},
 		{"ExpungedFlags", testExpungedFlags},

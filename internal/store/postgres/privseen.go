@@ -1,0 +1,106 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"barid/internal/store"
+)
+
+var _ store.PrivateSeenStore = (*Store)(nil)
+
+// PrivateSeen implements store.PrivateSeenStore.
+func (s *Store) PrivateSeen(ctx context.Context, mailboxID, accountID int64) ([]store.PrivateSeen, error) {
+	rows, err := s.query(ctx, `SELECT p.uid, p.seen, p.modseq FROM privseen p
+		WHERE p.mailbox = $1 AND p.account = $2
+		AND EXISTS (SELECT 1 FROM msgflags f WHERE f.mailbox = p.mailbox AND f.uid = p.uid)
+		ORDER BY p.uid`, mailboxID, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.PrivateSeen
+	for rows.Next() {
+		var uid, modseq int64
+		var seen bool
+		if err := rows.Scan(&uid, &seen, &modseq); err != nil {
+			return nil, err
+		}
+		out = append(out, store.PrivateSeen{UID: store.UID(uid), Seen: seen, ModSeq: store.ModSeq(modseq)})
+	}
+	return out, rows.Err()
+}
+
+// SetPrivateSeen implements store.PrivateSeenStore.
+func (s *Store) SetPrivateSeen(ctx context.Context, mailboxID, accountID int64, uids []store.UID, seen bool) ([]store.PrivateSeen, error) {
+	uids = sortedUIDs(uids)
+	var out []store.PrivateSeen
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		out = nil
+		// the mailbox row lock orders this modseq with the owner's writes
+		mbs, err := lockMailboxes(ctx, tx, mailboxID)
+		if err != nil {
+			return err
+		}
+		m := mbs[mailboxID]
+		if m == nil {
+			return store.ErrNoMailbox
+		}
+		// rows of messages expunged since: removed here, not by EXPUNGE
+		if _, err := tx.Exec(ctx, `DELETE FROM privseen p WHERE p.mailbox = $1 AND p.account = $2
+			AND NOT EXISTS (SELECT 1 FROM msgflags f WHERE f.mailbox = p.mailbox AND f.uid = p.uid)`,
+			mailboxID, accountID); err != nil {
+			return err
+		}
+		if len(uids) == 0 {
+			return nil
+		}
+		have, err := flagRows(ctx, tx, mailboxID, uids, "")
+		if err != nil {
+			return err
+		}
+		cur := make(map[store.UID]bool)
+		rows, err := tx.Query(ctx, `SELECT uid, seen FROM privseen WHERE mailbox = $1 AND account = $2`, mailboxID, accountID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var uid int64
+			var on bool
+			if err := rows.Scan(&uid, &on); err != nil {
+				rows.Close()
+				return err
+			}
+			cur[store.UID(uid)] = on
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		modseq := m.hms + 1
+		var changed []int64
+		for _, r := range have {
+			if cur[r.uid] == seen {
+				continue
+			}
+			changed = append(changed, int64(r.uid))
+			out = append(out, store.PrivateSeen{UID: r.uid, Seen: seen, ModSeq: modseq})
+		}
+		if len(changed) == 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO privseen (mailbox, account, uid, seen, modseq)
+			SELECT $1, $2, u, $4, $5 FROM unnest($3::bigint[]) AS u
+			ON CONFLICT (mailbox, account, uid) DO UPDATE SET seen = excluded.seen, modseq = excluded.modseq`,
+			mailboxID, accountID, changed, seen, int64(modseq)); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE mailboxes SET highestmodseq = $1 WHERE id = $2`, int64(modseq), mailboxID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

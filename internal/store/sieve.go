@@ -66,10 +66,19 @@ type SieveScripts interface {
 	// reject) durably and returns its id.
 	QueueOutgoing(ctx context.Context, m *OutgoingMail) (int64, error)
 	// DueOutgoing returns up to limit queued messages whose NextTry is
-	// not after now, oldest first.
+	// not after now and that no lease holds past now, oldest first. It
+	// claims nothing: senders use ClaimOutgoing.
 	DueOutgoing(ctx context.Context, now time.Time, limit int) ([]OutgoingMail, error)
+	// ClaimOutgoing leases up to limit due messages (NextTry not after
+	// now, no lease or one that ended by now) to owner until now+lease,
+	// oldest first, and returns them with LeaseOwner and LeaseUntil set.
+	// Only the claimant sends: with several nodes on one store, two
+	// concurrent claims never return the same message while its lease
+	// runs, and the message of a node that died is claimed again once
+	// its lease has ended.
+	ClaimOutgoing(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]OutgoingMail, error)
 	// RetryOutgoing records a failed attempt: Attempts+1, NextTry and
-	// LastError.
+	// LastError, and releases the lease.
 	RetryOutgoing(ctx context.Context, id int64, next time.Time, lastErr string) error
 	// DeleteOutgoing removes a sent (or abandoned) message.
 	DeleteOutgoing(ctx context.Context, id int64) error
@@ -87,6 +96,10 @@ type OutgoingMail struct {
 	NextTry   time.Time
 	Created   time.Time
 	LastError string
+	// LeaseOwner and LeaseUntil: the node whose outbox is sending the
+	// message and until when (ClaimOutgoing); "" and zero when free.
+	LeaseOwner string
+	LeaseUntil time.Time
 }
 
 // MailboxMessage is one message for one mailbox of AppendMulti.

@@ -338,6 +338,13 @@ CREATE TRIGGER fts_msg_delete AFTER DELETE ON messages FOR EACH ROW EXECUTE FUNC
 
 INSERT INTO fts_pending (blob_id) SELECT DISTINCT blob_id FROM messages ON CONFLICT DO NOTHING;
 `,
+	// 12: leases on the Sieve outgoing spool, so that with
+	// several nodes on one database only the node that claimed a
+	// message sends it (store.SieveScripts ClaimOutgoing).
+	`
+ALTER TABLE sieve_outgoing ADD COLUMN lease_owner text NOT NULL DEFAULT '';
+ALTER TABLE sieve_outgoing ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

@@ -390,6 +390,13 @@ END;
 
 INSERT OR IGNORE INTO fts_pending (blob_id) SELECT blob_id FROM messages;
 `,
+	// 18: leases on the Sieve outgoing spool
+	// (store.SieveScripts ClaimOutgoing; one process uses a SQLite
+	// file, but the semantics are those of PostgreSQL's).
+	`
+ALTER TABLE sieve_outgoing ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE sieve_outgoing ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

@@ -71,6 +71,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SieveScripts", testSieveScripts},
 		{"SieveVacation", testSieveVacation},
 		{"SieveOutgoing", testSieveOutgoing},
+		{"SieveOutgoingLease", testSieveOutgoingLease},
 		{"AppendMulti", testAppendMulti},
 		{"TextIndex", testTextIndex},
 		{"ImportUIDs", testImportUIDs},

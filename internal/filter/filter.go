@@ -47,6 +47,10 @@ type cachedScript struct {
 	updated time.Time
 	src     string
 	script  *sieve.Script
+	// includes are the scripts the compiled one read through include
+	// (RFC 6609), by name with their content: a PUTSCRIPT of one of
+	// them makes the cache entry stale too.
+	includes map[string]string
 }
 
 func (f *Filter) now() time.Time {
@@ -67,6 +71,13 @@ func (f *Filter) log() *slog.Logger {
 // until the script changes), or nil when none is active. A script that
 // no longer compiles (an include it needs was deleted) is logged and
 // treated as none: the message is kept.
+//
+// Each delivery reads the active script row (one indexed read, which
+// a recipient without a script pays too) and compares it with the
+// cached one by name, modification time and content, so a PUTSCRIPT,
+// SETACTIVE or `barid sieve put` on any node sharing the store is seen
+// by the next delivery; only a script with include reads its included
+// scripts again.
 func (f *Filter) Active(ctx context.Context, accountID int64) (*sieve.Script, error) {
 	sc, err := f.Scripts.Store.ActiveSieveScript(ctx, accountID)
 	if err != nil || sc == nil {
@@ -76,20 +87,55 @@ func (f *Filter) Active(ctx context.Context, accountID int64) (*sieve.Script, er
 	c, ok := f.cache[accountID]
 	f.mu.Unlock()
 	if ok && c.name == sc.Name && c.updated.Equal(sc.Updated) && c.src == string(sc.Script) {
-		return c.script, nil
+		fresh, err := f.includesFresh(ctx, accountID, c.includes)
+		if err != nil {
+			return nil, err
+		}
+		if fresh {
+			return c.script, nil
+		}
 	}
-	s, err := f.Scripts.Compile(ctx, accountID, sc.Name, sc.Script)
+	includes := map[string]string{}
+	load := f.Scripts.loader(ctx, accountID)
+	s, err := sieve.Compile(sc.Name, sc.Script, f.Scripts.Options, func(name string, global bool) ([]byte, error) {
+		b, err := load(name, global)
+		if err == nil {
+			includes[name] = string(b)
+		}
+		return b, err
+	})
 	if err != nil {
 		f.log().Error("sieve: the active script does not compile; keeping mail in INBOX", "account", accountID, "script", sc.Name, "err", err)
 		return nil, nil
+	}
+	if len(includes) == 0 {
+		includes = nil
 	}
 	f.mu.Lock()
 	if f.cache == nil {
 		f.cache = map[int64]cachedScript{}
 	}
-	f.cache[accountID] = cachedScript{name: sc.Name, updated: sc.Updated, src: string(sc.Script), script: s}
+	f.cache[accountID] = cachedScript{name: sc.Name, updated: sc.Updated, src: string(sc.Script), script: s, includes: includes}
 	f.mu.Unlock()
 	return s, nil
+}
+
+// includesFresh reports whether every script the cached one included
+// still has the content it was compiled with.
+func (f *Filter) includesFresh(ctx context.Context, accountID int64, includes map[string]string) (bool, error) {
+	for name, src := range includes {
+		sc, err := f.Scripts.Store.SieveScript(ctx, accountID, name)
+		if errors.Is(err, store.ErrNoScript) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if string(sc.Script) != src {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // Recipient is one envelope recipient whose script runs.

@@ -55,6 +55,10 @@ type interp struct {
 	msg       *parsedMsg
 	// duplicate (RFC 7352) ids to record when delivery succeeds
 	dups []DuplicateMark
+	// addrs caches parsed address lists by header value for one run:
+	// a script of many address tests reads the same From/To lines
+	// many times, and parsing them is most of such a script's cost.
+	addrs map[string]parsedAddrs
 }
 
 type runtimeErr struct {

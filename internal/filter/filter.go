@@ -43,10 +43,9 @@ type Filter struct {
 }
 
 type cachedScript struct {
-	name    string
-	updated time.Time
-	src     string
-	script  *sieve.Script
+	name   string
+	digest []byte // store.ScriptDigest of the content compiled
+	script *sieve.Script
 	// includes are the scripts the compiled one read through include
 	// (RFC 6609), by name with their content: a PUTSCRIPT of one of
 	// them makes the cache entry stale too.
@@ -72,21 +71,22 @@ func (f *Filter) log() *slog.Logger {
 // no longer compiles (an include it needs was deleted) is logged and
 // treated as none: the message is kept.
 //
-// Each delivery reads the active script row (one indexed read, which
-// a recipient without a script pays too) and compares it with the
-// cached one by name, modification time and content, so a PUTSCRIPT,
-// SETACTIVE or `barid sieve put` on any node sharing the store is seen
-// by the next delivery; only a script with include reads its included
-// scripts again.
+// Each delivery reads only the active script's name and content digest
+// (store.SieveScripts ActiveSieveScriptDigest; a recipient without a
+// script pays the same read) and compares them with the cached
+// compilation's, so a PUTSCRIPT, SETACTIVE or `barid sieve put` on any
+// node sharing the store is seen by the next delivery; the script is
+// read and compiled again only when it changed. A script with include
+// also has its included scripts read again.
 func (f *Filter) Active(ctx context.Context, accountID int64) (*sieve.Script, error) {
-	sc, err := f.Scripts.Store.ActiveSieveScript(ctx, accountID)
-	if err != nil || sc == nil {
+	name, digest, err := f.Scripts.Store.ActiveSieveScriptDigest(ctx, accountID)
+	if err != nil || name == "" {
 		return nil, err
 	}
 	f.mu.Lock()
 	c, ok := f.cache[accountID]
 	f.mu.Unlock()
-	if ok && c.name == sc.Name && c.updated.Equal(sc.Updated) && c.src == string(sc.Script) {
+	if ok && c.name == name && len(digest) > 0 && bytes.Equal(c.digest, digest) {
 		fresh, err := f.includesFresh(ctx, accountID, c.includes)
 		if err != nil {
 			return nil, err
@@ -94,6 +94,10 @@ func (f *Filter) Active(ctx context.Context, accountID int64) (*sieve.Script, er
 		if fresh {
 			return c.script, nil
 		}
+	}
+	sc, err := f.Scripts.Store.ActiveSieveScript(ctx, accountID)
+	if err != nil || sc == nil {
+		return nil, err
 	}
 	includes := map[string]string{}
 	load := f.Scripts.loader(ctx, accountID)
@@ -115,7 +119,7 @@ func (f *Filter) Active(ctx context.Context, accountID int64) (*sieve.Script, er
 	if f.cache == nil {
 		f.cache = map[int64]cachedScript{}
 	}
-	f.cache[accountID] = cachedScript{name: sc.Name, updated: sc.Updated, src: string(sc.Script), script: s, includes: includes}
+	f.cache[accountID] = cachedScript{name: sc.Name, digest: store.ScriptDigest(sc.Script), script: s, includes: includes}
 	f.mu.Unlock()
 	return s, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"time"
 )
@@ -13,6 +14,13 @@ type SieveScript struct {
 	Script  []byte
 	Active  bool
 	Updated time.Time
+}
+
+// ScriptDigest is the digest ActiveSieveScriptDigest reports for a
+// script's content.
+func ScriptDigest(script []byte) []byte {
+	d := sha256.Sum256(script)
+	return d[:]
 }
 
 // Sieve errors. internal/managesieve maps them to response codes
@@ -35,6 +43,13 @@ type SieveScripts interface {
 	SieveScript(ctx context.Context, accountID int64, name string) (*SieveScript, error)
 	// ActiveSieveScript returns the active script, or nil, nil.
 	ActiveSieveScript(ctx context.Context, accountID int64) (*SieveScript, error)
+	// ActiveSieveScriptDigest returns the active script's name and
+	// the SHA-256 of its content (ScriptDigest) as PutSieveScript
+	// recorded it, without the content: what a delivery reads to see
+	// whether its compiled copy is current, on any node. name is ""
+	// when none is active; digest is empty for a script stored before
+	// digests were recorded (then read the script).
+	ActiveSieveScriptDigest(ctx context.Context, accountID int64) (name string, digest []byte, err error)
 	// PutSieveScript creates or replaces a script (an active script
 	// stays active, RFC 5804 §2.6). Creating one more than maxScripts
 	// (> 0) fails with ErrTooManyScripts, checked in the same

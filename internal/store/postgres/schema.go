@@ -345,6 +345,13 @@ INSERT INTO fts_pending (blob_id) SELECT DISTINCT blob_id FROM messages ON CONFL
 ALTER TABLE sieve_outgoing ADD COLUMN lease_owner text NOT NULL DEFAULT '';
 ALTER TABLE sieve_outgoing ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;
 `,
+	// 13: the SHA-256 of each Sieve script (store.ScriptDigest), so a
+	// delivery checks its cached compilation without reading the
+	// script (store.SieveScripts ActiveSieveScriptDigest).
+	`
+ALTER TABLE sieve_scripts ADD COLUMN digest bytea NOT NULL DEFAULT ''::bytea;
+UPDATE sieve_scripts SET digest = sha256(script);
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

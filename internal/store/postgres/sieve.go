@@ -68,6 +68,17 @@ func (s *Store) ActiveSieveScript(ctx context.Context, accountID int64) (*store.
 	return sc, err
 }
 
+// ActiveSieveScriptDigest implements store.SieveScripts.
+func (s *Store) ActiveSieveScriptDigest(ctx context.Context, accountID int64) (string, []byte, error) {
+	var name string
+	var digest []byte
+	err := s.queryRow(ctx, `SELECT name, digest FROM sieve_scripts WHERE account = $1 AND active`, accountID).Scan(&name, &digest)
+	if errNoRows(err) {
+		return "", nil, nil
+	}
+	return name, digest, err
+}
+
 // lockScripts takes the account row's lock, serializing the script
 // changes of one account (the count check of PutSieveScript, the one
 // active script), and reports ErrNoAccount.
@@ -90,8 +101,8 @@ func (s *Store) PutSieveScript(ctx context.Context, accountID int64, name string
 			return err
 		}
 		now := s.now().UnixMilli()
-		tag, err := tx.Exec(ctx, `UPDATE sieve_scripts SET script = $3, updated = $4 WHERE account = $1 AND name = $2`,
-			accountID, name, script, now)
+		tag, err := tx.Exec(ctx, `UPDATE sieve_scripts SET script = $3, updated = $4, digest = $5 WHERE account = $1 AND name = $2`,
+			accountID, name, script, now, store.ScriptDigest(script))
 		if err != nil || tag.RowsAffected() > 0 {
 			return err
 		}
@@ -104,8 +115,8 @@ func (s *Store) PutSieveScript(ctx context.Context, accountID int64, name string
 				return store.ErrTooManyScripts
 			}
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO sieve_scripts (account, name, script, active, updated) VALUES ($1, $2, $3, false, $4)`,
-			accountID, name, script, now)
+		_, err = tx.Exec(ctx, `INSERT INTO sieve_scripts (account, name, script, active, updated, digest) VALUES ($1, $2, $3, false, $4, $5)`,
+			accountID, name, script, now, store.ScriptDigest(script))
 		return err
 	})
 }

@@ -397,6 +397,14 @@ INSERT OR IGNORE INTO fts_pending (blob_id) SELECT blob_id FROM messages;
 ALTER TABLE sieve_outgoing ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE sieve_outgoing ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
 `,
+	// 19: the SHA-256 of each Sieve script (store.ScriptDigest), so a
+	// delivery checks its cached compilation without reading the
+	// script (store.SieveScripts ActiveSieveScriptDigest). Scripts
+	// stored before keep an empty digest until their next PUTSCRIPT:
+	// a delivery then reads the script itself.
+	`
+ALTER TABLE sieve_scripts ADD COLUMN digest BLOB NOT NULL DEFAULT x'';
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

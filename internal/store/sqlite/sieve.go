@@ -67,6 +67,21 @@ func (s *Store) ActiveSieveScript(ctx context.Context, accountID int64) (*store.
 	return sc, err
 }
 
+// ActiveSieveScriptDigest implements store.SieveScripts.
+func (s *Store) ActiveSieveScriptDigest(ctx context.Context, accountID int64) (string, []byte, error) {
+	var name string
+	var digest []byte
+	err := s.read(ctx, func(r *reader) error {
+		err := r.queryRow(`SELECT name, digest FROM sieve_scripts WHERE account = ? AND active = 1`, accountID).Scan(&name, &digest)
+		if errNoRows(err) {
+			name, digest = "", nil
+			return nil
+		}
+		return err
+	})
+	return name, digest, err
+}
+
 func (s *Store) oneScript(ctx context.Context, q string, args ...any) (*store.SieveScript, error) {
 	var sc *store.SieveScript
 	err := s.read(ctx, func(r *reader) error {
@@ -86,8 +101,8 @@ func (s *Store) PutSieveScript(ctx context.Context, accountID int64, name string
 		script = []byte{}
 	}
 	return s.write(ctx, func(t *wtx) error {
-		n, err := t.execN(`UPDATE sieve_scripts SET script = ?, updated = ? WHERE account = ? AND name = ?`,
-			script, s.now().UnixMilli(), accountID, name)
+		n, err := t.execN(`UPDATE sieve_scripts SET script = ?, updated = ?, digest = ? WHERE account = ? AND name = ?`,
+			script, s.now().UnixMilli(), store.ScriptDigest(script), accountID, name)
 		if err != nil || n > 0 {
 			return err
 		}
@@ -107,8 +122,8 @@ func (s *Store) PutSieveScript(ctx context.Context, accountID int64, name string
 		if ok == 0 {
 			return store.ErrNoAccount
 		}
-		_, err = t.exec(`INSERT INTO sieve_scripts (account, name, script, active, updated) VALUES (?, ?, ?, 0, ?)`,
-			accountID, name, script, s.now().UnixMilli())
+		_, err = t.exec(`INSERT INTO sieve_scripts (account, name, script, active, updated, digest) VALUES (?, ?, ?, 0, ?, ?)`,
+			accountID, name, script, s.now().UnixMilli(), store.ScriptDigest(script))
 		return err
 	})
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -232,6 +233,49 @@ func testSieveOutgoing(t *testing.T, open func(t *testing.T) store.Store) {
 	due = must[[]store.OutgoingMail](t)(ss.DueOutgoing(ctx, now.Add(3*time.Hour), 10))
 	if len(due) != 1 || due[0].ID != id1 {
 		t.Fatalf("after delete: %+v", due)
+	}
+}
+
+// testSieveScriptDigest: the active script's name and content digest
+// change with PUTSCRIPT, SETACTIVE and RENAMESCRIPT, and not otherwise.
+func testSieveScriptDigest(t *testing.T, open func(t *testing.T) store.Store) {
+	s := openClosed(t, open)
+	ss := sieveStore(t, s)
+	ctx := context.Background()
+	acct := must[*store.Account](t)(s.CreateAccount(ctx, "digest", nil))
+	digest := func() (string, []byte) {
+		t.Helper()
+		name, d, err := ss.ActiveSieveScriptDigest(ctx, acct.ID)
+		noErr(t, err)
+		return name, d
+	}
+	if name, d := digest(); name != "" || len(d) != 0 {
+		t.Fatalf("no script: %q %x", name, d)
+	}
+	noErr(t, ss.PutSieveScript(ctx, acct.ID, "a", []byte("keep;"), 0))
+	noErr(t, ss.PutSieveScript(ctx, acct.ID, "b", []byte("discard;"), 0))
+	if name, _ := digest(); name != "" {
+		t.Fatalf("nothing active: %q", name)
+	}
+	noErr(t, ss.SetActiveSieveScript(ctx, acct.ID, "a"))
+	if name, d := digest(); name != "a" || !bytes.Equal(d, store.ScriptDigest([]byte("keep;"))) {
+		t.Fatalf("a active: %q %x", name, d)
+	}
+	noErr(t, ss.PutSieveScript(ctx, acct.ID, "a", []byte("stop;"), 0))
+	if name, d := digest(); name != "a" || !bytes.Equal(d, store.ScriptDigest([]byte("stop;"))) {
+		t.Fatalf("a replaced: %q %x", name, d)
+	}
+	noErr(t, ss.RenameSieveScript(ctx, acct.ID, "a", "c"))
+	if name, d := digest(); name != "c" || !bytes.Equal(d, store.ScriptDigest([]byte("stop;"))) {
+		t.Fatalf("renamed: %q %x", name, d)
+	}
+	noErr(t, ss.SetActiveSieveScript(ctx, acct.ID, "b"))
+	if name, d := digest(); name != "b" || !bytes.Equal(d, store.ScriptDigest([]byte("discard;"))) {
+		t.Fatalf("b active: %q %x", name, d)
+	}
+	noErr(t, ss.SetActiveSieveScript(ctx, acct.ID, ""))
+	if name, _ := digest(); name != "" {
+		t.Fatalf("deactivated: %q", name)
 	}
 }
 

@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SieveVacation", testSieveVacation},
 		{"SieveOutgoing", testSieveOutgoing},
 		{"SieveOutgoingLease", testSieveOutgoingLease},
+		{"SieveScriptDigest", testSieveScriptDigest},
 		{"AppendMulti", testAppendMulti},
 		{"TextIndex", testTextIndex},
 		{"ImportUIDs", testImportUIDs},

@@ -43,10 +43,13 @@ type Filter struct {
 }
 
 type cachedScript struct {
-	name    string
-	updated time.Time
-	src     string
-	script  *sieve.Script
+	name   string
+	digest []byte // store.ScriptDigest of the content compiled
+	script *sieve.Script
+	// includes are the scripts the compiled one read through include
+	// (RFC 6609), by name with their content: a PUTSCRIPT of one of
+	// them makes the cache entry stale too.
+	includes map[string]string
 }
 
 func (f *Filter) now() time.Time {
@@ -67,29 +70,76 @@ func (f *Filter) log() *slog.Logger {
 // until the script changes), or nil when none is active. A script that
 // no longer compiles (an include it needs was deleted) is logged and
 // treated as none: the message is kept.
+//
+// Each delivery reads only the active script's name and content digest
+// (store.SieveScripts ActiveSieveScriptDigest; a recipient without a
+// script pays the same read) and compares them with the cached
+// compilation's, so a PUTSCRIPT, SETACTIVE or `barid sieve put` on any
+// node sharing the store is seen by the next delivery; the script is
+// read and compiled again only when it changed. A script with include
+// also has its included scripts read again.
 func (f *Filter) Active(ctx context.Context, accountID int64) (*sieve.Script, error) {
-	sc, err := f.Scripts.Store.ActiveSieveScript(ctx, accountID)
-	if err != nil || sc == nil {
+	name, digest, err := f.Scripts.Store.ActiveSieveScriptDigest(ctx, accountID)
+	if err != nil || name == "" {
 		return nil, err
 	}
 	f.mu.Lock()
 	c, ok := f.cache[accountID]
 	f.mu.Unlock()
-	if ok && c.name == sc.Name && c.updated.Equal(sc.Updated) && c.src == string(sc.Script) {
-		return c.script, nil
+	if ok && c.name == name && len(digest) > 0 && bytes.Equal(c.digest, digest) {
+		fresh, err := f.includesFresh(ctx, accountID, c.includes)
+		if err != nil {
+			return nil, err
+		}
+		if fresh {
+			return c.script, nil
+		}
 	}
-	s, err := f.Scripts.Compile(ctx, accountID, sc.Name, sc.Script)
+	sc, err := f.Scripts.Store.ActiveSieveScript(ctx, accountID)
+	if err != nil || sc == nil {
+		return nil, err
+	}
+	includes := map[string]string{}
+	load := f.Scripts.loader(ctx, accountID)
+	s, err := sieve.Compile(sc.Name, sc.Script, f.Scripts.Options, func(name string, global bool) ([]byte, error) {
+		b, err := load(name, global)
+		if err == nil {
+			includes[name] = string(b)
+		}
+		return b, err
+	})
 	if err != nil {
 		f.log().Error("sieve: the active script does not compile; keeping mail in INBOX", "account", accountID, "script", sc.Name, "err", err)
 		return nil, nil
+	}
+	if len(includes) == 0 {
+		includes = nil
 	}
 	f.mu.Lock()
 	if f.cache == nil {
 		f.cache = map[int64]cachedScript{}
 	}
-	f.cache[accountID] = cachedScript{name: sc.Name, updated: sc.Updated, src: string(sc.Script), script: s}
+	f.cache[accountID] = cachedScript{name: sc.Name, digest: store.ScriptDigest(sc.Script), script: s, includes: includes}
 	f.mu.Unlock()
 	return s, nil
+}
+
+// includesFresh reports whether every script the cached one included
+// still has the content it was compiled with.
+func (f *Filter) includesFresh(ctx context.Context, accountID int64, includes map[string]string) (bool, error) {
+	for name, src := range includes {
+		sc, err := f.Scripts.Store.SieveScript(ctx, accountID, name)
+		if errors.Is(err, store.ErrNoScript) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if string(sc.Script) != src {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // Recipient is one envelope recipient whose script runs.

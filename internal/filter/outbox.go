@@ -3,11 +3,13 @@ package filter
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -38,6 +40,15 @@ type Outbox struct {
 	Poll time.Duration
 	// Timeout bounds one SMTP session (default 2 min).
 	Timeout time.Duration
+	// Owner names this outbox in the spool's leases (default: the
+	// host name, the process id and a random suffix, unique per
+	// process).
+	Owner string
+	// Lease is how long a claimed message belongs to this outbox
+	// before another node may take it over (default: Timeout plus one
+	// minute, so a send that is still running keeps its lease; longer
+	// than any clock skew between nodes should be).
+	Lease time.Duration
 	// Now is the clock (tests); nil is time.Now.
 	Now func() time.Time
 
@@ -62,6 +73,26 @@ func (o *Outbox) init() {
 	if o.wake == nil {
 		o.wake = make(chan struct{}, 1)
 	}
+	if o.Owner == "" {
+		host, _ := os.Hostname()
+		var r [4]byte
+		rand.Read(r[:])
+		o.Owner = fmt.Sprintf("%s/%s/%d/%x", o.Hostname, host, os.Getpid(), r)
+	}
+}
+
+func (o *Outbox) timeout() time.Duration {
+	if o.Timeout <= 0 {
+		return 2 * time.Minute
+	}
+	return o.Timeout
+}
+
+func (o *Outbox) lease() time.Duration {
+	if o.Lease > 0 {
+		return o.Lease
+	}
+	return o.timeout() + time.Minute
 }
 
 // Queue stores m in the spool (durably) and wakes the sender.
@@ -137,17 +168,30 @@ func (o *Outbox) nextWake(ctx context.Context, poll time.Duration) time.Duration
 	if err != nil || len(next) == 0 {
 		return poll
 	}
-	return min(poll, max(next[0].NextTry.Sub(now), 10*time.Millisecond))
+	at := next[0].NextTry
+	if next[0].LeaseUntil.After(at) {
+		// Another node holds it; look again when its lease ends.
+		at = next[0].LeaseUntil
+	}
+	return min(poll, max(at.Sub(now), 10*time.Millisecond))
 }
 
+// claimBatch is how many messages one claim leases: few, so that the
+// last of them is still sent within the lease.
+const claimBatch = 1
+
 // RunOnce sends every due message once; it returns how many were sent.
+// Each message is first claimed (store.SieveScripts ClaimOutgoing): with
+// several nodes on one store only the claimant sends it, and a message
+// claimed by a node that died is taken over once the lease ends.
 func (o *Outbox) RunOnce(ctx context.Context) int {
 	if o.Addr == "" {
 		return 0
 	}
+	o.init()
 	sent := 0
 	for {
-		due, err := o.Store.DueOutgoing(ctx, o.now(), 50)
+		due, err := o.Store.ClaimOutgoing(ctx, o.Owner, o.now(), o.lease(), claimBatch)
 		if err != nil {
 			if ctx.Err() == nil {
 				o.log().Error("sieve: reading the outgoing spool failed", "err", err)
@@ -228,10 +272,7 @@ func permanent(err error) bool {
 // when offered (certificate not checked, as Postfix's "may"), MAIL,
 // RCPT, DATA.
 func (o *Outbox) send(ctx context.Context, m *store.OutgoingMail) error {
-	timeout := o.Timeout
-	if timeout <= 0 {
-		timeout = 2 * time.Minute
-	}
+	timeout := o.timeout()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	d := net.Dialer{Timeout: 30 * time.Second}

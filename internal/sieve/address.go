@@ -92,17 +92,8 @@ func extract(part addrPart, local, domain string) (string, bool) {
 func (i *interp) addressValues(n *node, raw []string) (out []string, entries int) {
 	part := addressPart(n)
 	for _, v := range raw {
-		var addrs []header.Address
-		bad := false
-		for _, a := range header.ParseAddressList(v) {
-			if a.GroupStart || a.GroupEnd {
-				continue
-			}
-			if a.Invalid {
-				bad = true
-			}
-			addrs = append(addrs, a)
-		}
+		pa := i.parseAddrs(v)
+		addrs, bad := pa.addrs, pa.bad
 		if bad || len(addrs) == 0 {
 			// RFC 5228 §5.1: a value that is not a valid address list
 			// is not matched by :localpart or :domain; as in Pigeonhole
@@ -122,6 +113,37 @@ func (i *interp) addressValues(n *node, raw []string) (out []string, entries int
 		}
 	}
 	return out, entries
+}
+
+// parsedAddrs is one header value parsed as an address list: its
+// addresses without group markers, and whether any was invalid.
+type parsedAddrs struct {
+	addrs []header.Address
+	bad   bool
+}
+
+// parseAddrs parses v once per run (see interp.addrs). The result
+// depends only on v, so edits by editheader, which change the values,
+// simply miss the cache.
+func (i *interp) parseAddrs(v string) parsedAddrs {
+	if pa, ok := i.addrs[v]; ok {
+		return pa
+	}
+	var pa parsedAddrs
+	for _, a := range header.ParseAddressList(v) {
+		if a.GroupStart || a.GroupEnd {
+			continue
+		}
+		if a.Invalid {
+			pa.bad = true
+		}
+		pa.addrs = append(pa.addrs, a)
+	}
+	if i.addrs == nil {
+		i.addrs = map[string]parsedAddrs{}
+	}
+	i.addrs[v] = pa
+	return pa
 }
 
 func splitAddr(s string) (local, domain string) {

@@ -55,6 +55,13 @@ type interp struct {
 	msg       *parsedMsg
 	// duplicate (RFC 7352) ids to record when delivery succeeds
 	dups []DuplicateMark
+	// addrs caches parsed address lists by header value for one run:
+	// a script of many address tests reads the same From/To lines
+	// many times, and parsing them is most of such a script's cost.
+	addrs map[string]parsedAddrs
+	// hdrVals caches headerValues of the unedited message header by
+	// lower-case field name for one run.
+	hdrVals map[string][]string
 }
 
 type runtimeErr struct {
@@ -413,20 +420,36 @@ func (i *interp) match(n *node, vals, keys []string) bool {
 // §2.7.2: RFC 2047 encoded words are decoded), narrowed by :index/:last
 // (RFC 5260 §6) and taken from MIME parts with :mime (RFC 5703 §4).
 func (i *interp) headerValues(n *node, name string) []string {
-	var raw []string
-	if _, mime := n.tags["mime"]; mime {
-		raw = i.mimeHeader(n, name)
-	} else {
-		raw = i.msgHeader(name)
-	}
-	vals := make([]string, 0, len(raw))
-	for _, v := range raw {
-		v = strings.Trim(v, " \t")
-		if strings.Contains(v, "=?") {
-			v = header.DecodeWords(v)
+	_, mime := n.tags["mime"]
+	// The message's own (unedited) header is the same for the whole
+	// run: its decoded values are kept per name (interp.hdrVals), read
+	// only by the callers.
+	cache := !mime && i.hdr == nil
+	key := strings.ToLower(name)
+	vals, ok := i.hdrVals[key]
+	if !cache || !ok {
+		var raw []string
+		if mime {
+			raw = i.mimeHeader(n, name)
+		} else {
+			raw = i.msgHeader(name)
 		}
-		vals = append(vals, v)
+		vals = make([]string, 0, len(raw))
+		for _, v := range raw {
+			v = strings.Trim(v, " \t")
+			if strings.Contains(v, "=?") {
+				v = header.DecodeWords(v)
+			}
+			vals = append(vals, v)
+		}
+		if cache {
+			if i.hdrVals == nil {
+				i.hdrVals = map[string][]string{}
+			}
+			i.hdrVals[key] = vals
+		}
 	}
+	vals = vals[:len(vals):len(vals)]
 	if p := n.tags["index"]; p != nil {
 		idx := int(p.num)
 		if _, last := n.tags["last"]; last {
@@ -435,7 +458,7 @@ func (i *interp) headerValues(n *node, name string) []string {
 		if idx < 1 || idx > len(vals) {
 			return nil
 		}
-		return vals[idx-1 : idx]
+		return vals[idx-1 : idx : idx]
 	}
 	return vals
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"time"
 )
@@ -13,6 +14,13 @@ type SieveScript struct {
 	Script  []byte
 	Active  bool
 	Updated time.Time
+}
+
+// ScriptDigest is the digest ActiveSieveScriptDigest reports for a
+// script's content.
+func ScriptDigest(script []byte) []byte {
+	d := sha256.Sum256(script)
+	return d[:]
 }
 
 // Sieve errors. internal/managesieve maps them to response codes
@@ -35,6 +43,13 @@ type SieveScripts interface {
 	SieveScript(ctx context.Context, accountID int64, name string) (*SieveScript, error)
 	// ActiveSieveScript returns the active script, or nil, nil.
 	ActiveSieveScript(ctx context.Context, accountID int64) (*SieveScript, error)
+	// ActiveSieveScriptDigest returns the active script's name and
+	// the SHA-256 of its content (ScriptDigest) as PutSieveScript
+	// recorded it, without the content: what a delivery reads to see
+	// whether its compiled copy is current, on any node. name is ""
+	// when none is active; digest is empty for a script stored before
+	// digests were recorded (then read the script).
+	ActiveSieveScriptDigest(ctx context.Context, accountID int64) (name string, digest []byte, err error)
 	// PutSieveScript creates or replaces a script (an active script
 	// stays active, RFC 5804 §2.6). Creating one more than maxScripts
 	// (> 0) fails with ErrTooManyScripts, checked in the same
@@ -66,10 +81,19 @@ type SieveScripts interface {
 	// reject) durably and returns its id.
 	QueueOutgoing(ctx context.Context, m *OutgoingMail) (int64, error)
 	// DueOutgoing returns up to limit queued messages whose NextTry is
-	// not after now, oldest first.
+	// not after now and that no lease holds past now, oldest first. It
+	// claims nothing: senders use ClaimOutgoing.
 	DueOutgoing(ctx context.Context, now time.Time, limit int) ([]OutgoingMail, error)
+	// ClaimOutgoing leases up to limit due messages (NextTry not after
+	// now, no lease or one that ended by now) to owner until now+lease,
+	// oldest first, and returns them with LeaseOwner and LeaseUntil set.
+	// Only the claimant sends: with several nodes on one store, two
+	// concurrent claims never return the same message while its lease
+	// runs, and the message of a node that died is claimed again once
+	// its lease has ended.
+	ClaimOutgoing(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]OutgoingMail, error)
 	// RetryOutgoing records a failed attempt: Attempts+1, NextTry and
-	// LastError.
+	// LastError, and releases the lease.
 	RetryOutgoing(ctx context.Context, id int64, next time.Time, lastErr string) error
 	// DeleteOutgoing removes a sent (or abandoned) message.
 	DeleteOutgoing(ctx context.Context, id int64) error
@@ -87,6 +111,10 @@ type OutgoingMail struct {
 	NextTry   time.Time
 	Created   time.Time
 	LastError string
+	// LeaseOwner and LeaseUntil: the node whose outbox is sending the
+	// message and until when (ClaimOutgoing); "" and zero when free.
+	LeaseOwner string
+	LeaseUntil time.Time
 }
 
 // MailboxMessage is one message for one mailbox of AppendMulti.

@@ -354,6 +354,20 @@ CREATE TABLE privseen (
 );
 CREATE INDEX privseen_account ON privseen (account);
 `,
+	// 13: leases on the Sieve outgoing spool, so that with
+	// several nodes on one database only the node that claimed a
+	// message sends it (store.SieveScripts ClaimOutgoing).
+	`
+ALTER TABLE sieve_outgoing ADD COLUMN lease_owner text NOT NULL DEFAULT '';
+ALTER TABLE sieve_outgoing ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;
+`,
+	// 14: the SHA-256 of each Sieve script (store.ScriptDigest), so a
+	// delivery checks its cached compilation without reading the
+	// script (store.SieveScripts ActiveSieveScriptDigest).
+	`
+ALTER TABLE sieve_scripts ADD COLUMN digest bytea NOT NULL DEFAULT ''::bytea;
+UPDATE sieve_scripts SET digest = sha256(script);
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

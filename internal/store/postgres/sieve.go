@@ -1,7 +1,9 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,6 +68,17 @@ func (s *Store) ActiveSieveScript(ctx context.Context, accountID int64) (*store.
 	return sc, err
 }
 
+// ActiveSieveScriptDigest implements store.SieveScripts.
+func (s *Store) ActiveSieveScriptDigest(ctx context.Context, accountID int64) (string, []byte, error) {
+	var name string
+	var digest []byte
+	err := s.queryRow(ctx, `SELECT name, digest FROM sieve_scripts WHERE account = $1 AND active`, accountID).Scan(&name, &digest)
+	if errNoRows(err) {
+		return "", nil, nil
+	}
+	return name, digest, err
+}
+
 // lockScripts takes the account row's lock, serializing the script
 // changes of one account (the count check of PutSieveScript, the one
 // active script), and reports ErrNoAccount.
@@ -88,8 +101,8 @@ func (s *Store) PutSieveScript(ctx context.Context, accountID int64, name string
 			return err
 		}
 		now := s.now().UnixMilli()
-		tag, err := tx.Exec(ctx, `UPDATE sieve_scripts SET script = $3, updated = $4 WHERE account = $1 AND name = $2`,
-			accountID, name, script, now)
+		tag, err := tx.Exec(ctx, `UPDATE sieve_scripts SET script = $3, updated = $4, digest = $5 WHERE account = $1 AND name = $2`,
+			accountID, name, script, now, store.ScriptDigest(script))
 		if err != nil || tag.RowsAffected() > 0 {
 			return err
 		}
@@ -102,8 +115,8 @@ func (s *Store) PutSieveScript(ctx context.Context, accountID int64, name string
 				return store.ErrTooManyScripts
 			}
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO sieve_scripts (account, name, script, active, updated) VALUES ($1, $2, $3, false, $4)`,
-			accountID, name, script, now)
+		_, err = tx.Exec(ctx, `INSERT INTO sieve_scripts (account, name, script, active, updated, digest) VALUES ($1, $2, $3, false, $4, $5)`,
+			accountID, name, script, now, store.ScriptDigest(script))
 		return err
 	})
 }
@@ -230,33 +243,75 @@ func (s *Store) QueueOutgoing(ctx context.Context, m *store.OutgoingMail) (int64
 
 // DueOutgoing implements store.SieveScripts.
 func (s *Store) DueOutgoing(ctx context.Context, now time.Time, limit int) ([]store.OutgoingMail, error) {
-	rows, err := s.query(ctx, `SELECT id, account, kind, sender, rcpts, data, attempts, next_try, created, last_error
-		FROM sieve_outgoing WHERE next_try <= $1 ORDER BY next_try, id LIMIT $2`, now.UnixMilli(), limit)
+	rows, err := s.query(ctx, `SELECT `+outgoingCols+`
+		FROM sieve_outgoing WHERE next_try <= $1 AND lease_until <= $1 ORDER BY next_try, id LIMIT $2`, now.UnixMilli(), limit)
 	if err != nil {
 		return nil, err
 	}
+	return scanOutgoingRows(rows)
+}
+
+const outgoingCols = `id, account, kind, sender, rcpts, data, attempts, next_try, created, last_error, lease_owner, lease_until`
+
+func scanOutgoingRows(rows pgx.Rows) ([]store.OutgoingMail, error) {
 	defer rows.Close()
 	var out []store.OutgoingMail
 	for rows.Next() {
 		var m store.OutgoingMail
 		var rcpts string
-		var next, created int64
-		if err := rows.Scan(&m.ID, &m.AccountID, &m.Kind, &m.From, &rcpts, &m.Data, &m.Attempts, &next, &created, &m.LastError); err != nil {
+		var next, created, lease int64
+		if err := rows.Scan(&m.ID, &m.AccountID, &m.Kind, &m.From, &rcpts, &m.Data, &m.Attempts, &next, &created,
+			&m.LastError, &m.LeaseOwner, &lease); err != nil {
 			return nil, err
 		}
 		if rcpts != "" {
 			m.To = strings.Split(rcpts, "\n")
 		}
 		m.NextTry, m.Created = time.UnixMilli(next), time.UnixMilli(created)
+		if lease != 0 {
+			m.LeaseUntil = time.UnixMilli(lease)
+		}
 		out = append(out, m)
 	}
 	return out, rows.Err()
 }
 
+// ClaimOutgoing implements store.SieveScripts: the due rows are locked
+// with FOR UPDATE SKIP LOCKED, so a concurrent claim on another node
+// passes over them instead of waiting, and the UPDATE's own check of
+// the lease (re-evaluated on the locked row) keeps a row that was
+// claimed meanwhile from being claimed twice.
+func (s *Store) ClaimOutgoing(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutgoingMail, error) {
+	var out []store.OutgoingMail
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `WITH c AS (
+			SELECT id FROM sieve_outgoing WHERE next_try <= $1 AND lease_until <= $1
+			ORDER BY next_try, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+			UPDATE sieve_outgoing o SET lease_owner = $3, lease_until = $4 FROM c
+			WHERE o.id = c.id AND o.lease_until <= $1
+			RETURNING o.id, o.account, o.kind, o.sender, o.rcpts, o.data, o.attempts, o.next_try, o.created, o.last_error,
+				o.lease_owner, o.lease_until`,
+			now.UnixMilli(), limit, owner, now.Add(lease).UnixMilli())
+		if err != nil {
+			return err
+		}
+		out, err = scanOutgoingRows(rows)
+		return err
+	})
+	slices.SortFunc(out, func(a, b store.OutgoingMail) int {
+		if c := a.NextTry.Compare(b.NextTry); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out, err
+}
+
 // RetryOutgoing implements store.SieveScripts.
 func (s *Store) RetryOutgoing(ctx context.Context, id int64, next time.Time, lastErr string) error {
 	return s.write(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE sieve_outgoing SET attempts = attempts + 1, next_try = $2, last_error = $3 WHERE id = $1`,
+		_, err := tx.Exec(ctx, `UPDATE sieve_outgoing SET attempts = attempts + 1, next_try = $2, last_error = $3,
+			lease_owner = '', lease_until = 0 WHERE id = $1`,
 			id, next.UnixMilli(), lastErr)
 		return err
 	})

@@ -413,6 +413,21 @@ CREATE TRIGGER privseen_account_gc AFTER DELETE ON accounts BEGIN
 	DELETE FROM privseen WHERE account = old.id;
 END;
 `,
+	// 19: leases on the Sieve outgoing spool
+	// (store.SieveScripts ClaimOutgoing; one process uses a SQLite
+	// file, but the semantics are those of PostgreSQL's).
+	`
+ALTER TABLE sieve_outgoing ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE sieve_outgoing ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+`,
+	// 20: the SHA-256 of each Sieve script (store.ScriptDigest), so a
+	// delivery checks its cached compilation without reading the
+	// script (store.SieveScripts ActiveSieveScriptDigest). Scripts
+	// stored before keep an empty digest until their next PUTSCRIPT:
+	// a delivery then reads the script itself.
+	`
+ALTER TABLE sieve_scripts ADD COLUMN digest BLOB NOT NULL DEFAULT x'';
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

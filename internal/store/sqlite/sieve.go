@@ -67,6 +67,21 @@ func (s *Store) ActiveSieveScript(ctx context.Context, accountID int64) (*store.
 	return sc, err
 }
 
+// ActiveSieveScriptDigest implements store.SieveScripts.
+func (s *Store) ActiveSieveScriptDigest(ctx context.Context, accountID int64) (string, []byte, error) {
+	var name string
+	var digest []byte
+	err := s.read(ctx, func(r *reader) error {
+		err := r.queryRow(`SELECT name, digest FROM sieve_scripts WHERE account = ? AND active = 1`, accountID).Scan(&name, &digest)
+		if errNoRows(err) {
+			name, digest = "", nil
+			return nil
+		}
+		return err
+	})
+	return name, digest, err
+}
+
 func (s *Store) oneScript(ctx context.Context, q string, args ...any) (*store.SieveScript, error) {
 	var sc *store.SieveScript
 	err := s.read(ctx, func(r *reader) error {
@@ -86,8 +101,8 @@ func (s *Store) PutSieveScript(ctx context.Context, accountID int64, name string
 		script = []byte{}
 	}
 	return s.write(ctx, func(t *wtx) error {
-		n, err := t.execN(`UPDATE sieve_scripts SET script = ?, updated = ? WHERE account = ? AND name = ?`,
-			script, s.now().UnixMilli(), accountID, name)
+		n, err := t.execN(`UPDATE sieve_scripts SET script = ?, updated = ?, digest = ? WHERE account = ? AND name = ?`,
+			script, s.now().UnixMilli(), store.ScriptDigest(script), accountID, name)
 		if err != nil || n > 0 {
 			return err
 		}
@@ -107,8 +122,8 @@ func (s *Store) PutSieveScript(ctx context.Context, accountID int64, name string
 		if ok == 0 {
 			return store.ErrNoAccount
 		}
-		_, err = t.exec(`INSERT INTO sieve_scripts (account, name, script, active, updated) VALUES (?, ?, ?, 0, ?)`,
-			accountID, name, script, s.now().UnixMilli())
+		_, err = t.exec(`INSERT INTO sieve_scripts (account, name, script, active, updated, digest) VALUES (?, ?, ?, 0, ?, ?)`,
+			accountID, name, script, s.now().UnixMilli(), store.ScriptDigest(script))
 		return err
 	})
 }
@@ -239,42 +254,77 @@ func (s *Store) DueOutgoing(ctx context.Context, now time.Time, limit int) ([]st
 	var out []store.OutgoingMail
 	err := s.read(ctx, func(r *reader) error {
 		out = nil
-		rows, err := r.query(`SELECT id, account, kind, sender, rcpts, data, attempts, next_try, created, last_error
-			FROM sieve_outgoing WHERE next_try <= ? ORDER BY next_try, id LIMIT ?`, now.UnixMilli(), limit)
+		rows, err := r.query(`SELECT `+outgoingCols+`
+			FROM sieve_outgoing WHERE next_try <= ? AND lease_until <= ? ORDER BY next_try, id LIMIT ?`,
+			now.UnixMilli(), now.UnixMilli(), limit)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			m, err := scanOutgoing(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, *m)
-		}
-		return rows.Err()
+		out, err = scanOutgoingRows(rows)
+		return err
 	})
 	return out, err
 }
 
-func scanOutgoing(rows *sql.Rows) (*store.OutgoingMail, error) {
-	var m store.OutgoingMail
-	var rcpts string
-	var next, created int64
-	if err := rows.Scan(&m.ID, &m.AccountID, &m.Kind, &m.From, &rcpts, &m.Data, &m.Attempts, &next, &created, &m.LastError); err != nil {
-		return nil, err
+// ClaimOutgoing implements store.SieveScripts: one writer transaction
+// (SQLite serialises writers) selects the due, unleased rows and
+// leases them.
+func (s *Store) ClaimOutgoing(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.OutgoingMail, error) {
+	var out []store.OutgoingMail
+	err := s.write(ctx, func(t *wtx) error {
+		out = nil
+		rows, err := t.query(`SELECT `+outgoingCols+`
+			FROM sieve_outgoing WHERE next_try <= ? AND lease_until <= ? ORDER BY next_try, id LIMIT ?`,
+			now.UnixMilli(), now.UnixMilli(), limit)
+		if err != nil {
+			return err
+		}
+		if out, err = scanOutgoingRows(rows); err != nil {
+			return err
+		}
+		until := now.Add(lease)
+		for i := range out {
+			if _, err := t.exec(`UPDATE sieve_outgoing SET lease_owner = ?, lease_until = ? WHERE id = ?`,
+				owner, until.UnixMilli(), out[i].ID); err != nil {
+				return err
+			}
+			out[i].LeaseOwner, out[i].LeaseUntil = owner, time.UnixMilli(until.UnixMilli())
+		}
+		return nil
+	})
+	return out, err
+}
+
+const outgoingCols = `id, account, kind, sender, rcpts, data, attempts, next_try, created, last_error, lease_owner, lease_until`
+
+func scanOutgoingRows(rows *sql.Rows) ([]store.OutgoingMail, error) {
+	defer rows.Close()
+	var out []store.OutgoingMail
+	for rows.Next() {
+		var m store.OutgoingMail
+		var rcpts string
+		var next, created, lease int64
+		if err := rows.Scan(&m.ID, &m.AccountID, &m.Kind, &m.From, &rcpts, &m.Data, &m.Attempts, &next, &created,
+			&m.LastError, &m.LeaseOwner, &lease); err != nil {
+			return nil, err
+		}
+		if rcpts != "" {
+			m.To = strings.Split(rcpts, "\n")
+		}
+		m.NextTry, m.Created = time.UnixMilli(next), time.UnixMilli(created)
+		if lease != 0 {
+			m.LeaseUntil = time.UnixMilli(lease)
+		}
+		out = append(out, m)
 	}
-	if rcpts != "" {
-		m.To = strings.Split(rcpts, "\n")
-	}
-	m.NextTry, m.Created = time.UnixMilli(next), time.UnixMilli(created)
-	return &m, nil
+	return out, rows.Err()
 }
 
 // RetryOutgoing implements store.SieveScripts.
 func (s *Store) RetryOutgoing(ctx context.Context, id int64, next time.Time, lastErr string) error {
 	return s.write(ctx, func(t *wtx) error {
-		_, err := t.exec(`UPDATE sieve_outgoing SET attempts = attempts + 1, next_try = ?, last_error = ? WHERE id = ?`,
+		_, err := t.exec(`UPDATE sieve_outgoing SET attempts = attempts + 1, next_try = ?, last_error = ?,
+			lease_owner = '', lease_until = 0 WHERE id = ?`,
 			next.UnixMilli(), lastErr, id)
 		return err
 	})

@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -231,6 +233,128 @@ func testSieveOutgoing(t *testing.T, open func(t *testing.T) store.Store) {
 	due = must[[]store.OutgoingMail](t)(ss.DueOutgoing(ctx, now.Add(3*time.Hour), 10))
 	if len(due) != 1 || due[0].ID != id1 {
 		t.Fatalf("after delete: %+v", due)
+	}
+}
+
+// testSieveScriptDigest: the active script's name and content digest
+// change with PUTSCRIPT, SETACTIVE and RENAMESCRIPT, and not otherwise.
+func testSieveScriptDigest(t *testing.T, open func(t *testing.T) store.Store) {
+	s := openClosed(t, open)
+	ss := sieveStore(t, s)
+	ctx := context.Background()
+	acct := must[*store.Account](t)(s.CreateAccount(ctx, "digest", nil))
+	digest := func() (string, []byte) {
+		t.Helper()
+		name, d, err := ss.ActiveSieveScriptDigest(ctx, acct.ID)
+		noErr(t, err)
+		return name, d
+	}
+	if name, d := digest(); name != "" || len(d) != 0 {
+		t.Fatalf("no script: %q %x", name, d)
+	}
+	noErr(t, ss.PutSieveScript(ctx, acct.ID, "a", []byte("keep;"), 0))
+	noErr(t, ss.PutSieveScript(ctx, acct.ID, "b", []byte("discard;"), 0))
+	if name, _ := digest(); name != "" {
+		t.Fatalf("nothing active: %q", name)
+	}
+	noErr(t, ss.SetActiveSieveScript(ctx, acct.ID, "a"))
+	if name, d := digest(); name != "a" || !bytes.Equal(d, store.ScriptDigest([]byte("keep;"))) {
+		t.Fatalf("a active: %q %x", name, d)
+	}
+	noErr(t, ss.PutSieveScript(ctx, acct.ID, "a", []byte("stop;"), 0))
+	if name, d := digest(); name != "a" || !bytes.Equal(d, store.ScriptDigest([]byte("stop;"))) {
+		t.Fatalf("a replaced: %q %x", name, d)
+	}
+	noErr(t, ss.RenameSieveScript(ctx, acct.ID, "a", "c"))
+	if name, d := digest(); name != "c" || !bytes.Equal(d, store.ScriptDigest([]byte("stop;"))) {
+		t.Fatalf("renamed: %q %x", name, d)
+	}
+	noErr(t, ss.SetActiveSieveScript(ctx, acct.ID, "b"))
+	if name, d := digest(); name != "b" || !bytes.Equal(d, store.ScriptDigest([]byte("discard;"))) {
+		t.Fatalf("b active: %q %x", name, d)
+	}
+	noErr(t, ss.SetActiveSieveScript(ctx, acct.ID, ""))
+	if name, _ := digest(); name != "" {
+		t.Fatalf("deactivated: %q", name)
+	}
+}
+
+// testSieveOutgoingLease: two workers (here eight) claim one due
+// message at the same time and exactly one gets it; while its lease
+// runs nobody else can claim it and it is not due; once the lease has
+// ended (the node died) another owner takes it over; a retry releases
+// the lease.
+func testSieveOutgoingLease(t *testing.T, open func(t *testing.T) store.Store) {
+	s := openClosed(t, open)
+	ss := sieveStore(t, s)
+	ctx := context.Background()
+	now := time.UnixMilli(time.Now().UnixMilli())
+	id := must[int64](t)(ss.QueueOutgoing(ctx, &store.OutgoingMail{Kind: "redirect", From: "a@x",
+		To: []string{"b@y"}, Data: []byte("x"), NextTry: now}))
+	later := must[int64](t)(ss.QueueOutgoing(ctx, &store.OutgoingMail{Kind: "vacation", From: "",
+		To: []string{"c@y"}, Data: []byte("y"), NextTry: now.Add(time.Hour)}))
+
+	const workers = 8
+	var wg sync.WaitGroup
+	claims := make([][]store.OutgoingMail, workers)
+	errs := make([]error, workers)
+	start := make(chan struct{})
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			claims[w], errs[w] = ss.ClaimOutgoing(ctx, fmt.Sprintf("node%d", w), now, time.Minute, 10)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for w := range workers {
+		noErr(t, errs[w])
+		for _, m := range claims[w] {
+			if m.ID != id {
+				t.Fatalf("worker %d claimed %d, which is not due", w, m.ID)
+			}
+			if winner >= 0 {
+				t.Fatalf("message claimed by node%d and node%d", winner, w)
+			}
+			winner = w
+			if m.LeaseOwner != fmt.Sprintf("node%d", w) || !m.LeaseUntil.Equal(now.Add(time.Minute)) || string(m.Data) != "x" {
+				t.Fatalf("claim: %+v", m)
+			}
+		}
+	}
+	if winner < 0 {
+		t.Fatal("nobody claimed the due message")
+	}
+	// The lease runs: no claim, not due.
+	if got := must[[]store.OutgoingMail](t)(ss.ClaimOutgoing(ctx, "other", now.Add(30*time.Second), time.Minute, 10)); len(got) != 0 {
+		t.Fatalf("claimed during the lease: %+v", got)
+	}
+	if got := must[[]store.OutgoingMail](t)(ss.DueOutgoing(ctx, now.Add(30*time.Second), 10)); len(got) != 0 {
+		t.Fatalf("due during the lease: %+v", got)
+	}
+	// The lease ended: taken over.
+	got := must[[]store.OutgoingMail](t)(ss.ClaimOutgoing(ctx, "other", now.Add(61*time.Second), time.Minute, 10))
+	if len(got) != 1 || got[0].ID != id || got[0].LeaseOwner != "other" {
+		t.Fatalf("takeover: %+v", got)
+	}
+	// A retry releases the lease; at the retry time both are due and
+	// one claim takes both, oldest first.
+	noErr(t, ss.RetryOutgoing(ctx, id, now.Add(2*time.Hour), "451 later"))
+	due := must[[]store.OutgoingMail](t)(ss.DueOutgoing(ctx, now.Add(2*time.Hour), 10))
+	if len(due) != 2 || due[0].ID != later || due[1].ID != id || due[1].LeaseOwner != "" || !due[1].LeaseUntil.IsZero() {
+		t.Fatalf("after retry: %+v", due)
+	}
+	got = must[[]store.OutgoingMail](t)(ss.ClaimOutgoing(ctx, "third", now.Add(2*time.Hour), time.Minute, 10))
+	if len(got) != 2 || got[0].ID != later || got[1].ID != id || got[1].Attempts != 1 {
+		t.Fatalf("claim after retry: %+v", got)
+	}
+	noErr(t, ss.DeleteOutgoing(ctx, id))
+	noErr(t, ss.DeleteOutgoing(ctx, later))
+	if got := must[[]store.OutgoingMail](t)(ss.ClaimOutgoing(ctx, "third", now.Add(5*time.Hour), time.Minute, 10)); len(got) != 0 {
+		t.Fatalf("claimed a deleted message: %+v", got)
 	}
 }
 

@@ -72,6 +72,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SieveScripts", testSieveScripts},
 		{"SieveVacation", testSieveVacation},
 		{"SieveOutgoing", testSieveOutgoing},
+		{"SieveOutgoingLease", testSieveOutgoingLease},
+		{"SieveScriptDigest", testSieveScriptDigest},
 		{"AppendMulti", testAppendMulti},
 		{"TextIndex", testTextIndex},
 		{"ImportUIDs", testImportUIDs},

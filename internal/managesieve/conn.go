@@ -82,6 +82,17 @@ func (c *conn) serve() {
 			timeout = c.srv.cfg.Limits.Autologout
 		}
 		c.nc.SetReadDeadline(time.Now().Add(timeout))
+		// Shutdown may have come while the last command ran (it then
+		// sets no deadline) or just before the line above replaced its
+		// deadline: it set stopping first, so looking now catches both.
+		c.mu.Lock()
+		stopping := c.stopping
+		c.mu.Unlock()
+		if stopping {
+			c.bye("TRYLATER", "Server shutting down.")
+			c.flush()
+			return
+		}
 		cmd, err := c.rd.ReadCommand()
 		if !c.setBusy(true) {
 			c.bye("TRYLATER", "Server shutting down.")

@@ -15,12 +15,13 @@ import (
 	"barid/internal/mail/mime"
 )
 
-// TestMeasureVerifyCost compares the verify step as it is (MatchText on
+// BenchmarkMeasureVerifyCost compares the verify step as it is (MatchText on
 // the message bytes, in memory) with decompressing a stored copy of the
 // index text (flate) and searching it: the design question whether the
-// index should keep the text to verify against (docs/search.md). It runs
-// only when BARID_FTS_COST=N is set.
-func TestMeasureVerifyCost(t *testing.T) {
+// index should keep the text to verify against (docs/search.md). It is
+// a one-shot measurement run as a benchmark, only when BARID_FTS_COST=N
+// is set.
+func BenchmarkMeasureVerifyCost(t *testing.B) {
 	n, _ := strconv.Atoi(os.Getenv("BARID_FTS_COST"))
 	if n == 0 {
 		t.Skip("set BARID_FTS_COST=N to run the measurement")

@@ -21,10 +21,11 @@ import (
 	"barid/internal/mail/mime"
 )
 
-// TestMeasureSQLite is the tokenizer experiment of docs/search.md: it
+// BenchmarkMeasureSQLite is the tokenizer experiment of docs/search.md: it
 // builds FTS5 tables over N generated messages' search text and prints
-// sizes and query times. It runs only when BARID_FTS_EXP=N is set.
-func TestMeasureSQLite(t *testing.T) {
+// sizes and query times. It is a one-shot measurement run as a
+// benchmark, only when BARID_FTS_EXP=N is set.
+func BenchmarkMeasureSQLite(t *testing.B) {
 	n, _ := strconv.Atoi(os.Getenv("BARID_FTS_EXP"))
 	if n == 0 {
 		t.Skip("set BARID_FTS_EXP=N to run the measurement")
@@ -115,10 +116,10 @@ func matchQuery(q string, useTrigram bool) string {
 	return trigram.Query(q)
 }
 
-// TestMeasurePostgres is the PostgreSQL half of the experiment: the same
+// BenchmarkMeasurePostgres is the PostgreSQL half of the experiment: the same
 // texts in a table with a pg_trgm GIN index, size and LIKE query times.
 // It runs only when BARID_FTS_EXP=N and BARID_TEST_POSTGRES are set.
-func TestMeasurePostgres(t *testing.T) {
+func BenchmarkMeasurePostgres(t *testing.B) {
 	n, _ := strconv.Atoi(os.Getenv("BARID_FTS_EXP"))
 	url := os.Getenv("BARID_TEST_POSTGRES")
 	if n == 0 || url == "" {

@@ -40,11 +40,42 @@ type adminFlags struct {
 }
 
 func (f *adminFlags) register(fs *flag.FlagSet) {
+	f.registerData(fs)
+	fs.BoolVar(&f.json, "json", false, "print the result as JSON (one document on standard output)")
+}
+
+// registerData adds the flags that say where the data is: --data,
+// --config, --metadata and --blobs.
+func (f *adminFlags) registerData(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "", "data folder (default ./barid-data or the config's data_dir)")
 	fs.StringVar(&f.config, "config", "", "TOML config file")
 	fs.StringVar(&f.metadata, "metadata", "", metadataFlagUsage)
 	fs.StringVar(&f.blobs, "blobs", "", blobsFlagUsage)
-	fs.BoolVar(&f.json, "json", false, "print the result as JSON (one document on standard output)")
+}
+
+// dataFlagSet is the flag set of a command that works on the data folder
+// directly (alias, app-password, sieve, index, quota, the mailbox ACL
+// verbs): the data flags, the command's usage text, errors to stderr.
+func dataFlagSet(name, usage string, stderr io.Writer) (*flag.FlagSet, *adminFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &adminFlags{}
+	f.registerData(fs)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage, "\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	return fs, f
+}
+
+// openData loads the configuration the flags name and opens its stores.
+func (f *adminFlags) openData(ctx context.Context) (*app.Data, config.Config, error) {
+	cfg, err := f.load()
+	if err != nil {
+		return nil, cfg, err
+	}
+	d, err := app.OpenData(ctx, &cfg, slog.New(slog.DiscardHandler))
+	return d, cfg, err
 }
 
 func (f *adminFlags) load() (config.Config, error) {

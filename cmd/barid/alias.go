@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 
 	"barid/internal/app"
-	"barid/internal/config"
 	"barid/internal/store"
 )
 
@@ -35,26 +32,10 @@ func runAlias(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 0
 	}
 	verb := args[0]
-	fs := flag.NewFlagSet("alias "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir := fs.String("data", "", "data folder (default ./barid-data)")
-	cfgFile := fs.String("config", "", "TOML config file")
-	metadata := fs.String("metadata", "", metadataFlagUsage)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), aliasUsage, "\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	var rest []string
-	a := args[1:]
-	for len(a) > 0 {
-		if err := fs.Parse(a); err != nil {
-			return flagErr(err)
-		}
-		a = fs.Args()
-		if len(a) > 0 {
-			rest = append(rest, a[0])
-			a = a[1:]
-		}
+	fs, df := dataFlagSet("alias "+verb, aliasUsage, stderr)
+	rest, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return flagErr(err)
 	}
 	want := map[string]int{"add": 2, "del": 1, "list": 0}
 	n, ok := want[verb]
@@ -66,22 +47,7 @@ func runAlias(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "barid alias %s: expected %d argument(s)\n", verb, n)
 		return 2
 	}
-	cfg, err := config.Load(*cfgFile)
-	if err != nil {
-		fmt.Fprintln(stderr, "barid:", err)
-		return 1
-	}
-	if *dataDir != "" {
-		cfg.DataDir = *dataDir
-	}
-	if *metadata != "" {
-		cfg.Storage.Metadata = *metadata
-		if err := cfg.Validate(); err != nil {
-			fmt.Fprintln(stderr, "barid:", err)
-			return 1
-		}
-	}
-	d, err := app.OpenData(ctx, &cfg, slog.New(slog.DiscardHandler))
+	d, _, err := df.openData(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "barid:", err)
 		return 1

@@ -3,15 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 
 	"barid/internal/app"
 	"barid/internal/auth"
-	"barid/internal/config"
 	"barid/internal/store"
 )
 
@@ -38,27 +35,11 @@ func runAppPassword(ctx context.Context, args []string, stdout, stderr io.Writer
 		return 0
 	}
 	verb := args[0]
-	fs := flag.NewFlagSet("user app-password "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir := fs.String("data", "", "data folder (default ./barid-data)")
-	cfgFile := fs.String("config", "", "TOML config file")
-	metadata := fs.String("metadata", "", metadataFlagUsage)
+	fs, df := dataFlagSet("user app-password "+verb, appPasswordUsage, stderr)
 	protocols := fs.String("protocols", "", "comma-separated protocols the password may log in to: imap, pop3, smtp, sieve (default all)")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), appPasswordUsage, "\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	var rest []string
-	a := args[1:]
-	for len(a) > 0 {
-		if err := fs.Parse(a); err != nil {
-			return flagErr(err)
-		}
-		a = fs.Args()
-		if len(a) > 0 {
-			rest = append(rest, a[0])
-			a = a[1:]
-		}
+	rest, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return flagErr(err)
 	}
 	want := map[string]int{"add": 2, "list": 1, "revoke": 2}
 	n, ok := want[verb]
@@ -75,22 +56,7 @@ func runAppPassword(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintln(stderr, "barid:", err)
 		return 2
 	}
-	cfg, err := config.Load(*cfgFile)
-	if err != nil {
-		fmt.Fprintln(stderr, "barid:", err)
-		return 1
-	}
-	if *dataDir != "" {
-		cfg.DataDir = *dataDir
-	}
-	if *metadata != "" {
-		cfg.Storage.Metadata = *metadata
-		if err := cfg.Validate(); err != nil {
-			fmt.Fprintln(stderr, "barid:", err)
-			return 1
-		}
-	}
-	d, err := app.OpenData(ctx, &cfg, slog.New(slog.DiscardHandler))
+	d, cfg, err := df.openData(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "barid:", err)
 		return 1

@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
-	"barid/internal/app"
-	"barid/internal/config"
 	"barid/internal/fts"
 	"barid/internal/store"
 )
@@ -41,18 +38,9 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "barid index: unknown verb %q\n\n%s", verb, indexUsage)
 		return 2
 	}
-	fs := flag.NewFlagSet("index "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir := fs.String("data", "", "data folder (default ./barid-data)")
-	cfgFile := fs.String("config", "", "TOML config file")
-	metadata := fs.String("metadata", "", metadataFlagUsage)
-	blobs := fs.String("blobs", "", blobsFlagUsage)
+	fs, df := dataFlagSet("index "+verb, indexUsage, stderr)
 	user := fs.String("user", "", "rebuild: only this account's messages")
 	batch := fs.Int("batch", fts.DefaultBatch, "rebuild: messages per transaction")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), indexUsage, "\nFlags:\n")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return flagErr(err)
 	}
@@ -60,25 +48,7 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "barid index %s: unexpected argument %q\n", verb, fs.Arg(0))
 		return 2
 	}
-	cfg, err := config.Load(*cfgFile)
-	if err != nil {
-		fmt.Fprintln(stderr, "barid:", err)
-		return 1
-	}
-	if *dataDir != "" {
-		cfg.DataDir = *dataDir
-	}
-	if *blobs != "" {
-		cfg.Storage.Blobs = *blobs
-	}
-	if *metadata != "" {
-		cfg.Storage.Metadata = *metadata
-	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintln(stderr, "barid:", err)
-		return 1
-	}
-	d, err := app.OpenData(ctx, &cfg, slog.New(slog.DiscardHandler))
+	d, _, err := df.openData(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "barid:", err)
 		return 1

@@ -3,13 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 
-	"barid/internal/app"
-	"barid/internal/config"
 	"barid/internal/store"
 )
 
@@ -24,29 +20,13 @@ reports any drift; it exits 1 when it found some.
 `
 
 func runUserQuota(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("user quota", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir := fs.String("data", "", "data folder (default ./barid-data)")
-	cfgFile := fs.String("config", "", "TOML config file")
-	metadata := fs.String("metadata", "", metadataFlagUsage)
-	blobs := fs.String("blobs", "", blobsFlagUsage)
+	fs, df := dataFlagSet("user quota", userQuotaUsage, stderr)
 	storage := fs.Int64("storage", store.QuotaKeep, "storage limit in bytes (0 = unlimited, -1 = the [quota] default)")
 	messages := fs.Int64("messages", store.QuotaKeep, "message count limit (0 = unlimited, -1 = the [quota] default)")
 	recalc := fs.Bool("recalc", false, "recount usage from the stored messages and report drift")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), userQuotaUsage, "\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	var rest []string
-	for a := args; len(a) > 0; {
-		if err := fs.Parse(a); err != nil {
-			return flagErr(err)
-		}
-		a = fs.Args()
-		if len(a) > 0 {
-			rest = append(rest, a[0])
-			a = a[1:]
-		}
+	rest, err := parseArgs(fs, args)
+	if err != nil {
+		return flagErr(err)
 	}
 	setting := *storage != store.QuotaKeep || *messages != store.QuotaKeep
 	if len(rest) > 1 || (len(rest) == 0 && (!*recalc || setting)) {
@@ -62,25 +42,7 @@ func runUserQuota(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return 2
 		}
 	}
-	cfg, err := config.Load(*cfgFile)
-	if err != nil {
-		fmt.Fprintln(stderr, "barid:", err)
-		return 1
-	}
-	if *dataDir != "" {
-		cfg.DataDir = *dataDir
-	}
-	if *metadata != "" {
-		cfg.Storage.Metadata = *metadata
-	}
-	if *blobs != "" {
-		cfg.Storage.Blobs = *blobs
-	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintln(stderr, "barid:", err)
-		return 1
-	}
-	d, err := app.OpenData(ctx, &cfg, slog.New(slog.DiscardHandler))
+	d, _, err := df.openData(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "barid:", err)
 		return 1

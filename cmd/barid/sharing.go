@@ -6,10 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 
 	"barid/internal/app"
-	"barid/internal/config"
 	"barid/internal/mailbox"
 	"barid/internal/store"
 )
@@ -44,41 +42,15 @@ const sharedSeenEntry = "/shared/vendor/cmu/cyrus-imapd/sharedseen"
 
 // openSharing parses the common flags and opens the data folder.
 func openSharing(ctx context.Context, name, usage string, args []string, stdout, stderr io.Writer, extra func(*flag.FlagSet)) (*app.Data, *mailbox.Service, []string, int) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir := fs.String("data", "", "data folder (default ./barid-data)")
-	cfgFile := fs.String("config", "", "TOML config file")
-	metadata := fs.String("metadata", "", metadataFlagUsage)
+	fs, df := dataFlagSet(name, usage, stderr)
 	if extra != nil {
 		extra(fs)
 	}
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage, "\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	var rest []string
-	for a := args; len(a) > 0; {
-		if err := fs.Parse(a); err != nil {
-			return nil, nil, nil, flagErr(err)
-		}
-		a = fs.Args()
-		if len(a) > 0 {
-			rest = append(rest, a[0])
-			a = a[1:]
-		}
-	}
-	cfg, err := config.Load(*cfgFile)
+	rest, err := parseArgs(fs, args)
 	if err != nil {
-		fmt.Fprintln(stderr, "barid:", err)
-		return nil, nil, nil, 1
+		return nil, nil, nil, flagErr(err)
 	}
-	if *dataDir != "" {
-		cfg.DataDir = *dataDir
-	}
-	if *metadata != "" {
-		cfg.Storage.Metadata = *metadata
-	}
-	d, err := app.OpenData(ctx, &cfg, slog.New(slog.DiscardHandler))
+	d, cfg, err := df.openData(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "barid:", err)
 		return nil, nil, nil, 1

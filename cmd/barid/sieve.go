@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 
 	"barid/internal/app"
-	"barid/internal/config"
 	"barid/internal/filter"
 	"barid/internal/store"
 )
@@ -42,26 +39,10 @@ func runSieveWithInput(ctx context.Context, args []string, stdin io.Reader, stdo
 		return 0
 	}
 	verb := args[0]
-	fs := flag.NewFlagSet("sieve "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir := fs.String("data", "", "data folder (default ./barid-data)")
-	cfgFile := fs.String("config", "", "TOML config file")
-	metadata := fs.String("metadata", "", metadataFlagUsage)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), sieveUsage, "\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	var rest []string
-	a := args[1:]
-	for len(a) > 0 {
-		if err := fs.Parse(a); err != nil {
-			return flagErr(err)
-		}
-		a = fs.Args()
-		if len(a) > 0 {
-			rest = append(rest, a[0])
-			a = a[1:]
-		}
+	fs, df := dataFlagSet("sieve "+verb, sieveUsage, stderr)
+	rest, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return flagErr(err)
 	}
 	want := map[string]int{"put": 2, "get": 2, "list": 1, "activate": 2, "deactivate": 1, "del": 2, "check": 1}
 	n, ok := want[verb]
@@ -77,22 +58,7 @@ func runSieveWithInput(ctx context.Context, args []string, stdin io.Reader, stdo
 		}
 		return 2
 	}
-	cfg, err := config.Load(*cfgFile)
-	if err != nil {
-		fmt.Fprintln(stderr, "barid:", err)
-		return 1
-	}
-	if *dataDir != "" {
-		cfg.DataDir = *dataDir
-	}
-	if *metadata != "" {
-		cfg.Storage.Metadata = *metadata
-		if err := cfg.Validate(); err != nil {
-			fmt.Fprintln(stderr, "barid:", err)
-			return 1
-		}
-	}
-	d, err := app.OpenData(ctx, &cfg, slog.New(slog.DiscardHandler))
+	d, cfg, err := df.openData(ctx)
 	if err != nil {
 		fmt.Fprintln(stderr, "barid:", err)
 		return 1

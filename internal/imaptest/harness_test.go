@@ -104,46 +104,66 @@ func (s *server) hostPort() (string, string) {
 	return h, p
 }
 
+// rawSession is a logged-in IMAP connection for the harness's own
+// set-up commands.
+type rawSession struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+// login connects and logs user in.
+func (s *server) login(user string) (*rawSession, error) {
+	c, err := net.DialTimeout("tcp", s.addr, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	rs := &rawSession{c: c, r: bufio.NewReader(c)}
+	if _, err := rs.r.ReadString('\n'); err != nil { // greeting
+		c.Close()
+		return nil, err
+	}
+	if _, err := rs.cmd("a", "LOGIN "+user+" "+password); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return rs, nil
+}
+
+// cmd sends one command and returns its untagged lines, or an error
+// unless the tagged answer is OK.
+func (rs *rawSession) cmd(tag, line string) ([]string, error) {
+	if _, err := fmt.Fprintf(rs.c, "%s %s\r\n", tag, line); err != nil {
+		return nil, err
+	}
+	var untagged []string
+	for {
+		l, err := rs.r.ReadString('\n')
+		if err != nil {
+			return nil, err
+		}
+		l = strings.TrimRight(l, "\r\n")
+		if rest, ok := strings.CutPrefix(l, tag+" "); ok {
+			if !strings.HasPrefix(rest, "OK") {
+				return nil, fmt.Errorf("%s: %s", line, l)
+			}
+			return untagged, nil
+		}
+		untagged = append(untagged, l)
+	}
+}
+
 // capabilities logs user in and returns what CAPABILITY announces after
 // login, which is the list imaptest compares a group's header with
 // (test-exec.c, test_have_all_capabilities: case-insensitive, whole
 // words).
 func (s *server) capabilities(user string) (map[string]bool, error) {
-	c, err := net.DialTimeout("tcp", s.addr, 10*time.Second)
+	rs, err := s.login(user)
 	if err != nil {
 		return nil, err
 	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(30 * time.Second))
-	r := bufio.NewReader(c)
-	// cmd sends one command and returns its untagged lines, or an error
-	// unless the tagged answer is OK.
-	cmd := func(tag, line string) ([]string, error) {
-		if _, err := fmt.Fprintf(c, "%s %s\r\n", tag, line); err != nil {
-			return nil, err
-		}
-		var untagged []string
-		for {
-			l, err := r.ReadString('\n')
-			if err != nil {
-				return nil, err
-			}
-			l = strings.TrimRight(l, "\r\n")
-			if rest, ok := strings.CutPrefix(l, tag+" "); ok {
-				if !strings.HasPrefix(rest, "OK") {
-					return nil, fmt.Errorf("%s: %s", line, l)
-				}
-				return untagged, nil
-			}
-			untagged = append(untagged, l)
-		}
-	}
-	if _, err := r.ReadString('\n'); err != nil { // greeting
-		return nil, err
-	}
-	if _, err := cmd("a", "LOGIN "+user+" "+password); err != nil {
-		return nil, err
-	}
+	defer rs.c.Close()
+	cmd := rs.cmd
 	lines, err := cmd("b", "CAPABILITY")
 	if err != nil {
 		return nil, err

@@ -190,6 +190,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		TLS:      a.tlsCfg,
 		Logger:   logger,
 		Hostname: cfg.Hostname,
+		// SEARCH FUZZY's stemmers (RFC 6203).
+		FuzzyLanguages: cfg.IMAP.FuzzyLanguages,
 		// MULTIAPPEND keeps at most this many bytes of inline messages
 		// in memory until its commit; later ones go to blob files.
 		MultiAppendInlineBudget: cfg.Storage.MultiAppendInlineBytes,

@@ -5,11 +5,13 @@
 package config
 
 import (
+	"barid/internal/search/fuzzy"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -147,6 +149,10 @@ type IMAP struct {
 	AllowPlaintextAuth bool `toml:"allow_plaintext_auth"`
 	// IdleKeepalive is how often an idling client gets "* OK Still here".
 	IdleKeepalive Duration `toml:"idle_keepalive"`
+	// FuzzyLanguages are the Snowball stemmers SEARCH FUZZY (RFC 6203)
+	// applies to words in Latin script; Arabic and Cyrillic words always
+	// get the Arabic and Russian stemmers (internal/search/fuzzy).
+	FuzzyLanguages []string `toml:"fuzzy_languages"`
 }
 
 // POP3 is the POP3 listener section (RFC 1939). Both listeners are off
@@ -385,9 +391,10 @@ func Default() Config {
 		Hostname: "localhost",
 		LogLevel: "info",
 		IMAP: IMAP{
-			Listen:        ":143",
-			ListenTLS:     ":993",
-			IdleKeepalive: Duration{2 * time.Minute},
+			Listen:         ":143",
+			ListenTLS:      ":993",
+			IdleKeepalive:  Duration{2 * time.Minute},
+			FuzzyLanguages: slices.Clone(fuzzy.DefaultLanguages),
 		},
 		LMTP: LMTP{LocalDomains: []string{"localhost"}},
 		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20,
@@ -510,6 +517,13 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.SweepInterval.Duration < time.Second {
 		add("storage.sweep_interval must be at least 1s")
+	}
+	for _, l := range c.IMAP.FuzzyLanguages {
+		if !fuzzy.Known(l) {
+			langs := fuzzy.Languages()
+			slices.Sort(langs)
+			add("imap.fuzzy_languages: unknown language %q (known: %s)", l, strings.Join(langs, ", "))
+		}
 	}
 	if c.Storage.FTSIndexInterval.Duration < 100*time.Millisecond {
 		add("storage.fts_index_interval must be at least 100ms")

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ func TestExampleFileMatchesDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := Default()
-	if cfg.DataDir != def.DataDir || cfg.IMAP != def.IMAP || !tlsEqual(cfg.TLS, def.TLS) || cfg.Control != def.Control || cfg.Limits != def.Limits || cfg.Storage != def.Storage ||
+	if cfg.DataDir != def.DataDir || !reflect.DeepEqual(cfg.IMAP, def.IMAP) || !tlsEqual(cfg.TLS, def.TLS) || cfg.Control != def.Control || cfg.Limits != def.Limits || cfg.Storage != def.Storage ||
 		cfg.Auth.FailureDelay != def.Auth.FailureDelay || cfg.Auth.MaxFailureDelay != def.Auth.MaxFailureDelay ||
 		cfg.Hostname != def.Hostname || cfg.LogLevel != def.LogLevel || cfg.Proxy.HeaderTimeout != def.Proxy.HeaderTimeout || len(cfg.Proxy.Trusted) != 0 ||
 		cfg.Sieve != def.Sieve || cfg.ManageSieve != def.ManageSieve {
@@ -134,5 +135,18 @@ func TestProxyPrefixes(t *testing.T) {
 		if p[i].String() != w {
 			t.Errorf("entry %d = %s, want %s", i, p[i], w)
 		}
+	}
+}
+
+func TestFuzzyLanguagesChecked(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(p, []byte("[imap]\nfuzzy_languages = [\"english\", \"klingon\"]\n"), 0o600)
+	_, err := Load(p)
+	if err == nil || !strings.Contains(err.Error(), `imap.fuzzy_languages: unknown language "klingon"`) {
+		t.Fatalf("err = %v", err)
+	}
+	os.WriteFile(p, []byte("[imap]\nfuzzy_languages = [\"german\", \"arabic\"]\n"), 0o600)
+	if _, err := Load(p); err != nil {
+		t.Fatal(err)
 	}
 }

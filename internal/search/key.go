@@ -8,6 +8,7 @@ import (
 	"barid/internal/imap"
 	"barid/internal/imap/msgdata"
 	"barid/internal/mail/mime"
+	"barid/internal/search/fuzzy"
 	"barid/internal/store"
 )
 
@@ -51,6 +52,7 @@ const (
 	OpModSeq   // RFC 7162 §3.1.5
 	OpEmailID  // RFC 8474 §6: Num is the EMAILID's value, 0 for one no message has
 	OpThreadID // RFC 8474 §6: no message has a THREADID (THREADID NIL)
+	OpFuzzy    // RFC 6203 §3: Sub[0] matched inexactly (package fuzzy)
 )
 
 // Key is one node of a search tree.
@@ -66,6 +68,22 @@ type Key struct {
 	Field  string    // HEADER field name
 	Value  string    // needle, lower-cased UTF-8
 	ModSeq store.ModSeq
+	// Fuzzy is the prepared needle of an OpFuzzy node whose key is a
+	// string key (FROM ... TEXT, HEADER); nil for other keys, which
+	// FUZZY matches exactly (RFC 6203 §5 lets the server decide).
+	Fuzzy *fuzzy.Query
+}
+
+// NewFuzzy wraps k in FUZZY (RFC 6203 §3), preparing its needle with m.
+func NewFuzzy(k *Key, m *fuzzy.Matcher) *Key {
+	f := &Key{Op: OpFuzzy, Sub: []*Key{k}}
+	switch k.Op {
+	case OpFrom, OpTo, OpCc, OpBcc, OpSubject, OpHeader, OpBody, OpText:
+		if q := m.Query(k.Value); !q.Empty() {
+			f.Fuzzy = q
+		}
+	}
+	return f
 }
 
 // Fields returns what the key tree needs from the store.
@@ -134,6 +152,9 @@ func (k *Key) Match(m *Msg) (bool, error) {
 		return k.Num != 0 && m.EmailID == k.Num, nil
 	case OpThreadID:
 		return false, nil
+	case OpFuzzy:
+		ok, _, err := k.fuzzyScore(m)
+		return ok, err
 	case OpSeqSet:
 		return seqContains(k.Seq, m.Seq, m.MaxSeq), nil
 	case OpUIDSet:
@@ -233,6 +254,94 @@ func (k *Key) Match(m *Msg) (bool, error) {
 		return m.ModSeq >= k.ModSeq, nil
 	}
 	return false, nil
+}
+
+// Score evaluates k against m like Match and also returns the message's
+// relevancy (RFC 6203 §4): 1 to 100 from the FUZZY keys that decided the
+// match, -1 when none did (no FUZZY key, or only under NOT).
+func (k *Key) Score(m *Msg) (bool, int, error) {
+	switch k.Op {
+	case OpFuzzy:
+		return k.fuzzyScore(m)
+	case OpAnd:
+		sum, n := 0, 0
+		for _, s := range k.Sub {
+			ok, sc, err := s.Score(m)
+			if err != nil || !ok {
+				return false, -1, err
+			}
+			if sc >= 0 {
+				sum += sc
+				n++
+			}
+		}
+		if n == 0 {
+			return true, -1, nil
+		}
+		return true, (sum + n/2) / n, nil
+	case OpOr:
+		matched, best := false, -1
+		for _, s := range k.Sub {
+			ok, sc, err := s.Score(m)
+			if err != nil {
+				return false, -1, err
+			}
+			if ok {
+				matched = true
+				best = max(best, sc)
+			}
+		}
+		return matched, best, nil
+	}
+	ok, err := k.Match(m)
+	return ok, -1, err
+}
+
+// fuzzyScore matches an OpFuzzy node: its string key word by word
+// (package fuzzy), any other key exactly, with the score 100.
+func (k *Key) fuzzyScore(m *Msg) (bool, int, error) {
+	sub := k.Sub[0]
+	if k.Fuzzy == nil {
+		ok, sc, err := sub.Score(m)
+		if ok && sc < 0 {
+			sc = 100
+		}
+		return ok, sc, err
+	}
+	scan := k.Fuzzy.NewScan()
+	switch sub.Op {
+	case OpFrom:
+		scan.Add(m.From)
+	case OpTo:
+		scan.Add(m.To)
+	case OpCc:
+		scan.Add(m.Cc)
+	case OpBcc:
+		scan.Add(m.Bcc)
+	case OpSubject:
+		scan.Add(m.Subject)
+	case OpHeader:
+		msgdata.HeaderFieldValues(m.Header, sub.Field, scan.Add)
+	case OpBody, OpText:
+		root, err := m.structure()
+		if err != nil || m.Blob == nil {
+			return false, 0, err
+		}
+		ra, err := m.Blob()
+		if err != nil {
+			return false, 0, err
+		}
+		add := func(seg []byte) { scan.Add(string(seg)) }
+		if sub.Op == OpBody {
+			err = msgdata.BodySegments(root, ra, add)
+		} else {
+			err = msgdata.TextSegments(root, m.Header, ra, add)
+		}
+		if err != nil {
+			return false, 0, err
+		}
+	}
+	return scan.Matched(), scan.Score(), nil
 }
 
 func (m *Msg) structure() (*mime.Part, error) {

@@ -287,3 +287,41 @@ func Text(root *mime.Part, topHeader []byte, blob io.ReaderAt) (string, error) {
 	})
 	return b.String(), err
 }
+
+// BodySegments calls fn with every folded segment SEARCH BODY compares
+// (see walkParts), for matchers other than substring (FUZZY, RFC 6203).
+// fn must not keep seg.
+func BodySegments(root *mime.Part, blob io.ReaderAt, fn func(seg []byte)) error {
+	_, err := walkParts(root, blob, false, func(seg []byte) bool { fn(seg); return false })
+	return err
+}
+
+// TextSegments is BodySegments for SEARCH TEXT: the top-level header
+// (decoded), the attachment file name and every segment of walkParts
+// with headers.
+func TextSegments(root *mime.Part, topHeader []byte, blob io.ReaderAt, fn func(seg []byte)) error {
+	hdr := topHeader
+	if int64(len(hdr)) < root.HeaderSize && blob != nil {
+		hdr = make([]byte, root.HeaderSize)
+		if _, err := blob.ReadAt(hdr, 0); err != nil && err != io.EOF {
+			return err
+		}
+	}
+	fn([]byte(Fold(decodedHeaderText(hdr))))
+	if name := FileName(root); name != "" {
+		fn([]byte(Fold(name)))
+	}
+	_, err := walkParts(root, blob, true, func(seg []byte) bool { fn(seg); return false })
+	return err
+}
+
+// HeaderFieldValues calls fn with the decoded, folded value of every
+// field of the top-level header named field (SEARCH HEADER).
+func HeaderFieldValues(topHeader []byte, field string, fn func(folded string)) {
+	header.ForEach(topHeader, func(f header.Field) bool {
+		if strings.EqualFold(f.Name, field) {
+			fn(Fold(header.DecodeWords(f.Value)))
+		}
+		return true
+	})
+}

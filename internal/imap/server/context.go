@@ -102,6 +102,8 @@ func (c *Conn) parseReturnOptions(ret *searchReturn) error {
 			ret.count = true
 		case "SAVE":
 			ret.save = true
+		case "RELEVANCY":
+			ret.relevancy = true // RFC 6203 §4
 		case "CONTEXT":
 			// RFC 5267 §4.1: a hint that the client may ask for
 			// UPDATE or PARTIAL later; nothing to do.
@@ -125,7 +127,7 @@ func (c *Conn) parseReturnOptions(ret *searchReturn) error {
 				ret.partial = &p
 			}
 		default:
-			return c.dec.Expect(false, "MIN, MAX, ALL, COUNT, SAVE, CONTEXT, UPDATE or PARTIAL")
+			return c.dec.Expect(false, "MIN, MAX, ALL, COUNT, SAVE, CONTEXT, UPDATE, PARTIAL or RELEVANCY")
 		}
 		return true
 	}) {
@@ -192,7 +194,7 @@ func (c *Conn) writePartialResult(p *partialRange, nums []uint32, sorted bool) {
 // writeESort writes the ESEARCH answer of SORT RETURN (RFC 5267 §3.1):
 // MIN and MAX are the first and last message in sort order, ALL keeps
 // the sort order.
-func (c *Conn) writeESort(tag string, uid bool, ret *searchReturn, nums []uint32) {
+func (c *Conn) writeESort(tag string, uid bool, ret *searchReturn, nums []uint32, scores []int) {
 	c.enc.RawString(`* ESEARCH (TAG "`).RawString(tag).RawString(`")`)
 	if uid {
 		c.enc.RawString(" UID")
@@ -213,6 +215,9 @@ func (c *Conn) writeESort(tag string, uid bool, ret *searchReturn, nums []uint32
 	}
 	if ret.count {
 		c.enc.RawString(" COUNT ").Number(uint32(len(nums)))
+	}
+	if ret.relevancy {
+		c.writeRelevancy(ret, scores)
 	}
 	c.enc.CRLF()
 }
@@ -396,7 +401,7 @@ func (c *Conn) matchUIDs(key *search.Key, uids []store.UID) ([]bool, error) {
 		sms[i] = search.Msg{Message: m, Seq: v.seqOf(m.UID), Recent: v.isRecent(m.UID), MaxSeq: maxSeq, MaxUID: maxUID, Now: now}
 	}
 	got := make([]bool, len(msgs))
-	c.matchAll(key, sms, got, 1)
+	c.matchAll(key, sms, got, nil, 1)
 	// A message the store no longer has does not match.
 	hit := make([]bool, len(uids))
 	j := 0
@@ -478,7 +483,7 @@ func (c *Conn) writeContextChange(su *searchUpdate, rm, add []store.UID) {
 			all = append(all, u)
 		}
 		slices.Sort(all)
-		sorted, err := c.sortUIDs(all, su.sort)
+		sorted, err := c.sortUIDs(all, su.sort, nil) // no RELEVANCY with UPDATE
 		if err != nil {
 			c.log.Warn("sort update: messages could not be sorted", "tag", su.tag, "err", err)
 			sorted = append(su.res, add...)

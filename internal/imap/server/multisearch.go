@@ -73,7 +73,7 @@ func handleESearch(c *Conn, tag string) error {
 	if err != nil {
 		return err
 	}
-	if ret.partial != nil || ret.update {
+	if ret.partial != nil || ret.update || ret.relevancy {
 		return &imap.Error{Type: "BAD", Text: "ESEARCH takes the RETURN options MIN, MAX, ALL, COUNT and SAVE"}
 	}
 	if src.selected && c.sel == nil {

@@ -31,6 +31,8 @@ type searchReturn struct {
 	// RFC 5267 §4.1, RFC 9394 §3.1 (context.go)
 	partial *partialRange
 	update  bool
+	// RFC 6203 §4: the relevancy score of each message returned.
+	relevancy bool
 }
 
 // RFC 9051 §6.4.4 SEARCH.
@@ -54,10 +56,14 @@ func (c *Conn) search(tag string, uid bool) error {
 	if ret.esearch {
 		ret.defaultReturn()
 	}
+	if err := checkRelevancy(&ret, key); err != nil {
+		return err
+	}
 	if ret.update && c.updateTagTaken(tag) {
 		return &imap.Error{Type: "BAD", Text: "Duplicate search update tag " + tag}
 	}
-	matches, mods, err := c.searchMatches(key)
+	v := c.sel
+	matches, mods, scores, err := c.searchScored(v.mbox.ID, v.uids, v.seqOf, v.isRecent, key, ret.relevancy)
 	if err != nil {
 		return err
 	}
@@ -86,7 +92,7 @@ func (c *Conn) search(tag string, uid bool) error {
 	}
 	// RFC 4731 ESEARCH; with SAVE alone and no other option, no
 	// ESEARCH response is sent (RFC 5182 §2.4).
-	if ret.save && !ret.min && !ret.max && !ret.count && !ret.all && ret.partial == nil && !ret.update {
+	if ret.save && !ret.min && !ret.max && !ret.count && !ret.all && ret.partial == nil && !ret.update && !ret.relevancy {
 		return c.ok(tag, "", "Search completed.")
 	}
 	nums := make([]uint32, len(matches))
@@ -117,6 +123,9 @@ func (c *Conn) search(tag string, uid bool) error {
 	}
 	if ret.count {
 		c.enc.RawString(" COUNT ").Number(uint32(len(nums)))
+	}
+	if ret.relevancy {
+		c.writeRelevancy(&ret, scores)
 	}
 	if highest > 0 && key.HasModSeq() && len(nums) > 0 {
 		c.enc.RawString(" MODSEQ ").Number64(int64(highest))
@@ -386,6 +395,16 @@ func (c *Conn) searchKeyFromAtom(a string, depth int, charset string) (*search.K
 		return strKey(search.OpTo)
 	case "SUBJECT":
 		return strKey(search.OpSubject)
+	case "FUZZY":
+		// RFC 6203 §3: search-key =/ "FUZZY" SP search-key.
+		if !c.dec.ExpectSP() {
+			return nil, c.dec.Err()
+		}
+		k, err := c.parseSearchKey(depth+1, charset)
+		if err != nil {
+			return nil, err
+		}
+		return search.NewFuzzy(k, c.srv.fuzzy), nil
 	case "BODY":
 		return strKey(search.OpBody)
 	case "TEXT":
@@ -502,7 +521,7 @@ func (c *Conn) searchKeyFromAtom(a string, depth int, charset string) (*search.K
 // messages over workers goroutines. search.Key is read-only while
 // matching and each search.Msg belongs to one worker; a message whose
 // bytes cannot be read is logged and counts as no match.
-func (c *Conn) matchAll(key *search.Key, sms []search.Msg, hit []bool, workers int) {
+func (c *Conn) matchAll(key *search.Key, sms []search.Msg, hit []bool, score []int, workers int) {
 	ctx := store.WithBulk(c.ctx())
 	one := func(i int) {
 		sm := &sms[i]
@@ -517,7 +536,20 @@ func (c *Conn) matchAll(key *search.Key, sms []search.Msg, hit []bool, workers i
 			}
 			return br, nil
 		}
-		ok, err := key.Match(sm)
+		var ok bool
+		var err error
+		if score != nil {
+			// RFC 6203 §4: a message matched by no FUZZY key (an OR
+			// branch) gets the top score.
+			var sc int
+			ok, sc, err = key.Score(sm)
+			if sc < 0 {
+				sc = 100
+			}
+			score[i] = sc
+		} else {
+			ok, err = key.Match(sm)
+		}
 		if br != nil {
 			br.Close()
 		}
@@ -568,8 +600,15 @@ func (c *Conn) searchMatches(key *search.Key) ([]store.UID, []store.ModSeq, erro
 // not among uids) and recent whether it is \Recent. It returns the
 // matches and, when key has a MODSEQ criterion, each one's modseq.
 func (c *Conn) searchIn(mboxID int64, uids []store.UID, seqOf func(store.UID) uint32, recent func(store.UID) bool, key *search.Key) ([]store.UID, []store.ModSeq, error) {
+	out, mods, _, err := c.searchScored(mboxID, uids, seqOf, recent, key, false)
+	return out, mods, err
+}
+
+// searchScored is searchIn that also returns, with wantScores, each
+// match's relevancy (RFC 6203 §4, Key.Score) in the order of the matches.
+func (c *Conn) searchScored(mboxID int64, uids []store.UID, seqOf func(store.UID) uint32, recent func(store.UID) bool, key *search.Key, wantScores bool) ([]store.UID, []store.ModSeq, []int, error) {
 	if len(uids) == 0 {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	// Fast path: the store evaluates what depends only on stored fields
 	// (flags, keywords, sizes, dates, address and subject text).
@@ -580,11 +619,11 @@ func (c *Conn) searchIn(mboxID int64, uids []store.UID, seqOf func(store.UID) ui
 		c.freshPrivateSeen()
 		pvt = c.sel.pvt
 	}
-	if cs, ok := c.srv.cfg.Store.(store.CriteriaSearcher); ok && pvt == nil && !key.HasModSeq() && !c.srv.cfg.NoSearchPushdown {
+	if cs, ok := c.srv.cfg.Store.(store.CriteriaSearcher); ok && pvt == nil && !key.HasModSeq() && !wantScores && !c.srv.cfg.NoSearchPushdown {
 		if crit, ok := c.toCriteria(key, uids); ok {
 			found, err := cs.SearchCriteria(c.ctx(), mboxID, crit)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			out := found[:0]
 			for _, u := range found {
@@ -592,7 +631,7 @@ func (c *Conn) searchIn(mboxID int64, uids []store.UID, seqOf func(store.UID) ui
 					out = append(out, u)
 				}
 			}
-			return out, nil, nil
+			return out, nil, nil, nil
 		}
 	}
 	fields := key.Fields() | store.FieldFlags
@@ -612,11 +651,12 @@ func (c *Conn) searchIn(mboxID int64, uids []store.UID, seqOf func(store.UID) ui
 	const chunk = 4096
 	var sms []search.Msg
 	var hit []bool
+	var score, scores []int
 	// BODY and TEXT: the full-text index narrows the messages to scan
 	// (searchfts.go); "*" and sequence numbers still refer to all uids.
 	scan := uids
 	if cand, ok, err := c.textCandidates(mboxID, uids, key); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	} else if ok {
 		scan = cand
 	}
@@ -625,6 +665,9 @@ func (c *Conn) searchIn(mboxID int64, uids []store.UID, seqOf func(store.UID) ui
 			// The view is the session's: read it here, not in workers.
 			sms = slices.Grow(sms[:0], len(msgs))[:len(msgs)]
 			hit = slices.Grow(hit[:0], len(msgs))[:len(msgs)]
+			if wantScores {
+				score = slices.Grow(score[:0], len(msgs))[:len(msgs)]
+			}
 			for i := range msgs {
 				m := &msgs[i]
 				if pvt != nil {
@@ -633,10 +676,13 @@ func (c *Conn) searchIn(mboxID int64, uids []store.UID, seqOf func(store.UID) ui
 				sms[i] = search.Msg{Message: m, Seq: seqOf(m.UID), Recent: recent(m.UID),
 					MaxSeq: maxSeq, MaxUID: maxUID, Now: now}
 			}
-			c.matchAll(key, sms, hit, workers)
+			c.matchAll(key, sms, hit, score, workers)
 			for i := range msgs {
 				if hit[i] {
 					out = append(out, msgs[i].UID)
+					if wantScores {
+						scores = append(scores, score[i])
+					}
 					if withMods {
 						mods = append(mods, msgs[i].ModSeq)
 					}
@@ -645,7 +691,7 @@ func (c *Conn) searchIn(mboxID int64, uids []store.UID, seqOf func(store.UID) ui
 			return nil
 		})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return out, mods, nil
+	return out, mods, scores, nil
 }

@@ -20,6 +20,7 @@ import (
 	"barid/internal/notify"
 	"barid/internal/proxylisten"
 	"barid/internal/quickack"
+	"barid/internal/search/fuzzy"
 	"barid/internal/store"
 	"barid/internal/urlauth"
 )
@@ -65,6 +66,10 @@ type Config struct {
 	// or none). Past it, messages are spooled to blob files instead.
 	// Default 16 MiB.
 	MultiAppendInlineBudget int64
+	// FuzzyLanguages are the Snowball stemmers SEARCH FUZZY uses for
+	// words in Latin script (RFC 6203; package search/fuzzy); nil:
+	// fuzzy.DefaultLanguages.
+	FuzzyLanguages []string
 	// URLAuth resolves IMAP URLs: CATENATE parts (RFC 4469) and
 	// URLAUTH (RFC 4467). nil: one on Store and Blobs.
 	URLAuth *urlauth.Service
@@ -85,6 +90,7 @@ type Config struct {
 
 // Server accepts IMAP connections.
 type Server struct {
+	fuzzy   *fuzzy.Matcher // SEARCH FUZZY (RFC 6203)
 	mbox    *mailbox.Service
 	cfg     Config
 	log     *slog.Logger
@@ -127,7 +133,12 @@ func New(cfg Config) *Server {
 	}
 	// auth.WithProtocol: app passwords are checked against it.
 	ctx, cancel := context.WithCancel(auth.WithProtocol(context.Background(), auth.ProtoIMAP))
+	langs := cfg.FuzzyLanguages
+	if langs == nil {
+		langs = fuzzy.DefaultLanguages
+	}
 	return &Server{
+		fuzzy:     fuzzy.NewMatcher(langs),
 		mbox:      cfg.Mailboxes,
 		cfg:       cfg,
 		log:       cfg.Logger,

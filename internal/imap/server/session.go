@@ -52,6 +52,7 @@ func (c *Conn) capabilities() []string {
 		"SPECIAL-USE",           // RFC 6154
 		"STATUS=SIZE",           // RFC 8438
 		"ESEARCH",               // RFC 4731
+		"SEARCH=FUZZY",          // RFC 6203
 		"SEARCHRES",             // RFC 5182
 		"BINARY",                // RFC 3516
 		"UTF8=ACCEPT",           // RFC 6855

@@ -14,7 +14,7 @@ import (
 
 // sortKey is one SORT criterion (RFC 5256 §3, RFC 5957 §3).
 type sortKey struct {
-	field   string // ARRIVAL CC DATE FROM SIZE SUBJECT TO DISPLAYFROM DISPLAYTO
+	field   string // ARRIVAL CC DATE FROM SIZE SUBJECT TO DISPLAYFROM DISPLAYTO RELEVANCY
 	reverse bool
 }
 
@@ -43,7 +43,8 @@ func (c *Conn) parseSortProgram() ([]sortKey, error) {
 			rev = !rev
 			return true
 		case "ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO",
-			"DISPLAYFROM", "DISPLAYTO": // RFC 5957
+			"DISPLAYFROM", "DISPLAYTO", // RFC 5957
+			"RELEVANCY": // RFC 6203 §6
 			if !slices.ContainsFunc(keys, func(k sortKey) bool { return k.field == a }) {
 				keys = append(keys, sortKey{field: a, reverse: rev})
 			}
@@ -122,14 +123,34 @@ func (c *Conn) sortCmd(tag string, uid bool) error {
 	if len(sk) > 1 {
 		key = &search.Key{Op: search.OpAnd, Sub: sk}
 	}
+	byRelevancy := slices.ContainsFunc(keys, func(k sortKey) bool { return k.field == "RELEVANCY" })
+	if byRelevancy && !key.Uses(search.OpFuzzy) {
+		// RFC 6203 §6: "MUST NOT be used unless a FUZZY search key is
+		// also given".
+		return &imap.Error{Type: "BAD", Text: "SORT by RELEVANCY needs a FUZZY search key (RFC 6203)"}
+	}
+	if byRelevancy && ret.update {
+		return &imap.Error{Type: "BAD", Text: "SORT by RELEVANCY cannot be combined with UPDATE"}
+	}
+	if err := checkRelevancy(&ret, key); err != nil {
+		return err
+	}
 	if ret.update && c.updateTagTaken(tag) {
 		return &imap.Error{Type: "BAD", Text: "Duplicate search update tag " + tag}
 	}
-	matches, _, err := c.runSearch(key)
+	v := c.sel
+	matches, _, scores, err := c.searchScored(v.mbox.ID, v.uids, v.seqOf, v.isRecent, key, byRelevancy || ret.relevancy)
 	if err != nil {
 		return err
 	}
-	sorted, err := c.sortUIDs(matches, keys)
+	var scoreOf map[store.UID]int
+	if scores != nil {
+		scoreOf = make(map[store.UID]int, len(scores))
+		for i, u := range matches {
+			scoreOf[u] = scores[i]
+		}
+	}
+	sorted, err := c.sortUIDs(matches, keys, scoreOf)
 	if err != nil {
 		return err
 	}
@@ -154,8 +175,15 @@ func (c *Conn) sortCmd(tag string, uid bool) error {
 		for i, u := range sorted {
 			nums[i] = num(u)
 		}
-		if !(ret.save && !ret.min && !ret.max && !ret.count && !ret.all && ret.partial == nil) {
-			c.writeESort(tag, uid, &ret, nums)
+		if !(ret.save && !ret.min && !ret.max && !ret.count && !ret.all && ret.partial == nil && !ret.relevancy) {
+			var sortedScores []int
+			if ret.relevancy {
+				sortedScores = make([]int, len(sorted))
+				for i, u := range sorted {
+					sortedScores[i] = scoreOf[u]
+				}
+			}
+			c.writeESort(tag, uid, &ret, nums, sortedScores)
 		}
 		return c.ok(tag, "", "Sort completed.")
 	}
@@ -181,6 +209,7 @@ type sortRec struct {
 	cc      string
 	dfrom   string
 	dto     string
+	score   int // RFC 6203 relevancy
 }
 
 // firstAddress returns the first address of the first field called name
@@ -243,7 +272,8 @@ func sortFields(keys []sortKey) store.Fields {
 	return f
 }
 
-func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
+// scoreOf holds each message's relevancy when keys sort by RELEVANCY.
+func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey, scoreOf map[store.UID]int) ([]store.UID, error) {
 	// Fast path: one criterion the database can order by.
 	if so, ok := c.srv.cfg.Store.(store.Sorter); ok && len(keys) == 1 {
 		switch keys[0].field {
@@ -262,7 +292,7 @@ func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
 			return out, nil
 		}
 	}
-	recs, err := c.sortRecs(uids, keys)
+	recs, err := c.sortRecs(uids, keys, scoreOf)
 	if err != nil {
 		return nil, err
 	}
@@ -274,14 +304,14 @@ func (c *Conn) sortUIDs(uids []store.UID, keys []sortKey) ([]store.UID, error) {
 }
 
 // sortRecs reads the sort fields of uids and returns them in sort order.
-func (c *Conn) sortRecs(uids []store.UID, keys []sortKey) ([]sortRec, error) {
+func (c *Conn) sortRecs(uids []store.UID, keys []sortKey, scoreOf map[store.UID]int) ([]sortRec, error) {
 	recs := make([]sortRec, 0, len(uids))
 	need := sortFields(keys)
 	const chunk = 4096
 	for start := 0; start < len(uids); start += chunk {
 		part := uids[start:min(start+chunk, len(uids))]
 		err := c.srv.cfg.Store.FetchMessages(c.ctx(), c.sel.mbox.ID, part, need, func(m *store.Message) error {
-			r := sortRec{uid: m.UID, arrival: m.InternalDate, date: m.SentDate, size: m.Size}
+			r := sortRec{uid: m.UID, arrival: m.InternalDate, date: m.SentDate, size: m.Size, score: scoreOf[m.UID]}
 			if r.date.IsZero() {
 				// RFC 5256 §3: no usable Date: sorts by internal date.
 				r.date = m.InternalDate
@@ -338,6 +368,10 @@ func compareRecs(a, b *sortRec, keys []sortKey) int {
 			d = strings.Compare(a.dfrom, b.dfrom)
 		case "DISPLAYTO":
 			d = strings.Compare(a.dto, b.dto)
+		case "RELEVANCY":
+			// RFC 6203 §6: "The message with the highest score is
+			// returned first."
+			d = cmpInt(int64(b.score), int64(a.score))
 		}
 		if k.reverse {
 			d = -d

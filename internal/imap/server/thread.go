@@ -63,7 +63,7 @@ func (c *Conn) threadCmd(tag string, uid bool) error {
 	}
 	var roots []*threadNode
 	if alg == "ORDEREDSUBJECT" {
-		recs, err := c.sortRecs(matches, []sortKey{{field: "SUBJECT"}, {field: "DATE"}})
+		recs, err := c.sortRecs(matches, []sortKey{{field: "SUBJECT"}, {field: "DATE"}}, nil)
 		if err != nil {
 			return err
 		}

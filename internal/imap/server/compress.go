@@ -47,6 +47,10 @@ type deflateConn struct {
 	zw *deflateWriter // nil between responses
 }
 
+// NetConn returns the connection under the compression (hangup.go looks
+// for the socket).
+func (d *deflateConn) NetConn() net.Conn { return d.Conn }
+
 // deflateWriter is a pooled flate.Writer with a small buffer in front of
 // the socket, so that one response costs one write system call (the
 // huffman writer emits 240-byte pieces).

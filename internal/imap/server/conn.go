@@ -99,6 +99,12 @@ type Conn struct {
 
 	sel *view    // selected mailbox, nil unless StateSelected
 	cur *command // the command being run
+	// hang watches for the client hanging up while the command reads
+	// for it (hangup.go); nil between commands.
+	hang *hangupWatch
+	// inCmd: the reader goroutine is running a command's handler (the
+	// NOTIFY pusher, which also fetches, never is).
+	inCmd bool
 
 	// notify is the RFC 5465 NOTIFY state, nil until the first NOTIFY.
 	notify *notifyState
@@ -382,7 +388,15 @@ func (c *Conn) readCommand(start time.Time) error {
 		return c.flush()
 	}
 	c.cur = cmd
+	c.inCmd = true
 	err = cmd.handle(c, tag)
+	c.inCmd = false
+	if c.endCommandReads() {
+		// The client hung up while the command read for it
+		// (hangup.go): nobody waits for an answer.
+		c.log.Debug("client hung up during the command; its reads stopped", "tag", tag, "command", name)
+		return io.EOF
+	}
 	// Before the response is flushed: a client that saw its LOGIN or
 	// SELECT complete finds it in "barid who".
 	c.noteSession()

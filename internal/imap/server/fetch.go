@@ -585,6 +585,9 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 	unavailable, goneMeanwhile, gone := false, false, false
 	fromView := req.fromView()
 	write := func(m *store.Message) error {
+		if err := req.blobCtx.Err(); err != nil {
+			return err // the client hung up (hangup.go)
+		}
 		if fromView {
 			req.found = append(req.found, m.UID)
 		}
@@ -628,7 +631,13 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 		}
 		return nil
 	}
+	// Reads stop when the client hangs up (hangup.go); the \Seen
+	// update above used ctx() and is done. A FETCH of a few records
+	// without message bytes is over before a watch would look.
 	req.blobCtx = c.ctx()
+	if req.bytes || len(uids) > 32 {
+		req.blobCtx = c.readCtx()
+	}
 	if len(uids) >= bigFetch {
 		req.blobCtx = store.WithBulk(req.blobCtx)
 	}
@@ -651,7 +660,7 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 		var m store.Message
 		missing, err = pipelined(uids, step, nil,
 			func(chunk []store.UID, buf []flagRec) ([]flagRec, error) {
-				err := st.FetchMessages(c.ctx(), v.mbox.ID, chunk, req.fields, func(m *store.Message) error {
+				err := st.FetchMessages(req.blobCtx, v.mbox.ID, chunk, req.fields, func(m *store.Message) error {
 					buf = append(buf, flagRec{m.UID, m.ModSeq, m.Size, m.Flags})
 					return nil
 				})

@@ -522,9 +522,12 @@ func (c *Conn) searchKeyFromAtom(a string, depth int, charset string) (*search.K
 // matching and each search.Msg belongs to one worker; a message whose
 // bytes cannot be read is logged and counts as no match.
 func (c *Conn) matchAll(key *search.Key, sms []search.Msg, hit []bool, score []int, workers int) {
-	ctx := store.WithBulk(c.ctx())
+	ctx := store.WithBulk(c.readCtx())
 	one := func(i int) {
 		sm := &sms[i]
+		if ctx.Err() != nil {
+			return // the client hung up (hangup.go): no match, and the load fails too
+		}
 		var br blob.Reader
 		sm.Blob = func() (io.ReaderAt, error) {
 			if br == nil {
@@ -553,7 +556,7 @@ func (c *Conn) matchAll(key *search.Key, sms []search.Msg, hit []bool, score []i
 		if br != nil {
 			br.Close()
 		}
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			c.log.Warn("search: message could not be evaluated", "uid", sm.UID, "err", err)
 		}
 		hit[i] = ok && err == nil
@@ -621,7 +624,7 @@ func (c *Conn) searchScored(mboxID int64, uids []store.UID, seqOf func(store.UID
 	}
 	if cs, ok := c.srv.cfg.Store.(store.CriteriaSearcher); ok && pvt == nil && !key.HasModSeq() && !wantScores && !c.srv.cfg.NoSearchPushdown {
 		if crit, ok := c.toCriteria(key, uids); ok {
-			found, err := cs.SearchCriteria(c.ctx(), mboxID, crit)
+			found, err := cs.SearchCriteria(c.readCtx(), mboxID, crit)
 			if err != nil {
 				return nil, nil, nil, err
 			}
@@ -660,7 +663,7 @@ func (c *Conn) searchScored(mboxID int64, uids []store.UID, seqOf func(store.UID
 	} else if ok {
 		scan = cand
 	}
-	_, err := pipelined(scan, chunk, nil, c.loadMessagesIn(store.WithBulk(c.ctx()), mboxID, fields),
+	_, err := pipelined(scan, chunk, nil, c.loadMessagesIn(store.WithBulk(c.readCtx()), mboxID, fields),
 		func(msgs []store.Message) error {
 			// The view is the session's: read it here, not in workers.
 			sms = slices.Grow(sms[:0], len(msgs))[:len(msgs)]

@@ -46,7 +46,7 @@ func (c *Conn) textSet(ti store.TextIndexer, mboxID int64, k *search.Key) ([]sto
 		if len(trigram.Split(n)) == 0 {
 			return nil, false, nil
 		}
-		set, err := ti.TextCandidates(c.ctx(), mboxID, []string{n})
+		set, err := ti.TextCandidates(c.readCtx(), mboxID, []string{n})
 		return set, err == nil, err
 	case search.OpAnd:
 		// One query for the BODY/TEXT needles directly under AND (every
@@ -69,7 +69,7 @@ func (c *Conn) textSet(ti store.TextIndexer, mboxID int64, k *search.Key) ([]sto
 			}
 		}
 		if len(needles) > 0 {
-			set, err := ti.TextCandidates(c.ctx(), mboxID, needles)
+			set, err := ti.TextCandidates(c.readCtx(), mboxID, needles)
 			if err != nil {
 				return nil, false, err
 			}

@@ -310,7 +310,7 @@ func (c *Conn) sortRecs(uids []store.UID, keys []sortKey, scoreOf map[store.UID]
 	const chunk = 4096
 	for start := 0; start < len(uids); start += chunk {
 		part := uids[start:min(start+chunk, len(uids))]
-		err := c.srv.cfg.Store.FetchMessages(c.ctx(), c.sel.mbox.ID, part, need, func(m *store.Message) error {
+		err := c.srv.cfg.Store.FetchMessages(c.readCtx(), c.sel.mbox.ID, part, need, func(m *store.Message) error {
 			r := sortRec{uid: m.UID, arrival: m.InternalDate, date: m.SentDate, size: m.Size, score: scoreOf[m.UID]}
 			if r.date.IsZero() {
 				// RFC 5256 §3: no usable Date: sorts by internal date.

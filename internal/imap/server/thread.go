@@ -115,7 +115,7 @@ func (c *Conn) threadMsgs(uids []store.UID) ([]*threadMsg, error) {
 	const chunk = 4096
 	for start := 0; start < len(uids); start += chunk {
 		part := uids[start:min(start+chunk, len(uids))]
-		err := c.srv.cfg.Store.FetchMessages(c.ctx(), c.sel.mbox.ID, part, store.FieldBasics|store.FieldSearch|store.FieldHeader, func(m *store.Message) error {
+		err := c.srv.cfg.Store.FetchMessages(c.readCtx(), c.sel.mbox.ID, part, store.FieldBasics|store.FieldSearch|store.FieldHeader, func(m *store.Message) error {
 			out = append(out, newThreadMsg(m))
 			return nil
 		})

@@ -63,7 +63,9 @@ func TestMigrationRederivesSearchFields(t *testing.T) {
 		"DROP TRIGGER acl_gc", "DROP TABLE acl", "DROP TABLE groups",
 		"DROP TRIGGER fts_msg_insert", "DROP TRIGGER fts_msg_delete", "DROP TABLE fts_text",
 		"DROP TABLE fts_docs", "DROP TABLE fts_pending", "DROP TABLE fts_orphans",
-		"DROP TRIGGER privseen_mailbox_gc", "DROP TRIGGER privseen_account_gc", "DROP TABLE privseen"} {
+		"DROP TRIGGER privseen_mailbox_gc", "DROP TRIGGER privseen_account_gc", "DROP TABLE privseen",
+		// step 21 (threads)
+		"DROP TRIGGER thread_msgids_account_gc", "DROP TABLE thread_msgids", "ALTER TABLE messages DROP COLUMN threadid"} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
@@ -86,6 +88,14 @@ func TestMigrationRederivesSearchFields(t *testing.T) {
 	s.wconn.QueryRowContext(ctx, "SELECT count(*) FROM meta WHERE key = 'migration9_rowid'").Scan(&left)
 	if left != 0 {
 		t.Error("progress key left in meta")
+	}
+	// Schema step 21 threaded every message, in batches of
+	// threadBackfillBatch.
+	var unthreaded, threads int
+	s.wconn.QueryRowContext(ctx, "SELECT count(*) FROM messages WHERE threadid = 0").Scan(&unthreaded)
+	s.wconn.QueryRowContext(ctx, "SELECT count(DISTINCT threadid) FROM messages").Scan(&threads)
+	if unthreaded != 0 || threads != n || n <= 2*threadBackfillBatch {
+		t.Errorf("after the backfill: %d messages without a thread, %d threads for %d messages without ids", unthreaded, threads, n)
 	}
 	count := func(field, needle string) int {
 		uids, err := s.SearchCriteria(ctx, mb.ID, &store.Criteria{Op: store.CritContains, Field: field, Value: needle})

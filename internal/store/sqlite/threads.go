@@ -13,8 +13,13 @@ import (
 // RFC 8474 THREADID: the thread index of each account (schema step 21,
 // rules in store/thread.go).
 
+// threadLookupWidth is how many keys one lookup statement asks for; a
+// message names a few ids, so one statement (keys repeated to fill it)
+// usually does, and the prepared statement is always the same one.
+const threadLookupWidth = 8
+
 const (
-	threadLookup = `SELECT thread, owned FROM thread_msgids WHERE account = ? AND msgid = ?`
+	threadLookup = `SELECT msgid, thread, owned FROM thread_msgids WHERE account = ? AND msgid IN (?, ?, ?, ?, ?, ?, ?, ?)`
 	// An owned entry replaces a not-owned one, never another owned one.
 	threadOwn = `INSERT INTO thread_msgids (account, msgid, thread, owned) VALUES (?, ?, ?, 1)
 	ON CONFLICT (account, msgid) DO UPDATE SET thread = excluded.thread, owned = 1 WHERE owned = 0`
@@ -24,7 +29,7 @@ const (
 // threadDB is what assignThreads runs its statements on: the writer's
 // transaction (wtx) or the migration's connection (connTx).
 type threadDB interface {
-	queryRow(q string, args ...any) *row
+	query(q string, args ...any) (*sql.Rows, error)
 	exec(q string, args ...any) (sql.Result, error)
 }
 
@@ -32,19 +37,34 @@ type threadDB interface {
 // records them there. The single writer keeps every other delivery out
 // until the transaction commits. Each key is one primary-key probe (a
 // prepared statement), so the cost per message is a few index lookups
-// whatever the account's size (BenchmarkAppendThreaded).
+// whatever the account's size (BenchmarkAppendThreaded), asked
+// threadLookupWidth at a time.
 func assignThreads(db threadDB, account int64, msgs []store.NewMessage, emailIDs []int64) ([]int64, error) {
 	known := map[int64]store.ThreadEntry{}
-	for _, k := range store.ThreadLookupKeys(msgs) {
-		var thread, owned int64
-		err := db.queryRow(threadLookup, account, k).Scan(&thread, &owned)
-		if errNoRows(err) {
-			continue
+	keys := store.ThreadLookupKeys(msgs)
+	args := make([]any, 1+threadLookupWidth)
+	args[0] = account
+	for start := 0; start < len(keys); start += threadLookupWidth {
+		part := keys[start:min(start+threadLookupWidth, len(keys))]
+		for i := range threadLookupWidth {
+			args[1+i] = part[i%len(part)]
 		}
+		rows, err := db.query(threadLookup, args...)
 		if err != nil {
 			return nil, err
 		}
-		known[k] = store.ThreadEntry{Thread: thread, Owned: owned != 0}
+		for rows.Next() {
+			var k, thread, owned int64
+			if err := rows.Scan(&k, &thread, &owned); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			known[k] = store.ThreadEntry{Thread: thread, Owned: owned != 0}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
 	threads, writes := store.AssignThreads(msgs, emailIDs, known)
 	for _, w := range writes {
@@ -66,8 +86,8 @@ type connTx struct {
 	conn *sql.Conn
 }
 
-func (c connTx) queryRow(q string, args ...any) *row {
-	return &row{r: c.conn.QueryRowContext(c.ctx, q, args...)}
+func (c connTx) query(q string, args ...any) (*sql.Rows, error) {
+	return c.conn.QueryContext(c.ctx, q, args...)
 }
 
 func (c connTx) exec(q string, args ...any) (sql.Result, error) {

@@ -5,42 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"barid/internal/testkit"
 )
-
-// fakeServer accepts one connection, sends greeting, then runs serve.
-func fakeServer(t *testing.T, greeting string, serve func(r *bufio.Reader, w io.Writer)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		io.WriteString(c, greeting)
-		serve(bufio.NewReader(c), c)
-	}()
-	return ln.Addr().String()
-}
-
-// readCmd reads one command line and splits off the tag.
-func readCmd(r *bufio.Reader) (tag, rest string) {
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return "", ""
-	}
-	line = strings.TrimRight(line, "\r\n")
-	tag, rest, _ = strings.Cut(line, " ")
-	return tag, rest
-}
 
 func dialTest(t *testing.T, addr string) *Conn {
 	t.Helper()
@@ -53,8 +23,8 @@ func dialTest(t *testing.T, addr string) *Conn {
 }
 
 func TestGreetingCapabilities(t *testing.T) {
-	addr := fakeServer(t, "* OK [CAPABILITY IMAP4rev1 LITERAL+ MULTIAPPEND] ready\r\n", func(r *bufio.Reader, w io.Writer) {
-		readCmd(r) // nothing else is expected: a round trip would hang the test until the deadline
+	addr := testkit.FakeServer(t, "* OK [CAPABILITY IMAP4rev1 LITERAL+ MULTIAPPEND] ready\r\n", func(r *bufio.Reader, w io.Writer) {
+		testkit.ReadCommand(r) // nothing else is expected: a round trip would hang the test until the deadline
 	})
 	c := dialTest(t, addr)
 	for _, cp := range []string{"IMAP4rev1", "literal+", "MULTIAPPEND"} {
@@ -68,7 +38,7 @@ func TestGreetingCapabilities(t *testing.T) {
 }
 
 func TestGreetingBye(t *testing.T) {
-	addr := fakeServer(t, "* BYE too busy\r\n", func(r *bufio.Reader, w io.Writer) {})
+	addr := testkit.FakeServer(t, "* BYE too busy\r\n", func(r *bufio.Reader, w io.Writer) {})
 	_, err := Dial(context.Background(), DialOptions{Addr: addr, Timeout: time.Second})
 	var se *StatusError
 	if !errors.As(err, &se) || se.Status != "BYE" {
@@ -98,12 +68,12 @@ func TestBookkeeping(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := fakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
-				tag, _ := readCmd(r)
+			addr := testkit.FakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
+				tag, _ := testkit.ReadCommand(r)
 				io.WriteString(w, "* 3 EXISTS\r\n* FLAGS (\\Seen \\Deleted)\r\n* OK [UIDVALIDITY 1] x\r\n"+tag+" OK [READ-WRITE] done\r\n")
-				tag, _ = readCmd(r)
+				tag, _ = testkit.ReadCommand(r)
 				io.WriteString(w, tc.lines+tag+" OK NOOP done\r\n")
-				readCmd(r)
+				testkit.ReadCommand(r)
 			})
 			c := dialTest(t, addr)
 			if err := c.Select("INBOX"); err != nil {
@@ -127,10 +97,10 @@ func TestBookkeeping(t *testing.T) {
 }
 
 func TestSelectWithoutExists(t *testing.T) {
-	addr := fakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
-		tag, _ := readCmd(r)
+	addr := testkit.FakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
+		tag, _ := testkit.ReadCommand(r)
 		io.WriteString(w, tag+" OK done\r\n")
-		readCmd(r)
+		testkit.ReadCommand(r)
 	})
 	c := dialTest(t, addr)
 	if err := c.Select("INBOX"); err == nil || !strings.Contains(err.Error(), "without EXISTS") {
@@ -139,14 +109,14 @@ func TestSelectWithoutExists(t *testing.T) {
 }
 
 func TestPipelinedOutOfOrder(t *testing.T) {
-	addr := fakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
+	addr := testkit.FakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
 		var tags []string
 		for i := 0; i < 3; i++ {
-			tag, _ := readCmd(r)
+			tag, _ := testkit.ReadCommand(r)
 			tags = append(tags, tag)
 		}
 		io.WriteString(w, tags[2]+" OK third\r\n"+tags[0]+" NO first refused\r\n"+tags[1]+" BAD second\r\n")
-		readCmd(r)
+		testkit.ReadCommand(r)
 	})
 	c := dialTest(t, addr)
 	var tags []string
@@ -181,8 +151,8 @@ func TestLiteralForms(t *testing.T) {
 		t.Run(tc.caps+"/"+tc.want, func(t *testing.T) {
 			got := make(chan string, 1)
 			body := strings.Repeat("x", tc.size)
-			addr := fakeServer(t, "* OK [CAPABILITY "+tc.caps+"] hi\r\n", func(r *bufio.Reader, w io.Writer) {
-				tag, rest := readCmd(r)
+			addr := testkit.FakeServer(t, "* OK [CAPABILITY "+tc.caps+"] hi\r\n", func(r *bufio.Reader, w io.Writer) {
+				tag, rest := testkit.ReadCommand(r)
 				if !strings.HasSuffix(rest, "+}") {
 					io.WriteString(w, "+ go ahead\r\n")
 				}
@@ -190,7 +160,7 @@ func TestLiteralForms(t *testing.T) {
 				io.ReadFull(r, buf)
 				got <- rest + "|" + string(buf)
 				io.WriteString(w, "* 1 EXISTS\r\n"+tag+" OK [APPENDUID 1 1] done\r\n")
-				readCmd(r)
+				testkit.ReadCommand(r)
 			})
 			c := dialTest(t, addr)
 			tag := c.Begin()
@@ -213,10 +183,10 @@ func TestLiteralForms(t *testing.T) {
 }
 
 func TestLiteralRefused(t *testing.T) {
-	addr := fakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
-		tag, _ := readCmd(r)
+	addr := testkit.FakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
+		tag, _ := testkit.ReadCommand(r)
 		io.WriteString(w, tag+" NO [TOOBIG] too big\r\n")
-		readCmd(r)
+		testkit.ReadCommand(r)
 	})
 	c := dialTest(t, addr)
 	c.Begin()
@@ -229,13 +199,13 @@ func TestLiteralRefused(t *testing.T) {
 }
 
 func TestFetchLiteralRead(t *testing.T) {
-	addr := fakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
-		tag, _ := readCmd(r)
+	addr := testkit.FakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
+		tag, _ := testkit.ReadCommand(r)
 		io.WriteString(w, "* 1 EXISTS\r\n"+tag+" OK\r\n")
-		tag, _ = readCmd(r)
+		tag, _ = testkit.ReadCommand(r)
 		// A literal that itself ends in something looking like a literal header.
 		io.WriteString(w, "* 1 FETCH (RFC822.SIZE 9 BODY[] {9}\r\nab{3}\r\ncd UID 7)\r\n"+tag+" OK\r\n")
-		readCmd(r)
+		testkit.ReadCommand(r)
 	})
 	c := dialTest(t, addr)
 	if err := c.Select("INBOX"); err != nil {
@@ -271,8 +241,8 @@ func TestReadErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := fakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
-				readCmd(r)
+			addr := testkit.FakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
+				testkit.ReadCommand(r)
 				io.WriteString(w, tc.send)
 			})
 			c := dialTest(t, addr)
@@ -285,8 +255,8 @@ func TestReadErrors(t *testing.T) {
 }
 
 func TestMaxRespSz(t *testing.T) {
-	addr := fakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
-		readCmd(r)
+	addr := testkit.FakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
+		testkit.ReadCommand(r)
 		io.WriteString(w, "* 1 FETCH (BODY[] {100000}\r\n")
 	})
 	c, err := Dial(context.Background(), DialOptions{Addr: addr, Timeout: 5 * time.Second, MaxRespSz: 4096})
@@ -300,14 +270,14 @@ func TestMaxRespSz(t *testing.T) {
 }
 
 func TestLogoutAndIdle(t *testing.T) {
-	addr := fakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
-		tag, _ := readCmd(r)
+	addr := testkit.FakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
+		tag, _ := testkit.ReadCommand(r)
 		io.WriteString(w, "* 2 EXISTS\r\n* FLAGS (\\Seen)\r\n"+tag+" OK\r\n")
-		tag, _ = readCmd(r) // IDLE
+		tag, _ = testkit.ReadCommand(r) // IDLE
 		io.WriteString(w, "+ idling\r\n* 3 EXISTS\r\n")
-		readCmd(r) // DONE
+		testkit.ReadCommand(r) // DONE
 		io.WriteString(w, tag+" OK IDLE done\r\n")
-		tag, _ = readCmd(r)
+		tag, _ = testkit.ReadCommand(r)
 		io.WriteString(w, "* BYE bye\r\n"+tag+" OK\r\n")
 	})
 	c := dialTest(t, addr)

@@ -28,6 +28,7 @@ import (
 
 	"barid/internal/blob"
 	"barid/internal/imap/msgdata"
+	"barid/internal/mail/header"
 	"barid/internal/mail/mime"
 	"barid/internal/notify"
 	"barid/internal/store"
@@ -308,9 +309,14 @@ func (s *spool) Read(p []byte) (int, error) {
 
 // prepared maps an analysis onto the message record.
 func prepared(a *msgdata.Analysis, id string, flags store.Flags, internalDate time.Time) *Prepared {
+	// RFC 8474 THREADID: what the store threads the message by
+	// (store/thread.go), read here, outside the store's transaction.
+	msgID, refs := header.ThreadFields(a.Header)
 	return &Prepared{NewMessage: store.NewMessage{
-		Flags:  flags,
-		BlobID: id,
+		MessageID:  msgID,
+		References: refs,
+		Flags:      flags,
+		BlobID:     id,
 		// RFC822.SIZE counts every line end as CRLF, as Dovecot does
 		// (and as BODY[] is sent).
 		Size:         a.Size,

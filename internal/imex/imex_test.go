@@ -465,3 +465,55 @@ func TestMboxDovecotUIDs(t *testing.T) {
 		t.Fatalf("UIDs %v UIDNEXT %d flags %q", uids, mb.UIDNext, msgs[1].flags)
 	}
 }
+
+// TestImportThreads: an import threads what it stores as a delivery
+// does (RFC 8474 THREADID): messages of one batch with each other, a
+// folder imported later with the earlier ones, a reply imported before
+// its parent with it.
+func TestImportThreads(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	mbox := func(name string, msgs ...string) string {
+		var b strings.Builder
+		for _, m := range msgs {
+			b.WriteString("From sender@example.org Mon Mar  2 10:00:00 2020\n" + m + "\n")
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// Batches of two (newEnv): the reply to r1 shares a batch with it;
+	// the reply to the parent comes before the parent.
+	first := mbox("first", "Message-ID: <r1@x>\nIn-Reply-To: <p@x>\nSubject: r1\n\nr1\n",
+		"Message-ID: <r2@x>\nReferences: <p@x> <r1@x>\nSubject: r2\n\nr2\n",
+		"Message-ID: <u@x>\nSubject: u\n\nu\n")
+	second := mbox("second", "Message-ID: <p@x>\nSubject: p\n\np\n")
+	for _, f := range []struct{ path, folder string }{{first, "Lists"}, {second, "Archive"}} {
+		if r, err := ImportMbox(ctx, e.im, f.path, f.folder); err != nil || r.Imported == 0 {
+			t.Fatalf("import %s: %+v %v", f.folder, r, err)
+		}
+	}
+	threads := func(name string) []int64 {
+		mb, _ := e.mailbox(t, name)
+		_, uids, err := e.st.MessageUIDs(ctx, mb.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		err = e.st.FetchMessages(ctx, mb.ID, uids, store.FieldBasics, func(m *store.Message) error {
+			out = append(out, m.ThreadID)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	l, a := threads("Lists"), threads("Archive")
+	if len(l) != 3 || len(a) != 1 || l[0] == 0 || l[0] != l[1] || l[0] != a[0] || l[2] == l[0] {
+		t.Fatalf("threads: Lists %v, Archive %v; want r1, r2 and p in one, u apart", l, a)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"barid/internal/blob"
+	"barid/internal/mail/header"
 	"barid/internal/store"
 )
 
@@ -321,7 +322,13 @@ func (c *StoreCopier) copyMessages(ctx context.Context, src, dst *store.Mailbox,
 				Subject: m.Subject, From: m.From, To: m.To, Cc: m.Cc, Bcc: m.Bcc, SentDate: m.SentDate,
 				Preview: m.Preview, HasPreview: m.HasPreview,
 				EmailID: m.EmailID,
+				// RFC 8474 §5.2: the THREADID is kept, and the
+				// target's thread index learns the message's ids
+				// so that later mail joins its thread there too.
+				ThreadID: m.ThreadID,
 			}})
+			nm := &batch[len(batch)-1].msg
+			nm.MessageID, nm.References = header.ThreadFields(m.Header)
 			return nil
 		})
 		if err != nil {

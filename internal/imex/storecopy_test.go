@@ -49,6 +49,8 @@ type msgState struct {
 	date   int64
 	size   int64
 	blob   string
+	// RFC 8474 EMAILID and THREADID, carried by the copy.
+	emailID, threadID int64
 }
 
 func boxState(t *testing.T, s store.Store, acct int64, name string) (*store.Mailbox, []msgState) {
@@ -64,7 +66,8 @@ func boxState(t *testing.T, s store.Store, acct int64, name string) (*store.Mail
 	}
 	var out []msgState
 	err = s.FetchMessages(ctx, mb.ID, uids, store.FieldFlags|store.FieldBasics, func(m *store.Message) error {
-		out = append(out, msgState{m.UID, m.ModSeq, strings.ToLower(strings.Join(m.Flags.Names(), " ")), m.InternalDate.Unix(), m.Size, m.BlobID})
+		out = append(out, msgState{m.UID, m.ModSeq, strings.ToLower(strings.Join(m.Flags.Names(), " ")), m.InternalDate.Unix(), m.Size, m.BlobID,
+			m.EmailID, m.ThreadID})
 		return nil
 	})
 	if err != nil {
@@ -117,7 +120,19 @@ func TestStoreCopyResume(t *testing.T) {
 	}
 	date := time.Date(2023, 5, 6, 7, 8, 9, 0, time.UTC)
 	for i := range 30 {
-		body := fmt.Sprintf("Subject: %d\r\n\r\n%s\r\n", i, strings.Repeat("x", (i%3)*3000)) // some over InlineMax
+		// Threads of five: each message refers to the first of its five.
+		root := fmt.Sprintf("m%d@x", i-i%5)
+		if i == 28 {
+			// A parent filed in Lists before its reply in INBOX: the
+			// copy takes INBOX first, where the reply would start a
+			// thread of its own if its THREADID were not carried.
+			if _, err := d.Deliver(ctx, lists.ID, strings.NewReader("Message-ID: <lp@x>\r\nSubject: lp\r\n\r\nlp\r\n"), 0, store.Flags{}, date); err != nil {
+				t.Fatal(err)
+			}
+			root = "lp@x"
+		}
+		body := fmt.Sprintf("Message-ID: <m%d@x>\r\nReferences: <%s>\r\nSubject: %d\r\n\r\n%s\r\n",
+			i, root, i, strings.Repeat("x", (i%3)*3000)) // some over InlineMax
 		fl := store.FlagsFromNames(map[int][]string{0: {`\Seen`}, 1: {"$Label1", `\Flagged`}, 2: nil}[i%3])
 		if _, err := d.Deliver(ctx, inbox.ID, strings.NewReader(body), 0, fl, date.Add(time.Duration(i)*time.Minute)); err != nil {
 			t.Fatal(err)
@@ -191,6 +206,18 @@ func TestStoreCopyResume(t *testing.T) {
 		dmb, dm := boxState(t, dst, dacct.ID, name)
 		if !slices.Equal(sm, dm) {
 			t.Errorf("%s: target\n%v\nsource\n%v", name, dm, sm)
+		}
+		joined := 0 // messages in a thread another message started
+		for _, m := range sm {
+			if m.threadID == 0 {
+				t.Errorf("%s: source uid %d has no THREADID", name, m.uid)
+			}
+			if m.threadID != m.emailID {
+				joined++
+			}
+		}
+		if joined == 0 {
+			t.Errorf("%s: no message joined another's thread; the THREADID check proves nothing", name)
 		}
 		t.Logf("%s: HIGHESTMODSEQ target %d source %d", name, dmb.HighestModSeq, smb.HighestModSeq)
 		if dmb.UIDValidity != smb.UIDValidity || dmb.UIDNext != smb.UIDNext || dmb.HighestModSeq < smb.HighestModSeq || dmb.SpecialUse != smb.SpecialUse {

@@ -1,16 +1,12 @@
 package lmtp_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,18 +14,20 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"barid/internal/blob"
-	"barid/internal/blob/fs"
-	"barid/internal/blob/tiered"
 	"barid/internal/deliver"
 	"barid/internal/lmtp"
 	"barid/internal/mail/mime"
 	"barid/internal/notify"
 	"barid/internal/store"
-	"barid/internal/store/sqlite"
+	"barid/internal/testkit"
 )
 
-// env is an LMTP server on the embedded backends (SQLite + blob files in
-// t.TempDir()), listening on loopback TCP and on a unix socket.
+// env is an LMTP server on a data folder opened as barid serve opens it
+// (testkit.OpenData: SQLite, or PostgreSQL with BARID_TEST_METADATA,
+// blob files in t.TempDir() behind blob/tiered, small messages inline),
+// listening on loopback TCP and on a unix socket. The LMTP server is
+// built here, not by internal/app, so a test can change its Config and
+// wrap its store.
 type env struct {
 	t    testing.TB
 	dir  string
@@ -53,30 +51,14 @@ func withStore(wrap func(store.Store) store.Store) envOpt {
 
 func newEnv(t testing.TB, opts ...envOpt) *env {
 	t.Helper()
-	dir := t.TempDir()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "barid.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// As internal/app wires it: messages up to 64 KiB (the default
-	// inline_max_bytes) inside barid.db, reads through blob/tiered.
-	tb := tiered.New(st, bs)
-	e := &env{t: t, dir: dir, st: st, bs: tb, bus: notify.New()}
-	e.dl = &deliver.Deliverer{Store: st, Blobs: tb, Bus: e.bus, Limits: mime.Limits{MaxDepth: 20, MaxParts: 1000, MaxHeaderBytes: 1 << 20},
-		InlineMax: 64 << 10}
-	var logw io.Writer = io.Discard
-	if os.Getenv("BARID_TEST_LOG") != "" {
-		logw = os.Stderr
-	}
+	d := testkit.OpenData(t)
+	e := &env{t: t, dir: d.Dir, st: d.Store, bs: d.Blobs, bus: notify.New()}
+	e.dl = &deliver.Deliverer{Store: d.Store, Blobs: d.Blobs, Bus: e.bus, Limits: mime.Limits{MaxDepth: 20, MaxParts: 1000, MaxHeaderBytes: 1 << 20},
+		InlineMax: d.Cfg.Storage.InlineMaxBytes}
 	cfg := lmtp.Config{
-		Store:           st,
+		Store:           d.Store,
 		Deliver:         e.dl,
-		Logger:          slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:          testkit.Logger(),
 		Hostname:        "mx.test",
 		MaxMessageBytes: 64 << 20,
 		LocalDomains:    []string{"localhost", "Example.COM"},
@@ -90,7 +72,7 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 		t.Fatal(err)
 	}
 	e.addr = ln.Addr().String()
-	e.sock = filepath.Join(dir, "lmtp.sock")
+	e.sock = filepath.Join(e.dir, "lmtp.sock")
 	uln, err := net.Listen("unix", e.sock)
 	if err != nil {
 		t.Fatal(err)
@@ -105,6 +87,8 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 			}
 		}()
 	}
+	// Registered after OpenData's: runs first, so the stores close
+	// after the server has stopped.
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -112,7 +96,6 @@ func newEnv(t testing.TB, opts ...envOpt) *env {
 			t.Errorf("Shutdown: %v", err)
 		}
 		wg.Wait()
-		st.Close()
 	})
 	return e
 }
@@ -197,14 +180,9 @@ func (e *env) dial() *smtp.Client {
 	return c
 }
 
-// raw is a line-level LMTP conversation for transcript tests.
-type raw struct {
-	t testing.TB
-	c net.Conn
-	r *bufio.Reader
-}
-
-func (e *env) raw(network string) *raw {
+// raw opens a line-level LMTP conversation (testkit.SMTPConn) on the
+// TCP listener or the unix socket, past the 220 greeting.
+func (e *env) raw(network string) *testkit.SMTPConn {
 	e.t.Helper()
 	addr := e.addr
 	if network == "unix" {
@@ -214,42 +192,7 @@ func (e *env) raw(network string) *raw {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	r := &raw{t: e.t, c: c, r: bufio.NewReader(c)}
-	if g := r.reply(); !strings.HasPrefix(g[0], "220 ") {
-		e.t.Fatalf("greeting %q", g)
-	}
+	r := testkit.NewSMTPConn(e.t, c)
+	r.Timeout = 20 * time.Second
 	return r
-}
-
-func (r *raw) send(s string) {
-	r.t.Helper()
-	if _, err := io.WriteString(r.c, s); err != nil {
-		r.t.Fatal(err)
-	}
-}
-
-// reply reads one (possibly multi-line) reply.
-func (r *raw) reply() []string {
-	r.t.Helper()
-	var lines []string
-	for {
-		l, err := r.r.ReadString('\n')
-		if err != nil {
-			r.t.Fatalf("reading reply after %q: %v", lines, err)
-		}
-		l = strings.TrimRight(l, "\r\n")
-		lines = append(lines, l)
-		if len(l) < 4 || l[3] != '-' {
-			return lines
-		}
-	}
-}
-
-// line reads one single-line reply.
-func (r *raw) line() string {
-	r.t.Helper()
-	l := r.reply()
-	return l[len(l)-1]
 }

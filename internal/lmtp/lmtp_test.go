@@ -28,28 +28,28 @@ func TestTranscriptPipelined(t *testing.T) {
 			alice := e.addUser("alice")
 			bob := e.addUser("bob@example.org")
 			c := e.raw(network)
-			c.send("LHLO mta.example.net\r\n")
-			caps := c.reply()
+			c.Send("LHLO mta.example.net\r\n")
+			caps := c.Reply()
 			for _, want := range []string{"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", fmt.Sprintf("SIZE %d", 64<<20)} {
 				if !slices.ContainsFunc(caps, func(l string) bool { return l[4:] == want }) {
 					t.Errorf("LHLO lacks %s: %q", want, caps)
 				}
 			}
-			c.send("MAIL FROM:<sender@example.net>\r\nRCPT TO:<alice@example.com>\r\nRCPT TO:<nobody@example.com>\r\nRCPT TO:<Bob@Example.org>\r\nDATA\r\n")
+			c.Send("MAIL FROM:<sender@example.net>\r\nRCPT TO:<alice@example.com>\r\nRCPT TO:<nobody@example.com>\r\nRCPT TO:<Bob@Example.org>\r\nDATA\r\n")
 			want := []string{"250 2.0.0", "250 2.0.0", "550 5.1.1", "250 2.0.0", "354 "}
 			for _, w := range want {
-				if l := c.line(); !strings.HasPrefix(l, w) {
+				if l := c.Line(); !strings.HasPrefix(l, w) {
 					t.Fatalf("got %q, want %s", l, w)
 				}
 			}
-			c.send(strings.ReplaceAll(msg, "\r\n.dot", "\r\n..dot") + ".\r\nQUIT\r\n")
+			c.Send(strings.ReplaceAll(msg, "\r\n.dot", "\r\n..dot") + ".\r\nQUIT\r\n")
 			for _, rcpt := range []string{"alice@example.com", "Bob@Example.org"} {
-				l := c.line()
+				l := c.Line()
 				if !strings.HasPrefix(l, "250 2.0.0 <"+rcpt+"> ") {
 					t.Errorf("DATA reply %q, want 250 for %s", l, rcpt)
 				}
 			}
-			if l := c.line(); !strings.HasPrefix(l, "221") {
+			if l := c.Line(); !strings.HasPrefix(l, "221") {
 				t.Errorf("QUIT: %q", l)
 			}
 			for _, acct := range []*store.Account{alice, bob} {
@@ -80,8 +80,8 @@ func TestRefusesEHLO(t *testing.T) {
 	e := newEnv(t)
 	c := e.raw("tcp")
 	for _, cmd := range []string{"EHLO x\r\n", "HELO x\r\n"} {
-		c.send(cmd)
-		if l := c.line(); !strings.HasPrefix(l, "500 5.5.1") {
+		c.Send(cmd)
+		if l := c.Line(); !strings.HasPrefix(l, "500 5.5.1") {
 			t.Errorf("%q -> %q", cmd, l)
 		}
 	}
@@ -91,38 +91,38 @@ func TestSizeLimit(t *testing.T) {
 	e := newEnv(t, func(c *lmtp.Config, _ *env) { c.MaxMessageBytes = 2000 })
 	alice := e.addUser("alice")
 	c := e.raw("tcp")
-	c.send("LHLO x\r\n")
-	if caps := c.reply(); !slices.Contains(caps, "250-SIZE 2000") && !slices.Contains(caps, "250 SIZE 2000") {
+	c.Send("LHLO x\r\n")
+	if caps := c.Reply(); !slices.Contains(caps, "250-SIZE 2000") && !slices.Contains(caps, "250 SIZE 2000") {
 		t.Errorf("SIZE not advertised: %q", caps)
 	}
 	// RFC 1870 §6.2: a declared size over the limit fails at MAIL.
-	c.send("MAIL FROM:<a@b> SIZE=5000\r\n")
-	if l := c.line(); !strings.HasPrefix(l, "552 5.3.4") {
+	c.Send("MAIL FROM:<a@b> SIZE=5000\r\n")
+	if l := c.Line(); !strings.HasPrefix(l, "552 5.3.4") {
 		t.Errorf("MAIL SIZE=5000: %q", l)
 	}
 	// An undeclared oversize message fails after DATA, per recipient.
-	c.send("MAIL FROM:<a@b>\r\nRCPT TO:<alice@localhost>\r\nDATA\r\n")
+	c.Send("MAIL FROM:<a@b>\r\nRCPT TO:<alice@localhost>\r\nDATA\r\n")
 	for _, w := range []string{"250", "250", "354"} {
-		if l := c.line(); !strings.HasPrefix(l, w) {
+		if l := c.Line(); !strings.HasPrefix(l, w) {
 			t.Fatalf("%q, want %s", l, w)
 		}
 	}
-	c.send("Subject: big\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 200) + ".\r\n")
-	if l := c.line(); !strings.HasPrefix(l, "552 5.3.4 <alice@localhost>") {
+	c.Send("Subject: big\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 200) + ".\r\n")
+	if l := c.Line(); !strings.HasPrefix(l, "552 5.3.4 <alice@localhost>") {
 		t.Errorf("oversize DATA: %q", l)
 	}
 	if n := e.count(alice, "INBOX"); n != 0 {
 		t.Errorf("oversize message stored: %d", n)
 	}
 	// The session goes on.
-	c.send("MAIL FROM:<a@b>\r\nRCPT TO:<alice@localhost>\r\nDATA\r\n")
+	c.Send("MAIL FROM:<a@b>\r\nRCPT TO:<alice@localhost>\r\nDATA\r\n")
 	for _, w := range []string{"250", "250", "354"} {
-		if l := c.line(); !strings.HasPrefix(l, w) {
+		if l := c.Line(); !strings.HasPrefix(l, w) {
 			t.Fatalf("%q, want %s", l, w)
 		}
 	}
-	c.send("Subject: small\r\n\r\nok\r\n.\r\n")
-	if l := c.line(); !strings.HasPrefix(l, "250 2.0.0 <alice@localhost>") {
+	c.Send("Subject: small\r\n\r\nok\r\n.\r\n")
+	if l := c.Line(); !strings.HasPrefix(l, "250 2.0.0 <alice@localhost>") {
 		t.Errorf("small DATA: %q", l)
 	}
 }
@@ -363,15 +363,15 @@ func TestLineLimit(t *testing.T) {
 	e := newEnv(t, func(c *lmtp.Config, _ *env) { c.MaxLineLength = 1200 })
 	alice := e.addUser("alice")
 	c := e.raw("tcp")
-	c.send("LHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<alice@localhost>\r\nDATA\r\n")
-	c.reply()
+	c.Send("LHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<alice@localhost>\r\nDATA\r\n")
+	c.Reply()
 	for _, w := range []string{"250", "250", "354"} {
-		if l := c.line(); !strings.HasPrefix(l, w) {
+		if l := c.Line(); !strings.HasPrefix(l, w) {
 			t.Fatalf("%q, want %s", l, w)
 		}
 	}
-	c.send("Subject: long\r\n\r\n" + strings.Repeat("x", 1000) + "\r\n" + strings.Repeat("y", 1300) + "\r\n.\r\n")
-	if l := c.line(); !strings.HasPrefix(l, "552 5.3.4 <alice@localhost> ") || !strings.Contains(l, "line_length") {
+	c.Send("Subject: long\r\n\r\n" + strings.Repeat("x", 1000) + "\r\n" + strings.Repeat("y", 1300) + "\r\n.\r\n")
+	if l := c.Line(); !strings.HasPrefix(l, "552 5.3.4 <alice@localhost> ") || !strings.Contains(l, "line_length") {
 		t.Errorf("too long line: %q", l)
 	}
 	if n := e.count(alice, "INBOX"); n != 0 {
@@ -385,19 +385,19 @@ func TestBDAT(t *testing.T) {
 	e := newEnv(t)
 	alice := e.addUser("alice")
 	c := e.raw("tcp")
-	c.send("LHLO x\r\n")
-	c.reply()
+	c.Send("LHLO x\r\n")
+	c.Reply()
 	part1 := "Subject: chunked\r\n\r\n"
 	part2 := ".not stuffed\r\n"
-	c.send("MAIL FROM:<a@b>\r\nRCPT TO:<alice@localhost>\r\nRCPT TO:<ghost@localhost>\r\n" +
+	c.Send("MAIL FROM:<a@b>\r\nRCPT TO:<alice@localhost>\r\nRCPT TO:<ghost@localhost>\r\n" +
 		fmt.Sprintf("BDAT %d\r\n%s", len(part1), part1))
 	for _, w := range []string{"250", "250", "550 5.1.1", "250"} {
-		if l := c.line(); !strings.HasPrefix(l, w) {
+		if l := c.Line(); !strings.HasPrefix(l, w) {
 			t.Fatalf("%q, want %s", l, w)
 		}
 	}
-	c.send(fmt.Sprintf("BDAT %d LAST\r\n%s", len(part2), part2))
-	if l := c.line(); !strings.HasPrefix(l, "250 2.0.0 <alice@localhost>") {
+	c.Send(fmt.Sprintf("BDAT %d LAST\r\n%s", len(part2), part2))
+	if l := c.Line(); !strings.HasPrefix(l, "250 2.0.0 <alice@localhost>") {
 		t.Errorf("BDAT LAST: %q", l)
 	}
 	m := e.messages(alice, "INBOX")

@@ -51,7 +51,7 @@ const (
 	OpText
 	OpModSeq   // RFC 7162 §3.1.5
 	OpEmailID  // RFC 8474 §6: Num is the EMAILID's value, 0 for one no message has
-	OpThreadID // RFC 8474 §6: no message has a THREADID (THREADID NIL)
+	OpThreadID // RFC 8474 §6: Num is the THREADID's value, 0 for one no message has
 	OpFuzzy    // RFC 6203 §3: Sub[0] matched inexactly (package fuzzy)
 )
 
@@ -92,7 +92,7 @@ func (k *Key) Fields() store.Fields {
 	switch k.Op {
 	case OpFlag, OpNoFlag, OpNew, OpModSeq:
 		f |= store.FieldFlags
-	case OpLarger, OpSmaller, OpBefore, OpOn, OpSince, OpSavedBefore, OpSavedOn, OpSavedSince, OpOlder, OpYounger, OpEmailID:
+	case OpLarger, OpSmaller, OpBefore, OpOn, OpSince, OpSavedBefore, OpSavedOn, OpSavedSince, OpOlder, OpYounger, OpEmailID, OpThreadID:
 		f |= store.FieldBasics
 	case OpSentBefore, OpSentOn, OpSentSince, OpFrom, OpTo, OpCc, OpBcc, OpSubject:
 		f |= store.FieldSearch
@@ -151,7 +151,7 @@ func (k *Key) Match(m *Msg) (bool, error) {
 	case OpEmailID:
 		return k.Num != 0 && m.EmailID == k.Num, nil
 	case OpThreadID:
-		return false, nil
+		return k.Num != 0 && m.ThreadID == k.Num, nil
 	case OpFuzzy:
 		ok, _, err := k.fuzzyScore(m)
 		return ok, err

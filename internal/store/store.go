@@ -252,6 +252,11 @@ type Message struct {
 	// (FieldBasics): random at delivery, carried by COPY and MOVE, so a
 	// message keeps it wherever it is filed.
 	EmailID int64
+	// ThreadID is the RFC 8474 THREADID (FieldBasics): given at delivery
+	// from the message's Message-ID, In-Reply-To and References (thread.go),
+	// never changed after, carried by COPY and MOVE. 0: none (a message
+	// stored before threads were computed and not yet backfilled).
+	ThreadID int64
 
 	// Preview is the RFC 8970 preview text (FieldPreview), valid when
 	// HasPreview is set: messages stored before previews were computed
@@ -326,6 +331,14 @@ type NewMessage struct {
 	HasPreview bool
 	// EmailID is the RFC 8474 EMAILID; 0 lets the store choose a new one.
 	EmailID int64
+	// MessageID and References are what the store threads the message
+	// by (header.ThreadFields: its own Message-ID and the ids it refers
+	// to, nearest ancestor first). ThreadID, when not 0, is the RFC 8474
+	// THREADID to keep (barid store copy); 0 lets the store choose by
+	// the rules of thread.go.
+	MessageID  string
+	References []string
+	ThreadID   int64
 }
 
 // ChangeKind says what a Change describes.

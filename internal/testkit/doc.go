@@ -5,7 +5,11 @@
 // interop and oracle tests share (matching response lines, quoting,
 // finding client binaries, test messages).
 //
-// Every test package that needs a running barid uses Start; a package
-// that needs something the kit lacks adds it here rather than keeping
-// its own copy.
+// Every test package that needs a running barid uses Start; one that
+// builds its own protocol server on the real backends (internal/lmtp's
+// unit fixture) opens them with OpenData; a client tested against
+// answers barid never gives (internal/bench's IMAP client) talks to a
+// scripted FakeServer; raw SMTP and LMTP sessions use SMTPConn. A
+// package that needs something the kit lacks adds it here rather than
+// keeping its own copy.
 package testkit

@@ -80,6 +80,14 @@ func (c *SMTPConn) Reply() []string {
 	}
 }
 
+// Line reads one reply and returns its last line (the one with the
+// status of a multi-line reply).
+func (c *SMTPConn) Line() string {
+	c.T.Helper()
+	r := c.Reply()
+	return r[len(r)-1]
+}
+
 // Cmd sends line and CRLF and returns the reply.
 func (c *SMTPConn) Cmd(line string) []string {
 	c.T.Helper()

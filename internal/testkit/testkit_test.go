@@ -2,7 +2,9 @@ package testkit
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -83,4 +85,61 @@ func TestDovecot(t *testing.T) {
 			t.Fatalf("greeting on %s: %q %v", a, line, err)
 		}
 	}
+}
+
+// TestOpenData: a data folder opened without listeners keeps a message
+// through the store and reads its bytes back through the tiered blobs,
+// and a second data folder is a separate store.
+func TestOpenData(t *testing.T) {
+	ctx := context.Background()
+	d := OpenData(t)
+	other := OpenData(t)
+	if d.Dir == other.Dir {
+		t.Fatal("two OpenData calls share a folder")
+	}
+	acct, err := d.Store.CreateAccount(ctx, "kit", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Store.Account(ctx, "kit"); err == nil {
+		t.Fatal("the second store has the first one's account")
+	}
+	w, err := d.Blobs.Create(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := Message("data")
+	io.WriteString(w, msg)
+	id, _, err := w.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.Blobs.Open(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.NewSectionReader(r, 0, r.Size()))
+	if err != nil || string(b) != msg {
+		t.Fatalf("read back %q, %v", b, err)
+	}
+	if acct.ID == 0 || d.Cfg.DataDir != d.Dir {
+		t.Fatalf("account %d, config folder %q, folder %q", acct.ID, d.Cfg.DataDir, d.Dir)
+	}
+}
+
+// TestFakeServer: the scripted peer greets, reads tagged commands and
+// answers what the script writes.
+func TestFakeServer(t *testing.T) {
+	addr := FakeServer(t, "* OK fake\r\n", func(r *bufio.Reader, w io.Writer) {
+		for {
+			tag, rest := ReadCommand(r)
+			if tag == "" {
+				return
+			}
+			io.WriteString(w, tag+" OK "+rest+"\r\n")
+		}
+	})
+	c := DialAddr(t, addr) // reads and checks the greeting
+	MustHave(t, c.Cmd("x1", "NOOP now"), `^x1 OK NOOP now$`)
 }

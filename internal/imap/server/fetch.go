@@ -335,7 +335,7 @@ func (req *fetchReq) finish(uid bool) {
 			req.fields |= store.FieldFlags
 		case fSize:
 			req.fields |= store.FieldSize
-		case fInternalDate, fSaveDate, fEmailID:
+		case fInternalDate, fSaveDate, fEmailID, fThreadID:
 			req.fields |= store.FieldBasics
 		case fPreview:
 			req.fields |= previewFields
@@ -976,9 +976,14 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 		case fEmailID:
 			c.enc.RawString("EMAILID (").RawString(store.EmailObjectID(m.EmailID)).RawString(")")
 		case fThreadID:
-			// RFC 8474 §5.2: NIL when the server does not compute
-			// threads (barid has no THREAD yet).
-			c.enc.RawString("THREADID NIL")
+			// RFC 8474 §5.2 (store/thread.go); NIL for a message
+			// that has none (stored before threads were computed and
+			// not yet backfilled).
+			if id := store.ThreadObjectID(m.ThreadID); id != "" {
+				c.enc.RawString("THREADID (").RawString(id).RawString(")")
+			} else {
+				c.enc.RawString("THREADID NIL")
+			}
 		case fPreview:
 			c.enc.RawString("PREVIEW ").NString(v.text, v.isNil)
 		case fEnvelope:

@@ -14,7 +14,10 @@ import (
 //     survives RENAME, so the id does too.
 //   - EMAILID (§5.1): random per delivered message, stored with it and
 //     copied by COPY and MOVE (store.Message.EmailID).
-//   - THREADID (§5.2): always NIL; barid does not compute threads.
+//   - THREADID (§5.2): given at delivery from Message-ID, In-Reply-To
+//     and References, per user across all the user's mailboxes, never
+//     changed, copied by COPY and MOVE (store.Message.ThreadID; the
+//     rules are in store/thread.go).
 //   - SEARCH EMAILID / THREADID (§6).
 
 // mailboxIDCode is the response code "MAILBOXID (<objectid>)".
@@ -40,7 +43,8 @@ func (c *Conn) parseObjectIDKey(key string) (*search.Key, error) {
 		return nil, &imap.Error{Type: imap.TypeBAD, Text: "Invalid objectid in " + key + " (RFC 8474: 1-255 letters, digits, _ and -)"}
 	}
 	if key == "THREADID" {
-		return &search.Key{Op: search.OpThreadID}, nil
+		n, _ := store.ParseThreadObjectID(id)
+		return &search.Key{Op: search.OpThreadID, Num: n}, nil
 	}
 	n, _ := store.ParseEmailObjectID(id)
 	return &search.Key{Op: search.OpEmailID, Num: n}, nil

@@ -193,8 +193,8 @@ func bump(ctx context.Context, tx pgx.Tx, m *mboxState, n int, dMessages, dUnsee
 const (
 	insertMessage = `INSERT INTO messages (mailbox, uid, blob_id, size,
 	internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate,
-	emailid, preview)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+	emailid, preview, threadid)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
 	insertFlags = `INSERT INTO msgflags (mailbox, uid, modseq, sysflags, keywords, size) VALUES ($1, $2, $3, $4, $5, $6)`
 )
 
@@ -277,8 +277,19 @@ func (s *Store) appendRowsAt(ctx context.Context, tx pgx.Tx, m *mboxState, at []
 	if err := s.checkQuota(ctx, tx, m.account); err != nil {
 		return nil, nil, err
 	}
-	now := encodeTime(s.now())
+	// bump's quota charge holds the owner's quotas row lock until the
+	// commit: the thread index is read and written by one delivery to
+	// the account at a time.
+	emailIDs := make([]int64, len(msgs))
+	for i := range msgs {
+		emailIDs[i] = emailID(msgs[i].EmailID)
+	}
 	b := &pgx.Batch{}
+	threads, err := assignThreads(ctx, tx, b, m.account, msgs, emailIDs)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := encodeTime(s.now())
 	uids := make([]store.UID, len(msgs))
 	ch := make([]store.Change, len(msgs))
 	for i := range msgs {
@@ -296,7 +307,7 @@ func (s *Store) appendRowsAt(ctx context.Context, tx pgx.Tx, m *mboxState, at []
 		}
 		b.Queue(insertMessage, mailboxID, int64(uid), nm.BlobID, nm.Size, encodeTime(nm.InternalDate), now,
 			nm.Header, nm.Structure, nm.Envelope, []byte(nm.Subject), []byte(nm.From), []byte(nm.To),
-			[]byte(nm.Cc), []byte(nm.Bcc), encodeTime(nm.SentDate), emailID(nm.EmailID), previewValue(nm))
+			[]byte(nm.Cc), []byte(nm.Bcc), encodeTime(nm.SentDate), emailIDs[i], previewValue(nm), threads[i])
 		b.Queue(insertFlags, mailboxID, int64(uid), int64(modseq), int32(flags[i].System),
 			encodeKeywords(flags[i].Keywords), nm.Size)
 		uids[i] = uid
@@ -423,7 +434,7 @@ func fetchQuery(fields Fields) string {
 		b.WriteString(", f.size")
 	}
 	if fields&store.FieldBasics != 0 {
-		b.WriteString(", m.blob_id, m.size, m.internaldate, m.savedate, m.emailid")
+		b.WriteString(", m.blob_id, m.size, m.internaldate, m.savedate, m.emailid, m.threadid")
 	}
 	if fields&store.FieldPreview != 0 {
 		b.WriteString(", m.preview")
@@ -476,7 +487,7 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 				idate, sdate, sentdate *int64
 				hdr, strct, env        []byte
 				subj, from, to, cc, bc []byte
-				emailid                int64
+				emailid, threadid      int64
 				preview                []byte
 			)
 			dst := []any{&uid}
@@ -487,7 +498,7 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 				dst = append(dst, &size)
 			}
 			if fields&store.FieldBasics != 0 {
-				dst = append(dst, &blobID, &size, &idate, &sdate, &emailid)
+				dst = append(dst, &blobID, &size, &idate, &sdate, &emailid, &threadid)
 			}
 			if fields&store.FieldPreview != 0 {
 				dst = append(dst, &preview)
@@ -533,7 +544,7 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 					m.Size = size
 				}
 				if fields&store.FieldBasics != 0 {
-					m.BlobID, m.EmailID = blobID, emailid
+					m.BlobID, m.EmailID, m.ThreadID = blobID, emailid, threadid
 					m.InternalDate, m.SaveDate = decodeTime(idate), decodeTime(sdate)
 				}
 				if fields&store.FieldPreview != 0 && preview != nil {
@@ -788,9 +799,9 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, src *mboxState, rows []
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO messages (mailbox, uid, blob_id, size,
 		internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate,
-		emailid, preview)
+		emailid, preview, threadid)
 		SELECT $1, u.dst, m.blob_id, m.size, m.internaldate, $2, m.header, m.structure, m.envelope,
-		m.subject, m.from_addr, m.to_addr, m.cc_addr, m.bcc_addr, m.sentdate, m.emailid, m.preview
+		m.subject, m.from_addr, m.to_addr, m.cc_addr, m.bcc_addr, m.sentdate, m.emailid, m.preview, m.threadid
 		FROM unnest($3::bigint[], $4::bigint[]) AS u(src, dst) JOIN messages m ON m.mailbox = $5 AND m.uid = u.src`,
 		dst.id, encodeTime(s.now()), srcs, dsts, src.id); err != nil {
 		return nil, nil, err

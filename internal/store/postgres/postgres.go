@@ -98,6 +98,9 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect %s: %w", Redact(connURL), err)
 	}
 	err = migrate(ctx, conn)
+	if err == nil {
+		err = backfillThreads(ctx, conn)
+	}
 	conn.Close(context.Background())
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", Redact(connURL), err)

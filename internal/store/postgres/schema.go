@@ -368,6 +368,25 @@ ALTER TABLE sieve_outgoing ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;
 ALTER TABLE sieve_scripts ADD COLUMN digest bytea NOT NULL DEFAULT ''::bytea;
 UPDATE sieve_scripts SET digest = sha256(script);
 `,
+	// 15: RFC 8474 THREADID (store/thread.go), as store/sqlite's step
+	// 21: messages.threadid, given at delivery and never changed, and
+	// each account's thread index keyed by store.ThreadKey of a
+	// Message-ID; the primary key is the lookup a delivery makes. Rows
+	// go with their account. thread_backfill holds the progress of
+	// threading the messages stored before this step (backfillThreads,
+	// run when a node opens the store); it is emptied when done.
+	`
+ALTER TABLE messages ADD COLUMN threadid bigint NOT NULL DEFAULT 0;
+CREATE TABLE thread_msgids (
+	account bigint NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	msgid   bigint NOT NULL,
+	thread  bigint NOT NULL,
+	owned   boolean NOT NULL,
+	PRIMARY KEY (account, msgid)
+);
+CREATE TABLE thread_backfill (mailbox bigint NOT NULL, uid bigint NOT NULL);
+INSERT INTO thread_backfill (mailbox, uid) SELECT 0, 0 WHERE EXISTS (SELECT 1 FROM messages);
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

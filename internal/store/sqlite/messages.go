@@ -171,8 +171,8 @@ func normFlags(f store.Flags) store.Flags { return store.FlagsFromNames(f.Names(
 const (
 	insertMessage = `INSERT INTO messages (mailbox, uid, blob_id, size,
 	internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate,
-	emailid, preview)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	emailid, preview, threadid)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	insertFlags = `INSERT INTO msgflags (mailbox, uid, modseq, sysflags, keywords, size) VALUES (?, ?, ?, ?, ?, ?)`
 )
 
@@ -235,6 +235,14 @@ func (s *Store) appendRowsAt(t *wtx, m *mboxState, at []store.UID, msgs []store.
 	uids := make([]store.UID, len(msgs))
 	ch := make([]store.Change, len(msgs))
 	kw := keywordCache{}
+	emailIDs := make([]int64, len(msgs))
+	for i := range msgs {
+		emailIDs[i] = emailID(msgs[i].EmailID)
+	}
+	threads, err := assignThreads(t, m.account, msgs, emailIDs)
+	if err != nil {
+		return nil, nil, err
+	}
 	for i := range msgs {
 		nm := &msgs[i]
 		uid := first + store.UID(i)
@@ -248,7 +256,7 @@ func (s *Store) appendRowsAt(t *wtx, m *mboxState, at []store.UID, msgs []store.
 		if _, err := t.exec(insertMessage, mailboxID, int64(uid),
 			nm.BlobID, nm.Size, encodeTime(nm.InternalDate), now, nm.Header, nm.Structure, nm.Envelope,
 			nm.Subject, nm.From, nm.To, nm.Cc, nm.Bcc, encodeTime(nm.SentDate),
-			emailID(nm.EmailID), previewValue(nm)); err != nil {
+			emailIDs[i], previewValue(nm), threads[i]); err != nil {
 			return nil, nil, err
 		}
 		if err := putInline(t, nm); err != nil {
@@ -264,7 +272,7 @@ func (s *Store) appendRowsAt(t *wtx, m *mboxState, at []store.UID, msgs []store.
 		uids[i] = uid
 		ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: m.account, MailboxID: mailboxID, UID: uid, ModSeq: modseq, Flags: f, Size: nm.Size}
 	}
-	_, err := t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + ?,
+	_, err = t.exec(`UPDATE mailboxes SET uidnext = ?, highestmodseq = ?, messages = messages + ?,
 		unseen = unseen + ?, deleted = deleted + ?, size = size + ? WHERE id = ?`,
 		int64(m.uidnext), int64(modseq), len(msgs), unseen, deleted, total, mailboxID)
 	if err != nil {
@@ -394,7 +402,7 @@ func fetchQuery(fields Fields) string {
 		b.WriteString(", f.size")
 	}
 	if fields&store.FieldBasics != 0 {
-		b.WriteString(", m.blob_id, m.size, m.internaldate, m.savedate, m.emailid")
+		b.WriteString(", m.blob_id, m.size, m.internaldate, m.savedate, m.emailid, m.threadid")
 	}
 	if fields&store.FieldPreview != 0 {
 		b.WriteString(", m.preview")
@@ -583,8 +591,8 @@ func (s *Store) fetchRows(ctx context.Context, mailboxID int64, uids []store.UID
 					m.BlobID, m.Size = rawString(v[i]), rawInt(v[i+1])
 					m.InternalDate = decodeTime(nullInt(v[i+2]))
 					m.SaveDate = decodeTime(nullInt(v[i+3]))
-					m.EmailID = rawInt(v[i+4])
-					i += 5
+					m.EmailID, m.ThreadID = rawInt(v[i+4]), rawInt(v[i+5])
+					i += 6
 				}
 				if fields&store.FieldPreview != 0 {
 					if v[i] != nil {
@@ -922,9 +930,9 @@ func (s *Store) copyRows(t *wtx, src *mboxState, rows []flagRow, dst *mboxState)
 		uid := first + store.UID(i)
 		if _, err := t.exec(`INSERT INTO messages (mailbox, uid, blob_id, size,
 			internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate,
-			emailid, preview)
+			emailid, preview, threadid)
 			SELECT ?, ?, blob_id, size, internaldate, ?, header, structure, envelope,
-			subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate, emailid, preview
+			subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate, emailid, preview, threadid
 			FROM messages WHERE mailbox = ? AND uid = ?`,
 			dst.id, int64(uid), now, src.id, int64(r.uid)); err != nil {
 			return nil, nil, err

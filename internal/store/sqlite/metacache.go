@@ -46,7 +46,7 @@ type recEnt struct {
 	blobID              string
 	size                int64
 	internal, save      time.Time
-	emailID             int64
+	emailID, threadID   int64
 	structure, envelope []byte
 	cost                int
 	prev, next          *recEnt // LRU list, most recent at head.next
@@ -111,7 +111,7 @@ func (c *recCache) lookup(mailbox int64, uidv uint32, ents []indexed, hits []*re
 // entry.
 func (c *recCache) add(mailbox int64, uidv uint32, m *store.Message) *recEnt {
 	e := &recEnt{key: recKey{mailbox, uidv, m.UID}, blobID: m.BlobID, size: m.Size,
-		internal: m.InternalDate, save: m.SaveDate, emailID: m.EmailID, structure: m.Structure, envelope: m.Envelope}
+		internal: m.InternalDate, save: m.SaveDate, emailID: m.EmailID, threadID: m.ThreadID, structure: m.Structure, envelope: m.Envelope}
 	e.cost = recEntOverhead + len(e.blobID) + len(e.structure) + len(e.envelope)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -134,7 +134,7 @@ func (c *recCache) add(mailbox int64, uidv uint32, m *store.Message) *recEnt {
 // fill sets the fields of m that an entry holds.
 func (e *recEnt) fill(m *store.Message, fields store.Fields) {
 	if fields&store.FieldBasics != 0 {
-		m.BlobID, m.Size, m.InternalDate, m.SaveDate, m.EmailID = e.blobID, e.size, e.internal, e.save, e.emailID
+		m.BlobID, m.Size, m.InternalDate, m.SaveDate, m.EmailID, m.ThreadID = e.blobID, e.size, e.internal, e.save, e.emailID, e.threadID
 	}
 	if fields&store.FieldStructure != 0 {
 		m.Structure = e.structure

@@ -66,6 +66,14 @@ func TestMigrationRederivesSearchFields(t *testing.T) {
 	if left != 0 {
 		t.Error("progress key left in meta")
 	}
+	// Schema step 21 threaded every message, in batches of
+	// threadBackfillBatch.
+	var unthreaded, threads int
+	s.wconn.QueryRowContext(ctx, "SELECT count(*) FROM messages WHERE threadid = 0").Scan(&unthreaded)
+	s.wconn.QueryRowContext(ctx, "SELECT count(DISTINCT threadid) FROM messages").Scan(&threads)
+	if unthreaded != 0 || threads != n || n <= 2*threadBackfillBatch {
+		t.Errorf("after the backfill: %d messages without a thread, %d threads for %d messages without ids", unthreaded, threads, n)
+	}
 	count := func(field, needle string) int {
 		uids, err := s.SearchCriteria(ctx, mb.ID, &store.Criteria{Op: store.CritContains, Field: field, Value: needle})
 		if err != nil {

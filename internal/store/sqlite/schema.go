@@ -428,6 +428,29 @@ ALTER TABLE sieve_outgoing ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
 	`
 ALTER TABLE sieve_scripts ADD COLUMN digest BLOB NOT NULL DEFAULT x'';
 `,
+	// 21: RFC 8474 THREADID (store/thread.go). messages.threadid is
+	// given at delivery and never changed; thread_msgids is each
+	// account's thread index, keyed by store.ThreadKey of a Message-ID
+	// (owned = a message with that Message-ID was stored). The primary
+	// key is the lookup a delivery makes, so it stays one index probe
+	// per id whatever the mailbox sizes. Existing messages are threaded
+	// by backfillThreads when the store opens (the meta key marks the
+	// work, which resumes after an interruption); until then their
+	// THREADID is NIL.
+	`
+ALTER TABLE messages ADD COLUMN threadid INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE thread_msgids (
+	account INTEGER NOT NULL,
+	msgid   INTEGER NOT NULL,
+	thread  INTEGER NOT NULL,
+	owned   INTEGER NOT NULL,
+	PRIMARY KEY (account, msgid)
+) WITHOUT ROWID;
+CREATE TRIGGER thread_msgids_account_gc AFTER DELETE ON accounts BEGIN
+	DELETE FROM thread_msgids WHERE account = old.id;
+END;
+INSERT INTO meta (key, value) SELECT 'threads_backfill_rowid', 0 WHERE EXISTS (SELECT 1 FROM messages);
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

@@ -218,7 +218,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", abs, err)
 	}
-	if err := migrate(ctx, s.wconn); err != nil {
+	err = migrate(ctx, s.wconn)
+	if err == nil {
+		err = backfillThreads(ctx, s.wconn)
+	}
+	if err != nil {
 		s.wconn.Close()
 		s.wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", abs, err)

@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ACL", testACL},
 		{"PrivateSeen", testPrivateSeen},
 		{"ObjectIDs", testObjectIDs},
+		{"Threads", testThreads},
 		{"Replace", testReplace},
 		{"ExpungedFlags", testExpungedFlags},
 		{"QuotaUsage", testQuotaUsage},

@@ -45,6 +45,11 @@ type Config struct {
 	// RelayTimeout bounds the connection to the relay and each of its
 	// replies (0: 5 minutes, RFC 5321 §4.5.3.2).
 	RelayTimeout time.Duration
+	// RelayEHLOTTL is how long the relay's EHLO extensions, which
+	// decide what barid's EHLO announces, are used before they are
+	// learned again (submission.relay_ehlo_ttl; 0: 5 minutes). See
+	// capsCache.
+	RelayEHLOTTL time.Duration
 
 	// AllowPlaintextAuth permits AUTH without TLS from non-loopback
 	// addresses.
@@ -102,6 +107,12 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// caps is what the relay announced (relaycaps.go); probes are the
+	// background EHLO probes, waited for by Close.
+	capsMu sync.Mutex
+	caps   capsCache
+	probes sync.WaitGroup
+
 	mu     sync.Mutex
 	closed bool
 	lns    []net.Listener
@@ -118,6 +129,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.RelayTimeout == 0 {
 		cfg.RelayTimeout = 5 * time.Minute
+	}
+	if cfg.RelayEHLOTTL <= 0 {
+		cfg.RelayEHLOTTL = 5 * time.Minute
 	}
 	if cfg.MaxRecipients == 0 {
 		cfg.MaxRecipients = 100
@@ -156,8 +170,10 @@ func New(cfg Config) *Server {
 	ss.AllowInsecureAuth = true
 	ss.ReadTimeout = cfg.Timeout
 	ss.WriteTimeout = cfg.Timeout
-	// RFC 6531 SMTPUTF8 and RFC 3461 DSN are passed to the relay (the
-	// go-smtp client drops DSN parameters if the relay lacks DSN).
+	// RFC 6531 SMTPUTF8 and RFC 3461 DSN are passed to the relay when
+	// it has them: the session's FilterEHLO drops them (and 8BITMIME)
+	// from EHLO when it does not, and Mail and Rcpt refuse their
+	// parameters (relaycaps.go).
 	ss.Command = s.countCommand
 	ss.EnableSMTPUTF8 = true
 	ss.EnableDSN = true
@@ -285,6 +301,8 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 	}
 	s.lns = append(s.lns, ln)
 	s.mu.Unlock()
+	// Learn the relay's extensions now rather than at the first EHLO.
+	s.probeRelay()
 	err := s.smtp.Serve(listener{Listener: ln, srv: s, implicitTLS: implicitTLS})
 	s.mu.Lock()
 	closed := s.closed
@@ -326,6 +344,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			if err != nil {
 				s.Close()
 			}
+			s.stopProbes()
 			return err
 		case <-tick.C:
 		}
@@ -354,7 +373,15 @@ func (s *Server) Close() error {
 	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
+	s.stopProbes()
 	return err
+}
+
+// stopProbes ends a relay EHLO probe in flight (its connection is
+// closed with the server's context) and waits for it.
+func (s *Server) stopProbes() {
+	s.cancel()
+	s.probes.Wait()
 }
 
 // slogPrinter adapts go-smtp's Logger to slog.

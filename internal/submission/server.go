@@ -17,7 +17,7 @@ import (
 
 	"barid/internal/auth"
 	"barid/internal/metrics"
-	"barid/internal/proxylisten"
+	"barid/internal/netserve"
 	"barid/internal/store"
 	"barid/internal/urlauth"
 )
@@ -113,10 +113,9 @@ type Server struct {
 	caps   capsCache
 	probes sync.WaitGroup
 
-	mu     sync.Mutex
-	closed bool
-	lns    []net.Listener
-	conns  map[*trackedConn]struct{}
+	// net is the listeners and accepted connections
+	// (internal/netserve).
+	net netserve.Set[*trackedConn]
 }
 
 // New returns a server; nothing listens until Serve.
@@ -151,7 +150,6 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:    cfg,
 		log:    cfg.Logger,
-		conns:  map[*trackedConn]struct{}{},
 		sender: Sender{LocalDomains: cfg.LocalDomains, Addresses: cfg.Addresses},
 	}
 	s.metrics = cfg.Metrics.Protocol(metrics.Submission, submissionStates, submissionCommands)
@@ -225,9 +223,7 @@ func (c *trackedConn) SetDeadline(t time.Time) error {
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.mconn.Close()
-		c.srv.mu.Lock()
-		delete(c.srv.conns, c)
-		c.srv.mu.Unlock()
+		c.srv.net.Remove(c)
 		if c.release != nil {
 			c.release()
 		}
@@ -267,13 +263,7 @@ func (l listener) Accept() (net.Conn, error) {
 			}
 			tc.release = release
 		}
-		l.srv.mu.Lock()
-		closed := l.srv.closed
-		if !closed {
-			l.srv.conns[tc] = struct{}{}
-		}
-		l.srv.mu.Unlock()
-		if closed {
+		if !l.srv.net.Add(tc) {
 			tc.Close()
 			return nil, net.ErrClosed
 		}
@@ -293,35 +283,12 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 	if implicitTLS && s.cfg.TLS == nil {
 		return errors.New("submission: implicit TLS needs a certificate")
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		ln.Close()
-		return nil
-	}
-	s.lns = append(s.lns, ln)
-	s.mu.Unlock()
-	// Learn the relay's extensions now rather than at the first EHLO.
-	s.probeRelay()
-	err := s.smtp.Serve(listener{Listener: ln, srv: s, implicitTLS: implicitTLS})
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return nil
-	}
-	return err
-}
-
-func (s *Server) closeListeners() {
-	s.mu.Lock()
-	s.closed = true
-	lns := s.lns
-	s.lns = nil
-	s.mu.Unlock()
-	for _, ln := range lns {
-		ln.Close()
-	}
+	return s.net.ServeWith(ln, func() error {
+		// Learn the relay's extensions now rather than at the first
+		// EHLO.
+		s.probeRelay()
+		return s.smtp.Serve(listener{Listener: ln, srv: s, implicitTLS: implicitTLS})
+	})
 }
 
 // Shutdown stops accepting, closes idle connections at once, lets open
@@ -329,45 +296,22 @@ func (s *Server) closeListeners() {
 // ends, then closes what is left (a client whose transaction is cut
 // short did not get a 250 and still has its message).
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.closeListeners()
-	done := make(chan error, 1)
-	go func() { done <- s.smtp.Shutdown(ctx) }()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		s.closeIdle()
-		select {
-		case err := <-done:
-			if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
-				err = nil
-			}
-			if err != nil {
-				s.Close()
-			}
-			s.stopProbes()
-			return err
-		case <-tick.C:
-		}
+	err := s.net.Drain(ctx, s.smtp.Shutdown, smtp.ErrServerClosed, (*trackedConn).idle, (*trackedConn).closeConn)
+	if err != nil {
+		s.Close()
 	}
+	s.stopProbes()
+	return err
 }
 
-func (s *Server) closeIdle() {
-	s.mu.Lock()
-	var idle []*trackedConn
-	for c := range s.conns {
-		if !c.busy.Load() {
-			idle = append(idle, c)
-		}
-	}
-	s.mu.Unlock()
-	for _, c := range idle {
-		c.Close()
-	}
-}
+// idle: no transaction is open on the connection (Shutdown closes it).
+func (c *trackedConn) idle() bool { return !c.busy.Load() }
+
+func (c *trackedConn) closeConn() { c.Close() }
 
 // Close closes every listener and connection at once.
 func (s *Server) Close() error {
-	s.closeListeners()
+	s.net.Close()
 	s.cancel()
 	err := s.smtp.Close()
 	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
@@ -392,26 +336,10 @@ func (p slogPrinter) Printf(format string, v ...any) {
 }
 func (p slogPrinter) Println(v ...any) { p.l.Warn("submission: " + fmt.Sprint(v...)) }
 
-func remoteAddr(c net.Conn) netip.Addr {
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		a, _ := netip.AddrFromSlice(ta.IP)
-		return a.Unmap()
-	}
-	return netip.Addr{}
-}
+func remoteAddr(c net.Conn) netip.Addr { return netserve.RemoteAddr(c) }
 
-// isLoopback reports a link that counts as private for the rule on
-// cleartext passwords: loopback, a unix socket, or a client that reached
-// a trusted PROXY-protocol balancer over TLS (proxylisten.ClientTLS).
-func isLoopback(c net.Conn) bool {
-	if _, ok := c.RemoteAddr().(*net.UnixAddr); ok || proxylisten.ClientTLS(c) {
-		return true
-	}
-	return remoteAddr(c).IsLoopback()
-}
+func isLoopback(c net.Conn) bool { return netserve.IsLoopback(c) }
 
-// tracked finds the trackedConn under a go-smtp connection (which may
-// have been wrapped in TLS).
 // countCommand counts the commands of a connection that has not
 // authenticated, from its first line on and across STARTTLS: past
 // limits.commands_before_login it is told 421 and closed, as IMAP and
@@ -436,6 +364,8 @@ func (s *Server) countCommand(c *smtp.Conn, verb string) error {
 	return nil
 }
 
+// tracked finds the trackedConn under a go-smtp connection (which may
+// have been wrapped in TLS).
 func tracked(c net.Conn) *trackedConn {
 	for {
 		switch v := c.(type) {

@@ -58,7 +58,8 @@ func capsOf(c *smtp.Client) relayCaps {
 // permanent failure for such messages: an SMTPUTF8 client must not send
 // a UTF-8 envelope to a server that does not announce SMTPUTF8 (RFC 6531
 // §3.2). A relay that stops answering after barid learned its set keeps
-// that set announced; a failed probe is retried after relayProbeRetry.
+// that set announced and probes again after the TTL; while barid has
+// never reached the relay, a probe is tried again after relayProbeRetry.
 type capsCache struct {
 	known   bool
 	caps    relayCaps
@@ -66,8 +67,9 @@ type capsCache struct {
 	probing bool
 }
 
-// relayProbeRetry: a probe that could not reach the relay is tried again
-// this long after (at the next EHLO), or after the TTL if shorter.
+// relayProbeRetry: while barid has never reached the relay, an EHLO
+// this long after the last failed probe starts another (or after the
+// TTL, if shorter). Once the set is known, probes follow the TTL.
 const relayProbeRetry = 10 * time.Second
 
 // learnRelay records the extensions of a relay connection.

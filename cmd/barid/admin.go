@@ -96,23 +96,42 @@ func (f *adminFlags) load() (config.Config, error) {
 }
 
 // parseArgs parses flags placed anywhere among the positional
-// arguments ("--" ends the flags).
+// arguments ("--" ends the flags: everything after it is positional).
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var rest []string
 	for len(args) > 0 {
 		if err := fs.Parse(args); err != nil {
 			return nil, err
 		}
-		args = fs.Args()
+		left := fs.Args()
+		// flag.Parse consumes a "--" in flag position and stops there;
+		// what follows it must not be parsed again.
+		if used := args[:len(args)-len(left)]; len(used) > 0 && used[len(used)-1] == "--" &&
+			(len(used) < 2 || !wantsValue(fs, used[len(used)-2])) {
+			return append(rest, left...), nil
+		}
+		args = left
 		if len(args) > 0 {
-			if args[0] == "--" {
-				return append(rest, args[1:]...), nil
-			}
 			rest = append(rest, args[0])
 			args = args[1:]
 		}
 	}
 	return rest, nil
+}
+
+// wantsValue reports whether arg is a flag of fs that takes the next
+// argument as its value ("-data DIR"; not "-data=DIR", not a bool).
+func wantsValue(fs *flag.FlagSet, arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	if name == arg || strings.Contains(name, "=") {
+		return false
+	}
+	f := fs.Lookup(name)
+	if f == nil {
+		return false
+	}
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return !ok || !b.IsBoolFlag()
 }
 
 // adminCmd is one admin command's parsed invocation.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -72,48 +73,33 @@ type toolEnv struct {
 
 func (e *toolEnv) Close() { e.data.Close() }
 
+// toolFlags are the flags of import, export, migrate and store copy:
+// the data folder's (dataFlagSet: --data, --config, --metadata,
+// --blobs) and --quiet and --log-level; --force is the command's own.
 type toolFlags struct {
 	fs       *flag.FlagSet
-	data     *string
-	cfgFile  *string
-	metadata *string
-	blobs    *string
+	data     *adminFlags
 	quiet    *bool
 	logLevel *string
 	force    *bool // writers only: skip the running-server check
 }
 
 func newToolFlags(name, usage string, stderr io.Writer) *toolFlags {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	t := &toolFlags{fs: fs,
-		data:     fs.String("data", "", "data folder (default ./barid-data or the config's data_dir)"),
-		cfgFile:  fs.String("config", "", "TOML config file"),
-		metadata: fs.String("metadata", "", metadataFlagUsage),
-		blobs:    fs.String("blobs", "", blobsFlagUsage),
+	// The usage texts end in "Flags:" for their own help output;
+	// dataFlagSet adds it.
+	fs, f := dataFlagSet(name, strings.TrimSuffix(usage, "\nFlags:\n"), stderr)
+	return &toolFlags{fs: fs, data: f,
 		quiet:    fs.Bool("quiet", false, "no progress line"),
 		logLevel: fs.String("log-level", "warn", "debug, info, warn or error (on standard error)"),
 	}
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usage)
-		fs.PrintDefaults()
-	}
-	return t
 }
 
-// parse accepts positional arguments before, between and after flags.
+// parse accepts positional arguments before, between and after flags
+// ("--" ends the flags); on an error it returns the exit status.
 func (t *toolFlags) parse(args []string) ([]string, int, bool) {
-	var rest []string
-	a := args
-	for len(a) > 0 {
-		if err := t.fs.Parse(a); err != nil {
-			return nil, flagErr(err), false
-		}
-		a = t.fs.Args()
-		if len(a) > 0 {
-			rest = append(rest, a[0])
-			a = a[1:]
-		}
+	rest, err := parseArgs(t.fs, args)
+	if err != nil {
+		return nil, flagErr(err), false
 	}
 	return rest, 0, true
 }
@@ -141,23 +127,9 @@ func serverRunning(cfg *config.Config) string {
 
 // open loads the configuration, opens the data folder and the account.
 func (t *toolFlags) open(ctx context.Context, user string, stderr io.Writer) (*toolEnv, error) {
-	cfg, err := config.Load(*t.cfgFile)
+	cfg, err := t.data.load()
 	if err != nil {
 		return nil, err
-	}
-	if *t.data != "" {
-		cfg.DataDir = *t.data
-	}
-	if *t.blobs != "" {
-		cfg.Storage.Blobs = *t.blobs
-	}
-	if *t.metadata != "" || *t.blobs != "" {
-		if *t.metadata != "" {
-			cfg.Storage.Metadata = *t.metadata
-		}
-		if err := cfg.Validate(); err != nil {
-			return nil, err
-		}
 	}
 	if t.force != nil && !*t.force {
 		// The running server's sessions would not be told of the

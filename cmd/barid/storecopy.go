@@ -15,7 +15,6 @@ import (
 
 	"barid/internal/app"
 	"barid/internal/blob/tiered"
-	"barid/internal/config"
 	"barid/internal/imex"
 )
 
@@ -72,20 +71,8 @@ func runStore(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "barid store copy:", err)
 		return 1
 	}
-	cfg, err := config.Load(*tf.cfgFile)
+	cfg, err := tf.data.load()
 	if err != nil {
-		return fail(err)
-	}
-	if *tf.data != "" {
-		cfg.DataDir = *tf.data
-	}
-	if *tf.metadata != "" {
-		cfg.Storage.Metadata = *tf.metadata
-	}
-	if *tf.blobs != "" {
-		cfg.Storage.Blobs = *tf.blobs
-	}
-	if err := cfg.Validate(); err != nil {
 		return fail(err)
 	}
 	dcfg := cfg

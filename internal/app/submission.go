@@ -30,6 +30,7 @@ func (a *App) submissionConfig() submission.Config {
 		Hostname:            a.cfg.Hostname,
 		Relay:               c.Relay,
 		RelayTLS:            c.RelayTLS,
+		RelayEHLOTTL:        c.RelayEHLOTTL.Duration,
 		AllowPlaintextAuth:  c.AllowPlaintextAuth,
 		MaxMessageBytes:     a.cfg.Limits.LiteralSize,
 		MaxLineLength:       a.cfg.Limits.LineLength,

@@ -196,6 +196,11 @@ type Submission struct {
 	// certificate not checked), "verify" (STARTTLS required and the
 	// certificate checked against the relay's host name) or "none".
 	RelayTLS string `toml:"relay_tls"`
+	// RelayEHLOTTL is how long barid uses what the relay announced in
+	// its EHLO (8BITMIME, SMTPUTF8, DSN, SIZE), which decides what
+	// barid's own EHLO announces, before it asks again (default 5m).
+	// EHLO never waits for the relay: see docs/submission.md.
+	RelayEHLOTTL Duration `toml:"relay_ehlo_ttl"`
 	// AllowPlaintextAuth permits AUTH on unencrypted connections from
 	// non-loopback addresses (the rule of [imap] allow_plaintext_auth).
 	AllowPlaintextAuth bool `toml:"allow_plaintext_auth"`
@@ -431,7 +436,7 @@ func Default() Config {
 			NotifyMailboxes:   100,
 			NotifyPending:     10000,
 		},
-		Submission: Submission{RelayTLS: "may", MaxRecipients: 100},
+		Submission: Submission{RelayTLS: "may", MaxRecipients: 100, RelayEHLOTTL: Duration{5 * time.Minute}},
 		Log:        Log{Format: "text"},
 		Proxy:      Proxy{HeaderTimeout: Duration{5 * time.Second}},
 		Metadata:   DefaultMetadata(),
@@ -550,6 +555,9 @@ func (c *Config) Validate() error {
 	case "may", "encrypt", "verify", "none":
 	default:
 		add("submission.relay_tls must be one of may, encrypt, verify, none")
+	}
+	if c.Submission.RelayEHLOTTL.Duration < time.Second {
+		add("submission.relay_ehlo_ttl must be at least 1s")
 	}
 	if c.Submission.MaxRecipients < 1 {
 		add("submission.max_recipients must be at least 1")

@@ -107,6 +107,7 @@ func TestSubmissionValidate(t *testing.T) {
 		{func(c *Config) { c.Submission.RelayTLS = "always" }, "submission.relay_tls"},
 		{func(c *Config) { c.Submission.Relay = "localhost" }, "submission.relay must be HOST:PORT"},
 		{func(c *Config) { c.Submission.MaxRecipients = 0 }, "submission.max_recipients"},
+		{func(c *Config) { c.Submission.RelayEHLOTTL = Duration{time.Millisecond} }, "submission.relay_ehlo_ttl must be at least 1s"},
 		{func(c *Config) { c.Submission.Relay, c.Submission.RelayTLS = "127.0.0.1:25", "verify" }, ""},
 	} {
 		c := Default()

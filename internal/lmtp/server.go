@@ -17,6 +17,7 @@ import (
 	"barid/internal/filter"
 	"barid/internal/mailbox"
 	"barid/internal/metrics"
+	"barid/internal/netserve"
 	"barid/internal/quickack"
 	"barid/internal/store"
 )
@@ -91,10 +92,9 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
-	closed bool
-	lns    []net.Listener
-	conns  map[*trackedConn]struct{}
+	// net is the listeners and accepted connections
+	// (internal/netserve).
+	net netserve.Set[*trackedConn]
 }
 
 // trackedConn is an accepted connection. busy is set while a
@@ -112,9 +112,7 @@ type trackedConn struct {
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.mconn.Close()
-		c.srv.mu.Lock()
-		delete(c.srv.conns, c)
-		c.srv.mu.Unlock()
+		c.srv.net.Remove(c)
 	})
 	return c.Conn.Close()
 }
@@ -135,13 +133,7 @@ func (l trackingListener) Accept() (net.Conn, error) {
 	// every read is acknowledged at once (internal/quickack, Always).
 	tc := &trackedConn{Conn: quickack.Wrap(c, quickack.Always), srv: l.srv}
 	tc.mconn.Open(l.srv.metrics)
-	l.srv.mu.Lock()
-	closed := l.srv.closed
-	if !closed {
-		l.srv.conns[tc] = struct{}{}
-	}
-	l.srv.mu.Unlock()
-	if closed {
+	if !l.srv.net.Add(tc) {
 		c.Close()
 		return nil, net.ErrClosed
 	}
@@ -166,7 +158,6 @@ func New(cfg Config) *Server {
 		cfg:     cfg,
 		log:     cfg.Logger,
 		metrics: cfg.Metrics.Protocol(metrics.LMTP, lmtpStates, lmtpCommands),
-		conns:   map[*trackedConn]struct{}{},
 		resolver: Resolver{
 			Store:          cfg.Store,
 			Mailboxes:      cfg.Mailboxes,
@@ -197,35 +188,7 @@ func New(cfg Config) *Server {
 // Serve accepts LMTP connections on ln until Shutdown or Close, then
 // returns nil.
 func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		ln.Close()
-		return nil
-	}
-	s.lns = append(s.lns, ln)
-	s.mu.Unlock()
-	err := s.smtp.Serve(trackingListener{Listener: ln, srv: s})
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return nil
-	}
-	return err
-}
-
-// closeListeners marks the server closed and closes every listener,
-// including those whose Serve has not yet reached go-smtp's own list.
-func (s *Server) closeListeners() {
-	s.mu.Lock()
-	s.closed = true
-	lns := s.lns
-	s.lns = nil
-	s.mu.Unlock()
-	for _, ln := range lns {
-		ln.Close()
-	}
+	return s.net.ServeWith(ln, func() error { return s.smtp.Serve(trackingListener{Listener: ln, srv: s}) })
 }
 
 // Shutdown stops accepting, closes idle connections at once, lets every
@@ -233,46 +196,21 @@ func (s *Server) closeListeners() {
 // connection too, until ctx ends; then it closes what is left (an MTA
 // whose transaction is cut short keeps the message and retries).
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.closeListeners()
-	done := make(chan error, 1)
-	go func() { done <- s.smtp.Shutdown(ctx) }()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		s.closeIdle()
-		select {
-		case err := <-done:
-			// go-smtp reports closing the listeners closeListeners
-			// already closed.
-			if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
-				err = nil
-			}
-			if err != nil {
-				s.Close()
-			}
-			return err
-		case <-tick.C:
-		}
+	err := s.net.Drain(ctx, s.smtp.Shutdown, smtp.ErrServerClosed, (*trackedConn).idle, (*trackedConn).closeConn)
+	if err != nil {
+		s.Close()
 	}
+	return err
 }
 
-func (s *Server) closeIdle() {
-	s.mu.Lock()
-	var idle []*trackedConn
-	for c := range s.conns {
-		if !c.busy.Load() {
-			idle = append(idle, c)
-		}
-	}
-	s.mu.Unlock()
-	for _, c := range idle {
-		c.Close()
-	}
-}
+// idle: no transaction is open on the connection (Shutdown closes it).
+func (c *trackedConn) idle() bool { return !c.busy.Load() }
+
+func (c *trackedConn) closeConn() { c.Close() }
 
 // Close closes every listener and connection at once.
 func (s *Server) Close() error {
-	s.closeListeners()
+	s.net.Close()
 	s.cancel()
 	err := s.smtp.Close()
 	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {

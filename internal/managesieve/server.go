@@ -7,12 +7,11 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"barid/internal/auth"
+	"barid/internal/netserve"
 	"barid/internal/store"
 )
 
@@ -70,13 +69,10 @@ type Server struct {
 	log    *slog.Logger
 	nextID atomic.Uint64
 
-	mu      sync.Mutex
-	lns     map[net.Listener]struct{}
-	conns   map[*conn]struct{}
-	closing bool
-	wg      sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
+	// net is the listeners and open connections (internal/netserve).
+	net    netserve.Set[*conn]
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // New returns a server; call Serve for each listener.
@@ -107,8 +103,7 @@ func New(cfg Config) *Server {
 		cfg.Implementation = "barid"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, log: cfg.Logger, lns: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
-		ctx: ctx, cancel: cancel}
+	return &Server{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel}
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -116,106 +111,23 @@ var ErrServerClosed = errors.New("managesieve server closed")
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return ErrServerClosed
-	}
-	s.lns[ln] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.lns, ln)
-		s.mu.Unlock()
-	}()
-	var backoff time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		c := s.newConn(nc)
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			nc.Close()
-			return ErrServerClosed
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
-	}
+	return s.net.Serve(ln, ErrServerClosed, func(nc net.Conn) (*conn, bool) {
+		return s.newConn(nc), true
+	}, (*conn).serve, (*conn).closeNet)
 }
+
+// closeNet closes the network connection under the session (Shutdown
+// ran out of time, or the server closed as it accepted).
+func (c *conn) closeNet() { c.nc.Close() }
 
 // Shutdown stops accepting, lets commands in progress finish, says BYE
 // to idle clients and waits for every connection or ctx.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	for ln := range s.lns {
-		ln.Close()
-	}
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	s.cancel()
-	for _, c := range conns {
-		c.shutdown()
-	}
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for c := range s.conns {
-			c.nc.Close()
-		}
-		s.mu.Unlock()
-		return ctx.Err()
-	}
-}
-
-func remoteAddr(nc net.Conn) netip.Addr {
-	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-		a, _ := netip.AddrFromSlice(ta.IP)
-		return a.Unmap()
-	}
-	return netip.Addr{}
-}
-
-func isLoopback(nc net.Conn) bool {
-	if _, ok := nc.RemoteAddr().(*net.UnixAddr); ok {
-		return true
-	}
-	return remoteAddr(nc).IsLoopback()
+	return s.net.Shutdown(ctx, s.cancel, (*conn).shutdown, (*conn).closeNet)
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, remote: remoteAddr(nc), loopback: isLoopback(nc)}
+	c := &conn{srv: s, nc: nc, remote: netserve.RemoteAddr(nc), loopback: netserve.IsLoopback(nc)}
 	c.id = s.nextID.Add(1)
 	c.log = s.log.With("proto", "managesieve", "conn", c.id, "remote", c.remote.String())
 	c.br = bufio.NewReaderSize(nc, 4096)

@@ -45,15 +45,7 @@ func (c *conn) byeText() string {
 	return "-ERR [SYS/TEMP] Server shutting down."
 }
 
-func (s *Server) connList() []*conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		out = append(out, c)
-	}
-	return out
-}
+func (s *Server) connList() []*conn { return s.net.Conns() }
 
 // SessionList lists the open connections by id.
 func (s *Server) SessionList() []SessionInfo {

@@ -16,9 +16,8 @@ import (
 	"barid/internal/blob"
 	"barid/internal/mailbox"
 	"barid/internal/metrics"
+	"barid/internal/netserve"
 	"barid/internal/notify"
-	"barid/internal/proxylisten"
-	"barid/internal/quickack"
 	"barid/internal/store"
 )
 
@@ -71,13 +70,10 @@ type Server struct {
 	// timed (observe.go).
 	observing bool
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
-	closing   bool
-	wg        sync.WaitGroup
-	ctx       context.Context
-	cancel    context.CancelFunc
+	// net is the listeners and open connections (internal/netserve).
+	net    netserve.Set[*conn]
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	// locked holds the maildrops (INBOX mailbox ids) that a POP3 session
 	// has open (RFC 1939 §4: an exclusive-access lock on the maildrop).
@@ -115,8 +111,6 @@ func New(cfg Config) *Server {
 		log:       cfg.Logger,
 		metrics:   newMetrics(cfg.Metrics),
 		observing: cfg.Metrics != nil || cfg.LogCommands,
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*conn]struct{}),
 		ctx:       ctx,
 		cancel:    cancel,
 		locked:    make(map[int64]struct{}),
@@ -129,99 +123,26 @@ var ErrServerClosed = errors.New("pop3 server closed")
 // Serve accepts connections on ln until Shutdown. With implicitTLS every
 // connection starts with a TLS handshake (port 995, RFC 8314).
 func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return ErrServerClosed
-	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, ln)
-		s.mu.Unlock()
-	}()
-	var backoff time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		// Prompt ACKs for clients that leave Nagle on (quickack).
-		nc = quickack.Wrap(nc, quickack.Partial)
-		ack := quickack.Of(nc)
-		if implicitTLS {
-			if s.cfg.TLS == nil {
-				nc.Close()
-				continue
-			}
-			nc = tls.Server(nc, s.cfg.TLS)
+	return s.net.Serve(ln, ErrServerClosed, func(nc net.Conn) (*conn, bool) {
+		nc, ack, ok := netserve.Wrap(nc, implicitTLS, s.cfg.TLS)
+		if !ok {
+			return nil, false
 		}
 		c := s.newConn(nc, implicitTLS)
 		c.ack = ack
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			nc.Close()
-			return ErrServerClosed
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
-	}
+		return c, true
+	}, (*conn).serve, (*conn).closeNet)
 }
+
+// closeNet closes the network connection under the session (Shutdown
+// ran out of time, or the server closed as it accepted).
+func (c *conn) closeNet() { c.nc.Close() }
 
 // Shutdown stops accepting, lets commands in progress finish, tells
 // waiting clients "-ERR [SYS/TEMP]" and waits for every connection to
 // end or ctx to expire. Sessions that did not QUIT delete nothing.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	s.cancel()
-	for _, c := range conns {
-		c.shutdown()
-	}
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for c := range s.conns {
-			c.nc.Close()
-		}
-		s.mu.Unlock()
-		return ctx.Err()
-	}
+	return s.net.Shutdown(ctx, s.cancel, (*conn).shutdown, (*conn).closeNet)
 }
 
 // lock takes the maildrop lock; false if another session holds it.
@@ -242,29 +163,11 @@ func (s *Server) unlock(mailboxID int64) {
 }
 
 // Sessions returns the number of open connections (tests, shutdown).
-func (s *Server) Sessions() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.conns)
-}
+func (s *Server) Sessions() int { return s.net.Len() }
 
-func remoteAddr(nc net.Conn) netip.Addr {
-	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-		a, _ := netip.AddrFromSlice(ta.IP)
-		return a.Unmap()
-	}
-	return netip.Addr{}
-}
+func remoteAddr(nc net.Conn) netip.Addr { return netserve.RemoteAddr(nc) }
 
-// isLoopback reports a link that counts as private for the rule on
-// cleartext passwords: loopback, a unix socket, or a client that reached
-// a trusted PROXY-protocol balancer over TLS (proxylisten.ClientTLS).
-func isLoopback(nc net.Conn) bool {
-	if _, ok := nc.RemoteAddr().(*net.UnixAddr); ok || proxylisten.ClientTLS(nc) {
-		return true
-	}
-	return remoteAddr(nc).IsLoopback()
-}
+func isLoopback(nc net.Conn) bool { return netserve.IsLoopback(nc) }
 
 // Long responses (RETR, TOP, LIST, UIDL) borrow a 64 KiB write buffer
 // and a 32 KiB read buffer; an idle connection keeps 2 KiB each way, as

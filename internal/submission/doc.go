@@ -17,7 +17,9 @@
 // RCPT are passed on as they come, the message is streamed to the relay
 // as it arrives, and the client gets 250 only after the relay's 250; a
 // relay error is passed back with its code. barid keeps no queue, so
-// nothing it accepted can be lost in it.
+// nothing it accepted can be lost in it. EHLO announces 8BITMIME,
+// SMTPUTF8, DSN and SIZE as the relay can carry them, and MAIL and RCPT
+// refuse a parameter the relay cannot (relaycaps.go).
 //
 // BURL URLs are resolved in process by internal/urlauth (no IMAP
 // connection): a URLAUTH URL with access "submit+USER" for the

@@ -114,6 +114,7 @@ default_transport = lmtp:inet:%s
 relay_transport = lmtp:inet:%s
 local_transport = error:local delivery is disabled
 smtputf8_enable = no
+message_size_limit = 5000000
 biff = no
 maillog_file = %s
 maillog_file_prefixes = %s
@@ -183,6 +184,20 @@ alias_database =
 	if !regexp.MustCompile(`^[0-9A-Za-z]+$`).MatchString(id) {
 		t.Errorf("Postfix's queue id not passed back: %q", reply)
 	}
+	// barid's EHLO is Postfix's set, learned at the relay connection
+	// above: no SMTPUTF8 (smtputf8_enable = no), DSN and 8BITMIME, and
+	// SIZE as message_size_limit (smaller than limits.literal_size).
+	// MAIL with SMTPUTF8 is refused by barid, before Postfix sees it;
+	// RET and ENVID reach Postfix, which takes them.
+	kws := ehloKeywords(c)
+	if has(kws, "SMTPUTF8") || !has(kws, "DSN") || !has(kws, "8BITMIME") || !has(kws, "SIZE 5000000") {
+		t.Errorf("EHLO in front of Postfix: %q", kws)
+	}
+	c.Expect("MAIL FROM:<alice@localhost> SMTPUTF8", "555 5.5.4 SMTPUTF8 not available: the relay does not support SMTPUTF8")
+	c.Expect("MAIL FROM:<alice@localhost> SIZE=6000000", "552 5.3.4 Message size exceeds the relay's fixed maximum (SIZE 5000000)")
+	c.Expect("MAIL FROM:<alice@localhost> RET=HDRS ENVID=pf1", "250 ")
+	c.Expect("RCPT TO:<bob@barid.test> NOTIFY=SUCCESS,FAILURE", "250 ")
+	c.Expect("RSET", "250 ")
 	c.Expect("QUIT", "221 ")
 
 	bob := srv.Dial()

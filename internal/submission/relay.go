@@ -30,6 +30,11 @@ func (s *Server) dialRelay(ctx context.Context) (*smtp.Client, net.Conn, error) 
 	if err != nil {
 		return nil, nil, relayUnavailable(err)
 	}
+	// A relay that accepts but does not answer is given up when ctx
+	// ends (the session's, or a probe's on Close), not only after
+	// RelayTimeout.
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
 	c := smtp.NewClient(nc)
 	c.CommandTimeout = s.cfg.RelayTimeout
 	c.SubmissionTimeout = s.cfg.RelayTimeout

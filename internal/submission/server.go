@@ -17,7 +17,7 @@ import (
 
 	"barid/internal/auth"
 	"barid/internal/metrics"
-	"barid/internal/proxylisten"
+	"barid/internal/netserve"
 	"barid/internal/store"
 	"barid/internal/urlauth"
 )
@@ -45,6 +45,11 @@ type Config struct {
 	// RelayTimeout bounds the connection to the relay and each of its
 	// replies (0: 5 minutes, RFC 5321 §4.5.3.2).
 	RelayTimeout time.Duration
+	// RelayEHLOTTL is how long the relay's EHLO extensions, which
+	// decide what barid's EHLO announces, are used before they are
+	// learned again (submission.relay_ehlo_ttl; 0: 5 minutes). See
+	// capsCache.
+	RelayEHLOTTL time.Duration
 
 	// AllowPlaintextAuth permits AUTH without TLS from non-loopback
 	// addresses.
@@ -102,10 +107,15 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
-	closed bool
-	lns    []net.Listener
-	conns  map[*trackedConn]struct{}
+	// caps is what the relay announced (relaycaps.go); probes are the
+	// background EHLO probes, waited for by Close.
+	capsMu sync.Mutex
+	caps   capsCache
+	probes sync.WaitGroup
+
+	// net is the listeners and accepted connections
+	// (internal/netserve).
+	net netserve.Set[*trackedConn]
 }
 
 // New returns a server; nothing listens until Serve.
@@ -118,6 +128,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.RelayTimeout == 0 {
 		cfg.RelayTimeout = 5 * time.Minute
+	}
+	if cfg.RelayEHLOTTL <= 0 {
+		cfg.RelayEHLOTTL = 5 * time.Minute
 	}
 	if cfg.MaxRecipients == 0 {
 		cfg.MaxRecipients = 100
@@ -137,7 +150,6 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:    cfg,
 		log:    cfg.Logger,
-		conns:  map[*trackedConn]struct{}{},
 		sender: Sender{LocalDomains: cfg.LocalDomains, Addresses: cfg.Addresses},
 	}
 	s.metrics = cfg.Metrics.Protocol(metrics.Submission, submissionStates, submissionCommands)
@@ -156,8 +168,10 @@ func New(cfg Config) *Server {
 	ss.AllowInsecureAuth = true
 	ss.ReadTimeout = cfg.Timeout
 	ss.WriteTimeout = cfg.Timeout
-	// RFC 6531 SMTPUTF8 and RFC 3461 DSN are passed to the relay (the
-	// go-smtp client drops DSN parameters if the relay lacks DSN).
+	// RFC 6531 SMTPUTF8 and RFC 3461 DSN are passed to the relay when
+	// it has them: the session's FilterEHLO drops them (and 8BITMIME)
+	// from EHLO when it does not, and Mail and Rcpt refuse their
+	// parameters (relaycaps.go).
 	ss.Command = s.countCommand
 	ss.EnableSMTPUTF8 = true
 	ss.EnableDSN = true
@@ -209,9 +223,7 @@ func (c *trackedConn) SetDeadline(t time.Time) error {
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.mconn.Close()
-		c.srv.mu.Lock()
-		delete(c.srv.conns, c)
-		c.srv.mu.Unlock()
+		c.srv.net.Remove(c)
 		if c.release != nil {
 			c.release()
 		}
@@ -251,13 +263,7 @@ func (l listener) Accept() (net.Conn, error) {
 			}
 			tc.release = release
 		}
-		l.srv.mu.Lock()
-		closed := l.srv.closed
-		if !closed {
-			l.srv.conns[tc] = struct{}{}
-		}
-		l.srv.mu.Unlock()
-		if closed {
+		if !l.srv.net.Add(tc) {
 			tc.Close()
 			return nil, net.ErrClosed
 		}
@@ -277,33 +283,12 @@ func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
 	if implicitTLS && s.cfg.TLS == nil {
 		return errors.New("submission: implicit TLS needs a certificate")
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		ln.Close()
-		return nil
-	}
-	s.lns = append(s.lns, ln)
-	s.mu.Unlock()
-	err := s.smtp.Serve(listener{Listener: ln, srv: s, implicitTLS: implicitTLS})
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return nil
-	}
-	return err
-}
-
-func (s *Server) closeListeners() {
-	s.mu.Lock()
-	s.closed = true
-	lns := s.lns
-	s.lns = nil
-	s.mu.Unlock()
-	for _, ln := range lns {
-		ln.Close()
-	}
+	return s.net.ServeWith(ln, func() error {
+		// Learn the relay's extensions now rather than at the first
+		// EHLO.
+		s.probeRelay()
+		return s.smtp.Serve(listener{Listener: ln, srv: s, implicitTLS: implicitTLS})
+	})
 }
 
 // Shutdown stops accepting, closes idle connections at once, lets open
@@ -311,50 +296,36 @@ func (s *Server) closeListeners() {
 // ends, then closes what is left (a client whose transaction is cut
 // short did not get a 250 and still has its message).
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.closeListeners()
-	done := make(chan error, 1)
-	go func() { done <- s.smtp.Shutdown(ctx) }()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		s.closeIdle()
-		select {
-		case err := <-done:
-			if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
-				err = nil
-			}
-			if err != nil {
-				s.Close()
-			}
-			return err
-		case <-tick.C:
-		}
+	err := s.net.Drain(ctx, s.smtp.Shutdown, smtp.ErrServerClosed, (*trackedConn).idle, (*trackedConn).closeConn)
+	if err != nil {
+		s.Close()
 	}
+	s.stopProbes()
+	return err
 }
 
-func (s *Server) closeIdle() {
-	s.mu.Lock()
-	var idle []*trackedConn
-	for c := range s.conns {
-		if !c.busy.Load() {
-			idle = append(idle, c)
-		}
-	}
-	s.mu.Unlock()
-	for _, c := range idle {
-		c.Close()
-	}
-}
+// idle: no transaction is open on the connection (Shutdown closes it).
+func (c *trackedConn) idle() bool { return !c.busy.Load() }
+
+func (c *trackedConn) closeConn() { c.Close() }
 
 // Close closes every listener and connection at once.
 func (s *Server) Close() error {
-	s.closeListeners()
+	s.net.Close()
 	s.cancel()
 	err := s.smtp.Close()
 	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
+	s.stopProbes()
 	return err
+}
+
+// stopProbes ends a relay EHLO probe in flight (its connection is
+// closed with the server's context) and waits for it.
+func (s *Server) stopProbes() {
+	s.cancel()
+	s.probes.Wait()
 }
 
 // slogPrinter adapts go-smtp's Logger to slog.
@@ -365,26 +336,10 @@ func (p slogPrinter) Printf(format string, v ...any) {
 }
 func (p slogPrinter) Println(v ...any) { p.l.Warn("submission: " + fmt.Sprint(v...)) }
 
-func remoteAddr(c net.Conn) netip.Addr {
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		a, _ := netip.AddrFromSlice(ta.IP)
-		return a.Unmap()
-	}
-	return netip.Addr{}
-}
+func remoteAddr(c net.Conn) netip.Addr { return netserve.RemoteAddr(c) }
 
-// isLoopback reports a link that counts as private for the rule on
-// cleartext passwords: loopback, a unix socket, or a client that reached
-// a trusted PROXY-protocol balancer over TLS (proxylisten.ClientTLS).
-func isLoopback(c net.Conn) bool {
-	if _, ok := c.RemoteAddr().(*net.UnixAddr); ok || proxylisten.ClientTLS(c) {
-		return true
-	}
-	return remoteAddr(c).IsLoopback()
-}
+func isLoopback(c net.Conn) bool { return netserve.IsLoopback(c) }
 
-// tracked finds the trackedConn under a go-smtp connection (which may
-// have been wrapped in TLS).
 // countCommand counts the commands of a connection that has not
 // authenticated, from its first line on and across STARTTLS: past
 // limits.commands_before_login it is told 421 and closed, as IMAP and
@@ -409,6 +364,8 @@ func (s *Server) countCommand(c *smtp.Conn, verb string) error {
 	return nil
 }
 
+// tracked finds the trackedConn under a go-smtp connection (which may
+// have been wrapped in TLS).
 func tracked(c net.Conn) *trackedConn {
 	for {
 		switch v := c.(type) {

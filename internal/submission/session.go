@@ -57,9 +57,10 @@ type session struct {
 }
 
 var (
-	_ smtp.AuthSession = (*session)(nil)
-	_ smtp.EHLOSession = (*session)(nil)
-	_ smtp.BURLSession = (*session)(nil)
+	_ smtp.AuthSession       = (*session)(nil)
+	_ smtp.EHLOSession       = (*session)(nil)
+	_ smtp.EHLOFilterSession = (*session)(nil)
+	_ smtp.BURLSession       = (*session)(nil)
 )
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
@@ -219,6 +220,10 @@ func (s *session) EHLOKeywords() []string {
 	return []string{"BURL imap imap://" + s.srv.cfg.Hostname}
 }
 
+// FilterEHLO announces 8BITMIME, SMTPUTF8, DSN and SIZE as the relay
+// can carry them (Server.filterEHLO).
+func (s *session) FilterEHLO(caps []string) []string { return s.srv.filterEHLO(caps) }
+
 // Mail starts a transaction (RFC 5321 §4.1.1.2): the sender must be the
 // account's (RFC 6409 §6.1; "<>" is allowed, for MDNs and the like), and
 // the relay must take it.
@@ -246,6 +251,7 @@ func (s *session) mail(from string, opts *smtp.MailOptions) error {
 		// ENVID (RFC 3461). BODY=8BITMIME is added by the client when
 		// the relay offers it. A client's AUTH= is not passed on.
 		ro.Size, ro.UTF8, ro.Return, ro.EnvelopeID = opts.Size, opts.UTF8, opts.Return, opts.EnvelopeID
+		ro.Body = opts.Body // checked against the relay (checkMail); the client decides BODY itself
 	}
 	err := s.relayMail(from, ro)
 	if err != nil {
@@ -269,6 +275,13 @@ func (s *session) relayMail(from string, opts *smtp.MailOptions) error {
 			}
 			s.relay, fresh = c, true
 			s.relayNC.Store(&nc)
+			s.srv.learnRelay(c)
+		}
+		// A parameter this relay cannot carry is refused here, with
+		// the relay connection kept (no MAIL was sent to it).
+		if err := checkMail(s.relay, opts); err != nil {
+			s.log.Info("MAIL parameter refused", "err", err)
+			return err
 		}
 		err := s.relay.Mail(from, opts)
 		if err == nil {
@@ -305,6 +318,9 @@ func (s *session) rcpt(to string, opts *smtp.RcptOptions) error {
 	if opts != nil {
 		// DSN NOTIFY and ORCPT (RFC 3461 §4) are passed on.
 		ro.Notify, ro.OriginalRecipientType, ro.OriginalRecipient = opts.Notify, opts.OriginalRecipientType, opts.OriginalRecipient
+	}
+	if err := checkRcpt(s.relay, ro); err != nil {
+		return err
 	}
 	if err := s.relay.Rcpt(to, ro); err != nil {
 		s.dropBrokenRelay(err)

@@ -151,6 +151,9 @@ type Sink struct {
 	conns []net.Conn
 }
 
+// Close stops the sink: its listener and every connection.
+func (s *Sink) Close() { s.srv.Close() }
+
 // CloseConns closes every connection the sink has accepted so far (a
 // relay that dropped its clients).
 func (s *Sink) CloseConns() {
@@ -179,21 +182,48 @@ func (l sinkListener) Accept() (net.Conn, error) {
 }
 
 // StartSink runs a Sink on 127.0.0.1 until the test ends. tlsCfg, if
-// set, is offered with STARTTLS.
+// set, is offered with STARTTLS. It announces 8BITMIME, SMTPUTF8, DSN
+// and SIZE 67108864.
 func StartSink(t testing.TB, tlsCfg *tls.Config) *Sink {
+	t.Helper()
+	return StartSinkWith(t, SinkOptions{TLS: tlsCfg})
+}
+
+// SinkOptions choose the extensions a Sink announces in its EHLO (a
+// relay with fewer extensions than go-smtp's server has).
+type SinkOptions struct {
+	TLS                       *tls.Config
+	Addr                      string // listen address ("": 127.0.0.1:0)
+	No8BitMIME, NoUTF8, NoDSN bool
+	// MaxBytes is the SIZE announced and enforced (0: 64 MiB; -1:
+	// "SIZE" without a limit).
+	MaxBytes int64
+}
+
+// StartSinkWith runs a Sink with the extensions opts choose.
+func StartSinkWith(t testing.TB, opts SinkOptions) *Sink {
 	t.Helper()
 	s := &Sink{}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		_, isTLS := c.TLSConnectionState()
-		return &sinkSession{sink: s, tls: isTLS}, nil
+		return &sinkSession{sink: s, tls: isTLS, no8bit: opts.No8BitMIME}, nil
 	}))
 	srv.Domain = "sink.example"
-	srv.TLSConfig = tlsCfg
-	srv.EnableDSN = true
-	srv.EnableSMTPUTF8 = true
-	srv.MaxMessageBytes = 64 << 20
+	srv.TLSConfig = opts.TLS
+	srv.EnableDSN = !opts.NoDSN
+	srv.EnableSMTPUTF8 = !opts.NoUTF8
+	switch {
+	case opts.MaxBytes == 0:
+		srv.MaxMessageBytes = 64 << 20
+	case opts.MaxBytes > 0:
+		srv.MaxMessageBytes = opts.MaxBytes
+	}
 	srv.ErrorLog = discardLogger{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,9 +257,25 @@ func (s *Sink) WaitMessages(t testing.TB, n int) []SinkMessage {
 }
 
 type sinkSession struct {
-	sink *Sink
-	tls  bool
-	cur  SinkMessage
+	sink   *Sink
+	tls    bool
+	no8bit bool
+	cur    SinkMessage
+}
+
+// FilterEHLO drops 8BITMIME, which go-smtp's server always announces,
+// for a sink without it.
+func (s *sinkSession) FilterEHLO(caps []string) []string {
+	if !s.no8bit {
+		return caps
+	}
+	var out []string
+	for _, c := range caps {
+		if c != "8BITMIME" {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func (s *sinkSession) Reset()        { s.cur = SinkMessage{} }

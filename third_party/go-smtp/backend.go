@@ -114,6 +114,20 @@ type EHLOSession interface {
 	EHLOKeywords() []string
 }
 
+// EHLOFilterSession is an add-on interface for Session. FilterEHLO gets
+// the built-in EHLO keywords (PIPELINING, 8BITMIME, SIZE, DSN, ... with
+// their parameters, before EHLOKeywords' are appended) and returns the
+// ones to announce: it may drop keywords or change their parameters.
+// It is called for every EHLO. barid's submission server announces only
+// what its relay can carry (8BITMIME, SMTPUTF8, DSN, the smaller SIZE).
+// Dropping a keyword does not make MAIL or RCPT refuse its parameters:
+// the Session does that in Mail and Rcpt.
+type EHLOFilterSession interface {
+	Session
+
+	FilterEHLO(keywords []string) []string
+}
+
 // BURLSession is an add-on interface for Session. It provides the BURL
 // command of RFC 4468 (message submission from a URL): each BURL adds the
 // content a URL names to the message as one chunk, like BDAT (RFC 3030),

@@ -329,7 +329,11 @@ func (c *Conn) handleGreet(enhanced bool, arg string) {
 			caps = append(caps, fmt.Sprintf("MT-PRIORITY %s", c.server.MtPriorityProfile))
 		}
 	}
-	// BARID: keywords of the session (EHLOSession), e.g. BURL.
+	// BARID: the session may drop or change built-in keywords
+	// (EHLOFilterSession), then add its own (EHLOSession), e.g. BURL.
+	if fs, ok := c.Session().(EHLOFilterSession); ok {
+		caps = fs.FilterEHLO(caps)
+	}
 	if es, ok := c.Session().(EHLOSession); ok {
 		caps = append(caps, es.EHLOKeywords()...)
 	}

@@ -71,12 +71,7 @@ func (c *Conn) byeText() string {
 
 // Sessions lists the open connections, oldest first.
 func (s *Server) Sessions() []SessionInfo {
-	s.mu.Lock()
-	conns := make([]*Conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
+	conns := s.net.Conns()
 	out := make([]SessionInfo, 0, len(conns))
 	for _, c := range conns {
 		c.admin.mu.Lock()
@@ -96,12 +91,7 @@ func (s *Server) Kick(user, text string) int {
 	if text == "" {
 		text = "Disconnected by the administrator"
 	}
-	s.mu.Lock()
-	conns := make([]*Conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
+	conns := s.net.Conns()
 	n := 0
 	for _, c := range conns {
 		c.admin.mu.Lock()

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,9 +16,8 @@ import (
 	"barid/internal/mail/mime"
 	"barid/internal/mailbox"
 	"barid/internal/metrics"
+	"barid/internal/netserve"
 	"barid/internal/notify"
-	"barid/internal/proxylisten"
-	"barid/internal/quickack"
 	"barid/internal/search/fuzzy"
 	"barid/internal/store"
 	"barid/internal/urlauth"
@@ -100,13 +98,10 @@ type Server struct {
 	// timed (observe.go).
 	observing bool
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*Conn]struct{}
-	closing   bool
-	wg        sync.WaitGroup
-	ctx       context.Context
-	cancel    context.CancelFunc
+	// net is the listeners and open connections (internal/netserve).
+	net    netserve.Set[*Conn]
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // New returns a server; call Serve for each listener.
@@ -144,8 +139,6 @@ func New(cfg Config) *Server {
 		log:       cfg.Logger,
 		metrics:   newMetrics(cfg.Metrics),
 		observing: cfg.Metrics != nil || cfg.LogCommands,
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*Conn]struct{}),
 		ctx:       ctx,
 		cancel:    cancel,
 	}
@@ -157,115 +150,28 @@ var ErrServerClosed = errors.New("imap server closed")
 // Serve accepts connections on ln until Shutdown. If implicitTLS is set,
 // every connection starts with a TLS handshake (port 993, RFC 8314).
 func (s *Server) Serve(ln net.Listener, implicitTLS bool) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return ErrServerClosed
-	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, ln)
-		s.mu.Unlock()
-	}()
-	var backoff time.Duration
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closing := s.closing
-			s.mu.Unlock()
-			if closing {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		// Prompt ACKs for clients that leave Nagle on (quickack).
-		nc = quickack.Wrap(nc, quickack.Partial)
-		ack := quickack.Of(nc)
-		if implicitTLS {
-			if s.cfg.TLS == nil {
-				nc.Close()
-				continue
-			}
-			nc = tls.Server(nc, s.cfg.TLS)
+	return s.net.Serve(ln, ErrServerClosed, func(nc net.Conn) (*Conn, bool) {
+		nc, ack, ok := netserve.Wrap(nc, implicitTLS, s.cfg.TLS)
+		if !ok {
+			return nil, false
 		}
 		c := s.newConn(nc, implicitTLS)
 		c.ack = ack
-		s.mu.Lock()
-		if s.closing {
-			s.mu.Unlock()
-			nc.Close()
-			return ErrServerClosed
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
-	}
+		return c, true
+	}, (*Conn).serve, (*Conn).closeNet)
 }
+
+// closeNet closes the network connection under the session (Shutdown
+// ran out of time, or the server closed as it accepted).
+func (c *Conn) closeNet() { c.nc.Close() }
 
 // Shutdown stops accepting, lets in-flight commands finish, tells idle
 // and waiting clients BYE, and waits for every connection to end or ctx
 // to expire.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	conns := make([]*Conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	s.cancel()
-	for _, c := range conns {
-		c.shutdown()
-	}
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for c := range s.conns {
-			c.nc.Close()
-		}
-		s.mu.Unlock()
-		return ctx.Err()
-	}
+	return s.net.Shutdown(ctx, s.cancel, (*Conn).shutdown, (*Conn).closeNet)
 }
 
-func remoteAddr(nc net.Conn) netip.Addr {
-	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-		a, _ := netip.AddrFromSlice(ta.IP)
-		return a.Unmap()
-	}
-	return netip.Addr{}
-}
+func remoteAddr(nc net.Conn) netip.Addr { return netserve.RemoteAddr(nc) }
 
-// isLoopback reports a link that counts as private for the rule on
-// cleartext passwords: loopback, a unix socket, or a client that reached
-// a trusted PROXY-protocol balancer over TLS (proxylisten.ClientTLS).
-func isLoopback(nc net.Conn) bool {
-	if _, ok := nc.RemoteAddr().(*net.UnixAddr); ok || proxylisten.ClientTLS(nc) {
-		return true
-	}
-	return remoteAddr(nc).IsLoopback()
-}
+func isLoopback(nc net.Conn) bool { return netserve.IsLoopback(nc) }

@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
 
 	"barid/internal/app"
 	"barid/internal/auth"
@@ -114,9 +118,9 @@ func TestPasswdFileDESCrypt(t *testing.T) {
 // TestOAuthTokenSizeLimitIMAP: a bearer token over [limits]
 // oauth_token_size ends AUTHENTICATE with BAD naming the limit, before
 // any provider is asked (none is reachable here); the connection goes
-// on.
+// on. POP3 AUTH and submission AUTH name it too.
 func TestOAuthTokenSizeLimitIMAP(t *testing.T) {
-	s := testkit.StartAt(t, filepath.Join(t.TempDir(), "data"), withSources([]string{"builtin"}, func(c *config.Config) {
+	s := testkit.StartAt(t, filepath.Join(t.TempDir(), "data"), testkit.WithPOP3(), testkit.WithSubmission("127.0.0.1:1"), withSources([]string{"builtin"}, func(c *config.Config) {
 		c.Auth.OAuth = config.OAuth{Issuer: "http://127.0.0.1:1/", Audience: "barid"}
 		c.Limits.OAuthTokenSize = 1024
 	}))
@@ -126,4 +130,18 @@ func TestOAuthTokenSizeLimitIMAP(t *testing.T) {
 	testkit.MustHave(t, c.Cmd("A", "AUTHENTICATE OAUTHBEARER "+oauthBearerIR("", tok)), `^A BAD .*oauth_token_size \(1024 bytes\)`)
 	testkit.MustHave(t, c.Cmd("B", "AUTHENTICATE XOAUTH2 "+xoauth2IR("alice@example.org", tok)), `^B BAD .*oauth_token_size`)
 	c.Login("alice@example.org", "pw")
+
+	p := s.DialPOP3TLS()
+	if l := p.Cmd("AUTH OAUTHBEARER " + oauthBearerIR("", tok)); !strings.HasPrefix(l, "-ERR [AUTH]") || !strings.Contains(l, "oauth_token_size") {
+		t.Errorf("POP3 AUTH with a token over the limit: %q", l)
+	}
+	cl, err := smtp.DialStartTLS(s.SubmissionAddr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	err = cl.Auth(sasl.NewOAuthBearerClient(&sasl.OAuthBearerOptions{Username: "alice@example.org", Token: tok}))
+	if got := smtpCode(err); got != "501 5.5.2" || !strings.Contains(err.Error(), "oauth_token_size") {
+		t.Errorf("submission AUTH with a token over the limit: %v", err)
+	}
 }

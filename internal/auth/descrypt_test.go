@@ -107,3 +107,42 @@ func TestDESCryptDoveadm(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDESCrypt: any stored 13-character value is checked or refused
+// without a panic; a hash made by desCrypt verifies its password and
+// every password with the same first eight bytes (seven bits each), and
+// its form is what isDESCrypt accepts.
+func FuzzDESCrypt(f *testing.F) {
+	for _, v := range desCryptVectors {
+		f.Add(v.pw, v.hash)
+	}
+	f.Add("x", "!!!!!!!!!!!!!")
+	f.Fuzz(func(t *testing.T, pw, stored string) {
+		if ok, err := verifyDESCrypt(stored, pw); err != nil && ok {
+			t.Fatal("ok with an error")
+		}
+		if len(stored) < 2 {
+			return
+		}
+		if _, ok := cryptIndex(stored[0]); !ok {
+			return
+		}
+		if _, ok := cryptIndex(stored[1]); !ok {
+			return
+		}
+		h := desCrypt(pw, stored[:2])
+		if !isDESCrypt(h) || h[:2] != stored[:2] {
+			t.Fatalf("desCrypt(%q, %q) = %q", pw, stored[:2], h)
+		}
+		if ok, err := verifyDESCrypt(h, pw); err != nil || !ok {
+			t.Fatalf("%q does not verify its own password %q: %v", h, pw, err)
+		}
+		same := []byte(pw)
+		for i := range same {
+			same[i] ^= 0x80 // the high bit is dropped
+		}
+		if ok, _ := verifyDESCrypt(h, string(same)); !ok {
+			t.Fatalf("%q: high bits of %q counted", h, pw)
+		}
+	})
+}

@@ -26,13 +26,18 @@ const userUsage = `Usage: barid user <add|passwd|del|list|quota> [--data DIR] [-
 
   add NAME     create an account (with Sent, Drafts, Trash, Junk, Archive)
   passwd NAME  set a new password
+  add|passwd --hash NAME
+               take a password hash from another server instead, as
+               "{SCHEME}hash" (a Dovecot passwd-file's second field:
+               {SHA512-CRYPT}$6$..., {BLF-CRYPT}..., {CRYPT}, {SSHA}, ...);
+               re-hashed to argon2id at the first login
   del NAME     delete an account and all its mail
   list         list accounts
   quota NAME   show or set an account's quota (barid user quota --help)
   app-password add|list|revoke USER [LABEL] [--protocols imap,pop3,smtp]
                per-device passwords (barid user app-password --help)
 
-add and passwd read the password from the first line of standard input
+add and passwd read the password (or hash) from the first line of standard input
 when it is not a terminal, and prompt without echo when it is.
 Account names are login names, may be addresses (alice@example.org)
 and are case-insensitive.
@@ -59,6 +64,7 @@ func runUserWithInput(ctx context.Context, args []string, stdin io.Reader, stdou
 	cfgFile := fs.String("config", "", "TOML config file")
 	metadata := fs.String("metadata", "", metadataFlagUsage)
 	blobs := fs.String("blobs", "", blobsFlagUsage)
+	hashed := fs.Bool("hash", false, `add, passwd: read a "{SCHEME}hash" imported from another server instead of a password`)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), userUsage, "\nFlags:\n")
 		fs.PrintDefaults()
@@ -111,14 +117,23 @@ func runUserWithInput(ctx context.Context, args []string, stdin io.Reader, stdou
 		return 1
 	}
 	defer d.Close()
+	if *hashed && verb != "add" && verb != "passwd" {
+		fmt.Fprintf(stderr, "barid user %s: --hash is for add and passwd\n", verb)
+		return 2
+	}
 	switch verb {
 	case "add":
-		pw, err := readPassword(stdin, stderr)
+		pw, err := readSecretLine(stdin, stderr, *hashed)
 		if err != nil {
 			fmt.Fprintln(stderr, "barid:", err)
 			return 1
 		}
-		acct, err := app.CreateAccount(ctx, d.Store, rest[0], pw)
+		var acct *store.Account
+		if *hashed {
+			acct, err = app.CreateAccountHashed(ctx, d.Store, rest[0], pw, app.SchemeLimits(&cfg))
+		} else {
+			acct, err = app.CreateAccount(ctx, d.Store, rest[0], pw)
+		}
 		if errors.Is(err, store.ErrAccountExists) {
 			fmt.Fprintf(stderr, "barid: account %q already exists\n", store.NormalizeAccountName(rest[0]))
 			return 1
@@ -129,12 +144,17 @@ func runUserWithInput(ctx context.Context, args []string, stdin io.Reader, stdou
 		}
 		fmt.Fprintf(stdout, "created account %s\n", acct.Name)
 	case "passwd":
-		pw, err := readPassword(stdin, stderr)
+		pw, err := readSecretLine(stdin, stderr, *hashed)
 		if err != nil {
 			fmt.Fprintln(stderr, "barid:", err)
 			return 1
 		}
-		if err := app.SetPassword(ctx, d.Store, rest[0], pw); err != nil {
+		if *hashed {
+			err = app.SetPasswordHash(ctx, d.Store, rest[0], pw, app.SchemeLimits(&cfg))
+		} else {
+			err = app.SetPassword(ctx, d.Store, rest[0], pw)
+		}
+		if err != nil {
 			fmt.Fprintln(stderr, "barid:", describe(err, rest[0]))
 			return 1
 		}
@@ -171,6 +191,28 @@ func describe(err error, name string) string {
 		return fmt.Sprintf("no account %q", store.NormalizeAccountName(name))
 	}
 	return err.Error()
+}
+
+// readSecretLine reads a password (readPassword) or, with hashed, one
+// line holding an imported "{SCHEME}hash" (never prompted: it is pasted
+// or piped, and a hash is not a secret to hide from the screen the way
+// a password is, though it should not be left in shell history).
+func readSecretLine(stdin io.Reader, stderr io.Writer, hashed bool) (string, error) {
+	if !hashed {
+		return readPassword(stdin, stderr)
+	}
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, "Hash ({SCHEME}data): ")
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", errors.New("no hash on standard input")
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("empty hash")
+	}
+	return line, nil
 }
 
 // readPassword reads the first line of stdin, or prompts twice without

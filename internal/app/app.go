@@ -165,6 +165,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	ac.MaxConnsPerUser = cfg.Limits.MaxConnsPerUser
 	ac.MaxConnsPerUserIP = cfg.Limits.MaxConnsPerUserIP
 	ac.TrustedNetworks = trusted
+	ac.MaxTokenBytes = cfg.Limits.OAuthTokenSize
+	ac.NoRehash = !cfg.Auth.RehashOnLogin
+	ac.SchemeLimits = SchemeLimits(&cfg)
 	dir, err := NewDirectory(ctx, &a.cfg, d.Store, logger)
 	if err != nil {
 		d.Close()

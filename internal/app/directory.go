@@ -29,15 +29,16 @@ func NewDirectory(ctx context.Context, cfg *config.Config, st store.Store, logge
 			return CreateExternalAccount(ctx, st, source, u)
 		},
 	}
+	lim := SchemeLimits(cfg)
 	for _, name := range cfg.AuthSources() {
 		switch name {
 		case config.SourceBuiltin:
 			d.Sources = append(d.Sources, nil)
 		case config.SourcePasswdFile:
 			d.Sources = append(d.Sources, &auth.PasswdFile{Path: cfg.Auth.PasswdFile.Path,
-				DefaultScheme: cfg.Auth.PasswdFile.DefaultScheme, Logger: logger})
+				DefaultScheme: cfg.Auth.PasswdFile.DefaultScheme, Limits: lim, Logger: logger})
 		case config.SourceLDAP:
-			l, err := newLDAPSource(cfg.Auth.LDAP, logger)
+			l, err := newLDAPSource(cfg.Auth.LDAP, lim, logger)
 			if err != nil {
 				d.Close()
 				return nil, err
@@ -46,7 +47,7 @@ func NewDirectory(ctx context.Context, cfg *config.Config, st store.Store, logge
 		case config.SourceSQL:
 			s, err := auth.NewSQL(ctx, auth.SQLConfig{DSN: cfg.Auth.SQL.DSN, PasswordQuery: cfg.Auth.SQL.PasswordQuery,
 				UserQuery: cfg.Auth.SQL.UserQuery, DefaultScheme: cfg.Auth.SQL.DefaultScheme,
-				Timeout: cfg.Auth.SQL.Timeout.Duration, Logger: logger})
+				Timeout: cfg.Auth.SQL.Timeout.Duration, Limits: lim, Logger: logger})
 			if err != nil {
 				d.Close()
 				return nil, fmt.Errorf("auth.sql: %w", err)
@@ -78,10 +79,16 @@ func NewTokenVerifier(c config.OAuth) (auth.TokenVerifier, error) {
 	return auth.NewOIDC(oc), nil
 }
 
-func newLDAPSource(c config.LDAP, logger *slog.Logger) (*auth.LDAP, error) {
+// SchemeLimits are the [limits] crypt_rounds and bcrypt_cost, for the
+// sources that read stored hashes.
+func SchemeLimits(cfg *config.Config) auth.SchemeLimits {
+	return auth.SchemeLimits{MaxCryptRounds: cfg.Limits.CryptRounds, MaxBcryptCost: cfg.Limits.BcryptCost}
+}
+
+func newLDAPSource(c config.LDAP, lim auth.SchemeLimits, logger *slog.Logger) (*auth.LDAP, error) {
 	lc := auth.LDAPConfig{URL: c.URL, StartTLS: c.StartTLS, BindDN: c.BindDN, BaseDN: c.BaseDN,
 		UserFilter: c.UserFilter, AddressFilter: c.AddressFilter, Compare: c.AuthMethod == "compare",
-		PasswordAttribute: c.PasswordAttribute, LoginAttribute: c.LoginAttribute, MailAttributes: c.MailAttributes,
+		PasswordAttribute: c.PasswordAttribute, Limits: lim, LoginAttribute: c.LoginAttribute, MailAttributes: c.MailAttributes,
 		QuotaAttribute: c.QuotaAttribute, EnabledAttribute: c.EnabledAttribute, EnabledValues: c.EnabledValues,
 		PoolSize: c.PoolSize, Timeout: c.Timeout.Duration, MaxBackoff: c.MaxBackoff.Duration, Logger: logger}
 	if c.BindPasswordFile != "" {

@@ -181,6 +181,18 @@ type Config struct {
 	// OAuth validates bearer tokens for OAUTHBEARER and XOAUTH2
 	// ([auth.oauth]); nil: those mechanisms are not offered.
 	OAuth TokenVerifier
+	// SchemeLimits bound the work of the stored hashes checked at
+	// login ([limits] crypt_rounds and bcrypt_cost) where the
+	// Authenticator checks them itself (builtin accounts holding an
+	// imported {SCHEME} hash).
+	SchemeLimits SchemeLimits
+	// NoRehash keeps imported and bare-PHC secrets of builtin accounts
+	// as they are after a successful login instead of replacing them
+	// with a barid secret ([auth] rehash_on_login = false; rehash.go).
+	NoRehash bool
+	// MaxTokenBytes caps one bearer token ([limits] oauth_token_size;
+	// default DefaultMaxTokenBytes); a longer one is a *TokenSizeError.
+	MaxTokenBytes int
 }
 
 // DefaultConfig is barid's default throttling: 1s after a failed login,
@@ -231,6 +243,9 @@ func (c *Config) fillDefaults() {
 	if c.Clock == nil {
 		c.Clock = realClock{}
 	}
+	if c.MaxTokenBytes <= 0 {
+		c.MaxTokenBytes = DefaultMaxTokenBytes
+	}
 }
 
 // Authenticator checks credentials, runs SASL mechanisms, delays failed
@@ -255,6 +270,9 @@ type Authenticator struct {
 	// dummies counts logins checked against the dummy hash because no
 	// source knew the name.
 	dummies atomic.Int64
+
+	// rehashes counts secrets re-hashed at login (rehash.go).
+	rehashes atomic.Int64
 
 	// cacheHits and cacheMisses count password checks of known accounts
 	// the login cache answered, or that had to hash (cache on only).
@@ -434,15 +452,27 @@ func (a *Authenticator) builtin(ctx context.Context, mech string, remote netip.A
 	case perr != nil:
 		a.log.Error("stored secret unreadable", "user", logName(username), "err", perr)
 		return 0, false, nil
-	case s.Argon == nil:
+	case s.Argon == nil && s.Imported == "":
 		a.log.Warn("account has no argon2id hash", "user", logName(username))
 		return 0, false, nil
 	}
 	ok := false
-	if err := a.verifyHashOK(ctx, s.Argon, password, &ok); err != nil {
+	if s.Imported != "" {
+		// A hash imported from another server (rehash.go).
+		var err error
+		ok, err = a.verifyImported(ctx, s.Imported, password)
+		switch {
+		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			return 0, true, err
+		case err != nil:
+			a.log.Error("imported password hash unusable", "user", logName(username), "err", err)
+			ok = false
+		}
+	} else if err := a.verifyHashOK(ctx, s.Argon, password, &ok); err != nil {
 		return 0, true, err
 	}
 	if ok {
+		raw = a.rehash(ctx, id, username, raw, s, password)
 		a.cache.add(id, raw, password, a.clock.Now())
 		id, err := a.succeed(mech, remote, authzid, username, id)
 		return id, true, err

@@ -29,12 +29,12 @@ func FuzzPasswdFile(f *testing.F) {
 // panic; {PLAIN} values match exactly their own text. Values that name
 // the costly schemes (argon2, bcrypt, crypt rounds) are skipped so one
 // input cannot stall the fuzzer: their parsers are bounded by
-// maxArgonMemory, bcrypt's cost check and maxCryptRounds.
+// maxArgonMemory and SchemeLimits (crypt_rounds, bcrypt_cost).
 func FuzzSchemePassword(f *testing.F) {
 	for _, s := range []string{"{PLAIN}secret", "{SSHA}DqlHJqkJfHbhKjszv7YMhcYVQxqWO383",
 		"{PBKDF2}$1$fhXNQcy.MgQHVm1D$5000$175905f4d3b54437a3cc243e925011b2bda7c6f4",
 		"{CRAM-MD5}cd3ba7deaad6e5ca23448ba42e379747a9e0f7f1fbc00c8a81bbaac395731b56", "{SHA512.HEX}00", "{", "}", "{}x",
-		"$1$XjG3WEdP$d5a63uII6ClNB.bFXQOCt/"} {
+		"$1$XjG3WEdP$d5a63uII6ClNB.bFXQOCt/", "{DES-CRYPT}abgOeLfPimXQo", "abgOeLfPimXQo"} {
 		f.Add(s, "secret")
 	}
 	f.Fuzz(func(t *testing.T, stored, pw string) {

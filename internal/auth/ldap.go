@@ -26,9 +26,10 @@ type LDAPConfig struct {
 	BaseDN             string
 	UserFilter         string // %u %n %d, escaped per RFC 4515 §3
 	AddressFilter      string
-	Compare            bool   // check PasswordAttribute instead of binding as the user
-	PasswordAttribute  string // default userPassword
-	LoginAttribute     string // default uid
+	Compare            bool         // check PasswordAttribute instead of binding as the user
+	PasswordAttribute  string       // default userPassword
+	Limits             SchemeLimits // on the hashes read in compare mode
+	LoginAttribute     string       // default uid
 	MailAttributes     []string
 	QuotaAttribute     string
 	EnabledAttribute   string
@@ -430,7 +431,7 @@ func (l *LDAP) Authenticate(ctx context.Context, login, password string) (*User,
 	if l.cfg.Compare {
 		ok := false
 		for _, stored := range e.GetAttributeValues(l.cfg.PasswordAttribute) {
-			good, err := VerifySchemePassword(stored, password, l.cfg.DefaultScheme)
+			good, err := l.cfg.Limits.Verify(stored, password, l.cfg.DefaultScheme)
 			if err != nil {
 				l.log.Error("ldap: unusable password attribute", "dn", e.DN, "err", err)
 				continue

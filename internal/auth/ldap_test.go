@@ -214,6 +214,37 @@ func TestLDAPCompare(t *testing.T) {
 	}
 }
 
+// TestLDAPCompareDESAndLimits: in compare mode a userPassword in
+// traditional DES crypt ({CRYPT}, 13 characters) logs in; a SHA-crypt
+// value over the crypt_rounds limit does not, and does under a higher
+// limit.
+func TestLDAPCompareDESAndLimits(t *testing.T) {
+	e := newLDAPEnv(t)
+	e.addUser(t, "dave", "{CRYPT}M06l3Lf14Iov.", map[string][]string{"mail": {"dave@example.org"}})
+	e.addUser(t, "erin", "{SHA256-CRYPT}$5$rounds=10000$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA",
+		map[string][]string{"mail": {"erin@example.org"}})
+	ctx := context.Background()
+	for _, c := range []struct {
+		rounds  int
+		erinErr error
+	}{{5000, ErrAuthFailed}, {10000, nil}} {
+		cfg := e.config()
+		cfg.Compare = true
+		cfg.Limits = SchemeLimits{MaxCryptRounds: c.rounds}
+		l := NewLDAP(cfg)
+		if _, err := l.Authenticate(ctx, "dave", "secret"); err != nil {
+			t.Errorf("dave ({CRYPT} DES): %v", err)
+		}
+		if _, err := l.Authenticate(ctx, "dave", "Secret"); !errors.Is(err, ErrAuthFailed) {
+			t.Errorf("dave, wrong password: %v", err)
+		}
+		if _, err := l.Authenticate(ctx, "erin", "Hello world!"); !errors.Is(err, c.erinErr) {
+			t.Errorf("erin with crypt_rounds %d: %v, want %v", c.rounds, err, c.erinErr)
+		}
+		l.Close()
+	}
+}
+
 func TestLDAPLookup(t *testing.T) {
 	e := newLDAPEnv(t)
 	e.fill(t)

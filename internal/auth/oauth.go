@@ -226,7 +226,7 @@ func (a *Authenticator) bearer(ctx context.Context, mech string, remote netip.Ad
 	if err != nil {
 		return 0, "", err
 	}
-	if a.cfg.OAuth == nil || token == "" || len(token) > maxTokenLen {
+	if a.cfg.OAuth == nil || token == "" {
 		return 0, "", a.fail(ctx, mech, remote, authzid, "no usable token", waited)
 	}
 	start := time.Now()
@@ -258,9 +258,21 @@ func (a *Authenticator) bearer(ctx context.Context, mech string, remote netip.Ad
 	return acct.ID, name, nil
 }
 
-// maxTokenLen bounds a bearer token (JWTs with many claims run to a
-// few KiB).
-const maxTokenLen = 16 << 10
+// DefaultMaxTokenBytes bounds a bearer token by default ([limits]
+// oauth_token_size): JWTs with many claims run to a few KiB.
+const DefaultMaxTokenBytes = 16 << 10
+
+// TokenSizeError reports a bearer token over the named limit
+// oauth_token_size. errors.Is(err, ErrMalformed) is true: the exchange
+// ends with BAD, whose text names the limit.
+type TokenSizeError struct{ Max int }
+
+func (e *TokenSizeError) Error() string {
+	return fmt.Sprintf("bearer token over limit oauth_token_size (%d bytes)", e.Max)
+}
+
+// Is makes a TokenSizeError match ErrMalformed.
+func (e *TokenSizeError) Is(target error) bool { return target == ErrMalformed }
 
 // bearerMech is OAUTHBEARER (RFC 7628 §3.1) or XOAUTH2.
 type bearerMech struct {
@@ -285,8 +297,9 @@ func (m *bearerMech) Next(resp []byte) ([]byte, bool, error) {
 			return []byte{}, false, nil // RFC 7628 §3.1: client sends first
 		}
 		m.step = 2
-		if len(resp) > maxTokenLen+maxUsernameLen+64 {
-			return nil, false, ErrMalformed
+		limit := m.a.cfg.MaxTokenBytes
+		if len(resp) > limit+maxUsernameLen+64 {
+			return nil, false, &TokenSizeError{Max: limit}
 		}
 		var authzid, token string
 		var err error
@@ -297,6 +310,9 @@ func (m *bearerMech) Next(resp []byte) ([]byte, bool, error) {
 		}
 		if err != nil {
 			return nil, false, err
+		}
+		if len(token) > limit {
+			return nil, false, &TokenSizeError{Max: limit}
 		}
 		mech := MechOAuthBearer
 		if m.xoauth {

@@ -35,7 +35,9 @@ type PasswdFile struct {
 	Path string
 	// DefaultScheme for passwords without "{SCHEME}"; "" is CRYPT.
 	DefaultScheme string
-	Logger        *slog.Logger
+	// Limits bound the work one line's hash may ask for.
+	Limits SchemeLimits
+	Logger *slog.Logger
 
 	mu    sync.Mutex
 	stamp fileStamp
@@ -65,7 +67,7 @@ func (p *PasswdFile) Authenticate(_ context.Context, login, password string) (*U
 	if e.password == "" {
 		return nil, ErrAuthFailed // no password: no login (Dovecot: same)
 	}
-	ok, err := VerifySchemePassword(e.password, password, p.DefaultScheme)
+	ok, err := p.Limits.Verify(e.password, password, p.DefaultScheme)
 	if err != nil {
 		// An entry barid cannot read is that entry's problem, not an
 		// outage: log it and refuse the login.

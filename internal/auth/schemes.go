@@ -25,14 +25,48 @@ import (
 )
 
 // ErrUnknownScheme reports a stored password in a scheme barid cannot
-// verify (such as DES crypt). Such a user cannot log in; the source logs
-// it.
+// verify (such as NTLM or BSDi extended DES crypt). Such a user cannot
+// log in; the source logs it.
 var ErrUnknownScheme = errors.New("auth: unsupported password scheme")
 
-// maxCryptRounds caps the rounds= of SHA-crypt hashes (Drepper's spec
-// allows up to 999,999,999), so a hostile or mistyped entry cannot make
-// one login burn minutes of CPU.
-const maxCryptRounds = 10_000_000
+// SchemeLimits bound the work one stored hash may ask of a login, so
+// that a hostile or mistyped entry in a passwd-file, an LDAP
+// userPassword or an SQL column cannot make one login burn minutes of
+// CPU. A zero field takes its default. A hash over a limit is refused
+// with an error naming the limit (the source logs it; the user cannot
+// log in).
+type SchemeLimits struct {
+	// MaxCryptRounds caps rounds= of SHA-crypt hashes ($5$ and $6$;
+	// Drepper's specification allows up to 999,999,999). [limits]
+	// crypt_rounds; default DefaultMaxCryptRounds.
+	MaxCryptRounds int
+	// MaxBcryptCost caps the cost of bcrypt hashes (2^cost rounds of
+	// the key schedule; the format allows 31). [limits] bcrypt_cost;
+	// default DefaultMaxBcryptCost.
+	MaxBcryptCost int
+}
+
+// Defaults of SchemeLimits: 10 million SHA-crypt rounds (about 2 s on
+// one core; the default of glibc and Dovecot is 5000), bcrypt cost 16
+// (about 4 s; Dovecot writes 5, most tools 10 to 12).
+const (
+	DefaultMaxCryptRounds = 10_000_000
+	DefaultMaxBcryptCost  = 16
+)
+
+func (l SchemeLimits) cryptRounds() int {
+	if l.MaxCryptRounds <= 0 {
+		return DefaultMaxCryptRounds
+	}
+	return l.MaxCryptRounds
+}
+
+func (l SchemeLimits) bcryptCost() int {
+	if l.MaxBcryptCost <= 0 {
+		return DefaultMaxBcryptCost
+	}
+	return l.MaxBcryptCost
+}
 
 // VerifySchemePassword checks password against a stored password in
 // Dovecot's "{SCHEME}data" notation (doc/wiki Password Schemes), as
@@ -42,11 +76,18 @@ const maxCryptRounds = 10_000_000
 // Dovecot's passwd-file default_pass_scheme).
 //
 // Supported: ARGON2ID, ARGON2I, BLF-CRYPT, SHA512-CRYPT, SHA256-CRYPT,
-// MD5-CRYPT, CRYPT (modular crypt $1$ $2*$ $5$ $6$ $argon2*$; not DES),
+// MD5-CRYPT, CRYPT (modular crypt $1$ $2*$ $5$ $6$ $argon2*$, and
+// traditional 13-character DES crypt), DES-CRYPT,
 // SSHA512, SSHA256, SSHA, SHA512, SHA256, SHA (SHA1), PBKDF2, CRAM-MD5,
 // PLAIN (also CLEAR, CLEARTEXT). The digest schemes take Dovecot's .HEX
-// and .B64 suffixes. Comparisons are constant-time.
+// and .B64 suffixes. Comparisons are constant-time. The default
+// SchemeLimits apply.
 func VerifySchemePassword(stored, password, defaultScheme string) (bool, error) {
+	return SchemeLimits{}.Verify(stored, password, defaultScheme)
+}
+
+// Verify is VerifySchemePassword under the limits l.
+func (l SchemeLimits) Verify(stored, password, defaultScheme string) (bool, error) {
 	scheme, data := splitScheme(stored, defaultScheme)
 	enc := ""
 	if base, suffix, ok := strings.Cut(scheme, "."); ok {
@@ -67,9 +108,9 @@ func VerifySchemePassword(stored, password, defaultScheme string) (bool, error) 
 	case "ARGON2ID", "ARGON2I":
 		return verifyArgon(data, password)
 	case "BLF-CRYPT", "BLFCRYPT":
-		return verifyBcrypt(data, password)
+		return l.verifyBcrypt(data, password)
 	case "SHA512-CRYPT", "SHA256-CRYPT", "MD5-CRYPT", "MD5", "CRYPT", "DES-CRYPT":
-		return verifyCrypt(data, password)
+		return l.verifyCrypt(data, password)
 	case "SSHA", "SSHA256", "SSHA512", "SMD5":
 		return verifySalted(scheme, enc, data, password)
 	case "SHA", "SHA1", "SHA256", "SHA512", "PLAIN-MD5", "LDAP-MD5":
@@ -95,18 +136,19 @@ func splitScheme(stored, def string) (string, string) {
 	return strings.ToUpper(def), stored
 }
 
-// verifyCrypt handles modular crypt strings (crypt(3)): $1$ MD5-crypt,
+// verifyCrypt handles crypt(3) strings: modular crypt $1$ MD5-crypt,
 // $5$ and $6$ SHA-crypt (Drepper, "Unix crypt using SHA-256 and
-// SHA-512"), $2a$/$2b$/$2y$ bcrypt and $argon2…$.
-func verifyCrypt(data, password string) (bool, error) {
+// SHA-512"), $2a$/$2b$/$2y$ bcrypt and $argon2…$, and traditional DES
+// crypt (descrypt.go).
+func (l SchemeLimits) verifyCrypt(data, password string) (bool, error) {
 	switch {
 	case strings.HasPrefix(data, "$2"):
-		return verifyBcrypt(data, password)
+		return l.verifyBcrypt(data, password)
 	case strings.HasPrefix(data, "$argon2"):
 		return verifyArgon(data, password)
 	case strings.HasPrefix(data, "$1$"), strings.HasPrefix(data, "$5$"), strings.HasPrefix(data, "$6$"):
-		if r, ok := cryptRounds(data); ok && r > maxCryptRounds {
-			return false, fmt.Errorf("%w: crypt rounds %d over %d", ErrBadSecret, r, maxCryptRounds)
+		if r, ok := cryptRounds(data); ok && r > l.cryptRounds() {
+			return false, fmt.Errorf("%w: crypt rounds %d over limit crypt_rounds (%d)", ErrBadSecret, r, l.cryptRounds())
 		}
 		if !crypt.IsHashSupported(data) {
 			return false, fmt.Errorf("%w: crypt", ErrUnknownScheme)
@@ -119,8 +161,10 @@ func verifyCrypt(data, password string) (bool, error) {
 			return false, nil
 		}
 		return false, fmt.Errorf("%w: crypt: %v", ErrBadSecret, err)
+	case isDESCrypt(data):
+		return verifyDESCrypt(data, password)
 	}
-	return false, fmt.Errorf("%w: crypt variant %q (DES crypt is not supported)", ErrUnknownScheme, prefixOf(data))
+	return false, fmt.Errorf("%w: crypt variant %q", ErrUnknownScheme, prefixOf(data))
 }
 
 func prefixOf(s string) string {
@@ -141,7 +185,10 @@ func cryptRounds(data string) (int, bool) {
 	return r, err == nil
 }
 
-func verifyBcrypt(data, password string) (bool, error) {
+func (l SchemeLimits) verifyBcrypt(data, password string) (bool, error) {
+	if c, err := bcrypt.Cost([]byte(data)); err == nil && c > l.bcryptCost() {
+		return false, fmt.Errorf("%w: bcrypt cost %d over limit bcrypt_cost (%d)", ErrBadSecret, c, l.bcryptCost())
+	}
 	err := bcrypt.CompareHashAndPassword([]byte(data), []byte(password))
 	switch {
 	case err == nil:

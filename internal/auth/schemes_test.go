@@ -79,10 +79,43 @@ func TestSchemesVectors(t *testing.T) {
 			t.Errorf("%q with %q: ok=%v err=%v, want %v", c.stored, c.pw, ok, err, c.want)
 		}
 	}
-	for _, bad := range []string{"{DES-CRYPT}abJnggxhB/yWI", "{NOPE}x", "{SSHA}!!", "{PBKDF2}$1$s$0$00",
+	for _, bad := range []string{"{DES-CRYPT}abJnggxhB/yW", "{NOPE}x", "{SSHA}!!", "{PBKDF2}$1$s$0$00",
 		"{SHA512-CRYPT}$6$rounds=999999999$salt$xyz", "{ARGON2ID}$argon2id$v=19$m=99999999,t=3,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"} {
 		if ok, err := VerifySchemePassword(bad, "secret", ""); err == nil || ok {
 			t.Errorf("%q: ok=%v err=%v, want an error", bad, ok, err)
+		}
+	}
+}
+
+// TestSchemeLimits: a SHA-crypt hash over crypt_rounds and a bcrypt
+// hash over bcrypt_cost are refused with an error that names the
+// limit; under the limits (or the defaults) they verify.
+func TestSchemeLimits(t *testing.T) {
+	sha := "$5$rounds=10000$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA"
+	bf := "{BLF-CRYPT}$2y$05$GiZvDy22xyY3kkfl5WBrr.pzp626UqQGuvVzDhNI1kmWTKk9.SQ1m"
+	for _, c := range []struct {
+		lim          SchemeLimits
+		stored, pw   string
+		wantErrNamed string
+	}{
+		{SchemeLimits{MaxCryptRounds: 9999}, sha, "Hello world!", "crypt_rounds"},
+		{SchemeLimits{MaxCryptRounds: 10000}, sha, "Hello world!", ""},
+		{SchemeLimits{}, sha, "Hello world!", ""},
+		{SchemeLimits{MaxBcryptCost: 4}, bf, "secret", "bcrypt_cost"},
+		{SchemeLimits{MaxBcryptCost: 5}, bf, "secret", ""},
+		{SchemeLimits{}, bf, "secret", ""},
+		{SchemeLimits{}, "{SHA512-CRYPT}$6$rounds=10000001$salt$xyz", "x", "crypt_rounds"},
+		{SchemeLimits{}, "{BLF-CRYPT}$2y$17$GiZvDy22xyY3kkfl5WBrr.pzp626UqQGuvVzDhNI1kmWTKk9.SQ1m", "x", "bcrypt_cost"},
+	} {
+		ok, err := c.lim.Verify(c.stored, c.pw, "")
+		if c.wantErrNamed == "" {
+			if err != nil || !ok {
+				t.Errorf("%+v %q: ok=%v err=%v", c.lim, c.stored, ok, err)
+			}
+			continue
+		}
+		if ok || err == nil || !strings.Contains(err.Error(), "limit "+c.wantErrNamed) {
+			t.Errorf("%+v %q: ok=%v err=%v, want an error naming %s", c.lim, c.stored, ok, err, c.wantErrNamed)
 		}
 	}
 }

@@ -112,6 +112,9 @@ type secret struct {
 	Argon  *argonHash
 	SHA1   *scramKeys
 	SHA256 *scramKeys
+	// Imported is a "{SCHEME}data" hash imported from another server
+	// (rehash.go); the other fields are then nil.
+	Imported string
 }
 
 // normalizePassword applies SASLprep (RFC 4013) in stored-string mode as
@@ -349,6 +352,9 @@ func parsePHC(s string) (*argonHash, error) {
 // password is set again.
 func parseSecret(b []byte) (*secret, error) {
 	str := string(b)
+	if isImportedSecret(b) {
+		return &secret{Imported: strings.TrimSpace(str)}, nil
+	}
 	if strings.HasPrefix(str, argonPrefix) {
 		a, err := parsePHC(strings.TrimSpace(str))
 		if err != nil {

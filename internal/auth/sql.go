@@ -25,6 +25,7 @@ type SQLConfig struct {
 	UserQuery     string
 	DefaultScheme string        // for passwords without {SCHEME}; "" is CRYPT
 	Timeout       time.Duration // per query (default 5s)
+	Limits        SchemeLimits  // on the hashes read
 	Logger        *slog.Logger
 }
 
@@ -143,7 +144,7 @@ func (s *SQL) Authenticate(ctx context.Context, login, password string) (*User, 
 	if stored == "" {
 		return nil, ErrAuthFailed
 	}
-	ok, err := VerifySchemePassword(stored, password, s.cfg.DefaultScheme)
+	ok, err := s.cfg.Limits.Verify(stored, password, s.cfg.DefaultScheme)
 	if err != nil {
 		s.cfg.Logger.Error("sql: unusable password", "user", logName(login), "err", err)
 		return nil, ErrAuthFailed

@@ -7,7 +7,8 @@ import (
 	"barid/internal/store"
 )
 
-// StoreAccounts adapts a store.Store to Accounts.
+// StoreAccounts adapts a store.Store to Accounts (and to
+// SecretReplacer: builtin accounts are re-hashed at login).
 type StoreAccounts struct{ Store store.Store }
 
 // Secret looks the account up by its normalized name
@@ -22,4 +23,10 @@ func (s StoreAccounts) Secret(ctx context.Context, username string) (int64, []by
 		return 0, nil, err
 	}
 	return acc.ID, acc.Secret, nil
+}
+
+// ReplaceSecret implements SecretReplacer with the store's
+// compare-and-swap.
+func (s StoreAccounts) ReplaceSecret(ctx context.Context, accountID int64, old, new []byte) (bool, error) {
+	return s.Store.ReplaceAccountSecret(ctx, accountID, old, new)
 }

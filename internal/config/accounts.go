@@ -152,6 +152,17 @@ func (c *Config) validateSources(add func(string, ...any)) {
 	if o := c.Auth.OAuth; o.Issuer == "" && (o.JWKSURL != "" || o.IntrospectionURL != "") {
 		add("auth.oauth: issuer must be set")
 	}
+	// Drepper's SHA-crypt: rounds from 1000 to 999,999,999; bcrypt:
+	// cost 4 to 31.
+	if l := c.Limits.CryptRounds; l < 1000 || l > 999_999_999 {
+		add("limits.crypt_rounds must be from 1000 to 999999999 (SHA-crypt's range), not %d", l)
+	}
+	if l := c.Limits.BcryptCost; l < 4 || l > 31 {
+		add("limits.bcrypt_cost must be from 4 to 31 (bcrypt's range), not %d", l)
+	}
+	if l := c.Limits.OAuthTokenSize; l < 1024 || l > 1<<20 {
+		add("limits.oauth_token_size must be from 1024 to 1048576 bytes, not %d", l)
+	}
 	if c.Auth.NegativeCacheTTL.Duration < 0 {
 		add("auth.negative_cache_ttl must not be negative")
 	}

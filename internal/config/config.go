@@ -350,6 +350,12 @@ type Auth struct {
 	LDAP             LDAP       `toml:"ldap"`
 	SQL              SQL        `toml:"sql"`
 	OAuth            OAuth      `toml:"oauth"`
+	// RehashOnLogin replaces a builtin account's imported hash
+	// (barid user add --hash: {SHA512-CRYPT}, {BLF-CRYPT}, DES crypt,
+	// …, or a bare argon2id string without SCRAM keys) with barid's own
+	// argon2id secret at its first successful login. Directory sources
+	// are never written. Default true.
+	RehashOnLogin bool `toml:"rehash_on_login"`
 }
 
 // Limits are the named limits. Each error that enforces one names it.
@@ -387,6 +393,16 @@ type Limits struct {
 	// awaiting a STATUS) queued for one NOTIFY session; past it the
 	// session gets * OK [NOTIFICATIONOVERFLOW] and NOTIFY NONE (§5.8).
 	NotifyPending int `toml:"notify_pending"`
+	// OAuthTokenSize caps the bytes of one OAUTHBEARER or XOAUTH2
+	// bearer token (a JWT with many claims runs to a few KiB); a longer
+	// one is refused as malformed, naming the limit.
+	OAuthTokenSize int `toml:"oauth_token_size"`
+	// CryptRounds caps rounds= of a SHA-crypt hash ($5$, $6$) read from
+	// a passwd-file, LDAP userPassword or SQL column, and BcryptCost the
+	// cost of a bcrypt one: a hash over them is refused (logged, naming
+	// the limit) rather than let one login burn minutes of CPU.
+	CryptRounds int `toml:"crypt_rounds"`
+	BcryptCost  int `toml:"bcrypt_cost"`
 }
 
 // Default returns the built-in configuration.
@@ -413,6 +429,7 @@ func Default() Config {
 			CacheSize:       100_000,
 
 			NegativeCacheTTL: Duration{defaultNegativeTTL},
+			RehashOnLogin:    true,
 		},
 		Limits: Limits{
 			LineLength:          64 * 1024,
@@ -435,6 +452,9 @@ func Default() Config {
 			SearchUpdates:     10, // as Dovecot's CLIENT_MAX_SEARCH_UPDATES
 			NotifyMailboxes:   100,
 			NotifyPending:     10000,
+			OAuthTokenSize:    16 << 10,
+			CryptRounds:       10_000_000, // auth.DefaultMaxCryptRounds
+			BcryptCost:        16,         // auth.DefaultMaxBcryptCost
 		},
 		Submission: Submission{RelayTLS: "may", MaxRecipients: 100, RelayEHLOTTL: Duration{5 * time.Minute}},
 		Log:        Log{Format: "text"},

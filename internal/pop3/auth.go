@@ -115,6 +115,11 @@ func (c *conn) authFailed(err error) error {
 	case errors.As(err, &le):
 		c.reply("-ERR [SYS/TEMP] " + le.Error())
 	case errors.Is(err, auth.ErrMalformed):
+		var te *auth.TokenSizeError
+		if errors.As(err, &te) {
+			c.reply("-ERR [AUTH] Malformed authentication exchange: " + te.Error() + ".")
+			break
+		}
 		c.reply("-ERR [AUTH] Malformed authentication exchange.")
 	case errors.Is(err, auth.ErrAuthzFailed):
 		c.reply("-ERR [AUTH] Authorization failed.")

@@ -416,6 +416,11 @@ type Store interface {
 	Account(ctx context.Context, name string) (*Account, error)
 	AccountByID(ctx context.Context, id int64) (*Account, error)
 	SetAccountSecret(ctx context.Context, accountID int64, secret []byte) error
+	// ReplaceAccountSecret sets the secret to new only if it is still
+	// old (compare and swap), for a re-hash at login that must not undo
+	// a password change made meanwhile. It reports whether it replaced
+	// it; ErrNoAccount if there is no such account.
+	ReplaceAccountSecret(ctx context.Context, accountID int64, old, new []byte) (bool, error)
 	DeleteAccount(ctx context.Context, accountID int64) error
 	Accounts(ctx context.Context) ([]Account, error)
 

@@ -174,6 +174,10 @@ func (s *session) authError(err error) error {
 	case errors.Is(err, auth.ErrAuthFailed), errors.Is(err, auth.ErrUnknownUser):
 		return errAuthFailed
 	case errors.Is(err, auth.ErrMalformed):
+		var te *auth.TokenSizeError
+		if errors.As(err, &te) {
+			return &smtp.SMTPError{Code: 501, EnhancedCode: smtp.EnhancedCode{5, 5, 2}, Message: "Malformed authentication exchange: " + te.Error()}
+		}
 		return errMalformed
 	case errors.Is(err, auth.ErrUnsupportedMechanism):
 		return errMechanism

@@ -78,6 +78,10 @@ func authError(err error) error {
 	case errors.Is(err, auth.ErrAuthFailed), errors.Is(err, auth.ErrUnknownUser):
 		return &imap.Error{Type: "NO", Code: imap.CodeAuthenticationFailed, Text: "Authentication failed."}
 	case errors.Is(err, auth.ErrMalformed):
+		var te *auth.TokenSizeError
+		if errors.As(err, &te) {
+			return &imap.Error{Type: "BAD", Text: "Malformed authentication exchange: " + te.Error() + "."}
+		}
 		return &imap.Error{Type: "BAD", Text: "Malformed authentication exchange."}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err

@@ -73,6 +73,31 @@ func (s *Store) AccountByID(ctx context.Context, id int64) (*store.Account, erro
 	return a, err
 }
 
+// ReplaceAccountSecret implements store.Store: one UPDATE conditioned
+// on the old value.
+func (s *Store) ReplaceAccountSecret(ctx context.Context, accountID int64, old, new []byte) (bool, error) {
+	done := false
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE accounts SET secret = $1 WHERE id = $2 AND secret = $3`, new, accountID, old)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			var one int
+			if err := tx.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = $1`, accountID).Scan(&one); err != nil {
+				if errors.Is(err, pgx.ErrNoRows) {
+					return store.ErrNoAccount
+				}
+				return err
+			}
+			return nil
+		}
+		done = true
+		return nil
+	})
+	return done, err
+}
+
 // SetAccountSecret replaces the opaque credential blob.
 func (s *Store) SetAccountSecret(ctx context.Context, accountID int64, secret []byte) error {
 	return s.write(ctx, func(tx pgx.Tx) error {

@@ -88,6 +88,28 @@ func (s *Store) AccountByID(ctx context.Context, id int64) (*store.Account, erro
 	return a, err
 }
 
+// ReplaceAccountSecret implements store.Store: one UPDATE conditioned
+// on the old value, in the writer's transaction.
+func (s *Store) ReplaceAccountSecret(ctx context.Context, accountID int64, old, new []byte) (bool, error) {
+	done := false
+	err := s.write(ctx, func(t *wtx) error {
+		n, err := t.execN(`UPDATE accounts SET secret = ? WHERE id = ? AND secret = ?`, new, accountID, old)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			m, err := t.execN(`UPDATE accounts SET secret = secret WHERE id = ?`, accountID)
+			if err == nil && m == 0 {
+				err = store.ErrNoAccount
+			}
+			return err
+		}
+		done = true
+		return nil
+	})
+	return done, err
+}
+
 // SetAccountSecret replaces the opaque credential blob.
 func (s *Store) SetAccountSecret(ctx context.Context, accountID int64, secret []byte) error {
 	return s.write(ctx, func(t *wtx) error {

@@ -240,6 +240,23 @@ func testAccounts(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	wantErr(t, s.SetAccountSecret(ctx, a.ID+1000, nil), store.ErrNoAccount)
 
+	// ReplaceAccountSecret swaps only from the value it is given.
+	if ok, err := s.ReplaceAccountSecret(ctx, a.ID, []byte("stale"), []byte("rehashed")); err != nil || ok {
+		t.Fatalf("ReplaceAccountSecret from a stale secret: ok=%v err=%v", ok, err)
+	}
+	if got := must[*store.Account](t)(s.AccountByID(ctx, a.ID)); string(got.Secret) != "new" {
+		t.Fatalf("a stale ReplaceAccountSecret changed the secret to %q", got.Secret)
+	}
+	if ok, err := s.ReplaceAccountSecret(ctx, a.ID, []byte("new"), []byte("rehashed")); err != nil || !ok {
+		t.Fatalf("ReplaceAccountSecret: ok=%v err=%v", ok, err)
+	}
+	if got := must[*store.Account](t)(s.AccountByID(ctx, a.ID)); string(got.Secret) != "rehashed" {
+		t.Fatalf("after ReplaceAccountSecret: %q", got.Secret)
+	}
+	_, err = s.ReplaceAccountSecret(ctx, a.ID+1000, nil, []byte("x"))
+	wantErr(t, err, store.ErrNoAccount)
+	noErr(t, s.SetAccountSecret(ctx, a.ID, []byte("new")))
+
 	must[*store.Account](t)(s.CreateAccount(ctx, "bob", nil))
 	list := must[[]store.Account](t)(s.Accounts(ctx))
 	var names []string

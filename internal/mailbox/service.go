@@ -153,6 +153,24 @@ func (s *Service) visibleName(ownerName, local string) string {
 	return s.cfg.OtherUsers + "/" + ownerName + "/" + local
 }
 
+// NameFor is the name u sees for the mailbox local of account owner:
+// local itself in u's own account, else its name in the other users'
+// or the public namespace. It says nothing of rights.
+func (s *Service) NameFor(ctx context.Context, u User, owner int64, local string) (string, error) {
+	if owner == u.ID {
+		return local, nil
+	}
+	acct, err := s.st.AccountByID(ctx, owner)
+	if err != nil {
+		return "", err
+	}
+	return s.visibleName(acct.Name, local), nil
+}
+
+// Personal reports whether a name u sees is in u's personal namespace
+// (RFC 2342; RFC 5465 §6.2 "personal").
+func (s *Service) Personal(name string) bool { return !s.shadowed(name) }
+
 // check applies need to rights (RFC 4314 §4): a mailbox the user may
 // not look up is reported as missing, one they may see as NOPERM.
 func check(r, need Rights) error {

@@ -16,6 +16,7 @@ import (
 	"barid/internal/blob"
 	"barid/internal/imap"
 	"barid/internal/mail/casemap"
+	"barid/internal/mailbox"
 	"barid/internal/search"
 	"barid/internal/store"
 )
@@ -558,6 +559,12 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 // searchMatches evaluates key over the view and returns the matching UIDs
 // and, when key has a MODSEQ criterion, each one's modseq (nil otherwise).
 func (c *Conn) searchMatches(key *search.Key) ([]store.UID, []store.ModSeq, error) {
+	// RFC 4314 §4: SEARCH (and SORT, THREAD, ESEARCH) needs "r"; on a
+	// shared mailbox the rights are read again, so a revocation since
+	// the SELECT applies at once.
+	if err := c.needSel(mailbox.RightRead); err != nil {
+		return nil, nil, err
+	}
 	v := c.sel
 	return c.searchIn(v.mbox.ID, v.uids, v.seqOf, v.isRecent, key)
 }
@@ -568,6 +575,13 @@ func (c *Conn) searchMatches(key *search.Key) ([]store.UID, []store.ModSeq, erro
 // not among uids) and recent whether it is \Recent. It returns the
 // matches and, when key has a MODSEQ criterion, each one's modseq.
 func (c *Conn) searchIn(mboxID int64, uids []store.UID, seqOf func(store.UID) uint32, recent func(store.UID) bool, key *search.Key) ([]store.UID, []store.ModSeq, error) {
+	return c.searchInPvt(mboxID, uids, seqOf, recent, key, nil)
+}
+
+// searchInPvt is searchIn with the user's private \Seen of a mailbox
+// that is not selected (ESEARCH over a shared mailbox, RFC 7377); the
+// selected mailbox's is found by searchIn itself.
+func (c *Conn) searchInPvt(mboxID int64, uids []store.UID, seqOf func(store.UID) uint32, recent func(store.UID) bool, key *search.Key, other *pvtSeen) ([]store.UID, []store.ModSeq, error) {
 	if len(uids) == 0 {
 		return nil, nil, nil
 	}
@@ -575,7 +589,7 @@ func (c *Conn) searchIn(mboxID int64, uids []store.UID, seqOf func(store.UID) ui
 	// (flags, keywords, sizes, dates, address and subject text).
 	// A private \Seen (privseen.go) is not in the store's flags: the
 	// selected mailbox's is searched here, with the user's \Seen laid over.
-	var pvt *pvtSeen
+	pvt := other
 	if c.sel != nil && mboxID == c.sel.mbox.ID && c.sel.pvt != nil {
 		c.freshPrivateSeen()
 		pvt = c.sel.pvt

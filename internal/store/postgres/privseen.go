@@ -96,8 +96,12 @@ func (s *Store) SetPrivateSeen(ctx context.Context, mailboxID, accountID int64, 
 			mailboxID, accountID, changed, seen, int64(modseq)); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE mailboxes SET highestmodseq = $1 WHERE id = $2`, int64(modseq), mailboxID)
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE mailboxes SET highestmodseq = $1 WHERE id = $2`, int64(modseq), mailboxID); err != nil {
+			return err
+		}
+		// Other nodes' sessions of the user hear it (hintPrivateSeen);
+		// the caller publishes it on this node.
+		return s.notifyTx(ctx, tx, []store.Change{{Kind: store.ChangePrivateSeen, AccountID: accountID, MailboxID: mailboxID, ModSeq: modseq}})
 	})
 	if err != nil {
 		return nil, err

@@ -80,6 +80,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ImportUIDValidity", testImportUIDValidity},
 		{"SetModSeqs", testSetModSeqs},
 		{"AppPasswordHashes", testAppPasswordHashes},
+		{"DeletedSize", testDeletedSize},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

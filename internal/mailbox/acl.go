@@ -73,6 +73,9 @@ func (s *Service) ACL(ctx context.Context, u User, name string) (*Ref, []store.A
 // "+rights" adds, "-rights" removes, plain rights replace. Rights that
 // end up empty remove the entry.
 func (s *Service) SetACL(ctx context.Context, u User, name, identifier, mod string) error {
+	if s.cfg.NoACL {
+		return ErrACLOff
+	}
 	if err := validIdentifier(identifier); err != nil {
 		return err
 	}
@@ -95,6 +98,9 @@ func (s *Service) SetACL(ctx context.Context, u User, name, identifier, mod stri
 // SetACLOwned is SetACL for tools: accountID's own mailbox, no rights
 // checked.
 func (s *Service) SetACLOwned(ctx context.Context, accountID int64, name, identifier, mod string) error {
+	if s.cfg.NoACL {
+		return ErrACLOff
+	}
 	if err := validIdentifier(identifier); err != nil {
 		return err
 	}
@@ -153,6 +159,9 @@ func (s *Service) setRights(ctx context.Context, owner, mailboxID int64, local, 
 
 // DeleteACL removes identifier's entry (RFC 4314 §3.2, needs "a").
 func (s *Service) DeleteACL(ctx context.Context, u User, name, identifier string) error {
+	if s.cfg.NoACL {
+		return ErrACLOff
+	}
 	if err := validIdentifier(identifier); err != nil {
 		return err
 	}

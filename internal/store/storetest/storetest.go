@@ -82,6 +82,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AppPasswordHashes", testAppPasswordHashes},
 		{"DeletedSize", testDeletedSize},
 		{"PrivateSeenCopy", testPrivateSeenCopy},
+		{"QuotaEnforced", testQuotaEnforced},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -88,6 +88,12 @@ func FuzzDecodeHint(f *testing.F) {
 		f.Add(p)
 	}
 	f.Add("R ff 12")
+	for _, p := range encodeHints(1, []store.Change{
+		{Kind: store.ChangeACL, AccountID: 1, MailboxID: 2, Name: "Team"},
+		{Kind: store.ChangePrivateSeen, AccountID: 3, MailboxID: 2, UID: 4, ModSeq: 9},
+	}) {
+		f.Add(p)
+	}
 	f.Fuzz(func(t *testing.T, p string) {
 		h, err := decodeHint(p)
 		if err != nil {
@@ -102,6 +108,12 @@ func FuzzDecodeHint(f *testing.F) {
 		case hintMessages:
 			if h.hi <= h.lo {
 				t.Fatalf("accepted empty range: %+v", h)
+			}
+			return
+		case hintPrivateSeen:
+			again = encodeHints(h.node, []store.Change{{Kind: store.ChangePrivateSeen, AccountID: h.account, MailboxID: h.mailbox, ModSeq: h.hi}})
+			if h2, err := decodeHint(again[0]); err != nil || h2.kind != h.kind || h2.node != h.node || h2.account != h.account || h2.mailbox != h.mailbox || h2.hi != h.hi {
+				t.Fatalf("private seen round trip: %q -> %+v, %v; want %+v", again[0], h2, err, h)
 			}
 			return
 		default:

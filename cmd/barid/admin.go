@@ -214,7 +214,7 @@ func (c *adminCmd) direct(ctx context.Context) (*admin.Service, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return &admin.Service{Store: d.Store, Blobs: d.Blobs}, func() { d.Close() }, nil
+	return &admin.Service{Store: d.Store, Blobs: d.Blobs, Mailboxes: app.MailboxService(&c.cfg, d.Store, nil)}, func() { d.Close() }, nil
 }
 
 // write runs a write through the running server when one answers, or

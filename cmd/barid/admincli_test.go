@@ -141,3 +141,69 @@ func TestAdminCLIOffline(t *testing.T) {
 		t.Errorf("left after expunge: %q", got)
 	}
 }
+
+// TestAdminCLISharing: the mailbox verbs go through the mailbox service
+// (internal/mailbox), so the command line follows IMAP's rules for
+// shared folders (RFC 4314, docs/sharing.md): what bob shares with
+// alice is listed under her name for it, status and search need "r",
+// delete needs "x" (else "permission denied"), and a folder she may
+// not look up is answered as missing.
+func TestAdminCLISharing(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	d, err := app.OpenData(context.Background(), &cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"alice", "bob"} {
+		if _, err := app.CreateAccountWith(context.Background(), d.Store, u, "pw", testkit.CheapParams); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Close()
+	ok := func(args ...string) string {
+		t.Helper()
+		code, out, errs := adminRun(t, append(args, "--data", dir)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		return out
+	}
+	fails := func(want string, args ...string) {
+		t.Helper()
+		code, _, errs := adminRun(t, append(args, "--data", dir)...)
+		if code != 1 || !strings.Contains(errs, want) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", args, code, errs, want)
+		}
+	}
+	ok("mailbox", "create", "bob", "Team")
+	if code, out := deliverRun(t, "Subject: hi\r\n\r\nhello\r\n", "--data", dir, "--mailbox", "Team", "bob"); code != 0 {
+		t.Fatalf("deliver: %s", out)
+	}
+	const team = "Other Users/bob/Team"
+	fails(`alice has no mailbox "Other Users/bob/Team"`, "mailbox", "status", "alice", team)
+	fails(`no mailbox`, "search", "alice", team, "ALL")
+	if out := ok("mailbox", "list", "alice"); strings.Contains(out, "Team") {
+		t.Errorf("alice lists bob's Team before any grant: %s", out)
+	}
+	ok("mailbox", "setacl", "--user", "bob", "Team", "alice", "l")
+	if out := ok("mailbox", "list", "alice"); !strings.Contains(out, team) {
+		t.Errorf("alice does not list %s with l: %s", team, out)
+	}
+	fails("permission denied", "mailbox", "status", "alice", team)
+	ok("mailbox", "setacl", "--user", "bob", "Team", "alice", "lr")
+	if st := ok("mailbox", "status", "alice", team); !strings.Contains(st, "messages: 1\n") {
+		t.Errorf("status of %s for alice: %s", team, st)
+	}
+	if got := ok("search", "alice", team, "ALL"); got != "1\n" {
+		t.Errorf("search %s: %q", team, got)
+	}
+	fails("permission denied", "mailbox", "delete", "alice", team)
+	fails("permission denied", "expunge", "alice", team, "ALL")
+	ok("mailbox", "setacl", "--user", "bob", "Team", "alice", "lrx")
+	ok("mailbox", "delete", "alice", team)
+	if out := ok("mailbox", "list", "bob"); strings.Contains(out, "Team") {
+		t.Errorf("bob still has Team after alice deleted it with x: %s", out)
+	}
+}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"barid/internal/blob"
 	"barid/internal/imap/server"
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -22,6 +24,12 @@ type Service struct {
 	// Now is the clock relative dates are resolved against (nil:
 	// time.Now).
 	Now func() time.Time
+	// Mailboxes is the mailbox service with the configured namespaces
+	// and groups (internal/app.MailboxService); nil: one with the
+	// defaults on Store. Its changes go to its own bus.
+	Mailboxes *mailbox.Service
+
+	mboxOnce sync.Once
 }
 
 func (s *Service) publish(ch []store.Change) {
@@ -59,37 +67,82 @@ func (s *Service) account(ctx context.Context, user string) (*store.Account, err
 	return a, err
 }
 
-// mailbox resolves user's mailbox by its (normalized) name.
-func (s *Service) mailbox(ctx context.Context, user, name string) (*store.Account, *store.Mailbox, error) {
-	a, err := s.account(ctx, user)
-	if err != nil {
-		return nil, nil, err
-	}
-	n, err := server.NormalizeMailboxName(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	mb, err := s.Store.Mailbox(ctx, a.ID, n)
-	if errors.Is(err, store.ErrNoMailbox) {
-		return nil, nil, fmt.Errorf("%s has no mailbox %q", a.Name, n)
-	}
-	return a, mb, err
+// mailboxes is the mailbox service the verbs go through, so that the
+// command line follows the same rules as IMAP (names, namespaces,
+// rights, create-with-parents, RENAME of INBOX, subscriptions carried
+// across a rename): Mailboxes, or one with the default namespaces.
+func (s *Service) mailboxes() *mailbox.Service {
+	s.mboxOnce.Do(func() {
+		if s.Mailboxes == nil {
+			s.Mailboxes = mailbox.New(mailbox.Config{Store: s.Store})
+		}
+	})
+	return s.Mailboxes
 }
 
-func info(st *store.Status, subscribed bool) MailboxInfo {
+// user resolves the account the verb acts as.
+func (s *Service) user(ctx context.Context, name string) (*store.Account, mailbox.User, error) {
+	a, err := s.account(ctx, name)
+	if err != nil {
+		return nil, mailbox.User{}, err
+	}
+	return a, mailbox.User{ID: a.ID, Name: a.Name}, nil
+}
+
+// mailbox resolves a mailbox by the name user sees (their own, or
+// "Other Users/…" and "Shared/…" where the ACL lets them), with the
+// rights need (RFC 4314 §4), through the mailbox service.
+func (s *Service) mailbox(ctx context.Context, user, name string, need mailbox.Rights) (*store.Account, *mailbox.Ref, error) {
+	a, u, err := s.user(ctx, user)
+	if err != nil {
+		return nil, nil, err
+	}
+	ref, err := s.mailboxes().Resolve(ctx, u, name, need)
+	if errors.Is(err, store.ErrNoMailbox) {
+		n, nerr := server.NormalizeMailboxName(name)
+		if nerr != nil {
+			n = name
+		}
+		return nil, nil, fmt.Errorf("%s has no mailbox %q", a.Name, n)
+	}
+	if err != nil {
+		return nil, nil, cliError(err)
+	}
+	return a, ref, nil
+}
+
+// cliError turns a mailbox rule's refusal into the command line's
+// wording.
+func cliError(err error) error {
+	switch {
+	case mailbox.IsNoPerm(err):
+		return fmt.Errorf("permission denied (RFC 4314 ACL)")
+	case errors.Is(err, store.ErrMailboxInferior):
+		return fmt.Errorf("mailbox has inferior mailboxes: delete them first")
+	}
+	var me *mailbox.Error
+	if errors.As(err, &me) {
+		return errors.New(strings.TrimSuffix(me.Text, "."))
+	}
+	return err
+}
+
+func info(st *store.Status, name string, subscribed bool) MailboxInfo {
 	mb := st.Mailbox
-	return MailboxInfo{Name: mb.Name, SpecialUse: mb.SpecialUse, Subscribed: subscribed,
+	return MailboxInfo{Name: name, SpecialUse: mb.SpecialUse, Subscribed: subscribed,
 		Messages: st.Messages, Unseen: st.Unseen, Deleted: st.Deleted, Size: st.Size,
 		UIDValidity: mb.UIDValidity, UIDNext: uint32(mb.UIDNext), HighestModSeq: uint64(mb.HighestModSeq)}
 }
 
-// ListMailboxes lists user's mailboxes with their counts, by name.
+// ListMailboxes lists the mailboxes user may look up with their counts,
+// by name: their own, then those shared with them (those they may not
+// read, "r", are listed without counts).
 func (s *Service) ListMailboxes(ctx context.Context, user string) ([]MailboxInfo, error) {
-	a, err := s.account(ctx, user)
+	a, u, err := s.user(ctx, user)
 	if err != nil {
 		return nil, err
 	}
-	mbs, err := s.Store.Mailboxes(ctx, a.ID)
+	refs, err := s.mailboxes().List(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -97,13 +150,17 @@ func (s *Service) ListMailboxes(ctx context.Context, user string) ([]MailboxInfo
 	if err != nil {
 		return nil, err
 	}
-	out := make([]MailboxInfo, 0, len(mbs))
-	for _, mb := range mbs {
-		st, err := s.Store.MailboxStatus(ctx, mb.ID)
+	out := make([]MailboxInfo, 0, len(refs))
+	for _, r := range refs {
+		if !r.Rights.Has(mailbox.RightRead) {
+			out = append(out, MailboxInfo{Name: r.Name, SpecialUse: r.SpecialUse, Subscribed: subs[r.Name]})
+			continue
+		}
+		st, err := s.Store.MailboxStatus(ctx, r.ID)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, info(st, subs[mb.Name]))
+		out = append(out, info(st, r.Name, subs[r.Name]))
 	}
 	return out, nil
 }
@@ -120,13 +177,14 @@ func (s *Service) subscribed(ctx context.Context, accountID int64) (map[string]b
 	return m, nil
 }
 
-// Status is one mailbox's counts (IMAP STATUS, RFC 9051 §6.3.11).
+// Status is one mailbox's counts (IMAP STATUS, RFC 9051 §6.3.11; RFC
+// 4314 §4: needs "r").
 func (s *Service) Status(ctx context.Context, user, name string) (*MailboxInfo, error) {
-	a, mb, err := s.mailbox(ctx, user, name)
+	a, ref, err := s.mailbox(ctx, user, name, mailbox.RightRead)
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.Store.MailboxStatus(ctx, mb.ID)
+	st, err := s.Store.MailboxStatus(ctx, ref.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -134,170 +192,74 @@ func (s *Service) Status(ctx context.Context, user, name string) (*MailboxInfo, 
 	if err != nil {
 		return nil, err
 	}
-	i := info(st, subs[mb.Name])
+	i := info(st, ref.Name, subs[ref.Name])
 	return &i, nil
 }
 
 // CreateMailbox creates a mailbox and its missing superiors, as IMAP
-// CREATE does (RFC 9051 §6.3.4). specialUse is an RFC 6154 attribute
-// such as `\Archive`, or "".
+// CREATE does (RFC 9051 §6.3.4; mailbox.Service.Create). specialUse is
+// an RFC 6154 attribute such as `\Archive`, or "".
 func (s *Service) CreateMailbox(ctx context.Context, user, name, specialUse string) error {
-	a, err := s.account(ctx, user)
+	_, u, err := s.user(ctx, user)
 	if err != nil {
 		return err
 	}
-	n, err := server.NormalizeMailboxName(strings.TrimSuffix(name, "/"))
-	if err != nil {
-		return err
-	}
-	if n == "INBOX" {
-		return fmt.Errorf("INBOX always exists")
-	}
-	_, err = s.createWithParents(ctx, a.ID, n, specialUse)
+	name = strings.TrimSuffix(name, "/")
+	_, err = s.mailboxes().Create(ctx, u, name, specialUse)
 	if errors.Is(err, store.ErrMailboxExists) {
+		n, _ := server.NormalizeMailboxName(name)
 		return fmt.Errorf("mailbox %q already exists", n)
 	}
-	return err
+	return cliError(err)
 }
 
-func (s *Service) createWithParents(ctx context.Context, accountID int64, name, specialUse string) (*store.Mailbox, error) {
-	parts := strings.Split(name, "/")
-	for i := 1; i < len(parts); i++ {
-		parent := strings.Join(parts[:i], "/")
-		if _, err := s.Store.Mailbox(ctx, accountID, parent); err == nil {
-			continue
-		} else if !errors.Is(err, store.ErrNoMailbox) {
-			return nil, err
-		}
-		_, ch, err := s.Store.CreateMailbox(ctx, accountID, parent, "")
-		if err != nil && !errors.Is(err, store.ErrMailboxExists) {
-			return nil, err
-		}
-		s.publish(ch)
-	}
-	mb, ch, err := s.Store.CreateMailbox(ctx, accountID, name, specialUse)
-	if err != nil {
-		return nil, err
-	}
-	s.publish(ch)
-	return mb, nil
-}
-
-// DeleteMailbox deletes a mailbox and its messages (RFC 9051 §6.3.5);
-// INBOX cannot be deleted, nor a mailbox with inferiors.
+// DeleteMailbox deletes a mailbox and its messages (RFC 9051 §6.3.5;
+// mailbox.Service.Delete); INBOX cannot be deleted.
 func (s *Service) DeleteMailbox(ctx context.Context, user, name string) error {
-	a, mb, err := s.mailbox(ctx, user, name)
+	if _, _, err := s.mailbox(ctx, user, name, 0); err != nil {
+		return err
+	}
+	_, u, err := s.user(ctx, user)
 	if err != nil {
 		return err
 	}
-	if mb.Name == "INBOX" {
-		return fmt.Errorf("INBOX can't be deleted")
-	}
-	ch, err := s.Store.DeleteMailbox(ctx, a.ID, mb.Name)
-	if errors.Is(err, store.ErrMailboxInferior) {
-		return fmt.Errorf("mailbox %q has inferior mailboxes: delete them first", mb.Name)
-	}
-	if err != nil {
-		return err
-	}
-	s.publish(ch)
-	return nil
+	return cliError(s.mailboxes().Delete(ctx, u, name))
 }
 
-// RenameMailbox renames a mailbox and its inferiors (RFC 9051 §6.3.6);
-// renaming INBOX moves its messages to a new mailbox. Subscriptions
-// follow, as Dovecot's do.
+// RenameMailbox renames a mailbox and its inferiors (RFC 9051 §6.3.6;
+// mailbox.Service.Rename); renaming INBOX moves its messages to a new
+// mailbox. Subscriptions follow, as Dovecot's do.
 func (s *Service) RenameMailbox(ctx context.Context, user, from, to string) error {
-	a, src, err := s.mailbox(ctx, user, from)
+	if _, _, err := s.mailbox(ctx, user, from, 0); err != nil {
+		return err
+	}
+	_, u, err := s.user(ctx, user)
 	if err != nil {
 		return err
 	}
-	to, err = server.NormalizeMailboxName(strings.TrimSuffix(to, "/"))
-	if err != nil {
-		return err
+	_, err = s.mailboxes().Rename(ctx, u, from, strings.TrimSuffix(to, "/"))
+	var me *mailbox.Error
+	if errors.As(err, &me) && me.Kind == mailbox.KindExists {
+		n, _ := server.NormalizeMailboxName(strings.TrimSuffix(to, "/"))
+		return fmt.Errorf("mailbox %q already exists", n)
 	}
-	from = src.Name
-	if to == "INBOX" {
-		return fmt.Errorf("INBOX already exists")
-	}
-	if to == from || strings.HasPrefix(to, from+"/") {
-		return fmt.Errorf("can't rename a mailbox to itself or under itself")
-	}
-	if _, err := s.Store.Mailbox(ctx, a.ID, to); err == nil {
-		return fmt.Errorf("mailbox %q already exists", to)
-	}
-	if i := strings.LastIndexByte(to, '/'); i > 0 {
-		if _, err := s.Store.Mailbox(ctx, a.ID, to[:i]); errors.Is(err, store.ErrNoMailbox) {
-			if _, err := s.createWithParents(ctx, a.ID, to[:i], ""); err != nil {
-				return err
-			}
-		}
-	}
-	if from == "INBOX" {
-		dst, ch, err := s.Store.CreateMailbox(ctx, a.ID, to, "")
-		if err != nil {
-			return err
-		}
-		s.publish(ch)
-		_, uids, err := s.Store.MessageUIDs(ctx, src.ID)
-		if err != nil {
-			return err
-		}
-		if len(uids) > 0 {
-			_, ch, err := s.Store.MoveMessages(ctx, src.ID, uids, dst.ID)
-			if err != nil {
-				return err
-			}
-			s.publish(ch)
-		}
-		return nil
-	}
-	ch, err := s.Store.RenameMailbox(ctx, a.ID, from, to)
-	if err != nil {
-		return err
-	}
-	s.publish(ch)
-	subs, err := s.Store.Subscriptions(ctx, a.ID)
-	if err != nil {
-		return err
-	}
-	for _, n := range subs {
-		if n != from && !strings.HasPrefix(n, from+"/") {
-			continue
-		}
-		if ch, err := s.Store.SetSubscribed(ctx, a.ID, n, false); err == nil {
-			s.publish(ch)
-		}
-		if ch, err := s.Store.SetSubscribed(ctx, a.ID, to+n[len(from):], true); err == nil {
-			s.publish(ch)
-		}
-	}
-	return nil
+	return cliError(err)
 }
 
 // Subscribe adds or removes a subscription (RFC 9051 §6.3.7, §6.3.8);
 // the mailbox need not exist.
 func (s *Service) Subscribe(ctx context.Context, user, name string, on bool) error {
-	a, err := s.account(ctx, user)
+	_, u, err := s.user(ctx, user)
 	if err != nil {
 		return err
 	}
-	n, err := server.NormalizeMailboxName(name)
-	if err != nil {
-		return err
-	}
-	ch, err := s.Store.SetSubscribed(ctx, a.ID, n, on)
-	if err != nil {
-		return err
-	}
-	s.publish(ch)
-	return nil
+	return cliError(s.mailboxes().SetSubscribed(ctx, u, name, on))
 }
 
 // Search returns the UIDs of the messages of user's mailbox that match
 // query, IMAP SEARCH syntax with relative dates (ExpandDates).
-func (s *Service) Search(ctx context.Context, user, mailbox, query string) ([]store.UID, error) {
-	_, mb, err := s.mailbox(ctx, user, mailbox)
+func (s *Service) Search(ctx context.Context, user, box, query string) ([]store.UID, error) {
+	_, mb, err := s.mailbox(ctx, user, box, mailbox.RightRead)
 	if err != nil {
 		return nil, err
 	}
@@ -318,9 +280,10 @@ func (s *Service) search(ctx context.Context, mailboxID int64, query string) ([]
 
 // Expunge removes the messages of user's mailbox that match query
 // (whether or not they have \Deleted, like doveadm expunge) and returns
-// their UIDs.
-func (s *Service) Expunge(ctx context.Context, user, mailbox, query string) ([]store.UID, error) {
-	_, mb, err := s.mailbox(ctx, user, mailbox)
+// their UIDs. On a mailbox shared with user it needs "r", "t" and "e"
+// (RFC 4314 §4: reading, setting \Deleted, expunging).
+func (s *Service) Expunge(ctx context.Context, user, box, query string) ([]store.UID, error) {
+	_, mb, err := s.mailbox(ctx, user, box, mailbox.RightRead|mailbox.RightDeleteMsg|mailbox.RightExpunge)
 	if err != nil {
 		return nil, err
 	}
@@ -337,8 +300,8 @@ func (s *Service) Expunge(ctx context.Context, user, mailbox, query string) ([]s
 }
 
 // Open returns the raw bytes of one message.
-func (s *Service) Open(ctx context.Context, user, mailbox string, uid store.UID) (blob.Reader, error) {
-	_, mb, err := s.mailbox(ctx, user, mailbox)
+func (s *Service) Open(ctx context.Context, user, box string, uid store.UID) (blob.Reader, error) {
+	_, mb, err := s.mailbox(ctx, user, box, mailbox.RightRead)
 	if err != nil {
 		return nil, err
 	}

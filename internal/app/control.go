@@ -41,7 +41,7 @@ func (a *App) listenControl() {
 // AdminService is the admin actions on this server's stores, with the
 // changes they make published on its bus.
 func (a *App) AdminService() *admin.Service {
-	return &admin.Service{Store: a.data.Store, Blobs: a.data.Blobs, Publish: a.bus.Publish}
+	return &admin.Service{Store: a.data.Store, Blobs: a.data.Blobs, Publish: a.bus.Publish, Mailboxes: a.mbox}
 }
 
 // Sessions lists the IMAP and POP3 sessions.

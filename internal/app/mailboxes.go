@@ -16,5 +16,6 @@ func MailboxService(cfg *config.Config, st store.Store, bus *notify.Bus) *mailbo
 		OtherUsers: cfg.Sharing.OtherUsers,
 		Public:     cfg.Sharing.Public,
 		Groups:     cfg.Groups,
+		NoACL:      !cfg.Sharing.ACL,
 	})
 }

@@ -11,6 +11,7 @@ import (
 func applyQuotaDefaults(cfg *config.Config, st store.Store) {
 	if q, ok := st.(store.Quotas); ok {
 		q.SetQuotaDefaults(store.QuotaLimits{Storage: cfg.Quota.Storage, Messages: cfg.Quota.Messages})
+		q.SetQuotaEnforced(cfg.Quota.Enforce)
 	}
 }
 

@@ -461,6 +461,8 @@ func Default() Config {
 		Proxy:      Proxy{HeaderTimeout: Duration{5 * time.Second}},
 		Metadata:   DefaultMetadata(),
 		Sieve:      defaultSieve(),
+		Sharing:    Sharing{ACL: true},
+		Quota:      Quota{Enforce: true},
 	}
 }
 

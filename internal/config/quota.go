@@ -15,6 +15,10 @@ type Quota struct {
 	// account's quota root ("user/NAME"). Nobody else may change a
 	// limit over IMAP; `barid user quota` always can.
 	Admins []string `toml:"admins"`
+	// Enforce turns the limits on (the default). false refuses nothing
+	// for quota and reports no limits; usage is still kept, so turning
+	// them on again needs no recount (docs/sharing.md).
+	Enforce bool `toml:"enforce"`
 }
 
 // Metadata is the [metadata] section (RFC 5464 IMAP METADATA). Each

@@ -11,4 +11,11 @@ type Sharing struct {
 	// and created with `barid mailbox create --shared NAME`. Default
 	// "Shared".
 	Public string `toml:"public"`
+	// ACL turns RFC 4314 access control on (the default). false turns
+	// sharing off altogether, as a server without an ACL plugin: no
+	// other users' or public namespace, no ACL read on any path, SETACL
+	// and DELETEACL refused; every user has every right on their own
+	// mailboxes and nothing else. For measuring what the checks cost
+	// (docs/benchmarks.md) and for sites that never share.
+	ACL bool `toml:"acl"`
 }

@@ -51,6 +51,10 @@ type StoreCopier struct {
 	// (defaults 500 messages, 16 MiB).
 	BatchMessages int
 	BatchBytes    int64
+
+	// boxes maps the copied mailboxes' source IDs to the target's, for
+	// what is copied once every account is (private \Seen).
+	boxes map[int64]int64
 }
 
 // ErrCopyConflict is returned when the target holds an account or a
@@ -92,6 +96,7 @@ func (c *StoreCopier) log() *slog.Logger {
 // those accounts.
 func (c *StoreCopier) Run(ctx context.Context, names []string) (*CopyStats, error) {
 	st := &CopyStats{Extras: map[string]int{}}
+	c.boxes = map[int64]int64{}
 	accts, err := c.Src.Accounts(ctx)
 	if err != nil {
 		return st, err
@@ -130,7 +135,55 @@ func (c *StoreCopier) Run(ctx context.Context, names []string) (*CopyStats, erro
 	if err := c.global(ctx, idMap, st); err != nil {
 		return st, err
 	}
+	if err := c.privateSeen(ctx, idMap, st); err != nil {
+		return st, err
+	}
 	return st, nil
+}
+
+// privateSeen copies each user's private \Seen on the copied mailboxes
+// (store.PrivateSeenCopier, docs/sharing.md "Private \Seen") with its
+// modseqs, once every account is copied, since the users are other
+// accounts than the owner. Rows of users left out of the copy are left
+// out too. Each write replaces, so a rerun changes nothing.
+func (c *StoreCopier) privateSeen(ctx context.Context, idMap map[int64]int64, st *CopyStats) error {
+	sp, ok := c.Src.(store.PrivateSeenCopier)
+	if !ok {
+		return nil
+	}
+	dp, ok := c.Dst.(store.PrivateSeenCopier)
+	if !ok {
+		return nil
+	}
+	srcIDs := make([]int64, 0, len(c.boxes))
+	for id := range c.boxes {
+		srcIDs = append(srcIDs, id)
+	}
+	slices.Sort(srcIDs)
+	for _, id := range srcIDs {
+		rows, err := sp.AllPrivateSeen(ctx, id)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < len(rows); {
+			j := i
+			for j < len(rows) && rows[j].AccountID == rows[i].AccountID {
+				j++
+			}
+			if to, ok := idMap[rows[i].AccountID]; ok {
+				ps := make([]store.PrivateSeen, 0, j-i)
+				for _, r := range rows[i:j] {
+					ps = append(ps, r.PrivateSeen)
+				}
+				if err := dp.ImportPrivateSeen(ctx, c.boxes[id], to, ps); err != nil {
+					return fmt.Errorf("private \\Seen: %w", err)
+				}
+				st.Extras["private \\Seen rows"] += len(ps)
+			}
+			i = j
+		}
+	}
+	return nil
 }
 
 func (c *StoreCopier) account(ctx context.Context, src *store.Account, st *CopyStats) (int64, error) {
@@ -224,6 +277,7 @@ func (c *StoreCopier) mailbox(ctx context.Context, dstAcct int64, src *store.Mai
 	if err != nil {
 		return err
 	}
+	c.boxes[src.ID] = dst.ID
 	if dst.UIDNext == src.UIDNext && dst.HighestModSeq == src.HighestModSeq && dstat.Messages == sstat.Messages {
 		// Complete (run before, source unchanged since).
 		st.MailboxesSkipped++

@@ -73,6 +73,9 @@ func (s *Service) ACL(ctx context.Context, u User, name string) (*Ref, []store.A
 // "+rights" adds, "-rights" removes, plain rights replace. Rights that
 // end up empty remove the entry.
 func (s *Service) SetACL(ctx context.Context, u User, name, identifier, mod string) error {
+	if s.cfg.NoACL {
+		return ErrACLOff
+	}
 	if err := validIdentifier(identifier); err != nil {
 		return err
 	}
@@ -89,12 +92,15 @@ func (s *Service) SetACL(ctx context.Context, u User, name, identifier, mod stri
 	if err != nil {
 		return err
 	}
-	return s.setRights(ctx, ref.ID, identifier, op, r)
+	return s.setRights(ctx, ref.AccountID, ref.ID, ref.Local, identifier, op, r)
 }
 
 // SetACLOwned is SetACL for tools: accountID's own mailbox, no rights
 // checked.
 func (s *Service) SetACLOwned(ctx context.Context, accountID int64, name, identifier, mod string) error {
+	if s.cfg.NoACL {
+		return ErrACLOff
+	}
 	if err := validIdentifier(identifier); err != nil {
 		return err
 	}
@@ -111,10 +117,19 @@ func (s *Service) SetACLOwned(ctx context.Context, accountID int64, name, identi
 	if err != nil {
 		return err
 	}
-	return s.setRights(ctx, mb.ID, identifier, op, r)
+	return s.setRights(ctx, mb.AccountID, mb.ID, mb.Name, identifier, op, r)
 }
 
-func (s *Service) setRights(ctx context.Context, mailboxID int64, identifier string, op byte, r Rights) error {
+// aclChanged tells every session that the ACL of the owner's mailbox
+// (local name) changed, so that those whose rights it changes learn it
+// at once (docs/sharing.md "Live changes"): notify.Bus gives
+// store.ChangeACL to every subscription. On PostgreSQL the store's
+// SetACL also sends it to the other nodes.
+func (s *Service) aclChanged(ctx context.Context, owner, mailboxID int64, local string) {
+	s.publish(ctx, []store.Change{{Kind: store.ChangeACL, AccountID: owner, MailboxID: mailboxID, Name: local}})
+}
+
+func (s *Service) setRights(ctx context.Context, owner, mailboxID int64, local, identifier string, op byte, r Rights) error {
 	if s.acl == nil {
 		return &Error{KindCannot, "ACLs are not supported by this store"}
 	}
@@ -135,11 +150,18 @@ func (s *Service) setRights(ctx context.Context, mailboxID int64, identifier str
 			r = cur &^ r
 		}
 	}
-	return s.acl.SetACL(ctx, mailboxID, identifier, r.String())
+	if err := s.acl.SetACL(ctx, mailboxID, identifier, r.String()); err != nil {
+		return err
+	}
+	s.aclChanged(ctx, owner, mailboxID, local)
+	return nil
 }
 
 // DeleteACL removes identifier's entry (RFC 4314 §3.2, needs "a").
 func (s *Service) DeleteACL(ctx context.Context, u User, name, identifier string) error {
+	if s.cfg.NoACL {
+		return ErrACLOff
+	}
 	if err := validIdentifier(identifier); err != nil {
 		return err
 	}
@@ -150,7 +172,11 @@ func (s *Service) DeleteACL(ctx context.Context, u User, name, identifier string
 	if s.acl == nil {
 		return nil
 	}
-	return s.acl.SetACL(ctx, ref.ID, normIdentifier(identifier), "")
+	if err := s.acl.SetACL(ctx, ref.ID, normIdentifier(identifier), ""); err != nil {
+		return err
+	}
+	s.aclChanged(ctx, ref.AccountID, ref.ID, ref.Local)
+	return nil
 }
 
 // ListRights answers LISTRIGHTS (RFC 4314 §3.4, needs "a"): the rights

@@ -72,6 +72,9 @@ func (s *Service) Create(ctx context.Context, u User, name, specialUse string) (
 		}
 	}
 	s.publish(ctx, changes)
+	if s.acl != nil {
+		s.aclChanged(ctx, mb.AccountID, mb.ID, mb.Name)
+	}
 	return s.ref(ctx, u, loc.ownerName, mb, 0)
 }
 

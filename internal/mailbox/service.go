@@ -32,7 +32,15 @@ type Config struct {
 	// ([groups] name = ["alice", "bob"]); `barid group add` adds
 	// members kept in the store.
 	Groups map[string][]string
+	// NoACL turns RFC 4314 access control off ([sharing] acl = false):
+	// no other users' or public namespace, no ACL read on any path
+	// (a user's own mailboxes have every right, no other mailbox is
+	// reachable), SETACL and DELETEACL refused (ErrACLOff).
+	NoACL bool
 }
+
+// ErrACLOff refuses the ACL commands when access control is off.
+var ErrACLOff = &Error{KindCannot, "ACLs are turned off on this server ([sharing] acl = false)"}
 
 // PublicAccountName is the default owner of the public namespace: "#"
 // cannot start a login name that `barid user add` accepts.
@@ -60,6 +68,10 @@ func New(cfg Config) *Service {
 	cfg.OtherUsers = strings.TrimSuffix(cfg.OtherUsers, "/")
 	cfg.Public = strings.TrimSuffix(cfg.Public, "/")
 	s := &Service{st: cfg.Store, cfg: cfg}
+	if cfg.NoACL {
+		s.cfg.OtherUsers, s.cfg.Public = "", ""
+		return s
+	}
 	s.acl, _ = cfg.Store.(store.ACLStore)
 	return s
 }
@@ -105,6 +117,9 @@ type location struct {
 // name. A name in a namespace that names no account, or names only a
 // namespace level ("Other Users/bob"), is store.ErrNoMailbox.
 func (s *Service) locate(ctx context.Context, u User, name string) (location, error) {
+	if s.cfg.NoACL {
+		return location{ownerID: u.ID, local: name}, nil
+	}
 	if p := s.cfg.OtherUsers + "/"; strings.HasPrefix(name, p) {
 		owner, local, _ := strings.Cut(name[len(p):], "/")
 		if local == "" {
@@ -144,14 +159,36 @@ func (s *Service) locate(ctx context.Context, u User, name string) (location, er
 
 // visibleName is the name a user sees for an owner's local name.
 func (s *Service) visibleName(ownerName, local string) string {
-	switch ownerName {
-	case "":
+	switch {
+	case ownerName == "":
 		return local
+	case s.cfg.NoACL:
+		return local // never shown: no other owner's mailbox is reachable
+	}
+	switch ownerName {
 	case s.cfg.PublicAccount:
 		return s.cfg.Public + "/" + local
 	}
 	return s.cfg.OtherUsers + "/" + ownerName + "/" + local
 }
+
+// NameFor is the name u sees for the mailbox local of account owner:
+// local itself in u's own account, else its name in the other users'
+// or the public namespace. It says nothing of rights.
+func (s *Service) NameFor(ctx context.Context, u User, owner int64, local string) (string, error) {
+	if owner == u.ID {
+		return local, nil
+	}
+	acct, err := s.st.AccountByID(ctx, owner)
+	if err != nil {
+		return "", err
+	}
+	return s.visibleName(acct.Name, local), nil
+}
+
+// Personal reports whether a name u sees is in u's personal namespace
+// (RFC 2342; RFC 5465 §6.2 "personal").
+func (s *Service) Personal(name string) bool { return !s.shadowed(name) }
 
 // check applies need to rights (RFC 4314 §4): a mailbox the user may
 // not look up is reported as missing, one they may see as NOPERM.
@@ -225,7 +262,7 @@ func (s *Service) Rights(ctx context.Context, u User, mb *store.Mailbox) (Rights
 	if mb.AccountID == u.ID {
 		return All, nil
 	}
-	if s.acl == nil {
+	if s.acl == nil { // no ACL store, or access control off
 		return 0, nil
 	}
 	entries, err := s.acl.ACL(ctx, mb.ID)
@@ -346,6 +383,9 @@ func (s *Service) publish(ctx context.Context, changes []store.Change) {
 // mailbox (made before the namespaces existed) is not listed, since no
 // command could reach it.
 func (s *Service) shadowed(name string) bool {
+	if s.cfg.NoACL {
+		return false
+	}
 	for _, p := range []string{s.cfg.OtherUsers, s.cfg.Public} {
 		if name == p || strings.HasPrefix(name, p+"/") {
 			return true

@@ -249,3 +249,59 @@ func TestShadowedPersonal(t *testing.T) {
 		t.Fatalf("create in the namespace: %v", err)
 	}
 }
+
+// TestNoACL: with access control off ([sharing] acl = false) an ACL
+// entry left in the store gives nobody anything: the other owner's
+// mailbox is neither listed nor reachable, the namespace names are the
+// user's own, and SETACL and DELETEACL are refused; the ACL change is
+// not published. The owner keeps every right.
+func TestNoACL(t *testing.T) {
+	ctx := context.Background()
+	on, st, _ := setup(t, nil)
+	bob, alice := user(t, st, "bob"), user(t, st, "alice")
+	if _, err := on.Create(ctx, bob, "Team", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := on.SetACL(ctx, bob, "Team", "anyone", "lr"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := on.Resolve(ctx, alice, "Other Users/bob/Team", mailbox.RightRead); err != nil {
+		t.Fatalf("with ACLs on: %v", err)
+	}
+	bus := notify.New()
+	sub := bus.Subscribe(alice.ID)
+	defer sub.Close()
+	off := mailbox.New(mailbox.Config{Store: st, Bus: bus, NoACL: true})
+	if _, err := off.Resolve(ctx, alice, "Other Users/bob/Team", 0); !errors.Is(err, store.ErrNoMailbox) {
+		t.Fatalf("Resolve with ACLs off: %v", err)
+	}
+	refs, err := off.List(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range refs {
+		if r.Shared() {
+			t.Fatalf("List with ACLs off shows %s", r.Name)
+		}
+	}
+	if off.OtherUsersPrefix() != "" || off.PublicPrefix() != "" {
+		t.Fatalf("namespaces with ACLs off: %q %q", off.OtherUsersPrefix(), off.PublicPrefix())
+	}
+	// "Other Users/…" is an ordinary personal name now.
+	if _, err := off.Create(ctx, alice, "Other Users/x", ""); err != nil {
+		t.Fatalf("CREATE of a personal name under the old prefix: %v", err)
+	}
+	if ref, err := off.Resolve(ctx, alice, "Other Users/x", mailbox.RightAdmin); err != nil || ref.Shared() || ref.Rights != mailbox.All {
+		t.Fatalf("own mailbox with ACLs off: %+v %v", ref, err)
+	}
+	for _, err := range []error{off.SetACL(ctx, bob, "Team", "alice", "lr"), off.DeleteACL(ctx, bob, "Team", "anyone"), off.SetACLOwned(ctx, bob.ID, "Team", "alice", "l")} {
+		if !errors.Is(err, mailbox.ErrACLOff) {
+			t.Fatalf("ACL change with ACLs off: %v", err)
+		}
+	}
+	for _, c := range sub.Drain() {
+		if c.Kind == store.ChangeACL {
+			t.Fatalf("an ACL change was published with ACLs off: %+v", c)
+		}
+	}
+}

@@ -18,11 +18,15 @@ import (
 type Bus struct {
 	mu   sync.Mutex
 	subs map[int64]map[*Subscription]struct{}
+	// every holds every open subscription: store.ChangeACL goes to all
+	// of them, since an ACL entry may name anyone, a group or a user
+	// who does not watch the mailbox yet.
+	every map[*Subscription]struct{}
 }
 
 // New returns an empty bus.
 func New() *Bus {
-	return &Bus{subs: make(map[int64]map[*Subscription]struct{})}
+	return &Bus{subs: make(map[int64]map[*Subscription]struct{}), every: make(map[*Subscription]struct{})}
 }
 
 // Subscription receives one account's changes.
@@ -49,6 +53,10 @@ type Subscription struct {
 	// selected by a user who does not own it. Only that mailbox's
 	// changes pass, whatever all says.
 	other int64
+	// shared are other accounts' mailboxes an IMAP NOTIFY session
+	// watches (RFC 5465 with RFC 4314 shared mailboxes): owner account
+	// -> mailbox ids. Their changes pass while all is on.
+	shared map[int64]map[int64]bool
 }
 
 // Subscribe starts receiving changes for accountID.
@@ -61,6 +69,7 @@ func (b *Bus) Subscribe(accountID int64) *Subscription {
 		b.subs[accountID] = m
 	}
 	m[s] = struct{}{}
+	b.every[s] = struct{}{}
 	b.mu.Unlock()
 	return s
 }
@@ -73,6 +82,14 @@ func (b *Bus) Publish(changes []store.Change) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if acl := splitACL(&changes); len(acl) > 0 {
+		for s := range b.every {
+			s.push(acl)
+		}
+		if len(changes) == 0 {
+			return
+		}
+	}
 	start := 0
 	for i := 1; i <= len(changes); i++ {
 		if i < len(changes) && changes[i].AccountID == changes[start].AccountID {
@@ -84,6 +101,31 @@ func (b *Bus) Publish(changes []store.Change) {
 		}
 		start = i
 	}
+}
+
+// splitACL takes the store.ChangeACL changes out of *cs (copying the
+// rest only when there are some) and returns them.
+func splitACL(cs *[]store.Change) []store.Change {
+	n := 0
+	for i := range *cs {
+		if (*cs)[i].Kind == store.ChangeACL {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	acl := make([]store.Change, 0, n)
+	rest := make([]store.Change, 0, len(*cs)-n)
+	for _, c := range *cs {
+		if c.Kind == store.ChangeACL {
+			acl = append(acl, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	*cs = rest
+	return acl
 }
 
 // PublishFrom is Publish with every change stamped with origin, the
@@ -117,9 +159,12 @@ func (s *Subscription) push(cs []store.Change) {
 		return
 	}
 	n := len(s.queue)
-	if len(cs) > 0 && cs[0].AccountID != s.account {
+	if len(cs) > 0 && cs[0].Kind == store.ChangeACL {
+		s.queue = append(s.queue, cs...)
+	} else if len(cs) > 0 && cs[0].AccountID != s.account {
+		watched := s.shared[cs[0].AccountID]
 		for _, c := range cs {
-			if c.MailboxID == s.mailbox && s.mailbox != 0 && s.filterOn {
+			if c.MailboxID == s.mailbox && s.mailbox != 0 && s.filterOn || s.all && watched[c.MailboxID] {
 				s.queue = append(s.queue, c)
 			}
 		}
@@ -174,7 +219,7 @@ func (s *Subscription) Filter(mailboxID int64) {
 	}
 	kept := s.queue[:0]
 	for _, c := range s.queue {
-		if c.MailboxID == mailboxID && mailboxID != 0 {
+		if c.MailboxID == mailboxID && mailboxID != 0 || c.Kind == store.ChangeACL {
 			kept = append(kept, c)
 		}
 	}
@@ -217,24 +262,72 @@ func (s *Subscription) Watch(accountID int64) {
 	if accountID == s.account {
 		accountID = 0
 	}
-	b := s.bus
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	s.bus.mu.Lock()
+	defer s.bus.mu.Unlock()
+	before := s.accountsLocked()
 	s.mu.Lock()
-	old := s.other
 	s.other = accountID
 	s.mu.Unlock()
-	if old == accountID {
-		return
+	s.bus.resync(s, before)
+}
+
+// WatchShared sets the other accounts' mailboxes whose changes the
+// subscription receives while Everything is on (owner account ->
+// mailbox ids): the shared mailboxes an IMAP NOTIFY session may see
+// (RFC 5465 with RFC 4314). nil stops.
+func (s *Subscription) WatchShared(mailboxes map[int64][]int64) {
+	set := make(map[int64]map[int64]bool, len(mailboxes))
+	for acct, ids := range mailboxes {
+		if acct == s.account || len(ids) == 0 {
+			continue
+		}
+		m := make(map[int64]bool, len(ids))
+		for _, id := range ids {
+			m[id] = true
+		}
+		set[acct] = m
 	}
-	if old != 0 {
-		b.remove(old, s)
+	s.bus.mu.Lock()
+	defer s.bus.mu.Unlock()
+	before := s.accountsLocked()
+	s.mu.Lock()
+	s.shared = set
+	s.mu.Unlock()
+	s.bus.resync(s, before)
+}
+
+// accountsLocked lists the other accounts s is registered under; b.mu
+// is held.
+func (s *Subscription) accountsLocked() map[int64]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[int64]bool, 1+len(s.shared))
+	if s.other != 0 {
+		out[s.other] = true
 	}
-	if accountID != 0 {
-		m := b.subs[accountID]
+	for a := range s.shared {
+		out[a] = true
+	}
+	return out
+}
+
+// resync registers s under the other accounts it now needs and takes
+// it off those (of before) it no longer does; b.mu is held.
+func (b *Bus) resync(s *Subscription, before map[int64]bool) {
+	after := s.accountsLocked()
+	for a := range before {
+		if !after[a] {
+			b.remove(a, s)
+		}
+	}
+	for a := range after {
+		if before[a] {
+			continue
+		}
+		m := b.subs[a]
 		if m == nil {
 			m = make(map[*Subscription]struct{})
-			b.subs[accountID] = m
+			b.subs[a] = m
 		}
 		m[s] = struct{}{}
 	}
@@ -253,13 +346,11 @@ func (b *Bus) remove(accountID int64, s *Subscription) {
 // Close stops the subscription.
 func (s *Subscription) Close() {
 	s.bus.mu.Lock()
-	s.bus.remove(s.account, s)
-	s.mu.Lock()
-	other := s.other
-	s.mu.Unlock()
-	if other != 0 {
-		s.bus.remove(other, s)
+	for a := range s.accountsLocked() {
+		s.bus.remove(a, s)
 	}
+	s.bus.remove(s.account, s)
+	delete(s.bus.every, s)
 	s.bus.mu.Unlock()
 	s.mu.Lock()
 	s.closed = true

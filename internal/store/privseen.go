@@ -36,3 +36,26 @@ type PrivateSeenStore interface {
 	// alone. ErrNoMailbox if the mailbox does not exist.
 	SetPrivateSeen(ctx context.Context, mailboxID, accountID int64, uids []UID, seen bool) ([]PrivateSeen, error)
 }
+
+// AccountPrivateSeen is one user's PrivateSeen row of a mailbox.
+type AccountPrivateSeen struct {
+	AccountID int64
+	PrivateSeen
+}
+
+// PrivateSeenCopier moves private \Seen state between stores, exactly
+// (`barid store copy`, internal/imex): the rows keep their modseqs, as
+// the copied messages keep theirs, so a CONDSTORE client of either
+// store sees the same. Both backends implement it; storetest proves
+// them.
+type PrivateSeenCopier interface {
+	// AllPrivateSeen returns every user's rows for the mailbox's
+	// existing messages, by account, then UID.
+	AllPrivateSeen(ctx context.Context, mailboxID int64) ([]AccountPrivateSeen, error)
+	// ImportPrivateSeen writes accountID's rows as given (seen and
+	// modseq), replacing the user's rows of those UIDs; rows of UIDs
+	// the mailbox does not hold are left out. HIGHESTMODSEQ is not
+	// changed (the copier sets it to the source's). ErrNoMailbox if the
+	// mailbox does not exist.
+	ImportPrivateSeen(ctx context.Context, mailboxID, accountID int64, rows []PrivateSeen) error
+}

@@ -77,6 +77,11 @@ type Quotas interface {
 	// SetQuotaDefaults sets the limits of accounts without an override
 	// ([quota] storage and messages in the config).
 	SetQuotaDefaults(QuotaLimits)
+	// SetQuotaEnforced turns limits on (the default) or off ([quota]
+	// enforce). Off, no write is refused for quota and Quota reports no
+	// limits (Override keeps the stored ones); usage is kept all the
+	// same, so turning limits on again needs no recount.
+	SetQuotaEnforced(on bool)
 	// Quota returns the account's usage and limits.
 	Quota(ctx context.Context, accountID int64) (*Quota, error)
 	// SetQuotaLimits sets the per-account override of each resource:

@@ -235,6 +235,10 @@ type Status struct {
 	Recent   uint32 // messages with UID >= FirstRecent
 	Size     int64  // sum of RFC822.SIZE
 	Mailbox  Mailbox
+	// DeletedSize is the sum of RFC822.SIZE of the messages with
+	// \Deleted, filled by callers that need it (DeletedSizer), never by
+	// MailboxStatus.
+	DeletedSize int64
 }
 
 // Message is a stored message record. Everything FETCH needs except
@@ -359,6 +363,13 @@ const (
 	// only; MailboxID, UID, ModSeq are set, Flags holds the user's view
 	// (the message's other flags are not carried: the session reads them).
 	ChangePrivateSeen
+	// ChangeACL: a mailbox's ACL changed (RFC 4314 SETACL, DELETEACL, a
+	// new mailbox inheriting its parent's, `barid mailbox setacl`).
+	// AccountID is the mailbox's owner, MailboxID the mailbox, Name its
+	// name in the owner's account. Whose rights it changes depends on
+	// identifiers and groups, so the bus gives it to every session
+	// (notify.Bus), and each works out its own rights again.
+	ChangeACL
 )
 
 // Change is one typed effect of a committed write.

@@ -383,6 +383,10 @@ func handleNamespace(c *Conn, tag string) error {
 		if i > 0 {
 			c.enc.SP()
 		}
+		if p == "" { // sharing off ([sharing] acl = false)
+			c.enc.RawString("NIL")
+			continue
+		}
 		c.enc.RawString("((").Quoted(c.wireName(p + "/")).RawString(` "/"))`)
 	}
 	c.enc.CRLF()

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"barid/internal/imap"
+	"barid/internal/mailbox"
 	"barid/internal/search"
 	"barid/internal/store"
 )
@@ -176,7 +177,10 @@ func (c *Conn) parseESearchSource() (esearchSource, error) {
 }
 
 // esearchMailboxes resolves the source to mailboxes, each once (§2),
-// in name order.
+// in name order: the user's own and the shared ones (RFC 4314) the user
+// may read ("r"; one without "l" is never listed, one with "l" only is
+// left out as for STATUS), by the user's names for them. PERSONAL and
+// INBOXES are the user's own (RFC 5465 §6.2, §6.3).
 func (c *Conn) esearchMailboxes(src esearchSource) ([]store.Mailbox, error) {
 	var out []store.Mailbox
 	seen := make(map[int64]bool)
@@ -185,7 +189,7 @@ func (c *Conn) esearchMailboxes(src esearchSource) ([]store.Mailbox, error) {
 		seen[c.sel.mbox.ID] = true
 	}
 	if len(src.groups) > 0 {
-		all, err := c.srv.cfg.Store.Mailboxes(c.ctx(), c.account.ID)
+		all, err := c.mailboxes().List(c.ctx(), c.user())
 		if err != nil {
 			return nil, err
 		}
@@ -202,12 +206,13 @@ func (c *Conn) esearchMailboxes(src esearchSource) ([]store.Mailbox, error) {
 				}
 			}
 		}
-		for _, mb := range all {
-			if seen[mb.ID] {
+		for _, ref := range all {
+			mb := ref.Mailbox
+			if seen[mb.ID] || !ref.Rights.Has(mailbox.RightRead) {
 				continue
 			}
 			for i := range src.groups {
-				if src.groups[i].covers(mb.Name, subscribed) {
+				if src.groups[i].covers(mb.Name, subscribed, c.mailboxes().Personal) {
 					out = append(out, mb)
 					seen[mb.ID] = true
 					break
@@ -236,7 +241,14 @@ func (c *Conn) searchOther(mb store.Mailbox, key *search.Key) ([]store.UID, []st
 		return uint32(i + 1)
 	}
 	recent := func(u store.UID) bool { return u >= mbx.FirstRecent }
-	return c.searchIn(mb.ID, uids, seqOf, recent, key)
+	// Another owner's mailbox: the user's own \Seen (privseen.go).
+	var pvt *pvtSeen
+	if mb.AccountID != c.account.ID && c.privateSeenOn(&mb) {
+		if pvt, err = c.loadPrivateSeen(&mb); err != nil {
+			return nil, nil, err
+		}
+	}
+	return c.searchInPvt(mb.ID, uids, seqOf, recent, key, pvt)
 }
 
 // writeESearchResult writes one mailbox's ESEARCH response (RFC 7377 §2,

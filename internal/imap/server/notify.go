@@ -2,9 +2,11 @@ package server
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"barid/internal/imap"
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -68,6 +70,10 @@ type notifySpec struct {
 	unsupported []string  // events named but not supported: NO [BADEVENT]
 	names       int       // mailbox names given (limit notify_mailboxes)
 	others      notifyEvents
+	// personal tells names in the personal namespace from shared ones
+	// ("Other Users/…", "Shared/…", RFC 2342) for PERSONAL and INBOXES
+	// (§6.2, §6.3); nil: every name is personal.
+	personal func(name string) bool
 }
 
 // parseNotify parses NOTIFY's arguments after "NOTIFY SP", CRLF
@@ -310,14 +316,17 @@ func (s *notifySpec) unsupport(name string) {
 }
 
 // covers reports whether mailbox name matches the group's specifier.
-// barid has one personal namespace, so every mailbox is personal; the
-// set of mailboxes that receive new mail is not known in advance (any
-// may, by LMTP detail or `barid deliver --mailbox`), so INBOXES is
-// PERSONAL as RFC 5465 §6.3 requires then (Dovecot does the same).
-func (g *notifyGroup) covers(name string, subscribed map[string]bool) bool {
+// PERSONAL is the user's own mailboxes (RFC 5465 §6.2): personal tells
+// them from the shared namespaces' (nil: all are). The set of mailboxes
+// that receive new mail is not known in advance (any may, by LMTP
+// detail or `barid deliver --mailbox`), so INBOXES is PERSONAL as RFC
+// 5465 §6.3 requires then (Dovecot does the same). Shared mailboxes are
+// covered by SUBSCRIBED, SUBTREE and MAILBOXES, by their names in the
+// user's namespaces ("Other Users/bob/Team").
+func (g *notifyGroup) covers(name string, subscribed map[string]bool, personal func(string) bool) bool {
 	switch g.filter {
 	case filterInboxes, filterPersonal:
-		return true
+		return personal == nil || personal(name)
 	case filterSubscribed:
 		return subscribed[name]
 	case filterSubtree:
@@ -348,7 +357,7 @@ func (g *notifyGroup) covers(name string, subscribed map[string]bool) bool {
 func (s *notifySpec) match(name string, ev notifyEvents, subscribed map[string]bool) bool {
 	for i := range s.groups {
 		g := &s.groups[i]
-		if !g.covers(name, subscribed) {
+		if !g.covers(name, subscribed, s.personal) {
 			continue
 		}
 		if g.events == 0 {
@@ -387,6 +396,12 @@ type notifyState struct {
 	statusOrder []int64
 	lists       []listNote // mailbox and subscription events, in order
 	overflow    bool
+	// shared are the other accounts' mailboxes the user may look up,
+	// watched on the bus while NOTIFY covers other mailboxes
+	// (notifyshared.go); aclPending the mailboxes whose ACL changed
+	// since the last report.
+	shared     map[int64]*sharedNote
+	aclPending []int64
 }
 
 // listNote is a MailboxName or SubscriptionChange event waiting to be
@@ -397,7 +412,7 @@ type listNote struct {
 }
 
 func (n *notifyState) pending() bool {
-	return n != nil && (n.overflow || len(n.lists) > 0 || len(n.statusOrder) > 0)
+	return n != nil && (n.overflow || len(n.lists) > 0 || len(n.statusOrder) > 0 || len(n.aclPending) > 0)
 }
 
 func (n *notifyState) reset() {
@@ -405,6 +420,7 @@ func (n *notifyState) reset() {
 	n.statusOrder = n.statusOrder[:0]
 	n.lists = nil
 	n.overflow = false
+	n.aclPending = nil
 }
 
 // collectNotify records the bus changes NOTIFY may report. Events this
@@ -424,11 +440,24 @@ func (c *Conn) collectNotify(cs []store.Change) {
 		case store.ChangeUnsubscribed:
 			delete(n.subscribed, ch.Name)
 		}
+		if ch.Kind == store.ChangeACL {
+			// Even the session's own SETACL: it may change what the
+			// user sees (RFC 5465 §5.4).
+			if others != 0 && !slices.Contains(n.aclPending, ch.MailboxID) {
+				n.aclPending = append(n.aclPending, ch.MailboxID)
+			}
+			continue
+		}
 		if ch.Origin == c.id && c.id != 0 {
+			continue
+		}
+		if ch.AccountID != c.account.ID && c.sharedListChange(ch) {
 			continue
 		}
 		var ev notifyEvents
 		switch ch.Kind {
+		case store.ChangePrivateSeen:
+			ev = evFlags // the user's own \Seen on a shared mailbox
 		case store.ChangeAdded:
 			ev = evNew
 		case store.ChangeExpunged:
@@ -481,6 +510,7 @@ func (c *Conn) writeNotifications() {
 		return
 	}
 	spec := n.spec
+	c.notifyACLChanges()
 	if len(n.lists) > 0 {
 		c.writeNotifyLists(n.lists)
 		n.lists = nil
@@ -495,7 +525,16 @@ func (c *Conn) writeNotifications() {
 		if err != nil {
 			continue // deleted meanwhile: its LIST says so
 		}
-		ev = spec.matchAll(st.Mailbox.Name, ev, n.subscribed)
+		name := st.Mailbox.Name
+		if st.Mailbox.AccountID != c.account.ID {
+			// A shared mailbox: only while the user may read it
+			// (RFC 4314 §4), under the user's name for it, with the
+			// user's own \Seen.
+			if name, err = c.sharedStatus(id, st); err != nil {
+				continue
+			}
+		}
+		ev = spec.matchAll(name, ev, n.subscribed)
 		if ev == 0 {
 			continue
 		}
@@ -512,7 +551,7 @@ func (c *Conn) writeNotifications() {
 			// §5.1: at least UIDVALIDITY and HIGHESTMODSEQ.
 			want = append(want, "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ")
 		}
-		c.writeStatusItems(st.Mailbox.Name, st, statusItems(want))
+		c.writeStatusItems(name, st, statusItems(want))
 	}
 	n.statusOrder = n.statusOrder[:0]
 }
@@ -569,7 +608,9 @@ type hierarchy struct {
 }
 
 func (c *Conn) loadHierarchy() (hierarchy, error) {
-	mbs, err := c.srv.cfg.Store.Mailboxes(c.ctx(), c.account.ID)
+	// Every mailbox the user may look up, shared ones by the user's
+	// names for them.
+	mbs, err := c.mailboxes().List(c.ctx(), c.user())
 	if err != nil {
 		return hierarchy{}, err
 	}
@@ -629,6 +670,7 @@ func (c *Conn) setNotifySpec(spec *notifySpec) {
 	if c.sub != nil {
 		c.sub.Everything(spec != nil && spec.others != 0)
 	}
+	c.watchShared()
 }
 
 // notifyFetchNew sends the FETCH of RFC 5465 §5.2 for messages new in
@@ -661,6 +703,9 @@ func handleNotify(c *Conn, tag string) error {
 	spec, err := c.parseNotify()
 	if err != nil {
 		return err
+	}
+	if spec != nil {
+		spec.personal = c.mailboxes().Personal
 	}
 	if spec != nil && len(spec.unsupported) > 0 {
 		return &imap.Error{Type: "NO", Code: notifyBadEvent, Text: "Unsupported NOTIFY events: " + strings.Join(spec.unsupported, " ")}
@@ -706,7 +751,7 @@ func handleNotify(c *Conn, tag string) error {
 // (the server supports CONDSTORE), and UNSEEN as Dovecot adds.
 func (c *Conn) notifyInitialStatus() error {
 	n := c.notify
-	mbs, err := c.srv.cfg.Store.Mailboxes(c.ctx(), c.account.ID)
+	mbs, err := c.mailboxes().List(c.ctx(), c.user())
 	if err != nil {
 		return err
 	}
@@ -714,6 +759,9 @@ func (c *Conn) notifyInitialStatus() error {
 		mb := &mbs[i]
 		if c.sel != nil && c.sel.mbox.ID == mb.ID {
 			continue
+		}
+		if !mb.Rights.Has(mailbox.RightRead) {
+			continue // RFC 4314 §4: STATUS needs "r"
 		}
 		ev := n.spec.matchAll(mb.Name, evNew|evExpunge|evFlags, n.subscribed)
 		if ev == 0 {
@@ -734,7 +782,12 @@ func (c *Conn) notifyInitialStatus() error {
 		if err != nil {
 			continue // deleted meanwhile
 		}
-		c.writeStatusItems(st.Mailbox.Name, st, statusItems(want))
+		if mb.Shared() {
+			if err := c.privateStatus(&mb.Mailbox, st); err != nil {
+				return err
+			}
+		}
+		c.writeStatusItems(mb.Name, st, statusItems(want))
 	}
 	return nil
 }

@@ -71,6 +71,9 @@ func (c *Conn) quietHeld() bool {
 	if v == nil {
 		return false
 	}
+	if v.aclStale || v.deleted {
+		return true
+	}
 	pol := c.selectedPolicy()
 	if v.addsPending && (pol.adds || v.ownAdds) || len(v.flags) > 0 && pol.flags {
 		return true

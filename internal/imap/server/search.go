@@ -16,6 +16,7 @@ import (
 	"barid/internal/blob"
 	"barid/internal/imap"
 	"barid/internal/mail/casemap"
+	"barid/internal/mailbox"
 	"barid/internal/search"
 	"barid/internal/store"
 )
@@ -63,7 +64,7 @@ func (c *Conn) search(tag string, uid bool) error {
 		return &imap.Error{Type: "BAD", Text: "Duplicate search update tag " + tag}
 	}
 	v := c.sel
-	matches, mods, scores, err := c.searchScored(v.mbox.ID, v.uids, v.seqOf, v.isRecent, key, ret.relevancy)
+	matches, mods, scores, err := c.searchScored(v.mbox.ID, v.uids, v.seqOf, v.isRecent, key, nil, ret.relevancy)
 	if err != nil {
 		return err
 	}
@@ -593,6 +594,12 @@ func (c *Conn) runSearch(key *search.Key) ([]store.UID, store.ModSeq, error) {
 // searchMatches evaluates key over the view and returns the matching UIDs
 // and, when key has a MODSEQ criterion, each one's modseq (nil otherwise).
 func (c *Conn) searchMatches(key *search.Key) ([]store.UID, []store.ModSeq, error) {
+	// RFC 4314 §4: SEARCH (and SORT, THREAD, ESEARCH) needs "r"; on a
+	// shared mailbox the rights are read again, so a revocation since
+	// the SELECT applies at once.
+	if err := c.needSel(mailbox.RightRead); err != nil {
+		return nil, nil, err
+	}
 	v := c.sel
 	return c.searchIn(v.mbox.ID, v.uids, v.seqOf, v.isRecent, key)
 }
@@ -603,13 +610,21 @@ func (c *Conn) searchMatches(key *search.Key) ([]store.UID, []store.ModSeq, erro
 // not among uids) and recent whether it is \Recent. It returns the
 // matches and, when key has a MODSEQ criterion, each one's modseq.
 func (c *Conn) searchIn(mboxID int64, uids []store.UID, seqOf func(store.UID) uint32, recent func(store.UID) bool, key *search.Key) ([]store.UID, []store.ModSeq, error) {
-	out, mods, _, err := c.searchScored(mboxID, uids, seqOf, recent, key, false)
+	out, mods, _, err := c.searchScored(mboxID, uids, seqOf, recent, key, nil, false)
 	return out, mods, err
 }
 
-// searchScored is searchIn that also returns, with wantScores, each
+// searchInPvt is searchIn with the user's private \Seen of a mailbox
+// that is not selected (ESEARCH over a shared mailbox, RFC 7377); the
+// selected mailbox's is found by searchIn itself.
+func (c *Conn) searchInPvt(mboxID int64, uids []store.UID, seqOf func(store.UID) uint32, recent func(store.UID) bool, key *search.Key, other *pvtSeen) ([]store.UID, []store.ModSeq, error) {
+	out, mods, _, err := c.searchScored(mboxID, uids, seqOf, recent, key, other, false)
+	return out, mods, err
+}
+
+// searchScored is searchInPvt that also returns, with wantScores, each
 // match's relevancy (RFC 6203 §4, Key.Score) in the order of the matches.
-func (c *Conn) searchScored(mboxID int64, uids []store.UID, seqOf func(store.UID) uint32, recent func(store.UID) bool, key *search.Key, wantScores bool) ([]store.UID, []store.ModSeq, []int, error) {
+func (c *Conn) searchScored(mboxID int64, uids []store.UID, seqOf func(store.UID) uint32, recent func(store.UID) bool, key *search.Key, other *pvtSeen, wantScores bool) ([]store.UID, []store.ModSeq, []int, error) {
 	if len(uids) == 0 {
 		return nil, nil, nil, nil
 	}
@@ -617,7 +632,7 @@ func (c *Conn) searchScored(mboxID int64, uids []store.UID, seqOf func(store.UID
 	// (flags, keywords, sizes, dates, address and subject text).
 	// A private \Seen (privseen.go) is not in the store's flags: the
 	// selected mailbox's is searched here, with the user's \Seen laid over.
-	var pvt *pvtSeen
+	pvt := other
 	if c.sel != nil && mboxID == c.sel.mbox.ID && c.sel.pvt != nil {
 		c.freshPrivateSeen()
 		pvt = c.sel.pvt

@@ -139,7 +139,7 @@ func (c *Conn) sortCmd(tag string, uid bool) error {
 		return &imap.Error{Type: "BAD", Text: "Duplicate search update tag " + tag}
 	}
 	v := c.sel
-	matches, _, scores, err := c.searchScored(v.mbox.ID, v.uids, v.seqOf, v.isRecent, key, byRelevancy || ret.relevancy)
+	matches, _, scores, err := c.searchScored(v.mbox.ID, v.uids, v.seqOf, v.isRecent, key, nil, byRelevancy || ret.relevancy)
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,9 @@ func handleStatus(c *Conn, tag string) error {
 	return c.ok(tag, "", "Status completed.")
 }
 
-var statusOrder = []string{"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "DELETED", "SIZE",
+var statusOrder = []string{"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "DELETED",
+	"DELETED-STORAGE", // RFC 9208, new STATUS attributes
+	"SIZE",
 	"MAILBOXID"} // RFC 8474 §4.3
 
 func (c *Conn) writeStatusResponse(mb *store.Mailbox, items []string) error {
@@ -66,6 +68,17 @@ func (c *Conn) writeStatusResponse(mb *store.Mailbox, items []string) error {
 	}
 	if mb.AccountID != c.account.ID && slices.Contains(items, "UNSEEN") {
 		if err := c.privateStatus(mb, st); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(items, "DELETED-STORAGE") {
+		// RFC 9208: what EXPUNGE would free; summed when asked
+		// (store.DeletedSizer), no counter is kept for it.
+		ds, ok := c.srv.cfg.Store.(store.DeletedSizer)
+		if !ok {
+			return &imap.Error{Type: "NO", Code: imap.CodeCannot, Text: "DELETED-STORAGE is not supported by this store"}
+		}
+		if st.DeletedSize, err = ds.DeletedSize(c.ctx(), mb.ID); err != nil {
 			return err
 		}
 	}
@@ -95,6 +108,10 @@ func (c *Conn) writeStatusItems(name string, st *store.Status, items []string) {
 			c.enc.Number(st.Unseen)
 		case "DELETED":
 			c.enc.Number(st.Deleted)
+		case "DELETED-STORAGE":
+			// RFC 9208 (new STATUS attributes), in the STORAGE resource's units of 1024
+			// octets (§5.1), rounded up as GETQUOTA's usage is.
+			c.enc.Number64((st.DeletedSize + 1023) / 1024)
 		case "SIZE":
 			c.enc.Number64(st.Size)
 		case "RECENT":

@@ -26,7 +26,14 @@ type view struct {
 	// nsPrefix is what the session's name for the mailbox adds to the
 	// owner's ("Other Users/bob/"; "" for the user's own).
 	nsPrefix string
-	uids     []store.UID // seq n is uids[n-1]
+	// aclStale: the bus said the mailbox's ACL changed (store.ChangeACL);
+	// the rights are read again before the next report (acllive.go).
+	aclStale bool
+	// revoked is the BYE text once the user lost "r" on the mailbox.
+	revoked string
+	// shown are the rights PERMANENTFLAGS last reflected.
+	shown mailbox.Rights
+	uids  []store.UID // seq n is uids[n-1]
 	// seqHint is where the next seqOf looks first: FETCH asks for UIDs
 	// in ascending order, so the answer is usually the next slot.
 	seqHint int
@@ -197,6 +204,10 @@ func (v *view) apply(cs []store.Change, self uint64) {
 			}
 			v.pvt.stale = true
 			v.flags[ch.UID] = struct{}{}
+		case store.ChangeACL:
+			if v.shared {
+				v.aclStale = true
+			}
 		case store.ChangeMailboxDeleted:
 			v.deleted = true
 		case store.ChangeMailboxRenamed:
@@ -285,8 +296,15 @@ func (c *Conn) sendUpdatesPolicy(allowExpunge bool, pol updatePolicy) {
 	if v == nil {
 		return
 	}
-	if v.deleted {
-		c.writeBye("Selected mailbox was deleted, have to disconnect.")
+	if v.aclStale {
+		c.recheckSelectedRights()
+	}
+	if v.deleted || v.revoked != "" {
+		text := v.revoked
+		if text == "" {
+			text = byeDeleted
+		}
+		c.writeBye(text)
 		c.state = StateLogout
 		return
 	}
@@ -535,6 +553,7 @@ func (c *Conn) announceKeywords(ks []string) {
 // the selected mailbox (RFC 9051 §7.3.5, §7.1).
 func (c *Conn) writeFlagsResponses() {
 	v := c.sel
+	v.shown = v.rights
 	ks := v.kwOrder
 	c.enc.RawString(`* FLAGS (\Answered \Flagged \Deleted \Seen \Draft`)
 	for _, k := range ks {

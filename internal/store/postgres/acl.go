@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 
@@ -29,18 +30,32 @@ func (s *Store) ACL(ctx context.Context, mailboxID int64) ([]store.ACLEntry, err
 }
 
 // SetACL implements store.ACLStore.
+// The change is sent to the other nodes (store.ChangeACL, hint.go) in
+// the same transaction; the caller publishes it on this node's bus.
 func (s *Store) SetACL(ctx context.Context, mailboxID int64, identifier, rights string) error {
 	return s.write(ctx, func(tx pgx.Tx) error {
-		if rights == "" {
-			_, err := tx.Exec(ctx, `DELETE FROM acl WHERE mailbox = $1 AND identifier = $2`, mailboxID, identifier)
+		var account int64
+		var name string
+		err := tx.QueryRow(ctx, `SELECT account, name FROM mailboxes WHERE id = $1`, mailboxID).Scan(&account, &name)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrNoMailbox
+		}
+		if err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO acl (mailbox, identifier, rights) VALUES ($1, $2, $3)
+		if rights == "" {
+			_, err = tx.Exec(ctx, `DELETE FROM acl WHERE mailbox = $1 AND identifier = $2`, mailboxID, identifier)
+		} else {
+			_, err = tx.Exec(ctx, `INSERT INTO acl (mailbox, identifier, rights) VALUES ($1, $2, $3)
 			ON CONFLICT (mailbox, identifier) DO UPDATE SET rights = excluded.rights`, mailboxID, identifier, rights)
+		}
 		if pgCode(err) == codeForeignKeyViolation {
 			return store.ErrNoMailbox
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.notifyTx(ctx, tx, []store.Change{{Kind: store.ChangeACL, AccountID: account, MailboxID: mailboxID, Name: name}})
 	})
 }
 

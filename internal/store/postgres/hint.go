@@ -39,6 +39,10 @@ const (
 	hintMessages = 'M' // M node account mailbox lo hi ulo uhi
 	hintList     = 'L' // L node account kind mailbox uidvalidity "name" "oldname"
 	hintResync   = 'R' // R node account: re-read the account's mailbox list
+	// P node account mailbox modseq: account's private \Seen
+	// (store.PrivateSeenStore) on mailbox changed at modseq; the
+	// listener reads those rows and publishes store.ChangePrivateSeen.
+	hintPrivateSeen = 'P'
 )
 
 // hint is one decoded notification.
@@ -83,6 +87,13 @@ func encodeHints(node uint64, changes []store.Change) []string {
 	for i := range changes {
 		c := &changes[i]
 		switch c.Kind {
+		case store.ChangePrivateSeen:
+			// One hint per mailbox and modseq (SetPrivateSeen gives a
+			// call's rows one modseq).
+			p := fmt.Sprintf("%c %x %d %d %d", hintPrivateSeen, node, c.AccountID, c.MailboxID, c.ModSeq)
+			if len(out) == 0 || out[len(out)-1] != p {
+				out = append(out, p)
+			}
 		case store.ChangeAdded, store.ChangeFlags, store.ChangeExpunged:
 			sp := spans[c.MailboxID]
 			if sp == nil {
@@ -154,6 +165,16 @@ func decodeHint(p string) (hint, error) {
 			return h, errBadHint
 		}
 		return h, nil
+	case hintPrivateSeen:
+		if len(f) != 5 {
+			return h, errBadHint
+		}
+		mb, ms := num(3), num(4)
+		if mb < 0 || ms <= 0 {
+			return h, errBadHint
+		}
+		h.mailbox, h.hi = mb, store.ModSeq(ms)
+		return h, nil
 	case hintMessages:
 		if len(f) != 8 {
 			return h, errBadHint
@@ -174,7 +195,8 @@ func decodeHint(p string) (hint, error) {
 			return h, errBadHint
 		}
 		kind, mb, uv := num(3), num(4), num(5)
-		if kind < int64(store.ChangeMailboxCreated) || kind > int64(store.ChangeUnsubscribed) || mb < 0 || uv < 0 || uv > 1<<32-1 {
+		okKind := kind >= int64(store.ChangeMailboxCreated) && kind <= int64(store.ChangeUnsubscribed) || kind == int64(store.ChangeACL)
+		if !okKind || mb < 0 || uv < 0 || uv > 1<<32-1 {
 			return h, errBadHint
 		}
 		// The names are Go-quoted and may contain spaces: parse the

@@ -185,6 +185,25 @@ func (l *listener) serve(ctx context.Context, conn *pgx.Conn) error {
 // handle applies one notification.
 func (l *listener) handle(ctx context.Context, h hint) {
 	self := h.node == l.s.node
+	switch {
+	case h.kind == hintList && h.change.Kind == store.ChangeACL:
+		// Whose rights an ACL change touches is for each session to
+		// work out: every node hears it, watched account or not.
+		if !self {
+			l.pub.Publish([]store.Change{h.change})
+		}
+		return
+	case h.kind == hintPrivateSeen:
+		if !self && l.pub.Watched(h.account) {
+			cs, err := l.s.readPrivateSeen(ctx, h.account, h.mailbox, h.hi)
+			if err != nil {
+				l.log.Warn("change bus: reading private seen", "mailbox", h.mailbox, "err", err)
+				return
+			}
+			l.pub.Publish(cs)
+		}
+		return
+	}
 	if !l.pub.Watched(h.account) {
 		delete(l.accts, h.account)
 		return
@@ -518,4 +537,30 @@ func (s *Store) readChanges(ctx context.Context, account, mailboxID int64, from,
 		return rows.Err()
 	})
 	return out, err
+}
+
+// readPrivateSeen reads the private \Seen rows account's write at modseq
+// left on mailboxID (a hintPrivateSeen) as store.ChangePrivateSeen. A
+// row changed again since has a later modseq and its own hint.
+func (s *Store) readPrivateSeen(ctx context.Context, account, mailboxID int64, modseq store.ModSeq) ([]store.Change, error) {
+	rows, err := s.query(ctx, `SELECT uid, seen FROM privseen WHERE mailbox = $1 AND account = $2 AND modseq = $3 ORDER BY uid`,
+		mailboxID, account, int64(modseq))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Change
+	for rows.Next() {
+		var uid int64
+		var seen bool
+		if err := rows.Scan(&uid, &seen); err != nil {
+			return nil, err
+		}
+		c := store.Change{Kind: store.ChangePrivateSeen, AccountID: account, MailboxID: mailboxID, UID: store.UID(uid), ModSeq: modseq}
+		if seen {
+			c.Flags.System = store.FlagSeen
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }

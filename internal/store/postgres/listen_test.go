@@ -25,6 +25,21 @@ func TestHintRoundTrip(t *testing.T) {
 		{Kind: store.ChangeSubscribed, AccountID: 7, Name: "a b"},
 	}
 	ps := encodeHints(node, changes)
+	// An ACL change travels as a list hint; private \Seen as one hint
+	// per mailbox and modseq.
+	for _, p := range encodeHints(node, []store.Change{{Kind: store.ChangeACL, AccountID: 7, MailboxID: 3, Name: "Team"}}) {
+		if h, err := decodeHint(p); err != nil || h.kind != hintList || h.change.Kind != store.ChangeACL || h.change.Name != "Team" || h.change.MailboxID != 3 {
+			t.Errorf("ACL hint %q: %+v %v", p, h, err)
+		}
+	}
+	pv := encodeHints(node, []store.Change{{Kind: store.ChangePrivateSeen, AccountID: 8, MailboxID: 3, UID: 1, ModSeq: 30},
+		{Kind: store.ChangePrivateSeen, AccountID: 8, MailboxID: 3, UID: 2, ModSeq: 30}})
+	if len(pv) != 1 {
+		t.Fatalf("private seen hints: %q", pv)
+	}
+	if h, err := decodeHint(pv[0]); err != nil || h.kind != hintPrivateSeen || h.account != 8 || h.mailbox != 3 || h.hi != 30 {
+		t.Errorf("private seen hint %q: %+v %v", pv[0], h, err)
+	}
 	var got []hint
 	for _, p := range ps {
 		h, err := decodeHint(p)
@@ -58,7 +73,7 @@ func TestHintRoundTrip(t *testing.T) {
 		t.Errorf("long name: %q -> %+v, %v", long[0][:min(40, len(long[0]))], h, err)
 	}
 	for _, bad := range []string{"", "M", "M 1 2 3 4 5 6", "M 1 2 3 5 4 0 0", "M 1 2 3 4 5 7 6", "M zz 2 3 4 5 6 7",
-		"L 1 2 99 1 1 \"a\" \"\"", "L 1 2 6 1 1 \"a\"", "L 1 2 6 1 1 \"a\" \"b\" x", "R 1", "R 1 -2", "X 1 2", "M 1 2 3 -4 5 6 7"} {
+		"L 1 2 99 1 1 \"a\" \"\"", "L 1 2 6 1 1 \"a\"", "L 1 2 6 1 1 \"a\" \"b\" x", "R 1", "R 1 -2", "X 1 2", "M 1 2 3 -4 5 6 7", "P 1 2 3", "P 1 2 3 0", "P 1 2 3 4 5"} {
 		if h, err := decodeHint(bad); err == nil {
 			t.Errorf("decodeHint(%q) = %+v, want an error", bad, h)
 		}
@@ -73,6 +88,12 @@ func FuzzDecodeHint(f *testing.F) {
 		f.Add(p)
 	}
 	f.Add("R ff 12")
+	for _, p := range encodeHints(1, []store.Change{
+		{Kind: store.ChangeACL, AccountID: 1, MailboxID: 2, Name: "Team"},
+		{Kind: store.ChangePrivateSeen, AccountID: 3, MailboxID: 2, UID: 4, ModSeq: 9},
+	}) {
+		f.Add(p)
+	}
 	f.Fuzz(func(t *testing.T, p string) {
 		h, err := decodeHint(p)
 		if err != nil {
@@ -87,6 +108,12 @@ func FuzzDecodeHint(f *testing.F) {
 		case hintMessages:
 			if h.hi <= h.lo {
 				t.Fatalf("accepted empty range: %+v", h)
+			}
+			return
+		case hintPrivateSeen:
+			again = encodeHints(h.node, []store.Change{{Kind: store.ChangePrivateSeen, AccountID: h.account, MailboxID: h.mailbox, ModSeq: h.hi}})
+			if h2, err := decodeHint(again[0]); err != nil || h2.kind != h.kind || h2.node != h.node || h2.account != h.account || h2.mailbox != h.mailbox || h2.hi != h.hi {
+				t.Fatalf("private seen round trip: %q -> %+v, %v; want %+v", again[0], h2, err, h)
 			}
 			return
 		default:
@@ -359,4 +386,73 @@ func TestListenPoll(t *testing.T) {
 		t.Fatalf("poll found:%s\nwant:%s", fmtChanges(got), fmtChanges(ch))
 	}
 	t.Logf("the poll found the silent change after %s", time.Since(start).Round(time.Millisecond))
+}
+
+// TestListenACLAndPrivateSeen: an ACL change made on node B reaches
+// every subscription on node A, whether or not its account is watched
+// (store.ChangeACL names the owner; whose rights it changes is for the
+// sessions to work out), and a private \Seen change B makes for bob on
+// alice's mailbox reaches bob's subscription on A with the UIDs and the
+// seen state, not alice's.
+func TestListenACLAndPrivateSeen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b, alice := twoNodes(t)
+	bob, err := a.CreateAccount(ctx, "bob", []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	busA := notify.New()
+	bobSub := busA.Subscribe(bob.ID)
+	defer bobSub.Close()
+	aliceSub := busA.Subscribe(alice.ID)
+	defer aliceSub.Close()
+	listening := make(chan struct{}, 4)
+	startListener(t, a, busA, ListenOptions{Poll: time.Hour, OnListen: func(uint32) { listening <- struct{}{} }})
+	<-listening
+
+	mb, _, err := b.CreateMailbox(ctx, alice.ID, "Team", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect(t, aliceSub, 1, 10*time.Second) // the CREATE
+	if _, _, err := b.AppendMessages(ctx, mb.ID, []store.NewMessage{msg("one"), msg("two"), msg("three")}); err != nil {
+		t.Fatal(err)
+	}
+	collect(t, aliceSub, 3, 10*time.Second)
+
+	if err := b.SetACL(ctx, mb.ID, "bob", "lrs"); err != nil {
+		t.Fatal(err)
+	}
+	want := store.Change{Kind: store.ChangeACL, AccountID: alice.ID, MailboxID: mb.ID, Name: "Team"}
+	for who, sub := range map[string]*notify.Subscription{"bob": bobSub, "alice": aliceSub} {
+		got := collect(t, sub, 1, 10*time.Second)
+		if len(got) != 1 || key(got[0]) != key(want) {
+			t.Fatalf("%s heard after SETACL on B:%s", who, fmtChanges(got))
+		}
+	}
+
+	res, err := b.SetPrivateSeen(ctx, mb.ID, bob.ID, []store.UID{1, 3}, true)
+	if err != nil || len(res) != 2 {
+		t.Fatalf("SetPrivateSeen: %v %v", res, err)
+	}
+	got := collect(t, bobSub, 2, 10*time.Second)
+	for i, u := range []store.UID{1, 3} {
+		c := got[i]
+		if c.Kind != store.ChangePrivateSeen || c.AccountID != bob.ID || c.MailboxID != mb.ID || c.UID != u ||
+			c.ModSeq != res[i].ModSeq || c.Flags.System&store.FlagSeen == 0 {
+			t.Fatalf("bob heard %+v, want UID %d seen at %d", c, u, res[i].ModSeq)
+		}
+	}
+	if _, err := b.SetPrivateSeen(ctx, mb.ID, bob.ID, []store.UID{3}, false); err != nil {
+		t.Fatal(err)
+	}
+	got = collect(t, bobSub, 1, 10*time.Second)
+	if c := got[0]; c.Kind != store.ChangePrivateSeen || c.UID != 3 || c.Flags.System&store.FlagSeen != 0 {
+		t.Fatalf("bob heard %+v after clearing UID 3", c)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if cs := aliceSub.Drain(); len(cs) != 0 {
+		t.Fatalf("alice heard bob's private \\Seen:%s", fmtChanges(cs))
+	}
 }

@@ -52,6 +52,8 @@ type Store struct {
 	silent bool
 	// quotaDefaults are the [quota] limits (quota.go).
 	quotaDefaults atomic.Pointer[store.QuotaLimits]
+	// quotaOff: limits are not enforced ([quota] enforce = false).
+	quotaOff atomic.Bool
 }
 
 var (

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 
@@ -96,11 +97,69 @@ func (s *Store) SetPrivateSeen(ctx context.Context, mailboxID, accountID int64, 
 			mailboxID, accountID, changed, seen, int64(modseq)); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE mailboxes SET highestmodseq = $1 WHERE id = $2`, int64(modseq), mailboxID)
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE mailboxes SET highestmodseq = $1 WHERE id = $2`, int64(modseq), mailboxID); err != nil {
+			return err
+		}
+		// Other nodes' sessions of the user hear it (hintPrivateSeen);
+		// the caller publishes it on this node.
+		return s.notifyTx(ctx, tx, []store.Change{{Kind: store.ChangePrivateSeen, AccountID: accountID, MailboxID: mailboxID, ModSeq: modseq}})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+var _ store.PrivateSeenCopier = (*Store)(nil)
+
+// AllPrivateSeen implements store.PrivateSeenCopier.
+func (s *Store) AllPrivateSeen(ctx context.Context, mailboxID int64) ([]store.AccountPrivateSeen, error) {
+	rows, err := s.query(ctx, `SELECT p.account, p.uid, p.seen, p.modseq FROM privseen p
+		WHERE p.mailbox = $1
+		AND EXISTS (SELECT 1 FROM msgflags f WHERE f.mailbox = p.mailbox AND f.uid = p.uid)
+		ORDER BY p.account, p.uid`, mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.AccountPrivateSeen
+	for rows.Next() {
+		var acct, uid, modseq int64
+		var seen bool
+		if err := rows.Scan(&acct, &uid, &seen, &modseq); err != nil {
+			return nil, err
+		}
+		out = append(out, store.AccountPrivateSeen{AccountID: acct,
+			PrivateSeen: store.PrivateSeen{UID: store.UID(uid), Seen: seen, ModSeq: store.ModSeq(modseq)}})
+	}
+	return out, rows.Err()
+}
+
+// ImportPrivateSeen implements store.PrivateSeenCopier.
+func (s *Store) ImportPrivateSeen(ctx context.Context, mailboxID, accountID int64, rows []store.PrivateSeen) error {
+	uids := make([]int64, len(rows))
+	seen := make([]bool, len(rows))
+	mods := make([]int64, len(rows))
+	for i, r := range rows {
+		uids[i], seen[i], mods[i] = int64(r.UID), r.Seen, int64(r.ModSeq)
+	}
+	return s.write(ctx, func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM mailboxes WHERE id = $1`, mailboxID).Scan(&one); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return store.ErrNoMailbox
+			}
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO privseen (mailbox, account, uid, seen, modseq)
+			SELECT $1, $2, r.uid, r.seen, r.modseq
+			FROM unnest($3::bigint[], $4::boolean[], $5::bigint[]) AS r (uid, seen, modseq)
+			WHERE EXISTS (SELECT 1 FROM msgflags f WHERE f.mailbox = $1 AND f.uid = r.uid)
+			ON CONFLICT (mailbox, account, uid) DO UPDATE SET seen = excluded.seen, modseq = excluded.modseq`,
+			mailboxID, accountID, uids, seen, mods)
+		return err
+	})
 }

@@ -103,3 +103,50 @@ func (s *Store) SetPrivateSeen(ctx context.Context, mailboxID, accountID int64, 
 	}
 	return out, nil
 }
+
+var _ store.PrivateSeenCopier = (*Store)(nil)
+
+// AllPrivateSeen implements store.PrivateSeenCopier.
+func (s *Store) AllPrivateSeen(ctx context.Context, mailboxID int64) ([]store.AccountPrivateSeen, error) {
+	var out []store.AccountPrivateSeen
+	err := s.read(ctx, func(r *reader) error {
+		out = nil
+		rows, err := r.query(`SELECT p.account, p.uid, p.seen, p.modseq FROM privseen p
+			WHERE p.mailbox = ?
+			AND EXISTS (SELECT 1 FROM msgflags f WHERE f.mailbox = p.mailbox AND f.uid = p.uid)
+			ORDER BY p.account, p.uid`, mailboxID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var acct, uid, modseq int64
+			var seen bool
+			if err := rows.Scan(&acct, &uid, &seen, &modseq); err != nil {
+				return err
+			}
+			out = append(out, store.AccountPrivateSeen{AccountID: acct,
+				PrivateSeen: store.PrivateSeen{UID: store.UID(uid), Seen: seen, ModSeq: store.ModSeq(modseq)}})
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// ImportPrivateSeen implements store.PrivateSeenCopier.
+func (s *Store) ImportPrivateSeen(ctx context.Context, mailboxID, accountID int64, rows []store.PrivateSeen) error {
+	return s.write(ctx, func(t *wtx) error {
+		if _, err := loadMbox(t, mailboxID); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if _, err := t.exec(`INSERT INTO privseen (mailbox, account, uid, seen, modseq)
+				SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM msgflags WHERE mailbox = ?1 AND uid = ?3)
+				ON CONFLICT (mailbox, account, uid) DO UPDATE SET seen = excluded.seen, modseq = excluded.modseq`,
+				mailboxID, accountID, int64(r.UID), r.Seen, int64(r.ModSeq)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -40,7 +40,7 @@ func BenchmarkAppendQuota(b *testing.B) {
 			}); err != nil {
 				b.Fatal(err)
 			}
-			off.noQuotaCheck = true
+			off.SetQuotaEnforced(false)
 			var onT, offT []time.Duration
 			i := 0
 			appendOne := func(s *Store, box int64, times *[]time.Duration) {

@@ -119,8 +119,9 @@ type Store struct {
 
 	// quotaDefaults are the [quota] limits (quota.go).
 	quotaDefaults atomic.Pointer[store.QuotaLimits]
-	// noQuotaCheck, a benchmark switch, skips checkQuota (quota.go).
-	noQuotaCheck bool
+	// quotaOff: limits are not enforced ([quota] enforce = false,
+	// SetQuotaEnforced).
+	quotaOff atomic.Bool
 }
 
 var _ store.Store = (*Store)(nil)

@@ -242,3 +242,33 @@ func testQuotaConcurrent(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	checkUsage(t, s, a.ID, u)
 }
+
+// testQuotaEnforced: with limits turned off ([quota] enforce = false)
+// nothing is refused for quota and Quota reports no limits, while usage
+// is still kept and the stored override survives; turned on again, the
+// next write over the limit is refused with no recount.
+func testQuotaEnforced(t *testing.T, open func(t *testing.T) store.Store) {
+	s := openClosed(t, open)
+	ctx := context.Background()
+	q := quotas(t, s)
+	q.SetQuotaDefaults(store.QuotaLimits{Messages: 2})
+	a, in := setup(t, s)
+	noErr(t, q.SetQuotaLimits(ctx, a.ID, store.QuotaLimits{Storage: store.QuotaInherit, Messages: 3}))
+	q.SetQuotaEnforced(false)
+	appendN(t, s, in.ID, 5)
+	got := must[*store.Quota](t)(q.Quota(ctx, a.ID))
+	if got.Limits != (store.QuotaLimits{}) || got.Override.Messages != 3 || got.Usage.Messages != 5 {
+		t.Fatalf("with limits off: %+v", got)
+	}
+	box := mkbox(t, s, a.ID, "Box")
+	_, _, err := s.CopyMessages(ctx, in.ID, []store.UID{1}, box.ID)
+	noErr(t, err)
+	q.SetQuotaEnforced(true)
+	got = must[*store.Quota](t)(q.Quota(ctx, a.ID))
+	if got.Limits.Messages != 3 || got.Usage.Messages != 6 {
+		t.Fatalf("limits on again: %+v", got)
+	}
+	_, _, err = s.AppendMessages(ctx, in.ID, []store.NewMessage{msg(9)})
+	wantErr(t, err, store.ErrOverQuota)
+	checkUsage(t, s, a.ID, store.QuotaUsage{Storage: got.Usage.Storage, Messages: 6})
+}

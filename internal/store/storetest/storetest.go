@@ -81,6 +81,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ImportUIDValidity", testImportUIDValidity},
 		{"SetModSeqs", testSetModSeqs},
 		{"AppPasswordHashes", testAppPasswordHashes},
+		{"DeletedSize", testDeletedSize},
+		{"PrivateSeenCopy", testPrivateSeenCopy},
+		{"QuotaEnforced", testQuotaEnforced},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -87,7 +87,7 @@ func handleStat(c *conn, cmd Command) error {
 		c.reply("-ERR STAT takes no argument")
 		return nil
 	}
-	c.reply(fmt.Sprintf("+OK %d %d", c.drop.count(), c.drop.size()))
+	c.reply(fmt.Sprintf("+OK %d %d", c.drop.count(), c.drop.octets()))
 	return nil
 }
 
@@ -96,7 +96,7 @@ func handleList(c *conn, cmd Command) error {
 	d := c.drop
 	if cmd.Arg != "" {
 		if n := c.msgArg(cmd.Arg); n > 0 {
-			c.reply(fmt.Sprintf("+OK %d %d", n, d.sizes[n-1]))
+			c.reply(fmt.Sprintf("+OK %d %d", n, d.size(n)))
 		}
 		return nil
 	}
@@ -111,7 +111,7 @@ func handleList(c *conn, cmd Command) error {
 		}
 		b = strconv.AppendInt(b[:0], int64(i+1), 10)
 		b = append(b, ' ')
-		b = strconv.AppendInt(b, d.sizes[i], 10)
+		b = strconv.AppendInt(b, d.size(i+1), 10)
 		b = append(b, '\r', '\n')
 		c.bw.Write(b)
 	}
@@ -239,7 +239,7 @@ func (c *conn) sendMessage(n int, lines int64) error {
 		return err
 	}
 	if lines < 0 {
-		c.okOctets(d.sizes[n-1])
+		c.okOctets(d.size(n))
 	} else {
 		c.reply("+OK")
 	}

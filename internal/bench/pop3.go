@@ -69,7 +69,7 @@ func runPOP3(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.server, "server", "server", "label for the results (e.g. dovecot, barid)")
 	fs.StringVar(&o.json, "json", "", "append the result as one JSON line to this file")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:110", "POP3 server host:port (USER/PASS without TLS: use loopback)")
-	fs.StringVar(&o.imapAddr, "imap-addr", "", "the same server's IMAP host:port: after the POP3 memory phase, measure -sessions IMAP sessions (LOGIN, SELECT INBOX) the same way, for comparison")
+	fs.StringVar(&o.imapAddr, "imap-addr", "", "the same server's IMAP host:port: after the POP3 memory phase, measure -sessions IMAP sessions (LOGIN, SELECT INBOX) the same way, for comparison (the second phase comes out smaller: read the two as an upper and a lower bound, docs/benchmarks.md)")
 	fs.StringVar(&o.userFmt, "user-fmt", "user%d", "user name template; %d is the user number")
 	fs.StringVar(&o.password, "password", "password", "password of every user")
 	fs.IntVar(&o.users, "users", 10, "users 1..N; RETR client k logs in as user k (one POP3 session per maildrop)")

@@ -76,7 +76,8 @@ type recordWindow struct {
 const readAheadBytes = 128 << 10
 
 // inlineBatch is the blob store's batch read of inline message bytes
-// (blob/tiered over store/sqlite: one query for several messages).
+// (blob/tiered over store/sqlite: one query for several messages; the
+// bytes fn gets are valid only until it returns).
 type inlineBatch interface {
 	OpenInlineMany(ctx context.Context, ids []string, fn func(id string, data []byte) error) error
 }

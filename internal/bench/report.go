@@ -805,6 +805,11 @@ func (o *reportOpts) pop3(m md, recs []Record) {
 		m.row("KiB per session", o.cell(b, func(r *Record) string { return f1(r.POP3.PerConnKiB) }),
 			o.cell(c, func(r *Record) string { return f1(r.POP3.PerConnKiB) }),
 			ratioRec(b, c, func(r *Record) float64 { return r.POP3.PerConnKiB }))
+		if (b != nil && b.POP3 != nil && b.POP3.IMAPSessions > 0) || (c != nil && c.POP3 != nil && c.POP3.IMAPSessions > 0) {
+			m.row("KiB per IMAP session, same method", o.cell(b, func(r *Record) string { return f1(r.POP3.IMAPPerConnKiB) }),
+				o.cell(c, func(r *Record) string { return f1(r.POP3.IMAPPerConnKiB) }),
+				ratioRec(b, c, func(r *Record) float64 { return r.POP3.IMAPPerConnKiB }))
+		}
 		m.p("")
 	}
 }

@@ -40,7 +40,14 @@ type bodyWriter struct {
 	err     error // the first write error: the client is gone
 }
 
-var crcr = []byte("\r\r")
+// The bytes bodyWriter adds, as variables: a []byte literal passed to
+// a Write would be allocated on every call.
+var (
+	crcr       = []byte("\r\r")
+	dot        = []byte(".")
+	crlf       = []byte("\r\n")
+	terminator = []byte(".\r\n")
+)
 
 func (b *bodyWriter) write(p []byte) {
 	nn, err := b.w.Write(p)
@@ -56,7 +63,7 @@ func (b *bodyWriter) partial(p []byte) {
 		return
 	}
 	if b.atStart && p[0] == '.' {
-		b.write([]byte{'.'})
+		b.write(dot)
 	}
 	b.atStart = false
 	t := trailingCRs(p)
@@ -97,13 +104,13 @@ func (b *bodyWriter) line(p []byte) {
 	keepP := len(p) - min(s, len(p))
 	blank := b.atStart && keepCarry == 0 && keepP == 0
 	if b.atStart && keepP > 0 && p[0] == '.' {
-		b.write([]byte{'.'})
+		b.write(dot)
 	}
 	if keepCarry > 0 {
 		b.write(crcr[:keepCarry])
 	}
 	b.write(p[:keepP])
-	b.write([]byte("\r\n"))
+	b.write(crlf)
 	b.carry = 0
 	b.atStart = true
 	if !b.top {
@@ -128,9 +135,9 @@ func (b *bodyWriter) finish() {
 		b.carry = 0
 	}
 	if !b.atStart {
-		b.write([]byte("\r\n"))
+		b.write(crlf)
 	}
-	b.write([]byte(".\r\n"))
+	b.write(terminator)
 }
 
 // cleanLines returns the length of the longest prefix of buf made of

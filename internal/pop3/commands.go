@@ -87,7 +87,7 @@ func handleStat(c *conn, cmd Command) error {
 		c.reply("-ERR STAT takes no argument")
 		return nil
 	}
-	c.reply(fmt.Sprintf("+OK %d %d", c.drop.count(), c.drop.size()))
+	c.reply(fmt.Sprintf("+OK %d %d", c.drop.count(), c.drop.octets()))
 	return nil
 }
 
@@ -96,7 +96,7 @@ func handleList(c *conn, cmd Command) error {
 	d := c.drop
 	if cmd.Arg != "" {
 		if n := c.msgArg(cmd.Arg); n > 0 {
-			c.reply(fmt.Sprintf("+OK %d %d", n, d.sizes[n-1]))
+			c.reply(fmt.Sprintf("+OK %d %d", n, d.size(n)))
 		}
 		return nil
 	}
@@ -111,7 +111,7 @@ func handleList(c *conn, cmd Command) error {
 		}
 		b = strconv.AppendInt(b[:0], int64(i+1), 10)
 		b = append(b, ' ')
-		b = strconv.AppendInt(b, d.sizes[i], 10)
+		b = strconv.AppendInt(b, d.size(i+1), 10)
 		b = append(b, '\r', '\n')
 		c.bw.Write(b)
 	}
@@ -212,14 +212,14 @@ func (c *conn) sendMessage(n int, lines int64) error {
 		c.reply(fmt.Sprintf("-ERR Message %d expunged.", n))
 		return nil
 	}
-	data, err := d.prefetched(c.ctx(), n)
+	data, inFile, err := d.prefetched(c.ctx(), n)
 	if err != nil {
 		c.storeError("Cannot read the message", err)
 		return nil
 	}
-	var r blob.Reader
+	var r blob.Reader // the blob, when its bytes were not read ahead
 	if data == nil {
-		r, err = c.srv.cfg.Blobs.Open(c.ctx(), blobID)
+		r, err = c.openBlob(blobID, inFile)
 		if errors.Is(err, blob.ErrNotFound) {
 			// Expunged since the window was read (its inline bytes went
 			// with it)? Ask the store again.
@@ -239,7 +239,7 @@ func (c *conn) sendMessage(n int, lines int64) error {
 		return err
 	}
 	if lines < 0 {
-		c.okOctets(d.sizes[n-1])
+		c.okOctets(d.size(n))
 	} else {
 		c.reply("+OK")
 	}
@@ -267,8 +267,26 @@ func (c *conn) sendMessage(n int, lines int64) error {
 			return err
 		}
 	}
-	c.log.Debug("sent message", "user", c.userName(), "uid", uid, "bytes", sent, "top", lines >= 0)
+	if c.debug() {
+		c.log.Debug("sent message", "user", c.userName(), "uid", uid, "bytes", sent, "top", lines >= 0)
+	}
 	return nil
+}
+
+// fileStore is a blob store with its file store behind it
+// (blob/tiered): a blob the inline store said it does not have is
+// opened there directly.
+type fileStore interface {
+	Files() blob.Store
+}
+
+// openBlob opens message bytes that were not read ahead; inFile says
+// the inline store does not have them (maildrop.prefetched).
+func (c *conn) openBlob(id string, inFile bool) (blob.Reader, error) {
+	if fs, ok := c.srv.cfg.Blobs.(fileStore); ok && inFile {
+		return fs.Files().Open(c.ctx(), id)
+	}
+	return c.srv.cfg.Blobs.Open(c.ctx(), id)
 }
 
 // readerAt reads a blob from its start.

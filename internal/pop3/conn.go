@@ -121,7 +121,7 @@ func (c *conn) setWaiting(w bool) bool {
 
 // ctx is the context for store work: not cancelled by Shutdown, so a
 // QUIT in progress completes its expunge.
-func (c *conn) ctx() context.Context { return context.WithoutCancel(c.srv.ctx) }
+func (c *conn) ctx() context.Context { return c.srv.storeCtx }
 
 func (c *conn) serve() {
 	defer func() {
@@ -334,6 +334,11 @@ func (c *conn) reply(line string) {
 	}
 }
 
+// debug reports whether debug records are logged: the arguments of a
+// record cost allocations even when it is dropped, so the per-message
+// ones are built only then.
+func (c *conn) debug() bool { return c.log.Enabled(c.srv.ctx, slog.LevelDebug) }
+
 func (c *conn) trace(msg string) {
 	if c.srv.cfg.Trace {
 		c.log.Debug(msg, "user", c.userName())
@@ -382,10 +387,13 @@ func (c *conn) flush() error {
 	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Minute))
 	err := c.bw.Flush()
 	c.releaseBig()
-	if err == nil && c.drop != nil {
-		for _, n := range c.seenPending {
-			c.drop.markSeen(n)
+	if c.drop != nil {
+		if err == nil {
+			for _, n := range c.seenPending {
+				c.drop.markSeen(n)
+			}
 		}
+		c.drop.release()
 	}
 	c.seenPending = c.seenPending[:0]
 	return err

@@ -74,6 +74,9 @@ type Server struct {
 	net    netserve.Set[*conn]
 	ctx    context.Context
 	cancel context.CancelFunc
+	// storeCtx is ctx without its cancellation (conn.ctx), made once
+	// rather than on every store call.
+	storeCtx context.Context
 
 	// locked holds the maildrops (INBOX mailbox ids) that a POP3 session
 	// has open (RFC 1939 §4: an exclusive-access lock on the maildrop).
@@ -113,6 +116,7 @@ func New(cfg Config) *Server {
 		observing: cfg.Metrics != nil || cfg.LogCommands,
 		ctx:       ctx,
 		cancel:    cancel,
+		storeCtx:  context.WithoutCancel(ctx),
 		locked:    make(map[int64]struct{}),
 	}
 }
@@ -176,7 +180,29 @@ func isLoopback(nc net.Conn) bool { return netserve.IsLoopback(nc) }
 var (
 	bigWriters = make(chan *bufio.Writer, 32)
 	readers    = make(chan *bufio.Reader, 32)
+	arenas     = make(chan []byte, 32)
 )
+
+// getArena returns an empty buffer of readAheadBytes capacity for the
+// bytes of messages read ahead (maildrop.prefetched).
+func getArena() []byte {
+	select {
+	case a := <-arenas:
+		return a
+	default:
+		return make([]byte, 0, readAheadBytes)
+	}
+}
+
+func putArena(a []byte) {
+	if cap(a) != readAheadBytes {
+		return
+	}
+	select {
+	case arenas <- a[:0]:
+	default:
+	}
+}
 
 func getBigWriter() *bufio.Writer {
 	select {

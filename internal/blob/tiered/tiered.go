@@ -54,7 +54,9 @@ func (s *Store) Open(ctx context.Context, id string) (blob.Reader, error) {
 
 // OpenInlineMany calls fn with the bytes of each of ids that the inline
 // source has, in no particular order, in one query; the others are in
-// the file store (Open them one by one). It returns
+// the file store (Open them one by one). id and data are valid only
+// until fn returns (store/sqlite hands over its own buffer): fn copies
+// what it keeps. It returns
 // errors.ErrUnsupported if the source has no batch read (store/sqlite
 // has one; a reader then opens each blob in turn, as before).
 func (s *Store) OpenInlineMany(ctx context.Context, ids []string, fn func(id string, data []byte) error) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"barid/internal/store"
 )
@@ -94,12 +95,31 @@ func (s *Store) OpenInline(ctx context.Context, blobID string) (data []byte, ok 
 // database, in no particular order, in one query: a reader that knows
 // which messages it will send next (POP3 RETR in order) pays one
 // statement for several. IDs without an inline row (in the blob store)
-// are skipped; an ID given twice is reported once. data is fn's to keep.
+// are skipped; an ID given twice is reported once. id and data are
+// SQLite's memory, valid only until fn returns (inline_sink.go): fn
+// copies what it keeps. An error from fn stops the read and is
+// returned.
 func (s *Store) OpenInlineMany(ctx context.Context, ids []string, fn func(id string, data []byte) error) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	list, err := json.Marshal(ids)
+	// Each ID once: the query joins the list to the table (an IN
+	// (subquery) built a temporary B-tree per call).
+	uniq := ids
+	for i := 1; i < len(ids) && len(uniq) == len(ids); i++ {
+		if slices.Contains(ids[:i], ids[i]) {
+			uniq = nil
+		}
+	}
+	if uniq == nil {
+		uniq = make([]string, 0, len(ids))
+		for _, id := range ids {
+			if !slices.Contains(uniq, id) {
+				uniq = append(uniq, id)
+			}
+		}
+	}
+	list, err := json.Marshal(uniq)
 	if err != nil {
 		return err
 	}
@@ -107,27 +127,23 @@ func (s *Store) OpenInlineMany(ctx context.Context, ids []string, fn func(id str
 	if store.IsBulk(ctx) {
 		read = s.bulkRead
 	}
-	return read(ctx, func(r *reader) error {
-		rows, err := r.query(`SELECT id, data FROM blobdata WHERE id IN (SELECT value FROM json_each(?))`, string(list))
+	sink := &inlineSink{fn: fn}
+	slot := takeSinkSlot(sink)
+	defer releaseSinkSlot(slot)
+	err = read(ctx, func(r *reader) error {
+		rows, err := r.query(`SELECT `+inlineSinkFunc+`(?, b.id, b.data) FROM json_each(?) j CROSS JOIN blobdata b ON b.id = j.value`, slot, string(list))
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var id string
-			var data []byte
-			if err := rows.Scan(&id, &data); err != nil {
-				return err
-			}
-			if data == nil {
-				data = []byte{}
-			}
-			if err := fn(id, data); err != nil {
-				return err
-			}
 		}
 		return rows.Err()
 	})
+	if sink.err != nil {
+		return sink.err
+	}
+	return err
 }
 
 // InlineIDs calls fn with the ID of every blob kept in the database (the

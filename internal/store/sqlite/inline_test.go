@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"barid/internal/store"
@@ -291,10 +292,11 @@ func TestOpenInlineMany(t *testing.T) {
 	notInline := inlineMsg("Subject: in a file\r\n\r\n").BlobID
 	got := map[string][]byte{}
 	err := e.s.OpenInlineMany(e.ctx, []string{b.BlobID, notInline, a.BlobID, gone.BlobID, empty.BlobID, a.BlobID}, func(id string, data []byte) error {
+		id = strings.Clone(id) // SQLite's memory, valid during fn
 		if _, dup := got[id]; dup {
 			t.Errorf("%s reported twice", id[:8])
 		}
-		got[id] = data
+		got[id] = bytes.Clone(data) // SQLite's memory, valid during fn
 		return nil
 	})
 	if err != nil {
@@ -313,5 +315,79 @@ func TestOpenInlineMany(t *testing.T) {
 	stop := errors.New("stop")
 	if err := e.s.OpenInlineMany(e.ctx, []string{a.BlobID, b.BlobID}, func(string, []byte) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("fn's error: %v", err)
+	}
+}
+
+// TestOpenInlineManyConcurrent: calls running at once on several
+// reader connections each get their own rows (inline_sink.go routes
+// rows by slot), also when one call's fn starts another.
+func TestOpenInlineManyConcurrent(t *testing.T) {
+	e := newInlineEnv(t)
+	// Three calls at once, one of which starts a fourth from its fn:
+	// at most 4 connections, the readers a store has at least.
+	const calls = 3
+	var msgs [calls][]store.NewMessage
+	for c := range calls {
+		for k := range 3 {
+			m := inlineMsg(fmt.Sprintf("Subject: call %d message %d\r\n\r\n%s\r\n", c, k, strings.Repeat("x", 5000*k)))
+			e.append(e.inbox, m)
+			msgs[c] = append(msgs[c], m)
+		}
+	}
+	ids := func(c int) []string {
+		var out []string
+		for _, m := range msgs[c] {
+			out = append(out, m.BlobID)
+		}
+		return out
+	}
+	check := func(c int, got map[string][]byte) error {
+		if len(got) != len(msgs[c]) {
+			return fmt.Errorf("call %d: %d rows, want %d", c, len(got), len(msgs[c]))
+		}
+		for _, m := range msgs[c] {
+			if !bytes.Equal(got[m.BlobID], m.Inline) {
+				return fmt.Errorf("call %d: wrong bytes for %.8s", c, m.BlobID)
+			}
+		}
+		return nil
+	}
+	errs := make(chan error, calls)
+	for c := range calls {
+		go func() {
+			for range 20 {
+				got := map[string][]byte{}
+				nested := c == 0
+				err := e.s.OpenInlineMany(e.ctx, ids(c), func(id string, data []byte) error {
+					got[strings.Clone(id)] = bytes.Clone(data)
+					if nested {
+						// Another call from inside fn: its own slot.
+						nested = false
+						inner := map[string][]byte{}
+						if err := e.s.OpenInlineMany(e.ctx, ids(c+1), func(id string, data []byte) error {
+							inner[strings.Clone(id)] = bytes.Clone(data)
+							return nil
+						}); err != nil {
+							return err
+						}
+						return check(c+1, inner)
+					}
+					return nil
+				})
+				if err == nil {
+					err = check(c, got)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range calls {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }

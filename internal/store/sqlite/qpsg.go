@@ -22,6 +22,7 @@ func init() {
 	d.RegisterConnectionHook(func(c sqlite.ExecQuerierContext, _ string) error {
 		return enableQPSG(c)
 	})
+	registerInlineSink(d)
 	sql.Register(driverName, d)
 }
 

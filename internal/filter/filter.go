@@ -285,6 +285,7 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 	}
 	var outgoing []*store.OutgoingMail
 	var vacations []sieve.Vacation
+	var notifies []sieve.Notify
 	failed := false
 	for _, a := range res.Actions {
 		switch a := a.(type) {
@@ -321,6 +322,8 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 			}
 		case sieve.Vacation:
 			vacations = append(vacations, a)
+		case sieve.Notify:
+			notifies = append(notifies, a)
 		}
 	}
 	if res.ImplicitKeep {
@@ -331,11 +334,20 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 		// is (its storage transactions roll back, nothing is sent) and
 		// the message is kept, without the script's flags.
 		targets = []target{{mb: rc.Default}}
-		outgoing, vacations = nil, nil
+		outgoing, vacations, notifies = nil, nil, nil
+		res.Message, res.EditedHeader = nil, nil
 	}
 
 	stored := p
-	if res.EditedHeader != nil && len(targets) > 0 {
+	if res.Message != nil && len(targets) > 0 {
+		// RFC 5703 §5-6: replace/enclose made a new message; the
+		// copies carry it.
+		np, err := f.Deliver.Prepare(ctx, bytes.NewReader(res.Message), 0, store.Flags{}, p.InternalDate)
+		if err != nil {
+			return nil, err
+		}
+		stored = np
+	} else if res.EditedHeader != nil && len(targets) > 0 {
 		// RFC 5293: the stored copies carry the edited header.
 		raw, err := msg.Raw()
 		if err != nil {
@@ -378,6 +390,11 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 	// deliver again and store a second copy.
 	for _, v := range vacations {
 		if m := f.vacation(ctx, rc, env, msg, v, log); m != nil {
+			outgoing = append(outgoing, m)
+		}
+	}
+	for _, n := range notifies {
+		if m := f.notify(rc, env, msg, n, log); m != nil {
 			outgoing = append(outgoing, m)
 		}
 	}

@@ -12,10 +12,11 @@ import (
 
 // Script is a compiled Sieve script, safe for concurrent Execute calls.
 type Script struct {
-	name string
-	cmds []*node
-	exts map[string]bool // required capabilities
-	opts Options
+	name    string
+	cmds    []*node
+	exts    map[string]bool // required capabilities
+	enabled map[string]bool // capabilities available (ihave, RFC 5463)
+	opts    Options
 }
 
 // Name is the name the script was compiled under.
@@ -83,7 +84,7 @@ func (c *compiler) compile(src []byte) (*Script, error) {
 		c.diags = append(c.diags, Diag{Line: serr.line, Col: serr.col, Msg: serr.msg, Err: serr.err})
 		return nil, &CompileError{Name: c.name, Errors: c.diags}
 	}
-	s := &Script{name: c.name, cmds: cmds, exts: c.exts, opts: c.opts}
+	s := &Script{name: c.name, cmds: cmds, exts: c.exts, enabled: c.enabled, opts: c.opts}
 	c.requires(cmds)
 	c.block(cmds, true, nil)
 	if c.exts["variables"] {
@@ -143,6 +144,11 @@ func (c *compiler) block(cmds []*node, top bool, loops []string) {
 			if p := n.tags["name"]; p != nil && p.kind == aStr && !slices.Contains(loops, p.strs[0]) {
 				c.errf(n.line, n.col, "break :name \"%s\" names no enclosing foreverypart", p.strs[0])
 			}
+		}
+		if (n.name == "if" || n.name == "elsif") && len(n.tests) == 1 && c.ihaveUnavailable(n.tests[0]) {
+			// RFC 5463 §4: a block guarded by an ihave of a capability
+			// that is not available is not checked, and never runs
+			continue
 		}
 		if n.hasBlock {
 			l := loops
@@ -480,7 +486,20 @@ func (c *compiler) semantic(n *node) {
 				c.errf(n.line, n.col, "redirect: invalid address '%s'", n.pos[0].strs[0])
 			}
 		}
-	case "index":
+	case "ihave":
+		c.ihaveEnable(n)
+	case "notify":
+		c.checkNotify(n)
+	case "replace":
+		if p := n.tags["from"]; p != nil && (!strings.Contains(p.strs[0], "${") || !c.exts["variables"]) {
+			if _, ok := parseMailboxList(p.strs[0]); !ok {
+				// RFC 5703 §5
+				c.errf(p.line, p.col, "replace :from is not a valid mailbox list: %s", p.strs[0])
+			}
+		}
+	}
+	if _, ok := n.tags["encodeurl"]; ok && !c.exts["variables"] {
+		c.errf(n.line, n.col, ":encodeurl needs the variables extension")
 	}
 	if p, ok := n.tags["index"]; ok && p != nil && p.num < 1 {
 		c.errf(p.line, p.col, ":index must be 1 or more")

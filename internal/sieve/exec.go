@@ -62,6 +62,20 @@ type interp struct {
 	// hdrVals caches headerValues of the unedited message header by
 	// lower-case field name for one run.
 	hdrVals map[string][]string
+
+	// replace and enclose (RFC 5703 §5-6): the message they made, a
+	// counter of such changes (MIME loops find their parts again), the
+	// part paths changed while loops ran, whether enclose ran, the
+	// message a redirect sends (nil: as delivered), and the fields
+	// editheader may no longer touch.
+	cur             Message
+	gen             int
+	replacedPaths   [][]int
+	enclosed        bool
+	redirectRaw     []byte
+	protectedFields map[string]bool
+	// notified counts notification recipients (max_notifications).
+	notified int
 }
 
 type runtimeErr struct {
@@ -252,7 +266,7 @@ func (i *interp) command(n *node) flow {
 		if i.redirects > i.opts.MaxRedirects {
 			i.fail(n, ErrTooManyRedirects, "more than max_redirects (%d) redirects", i.opts.MaxRedirects)
 		}
-		i.addAction(n, Redirect{Address: a, Copy: cp})
+		i.addAction(n, Redirect{Address: a, Copy: cp, Message: i.redirectRaw})
 		i.checkConflicts(n)
 	case "reject", "ereject":
 		i.cancelKeep = true
@@ -272,6 +286,15 @@ func (i *interp) command(n *node) flow {
 		return i.forEveryPart(n)
 	case "extracttext":
 		i.extractText(n)
+	case "notify":
+		i.notify(n)
+	case "error":
+		// RFC 5463 §5: the script fails; the implicit keep happens
+		i.fail(n, nil, "%s", i.str(n.pos[0].strs[0]))
+	case "replace":
+		i.replace(n)
+	case "enclose":
+		i.enclose(n)
 	default:
 		i.fail(n, nil, "command %s is not implemented", n.name)
 	}
@@ -322,11 +345,11 @@ func (i *interp) test(n *node) bool {
 		return false
 	case "size":
 		lim := n.pos[0].num
-		sz := i.env.Msg.Size()
+		sz := i.message().Size()
 		if i.hdr != nil && i.hdr.changed {
 			// the size of the edited message (RFC 5293 §4), as in
 			// Pigeonhole
-			if raw, err := i.env.Msg.Raw(); err == nil {
+			if raw, err := i.message().Raw(); err == nil {
 				sz += int64(len(i.hdr.bytes()) - headerEnd(raw))
 			}
 		}
@@ -391,6 +414,17 @@ func (i *interp) test(n *node) bool {
 		return i.spamTest(n)
 	case "environment":
 		return i.environment(n)
+	case "ihave":
+		return i.ihave(n)
+	case "valid_notify_method":
+		for _, u := range i.strs(n.pos[0]) {
+			if validNotifyMethod(u) != nil {
+				return false
+			}
+		}
+		return true
+	case "notify_method_capability":
+		return i.notifyMethodCapability(n)
 	}
 	i.fail(n, nil, "test %s is not implemented", n.name)
 	return false
@@ -469,7 +503,7 @@ func (i *interp) msgHeader(name string) []string {
 	if i.hdr != nil {
 		return i.hdr.get(name)
 	}
-	return i.env.Msg.Header(name)
+	return i.message().Header(name)
 }
 
 func (i *interp) result() *Result {
@@ -514,7 +548,15 @@ func (i *interp) result() *Result {
 		}
 	}
 	r.Duplicates = i.dups
-	if i.hdr != nil && i.hdr.changed {
+	switch {
+	case i.cur != nil:
+		// replace/enclose (RFC 5703 §5-6), with later header edits
+		raw, _ := i.cur.Raw()
+		if i.hdr != nil && i.hdr.changed {
+			raw = append(i.hdr.bytes(), raw[headerEnd(raw):]...)
+		}
+		r.Message = raw
+	case i.hdr != nil && i.hdr.changed:
 		r.EditedHeader = i.hdr.bytes()
 	}
 	return r

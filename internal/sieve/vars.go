@@ -157,6 +157,9 @@ func applyModifiers(n *node, v string) string {
 		}
 		v = b.String()
 	}
+	if _, ok := n.tags["encodeurl"]; ok {
+		v = encodeURL(v) // RFC 5435 §6, precedence 15
+	}
 	if _, ok := n.tags["length"]; ok {
 		v = strconv.Itoa(utf8.RuneCountInString(v))
 	}

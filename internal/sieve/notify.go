@@ -286,7 +286,7 @@ func encodeURL(s string) string {
 	var b strings.Builder
 	for k := 0; k < len(s); k++ {
 		c := s[k]
-		if isAlpha(c) || isDigit(c) || c == '-' || c == '.' || c == '~' { // isAlpha includes '_' 
+		if isAlpha(c) || isDigit(c) || c == '-' || c == '.' || c == '~' { // isAlpha includes '_'
 			b.WriteByte(c)
 			continue
 		}

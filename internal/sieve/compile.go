@@ -17,6 +17,8 @@ type Script struct {
 	exts    map[string]bool // required capabilities
 	enabled map[string]bool // capabilities available (ihave, RFC 5463)
 	opts    Options
+	// variables is exts["variables"], read for every string of a run
+	variables bool
 }
 
 // Name is the name the script was compiled under.
@@ -85,6 +87,7 @@ func (c *compiler) compile(src []byte) (*Script, error) {
 		return nil, &CompileError{Name: c.name, Errors: c.diags}
 	}
 	s := &Script{name: c.name, cmds: cmds, exts: c.exts, enabled: c.enabled, opts: c.opts}
+	defer func() { s.variables = c.exts["variables"] }()
 	c.requires(cmds)
 	c.block(cmds, true, nil)
 	if c.exts["variables"] {
@@ -312,6 +315,11 @@ func (c *compiler) check(n *node, spec *cmdSpec, isTest bool) {
 		// semantic checks rely on the argument types being right
 		c.semantic(n)
 	}
+	// what a run needs of the tags, once (node.matcher)
+	m := tagMatcher(n)
+	n.matcher = &m
+	n.addrPart = tagAddressPart(n)
+	_, n.mime = n.tags["mime"]
 	for _, t := range n.tests {
 		ts := tests[t.name]
 		if ts == nil {

@@ -76,6 +76,8 @@ type interp struct {
 	protectedFields map[string]bool
 	// notified counts notification recipients (max_notifications).
 	notified int
+	// valBuf is reused by the address tests of a run.
+	valBuf []string
 }
 
 type runtimeErr struct {
@@ -99,10 +101,10 @@ func (s *Script) Execute(ctx context.Context, env *Env) (res *Result, err error)
 	i := &interp{now: now,
 		ctx: ctx, env: env, opts: s.opts,
 		deadline: time.Now().Add(s.opts.CPUTime),
-		globals:  map[string]string{}, isGlobal: map[string]bool{},
-		included: map[*Script]bool{},
 	}
-	i.fr = &frame{s: s, vars: map[string]string{}}
+	// the variable maps are made when first written (most runs set
+	// none)
+	i.fr = &frame{s: s}
 	defer func() {
 		if r := recover(); r != nil {
 			re, ok := r.(runtimeErr)
@@ -129,7 +131,12 @@ func (i *interp) tick(n *node) {
 	}
 }
 
-func (i *interp) has(ext string) bool { return i.fr.s.exts[ext] }
+func (i *interp) has(ext string) bool {
+	if ext == "variables" {
+		return i.fr.s.variables
+	}
+	return i.fr.s.exts[ext]
+}
 
 func (i *interp) run(cmds []*node) flow {
 	done := false // an if/elsif of this chain was taken
@@ -208,6 +215,9 @@ func (i *interp) command(n *node) flow {
 	case "require", "global":
 		if n.name == "global" {
 			for _, v := range n.pos[0].strs {
+				if i.isGlobal == nil {
+					i.isGlobal = map[string]bool{}
+				}
 				i.isGlobal[strings.ToLower(v)] = true
 			}
 		}
@@ -309,9 +319,12 @@ func (i *interp) include(n *node) flow {
 	if n.incOnce && i.included[s] {
 		return flowNext
 	}
+	if i.included == nil {
+		i.included = map[*Script]bool{}
+	}
 	i.included[s] = true
 	prev := i.fr
-	i.fr = &frame{s: s, vars: map[string]string{}}
+	i.fr = &frame{s: s}
 	f := i.run(s.cmds)
 	i.fr = prev
 	if f == flowStop {
@@ -365,19 +378,28 @@ func (i *interp) test(n *node) bool {
 		}
 		return true
 	case "header":
+		names := i.strs(n.pos[0])
+		if len(names) == 1 {
+			// one field (the usual case): its values as they are, read
+			// only by match
+			return i.match(n, i.headerValues(n, names[0]), i.strs(n.pos[1]))
+		}
 		var vals []string
-		for _, h := range i.strs(n.pos[0]) {
+		for _, h := range names {
 			vals = append(vals, i.headerValues(n, h)...)
 		}
 		return i.match(n, vals, i.strs(n.pos[1]))
 	case "address":
-		var vals []string
+		// the values go into a buffer of the run, reused by the next
+		// address test (match is done with them by then)
+		vals := i.valBuf[:0]
 		count := 0
 		for _, h := range i.strs(n.pos[0]) {
-			v, c := i.addressValues(n, i.headerValues(n, h))
-			vals = append(vals, v...)
+			var c int
+			vals, c = i.addressValues(n, i.headerValues(n, h), vals)
 			count += c
 		}
+		i.valBuf = vals[:0]
 		if newMatcher(n).typ == mCount {
 			// RFC 5231 §4.2: the number of addresses
 			vals = make([]string, count)
@@ -454,7 +476,7 @@ func (i *interp) match(n *node, vals, keys []string) bool {
 // §2.7.2: RFC 2047 encoded words are decoded), narrowed by :index/:last
 // (RFC 5260 §6) and taken from MIME parts with :mime (RFC 5703 §4).
 func (i *interp) headerValues(n *node, name string) []string {
-	_, mime := n.tags["mime"]
+	mime := n.mime
 	// The message's own (unedited) header is the same for the whole
 	// run: its decoded values are kept per name (interp.hdrVals), read
 	// only by the callers.

@@ -151,6 +151,7 @@ func (c *compiler) block(cmds []*node, top bool, loops []string) {
 		if (n.name == "if" || n.name == "elsif") && len(n.tests) == 1 && c.ihaveUnavailable(n.tests[0]) {
 			// RFC 5463 §4: a block guarded by an ihave of a capability
 			// that is not available is not checked, and never runs
+			n.unchecked = true
 			continue
 		}
 		if n.hasBlock {
@@ -618,7 +619,9 @@ func (c *compiler) checkVariables(cmds []*node) {
 				}
 			}
 			walk(n.tests)
-			walk(n.block)
+			if !n.unchecked {
+				walk(n.block)
+			}
 		}
 	}
 	walk(cmds)

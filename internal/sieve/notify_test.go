@@ -23,6 +23,7 @@ func TestIhave(t *testing.T) {
 		{"unknown-block-unchecked", `require ["ihave", "fileinto"];
 if ihave "x-future" { xfuture :tag "arg" { nested; } } else { fileinto "B"; }`, "fileinto:B"},
 		{"all-must-be-there", `require ["ihave", "fileinto"]; if ihave ["fileinto", "x-none"] { fileinto "A"; } else { fileinto "B"; }`, "fileinto:B"},
+		{"unchecked-vars", `require ["ihave", "fileinto", "variables"]; if ihave "x-ns" { set "x" "${xns.name}"; } fileinto "E";`, "fileinto:E"},
 		{"allof-guard", `require ["ihave", "fileinto"]; if allof(true, ihave "x-none") { frob; } fileinto "C";`, "fileinto:C"},
 		// the capabilities a true ihave names are usable from there on
 		{"enables", `require ["ihave", "fileinto"];

@@ -67,6 +67,9 @@ type node struct {
 	matcher  *matcher
 	addrPart addrPart
 	mime     bool
+	// unchecked: an if/elsif whose block an ihave of a missing
+	// capability guards (RFC 5463 §4): not checked, never run
+	unchecked bool
 }
 
 type syntaxError struct {

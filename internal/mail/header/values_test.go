@@ -29,3 +29,22 @@ func TestValues(t *testing.T) {
 		}
 	}
 }
+
+// FuzzValues: Values gives what Parse filtered by name gives, for any
+// bytes and name.
+func FuzzValues(f *testing.F) {
+	f.Add([]byte("From: a\r\nTo: b,\r\n c\r\n\r\nX: y\r\n"), "to")
+	f.Add([]byte("no colon\nX-A:1\n\n"), "no colon")
+	f.Add([]byte("\r\r\nA: b"), "a")
+	f.Fuzz(func(t *testing.T, hdr []byte, name string) {
+		var want []string
+		for _, fl := range Parse(hdr) {
+			if equalFold(fl.Name, name) { // ASCII case, as Values
+				want = append(want, fl.Value)
+			}
+		}
+		if got := Values(hdr, name); !slices.Equal(got, want) {
+			t.Fatalf("Values(%q, %q) = %q, Parse gives %q", hdr, name, got, want)
+		}
+	})
+}

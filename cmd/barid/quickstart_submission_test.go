@@ -25,7 +25,7 @@ func TestQuickstartSubmission(t *testing.T) {
 	run := func(args ...string) (lines chan string) {
 		t.Helper()
 		data := filepath.Join(t.TempDir(), "barid-data")
-		cmd := exec.Command(bin, append([]string{"quickstart", "--data", data, "--imap", freeAddr(t), "--imaps", freeAddr(t), "--pop3", freeAddr(t), "--pop3s", freeAddr(t)}, args...)...)
+		cmd := exec.Command(bin, append([]string{"quickstart", "--data", data, "--imap", freeAddr(t), "--imaps", freeAddr(t), "--pop3", freeAddr(t), "--pop3s", freeAddr(t), "--managesieve", freeAddr(t)}, args...)...)
 		cmd.Stderr = os.Stderr
 		out, err := cmd.StdoutPipe()
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
@@ -27,7 +28,7 @@ func TestQuickstart(t *testing.T) {
 	start := func() (*exec.Cmd, map[string]string) {
 		t.Helper()
 		cmd := exec.Command(bin, "quickstart", "--data", data, "--imap", freeAddr(t), "--imaps", freeAddr(t),
-			"--pop3", freeAddr(t), "--pop3s", freeAddr(t))
+			"--pop3", freeAddr(t), "--pop3s", freeAddr(t), "--managesieve", freeAddr(t))
 		cmd.Stderr = os.Stderr
 		out, err := cmd.StdoutPipe()
 		if err != nil {
@@ -38,12 +39,12 @@ func TestQuickstart(t *testing.T) {
 		}
 		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 		// "  IMAPS server: 127.0.0.1:NNN  (TLS; ... self-signed: DIR/tls/cert.pem)"
-		field := regexp.MustCompile(`^\s*(IMAP server|IMAPS server|POP3 server|POP3S server|Username|Password)\s*: (\S+)(?:.*self-signed: (\S+)\))?`)
+		field := regexp.MustCompile(`^\s*(IMAP server|IMAPS server|POP3 server|POP3S server|ManageSieve|Username|Password)\s*: (\S+)(?:.*self-signed: (\S+)\))?`)
 		got := map[string]string{}
 		sc := bufio.NewScanner(out)
 		deadline := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
 		defer deadline.Stop()
-		for len(got) < 7 && sc.Scan() {
+		for len(got) < 8 && sc.Scan() {
 			if m := field.FindStringSubmatch(sc.Text()); m != nil {
 				got[m[1]] = m[2]
 				if m[3] != "" {
@@ -51,7 +52,7 @@ func TestQuickstart(t *testing.T) {
 				}
 			}
 		}
-		if len(got) < 7 {
+		if len(got) < 8 {
 			t.Fatalf("quickstart printed %v", got)
 		}
 		return cmd, got
@@ -149,6 +150,45 @@ func TestQuickstart(t *testing.T) {
 	}
 	tc = tls.Client(nc, tlsCfg)
 	pop3Login(tc, bufio.NewReader(tc))
+	tc.Close()
+	// ManageSieve (RFC 5804) with the printed line: STARTTLS, then
+	// AUTHENTICATE PLAIN and a script stored and listed.
+	nc, err = net.Dial("tcp", got["ManageSieve"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
+	msResp := func(br *bufio.Reader) (lines []string) {
+		t.Helper()
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("ManageSieve: %v after %q", err, lines)
+			}
+			lines = append(lines, l)
+			if strings.HasPrefix(l, "OK") || strings.HasPrefix(l, "NO") || strings.HasPrefix(l, "BYE") {
+				return lines
+			}
+		}
+	}
+	br = bufio.NewReader(nc)
+	if ls := msResp(br); !strings.Contains(strings.Join(ls, ""), `"STARTTLS"`) || !strings.Contains(strings.Join(ls, ""), `"NOTIFY" "mailto"`) {
+		t.Fatalf("ManageSieve greeting: %q", ls)
+	}
+	fmt.Fprintf(nc, "STARTTLS\r\n")
+	if ls := msResp(br); !strings.HasPrefix(ls[len(ls)-1], "OK") {
+		t.Fatalf("ManageSieve STARTTLS: %q", ls)
+	}
+	tc = tls.Client(nc, tlsCfg)
+	br = bufio.NewReader(tc)
+	msResp(br) // the capabilities again (RFC 5804 §2.2)
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + got["Username"] + "\x00" + got["Password"]))
+	for _, c := range []string{`AUTHENTICATE "PLAIN" "` + plain + `"`, `PUTSCRIPT "quick" "keep;"`, `SETACTIVE "quick"`, `LISTSCRIPTS`} {
+		fmt.Fprintf(tc, "%s\r\n", c)
+		if ls := msResp(br); !strings.HasPrefix(ls[len(ls)-1], "OK") || c == "LISTSCRIPTS" && ls[0] != "\"quick\" ACTIVE\r\n" {
+			t.Fatalf("ManageSieve %s: %q", c, ls)
+		}
+	}
 	tc.Close()
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {

@@ -231,7 +231,8 @@ func flagErr(err error) int {
 // ./barid-data, a "demo" account with a fresh random password (printed,
 // never stored in plaintext), IMAP on 127.0.0.1:1143 (STARTTLS) and
 // 127.0.0.1:1993 (TLS, self-signed), POP3 on 127.0.0.1:1110 (STLS) and
-// 127.0.0.1:1995 (TLS).
+// 127.0.0.1:1995 (TLS), ManageSieve (RFC 5804) on 127.0.0.1:14190
+// (STARTTLS), for the mail filters.
 func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -239,7 +240,7 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	f.register(fs)
 	user := fs.String("user", "demo", "demo account name")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: barid quickstart [flags]\n\nCreates the data folder and a demo account (a new password on every run),\nprints what a mail client needs, and serves IMAP on 127.0.0.1:1143 (STARTTLS)\nand 127.0.0.1:1993 (TLS), POP3 on 127.0.0.1:1110 (STLS) and 127.0.0.1:1995 (TLS),\nunless overridden.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: barid quickstart [flags]\n\nCreates the data folder and a demo account (a new password on every run),\nprints what a mail client needs, and serves IMAP on 127.0.0.1:1143 (STARTTLS)\nand 127.0.0.1:1993 (TLS), POP3 on 127.0.0.1:1110 (STLS) and 127.0.0.1:1995 (TLS),\nManageSieve on 127.0.0.1:14190 (STARTTLS), unless overridden.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -256,6 +257,10 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if f.pop3s == "" {
 		f.pop3s = "127.0.0.1:1995"
+	}
+	if f.managesieve == "" {
+		// the IANA port 4190 shifted like the others
+		f.managesieve = "127.0.0.1:14190"
 	}
 	cfg, err := f.load()
 	if err != nil {
@@ -293,12 +298,12 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 
   IMAP server : %s  (STARTTLS)
   IMAPS server: %s  (TLS; the certificate is self-signed: %s/tls/cert.pem)
-%s  Username    : %s
+%s%s  Username    : %s
   Password    : %s
 
 Data folder: %s. Press Ctrl-C to stop. Add accounts with:
   barid user add --data %s NAME
-`, addrs["imap"], addrs["imaps"], cfg.DataDir, pop3Lines(addrs), store.NormalizeAccountName(*user), password, cfg.DataDir, cfg.DataDir)
+`, addrs["imap"], addrs["imaps"], cfg.DataDir, pop3Lines(addrs), manageSieveLine(addrs), store.NormalizeAccountName(*user), password, cfg.DataDir, cfg.DataDir)
 		if addrs["submission"] != "" || addrs["submissions"] != "" {
 			fmt.Fprintf(stdout, "\nSending: SMTP %s (STARTTLS) or %s (TLS), same user and password;\nrelayed through %s.\n",
 				addrs["submission"], addrs["submissions"], cfg.Submission.Relay)
@@ -318,6 +323,14 @@ func pop3Lines(addrs map[string]string) string {
 		fmt.Fprintf(&b, "  POP3S server: %s  (TLS)\n", a)
 	}
 	return b.String()
+}
+
+// manageSieveLine is quickstart's ManageSieve line (none when it is off).
+func manageSieveLine(addrs map[string]string) string {
+	if a := addrs["managesieve"]; a != "" {
+		return fmt.Sprintf("  ManageSieve : %s  (STARTTLS; mail filters, RFC 5804)\n", a)
+	}
+	return ""
 }
 
 func randomPassword() string {

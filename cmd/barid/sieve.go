@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"barid/internal/app"
 	"barid/internal/filter"
+	"barid/internal/sieve"
 	"barid/internal/store"
 )
 
@@ -21,6 +23,8 @@ const sieveUsage = `Usage: barid sieve <verb> [--data DIR] [--config FILE] [--me
   deactivate USER     leave no script active
   del USER NAME       delete a script (not the active one)
   check USER          check the script on standard input; errors name their lines
+  capabilities        the Sieve extensions and notification methods supported
+                      (what ManageSieve announces as SIEVE and NOTIFY)
 
 The limits are [sieve] max_script_size, max_scripts and max_name_length
 (docs/sieve.md). Exit status: 0 done, 1 refused or failed, 2 usage.
@@ -39,6 +43,14 @@ func runSieveWithInput(ctx context.Context, args []string, stdin io.Reader, stdo
 		return 0
 	}
 	verb := args[0]
+	if verb == "capabilities" {
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "barid sieve capabilities: takes no arguments\n")
+			return 2
+		}
+		fmt.Fprintf(stdout, "SIEVE %s\nNOTIFY %s\n", strings.Join(sieve.Capabilities(), " "), strings.Join(sieve.NotifyMethods(), " "))
+		return 0
+	}
 	fs, df := dataFlagSet("sieve "+verb, sieveUsage, stderr)
 	rest, err := parseArgs(fs, args[1:])
 	if err != nil {

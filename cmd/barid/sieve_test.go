@@ -31,6 +31,13 @@ func TestSieveCLI(t *testing.T) {
 		t.Helper()
 		return runCLI(t, stdin, append([]string{"sieve", args[0], "--data", dir, "--config", cfg}, args[1:]...)...)
 	}
+	// The capabilities need no data folder; they are what ManageSieve
+	// announces.
+	if code, out, errs := runCLI(t, "", "sieve", "capabilities"); code != 0 ||
+		!strings.HasPrefix(out, "SIEVE fileinto ") || !strings.Contains(out, " enotify ") ||
+		!strings.Contains(out, " ihave ") || !strings.Contains(out, " replace enclose\n") || !strings.HasSuffix(out, "\nNOTIFY mailto\n") {
+		t.Fatalf("capabilities: %d %q %q", code, out, errs)
+	}
 	script := "require \"fileinto\";\nfileinto \"Lists\";\n"
 	if code, out, errs := sieve(script, "put", "dora", "lists"); code != 0 || !strings.Contains(out, `stored script "lists"`) {
 		t.Fatalf("put: %d %q %q", code, out, errs)

@@ -25,15 +25,16 @@ import (
 func sieveOptions(cfg *config.Config) sieve.Options {
 	s := &cfg.Sieve
 	return sieve.Options{
-		MaxScriptSize:   s.MaxScriptSize,
-		MaxActions:      s.MaxActions,
-		MaxRedirects:    s.MaxRedirects,
-		MaxIncludeDepth: s.MaxIncludeDepth,
-		CPUTime:         s.CPUTime.Duration,
-		SpamHeader:      s.SpamHeader,
-		SpamMax:         s.SpamMax,
-		VirusHeader:     s.VirusHeader,
-		VirusMax:        s.VirusMax,
+		MaxScriptSize:    s.MaxScriptSize,
+		MaxActions:       s.MaxActions,
+		MaxRedirects:     s.MaxRedirects,
+		MaxIncludeDepth:  s.MaxIncludeDepth,
+		CPUTime:          s.CPUTime.Duration,
+		SpamHeader:       s.SpamHeader,
+		SpamMax:          s.SpamMax,
+		VirusHeader:      s.VirusHeader,
+		VirusMax:         s.VirusMax,
+		MaxNotifications: s.MaxNotifications,
 	}
 }
 
@@ -87,6 +88,7 @@ func (a *App) newSieve() {
 			Autologout:          a.cfg.Limits.Autologout.Duration,
 		},
 		Extensions:         sieve.Capabilities(),
+		NotifyMethods:      sieve.NotifyMethods(),
 		MaxRedirects:       a.cfg.Sieve.MaxRedirects,
 		AllowPlaintextAuth: a.cfg.IMAP.AllowPlaintextAuth,
 	})

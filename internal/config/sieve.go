@@ -21,6 +21,10 @@ type Sieve struct {
 	// MaxRedirects bounds redirect actions per run (default 4, as
 	// Pigeonhole's sieve_max_redirects).
 	MaxRedirects int `toml:"max_redirects"`
+	// MaxNotifications bounds the recipients of the notify actions
+	// (RFC 5435 enotify) of one run (default 8; RFC 5435 §8 asks for
+	// such a limit). Past it the run fails and the message is kept.
+	MaxNotifications int `toml:"max_notifications"`
 	// MaxNameLength bounds a script name in bytes (default 255).
 	MaxNameLength int `toml:"max_name_length"`
 	// MaxIncludeDepth bounds nested includes (RFC 6609; default 10).
@@ -67,6 +71,7 @@ func defaultSieve() Sieve {
 		MaxScripts:        100,
 		MaxActions:        32,
 		MaxRedirects:      4,
+		MaxNotifications:  8,
 		MaxIncludeDepth:   10,
 		MaxNameLength:     255,
 		SpamHeader:        "X-Spam-Score",
@@ -88,6 +93,9 @@ func (c *Config) validateSieve(add func(string, ...any)) {
 	}
 	if s.MaxScriptSize < 1 {
 		add("sieve.max_script_size must be at least 1")
+	}
+	if s.MaxNotifications < 1 {
+		add("sieve.max_notifications must be at least 1")
 	}
 	if s.MaxScripts < 0 || s.MaxActions < 1 || s.MaxRedirects < 0 || s.MaxIncludeDepth < 0 {
 		add("sieve.max_scripts, max_redirects and max_include_depth must be >= 0 and sieve.max_actions >= 1")

@@ -197,7 +197,16 @@ type target struct {
 // with its script line and the message is kept in the default mailbox
 // (RFC 5228 §2.10.6).
 func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepared, rc Recipient) (*Outcome, error) {
-	log := f.log().With("account", rc.Account.Name, "rcpt", rc.Rcpt, "script", script.Name())
+	// The logger with the recipient's attributes is made when something
+	// is logged: most runs log nothing, and With formats its attributes
+	// at once.
+	var lg *slog.Logger
+	log := func() *slog.Logger {
+		if lg == nil {
+			lg = f.log().With("account", rc.Account.Name, "rcpt", rc.Rcpt, "script", script.Name())
+		}
+		return lg
+	}
 	msg := &message{Message: sieve.NewMessage(p.Header), size: p.Size,
 		load: func() ([]byte, error) { return f.Deliver.Bytes(ctx, p) }}
 	// The mailbox list is read only when a script asks about mailboxes
@@ -245,7 +254,7 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 		Duplicate: func(id string, _ time.Duration) bool {
 			seen, err := f.Scripts.Store.VacationMarked(ctx, rc.Account.ID, "duplicate\n"+id, f.now())
 			if err != nil {
-				log.Warn("sieve: duplicate lookup failed; treated as new", "err", err)
+				log().Warn("sieve: duplicate lookup failed; treated as new", "err", err)
 			}
 			return seen
 		},
@@ -257,9 +266,9 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 		}
 		var re *sieve.RuntimeError
 		if errors.As(err, &re) {
-			log.Warn("sieve: runtime error; keeping the message", "line", re.Line, "err", re.Msg)
+			log().Warn("sieve: runtime error; keeping the message", "line", re.Line, "err", re.Msg)
 		} else {
-			log.Warn("sieve: script failed; keeping the message", "err", err)
+			log().Warn("sieve: script failed; keeping the message", "err", err)
 		}
 		res = &sieve.Result{ImplicitKeep: true}
 	}
@@ -285,6 +294,7 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 	}
 	var outgoing []*store.OutgoingMail
 	var vacations []sieve.Vacation
+	var notifies []sieve.Notify
 	failed := false
 	for _, a := range res.Actions {
 		switch a := a.(type) {
@@ -296,13 +306,13 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 				return nil, listErr
 			}
 			if err != nil {
-				log.Warn("sieve: fileinto failed; the message is kept in the default mailbox instead", "mailbox", a.Mailbox, "err", err)
+				log().Warn("sieve: fileinto failed; the message is kept in the default mailbox instead", "mailbox", a.Mailbox, "err", err)
 				failed = true
 				continue
 			}
 			add(mb, a.Flags)
 		case sieve.Redirect:
-			m, err := f.redirect(ctx, rc, msg, p, a, log)
+			m, err := f.redirect(ctx, rc, msg, p, a, log())
 			if err != nil {
 				return nil, err
 			}
@@ -321,6 +331,8 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 			}
 		case sieve.Vacation:
 			vacations = append(vacations, a)
+		case sieve.Notify:
+			notifies = append(notifies, a)
 		}
 	}
 	if res.ImplicitKeep {
@@ -331,11 +343,20 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 		// is (its storage transactions roll back, nothing is sent) and
 		// the message is kept, without the script's flags.
 		targets = []target{{mb: rc.Default}}
-		outgoing, vacations = nil, nil
+		outgoing, vacations, notifies = nil, nil, nil
+		res.Message, res.EditedHeader = nil, nil
 	}
 
 	stored := p
-	if res.EditedHeader != nil && len(targets) > 0 {
+	if res.Message != nil && len(targets) > 0 {
+		// RFC 5703 §5-6: replace/enclose made a new message; the
+		// copies carry it.
+		np, err := f.Deliver.Prepare(ctx, bytes.NewReader(res.Message), 0, store.Flags{}, p.InternalDate)
+		if err != nil {
+			return nil, err
+		}
+		stored = np
+	} else if res.EditedHeader != nil && len(targets) > 0 {
 		// RFC 5293: the stored copies carry the edited header.
 		raw, err := msg.Raw()
 		if err != nil {
@@ -370,20 +391,25 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 	for _, d := range res.Duplicates {
 		now := f.now()
 		if _, err := f.Scripts.Store.MarkVacation(ctx, rc.Account.ID, "duplicate\n"+d.ID, now, now.Add(d.Period)); err != nil {
-			log.Warn("sieve: recording a duplicate id failed", "err", err)
+			log().Warn("sieve: recording a duplicate id failed", "err", err)
 		}
 	}
 	// The copies are durable: now the mail the script makes. A failure
 	// here is logged, not returned: returning it would make the MTA
 	// deliver again and store a second copy.
 	for _, v := range vacations {
-		if m := f.vacation(ctx, rc, env, msg, v, log); m != nil {
+		if m := f.vacation(ctx, rc, env, msg, v, log()); m != nil {
+			outgoing = append(outgoing, m)
+		}
+	}
+	for _, n := range notifies {
+		if m := f.notify(rc, env, msg, n, log()); m != nil {
 			outgoing = append(outgoing, m)
 		}
 	}
 	for _, m := range outgoing {
 		if err := f.Outbox.Queue(ctx, m); err != nil {
-			log.Error("sieve: could not queue outgoing mail", "kind", m.Kind, "to", m.To, "err", err)
+			log().Error("sieve: could not queue outgoing mail", "kind", m.Kind, "to", m.To, "err", err)
 		}
 	}
 	return out, nil

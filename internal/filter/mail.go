@@ -67,9 +67,12 @@ func (f *Filter) redirect(ctx context.Context, rc Recipient, msg *message, p *de
 			return nil, nil
 		}
 	}
-	raw, err := msg.Raw()
-	if err != nil {
-		return nil, err
+	raw := a.Message // as replace left it (RFC 5703 §5)
+	if raw == nil {
+		var err error
+		if raw, err = msg.Raw(); err != nil {
+			return nil, err
+		}
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "Delivered-To: %s\r\n", me)

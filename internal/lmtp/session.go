@@ -277,9 +277,17 @@ func (s *session) sieveStatus(rc *recipient, out *filter.Outcome, tid string, si
 		set(rc.addr, &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: clean(oneLine(out.Rejected))})
 		return
 	}
-	s.log.Info("lmtp: delivered", "id", tid, "from", s.from, "rcpt", rc.addr,
-		"account", rc.target.Account.Name, "sieve", true, "mailboxes", out.Mailboxes, "uids", out.UIDs,
-		"size", size, "ms", time.Since(start).Milliseconds())
+	if len(out.Mailboxes) == 1 {
+		// one copy (the usual case): logged as without a script, with
+		// no slices to format
+		s.log.Info("lmtp: delivered", "id", tid, "from", s.from, "rcpt", rc.addr,
+			"account", rc.target.Account.Name, "sieve", true, "mailbox", out.Mailboxes[0], "uid", out.UIDs[0],
+			"size", size, "ms", time.Since(start).Milliseconds())
+	} else {
+		s.log.Info("lmtp: delivered", "id", tid, "from", s.from, "rcpt", rc.addr,
+			"account", rc.target.Account.Name, "sieve", true, "mailboxes", out.Mailboxes, "uids", out.UIDs,
+			"size", size, "ms", time.Since(start).Milliseconds())
+	}
 	set(rc.addr, &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: tid + " Saved"})
 }
 

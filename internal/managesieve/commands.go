@@ -1,6 +1,7 @@
 package managesieve
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -44,6 +45,10 @@ func (c *conn) capabilities() [][2]string {
 	caps := [][2]string{
 		{"IMPLEMENTATION", c.srv.cfg.Implementation},
 		{"SIEVE", strings.Join(c.srv.cfg.Extensions, " ")},
+	}
+	if slices.Contains(c.srv.cfg.Extensions, "enotify") && len(c.srv.cfg.NotifyMethods) > 0 {
+		// RFC 5804 §1.7: required with enotify
+		caps = append(caps, [2]string{"NOTIFY", strings.Join(c.srv.cfg.NotifyMethods, " ")})
 	}
 	if c.state == stateNonAuth {
 		caps = append(caps, [2]string{"SASL", strings.Join(c.mechanisms(), " ")})

@@ -70,8 +70,9 @@ func startServer(t testing.TB, opts ...option) *fixture {
 		Logger:  logger,
 		Limits: managesieve.Limits{LineLength: 1000, LiteralSize: 10000, MaxScriptSize: 2000,
 			CommandsBeforeLogin: 8, LoginTimeout: 5 * time.Second},
-		Extensions:   sieve.Capabilities(),
-		MaxRedirects: 4,
+		Extensions:    sieve.Capabilities(),
+		NotifyMethods: sieve.NotifyMethods(),
+		MaxRedirects:  4,
 	}
 	for _, o := range opts {
 		o(&cfg)

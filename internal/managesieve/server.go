@@ -54,6 +54,10 @@ type Config struct {
 	Limits  Limits
 	// Extensions is the SIEVE capability (sieve.Capabilities()).
 	Extensions []string
+	// NotifyMethods is the NOTIFY capability (RFC 5804 §1.7: the URI
+	// schemes of enotify, sieve.NotifyMethods()); announced when
+	// Extensions has "enotify".
+	NotifyMethods []string
 	// MaxRedirects is the MAXREDIRECTS capability ([sieve] max_redirects).
 	MaxRedirects int
 	// AllowPlaintextAuth permits PLAIN/LOGIN without TLS from

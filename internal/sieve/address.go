@@ -52,10 +52,17 @@ const (
 	partDetail
 )
 
-func addressPart(n *node) addrPart {
-	for tag, p := range map[string]addrPart{"localpart": partLocal, "domain": partDomain, "user": partUser, "detail": partDetail} {
-		if _, ok := n.tags[tag]; ok {
-			return p
+// addressPart is the node's address part (node.addrPart, set at
+// compile time by tagAddressPart).
+func addressPart(n *node) addrPart { return n.addrPart }
+
+func tagAddressPart(n *node) addrPart {
+	for _, tp := range []struct {
+		tag  string
+		part addrPart
+	}{{"localpart", partLocal}, {"domain", partDomain}, {"user", partUser}, {"detail", partDetail}} {
+		if _, ok := n.tags[tp.tag]; ok {
+			return tp.part
 		}
 	}
 	return partAll
@@ -89,7 +96,8 @@ func extract(part addrPart, local, domain string) (string, bool) {
 // addressValues returns the address parts of the addresses in raw
 // header values, and how many addresses there were (what :count counts,
 // whatever the address part, as in Pigeonhole).
-func (i *interp) addressValues(n *node, raw []string) (out []string, entries int) {
+func (i *interp) addressValues(n *node, raw []string, out []string) ([]string, int) {
+	entries := 0
 	part := addressPart(n)
 	for _, v := range raw {
 		pa := i.parseAddrs(v)

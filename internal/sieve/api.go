@@ -17,6 +17,10 @@ const (
 	DefaultMaxNesting      = 32 // block/test nesting depth
 	DefaultMaxIncludes     = 255
 	DefaultMaxVariableSize = 4096
+	// DefaultMaxNotifications bounds the recipients of notify actions in
+	// one run (RFC 5435 §8: it must be possible to limit them);
+	// Pigeonhole allows 8 recipients to one mailto URI.
+	DefaultMaxNotifications = 8
 )
 
 // Named limit errors. A CompileError or RuntimeError wraps one of these
@@ -32,6 +36,7 @@ var (
 	ErrIncludeLoop          = errors.New("sieve: include loop")
 	ErrActionConflict       = errors.New("sieve: conflicting actions")
 	ErrMissingIncludeLoader = errors.New("sieve: include without a script loader")
+	ErrTooManyNotifications = errors.New("sieve: script exceeds max_notifications")
 )
 
 // Options are the limits and the enabled extensions of a compilation.
@@ -59,6 +64,9 @@ type Options struct {
 	// VirusMax is the score of "definitely infected" for virustest.
 	// Zero: 5.
 	VirusMax float64
+	// MaxNotifications bounds the recipients of all notify actions of
+	// one run (ErrTooManyNotifications; RFC 5435 §8).
+	MaxNotifications int
 }
 
 func (o Options) withDefaults() Options {
@@ -94,6 +102,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.VirusMax <= 0 {
 		o.VirusMax = 5
+	}
+	if o.MaxNotifications <= 0 {
+		o.MaxNotifications = DefaultMaxNotifications
 	}
 	return o
 }
@@ -203,6 +214,10 @@ type Result struct {
 	// (RFC 5293) changes, to be stored instead of the original header
 	// (with the blank line that ends it).
 	EditedHeader []byte
+	// Message, when not nil, is the whole message replace or enclose
+	// (RFC 5703 §5-6) made, header edits included, to be stored
+	// instead of the delivered one (EditedHeader is then nil).
+	Message []byte
 	// Duplicates are the ids the duplicate test looked up, to record
 	// when the delivery succeeded (RFC 7352 §3).
 	Duplicates []DuplicateMark
@@ -227,6 +242,9 @@ type FileInto struct {
 type Redirect struct {
 	Address string
 	Copy    bool
+	// Message, when not nil, is the message replace (RFC 5703 §5) made
+	// before the redirect ran, to send instead of the delivered one.
+	Message []byte
 }
 
 // Discard drops the message silently (RFC 5228 §4.4).

@@ -12,10 +12,13 @@ import (
 
 // Script is a compiled Sieve script, safe for concurrent Execute calls.
 type Script struct {
-	name string
-	cmds []*node
-	exts map[string]bool // required capabilities
-	opts Options
+	name    string
+	cmds    []*node
+	exts    map[string]bool // required capabilities
+	enabled map[string]bool // capabilities available (ihave, RFC 5463)
+	opts    Options
+	// variables is exts["variables"], read for every string of a run
+	variables bool
 }
 
 // Name is the name the script was compiled under.
@@ -83,7 +86,8 @@ func (c *compiler) compile(src []byte) (*Script, error) {
 		c.diags = append(c.diags, Diag{Line: serr.line, Col: serr.col, Msg: serr.msg, Err: serr.err})
 		return nil, &CompileError{Name: c.name, Errors: c.diags}
 	}
-	s := &Script{name: c.name, cmds: cmds, exts: c.exts, opts: c.opts}
+	s := &Script{name: c.name, cmds: cmds, exts: c.exts, enabled: c.enabled, opts: c.opts}
+	defer func() { s.variables = c.exts["variables"] }()
 	c.requires(cmds)
 	c.block(cmds, true, nil)
 	if c.exts["variables"] {
@@ -143,6 +147,12 @@ func (c *compiler) block(cmds []*node, top bool, loops []string) {
 			if p := n.tags["name"]; p != nil && p.kind == aStr && !slices.Contains(loops, p.strs[0]) {
 				c.errf(n.line, n.col, "break :name \"%s\" names no enclosing foreverypart", p.strs[0])
 			}
+		}
+		if (n.name == "if" || n.name == "elsif") && len(n.tests) == 1 && c.ihaveUnavailable(n.tests[0]) {
+			// RFC 5463 §4: a block guarded by an ihave of a capability
+			// that is not available is not checked, and never runs
+			n.unchecked = true
+			continue
 		}
 		if n.hasBlock {
 			l := loops
@@ -306,6 +316,11 @@ func (c *compiler) check(n *node, spec *cmdSpec, isTest bool) {
 		// semantic checks rely on the argument types being right
 		c.semantic(n)
 	}
+	// what a run needs of the tags, once (node.matcher)
+	m := tagMatcher(n)
+	n.matcher = &m
+	n.addrPart = tagAddressPart(n)
+	_, n.mime = n.tags["mime"]
 	for _, t := range n.tests {
 		ts := tests[t.name]
 		if ts == nil {
@@ -480,7 +495,20 @@ func (c *compiler) semantic(n *node) {
 				c.errf(n.line, n.col, "redirect: invalid address '%s'", n.pos[0].strs[0])
 			}
 		}
-	case "index":
+	case "ihave":
+		c.ihaveEnable(n)
+	case "notify":
+		c.checkNotify(n)
+	case "replace":
+		if p := n.tags["from"]; p != nil && (!strings.Contains(p.strs[0], "${") || !c.exts["variables"]) {
+			if _, ok := parseMailboxList(p.strs[0]); !ok {
+				// RFC 5703 §5
+				c.errf(p.line, p.col, "replace :from is not a valid mailbox list: %s", p.strs[0])
+			}
+		}
+	}
+	if _, ok := n.tags["encodeurl"]; ok && !c.exts["variables"] {
+		c.errf(n.line, n.col, ":encodeurl needs the variables extension")
 	}
 	if p, ok := n.tags["index"]; ok && p != nil && p.num < 1 {
 		c.errf(p.line, p.col, ":index must be 1 or more")
@@ -591,7 +619,9 @@ func (c *compiler) checkVariables(cmds []*node) {
 				}
 			}
 			walk(n.tests)
-			walk(n.block)
+			if !n.unchecked {
+				walk(n.block)
+			}
 		}
 	}
 	walk(cmds)

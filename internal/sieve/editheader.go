@@ -24,7 +24,7 @@ func (i *interp) ensureHeader(n *node) *headerEdit {
 	if i.hdr != nil {
 		return i.hdr
 	}
-	raw, err := i.env.Msg.Raw()
+	raw, err := i.message().Raw()
 	if err != nil {
 		i.fail(n, err, "reading the message: %v", err)
 	}
@@ -132,7 +132,7 @@ func (i *interp) editHeader(n *node) {
 	if !validFieldName(name) {
 		i.fail(n, nil, "%s: invalid header field name '%s'", n.name, name)
 	}
-	if protectedField(name) {
+	if protectedField(name) || i.protectedFields[strings.ToLower(name)] {
 		return
 	}
 	h := i.ensureHeader(n)

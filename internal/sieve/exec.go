@@ -62,6 +62,22 @@ type interp struct {
 	// hdrVals caches headerValues of the unedited message header by
 	// lower-case field name for one run.
 	hdrVals map[string][]string
+
+	// replace and enclose (RFC 5703 §5-6): the message they made, a
+	// counter of such changes (MIME loops find their parts again), the
+	// part paths changed while loops ran, whether enclose ran, the
+	// message a redirect sends (nil: as delivered), and the fields
+	// editheader may no longer touch.
+	cur             Message
+	gen             int
+	replacedPaths   [][]int
+	enclosed        bool
+	redirectRaw     []byte
+	protectedFields map[string]bool
+	// notified counts notification recipients (max_notifications).
+	notified int
+	// valBuf is reused by the address tests of a run.
+	valBuf []string
 }
 
 type runtimeErr struct {
@@ -85,10 +101,10 @@ func (s *Script) Execute(ctx context.Context, env *Env) (res *Result, err error)
 	i := &interp{now: now,
 		ctx: ctx, env: env, opts: s.opts,
 		deadline: time.Now().Add(s.opts.CPUTime),
-		globals:  map[string]string{}, isGlobal: map[string]bool{},
-		included: map[*Script]bool{},
 	}
-	i.fr = &frame{s: s, vars: map[string]string{}}
+	// the variable maps are made when first written (most runs set
+	// none)
+	i.fr = &frame{s: s}
 	defer func() {
 		if r := recover(); r != nil {
 			re, ok := r.(runtimeErr)
@@ -115,7 +131,12 @@ func (i *interp) tick(n *node) {
 	}
 }
 
-func (i *interp) has(ext string) bool { return i.fr.s.exts[ext] }
+func (i *interp) has(ext string) bool {
+	if ext == "variables" {
+		return i.fr.s.variables
+	}
+	return i.fr.s.exts[ext]
+}
 
 func (i *interp) run(cmds []*node) flow {
 	done := false // an if/elsif of this chain was taken
@@ -194,6 +215,9 @@ func (i *interp) command(n *node) flow {
 	case "require", "global":
 		if n.name == "global" {
 			for _, v := range n.pos[0].strs {
+				if i.isGlobal == nil {
+					i.isGlobal = map[string]bool{}
+				}
 				i.isGlobal[strings.ToLower(v)] = true
 			}
 		}
@@ -252,7 +276,7 @@ func (i *interp) command(n *node) flow {
 		if i.redirects > i.opts.MaxRedirects {
 			i.fail(n, ErrTooManyRedirects, "more than max_redirects (%d) redirects", i.opts.MaxRedirects)
 		}
-		i.addAction(n, Redirect{Address: a, Copy: cp})
+		i.addAction(n, Redirect{Address: a, Copy: cp, Message: i.redirectRaw})
 		i.checkConflicts(n)
 	case "reject", "ereject":
 		i.cancelKeep = true
@@ -272,6 +296,15 @@ func (i *interp) command(n *node) flow {
 		return i.forEveryPart(n)
 	case "extracttext":
 		i.extractText(n)
+	case "notify":
+		i.notify(n)
+	case "error":
+		// RFC 5463 §5: the script fails; the implicit keep happens
+		i.fail(n, nil, "%s", i.str(n.pos[0].strs[0]))
+	case "replace":
+		i.replace(n)
+	case "enclose":
+		i.enclose(n)
 	default:
 		i.fail(n, nil, "command %s is not implemented", n.name)
 	}
@@ -286,9 +319,12 @@ func (i *interp) include(n *node) flow {
 	if n.incOnce && i.included[s] {
 		return flowNext
 	}
+	if i.included == nil {
+		i.included = map[*Script]bool{}
+	}
 	i.included[s] = true
 	prev := i.fr
-	i.fr = &frame{s: s, vars: map[string]string{}}
+	i.fr = &frame{s: s}
 	f := i.run(s.cmds)
 	i.fr = prev
 	if f == flowStop {
@@ -322,11 +358,11 @@ func (i *interp) test(n *node) bool {
 		return false
 	case "size":
 		lim := n.pos[0].num
-		sz := i.env.Msg.Size()
+		sz := i.message().Size()
 		if i.hdr != nil && i.hdr.changed {
 			// the size of the edited message (RFC 5293 §4), as in
 			// Pigeonhole
-			if raw, err := i.env.Msg.Raw(); err == nil {
+			if raw, err := i.message().Raw(); err == nil {
 				sz += int64(len(i.hdr.bytes()) - headerEnd(raw))
 			}
 		}
@@ -342,19 +378,28 @@ func (i *interp) test(n *node) bool {
 		}
 		return true
 	case "header":
+		names := i.strs(n.pos[0])
+		if len(names) == 1 {
+			// one field (the usual case): its values as they are, read
+			// only by match
+			return i.match(n, i.headerValues(n, names[0]), i.strs(n.pos[1]))
+		}
 		var vals []string
-		for _, h := range i.strs(n.pos[0]) {
+		for _, h := range names {
 			vals = append(vals, i.headerValues(n, h)...)
 		}
 		return i.match(n, vals, i.strs(n.pos[1]))
 	case "address":
-		var vals []string
+		// the values go into a buffer of the run, reused by the next
+		// address test (match is done with them by then)
+		vals := i.valBuf[:0]
 		count := 0
 		for _, h := range i.strs(n.pos[0]) {
-			v, c := i.addressValues(n, i.headerValues(n, h))
-			vals = append(vals, v...)
+			var c int
+			vals, c = i.addressValues(n, i.headerValues(n, h), vals)
 			count += c
 		}
+		i.valBuf = vals[:0]
 		if newMatcher(n).typ == mCount {
 			// RFC 5231 §4.2: the number of addresses
 			vals = make([]string, count)
@@ -391,6 +436,17 @@ func (i *interp) test(n *node) bool {
 		return i.spamTest(n)
 	case "environment":
 		return i.environment(n)
+	case "ihave":
+		return i.ihave(n)
+	case "valid_notify_method":
+		for _, u := range i.strs(n.pos[0]) {
+			if validNotifyMethod(u) != nil {
+				return false
+			}
+		}
+		return true
+	case "notify_method_capability":
+		return i.notifyMethodCapability(n)
 	}
 	i.fail(n, nil, "test %s is not implemented", n.name)
 	return false
@@ -420,7 +476,7 @@ func (i *interp) match(n *node, vals, keys []string) bool {
 // §2.7.2: RFC 2047 encoded words are decoded), narrowed by :index/:last
 // (RFC 5260 §6) and taken from MIME parts with :mime (RFC 5703 §4).
 func (i *interp) headerValues(n *node, name string) []string {
-	_, mime := n.tags["mime"]
+	mime := n.mime
 	// The message's own (unedited) header is the same for the whole
 	// run: its decoded values are kept per name (interp.hdrVals), read
 	// only by the callers.
@@ -469,7 +525,7 @@ func (i *interp) msgHeader(name string) []string {
 	if i.hdr != nil {
 		return i.hdr.get(name)
 	}
-	return i.env.Msg.Header(name)
+	return i.message().Header(name)
 }
 
 func (i *interp) result() *Result {
@@ -514,7 +570,15 @@ func (i *interp) result() *Result {
 		}
 	}
 	r.Duplicates = i.dups
-	if i.hdr != nil && i.hdr.changed {
+	switch {
+	case i.cur != nil:
+		// replace/enclose (RFC 5703 §5-6), with later header edits
+		raw, _ := i.cur.Raw()
+		if i.hdr != nil && i.hdr.changed {
+			raw = append(i.hdr.bytes(), raw[headerEnd(raw):]...)
+		}
+		r.Message = raw
+	case i.hdr != nil && i.hdr.changed:
 		r.EditedHeader = i.hdr.bytes()
 	}
 	return r

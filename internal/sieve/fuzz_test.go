@@ -21,7 +21,9 @@ func FuzzCompile(f *testing.F) {
 	}
 	f.Add([]byte("text:\n.\n"))
 	f.Add([]byte(`require "variables"; set "a" "${b}${"; if string :matches "${a}" "*?\\*" {}`))
-	msg := NewMessage([]byte(testMsg))
+	// a plain message and a multipart one (replace and enclose change
+	// parts of it inside foreverypart)
+	msgs := []Message{NewMessage([]byte(testMsg)), NewMessage([]byte(multipartMsg))}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		s, err := Compile("fuzz", src, Options{MaxNestingDepth: 16}, func(name string, global bool) ([]byte, error) {
 			return []byte("keep;"), nil
@@ -33,12 +35,14 @@ func FuzzCompile(f *testing.F) {
 			}
 			return
 		}
-		env := &Env{Msg: msg, Now: time.Unix(0, 0).UTC(), Envelope: Envelope{From: "a@b.c", To: "d+e@f.g"}}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		r, _ := s.Execute(ctx, env)
-		if r == nil {
-			t.Fatal("nil result")
+		for _, msg := range msgs {
+			env := &Env{Msg: msg, Now: time.Unix(0, 0).UTC(), Envelope: Envelope{From: "a@b.c", To: "d+e@f.g"}}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			r, _ := s.Execute(ctx, env)
+			cancel()
+			if r == nil {
+				t.Fatal("nil result")
+			}
 		}
 	})
 }

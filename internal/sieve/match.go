@@ -35,7 +35,16 @@ type matcher struct {
 	regexes map[string]*regexp.Regexp // precompiled literal :regex keys
 }
 
+// newMatcher gives the node's match type and comparator (worked out at
+// compile time: node.matcher).
 func newMatcher(n *node) matcher {
+	if n.matcher != nil {
+		return *n.matcher
+	}
+	return tagMatcher(n)
+}
+
+func tagMatcher(n *node) matcher {
 	m := matcher{typ: mIs, cmp: cmpCasemap, regexes: n.regexes}
 	if _, ok := n.tags["contains"]; ok {
 		m.typ = mContains

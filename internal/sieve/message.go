@@ -2,22 +2,22 @@ package sieve
 
 import (
 	"bytes"
-	"strings"
 
 	"barid/internal/mail/header"
 )
 
 // rawMessage is a Message over the bytes of a whole message.
 type rawMessage struct {
-	raw    []byte
-	fields []header.Field
+	raw []byte
+	hdr []byte // the header block
 }
 
 // NewMessage returns a Message reading the given RFC 5322 message (for
-// callers that hold the message in memory, and for tests).
+// callers that hold the message in memory, and for tests). Header
+// scans the header block for the name asked (a run asks for each name
+// once, interp.hdrVals), so nothing is parsed up front.
 func NewMessage(raw []byte) Message {
-	end := headerEnd(raw)
-	return &rawMessage{raw: raw, fields: header.Parse(raw[:end])}
+	return &rawMessage{raw: raw, hdr: raw[:headerEnd(raw)]}
 }
 
 // headerEnd is the offset just past the blank line that ends the header
@@ -41,15 +41,7 @@ func headerEnd(raw []byte) int {
 	return len(raw)
 }
 
-func (m *rawMessage) Header(name string) []string {
-	var out []string
-	for _, f := range m.fields {
-		if strings.EqualFold(f.Name, name) {
-			out = append(out, f.Value)
-		}
-	}
-	return out
-}
+func (m *rawMessage) Header(name string) []string { return header.Values(m.hdr, name) }
 
 func (m *rawMessage) Size() int64          { return int64(len(m.raw)) }
 func (m *rawMessage) Raw() ([]byte, error) { return m.raw, nil }

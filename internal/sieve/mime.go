@@ -2,6 +2,7 @@ package sieve
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"regexp"
 	"slices"
@@ -21,16 +22,28 @@ type parsedMsg struct {
 
 // mimePart is the current part of a foreverypart loop.
 type mimePart struct {
-	p *mime.Part
+	p    *mime.Part
+	path []int // child indexes from the top-level part
+	gen  int   // interp.gen when p was found
 }
 
 func (i *interp) parsed(n *node) *parsedMsg {
-	if i.msg != nil {
-		return i.msg
-	}
-	raw, err := i.env.Msg.Raw()
+	m, err := i.parseCurrent()
 	if err != nil {
-		i.fail(n, err, "reading the message: %v", err)
+		i.fail(n, err, "%v", err)
+	}
+	return m
+}
+
+// parseCurrent parses the current message (editheader changes, replace
+// and enclose included) once, until it changes.
+func (i *interp) parseCurrent() (*parsedMsg, error) {
+	if i.msg != nil {
+		return i.msg, nil
+	}
+	raw, err := i.message().Raw()
+	if err != nil {
+		return nil, fmt.Errorf("reading the message: %w", err)
 	}
 	if i.hdr != nil && i.hdr.changed {
 		// MIME tests see the edited message (RFC 5293 §4), as in
@@ -39,10 +52,18 @@ func (i *interp) parsed(n *node) *parsedMsg {
 	}
 	root, err := mime.Parse(bytes.NewReader(raw), mime.DefaultLimits())
 	if err != nil {
-		i.fail(n, err, "parsing the message: %v", err)
+		return nil, fmt.Errorf("parsing the message: %w", err)
 	}
 	i.msg = &parsedMsg{raw: raw, root: root}
-	return i.msg
+	return i.msg, nil
+}
+
+func (i *interp) parsedNoFail() *mime.Part {
+	m, err := i.parseCurrent()
+	if err != nil {
+		return nil
+	}
+	return m.root
 }
 
 func (m *parsedMsg) headerOf(p *mime.Part) []header.Field {
@@ -212,18 +233,45 @@ func (i *interp) mimeHeader(n *node, name string) []string {
 	return out
 }
 
-// forEveryPart: RFC 5703 §3; every part, depth first.
+// forEveryPart: RFC 5703 §3; every part, depth first. When replace or
+// enclose changes the structure inside the loop, the loop goes on in
+// the new structure after the current part, and not into the parts the
+// replacement made (RFC 5703 §5).
 func (i *interp) forEveryPart(n *node) flow {
-	m := i.parsed(n)
-	var parts []*mime.Part
+	var paths [][]int
 	// Pigeonhole visits the top-level part too
-	walk(m.root, func(p *mime.Part) { parts = append(parts, p) })
+	walkPaths(i.parsed(n).root, nil, func(_ *mime.Part, p []int) { paths = append(paths, p) })
 	name, _ := i.tagStr(n, "name")
 	prev := i.part
-	defer func() { i.part = prev }()
-	for _, p := range parts {
-		i.part = &mimePart{p: p}
-		switch f := i.run(n.block); f {
+	if prev == nil {
+		i.replacedPaths = nil // an outermost loop sees the structure as it is
+	}
+	defer func() { i.part = i.refind(prev) }()
+	for k := 0; k < len(paths); k++ {
+		path := paths[k]
+		if i.skipped(path) {
+			continue
+		}
+		p := partAt(i.parsed(n).root, path)
+		if p == nil {
+			continue
+		}
+		i.part = &mimePart{p: p, path: path, gen: i.gen}
+		gen := i.gen
+		f := i.run(n.block)
+		if i.gen != gen {
+			var np [][]int
+			walkPaths(i.parsed(n).root, nil, func(_ *mime.Part, p []int) { np = append(np, p) })
+			at := len(np)
+			for j, q := range np {
+				if samePath(q, path) {
+					at = j
+					break
+				}
+			}
+			paths, k = np, at
+		}
+		switch f {
 		case flowBreak:
 			if i.breakName == "" || i.breakName == name {
 				i.breakName = ""

@@ -61,6 +61,15 @@ type node struct {
 	// regexes holds the compiled literal :regex keys (read-only once
 	// compiled, so Execute may run concurrently)
 	regexes map[string]*regexp.Regexp
+	// Worked out from the tags once at compile time, so a run does not
+	// look them up for every test (read-only afterwards): the match
+	// type and comparator, the address part, whether :mime is given.
+	matcher  *matcher
+	addrPart addrPart
+	mime     bool
+	// unchecked: an if/elsif whose block an ihave of a missing
+	// capability guards (RFC 5463 §4): not checked, never run
+	unchecked bool
 }
 
 type syntaxError struct {

@@ -127,7 +127,7 @@ func runPigeonhole(t *testing.T, bin, dir string, src, raw []byte) ([]string, st
 	if err := os.WriteFile(mp, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	exts := "+vacation-seconds +editheader +spamtest +spamtestplus +virustest +mime +foreverypart +extracttext +special-use +duplicate"
+	exts := "+vacation-seconds +editheader +spamtest +spamtestplus +virustest +mime +foreverypart +extracttext +special-use +duplicate +ihave +enotify"
 	cmd := exec.Command(bin, "-c", filepath.Join(dir, "dovecot.conf"), "-x", exts,
 		"-f", diffSender, "-r", diffRecipient, sp, mp)
 	cmd.Env = append(os.Environ(), "TZ=UTC")
@@ -174,6 +174,8 @@ func parsePigeonhole(out string) []string {
 	}
 	section := ""
 	inMsg := false
+	inBody := false // the "--"-delimited body of a notification
+	var ntf *notifyCanon
 	preserved := false // a store into INBOX "preserves the implicit keep"
 	implicitAt := -1
 	for _, line := range strings.Split(out, "\n") {
@@ -187,6 +189,16 @@ func parsePigeonhole(out string) []string {
 			continue
 		case inMsg:
 			continue
+		case inBody:
+			if line == "--" {
+				if ntf.bodyOpen {
+					inBody = false
+				}
+				ntf.bodyOpen = true
+				continue
+			}
+			ntf.body = append(ntf.body, line)
+			continue
 		case strings.HasPrefix(line, "Performed actions:"):
 			section = "performed"
 			continue
@@ -199,6 +211,24 @@ func parsePigeonhole(out string) []string {
 		case !strings.HasPrefix(line, " ") && !strings.HasPrefix(line, "\t"):
 			section = ""
 			continue
+		}
+		if ntf != nil && !strings.HasPrefix(tl, "* ") {
+			// the lines of a notification (Pigeonhole's ntfy-mailto
+			// printout): "=> name : value", "+ Field: value"
+			switch {
+			case strings.HasPrefix(tl, "=> body"):
+				inBody = true
+			case strings.HasPrefix(tl, "=> "):
+				k, v, _ := strings.Cut(strings.TrimPrefix(tl, "=> "), ":")
+				ntf.set(strings.TrimSpace(k), strings.TrimPrefix(v, " "))
+			case strings.HasPrefix(tl, "+ "):
+				ntf.add(strings.TrimPrefix(tl, "+ "))
+			}
+			continue
+		}
+		if ntf != nil {
+			acts = append(acts, ntf.String())
+			ntf = nil
 		}
 		switch {
 		case tl == "+ preserve implicit keep" && len(acts) > 0 && strings.HasPrefix(acts[len(acts)-1], "store:INBOX"):
@@ -219,9 +249,14 @@ func parsePigeonhole(out string) []string {
 			acts = append(acts, "reject")
 		case strings.HasPrefix(tl, "* send vacation message"):
 			acts = append(acts, "vacation")
+		case strings.HasPrefix(tl, "* send notification with method "):
+			ntf = &notifyCanon{}
 		case strings.HasPrefix(tl, "* "):
 			acts = append(acts, "other:"+tl[2:])
 		}
+	}
+	if ntf != nil {
+		acts = append(acts, ntf.String())
 	}
 	if preserved && implicitAt >= 0 && implicitAt < len(acts) && strings.HasPrefix(acts[implicitAt], "store:INBOX") {
 		// sieve-test prints both, but executing (sieve-test -e) stores
@@ -296,6 +331,28 @@ func canon(r *Result, env *Env) []string {
 			// RFC 5230 §4.5 checks; ShouldAutoReply has its own tests
 			_ = x
 			acts = append(acts, "vacation")
+		case Notify:
+			// sieve-test prints the notification whatever the message's
+			// Auto-Submitted (RFC 5436 §2.7 is applied when it is
+			// sent); ShouldNotify has its own test
+			c := &notifyCanon{importance: fmt.Sprint(x.Importance), from: x.From, subject: x.Message}
+			if c.subject == "" {
+				c.subject = x.Mailto.Subject
+			}
+			for _, r := range x.Mailto.Recipients {
+				field := "To"
+				if r.Field == "cc" {
+					field = "Cc"
+				}
+				c.add(field + ": " + r.Address)
+			}
+			for _, h := range x.Mailto.Headers {
+				c.add(strings.ToLower(h[0]) + ": " + h[1])
+			}
+			if x.Mailto.HasBody {
+				c.body = strings.Split(x.Mailto.Body, "\n")
+			}
+			acts = append(acts, c.String())
 		}
 	}
 	if r.ImplicitKeep {
@@ -303,4 +360,34 @@ func canon(r *Result, env *Env) []string {
 	}
 	slices.Sort(acts)
 	return acts
+}
+
+// notifyCanon is a notification in the form both sides are compared in:
+// importance, :from, subject, recipients and extra header fields (as
+// sets) and the body.
+type notifyCanon struct {
+	importance, from, subject string
+	items                     []string
+	body                      []string
+	bodyOpen                  bool
+}
+
+func (c *notifyCanon) set(k, v string) {
+	switch k {
+	case "importance":
+		c.importance = v
+	case "from":
+		c.from = v
+	case "subject":
+		c.subject = v
+	}
+}
+
+func (c *notifyCanon) add(item string) { c.items = append(c.items, item) }
+
+func (c *notifyCanon) String() string {
+	items := slices.Clone(c.items)
+	slices.Sort(items)
+	return fmt.Sprintf("notify[importance=%s from=%q subject=%q %s body=%q]", c.importance, c.from, c.subject,
+		strings.Join(items, ","), strings.Join(c.body, "\n"))
 }

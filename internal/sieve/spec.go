@@ -68,6 +68,8 @@ var (
 		"upperfirst":    {param: noParam, group: "casefirst"},
 		"quotewildcard": {param: noParam, group: "quote"},
 		"length":        {param: noParam, group: "length"},
+		// RFC 5435 §6 (precedence 15)
+		"encodeurl": {ext: "enotify", param: noParam, group: "encodeurl"},
 	}
 	flagsTag = map[string]tagSpec{"flags": {ext: "imap4flags", param: aList}}
 	copyTag  = map[string]tagSpec{"copy": {ext: "copy", param: noParam}}
@@ -120,6 +122,25 @@ var commands = map[string]*cmdSpec{
 	"extracttext": {ext: []string{"extracttext"}, pos: []argKind{aStr}, tags: tags(setModifiers, map[string]tagSpec{
 		"first": {param: aNum},
 	})},
+	// RFC 5435 §3.1
+	"notify": {ext: []string{"enotify"}, pos: []argKind{aStr}, tags: map[string]tagSpec{
+		"from":       {param: aStr},
+		"importance": {param: aStr},
+		"options":    {param: aList},
+		"message":    {param: aStr},
+	}},
+	// RFC 5463 §5
+	"error": {ext: []string{"ihave"}, pos: []argKind{aStr}},
+	// RFC 5703 §5-6
+	"replace": {ext: []string{"replace"}, pos: []argKind{aStr}, tags: map[string]tagSpec{
+		"mime":    {param: noParam},
+		"subject": {param: aStr},
+		"from":    {param: aStr},
+	}},
+	"enclose": {ext: []string{"enclose"}, pos: []argKind{aStr}, tags: map[string]tagSpec{
+		"subject": {param: aStr},
+		"headers": {param: aList},
+	}},
 }
 
 var tests = map[string]*cmdSpec{
@@ -163,6 +184,11 @@ var tests = map[string]*cmdSpec{
 	"spamtest":    {ext: []string{"spamtest", "spamtestplus"}, pos: []argKind{aStr}, tags: tags(matchTags, map[string]tagSpec{"percent": {ext: "spamtestplus", param: noParam}})},
 	"virustest":   {ext: []string{"virustest"}, pos: []argKind{aStr}, tags: matchTags},
 	"environment": {ext: []string{"environment"}, pos: []argKind{aStr, aList}, tags: matchTags},
+	// RFC 5463 §4
+	"ihave": {ext: []string{"ihave"}, pos: []argKind{aList}},
+	// RFC 5435 §4-5
+	"valid_notify_method":      {ext: []string{"enotify"}, pos: []argKind{aList}},
+	"notify_method_capability": {ext: []string{"enotify"}, pos: []argKind{aStr, aStr, aList}, tags: matchTags},
 }
 
 // supported is the capability list, in the order ManageSieve announces it.
@@ -172,7 +198,8 @@ var supported = []string{
 	"relational", "imap4flags", "copy", "include", "variables", "body",
 	"mailbox", "date", "index", "editheader", "duplicate", "spamtest",
 	"spamtestplus", "virustest", "mime", "foreverypart", "extracttext",
-	"special-use", "environment", "regex",
+	"special-use", "environment", "regex", "ihave", "enotify", "replace",
+	"enclose",
 }
 
 // Capabilities returns the SIEVE capability list (RFC 5804 §1.7), as

@@ -110,17 +110,27 @@ func (i *interp) setVar(n *node, name, val string) {
 	}
 	l := strings.ToLower(name)
 	if strings.HasPrefix(l, "global.") {
-		i.globals[l[len("global."):]] = val
+		i.setGlobal(l[len("global."):], val)
 		return
 	}
 	if strings.Contains(l, ".") {
 		i.fail(n, nil, "can not assign to variable '%s' in a namespace", name)
 	}
 	if i.isGlobal[l] && i.frGlobal(l) {
-		i.globals[l] = val
+		i.setGlobal(l, val)
 		return
 	}
+	if i.fr.vars == nil {
+		i.fr.vars = map[string]string{}
+	}
 	i.fr.vars[l] = val
+}
+
+func (i *interp) setGlobal(name, val string) {
+	if i.globals == nil {
+		i.globals = map[string]string{}
+	}
+	i.globals[name] = val
 }
 
 // set: RFC 5229 §4.
@@ -156,6 +166,9 @@ func applyModifiers(n *node, v string) string {
 			b.WriteByte(v[k])
 		}
 		v = b.String()
+	}
+	if _, ok := n.tags["encodeurl"]; ok {
+		v = encodeURL(v) // RFC 5435 §6, precedence 15
 	}
 	if _, ok := n.tags["length"]; ok {
 		v = strconv.Itoa(utf8.RuneCountInString(v))

@@ -103,7 +103,7 @@ type SieveScripts interface {
 type OutgoingMail struct {
 	ID        int64
 	AccountID int64  // whose script made it (for logs); not a reference
-	Kind      string // "redirect", "vacation", "reject"
+	Kind      string // "redirect", "vacation", "reject", "notify"
 	From      string // envelope sender ("" is the null sender <>)
 	To        []string
 	Data      []byte

@@ -1,0 +1,2 @@
+require ["enotify"];
+notify "xmpp:tim@example.com";

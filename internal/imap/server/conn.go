@@ -381,6 +381,7 @@ func (c *Conn) readCommand(start time.Time) error {
 		c.writeStatus(tag, "BAD", imap.CodeUIDRequired, name+" uses message sequence numbers, which UIDONLY does not allow (RFC 9586 §3)")
 		return c.flush()
 	}
+	c.syncBus()
 	c.cur = cmd
 	err = cmd.handle(c, tag)
 	// Before the response is flushed: a client that saw its LOGIN or

@@ -52,6 +52,8 @@ type Store struct {
 	silent bool
 	// quotaDefaults are the [quota] limits (quota.go).
 	quotaDefaults atomic.Pointer[store.QuotaLimits]
+	// listening is the running Listen's listener, for Barrier.
+	listening atomic.Pointer[listener]
 }
 
 var (

@@ -859,7 +859,25 @@ func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []store.UID, d
 // under the mailbox's row lock.
 func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, upTo store.UID) (store.UID, error) {
 	var prev int64
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	// When another session has claimed past upTo already (every IDLE
+	// session but the first, when one message reaches many), there is
+	// nothing to claim: answer from a plain read, without the row lock
+	// and the durable commit the locked statement below costs, which
+	// would otherwise serialise a delivery's fan-out to N sessions into
+	// N commits. FIRSTRECENT only grows, so a value above upTo read now
+	// gives the caller the same (empty) set of \Recent messages as the
+	// locked read would.
+	err := s.queryRow(ctx, `SELECT firstrecent FROM mailboxes WHERE id = $1`, mailboxID).Scan(&prev)
+	if errNoRows(err) {
+		return 0, store.ErrNoMailbox
+	}
+	if err != nil {
+		return 0, err
+	}
+	if prev > int64(upTo) {
+		return store.UID(prev), nil
+	}
+	err = s.write(ctx, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `WITH o AS (
 			SELECT id, firstrecent, least($2::bigint + 1, uidnext) AS claim FROM mailboxes WHERE id = $1 FOR NO KEY UPDATE
 		), u AS (

@@ -408,3 +408,55 @@ func TestBarrier(t *testing.T) {
 	_, ch, err = b.Expunge(ctx, mb.ID, []store.UID{3, 5})
 	check("EXPUNGE", ch, err)
 }
+
+// TestClaimRecentFanout: many sessions on two nodes claim \Recent for
+// the same new messages at once (an IDLE fan-out): exactly one of them
+// gets each message (RFC 3501 §2.3.2), whichever path (node memory,
+// plain read, locked update) each call takes.
+func TestClaimRecentFanout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b, acct := twoNodes(t)
+	in, err := a.Mailbox(ctx, acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round, n := range []int{1, 2, 1} {
+		var batch []store.NewMessage
+		for i := range n {
+			batch = append(batch, msg(fmt.Sprint("r", round, "m", i)))
+		}
+		uids, _, err := b.AppendMessages(ctx, in.ID, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		upTo := uids[len(uids)-1]
+		var mu sync.Mutex
+		var winners []store.UID
+		var wg sync.WaitGroup
+		for i := range 40 {
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			wg.Go(func() {
+				first, err := s.ClaimRecent(ctx, in.ID, upTo)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if first <= uids[0] {
+					mu.Lock()
+					winners = append(winners, first)
+					mu.Unlock()
+				} else if first <= upTo {
+					t.Errorf("round %d: a claim got %d, inside the new UIDs %v", round, first, uids)
+				}
+			})
+		}
+		wg.Wait()
+		if len(winners) != 1 || winners[0] != uids[0] {
+			t.Fatalf("round %d: new UIDs %v claimed by %d sessions (%v), want exactly one from %d", round, uids, len(winners), winners, uids[0])
+		}
+	}
+}

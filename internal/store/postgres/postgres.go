@@ -54,6 +54,8 @@ type Store struct {
 	quotaDefaults atomic.Pointer[store.QuotaLimits]
 	// listening is the running Listen's listener, for Barrier.
 	listening atomic.Pointer[listener]
+	// claims remembers FIRSTRECENT per mailbox for ClaimRecent.
+	claims recentClaims
 }
 
 var (

@@ -16,6 +16,9 @@ func (a *App) listenChanges(ctx context.Context, wg *sync.WaitGroup) {
 	if !ok {
 		return
 	}
+	// Sessions wait, before each command, for other nodes' changes
+	// committed before it (postgres.Store.Barrier).
+	a.bus.SetBarrier(pg.Barrier)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -38,6 +38,7 @@ type cpuSnap struct {
 	proc    string
 	pid     int
 	tree    bool
+	more    []int
 	clockHz float64
 }
 
@@ -115,9 +116,24 @@ func procCPU(proc string, pid int, tree bool, hz float64) (float64, bool) {
 	return total / hz, true
 }
 
+// moreCPU sums procCPU over the process trees of pids (a process that
+// is gone counts nothing).
+func moreCPU(proc string, pids []int, hz float64) float64 {
+	var t float64
+	for _, p := range pids {
+		if c, ok := procCPU(proc, p, true, hz); ok {
+			t += c
+		}
+	}
+	return t
+}
+
 // envSince turns two snapshots into an Env.
 func envSince(a cpuSnap) *Env {
 	b := snapCPU(a.proc, a.pid, a.tree)
+	if b.hasSrv {
+		b.server += moreCPU(a.proc, a.more, b.clockHz)
+	}
 	e := &Env{
 		CPUs:       runtime.NumCPU(),
 		Seconds:    b.t.Sub(a.t).Seconds(),

@@ -139,7 +139,7 @@ func (o *idleOpts) run(ctx context.Context, stderr io.Writer) (*IdleResult, erro
 	}
 	res := &IdleResult{Conns: o.conns, SourceIPs: nIP, Deliver: o.deliver}
 	if o.srv.pid > 0 {
-		m, err := procMem(o.proc, o.srv.pid, o.srv.tree)
+		m, err := o.srv.mem(o.proc)
 		if err != nil {
 			return nil, fmt.Errorf("reading server memory: %w", err)
 		}
@@ -186,7 +186,7 @@ func (o *idleOpts) run(ctx context.Context, stderr io.Writer) (*IdleResult, erro
 
 	time.Sleep(o.settle)
 	if o.srv.pid > 0 {
-		m, err := procMem(o.proc, o.srv.pid, o.srv.tree)
+		m, err := o.srv.mem(o.proc)
 		if err != nil {
 			return nil, fmt.Errorf("reading server memory: %w", err)
 		}
@@ -220,7 +220,7 @@ func (s *idleState) hold(ctx context.Context, i int, ip net.IP, sem chan struct{
 	o := s.o
 	sem <- struct{}{}
 	c, err := func() (*Conn, error) {
-		c, err := Dial(ctx, DialOptions{Addr: o.addr, LocalIP: ip, ReadBuf: 1024, WriteBuf: 256, Timeout: o.timeout})
+		c, err := Dial(ctx, DialOptions{Addr: o.addrFor(i), LocalIP: ip, ReadBuf: 1024, WriteBuf: 256, Timeout: o.timeout})
 		if err != nil {
 			return nil, err
 		}
@@ -292,9 +292,15 @@ func (o *idleOpts) deliverRound(ctx context.Context, st *idleState, k int, targe
 	var cleanup func()
 	switch o.deliver {
 	case "append":
-		c, err := o.login(ctx, o.user)
+		// At the first address: with several (a cluster's nodes) the
+		// idlers of the others hear of it across nodes.
+		c, err := Dial(ctx, DialOptions{Addr: o.addrFor(0), Timeout: o.timeout})
 		if err != nil {
 			return IdleRound{}, err
+		}
+		if err := c.Login(o.user, o.password); err != nil {
+			c.Close()
+			return IdleRound{}, fmt.Errorf("LOGIN %s: %w", o.user, err)
 		}
 		cleanup = func() { c.Logout() }
 		deliver = func() error {
@@ -313,7 +319,7 @@ func (o *idleOpts) deliverRound(ctx context.Context, st *idleState, k int, targe
 			return res.Err()
 		}
 	case "lmtp":
-		lc, err := dialLMTP(ctx, o.lmtpAddr)
+		lc, err := dialLMTP(ctx, addrList(o.lmtpAddr)[0])
 		if err != nil {
 			return IdleRound{}, err
 		}
@@ -362,6 +368,27 @@ func (o *idleOpts) deliverRound(ctx context.Context, st *idleState, k int, targe
 		out.P99Ms = ms(got[pct(len(got), 99)])
 		out.AllMs = ms(got[len(got)-1])
 	}
+	if as := addrList(o.addr); len(as) > 1 {
+		for k, a := range as {
+			ar := IdleAddrRound{Addr: a}
+			var got []int64
+			for i := k; i < len(rd.arr); i += len(as) {
+				if st.conns[i].Load() == nil {
+					continue
+				}
+				ar.Idlers++
+				if v := rd.arr[i].Load(); v > 0 {
+					got = append(got, v)
+				}
+			}
+			slices.Sort(got)
+			ar.Reached = len(got)
+			if len(got) > 0 {
+				ar.P50Ms, ar.P99Ms, ar.AllMs = ms(got[pct(len(got), 50)]), ms(got[pct(len(got), 99)]), ms(got[len(got)-1])
+			}
+			out.ByAddr = append(out.ByAddr, ar)
+		}
+	}
 	return out, nil
 }
 
@@ -377,6 +404,10 @@ func printIdle(w io.Writer, server string, r *IdleResult) {
 	for i, d := range r.Deliveries {
 		fmt.Fprintf(w, "  delivery %d via %s: ack %.1f ms; reached %d: p50 %.1f ms, p99 %.1f ms, all %.1f ms; missed %d\n",
 			i+1, r.Deliver, d.AckMs, d.Reached, d.P50Ms, d.P99Ms, d.AllMs, d.MissedMax)
+		for _, a := range d.ByAddr {
+			fmt.Fprintf(w, "    idlers on %s: %d, reached %d: p50 %.1f ms, p99 %.1f ms, all %.1f ms\n",
+				a.Addr, a.Idlers, a.Reached, a.P50Ms, a.P99Ms, a.AllMs)
+		}
 	}
 	for _, s := range r.ErrorSamples {
 		fmt.Fprintf(w, "  error: %s\n", s)

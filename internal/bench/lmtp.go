@@ -31,7 +31,7 @@ func runLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("lmtp", stderr)
 	fs.StringVar(&o.server, "server", "server", "label for the results (e.g. dovecot, barid)")
 	fs.StringVar(&o.json, "json", "", "append the result as one JSON line to this file")
-	fs.StringVar(&o.addr, "lmtp", "127.0.0.1:24", "LMTP server host:port")
+	fs.StringVar(&o.addr, "lmtp", "127.0.0.1:24", "LMTP server host:port, or several separated by commas (a cluster's nodes: sender k uses element k mod their number)")
 	fs.IntVar(&o.conc, "concurrency", 4, "parallel LMTP sessions")
 	fs.IntVar(&o.size, "size", 4096, "message size in bytes")
 	fs.DurationVar(&o.duration, "duration", 15*time.Second, "measured run time")
@@ -95,7 +95,9 @@ func (o *lmtpOpts) run(ctx context.Context) (*LMTPResult, error) {
 		go func() {
 			defer wg.Done()
 			me := &ws[w]
-			lc, err := dialLMTP(ctx, o.addr)
+			as := addrList(o.addr)
+			addr := as[w%len(as)]
+			lc, err := dialLMTP(ctx, addr)
 			if err != nil {
 				me.err = err
 				return
@@ -139,7 +141,7 @@ func (o *lmtpOpts) run(ctx context.Context) (*LMTPResult, error) {
 				}
 				// The session is broken: open a new one.
 				lc.Close()
-				if lc, err = dialLMTP(ctx, o.addr); err != nil {
+				if lc, err = dialLMTP(ctx, addr); err != nil {
 					me.err = err
 					lc = nil
 					return

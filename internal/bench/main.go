@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -78,17 +79,94 @@ type common struct {
 type serverProc struct {
 	pid  int
 	tree bool
+	// more are further processes of the same server, each with its
+	// descendants: the other nodes of a barid cluster, its PostgreSQL
+	// and object store (-server-more).
+	more pidList
 }
 
 func (s *serverProc) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.pid, "server-pid", 0, "server PID to account CPU and memory to (0: unknown)")
 	fs.BoolVar(&s.tree, "server-tree", false, "sum over the PID and all its descendants (multi-process servers such as Dovecot)")
+	fs.Var(&s.more, "server-more", "comma-separated PIDs whose CPU and memory (with their descendants) count as the server's too: "+
+		"the other nodes of a cluster, its database and object store")
 }
 
-func (s *serverProc) snap() cpuSnap { return snapCPU("/proc", s.pid, s.tree) }
+func (s *serverProc) snap() cpuSnap {
+	c := snapCPU("/proc", s.pid, s.tree)
+	c.more = s.more
+	if c.hasSrv {
+		c.server += moreCPU("/proc", s.more, c.clockHz)
+	}
+	return c
+}
+
+// mem is the server's memory: the PID's (and descendants' with tree)
+// plus every -server-more process tree's.
+func (s *serverProc) mem(proc string) (MemSample, error) {
+	m, err := procMem(proc, s.pid, s.tree)
+	if err != nil {
+		return m, err
+	}
+	for _, p := range s.more {
+		x, err := procMem(proc, p, true)
+		if err != nil {
+			return m, fmt.Errorf("-server-more %d: %w", p, err)
+		}
+		m.Procs += x.Procs
+		m.RSSKiB += x.RSSKiB
+		m.PSSKiB += x.PSSKiB
+	}
+	return m, nil
+}
+
+// pidList is a flag holding comma-separated PIDs.
+type pidList []int
+
+func (l *pidList) String() string {
+	var b strings.Builder
+	for i, p := range *l {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(p))
+	}
+	return b.String()
+}
+
+func (l *pidList) Set(v string) error {
+	*l = nil
+	for f := range strings.SplitSeq(v, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("bad PID %q", f)
+		}
+		*l = append(*l, n)
+	}
+	return nil
+}
+
+// addrList splits a comma-separated host:port list; connection i goes to
+// element i mod the list's length (several nodes of one cluster, as a
+// round-robin balancer would spread them).
+func addrList(s string) []string {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{s}
+	}
+	return out
+}
 
 func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.addr, "addr", "127.0.0.1:143", "IMAP server host:port")
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:143", "IMAP server host:port, or several separated by commas (the nodes of a cluster: connections go to each in turn)")
 	fs.StringVar(&c.userFmt, "user-fmt", "user%d", "user name template; %d is the user number")
 	fs.StringVar(&c.password, "password", "password", "password of every user")
 	fs.StringVar(&c.server, "server", "server", "label for the results (e.g. dovecot, barid)")
@@ -105,8 +183,19 @@ func (c *common) user(n int) string {
 	return c.userFmt
 }
 
+// dialed counts the connections common.dial made, to hand them out to
+// the addresses of -addr in turn.
+var dialed atomic.Uint64
+
 func (c *common) dial(ctx context.Context) (*Conn, error) {
-	return Dial(ctx, DialOptions{Addr: c.addr, Timeout: c.timeout})
+	return Dial(ctx, DialOptions{Addr: c.addrFor(int(dialed.Add(1) - 1)), Timeout: c.timeout})
+}
+
+// addrFor is the address of connection i: -addr's element i mod its
+// length.
+func (c *common) addrFor(i int) string {
+	as := addrList(c.addr)
+	return as[i%len(as)]
 }
 
 // login dials, logs in as user and fetches the capabilities.

@@ -130,6 +130,20 @@ type IdleRound struct {
 	AllMs     float64 `json:"all_ms"`     // the last one had it
 	TimedOut  bool    `json:"timed_out"`  // not everyone saw it in time
 	MissedMax int     `json:"missed_max"` // idlers that never saw it
+	// ByAddr splits the figures by the address the idlers connected
+	// to, when -addr names several (the nodes of a cluster); the
+	// delivery was made at the first.
+	ByAddr []IdleAddrRound `json:"by_addr,omitempty"`
+}
+
+// IdleAddrRound is one delivery's arrival at the idlers of one address.
+type IdleAddrRound struct {
+	Addr    string  `json:"addr"`
+	Idlers  int     `json:"idlers"`
+	Reached int     `json:"reached"`
+	P50Ms   float64 `json:"p50_ms"`
+	P99Ms   float64 `json:"p99_ms"`
+	AllMs   float64 `json:"all_ms"`
 }
 
 // LMTPResult is the outcome of the lmtp scenario.

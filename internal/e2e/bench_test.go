@@ -24,7 +24,7 @@ func TestBenchScenariosSmoke(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		s.addUser("user"+strconv.Itoa(i), "bench-pass")
 	}
-	lmtp := s.app.Addrs()["lmtp"]
+	lmtp := s.Addrs()["lmtp"]
 	if lmtp == "" {
 		t.Fatal("no LMTP listener")
 	}

@@ -163,13 +163,13 @@ func TestCrossNodeIdle(t *testing.T) {
 	// A delivery on B's LMTP into a mailbox A's notifier watches
 	// (not selected): STATUS with the new count (RFC 5465 §5.2).
 	start = time.Now()
-	lmtpDeliver(t, b.app.Addrs()["lmtp"], "alice+Projects@example.org", testMessage("delivered"))
+	lmtpDeliver(t, b.Addrs()["lmtp"], "alice+Projects@example.org", testMessage("delivered"))
 	idleUntil(t, notifier, "LMTP delivery", func(l string) bool {
 		return strings.HasPrefix(l, `* STATUS "Projects"`) || strings.HasPrefix(l, `* STATUS Projects`)
 	})
 	t.Logf("LMTP delivery on B -> STATUS for NOTIFY on A: %s", time.Since(start).Round(time.Microsecond))
 	// And into INBOX: the IDLE session on A sees it.
-	lmtpDeliver(t, b.app.Addrs()["lmtp"], user, testMessage("delivered2"))
+	lmtpDeliver(t, b.Addrs()["lmtp"], user, testMessage("delivered2"))
 	idleUntil(t, idler, "LMTP into INBOX", func(l string) bool { return l == "* 1 EXISTS" })
 
 	idler.Send("DONE\r\n")

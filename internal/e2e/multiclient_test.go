@@ -591,7 +591,7 @@ func TestIdlePushFromLMTP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lc, err := net.DialTimeout("tcp", s.app.Addrs()["lmtp"], 5*time.Second)
+	lc, err := net.DialTimeout("tcp", s.Addrs()["lmtp"], 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

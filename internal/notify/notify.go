@@ -10,6 +10,7 @@ package notify
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"barid/internal/store"
 )
@@ -22,6 +23,24 @@ type Bus struct {
 	// of them, since an ACL entry may name anyone, a group or a user
 	// who does not watch the mailbox yet.
 	every map[*Subscription]struct{}
+	// barrier is Sync's work (SetBarrier), nil on one node.
+	barrier atomic.Pointer[func(context.Context)]
+}
+
+// SetBarrier installs what Sync runs: with a store shared by several
+// nodes, a call that returns once every change another node committed
+// before it has been published on this bus (postgres.Store.Barrier).
+func (b *Bus) SetBarrier(f func(context.Context)) { b.barrier.Store(&f) }
+
+// Sync waits until the changes other nodes committed before the call
+// have been published on this bus; on one node it returns at once (the
+// writers publish before they answer). A session calls it before a
+// command, so the command's updates include what another node's client
+// was told is done.
+func (b *Bus) Sync(ctx context.Context) {
+	if f := b.barrier.Load(); f != nil {
+		(*f)(ctx)
+	}
 }
 
 // New returns an empty bus.

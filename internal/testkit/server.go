@@ -40,9 +40,15 @@ type Server struct {
 	// (587-style STARTTLS, 465-style TLS), "" unless WithSubmission.
 	SubmissionAddr, SubmissionsAddr string
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	// Nodes are the barid nodes behind the addresses above: App alone,
+	// or App (node A) and node B in the two-node mode of
+	// ClusterEnvVar.
+	Nodes []*app.App
+
+	addrs      map[string]string
+	stops      []func() // one a node
+	frontStops []*front
+	once       sync.Once
 }
 
 // Option changes the configuration before the server starts.
@@ -155,6 +161,7 @@ func StartLog(t testing.TB, dir string, h slog.Handler, opts ...Option) *Server 
 	for _, o := range opts {
 		o(&cfg)
 	}
+	cl := applyClusterEnv(t, &cfg)
 	ApplyMetadataEnv(t, &cfg)
 	verbose := os.Getenv("BARID_TEST_LOG") != ""
 	if verbose {
@@ -172,8 +179,36 @@ func StartLog(t testing.TB, dir string, h slog.Handler, opts ...Option) *Server 
 	if h != nil {
 		handler = teeHandler{handler, h}
 	}
+	s := &Server{T: t, Dir: dir, Cfg: cfg, Logs: logs}
+	t.Cleanup(s.Stop)
+	a := s.startNode(cfg, slog.New(handler))
+	s.App, s.Nodes = a, []*app.App{a}
+	addrs := a.Addrs()
+	if cl != nil {
+		// Node B: the same database and bucket, its own data folder,
+		// node A's certificate (one name behind one front), its log
+		// lines in the same buffer marked node=B.
+		cfgB := cfg
+		cfgB.DataDir = cl.dirB
+		if cfgB.TLS.CertFile == "" && len(cfgB.TLS.ACMEDomains) == 0 {
+			cfgB.TLS.CertFile, cfgB.TLS.KeyFile = s.CertFile(), filepath.Join(dir, "tls", "key.pem")
+		}
+		s.Nodes = []*app.App{a, s.startNode(cfgB, slog.New(handler).With("node", "B"))}
+		addrs = s.startFronts(s.Nodes)
+	}
+	s.addrs = addrs
+	s.Addr, s.TLSAddr = addrs["imap"], addrs["imaps"]
+	s.POP3Addr, s.POP3TLSAddr = addrs["pop3"], addrs["pop3s"]
+	s.SubmissionAddr, s.SubmissionsAddr = addrs["submission"], addrs["submissions"]
+	return s
+}
+
+// startNode runs one barid (app.New, Listen, Run) until Stop.
+func (s *Server) startNode(cfg config.Config, log *slog.Logger) *app.App {
+	t := s.T
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, slog.New(handler))
+	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -182,30 +217,45 @@ func StartLog(t testing.TB, dir string, h slog.Handler, opts ...Option) *Server 
 		cancel()
 		t.Fatal(err)
 	}
-	s := &Server{T: t, Dir: dir, App: a, Cfg: cfg, Logs: logs, cancel: cancel, done: make(chan struct{})}
-	addrs := a.Addrs()
-	s.Addr, s.TLSAddr = addrs["imap"], addrs["imaps"]
-	s.POP3Addr, s.POP3TLSAddr = addrs["pop3"], addrs["pop3s"]
-	s.SubmissionAddr, s.SubmissionsAddr = addrs["submission"], addrs["submissions"]
+	done := make(chan struct{})
 	go func() {
-		defer close(s.done)
+		defer close(done)
 		if err := a.Run(ctx); err != nil {
 			t.Errorf("server run: %v", err)
 		}
 	}()
-	t.Cleanup(s.Stop)
-	return s
+	s.stops = append(s.stops, func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(40 * time.Second):
+			t.Errorf("server did not shut down within 40s")
+		}
+	})
+	return a
 }
 
-// Stop shuts the server down and waits for it (at most 40 s); it is
-// safe to call more than once.
+// Addrs are the addresses clients dial, by listener name (as
+// app.App.Addrs): the node's own, or the fronts in the two-node mode.
+func (s *Server) Addrs() map[string]string { return s.addrs }
+
+// Stop shuts the server (every node, and the fronts) down and waits for
+// it (at most 40 s a node); it is safe to call more than once.
 func (s *Server) Stop() {
 	s.once.Do(func() {
-		s.cancel()
-		select {
-		case <-s.done:
-		case <-time.After(40 * time.Second):
-			s.T.Errorf("server did not shut down within 40s")
+		// The fronts take no new connection; the nodes stop at once
+		// (each says BYE through the fronts); the fronts cut what is
+		// left.
+		for _, f := range s.frontStops {
+			f.ln.Close()
+		}
+		var wg sync.WaitGroup
+		for _, stop := range s.stops {
+			wg.Go(stop)
+		}
+		wg.Wait()
+		for _, f := range s.frontStops {
+			f.close()
 		}
 	})
 }

@@ -387,6 +387,7 @@ func (c *Conn) readCommand(start time.Time) error {
 		c.writeStatus(tag, "BAD", imap.CodeUIDRequired, name+" uses message sequence numbers, which UIDONLY does not allow (RFC 9586 §3)")
 		return c.flush()
 	}
+	c.syncBus()
 	c.cur = cmd
 	c.inCmd = true
 	err = cmd.handle(c, tag)

@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -70,8 +72,52 @@ func (s *Store) Listen(ctx context.Context, pub Publisher, o ListenOptions) erro
 	if o.Logger == nil {
 		o.Logger = s.log
 	}
-	l := &listener{s: s, pub: pub, o: o, log: o.Logger, accts: map[int64]*acctKnown{}}
+	l := &listener{s: s, pub: pub, o: o, log: o.Logger, accts: map[int64]*acctKnown{}, wake: make(chan struct{}, 1)}
+	s.listening.Store(l)
+	defer s.listening.CompareAndSwap(l, nil)
 	return l.run(ctx)
+}
+
+// barrierWait bounds how long Barrier waits for the listener.
+const barrierWait = 2 * time.Second
+
+// Barrier returns once the change bus has published every other node's
+// change that committed before the call: the listener makes one round
+// trip on its listening connection (PostgreSQL sends a listening
+// session the notifications of transactions committed before a query
+// ahead of that query's result) and handles what came in. A session
+// calls it before each command, so that a change another node
+// acknowledged before the command was sent is in the command's view
+// (issue #16: a STORE on node B is visible on node A right after B's
+// OK; the RFC 9051 §7.5.1 rules on pending EXPUNGEs hold across
+// nodes). Concurrent calls share one round trip. Without a listening
+// connection (none yet, or lost and reconnecting) it returns at once:
+// the catch-up after the reconnect publishes what was missed. It waits
+// at most barrierWait.
+func (s *Store) Barrier(ctx context.Context) {
+	l := s.listening.Load()
+	if l == nil {
+		return
+	}
+	done := make(chan struct{})
+	l.bmu.Lock()
+	if !l.up {
+		l.bmu.Unlock()
+		return
+	}
+	l.waiters = append(l.waiters, done)
+	l.bmu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+	t := time.NewTimer(barrierWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
 
 // mboxKnown is what the listener last knew of a mailbox.
@@ -101,6 +147,59 @@ type listener struct {
 	o     ListenOptions
 	log   *slog.Logger
 	accts map[int64]*acctKnown
+
+	// Barrier's requests: wake interrupts the wait for a notification;
+	// waiters are closed after the next round trip; up says a
+	// listening connection is established.
+	wake    chan struct{}
+	bmu     sync.Mutex
+	waiters []chan struct{}
+	up      bool
+}
+
+// setUp records whether the listening connection is established; going
+// down releases the waiting Barrier calls.
+func (l *listener) setUp(up bool) {
+	l.bmu.Lock()
+	l.up = up
+	var ws []chan struct{}
+	if !up {
+		ws, l.waiters = l.waiters, nil
+	}
+	l.bmu.Unlock()
+	for _, w := range ws {
+		close(w)
+	}
+}
+
+// runBarrier serves the waiting Barrier calls: one round trip on the
+// listening connection, then the notifications it brought in.
+func (l *listener) runBarrier(ctx context.Context, conn *pgx.Conn) error {
+	l.bmu.Lock()
+	ws := l.waiters
+	l.waiters = nil
+	l.bmu.Unlock()
+	defer func() {
+		for _, w := range ws {
+			close(w)
+		}
+	}()
+	qctx, cancel := context.WithTimeout(ctx, barrierWait)
+	defer cancel()
+	if _, err := conn.Exec(qctx, "SELECT 1"); err != nil {
+		return err
+	}
+	// pgx kept the notifications that came before the result; with a
+	// context already done it returns those and reads nothing more.
+	dctx, dcancel := context.WithCancel(ctx)
+	dcancel()
+	for {
+		n, _ := conn.WaitForNotification(dctx)
+		if n == nil {
+			return nil
+		}
+		l.notification(ctx, n.Payload)
+	}
 }
 
 func (l *listener) run(ctx context.Context) error {
@@ -136,10 +235,12 @@ func (l *listener) run(ctx context.Context) error {
 		// comparing with the baselines (the first time, this takes
 		// them).
 		l.catchUp(ctx)
+		l.setUp(true)
 		if l.o.OnListen != nil {
 			l.o.OnListen(conn.PgConn().PID())
 		}
 		err = l.serve(ctx, conn)
+		l.setUp(false)
 		conn.Close(context.Background())
 		if ctx.Err() != nil {
 			return nil
@@ -158,8 +259,25 @@ func (l *listener) run(ctx context.Context) error {
 func (l *listener) serve(ctx context.Context, conn *pgx.Conn) error {
 	nextPoll := time.Now().Add(l.o.Poll)
 	for {
+		l.bmu.Lock()
+		barrier := len(l.waiters) > 0
+		l.bmu.Unlock()
+		if barrier {
+			if err := l.runBarrier(ctx, conn); err != nil {
+				return err
+			}
+		}
 		wctx, cancel := context.WithDeadline(ctx, nextPoll)
+		stop := make(chan struct{})
+		go func() {
+			select {
+			case <-l.wake: // a Barrier call: stop waiting
+				cancel()
+			case <-stop:
+			}
+		}()
 		n, err := conn.WaitForNotification(wctx)
+		close(stop)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -168,18 +286,26 @@ func (l *listener) serve(ctx context.Context, conn *pgx.Conn) error {
 			if wctx.Err() == nil || conn.IsClosed() {
 				return err
 			}
+			if !errors.Is(wctx.Err(), context.DeadlineExceeded) {
+				continue // woken for a Barrier (the loop's top serves it)
+			}
 			// The poll's deadline: the connection stays usable.
 			l.catchUp(ctx)
 			nextPoll = time.Now().Add(l.o.Poll)
 			continue
 		}
-		h, err := decodeHint(n.Payload)
-		if err != nil {
-			l.log.Warn("change bus: ignoring notification", "payload", n.Payload, "err", err)
-			continue
-		}
-		l.handle(ctx, h)
+		l.notification(ctx, n.Payload)
 	}
+}
+
+// notification decodes and applies one notification's payload.
+func (l *listener) notification(ctx context.Context, payload string) {
+	h, err := decodeHint(payload)
+	if err != nil {
+		l.log.Warn("change bus: ignoring notification", "payload", payload, "err", err)
+		return
+	}
+	l.handle(ctx, h)
 }
 
 // handle applies one notification.

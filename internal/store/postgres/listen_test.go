@@ -456,3 +456,103 @@ func TestListenACLAndPrivateSeen(t *testing.T) {
 		t.Fatalf("alice heard bob's private \\Seen:%s", fmtChanges(cs))
 	}
 }
+
+// TestBarrier: right after a write on node B returns, Barrier on node A
+// returns only once A's bus holds that write's changes, for every kind
+// of write and with several callers at once; a node that is not
+// listening returns at once. Without the round trip the changes
+// arrive a little later, asynchronously (the notification is read and
+// the rows re-read by the listener goroutine), which is what a session
+// on A answering its next command must not race with.
+func TestBarrier(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b, acct := twoNodes(t)
+	start := time.Now()
+	a.Barrier(ctx) // not listening yet: at once
+	if d := time.Since(start); d >= barrierWait {
+		t.Fatalf("Barrier without a listener waited %s", d)
+	}
+	busA := notify.New()
+	sub := busA.Subscribe(acct.ID)
+	defer sub.Close()
+	listening := make(chan struct{}, 4)
+	startListener(t, a, busA, ListenOptions{Poll: time.Hour, OnListen: func(uint32) { listening <- struct{}{} }})
+	<-listening
+	check := func(what string, cs []store.Change, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() { a.Barrier(ctx) })
+		}
+		wg.Wait()
+		if got := sub.Drain(); !slices.Equal(keys(got), keys(cs)) {
+			t.Fatalf("%s: after Barrier node A's bus holds:%s\nnode B made:%s", what, fmtChanges(got), fmtChanges(cs))
+		}
+	}
+	mb, ch, err := b.CreateMailbox(ctx, acct.ID, "X", "")
+	check("CREATE", ch, err)
+	for i := range 20 {
+		_, ch, err = b.AppendMessages(ctx, mb.ID, []store.NewMessage{msg(fmt.Sprint("m", i))})
+		check("APPEND", ch, err)
+		_, _, ch, err = b.StoreFlags(ctx, mb.ID, []store.UID{store.UID(i + 1)}, store.FlagsAdd, store.FlagsFromNames([]string{`\Flagged`}), 0)
+		check("STORE", ch, err)
+	}
+	_, ch, err = b.Expunge(ctx, mb.ID, []store.UID{3, 5})
+	check("EXPUNGE", ch, err)
+}
+
+// TestClaimRecentFanout: many sessions on two nodes claim \Recent for
+// the same new messages at once (an IDLE fan-out): exactly one of them
+// gets each message (RFC 3501 §2.3.2), whichever path (node memory,
+// plain read, locked update) each call takes.
+func TestClaimRecentFanout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b, acct := twoNodes(t)
+	in, err := a.Mailbox(ctx, acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round, n := range []int{1, 2, 1} {
+		var batch []store.NewMessage
+		for i := range n {
+			batch = append(batch, msg(fmt.Sprint("r", round, "m", i)))
+		}
+		uids, _, err := b.AppendMessages(ctx, in.ID, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		upTo := uids[len(uids)-1]
+		var mu sync.Mutex
+		var winners []store.UID
+		var wg sync.WaitGroup
+		for i := range 40 {
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			wg.Go(func() {
+				first, err := s.ClaimRecent(ctx, in.ID, upTo)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if first <= uids[0] {
+					mu.Lock()
+					winners = append(winners, first)
+					mu.Unlock()
+				} else if first <= upTo {
+					t.Errorf("round %d: a claim got %d, inside the new UIDs %v", round, first, uids)
+				}
+			})
+		}
+		wg.Wait()
+		if len(winners) != 1 || winners[0] != uids[0] {
+			t.Fatalf("round %d: new UIDs %v claimed by %d sessions (%v), want exactly one from %d", round, uids, len(winners), winners, uids[0])
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -868,20 +869,82 @@ func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []store.UID, d
 // session (RFC 3501 §2.3.2: a message is recent in exactly one session,
 // on any node) and returns the previous FirstRecent, in one statement
 // under the mailbox's row lock.
+//
+// When a session has claimed past upTo already (every IDLE session but
+// the first, when one message reaches many), there is nothing to claim,
+// and the answer comes without the row lock and the durable commit the
+// locked statement costs, which would otherwise turn a delivery's
+// fan-out to N sessions into N serialised commits: from this node's
+// memory of the mailbox's FIRSTRECENT, else from a plain read.
+// FIRSTRECENT only grows, so any value above upTo, however old, gives
+// the caller the same (empty) set of \Recent messages as the locked
+// read would. The sessions of one node claim one mailbox one at a time,
+// so the first one's claim is what the others find.
 func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, upTo store.UID) (store.UID, error) {
-	var prev int64
-	err := s.write(ctx, func(tx pgx.Tx) error {
+	rc := s.recentClaim(mailboxID)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.first > upTo {
+		return rc.first, nil
+	}
+	var prev, now int64
+	err := s.queryRow(ctx, `SELECT firstrecent FROM mailboxes WHERE id = $1`, mailboxID).Scan(&prev)
+	if errNoRows(err) {
+		return 0, store.ErrNoMailbox
+	}
+	if err != nil {
+		return 0, err
+	}
+	if prev > int64(upTo) {
+		rc.first = store.UID(prev)
+		return rc.first, nil
+	}
+	err = s.write(ctx, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `WITH o AS (
 			SELECT id, firstrecent, least($2::bigint + 1, uidnext) AS claim FROM mailboxes WHERE id = $1 FOR NO KEY UPDATE
 		), u AS (
 			UPDATE mailboxes m SET firstrecent = o.claim FROM o WHERE m.id = o.id AND o.claim > o.firstrecent
 		)
-		SELECT firstrecent FROM o`, mailboxID, int64(upTo)).Scan(&prev)
+		SELECT firstrecent, greatest(firstrecent, claim) FROM o`, mailboxID, int64(upTo)).Scan(&prev, &now)
 	})
 	if errNoRows(err) {
 		return 0, store.ErrNoMailbox
 	}
-	return store.UID(prev), err
+	if err != nil {
+		return 0, err
+	}
+	rc.first = store.UID(now)
+	return store.UID(prev), nil
+}
+
+// recentClaims is the node's memory for ClaimRecent: per mailbox, a
+// lock that lines its sessions up and the highest FIRSTRECENT seen.
+type recentClaims struct {
+	mu sync.Mutex
+	m  map[int64]*recentClaimState
+}
+
+type recentClaimState struct {
+	mu    sync.Mutex
+	first store.UID
+}
+
+// maxRecentClaims bounds recentClaims; past it the memory starts over
+// (it is only a shortcut).
+const maxRecentClaims = 100_000
+
+func (s *Store) recentClaim(mailboxID int64) *recentClaimState {
+	s.claims.mu.Lock()
+	defer s.claims.mu.Unlock()
+	if s.claims.m == nil || len(s.claims.m) >= maxRecentClaims {
+		s.claims.m = map[int64]*recentClaimState{}
+	}
+	rc := s.claims.m[mailboxID]
+	if rc == nil {
+		rc = &recentClaimState{}
+		s.claims.m[mailboxID] = rc
+	}
+	return rc
 }
 
 // BlobRefs calls fn with each distinct blob ID referenced by a message.

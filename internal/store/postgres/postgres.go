@@ -54,6 +54,10 @@ type Store struct {
 	quotaDefaults atomic.Pointer[store.QuotaLimits]
 	// quotaOff: limits are not enforced ([quota] enforce = false).
 	quotaOff atomic.Bool
+	// listening is the running Listen's listener, for Barrier.
+	listening atomic.Pointer[listener]
+	// claims remembers FIRSTRECENT per mailbox for ClaimRecent.
+	claims recentClaims
 }
 
 var (

@@ -428,6 +428,20 @@ ALTER TABLE sieve_outgoing ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
 	`
 ALTER TABLE sieve_scripts ADD COLUMN digest BLOB NOT NULL DEFAULT x'';
 `,
+	// 21: the full-text trigger on new messages checks fts_pending
+	// itself instead of relying on OR IGNORE: the INSERT OR FAIL of
+	// insertMessage (messages.go) overrides the conflict clause of the
+	// statements of the triggers it fires, and a message whose bytes are
+	// already pending (a copy) must not fail.
+	`
+DROP TRIGGER fts_msg_insert;
+CREATE TRIGGER fts_msg_insert AFTER INSERT ON messages BEGIN
+	INSERT OR IGNORE INTO fts_pending (blob_id)
+		SELECT new.blob_id WHERE NOT EXISTS (SELECT 1 FROM fts_docs WHERE blob_id = new.blob_id)
+			AND NOT EXISTS (SELECT 1 FROM fts_pending WHERE blob_id = new.blob_id);
+	DELETE FROM fts_orphans WHERE blob_id = new.blob_id;
+END;
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

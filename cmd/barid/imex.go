@@ -43,7 +43,10 @@ are kept.
 
 Imports are batched in transactions, resumable and idempotent: run one
 again (after an interruption, or on purpose) and it adds only what is
-missing. Run them on a data folder no server is using.
+missing. When a server runs on the data folder, the import is handed to
+it over its control socket and runs in the server's process (which
+must be able to read PATH): its sessions see the mail arrive, as with
+deliveries. Interrupting the command stops the import there.
 
 Flags:
 `
@@ -139,11 +142,11 @@ func serverRunning(cfg *config.Config) string {
 	return ""
 }
 
-// open loads the configuration, opens the data folder and the account.
-func (t *toolFlags) open(ctx context.Context, user string, stderr io.Writer) (*toolEnv, error) {
+// config loads the configuration with the flags applied.
+func (t *toolFlags) config() (config.Config, error) {
 	cfg, err := config.Load(*t.cfgFile)
 	if err != nil {
-		return nil, err
+		return cfg, err
 	}
 	if *t.data != "" {
 		cfg.DataDir = *t.data
@@ -156,15 +159,24 @@ func (t *toolFlags) open(ctx context.Context, user string, stderr io.Writer) (*t
 			cfg.Storage.Metadata = *t.metadata
 		}
 		if err := cfg.Validate(); err != nil {
-			return nil, err
+			return cfg, err
 		}
+	}
+	return cfg, nil
+}
+
+// open loads the configuration, opens the data folder and the account.
+func (t *toolFlags) open(ctx context.Context, user string, stderr io.Writer) (*toolEnv, error) {
+	cfg, err := t.config()
+	if err != nil {
+		return nil, err
 	}
 	if t.force != nil && !*t.force {
 		// The running server's sessions would not be told of the
 		// imported mail (its change bus is in its process), and
 		// a mailbox's UIDVALIDITY may change under them.
 		if sock := serverRunning(&cfg); sock != "" {
-			return nil, fmt.Errorf("a barid server is running on this data folder (it answers on %s): stop it first, or pass --force", sock)
+			return nil, fmt.Errorf("a barid server is running on this data folder (it answers on %s, but not on a control socket that could do this): stop it first, or pass --force", sock)
 		}
 	}
 	logger := newLogger(stderr, *t.logLevel)
@@ -249,7 +261,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if kind == "mbox" {
 		tf.fs.StringVar(&mailbox, "mailbox", "INBOX", "destination mailbox (created if missing)")
 	}
-	tf.force = tf.fs.Bool("force", false, "import even though a server answers on the data folder's sockets (its sessions will not see the new mail until they reselect)")
+	tf.force = tf.fs.Bool("force", false, "write to the data folder directly even though a server runs on it, instead of through its control socket (its sessions will not see the new mail until they reselect)")
 	rest, code, ok := tf.parse(args[1:])
 	if !ok {
 		return code
@@ -264,6 +276,16 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
+	if !*tf.force {
+		cfg, err := tf.config()
+		if err != nil {
+			fmt.Fprintln(stderr, "barid import:", err)
+			return 1
+		}
+		if sock := cfg.ControlSocket(); sock != "" && serverAnswers(sock) {
+			return importThroughServer(ctx, sock, kind, rest[0], rest[1], mailbox, *tf.quiet, stdout, stderr)
+		}
+	}
 	env, err := tf.open(ctx, rest[0], stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "barid import:", err)

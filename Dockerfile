@@ -16,6 +16,9 @@
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+# go.mod replaces github.com/emersion/go-smtp with this local copy: it
+# must be there before the download (scripts/ci-docker found that).
+COPY third_party/go-smtp third_party/go-smtp
 RUN go mod download
 COPY . .
 ARG VERSION=dev

@@ -44,7 +44,10 @@ are kept.
 
 Imports are batched in transactions, resumable and idempotent: run one
 again (after an interruption, or on purpose) and it adds only what is
-missing. Run them on a data folder no server is using.
+missing. When a server runs on the data folder, the import is handed to
+it over its control socket and runs in the server's process (which
+must be able to read PATH): its sessions see the mail arrive, as with
+deliveries. Interrupting the command stops the import there.
 
 Flags:
 `
@@ -125,9 +128,14 @@ func serverRunning(cfg *config.Config) string {
 	return ""
 }
 
+// config loads the configuration with the flags applied.
+func (t *toolFlags) config() (config.Config, error) {
+	return t.data.load()
+}
+
 // open loads the configuration, opens the data folder and the account.
 func (t *toolFlags) open(ctx context.Context, user string, stderr io.Writer) (*toolEnv, error) {
-	cfg, err := t.data.load()
+	cfg, err := t.config()
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +144,7 @@ func (t *toolFlags) open(ctx context.Context, user string, stderr io.Writer) (*t
 		// imported mail (its change bus is in its process), and
 		// a mailbox's UIDVALIDITY may change under them.
 		if sock := serverRunning(&cfg); sock != "" {
-			return nil, fmt.Errorf("a barid server is running on this data folder (it answers on %s): stop it first, or pass --force", sock)
+			return nil, fmt.Errorf("a barid server is running on this data folder (it answers on %s, but not on a control socket that could do this): stop it first, or pass --force", sock)
 		}
 	}
 	logger := newLogger(stderr, *t.logLevel)
@@ -221,7 +229,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if kind == "mbox" {
 		tf.fs.StringVar(&mailbox, "mailbox", "INBOX", "destination mailbox (created if missing)")
 	}
-	tf.force = tf.fs.Bool("force", false, "import even though a server answers on the data folder's sockets (its sessions will not see the new mail until they reselect)")
+	tf.force = tf.fs.Bool("force", false, "write to the data folder directly even though a server runs on it, instead of through its control socket (its sessions will not see the new mail until they reselect)")
 	rest, code, ok := tf.parse(args[1:])
 	if !ok {
 		return code
@@ -236,6 +244,16 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
+	if !*tf.force {
+		cfg, err := tf.config()
+		if err != nil {
+			fmt.Fprintln(stderr, "barid import:", err)
+			return 1
+		}
+		if sock := cfg.ControlSocket(); sock != "" && serverAnswers(sock) {
+			return importThroughServer(ctx, sock, kind, rest[0], rest[1], mailbox, *tf.quiet, stdout, stderr)
+		}
+	}
 	env, err := tf.open(ctx, rest[0], stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "barid import:", err)

@@ -230,25 +230,6 @@ func TestMigrateSourceURL(t *testing.T) {
 
 // TestImportRefusesRunningServer: import refuses a data folder a server
 // is serving (its sessions would not see the change), unless --force.
-func TestImportRefusesRunningServer(t *testing.T) {
-	dir := t.TempDir()
-	runCLI(t, "pw\n", "user", "add", "--data", dir, "alice")
-	srv := testkit.StartAt(t, dir, testkit.WithoutTLSListener())
-	mbox := filepath.Join(t.TempDir(), "in.mbox")
-	os.WriteFile(mbox, []byte("From a Mon Mar  2 10:00:00 2020\nSubject: x\n\nx\n"), 0o600)
-	code, _, errs := runCLI(t, "", "import", "mbox", "--data", dir, "alice", mbox)
-	if code != 1 || !strings.Contains(errs, "server is running") {
-		t.Fatalf("import on a served folder: %d %q", code, errs)
-	}
-	if code, out, errs := runCLI(t, "", "import", "mbox", "--force", "--data", dir, "alice", mbox); code != 0 || !strings.Contains(out, "1 imported") {
-		t.Fatalf("--force: %d %q %q", code, out, errs)
-	}
-	srv.Stop()
-	if code, out, errs := runCLI(t, "", "import", "mbox", "--data", dir, "alice", mbox); code != 0 || !strings.Contains(out, "0 imported, 1 already there") {
-		t.Fatalf("after the server stopped: %d %q %q", code, out, errs)
-	}
-}
-
 // TestMigrateImapsFromBarid: migrate over implicit TLS (imaps://, a
 // self-signed certificate accepted with --insecure-skip-verify) from
 // another barid; a certificate that is not trusted is refused without

@@ -364,14 +364,18 @@ func Check(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Check
 	defer d.Close()
 	rep := &CheckReport{Problems: []string{}}
 	bad := func(f string, a ...any) { rep.Problems = append(rep.Problems, fmt.Sprintf(f, a...)) }
+	// sizes holds each blob's size as RFC822.SIZE counts it: every
+	// bare LF as CRLF (an imported Maildir keeps Dovecot's LF line ends
+	// in its blobs; the message's size is what IMAP sends).
 	sizes := map[string]int64{}
-	hashOK := func(id string, r io.Reader) (int64, bool, error) {
+	hashOK := func(id string, r io.Reader) (n, crlfSize int64, ok bool, err error) {
 		h := sha256.New()
-		n, err := io.Copy(h, r)
+		var lf bareLFs
+		n, err = io.Copy(io.MultiWriter(h, &lf), r)
 		if err != nil {
-			return n, false, err
+			return n, n, false, err
 		}
-		return n, hex.EncodeToString(h.Sum(nil)) == id, nil
+		return n, n + lf.n, hex.EncodeToString(h.Sum(nil)) == id, nil
 	}
 	files := d.Blobs
 	if t, ok := files.(interface{ Files() blob.Store }); ok {
@@ -385,14 +389,14 @@ func Check(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Check
 			return nil
 		}
 		defer r.Close()
-		n, ok, err := hashOK(id, io.NewSectionReader(r, 0, r.Size()))
+		n, size, ok, err := hashOK(id, io.NewSectionReader(r, 0, r.Size()))
 		switch {
 		case err != nil:
 			bad("blob %s: read error: %v", id, err)
 		case !ok:
 			bad("blob %s: content does not hash to its name (damaged)", id)
 		}
-		sizes[id] = n
+		sizes[id] = size
 		rep.BlobFiles++
 		rep.BlobBytes += n
 		return nil
@@ -413,10 +417,11 @@ func Check(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Check
 				bad("inline blob %s: cannot be read: %v", id, err)
 				continue
 			}
-			if _, ok, _ := hashOK(id, bytesReader(b)); !ok {
+			_, size, ok, _ := hashOK(id, bytesReader(b))
+			if !ok {
 				bad("inline blob %s: content does not hash to its name (damaged)", id)
 			}
-			sizes[id] = int64(len(b))
+			sizes[id] = size
 			rep.InlineBlobs++
 		}
 	}
@@ -479,7 +484,7 @@ func Check(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Check
 				}
 				switch {
 				case n != m.Size:
-					bad("%s: UID %d: blob %s has %d bytes, the message %d", where, m.UID, m.BlobID, n, m.Size)
+					bad("%s: UID %d: blob %s has %d bytes (line ends counted as CRLF), the message %d", where, m.UID, m.BlobID, n, m.Size)
 				}
 				return nil
 			})
@@ -494,7 +499,7 @@ func Check(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Check
 			bad("%s: UID %d: message bytes missing (blob %s): %v", l.where, l.uid, l.id, err)
 			continue
 		}
-		n, ok, err := hashOK(l.id, io.NewSectionReader(r, 0, r.Size()))
+		_, n, ok, err := hashOK(l.id, io.NewSectionReader(r, 0, r.Size()))
 		r.Close()
 		switch {
 		case err != nil:
@@ -502,10 +507,38 @@ func Check(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Check
 		case !ok:
 			bad("blob %s: content does not hash to its name (damaged)", l.id)
 		case n != l.size:
-			bad("%s: UID %d: blob %s has %d bytes, the message %d", l.where, l.uid, l.id, n, l.size)
+			bad("%s: UID %d: blob %s has %d bytes (line ends counted as CRLF), the message %d", l.where, l.uid, l.id, n, l.size)
 		}
 	}
 	return rep, nil
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// bareLFs counts the LFs written to it that do not follow a CR.
+type bareLFs struct {
+	n      int64
+	prevCR bool
+}
+
+func (c *bareLFs) Write(p []byte) (int, error) {
+	for i := 0; i < len(p); {
+		j := bytes.IndexByte(p[i:], '\n')
+		if j < 0 {
+			break
+		}
+		j += i
+		prevCR := c.prevCR
+		if j > 0 {
+			prevCR = p[j-1] == '\r'
+		}
+		if !prevCR {
+			c.n++
+		}
+		i = j + 1
+	}
+	if len(p) > 0 {
+		c.prevCR = p[len(p)-1] == '\r'
+	}
+	return len(p), nil
+}

@@ -34,6 +34,7 @@ func (a *App) listenControl() {
 		Svc:      a.AdminService(),
 		Sessions: a.Sessions,
 		Kick:     a.Kick,
+		Import:   a.importOp,
 		Log:      a.log,
 	}}
 }

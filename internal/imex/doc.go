@@ -22,6 +22,9 @@
 //     count is kept per digest, so duplicates in the source stay
 //     duplicates.
 //
-// Imports and exports run on a data folder no server is using (see
-// docs/operations.md, "Import and export").
+// An import runs either on a data folder no server is using, or inside
+// the running server (its control socket's import op, internal/app),
+// where Importer.Publish puts every commit on the server's change bus
+// so that its sessions see the mail arrive (docs/operations.md, "Import
+// and export").
 package imex

@@ -36,9 +36,11 @@ func ImportMaildir(ctx context.Context, im *Importer, root string) ([]*Result, e
 		return out, err
 	}
 	for _, name := range subs {
-		if _, err := im.Store.SetSubscribed(ctx, im.Account.ID, name, true); err != nil {
+		ch, err := im.Store.SetSubscribed(ctx, im.Account.ID, name, true)
+		if err != nil {
 			return out, fmt.Errorf("subscribe %s: %w", name, err)
 		}
+		im.publish(ch)
 	}
 	return out, nil
 }

@@ -168,8 +168,20 @@ func allocUIDs(m *mboxState, n int) (store.UID, error) {
 
 func normFlags(f store.Flags) store.Flags { return store.FlagsFromNames(f.Names()) }
 
+// insertMessage is INSERT OR FAIL: with the messages table's AFTER
+// INSERT trigger (fts_msg_insert) and its UNIQUE key, a plain INSERT
+// (OR ABORT) makes SQLite keep a statement journal so that a failing
+// row can be undone alone: every b-tree page the statement touches is
+// first copied to a temporary file, once per message. That was a sixth
+// of the writer's CPU in a 100,000-message import (docs/benchmarks.md,
+// "Import"). OR FAIL needs no statement journal; what a failed INSERT
+// had done is undone with the whole request instead (every caller
+// returns the error, and the writer rolls the request back: ROLLBACK,
+// or ROLLBACK TO its savepoint in a group-commit batch). The trigger's
+// own statements cannot fail (schema step 21 guards its insert), since
+// OR FAIL applies to them too (https://www.sqlite.org/lang_createtrigger.html).
 const (
-	insertMessage = `INSERT INTO messages (mailbox, uid, blob_id, size,
+	insertMessage = `INSERT OR FAIL INTO messages (mailbox, uid, blob_id, size,
 	internaldate, savedate, header, structure, envelope, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate,
 	emailid, preview, threadid)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`

@@ -451,6 +451,20 @@ CREATE TRIGGER thread_msgids_account_gc AFTER DELETE ON accounts BEGIN
 END;
 INSERT INTO meta (key, value) SELECT 'threads_backfill_rowid', 0 WHERE EXISTS (SELECT 1 FROM messages);
 `,
+	// 22: the full-text trigger on new messages checks fts_pending
+	// itself instead of relying on OR IGNORE: the INSERT OR FAIL of
+	// insertMessage (messages.go) overrides the conflict clause of the
+	// statements of the triggers it fires, and a message whose bytes are
+	// already pending (a copy) must not fail.
+	`
+DROP TRIGGER fts_msg_insert;
+CREATE TRIGGER fts_msg_insert AFTER INSERT ON messages BEGIN
+	INSERT OR IGNORE INTO fts_pending (blob_id)
+		SELECT new.blob_id WHERE NOT EXISTS (SELECT 1 FROM fts_docs WHERE blob_id = new.blob_id)
+			AND NOT EXISTS (SELECT 1 FROM fts_pending WHERE blob_id = new.blob_id);
+	DELETE FROM fts_orphans WHERE blob_id = new.blob_id;
+END;
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

@@ -103,6 +103,9 @@ type Store struct {
 	nbatch atomic.Int64
 	cerr   error
 
+	// ckpt runs the WAL checkpoints off the writer (checkpoint.go).
+	ckpt *checkpointer
+
 	// index is the in-memory flag index of large mailboxes.
 	index *flagIndex
 	// recs caches immutable message records beside the index (nil: off).
@@ -206,7 +209,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	// NORMAL would defer the fsync to the next checkpoint and could lose
 	// acknowledged commits, which barid never allows.
 	wdsn := base + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-		"&_pragma=cache_size(-" + strconv.Itoa(opts.CacheSizeKB) + ")&_pragma=foreign_keys(0)"
+		"&_pragma=cache_size(-" + strconv.Itoa(opts.CacheSizeKB) + ")&_pragma=foreign_keys(0)" +
+		"&_pragma=wal_autocheckpoint(" + strconv.Itoa(backstopPages) + ")" // checkpoint.go
 	s.wdb, err = sql.Open(driverName, wdsn)
 	if err != nil {
 		return nil, err
@@ -271,6 +275,14 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.nreaders++
 	}
 
+	s.ckpt, err = startCheckpointer(base, log)
+	if err != nil {
+		s.closeReaders()
+		s.rdb.Close()
+		s.wconn.Close()
+		s.wdb.Close()
+		return nil, fmt.Errorf("open %s: %w", abs, err)
+	}
 	w := &writer{s: s, conn: s.wconn, stmts: map[string]*sql.Stmt{}}
 	go w.loop()
 	return s, nil
@@ -300,6 +312,7 @@ func (s *Store) Close() error {
 		close(s.quit)
 		s.stopBG()
 		<-s.done
+		ckErr := s.ckpt.stop()
 		ctx := context.Background()
 		// Refresh planner statistics where they drifted (cheap, SQLite's
 		// recommended practice before closing a long-lived connection).
@@ -308,7 +321,7 @@ func (s *Store) Close() error {
 		// open starts small. Fails harmlessly if a reader is active.
 		s.wconn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)") //nolint:errcheck
 		s.closeReaders()
-		errs := []error{s.rdb.Close(), s.wconn.Close(), s.wdb.Close()}
+		errs := []error{ckErr, s.rdb.Close(), s.wconn.Close(), s.wdb.Close()}
 		s.cerr = errors.Join(errs...)
 	})
 	return s.cerr

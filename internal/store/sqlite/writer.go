@@ -236,6 +236,7 @@ func (w *writer) run(batch []*writeReq) {
 	if obs := w.s.opts.ObserveCommit; obs != nil {
 		obs(time.Since(commitStart), !lazy)
 	}
+	w.s.ckpt.committed(w.conn)
 	if d := time.Since(start); d > time.Second {
 		w.s.log.Warn("sqlite: slow write batch", "batch", len(batch), "duration", d)
 	}

@@ -318,10 +318,7 @@ func TextSegments(root *mime.Part, topHeader []byte, blob io.ReaderAt, fn func(s
 // HeaderFieldValues calls fn with the decoded, folded value of every
 // field of the top-level header named field (SEARCH HEADER).
 func HeaderFieldValues(topHeader []byte, field string, fn func(folded string)) {
-	header.ForEach(topHeader, func(f header.Field) bool {
-		if strings.EqualFold(f.Name, field) {
-			fn(Fold(header.DecodeWords(f.Value)))
-		}
-		return true
-	})
+	for _, v := range header.Values(topHeader, field) {
+		fn(Fold(header.DecodeWords(v)))
+	}
 }

@@ -27,6 +27,12 @@ func Parse(hdr []byte) []Field {
 // ForEach calls fn for each field of hdr until fn returns false. The
 // Field's Raw aliases hdr.
 func ForEach(hdr []byte, fn func(Field) bool) {
+	eachRaw(hdr, func(raw []byte) bool { return fn(makeField(raw)) })
+}
+
+// eachRaw calls fn with the exact bytes of each field of hdr, line end
+// included, until fn returns false or the header ends.
+func eachRaw(hdr []byte, fn func(raw []byte) bool) {
 	i := 0
 	for i < len(hdr) {
 		// a blank line ends the header (CR CR LF counts: stored with
@@ -47,8 +53,7 @@ func ForEach(hdr []byte, fn func(Field) bool) {
 				break
 			}
 		}
-		raw := hdr[start:i]
-		if !fn(makeField(raw)) {
+		if !fn(hdr[start:i]) {
 			return
 		}
 	}
@@ -67,19 +72,27 @@ func isBlankLine(b []byte) bool {
 }
 
 func makeField(raw []byte) Field {
-	line := raw
-	c := bytes.IndexByte(line, ':')
-	nl := bytes.IndexByte(line, '\n')
-	if c < 0 || (nl >= 0 && c > nl) {
-		name := line
-		if nl >= 0 {
-			name = line[:nl]
-		}
-		name = bytes.TrimRight(name, "\r")
+	name, value, ok := splitField(raw)
+	if !ok {
 		return Field{Name: string(name), Raw: raw}
 	}
-	name := bytes.TrimRight(line[:c], " \t")
-	return Field{Name: string(name), Value: Unfold(line[c+1:]), Raw: raw}
+	return Field{Name: string(name), Value: Unfold(value), Raw: raw}
+}
+
+// splitField splits a field's raw bytes into its name and its (folded)
+// value; ok is false for a line without a colon, which is a field with
+// no value whose name is the whole first line, as Dovecot treats it.
+func splitField(raw []byte) (name, value []byte, ok bool) {
+	c := bytes.IndexByte(raw, ':')
+	nl := bytes.IndexByte(raw, '\n')
+	if c < 0 || (nl >= 0 && c > nl) {
+		name = raw
+		if nl >= 0 {
+			name = raw[:nl]
+		}
+		return bytes.TrimRight(name, "\r"), nil, false
+	}
+	return bytes.TrimRight(raw[:c], " \t"), raw[c+1:], true
 }
 
 // Unfold removes CR and LF from a field value (RFC 5322 §2.2.3) and

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 
 	"barid/internal/mail/searchtext"
 )
@@ -35,56 +34,39 @@ func rederiveSearchFields(ctx context.Context, conn *sql.Conn) error {
 		sent                       sql.NullInt64
 		header                     []byte
 	}
-	for {
+	next := func(last int64) ([]row, int64, error) {
 		rows, err := conn.QueryContext(ctx, `SELECT rowid, subject, from_addr, to_addr, cc_addr, bcc_addr, sentdate, header
 			FROM messages WHERE rowid > ? ORDER BY rowid LIMIT ?`, last, rederiveBatch)
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
+		defer rows.Close()
 		var batch []row
 		for rows.Next() {
 			var r row
 			if err := rows.Scan(&r.id, &r.subject, &r.from, &r.to, &r.cc, &r.bcc, &r.sent, &r.header); err != nil {
-				rows.Close()
-				return err
+				return nil, 0, err
 			}
 			batch = append(batch, r)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
 		if len(batch) == 0 {
-			break
+			return nil, 0, rows.Err()
 		}
-		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-			return err
-		}
-		if err := func() error {
-			for _, r := range batch {
-				f := searchtext.FromHeader(r.header)
-				sent := encodeTime(f.SentDate)
-				sentSame := (sent == nil && !r.sent.Valid) || (sent != nil && r.sent.Valid && sent.(int64) == r.sent.Int64)
-				if f.Subject == r.subject && f.From == r.from && f.To == r.to && f.Cc == r.cc && f.Bcc == r.bcc && sentSame {
-					continue
-				}
-				if _, err := conn.ExecContext(ctx, `UPDATE messages SET subject = ?, from_addr = ?, to_addr = ?, cc_addr = ?, bcc_addr = ?, sentdate = ?
-					WHERE rowid = ?`, f.Subject, f.From, f.To, f.Cc, f.Bcc, sent, r.id); err != nil {
-					return err
-				}
-			}
-			last = batch[len(batch)-1].id
-			_, err := conn.ExecContext(ctx, "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, last)
-			return err
-		}(); err != nil {
-			conn.ExecContext(ctx, "ROLLBACK") //nolint:errcheck // the first error wins
-			return fmt.Errorf("search fields after rowid %d: %w", last, err)
-		}
-		if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-			conn.ExecContext(ctx, "ROLLBACK") //nolint:errcheck
-			return err
-		}
+		return batch, batch[len(batch)-1].id, rows.Err()
 	}
-	_, err = conn.ExecContext(ctx, "DELETE FROM meta WHERE key = ?", key)
-	return err
+	return rewriteInBatches(ctx, conn, key, "search fields", last, next, func(batch []row) error {
+		for _, r := range batch {
+			f := searchtext.FromHeader(r.header)
+			sent := encodeTime(f.SentDate)
+			sentSame := (sent == nil && !r.sent.Valid) || (sent != nil && r.sent.Valid && sent.(int64) == r.sent.Int64)
+			if f.Subject == r.subject && f.From == r.from && f.To == r.to && f.Cc == r.cc && f.Bcc == r.bcc && sentSame {
+				continue
+			}
+			if _, err := conn.ExecContext(ctx, `UPDATE messages SET subject = ?, from_addr = ?, to_addr = ?, cc_addr = ?, bcc_addr = ?, sentdate = ?
+				WHERE rowid = ?`, f.Subject, f.From, f.To, f.Cc, f.Bcc, sent, r.id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

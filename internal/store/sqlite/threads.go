@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	"barid/internal/mail/header"
 	"barid/internal/store"
@@ -124,63 +123,46 @@ func backfillThreads(ctx context.Context, conn *sql.Conn) error {
 		header               []byte
 	}
 	db := connTx{ctx, conn}
-	for {
+	next := func(last int64) ([]rec, int64, error) {
 		rows, err := conn.QueryContext(ctx, `SELECT m.rowid, b.account, m.emailid, m.header
 			FROM messages m JOIN mailboxes b ON b.id = m.mailbox
 			WHERE m.rowid > ? AND m.threadid = 0 ORDER BY m.rowid LIMIT ?`, last, threadBackfillBatch)
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
+		defer rows.Close()
 		var batch []rec
 		for rows.Next() {
 			var r rec
 			if err := rows.Scan(&r.id, &r.account, &r.emailid, &r.header); err != nil {
-				rows.Close()
-				return err
+				return nil, 0, err
 			}
 			batch = append(batch, r)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
 		if len(batch) == 0 {
-			break
+			return nil, 0, rows.Err()
 		}
-		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-			return err
-		}
-		if err := func() error {
-			for _, r := range batch {
-				var nm store.NewMessage
-				nm.MessageID, nm.References = header.ThreadFields(r.header)
-				if r.emailid != 0 {
-					err := conn.QueryRowContext(ctx, `SELECT threadid FROM messages WHERE emailid = ? AND threadid != 0 LIMIT 1`,
-						r.emailid).Scan(&nm.ThreadID)
-					if err != nil && !errors.Is(err, sql.ErrNoRows) {
-						return err
-					}
-				}
-				threads, err := assignThreads(db, r.account, []store.NewMessage{nm}, []int64{emailID(r.emailid)})
-				if err != nil {
-					return err
-				}
-				if _, err := conn.ExecContext(ctx, `UPDATE messages SET threadid = ? WHERE rowid = ?`, threads[0], r.id); err != nil {
+		return batch, batch[len(batch)-1].id, rows.Err()
+	}
+	return rewriteInBatches(ctx, conn, threadBackfillKey, "threads", last, next, func(batch []rec) error {
+		for _, r := range batch {
+			var nm store.NewMessage
+			nm.MessageID, nm.References = header.ThreadFields(r.header)
+			if r.emailid != 0 {
+				err := conn.QueryRowContext(ctx, `SELECT threadid FROM messages WHERE emailid = ? AND threadid != 0 LIMIT 1`,
+					r.emailid).Scan(&nm.ThreadID)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
 					return err
 				}
 			}
-			last = batch[len(batch)-1].id
-			_, err := conn.ExecContext(ctx, "UPDATE meta SET value = ? WHERE key = ?", last, threadBackfillKey)
-			return err
-		}(); err != nil {
-			conn.ExecContext(ctx, "ROLLBACK") //nolint:errcheck // the first error wins
-			return fmt.Errorf("threads after rowid %d: %w", last, err)
+			threads, err := assignThreads(db, r.account, []store.NewMessage{nm}, []int64{emailID(r.emailid)})
+			if err != nil {
+				return err
+			}
+			if _, err := conn.ExecContext(ctx, `UPDATE messages SET threadid = ? WHERE rowid = ?`, threads[0], r.id); err != nil {
+				return err
+			}
 		}
-		if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-			conn.ExecContext(ctx, "ROLLBACK") //nolint:errcheck
-			return err
-		}
-	}
-	_, err = conn.ExecContext(ctx, "DELETE FROM meta WHERE key = ?", threadBackfillKey)
-	return err
+		return nil
+	})
 }

@@ -235,12 +235,9 @@ func MatchText(root *mime.Part, topHeader []byte, blob io.ReaderAt, needle strin
 	if n == "" {
 		return true, nil
 	}
-	hdr := topHeader
-	if int64(len(hdr)) < root.HeaderSize && blob != nil {
-		hdr = make([]byte, root.HeaderSize)
-		if _, err := blob.ReadAt(hdr, 0); err != nil && err != io.EOF {
-			return false, err
-		}
+	hdr, err := wholeHeader(root, topHeader, blob)
+	if err != nil {
+		return false, err
 	}
 	if strings.Contains(Fold(decodedHeaderText(hdr)), n) {
 		return true, nil
@@ -264,12 +261,9 @@ func MatchText(root *mime.Part, topHeader []byte, blob io.ReaderAt, needle strin
 // other way round, so an index over Text narrows candidates without
 // losing any.
 func Text(root *mime.Part, topHeader []byte, blob io.ReaderAt) (string, error) {
-	hdr := topHeader
-	if int64(len(hdr)) < root.HeaderSize && blob != nil {
-		hdr = make([]byte, root.HeaderSize)
-		if _, err := blob.ReadAt(hdr, 0); err != nil && err != io.EOF {
-			return "", err
-		}
+	hdr, err := wholeHeader(root, topHeader, blob)
+	if err != nil {
+		return "", err
 	}
 	var b strings.Builder
 	b.WriteString(Fold(decodedHeaderText(hdr)))
@@ -280,7 +274,7 @@ func Text(root *mime.Part, topHeader []byte, blob io.ReaderAt) (string, error) {
 		b.WriteString(Fold(name))
 		b.WriteByte('\n')
 	}
-	_, err := walkParts(root, blob, true, func(seg []byte) bool {
+	_, err = walkParts(root, blob, true, func(seg []byte) bool {
 		b.Write(seg)
 		b.WriteByte('\n')
 		return false
@@ -300,18 +294,15 @@ func BodySegments(root *mime.Part, blob io.ReaderAt, fn func(seg []byte)) error 
 // (decoded), the attachment file name and every segment of walkParts
 // with headers.
 func TextSegments(root *mime.Part, topHeader []byte, blob io.ReaderAt, fn func(seg []byte)) error {
-	hdr := topHeader
-	if int64(len(hdr)) < root.HeaderSize && blob != nil {
-		hdr = make([]byte, root.HeaderSize)
-		if _, err := blob.ReadAt(hdr, 0); err != nil && err != io.EOF {
-			return err
-		}
+	hdr, err := wholeHeader(root, topHeader, blob)
+	if err != nil {
+		return err
 	}
 	fn([]byte(Fold(decodedHeaderText(hdr))))
 	if name := FileName(root); name != "" {
 		fn([]byte(Fold(name)))
 	}
-	_, err := walkParts(root, blob, true, func(seg []byte) bool { fn(seg); return false })
+	_, err = walkParts(root, blob, true, func(seg []byte) bool { fn(seg); return false })
 	return err
 }
 
@@ -321,4 +312,18 @@ func HeaderFieldValues(topHeader []byte, field string, fn func(folded string)) {
 	for _, v := range header.Values(topHeader, field) {
 		fn(Fold(header.DecodeWords(v)))
 	}
+}
+
+// wholeHeader returns the message's top-level header: topHeader, the
+// stored copy, unless it is shorter than the header is (a store may
+// keep a bounded copy), in which case it is read from the bytes.
+func wholeHeader(root *mime.Part, topHeader []byte, blob io.ReaderAt) ([]byte, error) {
+	if int64(len(topHeader)) >= root.HeaderSize || blob == nil {
+		return topHeader, nil
+	}
+	hdr := make([]byte, root.HeaderSize)
+	if _, err := blob.ReadAt(hdr, 0); err != nil && err != io.EOF {
+		return nil, err
+	}
+	return hdr, nil
 }

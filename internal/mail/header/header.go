@@ -125,7 +125,9 @@ func Get(hdr []byte, name string) (string, bool) {
 	return v, ok
 }
 
-func equalFold(a, b string) bool {
+// equalFold compares a field name (as bytes or a string) with name,
+// ASCII letters without regard to case.
+func equalFold[S ~string | ~[]byte](a S, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}

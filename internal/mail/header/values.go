@@ -8,7 +8,7 @@ func Values(hdr []byte, name string) []string {
 	var out []string
 	eachRaw(hdr, func(raw []byte) bool {
 		n, v, ok := splitField(raw)
-		if equalFoldBytes(n, name) {
+		if equalFold(n, name) {
 			if ok {
 				out = append(out, Unfold(v))
 			} else {
@@ -18,23 +18,4 @@ func Values(hdr []byte, name string) []string {
 		return true
 	})
 	return out
-}
-
-func equalFoldBytes(a []byte, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

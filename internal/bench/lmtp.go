@@ -23,7 +23,19 @@ type lmtpOpts struct {
 	rcptFmt  string
 	rcpts    int
 	seed     uint64
+	limit    int // stop after this many messages (0: -duration only)
 	srv      serverProc
+	// ddDir, when set, is a folder on the servers' disk where dd
+	// measures the durable write bandwidth just before the run
+	// (ddProbe); ddCount is how many 1 MiB blocks it writes.
+	ddDir   string
+	ddCount int
+	// msg, when set, builds message n instead of the generator's
+	// sized messages; keep records the n of every delivered message.
+	msg  func(n int) []byte
+	keep bool
+	// ok is, with keep, the n of every message that got its 250s.
+	ok []int
 }
 
 func runLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -39,6 +51,10 @@ func runLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.rcptFmt, "rcpt-fmt", "user%d", "recipient template; %d is the user number")
 	fs.IntVar(&o.rcpts, "rcpts", 1, "recipients per message")
 	fs.Uint64Var(&o.seed, "seed", 1, "generator seed")
+	fs.IntVar(&o.limit, "messages", 0, "stop after this many messages, or at -duration if sooner (0: -duration only)")
+	fs.StringVar(&o.ddDir, "dd", "", "folder on the servers' disk: first measure its durable write bandwidth with "+
+		"\"dd if=/dev/zero of=FILE bs=1M count=N oflag=dsync\" and record it beside the result")
+	fs.IntVar(&o.ddCount, "dd-count", 256, "1 MiB blocks dd writes for -dd")
 	o.srv.register(fs)
 	if st := parseFlags(fs, args); st >= 0 {
 		return st
@@ -46,6 +62,15 @@ func runLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.conc < 1 || o.size < 1 || o.users < 1 || o.rcpts < 1 {
 		fmt.Fprintln(stderr, "bench lmtp: -concurrency, -size, -users and -rcpts must be positive")
 		return 2
+	}
+	var dd *DDResult
+	if o.ddDir != "" {
+		var err error
+		if dd, err = ddProbe(ctx, o.ddDir, o.ddCount); err != nil {
+			fmt.Fprintf(stderr, "bench lmtp: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "dd oflag=dsync bs=1M count=%d in %s: %.1f MB/s\n", dd.Count, o.ddDir, dd.MBPerSec)
 	}
 	snap := o.srv.snap()
 	res, err := o.run(ctx)
@@ -55,9 +80,13 @@ func runLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rec.Error = err.Error()
 	} else {
 		errs = res.Errors
+		res.DD = dd
 		fmt.Fprintf(stdout, "%s lmtp concurrency=%d size=%d: %d deliveries in %.1fs: %.1f/s, %.2f MB/s, %d errors; latency p50 %.2f ms p99 %.2f ms max %.1f ms\n",
 			o.server, res.Concurrency, res.Size, res.Delivered, res.Seconds, res.PerSec, res.MBPerSec, res.Errors,
 			res.Latency.P50Ms, res.Latency.P99Ms, res.Latency.MaxMs)
+		if dd != nil && dd.MBPerSec > 0 {
+			fmt.Fprintf(stdout, "  %.0f%% of dd's durable write bandwidth\n", 100*res.MBPerSec/dd.MBPerSec)
+		}
 		if res.ErrorSample != "" {
 			fmt.Fprintf(stdout, "  error: %s\n", res.ErrorSample)
 		}
@@ -73,6 +102,10 @@ func (o *lmtpOpts) run(ctx context.Context) (*LMTPResult, error) {
 	for i := range msgs {
 		msgs[i] = gen.Sized(i, o.size)
 	}
+	msgFor := o.msg
+	if msgFor == nil {
+		msgFor = func(n int) []byte { return msgs[n%len(msgs)] }
+	}
 	rcpt := func(n int) string {
 		if strings.Contains(o.rcptFmt, "%") {
 			return fmt.Sprintf(o.rcptFmt, 1+n%o.users)
@@ -81,7 +114,9 @@ func (o *lmtpOpts) run(ctx context.Context) (*LMTPResult, error) {
 	}
 	type worker struct {
 		lat    []int64
+		ok     []int
 		errs   int
+		bytes  int64
 		sample string
 		err    error
 	}
@@ -109,16 +144,24 @@ func (o *lmtpOpts) run(ctx context.Context) (*LMTPResult, error) {
 			}()
 			for k := 0; time.Now().Before(deadline) && ctx.Err() == nil; k++ {
 				n := w + k*o.conc
+				if o.limit > 0 && n >= o.limit {
+					break
+				}
 				to := make([]string, o.rcpts)
 				for r := range to {
 					to[r] = rcpt(n*o.rcpts + r)
 				}
+				body := msgFor(n)
 				t0 := time.Now()
-				err := lmtpSend(lc, "bench@bench.example", to, msgs[n%len(msgs)])
+				err := lmtpSend(lc, "bench@bench.example", to, body)
 				d := time.Since(t0)
 				if err == nil {
 					for range to {
 						me.lat = append(me.lat, int64(d))
+						me.bytes += int64(len(body))
+					}
+					if o.keep {
+						me.ok = append(me.ok, n)
 					}
 					continue
 				}
@@ -127,6 +170,7 @@ func (o *lmtpOpts) run(ctx context.Context) (*LMTPResult, error) {
 					me.errs += len(le)
 					for range len(to) - len(le) {
 						me.lat = append(me.lat, int64(d))
+						me.bytes += int64(len(body))
 					}
 				} else {
 					me.errs += len(to)
@@ -153,11 +197,15 @@ func (o *lmtpOpts) run(ctx context.Context) (*LMTPResult, error) {
 	el := time.Since(start)
 	res := &LMTPResult{Concurrency: o.conc, Size: o.size, Seconds: el.Seconds(), ClientCPU: cpuSeconds() - cpu0}
 	var all []int64
+	var bytes int64
+	o.ok = o.ok[:0]
 	for _, w := range ws {
 		if w.err != nil {
 			return nil, w.err
 		}
 		all = append(all, w.lat...)
+		o.ok = append(o.ok, w.ok...)
+		bytes += w.bytes
 		res.Errors += w.errs
 		if res.ErrorSample == "" {
 			res.ErrorSample = w.sample
@@ -166,6 +214,6 @@ func (o *lmtpOpts) run(ctx context.Context) (*LMTPResult, error) {
 	res.Latency = summarize("DELIVERY", all, res.Errors, el)
 	res.Delivered = len(all)
 	res.PerSec = float64(len(all)) / el.Seconds()
-	res.MBPerSec = float64(len(all)) * float64(len(msgs[0])) / 1e6 / el.Seconds()
+	res.MBPerSec = float64(bytes) / 1e6 / el.Seconds()
 	return res, nil
 }

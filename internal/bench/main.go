@@ -19,7 +19,8 @@ Scenarios:
   populate  fill mailboxes with deterministic varied messages
   bigbox    time SELECT, FETCH 1:*, SEARCH and SORT on a large mailbox
   idle      hold C IDLE connections; server memory and delivery fan-out
-  lmtp      LMTP delivery throughput at concurrency K and size S
+  lmtp      LMTP delivery throughput at concurrency K and size S (-dd: beside dd's durable write bandwidth)
+  sieve     LMTP delivery with or without the 50-rule Sieve script, and a check over IMAP of where each message went
   pop3      POP3 RETR throughput, and server memory per logged-in POP3 session
   submission  sending a large message through submission: BURL vs DATA
   latency   one-at-a-time LOGIN, APPEND and UID FETCH latency through client libraries (imaplib, Go)
@@ -44,6 +45,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"bigbox":   runBigbox,
 		"idle":     runIdle,
 		"lmtp":     runLMTP,
+		"sieve":    runSieve,
 		"pop3":     runPOP3,
 		"latency":  runLatency,
 		"report":   runReport,

@@ -199,6 +199,7 @@ func (o *reportOpts) render(w io.Writer, recs []Record, meta [][2]string) {
 	o.bigbox(m, recs)
 	o.idle(m, recs)
 	o.lmtp(m, recs)
+	o.sieve(m, recs)
 	o.pop3(m, recs)
 	o.latency(m, recs)
 	o.noise(m, recs)
@@ -349,6 +350,8 @@ func (o *reportOpts) goals(m md, recs []Record) {
 		}
 		m.row(fmt.Sprintf("POP3 RETR throughput, pipeline %d", depth), fmt.Sprintf("≥ 2× %s, 0 errors", B), o.cell(b, rate), o.cell(c, rate), met)
 	}
+	o.lmtpGoals(m, recs)
+	o.sieveGoals(m, recs)
 	m.p("")
 }
 
@@ -722,37 +725,117 @@ func (o *reportOpts) idle(m md, recs []Record) {
 
 func (o *reportOpts) lmtp(m md, recs []Record) {
 	B, C := o.base, o.cand
-	type key struct{ conc, size int }
-	var keys []key
-	for _, r := range recs {
-		if r.Scenario == "lmtp" && r.LMTP != nil {
-			k := key{r.LMTP.Concurrency, r.LMTP.Size}
-			if !slices.Contains(keys, k) {
-				keys = append(keys, k)
-			}
-		}
-	}
+	keys := lmtpKeys(recs)
 	if len(keys) == 0 {
 		return
+	}
+	withDD := false
+	for _, r := range recs {
+		if r.Scenario == "lmtp" && r.LMTP != nil && r.LMTP.DD != nil {
+			withDD = true
+		}
 	}
 	m.p("## lmtp")
 	m.p("")
 	m.p("Deliveries per second counting only recipients that got 250 after DATA.")
+	if withDD {
+		m.p("*dd MB/s* is `dd if=/dev/zero of=FILE bs=1M count=N oflag=dsync` on the disk that holds both servers' " +
+			"data, run just before that row's runs: the durable write bandwidth of one writer that waits for each " +
+			"1 MiB to be on stable storage. *of dd* is the server's message bytes per second over that figure.")
+	}
 	m.p("")
-	m.header("Concurrency", "Size", "per s "+B, "per s "+C, C+"/"+B, "p99 ms "+B, "p99 ms "+C, "errors "+B, "errors "+C)
+	cols := []string{"Concurrency", "Size", "per s " + B, "per s " + C, C + "/" + B, "p99 ms " + B, "p99 ms " + C, "errors " + B, "errors " + C}
+	if withDD {
+		cols = append(cols, "MB/s "+B, "MB/s "+C, "dd MB/s", B+" of dd", C+" of dd")
+	}
+	m.header(cols...)
 	for _, k := range keys {
 		match := func(r Record) bool { return r.LMTP != nil && r.LMTP.Concurrency == k.conc && r.LMTP.Size == k.size }
 		b, c := pick(recs, B, "lmtp", match), pick(recs, C, "lmtp", match)
-		m.row(strconv.Itoa(k.conc), strconv.Itoa(k.size),
+		row := []string{strconv.Itoa(k.conc), strconv.Itoa(k.size),
 			o.cell(b, func(r *Record) string { return f1(r.LMTP.PerSec) }),
 			o.cell(c, func(r *Record) string { return f1(r.LMTP.PerSec) }),
 			ratioRec(b, c, func(r *Record) float64 { return r.LMTP.PerSec }),
 			o.cell(b, func(r *Record) string { return f2(r.LMTP.Latency.P99Ms) }),
 			o.cell(c, func(r *Record) string { return f2(r.LMTP.Latency.P99Ms) }),
 			o.cell(b, func(r *Record) string { return strconv.Itoa(r.LMTP.Errors) }),
-			o.cell(c, func(r *Record) string { return strconv.Itoa(r.LMTP.Errors) }))
+			o.cell(c, func(r *Record) string { return strconv.Itoa(r.LMTP.Errors) })}
+		if withDD {
+			dd := func(r *Record) string {
+				if r == nil || r.LMTP == nil || r.LMTP.DD == nil {
+					return "–"
+				}
+				return f1(r.LMTP.DD.MBPerSec)
+			}
+			of := func(r *Record) string {
+				return o.cell(r, func(r *Record) string {
+					if r.LMTP.DD == nil || r.LMTP.DD.MBPerSec <= 0 {
+						return "–"
+					}
+					return fmt.Sprintf("%.0f%%", 100*r.LMTP.MBPerSec/r.LMTP.DD.MBPerSec)
+				})
+			}
+			ddCell := dd(c)
+			if ddCell == "–" {
+				ddCell = dd(b)
+			}
+			row = append(row, o.cell(b, func(r *Record) string { return f1(r.LMTP.MBPerSec) }),
+				o.cell(c, func(r *Record) string { return f1(r.LMTP.MBPerSec) }), ddCell, of(b), of(c))
+		}
+		m.row(row...)
 	}
 	m.p("")
+}
+
+type lmtpKey struct{ conc, size int }
+
+func lmtpKeys(recs []Record) []lmtpKey {
+	var keys []lmtpKey
+	for _, r := range recs {
+		if r.Scenario == "lmtp" && r.LMTP != nil {
+			k := lmtpKey{r.LMTP.Concurrency, r.LMTP.Size}
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}
+
+// lmtpGoals adds issue #21's delivery goals: at 1 MB and 8 or more
+// clients, at least 90 % of the bandwidth dd oflag=dsync measured on the
+// same disk in the same run; at 10 KB, at least 2.5× the baseline.
+func (o *reportOpts) lmtpGoals(m md, recs []Record) {
+	B, C := o.base, o.cand
+	for _, k := range lmtpKeys(recs) {
+		match := func(r Record) bool { return r.LMTP != nil && r.LMTP.Concurrency == k.conc && r.LMTP.Size == k.size }
+		b, c := pick(recs, B, "lmtp", match), pick(recs, C, "lmtp", match)
+		switch {
+		case k.size >= 1<<20 && k.conc >= 8:
+			dd := func(r *Record) string {
+				return o.cell(r, func(r *Record) string {
+					if r.LMTP.DD == nil || r.LMTP.DD.MBPerSec <= 0 {
+						return f1(r.LMTP.MBPerSec) + " MB/s, no dd figure"
+					}
+					return fmt.Sprintf("%.1f MB/s = %.0f%% of dd's %.1f", r.LMTP.MBPerSec, 100*r.LMTP.MBPerSec/r.LMTP.DD.MBPerSec, r.LMTP.DD.MBPerSec)
+				})
+			}
+			met := "–"
+			if ok(c) && c.LMTP.DD != nil && c.LMTP.DD.MBPerSec > 0 {
+				met = yesNo(c.LMTP.MBPerSec >= 0.9*c.LMTP.DD.MBPerSec && c.LMTP.Errors == 0)
+			}
+			m.row(fmt.Sprintf("LMTP %d-byte messages, %d clients", k.size, k.conc), "≥ 90 % of dd oflag=dsync bs=1M, same disk, same run", dd(b), dd(c), met)
+		case k.size <= 16<<10:
+			rate := func(r *Record) string {
+				return fmt.Sprintf("%.0f/s, %d errors", r.LMTP.PerSec, r.LMTP.Errors)
+			}
+			met := "–"
+			if ok(b) && ok(c) && b.LMTP.PerSec > 0 {
+				met = yesNo(c.LMTP.PerSec/b.LMTP.PerSec >= 2.5 && c.LMTP.Errors == 0) + fmt.Sprintf(" (%.2f×)", c.LMTP.PerSec/b.LMTP.PerSec)
+			}
+			m.row(fmt.Sprintf("LMTP %d-byte messages, %d clients", k.size, k.conc), fmt.Sprintf("≥ 2.5× %s", B), o.cell(b, rate), o.cell(c, rate), met)
+		}
+	}
 }
 
 func (o *reportOpts) pop3(m md, recs []Record) {
@@ -827,6 +910,12 @@ func describe(r Record) string {
 		return fmt.Sprintf("idle %d connections", r.Idle.Conns)
 	case r.LMTP != nil:
 		return fmt.Sprintf("lmtp concurrency %d, %d bytes", r.LMTP.Concurrency, r.LMTP.Size)
+	case r.Sieve != nil:
+		script := "no script"
+		if r.Sieve.Script {
+			script = "50 rules"
+		}
+		return fmt.Sprintf("sieve %s, concurrency %d", script, r.Sieve.LMTP.Concurrency)
 	case r.POP3 != nil:
 		return fmt.Sprintf("pop3 %d clients, pipeline %d", r.POP3.Clients, max(r.POP3.Pipeline, 1))
 	case r.Latency != nil:

@@ -16,7 +16,7 @@ import (
 type Record struct {
 	Time     time.Time `json:"time"`
 	Server   string    `json:"server"`   // label, e.g. "dovecot" or "barid"
-	Scenario string    `json:"scenario"` // mix, populate, bigbox, idle, lmtp, pop3, latency
+	Scenario string    `json:"scenario"` // mix, populate, bigbox, idle, lmtp, sieve, pop3, latency
 	Error    string    `json:"error,omitempty"`
 	Env      *Env      `json:"env,omitempty"`
 
@@ -27,6 +27,7 @@ type Record struct {
 	LMTP     *LMTPResult     `json:"lmtp,omitempty"`
 	POP3     *POP3Result     `json:"pop3,omitempty"`
 
+	Sieve      *SieveResult      `json:"sieve,omitempty"`
 	Submission *SubmissionResult `json:"submission,omitempty"`
 	Latency    *LatencyResult    `json:"latency,omitempty"`
 }
@@ -158,6 +159,21 @@ type LMTPResult struct {
 	ClientCPU   float64 `json:"client_cpu_seconds"`
 	Latency     OpStat  `json:"latency"`
 	ErrorSample string  `json:"error_sample,omitempty"`
+	// DD is the disk's durable write bandwidth measured by dd just
+	// before this run (lmtp -dd), the physical limit a delivery of
+	// large messages is compared with.
+	DD *DDResult `json:"dd,omitempty"`
+}
+
+// DDResult is one "dd if=/dev/zero of=FILE bs=1M count=N oflag=dsync":
+// every 1 MiB write returns only once it is on stable storage.
+type DDResult struct {
+	Dir      string  `json:"dir"`
+	Count    int     `json:"count"` // 1 MiB blocks
+	Bytes    int64   `json:"bytes"`
+	Seconds  float64 `json:"seconds"`
+	MBPerSec float64 `json:"mb_per_sec"` // 10^6 bytes per second, as dd and LMTPResult.MBPerSec count
+	Output   string  `json:"output"`     // dd's summary line
 }
 
 // AppendRecord appends rec as one JSON line to path ("" does nothing).

@@ -9,33 +9,20 @@ import (
 	"testing"
 	"time"
 
+	"barid/internal/bench"
 	"barid/internal/testkit"
 )
 
-// rules50 is a 50-rule script of the kind users write: header, address
-// and size tests that mostly do not match, then flags and the implicit
-// keep.
-func rules50() string { return rules50Last("bench") }
+// rules50 is the 50-rule script of the delivery benchmarks
+// (bench.SieveRules50, which "barid bench sieve" also installs on barid
+// and on Dovecot with Pigeonhole): header, address and size tests that
+// mostly do not match, then flags and the implicit keep.
+func rules50() string { return bench.SieveRules50("bench") }
 
 // rules50Last is rules50 whose last rule (a flag) matches the subject
 // given: "bench" in the benchmark's messages, anything else to leave
 // the message as without a script (no flag: the same store work).
-func rules50Last(subject string) string {
-	var b strings.Builder
-	b.WriteString("require [\"fileinto\", \"imap4flags\", \"mailbox\"];\n")
-	for i := range 50 {
-		switch i % 3 {
-		case 0:
-			fmt.Fprintf(&b, "if header :contains \"subject\" \"topic%d\" { fileinto :create \"Topics/t%d\"; stop; }\n", i, i)
-		case 1:
-			fmt.Fprintf(&b, "if address :domain :is \"from\" \"list%d.example.org\" { fileinto :create \"Lists/l%d\"; stop; }\n", i, i)
-		default:
-			fmt.Fprintf(&b, "if allof (size :over %dK, header :matches \"x-mailer\" \"*bot%d*\") { addflag \"$Big\"; }\n", 100+i, i)
-		}
-	}
-	fmt.Fprintf(&b, "if header :contains \"subject\" %q { addflag \"$Bench\"; }\n", subject)
-	return b.String()
-}
+func rules50Last(subject string) string { return bench.SieveRules50(subject) }
 
 // processCPU is the user and system CPU time this process has used.
 func processCPU() time.Duration {

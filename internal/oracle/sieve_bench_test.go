@@ -9,29 +9,16 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"barid/internal/bench"
 	"barid/internal/config"
 	"barid/internal/store"
 	"barid/internal/testkit"
 )
 
 // benchRules50 is the 50-rule script of internal/filter's
-// BenchmarkLMTPSieve, in a form both servers run.
-func benchRules50() string {
-	var b strings.Builder
-	b.WriteString("require [\"fileinto\", \"imap4flags\", \"mailbox\"];\n")
-	for i := range 50 {
-		switch i % 3 {
-		case 0:
-			fmt.Fprintf(&b, "if header :contains \"subject\" \"topic%d\" { fileinto :create \"Topics/t%d\"; stop; }\n", i, i)
-		case 1:
-			fmt.Fprintf(&b, "if address :domain :is \"from\" \"list%d.example.org\" { fileinto :create \"Lists/l%d\"; stop; }\n", i, i)
-		default:
-			fmt.Fprintf(&b, "if allof (size :over %dK, header :matches \"x-mailer\" \"*bot%d*\") { addflag \"$Big\"; }\n", 100+i, i)
-		}
-	}
-	b.WriteString("if header :contains \"subject\" \"bench\" { addflag \"$Bench\"; }\n")
-	return b.String()
-}
+// BenchmarkLMTPSieve and of "barid bench sieve", in a form both servers
+// run.
+func benchRules50() string { return bench.SieveRules50("bench") }
 
 // BenchmarkSieveLMTPvsDovecot delivers 10 KB messages over LMTP (4
 // clients, one recipient each) to barid and to Dovecot with Pigeonhole

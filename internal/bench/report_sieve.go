@@ -1,0 +1,205 @@
+package bench
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// sieveRuns are the sieve records of one server, concurrency and
+// script setting (several when the run was repeated in rounds).
+func sieveRuns(recs []Record, server string, conc int, script bool) []*Record {
+	var out []*Record
+	for i := range recs {
+		r := &recs[i]
+		if r.Server == server && r.Scenario == "sieve" && r.Sieve != nil && r.Error == "" &&
+			r.Sieve.LMTP.Concurrency == conc && r.Sieve.Script == script {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// sieveMedian is the median of f over runs (ok false when there are none).
+func sieveMedian(runs []*Record, f func(*SieveResult) float64) (float64, bool) {
+	var v []float64
+	for _, r := range runs {
+		if x := f(r.Sieve); x >= 0 {
+			v = append(v, x)
+		}
+	}
+	if len(v) == 0 {
+		return 0, false
+	}
+	return median(v), true
+}
+
+func sieveConcs(recs []Record) []int {
+	var out []int
+	for _, r := range recs {
+		if r.Scenario == "sieve" && r.Sieve != nil && !slices.Contains(out, r.Sieve.LMTP.Concurrency) {
+			out = append(out, r.Sieve.LMTP.Concurrency)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// sieveRatio is the median rate with the script over the median rate
+// without it.
+func sieveRatio(recs []Record, server string, conc int) (float64, bool) {
+	with, ok1 := sieveMedian(sieveRuns(recs, server, conc, true), func(s *SieveResult) float64 { return s.LMTP.PerSec })
+	without, ok2 := sieveMedian(sieveRuns(recs, server, conc, false), func(s *SieveResult) float64 { return s.LMTP.PerSec })
+	if !ok1 || !ok2 || without == 0 {
+		return 0, false
+	}
+	return with / without, true
+}
+
+// sieveGoals adds issue #17's goal to the goals table: with the 50-rule
+// script active, delivery is less than 10 % slower than without.
+func (o *reportOpts) sieveGoals(m md, recs []Record) {
+	B, C := o.base, o.cand
+	for _, conc := range sieveConcs(recs) {
+		cell := func(server string) string {
+			r, ok := sieveRatio(recs, server, conc)
+			if !ok {
+				if server == C {
+					return o.missing
+				}
+				return "–"
+			}
+			return fmt.Sprintf("%.2f× the rate without", r)
+		}
+		met := "–"
+		if r, ok := sieveRatio(recs, C, conc); ok {
+			met = yesNo(r > 0.90)
+		}
+		m.row(fmt.Sprintf("LMTP with a 50-rule Sieve script, %d clients", conc), "< 10 % slower than no script", cell(B), cell(C), met)
+	}
+}
+
+// sieve renders the sieve scenario: per concurrency, both servers with
+// and without the script, medians over the rounds.
+func (o *reportOpts) sieve(m md, recs []Record) {
+	concs := sieveConcs(recs)
+	if len(concs) == 0 {
+		return
+	}
+	B, C := o.base, o.cand
+	size, users := 0, 0
+	for _, r := range recs {
+		if r.Sieve != nil {
+			size, users = r.Sieve.LMTP.Size, r.Sieve.Users
+		}
+	}
+	m.p("## sieve")
+	m.p("")
+	m.p("LMTP delivery of %d-byte messages to %d users that have the same 50-rule Sieve script active "+
+		"(`barid bench sieve -print-script`: header, address and size tests, fileinto :create, addflag; "+
+		"installed with `barid sieve put/activate` on %s and as ~/.dovecot.sieve under Pigeonhole on %s), "+
+		"and to %d users without a script. One message in eight is filed by a topic rule, one in eight by a "+
+		"list rule, the rest run through all 50 rules and are flagged $Bench in INBOX. After each run the tool "+
+		"counts over IMAP what every user's INBOX, $Bench and folders gained and compares it, user by user, "+
+		"with what the script does to the messages that got 250 (*placement*). Server CPU is the server's "+
+		"process tree's CPU time per delivery. With several rounds each cell is the median.",
+		size, users, C, B, users)
+	m.p("")
+	m.header("Clients", "Script", "per s "+B, "per s "+C, C+"/"+B, "rate ÷ no script "+B, "rate ÷ no script "+C,
+		"server CPU µs/msg "+B, "server CPU µs/msg "+C, "p99 ms "+B, "p99 ms "+C, "placement "+B, "placement "+C, "errors "+B, "errors "+C, "rounds")
+	for _, conc := range concs {
+		for _, script := range []bool{false, true} {
+			b, c := sieveRuns(recs, B, conc, script), sieveRuns(recs, C, conc, script)
+			if len(b) == 0 && len(c) == 0 {
+				continue
+			}
+			med := func(runs []*Record, f func(*SieveResult) float64, format func(float64) string) string {
+				if v, ok := sieveMedian(runs, f); ok {
+					return format(v)
+				}
+				if len(runs) == 0 {
+					return o.missing
+				}
+				return "unknown"
+			}
+			rate := func(s *SieveResult) float64 { return s.LMTP.PerSec }
+			ratio := "–"
+			bv, ok1 := sieveMedian(b, rate)
+			cv, ok2 := sieveMedian(c, rate)
+			if ok1 && ok2 && bv > 0 {
+				ratio = fmt.Sprintf("%.2f×", cv/bv)
+			}
+			rel := func(server string) string {
+				if !script {
+					return "1"
+				}
+				if r, ok := sieveRatio(recs, server, conc); ok {
+					return fmt.Sprintf("%.3f", r)
+				}
+				return "–"
+			}
+			place := func(runs []*Record) string {
+				if len(runs) == 0 {
+					return o.missing
+				}
+				bad, checked := 0, 0
+				var why string
+				for _, r := range runs {
+					if r.Sieve.Check == nil {
+						continue
+					}
+					checked++
+					if !r.Sieve.Check.OK {
+						bad++
+						if why == "" {
+							why = strings.Join(r.Sieve.Check.Mismatches, "; ")
+						}
+					}
+				}
+				switch {
+				case checked == 0:
+					return "not checked"
+				case bad > 0:
+					return fmt.Sprintf("WRONG in %d of %d (%s)", bad, checked, why)
+				}
+				return "ok"
+			}
+			errs := func(runs []*Record) string {
+				if len(runs) == 0 {
+					return o.missing
+				}
+				n := 0
+				for _, r := range runs {
+					n += r.Sieve.LMTP.Errors
+				}
+				return strconv.Itoa(n)
+			}
+			name := "none"
+			if script {
+				name = "50 rules"
+			}
+			m.row(strconv.Itoa(conc), name,
+				med(b, rate, f1), med(c, rate, f1), ratio, rel(B), rel(C),
+				med(b, func(s *SieveResult) float64 { return s.ServerUsPerMsg }, f0),
+				med(c, func(s *SieveResult) float64 { return s.ServerUsPerMsg }, f0),
+				med(b, func(s *SieveResult) float64 { return s.LMTP.Latency.P99Ms }, f2),
+				med(c, func(s *SieveResult) float64 { return s.LMTP.Latency.P99Ms }, f2),
+				place(b), place(c), errs(b), errs(c), strconv.Itoa(max(len(b), len(c))))
+		}
+	}
+	m.p("")
+	// What the script did, from the last checked run of each server.
+	for _, s := range []string{B, C} {
+		for _, conc := range slices.Backward(concs) {
+			runs := sieveRuns(recs, s, conc, true)
+			if len(runs) == 0 || runs[len(runs)-1].Sieve.Check == nil {
+				continue
+			}
+			ch := runs[len(runs)-1].Sieve.Check
+			m.p("- %s, %d clients, 50 rules, last round: mailboxes gained %s (expected %s).", s, conc, countsText(ch.Got), countsText(ch.Expected))
+			break
+		}
+	}
+	m.p("")
+}

@@ -32,6 +32,19 @@ const DefaultDuty = 0.25
 // for long (about 2 ms a content on the bench corpus, docs/search.md).
 const DefaultBatch = 32
 
+// DefaultBatchBytes bounds the text of one index transaction too: a
+// batch stops taking contents once their text reaches it (it always
+// takes one). DefaultBatch contents of 1 MB held the SQLite writer for
+// 4-5 s of trigram tokenizing on the loaded 2-core machine, and every
+// LMTP delivery waited behind it (goroutine dumps during a 1 MB run at
+// 16 clients: all 16 sessions in Store.writeReq while the writer ran
+// IndexText; docs/benchmarks.md, "Delivery at the disk's limit").
+// 256 KiB is DefaultBatch contents of the bench corpus' typical size.
+const DefaultBatchBytes = 256 << 10
+
+// errBatchFull stops a batch's fetch once DefaultBatchBytes is reached.
+var errBatchFull = errors.New("fts: batch full")
+
 // Indexer fills the full-text index from the pending list.
 type Indexer struct {
 	Store Store
@@ -40,6 +53,10 @@ type Indexer struct {
 	// Batch is the number of contents per transaction (DefaultBatch if
 	// 0).
 	Batch int
+	// BatchBytes is the text per transaction after which a batch takes
+	// no more contents (DefaultBatchBytes if 0); the rest stay pending
+	// for the next batch.
+	BatchBytes int
 	// Duty is the share of wall time Run spends indexing while there is
 	// a backlog (DefaultDuty if 0): after a batch that took d it rests
 	// d*(1-Duty)/Duty, so that deliveries, which share the CPU and the
@@ -88,8 +105,16 @@ func (ix *Indexer) Step(ctx context.Context, accountID int64) (int, error) {
 		}
 		blobOf[p.MailboxID][p.UID] = p.BlobID
 	}
+	budget := ix.BatchBytes
+	if budget <= 0 {
+		budget = DefaultBatchBytes
+	}
 	var docs []store.TextDoc
+	size := 0
 	for box, uids := range byBox {
+		if size >= budget {
+			break
+		}
 		slices.Sort(uids)
 		err := ix.Store.FetchMessages(ctx, box, uids, store.FieldBasics|store.FieldHeader|store.FieldStructure, func(m *store.Message) error {
 			id := blobOf[box][m.UID]
@@ -101,9 +126,12 @@ func (ix *Indexer) Step(ctx context.Context, accountID int64) (int, error) {
 				return err
 			}
 			docs = append(docs, store.TextDoc{BlobID: id, Text: txt})
+			if size += len(txt); size >= budget {
+				return errBatchFull
+			}
 			return nil
 		})
-		if err != nil && !errors.Is(err, store.ErrNoMailbox) {
+		if err != nil && !errors.Is(err, store.ErrNoMailbox) && !errors.Is(err, errBatchFull) {
 			return 0, err
 		}
 	}

@@ -24,6 +24,7 @@ type lmtpOpts struct {
 	rcpts    int
 	seed     uint64
 	limit    int // stop after this many messages (0: -duration only)
+	settle   time.Duration
 	srv      serverProc
 	// ddDir, when set, is a folder on the servers' disk where dd
 	// measures the durable write bandwidth just before the run
@@ -55,6 +56,8 @@ func runLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.ddDir, "dd", "", "folder on the servers' disk: first measure its durable write bandwidth with "+
 		"\"dd if=/dev/zero of=FILE bs=1M count=N oflag=dsync\" and record it beside the result")
 	fs.IntVar(&o.ddCount, "dd-count", 256, "1 MiB blocks dd writes for -dd")
+	fs.DurationVar(&o.settle, "settle", 30*time.Second, "first wait up to this long for the server to be quiet "+
+		"(under 3 % of a CPU for 0.5 s; needs -server-pid), so that background work left by an earlier run is not counted in this one")
 	o.srv.register(fs)
 	if st := parseFlags(fs, args); st >= 0 {
 		return st
@@ -71,6 +74,9 @@ func runLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		fmt.Fprintf(stdout, "dd oflag=dsync bs=1M count=%d in %s: %.1f MB/s\n", dd.Count, o.ddDir, dd.MBPerSec)
+	}
+	if waited, quiet := o.srv.settle(ctx, o.settle); !quiet {
+		fmt.Fprintf(stderr, "bench %s: the server was still busy after %v; measuring anyway\n", "lmtp", waited.Round(time.Millisecond))
 	}
 	snap := o.srv.snap()
 	res, err := o.run(ctx)

@@ -401,7 +401,7 @@ CREATE TABLE fts_docs (
 	head    text NOT NULL,
 	body    text NOT NULL
 );
-CREATE INDEX fts_docs_text ON fts_docs USING gin ((head || body) gin_trgm_ops) WITH (fastupdate = off);
+CREATE INDEX fts_docs_text ON fts_docs USING gin ((head || body) gin_trgm_ops);
 DELETE FROM fts_orphans;
 INSERT INTO fts_pending (blob_id) SELECT DISTINCT blob_id FROM messages ON CONFLICT DO NOTHING;
 `,

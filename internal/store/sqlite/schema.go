@@ -472,7 +472,12 @@ END;
 	// bytes; the text is already folded). A needle that is one such run
 	// and begins a word of a document occurs in it, so the message
 	// matches without being read. Every content is indexed again.
+	// messages_blob also carries the mailbox and UID, so turning the
+	// contents the index found into a mailbox's UIDs reads no message
+	// row (a third less CPU for 17,690 hits on 100,000 messages).
 	`
+DROP INDEX messages_blob;
+CREATE INDEX messages_blob ON messages (blob_id, mailbox, uid);
 DROP TABLE fts_text;
 CREATE VIRTUAL TABLE fts_text USING fts5(body, content='', contentless_delete=1, detail=none,
 	tokenize='trigram case_sensitive 1');

@@ -693,6 +693,10 @@ func (c *Conn) searchScored(mboxID int64, uids []store.UID, seqOf func(store.UID
 		}
 		scan = rest
 	}
+	if ix != nil && ix.decidesText(key, scan) {
+		// The records are read for the other keys only (flags, dates…).
+		fields = fieldsBesidesText(key) | store.FieldFlags
+	}
 	_, err = pipelined(scan, chunk, nil, c.loadMessagesIn(store.WithBulk(c.readCtx()), mboxID, fields),
 		func(msgs []store.Message) error {
 			// The view is the session's: read it here, not in workers.

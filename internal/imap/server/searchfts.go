@@ -71,6 +71,50 @@ func (t *textIndex) eval(k *search.Key, u store.UID) (match, known bool) {
 	return false, false
 }
 
+// decidesText reports whether the index decided every BODY and TEXT
+// key of k (outside FUZZY) for every message of uids, so that the scan
+// needs none of their fields.
+func (t *textIndex) decidesText(k *search.Key, uids []store.UID) bool {
+	switch k.Op {
+	case search.OpFuzzy:
+		return true
+	case search.OpBody, search.OpText:
+		if _, ok := t.hints[k]; !ok {
+			return false
+		}
+		for _, u := range uids {
+			if _, known := t.answer(k, u); !known {
+				return false
+			}
+		}
+		return true
+	}
+	for _, s := range k.Sub {
+		if !t.decidesText(s, uids) {
+			return false
+		}
+	}
+	return true
+}
+
+// fieldsBesidesText is k.Fields() without what its BODY and TEXT keys
+// (outside FUZZY) need.
+func fieldsBesidesText(k *search.Key) store.Fields {
+	switch k.Op {
+	case search.OpBody, search.OpText:
+		return 0
+	case search.OpFuzzy:
+		return k.Fields()
+	case search.OpAnd, search.OpOr, search.OpNot:
+		var f store.Fields
+		for _, s := range k.Sub {
+			f |= fieldsBesidesText(s)
+		}
+		return f
+	}
+	return k.Fields()
+}
+
 // textIndexFor asks the index about every BODY and TEXT key of key
 // whose needle has a trigram (not those under FUZZY, which match
 // words, not substrings). It returns nil when there is no such key or

@@ -5,6 +5,10 @@
 // internal dates.
 //
 //	go run ./internal/imex/cmd/genmaildir -n 100000 -out /tmp/maildir
+//
+// With -inbox-only every message goes to INBOX: the bigbox mailbox of
+// docs/benchmarks.md (the messages of "barid bench populate -seed 1"),
+// for "barid import maildir" and for Dovecot to serve as it is.
 package main
 
 import (

@@ -121,12 +121,12 @@ func (ix *Indexer) Step(ctx context.Context, accountID int64) (int, error) {
 			if id == "" || id != m.BlobID {
 				return nil
 			}
-			txt, err := ix.text(ctx, m)
+			head, body, err := ix.text(ctx, m)
 			if err != nil {
 				return err
 			}
-			docs = append(docs, store.TextDoc{BlobID: id, Text: txt})
-			if size += len(txt); size >= budget {
+			docs = append(docs, store.TextDoc{BlobID: id, Head: head, Body: body})
+			if size += len(head) + len(body); size >= budget {
 				return errBatchFull
 			}
 			return nil
@@ -152,26 +152,26 @@ func (ix *Indexer) Step(ctx context.Context, accountID int64) (int, error) {
 // cannot be read or whose bytes are gone matches no BODY or TEXT search
 // (the scan gets an error and counts it as no match), so its text is
 // empty.
-func (ix *Indexer) text(ctx context.Context, m *store.Message) (string, error) {
+func (ix *Indexer) text(ctx context.Context, m *store.Message) (head, body string, err error) {
 	root, err := mime.Unmarshal(m.Structure)
 	if err != nil {
 		ix.Log.Warn("fts: unreadable structure, indexed as empty", "blob", m.BlobID, "err", err)
-		return "", nil
+		return "", "", nil
 	}
 	r, err := ix.Blobs.Open(ctx, m.BlobID)
 	if errors.Is(err, blob.ErrNotFound) {
 		ix.Log.Warn("fts: message bytes missing, indexed as empty", "blob", m.BlobID)
-		return "", nil
+		return "", "", nil
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer r.Close()
-	txt, err := msgdata.Text(root, m.Header, r)
+	head, body, err = msgdata.TextSplit(root, m.Header, r)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return strings.ToValidUTF8(txt, "\uFFFD"), nil
+	return strings.ToValidUTF8(head, "\uFFFD"), strings.ToValidUTF8(body, "\uFFFD"), nil
 }
 
 // CatchUp indexes every pending content of accountID (0: all), calling

@@ -118,6 +118,10 @@ type Msg struct {
 	Now    time.Time
 	// Blob opens the message bytes for BODY/TEXT; nil if unavailable.
 	Blob func() (io.ReaderAt, error)
+	// Text, if not nil, answers a BODY or TEXT key from the full-text
+	// index (known true) before the bytes are read; known false leaves
+	// it to the scan.
+	Text func(k *Key) (match, known bool)
 	root *mime.Part
 }
 
@@ -235,6 +239,11 @@ func (k *Key) Match(m *Msg) (bool, error) {
 	case OpHeader:
 		return msgdata.MatchHeaderField(m.Header, k.Field, k.Value), nil
 	case OpBody, OpText:
+		if m.Text != nil {
+			if ok, known := m.Text(k); known {
+				return ok, nil
+			}
+		}
 		root, err := m.structure()
 		if err != nil {
 			return false, err

@@ -24,6 +24,14 @@ type TextIndexer interface {
 	// long), together with every message whose content is not indexed
 	// yet. A superset of the matches: the caller verifies.
 	TextCandidates(ctx context.Context, mailboxID int64, needles []string) ([]UID, error)
+	// TextLookup answers one needle (folded with i;unicode-casemap, at
+	// least three characters) of SEARCH BODY (body true) or TEXT over
+	// the mailbox. maybe, ascending, holds every message the index
+	// cannot rule out, those whose content is pending among them; sure,
+	// ascending and a subset of maybe, those it proves match (RFC 9051
+	// §6.4.4, exactly as msgdata.MatchBody or MatchText would answer).
+	// Only maybe minus sure needs to be read.
+	TextLookup(ctx context.Context, mailboxID int64, needle string, body bool) (maybe, sure []UID, err error)
 	// TextPending returns up to limit contents waiting for the index,
 	// each with one message that holds it; accountID 0 means any
 	// account.
@@ -46,10 +54,13 @@ type TextPending struct {
 	UID       UID
 }
 
-// TextDoc is the index text of one content (msgdata.Text).
+// TextDoc is the index text of one content, as msgdata.TextSplit cuts
+// it: Body holds the segments SEARCH BODY compares, Head those SEARCH
+// TEXT adds; Head+Body is msgdata.Text.
 type TextDoc struct {
 	BlobID string
-	Text   string
+	Head   string
+	Body   string
 }
 
 // TextIndexStatus describes the full-text index.

@@ -52,3 +52,48 @@ func Query(needle string) string {
 	}
 	return b.String()
 }
+
+// Word reports whether a folded needle is one word of the word tables
+// (FTS5's ascii tokenizer: a run of ASCII letters, digits and non-ASCII
+// bytes) that the index may answer for sure: a document holding a word
+// that begins with it holds the needle itself, so the needle occurs in
+// the message. ASCII capitals are excluded (the tokenizer folds them,
+// the scan does not; folded needles have none), and so is U+FFFD, which
+// the indexer puts where the text was not valid UTF-8.
+func Word(needle string) bool {
+	if needle == "" || strings.ContainsRune(needle, utf8.RuneError) {
+		return false
+	}
+	for i := 0; i < len(needle); i++ {
+		c := needle[i]
+		if c < 0x80 && !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// WordQuery returns the FTS5 prefix query of a needle for which Word is
+// true: documents with a word that begins with it.
+func WordQuery(needle string) string {
+	return `"` + needle + `"*`
+}
+
+// WordText returns text as the word tables must see it: every ASCII
+// capital turned into a space, so that the tokenizer's folding of ASCII
+// case can never make a word the text does not hold (the index text is
+// folded and has none; this keeps the tables exact if it ever did).
+func WordText(text string) string {
+	for i := 0; i < len(text); i++ {
+		if 'A' <= text[i] && text[i] <= 'Z' {
+			b := []byte(text)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] = ' '
+				}
+			}
+			return string(b)
+		}
+	}
+	return text
+}

@@ -40,3 +40,34 @@ func TestQuery(t *testing.T) {
 		}
 	}
 }
+
+func TestWord(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"", false},
+		{"regards", true},
+		{"zanzibarite2", true},
+		{"σίγμα", true},
+		{"cafe\u0301", true},
+		{"会议纪要", true},
+		{"best regards", false},
+		{"e-mail", false},
+		{"Regards", false},
+		{"a_b", false},
+		{"bad\uFFFDbyte", false},
+		{"line\nbreak", false},
+	}
+	for _, tt := range tests {
+		if got := Word(tt.in); got != tt.want {
+			t.Errorf("Word(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+	if got := WordText("ab Cd\nEF"); got != "ab  d\n  " {
+		t.Errorf("WordText = %q", got)
+	}
+	if got := WordQuery("régime"); got != `"régime"*` {
+		t.Errorf("WordQuery = %q", got)
+	}
+}

@@ -67,6 +67,14 @@ func MatchBody(root *mime.Part, blob io.ReaderAt, needle string) (bool, error) {
 // needle; Text joins all of them for the full-text index, so what the
 // index holds is exactly what the scan compares (internal/fts).
 func walkParts(p *mime.Part, blob io.ReaderAt, headers bool, fn func(seg []byte) bool) (bool, error) {
+	return walkSegs(p, blob, headers, func(seg []byte, _ bool) bool { return fn(seg) })
+}
+
+// walkSegs is walkParts that also tells fn whether a segment is one
+// SEARCH BODY compares too (body true: decoded text parts and the
+// headers of embedded messages) or only SEARCH TEXT (a part's MIME
+// header or attachment file name, given only with headers set).
+func walkSegs(p *mime.Part, blob io.ReaderAt, headers bool, fn func(seg []byte, body bool) bool) (bool, error) {
 	switch {
 	case p.Flags&mime.FlagMultipart != 0:
 		for _, c := range p.Children {
@@ -75,14 +83,14 @@ func walkParts(p *mime.Part, blob io.ReaderAt, headers bool, fn func(seg []byte)
 				if _, err := blob.ReadAt(hdr, c.Offset); err != nil && err != io.EOF {
 					return false, err
 				}
-				if fn([]byte(Fold(decodedHeaderText(hdr)))) {
+				if fn([]byte(Fold(decodedHeaderText(hdr))), false) {
 					return true, nil
 				}
-				if name := FileName(c); name != "" && fn([]byte(Fold(name))) {
+				if name := FileName(c); name != "" && fn([]byte(Fold(name)), false) {
 					return true, nil
 				}
 			}
-			if ok, err := walkParts(c, blob, headers, fn); ok || err != nil {
+			if ok, err := walkSegs(c, blob, headers, fn); ok || err != nil {
 				return ok, err
 			}
 		}
@@ -93,10 +101,10 @@ func walkParts(p *mime.Part, blob io.ReaderAt, headers bool, fn func(seg []byte)
 			if _, err := blob.ReadAt(hdr, c.Offset); err != nil && err != io.EOF {
 				return false, err
 			}
-			if fn([]byte(Fold(decodedHeaderText(hdr)))) {
+			if fn([]byte(Fold(decodedHeaderText(hdr))), true) {
 				return true, nil
 			}
-			if ok, err := walkParts(c, blob, headers, fn); ok || err != nil {
+			if ok, err := walkSegs(c, blob, headers, fn); ok || err != nil {
 				return ok, err
 			}
 		}
@@ -151,9 +159,9 @@ func walkParts(p *mime.Part, blob io.ReaderAt, headers bool, fn func(seg []byte)
 		// charset: NFKD and the case mapping are ASCII lower case
 		// there.
 		lowerASCII(raw)
-		return fn(raw), nil
+		return fn(raw, true), nil
 	}
-	return fn([]byte(Fold(header.ToUTF8(charset, raw)))), nil
+	return fn([]byte(Fold(header.ToUTF8(charset, raw))), true), nil
 }
 
 // FileName returns the decoded file name of an attachment: the
@@ -259,27 +267,43 @@ func MatchText(root *mime.Part, topHeader []byte, blob io.ReaderAt, needle strin
 // within one segment and Text joins them, Text may also contain the
 // needle where the message does not match (across a join), never the
 // other way round, so an index over Text narrows candidates without
-// losing any.
+// losing any. A needle without a newline cannot span a join, so for it
+// the converse holds too: TEXT n matches exactly when n occurs in Text.
 func Text(root *mime.Part, topHeader []byte, blob io.ReaderAt) (string, error) {
+	head, body, err := TextSplit(root, topHeader, blob)
+	return head + body, err
+}
+
+// TextSplit is Text cut in two: body holds the segments SEARCH BODY
+// compares (each followed by a newline), head the others that SEARCH
+// TEXT adds (the top-level header decoded and raw, the file names, the
+// parts' MIME headers). head+body has the segments of Text, so a needle
+// without a newline is in body exactly when BODY matches, and in
+// head+body exactly when TEXT matches (docs/search.md).
+func TextSplit(root *mime.Part, topHeader []byte, blob io.ReaderAt) (head, body string, err error) {
 	hdr, err := wholeHeader(root, topHeader, blob)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	var b strings.Builder
-	b.WriteString(Fold(decodedHeaderText(hdr)))
-	b.WriteByte('\n')
-	b.Write(bytes.ToLower(hdr))
-	b.WriteByte('\n')
+	var h, b strings.Builder
+	h.WriteString(Fold(decodedHeaderText(hdr)))
+	h.WriteByte('\n')
+	h.Write(bytes.ToLower(hdr))
+	h.WriteByte('\n')
 	if name := FileName(root); name != "" {
-		b.WriteString(Fold(name))
-		b.WriteByte('\n')
+		h.WriteString(Fold(name))
+		h.WriteByte('\n')
 	}
-	_, err = walkParts(root, blob, true, func(seg []byte) bool {
-		b.Write(seg)
-		b.WriteByte('\n')
+	_, err = walkSegs(root, blob, true, func(seg []byte, isBody bool) bool {
+		w := &h
+		if isBody {
+			w = &b
+		}
+		w.Write(seg)
+		w.WriteByte('\n')
 		return false
 	})
-	return b.String(), err
+	return h.String(), b.String(), err
 }
 
 // BodySegments calls fn with every folded segment SEARCH BODY compares

@@ -671,14 +671,33 @@ func (c *Conn) searchScored(mboxID int64, uids []store.UID, seqOf func(store.UID
 	var hit []bool
 	var score, scores []int
 	// BODY and TEXT: the full-text index narrows the messages to scan
-	// (searchfts.go); "*" and sequence numbers still refer to all uids.
+	// and decides those it can without reading them (searchfts.go); "*"
+	// and sequence numbers still refer to all uids.
 	scan := uids
-	if cand, ok, err := c.textCandidates(mboxID, uids, key); err != nil {
+	ix, cand, narrowed, err := c.textIndexFor(mboxID, uids, key)
+	if err != nil {
 		return nil, nil, nil, err
-	} else if ok {
+	}
+	if narrowed {
 		scan = cand
 	}
-	_, err := pipelined(scan, chunk, nil, c.loadMessagesIn(store.WithBulk(c.readCtx()), mboxID, fields),
+	var decided []store.UID
+	if ix != nil && !withMods && !wantScores {
+		rest := make([]store.UID, 0, len(scan))
+		for _, u := range scan {
+			if m, known := ix.eval(key, u); !known {
+				rest = append(rest, u)
+			} else if m {
+				decided = append(decided, u)
+			}
+		}
+		scan = rest
+	}
+	if ix != nil && ix.decidesText(key, scan) {
+		// The records are read for the other keys only (flags, dates…).
+		fields = fieldsBesidesText(key) | store.FieldFlags
+	}
+	_, err = pipelined(scan, chunk, nil, c.loadMessagesIn(store.WithBulk(c.readCtx()), mboxID, fields),
 		func(msgs []store.Message) error {
 			// The view is the session's: read it here, not in workers.
 			sms = slices.Grow(sms[:0], len(msgs))[:len(msgs)]
@@ -693,6 +712,10 @@ func (c *Conn) searchScored(mboxID int64, uids []store.UID, seqOf func(store.UID
 				}
 				sms[i] = search.Msg{Message: m, Seq: seqOf(m.UID), Recent: recent(m.UID),
 					MaxSeq: maxSeq, MaxUID: maxUID, Now: now}
+				if ix != nil {
+					u := m.UID
+					sms[i].Text = func(k *search.Key) (bool, bool) { return ix.answer(k, u) }
+				}
 			}
 			c.matchAll(key, sms, hit, score, workers)
 			for i := range msgs {
@@ -711,5 +734,5 @@ func (c *Conn) searchScored(mboxID int64, uids []store.UID, seqOf func(store.UID
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return out, mods, scores, nil
+	return mergeUIDs(out, decided), mods, scores, nil
 }

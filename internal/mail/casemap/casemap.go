@@ -36,26 +36,58 @@ func Fold(s string) string {
 	if isASCII(s) {
 		return strings.ToLower(s)
 	}
-	var b strings.Builder
-	b.Grow(len(s) + len(s)/4)
+	// A newline is an NFKD starter: nothing decomposes into it and no
+	// combining mark is reordered across it, and the case mappings go
+	// character by character, so lines fold on their own and the ASCII
+	// ones (most of a header, most of a mostly-ASCII text) take the fast
+	// path. (A third of SEARCH TEXT's time on mixed-script mail was
+	// folding whole headers the slow way.)
+	if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
+		b := make([]byte, 0, len(s)+len(s)/4)
+		for line := range strings.Lines(s) {
+			switch {
+			case isLowerASCII(line):
+				b = append(b, line...)
+			case isASCII(line):
+				for j := 0; j < len(line); j++ {
+					c := line[j]
+					if 'A' <= c && c <= 'Z' {
+						c += 'a' - 'A'
+					}
+					b = append(b, c)
+				}
+			default:
+				b = append(b, foldRunes(line)...)
+			}
+		}
+		return string(b)
+	}
+	return foldRunes(s)
+}
+
+// foldRunes is Fold's general path.
+func foldRunes(s string) string {
+	b := make([]byte, 0, len(s)+len(s)/4)
 	for _, r := range s {
 		// RFC 5051 §2 step 2: simple titlecase mapping.
-		b.WriteRune(unicode.ToTitle(r))
+		b = utf8.AppendRune(b, unicode.ToTitle(r))
 	}
 	// RFC 5051 §2 step 3: Normalization Form KD.
-	d := norm.NFKD.String(b.String())
-	b.Reset()
-	for _, r := range d {
+	d := norm.NFKD.Bytes(b)
+	out := make([]byte, 0, len(d)+len(d)/8)
+	for i := 0; i < len(d); {
+		r, n := utf8.DecodeRune(d[i:])
+		i += n
 		// Decomposition can yield characters that have a titlecase
 		// mapping of their own (U+037A gives U+0345, whose titlecase is
 		// U+0399), so the mapping is applied again before lower-casing:
 		// the form must be a fixed point, as Dovecot's is.
-		b.WriteRune(lowerRep(unicode.ToTitle(r)))
+		out = utf8.AppendRune(out, lowerRep(unicode.ToTitle(r)))
 	}
-	if out := b.String(); norm.NFKD.IsNormalString(out) {
-		return out
+	if norm.NFKD.IsNormal(out) {
+		return string(out)
 	}
-	return norm.NFKD.String(b.String())
+	return norm.NFKD.String(string(out))
 }
 
 // lowerRep returns the lower-case representative of the titlecase-mapped

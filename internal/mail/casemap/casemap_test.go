@@ -1,6 +1,8 @@
 package casemap
 
 import (
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"unicode"
 
@@ -121,8 +123,12 @@ func FuzzFold(f *testing.F) {
 	for _, s := range []string{"", "abc", "ΟΔΥΣΣΕΥΣ", "İ", "\xff\xfe", "ǅ"} {
 		f.Add(s)
 	}
+	f.Add("Grüße\nfrom: ANN\ne\u0301\n\u0301x\n\xc3\n\xa9")
 	f.Fuzz(func(t *testing.T, s string) {
 		a := Fold(s)
+		if r := refFold(s); a != r {
+			t.Errorf("Fold(%q) = %q, the whole-string form is %q", s, a, r)
+		}
 		if Fold(a) != a {
 			t.Errorf("not idempotent: %q -> %q -> %q", s, a, Fold(a))
 		}
@@ -162,6 +168,43 @@ func TestFoldKeepsRFC5051Classes(t *testing.T) {
 			t.Errorf("%U folds to %q like a character of another class (%q vs %q)", r, f, c, prev)
 		} else {
 			seen[f] = c
+		}
+	}
+}
+
+// refFold is Fold without its line-by-line path: the whole string
+// through the general mapping, as Fold was written first.
+func refFold(s string) string {
+	if isASCII(s) {
+		return strings.ToLower(s)
+	}
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(unicode.ToTitle(r))
+	}
+	d := norm.NFKD.String(b.String())
+	b.Reset()
+	for _, r := range d {
+		b.WriteRune(lowerRep(unicode.ToTitle(r)))
+	}
+	return norm.NFKD.String(b.String())
+}
+
+// Folding line by line gives what folding the whole string gives, on
+// random lines of ASCII, capitals, combining marks (also at the start of
+// a line), compatibility characters, final sigma, invalid bytes.
+func TestFoldLinesAsWhole(t *testing.T) {
+	pieces := []string{"a", "Z", "\n", " ", "\u0301", "\u0308", "\u0323", "É", "ß", "Σ", "ς", "İ", "ı", "ﬁ", "①",
+		"\u037a", "ǅ", "\xff", "\xc3", "\xa9", "東", "ا", "\u064e", "\r\n", "K"}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		var b strings.Builder
+		for range 1 + r.IntN(12) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s := b.String()
+		if got, want := Fold(s), refFold(s); got != want {
+			t.Fatalf("Fold(%q) = %q, whole-string form %q", s, got, want)
 		}
 	}
 }

@@ -29,7 +29,7 @@ func (s *Store) TextCandidates(ctx context.Context, mailboxID int64, needles []s
 			continue
 		}
 		args = append(args, likeEscape(n))
-		conds = append(conds, "body LIKE $"+strconv.Itoa(len(args)))
+		conds = append(conds, "(head || body) LIKE $"+strconv.Itoa(len(args)))
 	}
 	if len(conds) == 0 {
 		return nil, store.ErrNoTrigram
@@ -42,6 +42,33 @@ func (s *Store) TextCandidates(ctx context.Context, mailboxID int64, needles []s
 		return nil, err
 	}
 	return toUIDs(list), nil
+}
+
+// TextLookup implements store.TextIndexer. LIKE over the stored text is
+// exact up to the joins between segments, which only a needle with a
+// newline can span, so for any other needle every indexed candidate is
+// a match (a U+FFFD in the needle may stand for bytes that were not
+// UTF-8, so it is not answered for sure either). BODY rechecks the body
+// column.
+func (s *Store) TextLookup(ctx context.Context, mailboxID int64, needle string, body bool) (maybe, sure []store.UID, err error) {
+	if len(trigram.Split(needle)) == 0 {
+		return nil, nil, store.ErrNoTrigram
+	}
+	cond := `(head || body) LIKE $2`
+	if body {
+		cond += ` AND body LIKE $2`
+	}
+	exact := !strings.ContainsAny(needle, "\n\uFFFD")
+	q := `WITH hit AS MATERIALIZED (SELECT blob_id FROM fts_docs WHERE ` + cond + `)
+		SELECT coalesce(array_agg(uid ORDER BY uid), '{}'),
+			coalesce(array_agg(uid ORDER BY uid) FILTER (WHERE $3 AND blob_id IN (SELECT blob_id FROM hit)), '{}')
+		FROM messages WHERE mailbox = $1
+			AND (blob_id IN (SELECT blob_id FROM hit) OR blob_id IN (SELECT blob_id FROM fts_pending))`
+	var a, b []int64
+	if err := s.queryRow(ctx, q, mailboxID, likeEscape(needle), exact).Scan(&a, &b); err != nil {
+		return nil, nil, err
+	}
+	return toUIDs(a), toUIDs(b), nil
 }
 
 // TextPending implements store.TextIndexer.
@@ -85,9 +112,10 @@ func (s *Store) IndexText(ctx context.Context, docs []store.TextDoc) error {
 				continue // indexed meanwhile, or its messages are gone
 			}
 			// text cannot hold NUL; the needle never has one (RFC 9051
-			// §4.3: CHAR8 excludes it), so a space keeps every match.
-			if _, err := tx.Exec(ctx, `INSERT INTO fts_docs (blob_id, body) VALUES ($1, $2) ON CONFLICT (blob_id) DO NOTHING`,
-				d.BlobID, strings.ReplaceAll(d.Text, "\x00", " ")); err != nil {
+			// §4.3: CHAR8 excludes it), so a newline keeps every match
+			// and makes none that TextLookup answers for sure.
+			if _, err := tx.Exec(ctx, `INSERT INTO fts_docs (blob_id, head, body) VALUES ($1, $2, $3) ON CONFLICT (blob_id) DO NOTHING`,
+				d.BlobID, strings.ReplaceAll(d.Head, "\x00", "\n"), strings.ReplaceAll(d.Body, "\x00", "\n")); err != nil {
 				return err
 			}
 		}

@@ -387,6 +387,24 @@ CREATE TABLE thread_msgids (
 CREATE TABLE thread_backfill (mailbox bigint NOT NULL, uid bigint NOT NULL);
 INSERT INTO thread_backfill (mailbox, uid) SELECT 0, 0 WHERE EXISTS (SELECT 1 FROM messages);
 `,
+	// 16: the full-text text in two columns, as msgdata.TextSplit cuts
+	// it (body: what SEARCH BODY compares; head: what TEXT adds), with
+	// the GIN trigram index over head || body, so that one index answers
+	// TEXT and, rechecked against body, BODY exactly (store.TextLookup's
+	// sure answers, docs/search.md). A NUL is now stored as a newline,
+	// which no needle that the index answers for sure contains. Every
+	// content is indexed again.
+	`
+DROP TABLE fts_docs;
+CREATE TABLE fts_docs (
+	blob_id text PRIMARY KEY,
+	head    text NOT NULL,
+	body    text NOT NULL
+);
+CREATE INDEX fts_docs_text ON fts_docs USING gin ((head || body) gin_trgm_ops);
+DELETE FROM fts_orphans;
+INSERT INTO fts_pending (blob_id) SELECT DISTINCT blob_id FROM messages ON CONFLICT DO NOTHING;
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

@@ -37,6 +37,56 @@ func (s *Store) TextCandidates(ctx context.Context, mailboxID int64, needles []s
 	return out, err
 }
 
+// TextLookup implements store.TextIndexer: maybe is TextCandidates of
+// the one needle; sure, when the needle is one word (trigram.Word), the
+// messages whose content has a word beginning with it in fts_wbody (or,
+// for TEXT, fts_whead), which are matches without a doubt. One query
+// gives both.
+func (s *Store) TextLookup(ctx context.Context, mailboxID int64, needle string, body bool) (maybe, sureUIDs []store.UID, err error) {
+	q := trigram.Query(needle)
+	if q == "" {
+		return nil, nil, store.ErrNoTrigram
+	}
+	// sure is 0 unless the needle is one word; fts_whead is asked for
+	// TEXT only.
+	sure := `0`
+	args := []any{mailboxID, q}
+	if trigram.Word(needle) {
+		sure = `blob_id IN (SELECT d.blob_id FROM fts_docs d WHERE d.id IN (
+			SELECT rowid FROM fts_wbody WHERE fts_wbody MATCH ?3`
+		if !body {
+			sure += ` UNION SELECT rowid FROM fts_whead WHERE fts_whead MATCH ?3`
+		}
+		sure += `))`
+		args = append(args, trigram.WordQuery(needle))
+	}
+	sel := `SELECT group_concat(uid), group_concat(CASE WHEN sure THEN uid END) FROM (
+		SELECT uid, ` + sure + ` AS sure FROM messages WHERE mailbox = ?1 AND blob_id IN (
+			SELECT d.blob_id FROM fts_docs d WHERE d.id IN (SELECT rowid FROM fts_text WHERE fts_text MATCH ?2)
+			UNION ALL SELECT blob_id FROM fts_pending) ORDER BY uid)`
+	err = s.bulkTx(ctx, func(r *reader) error {
+		var a, b sql.RawBytes
+		rows, err := r.c.conn.QueryContext(r.ctx, sel, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := rows.Scan(&a, &b); err != nil {
+				return err
+			}
+			if maybe, err = parseUIDs(maybe, a, true); err != nil {
+				return err
+			}
+			if sureUIDs, err = parseUIDs(sureUIDs, b, true); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	return maybe, sureUIDs, err
+}
+
 // TextPending implements store.TextIndexer. It walks the pending list in
 // order and picks one message per content through messages_blob, so a
 // batch costs the same however long the list is (a join grouped by
@@ -89,7 +139,13 @@ func (s *Store) IndexText(ctx context.Context, docs []store.TextDoc) error {
 			if err := t.queryRow(`INSERT INTO fts_docs (blob_id) VALUES (?) RETURNING id`, d.BlobID).Scan(&id); err != nil {
 				return err
 			}
-			if _, err := t.exec(`INSERT INTO fts_text (rowid, body) VALUES (?, ?)`, id, d.Text); err != nil {
+			if _, err := t.exec(`INSERT INTO fts_text (rowid, body) VALUES (?, ?)`, id, d.Head+d.Body); err != nil {
+				return err
+			}
+			if _, err := t.exec(`INSERT INTO fts_wbody (rowid, body) VALUES (?, ?)`, id, trigram.WordText(d.Body)); err != nil {
+				return err
+			}
+			if _, err := t.exec(`INSERT INTO fts_whead (rowid, body) VALUES (?, ?)`, id, trigram.WordText(d.Head)); err != nil {
 				return err
 			}
 		}
@@ -127,8 +183,10 @@ func (s *Store) PurgeTextIndex(ctx context.Context) (int, error) {
 		}
 		for _, o := range gone {
 			if o.id.Valid {
-				if _, err := t.exec(`DELETE FROM fts_text WHERE rowid = ?`, o.id.Int64); err != nil {
-					return err
+				for _, tb := range []string{"fts_text", "fts_wbody", "fts_whead"} {
+					if _, err := t.exec(`DELETE FROM `+tb+` WHERE rowid = ?`, o.id.Int64); err != nil {
+						return err
+					}
 				}
 				if _, err := t.exec(`DELETE FROM fts_docs WHERE id = ?`, o.id.Int64); err != nil {
 					return err
@@ -152,7 +210,8 @@ func (s *Store) TextIndexStatus(ctx context.Context) (store.TextIndexStatus, err
 	err := s.read(ctx, func(r *reader) error {
 		return r.c.conn.QueryRowContext(r.ctx, `SELECT
 			(SELECT count(*) FROM fts_docs), (SELECT count(*) FROM fts_pending), (SELECT count(*) FROM fts_orphans),
-			(SELECT coalesce(sum(length(block)), 0) FROM fts_text_data) + (SELECT count(*) * 40 FROM fts_docs)`).
+			(SELECT coalesce(sum(length(block)), 0) FROM fts_text_data) + (SELECT coalesce(sum(length(block)), 0) FROM fts_wbody_data) +
+			(SELECT coalesce(sum(length(block)), 0) FROM fts_whead_data) + (SELECT count(*) * 40 FROM fts_docs)`).
 			Scan(&st.Indexed, &st.Pending, &st.Orphans, &st.Bytes)
 	})
 	return st, err

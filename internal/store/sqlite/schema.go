@@ -465,6 +465,28 @@ CREATE TRIGGER fts_msg_insert AFTER INSERT ON messages BEGIN
 	DELETE FROM fts_orphans WHERE blob_id = new.blob_id;
 END;
 `,
+	// 23: word tables beside the trigram index (docs/search.md, "Sure
+	// answers"): fts_wbody holds the words of what SEARCH BODY compares,
+	// fts_whead those of what TEXT adds (msgdata.TextSplit), with the
+	// ascii tokenizer (runs of ASCII letters and digits and non-ASCII
+	// bytes; the text is already folded). A needle that is one such run
+	// and begins a word of a document occurs in it, so the message
+	// matches without being read. Every content is indexed again.
+	// messages_blob also carries the mailbox and UID, so turning the
+	// contents the index found into a mailbox's UIDs reads no message
+	// row (a third less CPU for 17,690 hits on 100,000 messages).
+	`
+DROP INDEX messages_blob;
+CREATE INDEX messages_blob ON messages (blob_id, mailbox, uid);
+DROP TABLE fts_text;
+CREATE VIRTUAL TABLE fts_text USING fts5(body, content='', contentless_delete=1, detail=none,
+	tokenize='trigram case_sensitive 1');
+CREATE VIRTUAL TABLE fts_wbody USING fts5(body, content='', contentless_delete=1, detail=none, tokenize='ascii');
+CREATE VIRTUAL TABLE fts_whead USING fts5(body, content='', contentless_delete=1, detail=none, tokenize='ascii');
+DELETE FROM fts_docs;
+DELETE FROM fts_orphans;
+INSERT OR IGNORE INTO fts_pending (blob_id) SELECT blob_id FROM messages;
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

@@ -53,9 +53,9 @@ func testTextIndex(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 
 	noErr(t, ti.IndexText(ctx, []store.TextDoc{
-		{BlobID: msg(1).BlobID, Text: "hello world\n"},
-		{BlobID: msg(2).BlobID, Text: "goodbye world 100% _x_\n"},
-		{BlobID: msg(3).BlobID, Text: "σίγμα ς κόσμος\n"},
+		{BlobID: msg(1).BlobID, Head: "from: ann\n", Body: "hello world\n"},
+		{BlobID: msg(2).BlobID, Head: "subject: greetings\nfrom: bob\n", Body: "goodbye world 100% _x_\n"},
+		{BlobID: msg(3).BlobID, Body: "σίγμα ς κόσμος\n"},
 	}))
 	pend, err = ti.TextPending(ctx, 0, 100)
 	noErr(t, err)
@@ -68,6 +68,47 @@ func testTextIndex(t *testing.T, open func(t *testing.T) store.Store) {
 	want("ς κ", cands(in.ID, "ς κ"), 3)
 	want("% _", cands(in.ID, "0% _x"), 2)
 	want("absent", cands(in.ID, "zanzibar"))
+	// TextLookup: every match is in maybe, and sure holds matches only;
+	// a needle that begins a word is answered for sure by every store.
+	lookup := func(mb int64, needle string, body bool, matches, sureAtLeast []store.UID) {
+		t.Helper()
+		maybe, sure, err := ti.TextLookup(ctx, mb, needle, body)
+		noErr(t, err)
+		for _, u := range matches {
+			if !slices.Contains(maybe, u) {
+				t.Fatalf("TextLookup(%q, body %v): maybe %v lacks match %d", needle, body, maybe, u)
+			}
+		}
+		for _, u := range sure {
+			if !slices.Contains(matches, u) || !slices.Contains(maybe, u) {
+				t.Fatalf("TextLookup(%q, body %v): sure %v has %d, not a match (matches %v, maybe %v)", needle, body, sure, u, matches, maybe)
+			}
+		}
+		for _, u := range sureAtLeast {
+			if !slices.Contains(sure, u) {
+				t.Fatalf("TextLookup(%q, body %v): sure %v lacks %d", needle, body, sure, u)
+			}
+		}
+		if !slices.IsSorted(maybe) || !slices.IsSorted(sure) {
+			t.Fatalf("TextLookup(%q): not ascending: %v %v", needle, maybe, sure)
+		}
+	}
+	u := func(us ...store.UID) []store.UID { return us }
+	lookup(in.ID, "world", true, u(1, 2), u(1, 2))
+	lookup(in.ID, "hello", false, u(1), u(1))
+	lookup(in.ID, "greetings", false, u(2), u(2))
+	lookup(in.ID, "greetings", true, nil, nil)
+	lookup(in.ID, "bob", true, nil, nil)
+	lookup(in.ID, "orld", false, u(1, 2), nil)
+	lookup(in.ID, "σίγ", false, u(3), u(3))
+	lookup(in.ID, "κόσμος", true, u(3), u(3))
+	lookup(in.ID, "hello world", false, u(1), nil)
+	lookup(in.ID, "ann\nhello", false, nil, nil) // across the join: may be a candidate, never sure
+	lookup(in.ID, "0% _x", true, u(2), nil)
+	lookup(in.ID, "zanzibar", false, nil, nil)
+	if _, _, err := ti.TextLookup(ctx, in.ID, "hi", false); err != store.ErrNoTrigram {
+		t.Fatalf("TextLookup of a two-character needle: err %v, want ErrNoTrigram", err)
+	}
 	st, err := ti.TextIndexStatus(ctx)
 	noErr(t, err)
 	if st.Indexed != 3 || st.Pending != 0 || st.Bytes <= 0 {
@@ -94,6 +135,10 @@ func testTextIndex(t *testing.T, open func(t *testing.T) store.Store) {
 	nu, _, err := s.AppendMessages(ctx, in.ID, []store.NewMessage{msg(4)})
 	noErr(t, err)
 	want("hello with one pending", cands(in.ID, "hello"), 1, nu[0])
+	lookup(in.ID, "hello", false, u(1, nu[0]), u(1))
+	if _, sure, err := ti.TextLookup(ctx, in.ID, "hello", false); err != nil || slices.Contains(sure, nu[0]) {
+		t.Fatalf("a pending message is sure (%v, %v)", sure, err)
+	}
 
 	// Expunge: the entry stays while a message holds the content.
 	expunge := func(mb int64, uids ...store.UID) {
@@ -132,7 +177,7 @@ func testTextIndex(t *testing.T, open func(t *testing.T) store.Store) {
 	pend, err = ti.TextPending(ctx, 0, 100)
 	noErr(t, err)
 	want("pending after expunging the pending message", pendingUIDs(pend))
-	noErr(t, ti.IndexText(ctx, []store.TextDoc{{BlobID: msg(4).BlobID, Text: "late"}}))
+	noErr(t, ti.IndexText(ctx, []store.TextDoc{{BlobID: msg(4).BlobID, Body: "late"}}))
 	st, err = ti.TextIndexStatus(ctx)
 	noErr(t, err)
 	if st.Indexed != 2 {

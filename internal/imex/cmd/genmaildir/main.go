@@ -5,6 +5,10 @@
 // internal dates.
 //
 //	go run ./internal/imex/cmd/genmaildir -n 100000 -out /tmp/maildir
+//
+// With -inbox-only every message goes to INBOX: the bigbox mailbox of
+// docs/benchmarks.md (the messages of "barid bench populate -seed 1"),
+// for "barid import maildir" and for Dovecot to serve as it is.
 package main
 
 import (
@@ -24,6 +28,7 @@ func main() {
 	n := flag.Int("n", 100000, "messages")
 	out := flag.String("out", "", "maildir root to create")
 	seed := flag.Uint64("seed", 1, "generator seed")
+	inboxOnly := flag.Bool("inbox-only", false, "put every message in INBOX (the bigbox mailbox of docs/benchmarks.md)")
 	flag.Parse()
 	if *out == "" {
 		log.Fatal("-out is required")
@@ -53,6 +58,7 @@ func main() {
 	for i := range *n {
 		b := boxes[0]
 		switch k := i % 10; {
+		case *inboxOnly:
 		case k >= 6 && k < 9:
 			b = boxes[1]
 		case k == 9:

@@ -26,6 +26,11 @@ type Options struct {
 	// commits are durable against a crash of barid at once and against
 	// power loss with the next fsynced commit (see writeLazy).
 	SyncFlags bool
+	// SyncInWriter makes the writer fsync the WAL inside COMMIT
+	// (synchronous=FULL), holding every later write for it, as barid did
+	// before the syncer (durable.go). Off by default; for A/B runs
+	// ([storage] wal_sync = "commit").
+	SyncInWriter bool
 	// BusyTimeout is how long a connection waits for a lock held by
 	// another process (e.g. the admin CLI writing while the server runs)
 	// before SQLite reports SQLITE_BUSY. Default 10s.
@@ -105,6 +110,9 @@ type Store struct {
 
 	// ckpt runs the WAL checkpoints off the writer (checkpoint.go).
 	ckpt *checkpointer
+	// sync fsyncs the WAL off the writer (durable.go); nil with
+	// Options.SyncInWriter.
+	sync *syncer
 
 	// index is the in-memory flag index of large mailboxes.
 	index *flagIndex
@@ -204,10 +212,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 	base := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?_pragma=busy_timeout(" + busy + ")"
 
-	// Writer: WAL with synchronous=FULL, so COMMIT returns only after the
-	// WAL is fsynced: a write acknowledged to a client survives power loss.
-	// NORMAL would defer the fsync to the next checkpoint and could lose
-	// acknowledged commits, which barid never allows.
+	// Writer: WAL. The DSN says synchronous=FULL, so COMMIT returns only
+	// after the WAL is fsynced; with the syncer (the default) the writer
+	// switches to NORMAL and the syncer fsyncs before any durable write
+	// is acknowledged (durable.go). Either way a write acknowledged to a
+	// client survives power loss.
 	wdsn := base + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
 		"&_pragma=cache_size(-" + strconv.Itoa(opts.CacheSizeKB) + ")&_pragma=foreign_keys(0)" +
 		"&_pragma=wal_autocheckpoint(" + strconv.Itoa(backstopPages) + ")" // checkpoint.go
@@ -283,6 +292,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", abs, err)
 	}
+	if !opts.SyncInWriter {
+		s.sync = newSyncer(s)
+	}
 	w := &writer{s: s, conn: s.wconn, stmts: map[string]*sql.Stmt{}}
 	go w.loop()
 	return s, nil
@@ -312,6 +324,9 @@ func (s *Store) Close() error {
 		close(s.quit)
 		s.stopBG()
 		<-s.done
+		if s.sync != nil {
+			s.sync.close()
+		}
 		ckErr := s.ckpt.stop()
 		ctx := context.Background()
 		// Refresh planner statistics where they drifted (cheap, SQLite's

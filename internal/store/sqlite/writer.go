@@ -13,12 +13,15 @@ import (
 // over the lock (and hand SQLITE_BUSY to clients), every write goes
 // through one goroutine that owns the only read-write connection.
 //
-// Group commit: while the writer is busy (mostly in the fsync of COMMIT),
-// new requests wait on an unbuffered channel. When it comes back it takes
-// all waiting requests (up to Options.MaxBatch) and runs them in one
-// transaction, each inside its own SAVEPOINT so one request's failure
-// does not undo the others. Every caller gets its result only after the
-// COMMIT has returned, i.e. after the WAL fsync (synchronous=FULL).
+// Group commit: while the writer is busy, new requests wait on an
+// unbuffered channel. When it comes back it takes all waiting requests
+// (up to Options.MaxBatch) and runs them in one transaction, each inside
+// its own SAVEPOINT so one request's failure does not undo the others.
+// The transaction commits with synchronous=NORMAL and the syncer
+// (durable.go) fsyncs the WAL on its own goroutine: a durable request's
+// caller gets its result after the fsync that covers its COMMIT, a lazy
+// one's at COMMIT. With Options.SyncInWriter the writer commits durable
+// batches with synchronous=FULL itself, as before the syncer.
 
 type writeReq struct {
 	ctx context.Context
@@ -72,6 +75,8 @@ type writer struct {
 	stmts map[string]*sql.Stmt
 	// normal is true while the connection runs with synchronous=NORMAL.
 	normal bool
+	// seq numbers the batches (the syncer's sequence).
+	seq uint64
 }
 
 // WriterStats counts the writer's work since Open.
@@ -112,12 +117,19 @@ func (w *writer) loop() {
 				break gather
 			}
 		}
-		// Lazy requests (flag changes) commit first, in a batch of their
-		// own without an fsync, so they never wait for the fsync of the
-		// durable ones gathered with them: STORE's latency in the mix
-		// benchmark was mostly other clients' APPEND fsyncs. Requests
-		// waiting together come from different sessions (a session waits
-		// for each of its writes), so their relative order is free.
+		if w.s.sync != nil {
+			// One transaction: no request waits for an fsync on this
+			// goroutine (durable.go).
+			w.run(batch)
+			continue
+		}
+		// SyncInWriter: lazy requests (flag changes) commit first, in a
+		// batch of their own without an fsync, so they never wait for the
+		// fsync of the durable ones gathered with them: STORE's latency in
+		// the mix benchmark was mostly other clients' APPEND fsyncs.
+		// Requests waiting together come from different sessions (a
+		// session waits for each of its writes), so their relative order
+		// is free.
 		lazy, durable = lazy[:0], durable[:0]
 		for _, r := range batch {
 			if r.lazy {
@@ -165,6 +177,9 @@ func (w *writer) run(batch []*writeReq) {
 	lazy := true
 	for _, r := range batch {
 		lazy = lazy && r.lazy
+	}
+	if w.s.sync != nil {
+		lazy = true // the connection always runs with NORMAL: durable.go
 	}
 	if lazy != w.normal {
 		mode := "PRAGMA synchronous=FULL"
@@ -226,15 +241,30 @@ func (w *writer) run(batch []*writeReq) {
 		finish(nil)
 		return
 	}
+	w.seq++
+	if y := w.s.sync; y != nil {
+		// Mark before COMMIT: readers can see the commit as soon as it
+		// returns, before the syncer made it durable.
+		for _, r := range batch {
+			if r.err == nil && !r.lazy {
+				y.mark(w.seq, r.changes)
+			}
+		}
+	}
 	commitStart := time.Now()
 	if err := w.exec("COMMIT"); err != nil {
 		w.s.log.Error("sqlite: commit", "err", err, "batch", len(batch))
 		w.exec("ROLLBACK") //nolint:errcheck
+		if y := w.s.sync; y != nil {
+			y.committedBatch(w.seq, nil, nil) // clears the marks
+		}
 		finish(err)
 		return
 	}
 	if obs := w.s.opts.ObserveCommit; obs != nil {
-		obs(time.Since(commitStart), !lazy)
+		// With the syncer the WAL fsync is not in COMMIT: the syncer
+		// reports its own durations (durable.go).
+		obs(time.Since(commitStart), !lazy && w.s.sync == nil)
 	}
 	w.s.ckpt.committed(w.conn)
 	if d := time.Since(start); d > time.Second {
@@ -248,6 +278,11 @@ func (w *writer) run(batch []*writeReq) {
 				x.apply(r.changes)
 			}
 		}
+	}
+	if y := w.s.sync; y != nil {
+		// The syncer publishes and answers, in commit order per account.
+		y.committedBatch(w.seq, batch, w.s.opts.OnCommit)
+		return
 	}
 	// Publish in commit order, before any caller of this batch returns:
 	// changes reach the bus in exactly the order the database applied them.

@@ -27,11 +27,14 @@ type writeReq struct {
 	ctx context.Context
 	// lazy: the request may commit without an fsync of its own (flag
 	// changes, \Recent claims, subscriptions); see Options.SyncFlags.
-	lazy    bool
-	fn      func(w *wtx) error
-	err     error
-	changes []store.Change // emitted by fn, handed to Options.OnCommit
-	done    chan struct{}
+	lazy bool
+	// background: work the store does for itself (the full-text
+	// indexer), committed after the clients' requests gathered with it.
+	background bool
+	fn         func(w *wtx) error
+	err        error
+	changes    []store.Change // emitted by fn, handed to Options.OnCommit
+	done       chan struct{}
 }
 
 // write runs fn in the writer's transaction and returns after COMMIT.
@@ -52,6 +55,14 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 // appends, expunges and mailbox changes fully synchronous.
 func (s *Store) writeLazy(ctx context.Context, fn func(w *wtx) error) error {
 	return s.writeReq(&writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), lazy: !s.opts.SyncFlags})
+}
+
+// writeBackground is writeLazy for the store's own background work
+// (full-text indexing, its purge): in a batch it commits after the
+// clients' requests, in a transaction of its own, so a client's write
+// gathered with it does not wait for it.
+func (s *Store) writeBackground(ctx context.Context, fn func(w *wtx) error) error {
+	return s.writeReq(&writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), lazy: !s.opts.SyncFlags, background: true})
 }
 
 func (s *Store) writeReq(r *writeReq) error {
@@ -99,7 +110,7 @@ func (w *writer) loop() {
 		}
 	}()
 	batch := make([]*writeReq, 0, w.s.opts.MaxBatch)
-	var lazy, durable []*writeReq
+	var lazy, durable, fore, back []*writeReq
 	for {
 		batch = batch[:0]
 		select {
@@ -118,9 +129,23 @@ func (w *writer) loop() {
 			}
 		}
 		if w.s.sync != nil {
-			// One transaction: no request waits for an fsync on this
-			// goroutine (durable.go).
-			w.run(batch)
+			// One transaction for the clients' requests: none waits for
+			// an fsync on this goroutine (durable.go). Background work
+			// commits after them, in a transaction of its own.
+			fore, back = fore[:0], back[:0]
+			for _, r := range batch {
+				if r.background {
+					back = append(back, r)
+				} else {
+					fore = append(fore, r)
+				}
+			}
+			if len(fore) > 0 {
+				w.run(fore)
+			}
+			if len(back) > 0 {
+				w.run(back)
+			}
 			continue
 		}
 		// SyncInWriter: lazy requests (flag changes) commit first, in a

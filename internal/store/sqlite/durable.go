@@ -156,13 +156,16 @@ func (y *syncer) blockedLocked(changes []store.Change) bool {
 // committedBatch is the writer's hand-over after COMMIT of batch seq
 // (whether it succeeded or not: a failed COMMIT leaves marks that the
 // next sync clears). Requests that are done are published and
-// answered here, in order; the others wait for the sync.
-func (y *syncer) committedBatch(seq uint64, batch []*writeReq, on func([]store.Change)) {
+// answered here, in order; the others wait for the sync. empty says
+// the transaction wrote no page (an EXPUNGE with nothing \Deleted, a
+// STORE that changed nothing): nothing of it is in the WAL, so its
+// durable requests need no fsync either.
+func (y *syncer) committedBatch(seq uint64, batch []*writeReq, on func([]store.Change), empty bool) {
 	var now []*writeReq
 	y.mu.Lock()
 	y.committed = seq
 	for _, r := range batch {
-		wait := r.err == nil && (!r.lazy || y.blockedLocked(r.changes))
+		wait := r.err == nil && ((!r.lazy && !empty) || y.blockedLocked(r.changes))
 		if !wait {
 			if r.err == nil && on != nil && len(r.changes) > 0 {
 				on(r.changes)

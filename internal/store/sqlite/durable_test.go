@@ -50,7 +50,8 @@ func notWithin[T any](ch <-chan T, d time.Duration) bool {
 // but not answered; the settled reads of that mailbox (UIDs, STATUS)
 // wait, while another account's reads and flag changes go on; a flag
 // change in the same account waits behind the APPEND (commit order);
-// once the sync runs, everything is answered and the new UID shows.
+// a write that changed nothing is answered without a sync; once the
+// sync runs, everything is answered and the new UID shows.
 func TestSyncerAcksAfterFsync(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
@@ -128,6 +129,22 @@ func TestSyncerAcksAfterFsync(t *testing.T) {
 	}
 	if _, _, _, err := s.StoreFlags(ctx, mbB.ID, uidsB, store.FlagsAdd, store.Flags{System: store.FlagSeen}, 0); err != nil {
 		t.Fatal(err)
+	}
+
+	// An EXPUNGE with nothing \Deleted writes no page: nothing to
+	// fsync, so it is answered at once.
+	expunged := make(chan error, 1)
+	go func() {
+		_, _, err := s.Expunge(ctx, mbB.ID, nil)
+		expunged <- err
+	}()
+	select {
+	case err := <-expunged:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("an EXPUNGE that wrote nothing waited for the held fdatasync")
 	}
 
 	// A flag change of account A waits behind its APPEND.

@@ -281,7 +281,7 @@ func (w *writer) run(batch []*writeReq) {
 		w.s.log.Error("sqlite: commit", "err", err, "batch", len(batch))
 		w.exec("ROLLBACK") //nolint:errcheck
 		if y := w.s.sync; y != nil {
-			y.committedBatch(w.seq, nil, nil) // clears the marks
+			y.committedBatch(w.seq, nil, nil, true) // clears the marks
 		}
 		finish(err)
 		return
@@ -291,7 +291,7 @@ func (w *writer) run(batch []*writeReq) {
 		// reports its own durations (durable.go).
 		obs(time.Since(commitStart), !lazy && w.s.sync == nil)
 	}
-	w.s.ckpt.committed(w.conn)
+	wrote := w.s.ckpt.committed(w.conn)
 	if d := time.Since(start); d > time.Second {
 		w.s.log.Warn("sqlite: slow write batch", "batch", len(batch), "duration", d)
 	}
@@ -306,7 +306,7 @@ func (w *writer) run(batch []*writeReq) {
 	}
 	if y := w.s.sync; y != nil {
 		// The syncer publishes and answers, in commit order per account.
-		y.committedBatch(w.seq, batch, w.s.opts.OnCommit)
+		y.committedBatch(w.seq, batch, w.s.opts.OnCommit, wrote == 0)
 		return
 	}
 	// Publish in commit order, before any caller of this batch returns:

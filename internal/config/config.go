@@ -229,12 +229,14 @@ type Storage struct {
 	// fsynced commit, as with Dovecot's default mail_fsync=optimized.
 	// Appends, expunges and mailbox changes are always fsynced.
 	SyncFlags bool `toml:"sync_flags"`
-	// WALSync says who fsyncs the SQLite WAL: "syncer" (default), a
-	// goroutine of its own, so the writer commits the next batch while
-	// the last one is fsynced, and durable writes are answered after the
-	// fsync that covers them; or "commit", COMMIT itself with
-	// synchronous=FULL, holding every write behind it (the old way, kept
-	// for A/B measurements). Both acknowledge only durable writes.
+	// WALSync says who fsyncs the SQLite WAL: "commit" (default), COMMIT
+	// itself with synchronous=FULL, holding the writer (and every write
+	// behind it) for the fsync; or "syncer", a goroutine of its own, so
+	// the writer commits the next batch while the last one is fsynced and
+	// durable writes are answered after the fsync that covers them
+	// (faster flag changes and pipelined writes, slower reads: see
+	// docs/benchmarks.md, "Session 7"). Both acknowledge only durable
+	// writes.
 	WALSync string `toml:"wal_sync"`
 	// InlineMaxBytes: a message of at most this many bytes is stored
 	// inside barid.db, written in the transaction that adds it, instead of
@@ -425,7 +427,7 @@ func Default() Config {
 			FuzzyLanguages: slices.Clone(fuzzy.DefaultLanguages),
 		},
 		LMTP: LMTP{LocalDomains: []string{"localhost"}},
-		Storage: Storage{WALSync: "syncer", InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20,
+		Storage: Storage{WALSync: "commit", InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20,
 			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25,
 			NotifyPoll: Duration{30 * time.Second}},
 		Auth: Auth{

@@ -56,7 +56,7 @@ func TestSyncerAcksAfterFsync(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	var published []store.Change
-	s, mbA, uidsA := openInbox(t, "", Options{OnCommit: func(ch []store.Change) {
+	s, mbA, uidsA := openInbox(t, "", Options{WALSyncer: true, OnCommit: func(ch []store.Change) {
 		mu.Lock()
 		published = append(published, ch...)
 		mu.Unlock()
@@ -194,7 +194,7 @@ func TestSyncerAcksAfterFsync(t *testing.T) {
 // is answered only after one ran.
 func TestSyncerGroupsFsyncs(t *testing.T) {
 	ctx := context.Background()
-	s, mb, _ := openInbox(t, "", Options{}, nil)
+	s, mb, _ := openInbox(t, "", Options{WALSyncer: true}, nil)
 	before := s.sync.syncs.Load()
 	const n = 40
 	var wg sync.WaitGroup

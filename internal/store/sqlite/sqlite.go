@@ -26,11 +26,14 @@ type Options struct {
 	// commits are durable against a crash of barid at once and against
 	// power loss with the next fsynced commit (see writeLazy).
 	SyncFlags bool
-	// SyncInWriter makes the writer fsync the WAL inside COMMIT
-	// (synchronous=FULL), holding every later write for it, as barid did
-	// before the syncer (durable.go). Off by default; for A/B runs
-	// ([storage] wal_sync = "commit").
-	SyncInWriter bool
+	// WALSyncer moves the WAL fsync off the writer goroutine: the writer
+	// commits with synchronous=NORMAL and a syncer fdatasyncs the WAL,
+	// answering each durable write after the fsync that covers it
+	// (durable.go; [storage] wal_sync = "syncer"). Off by default: the
+	// writer commits durable batches with synchronous=FULL, which in the
+	// mix benchmark kept reads twice as fast (more commits reset every
+	// reader's page cache more often; docs/benchmarks.md, "Session 7").
+	WALSyncer bool
 	// BusyTimeout is how long a connection waits for a lock held by
 	// another process (e.g. the admin CLI writing while the server runs)
 	// before SQLite reports SQLITE_BUSY. Default 10s.
@@ -111,7 +114,7 @@ type Store struct {
 	// ckpt runs the WAL checkpoints off the writer (checkpoint.go).
 	ckpt *checkpointer
 	// sync fsyncs the WAL off the writer (durable.go); nil with
-	// Options.SyncInWriter.
+	// !Options.WALSyncer.
 	sync *syncer
 
 	// index is the in-memory flag index of large mailboxes.
@@ -213,8 +216,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	base := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?_pragma=busy_timeout(" + busy + ")"
 
 	// Writer: WAL. The DSN says synchronous=FULL, so COMMIT returns only
-	// after the WAL is fsynced; with the syncer (the default) the writer
-	// switches to NORMAL and the syncer fsyncs before any durable write
+	// after the WAL is fsynced; with the syncer (Options.WALSyncer) the
+	// writer switches to NORMAL and the syncer fsyncs before any durable write
 	// is acknowledged (durable.go). Either way a write acknowledged to a
 	// client survives power loss.
 	wdsn := base + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
@@ -292,7 +295,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.wdb.Close()
 		return nil, fmt.Errorf("open %s: %w", abs, err)
 	}
-	if !opts.SyncInWriter {
+	if opts.WALSyncer {
 		s.sync = newSyncer(s)
 	}
 	w := &writer{s: s, conn: s.wconn, stmts: map[string]*sql.Stmt{}}

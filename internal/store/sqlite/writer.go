@@ -20,8 +20,8 @@ import (
 // The transaction commits with synchronous=NORMAL and the syncer
 // (durable.go) fsyncs the WAL on its own goroutine: a durable request's
 // caller gets its result after the fsync that covers its COMMIT, a lazy
-// one's at COMMIT. With Options.SyncInWriter the writer commits durable
-// batches with synchronous=FULL itself, as before the syncer.
+// one's at COMMIT. Without Options.WALSyncer (the default) the writer
+// commits durable batches with synchronous=FULL itself.
 
 type writeReq struct {
 	ctx context.Context
@@ -148,7 +148,7 @@ func (w *writer) loop() {
 			}
 			continue
 		}
-		// SyncInWriter: lazy requests (flag changes) commit first, in a
+		// Without the syncer: lazy requests (flag changes) commit first, in a
 		// batch of their own without an fsync, so they never wait for the
 		// fsync of the durable ones gathered with them: STORE's latency in
 		// the mix benchmark was mostly other clients' APPEND fsyncs.

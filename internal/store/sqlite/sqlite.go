@@ -85,9 +85,11 @@ type Options struct {
 	RecordCacheBytes int
 	// ObserveCommit, if set, receives the duration of every COMMIT the
 	// writer runs and whether it was durable (synchronous=FULL: the WAL
-	// fsync is in it) or a lazy flag batch (synchronous=NORMAL). It is
-	// called on the writer goroutine and must not block (the metrics
-	// histogram, stats.go).
+	// fsync is in it) or a lazy flag batch (synchronous=NORMAL); with
+	// WALSyncer every COMMIT is reported as not durable and each of the
+	// syncer's fdatasyncs as durable. It is called on the writer (and
+	// syncer) goroutine, so it must be safe for concurrent use and must
+	// not block (the metrics histogram, stats.go).
 	ObserveCommit func(d time.Duration, durable bool)
 }
 

@@ -82,7 +82,7 @@ func openMetadata(ctx context.Context, cfg *config.Config, logger *slog.Logger, 
 		}
 		return st, nil
 	}
-	st, err := sqlite.Open(ctx, cfg.Path("barid.db"), sqlite.Options{Logger: logger, SyncFlags: cfg.Storage.SyncFlags,
+	st, err := sqlite.Open(ctx, cfg.Path("barid.db"), sqlite.Options{Logger: logger, SyncFlags: cfg.Storage.SyncFlags, WALSyncer: cfg.Storage.WALSync == "syncer",
 		FlagIndexEntries: offIfZero(cfg.Storage.FlagIndexEntries), FlagIndexMin: cfg.Storage.FlagIndexMin,
 		RecordCacheBytes: offIfZero(cfg.Storage.RecordCacheBytes), ObserveCommit: commitObserver(m)})
 	if err != nil {

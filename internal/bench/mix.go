@@ -25,11 +25,15 @@ const (
 	opExpunge
 	opAppend
 	opLogout
+	// The -profile imaptest operations (mix_imaptest.go).
+	opFetch
+	opFetch2
+	opDelete
 	nOps
 )
 
 var opNames = [nOps]string{"CONNECT", "LOGIN", "SELECT", "LIST", "STATUS", "FETCH_ENV", "FETCH_BODY",
-	"STORE", "EXPUNGE", "APPEND", "LOGOUT"}
+	"STORE", "EXPUNGE", "APPEND", "LOGOUT", "FETCH", "FETCH2", "DELETE"}
 
 // defaultWeights is the default command mix: mostly reading, as a mail
 // client does, with enough writes to exercise flags, expunge and append.
@@ -49,6 +53,7 @@ type mixOpts struct {
 	weights     string
 	page        int
 	seed        uint64
+	profile     string
 }
 
 func runMix(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -66,11 +71,20 @@ func runMix(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.weights, "weights", defaultWeights, "operation weights")
 	fs.IntVar(&o.page, "page", 20, "messages per FETCH_ENV page")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed")
+	fs.StringVar(&o.profile, "profile", "weights", `"weights": operations drawn by -weights; "imaptest": imaptest's stress cycle, pipelined as imaptest sends it (session mode; -weights is ignored)`)
 	if st := parseFlags(fs, args); st >= 0 {
 		return st
 	}
 	if o.mode != "session" && o.mode != "cycle" {
 		fmt.Fprintf(stderr, "bench mix: -mode must be session or cycle\n")
+		return 2
+	}
+	if o.profile != "weights" && o.profile != "imaptest" {
+		fmt.Fprintf(stderr, "bench mix: -profile must be weights or imaptest\n")
+		return 2
+	}
+	if o.profile == "imaptest" && o.mode != "session" {
+		fmt.Fprintf(stderr, "bench mix: -profile imaptest runs in session mode (imaptest's logout=0)\n")
 		return 2
 	}
 	if o.users <= 0 {
@@ -114,6 +128,8 @@ func parseWeights(s string) ([nOps]int, error) {
 				switch i {
 				case opConnect, opLogin, opLogout:
 					return w, fmt.Errorf("%s is part of every cycle, not a weighted operation", on)
+				case opFetch, opFetch2, opDelete:
+					return w, fmt.Errorf("%s belongs to -profile imaptest, not to the weights", on)
 				}
 				w[i], found = n, true
 			}
@@ -333,6 +349,10 @@ func (c *mixClient) loop(ctx context.Context, deadline time.Time) {
 				time.Sleep(50 * time.Millisecond)
 				continue
 			}
+		}
+		if c.o.profile == "imaptest" {
+			c.imaptestCycle()
+			continue
 		}
 		c.do(c.pick())
 	}

@@ -229,6 +229,15 @@ type Storage struct {
 	// fsynced commit, as with Dovecot's default mail_fsync=optimized.
 	// Appends, expunges and mailbox changes are always fsynced.
 	SyncFlags bool `toml:"sync_flags"`
+	// WALSync says who fsyncs the SQLite WAL: "commit" (default), COMMIT
+	// itself with synchronous=FULL, holding the writer (and every write
+	// behind it) for the fsync; or "syncer", a goroutine of its own, so
+	// the writer commits the next batch while the last one is fsynced and
+	// durable writes are answered after the fsync that covers them
+	// (faster flag changes and pipelined writes, slower reads: see
+	// docs/benchmarks.md, "Session 7"). Both acknowledge only durable
+	// writes.
+	WALSync string `toml:"wal_sync"`
 	// InlineMaxBytes: a message of at most this many bytes is stored
 	// inside barid.db, written in the transaction that adds it, instead of
 	// as a file under blobs/: one fsync per delivery instead of three.
@@ -418,7 +427,7 @@ func Default() Config {
 			FuzzyLanguages: slices.Clone(fuzzy.DefaultLanguages),
 		},
 		LMTP: LMTP{LocalDomains: []string{"localhost"}},
-		Storage: Storage{InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20,
+		Storage: Storage{WALSync: "commit", InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 32 << 20,
 			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25,
 			NotifyPoll: Duration{30 * time.Second}},
 		Auth: Auth{
@@ -529,6 +538,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.RecordCacheBytes < 0 {
 		return fmt.Errorf("storage.record_cache_bytes must be 0 or more, got %d", c.Storage.RecordCacheBytes)
+	}
+	if w := c.Storage.WALSync; w != "" && w != "syncer" && w != "commit" {
+		add("storage.wal_sync must be \"syncer\" or \"commit\", got %q", w)
 	}
 	if c.Storage.FlagIndexMin < 1 {
 		return fmt.Errorf("storage.flag_index_min must be 1 or more, got %d", c.Storage.FlagIndexMin)

@@ -78,26 +78,30 @@ func (c *checkpointer) loop() {
 // committed is called by the writer after each COMMIT: it reads how many
 // pages the connection wrote since the last call and wakes the goroutine
 // every checkpointPages. It never blocks: a wake-up while a checkpoint
-// runs is folded into the next one.
-func (c *checkpointer) committed(conn *sql.Conn) {
-	if c == nil {
-		return
-	}
-	conn.Raw(func(dc any) error { //nolint:errcheck // a counter; 0 on failure
+// runs is folded into the next one. It returns whether the transaction
+// wrote any page (-1 if the counter could not be read): one that wrote
+// none added nothing to the WAL, so there is nothing to fsync for it.
+func (c *checkpointer) committed(conn *sql.Conn) (wrote int) {
+	wrote = -1
+	conn.Raw(func(dc any) error { //nolint:errcheck // a counter; -1 on failure
 		if st, ok := dc.(sqlite.DBStatus); ok {
-			n, _, _ := st.Status(sqlite.DBStatusCacheWrite, true)
-			c.pending += n
+			n, _, err := st.Status(sqlite.DBStatusCacheWrite, true)
+			if err == nil {
+				wrote = n
+				c.pending += n
+			}
 		}
 		return nil
 	})
 	if c.pending < checkpointPages {
-		return
+		return wrote
 	}
 	c.pending = 0
 	select {
 	case c.poke <- struct{}{}:
 	default:
 	}
+	return wrote
 }
 
 // stop ends the goroutine after the checkpoint it is running and closes

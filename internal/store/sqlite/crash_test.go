@@ -31,9 +31,17 @@ func TestKillDuringWrites(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns a child process")
 	}
+	for _, syncer := range []bool{false, true} {
+		t.Run(fmt.Sprintf("WALSyncer=%v", syncer), func(t *testing.T) { killDuringWrites(t, syncer) })
+	}
+}
+
+// killDuringWrites is one TestKillDuringWrites run, with the WAL fsync in
+// COMMIT or on the syncer (durable.go).
+func killDuringWrites(t *testing.T, syncer bool) {
 	path := filepath.Join(t.TempDir(), "crash.db")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKillDuringWrites$")
-	cmd.Env = append(os.Environ(), "BARID_SQLITE_CRASH_CHILD="+path)
+	cmd.Env = append(os.Environ(), "BARID_SQLITE_CRASH_CHILD="+path, fmt.Sprintf("BARID_SQLITE_CRASH_SYNCER=%v", syncer))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +103,7 @@ func TestKillDuringWrites(t *testing.T) {
 
 func crashChild() {
 	ctx := context.Background()
-	s, err := Open(ctx, os.Getenv("BARID_SQLITE_CRASH_CHILD"), Options{})
+	s, err := Open(ctx, os.Getenv("BARID_SQLITE_CRASH_CHILD"), Options{WALSyncer: os.Getenv("BARID_SQLITE_CRASH_SYNCER") == "true"})
 	if err != nil {
 		panic(err)
 	}

@@ -135,6 +135,11 @@ func critTables(c *store.Criteria) (flags, wide bool) {
 // over the mailbox's rows in SQLite, reading msgflags, messages' search
 // index, or their join, whichever the criteria need.
 func (s *Store) SearchCriteria(ctx context.Context, mailboxID int64, c *store.Criteria) ([]store.UID, error) {
+	// Settled first (durable.go); the session keeps only UIDs its
+	// settled view knows.
+	if err := s.settle(ctx, mailboxID); err != nil {
+		return nil, err
+	}
 	needF, needM := critTables(c)
 	uidCol := "f.uid"
 	if needM && !needF {

@@ -119,14 +119,32 @@ func (s *Store) TextPending(ctx context.Context, accountID int64, limit int) ([]
 }
 
 // IndexText implements store.TextIndexer. The documents are written in
-// one lazily synced transaction: the index can be rebuilt from the
-// messages, so losing its last commit to a power failure only puts the
-// contents back on the pending list (the pending rows go with it).
+// lazily synced transactions of indexTextChunk each: the index can be
+// rebuilt from the messages, so losing its last commits to a power
+// failure only puts those contents back on the pending list (the
+// pending rows go with them). On an error the chunks before it stay
+// indexed.
 func (s *Store) IndexText(ctx context.Context, docs []store.TextDoc) error {
-	if len(docs) == 0 {
-		return nil
+	for len(docs) > 0 {
+		n := min(len(docs), indexTextChunk)
+		if err := s.indexText(ctx, docs[:n]); err != nil {
+			return err
+		}
+		docs = docs[n:]
 	}
-	return s.writeLazy(ctx, func(t *wtx) error {
+	return nil
+}
+
+// indexTextChunk is how many contents one writer transaction of
+// IndexText holds. The writer runs every client's write too, and a
+// content costs it about 1-2 ms (tokenizing, and fts5's flush at
+// COMMIT): the indexer's batch of 32 held the writer for 30-60 ms, and
+// the writes queued behind it were the p99 of STORE and APPEND in the
+// mix benchmark (docs/benchmarks.md, "Session 7").
+const indexTextChunk = 4
+
+func (s *Store) indexText(ctx context.Context, docs []store.TextDoc) error {
+	return s.writeBackground(ctx, func(t *wtx) error {
 		for _, d := range docs {
 			n, err := t.execN(`DELETE FROM fts_pending WHERE blob_id = ?`, d.BlobID)
 			if err != nil {
@@ -157,7 +175,7 @@ func (s *Store) IndexText(ctx context.Context, docs []store.TextDoc) error {
 // holds again is only taken off the list.
 func (s *Store) PurgeTextIndex(ctx context.Context) (int, error) {
 	var n int
-	err := s.writeLazy(ctx, func(t *wtx) error {
+	err := s.writeBackground(ctx, func(t *wtx) error {
 		n = 0
 		rows, err := t.query(`SELECT o.blob_id, d.id FROM fts_orphans o LEFT JOIN fts_docs d ON d.blob_id = o.blob_id
 			WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = o.blob_id) LIMIT 1000`)

@@ -24,28 +24,35 @@ func syncMode(t *testing.T, s *Store, lazy bool) int {
 	return mode
 }
 
-// Flag-change batches commit with synchronous=NORMAL (1) unless
-// SyncFlags is set; everything else, and any batch that includes a
-// durable request, commits with FULL (2).
+// With the syncer (WALSyncer) every batch commits with
+// synchronous=NORMAL (1): the syncer fsyncs the WAL (durable.go).
+// Without it, flag-change batches commit with NORMAL unless SyncFlags
+// is set; everything else, and any batch that includes a durable
+// request, commits with FULL (2).
 func TestLazyWritesUseNormalSync(t *testing.T) {
-	for _, syncFlags := range []bool{false, true} {
-		s, err := Open(context.Background(), filepath.Join(t.TempDir(), "db"), Options{SyncFlags: syncFlags})
-		if err != nil {
-			t.Fatal(err)
+	for _, inWriter := range []bool{false, true} {
+		for _, syncFlags := range []bool{false, true} {
+			s, err := Open(context.Background(), filepath.Join(t.TempDir(), "db"), Options{SyncFlags: syncFlags, WALSyncer: !inWriter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantLazy, wantDurable := 1, 1
+			if inWriter {
+				wantDurable = 2
+				if syncFlags {
+					wantLazy = 2
+				}
+			}
+			if got := syncMode(t, s, true); got != wantLazy {
+				t.Errorf("WALSyncer=%v SyncFlags=%v: lazy batch runs with synchronous=%d, want %d", !inWriter, syncFlags, got, wantLazy)
+			}
+			if got := syncMode(t, s, false); got != wantDurable {
+				t.Errorf("WALSyncer=%v SyncFlags=%v: durable batch runs with synchronous=%d, want %d", !inWriter, syncFlags, got, wantDurable)
+			}
+			if got := syncMode(t, s, true); got != wantLazy {
+				t.Errorf("WALSyncer=%v SyncFlags=%v: second lazy batch: %d", !inWriter, syncFlags, got)
+			}
+			s.Close()
 		}
-		want := 1
-		if syncFlags {
-			want = 2
-		}
-		if got := syncMode(t, s, true); got != want {
-			t.Errorf("SyncFlags=%v: lazy batch runs with synchronous=%d, want %d", syncFlags, got, want)
-		}
-		if got := syncMode(t, s, false); got != 2 {
-			t.Errorf("SyncFlags=%v: durable batch runs with synchronous=%d, want 2", syncFlags, got)
-		}
-		if got := syncMode(t, s, true); got != want {
-			t.Errorf("SyncFlags=%v: second lazy batch: %d", syncFlags, got)
-		}
-		s.Close()
 	}
 }

@@ -125,6 +125,9 @@ func (s *Store) Mailbox(ctx context.Context, accountID int64, name string) (*sto
 	if errNoRows(err) {
 		return nil, store.ErrNoMailbox
 	}
+	if err == nil {
+		err = s.settle(ctx, mb.ID)
+	}
 	return mb, err
 }
 
@@ -138,6 +141,9 @@ func (s *Store) MailboxByID(ctx context.Context, id int64) (*store.Mailbox, erro
 	})
 	if errNoRows(err) {
 		return nil, store.ErrNoMailbox
+	}
+	if err == nil {
+		err = s.settle(ctx, id)
 	}
 	return mb, err
 }
@@ -160,6 +166,9 @@ func (s *Store) Mailboxes(ctx context.Context, accountID int64) ([]store.Mailbox
 		}
 		return rows.Err()
 	})
+	if err == nil {
+		err = s.settleAccount(ctx, accountID)
+	}
 	return out, err
 }
 
@@ -372,6 +381,9 @@ func (s *Store) MailboxStatus(ctx context.Context, mailboxID int64) (*store.Stat
 	})
 	if errNoRows(err) {
 		return nil, store.ErrNoMailbox
+	}
+	if err == nil {
+		err = s.settle(ctx, mailboxID)
 	}
 	if err != nil {
 		return nil, err

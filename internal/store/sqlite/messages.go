@@ -326,6 +326,9 @@ func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) (*store.Mailbo
 	if errNoRows(err) {
 		return nil, nil, store.ErrNoMailbox
 	}
+	if err == nil {
+		err = s.settle(ctx, mailboxID)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -461,6 +464,12 @@ func sizeFromFlags(fields Fields) bool {
 func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
 	if len(uids) == 0 {
 		return nil
+	}
+	// The records stream to fn as they are read, so the mailbox is
+	// settled first (durable.go); the UIDs asked for come from a view
+	// that settled reads built.
+	if err := s.settle(ctx, mailboxID); err != nil {
+		return err
 	}
 	uids = sortedUIDs(uids)
 	if fields&(store.FieldFlags|store.FieldSize) != 0 {
@@ -1112,6 +1121,9 @@ func (s *Store) ExpungedFlags(ctx context.Context, mailboxID int64, uids []store
 		}
 		return nil
 	})
+	if err == nil {
+		err = s.settle(ctx, mailboxID)
+	}
 	return out, err
 }
 
@@ -1135,5 +1147,8 @@ func (s *Store) ExpungedSince(ctx context.Context, mailboxID int64, since store.
 		}
 		return rows.Err()
 	})
+	if err == nil {
+		err = s.settle(ctx, mailboxID)
+	}
 	return out, err
 }

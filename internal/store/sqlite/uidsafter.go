@@ -24,6 +24,9 @@ func (s *Store) UIDsAfter(ctx context.Context, mailboxID int64, after store.UID)
 		out, err = scanUIDList(rows, out, true)
 		return err
 	})
+	if err == nil {
+		err = s.settle(ctx, mailboxID)
+	}
 	return out, err
 }
 
@@ -35,6 +38,9 @@ func (s *Store) FirstUnseen(ctx context.Context, mailboxID int64) (store.UID, er
 		return r.queryRow(`SELECT min(uid) FROM msgflags WHERE mailbox = ? AND (sysflags & ?) = 0`,
 			mailboxID, int(store.FlagSeen)).Scan(&uid)
 	})
+	if err == nil {
+		err = s.settle(ctx, mailboxID)
+	}
 	if err != nil || !uid.Valid {
 		return 0, err
 	}
@@ -56,6 +62,11 @@ func (s *Store) SortUIDs(ctx context.Context, mailboxID int64, by string, revers
 		expr = "size"
 	default:
 		return nil, store.ErrCannot
+	}
+	// A sort is read as one result: settled first (durable.go); the
+	// session keeps only UIDs its settled view knows.
+	if err := s.settle(ctx, mailboxID); err != nil {
+		return nil, err
 	}
 	dir := "ASC"
 	if reverse {

@@ -13,22 +13,28 @@ import (
 // over the lock (and hand SQLITE_BUSY to clients), every write goes
 // through one goroutine that owns the only read-write connection.
 //
-// Group commit: while the writer is busy (mostly in the fsync of COMMIT),
-// new requests wait on an unbuffered channel. When it comes back it takes
-// all waiting requests (up to Options.MaxBatch) and runs them in one
-// transaction, each inside its own SAVEPOINT so one request's failure
-// does not undo the others. Every caller gets its result only after the
-// COMMIT has returned, i.e. after the WAL fsync (synchronous=FULL).
+// Group commit: while the writer is busy, new requests wait on an
+// unbuffered channel. When it comes back it takes all waiting requests
+// (up to Options.MaxBatch) and runs them in one transaction, each inside
+// its own SAVEPOINT so one request's failure does not undo the others.
+// The transaction commits with synchronous=NORMAL and the syncer
+// (durable.go) fsyncs the WAL on its own goroutine: a durable request's
+// caller gets its result after the fsync that covers its COMMIT, a lazy
+// one's at COMMIT. Without Options.WALSyncer (the default) the writer
+// commits durable batches with synchronous=FULL itself.
 
 type writeReq struct {
 	ctx context.Context
 	// lazy: the request may commit without an fsync of its own (flag
 	// changes, \Recent claims, subscriptions); see Options.SyncFlags.
-	lazy    bool
-	fn      func(w *wtx) error
-	err     error
-	changes []store.Change // emitted by fn, handed to Options.OnCommit
-	done    chan struct{}
+	lazy bool
+	// background: work the store does for itself (the full-text
+	// indexer), committed after the clients' requests gathered with it.
+	background bool
+	fn         func(w *wtx) error
+	err        error
+	changes    []store.Change // emitted by fn, handed to Options.OnCommit
+	done       chan struct{}
 }
 
 // write runs fn in the writer's transaction and returns after COMMIT.
@@ -49,6 +55,14 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 // appends, expunges and mailbox changes fully synchronous.
 func (s *Store) writeLazy(ctx context.Context, fn func(w *wtx) error) error {
 	return s.writeReq(&writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), lazy: !s.opts.SyncFlags})
+}
+
+// writeBackground is writeLazy for the store's own background work
+// (full-text indexing, its purge): in a batch it commits after the
+// clients' requests, in a transaction of its own, so a client's write
+// gathered with it does not wait for it.
+func (s *Store) writeBackground(ctx context.Context, fn func(w *wtx) error) error {
+	return s.writeReq(&writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), lazy: !s.opts.SyncFlags, background: true})
 }
 
 func (s *Store) writeReq(r *writeReq) error {
@@ -72,6 +86,8 @@ type writer struct {
 	stmts map[string]*sql.Stmt
 	// normal is true while the connection runs with synchronous=NORMAL.
 	normal bool
+	// seq numbers the batches (the syncer's sequence).
+	seq uint64
 }
 
 // WriterStats counts the writer's work since Open.
@@ -94,7 +110,7 @@ func (w *writer) loop() {
 		}
 	}()
 	batch := make([]*writeReq, 0, w.s.opts.MaxBatch)
-	var lazy, durable []*writeReq
+	var lazy, durable, fore, back []*writeReq
 	for {
 		batch = batch[:0]
 		select {
@@ -112,12 +128,33 @@ func (w *writer) loop() {
 				break gather
 			}
 		}
-		// Lazy requests (flag changes) commit first, in a batch of their
-		// own without an fsync, so they never wait for the fsync of the
-		// durable ones gathered with them: STORE's latency in the mix
-		// benchmark was mostly other clients' APPEND fsyncs. Requests
-		// waiting together come from different sessions (a session waits
-		// for each of its writes), so their relative order is free.
+		if w.s.sync != nil {
+			// One transaction for the clients' requests: none waits for
+			// an fsync on this goroutine (durable.go). Background work
+			// commits after them, in a transaction of its own.
+			fore, back = fore[:0], back[:0]
+			for _, r := range batch {
+				if r.background {
+					back = append(back, r)
+				} else {
+					fore = append(fore, r)
+				}
+			}
+			if len(fore) > 0 {
+				w.run(fore)
+			}
+			if len(back) > 0 {
+				w.run(back)
+			}
+			continue
+		}
+		// Without the syncer: lazy requests (flag changes) commit first, in a
+		// batch of their own without an fsync, so they never wait for the
+		// fsync of the durable ones gathered with them: STORE's latency in
+		// the mix benchmark was mostly other clients' APPEND fsyncs.
+		// Requests waiting together come from different sessions (a
+		// session waits for each of its writes), so their relative order
+		// is free.
 		lazy, durable = lazy[:0], durable[:0]
 		for _, r := range batch {
 			if r.lazy {
@@ -165,6 +202,9 @@ func (w *writer) run(batch []*writeReq) {
 	lazy := true
 	for _, r := range batch {
 		lazy = lazy && r.lazy
+	}
+	if w.s.sync != nil {
+		lazy = true // the connection always runs with NORMAL: durable.go
 	}
 	if lazy != w.normal {
 		mode := "PRAGMA synchronous=FULL"
@@ -226,17 +266,32 @@ func (w *writer) run(batch []*writeReq) {
 		finish(nil)
 		return
 	}
+	w.seq++
+	if y := w.s.sync; y != nil {
+		// Mark before COMMIT: readers can see the commit as soon as it
+		// returns, before the syncer made it durable.
+		for _, r := range batch {
+			if r.err == nil && !r.lazy {
+				y.mark(w.seq, r.changes)
+			}
+		}
+	}
 	commitStart := time.Now()
 	if err := w.exec("COMMIT"); err != nil {
 		w.s.log.Error("sqlite: commit", "err", err, "batch", len(batch))
 		w.exec("ROLLBACK") //nolint:errcheck
+		if y := w.s.sync; y != nil {
+			y.committedBatch(w.seq, nil, nil, true) // clears the marks
+		}
 		finish(err)
 		return
 	}
 	if obs := w.s.opts.ObserveCommit; obs != nil {
-		obs(time.Since(commitStart), !lazy)
+		// With the syncer the WAL fsync is not in COMMIT: the syncer
+		// reports its own durations (durable.go).
+		obs(time.Since(commitStart), !lazy && w.s.sync == nil)
 	}
-	w.s.ckpt.committed(w.conn)
+	wrote := w.s.ckpt.committed(w.conn)
 	if d := time.Since(start); d > time.Second {
 		w.s.log.Warn("sqlite: slow write batch", "batch", len(batch), "duration", d)
 	}
@@ -248,6 +303,11 @@ func (w *writer) run(batch []*writeReq) {
 				x.apply(r.changes)
 			}
 		}
+	}
+	if y := w.s.sync; y != nil {
+		// The syncer publishes and answers, in commit order per account.
+		y.committedBatch(w.seq, batch, w.s.opts.OnCommit, wrote == 0)
+		return
 	}
 	// Publish in commit order, before any caller of this batch returns:
 	// changes reach the bus in exactly the order the database applied them.

@@ -188,10 +188,16 @@ func TestExpungedSince(t *testing.T) {
 // mailbox), each before its caller returns, and failed requests emit
 // nothing.
 func TestOnCommitOrder(t *testing.T) {
+	for _, syncer := range []bool{false, true} {
+		t.Run(fmt.Sprintf("WALSyncer=%v", syncer), func(t *testing.T) { onCommitOrder(t, syncer) })
+	}
+}
+
+func onCommitOrder(t *testing.T, syncer bool) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	var got []store.Change
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "o.db"), Options{OnCommit: func(ch []store.Change) {
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "o.db"), Options{WALSyncer: syncer, OnCommit: func(ch []store.Change) {
 		mu.Lock()
 		got = append(got, ch...)
 		mu.Unlock()

@@ -52,3 +52,25 @@ type CriteriaSearcher interface {
 type FlagWarmer interface {
 	WarmFlags(mailboxID int64)
 }
+
+// SelectSnapshot is what SELECT needs of a mailbox, read at one moment:
+// the mailbox row, its UIDs (ascending), the lowest UID without \Seen
+// (0: none) and its keywords as Keywords lists them. UIDs may be shared
+// with the store (UIDsShared): the caller must copy them before changing
+// them in place; appending is safe (no capacity past the length).
+type SelectSnapshot struct {
+	Mailbox     *Mailbox
+	UIDs        []UID
+	UIDsShared  bool
+	FirstUnseen UID
+	Keywords    []string
+}
+
+// SelectReader is an optional acceleration: a Store that keeps a
+// mailbox's flags in memory (FlagWarmer) answers SELECT's reads at once,
+// in one database statement rather than four. ok is false when it cannot
+// (the mailbox is not indexed yet, or was changed by another process):
+// the caller then reads MessageUIDs, FirstUnseen and Keywords.
+type SelectReader interface {
+	SelectSnapshot(ctx context.Context, mailboxID int64) (snap SelectSnapshot, ok bool, err error)
+}

@@ -34,6 +34,9 @@ type view struct {
 	// shown are the rights PERMANENTFLAGS last reflected.
 	shown mailbox.Rights
 	uids  []store.UID // seq n is uids[n-1]
+	// uidsShared: uids is the store's array (store.SelectSnapshot), to
+	// be copied before a change in place.
+	uidsShared bool
 	// seqHint is where the next seqOf looks first: FETCH asks for UIDs
 	// in ascending order, so the answer is usually the next slot.
 	seqHint int
@@ -430,6 +433,9 @@ func (c *Conn) expungeFromView(gone []store.UID) {
 		seq := v.seqOf(gone[i])
 		if seq == 0 {
 			continue
+		}
+		if v.uidsShared {
+			v.uids, v.uidsShared = slices.Clone(v.uids), false
 		}
 		v.uids = slices.Delete(v.uids, int(seq-1), int(seq))
 		delete(v.gone, gone[i])

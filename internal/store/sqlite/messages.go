@@ -298,7 +298,34 @@ func (s *Store) appendRowsAt(t *wtx, m *mboxState, at []store.UID, msgs []store.
 }
 
 // MessageUIDs returns the mailbox row and all its UIDs from one snapshot.
+// When the mailbox's flag index is current for the row just read (the
+// same HIGHESTMODSEQ and UIDVALIDITY), the UIDs are copied from it
+// instead of read from msgflags: SELECT of a 20,000-message mailbox then
+// costs a memmove rather than a 2 ms aggregate scan (Dovecot answers it
+// from its index in about 0.1 ms).
 func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) (*store.Mailbox, []store.UID, error) {
+	if s.index != nil {
+		var mb *store.Mailbox
+		err := s.read(ctx, func(r *reader) error {
+			var err error
+			mb, err = scanMailbox(r.queryRow(`SELECT `+mailboxCols+` FROM mailboxes m WHERE m.id = ?`, mailboxID))
+			return err
+		})
+		if errNoRows(err) {
+			return nil, nil, store.ErrNoMailbox
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if out, ok := s.index.liveUIDs(mailboxID, mb.HighestModSeq, mb.UIDValidity); ok {
+			return mb, out, nil
+		}
+	}
+	return s.messageUIDsSQL(ctx, mailboxID)
+}
+
+// messageUIDsSQL is MessageUIDs read from msgflags in one snapshot.
+func (s *Store) messageUIDsSQL(ctx context.Context, mailboxID int64) (*store.Mailbox, []store.UID, error) {
 	var mb *store.Mailbox
 	var out []store.UID
 	err := s.readTx(ctx, func(r *reader) error {

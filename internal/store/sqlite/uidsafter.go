@@ -30,6 +30,14 @@ func (s *Store) UIDsAfter(ctx context.Context, mailboxID int64, after store.UID)
 // FirstUnseen returns the lowest UID without \Seen, or 0 (RFC 3501
 // §6.3.1 OK [UNSEEN]). One indexed scan inside SQLite, no rows copied.
 func (s *Store) FirstUnseen(ctx context.Context, mailboxID int64) (store.UID, error) {
+	// From the flag index when it is current: the SQL form walks
+	// msgflags from the lowest UID and reads every row up to the first
+	// unseen one, all of them in a mailbox where everything is read.
+	if b, err := s.box(ctx, mailboxID); err != nil {
+		return 0, err
+	} else if b != nil {
+		return s.index.firstWithout(b, store.FlagSeen), nil
+	}
 	var uid sql.NullInt64
 	err := s.readTx(ctx, func(r *reader) error {
 		return r.queryRow(`SELECT min(uid) FROM msgflags WHERE mailbox = ? AND (sysflags & ?) = 0`,

@@ -1,0 +1,105 @@
+package sqlite
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"barid/internal/store"
+)
+
+// SelectSnapshot answers what MessageUIDs, FirstUnseen and Keywords
+// answer from SQLite, only once the flag index holds the mailbox; the
+// UIDs it lends stay as they were while the index changes under them
+// (appends, an insertion, compaction after expunges).
+func TestSelectSnapshot(t *testing.T) {
+	ctx := context.Background()
+	s, mb, uids := openInbox(t, "", Options{FlagIndexMin: 1}, tinyMessages(0, 40))
+	if _, ok, err := s.SelectSnapshot(ctx, mb.ID); err != nil || ok {
+		t.Fatalf("before the index is loaded: ok %v, err %v", ok, err)
+	}
+	// Everything seen but the 7th and later every third; two keywords.
+	if _, _, _, err := s.StoreFlags(ctx, mb.ID, uids[:6], store.FlagsAdd, store.Flags{System: store.FlagSeen}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := s.StoreFlags(ctx, mb.ID, uids[10:12], store.FlagsAdd, store.Flags{Keywords: []string{"Zeta", "$alpha"}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.box(ctx, mb.ID); err != nil {
+		t.Fatal(err)
+	}
+	check := func() store.SelectSnapshot {
+		t.Helper()
+		snap, ok, err := s.SelectSnapshot(ctx, mb.ID)
+		if err != nil || !ok {
+			t.Fatalf("index loaded: ok %v, err %v", ok, err)
+		}
+		wantMB, wantUIDs, err := s.messageUIDsSQL(ctx, mb.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *snap.Mailbox != *wantMB || !slices.Equal(snap.UIDs, wantUIDs) {
+			t.Fatalf("snapshot %+v %v, SQL %+v %v", snap.Mailbox, snap.UIDs, wantMB, wantUIDs)
+		}
+		s.index.mu.Lock()
+		b := s.index.boxes[mb.ID]
+		s.index.mu.Unlock()
+		s.index.mu.Lock()
+		delete(s.index.boxes, mb.ID) // FirstUnseen from SQL
+		s.index.mu.Unlock()
+		first, err := s.FirstUnseen(ctx, mb.ID)
+		s.index.mu.Lock()
+		s.index.boxes[mb.ID] = b
+		s.index.mu.Unlock()
+		if err != nil || first != snap.FirstUnseen {
+			t.Fatalf("first unseen %d, SQL %d (%v)", snap.FirstUnseen, first, err)
+		}
+		kws, err := s.Keywords(ctx, mb.ID)
+		if err != nil || !slices.Equal(kws, snap.Keywords) {
+			t.Fatalf("keywords %q, SQL %q (%v)", snap.Keywords, kws, err)
+		}
+		if cap(snap.UIDs) != len(snap.UIDs) {
+			t.Fatalf("lent UIDs have capacity %d past length %d: an append would write into the index", cap(snap.UIDs), len(snap.UIDs))
+		}
+		return snap
+	}
+	snap := check()
+	if snap.FirstUnseen != uids[6] || !snap.UIDsShared {
+		t.Fatalf("first unseen %d (want %d), shared %v", snap.FirstUnseen, uids[6], snap.UIDsShared)
+	}
+	kept := slices.Clone(snap.UIDs)
+	// Appends, then an insertion below the top (as a replay can bring)
+	// and expunges past a quarter of the box, which compact the index.
+	if _, _, err := s.AppendMessages(ctx, mb.ID, tinyMessages(100, 5)); err != nil {
+		t.Fatal(err)
+	}
+	snap2 := check()
+	s.index.mu.Lock()
+	b := s.index.boxes[mb.ID]
+	b.put(uids[3]+0, flagEnt{modseq: b.hms}) // an existing UID: replaced, no shift
+	s.index.mu.Unlock()
+	if _, _, err := s.Expunge(ctx, mb.ID, uids[1:20]); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(snap.UIDs, kept) {
+		t.Fatalf("lent UIDs changed under the borrower: %v, were %v", snap.UIDs, kept)
+	}
+	if len(snap2.UIDs) != len(kept)+5 || !slices.Equal(snap2.UIDs[:len(kept)], kept) {
+		t.Fatalf("second snapshot changed: %v", snap2.UIDs)
+	}
+	check()
+	if n, err := s.VerifyFlagIndex(ctx); err != nil || n != 1 {
+		t.Fatalf("verify: %d, %v", n, err)
+	}
+	// A mid-box insertion shifts the index's array: the lent copy must
+	// not see it.
+	snap3 := check()
+	kept3 := slices.Clone(snap3.UIDs)
+	s.index.mu.Lock()
+	b = s.index.boxes[mb.ID]
+	b.put(uids[1], flagEnt{modseq: b.hms})
+	s.index.mu.Unlock()
+	if !slices.Equal(snap3.UIDs, kept3) {
+		t.Fatalf("an insertion changed lent UIDs: %v, were %v", snap3.UIDs, kept3)
+	}
+}

@@ -490,7 +490,10 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 		return nil
 	}
 	uids = sortedUIDs(uids)
-	if fields&(store.FieldFlags|store.FieldSize) != 0 {
+	// The flag index serves flags and sizes, and says which messages
+	// exist for the record cache, which may hold every other field
+	// asked (FETCH 1:* ENVELOPE).
+	if fields&(store.FieldFlags|store.FieldSize) != 0 || (s.recs != nil && fields&^cachedFields == 0) {
 		b, err := s.box(ctx, mailboxID)
 		if err != nil {
 			return err
@@ -518,7 +521,8 @@ func (s *Store) fetchWithIndex(ctx context.Context, b *boxFlags, mailboxID int64
 	pb := getIndexed()
 	defer putIndexed(pb)
 	var sc *recScratch
-	if s.recs != nil && rest&^cachedFields == 0 && len(uids) < recCacheMaxFetch && !store.IsBulk(ctx) {
+	small := len(uids) < recCacheMaxFetch && !store.IsBulk(ctx)
+	if s.recs != nil && rest&^cachedFields == 0 && (small || s.recs.fits(s.index.live(b))) {
 		sc = recBufs.Get().(*recScratch)
 		defer sc.release()
 	}

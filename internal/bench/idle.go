@@ -374,6 +374,10 @@ func (o *idleOpts) deliverRound(ctx context.Context, st *idleState, k int, targe
 	}
 	defer cleanup()
 
+	cpu0, hasCPU := 0.0, false
+	if o.srv.pid > 0 {
+		cpu0, hasCPU = procCPU(o.proc, o.srv.pid, o.srv.tree, userHZ)
+	}
 	rd.start = time.Now().UnixNano()
 	st.round.Store(rd)
 	if err := deliver(); err != nil {
@@ -390,6 +394,11 @@ func (o *idleOpts) deliverRound(ctx context.Context, st *idleState, k int, targe
 		return out, ctx.Err()
 	}
 	t.Stop()
+	if hasCPU {
+		if cpu1, ok := procCPU(o.proc, o.srv.pid, o.srv.tree, userHZ); ok {
+			out.ServerCPUMs = (cpu1 - cpu0) * 1000
+		}
+	}
 	st.round.Store(nil)
 	var got []int64
 	for i := range rd.arr {
@@ -439,8 +448,8 @@ func printIdle(w io.Writer, server string, r *IdleResult) {
 	}
 	fmt.Fprintf(w, "  bench client RSS %d KiB\n", r.ClientRSSKiB)
 	for i, d := range r.Deliveries {
-		fmt.Fprintf(w, "  delivery %d via %s: ack %.1f ms; reached %d: p50 %.1f ms, p99 %.1f ms, all %.1f ms; missed %d\n",
-			i+1, r.Deliver, d.AckMs, d.Reached, d.P50Ms, d.P99Ms, d.AllMs, d.MissedMax)
+		fmt.Fprintf(w, "  delivery %d via %s: ack %.1f ms; reached %d: p50 %.1f ms, p99 %.1f ms, all %.1f ms; missed %d; server CPU %.0f ms\n",
+			i+1, r.Deliver, d.AckMs, d.Reached, d.P50Ms, d.P99Ms, d.AllMs, d.MissedMax, d.ServerCPUMs)
 		for _, a := range d.ByAddr {
 			fmt.Fprintf(w, "    idlers on %s: %d, reached %d: p50 %.1f ms, p99 %.1f ms, all %.1f ms\n",
 				a.Addr, a.Idlers, a.Reached, a.P50Ms, a.P99Ms, a.AllMs)

@@ -1071,7 +1071,26 @@ func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []store.UID, d
 // and returns the previous FirstRecent.
 func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, upTo store.UID) (store.UID, error) {
 	var prev store.UID
-	err := s.writeLazy(ctx, func(t *wtx) error {
+	// Most calls find nothing left to claim: when a delivery reaches
+	// many idle sessions of one mailbox, the first claims it and the
+	// others would each queue a transaction on the single writer (with
+	// 19,500 idlers that held the next delivery's acknowledgement for
+	// most of a second). A read answers them; FIRSTRECENT only grows, so
+	// a value already past upTo stays past it.
+	var first, next int64
+	err := s.read(ctx, func(r *reader) error {
+		return r.queryRow(`SELECT firstrecent, uidnext FROM mailboxes WHERE id = ?`, mailboxID).Scan(&first, &next)
+	})
+	if errNoRows(err) {
+		return 0, store.ErrNoMailbox
+	}
+	if err != nil {
+		return 0, err
+	}
+	if min(int64(upTo)+1, next) <= first {
+		return store.UID(first), nil
+	}
+	err = s.writeLazy(ctx, func(t *wtx) error {
 		var next store.UID
 		err := t.queryRow(`SELECT firstrecent, uidnext FROM mailboxes WHERE id = ?`, mailboxID).Scan(&prev, &next)
 		if errNoRows(err) {

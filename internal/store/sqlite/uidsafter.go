@@ -15,7 +15,9 @@ import (
 // which changes were published, decides what a view learns.
 func (s *Store) UIDsAfter(ctx context.Context, mailboxID int64, after store.UID) ([]store.UID, error) {
 	var out []store.UID
-	err := s.readTx(ctx, func(r *reader) error {
+	// One statement is one snapshot: no BEGIN and COMMIT around it (a
+	// delivery to N idle sessions runs this N times).
+	err := s.read(ctx, func(r *reader) error {
 		rows, err := r.query(`SELECT group_concat(uid) FROM
 			(SELECT uid FROM msgflags WHERE mailbox = ? AND uid > ? ORDER BY uid)`, mailboxID, after)
 		if err != nil {

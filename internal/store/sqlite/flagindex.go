@@ -164,6 +164,14 @@ func (b *boxFlags) compact() int {
 	if b.ndead == 0 || b.ndead < len(b.uids)/4 {
 		return 0
 	}
+	return b.compactNow()
+}
+
+// compactNow drops the expunged entries whatever their number.
+func (b *boxFlags) compactNow() int {
+	if b.ndead == 0 {
+		return 0
+	}
 	b.own()
 	j := 0
 	for i := range b.uids {
@@ -527,6 +535,9 @@ func (x *flagIndex) view(mailboxID int64, hms store.ModSeq, uidv uint32, lend bo
 	x.hits.Add(1)
 	var first store.UID
 	if lend {
+		// Expunged entries would make every SELECT copy the live UIDs
+		// out; one compaction lets this one and the next lend them.
+		x.entries -= b.compactNow()
 		first = b.firstWithout(store.FlagSeen)
 		if b.ndead == 0 {
 			// No copy: 4 bytes a message per SELECT (4 MiB at a

@@ -67,6 +67,9 @@ func runBigbox(ctx context.Context, args []string, stdout, stderr io.Writer) int
 				errs++
 			}
 		}
+		if m := res.ServerMem; m != nil {
+			fmt.Fprintf(stdout, "  server memory after: %d processes, RSS %d KiB, PSS %d KiB (mapped files aside)\n", m.Procs, m.RSSKiB, m.PSSKiB)
+		}
 	}
 	return finish(stderr, o.json, rec, errs)
 }
@@ -213,6 +216,11 @@ func (o *bigboxOpts) run(ctx context.Context, stderr io.Writer) (*BigboxResult, 
 			r.MedianMs = median(r.RunsMs)
 		}
 		res.Ops = append(res.Ops, r)
+	}
+	if o.srv.pid > 0 {
+		if m, err := o.srv.mem("/proc"); err == nil {
+			res.ServerMem = &m
+		}
 	}
 	return res, nil
 }

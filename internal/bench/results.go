@@ -92,6 +92,10 @@ type BigboxResult struct {
 	Messages int        `json:"messages"`
 	Repeat   int        `json:"repeat"`
 	Ops      []BigboxOp `json:"ops"`
+	// ServerMem is the server's memory after the last operation, with
+	// -server-pid: for barid, mostly the flag index and the record cache
+	// of the big mailbox.
+	ServerMem *MemSample `json:"server_mem,omitempty"`
 }
 
 // MemSample is the server's memory at one moment.

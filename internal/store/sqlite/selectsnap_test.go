@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"barid/internal/store"
 )
@@ -101,5 +102,26 @@ func TestSelectSnapshot(t *testing.T) {
 	s.index.mu.Unlock()
 	if !slices.Equal(snap3.UIDs, kept3) {
 		t.Fatalf("an insertion changed lent UIDs: %v, were %v", snap3.UIDs, kept3)
+	}
+}
+
+// CacheStats reports the memory of the flag index and the record cache,
+// the server's memory for large mailboxes (docs/large-mailboxes.md).
+func TestCacheStatsSizes(t *testing.T) {
+	if got := int(unsafe.Sizeof(flagEnt{}) + unsafe.Sizeof(store.UID(0))); got != flagIndexEntryBytes {
+		t.Fatalf("an index entry takes %d bytes, flagIndexEntryBytes says %d", got, flagIndexEntryBytes)
+	}
+	ctx := context.Background()
+	s, mb, uids := openInbox(t, "", Options{FlagIndexMin: 1}, recMessages(0, 30))
+	if st := s.CacheStats(); st.FlagIndexEntries != 0 || st.RecordBytes != 0 {
+		t.Fatalf("before any read: %+v", st)
+	}
+	err := s.FetchMessages(ctx, mb.ID, uids, store.FieldFlags|store.FieldEnvelope, func(*store.Message) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := s.CacheStats()
+	if st.FlagIndexEntries != 30 || st.FlagIndexBytes != 30*flagIndexEntryBytes || st.RecordBytes < 30*recEntOverhead {
+		t.Fatalf("after a FETCH of 30 messages: %+v", st)
 	}
 }

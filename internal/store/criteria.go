@@ -74,3 +74,12 @@ type SelectSnapshot struct {
 type SelectReader interface {
 	SelectSnapshot(ctx context.Context, mailboxID int64) (snap SelectSnapshot, ok bool, err error)
 }
+
+// NewUIDsReader is an optional acceleration for sessions told that
+// messages were added: the UIDs above after (as UIDsAfter) and the
+// mailbox's FIRSTRECENT, read together, so that a session that has
+// nothing to claim (ClaimRecent) reads once. A delivery to N idle
+// sessions of one mailbox costs N of these.
+type NewUIDsReader interface {
+	UIDsAfterRecent(ctx context.Context, mailboxID int64, after UID) (uids []UID, firstRecent UID, err error)
+}

@@ -134,3 +134,33 @@ func keysFlipTies(out []store.UID, b []byte) ([]store.UID, error) {
 	slices.Reverse(out[runStart:])
 	return out, nil
 }
+
+// UIDsAfterRecent is UIDsAfter and the mailbox's FIRSTRECENT from one
+// statement (store.NewUIDsReader).
+func (s *Store) UIDsAfterRecent(ctx context.Context, mailboxID int64, after store.UID) ([]store.UID, store.UID, error) {
+	var out []store.UID
+	var first int64
+	err := s.read(ctx, func(r *reader) error {
+		var raw sql.RawBytes
+		rows, err := r.query(`SELECT m.firstrecent, (SELECT group_concat(uid) FROM
+			(SELECT uid FROM msgflags WHERE mailbox = m.id AND uid > ? ORDER BY uid)) FROM mailboxes m WHERE m.id = ?`, after, mailboxID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return store.ErrNoMailbox
+		}
+		if err := rows.Scan(&first, &raw); err != nil {
+			return err
+		}
+		if out, err = parseUIDs(out, raw, true); err != nil {
+			return err
+		}
+		return rows.Close()
+	})
+	return out, store.UID(first), err
+}

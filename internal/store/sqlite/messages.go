@@ -490,10 +490,10 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 		return nil
 	}
 	uids = sortedUIDs(uids)
-	// The flag index serves flags and sizes, and says which messages
-	// exist for the record cache, which may hold every other field
-	// asked (FETCH 1:* ENVELOPE).
-	if fields&(store.FieldFlags|store.FieldSize) != 0 || (s.recs != nil && fields&^cachedFields == 0) {
+	// The flag index serves flags and sizes, and UIDs alone (UID FETCH
+	// 1:* (UID)), and says which messages exist for the record cache,
+	// which may hold every other field asked (FETCH 1:* ENVELOPE).
+	if fields&(store.FieldFlags|store.FieldSize) != 0 || fields == 0 || (s.recs != nil && fields&^cachedFields == 0) {
 		b, err := s.box(ctx, mailboxID)
 		if err != nil {
 			return err

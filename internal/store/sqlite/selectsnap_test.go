@@ -116,7 +116,20 @@ func TestCacheStatsSizes(t *testing.T) {
 	if st := s.CacheStats(); st.FlagIndexEntries != 0 || st.RecordBytes != 0 {
 		t.Fatalf("before any read: %+v", st)
 	}
-	err := s.FetchMessages(ctx, mb.ID, uids, store.FieldFlags|store.FieldEnvelope, func(*store.Message) error { return nil })
+	// UIDs alone (UID FETCH 1:* (UID)) come from the index and put
+	// nothing in the record cache.
+	n := 0
+	err := s.FetchMessages(store.WithBulk(ctx), mb.ID, uids, 0, func(m *store.Message) error {
+		if m.UID != uids[n] {
+			t.Errorf("UID %d at %d, want %d", m.UID, n, uids[n])
+		}
+		n++
+		return nil
+	})
+	if st := s.CacheStats(); err != nil || n != 30 || st.FlagIndexEntries != 30 || st.RecordBytes != 0 {
+		t.Fatalf("after a FETCH of UIDs: %d messages (%v), %+v", n, err, st)
+	}
+	err = s.FetchMessages(ctx, mb.ID, uids, store.FieldFlags|store.FieldEnvelope, func(*store.Message) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,6 +72,12 @@ func (a *App) registerStoreMetrics(st store.Store) {
 			func() float64 { return float64(s.CacheStats().RecordHits) })
 		m.CounterFunc("barid_record_cache_misses_total", "Message records read from SQLite into the record cache.",
 			func() float64 { return float64(s.CacheStats().RecordMisses) })
+		m.GaugeFunc("barid_flag_index_messages", "Messages the flag index holds (storage.flag_index_entries caps it).",
+			func() float64 { return float64(s.CacheStats().FlagIndexEntries) })
+		m.GaugeFunc("barid_flag_index_bytes", "Memory of the flag index's entries (28 bytes a message).",
+			func() float64 { return float64(s.CacheStats().FlagIndexBytes) })
+		m.GaugeFunc("barid_record_cache_bytes", "Bytes the record cache holds (storage.record_cache_bytes caps it).",
+			func() float64 { return float64(s.CacheStats().RecordBytes) })
 	}
 	au := a.auth
 	m.CounterFunc("barid_login_cache_hits_total", "Password checks of existing accounts answered by the login cache.",

@@ -21,6 +21,10 @@ type bigboxOpts struct {
 	commonW  string
 	onlyOps  string
 	cmdLimit time.Duration
+	// QRESYNC resync (qresync.go)
+	qrChanges  int
+	qrExpunges int
+	ctx        context.Context
 }
 
 func runBigbox(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -37,6 +41,8 @@ func runBigbox(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&o.commonW, "common", CommonWord, "SEARCH TEXT argument for a common word (thousands of hits)")
 	fs.StringVar(&o.onlyOps, "ops", "", "comma-separated subset of operations to run (default all)")
 	fs.DurationVar(&o.cmdLimit, "cmd-timeout", 15*time.Minute, "deadline for one bigbox command")
+	fs.IntVar(&o.qrChanges, "qresync-changes", 1000, "QRESYNC: messages another session changes before the resync (flag changes plus expunges)")
+	fs.IntVar(&o.qrExpunges, "qresync-expunges", 100, "QRESYNC: of those, messages expunged (fillers the run appends first)")
 	if st := parseFlags(fs, args); st >= 0 {
 		return st
 	}
@@ -45,6 +51,7 @@ func runBigbox(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	snap := o.srv.snap()
+	o.ctx = ctx
 	res, err := o.run(ctx, stderr)
 	rec := Record{Time: time.Now().UTC(), Server: o.server, Scenario: "bigbox", Bigbox: res, Env: envSince(snap)}
 	errs := 0
@@ -60,6 +67,9 @@ func runBigbox(ctx context.Context, args []string, stdout, stderr io.Writer) int
 				errs++
 			}
 		}
+		if m := res.ServerMem; m != nil {
+			fmt.Fprintf(stdout, "  server memory after: %d processes, RSS %d KiB, PSS %d KiB (mapped files aside)\n", m.Procs, m.RSSKiB, m.PSSKiB)
+		}
 	}
 	return finish(stderr, o.json, rec, errs)
 }
@@ -69,10 +79,14 @@ type bigOp struct {
 	name, cmd string
 	needCap   string
 	run       func(c *Conn) (int, error)
+	// prep, if set, runs untimed before each run; done after the last.
+	prep func(c *Conn) error
+	done func(c *Conn) error
 }
 
 func (o *bigboxOpts) ops() []bigOp {
 	sortCmd := "SORT (REVERSE DATE) UTF-8 ALL"
+	qr := &qresyncOp{o: o}
 	return []bigOp{
 		{name: "SELECT", cmd: "SELECT " + Quote(o.mailbox), run: func(c *Conn) (int, error) {
 			err := c.Select(o.mailbox)
@@ -113,6 +127,10 @@ func (o *bigboxOpts) ops() []bigOp {
 			run: func(c *Conn) (int, error) { return sortPage(c, sortCmd, o.page, true) }},
 		{name: "SORT_LAST_PAGE", cmd: sortCmd + " + FETCH last " + strconv.Itoa(o.page), needCap: "SORT",
 			run: func(c *Conn) (int, error) { return sortPage(c, sortCmd, o.page, false) }},
+		// Last: it changes flags and expunges (and puts them back).
+		{name: "QRESYNC", cmd: fmt.Sprintf("SELECT %s (QRESYNC (uidvalidity modseq)) after %d changes by another session (%d expunges)",
+			Quote(o.mailbox), o.qrChanges, o.qrExpunges), needCap: "QRESYNC",
+			run: qr.run, prep: qr.prep, done: qr.done},
 	}
 }
 
@@ -157,6 +175,12 @@ func (o *bigboxOpts) run(ctx context.Context, stderr io.Writer) (*BigboxResult, 
 			if ctx.Err() != nil {
 				return res, ctx.Err()
 			}
+			if op.prep != nil {
+				if err := op.prep(c); err != nil {
+					r.Error = "preparing: " + err.Error()
+					break
+				}
+			}
 			t0 := time.Now()
 			n, err := op.run(c)
 			d := ms(int64(time.Since(t0)))
@@ -182,11 +206,21 @@ func (o *bigboxOpts) run(ctx context.Context, stderr io.Writer) (*BigboxResult, 
 			r.Results = n
 			r.RunsMs = append(r.RunsMs, d)
 		}
+		if op.done != nil {
+			if err := op.done(c); err != nil && r.Error == "" {
+				r.Error = "cleaning up: " + err.Error()
+			}
+		}
 		if len(r.RunsMs) > 0 {
 			r.FirstMs = r.RunsMs[0]
 			r.MedianMs = median(r.RunsMs)
 		}
 		res.Ops = append(res.Ops, r)
+	}
+	if o.srv.pid > 0 {
+		if m, err := o.srv.mem("/proc"); err == nil {
+			res.ServerMem = &m
+		}
 	}
 	return res, nil
 }

@@ -130,6 +130,9 @@ type Conn struct {
 	loggingOut bool
 	bye        bool
 	flags      []string // from the last untagged FLAGS response
+	// qresync: ENABLE QRESYNC succeeded (RFC 7162 §3.2.3), so VANISHED
+	// replaces EXPUNGE.
+	qresync bool
 
 	done map[string]Result
 }
@@ -481,7 +484,22 @@ func (c *Conn) untagged(h Handler) error {
 			err = protoErrf("unexpected BYE: %q", clip(r.Raw))
 		}
 	case r.Is("VANISHED"):
-		err = protoErrf("VANISHED without QRESYNC enabled")
+		switch {
+		case !c.qresync:
+			err = protoErrf("VANISHED without QRESYNC enabled")
+		case !c.selected && !c.selecting:
+			err = protoErrf("VANISHED with no mailbox selected")
+		case bytes.HasPrefix(r.Rest, []byte("(EARLIER) ")):
+			// RFC 7162 §3.2.10: about messages the client may still
+			// hold; EXISTS does not count them.
+		default:
+			n, perr := uidSetSize(r.Rest)
+			if perr != nil || uint32(n) > c.exists {
+				err = protoErrf("bad VANISHED %q", clip(r.Raw))
+			} else {
+				c.exists -= uint32(n)
+			}
+		}
 	}
 	if h != nil {
 		if herr := h(r); herr != nil && err == nil {
@@ -514,6 +532,45 @@ outer:
 	return nil
 }
 
+// EnableQresync sends ENABLE QRESYNC (RFC 7162 §3.2.3); VANISHED is then
+// accepted in place of EXPUNGE.
+func (c *Conn) EnableQresync() error {
+	enabled := false
+	err := c.Exec(func(r *Resp) error {
+		if r.Is("ENABLED") && bytes.Contains(bytes.ToUpper(r.Rest), []byte("QRESYNC")) {
+			enabled = true
+		}
+		return nil
+	}, "ENABLE QRESYNC")
+	if err != nil {
+		return err
+	}
+	if !enabled {
+		return syncErrf("ENABLE QRESYNC without ENABLED QRESYNC")
+	}
+	c.qresync = true
+	return nil
+}
+
+// uidSetSize counts the UIDs of a sequence-set of UIDs ("1:3,7").
+func uidSetSize(set []byte) (int, error) {
+	n := 0
+	for part := range bytes.SplitSeq(bytes.TrimSpace(set), []byte(",")) {
+		lo, hi, ok := bytes.Cut(part, []byte(":"))
+		a, ok1 := parseUint32(lo)
+		b := a
+		ok2 := true
+		if ok {
+			b, ok2 = parseUint32(hi)
+		}
+		if !ok1 || !ok2 || a == 0 || b == 0 {
+			return 0, protoErrf("bad UID set %q", clip(set))
+		}
+		n += int(max(a, b)-min(a, b)) + 1
+	}
+	return n, nil
+}
+
 // Login authenticates with LOGIN (RFC 9051 §6.2.3).
 func (c *Conn) Login(user, pass string) error {
 	c.capsKnown = false
@@ -523,12 +580,21 @@ func (c *Conn) Login(user, pass string) error {
 
 // Select selects a mailbox (RFC 9051 §6.3.2) and checks that the server
 // announced the message count.
-func (c *Conn) Select(mailbox string) error {
+func (c *Conn) Select(mailbox string) error { return c.SelectWith(mailbox, "", nil) }
+
+// SelectWith is Select with select-params (RFC 4466 §2.1, e.g.
+// "(QRESYNC (uidvalidity modseq))"), if not empty, and a handler for the
+// untagged responses.
+func (c *Conn) SelectWith(mailbox, params string, h Handler) error {
 	c.selected = false
 	c.selecting = true
 	c.sawExists = false
 	c.exists = 0
-	err := c.Exec(nil, "SELECT "+Quote(mailbox))
+	cmd := "SELECT " + Quote(mailbox)
+	if params != "" {
+		cmd += " " + params
+	}
+	err := c.Exec(h, cmd)
 	c.selecting = false
 	if err != nil {
 		return err

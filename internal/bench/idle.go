@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -106,8 +107,9 @@ func (s *idleState) sample(format string, args ...any) {
 	s.mu.Unlock()
 }
 
-// raiseNoFile lifts RLIMIT_NOFILE's soft limit towards need (within the
-// hard limit) and fails, naming the limit, if that is not enough.
+// raiseNoFile lifts RLIMIT_NOFILE's soft limit towards need, and the hard
+// limit too when the process may (root, or CAP_SYS_RESOURCE; never past
+// fs.nr_open), and fails, naming the limits, if that is not enough.
 func raiseNoFile(need uint64) error {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
@@ -116,14 +118,43 @@ func raiseNoFile(need uint64) error {
 	if rl.Cur >= need {
 		return nil
 	}
+	if rl.Max < need {
+		up := rl
+		up.Cur, up.Max = need, need
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &up); err == nil {
+			return nil
+		}
+		// Not allowed (or past fs.nr_open): take what the hard limit gives.
+	}
 	rl.Cur = min(need, rl.Max)
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		return err
 	}
 	if rl.Cur < need {
-		return fmt.Errorf("need %d file descriptors, RLIMIT_NOFILE hard limit is %d (ulimit -Hn)", need, rl.Max)
+		return fmt.Errorf("need %d file descriptors, RLIMIT_NOFILE hard limit is %d (ulimit -Hn) and this process may not raise it; "+
+			"also check fs.nr_open (%s)", need, rl.Max, readSysctl("/proc/sys/fs/nr_open"))
 	}
 	return nil
+}
+
+// portRange parses net.ipv4.ip_local_port_range ("32768\t60999").
+func portRange(s string) (lo, hi int, ok bool) {
+	f := strings.Fields(s)
+	if len(f) != 2 {
+		return 0, 0, false
+	}
+	lo, err1 := strconv.Atoi(f[0])
+	hi, err2 := strconv.Atoi(f[1])
+	return lo, hi, err1 == nil && err2 == nil && hi >= lo
+}
+
+// readSysctl returns a /proc/sys value, trimmed, or "unknown".
+func readSysctl(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func (o *idleOpts) run(ctx context.Context, stderr io.Writer) (*IdleResult, error) {
@@ -136,6 +167,12 @@ func (o *idleOpts) run(ctx context.Context, stderr io.Writer) (*IdleResult, erro
 	}
 	if nIP > 254 {
 		return nil, errors.New("-src-ips is at most 254")
+	}
+	// Each source address has the ephemeral ports of
+	// net.ipv4.ip_local_port_range towards the server's one address.
+	if lo, hi, ok := portRange(readSysctl("/proc/sys/net/ipv4/ip_local_port_range")); ok && o.conns > nIP*(hi-lo+1) {
+		return nil, fmt.Errorf("%d connections from %d source addresses need more than the %d ephemeral ports of net.ipv4.ip_local_port_range (%d-%d) each: raise -src-ips",
+			o.conns, nIP, hi-lo+1, lo, hi)
 	}
 	res := &IdleResult{Conns: o.conns, SourceIPs: nIP, Deliver: o.deliver}
 	if o.srv.pid > 0 {
@@ -337,6 +374,10 @@ func (o *idleOpts) deliverRound(ctx context.Context, st *idleState, k int, targe
 	}
 	defer cleanup()
 
+	cpu0, hasCPU := 0.0, false
+	if o.srv.pid > 0 {
+		cpu0, hasCPU = procCPU(o.proc, o.srv.pid, o.srv.tree, userHZ)
+	}
 	rd.start = time.Now().UnixNano()
 	st.round.Store(rd)
 	if err := deliver(); err != nil {
@@ -353,6 +394,11 @@ func (o *idleOpts) deliverRound(ctx context.Context, st *idleState, k int, targe
 		return out, ctx.Err()
 	}
 	t.Stop()
+	if hasCPU {
+		if cpu1, ok := procCPU(o.proc, o.srv.pid, o.srv.tree, userHZ); ok {
+			out.ServerCPUMs = (cpu1 - cpu0) * 1000
+		}
+	}
 	st.round.Store(nil)
 	var got []int64
 	for i := range rd.arr {
@@ -402,8 +448,8 @@ func printIdle(w io.Writer, server string, r *IdleResult) {
 	}
 	fmt.Fprintf(w, "  bench client RSS %d KiB\n", r.ClientRSSKiB)
 	for i, d := range r.Deliveries {
-		fmt.Fprintf(w, "  delivery %d via %s: ack %.1f ms; reached %d: p50 %.1f ms, p99 %.1f ms, all %.1f ms; missed %d\n",
-			i+1, r.Deliver, d.AckMs, d.Reached, d.P50Ms, d.P99Ms, d.AllMs, d.MissedMax)
+		fmt.Fprintf(w, "  delivery %d via %s: ack %.1f ms; reached %d: p50 %.1f ms, p99 %.1f ms, all %.1f ms; missed %d; server CPU %.0f ms\n",
+			i+1, r.Deliver, d.AckMs, d.Reached, d.P50Ms, d.P99Ms, d.AllMs, d.MissedMax, d.ServerCPUMs)
 		for _, a := range d.ByAddr {
 			fmt.Fprintf(w, "    idlers on %s: %d, reached %d: p50 %.1f ms, p99 %.1f ms, all %.1f ms\n",
 				a.Addr, a.Idlers, a.Reached, a.P50Ms, a.P99Ms, a.AllMs)

@@ -93,6 +93,10 @@ type BigboxResult struct {
 	Messages int        `json:"messages"`
 	Repeat   int        `json:"repeat"`
 	Ops      []BigboxOp `json:"ops"`
+	// ServerMem is the server's memory after the last operation, with
+	// -server-pid: for barid, mostly the flag index and the record cache
+	// of the big mailbox.
+	ServerMem *MemSample `json:"server_mem,omitempty"`
 }
 
 // MemSample is the server's memory at one moment.
@@ -131,6 +135,10 @@ type IdleRound struct {
 	AllMs     float64 `json:"all_ms"`     // the last one had it
 	TimedOut  bool    `json:"timed_out"`  // not everyone saw it in time
 	MissedMax int     `json:"missed_max"` // idlers that never saw it
+	// ServerCPUMs is the server's CPU time (user + system, from /proc)
+	// from the delivery until the last idler had it, with -server-pid:
+	// what the fan-out costs, whatever else shares the machine.
+	ServerCPUMs float64 `json:"server_cpu_ms,omitempty"`
 	// ByAddr splits the figures by the address the idlers connected
 	// to, when -addr names several (the nodes of a cluster); the
 	// delivery was made at the first.

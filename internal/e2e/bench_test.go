@@ -36,7 +36,8 @@ func TestBenchScenariosSmoke(t *testing.T) {
 	}{
 		{"populate", append([]string{"populate", "-users", "1-3", "-mailbox", "INBOX", "-count", "40", "-seed", "2"}, imap...)},
 		{"populate", append([]string{"populate", "-users", "1", "-mailbox", "Big", "-count", "300", "-seed", "1"}, imap...)},
-		{"bigbox", append([]string{"bigbox", "-user", "user1", "-mailbox", "Big", "-repeat", "1"}, imap...)},
+		{"bigbox", append([]string{"bigbox", "-user", "user1", "-mailbox", "Big", "-repeat", "2",
+			"-qresync-changes", "60", "-qresync-expunges", "10"}, imap...)},
 		{"mix", append([]string{"mix", "-mode", "session", "-clients", "3", "-users", "3", "-duration", "2s"}, imap...)},
 		{"mix", append([]string{"mix", "-mode", "cycle", "-clients", "3", "-users", "3", "-duration", "2s"}, imap...)},
 		{"idle", append([]string{"idle", "-conns", "30", "-user", "user2", "-mailbox", "INBOX", "-deliver", "lmtp",
@@ -75,10 +76,22 @@ func TestBenchScenariosSmoke(t *testing.T) {
 			if len(rec.Bigbox.Ops) == 0 {
 				t.Errorf("bigbox: no operations timed")
 			}
+			qr := false
 			for _, op := range rec.Bigbox.Ops {
 				if op.Error != "" {
 					t.Errorf("bigbox %s: %s", op.Name, op.Error)
 				}
+				if op.Name == "QRESYNC" {
+					// 50 flag changes and 10 new fillers as FETCH,
+					// the 10 expunged fillers as VANISHED (EARLIER)
+					qr = true
+					if op.Results != 70 || len(op.RunsMs) != 2 {
+						t.Errorf("bigbox QRESYNC: %d results (want 70) in %d runs", op.Results, len(op.RunsMs))
+					}
+				}
+			}
+			if !qr {
+				t.Errorf("bigbox: no QRESYNC resync timed")
 			}
 		case rec.Mix != nil:
 			if rec.Mix.Errors != 0 || rec.Mix.Ops == 0 {

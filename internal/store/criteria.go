@@ -52,3 +52,34 @@ type CriteriaSearcher interface {
 type FlagWarmer interface {
 	WarmFlags(mailboxID int64)
 }
+
+// SelectSnapshot is what SELECT needs of a mailbox, read at one moment:
+// the mailbox row, its UIDs (ascending), the lowest UID without \Seen
+// (0: none) and its keywords as Keywords lists them. UIDs may be shared
+// with the store (UIDsShared): the caller must copy them before changing
+// them in place; appending is safe (no capacity past the length).
+type SelectSnapshot struct {
+	Mailbox     *Mailbox
+	UIDs        []UID
+	UIDsShared  bool
+	FirstUnseen UID
+	Keywords    []string
+}
+
+// SelectReader is an optional acceleration: a Store that keeps a
+// mailbox's flags in memory (FlagWarmer) answers SELECT's reads at once,
+// in one database statement rather than four. ok is false when it cannot
+// (the mailbox is not indexed yet, or was changed by another process):
+// the caller then reads MessageUIDs, FirstUnseen and Keywords.
+type SelectReader interface {
+	SelectSnapshot(ctx context.Context, mailboxID int64) (snap SelectSnapshot, ok bool, err error)
+}
+
+// NewUIDsReader is an optional acceleration for sessions told that
+// messages were added: the UIDs above after (as UIDsAfter) and the
+// mailbox's FIRSTRECENT, read together, so that a session that has
+// nothing to claim (ClaimRecent) reads once. A delivery to N idle
+// sessions of one mailbox costs N of these.
+type NewUIDsReader interface {
+	UIDsAfterRecent(ctx context.Context, mailboxID int64, after UID) (uids []UID, firstRecent UID, err error)
+}

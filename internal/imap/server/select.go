@@ -98,12 +98,24 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	if w, ok := c.srv.cfg.Store.(store.FlagWarmer); ok {
 		w.WarmFlags(mb.ID)
 	}
-	mbx, uids, err := c.srv.cfg.Store.MessageUIDs(c.ctx(), mb.ID)
-	if err != nil {
-		return err
+	// A store that keeps the mailbox's flags in memory answers the
+	// UIDs, the first unseen message and the keywords from one read.
+	var snap store.SelectSnapshot
+	fast := false
+	if sr, ok := c.srv.cfg.Store.(store.SelectReader); ok {
+		if snap, fast, err = sr.SelectSnapshot(c.ctx(), mb.ID); err != nil {
+			return err
+		}
 	}
+	if !fast {
+		if snap.Mailbox, snap.UIDs, err = c.srv.cfg.Store.MessageUIDs(c.ctx(), mb.ID); err != nil {
+			return err
+		}
+	}
+	mbx, uids := snap.Mailbox, snap.UIDs
 	mbx.Name = ref.Name // the name in this user's namespaces
 	v := newView(*mbx, uids, readOnly)
+	v.uidsShared = snap.UIDsShared
 	v.rights = ref.Rights
 	v.shared = ref.Shared()
 	v.nsPrefix = strings.TrimSuffix(ref.Name, ref.Local)
@@ -166,9 +178,11 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 			v.addKeyword(k)
 		}
 	} else {
-		ks, err := c.srv.cfg.Store.Keywords(c.ctx(), mb.ID)
-		if err != nil {
-			return err
+		ks := snap.Keywords
+		if !fast {
+			if ks, err = c.srv.cfg.Store.Keywords(c.ctx(), mb.ID); err != nil {
+				return err
+			}
 		}
 		for _, k := range ks {
 			v.addKeyword(k)
@@ -181,9 +195,11 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 				}
 			}
 		} else if !c.rev2 {
-			u, err := c.srv.cfg.Store.FirstUnseen(c.ctx(), mb.ID)
-			if err != nil {
-				return err
+			u := snap.FirstUnseen
+			if !fast {
+				if u, err = c.srv.cfg.Store.FirstUnseen(c.ctx(), mb.ID); err != nil {
+					return err
+				}
 			}
 			firstUnseen = v.seqOf(u)
 		}

@@ -34,6 +34,9 @@ type view struct {
 	// shown are the rights PERMANENTFLAGS last reflected.
 	shown mailbox.Rights
 	uids  []store.UID // seq n is uids[n-1]
+	// uidsShared: uids is the store's array (store.SelectSnapshot), to
+	// be copied before a change in place.
+	uidsShared bool
 	// seqHint is where the next seqOf looks first: FETCH asks for UIDs
 	// in ascending order, so the answer is usually the next slot.
 	seqHint int
@@ -331,7 +334,18 @@ func (c *Conn) sendUpdatesPolicy(allowExpunge bool, pol updatePolicy) {
 	}
 	if v.addsPending && (pol.adds || v.ownAdds) {
 		v.addsPending, v.ownAdds = false, false
-		newUIDs, err := c.srv.cfg.Store.UIDsAfter(c.ctx(), v.mbox.ID, v.lastUID())
+		var newUIDs []store.UID
+		var err error
+		// With FIRSTRECENT read beside the UIDs, a session with nothing
+		// left to claim (all but the first of many idlers) skips
+		// ClaimRecent: FIRSTRECENT only grows.
+		nr, withRecent := c.srv.cfg.Store.(store.NewUIDsReader)
+		var firstRecent store.UID
+		if withRecent {
+			newUIDs, firstRecent, err = nr.UIDsAfterRecent(c.ctx(), v.mbox.ID, v.lastUID())
+		} else {
+			newUIDs, err = c.srv.cfg.Store.UIDsAfter(c.ctx(), v.mbox.ID, v.lastUID())
+		}
 		if err != nil {
 			c.log.Warn("reading new messages", "err", err)
 			v.addsPending = true
@@ -339,7 +353,13 @@ func (c *Conn) sendUpdatesPolicy(allowExpunge bool, pol updatePolicy) {
 		if len(newUIDs) > 0 {
 			v.uids = append(v.uids, newUIDs...)
 			if !v.readOnly {
-				if first, err := c.srv.cfg.Store.ClaimRecent(c.ctx(), v.mbox.ID, newUIDs[len(newUIDs)-1]); err == nil {
+				claim := func() (store.UID, error) {
+					if withRecent && newUIDs[len(newUIDs)-1] < firstRecent {
+						return firstRecent, nil
+					}
+					return c.srv.cfg.Store.ClaimRecent(c.ctx(), v.mbox.ID, newUIDs[len(newUIDs)-1])
+				}
+				if first, err := claim(); err == nil {
 					for _, u := range newUIDs {
 						if u >= first {
 							v.recent = append(v.recent, u)
@@ -430,6 +450,9 @@ func (c *Conn) expungeFromView(gone []store.UID) {
 		seq := v.seqOf(gone[i])
 		if seq == 0 {
 			continue
+		}
+		if v.uidsShared {
+			v.uids, v.uidsShared = slices.Clone(v.uids), false
 		}
 		v.uids = slices.Delete(v.uids, int(seq-1), int(seq))
 		delete(v.gone, gone[i])

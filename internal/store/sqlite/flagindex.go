@@ -63,6 +63,19 @@ type boxFlags struct {
 	// suspect is the database HIGHESTMODSEQ last seen differing from
 	// hms; seen again, the mailbox is dropped.
 	suspect store.ModSeq
+	// lent: uids[:len] has been handed out (selectView) and must not
+	// change in place; appends past it are fine, since the borrower's
+	// slice has no capacity beyond its length. own copies it first.
+	lent bool
+}
+
+// own gives b a private copy of uids if they were lent, before a change
+// in place (an insertion in the middle, compaction).
+func (b *boxFlags) own() {
+	if b.lent {
+		b.uids = slices.Clone(b.uids)
+		b.lent = false
+	}
 }
 
 // load is a mailbox being loaded: the changes committed meanwhile, and
@@ -136,6 +149,7 @@ func (b *boxFlags) put(uid store.UID, e flagEnt) int {
 		b.ents[i] = e
 		return 0
 	}
+	b.own()
 	b.uids = append(b.uids, 0)
 	copy(b.uids[i+1:], b.uids[i:])
 	b.uids[i] = uid
@@ -150,6 +164,15 @@ func (b *boxFlags) compact() int {
 	if b.ndead == 0 || b.ndead < len(b.uids)/4 {
 		return 0
 	}
+	return b.compactNow()
+}
+
+// compactNow drops the expunged entries whatever their number.
+func (b *boxFlags) compactNow() int {
+	if b.ndead == 0 {
+		return 0
+	}
+	b.own()
 	j := 0
 	for i := range b.uids {
 		if !b.ents[i].dead {
@@ -478,6 +501,87 @@ func (x *flagIndex) lookup(b *boxFlags, uids []store.UID, out []indexed) []index
 		out = append(out, indexed{uid: u, modseq: e.modseq, size: e.size, flags: store.Flags{System: e.sys, Keywords: b.kwsets[e.kw]}})
 	}
 	return out
+}
+
+// liveUIDs copies the UIDs of mailboxID's index entries when the index
+// is loaded and current for the given HIGHESTMODSEQ and UIDVALIDITY,
+// read from the database just before: an index at that modseq holds
+// exactly the messages of that snapshot (every write raises the modseq,
+// and the writer applies its changes here in commit order). It never
+// loads: SELECT has started the warm-up (WarmFlags) and falls back to
+// SQL meanwhile.
+func (x *flagIndex) liveUIDs(mailboxID int64, hms store.ModSeq, uidv uint32) ([]store.UID, bool) {
+	uids, _, ok := x.view(mailboxID, hms, uidv, false)
+	return uids, ok
+}
+
+// selectView is liveUIDs plus the lowest live UID without \Seen (0 if
+// every message is seen), from the same state of the index. The UIDs
+// may be the index's own array, lent (boxFlags.lent): the caller must
+// copy them before changing any in place.
+func (x *flagIndex) selectView(mailboxID int64, hms store.ModSeq, uidv uint32) ([]store.UID, store.UID, bool) {
+	return x.view(mailboxID, hms, uidv, true)
+}
+
+func (x *flagIndex) view(mailboxID int64, hms store.ModSeq, uidv uint32, lend bool) ([]store.UID, store.UID, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	b := x.boxes[mailboxID]
+	if b == nil || b.hms != hms || b.uidv != uidv {
+		return nil, 0, false
+	}
+	x.clock++
+	b.used = x.clock
+	x.hits.Add(1)
+	var first store.UID
+	if lend {
+		// Expunged entries would make every SELECT copy the live UIDs
+		// out; one compaction lets this one and the next lend them.
+		x.entries -= b.compactNow()
+		first = b.firstWithout(store.FlagSeen)
+		if b.ndead == 0 {
+			// No copy: 4 bytes a message per SELECT (4 MiB at a
+			// million) and the garbage they make.
+			b.lent = true
+			n := len(b.uids)
+			return b.uids[:n:n], first, true
+		}
+	}
+	out := make([]store.UID, 0, len(b.uids)-b.ndead)
+	if b.ndead == 0 {
+		return append(out, b.uids...), first, true
+	}
+	for i, u := range b.uids {
+		if !b.ents[i].dead {
+			out = append(out, u)
+		}
+	}
+	return out, first, true
+}
+
+// live is the number of messages b holds.
+func (x *flagIndex) live(b *boxFlags) int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return len(b.uids) - b.ndead
+}
+
+// firstWithout returns the lowest live UID of b whose system flags lack
+// f, or 0.
+func (x *flagIndex) firstWithout(b *boxFlags, f store.SysFlags) store.UID {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return b.firstWithout(f)
+}
+
+// firstWithout is flagIndex.firstWithout under x.mu.
+func (b *boxFlags) firstWithout(f store.SysFlags) store.UID {
+	for i := range b.ents {
+		if e := &b.ents[i]; !e.dead && e.sys&f == 0 {
+			return b.uids[i]
+		}
+	}
+	return 0
 }
 
 // fetchIndexed answers FetchMessages for flags and sizes from the index.

@@ -298,7 +298,34 @@ func (s *Store) appendRowsAt(t *wtx, m *mboxState, at []store.UID, msgs []store.
 }
 
 // MessageUIDs returns the mailbox row and all its UIDs from one snapshot.
+// When the mailbox's flag index is current for the row just read (the
+// same HIGHESTMODSEQ and UIDVALIDITY), the UIDs are copied from it
+// instead of read from msgflags: SELECT of a 20,000-message mailbox then
+// costs a memmove rather than a 2 ms aggregate scan (Dovecot answers it
+// from its index in about 0.1 ms).
 func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) (*store.Mailbox, []store.UID, error) {
+	if s.index != nil {
+		var mb *store.Mailbox
+		err := s.read(ctx, func(r *reader) error {
+			var err error
+			mb, err = scanMailbox(r.queryRow(`SELECT `+mailboxCols+` FROM mailboxes m WHERE m.id = ?`, mailboxID))
+			return err
+		})
+		if errNoRows(err) {
+			return nil, nil, store.ErrNoMailbox
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if out, ok := s.index.liveUIDs(mailboxID, mb.HighestModSeq, mb.UIDValidity); ok {
+			return mb, out, nil
+		}
+	}
+	return s.messageUIDsSQL(ctx, mailboxID)
+}
+
+// messageUIDsSQL is MessageUIDs read from msgflags in one snapshot.
+func (s *Store) messageUIDsSQL(ctx context.Context, mailboxID int64) (*store.Mailbox, []store.UID, error) {
 	var mb *store.Mailbox
 	var out []store.UID
 	err := s.readTx(ctx, func(r *reader) error {
@@ -472,7 +499,10 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 		return err
 	}
 	uids = sortedUIDs(uids)
-	if fields&(store.FieldFlags|store.FieldSize) != 0 {
+	// The flag index serves flags and sizes, and UIDs alone (UID FETCH
+	// 1:* (UID)), and says which messages exist for the record cache,
+	// which may hold every other field asked (FETCH 1:* ENVELOPE).
+	if fields&(store.FieldFlags|store.FieldSize) != 0 || fields == 0 || (s.recs != nil && fields&^cachedFields == 0) {
 		b, err := s.box(ctx, mailboxID)
 		if err != nil {
 			return err
@@ -500,7 +530,8 @@ func (s *Store) fetchWithIndex(ctx context.Context, b *boxFlags, mailboxID int64
 	pb := getIndexed()
 	defer putIndexed(pb)
 	var sc *recScratch
-	if s.recs != nil && rest&^cachedFields == 0 && len(uids) < recCacheMaxFetch && !store.IsBulk(ctx) {
+	small := len(uids) < recCacheMaxFetch && !store.IsBulk(ctx)
+	if s.recs != nil && rest&^cachedFields == 0 && (small || s.recs.fits(s.index.live(b))) {
 		sc = recBufs.Get().(*recScratch)
 		defer sc.release()
 	}
@@ -1049,7 +1080,26 @@ func (s *Store) copyOrMove(ctx context.Context, srcID int64, uids []store.UID, d
 // and returns the previous FirstRecent.
 func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, upTo store.UID) (store.UID, error) {
 	var prev store.UID
-	err := s.writeLazy(ctx, func(t *wtx) error {
+	// Most calls find nothing left to claim: when a delivery reaches
+	// many idle sessions of one mailbox, the first claims it and the
+	// others would each queue a transaction on the single writer (with
+	// 19,500 idlers that held the next delivery's acknowledgement for
+	// most of a second). A read answers them; FIRSTRECENT only grows, so
+	// a value already past upTo stays past it.
+	var first, next int64
+	err := s.read(ctx, func(r *reader) error {
+		return r.queryRow(`SELECT firstrecent, uidnext FROM mailboxes WHERE id = ?`, mailboxID).Scan(&first, &next)
+	})
+	if errNoRows(err) {
+		return 0, store.ErrNoMailbox
+	}
+	if err != nil {
+		return 0, err
+	}
+	if min(int64(upTo)+1, next) <= first {
+		return store.UID(first), nil
+	}
+	err = s.writeLazy(ctx, func(t *wtx) error {
 		var next store.UID
 		err := t.queryRow(`SELECT firstrecent, uidnext FROM mailboxes WHERE id = ?`, mailboxID).Scan(&prev, &next)
 		if errNoRows(err) {

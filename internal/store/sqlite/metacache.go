@@ -24,12 +24,24 @@ import (
 // says which messages exist. Its size is bounded by
 // Options.RecordCacheBytes; the least recently used entries leave first.
 
-// recCacheMaxFetch is the size from which a FETCH bypasses the cache: a
-// scan of a large mailbox would push out everything (the cache is LRU)
-// and pay to insert records no one asks for again soon; with it, the
-// 100,000-message FETCH of the bigbox benchmark took 386 ms instead of
-// 278. Interactive clients ask for pages of tens to hundreds.
+// recCacheMaxFetch is the size from which a FETCH bypasses the cache,
+// unless the whole mailbox fits in it (recCache.fits): a scan of a
+// mailbox larger than the cache would push out everything (the cache is
+// LRU) and pay to insert records no one asks for again soon; with it,
+// the 100,000-message FETCH of the bigbox benchmark took 386 ms instead
+// of 278. Interactive clients ask for pages of tens to hundreds.
 const recCacheMaxFetch = 512
+
+// recCacheScanShare is the share of the cache a mailbox's records may
+// take for a scan of it (FETCH 1:* ENVELOPE) to go through the cache:
+// then the next listing of the mailbox reads no SQLite row at all, as
+// Dovecot answers it from dovecot.index.cache, and half the cache is
+// left for the records of every other mailbox.
+const recCacheScanShare = 2
+
+// recEntGuess is the cost assumed for an entry while the cache holds
+// too few to average: an ENVELOPE and a structure of a plain message.
+const recEntGuess = 1200
 
 // cachedFields are the fields an entry holds, all of them: a miss reads
 // them all, so that the next FETCH asking for another of them hits.
@@ -105,6 +117,21 @@ func (c *recCache) lookup(mailbox int64, uidv uint32, ents []indexed, hits []*re
 	c.misses.Add(int64(len(missed) - m0))
 	c.hits.Add(int64(len(ents) - (len(missed) - m0)))
 	return hits, missed
+}
+
+// fits reports whether the records of a mailbox of n messages would take
+// at most 1/recCacheScanShare of the cache, at the entries' average cost.
+func (c *recCache) fits(n int) bool {
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	avg := recEntGuess
+	if len(c.m) >= 64 {
+		avg = c.bytes / len(c.m)
+	}
+	return n*avg <= c.max/recCacheScanShare
 }
 
 // add stores the record of m (read with cachedFields) and returns its

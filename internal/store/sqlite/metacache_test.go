@@ -107,3 +107,52 @@ func TestRecordCacheBound(t *testing.T) {
 		t.Fatal("a cache with no bytes")
 	}
 }
+
+// A scan (store.WithBulk, FETCH 1:* of 512 messages or more) goes through
+// the record cache when the whole mailbox fits in a share of it, for
+// ENVELOPE alone too (the flag index says which messages exist), and
+// bypasses it when the mailbox is too large for that: then the cache
+// keeps what it held.
+func TestRecordCacheScan(t *testing.T) {
+	ctx := context.Background()
+	// 600 records, counted at recEntGuess (1200 bytes) while the cache is
+	// empty, fit in half of a 2 MiB cache, not in half of 200 KiB.
+	for _, tc := range []struct {
+		name   string
+		bytes  int
+		cached bool
+	}{{"fits", 2 << 20, true}, {"too large", 200 << 10, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, mb, uids := openInbox(t, "", Options{FlagIndexMin: 1, RecordCacheBytes: tc.bytes}, recMessages(0, 600))
+			envs := func() []string {
+				var out []string
+				err := s.FetchMessages(store.WithBulk(ctx), mb.ID, uids, store.FieldEnvelope, func(m *store.Message) error {
+					out = append(out, fmt.Sprintf("%d:%s", m.UID, m.Envelope))
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}
+			first := envs()
+			if len(first) != 600 || first[9] != fmt.Sprintf("%d:(envelope 9)", uids[9]) {
+				t.Fatalf("first scan: %d, %q", len(first), first[9])
+			}
+			if _, err := s.wconn.ExecContext(ctx, `UPDATE messages SET envelope = 'changed' WHERE mailbox = ?`, mb.ID); err != nil {
+				t.Fatal(err)
+			}
+			again := envs()
+			fromCache := fmt.Sprint(again) == fmt.Sprint(first)
+			if fromCache != tc.cached {
+				t.Fatalf("second scan from the cache: %v, want %v (%q)", fromCache, tc.cached, again[9])
+			}
+			s.recs.mu.Lock()
+			n := len(s.recs.m)
+			s.recs.mu.Unlock()
+			if tc.cached != (n == 600) || (!tc.cached && n != 0) {
+				t.Fatalf("cache holds %d entries after the scans", n)
+			}
+		})
+	}
+}

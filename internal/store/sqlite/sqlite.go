@@ -81,7 +81,7 @@ type Options struct {
 	FlagIndexMin int
 	// RecordCacheBytes bounds the record cache (metacache.go): the
 	// envelopes, MIME structures and basics of recently read messages.
-	// Default 32 MiB; negative turns it off.
+	// Default 64 MiB; negative turns it off.
 	RecordCacheBytes int
 	// ObserveCommit, if set, receives the duration of every COMMIT the
 	// writer runs and whether it was durable (synchronous=FULL: the WAL
@@ -174,7 +174,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		opts.FlagIndexEntries = 2_000_000
 	}
 	if opts.RecordCacheBytes == 0 {
-		opts.RecordCacheBytes = 32 << 20
+		opts.RecordCacheBytes = 64 << 20
 	}
 	if opts.FlagIndexMin <= 0 {
 		opts.FlagIndexMin = 1

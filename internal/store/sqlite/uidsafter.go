@@ -15,7 +15,9 @@ import (
 // which changes were published, decides what a view learns.
 func (s *Store) UIDsAfter(ctx context.Context, mailboxID int64, after store.UID) ([]store.UID, error) {
 	var out []store.UID
-	err := s.readTx(ctx, func(r *reader) error {
+	// One statement is one snapshot: no BEGIN and COMMIT around it (a
+	// delivery to N idle sessions runs this N times).
+	err := s.read(ctx, func(r *reader) error {
 		rows, err := r.query(`SELECT group_concat(uid) FROM
 			(SELECT uid FROM msgflags WHERE mailbox = ? AND uid > ? ORDER BY uid)`, mailboxID, after)
 		if err != nil {
@@ -33,6 +35,14 @@ func (s *Store) UIDsAfter(ctx context.Context, mailboxID int64, after store.UID)
 // FirstUnseen returns the lowest UID without \Seen, or 0 (RFC 3501
 // §6.3.1 OK [UNSEEN]). One indexed scan inside SQLite, no rows copied.
 func (s *Store) FirstUnseen(ctx context.Context, mailboxID int64) (store.UID, error) {
+	// From the flag index when it is current: the SQL form walks
+	// msgflags from the lowest UID and reads every row up to the first
+	// unseen one, all of them in a mailbox where everything is read.
+	if b, err := s.box(ctx, mailboxID); err != nil {
+		return 0, err
+	} else if b != nil {
+		return s.index.firstWithout(b, store.FlagSeen), nil
+	}
 	var uid sql.NullInt64
 	err := s.readTx(ctx, func(r *reader) error {
 		return r.queryRow(`SELECT min(uid) FROM msgflags WHERE mailbox = ? AND (sysflags & ?) = 0`,
@@ -134,4 +144,34 @@ func keysFlipTies(out []store.UID, b []byte) ([]store.UID, error) {
 	}
 	slices.Reverse(out[runStart:])
 	return out, nil
+}
+
+// UIDsAfterRecent is UIDsAfter and the mailbox's FIRSTRECENT from one
+// statement (store.NewUIDsReader).
+func (s *Store) UIDsAfterRecent(ctx context.Context, mailboxID int64, after store.UID) ([]store.UID, store.UID, error) {
+	var out []store.UID
+	var first int64
+	err := s.read(ctx, func(r *reader) error {
+		var raw sql.RawBytes
+		rows, err := r.query(`SELECT m.firstrecent, (SELECT group_concat(uid) FROM
+			(SELECT uid FROM msgflags WHERE mailbox = m.id AND uid > ? ORDER BY uid)) FROM mailboxes m WHERE m.id = ?`, after, mailboxID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			return store.ErrNoMailbox
+		}
+		if err := rows.Scan(&first, &raw); err != nil {
+			return err
+		}
+		if out, err = parseUIDs(out, raw, true); err != nil {
+			return err
+		}
+		return rows.Close()
+	})
+	return out, store.UID(first), err
 }

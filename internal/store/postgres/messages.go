@@ -78,49 +78,106 @@ type flagRow struct {
 	size   int64
 }
 
+const flagRowCols = `SELECT uid, modseq, sysflags, keywords, size FROM msgflags WHERE mailbox = $1 `
+
+// flagRowsRange reads the msgflags rows of one segment of UIDs.
+const flagRowsRange = flagRowCols + `AND uid BETWEEN $2 AND $3 ORDER BY uid`
+
+// scanFlagRows appends to out the rows (closed when done) whose UIDs are
+// in want (nil: all), in UID order.
+func scanFlagRows(rows pgx.Rows, want []store.UID, out *[]flagRow) error {
+	defer rows.Close()
+	k := 0
+	for rows.Next() {
+		var uid, modseq, size int64
+		var sys int32
+		var kw string
+		if err := rows.Scan(&uid, &modseq, &sys, &kw, &size); err != nil {
+			return err
+		}
+		if want != nil {
+			for k < len(want) && want[k] < store.UID(uid) {
+				k++
+			}
+			if k == len(want) || want[k] != store.UID(uid) {
+				continue
+			}
+		}
+		*out = append(*out, flagRow{uid: store.UID(uid), modseq: store.ModSeq(modseq),
+			flags: store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}, size: size})
+	}
+	return rows.Err()
+}
+
 // flagRows reads msgflags rows of the listed messages (nil uids: every
 // message matching where) in the caller's transaction, in UID order.
 func flagRows(ctx context.Context, tx pgx.Tx, mailboxID int64, uids []store.UID, where string) ([]flagRow, error) {
-	const cols = `SELECT uid, modseq, sysflags, keywords, size FROM msgflags WHERE mailbox = $1 `
 	var out []flagRow
-	scan := func(rows pgx.Rows, want []store.UID) error {
-		defer rows.Close()
-		k := 0
-		for rows.Next() {
-			var uid, modseq, size int64
-			var sys int32
-			var kw string
-			if err := rows.Scan(&uid, &modseq, &sys, &kw, &size); err != nil {
-				return err
-			}
-			if want != nil {
-				for k < len(want) && want[k] < store.UID(uid) {
-					k++
-				}
-				if k == len(want) || want[k] != store.UID(uid) {
-					continue
-				}
-			}
-			out = append(out, flagRow{uid: store.UID(uid), modseq: store.ModSeq(modseq),
-				flags: store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}, size: size})
-		}
-		return rows.Err()
-	}
 	if uids == nil {
-		rows, err := tx.Query(ctx, cols+where+` ORDER BY uid`, mailboxID)
+		rows, err := tx.Query(ctx, flagRowCols+where+` ORDER BY uid`, mailboxID)
 		if err != nil {
 			return nil, err
 		}
-		return out, scan(rows, nil)
+		return out, scanFlagRows(rows, nil, &out)
 	}
 	err := segments(uids, func(run []store.UID) error {
-		rows, err := tx.Query(ctx, cols+`AND uid BETWEEN $2 AND $3 ORDER BY uid`, mailboxID, int64(run[0]), int64(run[len(run)-1]))
+		rows, err := tx.Query(ctx, flagRowsRange, mailboxID, int64(run[0]), int64(run[len(run)-1]))
 		if err != nil {
 			return err
 		}
-		return scan(rows, run)
+		return scanFlagRows(rows, run, &out)
 	})
 	return out, err
+}
+
+// lockAndFlagRows is lockMailboxes(mailboxID) then flagRows(uids), in
+// one round trip with the transaction's BEGIN when tx has not begun
+// yet: PostgreSQL runs the pipelined statements in order, so the reads
+// take their snapshots after the lock is held, as when sent one by one.
+func lockAndFlagRows(ctx context.Context, tx pgx.Tx, mailboxID int64, uids []store.UID) (*mboxState, []flagRow, error) {
+	t, ok := tx.(*ptx)
+	if !ok || t.begun {
+		mbs, err := lockMailboxes(ctx, tx, mailboxID)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows, err := flagRows(ctx, tx, mailboxID, uids, "")
+		return mbs[mailboxID], rows, err
+	}
+	var runs [][]store.UID
+	segments(uids, func(run []store.UID) error { //nolint:errcheck // fn returns nil
+		runs = append(runs, run)
+		return nil
+	})
+	br, err := t.beginBatch(ctx, func(b *pgx.Batch) {
+		b.Queue(lockMailboxesSQL, []int64{mailboxID})
+		for _, run := range runs {
+			b.Queue(flagRowsRange, mailboxID, int64(run[0]), int64(run[len(run)-1]))
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer br.Close()
+	lrows, err := br.Query()
+	if err != nil {
+		return nil, nil, err
+	}
+	mbs, err := scanLocked(lrows, []int64{mailboxID})
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []flagRow
+	for _, run := range runs {
+		rows, err := br.Query()
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := scanFlagRows(rows, run, &out); err != nil {
+			return nil, nil, err
+		}
+	}
+	return mbs[mailboxID], out, br.Close()
 }
 
 // mboxState is the writable part of a mailbox row, read under its lock.
@@ -138,11 +195,18 @@ type mboxState struct {
 // every writer of a mailbox's messages holds until COMMIT: it orders
 // them, on every node, and so the UIDs and MODSEQs they allocate.
 func lockMailboxes(ctx context.Context, tx pgx.Tx, ids ...int64) (map[int64]*mboxState, error) {
-	rows, err := tx.Query(ctx, `SELECT id, account, uidvalidity, uidnext, highestmodseq FROM mailboxes
-		WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids)
+	rows, err := tx.Query(ctx, lockMailboxesSQL, ids)
 	if err != nil {
 		return nil, err
 	}
+	return scanLocked(rows, ids)
+}
+
+const lockMailboxesSQL = `SELECT id, account, uidvalidity, uidnext, highestmodseq FROM mailboxes
+		WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`
+
+// scanLocked reads lockMailboxesSQL's rows (and closes them).
+func scanLocked(rows pgx.Rows, ids []int64) (map[int64]*mboxState, error) {
 	defer rows.Close()
 	out := make(map[int64]*mboxState, len(ids))
 	for rows.Next() {
@@ -171,9 +235,7 @@ func lockMailboxes(ctx context.Context, tx pgx.Tx, ids ...int64) (map[int64]*mbo
 // become visible when it commits, after every smaller one.
 func bump(ctx context.Context, tx pgx.Tx, m *mboxState, n int, dMessages, dUnseen, dDeleted, dSize int64) (first store.UID, modseq store.ModSeq, err error) {
 	var next, hms int64
-	err = tx.QueryRow(ctx, `UPDATE mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1,
-		messages = messages + $3, unseen = unseen + $4, deleted = deleted + $5, size = size + $6
-		WHERE id = $1 RETURNING uidnext, highestmodseq`,
+	err = tx.QueryRow(ctx, bumpSQL+` RETURNING uidnext, highestmodseq`,
 		m.id, n, dMessages, dUnseen, dDeleted, dSize).Scan(&next, &hms)
 	if errNoRows(err) {
 		return 0, 0, store.ErrNoMailbox
@@ -189,6 +251,25 @@ func bump(ctx context.Context, tx pgx.Tx, m *mboxState, n int, dMessages, dUnsee
 	first = store.UID(next - int64(n))
 	m.uidnext, m.hms = store.UID(next), store.ModSeq(hms)
 	return first, m.hms, nil
+}
+
+const bumpSQL = `UPDATE mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1,
+		messages = messages + $3, unseen = unseen + $4, deleted = deleted + $5, size = size + $6
+		WHERE id = $1`
+
+// bumpAtCommit is bump for a change that adds no message, with the
+// UPDATE sent with COMMIT (ptx.deferExec) instead of on its own: under
+// m's row lock, taken by this transaction, the new MODSEQ can only be
+// m.hms + 1. Without a ptx it is bump.
+func bumpAtCommit(ctx context.Context, tx pgx.Tx, m *mboxState, dUnseen, dDeleted int64) (store.ModSeq, error) {
+	t, ok := tx.(*ptx)
+	if !ok {
+		_, modseq, err := bump(ctx, tx, m, 0, 0, dUnseen, dDeleted, 0)
+		return modseq, err
+	}
+	t.deferExec(bumpSQL, m.id, 0, int64(0), dUnseen, dDeleted, int64(0))
+	m.hms++
+	return m.hms, nil
 }
 
 const (
@@ -588,15 +669,13 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 	uids = sortedUIDs(uids)
 	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		results, failed, ch = nil, nil, nil
-		mbs, err := lockMailboxes(ctx, tx, mailboxID)
-		if err != nil {
+		if len(uids) == 0 {
+			_, err := lockMailboxes(ctx, tx, mailboxID)
 			return err
 		}
-		m := mbs[mailboxID]
-		if len(uids) == 0 {
-			return nil
-		}
-		rows, err := flagRows(ctx, tx, mailboxID, uids, "")
+		// One round trip for BEGIN, the lock and the read; the
+		// writes below go with COMMIT (ptx).
+		m, rows, err := lockAndFlagRows(ctx, tx, mailboxID, uids)
 		if err != nil {
 			return err
 		}
@@ -637,7 +716,7 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 		if len(changed) == 0 {
 			return nil
 		}
-		_, modseq, err := bump(ctx, tx, m, 0, 0, dUnseen, dDeleted, 0)
+		modseq, err := bumpAtCommit(ctx, tx, m, dUnseen, dDeleted)
 		if err != nil {
 			return err
 		}
@@ -658,9 +737,14 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 				j++
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE msgflags f SET modseq = $2, sysflags = u.s, keywords = u.k
+		const q = `UPDATE msgflags f SET modseq = $2, sysflags = u.s, keywords = u.k
 			FROM unnest($3::bigint[], $4::integer[], $5::text[]) AS u(uid, s, k)
-			WHERE f.mailbox = $1 AND f.uid = u.uid`, mailboxID, int64(modseq), us, sys, kws)
+			WHERE f.mailbox = $1 AND f.uid = u.uid`
+		if t, ok := tx.(*ptx); ok {
+			t.deferExec(q, mailboxID, int64(modseq), us, sys, kws)
+			return nil
+		}
+		_, err = tx.Exec(ctx, q, mailboxID, int64(modseq), us, sys, kws)
 		return err
 	})
 	if err != nil {

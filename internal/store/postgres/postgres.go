@@ -176,7 +176,7 @@ func (s *Store) withRetry(ctx context.Context, txo pgx.TxOptions, fn func(tx pgx
 		return ErrClosed
 	}
 	for attempt := 0; ; attempt++ {
-		err := pgx.BeginTxFunc(ctx, s.pool, txo, fn)
+		err := s.runTx(ctx, txo, fn)
 		code := pgCode(err)
 		if (code != codeSerializationFailure && code != codeDeadlockDetected) || attempt >= s.opts.Retries {
 			return err

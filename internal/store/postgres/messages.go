@@ -134,17 +134,21 @@ func flagRows(ctx context.Context, tx pgx.Tx, mailboxID int64, uids []store.UID,
 // one round trip with the transaction's BEGIN when tx has not begun
 // yet: PostgreSQL runs the pipelined statements in order, so the reads
 // take their snapshots after the lock is held, as when sent one by one.
-func lockAndFlagRows(ctx context.Context, tx pgx.Tx, mailboxID int64, uids []store.UID) (*mboxState, []flagRow, error) {
+// With nil uids it reads the rows matching where, as flagRows does.
+func lockAndFlagRows(ctx context.Context, tx pgx.Tx, mailboxID int64, uids []store.UID, where string) (*mboxState, []flagRow, error) {
 	t, ok := tx.(*ptx)
 	if !ok || t.begun {
 		mbs, err := lockMailboxes(ctx, tx, mailboxID)
 		if err != nil {
 			return nil, nil, err
 		}
-		rows, err := flagRows(ctx, tx, mailboxID, uids, "")
+		rows, err := flagRows(ctx, tx, mailboxID, uids, where)
 		return mbs[mailboxID], rows, err
 	}
 	var runs [][]store.UID
+	if uids == nil {
+		runs = [][]store.UID{nil}
+	}
 	segments(uids, func(run []store.UID) error { //nolint:errcheck // fn returns nil
 		runs = append(runs, run)
 		return nil
@@ -152,6 +156,10 @@ func lockAndFlagRows(ctx context.Context, tx pgx.Tx, mailboxID int64, uids []sto
 	br, err := t.beginBatch(ctx, func(b *pgx.Batch) {
 		b.Queue(lockMailboxesSQL, []int64{mailboxID})
 		for _, run := range runs {
+			if run == nil {
+				b.Queue(flagRowCols+where+` ORDER BY uid`, mailboxID)
+				continue
+			}
 			b.Queue(flagRowsRange, mailboxID, int64(run[0]), int64(run[len(run)-1]))
 		}
 	})
@@ -675,7 +683,7 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 		}
 		// One round trip for BEGIN, the lock and the read; the
 		// writes below go with COMMIT (ptx).
-		m, rows, err := lockAndFlagRows(ctx, tx, mailboxID, uids)
+		m, rows, err := lockAndFlagRows(ctx, tx, mailboxID, uids, "")
 		if err != nil {
 			return err
 		}
@@ -770,12 +778,57 @@ func expungeRows(ctx context.Context, tx pgx.Tx, m *mboxState, rows []flagRow) (
 		uids[i] = r.uid
 	}
 	n := int64(len(rows))
+	list := int64s(uids)
+	sys := make([]int32, len(rows))
+	kws := make([]string, len(rows))
+	for i, r := range rows {
+		sys[i], kws[i] = int32(r.flags.System), encodeKeywords(r.flags.Keywords)
+	}
+	const (
+		delMessages = `DELETE FROM messages WHERE mailbox = $1 AND uid = ANY($2) RETURNING blob_id`
+		delFlags    = `DELETE FROM msgflags WHERE mailbox = $1 AND uid = ANY($2)`
+		tombstones  = `INSERT INTO expunged (mailbox, uid, modseq, sysflags, keywords)
+		SELECT $1, u.uid, $3, u.s, u.k FROM unnest($2::bigint[], $4::integer[], $5::text[]) AS u(uid, s, k)
+		ON CONFLICT (mailbox, uid) DO UPDATE SET modseq = excluded.modseq, sysflags = excluded.sysflags, keywords = excluded.keywords`
+	)
+	if t, ok := tx.(*ptx); ok && t.begun {
+		// One round trip for the four statements (their arguments are
+		// known: under m's row lock the new MODSEQ is m.hms + 1), and
+		// the blobdata clean-up goes with COMMIT.
+		modseq := m.hms + 1
+		b := &pgx.Batch{}
+		b.Queue(bumpSQL, m.id, 0, -n, -unseen, -deleted, -size)
+		b.Queue(delMessages, m.id, list)
+		b.Queue(delFlags, m.id, list)
+		b.Queue(tombstones, m.id, list, int64(modseq), sys, kws)
+		br := t.SendBatch(ctx, b)
+		blobIDs, err := func() ([]string, error) {
+			defer br.Close()
+			if _, err := br.Exec(); err != nil {
+				return nil, err
+			}
+			brows, err := br.Query()
+			if err != nil {
+				return nil, err
+			}
+			ids, err := pgx.CollectRows(brows, pgx.RowTo[string])
+			if err != nil {
+				return nil, err
+			}
+			return ids, br.Close()
+		}()
+		if err != nil {
+			return nil, nil, err
+		}
+		m.hms = modseq
+		dropInlineAtCommit(t, blobIDs)
+		return uids, expungeChanges(m, uids, modseq), nil
+	}
 	_, modseq, err := bump(ctx, tx, m, 0, -n, -unseen, -deleted, -size)
 	if err != nil {
 		return nil, nil, err
 	}
-	list := int64s(uids)
-	brows, err := tx.Query(ctx, `DELETE FROM messages WHERE mailbox = $1 AND uid = ANY($2) RETURNING blob_id`, m.id, list)
+	brows, err := tx.Query(ctx, delMessages, m.id, list)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -783,28 +836,25 @@ func expungeRows(ctx context.Context, tx pgx.Tx, m *mboxState, rows []flagRow) (
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM msgflags WHERE mailbox = $1 AND uid = ANY($2)`, m.id, list); err != nil {
+	if _, err := tx.Exec(ctx, delFlags, m.id, list); err != nil {
 		return nil, nil, err
 	}
-	sys := make([]int32, len(rows))
-	kws := make([]string, len(rows))
-	for i, r := range rows {
-		sys[i], kws[i] = int32(r.flags.System), encodeKeywords(r.flags.Keywords)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO expunged (mailbox, uid, modseq, sysflags, keywords)
-		SELECT $1, u.uid, $3, u.s, u.k FROM unnest($2::bigint[], $4::integer[], $5::text[]) AS u(uid, s, k)
-		ON CONFLICT (mailbox, uid) DO UPDATE SET modseq = excluded.modseq, sysflags = excluded.sysflags, keywords = excluded.keywords`,
-		m.id, list, int64(modseq), sys, kws); err != nil {
+	if _, err := tx.Exec(ctx, tombstones, m.id, list, int64(modseq), sys, kws); err != nil {
 		return nil, nil, err
 	}
 	if err := dropInline(ctx, tx, blobIDs); err != nil {
 		return nil, nil, err
 	}
-	ch := make([]store.Change, len(rows))
+	return uids, expungeChanges(m, uids, modseq), nil
+}
+
+// expungeChanges are the changes of expungeRows.
+func expungeChanges(m *mboxState, uids []store.UID, modseq store.ModSeq) []store.Change {
+	ch := make([]store.Change, len(uids))
 	for i, u := range uids {
 		ch[i] = store.Change{Kind: store.ChangeExpunged, AccountID: m.account, MailboxID: m.id, UID: u, ModSeq: modseq}
 	}
-	return uids, ch, nil
+	return ch
 }
 
 // Expunge removes the listed messages whatever their flags, or, with nil
@@ -818,23 +868,16 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) 
 	}
 	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		out, ch = nil, nil
-		mbs, err := lockMailboxes(ctx, tx, mailboxID)
-		if err != nil {
-			return err
-		}
 		if uids != nil && len(uids) == 0 {
-			return nil
+			_, err := lockMailboxes(ctx, tx, mailboxID)
+			return err
 		}
-		var rows []flagRow
-		if uids == nil {
-			rows, err = flagRows(ctx, tx, mailboxID, nil, fmt.Sprintf("AND (sysflags & %d) <> 0", store.FlagDeleted))
-		} else {
-			rows, err = flagRows(ctx, tx, mailboxID, uids, "")
-		}
+		// The lock and the read in BEGIN's round trip (ptx).
+		m, rows, err := lockAndFlagRows(ctx, tx, mailboxID, uids, fmt.Sprintf("AND (sysflags & %d) <> 0", store.FlagDeleted))
 		if err != nil {
 			return err
 		}
-		out, ch, err = expungeRows(ctx, tx, mbs[mailboxID], rows)
+		out, ch, err = expungeRows(ctx, tx, m, rows)
 		return err
 	})
 	if err != nil {

@@ -728,6 +728,7 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 		if err != nil {
 			return err
 		}
+		s.lazyCommit(tx) // [storage] sync_flags
 		us := make([]int64, len(changed))
 		sys := make([]int32, len(changed))
 		kws := make([]string, len(changed))
@@ -1027,6 +1028,7 @@ func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, upTo store.UID
 		return rc.first, nil
 	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
+		s.lazyCommit(tx) // [storage] sync_flags
 		return tx.QueryRow(ctx, `WITH o AS (
 			SELECT id, firstrecent, least($2::bigint + 1, uidnext) AS claim FROM mailboxes WHERE id = $1 FOR NO KEY UPDATE
 		), u AS (

@@ -78,6 +78,16 @@ func (t *ptx) deferExec(sql string, args ...any) {
 	t.deferred = append(t.deferred, deferredStmt{sql, args})
 }
 
+// lazyCommit makes the transaction's COMMIT return without waiting for
+// the WAL flush (synchronous_commit off for this transaction only),
+// unless the store's Options.SyncFlags asks for it. For flag changes
+// and \Recent claims only (Options.SyncFlags). tx need not be a ptx.
+func (s *Store) lazyCommit(tx pgx.Tx) {
+	if t, ok := tx.(*ptx); ok && !s.opts.SyncFlags {
+		t.deferExec(`SELECT set_config('synchronous_commit', 'off', true)`)
+	}
+}
+
 // first sends BEGIN and the statement q in one batch; br's first result
 // (BEGIN's) is already read.
 func (t *ptx) first(ctx context.Context, q string, args []any) (pgx.BatchResults, error) {

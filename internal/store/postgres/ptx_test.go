@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -35,7 +36,11 @@ func (c *countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx
 }
 func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 func (c *countingTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	c.add(fmt.Sprintf("batch of %d", d.Batch.Len()))
+	qs := make([]string, len(d.Batch.QueuedQueries))
+	for i, q := range d.Batch.QueuedQueries {
+		qs[i] = q.SQL
+	}
+	c.add(fmt.Sprintf("batch of %d: %s", d.Batch.Len(), strings.Join(qs, "; ")))
 	return ctx
 }
 func (c *countingTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
@@ -49,6 +54,33 @@ func (c *countingTracer) take() (int, []string) {
 	return n, s
 }
 
+// tracedStore opens a store on u whose pool's connections all report
+// to the returned tracer.
+func tracedStore(t *testing.T, u string, o Options) (*Store, *countingTracer) {
+	t.Helper()
+	s, err := Open(context.Background(), u, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	tr := &countingTracer{}
+	cfg, err := pgxpool.ParseConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.Tracer = tr
+	// The session default, whatever the server's (a CI cluster runs
+	// with it off): TestStoreFlagsLazyCommit checks it comes back.
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	traced, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.pool.Close()
+	s.pool = traced
+	return s, tr
+}
+
 // TestPipelinedTx: ptx sends BEGIN with the first statement and the
 // deferred statements with COMMIT, each as one round trip, nothing for
 // an empty transaction, and keeps the transaction semantics: a failing
@@ -56,22 +88,9 @@ func (c *countingTracer) take() (int, []string) {
 // rolls back, and a COMMIT of a transaction PostgreSQL aborted is
 // reported.
 func TestPipelinedTx(t *testing.T) {
-	u := pgtest.Database(t)
-	s := openDB(t, u)
+	s, tr := tracedStore(t, pgtest.Database(t), Options{})
 	ctx := context.Background()
-	tr := &countingTracer{}
-	// The store's pool, with every connection traced.
-	cfg, err := pgxpool.ParseConfig(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ConnConfig.Tracer = tr
-	traced, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.pool.Close()
-	s.pool = traced
+	var err error
 	if _, err := s.pool.Exec(ctx, `CREATE TABLE ptx_t (k int PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +119,7 @@ func TestPipelinedTx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, st := tr.take(); n != 3 || st[0] != "batch of 2" || st[2] != "batch of 2" {
+	if n, st := tr.take(); n != 3 || !strings.HasPrefix(st[0], "batch of 2:") || !strings.HasPrefix(st[2], "batch of 2:") {
 		t.Fatalf("want batch of 2, one statement, batch of 2; got %d: %q", n, st)
 	}
 	count := func() int {
@@ -236,5 +255,51 @@ func TestStoreFlagsPipelinedLock(t *testing.T) {
 	}
 	if mb.HighestModSeq != modseq {
 		t.Fatalf("HIGHESTMODSEQ %d, message's MODSEQ %d: the bump sent with COMMIT and the flags disagree", mb.HighestModSeq, modseq)
+	}
+}
+
+// TestStoreFlagsLazyCommit: with Options.SyncFlags off, a STORE's
+// COMMIT does not wait for the WAL flush (synchronous_commit off for
+// that transaction only, as store/sqlite's flag batches skip the
+// fsync); with it on, it does; other transactions are untouched.
+func TestStoreFlagsLazyCommit(t *testing.T) {
+	for _, sync := range []bool{false, true} {
+		t.Run(fmt.Sprint("sync_flags=", sync), func(t *testing.T) {
+			s, tr := tracedStore(t, pgtest.Database(t), Options{SyncFlags: sync})
+			ctx := context.Background()
+			a, err := s.CreateAccount(ctx, "user", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in, _ := s.Mailbox(ctx, a.ID, "INBOX")
+			uids, _, err := s.AppendMessages(ctx, in.ID, []store.NewMessage{{BlobID: "b", Size: 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr.take()
+			if _, _, _, err := s.StoreFlags(ctx, in.ID, uids, store.FlagsAdd, store.Flags{System: store.FlagSeen}, 0); err != nil {
+				t.Fatal(err)
+			}
+			_, stmts := tr.take()
+			lazy := false
+			for _, q := range stmts {
+				if strings.Contains(q, "synchronous_commit") {
+					lazy = true
+				}
+			}
+			if lazy == sync {
+				t.Fatalf("sync_flags=%v: STORE sent synchronous_commit off: %v (%q)", sync, lazy, stmts)
+			}
+			// SET LOCAL: every pooled connection is back to the default.
+			for range 8 {
+				var v string
+				if err := s.pool.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&v); err != nil {
+					t.Fatal(err)
+				}
+				if v != "on" {
+					t.Fatalf("synchronous_commit %q after the STORE, want on", v)
+				}
+			}
+		})
 	}
 }

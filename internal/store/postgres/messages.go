@@ -359,25 +359,37 @@ func (s *Store) appendRowsAt(ctx context.Context, tx pgx.Tx, m *mboxState, at []
 		}
 		n = int(at[len(at)-1] + 1 - m.uidnext)
 	}
-	first, modseq, err := bump(ctx, tx, m, n, int64(len(msgs)), unseen, deleted, total)
-	if err != nil {
-		return nil, nil, err
-	}
-	// bump just charged the owner's quota (trigger quotas_charge).
-	if err := s.checkQuota(ctx, tx, m.account); err != nil {
-		return nil, nil, err
-	}
-	// bump's quota charge holds the owner's quotas row lock until the
-	// commit: the thread index is read and written by one delivery to
-	// the account at a time.
 	emailIDs := make([]int64, len(msgs))
 	for i := range msgs {
 		emailIDs[i] = emailID(msgs[i].EmailID)
 	}
 	b := &pgx.Batch{}
-	threads, err := assignThreads(ctx, tx, b, m.account, msgs, emailIDs)
-	if err != nil {
-		return nil, nil, err
+	var first store.UID
+	var modseq store.ModSeq
+	var threads []int64
+	if t, ok := tx.(*ptx); ok && t.begun {
+		known, err := s.bumpCheckLookup(ctx, t, m, n, int64(len(msgs)), unseen, deleted, total, msgs)
+		if err != nil {
+			return nil, nil, err
+		}
+		first, modseq = m.uidnext-store.UID(n), m.hms
+		threads = queueThreads(b, m.account, msgs, emailIDs, known)
+	} else {
+		var err error
+		first, modseq, err = bump(ctx, tx, m, n, int64(len(msgs)), unseen, deleted, total)
+		if err != nil {
+			return nil, nil, err
+		}
+		// bump just charged the owner's quota (trigger quotas_charge).
+		if err := s.checkQuota(ctx, tx, m.account); err != nil {
+			return nil, nil, err
+		}
+		// bump's quota charge holds the owner's quotas row lock until
+		// the commit: the thread index is read and written by one
+		// delivery to the account at a time.
+		if threads, err = assignThreads(ctx, tx, b, m.account, msgs, emailIDs); err != nil {
+			return nil, nil, err
+		}
 	}
 	now := encodeTime(s.now())
 	uids := make([]store.UID, len(msgs))
@@ -408,6 +420,64 @@ func (s *Store) appendRowsAt(ctx context.Context, tx pgx.Tx, m *mboxState, at []
 		return nil, nil, err
 	}
 	return uids, ch, nil
+}
+
+// bumpCheckLookup is, for appendRowsAt in a ptx, bump, checkQuota and
+// the thread index lookup in one round trip: PostgreSQL runs them in
+// that order, each later statement with a snapshot taken after the
+// earlier ones (so the quota read sees bump's charge, and the thread
+// index is read under the quotas row lock bump's charge took). Under
+// m's row lock bump's results are known in advance: UIDNEXT + n and
+// HIGHESTMODSEQ + 1; m advances to them.
+func (s *Store) bumpCheckLookup(ctx context.Context, t *ptx, m *mboxState, n int, dMessages, dUnseen, dDeleted, dSize int64, msgs []store.NewMessage) (map[int64]store.ThreadEntry, error) {
+	// RFC 9051 §2.3.1.1: a UID is an nz-number (32 bits).
+	if int64(m.uidnext)+int64(n)-1 > math.MaxUint32 {
+		return nil, fmt.Errorf("%w: UID space of the mailbox exhausted (limit 2^32-1)", store.ErrCannot)
+	}
+	quota := !s.quotaOff.Load()
+	keys := store.ThreadLookupKeys(msgs)
+	b := &pgx.Batch{}
+	b.Queue(bumpSQL, m.id, n, dMessages, dUnseen, dDeleted, dSize)
+	if quota {
+		b.Queue(quotaSelect, m.account)
+	}
+	if len(keys) > 0 {
+		b.Queue(threadLookup, m.account, keys)
+	}
+	br := t.SendBatch(ctx, b)
+	defer br.Close()
+	tag, err := br.Exec()
+	if err != nil {
+		return nil, err
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, store.ErrNoMailbox
+	}
+	if quota {
+		q, err := s.scanQuota(m.account, br.QueryRow())
+		if err != nil {
+			return nil, err
+		}
+		if err := q.Limits.Check(q.Usage); err != nil {
+			return nil, err
+		}
+	}
+	known := map[int64]store.ThreadEntry{}
+	if len(keys) > 0 {
+		rows, err := br.Query()
+		if err != nil {
+			return nil, err
+		}
+		if err := scanThreads(rows, known); err != nil {
+			return nil, err
+		}
+	}
+	if err := br.Close(); err != nil {
+		return nil, err
+	}
+	m.uidnext += store.UID(n)
+	m.hms++
+	return known, nil
 }
 
 // MessageUIDs returns the mailbox row and all its UIDs from one

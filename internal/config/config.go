@@ -227,7 +227,9 @@ type Storage struct {
 	// appends. Off by default: flag changes are then durable against a
 	// crash of barid at once and against power loss with the next
 	// fsynced commit, as with Dovecot's default mail_fsync=optimized.
-	// Appends, expunges and mailbox changes are always fsynced.
+	// Appends, expunges and mailbox changes are always fsynced. On
+	// PostgreSQL, off means flag changes and \Recent claims commit with
+	// synchronous_commit off (postgres.Options.SyncFlags).
 	SyncFlags bool `toml:"sync_flags"`
 	// WALSync says who fsyncs the SQLite WAL: "commit" (default), COMMIT
 	// itself with synchronous=FULL, holding the writer (and every write

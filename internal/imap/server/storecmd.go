@@ -1,6 +1,8 @@
 package server
 
 import (
+	"cmp"
+	"context"
 	"slices"
 	"strings"
 
@@ -165,7 +167,16 @@ func (c *Conn) storeFlags(tag string, uid bool) error {
 	}
 	var wrote []store.UID
 	if !silent || (c.condstore && len(results) > 0) {
-		err = c.srv.cfg.Store.FetchMessages(c.ctx(), c.sel.mbox.ID, uids, store.FieldFlags, func(m *store.Message) error {
+		// The flags to report: the store's results when they cover the
+		// whole set (they are the flags the STORE left, read under its
+		// lock), else read again. Reading again costs a round trip on
+		// a PostgreSQL store (docs/benchmarks.md, "Scale-out: where the
+		// CPU goes").
+		fetch := c.srv.cfg.Store.FetchMessages
+		if len(goneDone) == 0 && len(results)+len(failed) == len(uids) {
+			fetch = resultsFetcher(results)
+		}
+		err = fetch(c.ctx(), c.sel.mbox.ID, uids, store.FieldFlags, func(m *store.Message) error {
 			if isFailed[m.UID] {
 				return nil
 			}
@@ -248,4 +259,21 @@ func (c *Conn) storeRights(op store.FlagOp, flags store.Flags) error {
 		}
 	}
 	return c.needSel(need)
+}
+
+// resultsFetcher serves a FetchMessages of flags from StoreFlags'
+// results: one Message per result, in UID order, as FetchMessages
+// would read them back.
+func resultsFetcher(results []store.StoreResult) func(context.Context, int64, []store.UID, store.Fields, func(*store.Message) error) error {
+	return func(_ context.Context, mailboxID int64, _ []store.UID, _ store.Fields, fn func(*store.Message) error) error {
+		sorted := slices.Clone(results)
+		slices.SortFunc(sorted, func(a, b store.StoreResult) int { return cmp.Compare(a.UID, b.UID) })
+		for _, r := range sorted {
+			m := store.Message{MailboxID: mailboxID, UID: r.UID, ModSeq: r.ModSeq, Flags: r.Flags}
+			if err := fn(&m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }

@@ -49,7 +49,7 @@ func dropInline(ctx context.Context, tx pgx.Tx, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	rows, err := tx.Query(ctx, `SELECT id FROM blobdata WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	rows, err := tx.Query(ctx, lockInline, ids)
 	if err != nil {
 		return err
 	}
@@ -57,9 +57,26 @@ func dropInline(ctx context.Context, tx pgx.Tx, ids []string) error {
 	if err != nil || len(locked) == 0 {
 		return err
 	}
-	_, err = tx.Exec(ctx, `DELETE FROM blobdata b WHERE b.id = ANY($1)
-		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)`, locked)
+	_, err = tx.Exec(ctx, dropUnused, locked)
 	return err
+}
+
+const (
+	lockInline = `SELECT id FROM blobdata WHERE id = ANY($1) ORDER BY id FOR UPDATE`
+	dropUnused = `DELETE FROM blobdata b WHERE b.id = ANY($1)
+		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id)`
+)
+
+// dropInlineAtCommit is dropInline with both statements sent with the
+// transaction's COMMIT (ptx.deferExec). The DELETE, a later statement,
+// still reads with a snapshot taken after the lock, and it only
+// touches rows that exist.
+func dropInlineAtCommit(t *ptx, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	t.deferExec(lockInline, ids)
+	t.deferExec(dropUnused, ids)
 }
 
 // OpenInline returns the bytes of a blob kept in the database, or

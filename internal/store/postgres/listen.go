@@ -72,7 +72,7 @@ func (s *Store) Listen(ctx context.Context, pub Publisher, o ListenOptions) erro
 	if o.Logger == nil {
 		o.Logger = s.log
 	}
-	l := &listener{s: s, pub: pub, o: o, log: o.Logger, accts: map[int64]*acctKnown{}, wake: make(chan struct{}, 1)}
+	l := &listener{s: s, pub: pub, o: o, log: o.Logger, accts: map[int64]*acctKnown{}}
 	s.listening.Store(l)
 	defer s.listening.CompareAndSwap(l, nil)
 	return l.run(ctx)
@@ -106,10 +106,10 @@ func (s *Store) Barrier(ctx context.Context) {
 		return
 	}
 	l.waiters = append(l.waiters, done)
+	stop := l.stopWait
 	l.bmu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
+	if stop != nil {
+		stop() // interrupt the wait for a notification
 	}
 	t := time.NewTimer(barrierWait)
 	defer t.Stop()
@@ -148,13 +148,14 @@ type listener struct {
 	log   *slog.Logger
 	accts map[int64]*acctKnown
 
-	// Barrier's requests: wake interrupts the wait for a notification;
-	// waiters are closed after the next round trip; up says a
-	// listening connection is established.
-	wake    chan struct{}
-	bmu     sync.Mutex
-	waiters []chan struct{}
-	up      bool
+	// Barrier's requests: waiters are closed after the next round
+	// trip; stopWait, while the listener waits for a notification,
+	// interrupts that wait; up says a listening connection is
+	// established.
+	bmu      sync.Mutex
+	waiters  []chan struct{}
+	stopWait context.CancelFunc
+	up       bool
 }
 
 // setUp records whether the listening connection is established; going
@@ -186,7 +187,10 @@ func (l *listener) runBarrier(ctx context.Context, conn *pgx.Conn) error {
 	}()
 	qctx, cancel := context.WithTimeout(ctx, barrierWait)
 	defer cancel()
-	if _, err := conn.Exec(qctx, "SELECT 1"); err != nil {
+	// An empty query: the cheapest round trip there is (no parse, no
+	// plan); PostgreSQL still sends the pending notifications before
+	// its ReadyForQuery.
+	if err := conn.PgConn().Exec(qctx, "").Close(); err != nil {
 		return err
 	}
 	// pgx kept the notifications that came before the result; with a
@@ -267,26 +271,34 @@ func (l *listener) serve(ctx context.Context, conn *pgx.Conn) error {
 				return err
 			}
 		}
+		if !time.Now().Before(nextPoll) {
+			// The poll is due even while Barrier calls keep coming.
+			l.catchUp(ctx)
+			nextPoll = time.Now().Add(l.o.Poll)
+		}
 		wctx, cancel := context.WithDeadline(ctx, nextPoll)
-		stop := make(chan struct{})
-		go func() {
-			select {
-			case <-l.wake: // a Barrier call: stop waiting
-				cancel()
-			case <-stop:
-			}
-		}()
+		l.bmu.Lock()
+		if len(l.waiters) > 0 {
+			l.bmu.Unlock()
+			cancel()
+			continue // serve them first
+		}
+		l.stopWait = cancel // a Barrier call stops the wait
+		l.bmu.Unlock()
 		n, err := conn.WaitForNotification(wctx)
-		close(stop)
+		werr := wctx.Err() // before cancel: why the wait ended
+		l.bmu.Lock()
+		l.stopWait = nil
+		l.bmu.Unlock()
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if wctx.Err() == nil || conn.IsClosed() {
+			if werr == nil || conn.IsClosed() {
 				return err
 			}
-			if !errors.Is(wctx.Err(), context.DeadlineExceeded) {
+			if !errors.Is(werr, context.DeadlineExceeded) {
 				continue // woken for a Barrier (the loop's top serves it)
 			}
 			// The poll's deadline: the connection stays usable.

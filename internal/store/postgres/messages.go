@@ -78,49 +78,114 @@ type flagRow struct {
 	size   int64
 }
 
+const flagRowCols = `SELECT uid, modseq, sysflags, keywords, size FROM msgflags WHERE mailbox = $1 `
+
+// flagRowsRange reads the msgflags rows of one segment of UIDs.
+const flagRowsRange = flagRowCols + `AND uid BETWEEN $2 AND $3 ORDER BY uid`
+
+// scanFlagRows appends to out the rows (closed when done) whose UIDs are
+// in want (nil: all), in UID order.
+func scanFlagRows(rows pgx.Rows, want []store.UID, out *[]flagRow) error {
+	defer rows.Close()
+	k := 0
+	for rows.Next() {
+		var uid, modseq, size int64
+		var sys int32
+		var kw string
+		if err := rows.Scan(&uid, &modseq, &sys, &kw, &size); err != nil {
+			return err
+		}
+		if want != nil {
+			for k < len(want) && want[k] < store.UID(uid) {
+				k++
+			}
+			if k == len(want) || want[k] != store.UID(uid) {
+				continue
+			}
+		}
+		*out = append(*out, flagRow{uid: store.UID(uid), modseq: store.ModSeq(modseq),
+			flags: store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}, size: size})
+	}
+	return rows.Err()
+}
+
 // flagRows reads msgflags rows of the listed messages (nil uids: every
 // message matching where) in the caller's transaction, in UID order.
 func flagRows(ctx context.Context, tx pgx.Tx, mailboxID int64, uids []store.UID, where string) ([]flagRow, error) {
-	const cols = `SELECT uid, modseq, sysflags, keywords, size FROM msgflags WHERE mailbox = $1 `
 	var out []flagRow
-	scan := func(rows pgx.Rows, want []store.UID) error {
-		defer rows.Close()
-		k := 0
-		for rows.Next() {
-			var uid, modseq, size int64
-			var sys int32
-			var kw string
-			if err := rows.Scan(&uid, &modseq, &sys, &kw, &size); err != nil {
-				return err
-			}
-			if want != nil {
-				for k < len(want) && want[k] < store.UID(uid) {
-					k++
-				}
-				if k == len(want) || want[k] != store.UID(uid) {
-					continue
-				}
-			}
-			out = append(out, flagRow{uid: store.UID(uid), modseq: store.ModSeq(modseq),
-				flags: store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}, size: size})
-		}
-		return rows.Err()
-	}
 	if uids == nil {
-		rows, err := tx.Query(ctx, cols+where+` ORDER BY uid`, mailboxID)
+		rows, err := tx.Query(ctx, flagRowCols+where+` ORDER BY uid`, mailboxID)
 		if err != nil {
 			return nil, err
 		}
-		return out, scan(rows, nil)
+		return out, scanFlagRows(rows, nil, &out)
 	}
 	err := segments(uids, func(run []store.UID) error {
-		rows, err := tx.Query(ctx, cols+`AND uid BETWEEN $2 AND $3 ORDER BY uid`, mailboxID, int64(run[0]), int64(run[len(run)-1]))
+		rows, err := tx.Query(ctx, flagRowsRange, mailboxID, int64(run[0]), int64(run[len(run)-1]))
 		if err != nil {
 			return err
 		}
-		return scan(rows, run)
+		return scanFlagRows(rows, run, &out)
 	})
 	return out, err
+}
+
+// lockAndFlagRows is lockMailboxes(mailboxID) then flagRows(uids), in
+// one round trip with the transaction's BEGIN when tx has not begun
+// yet: PostgreSQL runs the pipelined statements in order, so the reads
+// take their snapshots after the lock is held, as when sent one by one.
+// With nil uids it reads the rows matching where, as flagRows does.
+func lockAndFlagRows(ctx context.Context, tx pgx.Tx, mailboxID int64, uids []store.UID, where string) (*mboxState, []flagRow, error) {
+	t, ok := tx.(*ptx)
+	if !ok || t.begun {
+		mbs, err := lockMailboxes(ctx, tx, mailboxID)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows, err := flagRows(ctx, tx, mailboxID, uids, where)
+		return mbs[mailboxID], rows, err
+	}
+	var runs [][]store.UID
+	if uids == nil {
+		runs = [][]store.UID{nil}
+	}
+	segments(uids, func(run []store.UID) error { //nolint:errcheck // fn returns nil
+		runs = append(runs, run)
+		return nil
+	})
+	br, err := t.beginBatch(ctx, func(b *pgx.Batch) {
+		b.Queue(lockMailboxesSQL, []int64{mailboxID})
+		for _, run := range runs {
+			if run == nil {
+				b.Queue(flagRowCols+where+` ORDER BY uid`, mailboxID)
+				continue
+			}
+			b.Queue(flagRowsRange, mailboxID, int64(run[0]), int64(run[len(run)-1]))
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer br.Close()
+	lrows, err := br.Query()
+	if err != nil {
+		return nil, nil, err
+	}
+	mbs, err := scanLocked(lrows, []int64{mailboxID})
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []flagRow
+	for _, run := range runs {
+		rows, err := br.Query()
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := scanFlagRows(rows, run, &out); err != nil {
+			return nil, nil, err
+		}
+	}
+	return mbs[mailboxID], out, br.Close()
 }
 
 // mboxState is the writable part of a mailbox row, read under its lock.
@@ -138,11 +203,18 @@ type mboxState struct {
 // every writer of a mailbox's messages holds until COMMIT: it orders
 // them, on every node, and so the UIDs and MODSEQs they allocate.
 func lockMailboxes(ctx context.Context, tx pgx.Tx, ids ...int64) (map[int64]*mboxState, error) {
-	rows, err := tx.Query(ctx, `SELECT id, account, uidvalidity, uidnext, highestmodseq FROM mailboxes
-		WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, ids)
+	rows, err := tx.Query(ctx, lockMailboxesSQL, ids)
 	if err != nil {
 		return nil, err
 	}
+	return scanLocked(rows, ids)
+}
+
+const lockMailboxesSQL = `SELECT id, account, uidvalidity, uidnext, highestmodseq FROM mailboxes
+		WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`
+
+// scanLocked reads lockMailboxesSQL's rows (and closes them).
+func scanLocked(rows pgx.Rows, ids []int64) (map[int64]*mboxState, error) {
 	defer rows.Close()
 	out := make(map[int64]*mboxState, len(ids))
 	for rows.Next() {
@@ -171,9 +243,7 @@ func lockMailboxes(ctx context.Context, tx pgx.Tx, ids ...int64) (map[int64]*mbo
 // become visible when it commits, after every smaller one.
 func bump(ctx context.Context, tx pgx.Tx, m *mboxState, n int, dMessages, dUnseen, dDeleted, dSize int64) (first store.UID, modseq store.ModSeq, err error) {
 	var next, hms int64
-	err = tx.QueryRow(ctx, `UPDATE mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1,
-		messages = messages + $3, unseen = unseen + $4, deleted = deleted + $5, size = size + $6
-		WHERE id = $1 RETURNING uidnext, highestmodseq`,
+	err = tx.QueryRow(ctx, bumpSQL+` RETURNING uidnext, highestmodseq`,
 		m.id, n, dMessages, dUnseen, dDeleted, dSize).Scan(&next, &hms)
 	if errNoRows(err) {
 		return 0, 0, store.ErrNoMailbox
@@ -189,6 +259,25 @@ func bump(ctx context.Context, tx pgx.Tx, m *mboxState, n int, dMessages, dUnsee
 	first = store.UID(next - int64(n))
 	m.uidnext, m.hms = store.UID(next), store.ModSeq(hms)
 	return first, m.hms, nil
+}
+
+const bumpSQL = `UPDATE mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + 1,
+		messages = messages + $3, unseen = unseen + $4, deleted = deleted + $5, size = size + $6
+		WHERE id = $1`
+
+// bumpAtCommit is bump for a change that adds no message, with the
+// UPDATE sent with COMMIT (ptx.deferExec) instead of on its own: under
+// m's row lock, taken by this transaction, the new MODSEQ can only be
+// m.hms + 1. Without a ptx it is bump.
+func bumpAtCommit(ctx context.Context, tx pgx.Tx, m *mboxState, dUnseen, dDeleted int64) (store.ModSeq, error) {
+	t, ok := tx.(*ptx)
+	if !ok {
+		_, modseq, err := bump(ctx, tx, m, 0, 0, dUnseen, dDeleted, 0)
+		return modseq, err
+	}
+	t.deferExec(bumpSQL, m.id, 0, int64(0), dUnseen, dDeleted, int64(0))
+	m.hms++
+	return m.hms, nil
 }
 
 const (
@@ -270,25 +359,37 @@ func (s *Store) appendRowsAt(ctx context.Context, tx pgx.Tx, m *mboxState, at []
 		}
 		n = int(at[len(at)-1] + 1 - m.uidnext)
 	}
-	first, modseq, err := bump(ctx, tx, m, n, int64(len(msgs)), unseen, deleted, total)
-	if err != nil {
-		return nil, nil, err
-	}
-	// bump just charged the owner's quota (trigger quotas_charge).
-	if err := s.checkQuota(ctx, tx, m.account); err != nil {
-		return nil, nil, err
-	}
-	// bump's quota charge holds the owner's quotas row lock until the
-	// commit: the thread index is read and written by one delivery to
-	// the account at a time.
 	emailIDs := make([]int64, len(msgs))
 	for i := range msgs {
 		emailIDs[i] = emailID(msgs[i].EmailID)
 	}
 	b := &pgx.Batch{}
-	threads, err := assignThreads(ctx, tx, b, m.account, msgs, emailIDs)
-	if err != nil {
-		return nil, nil, err
+	var first store.UID
+	var modseq store.ModSeq
+	var threads []int64
+	if t, ok := tx.(*ptx); ok && t.begun {
+		known, err := s.bumpCheckLookup(ctx, t, m, n, int64(len(msgs)), unseen, deleted, total, msgs)
+		if err != nil {
+			return nil, nil, err
+		}
+		first, modseq = m.uidnext-store.UID(n), m.hms
+		threads = queueThreads(b, m.account, msgs, emailIDs, known)
+	} else {
+		var err error
+		first, modseq, err = bump(ctx, tx, m, n, int64(len(msgs)), unseen, deleted, total)
+		if err != nil {
+			return nil, nil, err
+		}
+		// bump just charged the owner's quota (trigger quotas_charge).
+		if err := s.checkQuota(ctx, tx, m.account); err != nil {
+			return nil, nil, err
+		}
+		// bump's quota charge holds the owner's quotas row lock until
+		// the commit: the thread index is read and written by one
+		// delivery to the account at a time.
+		if threads, err = assignThreads(ctx, tx, b, m.account, msgs, emailIDs); err != nil {
+			return nil, nil, err
+		}
 	}
 	now := encodeTime(s.now())
 	uids := make([]store.UID, len(msgs))
@@ -319,6 +420,64 @@ func (s *Store) appendRowsAt(ctx context.Context, tx pgx.Tx, m *mboxState, at []
 		return nil, nil, err
 	}
 	return uids, ch, nil
+}
+
+// bumpCheckLookup is, for appendRowsAt in a ptx, bump, checkQuota and
+// the thread index lookup in one round trip: PostgreSQL runs them in
+// that order, each later statement with a snapshot taken after the
+// earlier ones (so the quota read sees bump's charge, and the thread
+// index is read under the quotas row lock bump's charge took). Under
+// m's row lock bump's results are known in advance: UIDNEXT + n and
+// HIGHESTMODSEQ + 1; m advances to them.
+func (s *Store) bumpCheckLookup(ctx context.Context, t *ptx, m *mboxState, n int, dMessages, dUnseen, dDeleted, dSize int64, msgs []store.NewMessage) (map[int64]store.ThreadEntry, error) {
+	// RFC 9051 §2.3.1.1: a UID is an nz-number (32 bits).
+	if int64(m.uidnext)+int64(n)-1 > math.MaxUint32 {
+		return nil, fmt.Errorf("%w: UID space of the mailbox exhausted (limit 2^32-1)", store.ErrCannot)
+	}
+	quota := !s.quotaOff.Load()
+	keys := store.ThreadLookupKeys(msgs)
+	b := &pgx.Batch{}
+	b.Queue(bumpSQL, m.id, n, dMessages, dUnseen, dDeleted, dSize)
+	if quota {
+		b.Queue(quotaSelect, m.account)
+	}
+	if len(keys) > 0 {
+		b.Queue(threadLookup, m.account, keys)
+	}
+	br := t.SendBatch(ctx, b)
+	defer br.Close()
+	tag, err := br.Exec()
+	if err != nil {
+		return nil, err
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, store.ErrNoMailbox
+	}
+	if quota {
+		q, err := s.scanQuota(m.account, br.QueryRow())
+		if err != nil {
+			return nil, err
+		}
+		if err := q.Limits.Check(q.Usage); err != nil {
+			return nil, err
+		}
+	}
+	known := map[int64]store.ThreadEntry{}
+	if len(keys) > 0 {
+		rows, err := br.Query()
+		if err != nil {
+			return nil, err
+		}
+		if err := scanThreads(rows, known); err != nil {
+			return nil, err
+		}
+	}
+	if err := br.Close(); err != nil {
+		return nil, err
+	}
+	m.uidnext += store.UID(n)
+	m.hms++
+	return known, nil
 }
 
 // MessageUIDs returns the mailbox row and all its UIDs from one
@@ -588,15 +747,13 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 	uids = sortedUIDs(uids)
 	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		results, failed, ch = nil, nil, nil
-		mbs, err := lockMailboxes(ctx, tx, mailboxID)
-		if err != nil {
+		if len(uids) == 0 {
+			_, err := lockMailboxes(ctx, tx, mailboxID)
 			return err
 		}
-		m := mbs[mailboxID]
-		if len(uids) == 0 {
-			return nil
-		}
-		rows, err := flagRows(ctx, tx, mailboxID, uids, "")
+		// One round trip for BEGIN, the lock and the read; the
+		// writes below go with COMMIT (ptx).
+		m, rows, err := lockAndFlagRows(ctx, tx, mailboxID, uids, "")
 		if err != nil {
 			return err
 		}
@@ -637,10 +794,11 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 		if len(changed) == 0 {
 			return nil
 		}
-		_, modseq, err := bump(ctx, tx, m, 0, 0, dUnseen, dDeleted, 0)
+		modseq, err := bumpAtCommit(ctx, tx, m, dUnseen, dDeleted)
 		if err != nil {
 			return err
 		}
+		s.lazyCommit(tx) // [storage] sync_flags
 		us := make([]int64, len(changed))
 		sys := make([]int32, len(changed))
 		kws := make([]string, len(changed))
@@ -658,9 +816,14 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 				j++
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE msgflags f SET modseq = $2, sysflags = u.s, keywords = u.k
+		const q = `UPDATE msgflags f SET modseq = $2, sysflags = u.s, keywords = u.k
 			FROM unnest($3::bigint[], $4::integer[], $5::text[]) AS u(uid, s, k)
-			WHERE f.mailbox = $1 AND f.uid = u.uid`, mailboxID, int64(modseq), us, sys, kws)
+			WHERE f.mailbox = $1 AND f.uid = u.uid`
+		if t, ok := tx.(*ptx); ok {
+			t.deferExec(q, mailboxID, int64(modseq), us, sys, kws)
+			return nil
+		}
+		_, err = tx.Exec(ctx, q, mailboxID, int64(modseq), us, sys, kws)
 		return err
 	})
 	if err != nil {
@@ -686,12 +849,57 @@ func expungeRows(ctx context.Context, tx pgx.Tx, m *mboxState, rows []flagRow) (
 		uids[i] = r.uid
 	}
 	n := int64(len(rows))
+	list := int64s(uids)
+	sys := make([]int32, len(rows))
+	kws := make([]string, len(rows))
+	for i, r := range rows {
+		sys[i], kws[i] = int32(r.flags.System), encodeKeywords(r.flags.Keywords)
+	}
+	const (
+		delMessages = `DELETE FROM messages WHERE mailbox = $1 AND uid = ANY($2) RETURNING blob_id`
+		delFlags    = `DELETE FROM msgflags WHERE mailbox = $1 AND uid = ANY($2)`
+		tombstones  = `INSERT INTO expunged (mailbox, uid, modseq, sysflags, keywords)
+		SELECT $1, u.uid, $3, u.s, u.k FROM unnest($2::bigint[], $4::integer[], $5::text[]) AS u(uid, s, k)
+		ON CONFLICT (mailbox, uid) DO UPDATE SET modseq = excluded.modseq, sysflags = excluded.sysflags, keywords = excluded.keywords`
+	)
+	if t, ok := tx.(*ptx); ok && t.begun {
+		// One round trip for the four statements (their arguments are
+		// known: under m's row lock the new MODSEQ is m.hms + 1), and
+		// the blobdata clean-up goes with COMMIT.
+		modseq := m.hms + 1
+		b := &pgx.Batch{}
+		b.Queue(bumpSQL, m.id, 0, -n, -unseen, -deleted, -size)
+		b.Queue(delMessages, m.id, list)
+		b.Queue(delFlags, m.id, list)
+		b.Queue(tombstones, m.id, list, int64(modseq), sys, kws)
+		br := t.SendBatch(ctx, b)
+		blobIDs, err := func() ([]string, error) {
+			defer br.Close()
+			if _, err := br.Exec(); err != nil {
+				return nil, err
+			}
+			brows, err := br.Query()
+			if err != nil {
+				return nil, err
+			}
+			ids, err := pgx.CollectRows(brows, pgx.RowTo[string])
+			if err != nil {
+				return nil, err
+			}
+			return ids, br.Close()
+		}()
+		if err != nil {
+			return nil, nil, err
+		}
+		m.hms = modseq
+		dropInlineAtCommit(t, blobIDs)
+		return uids, expungeChanges(m, uids, modseq), nil
+	}
 	_, modseq, err := bump(ctx, tx, m, 0, -n, -unseen, -deleted, -size)
 	if err != nil {
 		return nil, nil, err
 	}
-	list := int64s(uids)
-	brows, err := tx.Query(ctx, `DELETE FROM messages WHERE mailbox = $1 AND uid = ANY($2) RETURNING blob_id`, m.id, list)
+	brows, err := tx.Query(ctx, delMessages, m.id, list)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -699,28 +907,25 @@ func expungeRows(ctx context.Context, tx pgx.Tx, m *mboxState, rows []flagRow) (
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM msgflags WHERE mailbox = $1 AND uid = ANY($2)`, m.id, list); err != nil {
+	if _, err := tx.Exec(ctx, delFlags, m.id, list); err != nil {
 		return nil, nil, err
 	}
-	sys := make([]int32, len(rows))
-	kws := make([]string, len(rows))
-	for i, r := range rows {
-		sys[i], kws[i] = int32(r.flags.System), encodeKeywords(r.flags.Keywords)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO expunged (mailbox, uid, modseq, sysflags, keywords)
-		SELECT $1, u.uid, $3, u.s, u.k FROM unnest($2::bigint[], $4::integer[], $5::text[]) AS u(uid, s, k)
-		ON CONFLICT (mailbox, uid) DO UPDATE SET modseq = excluded.modseq, sysflags = excluded.sysflags, keywords = excluded.keywords`,
-		m.id, list, int64(modseq), sys, kws); err != nil {
+	if _, err := tx.Exec(ctx, tombstones, m.id, list, int64(modseq), sys, kws); err != nil {
 		return nil, nil, err
 	}
 	if err := dropInline(ctx, tx, blobIDs); err != nil {
 		return nil, nil, err
 	}
-	ch := make([]store.Change, len(rows))
+	return uids, expungeChanges(m, uids, modseq), nil
+}
+
+// expungeChanges are the changes of expungeRows.
+func expungeChanges(m *mboxState, uids []store.UID, modseq store.ModSeq) []store.Change {
+	ch := make([]store.Change, len(uids))
 	for i, u := range uids {
 		ch[i] = store.Change{Kind: store.ChangeExpunged, AccountID: m.account, MailboxID: m.id, UID: u, ModSeq: modseq}
 	}
-	return uids, ch, nil
+	return ch
 }
 
 // Expunge removes the listed messages whatever their flags, or, with nil
@@ -734,23 +939,16 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) 
 	}
 	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		out, ch = nil, nil
-		mbs, err := lockMailboxes(ctx, tx, mailboxID)
-		if err != nil {
-			return err
-		}
 		if uids != nil && len(uids) == 0 {
-			return nil
+			_, err := lockMailboxes(ctx, tx, mailboxID)
+			return err
 		}
-		var rows []flagRow
-		if uids == nil {
-			rows, err = flagRows(ctx, tx, mailboxID, nil, fmt.Sprintf("AND (sysflags & %d) <> 0", store.FlagDeleted))
-		} else {
-			rows, err = flagRows(ctx, tx, mailboxID, uids, "")
-		}
+		// The lock and the read in BEGIN's round trip (ptx).
+		m, rows, err := lockAndFlagRows(ctx, tx, mailboxID, uids, fmt.Sprintf("AND (sysflags & %d) <> 0", store.FlagDeleted))
 		if err != nil {
 			return err
 		}
-		out, ch, err = expungeRows(ctx, tx, mbs[mailboxID], rows)
+		out, ch, err = expungeRows(ctx, tx, m, rows)
 		return err
 	})
 	if err != nil {
@@ -900,6 +1098,7 @@ func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, upTo store.UID
 		return rc.first, nil
 	}
 	err = s.write(ctx, func(tx pgx.Tx) error {
+		s.lazyCommit(tx) // [storage] sync_flags
 		return tx.QueryRow(ctx, `WITH o AS (
 			SELECT id, firstrecent, least($2::bigint + 1, uidnext) AS claim FROM mailboxes WHERE id = $1 FOR NO KEY UPDATE
 		), u AS (

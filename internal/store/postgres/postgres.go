@@ -27,6 +27,15 @@ type Options struct {
 	Retries int
 	// Logger receives warnings (retried transactions). nil discards.
 	Logger *slog.Logger
+	// SyncFlags makes flag changes and \Recent claims wait for
+	// PostgreSQL's WAL flush before they are acknowledged, like every
+	// other write ([storage] sync_flags). Off (the default), they
+	// commit with synchronous_commit off, as store/sqlite's flag
+	// batches commit without an fsync: visible to every node at once,
+	// safe against a crash of barid, and durable against a crash of
+	// PostgreSQL or the machine with the next synchronous commit or
+	// within PostgreSQL's wal_writer_delay (200 ms by default).
+	SyncFlags bool
 	// Now is the clock used for created, savedate and UIDVALIDITY.
 	// Default time.Now.
 	Now func() time.Time
@@ -176,7 +185,7 @@ func (s *Store) withRetry(ctx context.Context, txo pgx.TxOptions, fn func(tx pgx
 		return ErrClosed
 	}
 	for attempt := 0; ; attempt++ {
-		err := pgx.BeginTxFunc(ctx, s.pool, txo, fn)
+		err := s.runTx(ctx, txo, fn)
 		code := pgCode(err)
 		if (code != codeSerializationFailure && code != codeDeadlockDetected) || attempt >= s.opts.Retries {
 			return err

@@ -32,24 +32,37 @@ const (
 func assignThreads(ctx context.Context, tx pgx.Tx, b *pgx.Batch, account int64, msgs []store.NewMessage, emailIDs []int64) ([]int64, error) {
 	known := map[int64]store.ThreadEntry{}
 	if keys := store.ThreadLookupKeys(msgs); len(keys) > 0 {
-		rows, err := tx.Query(ctx, `SELECT msgid, thread, owned FROM thread_msgids WHERE account = $1 AND msgid = ANY($2)`, account, keys)
+		rows, err := tx.Query(ctx, threadLookup, account, keys)
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var k int64
-			var e store.ThreadEntry
-			if err := rows.Scan(&k, &e.Thread, &e.Owned); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			known[k] = e
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := scanThreads(rows, known); err != nil {
 			return nil, err
 		}
 	}
+	return queueThreads(b, account, msgs, emailIDs, known), nil
+}
+
+// threadLookup reads the thread index entries of an account's keys.
+const threadLookup = `SELECT msgid, thread, owned FROM thread_msgids WHERE account = $1 AND msgid = ANY($2)`
+
+// scanThreads reads threadLookup's rows into known (and closes them).
+func scanThreads(rows pgx.Rows, known map[int64]store.ThreadEntry) error {
+	defer rows.Close()
+	for rows.Next() {
+		var k int64
+		var e store.ThreadEntry
+		if err := rows.Scan(&k, &e.Thread, &e.Owned); err != nil {
+			return err
+		}
+		known[k] = e
+	}
+	return rows.Err()
+}
+
+// queueThreads assigns the messages' threads from the index entries
+// known and queues the index writes on b.
+func queueThreads(b *pgx.Batch, account int64, msgs []store.NewMessage, emailIDs []int64, known map[int64]store.ThreadEntry) []int64 {
 	threads, writes := store.AssignThreads(msgs, emailIDs, known)
 	for _, w := range writes {
 		q := threadRef
@@ -58,7 +71,7 @@ func assignThreads(ctx context.Context, tx pgx.Tx, b *pgx.Batch, account int64, 
 		}
 		b.Queue(q, account, w.Key, w.Thread)
 	}
-	return threads, nil
+	return threads
 }
 
 // threadBackfillBatch is how many messages one transaction of

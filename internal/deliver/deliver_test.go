@@ -172,7 +172,7 @@ func TestReadUpTo(t *testing.T) {
 				"half":     iotest.HalfReader(bytes.NewReader(src)),
 				"data+EOF": iotest.DataErrReader(bytes.NewReader(src)),
 			} {
-				buf, whole, err := readUpTo(r, limit)
+				buf, whole, err := readUpTo(r, limit, 0)
 				if err != nil {
 					t.Fatalf("limit %d n %d %s: %v", limit, n, name, err)
 				}
@@ -186,10 +186,10 @@ func TestReadUpTo(t *testing.T) {
 		}
 	}
 	boom := errors.New("connection reset")
-	if _, _, err := readUpTo(iotest.TimeoutReader(iotest.OneByteReader(strings.NewReader("ab"))), 10); err == nil {
+	if _, _, err := readUpTo(iotest.TimeoutReader(iotest.OneByteReader(strings.NewReader("ab"))), 10, 0); err == nil {
 		t.Error("a read error was swallowed")
 	}
-	if _, _, err := readUpTo(io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(boom)), 10); !errors.Is(err, boom) {
+	if _, _, err := readUpTo(io.MultiReader(strings.NewReader("abc"), iotest.ErrReader(boom)), 10, 0); !errors.Is(err, boom) {
 		t.Errorf("got %v, want %v", err, boom)
 	}
 }
@@ -270,5 +270,55 @@ func TestMIMELimitNamedInLog(t *testing.T) {
 		if !strings.Contains(logs.String(), "limit=mime_depth") {
 			t.Errorf("inline %d: log does not name mime_depth: %q", inlineMax, logs.String())
 		}
+	}
+}
+
+// TestBlobPreviewFromPrefix: a message too large to be inline gets the
+// same RFC 8970 preview whether its text part lies in the start Prepare
+// read into memory (the preview is computed from it) or runs past it
+// (the preview reads the blob back), and the same as the inline path's
+// computation over the whole message; PrepareFile (no prefix) too.
+func TestBlobPreviewFromPrefix(t *testing.T) {
+	const limit = 4096
+	head := "From: a@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+	attach := "\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		strings.Repeat("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\r\n", 400) + "--b--\r\n"
+	tests := []struct {
+		name string
+		text string
+	}{
+		// The text part ends well inside the first limit+1 bytes.
+		{"text in the prefix", "Short note before the attachment.\r\n"},
+		// Quoted lines first, so the preview's words lie past the prefix.
+		{"text past the prefix", strings.Repeat("> quoted line of an earlier message\r\n", 150) + "The answer comes last.\r\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, limit)
+			msg := []byte(head + tc.text + attach)
+			if len(msg) <= limit {
+				t.Fatalf("message of %d bytes is not over the inline limit", len(msg))
+			}
+			want := e.d.InlineMax
+			e.d.InlineMax = int64(len(msg)) // the inline path, over the whole message
+			ref, err := e.d.Prepare(ctx, bytes.NewReader(msg), 0, store.Flags{}, time.Time{})
+			e.d.InlineMax = want
+			if err != nil || ref.Inline == nil || !ref.HasPreview || ref.Preview == "" {
+				t.Fatalf("reference: %v inline %v preview %q", err, ref != nil && ref.Inline != nil, ref.Preview)
+			}
+			p, err := e.d.Prepare(ctx, iotest.HalfReader(bytes.NewReader(msg)), 0, store.Flags{}, time.Time{})
+			if err != nil || p.Inline != nil {
+				t.Fatalf("Prepare: %v (inline %v)", err, p != nil && p.Inline != nil)
+			}
+			if !p.HasPreview || p.Preview != ref.Preview {
+				t.Errorf("preview %q (%v), want %q", p.Preview, p.HasPreview, ref.Preview)
+			}
+			f, err := e.d.PrepareFile(ctx, bytes.NewReader(msg), 0, store.Flags{}, time.Time{})
+			if err != nil || !f.HasPreview || f.Preview != ref.Preview {
+				t.Errorf("PrepareFile: %v preview %q, want %q", err, f.Preview, ref.Preview)
+			}
+		})
 	}
 }

@@ -414,18 +414,7 @@ func (s *MaildirSource) message(base string, e mdEntry, uid store.UID) *Message 
 		Label: p,
 		// Dovecot's maildir INTERNALDATE is the file's mtime (APPEND
 		// sets it with utime).
-		Open: func() (io.ReadCloser, time.Time, error) {
-			f, err := os.Open(p)
-			if err != nil {
-				return nil, time.Time{}, err
-			}
-			fi, err := f.Stat()
-			if err != nil {
-				f.Close()
-				return nil, time.Time{}, err
-			}
-			return f, fi.ModTime(), nil
-		},
+		Open: func() (io.ReadCloser, time.Time, error) { return openMessage(p) },
 	}
 }
 

@@ -49,13 +49,36 @@ func Analyze(r io.Reader, lim mime.Limits) (*Analysis, error) {
 	if err != nil {
 		return nil, err
 	}
+	return analysed(root, hit, cap.buf), nil
+}
+
+// AnalyzeBytes is Analyze for a message held in memory: its Header is a
+// slice of msg (which the caller must not change afterwards) instead of
+// a copy of the first bytes read, which was as large as the parser's
+// first read, body included.
+func AnalyzeBytes(msg []byte, lim mime.Limits) (*Analysis, error) {
+	if lim.MaxHeaderBytes <= 0 {
+		lim.MaxHeaderBytes = mime.DefaultMaxHeaderBytes
+	}
+	root, hit, err := mime.ParseReport(bytes.NewReader(msg), lim)
+	if err != nil {
+		return nil, err
+	}
+	// What capture would have kept: at most MaxHeaderBytes.
+	return analysed(root, hit, msg[:min(len(msg), lim.MaxHeaderBytes)]), nil
+}
+
+// analysed completes an Analysis from the parsed tree and the message's
+// first bytes (at least its header, or the header's first
+// MaxHeaderBytes).
+func analysed(root *mime.Part, hit string, head []byte) *Analysis {
 	a := &Analysis{Root: root, RawSize: root.HeaderSize + root.BodySize,
 		Size: root.HeaderVSize + root.BodyVSize, LimitReached: hit}
 	hl := root.HeaderSize
-	if hl > int64(len(cap.buf)) {
-		hl = int64(len(cap.buf))
+	if hl > int64(len(head)) {
+		hl = int64(len(head))
 	}
-	a.Header = cap.buf[:hl:hl]
+	a.Header = head[:hl:hl]
 	a.Envelope = Envelope(root.Env)
 	prerender(root)
 	// The rendered BODYSTRUCTURE travels with the tree (annex 0, tagged
@@ -67,7 +90,7 @@ func Analyze(r io.Reader, lim mime.Limits) (*Analysis, error) {
 	a.Structure = root.MarshalAnnex(bs)
 	f := searchtext.FromEnvelope(root.Env)
 	a.Subject, a.From, a.To, a.Cc, a.Bcc, a.SentDate = f.Subject, f.From, f.To, f.Cc, f.Bcc, f.SentDate
-	return a, nil
+	return a
 }
 
 // prerender stores the rendered ENVELOPE of every embedded message in the

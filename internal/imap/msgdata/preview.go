@@ -45,6 +45,10 @@ func Preview(root *mime.Part, blob io.ReaderAt) (string, error) {
 		r = src
 	}
 	var buf bytes.Buffer
+	// Decoding never makes the text longer than its encoded size: with
+	// room for that (and ReadFrom's minimum read), the buffer is
+	// allocated once instead of doubling from 512 bytes.
+	buf.Grow(int(size) + bytes.MinRead)
 	// Undecodable content is used as far as it decoded.
 	_, _ = buf.ReadFrom(io.LimitReader(r, previewReadMax))
 	charset, _ := mime.DecodeParam(p.Params, "charset")

@@ -29,6 +29,7 @@ func main() {
 	out := flag.String("out", "", "maildir root to create")
 	seed := flag.Uint64("seed", 1, "generator seed")
 	inboxOnly := flag.Bool("inbox-only", false, "put every message in INBOX (the bigbox mailbox of docs/benchmarks.md)")
+	fill := flag.Bool("fill", false, "keep the files that exist (a tree made with the same -n and -seed that lost some): write only the missing ones")
 	flag.Parse()
 	if *out == "" {
 		log.Fatal("-out is required")
@@ -55,6 +56,7 @@ func main() {
 		}
 		boxes[i] = &box{dir: d, next: 1}
 	}
+	filled := 0
 	for i := range *n {
 		b := boxes[0]
 		switch k := i % 10; {
@@ -97,14 +99,23 @@ func main() {
 		slices.Sort(info)
 		base := fmt.Sprintf("%d.M%dP1.gen,S=%d,W=%d", m.Date.Unix(), i, len(body), len(m.Body))
 		p := filepath.Join(b.dir, "cur", base+":2,"+string(info))
+		fmt.Fprintf(&b.list, "%d :%s\n", b.next, base)
+		b.next++
+		if *fill {
+			if _, err := os.Stat(p); err == nil {
+				continue
+			}
+			filled++
+		}
 		if err := os.WriteFile(p, body, 0o644); err != nil {
 			log.Fatal(err)
 		}
 		if err := os.Chtimes(p, m.Date, m.Date); err != nil {
 			log.Fatal(err)
 		}
-		fmt.Fprintf(&b.list, "%d :%s\n", b.next, base)
-		b.next++
+	}
+	if *fill {
+		log.Printf("%d missing files written", filled)
 	}
 	for i, b := range boxes {
 		head := fmt.Sprintf("3 V%d N%d G%032x\n", 1600000000+i, b.next, i)

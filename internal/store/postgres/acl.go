@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -59,30 +60,56 @@ func (s *Store) SetACL(ctx context.Context, mailboxID int64, identifier, rights 
 	})
 }
 
-// SharedWith implements store.ACLStore.
-func (s *Store) SharedWith(ctx context.Context, accountID int64, identifiers []string) ([]store.SharedMailbox, error) {
-	if len(identifiers) == 0 {
-		return nil, nil
+// SharedWith implements store.ACLStore: one query reads the entries
+// that apply (the identifiers', the account's stored groups', and their
+// negative forms, through the acl_identifier index) with their
+// mailboxes and owners.
+func (s *Store) SharedWith(ctx context.Context, accountID int64, account string, identifiers []string) ([]store.SharedMailbox, error) {
+	ids := make([]string, 0, 2*len(identifiers))
+	for _, id := range identifiers {
+		ids = append(ids, id, "-"+id)
 	}
-	rows, err := s.query(ctx, `SELECT `+mailboxCols+`, a.name
-		FROM mailboxes m JOIN accounts a ON a.id = m.account
-		WHERE m.account <> $1 AND m.id IN (SELECT mailbox FROM acl WHERE identifier = ANY($2))
-		ORDER BY a.name COLLATE "C", m.name COLLATE "C"`, accountID, identifiers)
+	rows, err := s.query(ctx, `SELECT `+mailboxCols+`, a.name, l.identifier, l.rights
+		FROM acl l JOIN mailboxes m ON m.id = l.mailbox JOIN accounts a ON a.id = m.account
+		WHERE l.identifier = ANY($2::text[] || ARRAY(SELECT p.s || '$' || g.grp
+				FROM groups g CROSS JOIN (VALUES (''), ('-')) AS p(s) WHERE g.account = $3))
+			AND m.account <> $1
+		ORDER BY a.name COLLATE "C", m.name COLLATE "C", l.identifier COLLATE "C"`, accountID, ids, account)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []store.SharedMailbox
+	var cur store.SharedMailbox
 	for rows.Next() {
 		var owner string
-		mb, err := scanMailbox(rows, &owner)
+		var e store.ACLEntry
+		mb, err := scanMailbox(rows, &owner, &e.Identifier, &e.Rights)
 		if err != nil {
 			return nil, err
 		}
-		mb.Subscribed = false // the owner's subscription, not the caller's
-		out = append(out, store.SharedMailbox{Mailbox: *mb, Owner: owner})
+		if mb.ID != cur.Mailbox.ID {
+			out = appendShared(out, cur)
+			mb.Subscribed = false // the owner's subscription, not the caller's
+			cur = store.SharedMailbox{Mailbox: *mb, Owner: owner}
+		}
+		cur.ACL = append(cur.ACL, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return appendShared(out, cur), nil
+}
+
+// appendShared appends sm to out unless it is empty or none of its
+// entries grants anything (only negative ones apply).
+func appendShared(out []store.SharedMailbox, sm store.SharedMailbox) []store.SharedMailbox {
+	for _, e := range sm.ACL {
+		if !strings.HasPrefix(e.Identifier, "-") {
+			return append(out, sm)
+		}
+	}
+	return out
 }
 
 // SetGroupMember implements store.ACLStore.
@@ -108,6 +135,24 @@ func (s *Store) GroupMembers(ctx context.Context) ([]store.GroupMember, error) {
 	for rows.Next() {
 		var g store.GroupMember
 		if err := rows.Scan(&g.Group, &g.Account); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// AccountGroups implements store.ACLStore.
+func (s *Store) AccountGroups(ctx context.Context, account string) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT grp FROM groups WHERE account = $1 ORDER BY grp COLLATE "C"`, account)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
 			return nil, err
 		}
 		out = append(out, g)

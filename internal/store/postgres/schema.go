@@ -387,6 +387,12 @@ CREATE TABLE thread_msgids (
 CREATE TABLE thread_backfill (mailbox bigint NOT NULL, uid bigint NOT NULL);
 INSERT INTO thread_backfill (mailbox, uid) SELECT 0, 0 WHERE EXISTS (SELECT 1 FROM messages);
 `,
+	// 16: the groups of one account (store.ACLStore AccountGroups and
+	// SharedWith, read by every LIST with ACLs on), as store/sqlite's
+	// step 23.
+	`
+CREATE INDEX groups_account ON groups (account, grp);
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

@@ -465,6 +465,12 @@ CREATE TRIGGER fts_msg_insert AFTER INSERT ON messages BEGIN
 	DELETE FROM fts_orphans WHERE blob_id = new.blob_id;
 END;
 `,
+	// 23: the groups of one account (store.ACLStore AccountGroups and
+	// SharedWith, read by every LIST with ACLs on) without scanning
+	// every membership.
+	`
+CREATE INDEX groups_account ON groups (account, grp);
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

@@ -51,8 +51,12 @@ type ACLStore interface {
 	// without (docs/benchmarks.md, issue #13). A mailbox whose only
 	// entries that apply are negative is left out.
 	SharedWith(ctx context.Context, accountID int64, account string, identifiers []string) ([]SharedMailbox, error)
-	// SetGroupMember adds (on) or removes account from group.
-	SetGroupMember(ctx context.Context, group, account string, on bool) error
+	// SetGroupMember adds (on) or removes account from group. When the
+	// membership changed it returns a ChangeACL for every mailbox whose
+	// ACL names "$group" or "-$group" (its rights changed for account),
+	// for the caller to publish as for SetACL; PostgreSQL also sends
+	// them to the other nodes.
+	SetGroupMember(ctx context.Context, group, account string, on bool) ([]Change, error)
 	// GroupMembers lists every stored membership ordered by group, then
 	// account.
 	GroupMembers(ctx context.Context) ([]GroupMember, error)

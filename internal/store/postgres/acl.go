@@ -44,6 +44,10 @@ func (s *Store) SetACL(ctx context.Context, mailboxID int64, identifier, rights 
 		if err != nil {
 			return err
 		}
+		v, err := nextACLVersion(ctx, tx)
+		if err != nil {
+			return err
+		}
 		if rights == "" {
 			_, err = tx.Exec(ctx, `DELETE FROM acl WHERE mailbox = $1 AND identifier = $2`, mailboxID, identifier)
 		} else {
@@ -56,8 +60,33 @@ func (s *Store) SetACL(ctx context.Context, mailboxID int64, identifier, rights 
 		if err != nil {
 			return err
 		}
+		if err := stampACL(ctx, tx, v, []int64{mailboxID}); err != nil {
+			return err
+		}
 		return s.notifyTx(ctx, tx, []store.Change{{Kind: store.ChangeACL, AccountID: account, MailboxID: mailboxID, Name: name}})
 	})
+}
+
+// nextACLVersion takes the next ACL version (listen.go's catch-up of
+// ACL changes): meta's 'aclversion' row stays locked until the
+// transaction ends, so ACL writes commit in version order and a reader
+// that sees version v has seen every change up to v. Taken first, so
+// that every ACL write locks in the same order.
+func nextACLVersion(ctx context.Context, tx pgx.Tx) (int64, error) {
+	var v int64
+	err := tx.QueryRow(ctx, `INSERT INTO meta (key, value) VALUES ('aclversion', 1)
+		ON CONFLICT (key) DO UPDATE SET value = meta.value + 1 RETURNING value`).Scan(&v)
+	return v, err
+}
+
+// stampACL records that the ACL of mailboxes changed at version v.
+func stampACL(ctx context.Context, tx pgx.Tx, v int64, mailboxes []int64) error {
+	if len(mailboxes) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO acl_changes (mailbox, version) SELECT unnest($1::bigint[]), $2
+		ON CONFLICT (mailbox) DO UPDATE SET version = excluded.version`, mailboxes, v)
+	return err
 }
 
 // SharedWith implements store.ACLStore: one query reads the entries
@@ -112,16 +141,49 @@ func appendShared(out []store.SharedMailbox, sm store.SharedMailbox) []store.Sha
 	return out
 }
 
-// SetGroupMember implements store.ACLStore.
-func (s *Store) SetGroupMember(ctx context.Context, group, account string, on bool) error {
-	return s.write(ctx, func(tx pgx.Tx) error {
-		if on {
-			_, err := tx.Exec(ctx, `INSERT INTO groups (grp, account) VALUES ($1, $2) ON CONFLICT DO NOTHING`, group, account)
+// SetGroupMember implements store.ACLStore. The changes go to the
+// other nodes in the same transaction, as SetACL's.
+func (s *Store) SetGroupMember(ctx context.Context, group, account string, on bool) ([]store.Change, error) {
+	var ch []store.Change
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		ch = nil
+		v, err := nextACLVersion(ctx, tx)
+		if err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `DELETE FROM groups WHERE grp = $1 AND account = $2`, group, account)
-		return err
+		q := `DELETE FROM groups WHERE grp = $1 AND account = $2`
+		if on {
+			q = `INSERT INTO groups (grp, account) VALUES ($1, $2) ON CONFLICT DO NOTHING`
+		}
+		tag, err := tx.Exec(ctx, q, group, account)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT DISTINCT m.id, m.account, m.name FROM acl l JOIN mailboxes m ON m.id = l.mailbox
+			WHERE l.identifier = ANY($1) ORDER BY m.id`, []string{"$" + group, "-$" + group})
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			c := store.Change{Kind: store.ChangeACL}
+			if err := rows.Scan(&c.MailboxID, &c.AccountID, &c.Name); err != nil {
+				rows.Close()
+				return err
+			}
+			ch = append(ch, c)
+			ids = append(ids, c.MailboxID)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := stampACL(ctx, tx, v, ids); err != nil {
+			return err
+		}
+		return s.notifyTx(ctx, tx, ch)
 	})
+	return ch, err
 }
 
 // GroupMembers implements store.ACLStore.

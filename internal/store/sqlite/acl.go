@@ -112,15 +112,38 @@ func appendShared(out []store.SharedMailbox, sm store.SharedMailbox) []store.Sha
 }
 
 // SetGroupMember implements store.ACLStore.
-func (s *Store) SetGroupMember(ctx context.Context, group, account string, on bool) error {
-	return s.write(ctx, func(t *wtx) error {
+func (s *Store) SetGroupMember(ctx context.Context, group, account string, on bool) ([]store.Change, error) {
+	var ch []store.Change
+	err := s.write(ctx, func(t *wtx) error {
+		ch = nil
+		q := `DELETE FROM groups WHERE grp = ? AND account = ?`
 		if on {
-			_, err := t.exec(`INSERT OR IGNORE INTO groups (grp, account) VALUES (?, ?)`, group, account)
+			q = `INSERT OR IGNORE INTO groups (grp, account) VALUES (?, ?)`
+		}
+		n, err := t.execN(q, group, account)
+		if err != nil || n == 0 {
 			return err
 		}
-		_, err := t.exec(`DELETE FROM groups WHERE grp = ? AND account = ?`, group, account)
-		return err
+		rows, err := t.query(`SELECT DISTINCT m.id, m.account, m.name FROM acl l JOIN mailboxes m ON m.id = l.mailbox
+			WHERE l.identifier IN (?, ?) ORDER BY m.id`, "$"+group, "-$"+group)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			c := store.Change{Kind: store.ChangeACL}
+			if err := rows.Scan(&c.MailboxID, &c.AccountID, &c.Name); err != nil {
+				return err
+			}
+			ch = append(ch, c)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		t.emit(ch)
+		return nil
 	})
+	return ch, err
 }
 
 // GroupMembers implements store.ACLStore.

@@ -91,11 +91,11 @@ func testACL(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 
 	// Groups.
-	noErr(t, as.SetGroupMember(ctx, "staff", "bob", true))
-	noErr(t, as.SetGroupMember(ctx, "staff", "alice", true))
-	noErr(t, as.SetGroupMember(ctx, "staff", "alice", true))
-	noErr(t, as.SetGroupMember(ctx, "admins", "bob", true))
-	noErr(t, as.SetGroupMember(ctx, "admins", "bob", false))
+	setGroup(t, as, "staff", "bob", true)
+	setGroup(t, as, "staff", "alice", true)
+	setGroup(t, as, "staff", "alice", true)
+	setGroup(t, as, "admins", "bob", true)
+	setGroup(t, as, "admins", "bob", false)
 	gm, err := as.GroupMembers(ctx)
 	noErr(t, err)
 	wantG := []store.GroupMember{{Group: "staff", Account: "alice"}, {Group: "staff", Account: "bob"}}
@@ -109,7 +109,7 @@ func testACL(t *testing.T, open func(t *testing.T) store.Store) {
 	if gs, err := as.AccountGroups(ctx, "alice"); err != nil || !reflect.DeepEqual(gs, []string{"staff"}) {
 		t.Fatalf("AccountGroups(alice) = %v, %v", gs, err)
 	}
-	noErr(t, as.SetGroupMember(ctx, "admins", "alice", true))
+	setGroup(t, as, "admins", "alice", true)
 	if gs, err := as.AccountGroups(ctx, "alice"); err != nil || !reflect.DeepEqual(gs, []string{"admins", "staff"}) {
 		t.Fatalf("AccountGroups(alice) = %v, %v", gs, err)
 	}
@@ -137,7 +137,38 @@ func testACL(t *testing.T, open func(t *testing.T) store.Store) {
 	if sh, _ := as.SharedWith(ctx, a.ID, "nobody", []string{"nobody"}); len(sh) != 0 {
 		t.Fatalf("SharedWith(nobody) = %+v", sh)
 	}
-	noErr(t, as.SetGroupMember(ctx, "admins", "alice", false))
+	// A membership change reports the mailboxes whose ACL names the
+	// group, positive or negative, once each, for live sessions; a
+	// change that changes nothing reports none.
+	aclCh := func(mbs ...*store.Mailbox) []store.Change {
+		var out []store.Change
+		for _, mb := range mbs {
+			out = append(out, store.Change{Kind: store.ChangeACL, AccountID: b.ID, MailboxID: mb.ID, Name: mb.Name})
+		}
+		return out
+	}
+	if ch := setGroup(t, as, "admins", "carol", true); !reflect.DeepEqual(ch, aclCh(team)) {
+		t.Fatalf("SetGroupMember(admins, carol) changes = %+v, want %+v", ch, aclCh(team))
+	}
+	if ch := setGroup(t, as, "admins", "carol", true); len(ch) != 0 {
+		t.Fatalf("SetGroupMember again: changes %+v", ch)
+	}
+	if ch := setGroup(t, as, "staff", "carol", true); !reflect.DeepEqual(ch, aclCh(team, negOnly)) {
+		t.Fatalf("SetGroupMember(staff, carol) changes = %+v, want %+v", ch, aclCh(team, negOnly))
+	}
+	if ch := setGroup(t, as, "unnamed", "carol", true); len(ch) != 0 {
+		t.Fatalf("SetGroupMember of a group no ACL names: changes %+v", ch)
+	}
+	if ch := setGroup(t, as, "staff", "carol", false); !reflect.DeepEqual(ch, aclCh(team, negOnly)) {
+		t.Fatalf("removing carol from staff: changes = %+v", ch)
+	}
+	if ch := setGroup(t, as, "staff", "carol", false); len(ch) != 0 {
+		t.Fatalf("removing a non-member: changes %+v", ch)
+	}
+	setGroup(t, as, "admins", "carol", false)
+	setGroup(t, as, "unnamed", "carol", false)
+
+	setGroup(t, as, "admins", "alice", false)
 	noErr(t, as.SetACL(ctx, team.ID, "$others", ""))
 	noErr(t, as.SetACL(ctx, team.ID, "-$admins", ""))
 	noErr(t, as.SetACL(ctx, team.ID, "$staff", ""))
@@ -147,7 +178,7 @@ func testACL(t *testing.T, open func(t *testing.T) store.Store) {
 	noErr(t, as.SetACL(ctx, again.ID, a.Name, "lr"))
 	noErr(t, as.SetACL(ctx, again.ID, "-"+a.Name, "w"))
 	noErr(t, as.SetACL(ctx, again.ID, "anyone", "l"))
-	noErr(t, as.SetGroupMember(ctx, "staff", a.Name, true))
+	setGroup(t, as, "staff", a.Name, true)
 	noErr(t, s.DeleteAccount(ctx, a.ID))
 	if es := acl(again.ID); len(es) != 1 || es[0].Identifier != "anyone" {
 		t.Fatalf("ACL after the account's deletion: %v", es)
@@ -157,4 +188,11 @@ func testACL(t *testing.T, open func(t *testing.T) store.Store) {
 	if !reflect.DeepEqual(gm, wantG) {
 		t.Fatalf("groups after the account's deletion: %v", gm)
 	}
+}
+
+func setGroup(t *testing.T, as store.ACLStore, group, account string, on bool) []store.Change {
+	t.Helper()
+	ch, err := as.SetGroupMember(context.Background(), group, account, on)
+	noErr(t, err)
+	return ch
 }

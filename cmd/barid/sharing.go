@@ -35,6 +35,10 @@ const groupUsage = `Usage: barid group <add|del|list> [--data DIR] [--config FIL
   add GROUP USER   make USER a member of GROUP ($GROUP in ACLs)
   del GROUP USER   remove USER from GROUP
   list             list members (stored and from [groups] in the config)
+
+add and del go through the running server when one answers on the
+control socket, so that its sessions whose rights change hear it at
+once (docs/sharing.md "Live changes").
 `
 
 // sharedSeenEntry is the mailbox METADATA entry that makes \Seen shared

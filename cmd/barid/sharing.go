@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"barid/internal/admin"
 	"barid/internal/app"
 	"barid/internal/mailbox"
 	"barid/internal/store"
@@ -34,6 +35,10 @@ const groupUsage = `Usage: barid group <add|del|list> [--data DIR] [--config FIL
   add GROUP USER   make USER a member of GROUP ($GROUP in ACLs)
   del GROUP USER   remove USER from GROUP
   list             list members (stored and from [groups] in the config)
+
+add and del go through the running server when one answers on the
+control socket, so that its sessions whose rights change hear it at
+once (docs/sharing.md "Live changes").
 `
 
 // sharedSeenEntry is the mailbox METADATA entry that makes \Seen shared
@@ -172,6 +177,14 @@ func runGroup(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 0
 	}
 	verb := args[0]
+	if verb == "add" || verb == "del" {
+		// Through the running server when one answers, so that its
+		// sessions hear the change at once (docs/sharing.md "Live
+		// changes"); else on the data folder below.
+		if rc, done := groupViaServer(args, stderr); done {
+			return rc
+		}
+	}
 	d, svc, rest, rc := openSharing(ctx, "group "+verb, groupUsage, args[1:], stdout, stderr, nil)
 	if rc >= 0 {
 		return rc
@@ -201,4 +214,38 @@ func runGroup(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	return 0
+}
+
+// groupViaServer runs "barid group add|del" over the running server's
+// control socket (op group.set). done is false when no server answers
+// (or the arguments are for runGroup to refuse): the caller then works
+// on the data folder.
+func groupViaServer(args []string, stderr io.Writer) (rc int, done bool) {
+	fs, df := dataFlagSet("group "+args[0], groupUsage, io.Discard)
+	rest, err := parseArgs(fs, args[1:])
+	if err != nil || len(rest) != 2 {
+		return 0, false
+	}
+	cfg, err := df.load()
+	if err != nil {
+		return 0, false
+	}
+	path := cfg.ControlSocket()
+	if path == "" {
+		return 0, false
+	}
+	cl, err := admin.Dial(path)
+	if err != nil {
+		return 0, false
+	}
+	defer cl.Close()
+	resp, err := cl.Call(admin.Request{Op: "group.set", Group: rest[0], User: rest[1], Add: args[0] == "add"})
+	if err == nil && !resp.OK {
+		err = errors.New(resp.Error)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "barid:", err)
+		return 1, true
+	}
+	return 0, true
 }

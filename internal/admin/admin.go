@@ -256,6 +256,14 @@ func (s *Service) Subscribe(ctx context.Context, user, name string, on bool) err
 	return cliError(s.mailboxes().SetSubscribed(ctx, u, name, on))
 }
 
+// SetGroupMember adds (add) or removes account from a stored group
+// ("$group" in ACLs); through the running server's mailbox service its
+// sessions hear it at once, as after SETACL (docs/sharing.md "Live
+// changes").
+func (s *Service) SetGroupMember(ctx context.Context, group, account string, add bool) error {
+	return cliError(s.mailboxes().SetGroupMember(ctx, group, account, add))
+}
+
 // Search returns the UIDs of the messages of user's mailbox that match
 // query, IMAP SEARCH syntax with relative dates (ExpandDates).
 func (s *Service) Search(ctx context.Context, user, box, query string) ([]store.UID, error) {

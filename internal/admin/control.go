@@ -31,6 +31,8 @@ import (
 //	< {"ok":true,"count":1}
 //	> {"op":"mailbox.create","user":"alice","mailbox":"Lists/go"}
 //	< {"ok":true}
+//	> {"op":"group.set","group":"staff","user":"alice","add":true}
+//	< {"ok":true}
 //	> {"op":"nonsense"}
 //	< {"ok":false,"error":"unknown op \"nonsense\""}
 //
@@ -61,6 +63,8 @@ type Request struct {
 	Text       string `json:"text,omitempty"`        // kick: the BYE text
 	Kind       string `json:"kind,omitempty"`        // import: "maildir" or "mbox"
 	Path       string `json:"path,omitempty"`        // import: absolute path, read by the server
+	Group      string `json:"group,omitempty"`       // group.set: the group, User the member
+	Add        bool   `json:"add,omitempty"`         // group.set: true adds, false removes
 }
 
 // Response is the answer to one Request.
@@ -232,6 +236,8 @@ func (c *Control) do(ctx context.Context, req Request) Response {
 		err = c.Svc.RenameMailbox(ctx, req.User, req.Mailbox, req.NewName)
 	case "mailbox.subscribe":
 		err = c.Svc.Subscribe(ctx, req.User, req.Mailbox, req.Subscribe)
+	case "group.set":
+		err = c.Svc.SetGroupMember(ctx, req.Group, req.User, req.Add)
 	case "expunge":
 		var uids []store.UID
 		uids, err = c.Svc.Expunge(ctx, req.User, req.Mailbox, req.Query)

@@ -161,7 +161,9 @@ func TestStoreCopyResume(t *testing.T) {
 	noErr(src.SetMetadata(ctx, alice.ID, 0, []store.MetadataEntry{{Name: "/private/comment", Value: []byte("mine")}}, store.MetadataLimits{}))
 	noErr(src.SetMetadata(ctx, alice.ID, lists.ID, []store.MetadataEntry{{Name: "/shared/comment", Value: []byte("lists")}}, store.MetadataLimits{}))
 	noErr(src.SetACL(ctx, lists.ID, "$staff", "lr"))
-	noErr(src.SetGroupMember(ctx, "staff", "alice", true))
+	if _, err := src.SetGroupMember(ctx, "staff", "alice", true); err != nil {
+		t.Fatal(err)
+	}
 	noErr(src.AddAlias(ctx, "info@example.org", alice.ID))
 	noErr(src.PutSieveScript(ctx, alice.ID, "main", []byte("keep;\r\n"), 0))
 	noErr(src.SetActiveSieveScript(ctx, alice.ID, "main"))

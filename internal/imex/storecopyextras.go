@@ -176,7 +176,8 @@ func (c *StoreCopier) global(ctx context.Context, idMap map[int64]int64, st *Cop
 				return err
 			}
 			for _, m := range gm {
-				if err := da.SetGroupMember(ctx, m.Group, m.Account, true); err != nil {
+				// No session runs on the target yet: its changes go nowhere.
+				if _, err := da.SetGroupMember(ctx, m.Group, m.Account, true); err != nil {
 					return fmt.Errorf("group %s: %w", m.Group, err)
 				}
 				st.Extras["group memberships"]++

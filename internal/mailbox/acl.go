@@ -208,7 +208,9 @@ func (s *Service) MyRights(ctx context.Context, u User, name string) (*Ref, erro
 	return s.Resolve(ctx, u, name, 0)
 }
 
-// SetGroupMember adds or removes a stored group member.
+// SetGroupMember adds or removes a stored group member and tells live
+// sessions (docs/sharing.md "Live changes"): a store.ChangeACL for
+// each mailbox whose ACL names the group, when the membership changed.
 func (s *Service) SetGroupMember(ctx context.Context, group, account string, on bool) error {
 	group = strings.TrimPrefix(group, "$")
 	if group == "" || strings.ContainsAny(group, " \t\r\n") {
@@ -217,7 +219,14 @@ func (s *Service) SetGroupMember(ctx context.Context, group, account string, on 
 	if s.acl == nil {
 		return &Error{KindCannot, "Groups are not supported by this store"}
 	}
-	return s.acl.SetGroupMember(ctx, group, store.NormalizeAccountName(account), on)
+	ch, err := s.acl.SetGroupMember(ctx, group, store.NormalizeAccountName(account), on)
+	if err != nil {
+		return err
+	}
+	// The member's rights changed on every mailbox whose ACL names the
+	// group: sessions work theirs out again, as after SETACL.
+	s.publish(ctx, ch)
+	return nil
 }
 
 // GroupMembers lists stored and configured members, group by group.

@@ -23,10 +23,11 @@ const (
 type Kind uint8
 
 const (
-	KindCannot Kind = iota + 1 // can never succeed: [CANNOT]
-	KindLimit                  // a named limit: [LIMIT]
-	KindExists                 // [ALREADYEXISTS]
-	KindNoPerm                 // the ACL forbids it: [NOPERM]
+	KindCannot      Kind = iota + 1 // can never succeed: [CANNOT]
+	KindLimit                       // a named limit: [LIMIT]
+	KindExists                      // [ALREADYEXISTS]
+	KindNoPerm                      // the ACL forbids it: [NOPERM]
+	KindNonexistent                 // not there (a quota root): [NONEXISTENT]
 )
 
 // Error is a refusal by a mailbox rule, with a text for the client.

@@ -273,7 +273,7 @@ func (s *Service) Rights(ctx context.Context, u User, mb *store.Mailbox) (Rights
 	groupsRead := false
 	var pos, neg Rights
 	for _, e := range entries {
-		id, negative := strings.CutPrefix(e.Identifier, "-")
+		id, _ := strings.CutPrefix(e.Identifier, "-")
 		match := false
 		switch {
 		case id == "anyone", id == "authenticated":
@@ -289,39 +289,51 @@ func (s *Service) Rights(ctx context.Context, u User, mb *store.Mailbox) (Rights
 		default:
 			match = store.NormalizeAccountName(id) == u.Name
 		}
-		if !match {
-			continue
-		}
-		r, _ := ParseRights(e.Rights)
-		if negative {
-			neg |= r
-		} else {
-			pos |= r
+		if match {
+			addEntry(&pos, &neg, e)
 		}
 	}
 	return pos &^ neg, nil
+}
+
+// addEntry adds an entry that applies to the user to the positive or
+// the negative rights (RFC 4314 §2).
+func addEntry(pos, neg *Rights, e store.ACLEntry) {
+	r, _ := ParseRights(e.Rights)
+	if strings.HasPrefix(e.Identifier, "-") {
+		*neg |= r
+	} else {
+		*pos |= r
+	}
+}
+
+// configGroups lists the [groups] of the configuration account is in.
+func (s *Service) configGroups(account string) []string {
+	var out []string
+	for g, ms := range s.cfg.Groups {
+		for _, m := range ms {
+			if store.NormalizeAccountName(m) == account {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // GroupsOf lists the groups account belongs to: [groups] in the
 // configuration and `barid group add`.
 func (s *Service) GroupsOf(ctx context.Context, account string) ([]string, error) {
 	account = store.NormalizeAccountName(account)
-	var out []string
-	for g, ms := range s.cfg.Groups {
-		for _, m := range ms {
-			if store.NormalizeAccountName(m) == account {
-				out = append(out, g)
-			}
-		}
-	}
+	out := s.configGroups(account)
 	if s.acl != nil {
-		ms, err := s.acl.GroupMembers(ctx)
+		gs, err := s.acl.AccountGroups(ctx, account)
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range ms {
-			if m.Account == account && !slices.Contains(out, m.Group) {
-				out = append(out, m.Group)
+		for _, g := range gs {
+			if !slices.Contains(out, g) {
+				out = append(out, g)
 			}
 		}
 	}
@@ -347,27 +359,31 @@ func (s *Service) List(ctx context.Context, u User) ([]Ref, error) {
 	if s.acl == nil {
 		return out, nil
 	}
+	// One query finds the mailboxes and the entries that apply to u:
+	// its name, anyone, authenticated, its groups (the store adds those
+	// it keeps), each also negative (docs/benchmarks.md, issue #13).
 	ids := []string{u.Name, "anyone", "authenticated"}
-	groups, err := s.GroupsOf(ctx, u.Name)
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range groups {
+	for _, g := range s.configGroups(u.Name) {
 		ids = append(ids, "$"+g)
 	}
-	shared, err := s.acl.SharedWith(ctx, u.ID, ids)
+	shared, err := s.acl.SharedWith(ctx, u.ID, u.Name, ids)
 	if err != nil {
 		return nil, err
 	}
 	for i := range shared {
-		ref, err := s.ref(ctx, u, shared[i].Owner, &shared[i].Mailbox, RightLookup)
-		if errors.Is(err, store.ErrNoMailbox) || IsNoPerm(err) {
+		sh := &shared[i]
+		var pos, neg Rights
+		for _, e := range sh.ACL {
+			addEntry(&pos, &neg, e)
+		}
+		r := pos &^ neg
+		if r&RightLookup == 0 {
 			continue
 		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *ref)
+		ref := Ref{Mailbox: sh.Mailbox, Local: sh.Mailbox.Name, Owner: sh.Owner, Rights: r}
+		ref.Name = s.visibleName(sh.Owner, sh.Mailbox.Name)
+		ref.Subscribed = false
+		out = append(out, ref)
 	}
 	return out, nil
 }

@@ -13,10 +13,15 @@ type ACLEntry struct {
 }
 
 // SharedMailbox is a mailbox of another account reached through an ACL
-// entry, with the name of the account that owns it.
+// entry, with the name of the account that owns it and the entries of
+// its ACL that apply to the caller (see ACLStore.SharedWith).
 type SharedMailbox struct {
 	Mailbox Mailbox
 	Owner   string
+	// ACL holds the mailbox's entries that apply, ordered by
+	// identifier: those of the identifiers asked for, of the account's
+	// stored groups ("$g"), and of both with "-" (negative rights).
+	ACL []ACLEntry
 }
 
 // GroupMember is one member of a group (the "$name" ACL identifiers,
@@ -37,12 +42,25 @@ type ACLStore interface {
 	// ErrNoMailbox if the mailbox does not exist.
 	SetACL(ctx context.Context, mailboxID int64, identifier, rights string) error
 	// SharedWith returns the mailboxes of accounts other than accountID
-	// that have an ACL entry for one of identifiers, with their owners,
-	// ordered by owner and name. The caller works out the rights.
-	SharedWith(ctx context.Context, accountID int64, identifiers []string) ([]SharedMailbox, error)
-	// SetGroupMember adds (on) or removes account from group.
-	SetGroupMember(ctx context.Context, group, account string, on bool) error
+	// that have an ACL entry for one of identifiers or for "$g", g a
+	// group that account (an account name) belongs to in the store
+	// (SetGroupMember), with their owners, ordered by owner and name.
+	// Each comes with the entries that apply (SharedMailbox.ACL), so
+	// that the caller works out the rights without reading the ACL or
+	// the groups again: LIST costs one query more with ACLs than
+	// without (docs/benchmarks.md, issue #13). A mailbox whose only
+	// entries that apply are negative is left out.
+	SharedWith(ctx context.Context, accountID int64, account string, identifiers []string) ([]SharedMailbox, error)
+	// SetGroupMember adds (on) or removes account from group. When the
+	// membership changed it returns a ChangeACL for every mailbox whose
+	// ACL names "$group" or "-$group" (its rights changed for account),
+	// for the caller to publish as for SetACL; PostgreSQL also sends
+	// them to the other nodes.
+	SetGroupMember(ctx context.Context, group, account string, on bool) ([]Change, error)
 	// GroupMembers lists every stored membership ordered by group, then
 	// account.
 	GroupMembers(ctx context.Context) ([]GroupMember, error)
+	// AccountGroups lists the stored groups account (a name) belongs
+	// to, sorted: what rights need, without reading every membership.
+	AccountGroups(ctx context.Context, account string) ([]string, error)
 }

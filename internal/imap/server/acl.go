@@ -43,6 +43,8 @@ func mailboxError(err error) (*imap.Error, bool) {
 		code = imap.CodeAlreadyExists
 	case mailbox.KindNoPerm:
 		code = imap.CodeNoPerm
+	case mailbox.KindNonexistent:
+		code = imap.CodeNonExistent
 	}
 	return &imap.Error{Type: "NO", Code: code, Text: me.Text}, true
 }

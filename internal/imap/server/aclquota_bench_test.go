@@ -17,7 +17,9 @@ import (
 // storage limit so every APPEND is checked before the "+" and in the
 // store's transaction) and one with [sharing] acl = false and [quota]
 // enforce = false; each has one logged-in connection on 200 messages,
-// and another user shares a folder with it (ignored with ACLs off).
+// and another user shares a folder with it (ignored with ACLs off,
+// where the user has an own folder of the same name instead, so that
+// LIST answers the same lines on both sides).
 // The mix: SELECT, FETCH, UID SEARCH, two STOREs, STATUS, LIST, APPEND,
 // and STORE and EXPUNGE of the appended message (so the mailbox stays
 // the same size). The two sides take turns, so the load of a shared
@@ -49,6 +51,15 @@ func BenchmarkACLQuotaMix(b *testing.B) {
 		}
 		if err := st.(store.ACLStore).SetACL(ctx, team.ID, "mix", "lrs"); err != nil {
 			b.Fatal(err)
+		}
+		if !on {
+			// With ACLs off "Other Users/…" is an ordinary personal
+			// name: give the user the folder under the name it has
+			// on the other side, so that both LISTs answer the same
+			// lines and the difference is the access control's.
+			if _, _, err := st.CreateMailbox(ctx, acct.ID, "Other Users/owner/Team", ""); err != nil {
+				b.Fatal(err)
+			}
 		}
 		c := ts.dial()
 		c.t = b

@@ -1,10 +1,10 @@
 package server
 
 import (
-	"errors"
 	"strings"
 
 	"barid/internal/imap"
+	"barid/internal/mailbox"
 	"barid/internal/store"
 )
 
@@ -13,9 +13,11 @@ import (
 // shown in units of 1024 octets, rounded up as Dovecot does) and
 // MESSAGE. The session's own root is named "User quota", as Dovecot
 // names it; another account's root is "#user/NAME" (RFC 9208 §4.1.2's
-// example naming), visible to quota admins and, once folders are
-// shared, to the users of that account's mailboxes. Usage is charged to
-// the account that owns a mailbox, whoever writes to it.
+// example naming): the public folders' owner's for everyone, any
+// account's for quota admins. Usage is charged to the account that
+// owns a mailbox, whoever writes to it. The handlers only parse and
+// render: which account a name or a root means, and its quota, come
+// from the mailbox service (internal/mailbox quota.go).
 
 // QuotaConfig is the IMAP side of [quota].
 type QuotaConfig struct {
@@ -31,12 +33,6 @@ const ownQuotaRoot = "User quota"
 const otherQuotaRootPrefix = "#user/"
 
 var errNoQuotaRoot = &imap.Error{Type: "NO", Code: imap.CodeNonExistent, Text: "Quota root doesn't exist"}
-
-// quotas returns the store's quota interface, nil when it has none.
-func (c *Conn) quotas() store.Quotas {
-	q, _ := c.srv.cfg.Store.(store.Quotas)
-	return q
-}
 
 // isQuotaAdmin reports whether the session's user is in [quota] admins.
 func (c *Conn) isQuotaAdmin() bool {
@@ -54,7 +50,7 @@ func (c *Conn) isQuotaAdmin() bool {
 // quotaCapabilities are RFC 9208 §3's capabilities; QUOTASET only for
 // those who may use SETQUOTA (§4.1.3).
 func (c *Conn) quotaCapabilities() []string {
-	if c.quotas() == nil {
+	if !c.mailboxes().Quotas() {
 		return nil
 	}
 	caps := []string{"QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE"}
@@ -65,28 +61,24 @@ func (c *Conn) quotaCapabilities() []string {
 }
 
 // quotaRootName is the root of an account as this session names it.
-func (c *Conn) quotaRootName(a *store.Account) string {
+func (c *Conn) quotaRootName(a mailbox.User) string {
 	if a.ID == c.account.ID {
 		return ownQuotaRoot
 	}
 	return otherQuotaRootPrefix + a.Name
 }
 
-// resolveQuotaRoot maps a root name to its account, or errNoQuotaRoot;
-// another account's root only for a quota admin.
-func (c *Conn) resolveQuotaRoot(root string) (*store.Account, error) {
+// resolveQuotaRoot maps a root name to its account (the mailbox
+// service decides whose the session may see), or errNoQuotaRoot.
+func (c *Conn) resolveQuotaRoot(root string) (mailbox.User, error) {
 	if root == ownQuotaRoot {
-		return c.account, nil
+		return c.user(), nil
 	}
 	name, ok := strings.CutPrefix(root, otherQuotaRootPrefix)
-	if !ok || !c.isQuotaAdmin() {
-		return nil, errNoQuotaRoot
+	if !ok {
+		return mailbox.User{}, errNoQuotaRoot
 	}
-	a, err := c.srv.cfg.Store.Account(c.ctx(), store.NormalizeAccountName(name))
-	if errors.Is(err, store.ErrNoAccount) {
-		return nil, errNoQuotaRoot
-	}
-	return a, err
+	return c.mailboxes().QuotaAccount(c.ctx(), c.user(), name, c.isQuotaAdmin())
 }
 
 // writeQuota writes "* QUOTA root (STORAGE used limit MESSAGE used
@@ -123,15 +115,14 @@ func handleGetQuota(c *Conn, tag string) error {
 	if !c.dec.ExpectSP() || !c.dec.ExpectAString(&root) || !c.dec.ExpectCRLF() {
 		return c.dec.Err()
 	}
-	qs := c.quotas()
-	if qs == nil {
+	if !c.mailboxes().Quotas() {
 		return errNoQuotaRoot
 	}
 	a, err := c.resolveQuotaRoot(root)
 	if err != nil {
 		return err
 	}
-	q, err := qs.Quota(c.ctx(), a.ID)
+	q, err := c.mailboxes().Quota(c.ctx(), a.ID)
 	if err != nil {
 		return err
 	}
@@ -140,8 +131,10 @@ func handleGetQuota(c *Conn, tag string) error {
 }
 
 // RFC 9208 §4.1.2 GETQUOTAROOT mailbox: the root of the account that
-// owns the mailbox. A name that does not exist (yet) is the session's
-// own account's, as in Dovecot.
+// owns the mailbox. A personal name that does not exist (yet) is the
+// session's own account's, as in Dovecot; another user's folder is
+// refused ("Not showing other users' quota.", Dovecot's answer, the
+// same whether or not it exists) except to quota admins.
 func handleGetQuotaRoot(c *Conn, tag string) error {
 	if !c.dec.ExpectSP() {
 		return c.dec.Err()
@@ -153,24 +146,19 @@ func handleGetQuotaRoot(c *Conn, tag string) error {
 	if !c.dec.ExpectCRLF() {
 		return c.dec.Err()
 	}
-	qs := c.quotas()
-	owner := c.account
-	if mb, err := c.srv.cfg.Store.Mailbox(c.ctx(), c.account.ID, name); err == nil && mb.AccountID != c.account.ID {
-		if owner, err = c.srv.cfg.Store.AccountByID(c.ctx(), mb.AccountID); err != nil {
-			return err
-		}
-	} else if err != nil && !errors.Is(err, store.ErrNoMailbox) {
+	owner, err := c.mailboxes().QuotaOwner(c.ctx(), c.user(), name, c.isQuotaAdmin())
+	if err != nil {
 		return err
 	}
 	c.enc.RawString("* QUOTAROOT ")
 	c.writeMailboxName(name)
-	if qs == nil {
+	if !c.mailboxes().Quotas() {
 		c.enc.CRLF()
 		return c.ok(tag, "", "Getquotaroot completed.")
 	}
 	root := c.quotaRootName(owner)
 	c.enc.SP().AString(root).CRLF()
-	q, err := qs.Quota(c.ctx(), owner.ID)
+	q, err := c.mailboxes().Quota(c.ctx(), owner.ID)
 	if err != nil {
 		return err
 	}
@@ -221,18 +209,17 @@ func handleSetQuota(c *Conn, tag string) error {
 		// RFC 9208 §4.1.3: a resource the root does not support.
 		return &imap.Error{Type: "NO", Code: imap.CodeCannot, Text: "Unsupported quota resource: " + unknown}
 	}
-	qs := c.quotas()
-	if qs == nil {
+	if !c.mailboxes().Quotas() {
 		return errNoQuotaRoot
 	}
 	a, err := c.resolveQuotaRoot(root)
 	if err != nil {
 		return err
 	}
-	if err := qs.SetQuotaLimits(c.ctx(), a.ID, set); err != nil {
+	if err := c.mailboxes().SetQuotaLimits(c.ctx(), a.ID, set); err != nil {
 		return err
 	}
-	q, err := qs.Quota(c.ctx(), a.ID)
+	q, err := c.mailboxes().Quota(c.ctx(), a.ID)
 	if err != nil {
 		return err
 	}
@@ -258,12 +245,8 @@ type appendQuota struct {
 // beginAppendQuota arms the pre-check for an APPEND into mb: the
 // mailbox owner's quota, read once. nil when there is no limit.
 func (c *Conn) beginAppendQuota(mb *store.Mailbox) (*appendQuota, error) {
-	qs := c.quotas()
-	if qs == nil {
-		return nil, nil
-	}
-	q, err := qs.Quota(c.ctx(), mb.AccountID)
-	if err != nil {
+	q, err := c.mailboxes().Quota(c.ctx(), mb.AccountID)
+	if err != nil || q == nil {
 		return nil, err
 	}
 	if q.Limits.Storage <= 0 && q.Limits.Messages <= 0 {

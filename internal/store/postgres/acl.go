@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -43,6 +44,10 @@ func (s *Store) SetACL(ctx context.Context, mailboxID int64, identifier, rights 
 		if err != nil {
 			return err
 		}
+		v, err := nextACLVersion(ctx, tx)
+		if err != nil {
+			return err
+		}
 		if rights == "" {
 			_, err = tx.Exec(ctx, `DELETE FROM acl WHERE mailbox = $1 AND identifier = $2`, mailboxID, identifier)
 		} else {
@@ -55,46 +60,130 @@ func (s *Store) SetACL(ctx context.Context, mailboxID int64, identifier, rights 
 		if err != nil {
 			return err
 		}
+		if err := stampACL(ctx, tx, v, []int64{mailboxID}); err != nil {
+			return err
+		}
 		return s.notifyTx(ctx, tx, []store.Change{{Kind: store.ChangeACL, AccountID: account, MailboxID: mailboxID, Name: name}})
 	})
 }
 
-// SharedWith implements store.ACLStore.
-func (s *Store) SharedWith(ctx context.Context, accountID int64, identifiers []string) ([]store.SharedMailbox, error) {
-	if len(identifiers) == 0 {
-		return nil, nil
+// nextACLVersion takes the next ACL version (listen.go's catch-up of
+// ACL changes): meta's 'aclversion' row stays locked until the
+// transaction ends, so ACL writes commit in version order and a reader
+// that sees version v has seen every change up to v. Taken first, so
+// that every ACL write locks in the same order.
+func nextACLVersion(ctx context.Context, tx pgx.Tx) (int64, error) {
+	var v int64
+	err := tx.QueryRow(ctx, `INSERT INTO meta (key, value) VALUES ('aclversion', 1)
+		ON CONFLICT (key) DO UPDATE SET value = meta.value + 1 RETURNING value`).Scan(&v)
+	return v, err
+}
+
+// stampACL records that the ACL of mailboxes changed at version v.
+func stampACL(ctx context.Context, tx pgx.Tx, v int64, mailboxes []int64) error {
+	if len(mailboxes) == 0 {
+		return nil
 	}
-	rows, err := s.query(ctx, `SELECT `+mailboxCols+`, a.name
-		FROM mailboxes m JOIN accounts a ON a.id = m.account
-		WHERE m.account <> $1 AND m.id IN (SELECT mailbox FROM acl WHERE identifier = ANY($2))
-		ORDER BY a.name COLLATE "C", m.name COLLATE "C"`, accountID, identifiers)
+	_, err := tx.Exec(ctx, `INSERT INTO acl_changes (mailbox, version) SELECT unnest($1::bigint[]), $2
+		ON CONFLICT (mailbox) DO UPDATE SET version = excluded.version`, mailboxes, v)
+	return err
+}
+
+// SharedWith implements store.ACLStore: one query reads the entries
+// that apply (the identifiers', the account's stored groups', and their
+// negative forms, through the acl_identifier index) with their
+// mailboxes and owners.
+func (s *Store) SharedWith(ctx context.Context, accountID int64, account string, identifiers []string) ([]store.SharedMailbox, error) {
+	ids := make([]string, 0, 2*len(identifiers))
+	for _, id := range identifiers {
+		ids = append(ids, id, "-"+id)
+	}
+	rows, err := s.query(ctx, `SELECT `+mailboxCols+`, a.name, l.identifier, l.rights
+		FROM acl l JOIN mailboxes m ON m.id = l.mailbox JOIN accounts a ON a.id = m.account
+		WHERE l.identifier = ANY($2::text[] || ARRAY(SELECT p.s || '$' || g.grp
+				FROM groups g CROSS JOIN (VALUES (''), ('-')) AS p(s) WHERE g.account = $3))
+			AND m.account <> $1
+		ORDER BY a.name COLLATE "C", m.name COLLATE "C", l.identifier COLLATE "C"`, accountID, ids, account)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []store.SharedMailbox
+	var cur store.SharedMailbox
 	for rows.Next() {
 		var owner string
-		mb, err := scanMailbox(rows, &owner)
+		var e store.ACLEntry
+		mb, err := scanMailbox(rows, &owner, &e.Identifier, &e.Rights)
 		if err != nil {
 			return nil, err
 		}
-		mb.Subscribed = false // the owner's subscription, not the caller's
-		out = append(out, store.SharedMailbox{Mailbox: *mb, Owner: owner})
+		if mb.ID != cur.Mailbox.ID {
+			out = appendShared(out, cur)
+			mb.Subscribed = false // the owner's subscription, not the caller's
+			cur = store.SharedMailbox{Mailbox: *mb, Owner: owner}
+		}
+		cur.ACL = append(cur.ACL, e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return appendShared(out, cur), nil
 }
 
-// SetGroupMember implements store.ACLStore.
-func (s *Store) SetGroupMember(ctx context.Context, group, account string, on bool) error {
-	return s.write(ctx, func(tx pgx.Tx) error {
-		if on {
-			_, err := tx.Exec(ctx, `INSERT INTO groups (grp, account) VALUES ($1, $2) ON CONFLICT DO NOTHING`, group, account)
+// appendShared appends sm to out unless it is empty or none of its
+// entries grants anything (only negative ones apply).
+func appendShared(out []store.SharedMailbox, sm store.SharedMailbox) []store.SharedMailbox {
+	for _, e := range sm.ACL {
+		if !strings.HasPrefix(e.Identifier, "-") {
+			return append(out, sm)
+		}
+	}
+	return out
+}
+
+// SetGroupMember implements store.ACLStore. The changes go to the
+// other nodes in the same transaction, as SetACL's.
+func (s *Store) SetGroupMember(ctx context.Context, group, account string, on bool) ([]store.Change, error) {
+	var ch []store.Change
+	err := s.write(ctx, func(tx pgx.Tx) error {
+		ch = nil
+		v, err := nextACLVersion(ctx, tx)
+		if err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `DELETE FROM groups WHERE grp = $1 AND account = $2`, group, account)
-		return err
+		q := `DELETE FROM groups WHERE grp = $1 AND account = $2`
+		if on {
+			q = `INSERT INTO groups (grp, account) VALUES ($1, $2) ON CONFLICT DO NOTHING`
+		}
+		tag, err := tx.Exec(ctx, q, group, account)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT DISTINCT m.id, m.account, m.name FROM acl l JOIN mailboxes m ON m.id = l.mailbox
+			WHERE l.identifier = ANY($1) ORDER BY m.id`, []string{"$" + group, "-$" + group})
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			c := store.Change{Kind: store.ChangeACL}
+			if err := rows.Scan(&c.MailboxID, &c.AccountID, &c.Name); err != nil {
+				rows.Close()
+				return err
+			}
+			ch = append(ch, c)
+			ids = append(ids, c.MailboxID)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := stampACL(ctx, tx, v, ids); err != nil {
+			return err
+		}
+		return s.notifyTx(ctx, tx, ch)
 	})
+	return ch, err
 }
 
 // GroupMembers implements store.ACLStore.
@@ -108,6 +197,24 @@ func (s *Store) GroupMembers(ctx context.Context) ([]store.GroupMember, error) {
 	for rows.Next() {
 		var g store.GroupMember
 		if err := rows.Scan(&g.Group, &g.Account); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// AccountGroups implements store.ACLStore.
+func (s *Store) AccountGroups(ctx context.Context, account string) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT grp FROM groups WHERE account = $1 ORDER BY grp COLLATE "C"`, account)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
 			return nil, err
 		}
 		out = append(out, g)

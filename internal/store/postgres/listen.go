@@ -56,9 +56,12 @@ func (s *Store) NodeID() uint64 { return s.node }
 //
 // When the connection drops, Listen reconnects with back-off and then
 // catches up: it compares each watched account's mailboxes (MODSEQ,
-// UIDNEXT, names) and subscriptions with what it last knew and publishes
-// the difference. The same comparison runs every Poll. Listen returns
-// when ctx is done.
+// UIDNEXT, names), subscriptions and private \Seen on other accounts'
+// mailboxes with what it last knew, and the ACL version (acl_changes)
+// with the last it saw, and publishes the difference: the changes, the
+// private \Seen rows, a store.ChangeACL per mailbox whose ACL changed.
+// The same comparison, less the private \Seen of accounts it already
+// knows, runs every Poll. Listen returns when ctx is done.
 func (s *Store) Listen(ctx context.Context, pub Publisher, o ListenOptions) error {
 	if o.Poll <= 0 {
 		o.Poll = 30 * time.Second
@@ -72,7 +75,7 @@ func (s *Store) Listen(ctx context.Context, pub Publisher, o ListenOptions) erro
 	if o.Logger == nil {
 		o.Logger = s.log
 	}
-	l := &listener{s: s, pub: pub, o: o, log: o.Logger, accts: map[int64]*acctKnown{}}
+	l := &listener{s: s, pub: pub, o: o, log: o.Logger, accts: map[int64]*acctKnown{}, aclHeard: map[int64]bool{}}
 	s.listening.Store(l)
 	defer s.listening.CompareAndSwap(l, nil)
 	return l.run(ctx)
@@ -139,7 +142,15 @@ type mboxKnown struct {
 type acctKnown struct {
 	mailboxes map[int64]*mboxKnown
 	subs      map[string]bool
+	// pvt: the account's private \Seen (store.PrivateSeenStore) on
+	// each mailbox of another account, as mboxKnown's known and done
+	// (a notification at or below done was covered by a catch-up read).
+	pvt map[int64]*pvtKnown
 }
+
+// pvtKnown is what the listener last knew of one user's private \Seen
+// on one mailbox.
+type pvtKnown struct{ known, done store.ModSeq }
 
 type listener struct {
 	s     *Store
@@ -147,6 +158,15 @@ type listener struct {
 	o     ListenOptions
 	log   *slog.Logger
 	accts map[int64]*acctKnown
+
+	// The ACL changes (store.ChangeACL) up to version aclKnown were
+	// published on this node or predate aclBase's baseline; aclHeard
+	// holds the mailboxes whose ACL change notifications arrived since
+	// the last catch-up on the current connection (their changes need
+	// no replay: the connection delivers every later one too).
+	aclKnown int64
+	aclBase  bool
+	aclHeard map[int64]bool
 
 	// Barrier's requests: waiters are closed after the next round
 	// trip; stopWait, while the listener waits for a notification,
@@ -238,13 +258,14 @@ func (l *listener) run(ctx context.Context) error {
 		// Whatever committed while nobody listened is found by
 		// comparing with the baselines (the first time, this takes
 		// them).
-		l.catchUp(ctx)
+		l.catchUp(ctx, true)
 		l.setUp(true)
 		if l.o.OnListen != nil {
 			l.o.OnListen(conn.PgConn().PID())
 		}
 		err = l.serve(ctx, conn)
 		l.setUp(false)
+		clear(l.aclHeard) // what comes next is not heard on a live connection
 		conn.Close(context.Background())
 		if ctx.Err() != nil {
 			return nil
@@ -273,7 +294,7 @@ func (l *listener) serve(ctx context.Context, conn *pgx.Conn) error {
 		}
 		if !time.Now().Before(nextPoll) {
 			// The poll is due even while Barrier calls keep coming.
-			l.catchUp(ctx)
+			l.catchUp(ctx, false)
 			nextPoll = time.Now().Add(l.o.Poll)
 		}
 		wctx, cancel := context.WithDeadline(ctx, nextPoll)
@@ -302,7 +323,7 @@ func (l *listener) serve(ctx context.Context, conn *pgx.Conn) error {
 				continue // woken for a Barrier (the loop's top serves it)
 			}
 			// The poll's deadline: the connection stays usable.
-			l.catchUp(ctx)
+			l.catchUp(ctx, false)
 			nextPoll = time.Now().Add(l.o.Poll)
 			continue
 		}
@@ -327,11 +348,22 @@ func (l *listener) handle(ctx context.Context, h hint) {
 	case h.kind == hintList && h.change.Kind == store.ChangeACL:
 		// Whose rights an ACL change touches is for each session to
 		// work out: every node hears it, watched account or not.
+		l.aclHeard[h.mailbox] = true
 		if !self {
 			l.pub.Publish([]store.Change{h.change})
 		}
 		return
 	case h.kind == hintPrivateSeen:
+		var p *pvtKnown
+		if a := l.accts[h.account]; a != nil {
+			if p = a.pvt[h.mailbox]; p == nil {
+				p = &pvtKnown{}
+				a.pvt[h.mailbox] = p
+			}
+		}
+		if p != nil && h.hi <= p.done {
+			return // a catch-up read published it already
+		}
 		if !self && l.pub.Watched(h.account) {
 			cs, err := l.s.readPrivateSeen(ctx, h.account, h.mailbox, h.hi)
 			if err != nil {
@@ -339,6 +371,9 @@ func (l *listener) handle(ctx context.Context, h hint) {
 				return
 			}
 			l.pub.Publish(cs)
+		}
+		if p != nil {
+			p.known, p.done = max(p.known, h.hi), max(p.done, h.hi)
 		}
 		return
 	}
@@ -351,7 +386,7 @@ func (l *listener) handle(ctx context.Context, h hint) {
 		var err error
 		if a, err = l.baseline(ctx, h.account); err != nil {
 			l.log.Warn("change bus: reading account baseline", "account", h.account, "err", err)
-			a = &acctKnown{mailboxes: map[int64]*mboxKnown{}, subs: map[string]bool{}}
+			a = &acctKnown{mailboxes: map[int64]*mboxKnown{}, subs: map[string]bool{}, pvt: map[int64]*pvtKnown{}}
 		}
 		l.accts[h.account] = a
 	}
@@ -439,13 +474,29 @@ type mboxRow struct {
 	uidnext     store.UID
 }
 
-// readAccounts reads the mailboxes and subscriptions of the accounts.
-func (s *Store) readAccounts(ctx context.Context, ids []int64) (map[int64][]mboxRow, map[int64]map[string]bool, error) {
-	mbs := map[int64][]mboxRow{}
-	subs := map[int64]map[string]bool{}
+// acctRows is an account's state as catch-up reads it.
+type acctRows struct {
+	mbs  []mboxRow
+	subs map[string]bool
+	// pvt: the highest MODSEQ of the account's private \Seen rows per
+	// mailbox; nil when not read.
+	pvt map[int64]store.ModSeq
+}
+
+// readAccounts reads the mailboxes and subscriptions of the accounts
+// ids, and the private \Seen maxima of those of pvtIDs, in one snapshot.
+func (s *Store) readAccounts(ctx context.Context, ids, pvtIDs []int64) (map[int64]*acctRows, error) {
+	out := map[int64]*acctRows{}
+	get := func(id int64) *acctRows {
+		a := out[id]
+		if a == nil {
+			a = &acctRows{subs: map[string]bool{}}
+			out[id] = a
+		}
+		return a
+	}
 	err := s.readTx(ctx, func(tx pgx.Tx) error {
-		clear(mbs)
-		clear(subs)
+		clear(out)
 		rows, err := tx.Query(ctx, `SELECT id, account, name, uidvalidity, highestmodseq, uidnext FROM mailboxes
 			WHERE account = ANY($1)`, ids)
 		if err != nil {
@@ -459,7 +510,8 @@ func (s *Store) readAccounts(ctx context.Context, ids []int64) (map[int64][]mbox
 				return err
 			}
 			r.uidvalidity, r.hms, r.uidnext = uint32(uv), store.ModSeq(hms), store.UID(next)
-			mbs[r.account] = append(mbs[r.account], r)
+			a := get(r.account)
+			a.mbs = append(a.mbs, r)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -469,47 +521,79 @@ func (s *Store) readAccounts(ctx context.Context, ids []int64) (map[int64][]mbox
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
 		for rows.Next() {
 			var acct int64
 			var name string
 			if err := rows.Scan(&acct, &name); err != nil {
+				rows.Close()
 				return err
 			}
-			if subs[acct] == nil {
-				subs[acct] = map[string]bool{}
+			get(acct).subs[name] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(pvtIDs) == 0 {
+			return err
+		}
+		for _, id := range pvtIDs {
+			get(id).pvt = map[int64]store.ModSeq{}
+		}
+		// From privseen_account_modseq alone.
+		rows, err = tx.Query(ctx, `SELECT account, mailbox, max(modseq) FROM privseen WHERE account = ANY($1)
+			GROUP BY account, mailbox`, pvtIDs)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var acct, mb, ms int64
+			if err := rows.Scan(&acct, &mb, &ms); err != nil {
+				return err
 			}
-			subs[acct][name] = true
+			get(acct).pvt[mb] = store.ModSeq(ms)
 		}
 		return rows.Err()
 	})
-	return mbs, subs, err
+	return out, err
 }
 
 // baseline reads an account's current state, publishing nothing.
 func (l *listener) baseline(ctx context.Context, account int64) (*acctKnown, error) {
-	mbs, subs, err := l.s.readAccounts(ctx, []int64{account})
+	rs, err := l.s.readAccounts(ctx, []int64{account}, []int64{account})
 	if err != nil {
 		return nil, err
 	}
-	return newBaseline(mbs[account], subs[account]), nil
+	return newBaseline(rs[account]), nil
 }
 
-func newBaseline(rows []mboxRow, subs map[string]bool) *acctKnown {
-	a := &acctKnown{mailboxes: make(map[int64]*mboxKnown, len(rows)), subs: subs}
+// newBaseline is the baseline of an account whose state r was read
+// with its private \Seen maxima (r may be nil: nothing found).
+func newBaseline(r *acctRows) *acctKnown {
+	if r == nil {
+		r = &acctRows{}
+	}
+	a := &acctKnown{mailboxes: make(map[int64]*mboxKnown, len(r.mbs)), subs: r.subs, pvt: make(map[int64]*pvtKnown, len(r.pvt))}
 	if a.subs == nil {
 		a.subs = map[string]bool{}
 	}
-	for _, r := range rows {
-		a.mailboxes[r.id] = &mboxKnown{name: r.name, uidvalidity: r.uidvalidity, known: r.hms, uidnext: r.uidnext}
+	for _, m := range r.mbs {
+		a.mailboxes[m.id] = &mboxKnown{name: m.name, uidvalidity: m.uidvalidity, known: m.hms, uidnext: m.uidnext}
+	}
+	for mb, ms := range r.pvt {
+		a.pvt[mb] = &pvtKnown{known: ms}
 	}
 	return a
 }
 
 // catchUp compares every watched account with the database, publishes
 // the differences, and drops the baselines of accounts no longer
-// watched.
-func (l *listener) catchUp(ctx context.Context) {
+// watched; it replays the ACL changes it finds (catchUpACL). After a
+// reconnect (full) it compares the private \Seen of every watched
+// account too; the periodic poll reads those only for the accounts it
+// takes a baseline of, as a live connection delivers every private
+// \Seen notification (they are O(messages) to compare, the rest
+// O(mailboxes)).
+func (l *listener) catchUp(ctx context.Context, full bool) {
+	l.catchUpACL(ctx)
 	ids := l.pub.Accounts()
 	watched := make(map[int64]bool, len(ids))
 	for _, id := range ids {
@@ -524,7 +608,13 @@ func (l *listener) catchUp(ctx context.Context) {
 		return
 	}
 	slices.Sort(ids)
-	mbs, subs, err := l.s.readAccounts(ctx, ids)
+	var pvtIDs []int64
+	for _, id := range ids {
+		if full || l.accts[id] == nil {
+			pvtIDs = append(pvtIDs, id)
+		}
+	}
+	rs, err := l.s.readAccounts(ctx, ids, pvtIDs)
 	if err != nil {
 		l.log.Warn("change bus: catch-up read", "err", err)
 		return
@@ -532,26 +622,88 @@ func (l *listener) catchUp(ctx context.Context) {
 	for _, id := range ids {
 		a := l.accts[id]
 		if a == nil {
-			l.accts[id] = newBaseline(mbs[id], subs[id])
+			l.accts[id] = newBaseline(rs[id])
 			continue
 		}
-		l.compare(ctx, id, a, mbs[id], subs[id])
+		l.compare(ctx, id, a, rs[id])
 	}
 }
 
 // catchUpAccount is catchUp for one account (a resync notification).
 func (l *listener) catchUpAccount(ctx context.Context, account int64, a *acctKnown) {
-	mbs, subs, err := l.s.readAccounts(ctx, []int64{account})
+	rs, err := l.s.readAccounts(ctx, []int64{account}, nil)
 	if err != nil {
 		l.log.Warn("change bus: catch-up read", "account", account, "err", err)
 		return
 	}
-	l.compare(ctx, account, a, mbs[account], subs[account])
+	l.compare(ctx, account, a, rs[account])
+}
+
+// catchUpACL publishes a store.ChangeACL for every mailbox whose ACL
+// changed since the last catch-up (acl_changes, stamped by every ACL
+// write in version order) and whose notification this connection did
+// not deliver; the first call takes the baseline.
+func (l *listener) catchUpACL(ctx context.Context) {
+	v, cs, err := l.s.readACLChanges(ctx, l.aclKnown, l.aclBase)
+	if err != nil {
+		l.log.Warn("change bus: catch-up read of ACL changes", "err", err)
+		return
+	}
+	var out []store.Change
+	for _, c := range cs {
+		if !l.aclHeard[c.MailboxID] {
+			out = append(out, c)
+		}
+	}
+	clear(l.aclHeard)
+	l.aclKnown, l.aclBase = v, true
+	if len(out) > 0 {
+		l.pub.Publish(out)
+	}
+}
+
+// readACLChanges returns the current ACL version and, when since is
+// set (a baseline exists), a store.ChangeACL for each mailbox whose ACL
+// changed after version from, in one snapshot: the version's row lock
+// makes every version up to the one read visible in it.
+func (s *Store) readACLChanges(ctx context.Context, from int64, since bool) (int64, []store.Change, error) {
+	var v int64
+	var out []store.Change
+	err := s.readTx(ctx, func(tx pgx.Tx) error {
+		out = out[:0]
+		err := tx.QueryRow(ctx, `SELECT value FROM meta WHERE key = 'aclversion'`).Scan(&v)
+		if errors.Is(err, pgx.ErrNoRows) {
+			v = 0
+			return nil
+		}
+		if err != nil || !since || v <= from {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT c.mailbox, m.account, m.name FROM acl_changes c JOIN mailboxes m ON m.id = c.mailbox
+			WHERE c.version > $1 AND c.version <= $2 ORDER BY c.mailbox`, from, v)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			c := store.Change{Kind: store.ChangeACL}
+			if err := rows.Scan(&c.MailboxID, &c.AccountID, &c.Name); err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	return v, out, err
 }
 
 // compare publishes what differs between the baseline a and the
 // database's rows, and updates a.
-func (l *listener) compare(ctx context.Context, account int64, a *acctKnown, rows []mboxRow, subs map[string]bool) {
+func (l *listener) compare(ctx context.Context, account int64, a *acctKnown, r *acctRows) {
+	if r == nil {
+		r = &acctRows{}
+	}
+	rows, subs, pvt := r.mbs, r.subs, r.pvt
 	var out []store.Change
 	cur := make(map[int64]bool, len(rows))
 	for _, r := range rows {
@@ -605,6 +757,25 @@ func (l *listener) compare(ctx context.Context, account int64, a *acctKnown, row
 			out = append(out, store.Change{Kind: store.ChangeSubscribed, AccountID: account, MailboxID: byName[name], Name: name})
 			a.subs[name] = true
 		}
+	}
+	// The account's private \Seen on other accounts' mailboxes (when
+	// read): the rows above what was published.
+	for mb, hi := range pvt {
+		p := a.pvt[mb]
+		if p == nil {
+			p = &pvtKnown{} // rows since the baseline: all new
+			a.pvt[mb] = p
+		}
+		if hi <= p.known {
+			continue
+		}
+		cs, err := l.s.readPrivateSeenSince(ctx, account, mb, p.known)
+		if err != nil {
+			l.log.Warn("change bus: catch-up read of private seen", "mailbox", mb, "err", err)
+			continue
+		}
+		out = append(out, cs...)
+		p.known, p.done = max(p.known, hi), max(p.done, hi)
 	}
 	l.pub.Publish(out)
 }
@@ -675,6 +846,32 @@ func (s *Store) readChanges(ctx context.Context, account, mailboxID int64, from,
 		return rows.Err()
 	})
 	return out, err
+}
+
+// readPrivateSeenSince reads account's private \Seen rows on mailboxID
+// changed after from (a catch-up), each as store.ChangePrivateSeen with
+// its own MODSEQ.
+func (s *Store) readPrivateSeenSince(ctx context.Context, account, mailboxID int64, from store.ModSeq) ([]store.Change, error) {
+	rows, err := s.query(ctx, `SELECT uid, seen, modseq FROM privseen WHERE account = $1 AND mailbox = $2 AND modseq > $3 ORDER BY uid`,
+		account, mailboxID, int64(from))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Change
+	for rows.Next() {
+		var uid, ms int64
+		var seen bool
+		if err := rows.Scan(&uid, &seen, &ms); err != nil {
+			return nil, err
+		}
+		c := store.Change{Kind: store.ChangePrivateSeen, AccountID: account, MailboxID: mailboxID, UID: store.UID(uid), ModSeq: store.ModSeq(ms)}
+		if seen {
+			c.Flags.System = store.FlagSeen
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // readPrivateSeen reads the private \Seen rows account's write at modseq

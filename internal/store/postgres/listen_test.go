@@ -388,8 +388,9 @@ func TestListenPoll(t *testing.T) {
 	t.Logf("the poll found the silent change after %s", time.Since(start).Round(time.Millisecond))
 }
 
-// TestListenACLAndPrivateSeen: an ACL change made on node B reaches
-// every subscription on node A, whether or not its account is watched
+// TestListenACLAndPrivateSeen: an ACL change made on node B (SETACL, a
+// group membership change) reaches every subscription on node A,
+// whether or not its account is watched
 // (store.ChangeACL names the owner; whose rights it changes is for the
 // sessions to work out), and a private \Seen change B makes for bob on
 // alice's mailbox reaches bob's subscription on A with the UIDs and the
@@ -429,6 +430,22 @@ func TestListenACLAndPrivateSeen(t *testing.T) {
 		got := collect(t, sub, 1, 10*time.Second)
 		if len(got) != 1 || key(got[0]) != key(want) {
 			t.Fatalf("%s heard after SETACL on B:%s", who, fmtChanges(got))
+		}
+	}
+	// A group membership change reaches every subscription the same
+	// way, for each mailbox whose ACL names the group.
+	if err := b.SetACL(ctx, mb.ID, "$staff", "lr"); err != nil {
+		t.Fatal(err)
+	}
+	collect(t, bobSub, 1, 10*time.Second)
+	collect(t, aliceSub, 1, 10*time.Second)
+	if _, err := b.SetGroupMember(ctx, "staff", "bob", true); err != nil {
+		t.Fatal(err)
+	}
+	for who, sub := range map[string]*notify.Subscription{"bob": bobSub, "alice": aliceSub} {
+		got := collect(t, sub, 1, 10*time.Second)
+		if len(got) != 1 || key(got[0]) != key(want) {
+			t.Fatalf("%s heard after a group change on B:%s", who, fmtChanges(got))
 		}
 	}
 
@@ -554,5 +571,164 @@ func TestClaimRecentFanout(t *testing.T) {
 		if len(winners) != 1 || winners[0] != uids[0] {
 			t.Fatalf("round %d: new UIDs %v claimed by %d sessions (%v), want exactly one from %d", round, uids, len(winners), winners, uids[0])
 		}
+	}
+}
+
+// TestListenReconnectCatchUpACLAndPrivateSeen: ACL changes (SETACL and
+// a group membership change) and private \Seen changes that node B
+// commits while node A's listening connection is down reach A's bus
+// after the reconnect: a store.ChangeACL once per mailbox whose ACL
+// changed, to every subscription, and bob's private \Seen rows, each
+// with its state and MODSEQ, to bob's subscription only.
+func TestListenReconnectCatchUpACLAndPrivateSeen(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b, alice := twoNodes(t)
+	bob, err := a.CreateAccount(ctx, "bob", []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	team, _, err := b.CreateMailbox(ctx, alice.ID, "Team", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	crew, _, err := b.CreateMailbox(ctx, alice.ID, "Crew", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := b.AppendMessages(ctx, team.ID, []store.NewMessage{msg("one"), msg("two"), msg("three")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetACL(ctx, crew.ID, "$staff", "lr"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.SetPrivateSeen(ctx, team.ID, bob.ID, []store.UID{1}, true); err != nil {
+		t.Fatal(err)
+	}
+	busA := notify.New()
+	bobSub := busA.Subscribe(bob.ID)
+	defer bobSub.Close()
+	aliceSub := busA.Subscribe(alice.ID)
+	defer aliceSub.Close()
+	var mu sync.Mutex
+	var pids []uint32
+	var listenedAt []time.Time
+	listening := make(chan struct{}, 4)
+	startListener(t, a, busA, ListenOptions{Poll: time.Hour, MinBackoff: 1500 * time.Millisecond,
+		OnListen: func(pid uint32) {
+			mu.Lock()
+			pids, listenedAt = append(pids, pid), append(listenedAt, time.Now())
+			mu.Unlock()
+			listening <- struct{}{}
+		}})
+	<-listening
+	mu.Lock()
+	pid := pids[0]
+	mu.Unlock()
+	var ok bool
+	if err := b.pool.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, int32(pid)).Scan(&ok); err != nil || !ok {
+		t.Fatalf("pg_terminate_backend(%d): %v %v", pid, ok, err)
+	}
+	// While A is away: two ACL writes on Team (one change to replay),
+	// bob joins staff (Crew's ACL names it), and bob's private \Seen
+	// changes on Team.
+	if err := b.SetACL(ctx, team.ID, "bob", "lr"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetACL(ctx, team.ID, "bob", "lrs"); err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := b.SetGroupMember(ctx, "staff", "bob", true); err != nil || len(ch) != 1 {
+		t.Fatalf("SetGroupMember: %v %v", ch, err)
+	}
+	seen, err := b.SetPrivateSeen(ctx, team.ID, bob.ID, []store.UID{2, 3}, true)
+	if err != nil || len(seen) != 2 {
+		t.Fatalf("SetPrivateSeen: %v %v", seen, err)
+	}
+	unseen, err := b.SetPrivateSeen(ctx, team.ID, bob.ID, []store.UID{1}, false)
+	if err != nil || len(unseen) != 1 {
+		t.Fatalf("SetPrivateSeen: %v %v", unseen, err)
+	}
+	wroteAt := time.Now()
+
+	acl := func(mb *store.Mailbox) string {
+		return key(store.Change{Kind: store.ChangeACL, AccountID: alice.ID, MailboxID: mb.ID, Name: mb.Name})
+	}
+	pvt := func(uid store.UID, seen bool, ms store.ModSeq) string {
+		return fmt.Sprintf("pvt acct=%d mbox=%d uid=%d seen=%v modseq=%d", bob.ID, team.ID, uid, seen, ms)
+	}
+	show := func(cs []store.Change) []string {
+		var out []string
+		for _, c := range cs {
+			if c.Kind == store.ChangePrivateSeen {
+				out = append(out, pvt(c.UID, c.Flags.System&store.FlagSeen != 0, c.ModSeq))
+				if c.AccountID != bob.ID || c.MailboxID != team.ID {
+					out = append(out, "(wrong account or mailbox)")
+				}
+			} else {
+				out = append(out, key(c))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	wantBob := []string{acl(team), acl(crew), pvt(1, false, unseen[0].ModSeq), pvt(2, true, seen[0].ModSeq), pvt(3, true, seen[1].ModSeq)}
+	slices.Sort(wantBob)
+	gotBob := show(collect(t, bobSub, len(wantBob), 15*time.Second))
+	<-listening
+	mu.Lock()
+	again := listenedAt[1]
+	mu.Unlock()
+	if !again.After(wroteAt) {
+		t.Fatalf("listening again at %v, writes done at %v: the writes did not happen while the listener was away", again, wroteAt)
+	}
+	if !slices.Equal(gotBob, wantBob) {
+		t.Fatalf("bob heard after the reconnect:\n%s\nwant:\n%s", strings.Join(gotBob, "\n"), strings.Join(wantBob, "\n"))
+	}
+	wantAlice := []string{acl(crew), acl(team)}
+	slices.Sort(wantAlice)
+	if got := show(collect(t, aliceSub, 2, 10*time.Second)); !slices.Equal(got, wantAlice) {
+		t.Fatalf("alice heard after the reconnect:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantAlice, "\n"))
+	}
+	time.Sleep(200 * time.Millisecond)
+	if cs := append(bobSub.Drain(), aliceSub.Drain()...); len(cs) != 0 {
+		t.Fatalf("heard more:%s", fmtChanges(cs))
+	}
+}
+
+// TestListenPollACL: an ACL change heard live is not replayed by the
+// poll; one whose notification never came (notifications switched off)
+// is found by the poll.
+func TestListenPollACL(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b, alice := twoNodes(t)
+	team, _, err := b.CreateMailbox(ctx, alice.ID, "Team", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	busA := notify.New()
+	sub := busA.Subscribe(alice.ID)
+	defer sub.Close()
+	listening := make(chan struct{}, 4)
+	startListener(t, a, busA, ListenOptions{Poll: 500 * time.Millisecond, OnListen: func(uint32) { listening <- struct{}{} }})
+	<-listening
+	want := key(store.Change{Kind: store.ChangeACL, AccountID: alice.ID, MailboxID: team.ID, Name: "Team"})
+	if err := b.SetACL(ctx, team.ID, "bob", "lr"); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(t, sub, 1, 10*time.Second); len(got) != 1 || key(got[0]) != want {
+		t.Fatalf("heard:%s", fmtChanges(got))
+	}
+	time.Sleep(1500 * time.Millisecond) // polls
+	if cs := sub.Drain(); len(cs) != 0 {
+		t.Fatalf("the poll replayed what was heard:%s", fmtChanges(cs))
+	}
+	b.silent = true
+	if err := b.SetACL(ctx, team.ID, "bob", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(t, sub, 1, 10*time.Second); len(got) != 1 || key(got[0]) != want {
+		t.Fatalf("the poll found:%s", fmtChanges(got))
 	}
 }

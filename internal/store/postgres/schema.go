@@ -405,6 +405,25 @@ CREATE INDEX fts_docs_text ON fts_docs USING gin ((head || body) gin_trgm_ops);
 DELETE FROM fts_orphans;
 INSERT INTO fts_pending (blob_id) SELECT DISTINCT blob_id FROM messages ON CONFLICT DO NOTHING;
 `,
+	// 17: the groups of one account (store.ACLStore AccountGroups and
+	// SharedWith, read by every LIST with ACLs on), as store/sqlite's
+	// step 24; and what the change bus's catch-up needs to replay ACL
+	// changes (listen.go): every ACL write (SetACL, a group membership
+	// change) takes the next version from meta's 'aclversion' row, whose
+	// lock makes versions commit in order, and stamps the mailboxes it
+	// changed in acl_changes. privseen's account index gains mailbox and
+	// modseq, so that the catch-up after a reconnect finds a user's
+	// private \Seen changes per mailbox from the index alone.
+	`
+CREATE INDEX groups_account ON groups (account, grp);
+CREATE TABLE acl_changes (
+	mailbox bigint PRIMARY KEY REFERENCES mailboxes (id) ON DELETE CASCADE,
+	version bigint NOT NULL
+);
+CREATE INDEX acl_changes_version ON acl_changes (version);
+CREATE INDEX privseen_account_modseq ON privseen (account, mailbox, modseq);
+DROP INDEX privseen_account;
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

@@ -50,49 +50,100 @@ func (s *Store) SetACL(ctx context.Context, mailboxID int64, identifier, rights 
 	})
 }
 
-// SharedWith implements store.ACLStore.
-func (s *Store) SharedWith(ctx context.Context, accountID int64, identifiers []string) ([]store.SharedMailbox, error) {
-	if len(identifiers) == 0 {
-		return nil, nil
-	}
-	args := []any{accountID}
+// SharedWith implements store.ACLStore: one query reads the entries
+// that apply (the identifiers', the account's stored groups', and their
+// negative forms, through the acl_identifier index) with their
+// mailboxes and owners.
+func (s *Store) SharedWith(ctx context.Context, accountID int64, account string, identifiers []string) ([]store.SharedMailbox, error) {
+	args := make([]any, 0, 2*len(identifiers)+2)
 	for _, id := range identifiers {
-		args = append(args, id)
+		args = append(args, id, "-"+id)
 	}
-	q := `SELECT m.id, m.account, m.name, m.uidvalidity, m.uidnext, m.highestmodseq, m.firstrecent, m.special_use, a.name
-		FROM mailboxes m JOIN accounts a ON a.id = m.account
-		WHERE m.account <> ? AND m.id IN (SELECT mailbox FROM acl WHERE identifier IN (?` + strings.Repeat(", ?", len(identifiers)-1) + `))
-		ORDER BY a.name, m.name`
+	args = append(args, account, accountID)
+	// The identifiers that apply, then every stored group's with and
+	// without "-".
+	set := `SELECT p.s || '$' || g.grp FROM groups g, (SELECT '' AS s UNION ALL SELECT '-') p WHERE g.account = ?`
+	if len(identifiers) > 0 {
+		set = `VALUES (?)` + strings.Repeat(", (?)", 2*len(identifiers)-1) + ` UNION ALL ` + set
+	}
+	q := `SELECT m.id, m.account, m.name, m.uidvalidity, m.uidnext, m.highestmodseq, m.firstrecent, m.special_use, a.name,
+			l.identifier, l.rights
+		FROM acl l JOIN mailboxes m ON m.id = l.mailbox JOIN accounts a ON a.id = m.account
+		WHERE l.identifier IN (` + set + `) AND m.account <> ?
+		ORDER BY a.name, m.name, l.identifier`
 	var out []store.SharedMailbox
 	err := s.read(ctx, func(r *reader) error {
+		out = out[:0]
 		rows, err := r.query(q, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
+		var cur store.SharedMailbox
 		for rows.Next() {
 			var sm store.SharedMailbox
+			var e store.ACLEntry
 			mb := &sm.Mailbox
-			if err := rows.Scan(&mb.ID, &mb.AccountID, &mb.Name, &mb.UIDValidity, &mb.UIDNext, &mb.HighestModSeq, &mb.FirstRecent, &mb.SpecialUse, &sm.Owner); err != nil {
+			if err := rows.Scan(&mb.ID, &mb.AccountID, &mb.Name, &mb.UIDValidity, &mb.UIDNext, &mb.HighestModSeq, &mb.FirstRecent, &mb.SpecialUse, &sm.Owner,
+				&e.Identifier, &e.Rights); err != nil {
 				return err
 			}
-			out = append(out, sm)
+			if cur.Mailbox.ID != mb.ID {
+				out = appendShared(out, cur)
+				cur = sm
+			}
+			cur.ACL = append(cur.ACL, e)
 		}
+		out = appendShared(out, cur)
 		return rows.Err()
 	})
 	return out, err
 }
 
+// appendShared appends sm to out unless it is empty or none of its
+// entries grants anything (only negative ones apply).
+func appendShared(out []store.SharedMailbox, sm store.SharedMailbox) []store.SharedMailbox {
+	for _, e := range sm.ACL {
+		if !strings.HasPrefix(e.Identifier, "-") {
+			return append(out, sm)
+		}
+	}
+	return out
+}
+
 // SetGroupMember implements store.ACLStore.
-func (s *Store) SetGroupMember(ctx context.Context, group, account string, on bool) error {
-	return s.write(ctx, func(t *wtx) error {
+func (s *Store) SetGroupMember(ctx context.Context, group, account string, on bool) ([]store.Change, error) {
+	var ch []store.Change
+	err := s.write(ctx, func(t *wtx) error {
+		ch = nil
+		q := `DELETE FROM groups WHERE grp = ? AND account = ?`
 		if on {
-			_, err := t.exec(`INSERT OR IGNORE INTO groups (grp, account) VALUES (?, ?)`, group, account)
+			q = `INSERT OR IGNORE INTO groups (grp, account) VALUES (?, ?)`
+		}
+		n, err := t.execN(q, group, account)
+		if err != nil || n == 0 {
 			return err
 		}
-		_, err := t.exec(`DELETE FROM groups WHERE grp = ? AND account = ?`, group, account)
-		return err
+		rows, err := t.query(`SELECT DISTINCT m.id, m.account, m.name FROM acl l JOIN mailboxes m ON m.id = l.mailbox
+			WHERE l.identifier IN (?, ?) ORDER BY m.id`, "$"+group, "-$"+group)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			c := store.Change{Kind: store.ChangeACL}
+			if err := rows.Scan(&c.MailboxID, &c.AccountID, &c.Name); err != nil {
+				return err
+			}
+			ch = append(ch, c)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		t.emit(ch)
+		return nil
 	})
+	return ch, err
 }
 
 // GroupMembers implements store.ACLStore.
@@ -107,6 +158,28 @@ func (s *Store) GroupMembers(ctx context.Context) ([]store.GroupMember, error) {
 		for rows.Next() {
 			var g store.GroupMember
 			if err := rows.Scan(&g.Group, &g.Account); err != nil {
+				return err
+			}
+			out = append(out, g)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// AccountGroups implements store.ACLStore.
+func (s *Store) AccountGroups(ctx context.Context, account string) ([]string, error) {
+	var out []string
+	err := s.read(ctx, func(r *reader) error {
+		out = out[:0]
+		rows, err := r.query(`SELECT grp FROM groups WHERE account = ? ORDER BY grp`, account)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var g string
+			if err := rows.Scan(&g); err != nil {
 				return err
 			}
 			out = append(out, g)

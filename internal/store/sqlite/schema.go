@@ -487,6 +487,12 @@ DELETE FROM fts_docs;
 DELETE FROM fts_orphans;
 INSERT OR IGNORE INTO fts_pending (blob_id) SELECT blob_id FROM messages;
 `,
+	// 24: the groups of one account (store.ACLStore AccountGroups and
+	// SharedWith, read by every LIST with ACLs on) without scanning
+	// every membership.
+	`
+CREATE INDEX groups_account ON groups (account, grp);
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

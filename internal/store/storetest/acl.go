@@ -46,19 +46,27 @@ func testACL(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatalf("SetACL on a missing mailbox: %v", err)
 	}
 
-	sh, err := as.SharedWith(ctx, a.ID, []string{a.Name, "anyone"})
+	sh, err := as.SharedWith(ctx, a.ID, a.Name, []string{a.Name, "anyone"})
 	noErr(t, err)
 	if len(sh) != 1 || sh[0].Mailbox.ID != folder.ID || sh[0].Owner != "bob" || sh[0].Mailbox.Name != "Folder" {
 		t.Fatalf("SharedWith = %+v", sh)
 	}
+	// With the entries that apply, negative ones included, so that the
+	// caller need not read the ACL again.
+	if !reflect.DeepEqual(sh[0].ACL, want) {
+		t.Fatalf("SharedWith ACL = %v, want %v", sh[0].ACL, want)
+	}
+	if sh, _ := as.SharedWith(ctx, a.ID, a.Name, []string{a.Name}); len(sh) != 1 || !reflect.DeepEqual(sh[0].ACL, want[1:]) {
+		t.Fatalf("SharedWith(name) = %+v", sh)
+	}
 	// The caller's own mailboxes are never "shared with" it.
 	noErr(t, as.SetACL(ctx, inboxA.ID, a.Name, "lr"))
-	sh, err = as.SharedWith(ctx, a.ID, []string{a.Name})
+	sh, err = as.SharedWith(ctx, a.ID, a.Name, []string{a.Name})
 	noErr(t, err)
 	if len(sh) != 1 {
 		t.Fatalf("SharedWith lists own mailbox: %+v", sh)
 	}
-	if sh, _ := as.SharedWith(ctx, a.ID, []string{"nobody"}); len(sh) != 0 {
+	if sh, _ := as.SharedWith(ctx, a.ID, a.Name, []string{"nobody"}); len(sh) != 0 {
 		t.Fatalf("SharedWith(nobody) = %+v", sh)
 	}
 
@@ -78,16 +86,16 @@ func testACL(t *testing.T, open func(t *testing.T) store.Store) {
 	if es := acl(again.ID); len(es) != 0 {
 		t.Fatalf("recreated mailbox inherited ACL %v", es)
 	}
-	if sh, _ := as.SharedWith(ctx, a.ID, []string{a.Name}); len(sh) != 0 {
+	if sh, _ := as.SharedWith(ctx, a.ID, a.Name, []string{a.Name}); len(sh) != 0 {
 		t.Fatalf("SharedWith after delete: %+v", sh)
 	}
 
 	// Groups.
-	noErr(t, as.SetGroupMember(ctx, "staff", "bob", true))
-	noErr(t, as.SetGroupMember(ctx, "staff", "alice", true))
-	noErr(t, as.SetGroupMember(ctx, "staff", "alice", true))
-	noErr(t, as.SetGroupMember(ctx, "admins", "bob", true))
-	noErr(t, as.SetGroupMember(ctx, "admins", "bob", false))
+	setGroup(t, as, "staff", "bob", true)
+	setGroup(t, as, "staff", "alice", true)
+	setGroup(t, as, "staff", "alice", true)
+	setGroup(t, as, "admins", "bob", true)
+	setGroup(t, as, "admins", "bob", false)
 	gm, err := as.GroupMembers(ctx)
 	noErr(t, err)
 	wantG := []store.GroupMember{{Group: "staff", Account: "alice"}, {Group: "staff", Account: "bob"}}
@@ -95,12 +103,82 @@ func testACL(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatalf("GroupMembers = %v, want %v", gm, wantG)
 	}
 
+	// The groups of one account; SharedWith adds the stored groups of
+	// the account it is given to the identifiers, with their negative
+	// forms, and leaves out a mailbox only negative entries apply to.
+	if gs, err := as.AccountGroups(ctx, "alice"); err != nil || !reflect.DeepEqual(gs, []string{"staff"}) {
+		t.Fatalf("AccountGroups(alice) = %v, %v", gs, err)
+	}
+	setGroup(t, as, "admins", "alice", true)
+	if gs, err := as.AccountGroups(ctx, "alice"); err != nil || !reflect.DeepEqual(gs, []string{"admins", "staff"}) {
+		t.Fatalf("AccountGroups(alice) = %v, %v", gs, err)
+	}
+	if gs, err := as.AccountGroups(ctx, "nobody"); err != nil || len(gs) != 0 {
+		t.Fatalf("AccountGroups(nobody) = %v, %v", gs, err)
+	}
+	team := mkbox(t, s, b.ID, "Team")
+	noErr(t, as.SetACL(ctx, team.ID, "$staff", "lrw"))
+	noErr(t, as.SetACL(ctx, team.ID, "-$admins", "w"))
+	noErr(t, as.SetACL(ctx, team.ID, "$others", "lrswipkxtea"))
+	negOnly := mkbox(t, s, b.ID, "Hidden")
+	noErr(t, as.SetACL(ctx, negOnly.ID, "-$staff", "l"))
+	noErr(t, as.SetACL(ctx, negOnly.ID, "carol", "l"))
+	// (the account name given is alice's: a is alice here)
+	sh, err = as.SharedWith(ctx, a.ID, "alice", []string{a.Name, "anyone"})
+	noErr(t, err)
+	wantTeam := []store.ACLEntry{{Identifier: "$staff", Rights: "lrw"}, {Identifier: "-$admins", Rights: "w"}}
+	if len(sh) != 1 || sh[0].Mailbox.ID != team.ID || !reflect.DeepEqual(sh[0].ACL, wantTeam) {
+		t.Fatalf("SharedWith through groups = %+v, want Team with %v", sh, wantTeam)
+	}
+	// bob's groups are not alice's.
+	if sh, _ := as.SharedWith(ctx, a.ID, "bob", []string{"nobody"}); len(sh) != 1 {
+		t.Fatalf("SharedWith for bob's groups = %+v", sh)
+	}
+	if sh, _ := as.SharedWith(ctx, a.ID, "nobody", []string{"nobody"}); len(sh) != 0 {
+		t.Fatalf("SharedWith(nobody) = %+v", sh)
+	}
+	// A membership change reports the mailboxes whose ACL names the
+	// group, positive or negative, once each, for live sessions; a
+	// change that changes nothing reports none.
+	aclCh := func(mbs ...*store.Mailbox) []store.Change {
+		var out []store.Change
+		for _, mb := range mbs {
+			out = append(out, store.Change{Kind: store.ChangeACL, AccountID: b.ID, MailboxID: mb.ID, Name: mb.Name})
+		}
+		return out
+	}
+	if ch := setGroup(t, as, "admins", "carol", true); !reflect.DeepEqual(ch, aclCh(team)) {
+		t.Fatalf("SetGroupMember(admins, carol) changes = %+v, want %+v", ch, aclCh(team))
+	}
+	if ch := setGroup(t, as, "admins", "carol", true); len(ch) != 0 {
+		t.Fatalf("SetGroupMember again: changes %+v", ch)
+	}
+	if ch := setGroup(t, as, "staff", "carol", true); !reflect.DeepEqual(ch, aclCh(team, negOnly)) {
+		t.Fatalf("SetGroupMember(staff, carol) changes = %+v, want %+v", ch, aclCh(team, negOnly))
+	}
+	if ch := setGroup(t, as, "unnamed", "carol", true); len(ch) != 0 {
+		t.Fatalf("SetGroupMember of a group no ACL names: changes %+v", ch)
+	}
+	if ch := setGroup(t, as, "staff", "carol", false); !reflect.DeepEqual(ch, aclCh(team, negOnly)) {
+		t.Fatalf("removing carol from staff: changes = %+v", ch)
+	}
+	if ch := setGroup(t, as, "staff", "carol", false); len(ch) != 0 {
+		t.Fatalf("removing a non-member: changes %+v", ch)
+	}
+	setGroup(t, as, "admins", "carol", false)
+	setGroup(t, as, "unnamed", "carol", false)
+
+	setGroup(t, as, "admins", "alice", false)
+	noErr(t, as.SetACL(ctx, team.ID, "$others", ""))
+	noErr(t, as.SetACL(ctx, team.ID, "-$admins", ""))
+	noErr(t, as.SetACL(ctx, team.ID, "$staff", ""))
+
 	// A deleted account takes its ACL entries and memberships along: a
 	// new account of the same name inherits nothing.
 	noErr(t, as.SetACL(ctx, again.ID, a.Name, "lr"))
 	noErr(t, as.SetACL(ctx, again.ID, "-"+a.Name, "w"))
 	noErr(t, as.SetACL(ctx, again.ID, "anyone", "l"))
-	noErr(t, as.SetGroupMember(ctx, "staff", a.Name, true))
+	setGroup(t, as, "staff", a.Name, true)
 	noErr(t, s.DeleteAccount(ctx, a.ID))
 	if es := acl(again.ID); len(es) != 1 || es[0].Identifier != "anyone" {
 		t.Fatalf("ACL after the account's deletion: %v", es)
@@ -110,4 +188,11 @@ func testACL(t *testing.T, open func(t *testing.T) store.Store) {
 	if !reflect.DeepEqual(gm, wantG) {
 		t.Fatalf("groups after the account's deletion: %v", gm)
 	}
+}
+
+func setGroup(t *testing.T, as store.ACLStore, group, account string, on bool) []store.Change {
+	t.Helper()
+	ch, err := as.SetGroupMember(context.Background(), group, account, on)
+	noErr(t, err)
+	return ch
 }

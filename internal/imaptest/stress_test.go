@@ -97,6 +97,9 @@ func TestStress(t *testing.T) {
 	}
 	s := startServer(t)
 	host, port := s.hostPort()
+	// Two with BARID_TEST_CLUSTER=2 (scripts/test): the clients' connections
+	// then alternate between the nodes.
+	t.Logf("barid nodes behind %s: %d", s.addr, len(s.Nodes))
 
 	// secs=N,W: stop starting commands after N seconds, then wait at
 	// most W for the ones in flight. imaptest 2.3 itself could abort

@@ -7,12 +7,12 @@ import (
 	"testing"
 )
 
-// TestCrossNodeSeqCommands: FETCH and STORE by sequence number on node
-// A right after a STORE acknowledged on node B: A's FETCH FLAGS shows
-// B's flags at once, and A's STORE (which answers from the flags it
-// wrote, read under the mailbox lock in the BEGIN round trip) builds on
-// B's. A message B expunged is not reported as EXPUNGE by A's FETCH
-// (RFC 9051 §7.5.1) but by the next NOOP.
+// TestCrossNodeSeqCommands: FETCH and STORE by sequence number skip the
+// cross-node read barrier (internal/imap/server/barrier.go), so what
+// they answer must come from the shared store: a STORE acknowledged on
+// node B is in a FETCH FLAGS on node A at once, and a STORE on A after
+// B's builds on B's flags. A message B expunged is not reported as
+// EXPUNGE by A's FETCH (RFC 9051 §7.5.1) but by the next NOOP.
 func TestCrossNodeSeqCommands(t *testing.T) {
 	t.Parallel()
 	a, b, _ := twoNodes(t)

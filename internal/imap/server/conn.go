@@ -105,6 +105,9 @@ type Conn struct {
 	// inCmd: the reader goroutine is running a command's handler (the
 	// NOTIFY pusher, which also fetches, never is).
 	inCmd bool
+	// barrierOwed: the command skipped the cross-node read barrier
+	// (barrier.go) and runs it only if the store shows its view stale.
+	barrierOwed bool
 
 	// notify is the RFC 5465 NOTIFY state, nil until the first NOTIFY.
 	notify *notifyState
@@ -387,7 +390,7 @@ func (c *Conn) readCommand(start time.Time) error {
 		c.writeStatus(tag, "BAD", imap.CodeUIDRequired, name+" uses message sequence numbers, which UIDONLY does not allow (RFC 9586 §3)")
 		return c.flush()
 	}
-	c.syncBus()
+	c.syncBusFor(name)
 	c.cur = cmd
 	c.inCmd = true
 	err = cmd.handle(c, tag)

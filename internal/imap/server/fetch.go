@@ -124,6 +124,9 @@ func (c *Conn) fetch(tag string, uid bool) error {
 	if err != nil {
 		return err
 	}
+	if missing {
+		c.payBarrier()
+	}
 	if missing && req.fromView() {
 		// RFC 2180 §4.1: UID, FLAGS and MODSEQ of a message another
 		// session expunged are what this session still knows of it,

@@ -138,6 +138,7 @@ func (c *Conn) storeFlags(tag string, uid bool) error {
 	// STORE applies to what the session knows of them (gone.go).
 	var goneDone []store.StoreResult
 	if len(results)+len(failed) < len(uids) {
+		c.payBarrier()
 		have := make([]store.UID, 0, len(results)+len(failed))
 		for _, r := range results {
 			have = append(have, r.UID)

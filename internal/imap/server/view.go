@@ -678,17 +678,3 @@ func (v *view) uidsIn(set imap.UIDSet) []store.UID {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
-
-// syncBus, before a command, waits for the changes other nodes committed
-// before it to reach this node's bus (notify.Bus.Sync; nothing to wait
-// for on one node), so the command reports them as a command on the
-// writer's node would: a STORE or EXPUNGE acknowledged on node B is
-// seen by the next command on node A (docs/scale-out.md). Only a
-// session that reports changes (a mailbox selected, or NOTIFY set)
-// waits.
-func (c *Conn) syncBus() {
-	if c.sub == nil || (c.sel == nil && c.notify == nil) {
-		return
-	}
-	c.srv.cfg.Bus.Sync(c.ctx())
-}

@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // ACLEntry is one entry of a mailbox's access control list (RFC 4314
 // §2): an identifier ("bob", "anyone", "authenticated", "$group", or
@@ -22,6 +25,18 @@ type SharedMailbox struct {
 	// identifier: those of the identifiers asked for, of the account's
 	// stored groups ("$g"), and of both with "-" (negative rights).
 	ACL []ACLEntry
+}
+
+// AppendShared appends sm to out unless none of its entries grants
+// anything (it is empty, or only negative entries apply): both
+// backends' SharedWith leave such mailboxes out.
+func AppendShared(out []SharedMailbox, sm SharedMailbox) []SharedMailbox {
+	for _, e := range sm.ACL {
+		if !strings.HasPrefix(e.Identifier, "-") {
+			return append(out, sm)
+		}
+	}
+	return out
 }
 
 // GroupMember is one member of a group (the "$name" ACL identifiers,

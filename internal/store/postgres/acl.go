@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -118,7 +117,7 @@ func (s *Store) SharedWith(ctx context.Context, accountID int64, account string,
 			return nil, err
 		}
 		if mb.ID != cur.Mailbox.ID {
-			out = appendShared(out, cur)
+			out = store.AppendShared(out, cur)
 			mb.Subscribed = false // the owner's subscription, not the caller's
 			cur = store.SharedMailbox{Mailbox: *mb, Owner: owner}
 		}
@@ -127,18 +126,7 @@ func (s *Store) SharedWith(ctx context.Context, accountID int64, account string,
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return appendShared(out, cur), nil
-}
-
-// appendShared appends sm to out unless it is empty or none of its
-// entries grants anything (only negative ones apply).
-func appendShared(out []store.SharedMailbox, sm store.SharedMailbox) []store.SharedMailbox {
-	for _, e := range sm.ACL {
-		if !strings.HasPrefix(e.Identifier, "-") {
-			return append(out, sm)
-		}
-	}
-	return out
+	return store.AppendShared(out, cur), nil
 }
 
 // SetGroupMember implements store.ACLStore. The changes go to the

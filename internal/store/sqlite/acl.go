@@ -89,26 +89,15 @@ func (s *Store) SharedWith(ctx context.Context, accountID int64, account string,
 				return err
 			}
 			if cur.Mailbox.ID != mb.ID {
-				out = appendShared(out, cur)
+				out = store.AppendShared(out, cur)
 				cur = sm
 			}
 			cur.ACL = append(cur.ACL, e)
 		}
-		out = appendShared(out, cur)
+		out = store.AppendShared(out, cur)
 		return rows.Err()
 	})
 	return out, err
-}
-
-// appendShared appends sm to out unless it is empty or none of its
-// entries grants anything (only negative ones apply).
-func appendShared(out []store.SharedMailbox, sm store.SharedMailbox) []store.SharedMailbox {
-	for _, e := range sm.ACL {
-		if !strings.HasPrefix(e.Identifier, "-") {
-			return append(out, sm)
-		}
-	}
-	return out
 }
 
 // SetGroupMember implements store.ACLStore.

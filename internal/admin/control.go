@@ -353,25 +353,9 @@ func Dial(path string) (*Client, error) {
 	return &Client{nc: nc, br: bufio.NewReader(nc), enc: json.NewEncoder(nc)}, nil
 }
 
-// Call sends req and reads its answer. A server-side failure is an
-// error with the server's text.
-func (c *Client) Call(req Request) (*Response, error) {
-	if err := c.enc.Encode(req); err != nil {
-		return nil, err
-	}
-	line, err := readLine(c.br, 64<<20)
-	if err != nil {
-		return nil, fmt.Errorf("control socket: %w", err)
-	}
-	var resp Response
-	if err := json.Unmarshal(line, &resp); err != nil {
-		return nil, fmt.Errorf("control socket: bad answer: %w", err)
-	}
-	if !resp.OK {
-		return &resp, errors.New(resp.Error)
-	}
-	return &resp, nil
-}
+// Call sends req and reads its answer (Stream without progress lines).
+// A server-side failure is an error with the server's text.
+func (c *Client) Call(req Request) (*Response, error) { return c.Stream(req, nil) }
 
 // Stream sends req and reads answers until the final one, handing each
 // progress line to progress. A server-side failure is an error with the

@@ -110,7 +110,7 @@ func (w *writer) loop() {
 		}
 	}()
 	batch := make([]*writeReq, 0, w.s.opts.MaxBatch)
-	var lazy, durable, fore, back []*writeReq
+	var first, rest []*writeReq // runSplit's scratch
 	for {
 		batch = batch[:0]
 		select {
@@ -132,20 +132,7 @@ func (w *writer) loop() {
 			// One transaction for the clients' requests: none waits for
 			// an fsync on this goroutine (durable.go). Background work
 			// commits after them, in a transaction of its own.
-			fore, back = fore[:0], back[:0]
-			for _, r := range batch {
-				if r.background {
-					back = append(back, r)
-				} else {
-					fore = append(fore, r)
-				}
-			}
-			if len(fore) > 0 {
-				w.run(fore)
-			}
-			if len(back) > 0 {
-				w.run(back)
-			}
+			first, rest = w.runSplit(batch, first, rest, func(r *writeReq) bool { return !r.background })
 			continue
 		}
 		// Without the syncer: lazy requests (flag changes) commit first, in a
@@ -155,21 +142,29 @@ func (w *writer) loop() {
 		// Requests waiting together come from different sessions (a
 		// session waits for each of its writes), so their relative order
 		// is free.
-		lazy, durable = lazy[:0], durable[:0]
-		for _, r := range batch {
-			if r.lazy {
-				lazy = append(lazy, r)
-			} else {
-				durable = append(durable, r)
-			}
-		}
-		if len(lazy) > 0 {
-			w.run(lazy)
-		}
-		if len(durable) > 0 {
-			w.run(durable)
+		first, rest = w.runSplit(batch, first, rest, func(r *writeReq) bool { return r.lazy })
+	}
+}
+
+// runSplit runs the requests of batch for which isFirst holds in one
+// transaction, then the others in another (an empty part runs none). It
+// gathers them in the scratch slices first and rest, returned for reuse.
+func (w *writer) runSplit(batch, first, rest []*writeReq, isFirst func(*writeReq) bool) ([]*writeReq, []*writeReq) {
+	first, rest = first[:0], rest[:0]
+	for _, r := range batch {
+		if isFirst(r) {
+			first = append(first, r)
+		} else {
+			rest = append(rest, r)
 		}
 	}
+	if len(first) > 0 {
+		w.run(first)
+	}
+	if len(rest) > 0 {
+		w.run(rest)
+	}
+	return first, rest
 }
 
 // ctx is the writer's own context: a caller cancelling its request after

@@ -852,8 +852,21 @@ func (s *Store) readChanges(ctx context.Context, account, mailboxID int64, from,
 // changed after from (a catch-up), each as store.ChangePrivateSeen with
 // its own MODSEQ.
 func (s *Store) readPrivateSeenSince(ctx context.Context, account, mailboxID int64, from store.ModSeq) ([]store.Change, error) {
-	rows, err := s.query(ctx, `SELECT uid, seen, modseq FROM privseen WHERE account = $1 AND mailbox = $2 AND modseq > $3 ORDER BY uid`,
-		account, mailboxID, int64(from))
+	return s.readPrivateSeenWhere(ctx, account, mailboxID, ">", from)
+}
+
+// readPrivateSeen reads the private \Seen rows account's write at modseq
+// left on mailboxID (a hintPrivateSeen) as store.ChangePrivateSeen. A
+// row changed again since has a later modseq and its own hint.
+func (s *Store) readPrivateSeen(ctx context.Context, account, mailboxID int64, modseq store.ModSeq) ([]store.Change, error) {
+	return s.readPrivateSeenWhere(ctx, account, mailboxID, "=", modseq)
+}
+
+// readPrivateSeenWhere reads account's private \Seen rows on mailboxID
+// whose modseq compares with op ("=" or ">") to modseq, in UID order.
+func (s *Store) readPrivateSeenWhere(ctx context.Context, account, mailboxID int64, op string, modseq store.ModSeq) ([]store.Change, error) {
+	rows, err := s.query(ctx, `SELECT uid, seen, modseq FROM privseen WHERE account = $1 AND mailbox = $2 AND modseq `+op+` $3 ORDER BY uid`,
+		account, mailboxID, int64(modseq))
 	if err != nil {
 		return nil, err
 	}
@@ -866,32 +879,6 @@ func (s *Store) readPrivateSeenSince(ctx context.Context, account, mailboxID int
 			return nil, err
 		}
 		c := store.Change{Kind: store.ChangePrivateSeen, AccountID: account, MailboxID: mailboxID, UID: store.UID(uid), ModSeq: store.ModSeq(ms)}
-		if seen {
-			c.Flags.System = store.FlagSeen
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
-// readPrivateSeen reads the private \Seen rows account's write at modseq
-// left on mailboxID (a hintPrivateSeen) as store.ChangePrivateSeen. A
-// row changed again since has a later modseq and its own hint.
-func (s *Store) readPrivateSeen(ctx context.Context, account, mailboxID int64, modseq store.ModSeq) ([]store.Change, error) {
-	rows, err := s.query(ctx, `SELECT uid, seen FROM privseen WHERE mailbox = $1 AND account = $2 AND modseq = $3 ORDER BY uid`,
-		mailboxID, account, int64(modseq))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Change
-	for rows.Next() {
-		var uid int64
-		var seen bool
-		if err := rows.Scan(&uid, &seen); err != nil {
-			return nil, err
-		}
-		c := store.Change{Kind: store.ChangePrivateSeen, AccountID: account, MailboxID: mailboxID, UID: store.UID(uid), ModSeq: modseq}
 		if seen {
 			c.Flags.System = store.FlagSeen
 		}

@@ -209,44 +209,21 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 	}
 	msg := &message{Message: sieve.NewMessage(p.Header), size: p.Size,
 		load: func() ([]byte, error) { return f.Deliver.Bytes(ctx, p) }}
-	// The mailbox list is read only when a script asks about mailboxes
-	// (fileinto, mailboxexists): keep needs none.
-	var mailboxes []store.Mailbox
-	var listErr error
-	listed := false
-	list := func() {
-		if !listed {
-			listed = true
-			mailboxes, listErr = f.Store.Mailboxes(ctx, rc.Account.ID)
-		}
-	}
-	find := func(name string) *store.Mailbox {
-		if strings.EqualFold(name, "INBOX") {
-			name = "INBOX"
-		}
-		list()
-		for i := range mailboxes {
-			if mailboxes[i].Name == name {
-				return &mailboxes[i]
-			}
-		}
-		return nil
-	}
-	findUse := func(use string) *store.Mailbox {
-		list()
-		for i := range mailboxes {
-			if strings.EqualFold(mailboxes[i].SpecialUse, use) {
-				return &mailboxes[i]
-			}
-		}
-		return nil
-	}
+	// Mailboxes are looked up only when a script asks about them
+	// (fileinto, mailboxexists): keep needs none. A name is looked up
+	// alone (one row: the usual fileinto touches one mailbox, and
+	// listing the account's mailboxes cost as much as the whole
+	// interpreter run); the answers are kept for the run. A script
+	// that asks about more than lookupsBeforeList names, or about a
+	// special-use attribute (RFC 8579), has the account's list read
+	// once instead.
+	mbs := mailboxView{ctx: ctx, st: f.Store, account: rc.Account.ID}
 	env := &sieve.Env{
 		Envelope:         sieve.Envelope{From: rc.From, To: rc.Rcpt},
 		Msg:              msg,
 		Now:              f.now(),
-		MailboxExists:    func(name string) bool { return find(name) != nil },
-		SpecialUseExists: func(use string) bool { return findUse(use) != nil },
+		MailboxExists:    func(name string) bool { return mbs.find(name) != nil },
+		SpecialUseExists: func(use string) bool { return mbs.findUse(use) != nil },
 		UserAddresses:    userAddresses(rc),
 		Location:         "MDA",
 		// RFC 7352: the ids live in the vacation memory, recorded
@@ -273,9 +250,9 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 		res = &sieve.Result{ImplicitKeep: true}
 	}
 
-	if listErr != nil {
+	if mbs.err != nil {
 		// The script saw no mailboxes: its answers are not to be trusted.
-		return nil, listErr
+		return nil, mbs.err
 	}
 	out := &Outcome{}
 	var targets []target
@@ -301,9 +278,9 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 		case sieve.Keep:
 			add(rc.Default, a.Flags)
 		case sieve.FileInto:
-			mb, err := f.fileTarget(ctx, rc, a, find, findUse, &mailboxes)
-			if listErr != nil {
-				return nil, listErr
+			mb, err := f.fileTarget(ctx, rc, a, &mbs)
+			if mbs.err != nil {
+				return nil, mbs.err
 			}
 			if err != nil {
 				log().Warn("sieve: fileinto failed; the message is kept in the default mailbox instead", "mailbox", a.Mailbox, "err", err)
@@ -418,13 +395,13 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 // fileTarget finds (or, with :create, creates) the mailbox of a
 // fileinto; :specialuse picks the mailbox with that attribute when one
 // exists (RFC 8579 §4).
-func (f *Filter) fileTarget(ctx context.Context, rc Recipient, a sieve.FileInto, find, findUse func(string) *store.Mailbox, all *[]store.Mailbox) (*store.Mailbox, error) {
+func (f *Filter) fileTarget(ctx context.Context, rc Recipient, a sieve.FileInto, mbs *mailboxView) (*store.Mailbox, error) {
 	if a.SpecialUse != "" {
-		if mb := findUse(a.SpecialUse); mb != nil {
+		if mb := mbs.findUse(a.SpecialUse); mb != nil {
 			return mb, nil
 		}
 	}
-	if mb := find(a.Mailbox); mb != nil {
+	if mb := mbs.find(a.Mailbox); mb != nil {
 		return mb, nil
 	}
 	if !a.Create {
@@ -435,7 +412,7 @@ func (f *Filter) fileTarget(ctx context.Context, rc Recipient, a sieve.FileInto,
 	var mb *store.Mailbox
 	for i := range parts {
 		name := strings.Join(parts[:i+1], "/")
-		if m := find(name); m != nil {
+		if m := mbs.find(name); m != nil {
 			mb = m
 			continue
 		}
@@ -452,7 +429,7 @@ func (f *Filter) fileTarget(ctx context.Context, rc Recipient, a sieve.FileInto,
 		if err != nil {
 			return nil, err
 		}
-		*all = append(*all, *m)
+		mbs.created(m)
 		mb = m
 	}
 	return mb, nil

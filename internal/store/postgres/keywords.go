@@ -20,6 +20,18 @@ type keywordCache map[int64]map[string]string
 // canonical returns f with each keyword in the mailbox's spelling; with
 // register, keywords new to the mailbox are recorded as spelled in f.
 func (c keywordCache) canonical(ctx context.Context, tx pgx.Tx, mailboxID int64, f store.Flags, register bool) (store.Flags, error) {
+	return c.canonicalKnown(ctx, nil, tx, mailboxID, nil, f, register)
+}
+
+// canonicalIn is canonical (registering) for a mailbox whose row lock
+// the transaction holds (m): a spelling the mailbox is known to have
+// committed (knownKeywords) needs no statement; one read or registered
+// here becomes known once the transaction commits.
+func (c keywordCache) canonicalIn(ctx context.Context, s *Store, tx pgx.Tx, m *mboxState, f store.Flags) (store.Flags, error) {
+	return c.canonicalKnown(ctx, s, tx, m.id, &kwBox{id: m.id, uidvalidity: m.uidvalidity}, f, true)
+}
+
+func (c keywordCache) canonicalKnown(ctx context.Context, s *Store, tx pgx.Tx, mailboxID int64, box *kwBox, f store.Flags, register bool) (store.Flags, error) {
 	if len(f.Keywords) == 0 {
 		return f, nil
 	}
@@ -33,6 +45,12 @@ func (c keywordCache) canonical(ctx context.Context, tx pgx.Tx, mailboxID int64,
 	for _, k := range f.Keywords {
 		l := strings.ToLower(k)
 		name, ok := m[l]
+		if !ok && box != nil {
+			name, ok = s.kwKnown.get(*box, l)
+			if ok {
+				m[l] = name
+			}
+		}
 		if !ok {
 			var err error
 			if register {
@@ -51,6 +69,9 @@ func (c keywordCache) canonical(ctx context.Context, tx pgx.Tx, mailboxID int64,
 			}
 			if err != nil {
 				return f, err
+			}
+			if box != nil && register {
+				s.learnKeyword(tx, *box, l, name)
 			}
 			m[l] = name
 		}

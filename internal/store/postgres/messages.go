@@ -341,7 +341,7 @@ func (s *Store) appendRowsAt(ctx context.Context, tx pgx.Tx, m *mboxState, at []
 	flags := make([]store.Flags, len(msgs))
 	var total, unseen, deleted int64
 	for i := range msgs {
-		f, err := kw.canonical(ctx, tx, mailboxID, normFlags(msgs[i].Flags), true)
+		f, err := kw.canonicalIn(ctx, s, tx, m, normFlags(msgs[i].Flags))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -764,7 +764,7 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 		// must list them (RFC 9051 §7.3.5).
 		if op != store.FlagsRemove {
 			kw := keywordCache{}
-			if arg, err = kw.canonical(ctx, tx, mailboxID, arg, true); err != nil {
+			if arg, err = kw.canonicalIn(ctx, s, tx, m, arg); err != nil {
 				return err
 			}
 		}
@@ -969,7 +969,7 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, src *mboxState, rows []
 	var total, unseen, deleted int64
 	for i := range rows {
 		// Spell keywords as the destination first saw them.
-		f, err := kw.canonical(ctx, tx, dst.id, rows[i].flags, true)
+		f, err := kw.canonicalIn(ctx, s, tx, dst, rows[i].flags)
 		if err != nil {
 			return nil, nil, err
 		}

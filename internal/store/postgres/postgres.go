@@ -67,6 +67,8 @@ type Store struct {
 	listening atomic.Pointer[listener]
 	// claims remembers FIRSTRECENT per mailbox for ClaimRecent.
 	claims recentClaims
+	// kwKnown: keyword spellings committed per mailbox (knownkw.go).
+	kwKnown knownKeywords
 }
 
 var (

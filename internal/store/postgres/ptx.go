@@ -31,6 +31,8 @@ type ptx struct {
 	begun    bool
 	closed   bool
 	deferred []deferredStmt
+	// afterCommit runs once COMMIT succeeded (knownKeywords).
+	afterCommit []func()
 }
 
 type deferredStmt struct {
@@ -69,7 +71,13 @@ func (s *Store) runTx(ctx context.Context, txo pgx.TxOptions, fn func(pgx.Tx) er
 		t.Rollback(context.Background()) //nolint:errcheck // fn's error is the one to report
 		return err
 	}
-	return t.Commit(ctx)
+	if err := t.Commit(ctx); err != nil {
+		return err
+	}
+	for _, f := range t.afterCommit {
+		f()
+	}
+	return nil
 }
 
 // deferExec queues a statement to be sent with COMMIT. Its error, if

@@ -126,6 +126,7 @@ func (s *Store) SetAccountSecret(ctx context.Context, accountID int64, secret []
 // the integrity sweep.
 func (s *Store) DeleteAccount(ctx context.Context, accountID int64) error {
 	return s.write(ctx, func(t *wtx) error {
+		t.forgetKeywords()
 		var name string
 		err := t.queryRow(`SELECT name FROM accounts WHERE id = ?`, accountID).Scan(&name)
 		if errNoRows(err) {

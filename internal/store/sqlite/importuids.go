@@ -24,6 +24,7 @@ func (s *Store) SetUIDValidity(ctx context.Context, mailboxID int64, uidValidity
 		if m.uidnext != 1 {
 			return fmt.Errorf("%w: the mailbox has held messages (UIDNEXT %d); its UIDVALIDITY stays", store.ErrCannot, m.uidnext)
 		}
+		t.forgetKeywords()
 		// RFC 8474 §4: no two mailboxes of the account share a
 		// MAILBOXID (derived from UIDVALIDITY). An unused one steps aside.
 		rows, err := t.query(`SELECT id, uidnext FROM mailboxes WHERE account = ? AND uidvalidity = ? AND id != ?`,

@@ -17,6 +17,18 @@ type keywordCache map[int64]map[string]string
 // canonical returns f with each keyword in the mailbox's spelling; with
 // register, keywords new to the mailbox are recorded as spelled in f.
 func (c keywordCache) canonical(t *wtx, mailboxID int64, f store.Flags, register bool) (store.Flags, error) {
+	return c.canonicalKnown(t, mailboxID, nil, f, register)
+}
+
+// canonicalIn is canonical (registering) for a mailbox whose row the
+// transaction read (m): a spelling the mailbox is known to have
+// committed (knownKeywords) needs no SELECT; one read or registered here
+// becomes known once the transaction commits.
+func (c keywordCache) canonicalIn(t *wtx, m *mboxState, f store.Flags) (store.Flags, error) {
+	return c.canonicalKnown(t, m.id, &kwBox{id: m.id, uidvalidity: m.uidvalidity}, f, true)
+}
+
+func (c keywordCache) canonicalKnown(t *wtx, mailboxID int64, box *kwBox, f store.Flags, register bool) (store.Flags, error) {
 	if len(f.Keywords) == 0 {
 		return f, nil
 	}
@@ -30,6 +42,9 @@ func (c keywordCache) canonical(t *wtx, mailboxID int64, f store.Flags, register
 	for _, k := range f.Keywords {
 		l := strings.ToLower(k)
 		name, ok := m[l]
+		if !ok && box != nil {
+			name, ok = t.knownKeyword(*box, l)
+		}
 		if !ok {
 			err := t.queryRow(`SELECT name FROM keywords WHERE mailbox = ? AND lname = ?`, mailboxID, l).Scan(&name)
 			switch {
@@ -44,8 +59,11 @@ func (c keywordCache) canonical(t *wtx, mailboxID int64, f store.Flags, register
 			default:
 				return f, err
 			}
-			m[l] = name
+			if box != nil && register {
+				t.learnKeyword(*box, l, name)
+			}
 		}
+		m[l] = name
 		if name != k {
 			changed = true
 		}

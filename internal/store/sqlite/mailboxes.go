@@ -209,6 +209,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, accountID int64, name string)
 		}
 		ch = []store.Change{{Kind: store.ChangeMailboxDeleted, AccountID: accountID, MailboxID: id, Name: name, UIDValidity: uv}}
 		t.emit(ch)
+		t.forgetKeywords()
 		return nil
 	})
 	return ch, err

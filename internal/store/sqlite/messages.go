@@ -261,7 +261,7 @@ func (s *Store) appendRowsAt(t *wtx, m *mboxState, at []store.UID, msgs []store.
 		if at != nil {
 			uid = at[i]
 		}
-		f, err := kw.canonical(t, mailboxID, normFlags(nm.Flags), true)
+		f, err := kw.canonicalIn(t, m, normFlags(nm.Flags))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -817,7 +817,7 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 		// must list them (RFC 9051 §7.3.5).
 		if op != store.FlagsRemove {
 			kw := keywordCache{}
-			if arg, err = kw.canonical(t, mailboxID, arg, true); err != nil {
+			if arg, err = kw.canonicalIn(t, m, arg); err != nil {
 				return err
 			}
 		}
@@ -990,7 +990,7 @@ func (s *Store) copyRows(t *wtx, src *mboxState, rows []flagRow, dst *mboxState)
 			return nil, nil, err
 		}
 		// Spell keywords as the destination first saw them.
-		f, err := kw.canonical(t, dst.id, r.flags, true)
+		f, err := kw.canonicalIn(t, dst, r.flags)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -35,6 +35,11 @@ type writeReq struct {
 	err        error
 	changes    []store.Change // emitted by fn, handed to Options.OnCommit
 	done       chan struct{}
+	// kw are keyword spellings fn read or registered, known to later
+	// transactions once this one commits; kwForget drops what is known
+	// (knownkw.go).
+	kw       []kwFact
+	kwForget bool
 }
 
 // write runs fn in the writer's transaction and returns after COMMIT.
@@ -88,6 +93,9 @@ type writer struct {
 	normal bool
 	// seq numbers the batches (the syncer's sequence).
 	seq uint64
+	// dataVersion is the PRAGMA data_version the writer last read
+	// (knownKeyword): it changes when another connection commits.
+	dataVersion int64
 }
 
 // WriterStats counts the writer's work since Open.
@@ -286,6 +294,7 @@ func (w *writer) run(batch []*writeReq) {
 		// reports its own durations (durable.go).
 		obs(time.Since(commitStart), !lazy && w.s.sync == nil)
 	}
+	w.s.keywordsCommitted(batch)
 	wrote := w.s.ckpt.committed(w.conn)
 	if d := time.Since(start); d > time.Second {
 		w.s.log.Warn("sqlite: slow write batch", "batch", len(batch), "duration", d)
@@ -321,6 +330,9 @@ func (w *writer) run(batch []*writeReq) {
 type wtx struct {
 	w   *writer
 	req *writeReq
+	// kwChecked: this transaction has compared PRAGMA data_version
+	// (knownKeyword).
+	kwChecked bool
 }
 
 // emit records changes the current request made, for Options.OnCommit.

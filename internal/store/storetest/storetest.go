@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"StoreFlags", testStoreFlags},
 		{"StoreFlagsModel", testStoreFlagsModel},
 		{"KeywordsCaseInsensitive", testKeywordsCase},
+		{"KeywordsKnown", testKeywordsKnown},
 		{"CondStore", testCondStore},
 		{"Expunge", testExpunge},
 		{"CopyMove", testCopyMove},

@@ -17,12 +17,6 @@ import (
 // lock, so no other node registers a spelling meanwhile.
 type keywordCache map[int64]map[string]string
 
-// canonical returns f with each keyword in the mailbox's spelling; with
-// register, keywords new to the mailbox are recorded as spelled in f.
-func (c keywordCache) canonical(ctx context.Context, tx pgx.Tx, mailboxID int64, f store.Flags, register bool) (store.Flags, error) {
-	return c.canonicalKnown(ctx, nil, tx, mailboxID, nil, f, register)
-}
-
 // canonicalIn is canonical (registering) for a mailbox whose row lock
 // the transaction holds (m): a spelling the mailbox is known to have
 // committed (knownKeywords) needs no statement; one read or registered
@@ -31,6 +25,9 @@ func (c keywordCache) canonicalIn(ctx context.Context, s *Store, tx pgx.Tx, m *m
 	return c.canonicalKnown(ctx, s, tx, m.id, &kwBox{id: m.id, uidvalidity: m.uidvalidity}, f, true)
 }
 
+// canonicalKnown returns f with each keyword in the mailbox's spelling;
+// with register, keywords new to the mailbox are recorded as spelled in
+// f. box (nil: none) names the mailbox for knownKeywords.
 func (c keywordCache) canonicalKnown(ctx context.Context, s *Store, tx pgx.Tx, mailboxID int64, box *kwBox, f store.Flags, register bool) (store.Flags, error) {
 	if len(f.Keywords) == 0 {
 		return f, nil

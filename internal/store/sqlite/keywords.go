@@ -14,12 +14,6 @@ import (
 // holds two spellings of one keyword.
 type keywordCache map[int64]map[string]string
 
-// canonical returns f with each keyword in the mailbox's spelling; with
-// register, keywords new to the mailbox are recorded as spelled in f.
-func (c keywordCache) canonical(t *wtx, mailboxID int64, f store.Flags, register bool) (store.Flags, error) {
-	return c.canonicalKnown(t, mailboxID, nil, f, register)
-}
-
 // canonicalIn is canonical (registering) for a mailbox whose row the
 // transaction read (m): a spelling the mailbox is known to have
 // committed (knownKeywords) needs no SELECT; one read or registered here
@@ -28,6 +22,9 @@ func (c keywordCache) canonicalIn(t *wtx, m *mboxState, f store.Flags) (store.Fl
 	return c.canonicalKnown(t, m.id, &kwBox{id: m.id, uidvalidity: m.uidvalidity}, f, true)
 }
 
+// canonicalKnown returns f with each keyword in the mailbox's spelling;
+// with register, keywords new to the mailbox are recorded as spelled in
+// f. box (nil: none) names the mailbox for knownKeywords.
 func (c keywordCache) canonicalKnown(t *wtx, mailboxID int64, box *kwBox, f store.Flags, register bool) (store.Flags, error) {
 	if len(f.Keywords) == 0 {
 		return f, nil

@@ -1,6 +1,10 @@
 package sqlite
 
-import "sync"
+import (
+	"sync"
+
+	"modernc.org/sqlite"
+)
 
 // knownKeywordsMax bounds the keyword spellings knownKeywords holds (all
 // mailboxes together); past it the cache starts over empty. It is a
@@ -33,8 +37,7 @@ type kwFact struct {
 // (DeleteMailbox, DeleteAccount, SetUIDValidity: an id and UIDVALIDITY
 // could then name another mailbox), and whenever another connection
 // (another process on the same file) has committed since the writer
-// last looked (PRAGMA data_version, checked once per transaction that
-// consults the cache).
+// last committed (the pager's data version, dataVersionSettled).
 type knownKeywords struct {
 	mu    sync.Mutex
 	boxes map[kwBox]map[string]string
@@ -78,20 +81,48 @@ func (k *knownKeywords) forget() {
 
 // knownKeyword returns the spelling of lname committed in box, if the
 // cache holds it. The first call of a transaction drops the cache if
-// another connection committed since the previous check.
+// the database changed since the writer's previous commit (another
+// connection committed: dataVersionSettled).
 func (t *wtx) knownKeyword(b kwBox, lname string) (string, bool) {
 	if !t.kwChecked {
 		t.kwChecked = true
-		var v int64
-		if err := t.queryRow(`PRAGMA data_version`).Scan(&v); err != nil || v != t.w.dataVersion {
+		if v, ok := t.w.fileDataVersion(); !ok || !t.dvKnown || v != t.w.dataVersion {
 			t.w.s.kwKnown.forget()
-			if err != nil {
-				return "", false
-			}
-			t.w.dataVersion = v
 		}
 	}
 	return t.w.s.kwKnown.get(b, lname)
+}
+
+// fileDataVersion is SQLite's data version of the writer's pager
+// (SQLITE_FCNTL_DATA_VERSION, https://www.sqlite.org/c3ref/c_fcntl_begin_atomic_write.html):
+// it changes with every commit of the writer and whenever the writer's
+// connection finds that another connection committed (at the start of
+// its next transaction). A file control, not a statement: no SQL runs.
+func (w *writer) fileDataVersion() (v uint32, ok bool) {
+	w.conn.Raw(func(dc any) error { //nolint:errcheck // ok stays false
+		if fc, is := dc.(sqlite.FileControl); is {
+			var err error
+			v, err = fc.FileControlDataVersion("main")
+			ok = err == nil
+		}
+		return nil
+	})
+	return v, ok
+}
+
+// dataVersionSettled follows the data version across a committed batch:
+// the writer's own commit moves it by exactly one, so any other step
+// means another connection committed before this batch began, and what
+// the cache holds may be stale (a mailbox deleted and made again under
+// the same id and UIDVALIDITY by another process). A batch that did not
+// commit leaves the version unknown: the next transaction to consult
+// the cache drops it.
+func (w *writer) dataVersionSettled(known bool) {
+	v, ok := w.fileDataVersion()
+	if !ok || !known || v != w.dataVersion+1 {
+		w.s.kwKnown.forget()
+	}
+	w.dataVersion, w.dvKnown = v, ok
 }
 
 // learnKeyword records that box has lname spelled name in this
@@ -106,7 +137,8 @@ func (t *wtx) forgetKeywords() { t.req.kwForget = true }
 
 // keywordsCommitted applies a committed batch's keyword facts in commit
 // order (writer.run, after COMMIT).
-func (s *Store) keywordsCommitted(batch []*writeReq) {
+func (s *Store) keywordsCommitted(t *wtx, batch []*writeReq) {
+	t.w.dataVersionSettled(t.dvKnown)
 	for _, r := range batch {
 		if r.err != nil {
 			continue

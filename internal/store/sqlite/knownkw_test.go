@@ -16,7 +16,19 @@ import (
 // a mailbox and making a new one under the same id with the same
 // UIDVALIDITY. The first Store must register the keyword in the new
 // mailbox instead of trusting what it knew of the old one.
+//
+// Twice: the append is s1's first transaction after the other
+// connection's commits (seen when the cache is consulted), or comes
+// after a commit of s1's that did not consult it (seen at that commit).
 func TestKeywordsKnownOtherWriter(t *testing.T) {
+	for _, between := range []bool{false, true} {
+		t.Run(map[bool]string{false: "direct", true: "after-own-commit"}[between], func(t *testing.T) {
+			testKeywordsKnownOtherWriter(t, between)
+		})
+	}
+}
+
+func testKeywordsKnownOtherWriter(t *testing.T, between bool) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "barid.db")
 	s1, err := Open(ctx, path, Options{})
@@ -35,9 +47,16 @@ func TestKeywordsKnownOtherWriter(t *testing.T) {
 	nm := func(kw string) []store.NewMessage {
 		return []store.NewMessage{{BlobID: "kw-blob", Size: 10, InternalDate: time.Now(), Flags: store.FlagsFromNames([]string{kw})}}
 	}
-	for range 2 { // the second append finds the spelling known
+	key := kwBox{id: box.ID, uidvalidity: box.UIDValidity}
+	for i := range 3 {
 		if _, _, err := s1.AppendMessages(ctx, box.ID, nm("$Bench")); err != nil {
 			t.Fatal(err)
+		}
+		// Known after the first commit, and still known after the
+		// commits that used it: the writer's own commits do not
+		// look like another connection's.
+		if name, ok := s1.kwKnown.get(key, "$bench"); !ok || name != "$Bench" {
+			t.Fatalf("after append %d: known %q %v", i+1, name, ok)
 		}
 	}
 
@@ -60,6 +79,13 @@ func TestKeywordsKnownOtherWriter(t *testing.T) {
 		t.Fatalf("the new mailbox has id %d, not the old one's %d: the case is not made", again.ID, box.ID)
 	}
 
+	// A commit of s1's that does not consult the cache comes first:
+	// the other connection's commits must not be taken for its own.
+	if between {
+		if _, _, err := s1.CreateMailbox(ctx, a.ID, "Other", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
 	uids, _, err := s1.AppendMessages(ctx, again.ID, nm("$bench"))
 	if err != nil {
 		t.Fatal(err)

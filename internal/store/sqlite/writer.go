@@ -93,9 +93,10 @@ type writer struct {
 	normal bool
 	// seq numbers the batches (the syncer's sequence).
 	seq uint64
-	// dataVersion is the PRAGMA data_version the writer last read
-	// (knownKeyword): it changes when another connection commits.
-	dataVersion int64
+	// dataVersion is the pager's data version after the writer's last
+	// commit, valid while dvKnown (knownkw.go).
+	dataVersion uint32
+	dvKnown     bool
 }
 
 // WriterStats counts the writer's work since Open.
@@ -221,12 +222,16 @@ func (w *writer) run(batch []*writeReq) {
 		}
 		w.normal = lazy
 	}
+	// Until this batch commits, the data version after it is unknown
+	// (knownkw.go).
+	dvKnown := w.dvKnown
+	w.dvKnown = false
 	if err := w.exec("BEGIN IMMEDIATE"); err != nil {
 		w.s.log.Error("sqlite: begin", "err", err)
 		finish(err)
 		return
 	}
-	t := &wtx{w: w}
+	t := &wtx{w: w, dvKnown: dvKnown}
 	ok := 0
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -294,7 +299,7 @@ func (w *writer) run(batch []*writeReq) {
 		// reports its own durations (durable.go).
 		obs(time.Since(commitStart), !lazy && w.s.sync == nil)
 	}
-	w.s.keywordsCommitted(batch)
+	w.s.keywordsCommitted(t, batch)
 	wrote := w.s.ckpt.committed(w.conn)
 	if d := time.Since(start); d > time.Second {
 		w.s.log.Warn("sqlite: slow write batch", "batch", len(batch), "duration", d)
@@ -330,9 +335,10 @@ func (w *writer) run(batch []*writeReq) {
 type wtx struct {
 	w   *writer
 	req *writeReq
-	// kwChecked: this transaction has compared PRAGMA data_version
-	// (knownKeyword).
+	// kwChecked: this transaction has compared the data version
+	// (knownKeyword); dvKnown: the writer knew it when the batch began.
 	kwChecked bool
+	dvKnown   bool
 }
 
 // emit records changes the current request made, for Options.OnCommit.

@@ -339,6 +339,20 @@ func (s *Store) AppendMulti(ctx context.Context, msgs []store.MailboxMessage) ([
 	var ch []store.Change
 	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		uids, ch = make([]store.UID, len(msgs)), nil
+		if len(msgs) == 1 {
+			// one copy (a script that files or flags, then stops):
+			// AppendMessages' work, without the grouping
+			mbs, err := lockMailboxes(ctx, tx, msgs[0].MailboxID)
+			if err != nil {
+				return err
+			}
+			u, c, err := s.appendRows(ctx, tx, mbs[msgs[0].MailboxID], all)
+			if err != nil {
+				return err
+			}
+			uids[0], ch = u[0], c
+			return nil
+		}
 		var order []int64
 		groups := map[int64][]int{}
 		for i, m := range msgs {

@@ -346,6 +346,21 @@ func (s *Store) AppendMulti(ctx context.Context, msgs []store.MailboxMessage) ([
 	var ch []store.Change
 	err := s.write(ctx, func(t *wtx) error {
 		uids, ch = make([]store.UID, len(msgs)), nil
+		if len(msgs) == 1 {
+			// one copy (a script that files or flags, then stops):
+			// AppendMessages' work, without the grouping
+			mb, err := loadMbox(t, msgs[0].MailboxID)
+			if err != nil {
+				return err
+			}
+			u, c, err := s.appendRows(t, mb, []store.NewMessage{msgs[0].Message})
+			if err != nil {
+				return err
+			}
+			uids[0], ch = u[0], c
+			t.emit(ch)
+			return nil
+		}
 		var order []int64
 		groups := map[int64][]int{}
 		for i, m := range msgs {

@@ -404,4 +404,21 @@ func testAppendMulti(t *testing.T, open func(t *testing.T) store.Store) {
 	if st.Messages != 1 {
 		t.Fatalf("INBOX has %d messages after a failed AppendMulti", st.Messages)
 	}
+	// One copy (the usual Sieve result): the same as AppendMessages.
+	if _, _, err := ma.AppendMulti(ctx, []store.MailboxMessage{{MailboxID: 1 << 40, Message: msg()}}); !errors.Is(err, store.ErrNoMailbox) {
+		t.Fatalf("one copy to a missing mailbox: %v", err)
+	}
+	uids, ch, err = ma.AppendMulti(ctx, []store.MailboxMessage{{MailboxID: in.ID, Message: msg("$label1", `\Flagged`)}})
+	noErr(t, err)
+	if len(uids) != 1 || uids[0] != 2 || len(ch) != 1 || ch[0].MailboxID != in.ID || ch[0].UID != 2 {
+		t.Fatalf("one copy: uids %v changes %+v", uids, ch)
+	}
+	f, _ := flagsOf(t, s, in.ID, 2)
+	if !slices.Equal(f.Names(), []string{`\Flagged`, "$Label1"}) {
+		t.Fatalf("one copy's flags %q (the mailbox spells $Label1)", f.Names())
+	}
+	st = must[*store.Status](t)(s.MailboxStatus(ctx, in.ID))
+	if st.Messages != 2 || st.Unseen != 1 || st.Mailbox.UIDNext != 3 {
+		t.Fatalf("INBOX after one copy: %+v", st)
+	}
 }

@@ -39,9 +39,13 @@ func processCPU() time.Duration {
 // "50-rules" ends by flagging every message ($Bench), which the store
 // then records as a keyword; "50-rules-noflag" is the same script whose
 // last rule does not match, so the message is stored exactly as without
-// a script and the difference is Sieve's alone.
+// a script and the difference is Sieve's alone. "50-rules-mix" sends
+// the mix of "barid bench sieve": one message in eight is filed by a
+// topic rule (fileinto :create "Topics/t3") and one in eight by a list
+// rule ("Lists/l4"), the others are flagged in INBOX; "no-script-mix"
+// delivers the same messages without a script.
 func BenchmarkLMTPSieve(b *testing.B) {
-	for _, mode := range []string{"no-script", "50-rules", "50-rules-noflag"} {
+	for _, mode := range []string{"no-script", "50-rules", "50-rules-noflag", "no-script-mix", "50-rules-mix"} {
 		b.Run(mode, func(b *testing.B) {
 			s := startSieveB(b)
 			const users = 4
@@ -49,14 +53,24 @@ func BenchmarkLMTPSieve(b *testing.B) {
 				name := fmt.Sprintf("user%d@example.org", u)
 				s.AddUser(name, "pw")
 				switch mode {
-				case "50-rules":
+				case "50-rules", "50-rules-mix":
 					s.putScript(name, "pw", "rules", rules50())
 				case "50-rules-noflag":
 					s.putScript(name, "pw", "rules", rules50Last("no such subject"))
 				}
 			}
-			body := "From: bench@example.net\r\nTo: user@example.org\r\nSubject: bench\r\n\r\n" +
-				strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_=+.\r\n", 150)
+			text := strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_=+.\r\n", 150)
+			body := "From: bench@example.net\r\nTo: user@example.org\r\nSubject: bench\r\n\r\n" + text
+			mix := strings.HasSuffix(mode, "-mix")
+			message := func(n int64) string {
+				switch {
+				case mix && n%8 == 0:
+					return "From: bench@example.net\r\nTo: user@example.org\r\nSubject: topic3 news\r\n\r\n" + text
+				case mix && n%8 == 4:
+					return "From: news@list4.example.org\r\nTo: user@example.org\r\nSubject: weekly digest\r\n\r\n" + text
+				}
+				return body
+			}
 			var next atomic.Int64
 			b.SetBytes(int64(len(body)))
 			cpu0 := processCPU()
@@ -79,7 +93,7 @@ func BenchmarkLMTPSieve(b *testing.B) {
 						c.Reply()
 						c.Send("DATA\r\n")
 						c.Reply()
-						c.Send(fmt.Sprintf("X-Seq: %d\r\n", n) + body + ".\r\n")
+						c.Send(fmt.Sprintf("X-Seq: %d\r\n", n) + message(n) + ".\r\n")
 						if r := c.Reply(); !strings.HasPrefix(r[0], "250") {
 							b.Errorf("delivery: %q", r)
 							return

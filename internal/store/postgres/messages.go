@@ -669,6 +669,18 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 		return nil
 	}
 	uids = sortedUIDs(uids)
+	// A message list's page: ENVELOPEs from the node's cache (envcache.go).
+	ok, err := s.fetchEnvelopes(func(f Fields, fn func(*store.Message) error) error {
+		return s.fetchSorted(ctx, mailboxID, uids, f, fn)
+	}, mailboxID, uids, fields, fn)
+	if ok {
+		return err
+	}
+	return s.fetchSorted(ctx, mailboxID, uids, fields, fn)
+}
+
+// fetchSorted is FetchMessages for ascending, non-empty uids.
+func (s *Store) fetchSorted(ctx context.Context, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
 	q := fetchQuery(fields)
 	narrowSize := sizeFromFlags(fields)
 	run := func(qr querier) error {

@@ -76,7 +76,8 @@ type metadataStore interface {
 // openMetadata opens the metadata store [storage] metadata selects.
 func openMetadata(ctx context.Context, cfg *config.Config, logger *slog.Logger, m *metrics.Metrics) (metadataStore, error) {
 	if config.IsPostgresURL(cfg.Storage.Metadata) {
-		st, err := postgres.Open(ctx, cfg.Storage.Metadata, postgres.Options{Logger: logger, SyncFlags: cfg.Storage.SyncFlags})
+		st, err := postgres.Open(ctx, cfg.Storage.Metadata, postgres.Options{Logger: logger, SyncFlags: cfg.Storage.SyncFlags,
+			RecordCacheBytes: offIfZero(cfg.Storage.RecordCacheBytes)})
 		if err != nil {
 			return nil, fmt.Errorf("open metadata database: %w", err)
 		}

@@ -261,7 +261,9 @@ type Storage struct {
 	FlagIndexMin int `toml:"flag_index_min"`
 	// RecordCacheBytes bounds the in-memory cache of immutable message
 	// records (ENVELOPE, BODYSTRUCTURE, size, dates) beside the flag
-	// index, like Dovecot's dovecot.index.cache. 0 turns it off.
+	// index, like Dovecot's dovecot.index.cache; on PostgreSQL, each
+	// node's cache of ENVELOPEs (postgres.Options.RecordCacheBytes).
+	// 0 turns it off.
 	RecordCacheBytes int `toml:"record_cache_bytes"`
 	// SweepInterval is how often the running server removes orphan
 	// blob files: committed blobs no message references (a crash

@@ -64,6 +64,13 @@ type SelectSnapshot struct {
 	UIDsShared  bool
 	FirstUnseen UID
 	Keywords    []string
+	// Ordered says InUse is filled: the keywords the messages carry,
+	// each once (case-insensitively, as first spelled), in order of
+	// first appearance (by UID, then by position in the message's
+	// list), which is how SELECT lists a small mailbox's keywords
+	// (Dovecot's order) without reading every message's flags.
+	Ordered bool
+	InUse   []string
 }
 
 // SelectReader is an optional acceleration: a Store that keeps a

@@ -149,7 +149,19 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	// keywords in order of appearance as Dovecot does; a big one asks
 	// the store, which answers both without copying a row per message.
 	var firstUnseen uint32
-	if len(uids) <= 10000 {
+	if fast && snap.Ordered && v.pvt == nil && len(uids) <= 10000 {
+		// The store listed the keywords in use in the scan's order
+		// (PostgreSQL: aggregated next to the rows, one statement).
+		for _, k := range snap.InUse {
+			v.addKeyword(k)
+		}
+		for _, k := range snap.Keywords {
+			v.addKeyword(k)
+		}
+		if snap.FirstUnseen != 0 {
+			firstUnseen = v.seqOf(snap.FirstUnseen)
+		}
+	} else if len(uids) <= 10000 {
 		if len(uids) > 0 {
 			err = c.srv.cfg.Store.FetchMessages(c.ctx(), mb.ID, uids, store.FieldFlags, func(m *store.Message) error {
 				for _, k := range m.Flags.Keywords {

@@ -230,7 +230,7 @@ func (s *Store) notifyTx(ctx context.Context, tx pgx.Tx, changes []store.Change)
 	const q = `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`
 	if t, ok := tx.(*ptx); ok {
 		// Sent with COMMIT, in the same round trip.
-		t.deferExec(q, notifyChannel, encodeHints(s.node, changes))
+		t.deferMerge(mergeSelect, q, notifyChannel, encodeHints(s.node, changes))
 		return nil
 	}
 	_, err := tx.Exec(ctx, q, notifyChannel, encodeHints(s.node, changes))

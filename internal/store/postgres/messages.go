@@ -275,7 +275,7 @@ func bumpAtCommit(ctx context.Context, tx pgx.Tx, m *mboxState, dUnseen, dDelete
 		_, modseq, err := bump(ctx, tx, m, 0, 0, dUnseen, dDeleted, 0)
 		return modseq, err
 	}
-	t.deferExec(bumpSQL, m.id, 0, int64(0), dUnseen, dDeleted, int64(0))
+	t.deferMerge(mergeWrite, bumpSQL, m.id, 0, int64(0), dUnseen, dDeleted, int64(0))
 	m.hms++
 	return m.hms, nil
 }
@@ -300,6 +300,11 @@ func (s *Store) AppendMessages(ctx context.Context, mailboxID int64, msgs []stor
 	var ch []store.Change
 	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		uids, ch = nil, nil
+		if t, ok := tx.(*ptx); ok && !t.begun && !anyKeywords(msgs) {
+			var err error
+			uids, ch, err = s.appendPipelined(ctx, t, mailboxID, msgs)
+			return err
+		}
 		mbs, err := lockMailboxes(ctx, tx, mailboxID)
 		if err != nil {
 			return err
@@ -336,7 +341,6 @@ func (s *Store) appendRowsAt(ctx context.Context, tx pgx.Tx, m *mboxState, at []
 	if len(msgs) == 0 {
 		return nil, nil, nil
 	}
-	mailboxID := m.id
 	kw := keywordCache{}
 	flags := make([]store.Flags, len(msgs))
 	var total, unseen, deleted int64
@@ -391,6 +395,19 @@ func (s *Store) appendRowsAt(ctx context.Context, tx pgx.Tx, m *mboxState, at []
 			return nil, nil, err
 		}
 	}
+	uids, ch := s.queueAppendRows(b, m, at, first, modseq, msgs, flags, emailIDs, threads)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, err
+	}
+	return uids, ch, nil
+}
+
+// queueAppendRows queues the rows of msgs (blob bytes, messages,
+// msgflags) on b, with UIDs from first (or at) and one MODSEQ, and
+// returns the UIDs and the changes to publish.
+func (s *Store) queueAppendRows(b *pgx.Batch, m *mboxState, at []store.UID, first store.UID, modseq store.ModSeq,
+	msgs []store.NewMessage, flags []store.Flags, emailIDs, threads []int64) ([]store.UID, []store.Change) {
+	mailboxID := m.id
 	now := encodeTime(s.now())
 	uids := make([]store.UID, len(msgs))
 	ch := make([]store.Change, len(msgs))
@@ -416,10 +433,7 @@ func (s *Store) appendRowsAt(ctx context.Context, tx pgx.Tx, m *mboxState, at []
 		ch[i] = store.Change{Kind: store.ChangeAdded, AccountID: m.account, MailboxID: mailboxID, UID: uid,
 			ModSeq: modseq, Flags: flags[i], Size: nm.Size}
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, nil, err
-	}
-	return uids, ch, nil
+	return uids, ch
 }
 
 // bumpCheckLookup is, for appendRowsAt in a ptx, bump, checkQuota and
@@ -512,6 +526,29 @@ func (s *Store) UIDsAfter(ctx context.Context, mailboxID int64, after store.UID)
 		return nil, err
 	}
 	return toUIDs(list), nil
+}
+
+// UIDsAfterRecent is UIDsAfter and the mailbox's FIRSTRECENT in one
+// statement (store.NewUIDsReader): a session told of new messages reads
+// once, and skips ClaimRecent when nothing is left to claim. The
+// FIRSTRECENT read is remembered for the ClaimRecent that usually
+// follows on this node, which then need not read it again.
+func (s *Store) UIDsAfterRecent(ctx context.Context, mailboxID int64, after store.UID) ([]store.UID, store.UID, error) {
+	var list []int64
+	var first int64
+	err := s.queryRow(ctx, `SELECT coalesce((SELECT array_agg(uid ORDER BY uid) FROM msgflags WHERE mailbox = $1 AND uid > $2), '{}'),
+		firstrecent FROM mailboxes WHERE id = $1`, mailboxID, int64(after)).Scan(&list, &first)
+	if errNoRows(err) {
+		return nil, 0, store.ErrNoMailbox
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	rc := s.recentClaim(mailboxID)
+	rc.mu.Lock()
+	rc.read = store.UID(first)
+	rc.mu.Unlock()
+	return toUIDs(list), store.UID(first), nil
 }
 
 // FirstUnseen returns the lowest UID without \Seen, or 0 (RFC 3501
@@ -631,6 +668,18 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 		return nil
 	}
 	uids = sortedUIDs(uids)
+	// A message list's page: ENVELOPEs from the node's cache (envcache.go).
+	ok, err := s.fetchEnvelopes(func(f Fields, fn func(*store.Message) error) error {
+		return s.fetchSorted(ctx, mailboxID, uids, f, fn)
+	}, mailboxID, uids, fields, fn)
+	if ok {
+		return err
+	}
+	return s.fetchSorted(ctx, mailboxID, uids, fields, fn)
+}
+
+// fetchSorted is FetchMessages for ascending, non-empty uids.
+func (s *Store) fetchSorted(ctx context.Context, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
 	q := fetchQuery(fields)
 	narrowSize := sizeFromFlags(fields)
 	run := func(qr querier) error {
@@ -820,7 +869,7 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 			FROM unnest($3::bigint[], $4::integer[], $5::text[]) AS u(uid, s, k)
 			WHERE f.mailbox = $1 AND f.uid = u.uid`
 		if t, ok := tx.(*ptx); ok {
-			t.deferExec(q, mailboxID, int64(modseq), us, sys, kws)
+			t.deferMerge(mergeWrite, q, mailboxID, int64(modseq), us, sys, kws)
 			return nil
 		}
 		_, err = tx.Exec(ctx, q, mailboxID, int64(modseq), us, sys, kws)
@@ -1086,26 +1135,34 @@ func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, upTo store.UID
 		return rc.first, nil
 	}
 	var prev, now int64
-	err := s.queryRow(ctx, `SELECT firstrecent FROM mailboxes WHERE id = $1`, mailboxID).Scan(&prev)
-	if errNoRows(err) {
-		return 0, store.ErrNoMailbox
+	// A FIRSTRECENT that UIDsAfterRecent just read at or below upTo
+	// says the plain read would find nothing to spare the claim.
+	if fresh := rc.read; fresh == 0 || fresh > upTo {
+		err := s.queryRow(ctx, `SELECT firstrecent FROM mailboxes WHERE id = $1`, mailboxID).Scan(&prev)
+		if errNoRows(err) {
+			return 0, store.ErrNoMailbox
+		}
+		if err != nil {
+			return 0, err
+		}
+		if prev > int64(upTo) {
+			rc.first = store.UID(prev)
+			return rc.first, nil
+		}
 	}
-	if err != nil {
-		return 0, err
-	}
-	if prev > int64(upTo) {
-		rc.first = store.UID(prev)
-		return rc.first, nil
-	}
-	err = s.write(ctx, func(tx pgx.Tx) error {
-		s.lazyCommit(tx) // [storage] sync_flags
-		return tx.QueryRow(ctx, `WITH o AS (
+	rc.read = 0
+	// One statement outside an explicit transaction: its own
+	// transaction, committed without BEGIN and COMMIT round trips;
+	// set_config(..., true) applies to it alone ([storage]
+	// sync_flags: a claim is a flag change).
+	err := s.queryRow(ctx, `WITH o AS (
 			SELECT id, firstrecent, least($2::bigint + 1, uidnext) AS claim FROM mailboxes WHERE id = $1 FOR NO KEY UPDATE
 		), u AS (
 			UPDATE mailboxes m SET firstrecent = o.claim FROM o WHERE m.id = o.id AND o.claim > o.firstrecent
 		)
-		SELECT firstrecent, greatest(firstrecent, claim) FROM o`, mailboxID, int64(upTo)).Scan(&prev, &now)
-	})
+		SELECT firstrecent, greatest(firstrecent, claim),
+			CASE WHEN $3 THEN set_config('synchronous_commit', 'off', true) END FROM o`,
+		mailboxID, int64(upTo), !s.opts.SyncFlags).Scan(&prev, &now, nil)
 	if errNoRows(err) {
 		return 0, store.ErrNoMailbox
 	}
@@ -1126,6 +1183,9 @@ type recentClaims struct {
 type recentClaimState struct {
 	mu    sync.Mutex
 	first store.UID
+	// read: the FIRSTRECENT UIDsAfterRecent last read (0: none since
+	// the last claim).
+	read store.UID
 }
 
 // maxRecentClaims bounds recentClaims; past it the memory starts over

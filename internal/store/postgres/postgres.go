@@ -36,6 +36,10 @@ type Options struct {
 	// PostgreSQL or the machine with the next synchronous commit or
 	// within PostgreSQL's wal_writer_delay (200 ms by default).
 	SyncFlags bool
+	// RecordCacheBytes bounds the node's cache of ENVELOPEs
+	// (envcache.go; [storage] record_cache_bytes, as the SQLite store's
+	// record cache). 0: 64 MiB; negative: off.
+	RecordCacheBytes int
 	// Now is the clock used for created, savedate and UIDVALIDITY.
 	// Default time.Now.
 	Now func() time.Time
@@ -69,6 +73,8 @@ type Store struct {
 	claims recentClaims
 	// kwKnown: keyword spellings committed per mailbox (knownkw.go).
 	kwKnown knownKeywords
+	// env caches ENVELOPEs (envcache.go).
+	env *envCache
 }
 
 var (
@@ -127,7 +133,15 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %s: %w", Redact(connURL), err)
 	}
 	return &Store{pool: pool, opts: opts, log: log, now: opts.Now, done: make(chan struct{}),
-		node: newNodeID(), connCfg: cfg.ConnConfig.Copy()}, nil
+		node: newNodeID(), connCfg: cfg.ConnConfig.Copy(), env: newEnvCache(recordCacheBytes(opts.RecordCacheBytes))}, nil
+}
+
+// recordCacheBytes is Options.RecordCacheBytes with its default.
+func recordCacheBytes(n int) int {
+	if n == 0 {
+		return 64 << 20
+	}
+	return max(n, 0)
 }
 
 // Close closes the pool, waiting for connections in use to come back.

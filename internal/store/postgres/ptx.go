@@ -3,6 +3,9 @@ package postgres
 import (
 	"context"
 	"errors"
+	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -38,7 +41,24 @@ type ptx struct {
 type deferredStmt struct {
 	sql  string
 	args []any
+	// merge: how the statement may join its neighbours in one
+	// statement at COMMIT (mergeDeferred); mergeNone: it may not.
+	merge mergeKind
 }
+
+// mergeKind says whether and how a deferred statement may become one
+// WITH query of a single statement together with its neighbours.
+type mergeKind uint8
+
+const (
+	mergeNone mergeKind = iota
+	// mergeWrite: an UPDATE/INSERT without RETURNING, which runs to
+	// completion as an unreferenced WITH query.
+	mergeWrite
+	// mergeSelect: a SELECT run for its effect (set_config,
+	// pg_notify), which the main query reads to the end.
+	mergeSelect
+)
 
 // beginSQL is the BEGIN for txo (the subset of pgx.TxOptions this
 // store uses).
@@ -83,7 +103,79 @@ func (s *Store) runTx(ctx context.Context, txo pgx.TxOptions, fn func(pgx.Tx) er
 // deferExec queues a statement to be sent with COMMIT. Its error, if
 // any, makes Commit fail and the transaction roll back.
 func (t *ptx) deferExec(sql string, args ...any) {
-	t.deferred = append(t.deferred, deferredStmt{sql, args})
+	t.deferred = append(t.deferred, deferredStmt{sql: sql, args: args})
+}
+
+// deferMerge is deferExec for a statement that may be sent as one WITH
+// query of a single statement with its mergeable neighbours
+// (mergeDeferred). Only for statements that need not see each other's
+// writes: WITH queries share one snapshot, and their writes happen in
+// no defined order (PostgreSQL manual, "Data-Modifying Statements in
+// WITH"). The writers of a mailbox's rows hold its row lock already,
+// so the snapshot sees every committed change to them.
+func (t *ptx) deferMerge(kind mergeKind, sql string, args ...any) {
+	t.deferred = append(t.deferred, deferredStmt{sql: sql, args: args, merge: kind})
+}
+
+// deferredBatch returns the deferred statements, runs of mergeable ones
+// each made one statement: a STORE's MODSEQ bump, flag update,
+// synchronous_commit setting and notifications cost PostgreSQL one
+// statement's parse, plan and executor start instead of four.
+func (t *ptx) deferredBatch() []deferredStmt {
+	var out []deferredStmt
+	for i := 0; i < len(t.deferred); {
+		j := i
+		for j < len(t.deferred) && t.deferred[j].merge != mergeNone {
+			j++
+		}
+		if j-i < 2 {
+			out = append(out, t.deferred[i])
+			i++
+			continue
+		}
+		out = append(out, mergeDeferred(t.deferred[i:j]))
+		i = j
+	}
+	return out
+}
+
+// paramRef matches a statement's parameter references ($1, $2, ...).
+var paramRef = regexp.MustCompile(`\$([0-9]+)`)
+
+// mergeDeferred makes one statement of mergeable ones: each becomes a
+// WITH query, its parameters renumbered after the previous ones'; the
+// main query counts the rows of the SELECTs, so they run to the end.
+// The deferred statements of this store contain no "$" other than
+// parameter references.
+func mergeDeferred(ds []deferredStmt) deferredStmt {
+	var b strings.Builder
+	var args []any
+	var reads []string
+	b.WriteString("WITH ")
+	for i, d := range ds {
+		off := len(args)
+		name := "d" + strconv.Itoa(i)
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(name + " AS (")
+		b.WriteString(paramRef.ReplaceAllStringFunc(d.sql, func(ref string) string {
+			n, _ := strconv.Atoi(ref[1:])
+			return "$" + strconv.Itoa(n+off)
+		}))
+		b.WriteString(")")
+		args = append(args, d.args...)
+		if d.merge == mergeSelect {
+			reads = append(reads, "(SELECT count(*) FROM "+name+")")
+		}
+	}
+	b.WriteString(" SELECT ")
+	if len(reads) == 0 {
+		b.WriteString("1")
+	} else {
+		b.WriteString(strings.Join(reads, " + "))
+	}
+	return deferredStmt{sql: b.String(), args: args}
 }
 
 // lazyCommit makes the transaction's COMMIT return without waiting for
@@ -92,7 +184,7 @@ func (t *ptx) deferExec(sql string, args ...any) {
 // and \Recent claims only (Options.SyncFlags). tx need not be a ptx.
 func (s *Store) lazyCommit(tx pgx.Tx) {
 	if t, ok := tx.(*ptx); ok && !s.opts.SyncFlags {
-		t.deferExec(`SELECT set_config('synchronous_commit', 'off', true)`)
+		t.deferMerge(mergeSelect, `SELECT set_config('synchronous_commit', 'off', true)`)
 	}
 }
 
@@ -233,7 +325,7 @@ func (t *ptx) Commit(ctx context.Context) error {
 		b.Queue(t.begin)
 		t.begun = true
 	}
-	for _, d := range t.deferred {
+	for _, d := range t.deferredBatch() {
 		b.Queue(d.sql, d.args...)
 	}
 	b.Queue("commit")

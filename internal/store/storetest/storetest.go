@@ -85,6 +85,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DeletedSize", testDeletedSize},
 		{"PrivateSeenCopy", testPrivateSeenCopy},
 		{"QuotaEnforced", testQuotaEnforced},
+		{"SelectSnapshot", testSelectSnapshot},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

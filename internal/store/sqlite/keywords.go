@@ -39,6 +39,7 @@ func (c keywordCache) canonical(t *wtx, mailboxID int64, f store.Flags, register
 				if _, err := t.exec(`INSERT INTO keywords (mailbox, lname, name) VALUES (?, ?, ?)`, mailboxID, l, k); err != nil {
 					return f, err
 				}
+				t.w.kwDefined = true // selKeywords: after the COMMIT
 			case errNoRows(err):
 				name = k
 			default:

@@ -121,6 +121,8 @@ type Store struct {
 
 	// index is the in-memory flag index of large mailboxes.
 	index *flagIndex
+	// selkw: the keywords of recently SELECTed mailboxes (selectsnap.go).
+	selkw selKeywords
 	// recs caches immutable message records beside the index (nil: off).
 	recs *recCache
 	// bg is the context of work the store starts on its own (flag index

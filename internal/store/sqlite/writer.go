@@ -88,6 +88,9 @@ type writer struct {
 	normal bool
 	// seq numbers the batches (the syncer's sequence).
 	seq uint64
+	// kwDefined: the open transaction defined a keyword
+	// (keywordCache.canonical); run tells selKeywords after COMMIT.
+	kwDefined bool
 }
 
 // WriterStats counts the writer's work since Open.
@@ -218,6 +221,15 @@ func (w *writer) run(batch []*writeReq) {
 		finish(err)
 		return
 	}
+	// Whatever way the transaction ends, a keyword it defined makes the
+	// keywords SELECT remembers old (selectsnap.go). A committed one is
+	// told at once after COMMIT, before any caller of the batch returns.
+	defer func() {
+		if w.kwDefined {
+			w.kwDefined = false
+			w.s.selkw.defined()
+		}
+	}()
 	t := &wtx{w: w}
 	ok := 0
 	for _, r := range batch {
@@ -280,6 +292,10 @@ func (w *writer) run(batch []*writeReq) {
 		}
 		finish(err)
 		return
+	}
+	if w.kwDefined {
+		w.kwDefined = false
+		w.s.selkw.defined()
 	}
 	if obs := w.s.opts.ObserveCommit; obs != nil {
 		// With the syncer the WAL fsync is not in COMMIT: the syncer

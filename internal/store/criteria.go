@@ -82,6 +82,15 @@ type SelectReader interface {
 	SelectSnapshot(ctx context.Context, mailboxID int64) (snap SelectSnapshot, ok bool, err error)
 }
 
+// SelectRowReader is SelectReader for a mailbox row the caller has just
+// read from the store (SELECT resolves the mailbox's name first): a
+// store whose in-memory state is current for that row answers from it
+// without reading the database a second time. The answer is the same as
+// SelectSnapshot's would be, with Mailbox a copy of mb.
+type SelectRowReader interface {
+	SelectSnapshotOf(ctx context.Context, mb *Mailbox) (snap SelectSnapshot, ok bool, err error)
+}
+
 // NewUIDsReader is an optional acceleration for sessions told that
 // messages were added: the UIDs above after (as UIDsAfter) and the
 // mailbox's FIRSTRECENT, read together, so that a session that has

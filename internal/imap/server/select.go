@@ -102,7 +102,13 @@ func (c *Conn) selectMailbox(tag string, readOnly bool) error {
 	// UIDs, the first unseen message and the keywords from one read.
 	var snap store.SelectSnapshot
 	fast := false
-	if sr, ok := c.srv.cfg.Store.(store.SelectReader); ok {
+	if sr, ok := c.srv.cfg.Store.(store.SelectRowReader); ok {
+		// The row Resolve just read is as fresh as a second read: the
+		// store answers from memory when it is current for it.
+		if snap, fast, err = sr.SelectSnapshotOf(c.ctx(), mb); err != nil {
+			return err
+		}
+	} else if sr, ok := c.srv.cfg.Store.(store.SelectReader); ok {
 		if snap, fast, err = sr.SelectSnapshot(c.ctx(), mb.ID); err != nil {
 			return err
 		}

@@ -145,7 +145,16 @@ const indexTextChunk = 4
 
 func (s *Store) indexText(ctx context.Context, docs []store.TextDoc) error {
 	return s.writeBackground(ctx, func(t *wtx) error {
-		for _, d := range docs {
+		// Two passes: every row of fts_pending and fts_docs first, then
+		// the fts5 rows. fts5 writes its pending terms out as a new
+		// segment at every statement savepoint of the transaction once
+		// it holds some (fts5SavepointMethod), and an INSERT ... RETURNING
+		// (a trigger program) or any statement with triggers opens one:
+		// written doc by doc, a chunk of 4 contents made 4 segments in
+		// each of the three tables, with their WAL pages and the merges
+		// they later cost, instead of one (TestIndexTextOneSegment).
+		ids := make([]int64, len(docs))
+		for i, d := range docs {
 			n, err := t.execN(`DELETE FROM fts_pending WHERE blob_id = ?`, d.BlobID)
 			if err != nil {
 				return err
@@ -153,9 +162,18 @@ func (s *Store) indexText(ctx context.Context, docs []store.TextDoc) error {
 			if n == 0 {
 				continue // indexed meanwhile, or its messages are gone
 			}
-			var id int64
-			if err := t.queryRow(`INSERT INTO fts_docs (blob_id) VALUES (?) RETURNING id`, d.BlobID).Scan(&id); err != nil {
+			res, err := t.exec(`INSERT INTO fts_docs (blob_id) VALUES (?)`, d.BlobID)
+			if err != nil {
 				return err
+			}
+			if ids[i], err = res.LastInsertId(); err != nil {
+				return err
+			}
+		}
+		for i, d := range docs {
+			id := ids[i]
+			if id == 0 {
+				continue
 			}
 			if _, err := t.exec(`INSERT INTO fts_text (rowid, body) VALUES (?, ?)`, id, d.Head+d.Body); err != nil {
 				return err

@@ -51,6 +51,7 @@ func (c keywordCache) canonicalKnown(t *wtx, mailboxID int64, box *kwBox, f stor
 				if _, err := t.exec(`INSERT INTO keywords (mailbox, lname, name) VALUES (?, ?, ?)`, mailboxID, l, k); err != nil {
 					return f, err
 				}
+				t.w.kwDefined = true // selKeywords: after the COMMIT
 			case errNoRows(err):
 				name = k
 			default:

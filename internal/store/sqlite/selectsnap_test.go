@@ -167,3 +167,91 @@ func TestUIDsAfterRecent(t *testing.T) {
 		t.Fatalf("unknown mailbox: %v", err)
 	}
 }
+
+// SelectSnapshotOf answers from the row the caller read (the one that
+// resolved the mailbox's name) and memory when the flag index and the
+// remembered keywords are current for it, and otherwise as
+// SelectSnapshot does; a keyword defined without a new HIGHESTMODSEQ (a
+// STORE whose messages were all expunged) is not missed.
+func TestSelectSnapshotOf(t *testing.T) {
+	ctx := context.Background()
+	s, mb, uids := openInbox(t, "", Options{FlagIndexMin: 1}, tinyMessages(0, 20))
+	if _, _, _, err := s.StoreFlags(ctx, mb.ID, uids[:3], store.FlagsAdd, store.Flags{System: store.FlagSeen, Keywords: []string{"$one"}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.box(ctx, mb.ID); err != nil {
+		t.Fatal(err)
+	}
+	row := func() *store.Mailbox {
+		t.Helper()
+		m, err := s.Mailbox(ctx, mb.AccountID, "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	// of calls SelectSnapshotOf with a row whose Name is marked: the
+	// answer carries the mark only when it came from the row given.
+	of := func(m *store.Mailbox) (store.SelectSnapshot, bool) {
+		t.Helper()
+		probe := *m
+		probe.Name = "from the caller's row"
+		snap, ok, err := s.SelectSnapshotOf(ctx, &probe)
+		if err != nil || !ok {
+			t.Fatalf("SelectSnapshotOf: ok %v, err %v", ok, err)
+		}
+		want, ok, err := s.SelectSnapshot(ctx, mb.ID)
+		if err != nil || !ok {
+			t.Fatalf("SelectSnapshot: ok %v, err %v", ok, err)
+		}
+		got := *snap.Mailbox
+		got.Name = want.Mailbox.Name
+		if got != *want.Mailbox || !slices.Equal(snap.UIDs, want.UIDs) || snap.FirstUnseen != want.FirstUnseen ||
+			!slices.Equal(snap.Keywords, want.Keywords) || !snap.UIDsShared {
+			t.Fatalf("SelectSnapshotOf %+v %v first %d %q, SelectSnapshot %+v %v first %d %q", snap.Mailbox, snap.UIDs,
+				snap.FirstUnseen, snap.Keywords, want.Mailbox, want.UIDs, want.FirstUnseen, want.Keywords)
+		}
+		return snap, snap.Mailbox.Name == probe.Name
+	}
+	// The first call remembers the keywords; the second needs no read.
+	of(row())
+	snap, fromRow := of(row())
+	if !fromRow {
+		t.Fatal("a current row and index: answered by a second read")
+	}
+	if !slices.Equal(snap.Keywords, []string{"$one"}) || snap.FirstUnseen != uids[3] {
+		t.Fatalf("keywords %q, first unseen %d", snap.Keywords, snap.FirstUnseen)
+	}
+
+	// A keyword defined by a STORE on expunged messages only: the
+	// mailbox's HIGHESTMODSEQ stays, its keywords change.
+	if _, _, err := s.Expunge(ctx, mb.ID, uids[19:]); err != nil {
+		t.Fatal(err)
+	}
+	m := row()
+	of(m) // remembered at this HIGHESTMODSEQ
+	if _, _, _, err := s.StoreFlags(ctx, mb.ID, uids[19:], store.FlagsAdd, store.Flags{Keywords: []string{"$late"}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if m2 := row(); m2.HighestModSeq != m.HighestModSeq {
+		t.Fatalf("HIGHESTMODSEQ %d after a STORE on expunged messages, was %d: the case is not tested", m2.HighestModSeq, m.HighestModSeq)
+	}
+	snap, _ = of(row()) // compares the keywords with SelectSnapshot's
+	if !slices.Contains(snap.Keywords, "$late") {
+		t.Fatalf("keywords %q after $late was defined", snap.Keywords)
+	}
+
+	// A row older than the index (read before a commit): answered by a
+	// read, with the mailbox as it is now.
+	old := row()
+	if _, _, err := s.AppendMessages(ctx, mb.ID, tinyMessages(100, 1)); err != nil {
+		t.Fatal(err)
+	}
+	snap, ok, err := s.SelectSnapshotOf(ctx, old)
+	if err != nil || !ok {
+		t.Fatalf("old row: ok %v, err %v", ok, err)
+	}
+	if snap.Mailbox.HighestModSeq == old.HighestModSeq || len(snap.UIDs) != 20 {
+		t.Fatalf("old row: answered at HIGHESTMODSEQ %d with %d UIDs, want the new state (20)", snap.Mailbox.HighestModSeq, len(snap.UIDs))
+	}
+}

@@ -123,6 +123,8 @@ type Store struct {
 	index *flagIndex
 	// kwKnown: keyword spellings committed per mailbox (knownkw.go).
 	kwKnown knownKeywords
+	// selkw: the keywords of recently SELECTed mailboxes (selectsnap.go).
+	selkw selKeywords
 	// recs caches immutable message records beside the index (nil: off).
 	recs *recCache
 	// bg is the context of work the store starts on its own (flag index

@@ -97,6 +97,9 @@ type writer struct {
 	// commit, valid while dvKnown (knownkw.go).
 	dataVersion uint32
 	dvKnown     bool
+	// kwDefined: the open transaction defined a keyword
+	// (keywordCache.canonical); run tells selKeywords after COMMIT.
+	kwDefined bool
 }
 
 // WriterStats counts the writer's work since Open.
@@ -231,6 +234,15 @@ func (w *writer) run(batch []*writeReq) {
 		finish(err)
 		return
 	}
+	// Whatever way the transaction ends, a keyword it defined makes the
+	// keywords SELECT remembers old (selectsnap.go). A committed one is
+	// told at once after COMMIT, before any caller of the batch returns.
+	defer func() {
+		if w.kwDefined {
+			w.kwDefined = false
+			w.s.selkw.defined()
+		}
+	}()
 	t := &wtx{w: w, dvKnown: dvKnown}
 	ok := 0
 	for _, r := range batch {
@@ -293,6 +305,10 @@ func (w *writer) run(batch []*writeReq) {
 		}
 		finish(err)
 		return
+	}
+	if w.kwDefined {
+		w.kwDefined = false
+		w.s.selkw.defined()
 	}
 	if obs := w.s.opts.ObserveCommit; obs != nil {
 		// With the syncer the WAL fsync is not in COMMIT: the syncer

@@ -41,6 +41,7 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs, df := dataFlagSet("index "+verb, indexUsage, stderr)
 	user := fs.String("user", "", "rebuild: only this account's messages")
 	batch := fs.Int("batch", fts.DefaultBatch, "rebuild: messages per transaction")
+	batchBytes := fs.Int("batch-bytes", fts.DefaultBatchBytes, "rebuild: text per transaction after which a batch takes no more messages (larger batches flush and merge fewer FTS5 segments; the text is held in memory)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return flagErr(err)
 	}
@@ -85,8 +86,13 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "barid index rebuild: --batch must be at least 1")
 		return 2
 	}
+	if *batchBytes < 1 {
+		fmt.Fprintln(stderr, "barid index rebuild: --batch-bytes must be at least 1")
+		return 2
+	}
 	ix := fts.New(st, d.Blobs, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	ix.Batch = *batch
+	ix.BatchBytes = *batchBytes
 	start := time.Now()
 	last := start
 	total := status.Pending

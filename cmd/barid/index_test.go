@@ -42,7 +42,12 @@ func TestIndexCommand(t *testing.T) {
 		!strings.Contains(errs, "5 contents indexed") || !strings.Contains(out, "pending contents (lag): 5\n") {
 		t.Fatalf("rebuild --user: %d\n%s\n%s", code, out, errs)
 	}
-	if code, out, errs := runCLI(t, "", "index", "rebuild", "--data", dir); code != 0 ||
+	if code, _, errs := runCLI(t, "", "index", "rebuild", "--data", dir, "--batch-bytes", "0"); code != 2 || !strings.Contains(errs, "--batch-bytes") {
+		t.Fatalf("rebuild --batch-bytes 0: %d %s", code, errs)
+	}
+	// One content per batch (any text reaches one byte), two per
+	// transaction at most: bob's five all get indexed.
+	if code, out, errs := runCLI(t, "", "index", "rebuild", "--data", dir, "--batch", "2", "--batch-bytes", "1"); code != 0 ||
 		!strings.Contains(out, "indexed contents: 10\n") || !strings.Contains(out, "pending contents (lag): 0\n") {
 		t.Fatalf("rebuild: %d\n%s\n%s", code, out, errs)
 	}

@@ -59,10 +59,14 @@ func runBigbox(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		rec.Error = err.Error()
 	} else {
 		fmt.Fprintf(stdout, "%s bigbox %s/%s: %d messages, median of %d runs\n", o.server, o.user, o.mailbox, res.Messages, res.Repeat)
-		fmt.Fprintf(stdout, "  %-16s %10s %10s %9s  %s\n", "op", "first ms", "median ms", "results", "note")
+		fmt.Fprintf(stdout, "  %-16s %10s %10s %9s %14s  %s\n", "op", "first ms", "median ms", "results", "server CPU ms", "note")
 		for _, op := range res.Ops {
 			note := op.NA + op.Error
-			fmt.Fprintf(stdout, "  %-16s %10.1f %10.1f %9d  %s\n", op.Name, op.FirstMs, op.MedianMs, op.Results, note)
+			cpu := "-"
+			if len(op.ServerCPUMs) > 0 {
+				cpu = strconv.FormatFloat(median(op.ServerCPUMs), 'f', 0, 64)
+			}
+			fmt.Fprintf(stdout, "  %-16s %10.1f %10.1f %9d %14s  %s\n", op.Name, op.FirstMs, op.MedianMs, op.Results, cpu, note)
 			if op.Error != "" {
 				errs++
 			}
@@ -181,9 +185,18 @@ func (o *bigboxOpts) run(ctx context.Context, stderr io.Writer) (*BigboxResult, 
 					break
 				}
 			}
+			var cpu0 cpuSnap
+			if o.srv.pid > 0 {
+				cpu0 = o.srv.snap()
+			}
 			t0 := time.Now()
 			n, err := op.run(c)
 			d := ms(int64(time.Since(t0)))
+			if o.srv.pid > 0 {
+				if cpu1 := o.srv.snap(); cpu0.hasSrv && cpu1.hasSrv {
+					r.ServerCPUMs = append(r.ServerCPUMs, (cpu1.server-cpu0.server)*1000)
+				}
+			}
 			bar.Add(1)
 			if err != nil {
 				r.Error = err.Error()

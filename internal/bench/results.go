@@ -84,6 +84,10 @@ type BigboxOp struct {
 	MedianMs float64   `json:"median_ms"`
 	Results  int       `json:"results"` // FETCH responses or SEARCH hits
 	Error    string    `json:"error,omitempty"`
+	// ServerCPUMs is the server's CPU time (user + system, of its process
+	// tree with -server-tree) during each run, with -server-pid; /proc
+	// counts it in ticks of 10 ms, so one run's figure is ±10 ms.
+	ServerCPUMs []float64 `json:"server_cpu_ms,omitempty"`
 }
 
 // BigboxResult is the outcome of the bigbox scenario.

@@ -125,8 +125,15 @@ func (s *Store) TextPending(ctx context.Context, accountID int64, limit int) ([]
 // pending rows go with them). On an error the chunks before it stay
 // indexed.
 func (s *Store) IndexText(ctx context.Context, docs []store.TextDoc) error {
+	chunk := indexTextChunk
+	if store.IsBulk(ctx) {
+		// barid index rebuild: nobody else waits for the writer, and
+		// every COMMIT flushes a new FTS5 segment per table that later
+		// merges read and write again; the caller's batch is the chunk.
+		chunk = len(docs)
+	}
 	for len(docs) > 0 {
-		n := min(len(docs), indexTextChunk)
+		n := min(len(docs), chunk)
 		if err := s.indexText(ctx, docs[:n]); err != nil {
 			return err
 		}
@@ -145,16 +152,23 @@ const indexTextChunk = 4
 
 func (s *Store) indexText(ctx context.Context, docs []store.TextDoc) error {
 	return s.writeBackground(ctx, func(t *wtx) error {
-		// Two passes: every row of fts_pending and fts_docs first, then
-		// the fts5 rows. fts5 writes its pending terms out as a new
-		// segment at every statement savepoint of the transaction once
-		// it holds some (fts5SavepointMethod), and an INSERT ... RETURNING
-		// (a trigger program) or any statement with triggers opens one:
-		// written doc by doc, a chunk of 4 contents made 4 segments in
-		// each of the three tables, with their WAL pages and the merges
-		// they later cost, instead of one (TestIndexTextOneSegment).
-		ids := make([]int64, len(docs))
-		for i, d := range docs {
+		// Two passes: the fts_pending and fts_docs rows of every
+		// document first, the fts5 rows after them all. fts5 flushes its
+		// pending terms to a new segment at every statement savepoint of
+		// a table it has written in the transaction (fts5SavepointMethod),
+		// and a statement with a statement journal or triggers opens one:
+		// interleaved doc by doc, a chunk made a segment per document in
+		// each of the three tables, and flushing and merging them took two
+		// thirds of a 1,000,000-message index rebuild's CPU
+		// (TestIndexTextOneSegment; docs/benchmarks.md "One million
+		// messages").
+		type row struct {
+			id int64
+			d  *store.TextDoc
+		}
+		rows := make([]row, 0, len(docs))
+		for i := range docs {
+			d := &docs[i]
 			n, err := t.execN(`DELETE FROM fts_pending WHERE blob_id = ?`, d.BlobID)
 			if err != nil {
 				return err
@@ -166,22 +180,20 @@ func (s *Store) indexText(ctx context.Context, docs []store.TextDoc) error {
 			if err != nil {
 				return err
 			}
-			if ids[i], err = res.LastInsertId(); err != nil {
+			id, err := res.LastInsertId()
+			if err != nil {
 				return err
 			}
+			rows = append(rows, row{id, d})
 		}
-		for i, d := range docs {
-			id := ids[i]
-			if id == 0 {
-				continue
-			}
-			if _, err := t.exec(`INSERT INTO fts_text (rowid, body) VALUES (?, ?)`, id, d.Head+d.Body); err != nil {
+		for _, r := range rows {
+			if _, err := t.exec(`INSERT INTO fts_text (rowid, body) VALUES (?, ?)`, r.id, r.d.Head+r.d.Body); err != nil {
 				return err
 			}
-			if _, err := t.exec(`INSERT INTO fts_wbody (rowid, body) VALUES (?, ?)`, id, trigram.WordText(d.Body)); err != nil {
+			if _, err := t.exec(`INSERT INTO fts_wbody (rowid, body) VALUES (?, ?)`, r.id, trigram.WordText(r.d.Body)); err != nil {
 				return err
 			}
-			if _, err := t.exec(`INSERT INTO fts_whead (rowid, body) VALUES (?, ?)`, id, trigram.WordText(d.Head)); err != nil {
+			if _, err := t.exec(`INSERT INTO fts_whead (rowid, body) VALUES (?, ?)`, r.id, trigram.WordText(r.d.Head)); err != nil {
 				return err
 			}
 		}

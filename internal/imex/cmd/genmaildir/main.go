@@ -118,7 +118,10 @@ func main() {
 		log.Printf("%d missing files written", filled)
 	}
 	for i, b := range boxes {
-		head := fmt.Sprintf("3 V%d N%d G%032x\n", 1600000000+i, b.next, i)
+		// The mailbox GUID must not be all zeros: Dovecot 2.3.19 takes that
+		// for "none" and its mailbox list index panics on it
+		// (mailbox_get_metadata: guid_128_is_empty).
+		head := fmt.Sprintf("3 V%d N%d G%016x%016x\n", 1600000000+i, b.next, 0xba51d, i+1)
 		if err := os.WriteFile(filepath.Join(b.dir, "dovecot-uidlist"), append([]byte(head), b.list.Bytes()...), 0o644); err != nil {
 			log.Fatal(err)
 		}

@@ -118,7 +118,9 @@ func main() {
 		log.Printf("%d missing files written", filled)
 	}
 	for i, b := range boxes {
-		head := fmt.Sprintf("3 V%d N%d G%032x\n", 1600000000+i, b.next, i)
+		// The mailbox GUID must not be all zeros: Dovecot's FTS
+		// plugins (fts-xapian) assert on an empty GUID.
+		head := fmt.Sprintf("3 V%d N%d G%032x\n", 1600000000+i, b.next, i+1)
 		if err := os.WriteFile(filepath.Join(b.dir, "dovecot-uidlist"), append([]byte(head), b.list.Bytes()...), 0o644); err != nil {
 			log.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"barid/internal/fts"
 	"barid/internal/store"
@@ -21,6 +22,11 @@ func (a *App) runTextIndexer(ctx context.Context, wg *sync.WaitGroup) (stop func
 	ctx, stop = context.WithCancel(ctx)
 	ix := fts.New(st, a.data.Blobs, a.log.With("service", "fts"))
 	ix.Duty = a.cfg.Storage.FTSIndexDuty
+	ix.BusyDuty = a.cfg.Storage.FTSIndexBusyDuty
+	// Busy: a message came in (APPEND, LMTP, deliver) since the last
+	// look.
+	var seen atomic.Int64
+	ix.Busy = func() bool { n := a.deliv.Prepared(); return seen.Swap(n) != n }
 	wg.Go(func() { ix.Run(store.WithBulk(ctx), a.cfg.Storage.FTSIndexInterval.Duration) })
 	return stop
 }

@@ -281,6 +281,11 @@ type Storage struct {
 	// most of the CPU and of the SQLite writer. barid index rebuild is
 	// not paced.
 	FTSIndexDuty float64 `toml:"fts_index_duty"`
+	// FTSIndexBusyDuty replaces FTSIndexDuty while messages are arriving
+	// (the server received one since the indexer last looked), so that
+	// a delivery burst is slowed less; the backlog is indexed after it
+	// at FTSIndexDuty, and searched by scanning meanwhile. 0 < x <= 1.
+	FTSIndexBusyDuty float64 `toml:"fts_index_busy_duty"`
 	// SweepGrace spares blobs and spool files younger than this, so the
 	// sweep never deletes a blob whose transaction is about to commit.
 	// At least 1m.
@@ -432,7 +437,7 @@ func Default() Config {
 		},
 		LMTP: LMTP{LocalDomains: []string{"localhost"}},
 		Storage: Storage{WALSync: "commit", InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 64 << 20,
-			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25,
+			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25, FTSIndexBusyDuty: 0.05,
 			NotifyPoll: Duration{30 * time.Second}},
 		Auth: Auth{
 			FailureDelay:    Duration{time.Second},
@@ -573,6 +578,9 @@ func (c *Config) Validate() error {
 	}
 	if !(c.Storage.FTSIndexDuty > 0 && c.Storage.FTSIndexDuty <= 1) {
 		add("storage.fts_index_duty must be above 0 and at most 1")
+	}
+	if !(c.Storage.FTSIndexBusyDuty > 0 && c.Storage.FTSIndexBusyDuty <= 1) {
+		add("storage.fts_index_busy_duty must be above 0 and at most 1")
 	}
 	if c.Storage.NotifyPoll.Duration < time.Second {
 		return fmt.Errorf("storage.notify_poll must be at least 1s, got %s", c.Storage.NotifyPoll.Duration)

@@ -51,7 +51,8 @@ func TestValidateNamesTheLimit(t *testing.T) {
 		"storage.fts_index_interval": func(c *Config) {
 			c.Storage.FTSIndexInterval.Duration = 10 * time.Millisecond
 		},
-		"storage.fts_index_duty": func(c *Config) { c.Storage.FTSIndexDuty = 1.5 },
+		"storage.fts_index_duty":      func(c *Config) { c.Storage.FTSIndexDuty = 1.5 },
+		"storage.fts_index_busy_duty": func(c *Config) { c.Storage.FTSIndexBusyDuty = 0 },
 		"auth.trusted_networks": func(c *Config) {
 			c.Auth.TrustedNetworks = []string{"not-a-net"}
 		},

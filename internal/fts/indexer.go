@@ -27,6 +27,9 @@ type Store interface {
 // on a loaded 2-core machine (docs/benchmarks.md).
 const DefaultDuty = 0.25
 
+// DefaultBusyDuty is the share while messages are arriving (Busy).
+const DefaultBusyDuty = 0.05
+
 // DefaultBatch is how many contents one index transaction holds: small
 // enough that the SQLite writer, which deliveries share, is never held
 // for long (about 2 ms a content on the bench corpus, docs/search.md).
@@ -63,6 +66,15 @@ type Indexer struct {
 	// SQLite writer with it, keep most of both. Pending messages are
 	// scanned meanwhile, so a backlog costs search time, never answers.
 	Duty float64
+	// Busy, if set, reports whether messages are arriving (the app: the
+	// server received one since the last call). After a batch with Busy
+	// true, Run rests as BusyDuty asks instead of Duty, so a delivery
+	// burst keeps the CPU and the writer; the backlog is indexed after
+	// it (docs/benchmarks.md, "Session 8").
+	Busy func() bool
+	// BusyDuty is the share of wall time while Busy (DefaultBusyDuty if
+	// 0).
+	BusyDuty float64
 
 	kick chan struct{}
 }
@@ -236,13 +248,25 @@ func (ix *Indexer) paced(ctx context.Context, duty float64) (int, error) {
 			return done, err
 		}
 		done += n
-		rest := time.Duration(float64(time.Since(t0)) * (1 - duty) / duty)
+		rest := ix.rest(time.Since(t0), duty)
 		select {
 		case <-ctx.Done():
 			return done, ctx.Err()
 		case <-time.After(rest):
 		}
 	}
+}
+
+// rest is how long to rest after a batch that took d: as duty (or
+// BusyDuty while Busy) asks, d*(1-duty)/duty.
+func (ix *Indexer) rest(d time.Duration, duty float64) time.Duration {
+	if ix.Busy != nil && ix.Busy() {
+		duty = ix.BusyDuty
+		if duty <= 0 || duty > 1 {
+			duty = DefaultBusyDuty
+		}
+	}
+	return time.Duration(float64(d) * (1 - duty) / duty)
 }
 
 // TextOf computes the index text of a raw message, as the indexer does

@@ -401,7 +401,7 @@ func (c *Conn) matchUIDs(key *search.Key, uids []store.UID) ([]bool, error) {
 		sms[i] = search.Msg{Message: m, Seq: v.seqOf(m.UID), Recent: v.isRecent(m.UID), MaxSeq: maxSeq, MaxUID: maxUID, Now: now}
 	}
 	got := make([]bool, len(msgs))
-	c.matchAll(key, sms, got, nil, 1)
+	c.matchAll(key, sms, got, nil, 1, false)
 	// A message the store no longer has does not match.
 	hit := make([]bool, len(uids))
 	j := 0

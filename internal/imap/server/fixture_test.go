@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"barid/internal/auth"
+	"barid/internal/blob"
 	"barid/internal/blob/fs"
 	"barid/internal/deliver"
 	"barid/internal/mail/mime"
@@ -25,6 +26,9 @@ type storeFixture struct {
 	bus   *notify.Bus
 	inbox *store.Mailbox
 	deliv *deliver.Deliverer
+	// blobs, if set, is what serve gives the server instead of bs
+	// (tiered blobs over the store, for messages kept inline).
+	blobs blob.Store
 }
 
 func newStoreFixture(t testing.TB, account string) *storeFixture {
@@ -60,11 +64,18 @@ var fixtureLimits = Limits{LineLength: 65536, LiteralSize: 1 << 20, NestingDepth
 
 // serve starts a Server over the fixture on ln (a new loopback listener
 // if nil), shut down with the test, and returns its address. cfg gives
-// the rest of the configuration; Store, Blobs, Bus and Auth are the
-// fixture's, and zero Limits mean fixtureLimits.
+// the rest of the configuration; Store, Bus and Auth are the fixture's,
+// and so is Blobs unless cfg sets it (then f.blobs, else bs), and zero
+// Limits mean fixtureLimits.
 func (f *storeFixture) serve(t testing.TB, cfg Config, ln net.Listener) string {
 	t.Helper()
-	cfg.Store, cfg.Blobs, cfg.Bus = f.st, f.bs, f.bus
+	cfg.Store, cfg.Bus = f.st, f.bus
+	if cfg.Blobs == nil {
+		cfg.Blobs = f.bs
+		if f.blobs != nil {
+			cfg.Blobs = f.blobs
+		}
+	}
 	cfg.Auth = auth.New(auth.StoreAccounts{Store: f.st}, auth.Config{}, nil)
 	if cfg.Limits == (Limits{}) {
 		cfg.Limits = fixtureLimits

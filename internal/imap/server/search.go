@@ -1,6 +1,9 @@
 package server
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -518,13 +521,35 @@ func (c *Conn) searchKeyFromAtom(a string, depth int, charset string) (*search.K
 	return nil, &imap.Error{Type: "BAD", Text: "Unknown search key " + a}
 }
 
+// verifyBatch is how many messages a search worker takes at a time;
+// with a blob store that reads inline bytes in batches (blob/tiered over
+// store/sqlite), their bytes come in one query instead of one per
+// message (docs/search.md, "The verify step").
+const verifyBatch = 32
+
+// verifyBatchBytes bounds the bytes one worker holds read ahead.
+const verifyBatchBytes = 1 << 20
+
+// inlineBatch is the blob store's batch read of inline message bytes
+// (blob/tiered.Store.OpenInlineMany: one query for several messages; the
+// bytes fn gets are valid only until it returns).
+type inlineBatch interface {
+	OpenInlineMany(ctx context.Context, ids []string, fn func(id string, data []byte) error) error
+}
+
 // matchAll sets hit[i] to whether sms[i] matches key, spreading the
 // messages over workers goroutines. search.Key is read-only while
 // matching and each search.Msg belongs to one worker; a message whose
-// bytes cannot be read is logged and counts as no match.
-func (c *Conn) matchAll(key *search.Key, sms []search.Msg, hit []bool, score []int, workers int) {
+// bytes cannot be read is logged and counts as no match. With readAhead
+// (the key reads message text) each worker reads the inline bytes of its
+// next verifyBatch messages in one store call.
+func (c *Conn) matchAll(key *search.Key, sms []search.Msg, hit []bool, score []int, workers int, readAhead bool) {
 	ctx := store.WithBulk(c.readCtx())
-	one := func(i int) {
+	batch, _ := c.srv.cfg.Blobs.(inlineBatch)
+	if !readAhead {
+		batch = nil
+	}
+	one := func(i int, ahead map[string][]byte) {
 		sm := &sms[i]
 		if ctx.Err() != nil {
 			return // the client hung up (hangup.go): no match, and the load fails too
@@ -532,6 +557,9 @@ func (c *Conn) matchAll(key *search.Key, sms []search.Msg, hit []bool, score []i
 		var br blob.Reader
 		sm.Blob = func() (io.ReaderAt, error) {
 			if br == nil {
+				if data, ok := ahead[sm.BlobID]; ok {
+					return bytes.NewReader(data), nil
+				}
 				r, err := c.srv.cfg.Blobs.Open(ctx, sm.BlobID)
 				if err != nil {
 					return nil, err
@@ -562,18 +590,69 @@ func (c *Conn) matchAll(key *search.Key, sms []search.Msg, hit []bool, score []i
 		}
 		hit[i] = ok && err == nil
 	}
+	// run matches sms[from:to], reading their inline bytes first when
+	// the store can in one call. A failed batch read is not an error:
+	// each message is then opened on its own.
+	var noBatch atomic.Bool
+	run := func(from, to int, arena []byte) []byte {
+		var ahead map[string][]byte
+		if batch != nil && !noBatch.Load() && to-from > 1 && ctx.Err() == nil {
+			ids := make([]string, 0, to-from)
+			for i := from; i < to; i++ {
+				if !slices.Contains(ids, sms[i].BlobID) {
+					ids = append(ids, sms[i].BlobID)
+				}
+			}
+			ahead = make(map[string][]byte, len(ids))
+			arena = arena[:0]
+			err := batch.OpenInlineMany(ctx, ids, func(id string, data []byte) error {
+				// id and data are the store's until we return: copy
+				// the bytes, and key them by our own copy of the id. A
+				// message that does not fit is opened when needed.
+				k := slices.Index(ids, id)
+				if k >= 0 && len(arena)+len(data) <= cap(arena) {
+					n := len(arena)
+					arena = append(arena, data...)
+					ahead[ids[k]] = arena[n:len(arena):len(arena)]
+				}
+				return nil
+			})
+			if errors.Is(err, errors.ErrUnsupported) {
+				noBatch.Store(true)
+			}
+			if err != nil {
+				ahead = nil
+			}
+		}
+		for i := from; i < to; i++ {
+			one(i, ahead)
+		}
+		return arena
+	}
+	step := 1
+	if batch != nil {
+		step = verifyBatch
+	}
 	if workers <= 1 || len(sms) < 2 {
-		for i := range sms {
-			one(i)
+		var arena []byte
+		if batch != nil {
+			arena = make([]byte, 0, verifyBatchBytes)
+		}
+		for i := 0; i < len(sms); i += step {
+			arena = run(i, min(i+step, len(sms)), arena)
 		}
 		return
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(workers, len(sms)) {
+	for range min(workers, (len(sms)+step-1)/step) {
 		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < len(sms); i = int(next.Add(1) - 1) {
-				one(i)
+			var arena []byte
+			if batch != nil {
+				arena = make([]byte, 0, verifyBatchBytes)
+			}
+			for i := int(next.Add(int64(step)) - int64(step)); i < len(sms); i = int(next.Add(int64(step)) - int64(step)) {
+				arena = run(i, min(i+step, len(sms)), arena)
 			}
 		})
 	}
@@ -717,7 +796,7 @@ func (c *Conn) searchScored(mboxID int64, uids []store.UID, seqOf func(store.UID
 					sms[i].Text = func(k *search.Key) (bool, bool) { return ix.answer(k, u) }
 				}
 			}
-			c.matchAll(key, sms, hit, score, workers)
+			c.matchAll(key, sms, hit, score, workers, fields&store.FieldStructure != 0)
 			for i := range msgs {
 				if hit[i] {
 					out = append(out, msgs[i].UID)

@@ -16,6 +16,8 @@ import (
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/unicode/norm"
 
+	"barid/internal/blob"
+	"barid/internal/blob/tiered"
 	"barid/internal/fts"
 	"barid/internal/fts/trigram"
 	"barid/internal/mail/casemap"
@@ -248,6 +250,13 @@ func TestSearchIndexAgreesWithScan(t *testing.T) {
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 15))
 	f := newStoreFixture(t, "sam")
+	// Messages up to 700 bytes (about half) are kept inline in the
+	// store, as the app does with [storage] inline_max_bytes, so that
+	// the index's session verifies them with batched reads
+	// (OpenInlineMany, matchAll); the scan's session opens each message
+	// on its own (singleBlobs hides the batch read).
+	tb := tiered.New(f.st, f.bs)
+	f.blobs, f.deliv.Blobs, f.deliv.InlineMax = tb, tb, 700
 	const indexed, pending = 200, 30
 	var texts []string
 	deliver := func(n int) {
@@ -264,14 +273,18 @@ func TestSearchIndexAgreesWithScan(t *testing.T) {
 		}
 	}
 	deliver(indexed)
-	ix := fts.New(f.st, f.bs, nil)
+	ix := fts.New(f.st, tb, nil)
 	if n, err := ix.CatchUp(ctx, 0, nil); err != nil || n != indexed {
 		t.Fatalf("indexed %d, %v; want %d", n, err, indexed)
 	}
 	deliver(pending)
 
 	session := func(noPushdown bool) func(string) string {
-		addr := f.serve(t, Config{NoSearchPushdown: noPushdown}, nil)
+		cfg := Config{NoSearchPushdown: noPushdown}
+		if noPushdown {
+			cfg.Blobs = singleBlobs{tb}
+		}
+		addr := f.serve(t, cfg, nil)
 		nc, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
@@ -371,8 +384,31 @@ func TestSearchIndexAgreesWithScan(t *testing.T) {
 			sure++
 		}
 	}
-	t.Logf("%d of %d searches found messages; %d long needles narrowed to under half; %d of 50 word needles answered for sure", hits, searches, narrowed, sure)
-	if hits < 100 || narrowed == 0 || sure < 25 {
-		t.Errorf("the corpus does not exercise the index: %d searches with hits, %d narrowed, %d sure", hits, narrowed, sure)
+	inline := 0
+	for i := range texts {
+		if _, ok, _ := f.st.OpenInline(ctx, blobIDOf(t, f, store.UID(i+1))); ok {
+			inline++
+		}
 	}
+	t.Logf("%d of %d searches found messages; %d long needles narrowed to under half; %d of 50 word needles answered for sure; %d of %d messages inline", hits, searches, narrowed, sure, inline, len(texts))
+	if hits < 100 || narrowed == 0 || sure < 25 || inline < len(texts)/5 || inline > len(texts)*4/5 {
+		t.Errorf("the corpus does not exercise the index: %d searches with hits, %d narrowed, %d sure, %d of %d inline", hits, narrowed, sure, inline, len(texts))
+	}
+}
+
+// singleBlobs is a blob store without the batch read of inline bytes
+// (OpenInlineMany), so a search opens each message on its own.
+type singleBlobs struct{ blob.Store }
+
+func blobIDOf(t *testing.T, f *storeFixture, uid store.UID) string {
+	t.Helper()
+	var id string
+	err := f.st.FetchMessages(context.Background(), f.inbox.ID, []store.UID{uid}, store.FieldBasics, func(m *store.Message) error {
+		id = m.BlobID
+		return nil
+	})
+	if err != nil || id == "" {
+		t.Fatalf("message %d: %q, %v", uid, id, err)
+	}
+	return id
 }

@@ -17,19 +17,75 @@ func likeEscape(s string) string {
 	return "%" + r.Replace(s) + "%"
 }
 
+// TextLines is what IndexText stores of a content's text (schema step
+// 18, docs/search.md "PostgreSQL's size"): each line once, without the
+// carriage return that ends it and without empty lines; body keeps the
+// distinct lines of body, head those of head that body does not hold.
+//
+// A needle without a line break occurs in a text exactly when it occurs
+// in one of its lines, so for such needles the stored text answers BODY
+// (body) and TEXT (head || body) as the whole text would, and
+// TextLookup's sure answers stay exact. A needle with a line break is
+// cut at its breaks and each piece looked up on its own (linePieces): a
+// superset, never sure. What is dropped is the raw copy of every
+// top-level header line that decoding left unchanged (msgdata.TextSplit
+// keeps the header twice, decoded and raw, because TEXT matches either),
+// blank lines, and lines repeated in the text parts (quoted replies,
+// signatures, the text/plain and text/html alternatives' shared lines).
+// head is empty or ends with a line break, as msgdata.TextSplit makes
+// it, so that no line of head || body spans the two.
+func TextLines(head, body string) (h, b string) {
+	seen := make(map[string]struct{})
+	keep := func(s string) string {
+		var out strings.Builder
+		out.Grow(len(s))
+		for line := range strings.SplitSeq(s, "\n") {
+			line = strings.TrimSuffix(line, "\r")
+			if line == "" {
+				continue
+			}
+			if _, dup := seen[line]; dup {
+				continue
+			}
+			seen[line] = struct{}{}
+			out.WriteString(line)
+			out.WriteByte('\n')
+		}
+		return out.String()
+	}
+	b = keep(body)
+	h = keep(head)
+	return h, b
+}
+
+// linePieces cuts a needle at its line breaks (CR and LF, which
+// TextLines may have removed or whose neighbours it may have separated)
+// and returns the pieces the trigram index can narrow by. sure reports
+// whether the needle had no break (nor U+FFFD, which may stand for bytes
+// that were not UTF-8), so that the stored text decides it exactly.
+func linePieces(needle string) (pieces []string, sure bool) {
+	for p := range strings.FieldsFuncSeq(needle, func(r rune) bool { return r == '\r' || r == '\n' }) {
+		if len(trigram.Split(p)) > 0 {
+			pieces = append(pieces, p)
+		}
+	}
+	return pieces, !strings.ContainsAny(needle, "\r\n\uFFFD")
+}
+
 // TextCandidates implements store.TextIndexer: the mailbox's messages
 // whose content's folded text contains every needle (LIKE, answered by
-// the pg_trgm GIN index and rechecked against the text), plus those
-// whose content is still pending.
+// the pg_trgm GIN index and rechecked against the text; a needle with a
+// line break piece by piece, see TextLines), plus those whose content is
+// still pending.
 func (s *Store) TextCandidates(ctx context.Context, mailboxID int64, needles []string) ([]store.UID, error) {
 	args := []any{mailboxID}
 	var conds []string
 	for _, n := range needles {
-		if len(trigram.Split(n)) == 0 {
-			continue
+		pieces, _ := linePieces(n)
+		for _, p := range pieces {
+			args = append(args, likeEscape(p))
+			conds = append(conds, "(head || body) LIKE $"+strconv.Itoa(len(args)))
 		}
-		args = append(args, likeEscape(n))
-		conds = append(conds, "(head || body) LIKE $"+strconv.Itoa(len(args)))
 	}
 	if len(conds) == 0 {
 		return nil, store.ErrNoTrigram
@@ -44,28 +100,35 @@ func (s *Store) TextCandidates(ctx context.Context, mailboxID int64, needles []s
 	return toUIDs(list), nil
 }
 
-// TextLookup implements store.TextIndexer. LIKE over the stored text is
-// exact up to the joins between segments, which only a needle with a
-// newline can span, so for any other needle every indexed candidate is
-// a match (a U+FFFD in the needle may stand for bytes that were not
-// UTF-8, so it is not answered for sure either). BODY rechecks the body
-// column.
+// TextLookup implements store.TextIndexer. LIKE over the stored lines
+// (TextLines) is exact for a needle without a line break, so every
+// indexed candidate of such a needle is a match (a U+FFFD in the needle
+// may stand for bytes that were not UTF-8, so it is not answered for
+// sure either); a needle with breaks is looked up piece by piece and
+// never sure. BODY rechecks the body column.
 func (s *Store) TextLookup(ctx context.Context, mailboxID int64, needle string, body bool) (maybe, sure []store.UID, err error) {
-	if len(trigram.Split(needle)) == 0 {
+	pieces, exact := linePieces(needle)
+	if len(pieces) == 0 {
 		return nil, nil, store.ErrNoTrigram
 	}
-	cond := `(head || body) LIKE $2`
-	if body {
-		cond += ` AND body LIKE $2`
+	args := []any{mailboxID, exact}
+	var conds []string
+	for _, p := range pieces {
+		args = append(args, likeEscape(p))
+		n := "$" + strconv.Itoa(len(args))
+		conds = append(conds, "(head || body) LIKE "+n)
+		if body {
+			conds = append(conds, "body LIKE "+n)
+		}
 	}
-	exact := !strings.ContainsAny(needle, "\n\uFFFD")
+	cond := strings.Join(conds, " AND ")
 	q := `WITH hit AS MATERIALIZED (SELECT blob_id FROM fts_docs WHERE ` + cond + `)
 		SELECT coalesce(array_agg(uid ORDER BY uid), '{}'),
-			coalesce(array_agg(uid ORDER BY uid) FILTER (WHERE $3 AND blob_id IN (SELECT blob_id FROM hit)), '{}')
+			coalesce(array_agg(uid ORDER BY uid) FILTER (WHERE $2 AND blob_id IN (SELECT blob_id FROM hit)), '{}')
 		FROM messages WHERE mailbox = $1
 			AND (blob_id IN (SELECT blob_id FROM hit) OR blob_id IN (SELECT blob_id FROM fts_pending))`
 	var a, b []int64
-	if err := s.queryRow(ctx, q, mailboxID, likeEscape(needle), exact).Scan(&a, &b); err != nil {
+	if err := s.queryRow(ctx, q, args...).Scan(&a, &b); err != nil {
 		return nil, nil, err
 	}
 	return toUIDs(a), toUIDs(b), nil
@@ -114,8 +177,9 @@ func (s *Store) IndexText(ctx context.Context, docs []store.TextDoc) error {
 			// text cannot hold NUL; the needle never has one (RFC 9051
 			// §4.3: CHAR8 excludes it), so a newline keeps every match
 			// and makes none that TextLookup answers for sure.
+			head, body := TextLines(strings.ReplaceAll(d.Head, "\x00", "\n"), strings.ReplaceAll(d.Body, "\x00", "\n"))
 			if _, err := tx.Exec(ctx, `INSERT INTO fts_docs (blob_id, head, body) VALUES ($1, $2, $3) ON CONFLICT (blob_id) DO NOTHING`,
-				d.BlobID, strings.ReplaceAll(d.Head, "\x00", "\n"), strings.ReplaceAll(d.Body, "\x00", "\n")); err != nil {
+				d.BlobID, head, body); err != nil {
 				return err
 			}
 		}

@@ -196,6 +196,26 @@ func testTextIndex(t *testing.T, open func(t *testing.T) store.Store) {
 	if len(pa) != 0 || len(pb) != 1 || pb[0].MailboxID != bin.ID {
 		t.Fatalf("pending per account: %+v, %+v", pa, pb)
 	}
+	// Line breaks in the text and the needle: a store may keep each line
+	// once and drop the CR before LF (store/postgres TextLines), so a
+	// needle with breaks must still find its message.
+	lbox := mkbox(t, s, a.ID, "Lines")
+	lines, _, err := s.AppendMessages(ctx, lbox.ID, []store.NewMessage{msg(6)})
+	noErr(t, err)
+	noErr(t, ti.IndexText(ctx, []store.TextDoc{{BlobID: msg(6).BlobID,
+		Head: "from: cyd\r\nsubject: lines\r\nreply once\r\n",
+		Body: "reply once\r\nreply once\r\nthanks, cyd\r\n\r\nreply once\n"}}))
+	lookup(lbox.ID, "once\r\nreply once", true, lines, nil)
+	lookup(lbox.ID, "once\r\nthanks", true, lines, nil)
+	lookup(lbox.ID, "cyd\r\n\r\nreply", true, lines, nil)
+	lookup(lbox.ID, "cyd\r\nsubject: li", false, lines, nil)
+	lookup(lbox.ID, "lines\r\nreply once\r", false, lines, nil)
+	lookup(lbox.ID, "reply once\r", true, lines, nil)
+	lookup(lbox.ID, "reply once", true, lines, nil)
+	lookup(lbox.ID, "once", true, lines, lines)
+	lookup(lbox.ID, "subject", false, lines, lines)
+	lookup(lbox.ID, "subject", true, nil, nil)
+	want("cyd\r\nreply", cands(lbox.ID, "cyd\r\nsubject", "reply once\r\n"), lines...)
 }
 
 func pendingUIDs(ps []store.TextPending) []store.UID {

@@ -120,7 +120,8 @@ func main() {
 	for i, b := range boxes {
 		// The mailbox GUID must not be all zeros: Dovecot 2.3.19 takes that
 		// for "none" and its mailbox list index panics on it
-		// (mailbox_get_metadata: guid_128_is_empty).
+		// (mailbox_get_metadata: guid_128_is_empty), and its FTS plugins
+		// (fts-xapian) assert on an empty GUID.
 		head := fmt.Sprintf("3 V%d N%d G%016x%016x\n", 1600000000+i, b.next, 0xba51d, i+1)
 		if err := os.WriteFile(filepath.Join(b.dir, "dovecot-uidlist"), append([]byte(head), b.list.Bytes()...), 0o644); err != nil {
 			log.Fatal(err)

@@ -51,6 +51,14 @@ import (
 //     so each account's changes are published in commit order
 //     (TestOnCommitOrder).
 //
+//   - A caller whose context carries a store.Gate (an IMAP session)
+//     waits for none of this in the store: its durable request returns
+//     at COMMIT and its settled reads at once, each recording in the
+//     Gate the batch whose sync it needs (WaitDurable), and the session
+//     holds everything it writes to its client until then. It runs the
+//     commands its client pipelined meanwhile, so their writes share
+//     one fdatasync (store.Gate; TestGateDefersWaits).
+//
 // A crash of the process (kill -9) loses nothing that was committed:
 // the frames are in the kernel's page cache (TestKillDuringWrites).
 // The syncer is off by default (Options.WALSyncer, [storage] wal_sync):

@@ -55,6 +55,28 @@ func TestPipelinedWritesShareSync(t *testing.T) {
 		}
 	}
 
+	// A second session of the same user idles on INBOX: it must not
+	// be told of the pipelined EXPUNGE or APPENDs before their sync
+	// either (they are on the bus from COMMIT on: pollUpdates settles).
+	idler, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idler.Close()
+	idler.SetDeadline(time.Now().Add(20 * time.Second))
+	ibr := bufio.NewReader(idler)
+	ibr.ReadString('\n')
+	idler.Write([]byte("i1 LOGIN pip pw\r\ni2 SELECT INBOX\r\ni3 IDLE\r\n"))
+	for {
+		l, err := ibr.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(l, "+ ") {
+			break
+		}
+	}
+
 	held.Store(true) // the writes below are the only ones; the session is idle
 	before := f.st.Stats().Requests
 	msg := "Subject: p\r\n\r\npipelined\r\n"
@@ -79,6 +101,12 @@ func TestPipelinedWritesShareSync(t *testing.T) {
 		close(hold)
 		t.Fatalf("answer sent before its sync: %q", l)
 	}
+	idler.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if l, err := ibr.ReadString('\n'); err == nil || l != "" {
+		close(hold)
+		t.Fatalf("another session was told of the writes before their sync: %q", l)
+	}
+	idler.SetReadDeadline(time.Now().Add(20 * time.Second))
 	nc.SetReadDeadline(time.Now().Add(20 * time.Second))
 	close(hold)
 	var got []string
@@ -102,5 +130,8 @@ func TestPipelinedWritesShareSync(t *testing.T) {
 	}
 	if i != len(want) {
 		t.Fatalf("answers %q, want in order the lines starting %q", got, want)
+	}
+	if l, err := ibr.ReadString('\n'); err != nil || !strings.HasPrefix(l, "* ") {
+		t.Fatalf("the idler after the sync: %q %v", l, err)
 	}
 }

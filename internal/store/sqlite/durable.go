@@ -393,6 +393,16 @@ func (s *Store) settle(ctx context.Context, mailboxID int64) error {
 	return y.wait(ctx, y.mailboxes, mailboxID)
 }
 
+// Settle is settle for callers outside the store: an IMAP session
+// calls it, with its Gate, for each mailbox named by the changes it
+// takes from the bus. A writer carrying a Gate publishes its changes
+// when its store call returns, at COMMIT, before the sync; the sessions
+// that show them to their clients (EXISTS, EXPUNGE, FETCH FLAGS, NOTIFY
+// STATUS) hold that output until the sync this way.
+func (s *Store) Settle(ctx context.Context, mailboxID int64) error {
+	return s.settle(ctx, mailboxID)
+}
+
 // settleAccount is settle for reads of an account's mailbox list.
 func (s *Store) settleAccount(ctx context.Context, accountID int64) error {
 	y := s.sync

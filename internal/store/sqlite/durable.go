@@ -57,7 +57,10 @@ import (
 //     Gate the batch whose sync it needs (WaitDurable), and the session
 //     holds everything it writes to its client until then. It runs the
 //     commands its client pipelined meanwhile, so their writes share
-//     one fdatasync (store.Gate; TestGateDefersWaits).
+//     one fdatasync (store.Gate; TestGateDefersWaits). Such a caller
+//     publishes its changes on the bus when its call returns, before
+//     the sync: the sessions that drain them call Settle with their
+//     own Gates, so what they show of them waits for the sync too.
 //
 // A crash of the process (kill -9) loses nothing that was committed:
 // the frames are in the kernel's page cache (TestKillDuringWrites).

@@ -91,6 +91,13 @@ func WithPostgres(t testing.TB) Option {
 // It needs BARID_TEST_POSTGRES (pgtest); without it the tests skip.
 const MetadataEnvVar = "BARID_TEST_METADATA"
 
+// WALSyncEnvVar runs the servers the kit starts with the given
+// [storage] wal_sync ("syncer" or "commit"), unless the test chose one
+// itself, so the whole-server suites can be run in both modes:
+//
+//	BARID_TEST_WAL_SYNC=syncer go test ./internal/imap/server/ ./internal/e2e/
+const WALSyncEnvVar = "BARID_TEST_WAL_SYNC"
+
 // envDBs maps data folders to the databases ApplyMetadataEnv made.
 var envDBs = struct {
 	sync.Mutex
@@ -160,6 +167,9 @@ func StartLog(t testing.TB, dir string, h slog.Handler, opts ...Option) *Server 
 	cfg.LogLevel = "error"
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if v := os.Getenv(WALSyncEnvVar); v != "" && cfg.Storage.WALSync == config.Default().Storage.WALSync {
+		cfg.Storage.WALSync = v
 	}
 	cl := applyClusterEnv(t, &cfg)
 	ApplyMetadataEnv(t, &cfg)

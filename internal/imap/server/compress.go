@@ -159,7 +159,7 @@ func handleCompress(c *Conn, tag string) error {
 	dc := newDeflateConn(c.nc, c.br)
 	c.nc = dc
 	c.br = bufio.NewReaderSize(dc, 2048)
-	c.bw = bufio.NewWriterSize(dc, 2048)
+	c.bw = bufio.NewWriterSize(c.out(), 2048)
 	c.dec = wire.NewDecoder(c.br, c.decoderOptions())
 	c.enc = wire.NewEncoder(c.bw)
 	c.enc.SetUTF8(c.utf8)

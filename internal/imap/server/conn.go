@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -129,6 +130,12 @@ type Conn struct {
 	// [metadata] max_size).
 	litCheck func(size int64) error
 
+	// gate holds what the connection writes until the commits it shows
+	// are durable (store.Gate; out); sctx is the context of its store
+	// calls, carrying it.
+	gate store.Gate
+	sctx context.Context
+
 	phaseMu  sync.Mutex
 	waiting  bool // blocked reading the next command (or in IDLE)
 	shutting bool
@@ -157,8 +164,9 @@ func (s *Server) newConn(nc net.Conn, implicitTLS bool) *Conn {
 	c.log = s.log.With("conn", c.id, "remote", c.remote.String())
 	c.admin.since, c.admin.remote = time.Now(), nc.RemoteAddr().String()
 	c.mconn.Open(s.metrics)
+	c.sctx = store.WithGate(context.WithoutCancel(s.ctx), &c.gate)
 	c.br = bufio.NewReaderSize(nc, 2048)
-	c.bw = bufio.NewWriterSize(nc, 2048)
+	c.bw = bufio.NewWriterSize(c.out(), 2048)
 	c.dec = wire.NewDecoder(c.br, c.decoderOptions())
 	c.enc = wire.NewEncoder(c.bw)
 	return c
@@ -256,6 +264,11 @@ func (c *Conn) serve() {
 	start := time.Now()
 	for c.state != StateLogout {
 		if err := c.readCommand(start); err != nil {
+			if c.bw.Buffered() > 0 {
+				// Answers held for a pipelined command (flushEnd)
+				// that ended the connection.
+				c.flush()
+			}
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				c.log.Debug("connection ended", "err", err)
 			}
@@ -475,7 +488,7 @@ func (c *Conn) limitFatal(err error) error {
 func (c *Conn) finish(tag, name string, cmd *command, err error) error {
 	if err == nil {
 		// Handlers that succeed write their own tagged OK via c.ok.
-		return c.flush()
+		return c.flushEnd()
 	}
 	var ioe *ioError
 	if errors.As(err, &ioe) {
@@ -511,7 +524,7 @@ func (c *Conn) finish(tag, name string, cmd *command, err error) error {
 	}
 	c.updatesAfter(cmd)
 	c.writeError(tag, err)
-	return c.flush()
+	return c.flushEnd()
 }
 
 // ioError wraps a connection-level I/O failure so finish ends the
@@ -641,7 +654,7 @@ func (c *Conn) bigWrites() error {
 		}
 	}
 	big := getBigWriter()
-	big.Reset(c.nc)
+	big.Reset(c.out())
 	c.small, c.bw = c.bw, big
 	c.enc.SetWriter(big)
 	return nil
@@ -711,7 +724,55 @@ func (c *Conn) userName() string {
 
 // ctx is the context for store work. It is not cancelled by Shutdown:
 // in-flight commands finish (SIGTERM must not lose acknowledged work).
-func (c *Conn) ctx() context.Context { return context.WithoutCancel(c.srv.ctx) }
+func (c *Conn) ctx() context.Context {
+	if c.sctx == nil {
+		// A Conn made to borrow a session's code (admin.go): no
+		// client, no gate.
+		return context.WithoutCancel(c.srv.ctx)
+	}
+	return c.sctx
+}
+
+// gatedOut is what the connection's write buffers write to: c.nc, once
+// the gate is open (store.Gate). Every byte the connection sends goes
+// through it, so none shows a UID, MODSEQ or count before it is
+// durable, and no write is acknowledged before its sync.
+type gatedOut struct{ c *Conn }
+
+func (o gatedOut) Write(p []byte) (int, error) {
+	if err := o.c.gate.Wait(); err != nil {
+		o.c.log.Error("a commit this connection was to answer or show did not become durable; closing the connection", "err", err)
+		return 0, err
+	}
+	return o.c.nc.Write(p)
+}
+
+// out is the writer for c.bw: c.nc through the gate.
+func (c *Conn) out() io.Writer { return gatedOut{c} }
+
+// flushEnd ends a command: it flushes, unless the gate is waiting for a
+// sync and the client's next command is already in the read buffer
+// (pipelined). Then the answer stays buffered and the next command runs:
+// its durable writes join the same sync, and one wait covers both
+// answers (store.Gate). A command that is not complete in the buffer
+// gets the flush, so the connection never waits for input with answers
+// held back.
+func (c *Conn) flushEnd() error {
+	if c.state != StateLogout && c.bw.Buffered() < 16<<10 && c.lineBuffered() && c.gate.Pending() {
+		return c.enc.Err()
+	}
+	return c.flush()
+}
+
+// lineBuffered reports whether a whole line is in the read buffer.
+func (c *Conn) lineBuffered() bool {
+	n := c.br.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := c.br.Peek(n)
+	return bytes.IndexByte(b, '\n') >= 0
+}
 
 // publish puts changes this session made on the bus, stamped with its
 // id so that NOTIFY can tell its own events from others' (RFC 5465 §5).

@@ -33,9 +33,15 @@ type storeFixture struct {
 
 func newStoreFixture(t testing.TB, account string) *storeFixture {
 	t.Helper()
+	return newStoreFixtureOpts(t, account, sqlite.Options{})
+}
+
+// newStoreFixtureOpts is newStoreFixture with the SQLite store's options.
+func newStoreFixtureOpts(t testing.TB, account string, opts sqlite.Options) *storeFixture {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "db"), sqlite.Options{})
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

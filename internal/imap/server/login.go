@@ -45,7 +45,7 @@ func handleStartTLS(c *Conn, tag string) error {
 	c.nc = tc
 	c.tls = true
 	c.br = bufio.NewReaderSize(tc, 2048)
-	c.bw = bufio.NewWriterSize(tc, 2048)
+	c.bw = bufio.NewWriterSize(c.out(), 2048)
 	c.dec = wire.NewDecoder(c.br, c.decoderOptions())
 	c.enc = wire.NewEncoder(c.bw)
 	return nil

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"slices"
 	"sort"
 	"strings"
@@ -234,6 +235,12 @@ func (v *view) noteKeywords(ks []string) {
 	}
 }
 
+// settler is a store whose commits may be visible before they are
+// durable (the SQLite store with its WAL syncer; store.Gate).
+type settler interface {
+	Settle(ctx context.Context, mailboxID int64) error
+}
+
 // pollUpdates drains the bus into the view and into NOTIFY's pending
 // notifications for other mailboxes.
 func (c *Conn) pollUpdates() {
@@ -243,6 +250,18 @@ func (c *Conn) pollUpdates() {
 	cs := c.sub.Drain()
 	if len(cs) == 0 {
 		return
+	}
+	if st, ok := c.srv.cfg.Store.(settler); ok {
+		// Another session's write is published when its store call
+		// returns, which with the WAL syncer and a store.Gate is at
+		// COMMIT: what this session shows of it waits for its sync.
+		var last int64
+		for i := range cs {
+			if id := cs[i].MailboxID; id != 0 && id != last {
+				st.Settle(c.ctx(), id) //nolint:errcheck // with the Gate it records, never waits
+				last = id
+			}
+		}
 	}
 	if c.sel != nil {
 		c.sel.apply(cs, c.id)

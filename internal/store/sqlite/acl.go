@@ -66,11 +66,17 @@ func (s *Store) SharedWith(ctx context.Context, accountID int64, account string,
 	if len(identifiers) > 0 {
 		set = `VALUES (?)` + strings.Repeat(", (?)", 2*len(identifiers)-1) + ` UNION ALL ` + set
 	}
-	q := `SELECT m.id, m.account, m.name, m.uidvalidity, m.uidnext, m.highestmodseq, m.firstrecent, m.special_use, a.name,
-			l.identifier, l.rights
-		FROM acl l JOIN mailboxes m ON m.id = l.mailbox JOIN accounts a ON a.id = m.account
-		WHERE l.identifier IN (` + set + `) AND m.account <> ?
-		ORDER BY a.name, m.name, l.identifier`
+	// CROSS JOIN fixes the join order (SQLite keeps the tables in the
+	// order written): the acl_identifier index first, then each entry's
+	// mailbox and owner by primary key. Left to the planner, with the
+	// statistics a bench data folder had at 300 accounts and 1,800
+	// mailboxes (sqlite_stat1, written by PRAGMA optimize when the store
+	// was young, said 1 account and 6 mailboxes), it walked every
+	// account and every mailbox on the server and probed acl for each:
+	// about 260 µs per LIST, a tenth of the server's CPU in the mix
+	// benchmark, growing with the number of accounts
+	// (TestSharedWithPlan; docs/benchmarks.md, "Session 8").
+	q := sharedWithQuery(set)
 	var out []store.SharedMailbox
 	err := s.read(ctx, func(r *reader) error {
 		out = out[:0]
@@ -98,6 +104,16 @@ func (s *Store) SharedWith(ctx context.Context, accountID int64, account string,
 		return rows.Err()
 	})
 	return out, err
+}
+
+// sharedWithQuery is SharedWith's query for the identifier set set.
+func sharedWithQuery(set string) string {
+	return `SELECT m.id, m.account, m.name, m.uidvalidity, m.uidnext, m.highestmodseq, m.firstrecent, m.special_use,
+			(SELECT a.name FROM accounts a WHERE a.id = m.account) AS owner,
+			l.identifier, l.rights
+		FROM acl l CROSS JOIN mailboxes m ON m.id = l.mailbox
+		WHERE l.identifier IN (` + set + `) AND m.account <> ?
+		ORDER BY owner, m.name, l.identifier`
 }
 
 // SetGroupMember implements store.ACLStore.

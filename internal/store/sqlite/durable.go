@@ -51,6 +51,17 @@ import (
 //     so each account's changes are published in commit order
 //     (TestOnCommitOrder).
 //
+//   - A caller whose context carries a store.Gate (an IMAP session)
+//     waits for none of this in the store: its durable request returns
+//     at COMMIT and its settled reads at once, each recording in the
+//     Gate the batch whose sync it needs (WaitDurable), and the session
+//     holds everything it writes to its client until then. It runs the
+//     commands its client pipelined meanwhile, so their writes share
+//     one fdatasync (store.Gate; TestGateDefersWaits). Such a caller
+//     publishes its changes on the bus when its call returns, before
+//     the sync: the sessions that drain them call Settle with their
+//     own Gates, so what they show of them waits for the sync too.
+//
 // A crash of the process (kill -9) loses nothing that was committed:
 // the frames are in the kernel's page cache (TestKillDuringWrites).
 // The syncer is off by default (Options.WALSyncer, [storage] wal_sync):
@@ -81,6 +92,11 @@ type syncer struct {
 	// marks is len(mailboxes)+len(accounts), read without mu by the
 	// readers' fast path.
 	marks atomic.Int64
+	// failErr is the error of the last fdatasync that failed, which
+	// was to make the batches after failLo up to failHi durable
+	// (WaitDurable answers it for them).
+	failErr        error
+	failLo, failHi uint64
 	// syncedCh is closed and replaced after every sync: readers waiting
 	// in settle watch it.
 	syncedCh chan struct{}
@@ -165,7 +181,7 @@ func (y *syncer) blockedLocked(changes []store.Change) bool {
 // STORE that changed nothing): nothing of it is in the WAL, so its
 // durable requests need no fsync either.
 func (y *syncer) committedBatch(seq uint64, batch []*writeReq, on func([]store.Change), empty bool) {
-	var now []*writeReq
+	var now, early []*writeReq
 	y.mu.Lock()
 	y.committed = seq
 	for _, r := range batch {
@@ -181,11 +197,18 @@ func (y *syncer) committedBatch(seq uint64, batch []*writeReq, on func([]store.C
 			y.markLocked(seq, r.changes)
 		}
 		y.queue = append(y.queue, queued{seq, r})
+		if r.committed != nil {
+			r.seq = seq
+			early = append(early, r)
+		}
 	}
 	pending := len(y.queue) > 0 || y.marks.Load() > 0
 	y.mu.Unlock()
 	for _, r := range now {
 		close(r.done)
+	}
+	for _, r := range early {
+		close(r.committed)
 	}
 	if pending {
 		select {
@@ -237,6 +260,9 @@ func (y *syncer) syncOnce() {
 	var done []*writeReq
 	on := y.s.opts.OnCommit
 	y.mu.Lock()
+	if err != nil {
+		y.failLo, y.failHi, y.failErr = y.synced, target, err
+	}
 	y.synced = max(y.synced, target)
 	n := 0
 	for _, q := range y.queue {
@@ -318,16 +344,66 @@ func (y *syncer) close() {
 	}
 }
 
+// Durable implements store.Durability: batch seq is covered by a sync.
+func (y *syncer) Durable(seq uint64) bool {
+	y.mu.Lock()
+	defer y.mu.Unlock()
+	return y.synced >= seq && (y.failErr == nil || seq <= y.failLo || seq > y.failHi)
+}
+
+// WaitDurable implements store.Durability: it returns when a sync has
+// covered batch seq, with that sync's error if it failed.
+func (y *syncer) WaitDurable(seq uint64) error {
+	for {
+		y.mu.Lock()
+		if y.failErr != nil && seq > y.failLo && seq <= y.failHi {
+			err := y.failErr
+			y.mu.Unlock()
+			return err
+		}
+		if y.synced >= seq {
+			y.mu.Unlock()
+			return nil
+		}
+		ch := y.syncedCh
+		y.mu.Unlock()
+		select {
+		case <-ch:
+		case <-y.done:
+			// Closed: the last sync ran (close syncs before it stops).
+			y.mu.Lock()
+			ok := y.synced >= seq
+			y.mu.Unlock()
+			if !ok {
+				return ErrClosed
+			}
+		}
+	}
+}
+
 // settle waits until no commit that changed mailboxID is visible to
 // readers without being durable yet (see the top of this file). Read
 // methods that return a mailbox's UIDs, MODSEQs or counts call it
 // after reading, so what they return was durable before they return.
+//
+// A caller carrying a store.Gate does not wait: the Gate records the
+// commit to wait for before the session writes to its client.
 func (s *Store) settle(ctx context.Context, mailboxID int64) error {
 	y := s.sync
 	if y == nil || y.marks.Load() == 0 {
 		return nil
 	}
 	return y.wait(ctx, y.mailboxes, mailboxID)
+}
+
+// Settle is settle for callers outside the store: an IMAP session
+// calls it, with its Gate, for each mailbox named by the changes it
+// takes from the bus. A writer carrying a Gate publishes its changes
+// when its store call returns, at COMMIT, before the sync; the sessions
+// that show them to their clients (EXISTS, EXPUNGE, FETCH FLAGS, NOTIFY
+// STATUS) hold that output until the sync this way.
+func (s *Store) Settle(ctx context.Context, mailboxID int64) error {
+	return s.settle(ctx, mailboxID)
 }
 
 // settleAccount is settle for reads of an account's mailbox list.
@@ -340,6 +416,16 @@ func (s *Store) settleAccount(ctx context.Context, accountID int64) error {
 }
 
 func (y *syncer) wait(ctx context.Context, m map[int64]uint64, id int64) error {
+	if g := store.GateFrom(ctx); g != nil {
+		y.mu.Lock()
+		seq, ok := m[id]
+		ok = ok && seq > y.synced
+		y.mu.Unlock()
+		if ok {
+			g.Need(y, seq)
+		}
+		return nil
+	}
 	for {
 		y.mu.Lock()
 		seq, ok := m[id]

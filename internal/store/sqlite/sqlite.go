@@ -34,6 +34,9 @@ type Options struct {
 	// mix benchmark kept reads twice as fast (more commits reset every
 	// reader's page cache more often; docs/benchmarks.md, "Session 7").
 	WALSyncer bool
+	// BeforeSync, if set with WALSyncer, runs on the syncer before each
+	// fdatasync: tests of other packages hold the sync there.
+	BeforeSync func()
 	// BusyTimeout is how long a connection waits for a lock held by
 	// another process (e.g. the admin CLI writing while the server runs)
 	// before SQLite reports SQLITE_BUSY. Default 10s.
@@ -303,6 +306,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	if opts.WALSyncer {
 		s.sync = newSyncer(s)
+		if f := opts.BeforeSync; f != nil {
+			s.sync.beforeSync.Store(&f)
+		}
 	}
 	w := &writer{s: s, conn: s.wconn, stmts: map[string]*sql.Stmt{}}
 	go w.loop()

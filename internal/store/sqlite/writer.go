@@ -40,6 +40,12 @@ type writeReq struct {
 	// (knownkw.go).
 	kw       []kwFact
 	kwForget bool
+	// committed, when the caller carries a store.Gate and the syncer
+	// runs, is closed when the request is committed and waits for its
+	// sync (durable.go), seq being its batch: the caller returns then
+	// and its Gate waits for the sync.
+	committed chan struct{}
+	seq       uint64
 }
 
 // write runs fn in the writer's transaction and returns after COMMIT.
@@ -72,6 +78,12 @@ func (s *Store) writeBackground(ctx context.Context, fn func(w *wtx) error) erro
 
 func (s *Store) writeReq(r *writeReq) error {
 	ctx := r.ctx
+	var g *store.Gate
+	if s.sync != nil {
+		if g = store.GateFrom(ctx); g != nil {
+			r.committed = make(chan struct{})
+		}
+	}
 	select {
 	case s.reqs <- r:
 	case <-ctx.Done():
@@ -81,7 +93,18 @@ func (s *Store) writeReq(r *writeReq) error {
 	}
 	// Once accepted, wait for the outcome even if ctx ends: the write may
 	// commit, and the caller must learn of it (to publish its changes).
-	<-r.done
+	if g != nil {
+		select {
+		case <-r.done:
+		case <-r.committed:
+			// Committed without error, not yet durable: the caller's
+			// Gate holds its answer until the sync (store.Gate).
+			g.Need(s.sync, r.seq)
+			return nil
+		}
+	} else {
+		<-r.done
+	}
 	return r.err
 }
 

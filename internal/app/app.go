@@ -97,18 +97,21 @@ func (d *Data) Close() error { return d.Store.Close() }
 
 // App is a running barid.
 type App struct {
-	cfg    config.Config
-	log    *slog.Logger
-	data   *Data
-	bus    *notify.Bus
-	auth   *auth.Authenticator
-	deliv  *deliver.Deliverer
-	mbox   *mailbox.Service // names, namespaces, rights (IMAP, LMTP)
-	certs  *certReloader
-	tlsCfg *tls.Config
-	imap   *server.Server
-	lmtp   lmtpService // lmtp.go
-	pop3   pop3Service // pop3.go
+	// startedAt: when New opened the data folder; the start-up
+	// integrity sweep removes only blobs older than that.
+	startedAt time.Time
+	cfg       config.Config
+	log       *slog.Logger
+	data      *Data
+	bus       *notify.Bus
+	auth      *auth.Authenticator
+	deliv     *deliver.Deliverer
+	mbox      *mailbox.Service // names, namespaces, rights (IMAP, LMTP)
+	certs     *certReloader
+	tlsCfg    *tls.Config
+	imap      *server.Server
+	lmtp      lmtpService // lmtp.go
+	pop3      pop3Service // pop3.go
 
 	subm  submissionService // submission.go
 	sieve sieveService      // sieve.go
@@ -135,9 +138,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		return nil, err
 	}
 	a.data = d
-	if err := a.integritySweep(ctx, 0); err != nil {
-		logger.Warn("integrity sweep failed", "err", err)
-	}
+	a.startedAt = time.Now()
 	certFile, keyFile := cfg.TLS.CertFile, cfg.TLS.KeyFile
 	if certFile == "" {
 		certFile, keyFile, err = ensureSelfSigned(cfg.DataDir, cfg.Hostname)
@@ -341,8 +342,9 @@ func (a *App) Run(ctx context.Context) error {
 	// The periodic sweep removes blobs nothing references any more
 	// (a crash, or a Discard that failed) and spool files no writer
 	// owns, sparing everything younger than sweep_grace.
-	sweep := time.NewTicker(a.cfg.Storage.SweepInterval.Duration)
-	defer sweep.Stop()
+	sweepCtx, stopSweeper := context.WithCancel(ctx)
+	defer stopSweeper()
+	a.runSweeper(sweepCtx, &wg)
 	// A password check that hashes allocates argon2id's memory (19 MiB
 	// by default) that is garbage right after; every new session and
 	// every message received leaves garbage too. Once a burst of logins
@@ -378,10 +380,6 @@ loop:
 				releasedAt = n
 			}
 			lastActivity = n
-		case <-sweep.C:
-			if err := a.integritySweep(ctx, a.cfg.Storage.SweepGrace.Duration); err != nil {
-				a.log.Warn("integrity sweep failed", "err", err)
-			}
 		}
 	}
 	a.log.Info("shutting down")
@@ -399,6 +397,7 @@ loop:
 	a.shutdownObserve(sctx)
 	a.shutdownACME(sctx)
 	stopIndexer()
+	stopSweeper()
 	wg.Wait()
 	a.auth.Directory().Close()
 	if err := a.data.Close(); err != nil && runErr == nil {
@@ -407,25 +406,71 @@ loop:
 	return runErr
 }
 
+// runSweeper runs the integrity sweep in its own goroutine until ctx
+// ends: once at start, while the servers already serve (a million
+// messages took it two minutes, which the listeners no longer wait
+// for), then every sweep_interval, sparing everything younger than
+// sweep_grace: the blobs nothing references any more (a crash, or a
+// Discard that failed) and the spool files no writer owns.
+func (a *App) runSweeper(ctx context.Context, wg *sync.WaitGroup) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		start := time.Now()
+		if err := a.integritySweep(ctx, 0, a.startedAt); err != nil && ctx.Err() == nil {
+			a.log.Warn("integrity sweep failed", "err", err)
+		}
+		a.log.Info("integrity sweep done", "took", time.Since(start).Round(time.Millisecond))
+		tick := time.NewTicker(a.cfg.Storage.SweepInterval.Duration)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if err := a.integritySweep(ctx, a.cfg.Storage.SweepGrace.Duration, time.Time{}); err != nil && ctx.Err() == nil {
+					a.log.Warn("integrity sweep failed", "err", err)
+				}
+			}
+		}
+	}()
+}
+
 // integritySweep removes blobs that no message references and that are
 // older than grace, and reports message rows whose bytes are missing.
 // After a crash between the blob write and the metadata commit there
 // may be orphan blobs; there is never a row pointing to a missing blob
 // unless the disk lost data, which is what the report is for.
-func (a *App) integritySweep(ctx context.Context, grace time.Duration) error {
+//
+// The start-up sweep (startedAt set) runs while the servers already
+// serve: it removes only blobs written before this process started
+// (with a blob store that can delete under its own lock by age; without
+// one, blobs at least a second older), so that it never takes the bytes
+// of a delivery this process is committing; the periodic sweep spares
+// everything younger than grace.
+func (a *App) integritySweep(ctx context.Context, grace time.Duration, startedAt time.Time) error {
 	// A blob store other nodes share (file:///PATH, s3://) may hold a
 	// blob another node has just committed and not yet referenced:
-	// the start-up sweep (grace 0) keeps the grace period too.
+	// the start-up sweep keeps the grace period too.
 	if a.cfg.SharedBlobs() {
 		grace = max(grace, a.cfg.Storage.SweepGrace.Duration)
 	}
+	graceNow := func() time.Duration {
+		if startedAt.IsZero() {
+			return grace
+		}
+		return max(grace, time.Since(startedAt))
+	}
+	deleter, precise := a.data.Blobs.(interface {
+		DeleteIfOlder(ctx context.Context, id string, age time.Duration) (bool, error)
+	})
 	// Blobs an earlier sweep moved to trash (blob/s3): deleted once they
 	// have stayed there for the grace period unreferenced, put back if a
 	// message references them after all.
 	if tp, ok := a.data.Blobs.(interface {
 		PurgeTrash(ctx context.Context, minAge time.Duration, inUse func(ctx context.Context, id string) (bool, error)) (int, int, error)
 	}); ok {
-		purged, restored, err := tp.PurgeTrash(ctx, max(grace, time.Minute), a.data.Store.BlobReferenced)
+		purged, restored, err := tp.PurgeTrash(ctx, max(graceNow(), time.Minute), a.data.Store.BlobReferenced)
 		if err != nil {
 			return err
 		}
@@ -437,7 +482,7 @@ func (a *App) integritySweep(ctx context.Context, grace time.Duration) error {
 	// never touched); at start (grace 0) a minute still protects a
 	// "barid deliver" writing directly in another process.
 	if ts, ok := a.data.Blobs.(blob.TmpSweeper); ok {
-		n, err := ts.SweepTmp(ctx, max(grace, time.Minute))
+		n, err := ts.SweepTmp(ctx, max(graceNow(), time.Minute))
 		if err != nil {
 			return err
 		}
@@ -445,7 +490,16 @@ func (a *App) integritySweep(ctx context.Context, grace time.Duration) error {
 			a.log.Warn("integrity sweep", "orphan_spool_files_removed", n)
 		}
 	}
-	present := map[string]struct{}{}
+	// The referenced IDs, compactly (sweepset.go); each is marked once
+	// its bytes are found.
+	var refs blobSet
+	if err := a.data.Store.BlobRefs(ctx, func(id string) error {
+		refs.add(id)
+		return nil
+	}); err != nil {
+		return err
+	}
+	refs.seal()
 	// Inline bytes (store/sqlite) go in the transaction that deletes
 	// their last message, so unreferenced rows are leftovers, removed at
 	// once; the rest are present.
@@ -461,26 +515,28 @@ func (a *App) integritySweep(ctx context.Context, grace time.Duration) error {
 			a.log.Warn("integrity sweep", "orphan_inline_blobs_removed", n)
 		}
 		if err := in.InlineIDs(ctx, func(id string) error {
-			present[id] = struct{}{}
+			refs.mark(id)
 			return nil
 		}); err != nil {
 			return err
 		}
 	}
-	refs := map[string]struct{}{}
-	if err := a.data.Store.BlobRefs(ctx, func(id string) error {
-		refs[id] = struct{}{}
-		return nil
-	}); err != nil {
-		return err
-	}
 	removed, missing := 0, 0
 	err := a.data.Blobs.List(ctx, func(id string, age int64) error {
-		present[id] = struct{}{}
-		if _, ok := refs[id]; ok {
+		if refs.has(id) {
+			refs.mark(id)
 			return nil
 		}
-		if time.Duration(age)*time.Second < grace {
+		// age is in whole seconds, the true age in [age, age+1): skipped
+		// when it may be younger than grace; the start-up sweep, to take
+		// the blob of a crash a moment before this start, skips only
+		// what is surely younger and leaves the rest to DeleteIfOlder.
+		grace := graceNow()
+		if !startedAt.IsZero() && precise {
+			if time.Duration(age+1)*time.Second <= grace {
+				return nil
+			}
+		} else if time.Duration(age)*time.Second < grace {
 			return nil
 		}
 		if ok, err := a.data.Store.BlobReferenced(ctx, id); err != nil || ok {
@@ -489,11 +545,9 @@ func (a *App) integritySweep(ctx context.Context, grace time.Duration) error {
 		// Re-check the age under the blob store's own lock when it can,
 		// so a delivery that just reused this content keeps its bytes.
 		var derr error
-		if d, ok := a.data.Blobs.(interface {
-			DeleteIfOlder(ctx context.Context, id string, age time.Duration) (bool, error)
-		}); ok {
+		if precise {
 			var deleted bool
-			deleted, derr = d.DeleteIfOlder(ctx, id, grace)
+			deleted, derr = deleter.DeleteIfOlder(ctx, id, graceNow())
 			if derr == nil && !deleted {
 				return nil
 			}
@@ -509,24 +563,35 @@ func (a *App) integritySweep(ctx context.Context, grace time.Duration) error {
 	if err != nil {
 		return err
 	}
-	for id := range refs {
-		if _, ok := present[id]; !ok {
-			// Re-check: the message may have gone (taking its inline
-			// row) or come (with a new row) since the lists were read.
-			ok, err := a.data.Store.BlobReferenced(ctx, id)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue
-			}
-			if r, err := a.data.Blobs.Open(ctx, id); err == nil {
-				r.Close()
-				continue
-			}
-			missing++
-			a.log.Error("message bytes missing", "blob", id)
+	// The references whose bytes were not found: read the IDs again
+	// (the set keeps only their hashes), then check each outside the
+	// store's read.
+	var unseen []string
+	if err := a.data.Store.BlobRefs(ctx, func(id string) error {
+		if !refs.marked(id) {
+			unseen = append(unseen, id)
 		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, id := range unseen {
+		// Re-check: the message may have gone (taking its inline row)
+		// or come (with a new row, and new bytes) since the lists were
+		// read.
+		ok, err := a.data.Store.BlobReferenced(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if r, err := a.data.Blobs.Open(ctx, id); err == nil {
+			r.Close()
+			continue
+		}
+		missing++
+		a.log.Error("message bytes missing", "blob", id)
 	}
 	if removed > 0 || missing > 0 {
 		a.log.Warn("integrity sweep", "orphan_blobs_removed", removed, "rows_with_missing_bytes", missing)

@@ -281,7 +281,12 @@ func TestIntegritySweepOnStart(t *testing.T) {
 	}
 
 	p = startProc(t, bin, data, "--config", conf)
+	// The start-up sweep runs while the server already serves.
 	logs := p.log.String()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logs, "integrity sweep done") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		logs = p.log.String()
+	}
 	if !strings.Contains(logs, "orphan_blobs_removed=1") || !strings.Contains(logs, "rows_with_missing_bytes=1") {
 		t.Errorf("integrity sweep did not report 1 orphan removed and 1 row with missing bytes:\n%s", logs)
 	}

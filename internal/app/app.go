@@ -444,10 +444,11 @@ func (a *App) runSweeper(ctx context.Context, wg *sync.WaitGroup) {
 //
 // The start-up sweep (startedAt set) runs while the servers already
 // serve: it removes only blobs written before this process started
-// (with a blob store that can delete under its own lock by age; without
-// one, blobs at least a second older), so that it never takes the bytes
-// of a delivery this process is committing; the periodic sweep spares
-// everything younger than grace.
+// (decided by a blob store that can delete under its own lock by age;
+// without one, by the listing's whole seconds, which only ever keep a
+// blob too many), so that it never takes the bytes of a delivery this
+// process is committing; the periodic sweep spares everything younger
+// than grace.
 func (a *App) integritySweep(ctx context.Context, grace time.Duration, startedAt time.Time) error {
 	// A blob store other nodes share (file:///PATH, s3://) may hold a
 	// blob another node has just committed and not yet referenced:

@@ -19,16 +19,16 @@ type keywordCache map[int64]map[string]string
 
 // canonicalIn is canonical (registering) for a mailbox whose row lock
 // the transaction holds (m): a spelling the mailbox is known to have
-// committed (knownKeywords) needs no statement; one read or registered
+// committed (store.KnownKeywords) needs no statement; one read or registered
 // here becomes known once the transaction commits.
 func (c keywordCache) canonicalIn(ctx context.Context, s *Store, tx pgx.Tx, m *mboxState, f store.Flags) (store.Flags, error) {
-	return c.canonicalKnown(ctx, s, tx, m.id, &kwBox{id: m.id, uidvalidity: m.uidvalidity}, f, true)
+	return c.canonicalKnown(ctx, s, tx, m.id, &store.KeywordBox{ID: m.id, UIDValidity: m.uidvalidity}, f, true)
 }
 
 // canonicalKnown returns f with each keyword in the mailbox's spelling;
 // with register, keywords new to the mailbox are recorded as spelled in
-// f. box (nil: none) names the mailbox for knownKeywords.
-func (c keywordCache) canonicalKnown(ctx context.Context, s *Store, tx pgx.Tx, mailboxID int64, box *kwBox, f store.Flags, register bool) (store.Flags, error) {
+// f. box (nil: none) names the mailbox for store.KnownKeywords.
+func (c keywordCache) canonicalKnown(ctx context.Context, s *Store, tx pgx.Tx, mailboxID int64, box *store.KeywordBox, f store.Flags, register bool) (store.Flags, error) {
 	if len(f.Keywords) == 0 {
 		return f, nil
 	}
@@ -43,7 +43,7 @@ func (c keywordCache) canonicalKnown(ctx context.Context, s *Store, tx pgx.Tx, m
 		l := strings.ToLower(k)
 		name, ok := m[l]
 		if !ok && box != nil {
-			name, ok = s.kwKnown.get(*box, l)
+			name, ok = s.kwKnown.Get(*box, l)
 			if ok {
 				m[l] = name
 			}

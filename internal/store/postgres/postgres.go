@@ -72,7 +72,7 @@ type Store struct {
 	// claims remembers FIRSTRECENT per mailbox for ClaimRecent.
 	claims recentClaims
 	// kwKnown: keyword spellings committed per mailbox (knownkw.go).
-	kwKnown knownKeywords
+	kwKnown store.KnownKeywords
 	// env caches ENVELOPEs (envcache.go).
 	env *envCache
 }

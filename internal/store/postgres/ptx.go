@@ -34,7 +34,7 @@ type ptx struct {
 	begun    bool
 	closed   bool
 	deferred []deferredStmt
-	// afterCommit runs once COMMIT succeeded (knownKeywords).
+	// afterCommit runs once COMMIT succeeded (store.KnownKeywords).
 	afterCommit []func()
 }
 

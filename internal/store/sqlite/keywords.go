@@ -16,16 +16,16 @@ type keywordCache map[int64]map[string]string
 
 // canonicalIn is canonical (registering) for a mailbox whose row the
 // transaction read (m): a spelling the mailbox is known to have
-// committed (knownKeywords) needs no SELECT; one read or registered here
+// committed (store.KnownKeywords) needs no SELECT; one read or registered here
 // becomes known once the transaction commits.
 func (c keywordCache) canonicalIn(t *wtx, m *mboxState, f store.Flags) (store.Flags, error) {
-	return c.canonicalKnown(t, m.id, &kwBox{id: m.id, uidvalidity: m.uidvalidity}, f, true)
+	return c.canonicalKnown(t, m.id, &store.KeywordBox{ID: m.id, UIDValidity: m.uidvalidity}, f, true)
 }
 
 // canonicalKnown returns f with each keyword in the mailbox's spelling;
 // with register, keywords new to the mailbox are recorded as spelled in
-// f. box (nil: none) names the mailbox for knownKeywords.
-func (c keywordCache) canonicalKnown(t *wtx, mailboxID int64, box *kwBox, f store.Flags, register bool) (store.Flags, error) {
+// f. box (nil: none) names the mailbox for store.KnownKeywords.
+func (c keywordCache) canonicalKnown(t *wtx, mailboxID int64, box *store.KeywordBox, f store.Flags, register bool) (store.Flags, error) {
 	if len(f.Keywords) == 0 {
 		return f, nil
 	}

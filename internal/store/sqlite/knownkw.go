@@ -1,96 +1,39 @@
 package sqlite
 
 import (
-	"sync"
-
 	"modernc.org/sqlite"
+
+	"barid/internal/store"
 )
 
-// knownKeywordsMax bounds the keyword spellings knownKeywords holds (all
-// mailboxes together); past it the cache starts over empty. It is a
-// cache, not a limit: a spelling not held costs one indexed SELECT in
-// the append that needs it.
-const knownKeywordsMax = 1 << 16
-
-// kwBox names one mailbox for knownKeywords: its id with its
-// UIDVALIDITY, since a deleted mailbox's id can be reused (SQLite's
-// INTEGER PRIMARY KEY) and a new mailbox always gets a new UIDVALIDITY.
-type kwBox struct {
-	id          int64
-	uidvalidity uint32
-}
-
 type kwFact struct {
-	box         kwBox
+	box         store.KeywordBox
 	lname, name string
 }
 
-// knownKeywords remembers, across write transactions, keyword
-// spellings committed in each mailbox's keywords table, so that an
-// append of a message with a keyword the mailbox already has (a Sieve
-// script's addflag on every delivery) does not look it up again in the
-// writer's transaction. What it holds is exact because the table only
-// grows while a mailbox lives and a spelling never changes
-// (keywordCache): a fact is added only after the transaction that read
-// or inserted it committed (writer.run), the whole cache is dropped
-// after a commit that deleted a mailbox or changed a UIDVALIDITY
+// The store's store.KnownKeywords is exact because the keywords table
+// only grows while a mailbox lives and a spelling never changes
+// (keywordCache): a spelling is added only after the transaction that
+// read or inserted it committed (writer.run), and the whole cache is
+// dropped after a commit that deleted a mailbox or changed a UIDVALIDITY
 // (DeleteMailbox, DeleteAccount, SetUIDValidity: an id and UIDVALIDITY
-// could then name another mailbox), and whenever another connection
-// (another process on the same file) has committed since the writer
-// last committed (the pager's data version, dataVersionSettled).
-type knownKeywords struct {
-	mu    sync.Mutex
-	boxes map[kwBox]map[string]string
-	n     int
-}
-
-func (k *knownKeywords) get(b kwBox, lname string) (string, bool) {
-	k.mu.Lock()
-	name, ok := k.boxes[b][lname]
-	k.mu.Unlock()
-	return name, ok
-}
-
-func (k *knownKeywords) add(facts []kwFact) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	for _, f := range facts {
-		if k.n >= knownKeywordsMax {
-			k.boxes, k.n = nil, 0
-		}
-		if k.boxes == nil {
-			k.boxes = map[kwBox]map[string]string{}
-		}
-		m := k.boxes[f.box]
-		if m == nil {
-			m = map[string]string{}
-			k.boxes[f.box] = m
-		}
-		if _, ok := m[f.lname]; !ok {
-			m[f.lname] = f.name
-			k.n++
-		}
-	}
-}
-
-func (k *knownKeywords) forget() {
-	k.mu.Lock()
-	k.boxes, k.n = nil, 0
-	k.mu.Unlock()
-}
+// could then name another mailbox, SQLite reusing INTEGER PRIMARY KEY
+// ids), and whenever another connection (another process on the same
+// file) has committed since the writer last committed (the pager's data
+// version, dataVersionSettled).
 
 // knownKeyword returns the spelling of lname committed in box, if the
 // cache holds it. The first call of a transaction drops the cache if
 // the database changed since the writer's previous commit (another
 // connection committed: dataVersionSettled).
-func (t *wtx) knownKeyword(b kwBox, lname string) (string, bool) {
+func (t *wtx) knownKeyword(b store.KeywordBox, lname string) (string, bool) {
 	if !t.kwChecked {
 		t.kwChecked = true
 		if v, ok := t.w.fileDataVersion(); !ok || !t.dvKnown || v != t.w.dataVersion {
-			t.w.s.kwKnown.forget()
+			t.w.s.kwKnown.Forget()
 		}
 	}
-	return t.w.s.kwKnown.get(b, lname)
+	return t.w.s.kwKnown.Get(b, lname)
 }
 
 // fileDataVersion is SQLite's data version of the writer's pager
@@ -120,14 +63,14 @@ func (w *writer) fileDataVersion() (v uint32, ok bool) {
 func (w *writer) dataVersionSettled(known bool) {
 	v, ok := w.fileDataVersion()
 	if !ok || !known || v != w.dataVersion+1 {
-		w.s.kwKnown.forget()
+		w.s.kwKnown.Forget()
 	}
 	w.dataVersion, w.dvKnown = v, ok
 }
 
 // learnKeyword records that box has lname spelled name in this
 // transaction: known to later transactions once it commits.
-func (t *wtx) learnKeyword(b kwBox, lname, name string) {
+func (t *wtx) learnKeyword(b store.KeywordBox, lname, name string) {
 	t.req.kw = append(t.req.kw, kwFact{box: b, lname: lname, name: name})
 }
 
@@ -144,10 +87,10 @@ func (s *Store) keywordsCommitted(t *wtx, batch []*writeReq) {
 			continue
 		}
 		if r.kwForget {
-			s.kwKnown.forget()
+			s.kwKnown.Forget()
 		}
-		if len(r.kw) > 0 {
-			s.kwKnown.add(r.kw)
+		for _, f := range r.kw {
+			s.kwKnown.Add(f.box, f.lname, f.name)
 		}
 	}
 }

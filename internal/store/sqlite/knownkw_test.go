@@ -47,7 +47,7 @@ func testKeywordsKnownOtherWriter(t *testing.T, between bool) {
 	nm := func(kw string) []store.NewMessage {
 		return []store.NewMessage{{BlobID: "kw-blob", Size: 10, InternalDate: time.Now(), Flags: store.FlagsFromNames([]string{kw})}}
 	}
-	key := kwBox{id: box.ID, uidvalidity: box.UIDValidity}
+	key := store.KeywordBox{ID: box.ID, UIDValidity: box.UIDValidity}
 	for i := range 3 {
 		if _, _, err := s1.AppendMessages(ctx, box.ID, nm("$Bench")); err != nil {
 			t.Fatal(err)
@@ -55,7 +55,7 @@ func testKeywordsKnownOtherWriter(t *testing.T, between bool) {
 		// Known after the first commit, and still known after the
 		// commits that used it: the writer's own commits do not
 		// look like another connection's.
-		if name, ok := s1.kwKnown.get(key, "$bench"); !ok || name != "$Bench" {
+		if name, ok := s1.kwKnown.Get(key, "$bench"); !ok || name != "$Bench" {
 			t.Fatalf("after append %d: known %q %v", i+1, name, ok)
 		}
 	}

@@ -125,7 +125,7 @@ type Store struct {
 	// index is the in-memory flag index of large mailboxes.
 	index *flagIndex
 	// kwKnown: keyword spellings committed per mailbox (knownkw.go).
-	kwKnown knownKeywords
+	kwKnown store.KnownKeywords
 	// selkw: the keywords of recently SELECTed mailboxes (selectsnap.go).
 	selkw selKeywords
 	// recs caches immutable message records beside the index (nil: off).

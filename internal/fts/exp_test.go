@@ -116,36 +116,49 @@ func matchQuery(q string, useTrigram bool) string {
 	return trigram.Query(q)
 }
 
-// BenchmarkMeasurePostgres is the PostgreSQL half of the experiment: the same
-// texts in a table with a pg_trgm GIN index, size and LIKE query times.
-// It runs only when BARID_FTS_EXP=N and BARID_TEST_POSTGRES are set.
-func BenchmarkMeasurePostgres(t *testing.B) {
+// expPostgres is the set-up of the PostgreSQL measurements: N from
+// BARID_FTS_EXP (skipped without it or BARID_TEST_POSTGRES) and a
+// connection to a new database named after prefix, with pg_trgm, that
+// is dropped when b ends.
+func expPostgres(b *testing.B, prefix string) (int, context.Context, *pgx.Conn) {
+	b.Helper()
 	n, _ := strconv.Atoi(os.Getenv("BARID_FTS_EXP"))
 	url := os.Getenv("BARID_TEST_POSTGRES")
 	if n == 0 || url == "" {
-		t.Skip("set BARID_FTS_EXP=N and BARID_TEST_POSTGRES to run the measurement")
+		b.Skip("set BARID_FTS_EXP=N and BARID_TEST_POSTGRES to run the measurement")
 	}
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
-	defer conn.Close(ctx)
-	dbname := fmt.Sprintf("fts_exp_%d", time.Now().UnixNano())
+	dbname := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+dbname); err != nil {
-		t.Fatal(err)
+		conn.Close(ctx)
+		b.Fatal(err)
 	}
-	defer conn.Exec(ctx, "DROP DATABASE "+dbname)
 	cfg, _ := pgx.ParseConfig(url)
 	cfg.Database = dbname
 	db, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
-	defer db.Close(ctx)
+	b.Cleanup(func() {
+		db.Close(ctx)
+		conn.Exec(ctx, "DROP DATABASE "+dbname) //nolint:errcheck
+		conn.Close(ctx)
+	})
 	if _, err := db.Exec(ctx, "CREATE EXTENSION pg_trgm"); err != nil {
-		t.Fatal(err)
+		b.Fatal(err)
 	}
+	return n, ctx, db
+}
+
+// BenchmarkMeasurePostgres is the PostgreSQL half of the experiment: the same
+// texts in a table with a pg_trgm GIN index, size and LIKE query times.
+// It runs only when BARID_FTS_EXP=N and BARID_TEST_POSTGRES are set.
+func BenchmarkMeasurePostgres(t *testing.B) {
+	n, ctx, db := expPostgres(t, "fts_exp")
 	g := bench.NewGenerator(1)
 	var mailBytes, textBytes int64
 	type doc struct{ head, body string }

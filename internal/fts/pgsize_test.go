@@ -2,7 +2,6 @@ package fts
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -11,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"barid/internal/bench"
 	"barid/internal/imap/msgdata"
@@ -29,32 +26,7 @@ import (
 // SHA-256 like blob ids. It runs only when BARID_FTS_EXP=N and
 // BARID_TEST_POSTGRES are set.
 func BenchmarkMeasurePostgresSize(t *testing.B) {
-	n, _ := strconv.Atoi(os.Getenv("BARID_FTS_EXP"))
-	url := os.Getenv("BARID_TEST_POSTGRES")
-	if n == 0 || url == "" {
-		t.Skip("set BARID_FTS_EXP=N and BARID_TEST_POSTGRES to run the measurement")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	dbname := fmt.Sprintf("fts_size_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+dbname); err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Exec(ctx, "DROP DATABASE "+dbname)
-	cfg, _ := pgx.ParseConfig(url)
-	cfg.Database = dbname
-	db, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close(ctx)
-	if _, err := db.Exec(ctx, "CREATE EXTENSION pg_trgm"); err != nil {
-		t.Fatal(err)
-	}
+	n, ctx, db := expPostgres(t, "fts_size")
 	g := bench.NewGenerator(1)
 	type doc struct{ id, head, body, lhead, lbody string }
 	var mailBytes, textBytes, lineBytes int64

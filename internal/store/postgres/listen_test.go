@@ -130,6 +130,32 @@ func FuzzDecodeHint(f *testing.F) {
 }
 
 // startListener runs s.Listen with bus until the test ends.
+// startKilledListener starts a's listener (no poll to speak of, a
+// reconnect 1.5 s after a loss), waits until it listens, and terminates
+// its connection from b: the changes made next happen while the
+// listener is away. It returns the pid of the backend it terminated, and
+// relisten, which waits until the listener listens again and returns
+// when, and its new backend's pid.
+func startKilledListener(t *testing.T, a, b *Store, bus *notify.Bus) (pid uint32, relisten func() (time.Time, uint32)) {
+	t.Helper()
+	type listen struct {
+		at  time.Time
+		pid uint32
+	}
+	listening := make(chan listen, 4)
+	startListener(t, a, bus, ListenOptions{Poll: time.Hour, MinBackoff: 1500 * time.Millisecond,
+		OnListen: func(pid uint32) { listening <- listen{time.Now(), pid} }})
+	first := <-listening
+	var ok bool
+	if err := b.pool.QueryRow(context.Background(), `SELECT pg_terminate_backend($1)`, int32(first.pid)).Scan(&ok); err != nil || !ok {
+		t.Fatalf("pg_terminate_backend(%d): %v %v", first.pid, ok, err)
+	}
+	return first.pid, func() (time.Time, uint32) {
+		l := <-listening
+		return l.at, l.pid
+	}
+}
+
 func startListener(t *testing.T, s *Store, bus *notify.Bus, o ListenOptions) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -296,25 +322,7 @@ func TestListenReconnectCatchUp(t *testing.T) {
 	busA := notify.New()
 	sub := busA.Subscribe(acct.ID)
 	defer sub.Close()
-	var mu sync.Mutex
-	var pids []uint32
-	var listenedAt []time.Time
-	listening := make(chan struct{}, 4)
-	startListener(t, a, busA, ListenOptions{Poll: time.Hour, MinBackoff: 1500 * time.Millisecond,
-		OnListen: func(pid uint32) {
-			mu.Lock()
-			pids, listenedAt = append(pids, pid), append(listenedAt, time.Now())
-			mu.Unlock()
-			listening <- struct{}{}
-		}})
-	<-listening
-	mu.Lock()
-	pid := pids[0]
-	mu.Unlock()
-	var ok bool
-	if err := b.pool.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, int32(pid)).Scan(&ok); err != nil || !ok {
-		t.Fatalf("pg_terminate_backend(%d): %v %v", pid, ok, err)
-	}
+	pid, relisten := startKilledListener(t, a, b, busA)
 	var want []store.Change
 	add := func(cs []store.Change, err error) {
 		t.Helper()
@@ -336,10 +344,7 @@ func TestListenReconnectCatchUp(t *testing.T) {
 	wroteAt := time.Now()
 
 	got := collect(t, sub, len(want), 15*time.Second)
-	<-listening
-	mu.Lock()
-	again, newPID := listenedAt[1], pids[1]
-	mu.Unlock()
+	again, newPID := relisten()
 	if !again.After(wroteAt) {
 		t.Fatalf("listening again at %v, writes done at %v: the writes did not happen while the listener was away", again, wroteAt)
 	}
@@ -610,25 +615,7 @@ func TestListenReconnectCatchUpACLAndPrivateSeen(t *testing.T) {
 	defer bobSub.Close()
 	aliceSub := busA.Subscribe(alice.ID)
 	defer aliceSub.Close()
-	var mu sync.Mutex
-	var pids []uint32
-	var listenedAt []time.Time
-	listening := make(chan struct{}, 4)
-	startListener(t, a, busA, ListenOptions{Poll: time.Hour, MinBackoff: 1500 * time.Millisecond,
-		OnListen: func(pid uint32) {
-			mu.Lock()
-			pids, listenedAt = append(pids, pid), append(listenedAt, time.Now())
-			mu.Unlock()
-			listening <- struct{}{}
-		}})
-	<-listening
-	mu.Lock()
-	pid := pids[0]
-	mu.Unlock()
-	var ok bool
-	if err := b.pool.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, int32(pid)).Scan(&ok); err != nil || !ok {
-		t.Fatalf("pg_terminate_backend(%d): %v %v", pid, ok, err)
-	}
+	_, relisten := startKilledListener(t, a, b, busA)
 	// While A is away: two ACL writes on Team (one change to replay),
 	// bob joins staff (Crew's ACL names it), and bob's private \Seen
 	// changes on Team.
@@ -675,10 +662,7 @@ func TestListenReconnectCatchUpACLAndPrivateSeen(t *testing.T) {
 	wantBob := []string{acl(team), acl(crew), pvt(1, false, unseen[0].ModSeq), pvt(2, true, seen[0].ModSeq), pvt(3, true, seen[1].ModSeq)}
 	slices.Sort(wantBob)
 	gotBob := show(collect(t, bobSub, len(wantBob), 15*time.Second))
-	<-listening
-	mu.Lock()
-	again := listenedAt[1]
-	mu.Unlock()
+	again, _ := relisten()
 	if !again.After(wroteAt) {
 		t.Fatalf("listening again at %v, writes done at %v: the writes did not happen while the listener was away", again, wroteAt)
 	}

@@ -524,8 +524,7 @@ func (a *App) integritySweep(ctx context.Context, grace time.Duration, startedAt
 	}
 	removed, missing := 0, 0
 	err := a.data.Blobs.List(ctx, func(id string, age int64) error {
-		if refs.has(id) {
-			refs.mark(id)
+		if refs.mark(id) {
 			return nil
 		}
 		// age is in whole seconds, the true age in [age, age+1): skipped

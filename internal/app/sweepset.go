@@ -45,11 +45,14 @@ func (b *blobSet) has(id string) bool {
 	return ok
 }
 
-// mark records that id's bytes exist; an ID not in the set is ignored.
-func (b *blobSet) mark(id string) {
-	if i, ok := b.find(id); ok {
+// mark records that id's bytes exist and reports whether id is in the
+// set; an ID not in it is ignored.
+func (b *blobSet) mark(id string) bool {
+	i, ok := b.find(id)
+	if ok {
 		b.marks[i/64] |= 1 << (i % 64)
 	}
+	return ok
 }
 
 // marked reports whether mark was called for id (false when id is not

@@ -286,6 +286,12 @@ type Storage struct {
 	// a delivery burst is slowed less; the backlog is indexed after it
 	// at FTSIndexDuty, and searched by scanning meanwhile. 0 < x <= 1.
 	FTSIndexBusyDuty float64 `toml:"fts_index_busy_duty"`
+	// FTSVocabTerms is the most words of the SQLite full-text vocabulary
+	// one piece of a SEARCH BODY/TEXT needle may stand for
+	// (docs/search.md, "Needles inside words"): a needle inside more
+	// words than that is looked up by its trigrams and each candidate
+	// read instead. 1 to 100000; answers are the same either way.
+	FTSVocabTerms int `toml:"fts_vocab_terms"`
 	// SweepGrace spares blobs and spool files younger than this, so the
 	// sweep never deletes a blob whose transaction is about to commit.
 	// At least 1m.
@@ -437,7 +443,7 @@ func Default() Config {
 		},
 		LMTP: LMTP{LocalDomains: []string{"localhost"}},
 		Storage: Storage{WALSync: "commit", InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 64 << 20,
-			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25, FTSIndexBusyDuty: 0.05,
+			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25, FTSIndexBusyDuty: 0.05, FTSVocabTerms: 256,
 			NotifyPoll: Duration{30 * time.Second}},
 		Auth: Auth{
 			FailureDelay:    Duration{time.Second},
@@ -581,6 +587,9 @@ func (c *Config) Validate() error {
 	}
 	if !(c.Storage.FTSIndexBusyDuty > 0 && c.Storage.FTSIndexBusyDuty <= 1) {
 		add("storage.fts_index_busy_duty must be above 0 and at most 1")
+	}
+	if c.Storage.FTSVocabTerms < 1 || c.Storage.FTSVocabTerms > 100000 {
+		add("storage.fts_vocab_terms must be between 1 and 100000")
 	}
 	if c.Storage.NotifyPoll.Duration < time.Second {
 		return fmt.Errorf("storage.notify_poll must be at least 1s, got %s", c.Storage.NotifyPoll.Duration)

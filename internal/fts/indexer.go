@@ -197,7 +197,7 @@ func (ix *Indexer) CatchUp(ctx context.Context, accountID int64, progress func(d
 			return done, err
 		}
 		if n == 0 {
-			return done, nil
+			return done, ix.catchUpVocab(ctx, 1)
 		}
 		done += n
 		if progress != nil {
@@ -224,6 +224,9 @@ func (ix *Indexer) Run(ctx context.Context, interval time.Duration) {
 			ix.Log.Warn("fts: indexing failed, retrying later", "err", err)
 		} else if n > 0 {
 			ix.Log.Debug("fts: indexed", "contents", n, "took", time.Since(start))
+		}
+		if err := ix.catchUpVocab(ctx, duty); err != nil && ctx.Err() == nil {
+			ix.Log.Warn("fts: vocabulary catch-up failed, retrying later", "err", err)
 		}
 		if _, err := ix.Store.PurgeTextIndex(ctx); err != nil && ctx.Err() == nil {
 			ix.Log.Warn("fts: purge failed", "err", err)
@@ -278,4 +281,29 @@ func TextOf(raw []byte) (string, error) {
 	}
 	var r io.ReaderAt = bytes.NewReader(raw)
 	return msgdata.Text(root, raw[:min(int64(len(raw)), root.HeaderSize)], r)
+}
+
+// catchUpVocab builds the vocabulary of contents indexed before the store
+// kept one (store.TextVocabBuilder), paced like indexing; it returns when
+// nothing is left. The store only uses the vocabulary once it is
+// complete, so every search stays exact meanwhile.
+func (ix *Indexer) catchUpVocab(ctx context.Context, duty float64) error {
+	vb, ok := ix.Store.(store.TextVocabBuilder)
+	if !ok {
+		return nil
+	}
+	for {
+		t0 := time.Now()
+		more, err := vb.CatchUpVocab(ctx)
+		if err != nil || !more {
+			return err
+		}
+		if duty < 1 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(ix.rest(time.Since(t0), duty)):
+			}
+		}
+	}
 }

@@ -47,6 +47,15 @@ type TextIndexer interface {
 	TextIndexStatus(ctx context.Context) (TextIndexStatus, error)
 }
 
+// TextVocabBuilder is a TextIndexer that keeps a vocabulary of its
+// words and may have to build it for contents indexed before it existed
+// (SQLite, docs/search.md "Needles inside words"). CatchUpVocab does one
+// bounded step and reports whether more is left; until none is, lookups
+// do not use the vocabulary.
+type TextVocabBuilder interface {
+	CatchUpVocab(ctx context.Context) (more bool, err error)
+}
+
 // TextPending is a content without an index entry.
 type TextPending struct {
 	BlobID    string

@@ -97,3 +97,83 @@ func WordText(text string) string {
 	}
 	return text
 }
+
+// MaxTerm is the longest word, in bytes, that the vocabulary of the word
+// tables holds (docs/search.md, "Needles inside words"). A content with a
+// longer word is listed apart and is never ruled out by a vocabulary
+// lookup, so the answers stay exact; words this long are rare in text
+// (runs of CJK characters without spaces are the usual case).
+const MaxTerm = 128
+
+// wordByte reports whether c belongs to a word of the word tables: FTS5's
+// ascii tokenizer keeps ASCII letters and digits and every non-ASCII byte
+// in its tokens. ASCII capitals are left out: WordText makes them spaces.
+func wordByte(c byte) bool {
+	return c >= 0x80 || 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+}
+
+// Terms calls fn for each word of text (text as WordText returns it,
+// words in order, repeats included) that is at most MaxTerm bytes long,
+// and reports whether text has a longer one. These are the tokens FTS5's
+// ascii tokenizer finds in it (TestTermsAsFTS5 in internal/store/sqlite
+// checks that on random texts).
+func Terms(text string, fn func(term string)) (long bool) {
+	for i := 0; i < len(text); {
+		if !wordByte(text[i]) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(text) && wordByte(text[j]) {
+			j++
+		}
+		if j-i > MaxTerm {
+			long = true
+		} else {
+			fn(text[i:j])
+		}
+		i = j
+	}
+	return long
+}
+
+// Piece is one run of word characters of a needle. Start is true when a
+// character that is not a word character precedes it in the needle, so
+// that a word of the text holding this occurrence begins with it; End when
+// one follows, so that the word ends with it.
+type Piece struct {
+	Text       string
+	Start, End bool
+}
+
+// Pieces cuts a folded needle into its runs of word characters: every
+// occurrence of the needle in a text puts each piece inside one word of
+// the text, at that word's start if Start, at its end if End. It returns
+// nil when the needle has none, or when it holds an ASCII capital or
+// U+FFFD (see Word), which the word tables cannot answer.
+func Pieces(needle string) []Piece {
+	if strings.ContainsRune(needle, utf8.RuneError) {
+		return nil
+	}
+	var out []Piece
+	for i := 0; i < len(needle); {
+		c := needle[i]
+		if 'A' <= c && c <= 'Z' {
+			return nil
+		}
+		if !wordByte(c) {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(needle) && wordByte(needle[j]) {
+			j++
+		}
+		if j < len(needle) && 'A' <= needle[j] && needle[j] <= 'Z' {
+			return nil
+		}
+		out = append(out, Piece{Text: needle[i:j], Start: i > 0, End: j < len(needle)})
+		i = j
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package trigram
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -69,5 +70,52 @@ func TestWord(t *testing.T) {
 	}
 	if got := WordQuery("régime"); got != `"régime"*` {
 		t.Errorf("WordQuery = %q", got)
+	}
+}
+
+func TestTerms(t *testing.T) {
+	long := strings.Repeat("x", MaxTerm+1)
+	tests := []struct {
+		in       string
+		want     []string
+		wantLong bool
+	}{
+		{"", nil, false},
+		{"best regards,\r\n-- ana", []string{"best", "regards", "ana"}, false},
+		{"e-mail: a.b@c.example", []string{"e", "mail", "a", "b", "c", "example"}, false},
+		{"naïve café 会议纪要", []string{"naïve", "café", "会议纪要"}, false},
+		{"x_y z1 9", []string{"x", "y", "z1", "9"}, false},
+		{"a " + long + " b", []string{"a", "b"}, true},
+		{strings.Repeat("y", MaxTerm), []string{strings.Repeat("y", MaxTerm)}, false},
+	}
+	for _, tt := range tests {
+		var got []string
+		l := Terms(tt.in, func(s string) { got = append(got, s) })
+		if !slices.Equal(got, tt.want) || l != tt.wantLong {
+			t.Errorf("Terms(%q) = %q, %v; want %q, %v", tt.in, got, l, tt.want, tt.wantLong)
+		}
+	}
+}
+
+func TestPieces(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []Piece
+	}{
+		{"", nil},
+		{"--", nil},
+		{"katisupel", []Piece{{"katisupel", false, false}}},
+		{"499999.1@bench", []Piece{{"499999", false, true}, {"1", true, true}, {"bench", true, false}}},
+		{" regards", []Piece{{"regards", true, false}}},
+		{"best regards ", []Piece{{"best", false, true}, {"regards", true, true}}},
+		{"σίγμα-x", []Piece{{"σίγμα", false, true}, {"x", true, false}}},
+		{"Regards", nil},
+		{"ab Cd", nil},
+		{"bad\uFFFDbyte", nil},
+	}
+	for _, tt := range tests {
+		if got := Pieces(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("Pieces(%q) = %v, want %v", tt.in, got, tt.want)
+		}
 	}
 }

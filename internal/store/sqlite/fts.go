@@ -43,6 +43,9 @@ func (s *Store) TextCandidates(ctx context.Context, mailboxID int64, needles []s
 // for TEXT, fts_whead), which are matches without a doubt. One query
 // gives both.
 func (s *Store) TextLookup(ctx context.Context, mailboxID int64, needle string, body bool) (maybe, sureUIDs []store.UID, err error) {
+	if maybe, sureUIDs, ok, err := s.textLookupVocab(ctx, mailboxID, needle, body); ok || err != nil {
+		return maybe, sureUIDs, err
+	}
 	q := trigram.Query(needle)
 	if q == "" {
 		return nil, nil, store.ErrNoTrigram
@@ -151,7 +154,9 @@ func (s *Store) IndexText(ctx context.Context, docs []store.TextDoc) error {
 const indexTextChunk = 4
 
 func (s *Store) indexText(ctx context.Context, docs []store.TextDoc) error {
-	return s.writeBackground(ctx, func(t *wtx) error {
+	var added []string
+	err := s.writeBackground(ctx, func(t *wtx) error {
+		added = nil
 		// Two passes: the fts_pending and fts_docs rows of every
 		// document first, the fts5 rows after them all. fts5 flushes its
 		// pending terms to a new segment at every statement savepoint of
@@ -186,19 +191,33 @@ func (s *Store) indexText(ctx context.Context, docs []store.TextDoc) error {
 			}
 			rows = append(rows, row{id, d})
 		}
+		words := map[string]struct{}{}
 		for _, r := range rows {
+			wb, wh := trigram.WordText(r.d.Body), trigram.WordText(r.d.Head)
 			if _, err := t.exec(`INSERT INTO fts_text (rowid, body) VALUES (?, ?)`, r.id, r.d.Head+r.d.Body); err != nil {
 				return err
 			}
-			if _, err := t.exec(`INSERT INTO fts_wbody (rowid, body) VALUES (?, ?)`, r.id, trigram.WordText(r.d.Body)); err != nil {
+			if _, err := t.exec(`INSERT INTO fts_wbody (rowid, body) VALUES (?, ?)`, r.id, wb); err != nil {
 				return err
 			}
-			if _, err := t.exec(`INSERT INTO fts_whead (rowid, body) VALUES (?, ?)`, r.id, trigram.WordText(r.d.Head)); err != nil {
+			if _, err := t.exec(`INSERT INTO fts_whead (rowid, body) VALUES (?, ?)`, r.id, wh); err != nil {
 				return err
+			}
+			if long := docTerms(words, wb); docTerms(words, wh) || long {
+				if _, err := t.exec(`INSERT INTO fts_longword (id) VALUES (?)`, r.id); err != nil {
+					return err
+				}
 			}
 		}
-		return nil
+		// The vocabulary last: its statements' savepoints flush the word
+		// tables' pending terms once, as COMMIT would.
+		added = s.vocab.missing(words)
+		return t.insertTerms(added)
 	})
+	if err == nil {
+		s.vocab.add(added)
+	}
+	return err
 }
 
 // PurgeTextIndex implements store.TextIndexer. An orphan that a message
@@ -231,7 +250,7 @@ func (s *Store) PurgeTextIndex(ctx context.Context) (int, error) {
 		}
 		for _, o := range gone {
 			if o.id.Valid {
-				for _, tb := range []string{"fts_text", "fts_wbody", "fts_whead"} {
+				for _, tb := range []string{"fts_text", "fts_wbody", "fts_whead", "fts_longword"} {
 					if _, err := t.exec(`DELETE FROM `+tb+` WHERE rowid = ?`, o.id.Int64); err != nil {
 						return err
 					}

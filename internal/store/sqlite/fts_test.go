@@ -29,7 +29,7 @@ func TestIndexTextOneSegment(t *testing.T) {
 	if err := s.IndexText(ctx, docs); err != nil {
 		t.Fatal(err)
 	}
-	for _, tb := range []string{"fts_text", "fts_wbody", "fts_whead"} {
+	for _, tb := range []string{"fts_text", "fts_wbody", "fts_whead", "fts_vocab_tri"} {
 		// fts5's leaf rowids carry the segment id above bit 37; ids 1
 		// (averages) and 10 (structure) are not segments.
 		var segs int

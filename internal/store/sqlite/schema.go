@@ -493,6 +493,28 @@ INSERT OR IGNORE INTO fts_pending (blob_id) SELECT blob_id FROM messages;
 	`
 CREATE INDEX groups_account ON groups (account, grp);
 `,
+	// 25: the vocabulary of the word tables (docs/search.md, "Needles
+	// inside words"): every word of fts_wbody and fts_whead up to
+	// trigram.MaxTerm bytes once, with a trigram index over the words,
+	// so that a needle inside a word becomes the words that hold it;
+	// fts_longword lists the contents with a longer word (never ruled
+	// out by the vocabulary). fts_vocab_todo says where the catch-up of
+	// contents indexed before this step stands (CatchUpVocab reads
+	// their words back from the word tables through fts5vocab); while
+	// it has rows, lookups do not use the vocabulary.
+	`
+CREATE TABLE fts_vocab (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE);
+CREATE VIRTUAL TABLE fts_vocab_tri USING fts5(term, content='', detail=none,
+	tokenize='trigram case_sensitive 1');
+CREATE TABLE fts_longword (id INTEGER PRIMARY KEY);
+CREATE TABLE fts_vocab_todo (tbl TEXT PRIMARY KEY, after TEXT NOT NULL) WITHOUT ROWID;
+CREATE VIRTUAL TABLE fts_wbody_terms USING fts5vocab(fts_wbody, row);
+CREATE VIRTUAL TABLE fts_whead_terms USING fts5vocab(fts_whead, row);
+CREATE VIRTUAL TABLE fts_wbody_where USING fts5vocab(fts_wbody, instance);
+CREATE VIRTUAL TABLE fts_whead_where USING fts5vocab(fts_whead, instance);
+INSERT INTO fts_vocab_todo (tbl, after) SELECT 'fts_wbody', '' WHERE EXISTS (SELECT 1 FROM fts_docs);
+INSERT INTO fts_vocab_todo (tbl, after) SELECT 'fts_whead', '' WHERE EXISTS (SELECT 1 FROM fts_docs);
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

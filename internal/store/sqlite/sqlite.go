@@ -94,6 +94,12 @@ type Options struct {
 	// syncer) goroutine, so it must be safe for concurrent use and must
 	// not block (the metrics histogram, stats.go).
 	ObserveCommit func(d time.Duration, durable bool)
+	// VocabTerms is the most words of the full-text vocabulary one piece
+	// of a SEARCH BODY/TEXT needle may stand for ([storage]
+	// fts_vocab_terms; ftsvocab.go): a needle inside more words than
+	// that is looked up by its trigrams and verified instead. Default
+	// DefaultVocabTerms; negative never uses the vocabulary.
+	VocabTerms int
 }
 
 // ErrClosed is returned by methods called after Close.
@@ -130,6 +136,8 @@ type Store struct {
 	selkw selKeywords
 	// recs caches immutable message records beside the index (nil: off).
 	recs *recCache
+	// vocab: words known to be in the full-text vocabulary (ftsvocab.go).
+	vocab vocabSeen
 	// bg is the context of work the store starts on its own (flag index
 	// warm-ups); Close cancels it.
 	bg     context.Context

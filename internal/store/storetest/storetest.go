@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SieveScriptDigest", testSieveScriptDigest},
 		{"AppendMulti", testAppendMulti},
 		{"TextIndex", testTextIndex},
+		{"TextInsideWords", testTextInsideWords},
 		{"ImportUIDs", testImportUIDs},
 		{"ImportUIDValidity", testImportUIDValidity},
 		{"SetModSeqs", testSetModSeqs},

@@ -189,6 +189,9 @@ func (s *Store) indexText(ctx context.Context, docs []store.TextDoc) error {
 			if err != nil {
 				return err
 			}
+			if _, err := t.exec(`INSERT INTO fts_where (doc, mailbox, uid) SELECT ?, mailbox, uid FROM messages WHERE blob_id = ?`, id, d.BlobID); err != nil {
+				return err
+			}
 			rows = append(rows, row{id, d})
 		}
 		words := map[string]struct{}{}

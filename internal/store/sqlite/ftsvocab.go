@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -126,6 +127,14 @@ func (s *Store) CatchUpVocab(ctx context.Context) (more bool, err error) {
 			return err
 		}
 		for tb, after := range todo {
+			if tb == "fts_where" {
+				m, err := t.catchUpWhere(after)
+				if err != nil {
+					return err
+				}
+				more = more || m
+				continue
+			}
 			if tb != "fts_wbody" && tb != "fts_whead" {
 				return errUnknownVocabTable(tb)
 			}
@@ -176,6 +185,29 @@ func (s *Store) CatchUpVocab(ctx context.Context) (more bool, err error) {
 		s.vocab.add(added)
 	}
 	return more, err
+}
+
+// catchUpWhere adds the fts_where rows of the next vocabCatchUpBatch
+// contents after fts_docs.id after (schema step 26).
+func (t *wtx) catchUpWhere(after string) (more bool, err error) {
+	var last sql.NullInt64
+	var n int
+	if err := t.queryRow(`SELECT max(id), count(*) FROM (SELECT id FROM fts_docs WHERE id > ? ORDER BY id LIMIT ?)`,
+		after, vocabCatchUpBatch).Scan(&last, &n); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		if _, err := t.exec(`INSERT OR IGNORE INTO fts_where (doc, mailbox, uid) SELECT d.id, m.mailbox, m.uid
+			FROM fts_docs d CROSS JOIN messages m ON m.blob_id = d.blob_id WHERE d.id > ? AND d.id <= ?`, after, last.Int64); err != nil {
+			return false, err
+		}
+	}
+	if n < vocabCatchUpBatch {
+		_, err = t.exec(`DELETE FROM fts_vocab_todo WHERE tbl = 'fts_where'`)
+		return false, err
+	}
+	_, err = t.exec(`UPDATE fts_vocab_todo SET after = ? WHERE tbl = 'fts_where'`, strconv.FormatInt(last.Int64, 10))
+	return true, err
 }
 
 type errUnknownVocabTable string
@@ -333,19 +365,20 @@ func (s *Store) textLookupVocab(ctx context.Context, mailboxID int64, needle str
 		// hit: the documents the word tables give; sure when exact.
 		// Contents with a word too long for the vocabulary, and those
 		// not indexed yet, may match too.
-		hit := `SELECT NULL WHERE 0`
+		hit := `SELECT NULL AS id WHERE 0`
 		if q != "" {
-			hit = `SELECT rowid FROM fts_wbody WHERE fts_wbody MATCH ?2`
+			hit = `SELECT rowid AS id FROM fts_wbody WHERE fts_wbody MATCH ?2`
 			if !body {
 				hit += ` UNION SELECT rowid FROM fts_whead WHERE fts_whead MATCH ?2`
 			}
 		}
 		sel := `SELECT group_concat(CASE WHEN s THEN uid END), group_concat(CASE WHEN NOT s THEN uid END) FROM (
-			SELECT m.uid, x.s FROM (
-				SELECT d.blob_id AS b, ?3 AS s FROM fts_docs d WHERE d.id IN (` + hit + `)
-				UNION ALL SELECT d.blob_id, 0 FROM fts_longword l CROSS JOIN fts_docs d ON d.id = l.id
-				UNION ALL SELECT blob_id, 0 FROM fts_pending) x
-			CROSS JOIN messages m ON m.blob_id = x.b AND m.mailbox = ?1 ORDER BY m.uid)`
+			SELECT w.uid AS uid, x.s AS s FROM (
+				SELECT id AS d, ?3 AS s FROM (` + hit + `)
+				UNION ALL SELECT id, 0 FROM fts_longword) x
+			CROSS JOIN fts_where w ON w.doc = x.d AND w.mailbox = ?1
+			UNION ALL SELECT m.uid, 0 FROM fts_pending p CROSS JOIN messages m ON m.blob_id = p.blob_id AND m.mailbox = ?1
+			ORDER BY 1)`
 		var a, b sql.RawBytes
 		rows, err := r.c.conn.QueryContext(r.ctx, sel, mailboxID, q, exact)
 		if err != nil {

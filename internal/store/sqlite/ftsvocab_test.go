@@ -136,21 +136,29 @@ func TestVocabCatchUp(t *testing.T) {
 			if err := r.queryRow(`SELECT group_concat(term, ' ') FROM (SELECT term FROM fts_vocab ORDER BY term)`).Scan(&terms); err != nil {
 				return err
 			}
-			return r.queryRow(`SELECT coalesce(group_concat(id, ' '), '') FROM (SELECT id FROM fts_longword ORDER BY id)`).Scan(&long)
+			if err := r.queryRow(`SELECT coalesce(group_concat(id, ' '), '') FROM (SELECT id FROM fts_longword ORDER BY id)`).Scan(&long); err != nil {
+				return err
+			}
+			var where string
+			if err := r.queryRow(`SELECT coalesce(group_concat(doc || '.' || mailbox || '.' || uid, ' '), '') FROM fts_where`).Scan(&where); err != nil {
+				return err
+			}
+			long += " / " + where
+			return nil
 		}); err != nil {
 			t.Fatal(err)
 		}
 		return terms, long
 	}
 	wantTerms, wantLong := dump()
-	if wantLong == "" {
-		t.Fatal("no content with a long word")
+	if strings.HasPrefix(wantLong, " ") || strings.HasSuffix(wantLong, " ") {
+		t.Fatalf("no content with a long word, or fts_where empty: %q", wantLong)
 	}
 	// As before step 25: no vocabulary, catch-up to do.
 	if err := s.writeBackground(ctx, func(t *wtx) error {
-		for _, q := range []string{`DELETE FROM fts_vocab`, `DELETE FROM fts_longword`,
+		for _, q := range []string{`DELETE FROM fts_vocab`, `DELETE FROM fts_longword`, `DELETE FROM fts_where`,
 			`INSERT INTO fts_vocab_tri (fts_vocab_tri) VALUES ('delete-all')`,
-			`INSERT INTO fts_vocab_todo (tbl, after) VALUES ('fts_wbody', ''), ('fts_whead', '')`} {
+			`INSERT INTO fts_vocab_todo (tbl, after) VALUES ('fts_wbody', ''), ('fts_whead', ''), ('fts_where', '0')`} {
 			if _, err := t.exec(q); err != nil {
 				return err
 			}

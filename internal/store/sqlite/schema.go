@@ -515,6 +515,35 @@ CREATE VIRTUAL TABLE fts_whead_where USING fts5vocab(fts_whead, instance);
 INSERT INTO fts_vocab_todo (tbl, after) SELECT 'fts_wbody', '' WHERE EXISTS (SELECT 1 FROM fts_docs);
 INSERT INTO fts_vocab_todo (tbl, after) SELECT 'fts_whead', '' WHERE EXISTS (SELECT 1 FROM fts_docs);
 `,
+	// 26: fts_where maps an indexed content (fts_docs.id, the FTS5
+	// rowid) to the messages that hold it, so that the contents a lookup
+	// finds become a mailbox's UIDs by one lookup of small integer keys,
+	// in the order FTS5 returns them, instead of fts_docs (by id) and
+	// then messages_blob (by the 64-character blob id) at random: 6 µs a
+	// hit at 1,000,000 messages. The triggers keep it in step with
+	// messages; IndexText adds the rows of a new entry; contents indexed
+	// before are added by the catch-up (fts_vocab_todo 'fts_where', the
+	// last fts_docs.id done), and until it ends lookups do not use it.
+	// The insert trigger guards against an existing row itself: the
+	// INSERT OR FAIL of insertMessage would override an OR IGNORE.
+	`
+CREATE TABLE fts_where (
+	doc     INTEGER NOT NULL,
+	mailbox INTEGER NOT NULL,
+	uid     INTEGER NOT NULL,
+	PRIMARY KEY (doc, mailbox, uid)
+) WITHOUT ROWID;
+CREATE TRIGGER fts_where_insert AFTER INSERT ON messages BEGIN
+	INSERT INTO fts_where (doc, mailbox, uid) SELECT d.id, new.mailbox, new.uid FROM fts_docs d
+		WHERE d.blob_id = new.blob_id
+		AND NOT EXISTS (SELECT 1 FROM fts_where w WHERE w.doc = d.id AND w.mailbox = new.mailbox AND w.uid = new.uid);
+END;
+CREATE TRIGGER fts_where_delete AFTER DELETE ON messages BEGIN
+	DELETE FROM fts_where WHERE doc = (SELECT id FROM fts_docs WHERE blob_id = old.blob_id)
+		AND mailbox = old.mailbox AND uid = old.uid;
+END;
+INSERT INTO fts_vocab_todo (tbl, after) SELECT 'fts_where', '0' WHERE EXISTS (SELECT 1 FROM fts_docs);
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

@@ -130,6 +130,13 @@ func testTextIndex(t *testing.T, open func(t *testing.T) store.Store) {
 	want("goodbye in Other", cands(other.ID, "goodbye"), mres.DstUIDs[0])
 	want("goodbye in INBOX after move", cands(in.ID, "goodbye"))
 	want("σίγμα in Other", cands(other.ID, "σίγμα"), dup[0])
+	lookup(other.ID, "hello", true, res.DstUIDs, res.DstUIDs)
+	lookup(other.ID, "ello", true, res.DstUIDs, nil)
+	lookup(other.ID, "oodby", true, mres.DstUIDs, nil)
+	lookup(other.ID, "ίγμ", true, dup, nil)
+	if maybe, _, err := ti.TextLookup(ctx, in.ID, "oodby", true); err != nil || len(maybe) != 0 {
+		t.Fatalf("oodby in INBOX after the move: maybe %v (%v), want none", maybe, err)
+	}
 
 	// A new content is pending, and a candidate, until indexed.
 	nu, _, err := s.AppendMessages(ctx, in.ID, []store.NewMessage{msg(4)})
@@ -155,6 +162,10 @@ func testTextIndex(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatalf("purged %d entries while copies remain", n)
 	}
 	want("hello in Other after the original's expunge", cands(other.ID, "hello"), res.DstUIDs[0])
+	if maybe, _, err := ti.TextLookup(ctx, in.ID, "ello", true); err != nil || slices.Contains(maybe, 1) {
+		t.Fatalf("ello in INBOX after the expunge: maybe %v (%v), want no UID 1", maybe, err)
+	}
+	lookup(other.ID, "ello", true, res.DstUIDs, nil)
 	expunge(other.ID, res.DstUIDs[0])
 	st, err = ti.TextIndexStatus(ctx)
 	noErr(t, err)

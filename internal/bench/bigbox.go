@@ -19,6 +19,9 @@ type bigboxOpts struct {
 	subject  string
 	body     string
 	commonW  string
+	word     string
+	msgid    string
+	inner    string
 	onlyOps  string
 	cmdLimit time.Duration
 	// QRESYNC resync (qresync.go)
@@ -39,6 +42,9 @@ func runBigbox(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&o.subject, "subject", SubjectWord, "SEARCH SUBJECT argument")
 	fs.StringVar(&o.body, "body", NeedleWord, "SEARCH BODY and SEARCH TEXT (rare word) argument")
 	fs.StringVar(&o.commonW, "common", CommonWord, "SEARCH TEXT argument for a common word (thousands of hits)")
+	fs.StringVar(&o.word, "word", "", "SEARCH TEXT argument for a rare word, in 1-3 messages (default: the number of the generated Message-ID of the message in the middle of the mailbox, in it and its replies)")
+	fs.StringVar(&o.msgid, "msgid", "", "SEARCH TEXT argument for a Message-ID (default: WORD.1@bench, the generator's seed-1 form)")
+	fs.StringVar(&o.inner, "inner", InnerWord, "SEARCH TEXT argument found inside longer words (tens of thousands of hits at 1,000,000 messages)")
 	fs.StringVar(&o.onlyOps, "ops", "", "comma-separated subset of operations to run (default all)")
 	fs.DurationVar(&o.cmdLimit, "cmd-timeout", 15*time.Minute, "deadline for one bigbox command")
 	fs.IntVar(&o.qrChanges, "qresync-changes", 1000, "QRESYNC: messages another session changes before the resync (flag changes plus expunges)")
@@ -127,6 +133,15 @@ func (o *bigboxOpts) ops() []bigOp {
 		{name: "SEARCH_TEXT_COMMON", cmd: "SEARCH TEXT " + Quote(o.commonW), run: func(c *Conn) (int, error) {
 			return search(c, "SEARCH TEXT "+Quote(o.commonW), "SEARCH", false)
 		}},
+		{name: "SEARCH_TEXT_WORD", cmd: "SEARCH TEXT " + Quote(o.word), run: func(c *Conn) (int, error) {
+			return search(c, "SEARCH TEXT "+Quote(o.word), "SEARCH", false)
+		}},
+		{name: "SEARCH_TEXT_MSGID", cmd: "SEARCH TEXT " + Quote(o.msgid), run: func(c *Conn) (int, error) {
+			return search(c, "SEARCH TEXT "+Quote(o.msgid), "SEARCH", false)
+		}},
+		{name: "SEARCH_TEXT_INNER", cmd: "SEARCH TEXT " + Quote(o.inner), run: func(c *Conn) (int, error) {
+			return search(c, "SEARCH TEXT "+Quote(o.inner), "SEARCH", false)
+		}},
 		{name: "SORT_FIRST_PAGE", cmd: sortCmd + " + FETCH first " + strconv.Itoa(o.page), needCap: "SORT",
 			run: func(c *Conn) (int, error) { return sortPage(c, sortCmd, o.page, true) }},
 		{name: "SORT_LAST_PAGE", cmd: sortCmd + " + FETCH last " + strconv.Itoa(o.page), needCap: "SORT",
@@ -149,6 +164,15 @@ func (o *bigboxOpts) run(ctx context.Context, stderr io.Writer) (*BigboxResult, 
 		return nil, fmt.Errorf("SELECT %s: %w", o.mailbox, err)
 	}
 	res := &BigboxResult{User: o.user, Mailbox: o.mailbox, Messages: int(c.Exists()), Repeat: o.repeat}
+	if o.word == "" {
+		// The generator's Message-ID of message i is <i.SEED@bench.example>
+		// (msgID); its number is a word of that message and of the
+		// In-Reply-To and References of its replies.
+		o.word = strconv.Itoa(max(res.Messages/2-1, 0))
+	}
+	if o.msgid == "" {
+		o.msgid = o.word + ".1@bench"
+	}
 	want := map[string]bool{}
 	for _, s := range strings.Split(o.onlyOps, ",") {
 		if s = strings.TrimSpace(s); s != "" {

@@ -32,9 +32,12 @@ type Generator struct {
 // Search targets the generator plants at known rates, so SEARCH in bigbox
 // has something to find and both servers must find the same set.
 const (
-	NeedleWord   = "zanzibarite" // in the body of ~1% of messages
-	SubjectWord  = "Quarterly"   // in the subject of ~2% of root messages
-	NeedleSender = "alice"       // the sender of ~4% of messages
+	NeedleWord = "zanzibarite" // in the body of ~1% of messages
+	// InnerWord is a generated word that is also part of longer generated
+	// words (58,152 messages at 1,000,000): SEARCH finds it inside them.
+	InnerWord    = "katisupel"
+	SubjectWord  = "Quarterly" // in the subject of ~2% of root messages
+	NeedleSender = "alice"     // the sender of ~4% of messages
 	// CommonWord is a vocabulary word in the text of ~17% of messages
 	// (the full-text index's many-hits case, docs/search.md).
 	CommonWord = "regards"

@@ -119,3 +119,68 @@ func TestPieces(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPieces: for any text and any stretch of it taken as the needle,
+// every piece of the needle (Pieces) lies in a word of the text (Terms)
+// as its Start and End say: the rule the vocabulary lookup relies on to
+// never miss a match. Texts with a word over MaxTerm are skipped (those
+// contents are never ruled out).
+func FuzzPieces(f *testing.F) {
+	f.Add("499999.1@bench.example katisupel", 0, 14)
+	f.Add("bokatisupelmon, naïve café", 3, 9)
+	f.Add("会议纪要 σίγμα-x e-mail", 2, 20)
+	f.Fuzz(func(t *testing.T, text string, from, n int) {
+		text = WordText(text)
+		if from < 0 || n < 0 || from > len(text) {
+			return
+		}
+		needle := text[from:min(len(text), from+n)]
+		terms := map[string]bool{}
+		if Terms(text, func(w string) { terms[w] = true }) {
+			return
+		}
+		for _, p := range Pieces(needle) {
+			if p.Text == "" {
+				t.Fatalf("empty piece of %q", needle)
+			}
+			ok := false
+			for w := range terms {
+				switch {
+				case p.Start && p.End:
+					ok = w == p.Text
+				case p.Start:
+					ok = strings.HasPrefix(w, p.Text)
+				case p.End:
+					ok = strings.HasSuffix(w, p.Text)
+				default:
+					ok = strings.Contains(w, p.Text)
+				}
+				if ok {
+					break
+				}
+			}
+			if !ok {
+				t.Fatalf("piece %+v of %q (from %q) is in no word %v", p, needle, text, terms)
+			}
+		}
+		// Terms returns the words in order, and only word bytes.
+		var b strings.Builder
+		Terms(text, func(w string) {
+			for i := 0; i < len(w); i++ {
+				if !wordByte(w[i]) {
+					t.Fatalf("word %q has byte %q", w, w[i])
+				}
+			}
+			b.WriteString(w)
+		})
+		var want strings.Builder
+		for i := 0; i < len(text); i++ {
+			if wordByte(text[i]) {
+				want.WriteByte(text[i])
+			}
+		}
+		if b.String() != want.String() {
+			t.Fatalf("Terms(%q) lost or added bytes", text)
+		}
+	})
+}

@@ -274,14 +274,18 @@ func (s *Store) PurgeTextIndex(ctx context.Context) (int, error) {
 }
 
 // TextIndexStatus implements store.TextIndexer. Bytes counts the FTS5
-// segment blocks (fts_text_data), which are nearly all of the index.
+// segment blocks of the trigram and word tables and of the vocabulary's
+// trigram index, 40 bytes per fts_docs row, and the pages of the
+// vocabulary (with its unique index) and of fts_where (dbstat).
 func (s *Store) TextIndexStatus(ctx context.Context) (store.TextIndexStatus, error) {
 	var st store.TextIndexStatus
 	err := s.read(ctx, func(r *reader) error {
 		return r.c.conn.QueryRowContext(r.ctx, `SELECT
 			(SELECT count(*) FROM fts_docs), (SELECT count(*) FROM fts_pending), (SELECT count(*) FROM fts_orphans),
 			(SELECT coalesce(sum(length(block)), 0) FROM fts_text_data) + (SELECT coalesce(sum(length(block)), 0) FROM fts_wbody_data) +
-			(SELECT coalesce(sum(length(block)), 0) FROM fts_whead_data) + (SELECT count(*) * 40 FROM fts_docs)`).
+			(SELECT coalesce(sum(length(block)), 0) FROM fts_whead_data) + (SELECT count(*) * 40 FROM fts_docs) +
+			(SELECT coalesce(sum(length(block)), 0) FROM fts_vocab_tri_data) +
+			(SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ('fts_vocab', 'sqlite_autoindex_fts_vocab_1', 'fts_where'))`).
 			Scan(&st.Indexed, &st.Pending, &st.Orphans, &st.Bytes)
 	})
 	return st, err

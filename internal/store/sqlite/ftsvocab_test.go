@@ -202,3 +202,32 @@ func TestVocabCatchUp(t *testing.T) {
 	}
 	_ = maybe
 }
+
+// TestVocabTermsLimit: Options.VocabTerms ([storage] fts_vocab_terms)
+// bounds the words one piece of a needle may stand for. Over it, the
+// needle is looked up by its trigrams (the same matches, verified by the
+// scan, none sure); at or under it, the vocabulary decides.
+func TestVocabTermsLimit(t *testing.T) {
+	ctx := context.Background()
+	msgs := make([]store.NewMessage, 3)
+	docs := make([]store.TextDoc, 3)
+	for i := range msgs {
+		msgs[i] = store.NewMessage{BlobID: fmt.Sprintf("blob%d", i), Size: 10}
+		docs[i] = store.TextDoc{BlobID: msgs[i].BlobID, Body: fmt.Sprintf("see bokatisupel%d here\n", i)}
+	}
+	for _, tc := range []struct {
+		limit, sure int
+	}{{2, 0}, {3, 3}, {-1, 0}} {
+		s, mb, _ := openInbox(t, "", Options{VocabTerms: tc.limit}, msgs)
+		if err := s.IndexText(ctx, docs); err != nil {
+			t.Fatal(err)
+		}
+		maybe, sure, err := s.TextLookup(ctx, mb.ID, "katisupel", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(maybe) != 3 || len(sure) != tc.sure {
+			t.Errorf("VocabTerms %d: %d maybe, %d sure; want 3 and %d", tc.limit, len(maybe), len(sure), tc.sure)
+		}
+	}
+}

@@ -380,7 +380,9 @@ func TestSearchIndexAgreesWithScan(t *testing.T) {
 		func() string { return "BODY " + lit(ftsInnerNeedle(r, texts)) },
 		func() string { return "TEXT " + lit(ftsInnerNeedle(r, texts)) },
 		func() string { return "NOT TEXT " + lit(ftsInnerNeedle(r, texts)) },
-		func() string { return "BODY " + lit(ftsInnerNeedle(r, texts)) + " OR TEXT " + lit(ftsInnerNeedle(r, texts)) + " FLAGGED" },
+		func() string {
+			return "BODY " + lit(ftsInnerNeedle(r, texts)) + " OR TEXT " + lit(ftsInnerNeedle(r, texts)) + " FLAGGED"
+		},
 	}
 	const searches = 480
 	hits, narrowed, sure := 0, 0, 0

@@ -290,7 +290,9 @@ type Storage struct {
 	// one piece of a SEARCH BODY/TEXT needle may stand for
 	// (docs/search.md, "Needles inside words"): a needle inside more
 	// words than that is looked up by its trigrams and each candidate
-	// read instead. 1 to 100000; answers are the same either way.
+	// read instead. 0 to 100000, 0 turning the vocabulary off (every
+	// needle by its trigrams, as before session 9); answers are the
+	// same either way.
 	FTSVocabTerms int `toml:"fts_vocab_terms"`
 	// SweepGrace spares blobs and spool files younger than this, so the
 	// sweep never deletes a blob whose transaction is about to commit.
@@ -588,8 +590,8 @@ func (c *Config) Validate() error {
 	if !(c.Storage.FTSIndexBusyDuty > 0 && c.Storage.FTSIndexBusyDuty <= 1) {
 		add("storage.fts_index_busy_duty must be above 0 and at most 1")
 	}
-	if c.Storage.FTSVocabTerms < 1 || c.Storage.FTSVocabTerms > 100000 {
-		add("storage.fts_vocab_terms must be between 1 and 100000")
+	if c.Storage.FTSVocabTerms < 0 || c.Storage.FTSVocabTerms > 100000 {
+		add("storage.fts_vocab_terms must be between 0 (off) and 100000")
 	}
 	if c.Storage.NotifyPoll.Duration < time.Second {
 		return fmt.Errorf("storage.notify_poll must be at least 1s, got %s", c.Storage.NotifyPoll.Duration)

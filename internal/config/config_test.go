@@ -53,7 +53,7 @@ func TestValidateNamesTheLimit(t *testing.T) {
 		},
 		"storage.fts_index_duty":      func(c *Config) { c.Storage.FTSIndexDuty = 1.5 },
 		"storage.fts_index_busy_duty": func(c *Config) { c.Storage.FTSIndexBusyDuty = 0 },
-		"storage.fts_vocab_terms":     func(c *Config) { c.Storage.FTSVocabTerms = 0 },
+		"storage.fts_vocab_terms":     func(c *Config) { c.Storage.FTSVocabTerms = -1 },
 		"auth.trusted_networks": func(c *Config) {
 			c.Auth.TrustedNetworks = []string{"not-a-net"}
 		},

@@ -286,6 +286,12 @@ type Storage struct {
 	// a delivery burst is slowed less; the backlog is indexed after it
 	// at FTSIndexDuty, and searched by scanning meanwhile. 0 < x <= 1.
 	FTSIndexBusyDuty float64 `toml:"fts_index_busy_duty"`
+	// FTSIndexLease is how long the background indexer's claim on a
+	// batch of pending messages lasts: nodes sharing one database never
+	// index the same message twice, and the messages a node had claimed
+	// when it died are indexed by another once the claim lapses (they
+	// are scanned meanwhile). Longer than any batch takes; at least 10s.
+	FTSIndexLease Duration `toml:"fts_index_lease"`
 	// SweepGrace spares blobs and spool files younger than this, so the
 	// sweep never deletes a blob whose transaction is about to commit.
 	// At least 1m.
@@ -437,7 +443,7 @@ func Default() Config {
 		},
 		LMTP: LMTP{LocalDomains: []string{"localhost"}},
 		Storage: Storage{WALSync: "commit", InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 64 << 20,
-			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25, FTSIndexBusyDuty: 0.05,
+			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25, FTSIndexBusyDuty: 0.05, FTSIndexLease: Duration{2 * time.Minute},
 			NotifyPoll: Duration{30 * time.Second}},
 		Auth: Auth{
 			FailureDelay:    Duration{time.Second},
@@ -581,6 +587,9 @@ func (c *Config) Validate() error {
 	}
 	if !(c.Storage.FTSIndexBusyDuty > 0 && c.Storage.FTSIndexBusyDuty <= 1) {
 		add("storage.fts_index_busy_duty must be above 0 and at most 1")
+	}
+	if c.Storage.FTSIndexLease.Duration < 10*time.Second {
+		add("storage.fts_index_lease must be at least 10s (a claim must outlast the batch it covers)")
 	}
 	if c.Storage.NotifyPoll.Duration < time.Second {
 		return fmt.Errorf("storage.notify_poll must be at least 1s, got %s", c.Storage.NotifyPoll.Duration)

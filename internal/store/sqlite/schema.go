@@ -493,6 +493,15 @@ INSERT OR IGNORE INTO fts_pending (blob_id) SELECT blob_id FROM messages;
 	`
 CREATE INDEX groups_account ON groups (account, grp);
 `,
+	// 25: claims on the full-text pending list (store.TextIndexer
+	// ClaimTextPending), as store/postgres's step for the same: the
+	// owner (one indexer: the server, or barid index in another
+	// process) and until when, in unix milliseconds; 0 and '' when
+	// unclaimed.
+	`
+ALTER TABLE fts_pending ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE fts_pending ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

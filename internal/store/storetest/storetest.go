@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SieveScriptDigest", testSieveScriptDigest},
 		{"AppendMulti", testAppendMulti},
 		{"TextIndex", testTextIndex},
+		{"TextClaim", testTextClaim},
 		{"ImportUIDs", testImportUIDs},
 		{"ImportUIDValidity", testImportUIDValidity},
 		{"SetModSeqs", testSetModSeqs},

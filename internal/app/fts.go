@@ -23,6 +23,7 @@ func (a *App) runTextIndexer(ctx context.Context, wg *sync.WaitGroup) (stop func
 	ix := fts.New(st, a.data.Blobs, a.log.With("service", "fts"))
 	ix.Duty = a.cfg.Storage.FTSIndexDuty
 	ix.BusyDuty = a.cfg.Storage.FTSIndexBusyDuty
+	ix.Lease = a.cfg.Storage.FTSIndexLease.Duration
 	// Busy: a message came in (APPEND, LMTP, deliver) since the last
 	// look.
 	var seen atomic.Int64

@@ -294,6 +294,12 @@ type Storage struct {
 	// needle by its trigrams, as before session 9); answers are the
 	// same either way.
 	FTSVocabTerms int `toml:"fts_vocab_terms"`
+	// FTSIndexLease is how long the background indexer's claim on a
+	// batch of pending messages lasts: nodes sharing one database never
+	// index the same message twice, and the messages a node had claimed
+	// when it died are indexed by another once the claim lapses (they
+	// are scanned meanwhile). Longer than any batch takes; at least 10s.
+	FTSIndexLease Duration `toml:"fts_index_lease"`
 	// SweepGrace spares blobs and spool files younger than this, so the
 	// sweep never deletes a blob whose transaction is about to commit.
 	// At least 1m.
@@ -445,7 +451,7 @@ func Default() Config {
 		},
 		LMTP: LMTP{LocalDomains: []string{"localhost"}},
 		Storage: Storage{WALSync: "commit", InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 64 << 20,
-			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25, FTSIndexBusyDuty: 0.05, FTSVocabTerms: 256,
+			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25, FTSIndexBusyDuty: 0.05, FTSVocabTerms: 256, FTSIndexLease: Duration{2 * time.Minute},
 			NotifyPoll: Duration{30 * time.Second}},
 		Auth: Auth{
 			FailureDelay:    Duration{time.Second},
@@ -592,6 +598,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.FTSVocabTerms < 0 || c.Storage.FTSVocabTerms > 100000 {
 		add("storage.fts_vocab_terms must be between 0 (off) and 100000")
+	}
+	if c.Storage.FTSIndexLease.Duration < 10*time.Second {
+		add("storage.fts_index_lease must be at least 10s (a claim must outlast the batch it covers)")
 	}
 	if c.Storage.NotifyPoll.Duration < time.Second {
 		return fmt.Errorf("storage.notify_poll must be at least 1s, got %s", c.Storage.NotifyPoll.Duration)

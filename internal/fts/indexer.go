@@ -3,9 +3,13 @@ package fts
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -45,6 +49,14 @@ const DefaultBatch = 32
 // 256 KiB is DefaultBatch contents of the bench corpus' typical size.
 const DefaultBatchBytes = 256 << 10
 
+// DefaultLease is how long a batch's claim on its contents lasts
+// (store.TextIndexer ClaimTextPending): long enough for any batch to be
+// extracted and indexed (a batch of DefaultBatchBytes takes well under a
+// second), short enough that the contents a node claimed before it died
+// are indexed by another node soon after; until then they are pending
+// and searched by scanning, so a lapse costs time, never answers.
+const DefaultLease = 2 * time.Minute
+
 // errBatchFull stops a batch's fetch once DefaultBatchBytes is reached.
 var errBatchFull = errors.New("fts: batch full")
 
@@ -75,8 +87,26 @@ type Indexer struct {
 	// BusyDuty is the share of wall time while Busy (DefaultBusyDuty if
 	// 0).
 	BusyDuty float64
+	// Owner names this indexer's claims on pending contents, so that
+	// indexers sharing the store (nodes on one database, barid index
+	// beside a server) never extract the same content; New makes one
+	// unique to the process and indexer.
+	Owner string
+	// Lease is how long a batch's claim lasts (DefaultLease if 0).
+	Lease time.Duration
+	// Now is the clock of the claims (time.Now if nil).
+	Now func() time.Time
 
 	kick chan struct{}
+}
+
+// newOwner returns a claim owner unique to this process and call: the
+// host name, the process id and random bytes.
+func newOwner() string {
+	host, _ := os.Hostname()
+	var b [6]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // New returns an indexer.
@@ -84,7 +114,7 @@ func New(st Store, blobs blob.Store, log *slog.Logger) *Indexer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Indexer{Store: st, Blobs: blobs, Log: log, kick: make(chan struct{}, 1)}
+	return &Indexer{Store: st, Blobs: blobs, Log: log, Owner: newOwner(), kick: make(chan struct{}, 1)}
 }
 
 // Kick asks a running Run loop to look at the pending list now (after a
@@ -104,7 +134,19 @@ func (ix *Indexer) Step(ctx context.Context, accountID int64) (int, error) {
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
-	pend, err := ix.Store.TextPending(ctx, accountID, batch)
+	lease := ix.Lease
+	if lease <= 0 {
+		lease = DefaultLease
+	}
+	now := time.Now
+	if ix.Now != nil {
+		now = ix.Now
+	}
+	// A claim, not a read: another indexer on the same store skips
+	// these contents until IndexText takes them off the list or the
+	// lease lapses. Those the batch leaves over (BatchBytes) stay
+	// claimed by this owner and come back in its next Step.
+	pend, err := ix.Store.ClaimTextPending(ctx, ix.Owner, now(), lease, accountID, batch)
 	if err != nil || len(pend) == 0 {
 		return 0, err
 	}

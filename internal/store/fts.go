@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // TextIndexer is an optional store capability: a full-text index of what
@@ -36,6 +37,17 @@ type TextIndexer interface {
 	// each with one message that holds it; accountID 0 means any
 	// account.
 	TextPending(ctx context.Context, accountID int64, limit int) ([]TextPending, error)
+	// ClaimTextPending is TextPending for indexers that share the store
+	// (several nodes on one database, or barid index beside a running
+	// server): it returns up to limit pending contents that no other
+	// owner's claim holds at now, and claims them for owner until
+	// now+lease, so that two indexers never extract the same content.
+	// The owner's own claims are returned again (what its last batch
+	// left over). IndexText ends a claim with its pending entry; the
+	// claim of an owner that died lapses at its end and the content is
+	// claimed again. Claims never hide a content from TextCandidates or
+	// TextLookup: a claimed content is pending until indexed.
+	ClaimTextPending(ctx context.Context, owner string, now time.Time, lease time.Duration, accountID int64, limit int) ([]TextPending, error)
 	// IndexText stores the text of contents that TextPending returned and
 	// takes them off the pending list. A content whose messages are all
 	// gone by then is skipped.

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -56,6 +58,20 @@ const (
 	// readWindow is how many bytes one ranged GET asks for at least:
 	// sequential ReadAt calls continue the same response.
 	readWindow = 1 << 20
+	// DefaultMaxIdleConns is how many idle connections to the server the
+	// client keeps for reuse (Options.MaxIdleConns). minio-go's default
+	// transport keeps 16 per host; with more requests than that in
+	// flight (20 IMAP clients, LMTP, the indexer), every request past
+	// the 16th closed its connection when done and the next one dialled
+	// again: 251 connections in a 25 s two-node run (docs/benchmarks.md,
+	// "Session 9").
+	DefaultMaxIdleConns = 256
+	// drainMax is how many unread bytes of a ranged GET a reader reads
+	// and discards when it is closed, so that the connection goes back to
+	// the pool (net/http closes a connection whose response body was not
+	// read to the end). Past it, a new connection costs less than the
+	// bytes.
+	drainMax = 64 << 10
 )
 
 // Options configures a Store.
@@ -81,6 +97,8 @@ type Options struct {
 	TmpMaxAge time.Duration
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// MaxIdleConns: see DefaultMaxIdleConns.
+	MaxIdleConns int
 }
 
 // Store is a blob.Store in one bucket of an S3-compatible server.
@@ -93,6 +111,8 @@ type Store struct {
 	partSize int64
 	tmpAge   time.Duration
 	now      func() time.Time
+
+	dials atomic.Int64 // TCP connections opened to the server
 
 	mu sync.Mutex
 	// open holds the tmp/ keys of this process's writers not yet
@@ -163,7 +183,25 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	} else {
 		creds = credentials.NewEnvAWS()
 	}
+	if o.MaxIdleConns <= 0 {
+		o.MaxIdleConns = DefaultMaxIdleConns
+	}
+	tr, err := minio.DefaultTransport(secure)
+	if err != nil {
+		return nil, fmt.Errorf("blob/s3: %w", err)
+	}
+	// Every request of every session goes to the one host: its idle
+	// pool is the whole pool.
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = o.MaxIdleConns, o.MaxIdleConns
+	s := &Store{bucket: o.Bucket, prefix: o.Prefix,
+		checksum: o.Checksum, partSize: o.PartSize, tmpAge: o.TmpMaxAge, now: o.Now, open: map[string]struct{}{}}
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		s.dials.Add(1)
+		return dial(ctx, network, addr)
+	}
 	client, err := minio.New(host, &minio.Options{
+		Transport:    tr,
 		Creds:        creds,
 		Secure:       secure,
 		Region:       o.Region,
@@ -176,8 +214,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("blob/s3: %w", err)
 	}
-	s := &Store{client: client, core: minio.Core{Client: client}, bucket: o.Bucket, prefix: o.Prefix,
-		checksum: o.Checksum, partSize: o.PartSize, tmpAge: o.TmpMaxAge, now: o.Now, open: map[string]struct{}{}}
+	s.client, s.core = client, minio.Core{Client: client}
 	ok, err := client.BucketExists(ctx, o.Bucket)
 	if err != nil {
 		return nil, fmt.Errorf("blob/s3: bucket %s: %w", o.Bucket, err)
@@ -187,6 +224,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	return s, nil
 }
+
+// Dials reports how many TCP connections the store has opened to the
+// server (tests and measurements of connection reuse).
+func (s *Store) Dials() int64 { return s.dials.Load() }
 
 // Client is the underlying minio client (tests).
 func (s *Store) Client() *minio.Client { return s.client }
@@ -549,8 +590,15 @@ func (r *reader) openAt(off, need int64) error {
 	return nil
 }
 
+// closeBody ends the current ranged GET. A response with at most
+// drainMax bytes left is read to its end first, so that net/http puts
+// the connection back in the pool instead of closing it (a FETCH of a
+// header, or of a section, leaves the rest of the window unread).
 func (r *reader) closeBody() {
 	if r.body != nil {
+		if left := r.end - r.pos; left <= drainMax {
+			io.Copy(io.Discard, io.LimitReader(r.body, left+1)) //nolint:errcheck // only to reuse the connection
+		}
 		r.body.Close()
 		r.body = nil
 	}

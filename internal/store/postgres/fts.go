@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -152,6 +153,47 @@ func (s *Store) TextPending(ctx context.Context, accountID int64, limit int) ([]
 		var p store.TextPending
 		var uid int64
 		if err := rows.Scan(&p.BlobID, &p.MailboxID, &uid); err != nil {
+			return nil, err
+		}
+		p.UID = store.UID(uid)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// ClaimTextPending implements store.TextIndexer: the claimable rows
+// (unclaimed, lapsed, or the owner's own) are locked with FOR UPDATE
+// SKIP LOCKED, so a concurrent claim on another node passes over them
+// instead of waiting, and the UPDATE's own check of the lease
+// (re-evaluated on the locked row, which READ COMMITTED re-reads after
+// a concurrent claim commits) keeps a row claimed meanwhile from being
+// claimed twice. One statement, its own transaction: no BEGIN and
+// COMMIT round trips. The claim need not survive a crash (its contents
+// are claimed again when it lapses), so it does not wait for the WAL
+// flush.
+func (s *Store) ClaimTextPending(ctx context.Context, owner string, now time.Time, lease time.Duration, accountID int64, limit int) ([]store.TextPending, error) {
+	const q = `WITH c AS (
+			SELECT p.blob_id, m.mailbox, m.uid FROM fts_pending p
+			CROSS JOIN LATERAL (SELECT m.mailbox, m.uid FROM messages m JOIN mailboxes b ON b.id = m.mailbox
+				WHERE m.blob_id = p.blob_id AND ($1 = 0 OR b.account = $1) LIMIT 1) m
+			WHERE p.lease_until <= $3 OR p.lease_owner = $4
+			LIMIT $2 FOR UPDATE OF p SKIP LOCKED
+		), u AS (
+			UPDATE fts_pending p SET lease_owner = $4, lease_until = $5 FROM c
+			WHERE p.blob_id = c.blob_id AND (p.lease_until <= $3 OR p.lease_owner = $4)
+			RETURNING c.blob_id, c.mailbox, c.uid
+		)
+		SELECT blob_id, mailbox, uid, set_config('synchronous_commit', 'off', true) FROM u`
+	rows, err := s.query(ctx, q, accountID, limit, now.UnixMilli(), owner, now.Add(lease).UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.TextPending
+	for rows.Next() {
+		var p store.TextPending
+		var uid int64
+		if err := rows.Scan(&p.BlobID, &p.MailboxID, &uid, nil); err != nil {
 			return nil, err
 		}
 		p.UID = store.UID(uid)

@@ -424,6 +424,15 @@ CREATE INDEX acl_changes_version ON acl_changes (version);
 CREATE INDEX privseen_account_modseq ON privseen (account, mailbox, modseq);
 DROP INDEX privseen_account;
 `,
+	// 18: claims on the full-text pending list (store.TextIndexer
+	// ClaimTextPending), as store/sqlite's step for the same: the owner
+	// (one indexer: a node, or barid index) and until when, in unix
+	// milliseconds, so that two nodes never extract the same content and
+	// the claim of a node that died lapses. 0 and '' when unclaimed.
+	`
+ALTER TABLE fts_pending ADD COLUMN lease_owner text NOT NULL DEFAULT '';
+ALTER TABLE fts_pending ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"time"
 
 	"barid/internal/fts/trigram"
 	"barid/internal/store"
@@ -119,6 +120,54 @@ func (s *Store) TextPending(ctx context.Context, accountID int64, limit int) ([]
 		return rows.Err()
 	})
 	return out, err
+}
+
+// ClaimTextPending implements store.TextIndexer: TextPending's walk
+// over the claimable rows (unclaimed, lapsed, or the owner's own) and
+// their claim in one writer transaction, so that no other claim comes
+// between. The claim is written lazily (as flag changes are): after a
+// power failure the contents are claimable again, which costs a second
+// extraction at most.
+func (s *Store) ClaimTextPending(ctx context.Context, owner string, now time.Time, lease time.Duration, accountID int64, limit int) ([]store.TextPending, error) {
+	const q = `SELECT p.blob_id, m.mailbox, m.uid FROM fts_pending p JOIN messages m ON m.rowid = (
+		SELECT m2.rowid FROM messages m2 JOIN mailboxes b ON b.id = m2.mailbox
+		WHERE m2.blob_id = p.blob_id AND (?1 = 0 OR b.account = ?1) LIMIT 1)
+		WHERE p.lease_until <= ?3 OR p.lease_owner = ?4
+		LIMIT ?2`
+	var out []store.TextPending
+	err := s.writeBackground(ctx, func(t *wtx) error {
+		out = out[:0]
+		rows, err := t.query(q, accountID, limit, now.UnixMilli(), owner)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p store.TextPending
+			var uid int64
+			if err := rows.Scan(&p.BlobID, &p.MailboxID, &uid); err != nil {
+				return err
+			}
+			p.UID = store.UID(uid)
+			out = append(out, p)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		until := now.Add(lease).UnixMilli()
+		for _, p := range out {
+			if _, err := t.exec(`UPDATE fts_pending SET lease_owner = ?, lease_until = ? WHERE blob_id = ?`,
+				owner, until, p.BlobID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // IndexText implements store.TextIndexer. The documents are written in

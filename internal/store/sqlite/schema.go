@@ -544,6 +544,15 @@ CREATE TRIGGER fts_where_delete AFTER DELETE ON messages BEGIN
 END;
 INSERT INTO fts_vocab_todo (tbl, after) SELECT 'fts_where', '0' WHERE EXISTS (SELECT 1 FROM fts_docs);
 `,
+	// 27: claims on the full-text pending list (store.TextIndexer
+	// ClaimTextPending), as store/postgres's step for the same: the
+	// owner (one indexer: the server, or barid index in another
+	// process) and until when, in unix milliseconds; 0 and '' when
+	// unclaimed.
+	`
+ALTER TABLE fts_pending ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE fts_pending ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

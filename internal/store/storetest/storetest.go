@@ -79,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AppendMulti", testAppendMulti},
 		{"TextIndex", testTextIndex},
 		{"TextInsideWords", testTextInsideWords},
+		{"TextClaim", testTextClaim},
 		{"ImportUIDs", testImportUIDs},
 		{"ImportUIDValidity", testImportUIDValidity},
 		{"SetModSeqs", testSetModSeqs},

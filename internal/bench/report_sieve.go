@@ -98,7 +98,7 @@ func (o *reportOpts) sieveGoals(m md, recs []Record) {
 				}
 				return "–"
 			}
-			s := fmt.Sprintf("throughput with ÷ without %.2f (%.0f %% slower)", r, 100*(1-r))
+			s := fmt.Sprintf("throughput with ÷ without %.2f (%s)", r, slowerText(r))
 			if rr := sieveRoundRatios(recs, server, conc); len(rr) > 1 {
 				s += fmt.Sprintf("; per round %s", ratiosText(rr))
 			}
@@ -290,4 +290,12 @@ func drainErr(d *DrainResult) string {
 		}
 	}
 	return ""
+}
+
+// slowerText says how much lower (or higher) a rate ratio r is than 1.
+func slowerText(r float64) string {
+	if r > 1 {
+		return fmt.Sprintf("%.0f %% faster", 100*(r-1))
+	}
+	return fmt.Sprintf("%.0f %% slower", 100*(1-r))
 }

@@ -3,9 +3,11 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -79,4 +81,23 @@ func TestDrainWait(t *testing.T) {
 	if w = d.wait(ctx, srv); w.Drained || !strings.Contains(w.Error, "NaN") {
 		t.Fatalf("unreadable gauge: %+v", w)
 	}
+}
+
+// FuzzParseGauge: any page parses without a panic; a page whose first
+// line is the gauge with a finite number gives that number.
+func FuzzParseGauge(f *testing.F) {
+	f.Add("# TYPE g gauge\ng 42\n", 42.5)
+	f.Add("g{a=\"b\"} 1\ng 2 1700000000000\n", 0.0)
+	f.Add("g NaN\n", -1.0)
+	f.Add("g\n", 3.0)
+	f.Fuzz(func(t *testing.T, page string, v float64) {
+		parseGauge(strings.NewReader(page), "g") //nolint:errcheck // only that it returns
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return
+		}
+		got, err := parseGauge(strings.NewReader("g "+strconv.FormatFloat(v, 'g', -1, 64)+"\n"+page), "g")
+		if err != nil || got != v {
+			t.Fatalf("g %v: got %v, %v", v, got, err)
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -78,6 +79,21 @@ func (a *App) registerStoreMetrics(st store.Store) {
 			func() float64 { return float64(s.CacheStats().FlagIndexBytes) })
 		m.GaugeFunc("barid_record_cache_bytes", "Bytes the record cache holds (storage.record_cache_bytes caps it).",
 			func() float64 { return float64(s.CacheStats().RecordBytes) })
+	}
+	if ti, ok := st.(store.TextIndexer); ok {
+		// The full-text indexer's backlog (docs/search.md): what
+		// scripts/bench-vs-dovecot waits on between runs, so that one
+		// run's indexing is not charged to the next.
+		m.GaugeFunc("barid_fts_pending_contents", "Message contents waiting for the full-text index (the indexer's lag); NaN if the store did not answer.",
+			func() float64 {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				n, err := ti.TextIndexLag(ctx)
+				if err != nil {
+					return math.NaN()
+				}
+				return float64(n)
+			})
 	}
 	au := a.auth
 	m.CounterFunc("barid_login_cache_hits_total", "Password checks of existing accounts answered by the login cache.",

@@ -20,6 +20,7 @@ import (
 
 	"barid/internal/app"
 	"barid/internal/config"
+	"barid/internal/fts"
 	"barid/internal/testkit"
 )
 
@@ -335,4 +336,37 @@ func TestServeLogFormatJSON(t *testing.T) {
 			t.Errorf("no debug line for %s in:\n%s", want, logs.String())
 		}
 	}
+}
+
+// TestMetricsFTSPending: barid_fts_pending_contents counts the contents
+// waiting for the full-text index, and falls to 0 once they are
+// indexed. The background indexer looks only every hour here, so the
+// two APPENDs stay pending until the test indexes them itself.
+func TestMetricsFTSPending(t *testing.T) {
+	s := testkit.Start(t, func(c *config.Config) {
+		c.Metrics.Listen = "127.0.0.1:0"
+		c.Storage.FTSIndexInterval.Duration = time.Hour
+	})
+	s.AddUser("alice", "pw")
+	maddr := s.App.Addrs()["metrics"]
+	const gauge = "barid_fts_pending_contents"
+	waitMetric(t, maddr, gauge, 0)
+	c := s.Dial()
+	c.Login("alice", "pw")
+	for i, subj := range []string{"first", "second"} {
+		msg := testkit.Message(subj)
+		c.Send(fmt.Sprintf("a%d APPEND INBOX {%d+}\r\n%s\r\n", i, len(msg), msg))
+		if l := c.Until(fmt.Sprintf("a%d", i)); !strings.HasPrefix(l[len(l)-1], fmt.Sprintf("a%d OK", i)) {
+			t.Fatalf("APPEND: %q", l)
+		}
+	}
+	c.ExpectOK("o", "LOGOUT")
+	waitMetric(t, maddr, gauge, 2)
+
+	ix := fts.New(s.Store().(fts.Store), s.App.Data().Blobs, nil)
+	n, err := ix.CatchUp(context.Background(), 0, nil)
+	if err != nil || n != 2 {
+		t.Fatalf("CatchUp indexed %d, %v; want 2", n, err)
+	}
+	waitMetric(t, maddr, gauge, 0)
 }

@@ -26,6 +26,7 @@ type lmtpOpts struct {
 	limit    int // stop after this many messages (0: -duration only)
 	settle   time.Duration
 	srv      serverProc
+	drain    drainer
 	// ddDir, when set, is a folder on the servers' disk where dd
 	// measures the durable write bandwidth just before the run
 	// (ddProbe); ddCount is how many 1 MiB blocks it writes.
@@ -59,6 +60,7 @@ func runLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.settle, "settle", 30*time.Second, "first wait up to this long for the server to be quiet "+
 		"(under 3 % of a CPU for 0.5 s; needs -server-pid), so that background work left by an earlier run is not counted in this one")
 	o.srv.register(fs)
+	o.drain.register(fs)
 	if st := parseFlags(fs, args); st >= 0 {
 		return st
 	}
@@ -75,12 +77,8 @@ func runLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "dd oflag=dsync bs=1M count=%d in %s: %.1f MB/s\n", dd.Count, o.ddDir, dd.MBPerSec)
 	}
-	if waited, quiet := o.srv.settle(ctx, o.settle); !quiet {
-		fmt.Fprintf(stderr, "bench %s: the server was still busy after %v; measuring anyway\n", "lmtp", waited.Round(time.Millisecond))
-	}
-	snap := o.srv.snap()
-	res, err := o.run(ctx)
-	rec := Record{Time: time.Now().UTC(), Server: o.server, Scenario: "lmtp", LMTP: res, Env: envSince(snap)}
+	res, env, err := o.measured(ctx, "lmtp", stderr)
+	rec := Record{Time: time.Now().UTC(), Server: o.server, Scenario: "lmtp", LMTP: res, Env: env}
 	errs := 0
 	if err != nil {
 		rec.Error = err.Error()
@@ -90,6 +88,9 @@ func runLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s lmtp concurrency=%d size=%d: %d deliveries in %.1fs: %.1f/s, %.2f MB/s, %d errors; latency p50 %.2f ms p99 %.2f ms max %.1f ms\n",
 			o.server, res.Concurrency, res.Size, res.Delivered, res.Seconds, res.PerSec, res.MBPerSec, res.Errors,
 			res.Latency.P50Ms, res.Latency.P99Ms, res.Latency.MaxMs)
+		if d := res.DrainUsPerMsg(); d >= 0 {
+			fmt.Fprintf(stdout, "  then %.0f µs of server CPU per delivery draining %s (%.0f in %.1f s)\n", d, res.Drain.Gauge, res.Drain.After.Backlog, res.Drain.After.Seconds)
+		}
 		if dd != nil && dd.MBPerSec > 0 {
 			fmt.Fprintf(stdout, "  %.0f%% of dd's durable write bandwidth\n", 100*res.MBPerSec/dd.MBPerSec)
 		}
@@ -98,6 +99,35 @@ func runLMTP(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return finish(stderr, o.json, rec, errs)
+}
+
+// measured is one measured run between the waits that keep runs apart:
+// first for the backlog earlier runs left (-drain-metrics) and for the
+// server to be quiet (-settle); then, after the run, for the run's own
+// backlog, whose server CPU goes in the result (LMTPResult.Drain). env
+// covers the run alone.
+func (o *lmtpOpts) measured(ctx context.Context, scen string, stderr io.Writer) (*LMTPResult, *Env, error) {
+	var drain *DrainResult
+	if o.drain.enabled() {
+		drain = &DrainResult{Gauge: o.drain.gauge, TimeoutSeconds: o.drain.timeout.Seconds()}
+		drain.Before = o.drain.wait(ctx, &o.srv)
+		o.drain.report(stderr, scen, "before", drain.Before)
+	}
+	if waited, quiet := o.srv.settle(ctx, o.settle); !quiet {
+		fmt.Fprintf(stderr, "bench %s: the server was still busy after %v; measuring anyway\n", scen, waited.Round(time.Millisecond))
+	}
+	snap := o.srv.snap()
+	res, err := o.run(ctx)
+	env := envSince(snap)
+	if err != nil {
+		return res, env, err
+	}
+	if drain != nil {
+		drain.After = o.drain.wait(ctx, &o.srv)
+		o.drain.report(stderr, scen, "after", drain.After)
+		res.Drain = drain
+	}
+	return res, env, nil
 }
 
 // run keeps -concurrency LMTP sessions (RFC 2033) busy for -duration and

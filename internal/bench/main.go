@@ -24,6 +24,7 @@ Scenarios:
   pop3      POP3 RETR throughput, and server memory per logged-in POP3 session
   submission  sending a large message through submission: BURL vs DATA
   latency   one-at-a-time LOGIN, APPEND and UID FETCH latency through client libraries (imaplib, Go)
+  drain     wait until a server's background backlog (a gauge on its metrics endpoint) is empty
   report    render a results file as Markdown (docs/benchmarks.md)
   pwhash    print an argon2id hash of the password on stdin (for Dovecot's passwd-file)
 
@@ -49,6 +50,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"pop3":     runPOP3,
 		"latency":  runLatency,
 		"report":   runReport,
+		"drain":    runDrain,
 		"pwhash":   runPwhash,
 	}[args[0]]
 	switch {

@@ -23,6 +23,8 @@ type reportOpts struct {
 	missing string
 	charts  string
 	command string
+	note    string
+	splice  bool
 }
 
 func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -36,6 +38,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&o.missing, "missing", "not available", "cell text where the candidate has no result")
 	fs.StringVar(&o.charts, "charts", "", "comma-separated chart files (relative to the output) to embed")
 	fs.StringVar(&o.command, "command", "", "the command line that produced the results")
+	fs.StringVar(&o.note, "note", "", "a caveat printed in bold at the top (e.g. that the machine was loaded and the settings short)")
+	fs.BoolVar(&o.splice, "splice", false, "replace only the part of -out between the lines "+spliceBegin+" and "+spliceEnd+
+		", one heading level down, keeping the hand-written rest; a missing -out file is created with the markers")
 	if st := parseFlags(fs, args); st >= 0 {
 		return st
 	}
@@ -65,11 +70,27 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	var buf bytes.Buffer
 	o.render(&buf, recs, meta)
+	out := buf.Bytes()
+	if o.splice {
+		if o.out == "-" {
+			fmt.Fprintln(stderr, "bench report: -splice needs an -out file")
+			return 2
+		}
+		old, err := os.ReadFile(o.out)
+		if err != nil && !os.IsNotExist(err) {
+			fmt.Fprintf(stderr, "bench report: %v\n", err)
+			return 1
+		}
+		if out, err = splice(old, out); err != nil {
+			fmt.Fprintf(stderr, "bench report: %s: %v\n", o.out, err)
+			return 1
+		}
+	}
 	if o.out == "-" {
-		stdout.Write(buf.Bytes())
+		stdout.Write(out)
 		return 0
 	}
-	if err := os.WriteFile(o.out, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(o.out, out, 0o644); err != nil {
 		fmt.Fprintf(stderr, "bench report: %v\n", err)
 		return 1
 	}
@@ -156,9 +177,14 @@ func (m md) header(cells ...string) {
 func (o *reportOpts) render(w io.Writer, recs []Record, meta [][2]string) {
 	m := md{w}
 	B, C := o.base, o.cand
-	m.p("# Benchmarks: %s and %s", C, B)
+	if o.splice {
+		m.p("# Latest run: %s and %s", C, B) // under the page's own title
+	} else {
+		m.p("# Benchmarks: %s and %s", C, B)
+	}
 	m.p("")
-	m.p("Generated %s by `scripts/bench-vs-dovecot` with the `barid bench` load tool (internal/bench).", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	m.p("Generated %s by `scripts/bench-vs-dovecot` with the `barid bench` load tool (internal/bench)%s.",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), recordSpan(recs))
 	if o.command != "" {
 		m.p("Reproduce with:")
 		m.p("")
@@ -172,6 +198,10 @@ func (o *reportOpts) render(w io.Writer, recs []Record, meta [][2]string) {
 		"The load tool runs on the same machine as the servers; the last section shows, per run, how the CPU was "+
 		"shared between server, load tool and any other process.", C, B, C, C, C)
 	m.p("")
+	if o.note != "" {
+		m.p("**%s**", o.note)
+		m.p("")
+	}
 
 	if share, n := otherShare(recs); n > 0 && share > 0.15 {
 		m.p("**Warning: other processes took %.0f%% of the machine's CPU on average during these runs** (see the last "+
@@ -740,13 +770,13 @@ func (o *reportOpts) lmtp(m md, recs []Record) {
 	m.p("Deliveries per second counting only recipients that got 250 after DATA.")
 	if withDD {
 		m.p("*dd MB/s* is `dd if=/dev/zero of=FILE bs=1M count=N oflag=dsync` on the disk that holds both servers' " +
-			"data, run just before that row's runs: the durable write bandwidth of one writer that waits for each " +
-			"1 MiB to be on stable storage. *of dd* is the server's message bytes per second over that figure.")
+			"data, run just before each server's run: the durable write bandwidth of one writer that waits for each " +
+			"1 MiB to be on stable storage. *of its dd* is the server's message bytes per second over the figure measured just before it.")
 	}
 	m.p("")
 	cols := []string{"Concurrency", "Size", "per s " + B, "per s " + C, C + "/" + B, "p99 ms " + B, "p99 ms " + C, "errors " + B, "errors " + C}
 	if withDD {
-		cols = append(cols, "MB/s "+B, "MB/s "+C, "dd MB/s", B+" of dd", C+" of dd")
+		cols = append(cols, "MB/s "+B, "MB/s "+C, "dd MB/s before "+B, "dd MB/s before "+C, B+" of its dd", C+" of its dd")
 	}
 	m.header(cols...)
 	for _, k := range keys {
@@ -775,14 +805,28 @@ func (o *reportOpts) lmtp(m md, recs []Record) {
 					return fmt.Sprintf("%.0f%%", 100*r.LMTP.MBPerSec/r.LMTP.DD.MBPerSec)
 				})
 			}
-			ddCell := dd(c)
-			if ddCell == "–" {
-				ddCell = dd(b)
-			}
 			row = append(row, o.cell(b, func(r *Record) string { return f1(r.LMTP.MBPerSec) }),
-				o.cell(c, func(r *Record) string { return f1(r.LMTP.MBPerSec) }), ddCell, of(b), of(c))
+				o.cell(c, func(r *Record) string { return f1(r.LMTP.MBPerSec) }), dd(b), dd(c), of(b), of(c))
 		}
 		m.row(row...)
+	}
+	m.p("")
+	// The runs that waited for the server's backlog afterwards: what
+	// the deliveries cost in all.
+	for _, k := range keys {
+		for _, s := range []string{B, C} {
+			r := pick(recs, s, "lmtp", func(r Record) bool { return r.LMTP != nil && r.LMTP.Concurrency == k.conc && r.LMTP.Size == k.size })
+			if !ok(r) || r.LMTP.Drain == nil || r.Env == nil || r.Env.ServerCPU < 0 || r.LMTP.Delivered == 0 {
+				continue
+			}
+			d := r.LMTP.Drain
+			line := fmt.Sprintf("- %s, %d clients, %d bytes: server CPU %.0f µs per delivery during the run, then %.0f µs draining %s (%g in %.0f s)",
+				s, k.conc, k.size, 1e6*r.Env.ServerCPU/float64(r.LMTP.Delivered), r.LMTP.DrainUsPerMsg(), d.Gauge, d.After.Backlog, d.After.Seconds)
+			if !d.After.Drained {
+				line += fmt.Sprintf(", **not drained: %g left at -drain-timeout %.0f s**", d.After.Left, d.TimeoutSeconds)
+			}
+			m.p("%s.", line)
+		}
 	}
 	m.p("")
 }
@@ -920,6 +964,9 @@ func describe(r Record) string {
 		return fmt.Sprintf("pop3 %d clients, pipeline %d", r.POP3.Clients, max(r.POP3.Pipeline, 1))
 	case r.Latency != nil:
 		return describeLatency(r)
+	case r.Drain != nil:
+		d := r.Drain
+		return fmt.Sprintf("drain after %s (%s %g → %g)", d.Label, d.Gauge, d.After.Backlog, d.After.Left)
 	}
 	return r.Scenario
 }
@@ -981,4 +1028,29 @@ func otherShare(recs []Record) (float64, int) {
 		return 0, 0
 	}
 	return sum / float64(n), n
+}
+
+// recordSpan says when the runs of recs ended, first and last: "from
+// the runs of 2026-12-07 13:31-13:46 UTC".
+func recordSpan(recs []Record) string {
+	var first, last time.Time
+	for _, r := range recs {
+		if r.Time.IsZero() {
+			continue
+		}
+		if first.IsZero() || r.Time.Before(first) {
+			first = r.Time
+		}
+		if r.Time.After(last) {
+			last = r.Time
+		}
+	}
+	if first.IsZero() {
+		return ""
+	}
+	first, last = first.UTC(), last.UTC()
+	if first.Format("2006-01-02") == last.Format("2006-01-02") {
+		return fmt.Sprintf(" from the runs of %s–%s UTC", first.Format("2006-01-02 15:04"), last.Format("15:04"))
+	}
+	return fmt.Sprintf(" from the runs of %s – %s UTC", first.Format("2006-01-02 15:04"), last.Format("2006-01-02 15:04"))
 }

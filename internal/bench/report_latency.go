@@ -1,6 +1,10 @@
 package bench
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+	"strings"
+)
 
 // latency renders the latency scenario: per client library and
 // operation, the median and p99 of each server side by side.
@@ -49,6 +53,7 @@ func (o *reportOpts) latency(m md, recs []Record) {
 		}
 	}
 	m.p("")
+	o.latencyChart(m, b, c, order)
 	for _, r := range []*Record{b, c} {
 		if r == nil || r.Latency == nil {
 			continue
@@ -110,3 +115,52 @@ func latencyOpOf(r *Record, client, op string) *LatencyOp {
 func describeLatency(r Record) string {
 	return fmt.Sprintf("latency %d rounds, %d clients", r.Latency.Rounds, len(r.Latency.Clients))
 }
+
+// latChartWidth is the longest bar of the latency chart, in characters.
+const latChartWidth = 50
+
+// latencyChart draws, per operation, the p50 of every client library
+// on both servers as a text bar chart (one scale per operation, so the
+// bars of one chart compare; a bar of at least one character shows
+// that a figure exists).
+func (o *reportOpts) latencyChart(m md, b, c *Record, order []string) {
+	type bar struct {
+		client, server string
+		v              float64
+	}
+	for _, op := range latencyOps {
+		var bars []bar
+		top := 0.0
+		for _, cl := range order {
+			for _, r := range []*Record{b, c} {
+				x := latencyOpOf(r, cl, op)
+				if x == nil {
+					continue
+				}
+				bars = append(bars, bar{cl, r.Server, x.P50Ms})
+				top = max(top, x.P50Ms)
+			}
+		}
+		if len(bars) == 0 || top <= 0 {
+			continue
+		}
+		unit := top / latChartWidth
+		m.p("%s p50 by client library, ms (one `#` per %s ms):", op, trimFloat(unit))
+		m.p("")
+		m.p("```")
+		wc, ws, wv := 0, 0, 0
+		for _, x := range bars {
+			wc, ws, wv = max(wc, len(x.client)), max(ws, len(x.server)), max(wv, len(f2(x.v)))
+		}
+		for _, x := range bars {
+			n := max(1, int(math.Round(x.v/unit)))
+			m.p("%-*s  %-*s  %*s  %s", wc, x.client, ws, x.server, wv, f2(x.v), strings.Repeat("#", n))
+		}
+		m.p("```")
+		m.p("")
+	}
+}
+
+// trimFloat prints a scale with three significant digits (%g drops
+// trailing zeros itself).
+func trimFloat(v float64) string { return fmt.Sprintf("%.3g", v) }

@@ -46,8 +46,9 @@ func sieveConcs(recs []Record) []int {
 	return out
 }
 
-// sieveRatio is the median rate with the script over the median rate
-// without it.
+// sieveRatio is issue #17's figure: LMTP throughput with the 50-rule
+// script active over throughput without it, each the median rate over
+// the rounds (the rates the sieve table shows).
 func sieveRatio(recs []Record, server string, conc int) (float64, bool) {
 	with, ok1 := sieveMedian(sieveRuns(recs, server, conc, true), func(s *SieveResult) float64 { return s.LMTP.PerSec })
 	without, ok2 := sieveMedian(sieveRuns(recs, server, conc, false), func(s *SieveResult) float64 { return s.LMTP.PerSec })
@@ -57,8 +58,35 @@ func sieveRatio(recs []Record, server string, conc int) (float64, bool) {
 	return with / without, true
 }
 
-// sieveGoals adds issue #17's goal to the goals table: with the 50-rule
-// script active, delivery is less than 10 % slower than without.
+// sieveRoundRatios pairs the runs with and without the script round by
+// round (the k-th of each, in the order they ran; the script runs
+// alternate with and without) and returns each round's rate ratio.
+func sieveRoundRatios(recs []Record, server string, conc int) []float64 {
+	with, without := sieveRuns(recs, server, conc, true), sieveRuns(recs, server, conc, false)
+	var out []float64
+	for i := range min(len(with), len(without)) {
+		if w := without[i].Sieve.LMTP.PerSec; w > 0 {
+			out = append(out, with[i].Sieve.LMTP.PerSec/w)
+		}
+	}
+	return out
+}
+
+// sieveGoal is the goal as issue #17 words it: "LMTP throughput with a
+// 50-rule script active, next to no script (goal: less than 10%
+// slower)": throughput with the script at least 0.90 of throughput
+// without.
+const sieveGoal = 0.90
+
+func ratiosText(v []float64) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = f2(x)
+	}
+	return strings.Join(parts, " / ")
+}
+
+// sieveGoals adds issue #17's goal to the goals table.
 func (o *reportOpts) sieveGoals(m md, recs []Record) {
 	B, C := o.base, o.cand
 	for _, conc := range sieveConcs(recs) {
@@ -70,13 +98,18 @@ func (o *reportOpts) sieveGoals(m md, recs []Record) {
 				}
 				return "–"
 			}
-			return fmt.Sprintf("%.2f× the rate without", r)
+			s := fmt.Sprintf("throughput with ÷ without %.2f (%s)", r, slowerText(r))
+			if rr := sieveRoundRatios(recs, server, conc); len(rr) > 1 {
+				s += fmt.Sprintf("; per round %s", ratiosText(rr))
+			}
+			return s
 		}
 		met := "–"
 		if r, ok := sieveRatio(recs, C, conc); ok {
-			met = yesNo(r > 0.90)
+			met = yesNo(r >= sieveGoal)
 		}
-		m.row(fmt.Sprintf("LMTP with a 50-rule Sieve script, %d clients", conc), "< 10 % slower than no script", cell(B), cell(C), met)
+		m.row(fmt.Sprintf("LMTP with a 50-rule Sieve script, %d clients", conc),
+			"throughput less than 10 % below no script (with ÷ without ≥ 0.90, median rates)", cell(B), cell(C), met)
 	}
 }
 
@@ -106,8 +139,14 @@ func (o *reportOpts) sieve(m md, recs []Record) {
 		"process tree's CPU time per delivery. With several rounds each cell is the median.",
 		size, users, C, B, users)
 	m.p("")
+	m.p("*server CPU µs/msg* is the server's CPU during the run per delivery; where the run waited for the server's "+
+		"background backlog afterwards (`-drain-metrics`: barid's full-text indexer, `%s`), *+ drain* adds the CPU of that wait, "+
+		"so that each run pays for the indexing of its own messages and none for an earlier run's. Before each run the tool "+
+		"also waits for what earlier runs left (not charged).", DefaultDrainGauge)
+	m.p("")
 	m.header("Clients", "Script", "per s "+B, "per s "+C, C+"/"+B, "rate ÷ no script "+B, "rate ÷ no script "+C,
-		"server CPU µs/msg "+B, "server CPU µs/msg "+C, "p99 ms "+B, "p99 ms "+C, "placement "+B, "placement "+C, "errors "+B, "errors "+C, "rounds")
+		"server CPU µs/msg "+B, "server CPU µs/msg "+C, "+ drain µs/msg "+B, "+ drain µs/msg "+C,
+		"p99 ms "+B, "p99 ms "+C, "placement "+B, "placement "+C, "errors "+B, "errors "+C, "rounds")
 	for _, conc := range concs {
 		for _, script := range []bool{false, true} {
 			b, c := sieveRuns(recs, B, conc, script), sieveRuns(recs, C, conc, script)
@@ -183,12 +222,34 @@ func (o *reportOpts) sieve(m md, recs []Record) {
 				med(b, rate, f1), med(c, rate, f1), ratio, rel(B), rel(C),
 				med(b, func(s *SieveResult) float64 { return s.ServerUsPerMsg }, f0),
 				med(c, func(s *SieveResult) float64 { return s.ServerUsPerMsg }, f0),
+				drainCell(b), drainCell(c),
 				med(b, func(s *SieveResult) float64 { return s.LMTP.Latency.P99Ms }, f2),
 				med(c, func(s *SieveResult) float64 { return s.LMTP.Latency.P99Ms }, f2),
 				place(b), place(c), errs(b), errs(c), strconv.Itoa(max(len(b), len(c))))
 		}
 	}
 	m.p("")
+	for _, s := range []string{B, C} {
+		for _, conc := range concs {
+			if rr := sieveRoundRatios(recs, s, conc); len(rr) > 1 {
+				m.p("- %s, %d clients: rate with the script ÷ without, round by round: %s (median %.2f; the table divides the median rates).",
+					s, conc, ratiosText(rr), median(rr))
+			}
+		}
+	}
+	for _, s := range []string{B, C} {
+		for _, conc := range concs {
+			for _, script := range []bool{false, true} {
+				for i, r := range sieveRuns(recs, s, conc, script) {
+					if d := r.Sieve.LMTP.Drain; d != nil && (!d.After.Drained || !d.Before.Drained) {
+						m.p("- **%s, %d clients, script %v, round %d: the backlog did not drain** (before the run: %g left after %.0f s; "+
+							"after it: %g left after %.0f s; -drain-timeout %.0f s%s).", s, conc, script, i+1, d.Before.Left, d.Before.Seconds,
+							d.After.Left, d.After.Seconds, d.TimeoutSeconds, drainErr(d))
+					}
+				}
+			}
+		}
+	}
 	// What the script did, from the last checked run of each server.
 	for _, s := range []string{B, C} {
 		for _, conc := range slices.Backward(concs) {
@@ -202,4 +263,39 @@ func (o *reportOpts) sieve(m md, recs []Record) {
 		}
 	}
 	m.p("")
+}
+
+// drainCell is the median drain CPU per delivery of runs, with the
+// median backlog and wait: "420 (27,000 in 31 s)"; "–" where no run
+// waited.
+func drainCell(runs []*Record) string {
+	var us, backlog, secs []float64
+	for _, r := range runs {
+		if d := r.Sieve.LMTP.DrainUsPerMsg(); d >= 0 {
+			us = append(us, d)
+			backlog = append(backlog, r.Sieve.LMTP.Drain.After.Backlog)
+			secs = append(secs, r.Sieve.LMTP.Drain.After.Seconds)
+		}
+	}
+	if len(us) == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f (%.0f in %.0f s)", median(us), median(backlog), median(secs))
+}
+
+func drainErr(d *DrainResult) string {
+	for _, e := range []string{d.Before.Error, d.After.Error} {
+		if e != "" {
+			return "; " + e
+		}
+	}
+	return ""
+}
+
+// slowerText says how much lower (or higher) a rate ratio r is than 1.
+func slowerText(r float64) string {
+	if r > 1 {
+		return fmt.Sprintf("%.0f %% faster", 100*(r-1))
+	}
+	return fmt.Sprintf("%.0f %% slower", 100*(1-r))
 }

@@ -30,6 +30,9 @@ type Record struct {
 	Sieve      *SieveResult      `json:"sieve,omitempty"`
 	Submission *SubmissionResult `json:"submission,omitempty"`
 	Latency    *LatencyResult    `json:"latency,omitempty"`
+	// Drain is the drain scenario: a wait for the server's backlog
+	// between scenarios (After only).
+	Drain *DrainResult `json:"drain,omitempty"`
 }
 
 // OpStat summarizes one kind of operation.
@@ -175,6 +178,19 @@ type LMTPResult struct {
 	// before this run (lmtp -dd), the physical limit a delivery of
 	// large messages is compared with.
 	DD *DDResult `json:"dd,omitempty"`
+	// Drain is the wait for the server's background backlog before and
+	// after the run (-drain-metrics): After.ServerCPU is this run's
+	// deferred work (barid's full-text indexing of what it delivered).
+	Drain *DrainResult `json:"drain,omitempty"`
+}
+
+// DrainUsPerMsg is the server CPU of the drain after the run per
+// delivery, in µs; -1 when unknown.
+func (r *LMTPResult) DrainUsPerMsg() float64 {
+	if r.Drain == nil || r.Drain.After.ServerCPU < 0 || r.Delivered == 0 {
+		return -1
+	}
+	return 1e6 * r.Drain.After.ServerCPU / float64(r.Delivered)
 }
 
 // DDResult is one "dd if=/dev/zero of=FILE bs=1M count=N oflag=dsync":

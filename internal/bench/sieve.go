@@ -144,6 +144,7 @@ func runSieve(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.DurationVar(&o.settle, "settle", 30*time.Second, "first wait up to this long for the server to be quiet "+
 		"(under 3 % of a CPU for 0.5 s; needs -server-pid), so that background work left by an earlier run is not counted in this one")
 	o.srv.register(fs)
+	o.drain.register(fs)
 	if st := parseFlags(fs, args); st >= 0 {
 		return st
 	}
@@ -176,12 +177,7 @@ func runSieve(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 1
 		}
 	}
-	if waited, quiet := o.srv.settle(ctx, o.settle); !quiet {
-		fmt.Fprintf(stderr, "bench %s: the server was still busy after %v; measuring anyway\n", "sieve", waited.Round(time.Millisecond))
-	}
-	snap := o.srv.snap()
-	res, err := o.run(ctx)
-	env := envSince(snap)
+	res, env, err := o.measured(ctx, "sieve", stderr)
 	rec := Record{Time: time.Now().UTC(), Server: o.server, Scenario: "sieve", Env: env}
 	if err != nil {
 		rec.Error = err.Error()
@@ -228,6 +224,9 @@ func runSieve(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		o.server, script, res.Concurrency, res.Size, res.Delivered, res.Seconds, res.PerSec, res.Errors, res.Latency.P50Ms, res.Latency.P99Ms)
 	if sr.ServerUsPerMsg >= 0 {
 		fmt.Fprintf(stdout, "; server CPU %.0f µs/delivery", sr.ServerUsPerMsg)
+		if d := res.DrainUsPerMsg(); d >= 0 {
+			fmt.Fprintf(stdout, " + %.0f µs draining %s after the run (%.0f in %.1f s)", d, res.Drain.Gauge, res.Drain.After.Backlog, res.Drain.After.Seconds)
+		}
 	}
 	fmt.Fprintln(stdout)
 	if c := sr.Check; c != nil {

@@ -57,6 +57,11 @@ type TextIndexer interface {
 	PurgeTextIndex(ctx context.Context) (int, error)
 	// TextIndexStatus reports the index's size and lag.
 	TextIndexStatus(ctx context.Context) (TextIndexStatus, error)
+	// TextIndexLag is TextIndexStatus's Pending alone: how many contents
+	// wait for the index. Cheap enough to poll (the metrics endpoint's
+	// barid_fts_pending_contents, which benchmarks wait on), where
+	// TextIndexStatus may read the whole index to size it.
+	TextIndexLag(ctx context.Context) (int64, error)
 }
 
 // TextVocabBuilder is a TextIndexer that keeps a vocabulary of its

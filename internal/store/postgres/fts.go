@@ -253,3 +253,10 @@ func (s *Store) TextIndexStatus(ctx context.Context) (store.TextIndexStatus, err
 		Scan(&st.Indexed, &st.Pending, &st.Orphans, &st.Bytes)
 	return st, err
 }
+
+// TextIndexLag implements store.TextIndexer.
+func (s *Store) TextIndexLag(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.queryRow(ctx, `SELECT count(*) FROM fts_pending`).Scan(&n)
+	return n, err
+}

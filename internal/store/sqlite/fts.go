@@ -339,3 +339,13 @@ func (s *Store) TextIndexStatus(ctx context.Context) (store.TextIndexStatus, err
 	})
 	return st, err
 }
+
+// TextIndexLag implements store.TextIndexer: a count of the pending list
+// alone, without TextIndexStatus's walk over the FTS5 segments.
+func (s *Store) TextIndexLag(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.read(ctx, func(r *reader) error {
+		return r.c.conn.QueryRowContext(r.ctx, `SELECT count(*) FROM fts_pending`).Scan(&n)
+	})
+	return n, err
+}

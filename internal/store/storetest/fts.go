@@ -31,6 +31,22 @@ func testTextIndex(t *testing.T, open func(t *testing.T) store.Store) {
 		noErr(t, err)
 		return got
 	}
+	// status is TextIndexStatus, checked against TextIndexLag, which
+	// must count the same pending contents.
+	status := func() (store.TextIndexStatus, error) {
+		t.Helper()
+		st, err := ti.TextIndexStatus(ctx)
+		noErr(t, err)
+		lag, err := ti.TextIndexLag(ctx)
+		noErr(t, err)
+		if lag != st.Pending {
+			t.Fatalf("TextIndexLag %d, TextIndexStatus says %d pending", lag, st.Pending)
+		}
+		return st, nil
+	}
+	if lag, err := ti.TextIndexLag(ctx); err != nil || lag != 3 {
+		t.Fatalf("TextIndexLag after three deliveries = %d, %v; want 3", lag, err)
+	}
 	want := func(what string, got []store.UID, want ...store.UID) {
 		t.Helper()
 		if !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) {
@@ -109,7 +125,7 @@ func testTextIndex(t *testing.T, open func(t *testing.T) store.Store) {
 	if _, _, err := ti.TextLookup(ctx, in.ID, "hi", false); err != store.ErrNoTrigram {
 		t.Fatalf("TextLookup of a two-character needle: err %v, want ErrNoTrigram", err)
 	}
-	st, err := ti.TextIndexStatus(ctx)
+	st, err := status()
 	noErr(t, err)
 	if st.Indexed != 3 || st.Pending != 0 || st.Bytes <= 0 {
 		t.Fatalf("status %+v, want 3 indexed, none pending, some bytes", st)
@@ -167,7 +183,7 @@ func testTextIndex(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	lookup(other.ID, "ello", true, res.DstUIDs, nil)
 	expunge(other.ID, res.DstUIDs[0])
-	st, err = ti.TextIndexStatus(ctx)
+	st, err = status()
 	noErr(t, err)
 	if st.Orphans != 1 {
 		t.Fatalf("status %+v, want 1 orphan", st)
@@ -177,7 +193,7 @@ func testTextIndex(t *testing.T, open func(t *testing.T) store.Store) {
 	if n != 1 {
 		t.Fatalf("purged %d entries, want 1", n)
 	}
-	st, err = ti.TextIndexStatus(ctx)
+	st, err = status()
 	noErr(t, err)
 	if st.Indexed != 2 || st.Orphans != 0 || st.Pending != 1 {
 		t.Fatalf("status %+v, want 2 indexed, 1 pending, no orphans", st)
@@ -189,7 +205,7 @@ func testTextIndex(t *testing.T, open func(t *testing.T) store.Store) {
 	noErr(t, err)
 	want("pending after expunging the pending message", pendingUIDs(pend))
 	noErr(t, ti.IndexText(ctx, []store.TextDoc{{BlobID: msg(4).BlobID, Body: "late"}}))
-	st, err = ti.TextIndexStatus(ctx)
+	st, err = status()
 	noErr(t, err)
 	if st.Indexed != 2 {
 		t.Fatalf("status %+v after a late IndexText, want 2 indexed", st)

@@ -72,6 +72,10 @@ func (s *Store) fetchRecs(ctx context.Context, mailboxID int64, uids []store.UID
 		tx = s.bulkTx
 	}
 	base := mailboxID << 32
+	// One record, refilled for each row: fn must not keep it (as with
+	// fetchCached), and a FETCH 1:* of 100,000 then allocates no
+	// store.Message per row.
+	var m store.Message
 	return tx(ctx, func(r *reader) error {
 		return segments(uids, func(run []store.UID) error {
 			k := 0
@@ -87,7 +91,7 @@ func (s *Store) fetchRecs(ctx context.Context, mailboxID int64, uids []store.UID
 				if run[k] != u {
 					return nil
 				}
-				m := &store.Message{MailboxID: mailboxID, UID: u}
+				m = store.Message{MailboxID: mailboxID, UID: u}
 				switch fields {
 				case store.FieldEnvelope:
 					m.Envelope = rawBytes(v[1])
@@ -96,7 +100,7 @@ func (s *Store) fetchRecs(ctx context.Context, mailboxID int64, uids []store.UID
 				default:
 					m.Envelope, m.Structure = rawBytes(v[1]), rawBytes(v[2])
 				}
-				return fn(m)
+				return fn(&m)
 			})
 		})
 	})

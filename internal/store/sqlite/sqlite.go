@@ -274,6 +274,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		s.wconn.Close()
 		s.wdb.Close()
+		s.wal.close()
 		return nil, fmt.Errorf("open %s: %w", abs, err)
 	}
 
@@ -283,6 +284,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		s.wconn.Close()
 		s.wdb.Close()
+		s.wal.close()
 		return nil, err
 	}
 	s.rdb.SetMaxOpenConns(opts.Readers + opts.BulkReaders)
@@ -309,6 +311,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			s.rdb.Close()
 			s.wconn.Close()
 			s.wdb.Close()
+			s.wal.close()
 			return nil, fmt.Errorf("open %s: %w", abs, err)
 		}
 		rc := &rconn{conn: c, stmts: map[string]*sql.Stmt{}, pool: s.rpool}
@@ -325,6 +328,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.rdb.Close()
 		s.wconn.Close()
 		s.wdb.Close()
+		s.wal.close()
 		return nil, fmt.Errorf("open %s: %w", abs, err)
 	}
 	if opts.WALSyncer {

@@ -48,16 +48,44 @@ type walWatch struct {
 	f  *os.File
 	// buf holds one header read.
 	buf [walHdrSize]byte
+	// key and refs: its entry in walWatches.
+	key  string
+	refs int
 }
+
+// walWatches shares one open -shm file per path among the stores of this
+// process, and closes it only when the last of them closes. This is
+// process-wide state on purpose, as SQLite's own unix VFS keeps one
+// per file: POSIX record locks belong to the process, and closing any
+// descriptor of a file drops every lock the process holds on it, so a
+// descriptor closed while another store (or SQLite connection) of the
+// process still uses the -shm would silently release SQLite's locks
+// there (its read marks, and the lock that tells other processes the
+// file is in use).
+var walWatches = struct {
+	sync.Mutex
+	m map[string]*walWatch
+}{m: map[string]*walWatch{}}
 
 // openWALWatch opens path's -shm file for reading, or returns nil when
 // there is none (not in WAL mode): callers then always read SQLite.
+// Each call must be matched by one close, after the store's SQLite
+// connections are closed.
 func openWALWatch(path string) *walWatch {
-	f, err := os.Open(path + "-shm")
+	key := path + "-shm"
+	walWatches.Lock()
+	defer walWatches.Unlock()
+	if w := walWatches.m[key]; w != nil {
+		w.refs++
+		return w
+	}
+	f, err := os.Open(key)
 	if err != nil {
 		return nil
 	}
-	return &walWatch{f: f}
+	w := &walWatch{f: f, key: key, refs: 1}
+	walWatches.m[key] = w
+	return w
 }
 
 // stamp reads the current header. A nil watch, a short read, copies that
@@ -88,10 +116,18 @@ func (w *walWatch) stamp() walStamp {
 // between.
 func (s walStamp) same(t walStamp) bool { return s.ok && t.ok && s.hdr == t.hdr }
 
+// close releases one openWALWatch; the last closes the file.
 func (w *walWatch) close() {
-	if w != nil {
-		w.f.Close()
+	if w == nil {
+		return
 	}
+	walWatches.Lock()
+	defer walWatches.Unlock()
+	if w.refs--; w.refs > 0 {
+		return
+	}
+	delete(walWatches.m, w.key)
+	w.f.Close()
 }
 
 // mboxCache keeps mailbox rows by account and name (Store.Mailbox), each

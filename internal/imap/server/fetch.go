@@ -542,10 +542,18 @@ func sectionString(sec imap.Section) string {
 // fetchChunk is how many records one store call loads: small when
 // records carry headers and structures, large when they are only flags
 // (a FETCH 1:* (FLAGS) of 100k messages then takes 25 store calls).
+// Records without headers or bytes (ENVELOPE, BODYSTRUCTURE, sizes and
+// dates: about a KiB each) come fetchChunkRecs at a time: each store
+// call begins its own read transactions, and at 256 a FETCH 1:*
+// ENVELOPE of 100,000 messages made 391 calls, a seventh of its CPU.
 const (
 	fetchChunk      = 256
+	fetchChunkRecs  = 1024
 	fetchChunkFlags = 4096
 )
+
+// recordFields are the fields of a chunk of fetchChunkRecs.
+const recordFields = store.FieldFlags | store.FieldSize | store.FieldBasics | store.FieldEnvelope | store.FieldStructure
 
 // runFetch loads records chunk by chunk (never writing to the socket
 // inside a store call) and writes one FETCH response per message. It
@@ -625,6 +633,8 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 	step := fetchChunk
 	if flagsOnly {
 		step = fetchChunkFlags
+	} else if !req.bytes && req.fields&^recordFields == 0 {
+		step = fetchChunkRecs
 	}
 	flush := func() error {
 		if len(uids) > step && c.bw.Buffered() > 0 {
@@ -716,7 +726,7 @@ func (bp *bufPool[T]) get() []T {
 }
 
 func (bp *bufPool[T]) put(b []T) {
-	if bp == nil || cap(b) == 0 || cap(b) > fetchChunk {
+	if bp == nil || cap(b) == 0 || cap(b) > fetchChunkRecs {
 		return
 	}
 	clear(b[:cap(b)])

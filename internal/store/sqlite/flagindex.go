@@ -63,6 +63,11 @@ type boxFlags struct {
 	// suspect is the database HIGHESTMODSEQ last seen differing from
 	// hms; seen again, the mailbox is dropped.
 	suspect store.ModSeq
+	// stamp is the WAL header (walstamp.go) read before the last read
+	// that found b current, when b.hms was stampHMS: while both hold,
+	// b is still current.
+	stamp    walStamp
+	stampHMS store.ModSeq
 	// lent: uids[:len] has been handed out (selectView) and must not
 	// change in place; appends past it are fine, since the borrower's
 	// slice has no capacity beyond its length. own copies it first.
@@ -274,6 +279,19 @@ func (s *Store) box(ctx context.Context, mailboxID int64) (*boxFlags, error) {
 	if x == nil || x.max <= 0 {
 		return nil, nil
 	}
+	// No commit since b was last found current (walstamp.go): it still
+	// is, and no SQLite read is needed. A FETCH 1:* of 100,000
+	// envelopes asks once per chunk, SELECT's FETCH FLAGS once.
+	st := s.wal.stamp()
+	x.mu.Lock()
+	if b := x.boxes[mailboxID]; b != nil && b.stamp.same(st) && b.hms == b.stampHMS {
+		x.clock++
+		b.used = x.clock
+		x.mu.Unlock()
+		x.hits.Add(1)
+		return b, nil
+	}
+	x.mu.Unlock()
 	var hms, uidv, msgs int64
 	err := s.read(ctx, func(r *reader) error {
 		return r.queryRow(`SELECT highestmodseq, uidvalidity, messages FROM mailboxes WHERE id = ?`, mailboxID).Scan(&hms, &uidv, &msgs)
@@ -294,6 +312,7 @@ func (s *Store) box(ctx context.Context, mailboxID int64) (*boxFlags, error) {
 			x.clock++
 			b.used = x.clock
 			b.suspect = 0
+			b.stamp, b.stampHMS = st, b.hms
 			x.mu.Unlock()
 			x.hits.Add(1)
 			return b, nil

@@ -114,21 +114,31 @@ func (s *Store) CreateMailbox(ctx context.Context, accountID int64, name, specia
 }
 
 // Mailbox looks a mailbox up by name.
+//
+// A row read since the last commit of any connection (walstamp.go) is
+// answered from memory (mboxCache): SELECT, STATUS and APPEND look
+// their mailbox up by name first, and that read was all the SQLite a
+// SELECT of a large mailbox still did.
 func (s *Store) Mailbox(ctx context.Context, accountID int64, name string) (*store.Mailbox, error) {
-	var mb *store.Mailbox
-	err := s.read(ctx, func(r *reader) error {
-		var err error
-		mb, err = scanMailbox(r.queryRow(`SELECT `+mailboxCols+` FROM mailboxes m WHERE m.account = ? AND m.name = ?`,
-			accountID, normalizeName(name)))
-		return err
-	})
-	if errNoRows(err) {
-		return nil, store.ErrNoMailbox
+	name = normalizeName(name)
+	st := s.wal.stamp()
+	mb, ok := s.mboxes.get(accountID, name, st)
+	if !ok {
+		err := s.read(ctx, func(r *reader) error {
+			var err error
+			mb, err = scanMailbox(r.queryRow(`SELECT `+mailboxCols+` FROM mailboxes m WHERE m.account = ? AND m.name = ?`,
+				accountID, name))
+			return err
+		})
+		if errNoRows(err) {
+			return nil, store.ErrNoMailbox
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.mboxes.put(accountID, name, st, mb)
 	}
-	if err == nil {
-		err = s.settle(ctx, mb.ID)
-	}
-	return mb, err
+	return mb, s.settle(ctx, mb.ID)
 }
 
 // MailboxByID looks a mailbox up by id.

@@ -607,6 +607,9 @@ func (s *Store) fetchCached(ctx context.Context, sc *recScratch, uidv uint32, ma
 // fetchRows is the general FetchMessages: one row per message, read
 // through the driver (rawQuery). The columns come in fetchQuery's order.
 func (s *Store) fetchRows(ctx context.Context, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
+	if s.useRecs(mailboxID, fields) {
+		return s.fetchRecs(ctx, mailboxID, uids, fields, fn)
+	}
 	q := fetchQuery(fields)
 	narrowSize := sizeFromFlags(fields)
 	tx := s.readTx

@@ -553,6 +553,36 @@ INSERT INTO fts_vocab_todo (tbl, after) SELECT 'fts_where', '0' WHERE EXISTS (SE
 ALTER TABLE fts_pending ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE fts_pending ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
 `,
+	// 28: msgrec, the ENVELOPE and MIME structure of each message in a
+	// narrow table keyed by mailbox << 32 | uid (msgrec.go), so that
+	// FETCH 1:* ENVELOPE or BODYSTRUCTURE of a mailbox too big for the
+	// record cache scans a few rows per page in key order instead of a
+	// wide messages row (and a rowid seek) per message. Triggers keep it
+	// in step with messages in the same transaction; the messages stored
+	// before this step are copied by backfillRecs in the background
+	// (the meta key marks the work and resumes it). Mailbox ids from
+	// 2^31 on (never seen: ids count from 1) are left out and read the
+	// slow way.
+	`
+CREATE TABLE msgrec (
+	id        INTEGER PRIMARY KEY,
+	envelope  BLOB,
+	structure BLOB
+);
+CREATE TRIGGER msgrec_insert AFTER INSERT ON messages WHEN new.mailbox < 2147483648 BEGIN
+	DELETE FROM msgrec WHERE id = (new.mailbox << 32) | new.uid;
+	INSERT INTO msgrec (id, envelope, structure) VALUES ((new.mailbox << 32) | new.uid, new.envelope, new.structure);
+END;
+CREATE TRIGGER msgrec_delete AFTER DELETE ON messages WHEN old.mailbox < 2147483648 BEGIN
+	DELETE FROM msgrec WHERE id = (old.mailbox << 32) | old.uid;
+END;
+CREATE TRIGGER msgrec_update AFTER UPDATE OF mailbox, uid, envelope, structure ON messages BEGIN
+	DELETE FROM msgrec WHERE id = (old.mailbox << 32) | old.uid AND old.mailbox < 2147483648;
+	INSERT INTO msgrec (id, envelope, structure) SELECT (new.mailbox << 32) | new.uid, new.envelope, new.structure
+		WHERE new.mailbox < 2147483648;
+END;
+INSERT INTO meta (key, value) SELECT 'msgrec_backfill_rowid', 0 WHERE EXISTS (SELECT 1 FROM messages);
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

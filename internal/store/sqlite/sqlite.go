@@ -138,6 +138,21 @@ type Store struct {
 	recs *recCache
 	// vocab: words known to be in the full-text vocabulary (ftsvocab.go).
 	vocab vocabSeen
+	// wal reads the WAL-index header (walstamp.go): no commit since a
+	// stamp means a value read after it is current. nil: always read.
+	wal *walWatch
+	// mboxes: mailbox rows by account and name, with the stamp
+	// before their read (mailboxes.go).
+	mboxes mboxCache
+	// recReady: msgrec holds every message's record (msgrec.go), so
+	// FETCH may read envelopes and structures from it; recDone is
+	// closed once that holds or its background copy stopped.
+	recReady atomic.Bool
+	recDone  chan struct{}
+	// recBackfill: the rowid schema step 25's copy resumes after, and
+	// whether it has work left (read at Open, run once the writer runs).
+	recBackfill        int64
+	recBackfillPending bool
 	// bg is the context of work the store starts on its own (flag index
 	// warm-ups); Close cancels it.
 	bg     context.Context
@@ -256,9 +271,18 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err == nil {
 		err = backfillThreads(ctx, s.wconn)
 	}
+	if err == nil {
+		s.recBackfill, s.recBackfillPending, err = recBackfillPending(ctx, s.wconn)
+	}
+	if err == nil {
+		// The writer's connection is open in WAL mode: the -shm file
+		// exists for as long as the store is open.
+		s.wal = openWALWatch(abs)
+	}
 	if err != nil {
 		s.wconn.Close()
 		s.wdb.Close()
+		s.wal.close()
 		return nil, fmt.Errorf("open %s: %w", abs, err)
 	}
 
@@ -268,6 +292,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		s.wconn.Close()
 		s.wdb.Close()
+		s.wal.close()
 		return nil, err
 	}
 	s.rdb.SetMaxOpenConns(opts.Readers + opts.BulkReaders)
@@ -294,6 +319,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			s.rdb.Close()
 			s.wconn.Close()
 			s.wdb.Close()
+			s.wal.close()
 			return nil, fmt.Errorf("open %s: %w", abs, err)
 		}
 		rc := &rconn{conn: c, stmts: map[string]*sql.Stmt{}, pool: s.rpool}
@@ -310,6 +336,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		s.rdb.Close()
 		s.wconn.Close()
 		s.wdb.Close()
+		s.wal.close()
 		return nil, fmt.Errorf("open %s: %w", abs, err)
 	}
 	if opts.WALSyncer {
@@ -320,6 +347,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	w := &writer{s: s, conn: s.wconn, stmts: map[string]*sql.Stmt{}}
 	go w.loop()
+	s.recDone = make(chan struct{})
+	if s.recBackfillPending {
+		go s.backfillRecs(s.recBackfill)
+	} else {
+		s.recReady.Store(true)
+		close(s.recDone)
+	}
 	return s, nil
 }
 
@@ -360,6 +394,7 @@ func (s *Store) Close() error {
 		s.wconn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)") //nolint:errcheck
 		s.closeReaders()
 		errs := []error{ckErr, s.rdb.Close(), s.wconn.Close(), s.wdb.Close()}
+		s.wal.close()
 		s.cerr = errors.Join(errs...)
 	})
 	return s.cerr

@@ -922,13 +922,18 @@ func expungeRows(t *wtx, m *mboxState, rows []flagRow) ([]store.UID, []store.Cha
 // Expunge removes the listed messages whatever their flags, or, with nil
 // uids, every message flagged \Deleted (RFC 9051 §6.4.3). UID EXPUNGE's
 // "only if \Deleted" rule (RFC 9051 §6.4.9) is the caller's filter.
+//
+// It is a lazy write, like a flag change (Options.SyncIndex; Dovecot's
+// mail_fsync=optimized does not fsync an expunge either): a power loss
+// before the next fsynced commit may bring the messages back. Their
+// blob files are deleted only by the sweep, after Flush.
 func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) ([]store.UID, []store.Change, error) {
 	var out []store.UID
 	var ch []store.Change
 	if uids != nil {
 		uids = sortedUIDs(uids)
 	}
-	err := s.write(ctx, func(t *wtx) error {
+	err := s.writeLazy(ctx, func(t *wtx) error {
 		out, ch = nil, nil
 		m, err := loadMbox(t, mailboxID)
 		if err != nil {
@@ -1201,4 +1206,21 @@ func (s *Store) ExpungedSince(ctx context.Context, mailboxID int64, since store.
 		err = s.settle(ctx, mailboxID)
 	}
 	return out, err
+}
+
+// Flush makes every commit made before it durable (store.Store), the
+// lazy ones included (Options.SyncIndex): it commits a durable write of
+// its own, which fsyncs the WAL (synchronous=FULL, or the syncer's
+// fdatasync), and SQLite appends every commit to the WAL in order, so
+// that fsync covers each one before it; what a checkpoint already
+// copied to the database file was synced by the checkpoint. A
+// transaction that wrote no page would fsync nothing, hence the
+// counter it bumps. It waits for the fsync even when ctx carries a
+// store.Gate.
+func (s *Store) Flush(ctx context.Context) error {
+	return s.write(store.WithGate(ctx, nil), func(t *wtx) error {
+		_, err := t.exec(`INSERT INTO meta (key, value) VALUES ('flushes', 1)
+			ON CONFLICT (key) DO UPDATE SET value = value + 1`)
+		return err
+	})
 }

@@ -502,7 +502,7 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 	// The flag index serves flags and sizes, and UIDs alone (UID FETCH
 	// 1:* (UID)), and says which messages exist for the record cache,
 	// which may hold every other field asked (FETCH 1:* ENVELOPE).
-	if fields&(store.FieldFlags|store.FieldSize) != 0 || fields == 0 || (s.recs != nil && fields&^cachedFields == 0) {
+	if fields&(store.FieldFlags|store.FieldSize) != 0 || fields == 0 || (s.recs != nil && fields&^recFields == 0) {
 		b, err := s.box(ctx, mailboxID)
 		if err != nil {
 			return err
@@ -531,7 +531,7 @@ func (s *Store) fetchWithIndex(ctx context.Context, b *boxFlags, mailboxID int64
 	defer putIndexed(pb)
 	var sc *recScratch
 	small := len(uids) < recCacheMaxFetch && !store.IsBulk(ctx)
-	if s.recs != nil && rest&^cachedFields == 0 && (small || s.recs.fits(s.index.live(b))) {
+	if s.recs != nil && rest&^recFields == 0 && (small || s.recs.fits(s.index.live(b))) {
 		sc = recBufs.Get().(*recScratch)
 		defer sc.release()
 	}
@@ -568,11 +568,16 @@ func (s *Store) fetchWithIndex(ctx context.Context, b *boxFlags, mailboxID int64
 // read (with every cached field) and added. ents are the flag index's
 // entries of the messages asked, in UID order.
 func (s *Store) fetchCached(ctx context.Context, sc *recScratch, uidv uint32, mailboxID int64, ents []indexed, fields store.Fields, fn func(*store.Message) error) error {
-	sc.hits, sc.missed = s.recs.lookup(mailboxID, uidv, ents, sc.hits[:0], sc.missed[:0])
+	header := fields&store.FieldHeader != 0
+	sc.hits, sc.missed = s.recs.lookup(mailboxID, uidv, ents, header, sc.hits[:0], sc.missed[:0])
 	sc.loaded = sc.loaded[:0]
 	if len(sc.missed) > 0 {
-		err := s.fetchRows(ctx, mailboxID, sc.missed, cachedFields, func(m *store.Message) error {
-			sc.loaded = append(sc.loaded, s.recs.add(mailboxID, uidv, m))
+		load := cachedFields
+		if header {
+			load |= store.FieldHeader
+		}
+		err := s.fetchRows(ctx, mailboxID, sc.missed, load, func(m *store.Message) error {
+			sc.loaded = append(sc.loaded, s.recs.add(mailboxID, uidv, m, header))
 			return nil
 		})
 		if err != nil {

@@ -76,14 +76,14 @@ type metadataStore interface {
 // openMetadata opens the metadata store [storage] metadata selects.
 func openMetadata(ctx context.Context, cfg *config.Config, logger *slog.Logger, m *metrics.Metrics) (metadataStore, error) {
 	if config.IsPostgresURL(cfg.Storage.Metadata) {
-		st, err := postgres.Open(ctx, cfg.Storage.Metadata, postgres.Options{Logger: logger, SyncFlags: cfg.Storage.SyncFlags,
+		st, err := postgres.Open(ctx, cfg.Storage.Metadata, postgres.Options{Logger: logger, SyncIndex: cfg.Storage.SyncIndex,
 			RecordCacheBytes: offIfZero(cfg.Storage.RecordCacheBytes)})
 		if err != nil {
 			return nil, fmt.Errorf("open metadata database: %w", err)
 		}
 		return st, nil
 	}
-	st, err := sqlite.Open(ctx, cfg.Path("barid.db"), sqlite.Options{Logger: logger, SyncFlags: cfg.Storage.SyncFlags, WALSyncer: cfg.Storage.WALSync == "syncer",
+	st, err := sqlite.Open(ctx, cfg.Path("barid.db"), sqlite.Options{Logger: logger, SyncIndex: cfg.Storage.SyncIndex, WALSyncer: cfg.Storage.WALSync == "syncer",
 		FlagIndexEntries: offIfZero(cfg.Storage.FlagIndexEntries), FlagIndexMin: cfg.Storage.FlagIndexMin,
 		RecordCacheBytes: offIfZero(cfg.Storage.RecordCacheBytes), ObserveCommit: commitObserver(m),
 		VocabTerms: offIfZero(cfg.Storage.FTSVocabTerms)})
@@ -450,6 +450,10 @@ func (a *App) runSweeper(ctx context.Context, wg *sync.WaitGroup) {
 // blob too many), so that it never takes the bytes of a delivery this
 // process is committing; the periodic sweep spares everything younger
 // than grace.
+// sweepDeleteBatch is how many unreferenced blobs the sweep deletes
+// after one Store.Flush.
+const sweepDeleteBatch = 256
+
 func (a *App) integritySweep(ctx context.Context, grace time.Duration, startedAt time.Time) error {
 	// A blob store other nodes share (file:///PATH, s3://) may hold a
 	// blob another node has just committed and not yet referenced:
@@ -472,7 +476,8 @@ func (a *App) integritySweep(ctx context.Context, grace time.Duration, startedAt
 	if tp, ok := a.data.Blobs.(interface {
 		PurgeTrash(ctx context.Context, minAge time.Duration, inUse func(ctx context.Context, id string) (bool, error)) (int, int, error)
 	}); ok {
-		purged, restored, err := tp.PurgeTrash(ctx, max(graceNow(), time.Minute), a.data.Store.BlobReferenced)
+		inUse := func(ctx context.Context, id string) (bool, error) { return store.BlobInUse(ctx, a.data.Store, id) }
+		purged, restored, err := tp.PurgeTrash(ctx, max(graceNow(), time.Minute), inUse)
 		if err != nil {
 			return err
 		}
@@ -524,6 +529,42 @@ func (a *App) integritySweep(ctx context.Context, grace time.Duration, startedAt
 		}
 	}
 	removed, missing := 0, 0
+	// Unreferenced blobs are deleted in batches, each after a Flush of
+	// the store: the expunge that removed a blob's last reference may be
+	// committed but not yet durable ([storage] sync_index = false), and
+	// a power loss must not bring back a message whose bytes are gone.
+	// The flush comes after the batch's reference checks, so it covers
+	// every commit they saw.
+	var batch []string
+	deleteBatch := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := a.data.Store.Flush(ctx); err != nil {
+			return err
+		}
+		for _, id := range batch {
+			// Re-check the age under the blob store's own lock when it
+			// can, so a delivery that just reused this content keeps its
+			// bytes.
+			var derr error
+			if precise {
+				var deleted bool
+				deleted, derr = deleter.DeleteIfOlder(ctx, id, graceNow())
+				if derr == nil && !deleted {
+					continue
+				}
+			} else {
+				derr = a.data.Blobs.Delete(ctx, id)
+			}
+			if derr != nil && !errors.Is(derr, blob.ErrNotFound) {
+				return derr
+			}
+			removed++
+		}
+		batch = batch[:0]
+		return nil
+	}
 	err := a.data.Blobs.List(ctx, func(id string, age int64) error {
 		if refs.mark(id) {
 			return nil
@@ -543,24 +584,15 @@ func (a *App) integritySweep(ctx context.Context, grace time.Duration, startedAt
 		if ok, err := a.data.Store.BlobReferenced(ctx, id); err != nil || ok {
 			return err
 		}
-		// Re-check the age under the blob store's own lock when it can,
-		// so a delivery that just reused this content keeps its bytes.
-		var derr error
-		if precise {
-			var deleted bool
-			deleted, derr = deleter.DeleteIfOlder(ctx, id, graceNow())
-			if derr == nil && !deleted {
-				return nil
-			}
-		} else {
-			derr = a.data.Blobs.Delete(ctx, id)
+		batch = append(batch, id)
+		if len(batch) >= sweepDeleteBatch {
+			return deleteBatch()
 		}
-		if derr != nil && !errors.Is(derr, blob.ErrNotFound) {
-			return derr
-		}
-		removed++
 		return nil
 	})
+	if err == nil {
+		err = deleteBatch()
+	}
 	if err != nil {
 		return err
 	}

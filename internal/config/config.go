@@ -223,14 +223,21 @@ type Storage struct {
 	// that several barid nodes share (docs/scale-out.md). Message blobs
 	// stay in DataDir either way. The --metadata flag overrides it.
 	Metadata string `toml:"metadata"`
-	// SyncFlags fsyncs every flag change before answering STORE, like
-	// appends. Off by default: flag changes are then durable against a
-	// crash of barid at once and against power loss with the next
-	// fsynced commit, as with Dovecot's default mail_fsync=optimized.
-	// Appends, expunges and mailbox changes are always fsynced. On
-	// PostgreSQL, off means flag changes and \Recent claims commit with
-	// synchronous_commit off (postgres.Options.SyncFlags).
-	SyncFlags bool `toml:"sync_flags"`
+	// SyncIndex fsyncs what Dovecot keeps in its index before answering:
+	// flag changes (STORE, \Seen set by FETCH), \Recent claims,
+	// subscriptions and expunges (EXPUNGE, UID EXPUNGE, CLOSE, the
+	// removal from MOVE's source). Off by default: those commits are
+	// durable against a crash of barid at once and against power loss
+	// with the next fsynced commit, as with Dovecot's default
+	// mail_fsync=optimized. A message's arrival (APPEND, COPY, MOVE,
+	// delivery) and mailbox changes are always fsynced before the answer;
+	// no blob of an expunged message is deleted before the expunge is
+	// durable. On PostgreSQL, off means those commits run with
+	// synchronous_commit off (postgres.Options.SyncIndex).
+	SyncIndex bool `toml:"sync_index"`
+	// SyncFlags is sync_index's former name, still read: set, it sets
+	// SyncIndex (both set to different values is an error).
+	SyncFlags *bool `toml:"sync_flags"`
 	// WALSync says who fsyncs the SQLite WAL: "commit" (default), COMMIT
 	// itself with synchronous=FULL, holding the writer (and every write
 	// behind it) for the fsync; or "syncer", a goroutine of its own, so
@@ -505,6 +512,14 @@ func Load(path string) (Config, error) {
 		md, err := toml.DecodeFile(path, &cfg)
 		if err != nil {
 			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+		// [storage] sync_flags is sync_index's former name.
+		if old := cfg.Storage.SyncFlags; old != nil {
+			if md.IsDefined("storage", "sync_index") && *old != cfg.Storage.SyncIndex {
+				return cfg, fmt.Errorf("config %s: storage.sync_flags (the former name of storage.sync_index) = %v contradicts storage.sync_index = %v", path, *old, cfg.Storage.SyncIndex)
+			}
+			cfg.Storage.SyncIndex = *old
+			cfg.Storage.SyncFlags = nil
 		}
 		if und := md.Undecoded(); len(und) > 0 {
 			keys := make([]string, len(und))

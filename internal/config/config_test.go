@@ -156,3 +156,37 @@ func TestFuzzyLanguagesChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// [storage] sync_flags, sync_index's former name, still works; both set
+// to different values is refused with a message naming both.
+func TestSyncIndexFormerName(t *testing.T) {
+	load := func(body string) (Config, error) {
+		p := filepath.Join(t.TempDir(), "c.toml")
+		if err := os.WriteFile(p, []byte("data_dir = \"x\"\n[storage]\n"+body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return Load(p)
+	}
+	for _, c := range []struct {
+		body string
+		want bool
+	}{
+		{"", false},
+		{"sync_flags = true\n", true},
+		{"sync_flags = false\n", false},
+		{"sync_index = true\n", true},
+		{"sync_index = true\nsync_flags = true\n", true},
+	} {
+		cfg, err := load(c.body)
+		if err != nil {
+			t.Fatalf("%q: %v", c.body, err)
+		}
+		if cfg.Storage.SyncIndex != c.want || cfg.Storage.SyncFlags != nil {
+			t.Errorf("%q: SyncIndex %v (SyncFlags %v), want %v", c.body, cfg.Storage.SyncIndex, cfg.Storage.SyncFlags, c.want)
+		}
+	}
+	_, err := load("sync_index = false\nsync_flags = true\n")
+	if err == nil || !strings.Contains(err.Error(), "storage.sync_flags") || !strings.Contains(err.Error(), "storage.sync_index") {
+		t.Fatalf("contradicting keys: %v", err)
+	}
+}

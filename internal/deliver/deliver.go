@@ -102,8 +102,10 @@ func (d *Deliverer) Discard(ctx context.Context, ps ...*Prepared) {
 			continue
 		}
 		id := p.BlobID
+		// BlobInUse: a message with the same bytes may have been
+		// expunged lazily a moment ago ([storage] sync_index).
 		_, err := r.Release(ctx, id, p.stamp, func(ctx context.Context) (bool, error) {
-			return d.Store.BlobReferenced(ctx, id)
+			return store.BlobInUse(ctx, d.Store, id)
 		})
 		if err != nil && d.Logger != nil {
 			d.Logger.Warn("discarding an unused blob failed; the sweep will remove it", "blob", id, "err", err)

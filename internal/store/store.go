@@ -538,8 +538,31 @@ type Store interface {
 	// by any message row.
 	BlobRefs(ctx context.Context, fn func(blobID string) error) error
 	BlobReferenced(ctx context.Context, blobID string) (bool, error)
+	// Flush makes every write committed before it was called durable,
+	// the lazy ones included (flag changes, \Recent claims and
+	// expunges, which [storage] sync_index = false commits without an
+	// fsync or WAL flush). Whoever deletes bytes because no message
+	// references them any more calls it in between (BlobInUse): an
+	// expunge undone by a power loss must find its message's bytes.
+	Flush(ctx context.Context) error
 
 	Close() error
+}
+
+// BlobInUse reports whether a message references blobID, for a caller
+// about to delete the blob when none does. A "no" is made durable
+// first (Store.Flush): the last reference may have gone in an expunge
+// that is committed but not yet durable, which a power loss would undo,
+// leaving a message without its bytes. On error it reports true.
+func BlobInUse(ctx context.Context, s Store, blobID string) (bool, error) {
+	ok, err := s.BlobReferenced(ctx, blobID)
+	if err != nil || ok {
+		return true, err
+	}
+	if err := s.Flush(ctx); err != nil {
+		return true, err
+	}
+	return false, nil
 }
 
 // Sorter is an optional acceleration: every UID of a mailbox ordered by

@@ -14,11 +14,11 @@ import (
 )
 
 // TestPipelinedWritesShareSync: with the WAL syncer, a session whose
-// client pipelined EXPUNGE, three APPENDs and a NOOP runs them all while
+// client pipelined an APPEND, an EXPUNGE, two APPENDs and a NOOP runs them all while
 // the first fdatasync is held (their writes reach the store), and sends
 // nothing meanwhile: no answer leaves before the sync that makes it
 // true (store.Gate, gatedOut, flushEnd). Once the sync runs, every
-// answer comes, in order, with the EXPUNGE's untagged response first.
+// answer comes, in order.
 func TestPipelinedWritesShareSync(t *testing.T) {
 	hold := make(chan struct{})
 	var held atomic.Bool
@@ -81,8 +81,15 @@ func TestPipelinedWritesShareSync(t *testing.T) {
 	before := f.st.Stats().Requests
 	msg := "Subject: p\r\n\r\npipelined\r\n"
 	var cmds strings.Builder
-	cmds.WriteString("c EXPUNGE\r\n")
-	for _, tag := range []string{"d1", "d2", "d3"} {
+	// The EXPUNGE is a lazy write ([storage] sync_index = false): alone
+	// it would be answered at COMMIT. Behind d1's APPEND, of the same
+	// account, it waits for the sync that covers d1 (per-account
+	// order, durable.go).
+	for _, tag := range []string{"d1", "c", "d2", "d3"} {
+		if tag == "c" {
+			cmds.WriteString("c EXPUNGE\r\n")
+			continue
+		}
 		cmds.WriteString(tag + " APPEND INBOX {" + itoa(len(msg)) + "+}\r\n" + msg + "\r\n")
 	}
 	cmds.WriteString("e NOOP\r\n")
@@ -121,7 +128,7 @@ func TestPipelinedWritesShareSync(t *testing.T) {
 			break
 		}
 	}
-	want := []string{"* 1 EXPUNGE", "c OK", "d1 OK", "d2 OK", "d3 OK", "e OK"}
+	want := []string{"d1 OK", "* 1 EXPUNGE", "c OK", "d2 OK", "d3 OK", "e OK"}
 	i := 0
 	for _, l := range got {
 		if i < len(want) && strings.HasPrefix(l, want[i]) {

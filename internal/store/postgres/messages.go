@@ -997,6 +997,10 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) 
 		if err != nil {
 			return err
 		}
+		// An expunge follows flag changes' durability rule ([storage]
+		// sync_index; Dovecot's mail_fsync=optimized): the blob sweep
+		// flushes before it deletes bytes it no longer references (Flush).
+		s.lazyCommit(tx)
 		out, ch, err = expungeRows(ctx, tx, m, rows)
 		return err
 	})
@@ -1162,7 +1166,7 @@ func (s *Store) ClaimRecent(ctx context.Context, mailboxID int64, upTo store.UID
 		)
 		SELECT firstrecent, greatest(firstrecent, claim),
 			CASE WHEN $3 THEN set_config('synchronous_commit', 'off', true) END FROM o`,
-		mailboxID, int64(upTo), !s.opts.SyncFlags).Scan(&prev, &now, nil)
+		mailboxID, int64(upTo), !s.opts.SyncIndex).Scan(&prev, &now, nil)
 	if errNoRows(err) {
 		return 0, store.ErrNoMailbox
 	}
@@ -1230,4 +1234,23 @@ func (s *Store) BlobReferenced(ctx context.Context, blobID string) (bool, error)
 	var ok bool
 	err := s.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE blob_id = $1)`, blobID).Scan(&ok)
 	return ok, err
+}
+
+// Flush makes every commit made before it durable (store.Store), the
+// ones [storage] sync_index = false made with synchronous_commit off
+// included: a transaction that writes and commits with
+// synchronous_commit on waits until the WAL is flushed up to its own
+// commit record, and the WAL is one sequence, so every commit record
+// before it is flushed too (PostgreSQL manual, "Asynchronous Commit").
+// A read-only transaction writes no commit record and would not wait,
+// hence the counter it bumps.
+func (s *Store) Flush(ctx context.Context) error {
+	return s.write(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit TO on`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO meta (key, value) VALUES ('flushes', 1)
+			ON CONFLICT (key) DO UPDATE SET value = meta.value + 1`)
+		return err
+	})
 }

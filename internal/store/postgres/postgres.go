@@ -27,15 +27,18 @@ type Options struct {
 	Retries int
 	// Logger receives warnings (retried transactions). nil discards.
 	Logger *slog.Logger
-	// SyncFlags makes flag changes and \Recent claims wait for
-	// PostgreSQL's WAL flush before they are acknowledged, like every
-	// other write ([storage] sync_flags). Off (the default), they
-	// commit with synchronous_commit off, as store/sqlite's flag
+	// SyncIndex makes flag changes, \Recent claims and expunges
+	// (EXPUNGE, CLOSE; not MOVE, whose transaction is also an arrival)
+	// wait for PostgreSQL's WAL flush before they are acknowledged, like
+	// every other write ([storage] sync_index). Off (the default), they
+	// commit with synchronous_commit off, as store/sqlite's lazy
 	// batches commit without an fsync: visible to every node at once,
 	// safe against a crash of barid, and durable against a crash of
 	// PostgreSQL or the machine with the next synchronous commit or
-	// within PostgreSQL's wal_writer_delay (200 ms by default).
-	SyncFlags bool
+	// within PostgreSQL's wal_writer_delay (200 ms by default). Flush
+	// makes them durable at once (the blob sweep calls it before it
+	// deletes a blob whose last reference such a commit removed).
+	SyncIndex bool
 	// RecordCacheBytes bounds the node's cache of ENVELOPEs
 	// (envcache.go; [storage] record_cache_bytes, as the SQLite store's
 	// record cache). 0: 64 MiB; negative: off.

@@ -180,10 +180,11 @@ func mergeDeferred(ds []deferredStmt) deferredStmt {
 
 // lazyCommit makes the transaction's COMMIT return without waiting for
 // the WAL flush (synchronous_commit off for this transaction only),
-// unless the store's Options.SyncFlags asks for it. For flag changes
-// and \Recent claims only (Options.SyncFlags). tx need not be a ptx.
+// unless the store's Options.SyncIndex asks for it. For flag changes,
+// \Recent claims and expunges only, never for a transaction that adds
+// messages (Options.SyncIndex). tx need not be a ptx.
 func (s *Store) lazyCommit(tx pgx.Tx) {
-	if t, ok := tx.(*ptx); ok && !s.opts.SyncFlags {
+	if t, ok := tx.(*ptx); ok && !s.opts.SyncIndex {
 		t.deferMerge(mergeSelect, `SELECT set_config('synchronous_commit', 'off', true)`)
 	}
 }

@@ -258,14 +258,14 @@ func TestStoreFlagsPipelinedLock(t *testing.T) {
 	}
 }
 
-// TestStoreFlagsLazyCommit: with Options.SyncFlags off, a STORE's
+// TestStoreFlagsLazyCommit: with Options.SyncIndex off, a STORE's
 // COMMIT does not wait for the WAL flush (synchronous_commit off for
 // that transaction only, as store/sqlite's flag batches skip the
 // fsync); with it on, it does; other transactions are untouched.
 func TestStoreFlagsLazyCommit(t *testing.T) {
 	for _, sync := range []bool{false, true} {
 		t.Run(fmt.Sprint("sync_flags=", sync), func(t *testing.T) {
-			s, tr := tracedStore(t, pgtest.Database(t), Options{SyncFlags: sync})
+			s, tr := tracedStore(t, pgtest.Database(t), Options{SyncIndex: sync})
 			ctx := context.Background()
 			a, err := s.CreateAccount(ctx, "user", nil)
 			if err != nil {

@@ -32,7 +32,7 @@ import (
 // database file after (synchronous=NORMAL keeps that).
 //
 // What a client is told stays what FULL gave:
-//   - A durable request (APPEND, EXPUNGE, COPY, mailbox changes: every
+//   - A durable request (APPEND, COPY, MOVE, mailbox changes: every
 //     write but Store.writeLazy's) is answered, and its changes are
 //     published (Options.OnCommit), only after an fdatasync that began
 //     after its COMMIT returned.
@@ -45,11 +45,11 @@ import (
 //     last sync. A session sees its own writes at once: it was answered
 //     after the sync. Only a reader of a mailbox another session is
 //     writing right now waits, for at most one fdatasync.
-//   - Lazy requests (flag changes, \Recent claims; see writeLazy) are
-//     answered at COMMIT as before, unless an earlier request of the
-//     same account still waits for its sync: then they wait behind it,
-//     so each account's changes are published in commit order
-//     (TestOnCommitOrder).
+//   - Lazy requests (flag changes, \Recent claims, expunges; see
+//     writeLazy) are answered at COMMIT as before, unless an earlier
+//     request of the same account still waits for its sync: then they
+//     wait behind it, so each account's changes are published in
+//     commit order (TestOnCommitOrder).
 //
 //   - A caller whose context carries a store.Gate (an IMAP session)
 //     waits for none of this in the store: its durable request returns

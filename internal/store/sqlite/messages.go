@@ -502,7 +502,7 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 	// The flag index serves flags and sizes, and UIDs alone (UID FETCH
 	// 1:* (UID)), and says which messages exist for the record cache,
 	// which may hold every other field asked (FETCH 1:* ENVELOPE).
-	if fields&(store.FieldFlags|store.FieldSize) != 0 || fields == 0 || (s.recs != nil && fields&^cachedFields == 0) {
+	if fields&(store.FieldFlags|store.FieldSize) != 0 || fields == 0 || (s.recs != nil && fields&^recFields == 0) {
 		b, err := s.box(ctx, mailboxID)
 		if err != nil {
 			return err
@@ -531,7 +531,7 @@ func (s *Store) fetchWithIndex(ctx context.Context, b *boxFlags, mailboxID int64
 	defer putIndexed(pb)
 	var sc *recScratch
 	small := len(uids) < recCacheMaxFetch && !store.IsBulk(ctx)
-	if s.recs != nil && rest&^cachedFields == 0 && (small || s.recs.fits(s.index.live(b))) {
+	if s.recs != nil && rest&^recFields == 0 && (small || s.recs.fits(s.index.live(b))) {
 		sc = recBufs.Get().(*recScratch)
 		defer sc.release()
 	}
@@ -568,11 +568,16 @@ func (s *Store) fetchWithIndex(ctx context.Context, b *boxFlags, mailboxID int64
 // read (with every cached field) and added. ents are the flag index's
 // entries of the messages asked, in UID order.
 func (s *Store) fetchCached(ctx context.Context, sc *recScratch, uidv uint32, mailboxID int64, ents []indexed, fields store.Fields, fn func(*store.Message) error) error {
-	sc.hits, sc.missed = s.recs.lookup(mailboxID, uidv, ents, sc.hits[:0], sc.missed[:0])
+	header := fields&store.FieldHeader != 0
+	sc.hits, sc.missed = s.recs.lookup(mailboxID, uidv, ents, header, sc.hits[:0], sc.missed[:0])
 	sc.loaded = sc.loaded[:0]
 	if len(sc.missed) > 0 {
-		err := s.fetchRows(ctx, mailboxID, sc.missed, cachedFields, func(m *store.Message) error {
-			sc.loaded = append(sc.loaded, s.recs.add(mailboxID, uidv, m))
+		load := cachedFields
+		if header {
+			load |= store.FieldHeader
+		}
+		err := s.fetchRows(ctx, mailboxID, sc.missed, load, func(m *store.Message) error {
+			sc.loaded = append(sc.loaded, s.recs.add(mailboxID, uidv, m, header))
 			return nil
 		})
 		if err != nil {
@@ -925,13 +930,18 @@ func expungeRows(t *wtx, m *mboxState, rows []flagRow) ([]store.UID, []store.Cha
 // Expunge removes the listed messages whatever their flags, or, with nil
 // uids, every message flagged \Deleted (RFC 9051 §6.4.3). UID EXPUNGE's
 // "only if \Deleted" rule (RFC 9051 §6.4.9) is the caller's filter.
+//
+// It is a lazy write, like a flag change (Options.SyncIndex; Dovecot's
+// mail_fsync=optimized does not fsync an expunge either): a power loss
+// before the next fsynced commit may bring the messages back. Their
+// blob files are deleted only by the sweep, after Flush.
 func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) ([]store.UID, []store.Change, error) {
 	var out []store.UID
 	var ch []store.Change
 	if uids != nil {
 		uids = sortedUIDs(uids)
 	}
-	err := s.write(ctx, func(t *wtx) error {
+	err := s.writeLazy(ctx, func(t *wtx) error {
 		out, ch = nil, nil
 		m, err := loadMbox(t, mailboxID)
 		if err != nil {
@@ -1204,4 +1214,21 @@ func (s *Store) ExpungedSince(ctx context.Context, mailboxID int64, since store.
 		err = s.settle(ctx, mailboxID)
 	}
 	return out, err
+}
+
+// Flush makes every commit made before it durable (store.Store), the
+// lazy ones included (Options.SyncIndex): it commits a durable write of
+// its own, which fsyncs the WAL (synchronous=FULL, or the syncer's
+// fdatasync), and SQLite appends every commit to the WAL in order, so
+// that fsync covers each one before it; what a checkpoint already
+// copied to the database file was synced by the checkpoint. A
+// transaction that wrote no page would fsync nothing, hence the
+// counter it bumps. It waits for the fsync even when ctx carries a
+// store.Gate.
+func (s *Store) Flush(ctx context.Context) error {
+	return s.write(store.WithGate(ctx, nil), func(t *wtx) error {
+		_, err := t.exec(`INSERT INTO meta (key, value) VALUES ('flushes', 1)
+			ON CONFLICT (key) DO UPDATE SET value = value + 1`)
+		return err
+	})
 }

@@ -90,17 +90,17 @@ func TestRecordCacheBound(t *testing.T) {
 	ents := make([]indexed, 30)
 	for i := range ents {
 		ents[i].uid = store.UID(i + 1)
-		c.add(1, 7, &store.Message{UID: ents[i].uid, BlobID: "0123456789", Envelope: []byte("0123456789")})
+		c.add(1, 7, &store.Message{UID: ents[i].uid, BlobID: "0123456789", Envelope: []byte("0123456789")}, false)
 		if c.bytes > c.max {
 			t.Fatalf("%d bytes over a bound of %d", c.bytes, c.max)
 		}
 	}
-	hits, missed := c.lookup(1, 7, ents, nil, nil)
+	hits, missed := c.lookup(1, 7, ents, false, nil, nil)
 	if len(hits) != 30 || len(missed) != 20 || missed[0] != 1 || missed[19] != 20 || hits[29] == nil {
 		t.Fatalf("after 30 adds to a 10-entry cache: %d missed (%v)", len(missed), missed)
 	}
 	// Another UIDVALIDITY is another mailbox.
-	if _, missed := c.lookup(1, 8, ents[29:], nil, nil); len(missed) != 1 {
+	if _, missed := c.lookup(1, 8, ents[29:], false, nil, nil); len(missed) != 1 {
 		t.Fatal("a hit across UIDVALIDITY")
 	}
 	if newRecCache(0) != nil || newRecCache(-1) != nil {
@@ -154,5 +154,63 @@ func TestRecordCacheScan(t *testing.T) {
 				t.Fatalf("cache holds %d entries after the scans", n)
 			}
 		})
+	}
+}
+
+// TestRecordCacheHeader: a FETCH that needs the header (a section,
+// HEADER.FIELDS) is answered from the record cache the second time,
+// header and all (the test changes the rows behind the store's back to
+// tell the two apart); an entry made by a FETCH without the header is
+// read again once the header is asked for, and then holds it; entries
+// of envelope listings stay without the header's bytes.
+func TestRecordCacheHeader(t *testing.T) {
+	ctx := context.Background()
+	msgs := recMessages(0, 20)
+	for i := range msgs {
+		msgs[i].Header = []byte(fmt.Sprintf("Subject: header %d\r\n\r\n", i))
+	}
+	s, mb, uids := openInbox(t, "", Options{FlagIndexMin: 1}, msgs)
+	const withHeader = store.FieldFlags | store.FieldHeader | store.FieldStructure | store.FieldBasics
+	fetch := func(uids []store.UID, fields store.Fields) []string {
+		t.Helper()
+		var out []string
+		err := s.FetchMessages(ctx, mb.ID, uids, fields, func(m *store.Message) error {
+			out = append(out, fmt.Sprintf("%d:%s:%s:%s", m.UID, m.Header, m.Structure, m.Envelope))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// The first ten are listed by envelope first: cached without header.
+	fetch(uids[:10], store.FieldFlags|store.FieldEnvelope)
+	s.recs.mu.Lock()
+	for _, u := range uids[:10] {
+		if e := s.recs.m[recKey{mb.ID, mb.UIDValidity, u}]; e == nil || e.hasHeader || e.header != nil {
+			t.Fatalf("UID %d after an envelope listing: %+v", u, e)
+		}
+	}
+	s.recs.mu.Unlock()
+	first := fetch(uids, withHeader)
+	if len(first) != 20 || first[3] != fmt.Sprintf("%d:Subject: header 3\r\n\r\n:structure 3:", uids[3]) {
+		t.Fatalf("first fetch with the header: %d %q", len(first), first[3])
+	}
+	misses := s.recs.misses.Load()
+	if _, err := s.wconn.ExecContext(ctx, `UPDATE messages SET header = 'changed', structure = 'changed' WHERE mailbox = ?`, mb.ID); err != nil {
+		t.Fatal(err)
+	}
+	if again := fetch(uids, withHeader); fmt.Sprint(again) != fmt.Sprint(first) {
+		t.Fatalf("second fetch with the header did not come from the cache:\n%q\n%q", again[:2], first[:2])
+	}
+	if m := s.recs.misses.Load(); m != misses {
+		t.Fatalf("%d misses on the second fetch", m-misses)
+	}
+	// Expunged messages are not answered from the cache.
+	if _, _, err := s.Expunge(ctx, mb.ID, uids[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if got := fetch(uids[:4], withHeader); len(got) != 2 {
+		t.Fatalf("fetch over expunged messages: %q", got)
 	}
 }

@@ -21,11 +21,13 @@ import (
 
 // Options tunes a Store. The zero value is usable.
 type Options struct {
-	// SyncFlags fsyncs flag changes, \Recent claims and subscription
-	// changes before answering, like appends. Off by default: those
-	// commits are durable against a crash of barid at once and against
-	// power loss with the next fsynced commit (see writeLazy).
-	SyncFlags bool
+	// SyncIndex fsyncs flag changes, \Recent claims, subscription
+	// changes and expunges (EXPUNGE, CLOSE; not MOVE, whose transaction
+	// is also an arrival) before answering, like appends. Off by
+	// default: those commits are durable against a crash of barid at
+	// once and against power loss with the next fsynced commit (see
+	// writeLazy); Flush makes them durable at once.
+	SyncIndex bool
 	// WALSyncer moves the WAL fsync off the writer goroutine: the writer
 	// commits with synchronous=NORMAL and a syncer fdatasyncs the WAL,
 	// answering each durable write after the fsync that covers it

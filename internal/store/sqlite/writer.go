@@ -26,7 +26,7 @@ import (
 type writeReq struct {
 	ctx context.Context
 	// lazy: the request may commit without an fsync of its own (flag
-	// changes, \Recent claims, subscriptions); see Options.SyncFlags.
+	// changes, \Recent claims, subscriptions); see Options.SyncIndex.
 	lazy bool
 	// background: work the store does for itself (the full-text
 	// indexer), committed after the clients' requests gathered with it.
@@ -57,15 +57,17 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 }
 
 // writeLazy is write for changes that need not be fsynced before the
-// caller is answered: unless Options.SyncFlags is set, a batch made only
+// caller is answered: unless Options.SyncIndex is set, a batch made only
 // of them commits with synchronous=NORMAL. In WAL mode such a commit
 // survives a crash of barid but may be lost if the machine loses power
 // before the next fsynced commit or checkpoint, which syncs the WAL
 // (and so every earlier commit) too. Dovecot's default, mail_fsync =
-// optimized, treats its index (flags, expunges) the same way; barid keeps
-// appends, expunges and mailbox changes fully synchronous.
+// optimized, treats its index (flags, expunges) the same way, and so
+// does barid (expunges too: Expunge); arrivals (APPEND, COPY, MOVE,
+// delivery) and mailbox changes stay fully synchronous. Flush makes the
+// lazy commits made so far durable.
 func (s *Store) writeLazy(ctx context.Context, fn func(w *wtx) error) error {
-	return s.writeReq(&writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), lazy: !s.opts.SyncFlags})
+	return s.writeReq(&writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), lazy: !s.opts.SyncIndex})
 }
 
 // writeBackground is writeLazy for the store's own background work
@@ -73,7 +75,7 @@ func (s *Store) writeLazy(ctx context.Context, fn func(w *wtx) error) error {
 // clients' requests, in a transaction of its own, so a client's write
 // gathered with it does not wait for it.
 func (s *Store) writeBackground(ctx context.Context, fn func(w *wtx) error) error {
-	return s.writeReq(&writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), lazy: !s.opts.SyncFlags, background: true})
+	return s.writeReq(&writeReq{ctx: ctx, fn: fn, done: make(chan struct{}), lazy: !s.opts.SyncIndex, background: true})
 }
 
 func (s *Store) writeReq(r *writeReq) error {

@@ -88,6 +88,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PrivateSeenCopy", testPrivateSeenCopy},
 		{"QuotaEnforced", testQuotaEnforced},
 		{"SelectSnapshot", testSelectSnapshot},
+		{"Flush", testFlush},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

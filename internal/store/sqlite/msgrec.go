@@ -42,16 +42,16 @@ const recBackfillBatch = 2000
 // triggers' WHEN clause), as their key would not fit.
 const recMaxMailbox = 1 << 31
 
-// recFields are the fields msgrec holds.
-const recFields = store.FieldEnvelope | store.FieldStructure
+// msgrecFields are the fields msgrec holds.
+const msgrecFields = store.FieldEnvelope | store.FieldStructure
 
 // useRecs reports whether fetchRows may read fields of mailboxID from
 // msgrec: nothing else asked, and msgrec complete.
 func (s *Store) useRecs(mailboxID int64, fields store.Fields) bool {
-	return fields != 0 && fields&^recFields == 0 && mailboxID > 0 && mailboxID < recMaxMailbox && s.recReady.Load()
+	return fields != 0 && fields&^msgrecFields == 0 && mailboxID > 0 && mailboxID < recMaxMailbox && s.recReady.Load()
 }
 
-// recQuery selects msgrec's columns for fields (recFields only) over a
+// recQuery selects msgrec's columns for fields (msgrecFields only) over a
 // key range.
 func recQuery(fields store.Fields) string {
 	switch fields {
@@ -63,7 +63,7 @@ func recQuery(fields store.Fields) string {
 	return "SELECT id, envelope, structure FROM msgrec WHERE id BETWEEN ? AND ?"
 }
 
-// fetchRecs is fetchRows for fields in recFields, from msgrec: one range
+// fetchRecs is fetchRows for fields in msgrecFields, from msgrec: one range
 // scan per segment of uids, in UID order.
 func (s *Store) fetchRecs(ctx context.Context, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
 	q := recQuery(fields)

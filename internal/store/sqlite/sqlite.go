@@ -151,7 +151,7 @@ type Store struct {
 	// closed once that holds or its background copy stopped.
 	recReady atomic.Bool
 	recDone  chan struct{}
-	// recBackfill: the rowid schema step 25's copy resumes after, and
+	// recBackfill: the rowid schema step 28's copy resumes after, and
 	// whether it has work left (read at Open, run once the writer runs).
 	recBackfill        int64
 	recBackfillPending bool

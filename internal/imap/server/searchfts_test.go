@@ -452,7 +452,9 @@ func TestSearchIndexAgreesWithScan(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d searches found messages; %d long needles narrowed to under half; %d of 50 word needles and %d of 50 needles inside words answered for sure; %d of %d messages inline", hits, searches, narrowed, sure, inner, inline, len(texts))
-	if hits < 100 || narrowed == 0 || sure < 25 || inner < 20 || inline < len(texts)/5 || inline > len(texts)*4/5 {
+	// About half the messages are inline; a tenth on either side still
+	// exercises both paths (a fifth failed on a rare draw: 41 of 230).
+	if hits < 100 || narrowed == 0 || sure < 25 || inner < 20 || inline < len(texts)/10 || inline > len(texts)*9/10 {
 		t.Errorf("the corpus does not exercise the index: %d searches with hits, %d narrowed, %d sure, %d inside words sure, %d of %d inline", hits, narrowed, sure, inner, inline, len(texts))
 	}
 }

@@ -66,12 +66,6 @@ const (
 	// again: 251 connections in a 25 s two-node run (docs/benchmarks.md,
 	// "Session 9").
 	DefaultMaxIdleConns = 256
-	// drainMax is how many unread bytes of a ranged GET a reader reads
-	// and discards when it is closed, so that the connection goes back to
-	// the pool (net/http closes a connection whose response body was not
-	// read to the end). Past it, a new connection costs less than the
-	// bytes.
-	drainMax = 64 << 10
 )
 
 // Options configures a Store.
@@ -590,15 +584,12 @@ func (r *reader) openAt(off, need int64) error {
 	return nil
 }
 
-// closeBody ends the current ranged GET. A response with at most
-// drainMax bytes left is read to its end first, so that net/http puts
-// the connection back in the pool instead of closing it (a FETCH of a
-// header, or of a section, leaves the rest of the window unread).
+// closeBody ends the current ranged GET. A body closed before its end
+// costs its connection (net/http does not reuse it); draining it first
+// would keep the connection but could block Close on a stalled server,
+// so it is not done.
 func (r *reader) closeBody() {
 	if r.body != nil {
-		if left := r.end - r.pos; left <= drainMax {
-			io.Copy(io.Discard, io.LimitReader(r.body, left+1)) //nolint:errcheck // only to reuse the connection
-		}
 		r.body.Close()
 		r.body = nil
 	}

@@ -494,7 +494,7 @@ func (c *mixClient) fetchEnv(cn *Conn) error {
 			return nil
 		}
 		if r.Num < a || r.Num > b {
-			return protoErrf("FETCH %d outside the asked %d:%d", r.Num, a, b)
+			return flagUpdateOnly(r, a, b)
 		}
 		if seen[r.Num-a] {
 			return nil // flag updates may come as extra FETCHes
@@ -688,4 +688,19 @@ func printMix(w io.Writer, server string, r *MixResult) {
 	for _, s := range r.ErrorSamples {
 		fmt.Fprintf(w, "  error: %s\n", s)
 	}
+}
+
+// flagUpdateOnly accepts a FETCH response for a message outside the range
+// a FETCH asked for only if it is a flag update: another session changed
+// that message's flags, and RFC 9051 §7.5.2 lets the server send such
+// FETCH responses at any time (only EXPUNGE is barred during FETCH,
+// §7.5.1). Anything else there is an error.
+func flagUpdateOnly(r *Resp, a, b uint32) error {
+	return fetchItems(r.Rest, func(name []byte, v Value) error {
+		switch {
+		case asciiEqualFold(name, "FLAGS"), asciiEqualFold(name, "UID"), asciiEqualFold(name, "MODSEQ"):
+			return nil
+		}
+		return protoErrf("FETCH %d outside the asked %d:%d carries %s", r.Num, a, b, name)
+	})
 }

@@ -168,19 +168,75 @@ func (s *Store) InlineIDs(ctx context.Context, fn func(id string) error) error {
 	})
 }
 
+// sweepInlineChunk is how many inline rows SweepInline examines per
+// read, and the most it deletes per write (a variable for tests).
+var sweepInlineChunk = 2048
+
 // SweepInline deletes inline bytes that no message references and
 // returns how many rows went. Rows and the messages naming them are
 // written and deleted in the same transactions, so there is no window in
 // which a fresh row is legitimately unreferenced: unlike the blob/fs
 // sweep, this needs no grace period. It finds leftovers of a bug or of a
 // database edited by hand.
+//
+// The rows are examined a chunk at a time by a reader, and only the
+// unreferenced ones of a chunk are deleted, in a background write that
+// checks again that no message names them: one DELETE over the whole
+// table held the writer (every delivery and APPEND) for 5-42 s at
+// 1,000,000 messages, at each start and every sweep interval.
 func (s *Store) SweepInline(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.write(ctx, func(t *wtx) error {
-		var err error
-		n, err = t.execN(`DELETE FROM blobdata WHERE NOT EXISTS
-			(SELECT 1 FROM messages INDEXED BY messages_blob WHERE blob_id = blobdata.id)`)
-		return err
-	})
-	return n, err
+	after := ""
+	for {
+		var orphans []string
+		last := ""
+		seen := 0
+		err := s.read(ctx, func(r *reader) error {
+			rows, err := r.query(`SELECT b.id, EXISTS (SELECT 1 FROM messages INDEXED BY messages_blob WHERE blob_id = b.id)
+				FROM blobdata b WHERE b.id > ? ORDER BY b.id LIMIT ?`, after, sweepInlineChunk)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				var used bool
+				if err := rows.Scan(&id, &used); err != nil {
+					return err
+				}
+				seen++
+				last = id
+				if !used {
+					orphans = append(orphans, id)
+				}
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return n, err
+		}
+		if len(orphans) > 0 {
+			var gone int64
+			err := s.writeBackground(ctx, func(t *wtx) error {
+				gone = 0
+				for _, id := range orphans {
+					k, err := t.execN(`DELETE FROM blobdata WHERE id = ? AND NOT EXISTS
+						(SELECT 1 FROM messages INDEXED BY messages_blob WHERE blob_id = ?)`, id, id)
+					if err != nil {
+						return err
+					}
+					gone += k
+				}
+				return nil
+			})
+			if err != nil {
+				return n, err
+			}
+			n += gone
+		}
+		if seen < sweepInlineChunk {
+			return n, nil
+		}
+		after = last
+	}
 }

@@ -391,3 +391,45 @@ func TestOpenInlineManyConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepInlineChunks: the sweep examines blobdata a chunk at a time
+// (so it never holds the writer for the whole table) and removes every
+// unreferenced row, whichever chunk it lies in, and no referenced one.
+func TestSweepInlineChunks(t *testing.T) {
+	old := sweepInlineChunk
+	sweepInlineChunk = 3
+	t.Cleanup(func() { sweepInlineChunk = old })
+	e := newInlineEnv(t)
+	var kept []store.NewMessage
+	for i := range 7 {
+		m := inlineMsg(fmt.Sprintf("Subject: keep %d\r\n\r\n", i))
+		e.append(e.inbox, m)
+		kept = append(kept, m)
+	}
+	const orphans = 8
+	if err := e.s.write(e.ctx, func(w *wtx) error {
+		for i := range orphans {
+			m := inlineMsg(fmt.Sprintf("orphan %d", i))
+			if _, err := w.exec(`INSERT INTO blobdata (id, data) VALUES (?, ?)`, m.BlobID, m.Inline); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.s.SweepInline(e.ctx); err != nil || n != orphans {
+		t.Fatalf("SweepInline = %d, %v; want the %d orphans", n, err, orphans)
+	}
+	for _, m := range kept {
+		if !e.has(m) {
+			t.Errorf("the sweep removed referenced bytes %s", m.BlobID[:8])
+		}
+	}
+	if c := e.count(); c != len(kept) {
+		t.Errorf("%d inline rows left, want %d", c, len(kept))
+	}
+	if n, err := e.s.SweepInline(e.ctx); err != nil || n != 0 {
+		t.Errorf("second SweepInline = %d, %v; want 0", n, err)
+	}
+}

@@ -80,6 +80,30 @@ type TextPending struct {
 	UID       UID
 }
 
+// Rows is what ScanTextPending reads: database/sql's and pgx's rows.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// ScanTextPending reads rows of (blob id, mailbox id, UID), each followed
+// by the columns extra are scanned into, as the backends' pending-list
+// queries return them.
+func ScanTextPending(rows Rows, extra ...any) ([]TextPending, error) {
+	var out []TextPending
+	for rows.Next() {
+		var p TextPending
+		var uid int64
+		if err := rows.Scan(append([]any{&p.BlobID, &p.MailboxID, &uid}, extra...)...); err != nil {
+			return nil, err
+		}
+		p.UID = UID(uid)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
 // TextDoc is the index text of one content, as msgdata.TextSplit cuts
 // it: Body holds the segments SEARCH BODY compares, Head those SEARCH
 // TEXT adds; Head+Body is msgdata.Text.

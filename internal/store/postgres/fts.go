@@ -148,17 +148,7 @@ func (s *Store) TextPending(ctx context.Context, accountID int64, limit int) ([]
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.TextPending
-	for rows.Next() {
-		var p store.TextPending
-		var uid int64
-		if err := rows.Scan(&p.BlobID, &p.MailboxID, &uid); err != nil {
-			return nil, err
-		}
-		p.UID = store.UID(uid)
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return store.ScanTextPending(rows)
 }
 
 // ClaimTextPending implements store.TextIndexer: the claimable rows
@@ -189,17 +179,7 @@ func (s *Store) ClaimTextPending(ctx context.Context, owner string, now time.Tim
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.TextPending
-	for rows.Next() {
-		var p store.TextPending
-		var uid int64
-		if err := rows.Scan(&p.BlobID, &p.MailboxID, &uid, nil); err != nil {
-			return nil, err
-		}
-		p.UID = store.UID(uid)
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return store.ScanTextPending(rows, nil) // nil: set_config's column
 }
 
 // IndexText implements store.TextIndexer.

@@ -108,16 +108,8 @@ func (s *Store) TextPending(ctx context.Context, accountID int64, limit int) ([]
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			var p store.TextPending
-			var uid int64
-			if err := rows.Scan(&p.BlobID, &p.MailboxID, &uid); err != nil {
-				return err
-			}
-			p.UID = store.UID(uid)
-			out = append(out, p)
-		}
-		return rows.Err()
+		out, err = store.ScanTextPending(rows)
+		return err
 	})
 	return out, err
 }
@@ -136,22 +128,12 @@ func (s *Store) ClaimTextPending(ctx context.Context, owner string, now time.Tim
 		LIMIT ?2`
 	var out []store.TextPending
 	err := s.writeBackground(ctx, func(t *wtx) error {
-		out = out[:0]
 		rows, err := t.query(q, accountID, limit, now.UnixMilli(), owner)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		for rows.Next() {
-			var p store.TextPending
-			var uid int64
-			if err := rows.Scan(&p.BlobID, &p.MailboxID, &uid); err != nil {
-				return err
-			}
-			p.UID = store.UID(uid)
-			out = append(out, p)
-		}
-		if err := rows.Err(); err != nil {
+		if out, err = store.ScanTextPending(rows); err != nil {
 			return err
 		}
 		rows.Close()

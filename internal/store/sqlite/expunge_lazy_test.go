@@ -46,21 +46,9 @@ func TestExpungeIsLazy(t *testing.T) {
 	for _, syncIndex := range []bool{false, true} {
 		t.Run(fmt.Sprint("sync_index=", syncIndex), func(t *testing.T) {
 			log := &commitLog{}
-			s, err := Open(context.Background(), filepath.Join(t.TempDir(), "db"), Options{SyncIndex: syncIndex, ObserveCommit: log.observe})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s, a, in := openLogged(t, Options{SyncIndex: syncIndex, ObserveCommit: log.observe})
 			ctx := context.Background()
-			a, err := s.CreateAccount(ctx, "user", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			in, err := s.Mailbox(ctx, a.ID, "INBOX")
-			if err != nil {
-				t.Fatal(err)
-			}
-			other, _, err := s.CreateMailbox(ctx, a.ID, "Other", "")
+			other, _, err := s.CreateMailbox(ctx, a, "Other", "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,20 +105,8 @@ func TestFlushSyncs(t *testing.T) {
 	for _, syncer := range []bool{false, true} {
 		t.Run(fmt.Sprint("syncer=", syncer), func(t *testing.T) {
 			log := &commitLog{}
-			s, err := Open(context.Background(), filepath.Join(t.TempDir(), "db"), Options{WALSyncer: syncer, ObserveCommit: log.observe})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s, _, in := openLogged(t, Options{WALSyncer: syncer, ObserveCommit: log.observe})
 			ctx := context.Background()
-			a, err := s.CreateAccount(ctx, "user", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			in, err := s.Mailbox(ctx, a.ID, "INBOX")
-			if err != nil {
-				t.Fatal(err)
-			}
 			uids, _, err := s.AppendMessages(ctx, in.ID, []store.NewMessage{{BlobID: "b", Size: 1}})
 			if err != nil {
 				t.Fatal(err)
@@ -163,4 +139,26 @@ func TestFlushSyncs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openLogged opens a store with opts in a new folder, closed when the
+// test ends, with an account "user": it returns the store, the
+// account's id and its INBOX.
+func openLogged(t *testing.T, opts Options) (*Store, int64, *store.Mailbox) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "db"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	a, err := s.CreateAccount(ctx, "user", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := s.Mailbox(ctx, a.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, a.ID, in
 }

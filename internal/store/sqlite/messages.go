@@ -70,19 +70,16 @@ func scanUIDs(query querier, sel string, mailboxID int64, uids []store.UID, dst 
 			return err
 		}
 		defer rows.Close()
-		k := 0
+		c := runCursor{run: run}
 		for rows.Next() {
 			if err := rows.Scan(dst...); err != nil {
 				return err
 			}
-			u := store.UID(*uidp)
-			for k < len(run) && run[k] < u {
-				k++
-			}
-			if k == len(run) {
+			want, past := c.match(store.UID(*uidp))
+			if past {
 				break
 			}
-			if run[k] != u {
+			if !want {
 				continue
 			}
 			if err := fn(); err != nil {
@@ -623,17 +620,13 @@ func (s *Store) fetchRows(ctx context.Context, mailboxID int64, uids []store.UID
 	}
 	return tx(ctx, func(r *reader) error {
 		return segments(uids, func(run []store.UID) error {
-			k := 0
+			c := runCursor{run: run}
 			args := namedArgs(mailboxID, int64(run[0]), int64(run[len(run)-1]))
 			return r.rawQuery(q, args, func(v []driver.Value) error {
 				u := store.UID(rawInt(v[0]))
-				for k < len(run) && run[k] < u {
-					k++
-				}
-				if k == len(run) {
+				if want, past := c.match(u); past {
 					return errStopRows
-				}
-				if run[k] != u {
+				} else if !want {
 					return nil
 				}
 				m := &store.Message{MailboxID: mailboxID, UID: u}
@@ -1231,4 +1224,23 @@ func (s *Store) Flush(ctx context.Context) error {
 			ON CONFLICT (key) DO UPDATE SET value = value + 1`)
 		return err
 	})
+}
+
+// runCursor matches rows returned in UID order against run, the sorted
+// UIDs a fetch asked for, by one forward walk.
+type runCursor struct {
+	run []store.UID
+	k   int
+}
+
+// match reports whether u is one of the run's UIDs (want), and whether
+// every UID of the run lies behind u (past: the rows can stop).
+func (c *runCursor) match(u store.UID) (want, past bool) {
+	for c.k < len(c.run) && c.run[c.k] < u {
+		c.k++
+	}
+	if c.k == len(c.run) {
+		return false, true
+	}
+	return c.run[c.k] == u, false
 }

@@ -78,17 +78,13 @@ func (s *Store) fetchRecs(ctx context.Context, mailboxID int64, uids []store.UID
 	var m store.Message
 	return tx(ctx, func(r *reader) error {
 		return segments(uids, func(run []store.UID) error {
-			k := 0
+			c := runCursor{run: run}
 			args := namedArgs(base|int64(run[0]), base|int64(run[len(run)-1]))
 			return r.rawQuery(q, args, func(v []driver.Value) error {
 				u := store.UID(uint32(rawInt(v[0])))
-				for k < len(run) && run[k] < u {
-					k++
-				}
-				if k == len(run) {
+				if want, past := c.match(u); past {
 					return errStopRows
-				}
-				if run[k] != u {
+				} else if !want {
 					return nil
 				}
 				m = store.Message{MailboxID: mailboxID, UID: u}

@@ -86,7 +86,7 @@ func openMetadata(ctx context.Context, cfg *config.Config, logger *slog.Logger, 
 	st, err := sqlite.Open(ctx, cfg.Path("barid.db"), sqlite.Options{Logger: logger, SyncIndex: cfg.Storage.SyncIndex, WALSyncer: cfg.Storage.WALSync == "syncer",
 		FlagIndexEntries: offIfZero(cfg.Storage.FlagIndexEntries), FlagIndexMin: cfg.Storage.FlagIndexMin,
 		RecordCacheBytes: offIfZero(cfg.Storage.RecordCacheBytes), ObserveCommit: commitObserver(m),
-		VocabTerms: offIfZero(cfg.Storage.FTSVocabTerms)})
+		VocabTerms: offIfZero(cfg.Storage.FTSVocabTerms), DocMapEntries: offIfZero(cfg.Storage.FTSDocMapEntries)})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

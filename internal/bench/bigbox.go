@@ -133,6 +133,8 @@ func (o *bigboxOpts) ops() []bigOp {
 		{name: "SEARCH_TEXT_COMMON", cmd: "SEARCH TEXT " + Quote(o.commonW), run: func(c *Conn) (int, error) {
 			return search(c, "SEARCH TEXT "+Quote(o.commonW), "SEARCH", false)
 		}},
+		{name: "SEARCH_TEXT_COUNT", cmd: "UID SEARCH RETURN (COUNT) TEXT " + Quote(o.commonW), needCap: "ESEARCH",
+			run: func(c *Conn) (int, error) { return esearchCount(c, "UID SEARCH RETURN (COUNT) TEXT "+Quote(o.commonW)) }},
 		{name: "SEARCH_TEXT_WORD", cmd: "SEARCH TEXT " + Quote(o.word), run: func(c *Conn) (int, error) {
 			return search(c, "SEARCH TEXT "+Quote(o.word), "SEARCH", false)
 		}},
@@ -346,6 +348,32 @@ func search(c *Conn, cmd, word string, unique bool) (int, error) {
 			return nil
 		})
 	}, cmd)
+	return count, err
+}
+
+// esearchCount runs a SEARCH with RETURN (COUNT) and returns the COUNT
+// of its ESEARCH response (RFC 4731 §3.1).
+func esearchCount(c *Conn, cmd string) (int, error) {
+	count, seen := 0, false
+	err := c.Exec(func(r *Resp) error {
+		if !r.Is("ESEARCH") {
+			return nil
+		}
+		f := strings.Fields(string(r.Rest))
+		for i := 0; i+1 < len(f); i++ {
+			if strings.EqualFold(f[i], "COUNT") {
+				n, err := strconv.Atoi(f[i+1])
+				if err != nil || n < 0 {
+					return protoErrf("ESEARCH COUNT %q", f[i+1])
+				}
+				count, seen = n, true
+			}
+		}
+		return nil
+	}, cmd)
+	if err == nil && !seen {
+		err = protoErrf("no ESEARCH COUNT in the answer to %s", cmd)
+	}
 	return count, err
 }
 

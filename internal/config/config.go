@@ -301,6 +301,14 @@ type Storage struct {
 	// needle by its trigrams, as before session 9); answers are the
 	// same either way.
 	FTSVocabTerms int `toml:"fts_vocab_terms"`
+	// FTSDocMapEntries bounds SQLite's in-memory copies of the full-text
+	// index's document-to-message map, kept for the mailboxes whose
+	// SEARCH BODY/TEXT lookups hit thousands of messages (docs/search.md,
+	// "Common words"): (document, UID) pairs over all mailboxes, about
+	// 12 bytes each; least recently used mailboxes leave first, and a
+	// mailbox with more messages is mapped in SQL as before. 0 turns the
+	// copies off; answers are the same either way.
+	FTSDocMapEntries int `toml:"fts_docmap_entries"`
 	// FTSIndexLease is how long the background indexer's claim on a
 	// batch of pending messages lasts: nodes sharing one database never
 	// index the same message twice, and the messages a node had claimed
@@ -458,7 +466,7 @@ func Default() Config {
 		},
 		LMTP: LMTP{LocalDomains: []string{"localhost"}},
 		Storage: Storage{WALSync: "commit", InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 64 << 20,
-			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25, FTSIndexBusyDuty: 0.05, FTSVocabTerms: 256, FTSIndexLease: Duration{2 * time.Minute},
+			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25, FTSIndexBusyDuty: 0.05, FTSVocabTerms: 256, FTSDocMapEntries: 4 << 20, FTSIndexLease: Duration{2 * time.Minute},
 			NotifyPoll: Duration{30 * time.Second}},
 		Auth: Auth{
 			FailureDelay:    Duration{time.Second},
@@ -613,6 +621,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.FTSVocabTerms < 0 || c.Storage.FTSVocabTerms > 100000 {
 		add("storage.fts_vocab_terms must be between 0 (off) and 100000")
+	}
+	if c.Storage.FTSDocMapEntries < 0 || c.Storage.FTSDocMapEntries > 1<<30 {
+		add("storage.fts_docmap_entries must be between 0 (off) and 1073741824")
 	}
 	if c.Storage.FTSIndexLease.Duration < 10*time.Second {
 		add("storage.fts_index_lease must be at least 10s (a claim must outlast the batch it covers)")

@@ -763,8 +763,9 @@ func (c *Conn) searchScored(mboxID int64, uids []store.UID, seqOf func(store.UID
 	var decided []store.UID
 	if ix != nil && !withMods && !wantScores {
 		rest := make([]store.UID, 0, len(scan))
+		cur := textCursor{}
 		for _, u := range scan {
-			if m, known := ix.eval(key, u); !known {
+			if m, known := ix.eval(key, u, cur); !known {
 				rest = append(rest, u)
 			} else if m {
 				decided = append(decided, u)

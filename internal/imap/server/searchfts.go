@@ -22,14 +22,39 @@ type textHint struct{ maybe, sure []store.UID }
 // answer is the index's verdict on key k for message u: known is false
 // when the message must be read to decide.
 func (t *textIndex) answer(k *search.Key, u store.UID) (match, known bool) {
+	return t.answerAt(k, u, nil)
+}
+
+// textCursor remembers, per key, where the last answer lay in the key's
+// sets, for one goroutine asking in ascending UID order: each answer
+// then gallops forward from the last instead of searching the whole set
+// (two binary searches per message of 175,296 were 15 % of SEARCH TEXT
+// "regards" at 1,000,000 messages). nil searches from scratch.
+type textCursor map[*search.Key]*[2]int
+
+func (t *textIndex) answerAt(k *search.Key, u store.UID, cur textCursor) (match, known bool) {
 	h, ok := t.hints[k]
 	if !ok {
 		return false, false
 	}
-	if _, in := slices.BinarySearch(h.maybe, u); !in {
+	if cur == nil {
+		if _, in := slices.BinarySearch(h.maybe, u); !in {
+			return false, true
+		}
+		if _, in := slices.BinarySearch(h.sure, u); in {
+			return true, true
+		}
+		return false, false
+	}
+	p := cur[k]
+	if p == nil {
+		p = new([2]int)
+		cur[k] = p
+	}
+	if _, in := gallop(h.maybe, &p[0], u); !in {
 		return false, true
 	}
-	if _, in := slices.BinarySearch(h.sure, u); in {
+	if _, in := gallop(h.sure, &p[1], u); in {
 		return true, true
 	}
 	return false, false
@@ -38,19 +63,20 @@ func (t *textIndex) answer(k *search.Key, u store.UID) (match, known bool) {
 // eval evaluates k for message u from the index alone, as far as it can:
 // BODY and TEXT keys it answered, ALL, and AND, OR and NOT of those.
 // known is false when some key needs the message's record or bytes.
-func (t *textIndex) eval(k *search.Key, u store.UID) (match, known bool) {
+// cur, if not nil, is the caller's textCursor.
+func (t *textIndex) eval(k *search.Key, u store.UID, cur textCursor) (match, known bool) {
 	switch k.Op {
 	case search.OpAll:
 		return true, true
 	case search.OpBody, search.OpText:
-		return t.answer(k, u)
+		return t.answerAt(k, u, cur)
 	case search.OpNot:
-		m, kn := t.eval(k.Sub[0], u)
+		m, kn := t.eval(k.Sub[0], u, cur)
 		return !m, kn
 	case search.OpAnd:
 		all := true
 		for _, s := range k.Sub {
-			m, kn := t.eval(s, u)
+			m, kn := t.eval(s, u, cur)
 			if kn && !m {
 				return false, true
 			}
@@ -60,7 +86,7 @@ func (t *textIndex) eval(k *search.Key, u store.UID) (match, known bool) {
 	case search.OpOr:
 		all := true
 		for _, s := range k.Sub {
-			m, kn := t.eval(s, u)
+			m, kn := t.eval(s, u, cur)
 			if kn && m {
 				return true, true
 			}
@@ -82,8 +108,9 @@ func (t *textIndex) decidesText(k *search.Key, uids []store.UID) bool {
 		if _, ok := t.hints[k]; !ok {
 			return false
 		}
+		cur := textCursor{}
 		for _, u := range uids {
-			if _, known := t.answer(k, u); !known {
+			if _, known := t.answerAt(k, u, cur); !known {
 				return false
 			}
 		}

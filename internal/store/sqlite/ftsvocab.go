@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -358,6 +360,12 @@ func (s *Store) textLookupVocab(ctx context.Context, mailboxID int64, needle str
 			return err
 		}
 		ok = true
+		if q != "" && s.docmaps != nil {
+			done, err := s.textLookupMapped(r, mailboxID, q, exact, body, &maybe, &sureUIDs)
+			if err != nil || done {
+				return err
+			}
+		}
 		// CROSS JOIN keeps the small sets outside: the planner, pushing
 		// the join into the UNION ALL, scanned fts_docs for the
 		// (empty) fts_longword and the mailbox's messages for the
@@ -435,6 +443,137 @@ func mergeSortedUIDs(a, b []store.UID) []store.UID {
 		}
 		if n := len(out); n == 0 || out[n-1] != u {
 			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// textLookupMapped is textLookupVocab's answer through the mailbox's
+// document map (ftsdocmap.go) for a query that hits at least
+// Options.DocMapMinHits documents; done is false when it did not answer
+// (fewer hits, or no map for this snapshot): the SQL join does.
+func (s *Store) textLookupMapped(r *reader, mailboxID int64, q string, exact, body bool, maybe, sure *[]store.UID) (done bool, err error) {
+	docs, err := docList(r, nil, `SELECT group_concat(rowid) FROM fts_wbody WHERE fts_wbody MATCH ?`, q)
+	if err != nil {
+		return false, err
+	}
+	if !body {
+		head, err := docList(r, nil, `SELECT group_concat(rowid) FROM fts_whead WHERE fts_whead MATCH ?`, q)
+		if err != nil {
+			return false, err
+		}
+		docs = unionDocs(docs, head)
+	}
+	if len(docs) < s.opts.DocMapMinHits {
+		return false, nil
+	}
+	b, err := s.docMapFor(r, mailboxID)
+	if err != nil || b == nil {
+		return false, err
+	}
+	defer b.mu.Unlock()
+	long, err := docList(r, nil, `SELECT group_concat(id) FROM fts_longword`)
+	if err != nil {
+		return false, err
+	}
+	hit := sortUIDSet(b.uidsOf(nil, docs))
+	rest := b.uidsOf(nil, long)
+	var pend []byte
+	if err := r.c.conn.QueryRowContext(r.ctx, `SELECT group_concat(m.uid) FROM fts_pending p
+		CROSS JOIN messages m ON m.blob_id = p.blob_id AND m.mailbox = ?`, mailboxID).Scan(&pend); err != nil {
+		return false, err
+	}
+	if rest, err = parseUIDs(rest, pend, false); err != nil {
+		return false, err
+	}
+	rest = sortUIDSet(rest)
+	if exact {
+		*sure = hit
+	}
+	*maybe = mergeSortedUIDs(hit, rest)
+	return true, nil
+}
+
+// docList appends to out the comma-separated document ids the query's
+// one row gives, ascending.
+func docList(r *reader, out []int64, q string, args ...any) ([]int64, error) {
+	var b sql.RawBytes
+	rows, err := r.c.conn.QueryContext(r.ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		if out, err = parseInts(out, b); err != nil {
+			return nil, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if !slices.IsSorted(out) {
+		slices.Sort(out)
+	}
+	return out, nil
+}
+
+// unionDocs unites two ascending lists of document ids.
+func unionDocs(a, b []int64) []int64 {
+	if len(b) == 0 {
+		return a
+	}
+	out := make([]int64, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// sortUIDSet sorts u ascending without repeats, in place. The UIDs of a
+// document map come in document order, which is close to UID order but
+// not quite; when they are dense (at least one UID in 64 of their
+// range) a bitmap of the range orders them in one pass, a tenth of
+// sorting 175,296 of them.
+func sortUIDSet(u []store.UID) []store.UID {
+	if len(u) < 1024 {
+		slices.Sort(u)
+		return slices.Compact(u)
+	}
+	lo, hi := u[0], u[0]
+	for _, x := range u {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	span := uint64(hi-lo) + 1
+	if span/64 > uint64(len(u)) {
+		slices.Sort(u)
+		return slices.Compact(u)
+	}
+	set := make([]uint64, (span+63)/64)
+	for _, x := range u {
+		d := x - lo
+		set[d/64] |= 1 << (d % 64)
+	}
+	out := u[:0]
+	for i, w := range set {
+		for w != 0 {
+			t := bits.TrailingZeros64(w)
+			out = append(out, lo+store.UID(i*64+t))
+			w &= w - 1
 		}
 	}
 	return out

@@ -102,6 +102,16 @@ type Options struct {
 	// that is looked up by its trigrams and verified instead. Default
 	// DefaultVocabTerms; negative never uses the vocabulary.
 	VocabTerms int
+	// DocMapEntries bounds the in-memory copies of fts_where kept for
+	// mailboxes whose full-text lookups hit many documents, in (document,
+	// UID) pairs over all mailboxes, about 12 bytes each ([storage]
+	// fts_docmap_entries; ftsdocmap.go). Default DefaultDocMapEntries;
+	// negative turns them off (every lookup maps its documents in SQL).
+	DocMapEntries int
+	// DocMapMinHits is how many index documents a lookup must hit
+	// before it uses (and loads) the mailbox's map; fewer are mapped in
+	// SQL. Default DefaultDocMapMinHits.
+	DocMapMinHits int
 }
 
 // ErrClosed is returned by methods called after Close.
@@ -140,6 +150,8 @@ type Store struct {
 	recs *recCache
 	// vocab: words known to be in the full-text vocabulary (ftsvocab.go).
 	vocab vocabSeen
+	// docmaps is nil when Options.DocMapEntries is negative.
+	docmaps *docMaps
 	// wal reads the WAL-index header (walstamp.go): no commit since a
 	// stamp means a value read after it is current. nil: always read.
 	wal *walWatch
@@ -211,6 +223,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.FlagIndexMin <= 0 {
 		opts.FlagIndexMin = 1
 	}
+	if opts.DocMapEntries == 0 {
+		opts.DocMapEntries = DefaultDocMapEntries
+	}
+	if opts.DocMapMinHits <= 0 {
+		opts.DocMapMinHits = DefaultDocMapMinHits
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -240,6 +258,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		done:  make(chan struct{}),
 		rpool: make(chan *rconn, opts.Readers),
 		bpool: make(chan *rconn, opts.BulkReaders),
+	}
+	if opts.DocMapEntries > 0 {
+		s.docmaps = newDocMaps(opts.DocMapEntries)
 	}
 	if opts.FlagIndexEntries > 0 {
 		s.index = newFlagIndex(opts.FlagIndexEntries, opts.FlagIndexMin)

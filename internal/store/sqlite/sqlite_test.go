@@ -133,3 +133,10 @@ func TestReadersMmap(t *testing.T) {
 		}
 	}
 }
+
+// TestConformanceDocMap runs the suite with every full-text lookup of
+// the vocabulary answered through the mailbox's document map
+// (DocMapMinHits 1; ftsdocmap.go).
+func TestConformanceDocMap(t *testing.T) {
+	storetest.Run(t, openerWith(Options{DocMapMinHits: 1}))
+}

@@ -6,9 +6,17 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"barid/internal/store"
 )
+
+// syncDocMap loads document maps in the lookup that needs them, for
+// the rest of the test (docMapAsync).
+func syncDocMap(t *testing.T) {
+	docMapAsync.Store(false)
+	t.Cleanup(func() { docMapAsync.Store(true) })
+}
 
 // docMapWords are the words of TestDocMapAgreesWithSQL's texts: few, so
 // that every lookup hits many documents.
@@ -32,6 +40,7 @@ func docMapText(r *rand.Rand) string {
 // document id deleted and given again to a new content), a mailbox
 // deleted and created again, and a snapshot older than the map.
 func TestDocMapAgreesWithSQL(t *testing.T) {
+	syncDocMap(t)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(7, 11))
 	serial := 0
@@ -228,6 +237,7 @@ func TestDocMapAgreesWithSQL(t *testing.T) {
 // A lookup in a snapshot older than the map does not use it, and a map
 // that does not fit in DocMapEntries is not kept.
 func TestDocMapLimits(t *testing.T) {
+	syncDocMap(t)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(1, 2))
 	msgs := make([]store.NewMessage, 50)
@@ -257,7 +267,7 @@ func TestDocMapLimits(t *testing.T) {
 	}
 	// An old snapshot: a read transaction opened before the map moves.
 	err = s2.bulkTx(ctx, func(old *reader) error {
-		if _, err := s2.docMapFor(old, inbox2.ID); err != nil {
+		if _, err := s2.docMapFor(old, inbox2.ID, true); err != nil {
 			return err
 		}
 		s2.docmaps.boxes[inbox2.ID].mu.Unlock()
@@ -271,7 +281,7 @@ func TestDocMapLimits(t *testing.T) {
 		if _, _, err := s2.TextLookup(ctx, inbox2.ID, "regards", true); err != nil { // moves the map on
 			return err
 		}
-		b, err := s2.docMapFor(old, inbox2.ID)
+		b, err := s2.docMapFor(old, inbox2.ID, true)
 		if b != nil {
 			b.mu.Unlock()
 			t.Errorf("a snapshot older than the map used it")
@@ -280,5 +290,49 @@ func TestDocMapLimits(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The first lookup of a mailbox without a map answers in SQL and loads
+// the map in the background; once it is loaded, lookups use it.
+func TestDocMapLoadsInBackground(t *testing.T) {
+	ctx := context.Background()
+	msgs := make([]store.NewMessage, 30)
+	docs := make([]store.TextDoc, 30)
+	for i := range msgs {
+		msgs[i] = store.NewMessage{BlobID: fmt.Sprintf("b%d", i), Size: 10}
+		docs[i] = store.TextDoc{BlobID: msgs[i].BlobID, Body: "regards"}
+	}
+	s, inbox, uids := openInbox(t, "", Options{DocMapMinHits: 1}, msgs)
+	if err := s.IndexText(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	loaded := func() bool {
+		s.docmaps.mu.Lock()
+		b := s.docmaps.boxes[inbox.ID]
+		s.docmaps.mu.Unlock()
+		if b == nil {
+			return false
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.loaded
+	}
+	for i := 0; ; i++ {
+		maybe, sure, err := s.TextLookup(ctx, inbox.ID, "regards", true)
+		if err != nil || !slices.Equal(maybe, uids) || !slices.Equal(sure, uids) {
+			t.Fatalf("lookup %d: %v, maybe %v, sure %v, want %v", i, err, maybe, sure, uids)
+		}
+		if loaded() {
+			break
+		}
+		if i == 1000 {
+			t.Fatal("the document map was not loaded after 1000 lookups")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	maybe, _, err := s.TextLookup(ctx, inbox.ID, "regards", true)
+	if err != nil || !slices.Equal(maybe, uids) {
+		t.Fatalf("lookup through the map: %v, %v", err, maybe)
 	}
 }

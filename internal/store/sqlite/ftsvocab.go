@@ -467,7 +467,7 @@ func (s *Store) textLookupMapped(r *reader, mailboxID int64, q string, exact, bo
 	if len(docs) < s.opts.DocMapMinHits {
 		return false, nil
 	}
-	b, err := s.docMapFor(r, mailboxID)
+	b, err := s.docMapFor(r, mailboxID, false)
 	if err != nil || b == nil {
 		return false, err
 	}

@@ -67,3 +67,44 @@ func TestBigboxServerCPUPerRun(t *testing.T) {
 		t.Fatalf("bigbox without -server-pid: exit %d\n%s%s", st, out.String(), errb.String())
 	}
 }
+
+// SEARCH_TEXT_COUNT reports the COUNT of UID SEARCH RETURN (COUNT) TEXT
+// of the common word: the same number as SEARCH_TEXT_COMMON's results.
+func TestBigboxSearchCount(t *testing.T) {
+	s := testkit.Start(t, testkit.WithoutTLSListener())
+	s.AddUser("user1", "pw")
+	c := s.Dial()
+	c.Login("user1", "pw")
+	want := 0
+	for i := range 12 {
+		subject := "plain " + strconv.Itoa(i)
+		if i%3 == 1 {
+			subject = "kind regards " + strconv.Itoa(i)
+			want++
+		}
+		m := testkit.Message(subject)
+		c.ExpectOK("a", "APPEND INBOX {"+strconv.Itoa(len(m))+"+}\r\n"+m)
+	}
+	js := filepath.Join(t.TempDir(), "r.jsonl")
+	var out, errb bytes.Buffer
+	st := runBigbox(context.Background(), []string{"-addr", s.Addr, "-server", "barid", "-user", "user1",
+		"-password", "pw", "-mailbox", "INBOX", "-ops", "SEARCH_TEXT_COMMON,SEARCH_TEXT_COUNT", "-repeat", "1",
+		"-progress=false", "-json", js}, &out, &errb)
+	if st != 0 {
+		t.Fatalf("bigbox exit %d: %s%s", st, out.String(), errb.String())
+	}
+	f, err := os.Open(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := ReadRecords(f)
+	if err != nil || len(recs) != 1 || recs[0].Bigbox == nil || len(recs[0].Bigbox.Ops) != 2 {
+		t.Fatalf("records: %v, %+v", err, recs)
+	}
+	for _, op := range recs[0].Bigbox.Ops {
+		if op.Error != "" || op.Results != want {
+			t.Errorf("%s: %d results, error %q; want %d", op.Name, op.Results, op.Error, want)
+		}
+	}
+}

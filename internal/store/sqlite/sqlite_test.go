@@ -134,9 +134,10 @@ func TestReadersMmap(t *testing.T) {
 	}
 }
 
-// TestConformanceDocMap runs the suite with every full-text lookup of
-// the vocabulary answered through the mailbox's document map
-// (DocMapMinHits 1; ftsdocmap.go).
+// TestConformanceDocMap runs the suite's full-text cases with every
+// lookup of the vocabulary answered through the mailbox's document map
+// (DocMapMinHits 1, loaded in the lookup; ftsdocmap.go).
 func TestConformanceDocMap(t *testing.T) {
-	storetest.Run(t, openerWith(Options{DocMapMinHits: 1}))
+	syncDocMap(t)
+	storetest.RunText(t, openerWith(Options{DocMapMinHits: 1}))
 }

@@ -252,3 +252,16 @@ func pendingUIDs(ps []store.TextPending) []store.UID {
 	}
 	return out
 }
+
+// RunText runs the suite's full-text cases only, for a store variant
+// that changes nothing but how lookups are answered.
+func RunText(t *testing.T, open func(t *testing.T) store.Store) {
+	for name, fn := range map[string]func(t *testing.T, open func(t *testing.T) store.Store){
+		"TextIndex": testTextIndex, "TextInsideWords": testTextInsideWords, "TextClaim": testTextClaim,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, open)
+		})
+	}
+}

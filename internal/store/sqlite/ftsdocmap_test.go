@@ -336,3 +336,105 @@ func TestDocMapLoadsInBackground(t *testing.T) {
 		t.Fatalf("lookup through the map: %v, %v", err, maybe)
 	}
 }
+
+// FuzzDocMapHelpers checks the document map's array helpers against
+// their plain forms: sortUIDSet against sort and compact (dense inputs
+// take the bitmap path), uidsOf's gallop against a scan of every pair,
+// merge against sorting the union, and parseInts against the list it
+// was written from.
+func FuzzDocMapHelpers(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 200, 7, 7, 9}, uint16(1500))
+	f.Add([]byte{0, 0, 0}, uint16(3))
+	f.Add([]byte{255, 1, 128, 64, 32}, uint16(4000))
+	f.Fuzz(func(t *testing.T, seed []byte, n uint16) {
+		r := rand.New(rand.NewPCG(uint64(len(seed)), uint64(n)))
+		for _, b := range seed {
+			r = rand.New(rand.NewPCG(r.Uint64()^uint64(b), uint64(n)))
+		}
+		span := 1 + int(n)%5000
+		// sortUIDSet
+		u := make([]store.UID, int(n)%3000)
+		for i := range u {
+			u[i] = store.UID(1 + r.IntN(span))
+		}
+		want := slices.Clone(u)
+		slices.Sort(want)
+		want = slices.Compact(want)
+		if got := sortUIDSet(slices.Clone(u)); !slices.Equal(got, want) {
+			t.Fatalf("sortUIDSet(%v) = %v, want %v", u, got, want)
+		}
+		// a map with repeats and dead entries, and documents to look up
+		var b docBox
+		for i := 0; i < int(n)%700; i++ {
+			b.docs = append(b.docs, int64(r.IntN(span)))
+			b.uids = append(b.uids, store.UID(r.IntN(4)*(1+r.IntN(span))))
+		}
+		sortPairs(b.docs, b.uids)
+		if !slices.IsSorted(b.docs) {
+			t.Fatalf("sortPairs left %v", b.docs)
+		}
+		var ds []int64
+		for i := 0; i < int(n)%300; i++ {
+			ds = append(ds, int64(r.IntN(span)))
+		}
+		slices.Sort(ds)
+		ds = slices.Compact(ds)
+		var naive []store.UID
+		for _, d := range ds {
+			for i := range b.docs {
+				if b.docs[i] == d && b.uids[i] != 0 {
+					naive = append(naive, b.uids[i])
+				}
+			}
+		}
+		if got := b.uidsOf(nil, ds); !slices.Equal(got, naive) {
+			t.Fatalf("uidsOf(%v) over %v/%v = %v, want %v", ds, b.docs, b.uids, got, naive)
+		}
+		// merge: live pairs plus additions, sorted by document
+		addD := []int64{int64(r.IntN(span)), int64(r.IntN(span))}
+		addU := []store.UID{1, 2}
+		type pair struct {
+			d int64
+			u store.UID
+		}
+		var all []pair
+		for i := range b.docs {
+			if b.uids[i] != 0 {
+				all = append(all, pair{b.docs[i], b.uids[i]})
+			}
+		}
+		all = append(all, pair{addD[0], 1}, pair{addD[1], 2})
+		b.dead = 0
+		for _, x := range b.uids {
+			if x == 0 {
+				b.dead++
+			}
+		}
+		b.merge(addD, addU)
+		if !slices.IsSorted(b.docs) || len(b.docs) != len(all) || b.dead != 0 || slices.Contains(b.uids, 0) {
+			t.Fatalf("merge: %v/%v from %d live pairs", b.docs, b.uids, len(all))
+		}
+		for _, p := range all {
+			found := false
+			for i := range b.docs {
+				if b.docs[i] == p.d && b.uids[i] == p.u {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("merge lost (%d, %d)", p.d, p.u)
+			}
+		}
+		// parseInts
+		var txt []byte
+		for i, d := range ds {
+			if i > 0 {
+				txt = append(txt, ',')
+			}
+			txt = fmt.Appendf(txt, "%d", d)
+		}
+		if got, err := parseInts(nil, txt); err != nil || !slices.Equal(got, ds) && len(ds) > 0 {
+			t.Fatalf("parseInts(%q) = %v, %v", txt, got, err)
+		}
+	})
+}

@@ -867,7 +867,10 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 		}
 		const q = `UPDATE msgflags f SET modseq = $2, sysflags = u.s, keywords = u.k
 			FROM unnest($3::bigint[], $4::integer[], $5::text[]) AS u(uid, s, k)
-			WHERE f.mailbox = $1 AND f.uid = u.uid`
+			WHERE f.mailbox = $1 AND f.uid = ANY($3) AND f.uid = u.uid`
+		// "f.uid = ANY($3)" says the same as the join, for the plan:
+		// a generic plan (genericPlans) would otherwise hash-join the
+		// mailbox's every row with the list instead of probing the key.
 		if t, ok := tx.(*ptx); ok {
 			t.deferMerge(mergeWrite, q, mailboxID, int64(modseq), us, sys, kws)
 			return nil
@@ -1054,7 +1057,7 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, src *mboxState, rows []
 		emailid, preview, threadid)
 		SELECT $1, u.dst, m.blob_id, m.size, m.internaldate, $2, m.header, m.structure, m.envelope,
 		m.subject, m.from_addr, m.to_addr, m.cc_addr, m.bcc_addr, m.sentdate, m.emailid, m.preview, m.threadid
-		FROM unnest($3::bigint[], $4::bigint[]) AS u(src, dst) JOIN messages m ON m.mailbox = $5 AND m.uid = u.src`,
+		FROM unnest($3::bigint[], $4::bigint[]) AS u(src, dst) JOIN messages m ON m.mailbox = $5 AND m.uid = ANY($3) AND m.uid = u.src`,
 		dst.id, encodeTime(s.now()), srcs, dsts, src.id); err != nil {
 		return nil, nil, err
 	}

@@ -648,6 +648,9 @@ func fetchQuery(fields Fields) string {
 	if fields&store.FieldSearch != 0 {
 		b.WriteString(", m.subject, m.from_addr, m.to_addr, m.cc_addr, m.bcc_addr, m.sentdate")
 	}
+	if fields&store.FieldInline != 0 {
+		b.WriteString(", d.data")
+	}
 	switch {
 	case flags && wide:
 		b.WriteString(" FROM msgflags f JOIN messages m ON m.mailbox = f.mailbox AND m.uid = f.uid")
@@ -655,6 +658,11 @@ func fetchQuery(fields Fields) string {
 		b.WriteString(" FROM messages m")
 	default:
 		b.WriteString(" FROM msgflags f")
+	}
+	if fields&store.FieldInline != 0 {
+		// The bytes of a small message, in the same statement (and
+		// snapshot) as its record (store.FieldInline).
+		b.WriteString(" LEFT JOIN blobdata d ON d.id = m.blob_id")
 	}
 	b.WriteString(" WHERE " + t + ".mailbox = $1 AND " + t + ".uid BETWEEN $2 AND $3 ORDER BY " + t + ".uid")
 	return b.String()
@@ -666,6 +674,9 @@ func fetchQuery(fields Fields) string {
 func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
 	if len(uids) == 0 {
 		return nil
+	}
+	if fields&store.FieldInline != 0 {
+		fields |= store.FieldBasics
 	}
 	uids = sortedUIDs(uids)
 	// A message list's page: ENVELOPEs from the node's cache (envcache.go).
@@ -698,6 +709,7 @@ func (s *Store) fetchSorted(ctx context.Context, mailboxID int64, uids []store.U
 				subj, from, to, cc, bc []byte
 				emailid, threadid      int64
 				preview                []byte
+				inline                 []byte
 			)
 			dst := []any{&uid}
 			if fields&store.FieldFlags != 0 {
@@ -724,11 +736,14 @@ func (s *Store) fetchSorted(ctx context.Context, mailboxID int64, uids []store.U
 			if fields&store.FieldSearch != 0 {
 				dst = append(dst, &subj, &from, &to, &cc, &bc, &sentdate)
 			}
+			if fields&store.FieldInline != 0 {
+				dst = append(dst, &inline)
+			}
 			k := 0
 			for rows.Next() {
 				// pgx allocates each []byte it scans (they are nil
 				// here), so the slices handed out are never reused.
-				hdr, strct, env, preview = nil, nil, nil, nil
+				hdr, strct, env, preview, inline = nil, nil, nil, nil, nil
 				if err := rows.Scan(dst...); err != nil {
 					return err
 				}
@@ -744,7 +759,7 @@ func (s *Store) fetchSorted(ctx context.Context, mailboxID int64, uids []store.U
 				}
 				// A new Message per row: callers may keep it (the
 				// conformance suite does), as with store/sqlite.
-				m := &store.Message{MailboxID: mailboxID, UID: u, Header: hdr, Structure: strct, Envelope: env}
+				m := &store.Message{MailboxID: mailboxID, UID: u, Header: hdr, Structure: strct, Envelope: env, Inline: inline}
 				if fields&store.FieldFlags != 0 {
 					m.ModSeq = store.ModSeq(modseq)
 					m.Flags = store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}

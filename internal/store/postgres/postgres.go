@@ -253,10 +253,11 @@ type querier interface {
 // default ("auto") re-plans it at every execution while a generic plan
 // does not look cheaper than the custom ones, which for this store's
 // statements with array parameters (= ANY($1), unnest) and the merged
-// WITH statements of a write (ptx.deferMerge) is always: planning was
-// 46 % of PostgreSQL's CPU in the two-node mix (pg_stat_statements
-// with track_planning: a STORE's merged statement 0.53 ms of planning
-// for 0.22 ms of execution; docs/benchmarks.md, "Session 10"). Every
+// WITH statements of a write (ptx.deferMerge) is always: a STORE's
+// merged statement spent 0.47 ms planning for 0.20 ms executing
+// (pg_stat_statements with track_planning), and perf put 18 % of
+// PostgreSQL's CPU under a STORE-only load in the planner
+// (docs/benchmarks.md, "Session 10"). Every
 // statement here finds its rows through a key (mailbox, uid; id;
 // account, name) that a generic plan uses as well as a custom one.
 func genericPlans(cfg *pgx.ConnConfig) {

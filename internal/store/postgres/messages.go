@@ -1018,8 +1018,13 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) 
 		// An expunge follows flag changes' durability rule ([storage]
 		// sync_index; Dovecot's mail_fsync=optimized): the blob sweep
 		// flushes before it deletes bytes it no longer references (Flush).
-		s.lazyCommit(tx)
+		// Queued after expungeRows' blobdata clean-up, so that the
+		// setting and the notifications (both deferred, mergeable)
+		// go to PostgreSQL as one statement (ptx.deferMerge).
 		out, ch, err = expungeRows(ctx, tx, m, rows)
+		if err == nil {
+			s.lazyCommit(tx)
+		}
 		return err
 	})
 	if err != nil {

@@ -276,6 +276,10 @@ type Message struct {
 	Structure []byte
 	// Envelope is the rendered IMAP ENVELOPE, computed at delivery.
 	Envelope []byte
+	// Inline is the message's bytes when FieldInline was asked and the
+	// store keeps them (else nil; an empty message is a non-nil empty
+	// slice). The caller's to keep.
+	Inline []byte
 
 	// Search fields, decoded to UTF-8 and folded to lower case at
 	// delivery, so header SEARCH keys need not parse headers.
@@ -289,7 +293,7 @@ type Message struct {
 
 // Fields tells FetchMessages which parts of a record the caller needs,
 // so a FLAGS-only FETCH never loads structure or envelopes.
-type Fields uint8
+type Fields uint16
 
 const (
 	FieldFlags     Fields = 1 << iota // ModSeq, Flags
@@ -301,8 +305,17 @@ const (
 	// FieldSize is Size alone (RFC822.SIZE), which a store may serve
 	// without reading the wide record; FieldBasics includes it.
 	FieldSize
-	FieldPreview        // Preview, HasPreview (RFC 8970)
-	FieldAll     Fields = 0xff
+	FieldPreview // Preview, HasPreview (RFC 8970)
+	// FieldInline asks, besides FieldBasics, for the message's bytes
+	// when the store keeps them itself (small messages, written in the
+	// transaction that adds the record): Message.Inline, nil when the
+	// bytes are in the blob store. A FETCH of a few whole messages
+	// then reads records and bytes in one query instead of one more
+	// per message (PostgreSQL: a round trip each). The bytes are those
+	// of the blob named by BlobID (content-addressed), so they never go
+	// stale. Not part of FieldAll.
+	FieldInline
+	FieldAll Fields = 0xff
 )
 
 // NewMessage is a message ready to be appended: its blob already written

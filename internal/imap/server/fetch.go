@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -651,6 +652,9 @@ func (c *Conn) runFetch(uids []store.UID, req *fetchReq, uid bool) (missing bool
 	if req.bytes || len(uids) > 32 {
 		req.blobCtx = c.readCtx()
 	}
+	if len(uids) <= inlineFetchMax && req.needsBody() {
+		req.fields |= store.FieldInline
+	}
 	if len(uids) >= bigFetch {
 		req.blobCtx = store.WithBulk(req.blobCtx)
 	}
@@ -907,6 +911,11 @@ func (c *Conn) writeFetchResponse(m *store.Message, req *fetchReq, seenChanged b
 				root = p
 			}
 			needBlob := it.kind == fBinary || it.kind == fBinarySize || (it.kind == fSection && msgdata.NeedsBlob(root, it.section))
+			if needBlob && br == nil && m.Inline != nil {
+				// read with the record (store.FieldInline): the bytes
+				// of the blob named by m.BlobID
+				br = inlineReader{bytes.NewReader(m.Inline)}
+			}
 			if needBlob && br == nil {
 				r, err := c.srv.cfg.Blobs.Open(req.blobCtx, m.BlobID)
 				if err != nil {
@@ -1100,3 +1109,40 @@ func (c *Conn) writePartial(r io.Reader, size int64, sec imap.Section, lit8 bool
 type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// inlineFetchMax is the most messages a FETCH reads their bytes for
+// together with their records (store.FieldInline): one query instead
+// of a record query and then one blob read per message, which on
+// PostgreSQL is a round trip each. Bounded because a chunk of records
+// is held in memory with its bytes (up to [storage] inline_max_bytes
+// each): beyond it the bytes are opened one message at a time as
+// before.
+const inlineFetchMax = 16
+
+// needsBody reports whether the FETCH reads message bytes beyond the
+// top-level header the store keeps with the record: BODY[], TEXT, a
+// part, BINARY.
+func (req *fetchReq) needsBody() bool {
+	for _, it := range req.items {
+		switch it.kind {
+		case fBinary, fBinarySize:
+			return true
+		case fSection:
+			sec := it.section
+			if len(sec.Part) > 0 {
+				return true
+			}
+			switch sec.Specifier {
+			case imap.SectionHeader, imap.SectionHeaderFields, imap.SectionHeaderFieldsNot:
+			default:
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// inlineReader is a blob.Reader over bytes read with the record.
+type inlineReader struct{ *bytes.Reader }
+
+func (inlineReader) Close() error { return nil }

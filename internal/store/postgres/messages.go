@@ -648,6 +648,9 @@ func fetchQuery(fields Fields) string {
 	if fields&store.FieldSearch != 0 {
 		b.WriteString(", m.subject, m.from_addr, m.to_addr, m.cc_addr, m.bcc_addr, m.sentdate")
 	}
+	if fields&store.FieldInline != 0 {
+		b.WriteString(", d.data")
+	}
 	switch {
 	case flags && wide:
 		b.WriteString(" FROM msgflags f JOIN messages m ON m.mailbox = f.mailbox AND m.uid = f.uid")
@@ -655,6 +658,11 @@ func fetchQuery(fields Fields) string {
 		b.WriteString(" FROM messages m")
 	default:
 		b.WriteString(" FROM msgflags f")
+	}
+	if fields&store.FieldInline != 0 {
+		// The bytes of a small message, in the same statement (and
+		// snapshot) as its record (store.FieldInline).
+		b.WriteString(" LEFT JOIN blobdata d ON d.id = m.blob_id")
 	}
 	b.WriteString(" WHERE " + t + ".mailbox = $1 AND " + t + ".uid BETWEEN $2 AND $3 ORDER BY " + t + ".uid")
 	return b.String()
@@ -666,6 +674,9 @@ func fetchQuery(fields Fields) string {
 func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store.UID, fields store.Fields, fn func(*store.Message) error) error {
 	if len(uids) == 0 {
 		return nil
+	}
+	if fields&store.FieldInline != 0 {
+		fields |= store.FieldBasics
 	}
 	uids = sortedUIDs(uids)
 	// A message list's page: ENVELOPEs from the node's cache (envcache.go).
@@ -698,6 +709,7 @@ func (s *Store) fetchSorted(ctx context.Context, mailboxID int64, uids []store.U
 				subj, from, to, cc, bc []byte
 				emailid, threadid      int64
 				preview                []byte
+				inline                 []byte
 			)
 			dst := []any{&uid}
 			if fields&store.FieldFlags != 0 {
@@ -724,11 +736,14 @@ func (s *Store) fetchSorted(ctx context.Context, mailboxID int64, uids []store.U
 			if fields&store.FieldSearch != 0 {
 				dst = append(dst, &subj, &from, &to, &cc, &bc, &sentdate)
 			}
+			if fields&store.FieldInline != 0 {
+				dst = append(dst, &inline)
+			}
 			k := 0
 			for rows.Next() {
 				// pgx allocates each []byte it scans (they are nil
 				// here), so the slices handed out are never reused.
-				hdr, strct, env, preview = nil, nil, nil, nil
+				hdr, strct, env, preview, inline = nil, nil, nil, nil, nil
 				if err := rows.Scan(dst...); err != nil {
 					return err
 				}
@@ -744,7 +759,7 @@ func (s *Store) fetchSorted(ctx context.Context, mailboxID int64, uids []store.U
 				}
 				// A new Message per row: callers may keep it (the
 				// conformance suite does), as with store/sqlite.
-				m := &store.Message{MailboxID: mailboxID, UID: u, Header: hdr, Structure: strct, Envelope: env}
+				m := &store.Message{MailboxID: mailboxID, UID: u, Header: hdr, Structure: strct, Envelope: env, Inline: inline}
 				if fields&store.FieldFlags != 0 {
 					m.ModSeq = store.ModSeq(modseq)
 					m.Flags = store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}
@@ -867,7 +882,10 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 		}
 		const q = `UPDATE msgflags f SET modseq = $2, sysflags = u.s, keywords = u.k
 			FROM unnest($3::bigint[], $4::integer[], $5::text[]) AS u(uid, s, k)
-			WHERE f.mailbox = $1 AND f.uid = u.uid`
+			WHERE f.mailbox = $1 AND f.uid = ANY($3) AND f.uid = u.uid`
+		// "f.uid = ANY($3)" says the same as the join, for the plan:
+		// a generic plan (genericPlans) would otherwise hash-join the
+		// mailbox's every row with the list instead of probing the key.
 		if t, ok := tx.(*ptx); ok {
 			t.deferMerge(mergeWrite, q, mailboxID, int64(modseq), us, sys, kws)
 			return nil
@@ -1000,8 +1018,13 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) 
 		// An expunge follows flag changes' durability rule ([storage]
 		// sync_index; Dovecot's mail_fsync=optimized): the blob sweep
 		// flushes before it deletes bytes it no longer references (Flush).
-		s.lazyCommit(tx)
+		// Queued after expungeRows' blobdata clean-up, so that the
+		// setting and the notifications (both deferred, mergeable)
+		// go to PostgreSQL as one statement (ptx.deferMerge).
 		out, ch, err = expungeRows(ctx, tx, m, rows)
+		if err == nil {
+			s.lazyCommit(tx)
+		}
 		return err
 	})
 	if err != nil {
@@ -1054,7 +1077,7 @@ func (s *Store) copyRows(ctx context.Context, tx pgx.Tx, src *mboxState, rows []
 		emailid, preview, threadid)
 		SELECT $1, u.dst, m.blob_id, m.size, m.internaldate, $2, m.header, m.structure, m.envelope,
 		m.subject, m.from_addr, m.to_addr, m.cc_addr, m.bcc_addr, m.sentdate, m.emailid, m.preview, m.threadid
-		FROM unnest($3::bigint[], $4::bigint[]) AS u(src, dst) JOIN messages m ON m.mailbox = $5 AND m.uid = u.src`,
+		FROM unnest($3::bigint[], $4::bigint[]) AS u(src, dst) JOIN messages m ON m.mailbox = $5 AND m.uid = ANY($3) AND m.uid = u.src`,
 		dst.id, encodeTime(s.now()), srcs, dsts, src.id); err != nil {
 		return nil, nil, err
 	}

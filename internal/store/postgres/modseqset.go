@@ -33,7 +33,7 @@ func (s *Store) SetModSeqs(ctx context.Context, mailboxID int64, uids []store.UI
 			}
 			rows, err := tx.Query(ctx, `UPDATE msgflags f SET modseq = u.m
 				FROM unnest($2::bigint[], $3::bigint[]) AS u(uid, m)
-				WHERE f.mailbox = $1 AND f.uid = u.uid
+				WHERE f.mailbox = $1 AND f.uid = ANY($2) AND f.uid = u.uid
 				RETURNING f.uid, f.modseq, f.sysflags, f.keywords`, mailboxID, us, ms)
 			if err != nil {
 				return err

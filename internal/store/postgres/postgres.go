@@ -119,6 +119,7 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
+	genericPlans(cfg.ConnConfig)
 	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect %s: %w", Redact(connURL), err)
@@ -243,4 +244,24 @@ func (r errRow) Scan(...any) error { return r.err }
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// genericPlans makes the node's connections plan each prepared
+// statement once (plan_cache_mode = force_generic_plan) unless the
+// metadata URL sets plan_cache_mode itself. pgx prepares every
+// statement on each connection and runs it by name; PostgreSQL's
+// default ("auto") re-plans it at every execution while a generic plan
+// does not look cheaper than the custom ones, which for this store's
+// statements with array parameters (= ANY($1), unnest) and the merged
+// WITH statements of a write (ptx.deferMerge) is always: a STORE's
+// merged statement spent 0.47 ms planning for 0.20 ms executing
+// (pg_stat_statements with track_planning), and perf put 18 % of
+// PostgreSQL's CPU under a STORE-only load in the planner
+// (docs/benchmarks.md, "Session 10"). Every
+// statement here finds its rows through a key (mailbox, uid; id;
+// account, name) that a generic plan uses as well as a custom one.
+func genericPlans(cfg *pgx.ConnConfig) {
+	if _, ok := cfg.RuntimeParams["plan_cache_mode"]; !ok {
+		cfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
 }

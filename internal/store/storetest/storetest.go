@@ -89,6 +89,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"QuotaEnforced", testQuotaEnforced},
 		{"SelectSnapshot", testSelectSnapshot},
 		{"Flush", testFlush},
+		{"FetchInline", testFetchInline},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

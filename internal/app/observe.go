@@ -65,6 +65,10 @@ func (a *App) registerStoreMetrics(st store.Store) {
 			func() float64 { return float64(s.Stats().Requests) })
 		m.CounterFunc("barid_store_write_batches_total", "Transactions the SQLite writer ran (group commit: requests/batches is the mean batch).",
 			func() float64 { return float64(s.Stats().Batches) })
+		m.CounterFunc("barid_store_wal_syncs_total", "fdatasyncs of the SQLite WAL by the syncer ([storage] wal_sync = \"syncer\").",
+			func() float64 { return float64(s.Stats().WALSyncs) })
+		m.CounterFunc("barid_store_full_commits_total", "COMMITs with synchronous=FULL, the WAL fsync inside COMMIT ([storage] wal_sync = \"commit\").",
+			func() float64 { return float64(s.Stats().FullCommits) })
 		m.CounterFunc("barid_flag_index_hits_total", "Flag index consultations answered from memory.",
 			func() float64 { return float64(s.CacheStats().FlagIndexHits) })
 		m.CounterFunc("barid_flag_index_misses_total", "Flag index consultations that had to load or reload the mailbox.",

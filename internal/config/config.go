@@ -238,14 +238,16 @@ type Storage struct {
 	// SyncFlags is sync_index's former name, still read: set, it sets
 	// SyncIndex (both set to different values is an error).
 	SyncFlags *bool `toml:"sync_flags"`
-	// WALSync says who fsyncs the SQLite WAL: "commit" (default), COMMIT
-	// itself with synchronous=FULL, holding the writer (and every write
-	// behind it) for the fsync; or "syncer", a goroutine of its own, so
-	// the writer commits the next batch while the last one is fsynced and
-	// durable writes are answered after the fsync that covers them
-	// (faster flag changes and pipelined writes, slower reads: see
-	// docs/benchmarks.md, "Session 7"). Both acknowledge only durable
-	// writes.
+	// WALSync says who fsyncs the SQLite WAL: "syncer" (default), a
+	// goroutine of its own, so the writer commits the next batch while
+	// the last one is fsynced and durable writes are answered after the
+	// fsync that covers them (a session's pipelined writes share one
+	// fsync); or "commit", COMMIT itself with synchronous=FULL, holding
+	// the writer (and every write behind it) for the fsync. Both
+	// acknowledge only durable writes. The syncer is the default since
+	// session 10: under imaptest's stress mix and `barid bench mix
+	// -profile imaptest` it answered more commands, with reads as fast
+	// as in "commit" (docs/benchmarks.md, "Session 10").
 	WALSync string `toml:"wal_sync"`
 	// InlineMaxBytes: a message of at most this many bytes is stored
 	// inside barid.db, written in the transaction that adds it, instead of
@@ -465,7 +467,7 @@ func Default() Config {
 			FuzzyLanguages: slices.Clone(fuzzy.DefaultLanguages),
 		},
 		LMTP: LMTP{LocalDomains: []string{"localhost"}},
-		Storage: Storage{WALSync: "commit", InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 64 << 20,
+		Storage: Storage{WALSync: "syncer", InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 64 << 20,
 			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25, FTSIndexBusyDuty: 0.05, FTSVocabTerms: 256, FTSDocMapEntries: 4 << 20, FTSIndexLease: Duration{2 * time.Minute},
 			NotifyPoll: Duration{30 * time.Second}},
 		Auth: Auth{

@@ -93,9 +93,10 @@ const MetadataEnvVar = "BARID_TEST_METADATA"
 
 // WALSyncEnvVar runs the servers the kit starts with the given
 // [storage] wal_sync ("syncer" or "commit"), unless the test chose one
-// itself, so the whole-server suites can be run in both modes:
+// itself, so the whole-server suites can be run in both modes (the
+// default is "syncer"):
 //
-//	BARID_TEST_WAL_SYNC=syncer go test ./internal/imap/server/ ./internal/e2e/
+//	BARID_TEST_WAL_SYNC=commit go test ./internal/imap/server/ ./internal/e2e/
 const WALSyncEnvVar = "BARID_TEST_WAL_SYNC"
 
 // envDBs maps data folders to the databases ApplyMetadataEnv made.

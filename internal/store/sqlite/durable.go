@@ -64,12 +64,18 @@ import (
 //
 // A crash of the process (kill -9) loses nothing that was committed:
 // the frames are in the kernel's page cache (TestKillDuringWrites).
-// The syncer is off by default (Options.WALSyncer, [storage] wal_sync):
-// measured on the mix benchmark it made STORE 4x faster at the median
-// but reads about twice as slow, because the writer, never held by an
+// The syncer is Options.WALSyncer, which the server turns on by
+// default ([storage] wal_sync = "syncer" since session 10). In session
+// 7 it made STORE 4x faster at the median in the mix benchmark but
+// reads about twice as slow, because the writer, never held by an
 // fsync, commits several times as often, and every commit makes each
 // reader connection drop its page cache at its next read transaction
-// (docs/benchmarks.md, "Session 7").
+// (docs/benchmarks.md, "Session 7"). Since then the flag index, the
+// record cache and the WAL-index checks answer most reads without
+// SQLite's page cache: in session 10 reads were as fast with the
+// syncer as without it, and imaptest's stress mix, whose every cycle
+// waits for an fsync, answered more commands (docs/benchmarks.md,
+// "Session 10").
 
 // syncer fsyncs the WAL and completes the requests that wait for it.
 type syncer struct {

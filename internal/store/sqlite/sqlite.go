@@ -31,10 +31,9 @@ type Options struct {
 	// WALSyncer moves the WAL fsync off the writer goroutine: the writer
 	// commits with synchronous=NORMAL and a syncer fdatasyncs the WAL,
 	// answering each durable write after the fsync that covers it
-	// (durable.go; [storage] wal_sync = "syncer"). Off by default: the
-	// writer commits durable batches with synchronous=FULL, which in the
-	// mix benchmark kept reads twice as fast (more commits reset every
-	// reader's page cache more often; docs/benchmarks.md, "Session 7").
+	// (durable.go; [storage] wal_sync = "syncer", the server's default).
+	// Without it the writer commits durable batches with
+	// synchronous=FULL ([storage] wal_sync = "commit").
 	WALSyncer bool
 	// BeforeSync, if set with WALSyncer, runs on the syncer before each
 	// fdatasync: tests of other packages hold the sync there.
@@ -132,6 +131,7 @@ type Store struct {
 	closed sync.Once
 	nreq   atomic.Int64
 	nbatch atomic.Int64
+	nfull  atomic.Int64 // COMMITs with synchronous=FULL (WriterStats)
 	cerr   error
 
 	// ckpt runs the WAL checkpoints off the writer (checkpoint.go).

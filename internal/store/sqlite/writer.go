@@ -20,8 +20,9 @@ import (
 // The transaction commits with synchronous=NORMAL and the syncer
 // (durable.go) fsyncs the WAL on its own goroutine: a durable request's
 // caller gets its result after the fsync that covers its COMMIT, a lazy
-// one's at COMMIT. Without Options.WALSyncer (the default) the writer
-// commits durable batches with synchronous=FULL itself.
+// one's at COMMIT. Without Options.WALSyncer ([storage] wal_sync =
+// "commit") the writer commits durable batches with synchronous=FULL
+// itself.
 
 type writeReq struct {
 	ctx context.Context
@@ -131,12 +132,24 @@ type writer struct {
 type WriterStats struct {
 	Requests int64 // write requests executed
 	Batches  int64 // transactions committed or rolled back
+	// FullCommits counts the COMMITs run with synchronous=FULL: the WAL
+	// fsync inside COMMIT, on the writer (without Options.WALSyncer).
+	FullCommits int64
+	// WALSyncs counts the syncer's fdatasyncs of the WAL (with
+	// Options.WALSyncer; durable.go). Either counter over the requests
+	// is the WAL fsyncs per write that clients wait for (checkpoints
+	// fsync too, on their own goroutine: checkpoint.go).
+	WALSyncs int64
 }
 
 // Stats returns the group-commit counters: Requests/Batches is the mean
 // number of requests sharing one transaction (and one fsync).
 func (s *Store) Stats() WriterStats {
-	return WriterStats{Requests: s.nreq.Load(), Batches: s.nbatch.Load()}
+	st := WriterStats{Requests: s.nreq.Load(), Batches: s.nbatch.Load(), FullCommits: s.nfull.Load()}
+	if s.sync != nil {
+		st.WALSyncs = s.sync.syncs.Load()
+	}
+	return st
 }
 
 func (w *writer) loop() {
@@ -334,6 +347,9 @@ func (w *writer) run(batch []*writeReq) {
 	if w.kwDefined {
 		w.kwDefined = false
 		w.s.selkw.defined()
+	}
+	if !lazy {
+		w.s.nfull.Add(1)
 	}
 	if obs := w.s.opts.ObserveCommit; obs != nil {
 		// With the syncer the WAL fsync is not in COMMIT: the syncer

@@ -150,6 +150,29 @@ type Recipient struct {
 	// Default is where keep and the implicit keep file the message:
 	// INBOX, or the mailbox LMTP resolved (+detail, a hand-off).
 	Default *store.Mailbox
+	// DefaultFunc finds Default when it is nil: Run calls it at most
+	// once, and only when the message is kept (keep, the implicit
+	// keep, a fileinto that failed). LMTP passes its resolver here, so
+	// a message the script files elsewhere costs the one lookup of its
+	// folder, as an INBOX delivery costs the one lookup of INBOX
+	// (docs/sieve.md, "Cost at delivery").
+	DefaultFunc func() (*store.Mailbox, error)
+}
+
+// defaultBox returns rc's default mailbox, resolving it through
+// DefaultFunc (once) when Default is nil.
+func (rc *Recipient) defaultBox() (*store.Mailbox, error) {
+	if rc.Default == nil && rc.DefaultFunc != nil {
+		mb, err := rc.DefaultFunc()
+		if err != nil {
+			return nil, err
+		}
+		rc.Default, rc.DefaultFunc = mb, nil
+	}
+	if rc.Default == nil {
+		return nil, errors.New("filter: the recipient has no default mailbox")
+	}
+	return rc.Default, nil
 }
 
 // Outcome is what the script did with one recipient's copy.
@@ -276,7 +299,11 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 	for _, a := range res.Actions {
 		switch a := a.(type) {
 		case sieve.Keep:
-			add(rc.Default, a.Flags)
+			mb, err := rc.defaultBox()
+			if err != nil {
+				return nil, err
+			}
+			add(mb, a.Flags)
 		case sieve.FileInto:
 			mb, err := f.fileTarget(ctx, rc, a, &mbs)
 			if mbs.err != nil {
@@ -312,14 +339,22 @@ func (f *Filter) Run(ctx context.Context, script *sieve.Script, p *deliver.Prepa
 			notifies = append(notifies, a)
 		}
 	}
-	if res.ImplicitKeep {
-		add(rc.Default, res.KeepFlags)
+	if res.ImplicitKeep || failed {
+		mb, err := rc.defaultBox()
+		if err != nil {
+			return nil, err
+		}
+		if failed {
+			// As Pigeonhole: when one action cannot be carried
+			// out, none is (its storage transactions roll back,
+			// nothing is sent) and the message is kept, without
+			// the script's flags.
+			targets = []target{{mb: mb}}
+		} else {
+			add(mb, res.KeepFlags)
+		}
 	}
 	if failed {
-		// As Pigeonhole: when one action cannot be carried out, none
-		// is (its storage transactions roll back, nothing is sent) and
-		// the message is kept, without the script's flags.
-		targets = []target{{mb: rc.Default}}
 		outgoing, vacations, notifies = nil, nil, nil
 		res.Message, res.EditedHeader = nil, nil
 	}

@@ -187,18 +187,13 @@ func (s *session) deliver(r io.Reader, set0 func(rcpt string, err error)) {
 	errs := make([]error, len(s.rcpts))
 	seen := map[int64]int{}
 	// Recipients with an active Sieve script: their copies are filed
-	// by filterRecipient, one script run each (docs/sieve.md).
-	type sieved struct {
-		script *sieve.Script
-		mb     *store.Mailbox
-	}
-	scripts := make([]*sieved, len(s.rcpts))
+	// by Filter.Run, one script run each (docs/sieve.md). Their
+	// default mailbox (INBOX, or the +detail one) is resolved only if
+	// the script keeps the message: one that it files elsewhere costs
+	// the lookup of that folder alone, as a delivery to INBOX without
+	// a script costs the lookup of INBOX.
+	scripts := make([]*sieve.Script, len(s.rcpts))
 	for i, rc := range s.rcpts {
-		mb, err := s.srv.resolver.Mailbox(ctx, rc.target, rc.mailbox, cfg.Deliver.Bus.Publish)
-		if err != nil {
-			errs[i] = err
-			continue
-		}
 		if cfg.Filter != nil {
 			sc, err := cfg.Filter.Active(ctx, rc.target.Account.ID)
 			if err != nil {
@@ -206,9 +201,14 @@ func (s *session) deliver(r io.Reader, set0 func(rcpt string, err error)) {
 				continue
 			}
 			if sc != nil {
-				scripts[i] = &sieved{script: sc, mb: mb}
+				scripts[i] = sc
 				continue
 			}
+		}
+		mb, err := s.srv.resolver.Mailbox(ctx, rc.target, rc.mailbox, cfg.Deliver.Bus.Publish)
+		if err != nil {
+			errs[i] = err
+			continue
 		}
 		k, ok := seen[mb.ID]
 		if !ok {
@@ -226,8 +226,10 @@ func (s *session) deliver(r io.Reader, set0 func(rcpt string, err error)) {
 		if scripts[i] == nil || errs[i] != nil {
 			continue
 		}
-		out, err := cfg.Filter.Run(ctx, scripts[i].script, p, filter.Recipient{Account: rc.target.Account,
-			Rcpt: rc.envTo, From: s.from, Default: scripts[i].mb})
+		out, err := cfg.Filter.Run(ctx, scripts[i], p, filter.Recipient{Account: rc.target.Account,
+			Rcpt: rc.envTo, From: s.from, DefaultFunc: func() (*store.Mailbox, error) {
+				return s.srv.resolver.Mailbox(ctx, rc.target, rc.mailbox, cfg.Deliver.Bus.Publish)
+			}})
 		if err != nil {
 			errs[i] = err
 			continue

@@ -21,8 +21,11 @@ type FuzzyLookuper interface {
 	// SEARCH BODY (body true) or TEXT compares: those whose indexed
 	// text holds a term Match accepts for each word, and every message
 	// the index cannot rule out (pending contents, contents with a
-	// word too long for the vocabulary). A superset of the matches: the
-	// caller verifies each with the fuzzy matcher. ok is false when the
-	// index cannot narrow (vocabulary incomplete, too many terms).
-	FuzzyLookup(ctx context.Context, mailboxID int64, words []FuzzyWord, body bool) (maybe []UID, ok bool, err error)
+	// word too long for the vocabulary). sure, a subset, holds those
+	// the index proves hold a match of every word; it is empty unless
+	// whole says that words are all the needle's words. The caller
+	// reads the others (and every one for relevancy scores). ok is
+	// false when the index cannot narrow (vocabulary incomplete, too
+	// many terms).
+	FuzzyLookup(ctx context.Context, mailboxID int64, words []FuzzyWord, whole, body bool) (maybe, sure []UID, ok bool, err error)
 }

@@ -71,8 +71,9 @@ func (t *textIndex) eval(k *search.Key, u store.UID, cur textCursor) (match, kno
 	case search.OpBody, search.OpText:
 		return t.answerAt(k, u, cur)
 	case search.OpFuzzy:
-		// Only ruled out from the index (its maybe set); a candidate
-		// is read and matched word by word.
+		// Decided from the index for BODY and TEXT needles it
+		// narrowed (searchfuzzy.go); the others are read and matched
+		// word by word.
 		if _, ok := t.hints[k]; ok {
 			return t.answerAt(k, u, cur)
 		}

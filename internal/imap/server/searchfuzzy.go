@@ -7,8 +7,10 @@ import (
 
 // fuzzyHint asks the store's vocabulary for the candidates of a FUZZY
 // BODY or TEXT key (RFC 6203 §3; docs/search.md, "SEARCH=FUZZY from the
-// index") and records them as the key's maybe set, with no sure set:
-// every candidate is still read and matched by package fuzzy, so the
+// index") and records them as the key's maybe set, and those the index
+// proves match as its sure set. Without RELEVANCY the sure ones are
+// answered without reading; every other candidate, and every one when
+// scores are wanted, is read and matched by package fuzzy, so the
 // answers and the relevancy scores are the scan's. Keys the store cannot
 // narrow (no ASCII word in the needle, words in other scripts, no
 // vocabulary, too many terms) are left to the scan.
@@ -25,10 +27,10 @@ func (c *Conn) fuzzyHint(ix *textIndex, mboxID int64, k *search.Key) error {
 	for i, w := range iw {
 		words[i] = store.FuzzyWord{Word: w.Word, Prefix: w.Prefix, Match: w.Matches}
 	}
-	maybe, ok, err := fl.FuzzyLookup(c.readCtx(), mboxID, words, k.Sub[0].Op == search.OpBody)
+	maybe, sure, ok, err := fl.FuzzyLookup(c.readCtx(), mboxID, words, len(iw) == k.Fuzzy.Words(), k.Sub[0].Op == search.OpBody)
 	if err != nil || !ok {
 		return err
 	}
-	ix.hints[k] = textHint{maybe: maybe}
+	ix.hints[k] = textHint{maybe, sure}
 	return nil
 }

@@ -453,3 +453,6 @@ func (w IndexWord) Matches(term string) bool {
 	})
 	return found
 }
+
+// Words is how many distinct words the needle has.
+func (q *Query) Words() int { return len(q.words) }

@@ -84,14 +84,20 @@ func (w *wideTerms) load(r *reader) ([]string, bool, error) {
 	return w.terms, true, nil
 }
 
-// FuzzyLookup implements store.FuzzyLookuper.
-func (s *Store) FuzzyLookup(ctx context.Context, mailboxID int64, words []store.FuzzyWord, body bool) (maybe []store.UID, ok bool, err error) {
+// FuzzyLookup implements store.FuzzyLookuper. sure: a term that Match
+// accepts is itself a run of the text between separators of both the
+// word tables and the fuzzy matcher, so its fuzzy words are the text's
+// at that place; a content whose fts_wbody holds one holds a match of
+// that word in what SEARCH BODY compares, which SEARCH TEXT compares
+// too (fts_whead also holds the raw header, which the fuzzy matcher
+// does not read: it only gives candidates).
+func (s *Store) FuzzyLookup(ctx context.Context, mailboxID int64, words []store.FuzzyWord, whole, body bool) (maybe, sure []store.UID, ok bool, err error) {
 	limit := s.opts.VocabTerms
 	if limit == 0 {
 		limit = DefaultVocabTerms
 	}
 	if limit < 0 || len(words) == 0 {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	err = s.bulkTx(ctx, func(r *reader) error {
 		if ready, err := vocabReady(r); err != nil || !ready {
@@ -111,21 +117,30 @@ func (s *Store) FuzzyLookup(ctx context.Context, mailboxID int64, words []store.
 				return err
 			}
 			if !wok {
+				whole = false
 				continue
 			}
-			set, _, err := s.vocabDocs(r, mailboxID, terms, false, body)
+			set, bodySure, err := s.vocabDocs(r, mailboxID, terms, true, true)
 			if err != nil {
 				return err
 			}
-			if ok {
-				maybe = intersectSorted(maybe, set)
-			} else {
-				maybe, ok = set, true
+			if !body {
+				if set, _, err = s.vocabDocs(r, mailboxID, terms, false, false); err != nil {
+					return err
+				}
 			}
+			if ok {
+				maybe, sure = intersectSorted(maybe, set), intersectSorted(sure, bodySure)
+			} else {
+				maybe, sure, ok = set, bodySure, true
+			}
+		}
+		if !whole {
+			sure = nil
 		}
 		return nil
 	})
-	return maybe, ok, err
+	return maybe, sure, ok, err
 }
 
 // fuzzyTerms returns the FTS5 query of the terms that hold a match of w,

@@ -37,9 +37,13 @@ func TestFuzzyLookup(t *testing.T) {
 	if err := s.IndexText(ctx, docs[:5]); err != nil {
 		t.Fatal(err)
 	}
+	var sure []store.UID
 	look := func(s *Store, needle string) ([]store.UID, bool) {
 		t.Helper()
-		maybe, ok, err := s.FuzzyLookup(ctx, mb.ID, fuzzyWordsOf(needle), true)
+		var maybe []store.UID
+		var ok bool
+		var err error
+		maybe, sure, ok, err = s.FuzzyLookup(ctx, mb.ID, fuzzyWordsOf(needle), true, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,6 +52,9 @@ func TestFuzzyLookup(t *testing.T) {
 	// UID 6 is pending: always a candidate.
 	if got, ok := look(s, "pony"); !ok || !slices.Equal(got, []store.UID{1, 2, 5, 6}) {
 		t.Errorf("pony: %v %v; want [1 2 5 6] true", got, ok)
+	}
+	if !slices.Equal(sure, []store.UID{1, 2, 5}) {
+		t.Errorf("pony: sure %v; want [1 2 5]", sure)
 	}
 	if got, ok := look(s, "ponies nothing"); !ok || !slices.Equal(got, []store.UID{6}) {
 		t.Errorf("ponies nothing: %v %v; want [6] true", got, ok)
@@ -58,6 +65,13 @@ func TestFuzzyLookup(t *testing.T) {
 	}
 	if got, ok := look(s, "pony"); !ok || !slices.Equal(got, []store.UID{1, 2, 5, 6}) {
 		t.Errorf("pony after indexing: %v %v; want [1 2 5 6] true", got, ok)
+	}
+	if !slices.Equal(sure, []store.UID{1, 2, 5, 6}) {
+		t.Errorf("pony after indexing: sure %v; want [1 2 5 6]", sure)
+	}
+	// Not every word given: nothing is sure.
+	if maybe, sure, ok, err := s.FuzzyLookup(ctx, mb.ID, fuzzyWordsOf("pony"), false, true); err != nil || !ok || len(maybe) != 4 || len(sure) != 0 {
+		t.Errorf("pony, not whole: %v %v %v %v; want 4 maybe, none sure", maybe, sure, ok, err)
 	}
 	if got, ok := look(s, "nothing"); !ok || !slices.Equal(got, []store.UID{3}) {
 		t.Errorf("nothing: %v %v; want [3] true", got, ok)
@@ -90,7 +104,7 @@ func TestFuzzyLookup(t *testing.T) {
 			if err := s.IndexText(ctx, docs); err != nil {
 				t.Fatal(err)
 			}
-			got, ok, err := s.FuzzyLookup(ctx, mb.ID, fuzzyWordsOf("pony"), true)
+			got, _, ok, err := s.FuzzyLookup(ctx, mb.ID, fuzzyWordsOf("pony"), true, true)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -54,6 +54,11 @@ func (w *wideTerms) load(r *reader) ([]string, bool, error) {
 	if err := r.c.conn.QueryRowContext(r.ctx, `SELECT coalesce(max(id), 0) FROM fts_vocab`).Scan(&top); err != nil {
 		return nil, false, err
 	}
+	if top < w.top {
+		// The vocabulary was emptied and refilled (as tests of the
+		// catch-up do): read it again.
+		w.top, w.terms = 0, nil
+	}
 	if top > w.top {
 		// Terms hold ASCII letters and digits and non-ASCII
 		// characters only (trigram.Terms), so any other character

@@ -70,6 +70,14 @@ func (t *textIndex) eval(k *search.Key, u store.UID, cur textCursor) (match, kno
 		return true, true
 	case search.OpBody, search.OpText:
 		return t.answerAt(k, u, cur)
+	case search.OpFuzzy:
+		// Decided from the index for BODY and TEXT needles it
+		// narrowed (searchfuzzy.go); the others are read and matched
+		// word by word.
+		if _, ok := t.hints[k]; ok {
+			return t.answerAt(k, u, cur)
+		}
+		return false, false
 	case search.OpNot:
 		m, kn := t.eval(k.Sub[0], u, cur)
 		return !m, kn
@@ -165,7 +173,7 @@ func (c *Conn) textIndexFor(mboxID int64, uids []store.UID, key *search.Key) (ix
 	walk = func(k *search.Key) error {
 		switch k.Op {
 		case search.OpFuzzy:
-			return nil
+			return c.fuzzyHint(ix, mboxID, k)
 		case search.OpBody, search.OpText:
 			n := casemap.Fold(k.Value)
 			if len(trigram.Split(n)) == 0 {
@@ -218,7 +226,7 @@ func (c *Conn) textIndexFor(mboxID int64, uids []store.UID, key *search.Key) (ix
 // as far as the index can tell.
 func (t *textIndex) maybeSet(k *search.Key) ([]store.UID, bool) {
 	switch k.Op {
-	case search.OpBody, search.OpText:
+	case search.OpBody, search.OpText, search.OpFuzzy:
 		h, ok := t.hints[k]
 		return h.maybe, ok
 	case search.OpAnd:

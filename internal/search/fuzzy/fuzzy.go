@@ -388,3 +388,71 @@ func (s *Scan) Score() int {
 	score := int(100*(0.7*quality+0.3*freq) + 0.5)
 	return max(1, min(100, score))
 }
+
+// IndexWord is one needle word as a word index can narrow it: the
+// vocabulary terms (docs/search.md, "SEARCH=FUZZY from the index") that
+// may hold a text word matching it. A term is a run of ASCII letters and
+// digits and non-ASCII bytes of the folded text (FTS5's ascii
+// tokenizer); every word this package finds in a text lies inside one
+// term of it, since the characters that separate terms (ASCII other than
+// letters and digits) separate words here too, and normalisation works
+// rune by rune.
+//
+// Every text word that matches the needle word begins with Prefix: an
+// equal word and a word-prefix match begin with Word, which begins with
+// Prefix, and compare only tries a stem on a word that begins with the
+// needle's first two characters. A word begins either at the start of
+// its term or after a non-ASCII character (an ASCII letter or digit
+// would have continued it). So the terms that may hold a match are those
+// that begin with Prefix and those that hold a non-ASCII byte; Matches
+// says which of them do. Every term that begins with Word holds a match
+// (its first word begins with Word, since ASCII letters and digits are
+// word characters and normalisation keeps them).
+type IndexWord struct {
+	Word, Prefix string
+	q            *Query
+	i            int
+}
+
+// IndexWords returns the needle words an index of terms can narrow:
+// those in ASCII (after normalisation) matched as Latin script. Since
+// every needle word must match, the candidates of any one of them hold
+// every match of the needle; the others are left to the scan.
+func (q *Query) IndexWords() []IndexWord {
+	var out []IndexWord
+	for i, qw := range q.words {
+		if qw.sc != scriptLatin || !asciiWord(qw.w) {
+			continue
+		}
+		out = append(out, IndexWord{Word: qw.w, Prefix: qw.prefix, q: q, i: i})
+	}
+	return out
+}
+
+func asciiWord(w string) bool {
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return w != ""
+}
+
+// Matches reports whether a folded term of the index holds a word that
+// matches the needle word, exactly as a scan of a text holding the term
+// would find it.
+func (w IndexWord) Matches(term string) bool {
+	s := w.q.NewScan()
+	qw := &w.q.words[w.i]
+	found := false
+	eachWord(normalizeFolded(term), func(tw string) {
+		if !found && s.compare(qw, tw) > 0 {
+			found = true
+		}
+	})
+	return found
+}
+
+// Words is how many distinct words the needle has.
+func (q *Query) Words() int { return len(q.words) }

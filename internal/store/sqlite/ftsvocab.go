@@ -360,12 +360,24 @@ func (s *Store) textLookupVocab(ctx context.Context, mailboxID int64, needle str
 			return err
 		}
 		ok = true
-		if q != "" && s.docmaps != nil {
-			done, err := s.textLookupMapped(r, mailboxID, q, exact, body, &maybe, &sureUIDs)
-			if err != nil || done {
-				return err
-			}
+		maybe, sureUIDs, err = s.vocabDocs(r, mailboxID, q, exact, body)
+		return err
+	})
+	return maybe, sureUIDs, ok, err
+}
+
+// vocabDocs returns the mailbox's messages whose content the FTS5 query q
+// over the word tables (fts_whead too unless body) finds, sure when
+// exact, and maybe: those with the contents in fts_longword and those
+// not indexed yet. An empty q finds no content.
+func (s *Store) vocabDocs(r *reader, mailboxID int64, q string, exact, body bool) (maybe, sureUIDs []store.UID, err error) {
+	if q != "" && s.docmaps != nil {
+		done, err := s.textLookupMapped(r, mailboxID, q, exact, body, &maybe, &sureUIDs)
+		if err != nil || done {
+			return maybe, sureUIDs, err
 		}
+	}
+	{
 		// CROSS JOIN keeps the small sets outside: the planner, pushing
 		// the join into the UNION ALL, scanned fts_docs for the
 		// (empty) fts_longword and the mailbox's messages for the
@@ -390,33 +402,31 @@ func (s *Store) textLookupVocab(ctx context.Context, mailboxID int64, needle str
 		var a, b sql.RawBytes
 		rows, err := r.c.conn.QueryContext(r.ctx, sel, mailboxID, q, exact)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		defer rows.Close()
 		var sure, rest []store.UID
 		for rows.Next() {
 			if err := rows.Scan(&a, &b); err != nil {
-				return err
+				return nil, nil, err
 			}
 			if sure, err = parseUIDs(sure, a, true); err != nil {
-				return err
+				return nil, nil, err
 			}
 			// rest may name a message twice (in hit and in
 			// fts_longword); mergeSortedUIDs drops the repeat.
 			if rest, err = parseUIDs(rest, b, false); err != nil {
-				return err
+				return nil, nil, err
 			}
 		}
 		if err := rows.Err(); err != nil {
-			return err
+			return nil, nil, err
 		}
 		if exact {
 			sureUIDs = sure
 		}
-		maybe = mergeSortedUIDs(sure, rest)
-		return nil
-	})
-	return maybe, sureUIDs, ok, err
+		return mergeSortedUIDs(sure, rest), sureUIDs, nil
+	}
 }
 
 // mergeSortedUIDs unites a, ascending, and b, in order but possibly with

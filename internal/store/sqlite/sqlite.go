@@ -150,6 +150,8 @@ type Store struct {
 	recs *recCache
 	// vocab: words known to be in the full-text vocabulary (ftsvocab.go).
 	vocab vocabSeen
+	// wide: the vocabulary's non-ASCII terms for FUZZY (ftsfuzzy.go).
+	wide wideTerms
 	// docmaps is nil when Options.DocMapEntries is negative.
 	docmaps *docMaps
 	// wal reads the WAL-index header (walstamp.go): no commit since a

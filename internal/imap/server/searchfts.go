@@ -242,7 +242,7 @@ func (t *textIndex) maybeSet(k *search.Key) ([]store.UID, bool) {
 			if !narrowed {
 				out, narrowed = set, true
 			} else {
-				out = intersectUIDs(out, set)
+				out = store.IntersectUIDs(out, set)
 			}
 		}
 		return out, narrowed
@@ -269,23 +269,6 @@ func mergeUIDs(a, b []store.UID) []store.UID {
 		return a
 	}
 	return unionUIDs(a, b)
-}
-
-func intersectUIDs(a, b []store.UID) []store.UID {
-	var out []store.UID
-	for i, j := 0, 0; i < len(a) && j < len(b); {
-		switch {
-		case a[i] < b[j]:
-			i++
-		case a[i] > b[j]:
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	return out
 }
 
 func unionUIDs(a, b []store.UID) []store.UID {

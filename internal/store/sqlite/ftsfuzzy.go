@@ -135,7 +135,7 @@ func (s *Store) FuzzyLookup(ctx context.Context, mailboxID int64, words []store.
 				}
 			}
 			if ok {
-				maybe, sure = intersectSorted(maybe, set), intersectSorted(sure, bodySure)
+				maybe, sure = store.IntersectUIDs(maybe, set), store.IntersectUIDs(sure, bodySure)
 			} else {
 				maybe, sure, ok = set, bodySure, true
 			}
@@ -202,22 +202,4 @@ func fuzzyTerms(r *reader, w store.FuzzyWord, wide []string, limit int) (q strin
 	}
 	b.WriteByte(')')
 	return b.String(), true, nil
-}
-
-// intersectSorted returns the UIDs in both ascending lists.
-func intersectSorted(a, b []store.UID) []store.UID {
-	var out []store.UID
-	for i, j := 0, 0; i < len(a) && j < len(b); {
-		switch {
-		case a[i] < b[j]:
-			i++
-		case a[i] > b[j]:
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	return out
 }

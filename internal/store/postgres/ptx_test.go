@@ -21,17 +21,20 @@ type countingTracer struct {
 	mu    sync.Mutex
 	n     int
 	stmts []string
+	// args: each statement's arguments (nil for a batch).
+	args [][]any
 }
 
-func (c *countingTracer) add(sql string) {
+func (c *countingTracer) add(sql string, args []any) {
 	c.mu.Lock()
 	c.n++
 	c.stmts = append(c.stmts, sql)
+	c.args = append(c.args, args)
 	c.mu.Unlock()
 }
 
 func (c *countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	c.add(d.SQL)
+	c.add(d.SQL, d.Args)
 	return ctx
 }
 func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
@@ -40,7 +43,7 @@ func (c *countingTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx
 	for i, q := range d.Batch.QueuedQueries {
 		qs[i] = q.SQL
 	}
-	c.add(fmt.Sprintf("batch of %d: %s", d.Batch.Len(), strings.Join(qs, "; ")))
+	c.add(fmt.Sprintf("batch of %d: %s", d.Batch.Len(), strings.Join(qs, "; ")), nil)
 	return ctx
 }
 func (c *countingTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
@@ -50,7 +53,7 @@ func (c *countingTracer) take() (int, []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n, s := c.n, c.stmts
-	c.n, c.stmts = 0, nil
+	c.n, c.stmts, c.args = 0, nil, nil
 	return n, s
 }
 
@@ -280,10 +283,18 @@ func TestStoreFlagsLazyCommit(t *testing.T) {
 			if _, _, _, err := s.StoreFlags(ctx, in.ID, uids, store.FlagsAdd, store.Flags{System: store.FlagSeen}, 0); err != nil {
 				t.Fatal(err)
 			}
+			tr.mu.Lock()
+			args := tr.args
+			tr.mu.Unlock()
 			_, stmts := tr.take()
 			lazy := false
-			for _, q := range stmts {
+			for i, q := range stmts {
 				if strings.Contains(q, "synchronous_commit") {
+					lazy = true
+				}
+				// barid_store_flags's p_lazy (TestStoreFlagsOneCall
+				// checks the function sets it).
+				if strings.Contains(q, "barid_store_flags") && len(args[i]) == 7 && args[i][5] == true {
 					lazy = true
 				}
 			}

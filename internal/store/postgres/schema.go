@@ -454,6 +454,73 @@ BEGIN
 	END IF;
 END $$;
 `,
+	// 20: STORE in one round trip (storeFlagsOne, docs/scale-out.md
+	// "Round trips"): a flag change without keywords as one call,
+	// autocommitted, instead of BEGIN + lock + read, then the writes +
+	// COMMIT. Inside a function each statement takes a new snapshot
+	// (READ COMMITTED), so the read after the mailbox row lock sees
+	// every change committed before the lock was granted, as the
+	// pipelined statements did. The MODSEQ is HIGHESTMODSEQ + 1 under
+	// that lock (RFC 7162 §3.1.2: one MODSEQ for the command's
+	// changes), bumped only when a flag changed; the notification is
+	// encodeHints' "M" hint for that MODSEQ. p_op is 'add', 'remove'
+	// or 'replace' (store.FlagOp); p_sys the store.SysFlags bits
+	// (1 \Seen, 8 \Deleted count in the mailbox's counters). Rows:
+	// first the mailbox's account and HIGHESTMODSEQ before the call
+	// (r_uid 0), then each listed message as it is now; none when the
+	// mailbox does not exist. No SQLite counterpart: SQLite runs in
+	// the process.
+	`
+CREATE OR REPLACE FUNCTION barid_store_flags(p_mailbox bigint, p_uids bigint[], p_op text, p_sys integer,
+	p_since bigint, p_lazy boolean, p_node text)
+RETURNS TABLE (r_account bigint, r_uid bigint, r_modseq bigint, r_sys integer, r_kw text)
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_account bigint;
+	v_hms bigint;
+	v_n bigint;
+	v_du bigint;
+	v_dd bigint;
+BEGIN
+	SELECT m.account, m.highestmodseq INTO v_account, v_hms
+		FROM mailboxes m WHERE m.id = p_mailbox FOR NO KEY UPDATE;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	WITH cur AS (
+		SELECT f.uid, f.sysflags AS osys, f.keywords AS okw,
+			CASE p_op WHEN 'add' THEN f.sysflags | p_sys
+				WHEN 'remove' THEN f.sysflags & ~p_sys ELSE p_sys END AS nsys,
+			CASE p_op WHEN 'replace' THEN '' ELSE f.keywords END AS nkw
+		FROM msgflags f
+		WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids) AND (p_since = 0 OR f.modseq <= p_since)
+	), upd AS (
+		UPDATE msgflags f SET modseq = v_hms + 1, sysflags = c.nsys, keywords = c.nkw
+		FROM cur c
+		WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids) AND f.uid = c.uid
+			AND (c.nsys <> c.osys OR c.nkw <> c.okw)
+		RETURNING c.osys, c.nsys
+	)
+	SELECT count(*),
+		coalesce(sum((u.nsys & 1 = 0)::int - (u.osys & 1 = 0)::int), 0),
+		coalesce(sum((u.nsys & 8 <> 0)::int - (u.osys & 8 <> 0)::int), 0)
+	INTO v_n, v_du, v_dd FROM upd u;
+	IF v_n > 0 THEN
+		UPDATE mailboxes SET highestmodseq = highestmodseq + 1, unseen = unseen + v_du, deleted = deleted + v_dd
+			WHERE id = p_mailbox;
+		IF p_lazy THEN
+			PERFORM set_config('synchronous_commit', 'off', true);
+		END IF;
+		IF p_node <> '' THEN
+			PERFORM pg_notify('barid_changes',
+				format('M %s %s %s %s %s 0 0', p_node, v_account, p_mailbox, v_hms, v_hms + 1));
+		END IF;
+	END IF;
+	RETURN QUERY SELECT v_account, 0::bigint, v_hms, 0, ''::text;
+	RETURN QUERY SELECT v_account, f.uid, f.modseq, f.sysflags, f.keywords
+		FROM msgflags f WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids) ORDER BY f.uid;
+END $$;
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

@@ -272,3 +272,113 @@ func TestStoreFlagsOneCall(t *testing.T) {
 		t.Fatalf("synchronous_commit %q after a lazy call, want off (%v)", v, err)
 	}
 }
+
+// TestExpungeOneCall: barid_expunge, the one-statement EXPUNGE, removes
+// the messages with \Deleted (or the listed ones whatever their flags),
+// at one new MODSEQ, with tombstones (RFC 7162 §3.2.5), the counters
+// and quota adjusted, the inline bytes dropped only when no message
+// uses them any more, and the other nodes notified.
+func TestExpungeOneCall(t *testing.T) {
+	u := pgtest.Database(t)
+	s, tr := tracedStore(t, u, Options{})
+	ctx := context.Background()
+	a, err := s.CreateAccount(ctx, "user", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := s.Mailbox(ctx, a.ID, "INBOX")
+	mk := func(id string, f store.SysFlags) store.NewMessage {
+		return store.NewMessage{BlobID: id, Size: 3, Inline: []byte("a\r\n"), Flags: store.Flags{System: f}}
+	}
+	// 1 and 2 share bytes; 1 and 3 are \Deleted, 3 unseen.
+	uids, _, err := s.AppendMessages(ctx, in.ID, []store.NewMessage{
+		mk("shared", store.FlagSeen|store.FlagDeleted), mk("shared", store.FlagSeen), mk("own", store.FlagDeleted), mk("keep", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listen.Close(context.Background())
+	if _, err := listen.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+		t.Fatal(err)
+	}
+	mb0, _ := s.MailboxByID(ctx, in.ID)
+	tr.take()
+	out, ch, err := s.Expunge(ctx, in.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, st := tr.take(); n != 1 || !strings.Contains(st[0], "barid_expunge") {
+		t.Fatalf("EXPUNGE: %d statements, want 1: %q", n, st)
+	}
+	ms := mb0.HighestModSeq + 1
+	if len(out) != 2 || out[0] != uids[0] || out[1] != uids[2] || len(ch) != 2 ||
+		ch[1].Kind != store.ChangeExpunged || ch[1].ModSeq != ms || ch[1].AccountID != a.ID || ch[1].UID != uids[2] {
+		t.Fatalf("EXPUNGE: %v %+v", out, ch)
+	}
+	st, err := s.MailboxStatus(ctx, in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Messages != 2 || st.Unseen != 1 || st.Deleted != 0 || st.Size != 6 || st.Mailbox.HighestModSeq != ms {
+		t.Fatalf("after EXPUNGE: %+v", st)
+	}
+	if q, err := s.Quota(ctx, a.ID); err != nil || q.Usage.Messages != 2 || q.Usage.Storage != 6 {
+		t.Fatalf("quota after EXPUNGE: %+v %v", q, err)
+	}
+	gone, err := s.ExpungedSince(ctx, in.ID, ms-1)
+	if err != nil || len(gone) != 2 || gone[0] != uids[0] || gone[1] != uids[2] {
+		t.Fatalf("tombstones: %v %v", gone, err)
+	}
+	if _, ok, _ := s.OpenInline(ctx, "own"); ok {
+		t.Fatal("the bytes of the expunged message are still in blobdata")
+	}
+	if _, ok, _ := s.OpenInline(ctx, "shared"); !ok {
+		t.Fatal("bytes another message uses were dropped")
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	n, err := listen.WaitForNotification(wctx)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, err := decodeHint(n.Payload); err != nil || h.kind != hintMessages || h.mailbox != in.ID || h.lo != ms-1 || h.hi != ms {
+		t.Fatalf("notification %q: %+v %v", n.Payload, h, err)
+	}
+
+	// Nothing \Deleted: no MODSEQ.
+	if out, ch, err := s.Expunge(ctx, in.ID, nil); err != nil || len(out) != 0 || len(ch) != 0 {
+		t.Fatalf("EXPUNGE of nothing: %v %+v %v", out, ch, err)
+	}
+	// A listed message goes whatever its flags (UID EXPUNGE filters
+	// before); one already gone is skipped.
+	out, _, err = s.Expunge(ctx, in.ID, []store.UID{uids[2], uids[3]})
+	if err != nil || len(out) != 1 || out[0] != uids[3] {
+		t.Fatalf("EXPUNGE of listed UIDs: %v %v", out, err)
+	}
+	if mb, _ := s.MailboxByID(ctx, in.ID); mb.HighestModSeq != ms+1 {
+		t.Fatalf("HIGHESTMODSEQ %d, want %d", mb.HighestModSeq, ms+1)
+	}
+	if _, _, err := s.Expunge(ctx, in.ID+1000, nil); !errors.Is(err, store.ErrNoMailbox) {
+		t.Fatalf("EXPUNGE of no mailbox: %v", err)
+	}
+
+	// p_lazy: synchronous_commit off for the call's transaction only.
+	tx, err := listen.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // test
+	if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = on`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT count(*) FROM barid_expunge($1, $2, true, '')`, in.ID, []int64{int64(uids[1])}); err != nil {
+		t.Fatal(err)
+	}
+	var v string
+	if err := tx.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&v); err != nil || v != "off" {
+		t.Fatalf("synchronous_commit %q after a lazy call, want off (%v)", v, err)
+	}
+}

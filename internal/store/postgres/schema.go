@@ -521,6 +521,80 @@ BEGIN
 		FROM msgflags f WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids) ORDER BY f.uid;
 END $$;
 `,
+	// 21: EXPUNGE in one round trip (expungeOne, docs/scale-out.md
+	// "Round trips"), as step 20 did for STORE: the mailbox row lock,
+	// the read of the messages to remove (p_uids NULL: every message
+	// with \Deleted, RFC 9051 §6.4.3; else the listed ones whatever
+	// their flags), one new MODSEQ and the counters (the quota trigger
+	// fires as for bump), the rows deleted, tombstones for QRESYNC
+	// (RFC 7162 §3.2.5), the bytes in blobdata no message uses any more
+	// (dropInline's lock and delete), synchronous_commit and the
+	// notification; before it was three round trips. Rows: the
+	// account and the new MODSEQ (r_uid 0), then each expunged UID;
+	// none when the mailbox does not exist.
+	`
+CREATE OR REPLACE FUNCTION barid_expunge(p_mailbox bigint, p_uids bigint[], p_lazy boolean, p_node text)
+RETURNS TABLE (r_account bigint, r_uid bigint, r_modseq bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_account bigint;
+	v_hms bigint;
+	v_uids bigint[];
+	v_sys integer[];
+	v_kw text[];
+	v_n bigint;
+	v_unseen bigint;
+	v_deleted bigint;
+	v_size bigint;
+	v_blobs text[];
+BEGIN
+	SELECT m.account, m.highestmodseq INTO v_account, v_hms
+		FROM mailboxes m WHERE m.id = p_mailbox FOR NO KEY UPDATE;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	IF p_uids IS NULL THEN
+		SELECT array_agg(f.uid ORDER BY f.uid), array_agg(f.sysflags ORDER BY f.uid), array_agg(f.keywords ORDER BY f.uid),
+			count(*), coalesce(sum((f.sysflags & 1 = 0)::int), 0), coalesce(sum((f.sysflags & 8 <> 0)::int), 0),
+			coalesce(sum(f.size), 0)
+		INTO v_uids, v_sys, v_kw, v_n, v_unseen, v_deleted, v_size
+		FROM msgflags f WHERE f.mailbox = p_mailbox AND (f.sysflags & 8) <> 0;
+	ELSE
+		SELECT array_agg(f.uid ORDER BY f.uid), array_agg(f.sysflags ORDER BY f.uid), array_agg(f.keywords ORDER BY f.uid),
+			count(*), coalesce(sum((f.sysflags & 1 = 0)::int), 0), coalesce(sum((f.sysflags & 8 <> 0)::int), 0),
+			coalesce(sum(f.size), 0)
+		INTO v_uids, v_sys, v_kw, v_n, v_unseen, v_deleted, v_size
+		FROM msgflags f WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids);
+	END IF;
+	RETURN QUERY SELECT v_account, 0::bigint, v_hms + 1;
+	IF v_n = 0 THEN
+		RETURN;
+	END IF;
+	UPDATE mailboxes SET highestmodseq = highestmodseq + 1, messages = messages - v_n,
+		unseen = unseen - v_unseen, deleted = deleted - v_deleted, size = size - v_size
+		WHERE id = p_mailbox;
+	WITH d AS (DELETE FROM messages WHERE mailbox = p_mailbox AND uid = ANY(v_uids) RETURNING blob_id)
+	SELECT array_agg(DISTINCT d.blob_id) INTO v_blobs FROM d;
+	DELETE FROM msgflags WHERE mailbox = p_mailbox AND uid = ANY(v_uids);
+	INSERT INTO expunged (mailbox, uid, modseq, sysflags, keywords)
+		SELECT p_mailbox, u.uid, v_hms + 1, u.s, u.k FROM unnest(v_uids, v_sys, v_kw) AS u(uid, s, k)
+		ON CONFLICT (mailbox, uid) DO UPDATE SET modseq = excluded.modseq, sysflags = excluded.sysflags,
+			keywords = excluded.keywords;
+	IF v_blobs IS NOT NULL THEN
+		PERFORM 1 FROM blobdata WHERE id = ANY(v_blobs) ORDER BY id FOR UPDATE;
+		DELETE FROM blobdata b WHERE b.id = ANY(v_blobs)
+			AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id);
+	END IF;
+	IF p_lazy THEN
+		PERFORM set_config('synchronous_commit', 'off', true);
+	END IF;
+	IF p_node <> '' THEN
+		PERFORM pg_notify('barid_changes',
+			format('M %s %s %s %s %s 0 0', p_node, v_account, p_mailbox, v_hms, v_hms + 1));
+	END IF;
+	RETURN QUERY SELECT v_account, u.uid, v_hms + 1 FROM unnest(v_uids) AS u(uid);
+END $$;
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

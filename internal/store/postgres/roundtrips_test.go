@@ -220,6 +220,27 @@ func TestStoreFlagsOneCall(t *testing.T) {
 	if st := status(); st.Mailbox.HighestModSeq != ms {
 		t.Fatalf("STORE of nothing moved HIGHESTMODSEQ to %d", st.Mailbox.HighestModSeq)
 	}
+	// ... and takes no lock: it answers while another transaction
+	// holds the mailbox row's lock.
+	holder, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(context.Background())
+	htx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := htx.Exec(ctx, `SELECT 1 FROM mailboxes WHERE id = $1 FOR NO KEY UPDATE`, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	lctx, lcancel := context.WithTimeout(ctx, 3*time.Second)
+	res, _, ch, err = s.StoreFlags(lctx, in.ID, uids, store.FlagsAdd, store.Flags{System: store.FlagDeleted}, 0)
+	lcancel()
+	if err != nil || len(ch) != 0 || len(res) != 3 || res[2].Flags.System != store.FlagSeen|store.FlagDeleted || len(res[2].Flags.Keywords) != 1 {
+		t.Fatalf("STORE of nothing beside a held lock: %+v %+v %v", res, ch, err)
+	}
+	htx.Rollback(ctx) //nolint:errcheck // test
 
 	// UNCHANGEDSINCE below the messages' MODSEQ fails them all.
 	res, failed, ch, err = s.StoreFlags(ctx, in.ID, uids[:2], store.FlagsRemove, store.Flags{System: store.FlagSeen}, ms-1)

@@ -463,8 +463,11 @@ END $$;
 	// pipelined statements did. The MODSEQ is HIGHESTMODSEQ + 1 under
 	// that lock (RFC 7162 §3.1.2: one MODSEQ for the command's
 	// changes), bumped only when a flag changed; the notification is
-	// encodeHints' "M" hint for that MODSEQ. p_op is 'add', 'remove'
-	// or 'replace' (store.FlagOp); p_sys the store.SysFlags bits
+	// encodeHints' "M" hint for that MODSEQ. A call that would change
+	// nothing is answered from one snapshot read before any lock, so it
+	// writes nothing at all (no row lock, no WAL, no commit wait).
+	// p_op is 'add', 'remove' or 'replace' (store.FlagOp); p_sys the
+	// store.SysFlags bits
 	// (1 \Seen, 8 \Deleted count in the mailbox's counters). Rows:
 	// first the mailbox's account and HIGHESTMODSEQ before the call
 	// (r_uid 0), then each listed message as it is now; none when the
@@ -481,7 +484,36 @@ DECLARE
 	v_n bigint;
 	v_du bigint;
 	v_dd bigint;
+	v_change boolean;
+	v_uids bigint[];
+	v_ms bigint[];
+	v_sys integer[];
+	v_kw text[];
 BEGIN
+	-- First without the lock, from one snapshot: a STORE that would
+	-- change nothing (the flags are already so, or UNCHANGEDSINCE
+	-- fails them) answers from it as a read, which takes no row lock,
+	-- writes no WAL and waits for no commit.
+	SELECT m.account, m.highestmodseq,
+		(SELECT bool_or(CASE p_op WHEN 'add' THEN f.sysflags | p_sys
+				WHEN 'remove' THEN f.sysflags & ~p_sys ELSE p_sys END <> f.sysflags
+				OR (p_op = 'replace' AND f.keywords <> ''))
+			FROM msgflags f
+			WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids) AND (p_since = 0 OR f.modseq <= p_since)),
+		(SELECT array_agg(f.uid ORDER BY f.uid) FROM msgflags f WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids)),
+		(SELECT array_agg(f.modseq ORDER BY f.uid) FROM msgflags f WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids)),
+		(SELECT array_agg(f.sysflags ORDER BY f.uid) FROM msgflags f WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids)),
+		(SELECT array_agg(f.keywords ORDER BY f.uid) FROM msgflags f WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids))
+	INTO v_account, v_hms, v_change, v_uids, v_ms, v_sys, v_kw
+	FROM mailboxes m WHERE m.id = p_mailbox;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	IF NOT coalesce(v_change, false) THEN
+		RETURN QUERY SELECT v_account, 0::bigint, v_hms, 0, ''::text;
+		RETURN QUERY SELECT v_account, u.uid, u.ms, u.s, u.k FROM unnest(v_uids, v_ms, v_sys, v_kw) AS u(uid, ms, s, k);
+		RETURN;
+	END IF;
 	SELECT m.account, m.highestmodseq INTO v_account, v_hms
 		FROM mailboxes m WHERE m.id = p_mailbox FOR NO KEY UPDATE;
 	IF NOT FOUND THEN

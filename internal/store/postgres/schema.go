@@ -494,18 +494,18 @@ BEGIN
 	-- change nothing (the flags are already so, or UNCHANGEDSINCE
 	-- fails them) answers from it as a read, which takes no row lock,
 	-- writes no WAL and waits for no commit.
-	SELECT m.account, m.highestmodseq,
-		(SELECT bool_or(CASE p_op WHEN 'add' THEN f.sysflags | p_sys
-				WHEN 'remove' THEN f.sysflags & ~p_sys ELSE p_sys END <> f.sysflags
-				OR (p_op = 'replace' AND f.keywords <> ''))
-			FROM msgflags f
-			WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids) AND (p_since = 0 OR f.modseq <= p_since)),
-		(SELECT array_agg(f.uid ORDER BY f.uid) FROM msgflags f WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids)),
-		(SELECT array_agg(f.modseq ORDER BY f.uid) FROM msgflags f WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids)),
-		(SELECT array_agg(f.sysflags ORDER BY f.uid) FROM msgflags f WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids)),
-		(SELECT array_agg(f.keywords ORDER BY f.uid) FROM msgflags f WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids))
+	SELECT m.account, m.highestmodseq, r.ch, r.u, r.ms, r.s, r.k
 	INTO v_account, v_hms, v_change, v_uids, v_ms, v_sys, v_kw
-	FROM mailboxes m WHERE m.id = p_mailbox;
+	FROM mailboxes m LEFT JOIN LATERAL (
+		SELECT bool_or((p_since = 0 OR f.modseq <= p_since) AND
+				(CASE p_op WHEN 'add' THEN f.sysflags | p_sys
+					WHEN 'remove' THEN f.sysflags & ~p_sys ELSE p_sys END <> f.sysflags
+				OR (p_op = 'replace' AND f.keywords <> ''))) AS ch,
+			array_agg(f.uid ORDER BY f.uid) AS u, array_agg(f.modseq ORDER BY f.uid) AS ms,
+			array_agg(f.sysflags ORDER BY f.uid) AS s, array_agg(f.keywords ORDER BY f.uid) AS k
+		FROM msgflags f WHERE f.mailbox = m.id AND f.uid = ANY(p_uids)
+	) r ON true
+	WHERE m.id = p_mailbox;
 	IF NOT FOUND THEN
 		RETURN;
 	END IF;

@@ -37,13 +37,7 @@ func TestExpungeLazyCommit(t *testing.T) {
 				if err := op(); err != nil {
 					t.Fatalf("%s: %v", what, err)
 				}
-				_, stmts := tr.take()
-				for _, q := range stmts {
-					if strings.Contains(q, "synchronous_commit") {
-						return true
-					}
-				}
-				return false
+				return tr.askedLazy()
 			}
 			msgs := []store.NewMessage{{BlobID: "b1", Size: 1}, {BlobID: "b2", Size: 1}, {BlobID: "b3", Size: 1}, {BlobID: "b4", Size: 1}}
 			var uids []store.UID

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -809,6 +810,9 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 	)
 	arg0 := normFlags(flags)
 	uids = sortedUIDs(uids)
+	if len(uids) > 0 && len(uids) <= storeOneMax && len(arg0.Keywords) == 0 {
+		return s.storeFlagsOne(ctx, mailboxID, uids, op, arg0, unchangedSince)
+	}
 	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		results, failed, ch = nil, nil, nil
 		if len(uids) == 0 {
@@ -892,6 +896,90 @@ func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UI
 		}
 		_, err = tx.Exec(ctx, q, mailboxID, int64(modseq), us, sys, kws)
 		return err
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return results, failed, ch, nil
+}
+
+// storeOneMax is the most messages a STORE changes through
+// storeFlagsOne; a longer list (STORE 1:* on a big mailbox) takes the
+// pipelined path, which reads the rows by UID range instead of one
+// array of every UID.
+const storeOneMax = 1024
+
+// storeFlagOps names store.FlagOp for barid_store_flags.
+var storeFlagOps = [...]string{store.FlagsReplace: "replace", store.FlagsAdd: "add", store.FlagsRemove: "remove"}
+
+// storeFlagsOne is StoreFlags without keywords in one round trip: one
+// autocommitted call of barid_store_flags (schema step 20), which takes
+// the mailbox row lock, reads and updates the rows, bumps HIGHESTMODSEQ
+// by one if a flag changed, sets synchronous_commit ([storage]
+// sync_index) and queues the notification, in one statement's
+// transaction. Keywords need their spellings registered first
+// (keywordCache), so a STORE naming one takes the pipelined path;
+// without keywords there is nothing to register, and FLAGS (replace)
+// clears a message's keywords. A message whose flags come back with
+// the new MODSEQ (HIGHESTMODSEQ + 1, which no row had before) is one
+// this call changed.
+func (s *Store) storeFlagsOne(ctx context.Context, mailboxID int64, uids []store.UID, op store.FlagOp, arg store.Flags, unchangedSince store.ModSeq) ([]store.StoreResult, []store.UID, []store.Change, error) {
+	if int(op) >= len(storeFlagOps) {
+		return nil, nil, nil, fmt.Errorf("postgres: unknown flag operation %d", op)
+	}
+	node := ""
+	if !s.silent {
+		node = strconv.FormatUint(s.node, 16)
+	}
+	var (
+		results []store.StoreResult
+		failed  []store.UID
+		ch      []store.Change
+	)
+	err := s.retry(ctx, func() error {
+		results, failed, ch = nil, nil, nil
+		rows, err := s.query(ctx, `SELECT r_account, r_uid, r_modseq, r_sys, r_kw FROM barid_store_flags($1, $2, $3, $4, $5, $6, $7)`,
+			mailboxID, int64s(uids), storeFlagOps[op], int32(arg.System), int64(unchangedSince), !s.opts.SyncIndex, node)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var account int64
+		var modseq store.ModSeq
+		header := false
+		for rows.Next() {
+			var acct, uid, ms int64
+			var sys int32
+			var kw string
+			if err := rows.Scan(&acct, &uid, &ms, &sys, &kw); err != nil {
+				return err
+			}
+			if !header {
+				// The first row: the account and HIGHESTMODSEQ
+				// before the call.
+				header, account, modseq = true, acct, store.ModSeq(ms)+1
+				continue
+			}
+			f := store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}
+			r := store.StoreResult{UID: store.UID(uid), ModSeq: store.ModSeq(ms), Flags: f}
+			switch {
+			case r.ModSeq == modseq:
+				ch = append(ch, store.Change{Kind: store.ChangeFlags, AccountID: account, MailboxID: mailboxID,
+					UID: r.UID, ModSeq: modseq, Flags: f})
+			case unchangedSince > 0 && r.ModSeq > unchangedSince:
+				// RFC 7162 §3.1.3: modified since UNCHANGEDSINCE.
+				failed = append(failed, r.UID)
+				continue
+			}
+			results = append(results, r)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if !header {
+			return store.ErrNoMailbox
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -1004,6 +1092,9 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) 
 	if uids != nil {
 		uids = sortedUIDs(uids)
 	}
+	if uids == nil || len(uids) > 0 && len(uids) <= storeOneMax {
+		return s.expungeOne(ctx, mailboxID, uids)
+	}
 	err := s.writeChanges(ctx, &ch, func(tx pgx.Tx) error {
 		out, ch = nil, nil
 		if uids != nil && len(uids) == 0 {
@@ -1026,6 +1117,61 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) 
 			s.lazyCommit(tx)
 		}
 		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, ch, nil
+}
+
+// expungeOne is Expunge in one round trip: one autocommitted call of
+// barid_expunge (schema step 21), which does in one statement's
+// transaction what lockAndFlagRows, expungeRows and the COMMIT batch
+// did in three round trips. [storage] sync_index decides
+// synchronous_commit, as for lazyCommit.
+func (s *Store) expungeOne(ctx context.Context, mailboxID int64, uids []store.UID) ([]store.UID, []store.Change, error) {
+	node := ""
+	if !s.silent {
+		node = strconv.FormatUint(s.node, 16)
+	}
+	var list []int64 // nil: every message with \Deleted
+	if uids != nil {
+		list = int64s(uids)
+	}
+	var out []store.UID
+	var ch []store.Change
+	err := s.retry(ctx, func() error {
+		out, ch = nil, nil
+		rows, err := s.query(ctx, `SELECT r_account, r_uid, r_modseq FROM barid_expunge($1, $2, $3, $4)`,
+			mailboxID, list, !s.opts.SyncIndex, node)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		m := &mboxState{id: mailboxID}
+		var modseq store.ModSeq
+		header := false
+		for rows.Next() {
+			var acct, uid, ms int64
+			if err := rows.Scan(&acct, &uid, &ms); err != nil {
+				return err
+			}
+			if !header {
+				header, m.account, modseq = true, acct, store.ModSeq(ms)
+				continue
+			}
+			out = append(out, store.UID(uid))
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if !header {
+			return store.ErrNoMailbox
+		}
+		if len(out) > 0 {
+			ch = expungeChanges(m, out, modseq)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, nil, err

@@ -220,6 +220,28 @@ func (s *Store) withRetry(ctx context.Context, txo pgx.TxOptions, fn func(tx pgx
 	}
 }
 
+// retry runs fn, a write made of one autocommitted statement, again
+// after a deadlock or serialization failure, as withRetry does for
+// transactions.
+func (s *Store) retry(ctx context.Context, fn func() error) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	for attempt := 0; ; attempt++ {
+		err := fn()
+		code := pgCode(err)
+		if (code != codeSerializationFailure && code != codeDeadlockDetected) || attempt >= s.opts.Retries {
+			return err
+		}
+		s.log.Warn("postgres: statement retried", "code", code, "attempt", attempt+1)
+		select {
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // queryRow runs a single-row query on the pool.
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) pgx.Row {
 	if s.isClosed() {

@@ -454,6 +454,179 @@ BEGIN
 	END IF;
 END $$;
 `,
+	// 20: STORE in one round trip (storeFlagsOne, docs/scale-out.md
+	// "Round trips"): a flag change without keywords as one call,
+	// autocommitted, instead of BEGIN + lock + read, then the writes +
+	// COMMIT. Inside a function each statement takes a new snapshot
+	// (READ COMMITTED), so the read after the mailbox row lock sees
+	// every change committed before the lock was granted, as the
+	// pipelined statements did. The MODSEQ is HIGHESTMODSEQ + 1 under
+	// that lock (RFC 7162 §3.1.2: one MODSEQ for the command's
+	// changes), bumped only when a flag changed; the notification is
+	// encodeHints' "M" hint for that MODSEQ. A call that would change
+	// nothing is answered from one snapshot read before any lock, so it
+	// writes nothing at all (no row lock, no WAL, no commit wait).
+	// p_op is 'add', 'remove' or 'replace' (store.FlagOp); p_sys the
+	// store.SysFlags bits
+	// (1 \Seen, 8 \Deleted count in the mailbox's counters). Rows:
+	// first the mailbox's account and HIGHESTMODSEQ before the call
+	// (r_uid 0), then each listed message as it is now; none when the
+	// mailbox does not exist. No SQLite counterpart: SQLite runs in
+	// the process.
+	`
+CREATE OR REPLACE FUNCTION barid_store_flags(p_mailbox bigint, p_uids bigint[], p_op text, p_sys integer,
+	p_since bigint, p_lazy boolean, p_node text)
+RETURNS TABLE (r_account bigint, r_uid bigint, r_modseq bigint, r_sys integer, r_kw text)
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_account bigint;
+	v_hms bigint;
+	v_n bigint;
+	v_du bigint;
+	v_dd bigint;
+	v_change boolean;
+	v_uids bigint[];
+	v_ms bigint[];
+	v_sys integer[];
+	v_kw text[];
+BEGIN
+	-- First without the lock, from one snapshot: a STORE that would
+	-- change nothing (the flags are already so, or UNCHANGEDSINCE
+	-- fails them) answers from it as a read, which takes no row lock,
+	-- writes no WAL and waits for no commit.
+	SELECT m.account, m.highestmodseq, r.ch, r.u, r.ms, r.s, r.k
+	INTO v_account, v_hms, v_change, v_uids, v_ms, v_sys, v_kw
+	FROM mailboxes m LEFT JOIN LATERAL (
+		SELECT bool_or((p_since = 0 OR f.modseq <= p_since) AND
+				(CASE p_op WHEN 'add' THEN f.sysflags | p_sys
+					WHEN 'remove' THEN f.sysflags & ~p_sys ELSE p_sys END <> f.sysflags
+				OR (p_op = 'replace' AND f.keywords <> ''))) AS ch,
+			array_agg(f.uid ORDER BY f.uid) AS u, array_agg(f.modseq ORDER BY f.uid) AS ms,
+			array_agg(f.sysflags ORDER BY f.uid) AS s, array_agg(f.keywords ORDER BY f.uid) AS k
+		FROM msgflags f WHERE f.mailbox = m.id AND f.uid = ANY(p_uids)
+	) r ON true
+	WHERE m.id = p_mailbox;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	IF NOT coalesce(v_change, false) THEN
+		RETURN QUERY SELECT v_account, 0::bigint, v_hms, 0, ''::text;
+		RETURN QUERY SELECT v_account, u.uid, u.ms, u.s, u.k FROM unnest(v_uids, v_ms, v_sys, v_kw) AS u(uid, ms, s, k);
+		RETURN;
+	END IF;
+	SELECT m.account, m.highestmodseq INTO v_account, v_hms
+		FROM mailboxes m WHERE m.id = p_mailbox FOR NO KEY UPDATE;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	WITH cur AS (
+		SELECT f.uid, f.sysflags AS osys, f.keywords AS okw,
+			CASE p_op WHEN 'add' THEN f.sysflags | p_sys
+				WHEN 'remove' THEN f.sysflags & ~p_sys ELSE p_sys END AS nsys,
+			CASE p_op WHEN 'replace' THEN '' ELSE f.keywords END AS nkw
+		FROM msgflags f
+		WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids) AND (p_since = 0 OR f.modseq <= p_since)
+	), upd AS (
+		UPDATE msgflags f SET modseq = v_hms + 1, sysflags = c.nsys, keywords = c.nkw
+		FROM cur c
+		WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids) AND f.uid = c.uid
+			AND (c.nsys <> c.osys OR c.nkw <> c.okw)
+		RETURNING c.osys, c.nsys
+	)
+	SELECT count(*),
+		coalesce(sum((u.nsys & 1 = 0)::int - (u.osys & 1 = 0)::int), 0),
+		coalesce(sum((u.nsys & 8 <> 0)::int - (u.osys & 8 <> 0)::int), 0)
+	INTO v_n, v_du, v_dd FROM upd u;
+	IF v_n > 0 THEN
+		UPDATE mailboxes SET highestmodseq = highestmodseq + 1, unseen = unseen + v_du, deleted = deleted + v_dd
+			WHERE id = p_mailbox;
+		IF p_lazy THEN
+			PERFORM set_config('synchronous_commit', 'off', true);
+		END IF;
+		IF p_node <> '' THEN
+			PERFORM pg_notify('barid_changes',
+				format('M %s %s %s %s %s 0 0', p_node, v_account, p_mailbox, v_hms, v_hms + 1));
+		END IF;
+	END IF;
+	RETURN QUERY SELECT v_account, 0::bigint, v_hms, 0, ''::text;
+	RETURN QUERY SELECT v_account, f.uid, f.modseq, f.sysflags, f.keywords
+		FROM msgflags f WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids) ORDER BY f.uid;
+END $$;
+`,
+	// 21: EXPUNGE in one round trip (expungeOne, docs/scale-out.md
+	// "Round trips"), as step 20 did for STORE: the mailbox row lock,
+	// the read of the messages to remove (p_uids NULL: every message
+	// with \Deleted, RFC 9051 §6.4.3; else the listed ones whatever
+	// their flags), one new MODSEQ and the counters (the quota trigger
+	// fires as for bump), the rows deleted, tombstones for QRESYNC
+	// (RFC 7162 §3.2.5), the bytes in blobdata no message uses any more
+	// (dropInline's lock and delete), synchronous_commit and the
+	// notification; before it was three round trips. Rows: the
+	// account and the new MODSEQ (r_uid 0), then each expunged UID;
+	// none when the mailbox does not exist.
+	`
+CREATE OR REPLACE FUNCTION barid_expunge(p_mailbox bigint, p_uids bigint[], p_lazy boolean, p_node text)
+RETURNS TABLE (r_account bigint, r_uid bigint, r_modseq bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_account bigint;
+	v_hms bigint;
+	v_uids bigint[];
+	v_sys integer[];
+	v_kw text[];
+	v_n bigint;
+	v_unseen bigint;
+	v_deleted bigint;
+	v_size bigint;
+	v_blobs text[];
+BEGIN
+	SELECT m.account, m.highestmodseq INTO v_account, v_hms
+		FROM mailboxes m WHERE m.id = p_mailbox FOR NO KEY UPDATE;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	IF p_uids IS NULL THEN
+		SELECT array_agg(f.uid ORDER BY f.uid), array_agg(f.sysflags ORDER BY f.uid), array_agg(f.keywords ORDER BY f.uid),
+			count(*), coalesce(sum((f.sysflags & 1 = 0)::int), 0), coalesce(sum((f.sysflags & 8 <> 0)::int), 0),
+			coalesce(sum(f.size), 0)
+		INTO v_uids, v_sys, v_kw, v_n, v_unseen, v_deleted, v_size
+		FROM msgflags f WHERE f.mailbox = p_mailbox AND (f.sysflags & 8) <> 0;
+	ELSE
+		SELECT array_agg(f.uid ORDER BY f.uid), array_agg(f.sysflags ORDER BY f.uid), array_agg(f.keywords ORDER BY f.uid),
+			count(*), coalesce(sum((f.sysflags & 1 = 0)::int), 0), coalesce(sum((f.sysflags & 8 <> 0)::int), 0),
+			coalesce(sum(f.size), 0)
+		INTO v_uids, v_sys, v_kw, v_n, v_unseen, v_deleted, v_size
+		FROM msgflags f WHERE f.mailbox = p_mailbox AND f.uid = ANY(p_uids);
+	END IF;
+	RETURN QUERY SELECT v_account, 0::bigint, v_hms + 1;
+	IF v_n = 0 THEN
+		RETURN;
+	END IF;
+	UPDATE mailboxes SET highestmodseq = highestmodseq + 1, messages = messages - v_n,
+		unseen = unseen - v_unseen, deleted = deleted - v_deleted, size = size - v_size
+		WHERE id = p_mailbox;
+	WITH d AS (DELETE FROM messages WHERE mailbox = p_mailbox AND uid = ANY(v_uids) RETURNING blob_id)
+	SELECT array_agg(DISTINCT d.blob_id) INTO v_blobs FROM d;
+	DELETE FROM msgflags WHERE mailbox = p_mailbox AND uid = ANY(v_uids);
+	INSERT INTO expunged (mailbox, uid, modseq, sysflags, keywords)
+		SELECT p_mailbox, u.uid, v_hms + 1, u.s, u.k FROM unnest(v_uids, v_sys, v_kw) AS u(uid, s, k)
+		ON CONFLICT (mailbox, uid) DO UPDATE SET modseq = excluded.modseq, sysflags = excluded.sysflags,
+			keywords = excluded.keywords;
+	IF v_blobs IS NOT NULL THEN
+		PERFORM 1 FROM blobdata WHERE id = ANY(v_blobs) ORDER BY id FOR UPDATE;
+		DELETE FROM blobdata b WHERE b.id = ANY(v_blobs)
+			AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = b.id);
+	END IF;
+	IF p_lazy THEN
+		PERFORM set_config('synchronous_commit', 'off', true);
+	END IF;
+	IF p_node <> '' THEN
+		PERFORM pg_notify('barid_changes',
+			format('M %s %s %s %s %s 0 0', p_node, v_account, p_mailbox, v_hms, v_hms + 1));
+	END IF;
+	RETURN QUERY SELECT v_account, u.uid, v_hms + 1 FROM unnest(v_uids) AS u(uid);
+END $$;
+`,
 }
 
 // migrateLockKey is the pg_advisory_xact_lock key that serializes schema

@@ -192,6 +192,9 @@ var _ store.Store = (*Store)(nil)
 // schema and starts the writer. The file and its -wal/-shm companions are
 // created 0600; a missing parent directory is created 0700.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if stmtJournalErr != nil {
+		return nil, stmtJournalErr
+	}
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = 10 * time.Second
 	}

@@ -12,10 +12,12 @@ import (
 	"time"
 )
 
-// openTempFiles lists this process's open files that were deleted: a
-// statement journal or sub-journal that spilled to a file is one of
-// them while it is open (SQLite unlinks its temporary files as soon as
-// it opens them; the link then reads "/var/tmp/#<inode> (deleted)").
+// openTempFiles lists this process's open temporary files that were
+// deleted: a statement journal or sub-journal that spilled to a file is
+// one of them while it is open (SQLite unlinks its temporary files,
+// named etilqs_*, as soon as it opens them; here the link reads
+// "/var/tmp/#<inode> (deleted)"). Database files of other tests whose
+// folders were removed are not counted.
 func openTempFiles(t *testing.T) []string {
 	t.Helper()
 	ents, err := os.ReadDir("/proc/self/fd")
@@ -25,7 +27,8 @@ func openTempFiles(t *testing.T) []string {
 	var out []string
 	for _, e := range ents {
 		l, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
-		if err == nil && strings.HasSuffix(l, " (deleted)") {
+		if err == nil && strings.HasSuffix(l, " (deleted)") &&
+			(strings.HasPrefix(filepath.Base(l), "#") || strings.Contains(l, "etilqs_")) {
 			out = append(out, l)
 		}
 	}

@@ -157,6 +157,8 @@ type Store struct {
 	// wal reads the WAL-index header (walstamp.go): no commit since a
 	// stamp means a value read after it is current. nil: always read.
 	wal *walWatch
+	// chain: whether every commit since a moment was the writer's (walstamp.go).
+	chain ownChain
 	// mboxes: mailbox rows by account and name, with the stamp
 	// before their read (mailboxes.go).
 	mboxes mboxCache

@@ -159,6 +159,8 @@ type Store struct {
 	wal *walWatch
 	// chain: whether every commit since a moment was the writer's (walstamp.go).
 	chain ownChain
+	// acl: whether the acl table is empty, per chain generation (acl.go).
+	acl aclState
 	// mboxes: mailbox rows by account and name, with the stamp
 	// before their read (mailboxes.go).
 	mboxes mboxCache

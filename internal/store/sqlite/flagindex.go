@@ -37,7 +37,10 @@ import (
 // in-process change arriving after such a write would level the
 // modseqs again; since every write raises a mailbox's modseq by exactly
 // one, a change more than one above the index's drops the mailbox too
-// (applyOne).
+// (applyOne). The comparison is skipped while no commit happened since
+// the last one (the WAL stamp) or while every commit since was the
+// writer's own (ownChain, walstamp.go): another process's commit ends
+// both, and the next use compares again.
 //
 // Memory. Only mailboxes of at least Options.FlagIndexMin messages are
 // indexed, and at most Options.FlagIndexEntries messages in all; beyond

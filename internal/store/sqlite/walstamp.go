@@ -234,7 +234,9 @@ func (c *ownChain) begin(before walStamp) {
 func (c *ownChain) committed(before, after walStamp) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if before.ok && after.ok && after.iChange() == before.iChange()+1 {
+	// A transaction that wrote no page commits nothing to the WAL: the
+	// header stays as it was (an EXPUNGE that found nothing \Deleted).
+	if before.ok && after.ok && (after.iChange() == before.iChange()+1 || after.same(before)) {
 		c.head = after
 		return
 	}

@@ -172,9 +172,18 @@ func (c *Conn) list(o listOpts, ref string, patterns []string, verb string) erro
 	if err != nil {
 		return err
 	}
-	subs, err := c.mailboxes().Subscriptions(c.ctx(), c.user())
-	if err != nil {
-		return err
+	// Subscriptions change the answer only when the selection or the
+	// return options name them (RFC 5258 §3.1, §3.2; RFC 9051 §6.3.9):
+	// in a plain LIST a subscribed name that does not exist is not
+	// listed, and \HasChildren counts existing inferiors only. Skipping
+	// the read there saved a store query on every LIST of imaptest's
+	// mix (docs/benchmarks.md, "Session 11").
+	var subs []string
+	if o.subscribedOnly || o.retSubscribed || o.recursive {
+		var err error
+		if subs, err = c.mailboxes().Subscriptions(c.ctx(), c.user()); err != nil {
+			return err
+		}
 	}
 	entries := map[string]*listEntry{}
 	get := func(name string) *listEntry {

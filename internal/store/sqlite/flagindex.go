@@ -37,7 +37,10 @@ import (
 // in-process change arriving after such a write would level the
 // modseqs again; since every write raises a mailbox's modseq by exactly
 // one, a change more than one above the index's drops the mailbox too
-// (applyOne).
+// (applyOne). The comparison is skipped while no commit happened since
+// the last one (the WAL stamp) or while every commit since was the
+// writer's own (ownChain, walstamp.go): another process's commit ends
+// both, and the next use compares again.
 //
 // Memory. Only mailboxes of at least Options.FlagIndexMin messages are
 // indexed, and at most Options.FlagIndexEntries messages in all; beyond
@@ -68,6 +71,11 @@ type boxFlags struct {
 	// b is still current.
 	stamp    walStamp
 	stampHMS store.ModSeq
+	// gen is the ownChain generation (walstamp.go) in which a read
+	// found b current: while the chain is still in it and the WAL
+	// header is its head, every commit since was the writer's own and
+	// is applied to b, so b is still current. 0: none.
+	gen uint64
 	// lent: uids[:len] has been handed out (selectView) and must not
 	// change in place; appends past it are fine, since the borrower's
 	// slice has no capacity beyond its length. own copies it first.
@@ -102,6 +110,9 @@ type flagIndex struct {
 	// served, or a large enough mailbox that had to be (re)loaded or
 	// was stale.
 	hits, misses atomic.Int64
+	// checks counts the reads of a mailbox row that box made to find out
+	// whether an indexed mailbox is current.
+	checks atomic.Int64
 	// testAfterSnapshot, if set, runs inside loadBox once the snapshot
 	// is read and before the load is installed (tests commit there).
 	testAfterSnapshot func()
@@ -282,9 +293,12 @@ func (s *Store) box(ctx context.Context, mailboxID int64) (*boxFlags, error) {
 	// No commit since b was last found current (walstamp.go): it still
 	// is, and no SQLite read is needed. A FETCH 1:* of 100,000
 	// envelopes asks once per chunk, SELECT's FETCH FLAGS once.
+	// Nor when every commit since was this store's writer's, which
+	// applied it here (ownChain, walstamp.go).
 	st := s.wal.stamp()
+	gen, chained := s.chain.current(st)
 	x.mu.Lock()
-	if b := x.boxes[mailboxID]; b != nil && b.stamp.same(st) && b.hms == b.stampHMS {
+	if b := x.boxes[mailboxID]; b != nil && (b.stamp.same(st) && b.hms == b.stampHMS || chained && b.gen == gen) {
 		x.clock++
 		b.used = x.clock
 		x.mu.Unlock()
@@ -292,6 +306,7 @@ func (s *Store) box(ctx context.Context, mailboxID int64) (*boxFlags, error) {
 		return b, nil
 	}
 	x.mu.Unlock()
+	x.checks.Add(1)
 	var hms, uidv, msgs int64
 	err := s.read(ctx, func(r *reader) error {
 		return r.queryRow(`SELECT highestmodseq, uidvalidity, messages FROM mailboxes WHERE id = ?`, mailboxID).Scan(&hms, &uidv, &msgs)
@@ -313,6 +328,10 @@ func (s *Store) box(ctx context.Context, mailboxID int64) (*boxFlags, error) {
 			b.used = x.clock
 			b.suspect = 0
 			b.stamp, b.stampHMS = st, b.hms
+			b.gen = 0
+			if chained {
+				b.gen = gen
+			}
 			x.mu.Unlock()
 			x.hits.Add(1)
 			return b, nil

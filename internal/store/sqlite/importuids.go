@@ -14,6 +14,7 @@ func (s *Store) SetUIDValidity(ctx context.Context, mailboxID int64, uidValidity
 		return nil, fmt.Errorf("%w: UIDVALIDITY 0", store.ErrCannot)
 	}
 	err := s.write(ctx, func(t *wtx) error {
+		t.w.chainBreak = true // the flag index learns UIDVALIDITY from SQLite (ownChain)
 		m, err := loadMbox(t, mailboxID)
 		if err != nil {
 			return err

@@ -378,17 +378,17 @@ func (s *Store) Subscriptions(ctx context.Context, accountID int64) ([]string, e
 // RECENT counts the index range uid >= firstrecent.
 func (s *Store) MailboxStatus(ctx context.Context, mailboxID int64) (*store.Status, error) {
 	var st store.Status
-	err := s.readTx(ctx, func(r *reader) error {
-		mb, err := scanMailbox(r.queryRow(`SELECT `+mailboxCols+` FROM mailboxes m WHERE m.id = ?`, mailboxID))
-		if err != nil {
-			return err
-		}
-		st.Mailbox = *mb
-		if err := r.queryRow(`SELECT messages, unseen, deleted, size FROM mailboxes WHERE id = ?`, mailboxID).
-			Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Size); err != nil {
-			return err
-		}
-		return r.queryRow(`SELECT count(*) FROM msgflags WHERE mailbox = ? AND uid >= ?`, mailboxID, mb.FirstRecent).Scan(&st.Recent)
+	// One statement is one snapshot: no BEGIN and COMMIT around it, and
+	// one statement instead of three (STATUS is every other command of
+	// imaptest's mix; docs/benchmarks.md, "Session 11").
+	err := s.read(ctx, func(r *reader) error {
+		m := &st.Mailbox
+		return r.queryRow(`SELECT `+mailboxCols+`, m.messages, m.unseen, m.deleted, m.size,
+			(SELECT count(*) FROM msgflags f WHERE f.mailbox = m.id AND f.uid >= m.firstrecent)
+			FROM mailboxes m WHERE m.id = ?`, mailboxID).
+			Scan(&m.ID, &m.AccountID, &m.Name, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq,
+				&m.FirstRecent, &m.SpecialUse, &m.Subscribed,
+				&st.Messages, &st.Unseen, &st.Deleted, &st.Size, &st.Recent)
 	})
 	if errNoRows(err) {
 		return nil, store.ErrNoMailbox

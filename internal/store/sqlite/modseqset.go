@@ -11,6 +11,7 @@ import (
 // HIGHESTMODSEQ (store.ModSeqSetter, for barid store copy).
 func (s *Store) SetModSeqs(ctx context.Context, mailboxID int64, uids []store.UID, modseqs []store.ModSeq, highest store.ModSeq) error {
 	return s.write(ctx, func(t *wtx) error {
+		t.w.chainBreak = true // HIGHESTMODSEQ may move without a change (ownChain)
 		m, err := loadMbox(t, mailboxID)
 		if err != nil {
 			return err

@@ -157,6 +157,10 @@ type Store struct {
 	// wal reads the WAL-index header (walstamp.go): no commit since a
 	// stamp means a value read after it is current. nil: always read.
 	wal *walWatch
+	// chain: whether every commit since a moment was the writer's (walstamp.go).
+	chain ownChain
+	// acl: whether the acl table is empty, per chain generation (acl.go).
+	acl aclState
 	// mboxes: mailbox rows by account and name, with the stamp
 	// before their read (mailboxes.go).
 	mboxes mboxCache
@@ -192,6 +196,9 @@ var _ store.Store = (*Store)(nil)
 // schema and starts the writer. The file and its -wal/-shm companions are
 // created 0600; a missing parent directory is created 0700.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if stmtJournalErr != nil {
+		return nil, stmtJournalErr
+	}
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = 10 * time.Second
 	}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"sync"
 
@@ -181,3 +182,77 @@ func (c *mboxCache) put(account int64, name string, st walStamp, mb *store.Mailb
 	}
 	c.m[mboxKey{account, name}] = mboxEntry{stamp: st, mb: *mb}
 }
+
+// ownChain tells that every commit since a moment was this store's own
+// writer's, so that what the process keeps in memory and the writer
+// updates after each of its commits (the flag index) is still current
+// without a SQLite read to check it. The WAL stamp alone cannot: under
+// load some commit happens between any two commands, and each made the
+// next use of the flag index read the mailbox row again (3 % of the
+// server's CPU under imaptest; docs/benchmarks.md, "Session 11").
+//
+// The writer reads the stamp after BEGIN IMMEDIATE, when it holds the
+// write lock, so no other connection can commit until its COMMIT; and
+// again after COMMIT, once it has applied the batch to the flag index.
+// Every commit adds one to the header's iChange (walformat.html §2.1;
+// a WAL restart changes the salts and mxFrame, not iChange, and not the
+// database's content), so a header after COMMIT whose iChange is one
+// more than the one read after BEGIN was written by this commit and no
+// other. head is then that header. A header read at the next BEGIN
+// that differs from head means another connection or process committed
+// in between: gen moves on, and everything validated under the old gen
+// is checked against SQLite again.
+type ownChain struct {
+	mu   sync.Mutex
+	head walStamp // after the writer's last commit, when nothing came after it
+	gen  uint64   // moves on at every commit not known to be the writer's own
+}
+
+// current reports the chain's generation if st is its head: every
+// commit up to st since the start of that generation was this writer's.
+func (c *ownChain) current(st walStamp) (uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen > 0 && c.head.same(st) {
+		return c.gen, true
+	}
+	return 0, false
+}
+
+// begin records the header the writer read after BEGIN IMMEDIATE.
+func (c *ownChain) begin(before walStamp) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.head.same(before) {
+		c.gen++
+		c.head = walStamp{}
+	}
+}
+
+// committed records the header read after the writer's COMMIT and the
+// in-memory updates that follow it; before is what begin saw.
+func (c *ownChain) committed(before, after walStamp) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// A transaction that wrote no page commits nothing to the WAL: the
+	// header stays as it was (an EXPUNGE that found nothing \Deleted).
+	if before.ok && after.ok && (after.iChange() == before.iChange()+1 || after.same(before)) {
+		c.head = after
+		return
+	}
+	c.gen++
+	c.head = walStamp{}
+}
+
+// broken ends the generation: a commit of the writer changed what the
+// in-memory copies hold without telling them (SetUIDValidity and
+// SetModSeqs, used by import), or its COMMIT failed.
+func (c *ownChain) broken() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.head = walStamp{}
+}
+
+// iChange is the header's change counter (bytes 8-11, native order).
+func (s walStamp) iChange() uint32 { return binary.NativeEndian.Uint32(s.hdr[8:12]) }

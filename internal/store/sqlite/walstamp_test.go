@@ -130,3 +130,71 @@ func TestFlagIndexStampOtherWriter(t *testing.T) {
 		t.Fatalf("flags %v after another process flagged the message", f)
 	}
 }
+
+// TestFlagIndexOwnCommits checks ownChain: after commits of the store's
+// own writer (applied to the flag index) the index is used without
+// reading the mailbox row again, while a commit from another process is
+// still noticed, and a commit of the writer after it does not hide it.
+func TestFlagIndexOwnCommits(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "barid.db")
+	s, mb, uids := openInbox(t, path, Options{FlagIndexMin: 1}, tinyMessages(0, 4))
+	other, err := Open(ctx, path, Options{FlagIndexEntries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	flagsOf := func(u store.UID) store.SysFlags {
+		t.Helper()
+		var f store.SysFlags
+		if err := s.FetchMessages(ctx, mb.ID, []store.UID{u}, store.FieldFlags, func(m *store.Message) error {
+			f = m.Flags.System
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	set := func(st *Store, u store.UID, f store.SysFlags) {
+		t.Helper()
+		if _, _, _, err := st.StoreFlags(ctx, mb.ID, []store.UID{u}, store.FlagsAdd, store.Flags{System: f}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(s, uids[3], store.FlagDraft) // the writer has committed once: the chain has a head
+	for range 2 {                    // load, then validate (joins the chain)
+		if b, err := s.box(ctx, mb.ID); b == nil || err != nil {
+			t.Fatalf("mailbox not indexed: %v", err)
+		}
+	}
+	checks := s.index.checks.Load()
+	for i, f := range []store.SysFlags{store.FlagSeen, store.FlagAnswered} {
+		set(s, uids[i], f)
+		if got := flagsOf(uids[i]); got != f {
+			t.Fatalf("UID %d flags %v, want %v", uids[i], got, f)
+		}
+		// A transaction that writes no page (nothing is \Deleted)
+		// leaves the WAL header as it was: still the writer's own.
+		if _, _, err := s.Expunge(ctx, mb.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.index.checks.Load() - checks; got != 0 {
+		t.Errorf("%d reads of the mailbox row after the writer's own commits, want 0", got)
+	}
+	set(other, uids[2], store.FlagFlagged)
+	if got := flagsOf(uids[2]); got != store.FlagFlagged {
+		t.Errorf("UID %d flags %v after another process flagged it", uids[2], got)
+	}
+	set(other, uids[2], store.FlagSeen)
+	set(s, uids[0], store.FlagFlagged) // begins after the other's commit
+	if got := flagsOf(uids[2]); got != store.FlagFlagged|store.FlagSeen {
+		t.Errorf("UID %d flags %v after another process and then the writer committed", uids[2], got)
+	}
+	if got := s.index.checks.Load() - checks; got == 0 {
+		t.Error("no read of the mailbox row after another process's commit")
+	}
+	if _, err := s.VerifyFlagIndex(ctx); err != nil {
+		t.Error(err)
+	}
+}

@@ -126,6 +126,9 @@ type writer struct {
 	// kwDefined: the open transaction defined a keyword
 	// (keywordCache.canonical); run tells selKeywords after COMMIT.
 	kwDefined bool
+	// chainBreak: the open transaction changed what the in-memory
+	// copies hold without a change they follow (ownChain, walstamp.go).
+	chainBreak bool
 }
 
 // WriterStats counts the writer's work since Open.
@@ -272,6 +275,11 @@ func (w *writer) run(batch []*writeReq) {
 		finish(err)
 		return
 	}
+	// With the write lock held nobody else can commit until COMMIT:
+	// the header now is the one this batch's commit follows (ownChain).
+	before := w.s.wal.stamp()
+	w.s.chain.begin(before)
+	w.chainBreak = false
 	// Whatever way the transaction ends, a keyword it defined makes the
 	// keywords SELECT remembers old (selectsnap.go). A committed one is
 	// told at once after COMMIT, before any caller of the batch returns.
@@ -338,6 +346,7 @@ func (w *writer) run(batch []*writeReq) {
 	if err := w.exec("COMMIT"); err != nil {
 		w.s.log.Error("sqlite: commit", "err", err, "batch", len(batch))
 		w.exec("ROLLBACK") //nolint:errcheck
+		w.s.chain.broken()
 		if y := w.s.sync; y != nil {
 			y.committedBatch(w.seq, nil, nil, true) // clears the marks
 		}
@@ -369,6 +378,13 @@ func (w *writer) run(batch []*writeReq) {
 				x.apply(r.changes)
 			}
 		}
+	}
+	// Only now, with the index following this commit, may a reader
+	// take the header after it as the writer's own (ownChain).
+	if w.chainBreak {
+		w.s.chain.broken()
+	} else {
+		w.s.chain.committed(before, w.s.wal.stamp())
 	}
 	if y := w.s.sync; y != nil {
 		// The syncer publishes and answers, in commit order per account.

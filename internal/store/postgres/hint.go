@@ -221,6 +221,16 @@ func decodeHint(p string) (hint, error) {
 	return h, errBadHint
 }
 
+// hintNode is this node's id as the payloads of encodeHints spell it,
+// for the functions that send their hints from SQL (barid_store_flags,
+// barid_expunge); "" when the store sends no notifications (silent).
+func (s *Store) hintNode() string {
+	if s.silent {
+		return ""
+	}
+	return strconv.FormatUint(s.node, 16)
+}
+
 // notifyTx queues the notifications for changes in tx; they are sent
 // when tx commits.
 func (s *Store) notifyTx(ctx context.Context, tx pgx.Tx, changes []store.Change) error {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -927,16 +926,13 @@ func (s *Store) storeFlagsOne(ctx context.Context, mailboxID int64, uids []store
 	if int(op) >= len(storeFlagOps) {
 		return nil, nil, nil, fmt.Errorf("postgres: unknown flag operation %d", op)
 	}
-	node := ""
-	if !s.silent {
-		node = strconv.FormatUint(s.node, 16)
-	}
+	node := s.hintNode()
 	var (
 		results []store.StoreResult
 		failed  []store.UID
 		ch      []store.Change
 	)
-	err := s.retry(ctx, func() error {
+	err := s.retry(ctx, "statement", func() error {
 		results, failed, ch = nil, nil, nil
 		rows, err := s.query(ctx, `SELECT r_account, r_uid, r_modseq, r_sys, r_kw FROM barid_store_flags($1, $2, $3, $4, $5, $6, $7)`,
 			mailboxID, int64s(uids), storeFlagOps[op], int32(arg.System), int64(unchangedSince), !s.opts.SyncIndex, node)
@@ -1130,17 +1126,14 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) 
 // did in three round trips. [storage] sync_index decides
 // synchronous_commit, as for lazyCommit.
 func (s *Store) expungeOne(ctx context.Context, mailboxID int64, uids []store.UID) ([]store.UID, []store.Change, error) {
-	node := ""
-	if !s.silent {
-		node = strconv.FormatUint(s.node, 16)
-	}
+	node := s.hintNode()
 	var list []int64 // nil: every message with \Deleted
 	if uids != nil {
 		list = int64s(uids)
 	}
 	var out []store.UID
 	var ch []store.Change
-	err := s.retry(ctx, func() error {
+	err := s.retry(ctx, "statement", func() error {
 		out, ch = nil, nil
 		rows, err := s.query(ctx, `SELECT r_account, r_uid, r_modseq FROM barid_expunge($1, $2, $3, $4)`,
 			mailboxID, list, !s.opts.SyncIndex, node)

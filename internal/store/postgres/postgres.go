@@ -201,29 +201,13 @@ func (s *Store) readTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 }
 
 func (s *Store) withRetry(ctx context.Context, txo pgx.TxOptions, fn func(tx pgx.Tx) error) error {
-	if s.isClosed() {
-		return ErrClosed
-	}
-	for attempt := 0; ; attempt++ {
-		err := s.runTx(ctx, txo, fn)
-		code := pgCode(err)
-		if (code != codeSerializationFailure && code != codeDeadlockDetected) || attempt >= s.opts.Retries {
-			return err
-		}
-		s.log.Warn("postgres: transaction retried", "code", code, "attempt", attempt+1)
-		// A short, growing pause lets the other transaction finish.
-		select {
-		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return s.retry(ctx, "transaction", func() error { return s.runTx(ctx, txo, fn) })
 }
 
-// retry runs fn, a write made of one autocommitted statement, again
-// after a deadlock or serialization failure, as withRetry does for
-// transactions.
-func (s *Store) retry(ctx context.Context, fn func() error) error {
+// retry runs fn, a transaction or one autocommitted statement (what
+// names it in the log), again after a deadlock or serialization
+// failure, up to Options.Retries times.
+func (s *Store) retry(ctx context.Context, what string, fn func() error) error {
 	if s.isClosed() {
 		return ErrClosed
 	}
@@ -233,7 +217,8 @@ func (s *Store) retry(ctx context.Context, fn func() error) error {
 		if (code != codeSerializationFailure && code != codeDeadlockDetected) || attempt >= s.opts.Retries {
 			return err
 		}
-		s.log.Warn("postgres: statement retried", "code", code, "attempt", attempt+1)
+		s.log.Warn("postgres: "+what+" retried", "code", code, "attempt", attempt+1)
+		// A short, growing pause lets the other transaction finish.
 		select {
 		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
 		case <-ctx.Done():

@@ -15,11 +15,17 @@ const mailboxCols = `m.id, m.account, m.name, m.uidvalidity, m.uidnext, m.highes
 
 func scanMailbox(sc interface{ Scan(...any) error }) (*store.Mailbox, error) {
 	var m store.Mailbox
-	if err := sc.Scan(&m.ID, &m.AccountID, &m.Name, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq,
-		&m.FirstRecent, &m.SpecialUse, &m.Subscribed); err != nil {
+	if err := sc.Scan(mailboxDests(&m)...); err != nil {
 		return nil, err
 	}
 	return &m, nil
+}
+
+// mailboxDests is where Scan puts mailboxCols, in their order; a query
+// that selects more columns after them appends its own.
+func mailboxDests(m *store.Mailbox, more ...any) []any {
+	return append([]any{&m.ID, &m.AccountID, &m.Name, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq,
+		&m.FirstRecent, &m.SpecialUse, &m.Subscribed}, more...)
 }
 
 // nextUIDValidity returns a UIDVALIDITY larger than any given before in
@@ -382,13 +388,10 @@ func (s *Store) MailboxStatus(ctx context.Context, mailboxID int64) (*store.Stat
 	// one statement instead of three (STATUS is every other command of
 	// imaptest's mix; docs/benchmarks.md, "Session 11").
 	err := s.read(ctx, func(r *reader) error {
-		m := &st.Mailbox
 		return r.queryRow(`SELECT `+mailboxCols+`, m.messages, m.unseen, m.deleted, m.size,
 			(SELECT count(*) FROM msgflags f WHERE f.mailbox = m.id AND f.uid >= m.firstrecent)
 			FROM mailboxes m WHERE m.id = ?`, mailboxID).
-			Scan(&m.ID, &m.AccountID, &m.Name, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq,
-				&m.FirstRecent, &m.SpecialUse, &m.Subscribed,
-				&st.Messages, &st.Unseen, &st.Deleted, &st.Size, &st.Recent)
+			Scan(mailboxDests(&st.Mailbox, &st.Messages, &st.Unseen, &st.Deleted, &st.Size, &st.Recent)...)
 	})
 	if errNoRows(err) {
 		return nil, store.ErrNoMailbox

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -37,8 +38,19 @@ func newStoreFixture(t testing.TB, account string) *storeFixture {
 }
 
 // newStoreFixtureOpts is newStoreFixture with the SQLite store's options.
+//
+// The fixture is SQLite whatever BARID_TEST_METADATA says, so a test
+// built on it skips in the pass that runs this package again with
+// BARID_TEST_METADATA=postgres (scripts/test): it ran, on the same
+// store, in the SQLite pass, and only the harness's tests
+// (testkit.OpenData) change store in the PostgreSQL pass.
 func newStoreFixtureOpts(t testing.TB, account string, opts sqlite.Options) *storeFixture {
 	t.Helper()
+	// testkit.MetadataEnvVar (testkit imports this package, so it cannot
+	// be imported here).
+	if os.Getenv("BARID_TEST_METADATA") == "postgres" {
+		t.Skip("SQLite-only fixture: this test ran in the SQLite pass; BARID_TEST_METADATA=postgres reruns only the tests whose store it changes")
+	}
 	ctx := context.Background()
 	dir := t.TempDir()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "db"), opts)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -19,7 +20,9 @@ import (
 
 // session is one LMTP connection. go-smtp calls its methods from the
 // connection's goroutine only (LMTPData from a helper goroutine while
-// the connection goroutine waits), so it needs no lock.
+// the connection goroutine waits, and the delivery runs on the
+// session's worker while that one waits), so it needs no lock; except
+// Logout, which Server.Close may call from elsewhere (wmu).
 type session struct {
 	srv  *Server
 	conn *smtp.Conn
@@ -30,6 +33,17 @@ type session struct {
 
 	from  string
 	rcpts []*recipient
+
+	// The session's delivery worker (onWorker), started at the first
+	// DATA: work hands it a delivery, workDone carries back what the
+	// delivery panicked with (nil if it did not), and workQuit, closed
+	// by Logout, ends it. wmu guards the fields, since go-smtp's
+	// Server.Close calls Logout from another goroutine.
+	wmu       sync.Mutex
+	work      chan func()
+	workDone  chan any
+	workQuit  chan struct{}
+	loggedOut bool
 }
 
 type recipient struct {
@@ -61,8 +75,77 @@ func (s *session) setBusy(b bool) {
 	}
 }
 
-// Logout ends the session.
-func (s *session) Logout() error { return nil }
+// Logout ends the session, and its delivery worker if it has one. It
+// may run while a delivery does (go-smtp's Server.Close): the worker
+// finishes that delivery first.
+func (s *session) Logout() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if !s.loggedOut {
+		s.loggedOut = true
+		if s.workQuit != nil {
+			close(s.workQuit)
+		}
+	}
+	return nil
+}
+
+// onWorker runs fn on the session's delivery worker and waits for it.
+//
+// go-smtp runs each DATA (and last BDAT) on a goroutine of its own,
+// which starts with a small stack; a delivery calls deep into SQLite
+// (the translated C has large frames), so every delivery grew that
+// stack again, copying it each time it doubled: runtime.newstack was
+// 24-43 µs per delivery in the #17 profiles (docs/benchmarks.md). The
+// worker lives as long as the session, so its stack stays grown from
+// one delivery to the next (the garbage collector halves an idle
+// goroutine's stack at most once a cycle). Deliveries of one session
+// never overlap (go-smtp waits for each DATA), so one worker per session
+// changes no concurrency. A panic in fn is passed back and raised again
+// here, so go-smtp still answers 421 and closes the connection, as it
+// does for a panic in LMTPData. After Logout fn runs here.
+func (s *session) onWorker(fn func()) {
+	s.wmu.Lock()
+	if s.loggedOut {
+		s.wmu.Unlock()
+		fn()
+		return
+	}
+	if s.work == nil {
+		s.work, s.workDone, s.workQuit = make(chan func()), make(chan any), make(chan struct{})
+		go deliveryWorker(s.work, s.workDone, s.workQuit)
+	}
+	work, done, quit := s.work, s.workDone, s.workQuit
+	s.wmu.Unlock()
+	select {
+	case work <- fn:
+		// The worker took it and always answers.
+		if p := <-done; p != nil {
+			panic(p)
+		}
+	case <-quit:
+		fn()
+	}
+}
+
+func deliveryWorker(work <-chan func(), done chan<- any, quit <-chan struct{}) {
+	for {
+		select {
+		case fn := <-work:
+			done <- runRecovered(fn)
+		case <-quit:
+			return
+		}
+	}
+}
+
+// runRecovered runs fn and returns what it panicked with, nil if it
+// returned (a panic(nil) comes back as a *runtime.PanicNilError).
+func runRecovered(fn func()) (p any) {
+	defer func() { p = recover() }()
+	fn()
+	return nil
+}
 
 // Mail starts a transaction (RFC 5321 §4.1.1.2). SIZE is checked by
 // go-smtp against MaxMessageBytes (RFC 1870 §6.2).
@@ -115,10 +198,12 @@ func (s *session) rcpt(to string, _ *smtp.RcptOptions) error {
 // LMTP mode. It delivers and reports the first failure.
 func (s *session) Data(r io.Reader) error {
 	var first error
-	s.deliver(r, func(_ string, err error) {
-		if se, ok := err.(*smtp.SMTPError); ok && se.Code/100 != 2 && first == nil {
-			first = err
-		}
+	s.onWorker(func() {
+		s.deliver(r, func(_ string, err error) {
+			if se, ok := err.(*smtp.SMTPError); ok && se.Code/100 != 2 && first == nil {
+				first = err
+			}
+		})
 	})
 	return first
 }
@@ -127,7 +212,7 @@ func (s *session) Data(r io.Reader) error {
 // recipient (RFC 2033 §4.2), in any order; go-smtp writes them in RCPT
 // order as they become known.
 func (s *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
-	s.deliver(r, status.SetStatus)
+	s.onWorker(func() { s.deliver(r, status.SetStatus) })
 	return nil
 }
 

@@ -199,6 +199,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if stmtJournalErr != nil {
 		return nil, stmtJournalErr
 	}
+	if pcacheErr != nil {
+		return nil, pcacheErr
+	}
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = 10 * time.Second
 	}

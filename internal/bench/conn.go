@@ -135,6 +135,16 @@ type Conn struct {
 	qresync bool
 
 	done map[string]Result
+
+	// readAhead makes Exec read each answer's raw bytes to its tagged
+	// line before parsing them (ReadAhead); answeredAt is when the last
+	// such answer had fully arrived.
+	readAhead  bool
+	answeredAt time.Time
+	// While an answer read ahead is parsed, r reads replay and orig is
+	// the connection's own reader, back in r once replay is used up.
+	replay *bytes.Reader
+	orig   *bufio.Reader
 }
 
 // Dial connects, reads the greeting (RFC 9051 §7.1.1, §7.1.4) and returns
@@ -371,6 +381,11 @@ func (c *Conn) Exec(h Handler, cmd string) error {
 	tag, err := c.Send(cmd)
 	if err != nil {
 		return err
+	}
+	if c.readAhead {
+		if err := c.ReadAhead(tag); err != nil {
+			return err
+		}
 	}
 	res, err := c.Wait(tag, h)
 	if err != nil {
@@ -674,6 +689,7 @@ func (c *Conn) IdleDone(tag string, h Handler) error {
 
 // read reads one whole response into c.resp.
 func (c *Conn) read() error {
+	c.endReplay()
 	c.buf = c.buf[:0]
 	for {
 		line, err := c.r.ReadSlice('\n')
@@ -715,6 +731,91 @@ func (c *Conn) read() error {
 	}
 	return parseResp(&c.resp, c.buf)
 }
+
+// readAheadMax bounds what ReadAhead holds in memory; the rest of a
+// longer answer is parsed as it arrives.
+const readAheadMax = 256 << 20
+
+// ReadAhead reads the answer to the command tagged tag as raw bytes,
+// every line (and literal) up to and including its tagged completion,
+// without parsing it, and notes the time it had all arrived
+// (AnsweredAt). The next Wait parses and checks those bytes from
+// memory. So a timing taken at AnsweredAt measures when the server
+// finished answering, not when this client finished parsing: parsing
+// thousands of FETCH lines costs the load tool about 0.5 µs a line,
+// more than a fast server takes to send them (docs/benchmarks.md, #21
+// session 12). Past readAheadMax the rest is parsed as it arrives.
+func (c *Conn) ReadAhead(tag string) error {
+	c.endReplay()
+	c.answeredAt = time.Time{}
+	c.deadline()
+	var raw []byte
+	line := []byte(nil)
+	for len(raw) < readAheadMax {
+		l, err := c.r.ReadSlice('\n')
+		raw = append(raw, l...)
+		if err == bufio.ErrBufferFull {
+			line = append(line, l...)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if line != nil {
+			line = append(line, l...)
+		} else {
+			line = l
+		}
+		n := len(line)
+		if n < 2 || line[n-2] != '\r' {
+			return protoErrf("line not ended by CRLF: %q", clip(line))
+		}
+		lit, ok, lerr := trailingLiteral(line[:n-2])
+		if lerr != nil {
+			return lerr
+		}
+		done := !ok && n > len(tag) && string(line[:len(tag)]) == tag && line[len(tag)] == ' '
+		line = nil
+		if ok {
+			if lit > c.maxResp {
+				return protoErrf("literal of %d bytes exceeds MaxRespSz %d", lit, c.maxResp)
+			}
+			start := len(raw)
+			raw = growLen(raw, lit)
+			if _, err := io.ReadFull(c.r, raw[start:]); err != nil {
+				return err
+			}
+			continue
+		}
+		if done {
+			c.answeredAt = time.Now()
+			break
+		}
+	}
+	if c.answeredAt.IsZero() {
+		// Cut short: the bytes read come first, then the socket's.
+		c.r = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(raw), c.r), c.r.Size())
+		return nil
+	}
+	c.orig, c.replay = c.r, bytes.NewReader(raw)
+	c.r = bufio.NewReaderSize(c.replay, c.orig.Size())
+	return nil
+}
+
+// endReplay puts the connection's own reader back once the bytes read
+// ahead are all parsed.
+func (c *Conn) endReplay() {
+	if c.orig != nil && c.replay.Len() == 0 && c.r.Buffered() == 0 {
+		c.r, c.orig, c.replay = c.orig, nil, nil
+	}
+}
+
+// SetReadAhead makes Exec read each answer whole before parsing it
+// (ReadAhead).
+func (c *Conn) SetReadAhead(on bool) { c.readAhead = on }
+
+// AnsweredAt is when the last answer read ahead had fully arrived.
+func (c *Conn) AnsweredAt() time.Time { return c.answeredAt }
 
 func growLen(b []byte, n int) []byte {
 	if cap(b)-len(b) >= n {

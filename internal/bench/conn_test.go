@@ -382,3 +382,55 @@ func TestImapDate(t *testing.T) {
 		t.Fatalf("imapDate = %s", got)
 	}
 }
+
+// TestReadAhead checks that an answer read ahead (Conn.ReadAhead) is
+// still parsed and checked in full, literals included, that the time
+// it notes is before the parse, and that the connection's own reader is
+// back for the next command, which the server has not yet answered
+// when the first answer is read.
+func TestReadAhead(t *testing.T) {
+	addr := testkit.FakeServer(t, "* OK hi\r\n", func(r *bufio.Reader, w io.Writer) {
+		tag, _ := testkit.ReadCommand(r)
+		io.WriteString(w, "* 3 EXISTS\r\n"+tag+" OK [READ-WRITE] done\r\n")
+		tag, _ = testkit.ReadCommand(r)
+		io.WriteString(w, "* 1 FETCH (UID 1 BODY[] {5}\r\nab\r\nc)\r\n* 2 FETCH (UID 2 BODY[] {0}\r\n)\r\n"+
+			"* 3 FETCH (UID 3 BODY[] {7}\r\nA9 OK x)\r\n"+tag+" OK fetched\r\n")
+		tag, _ = testkit.ReadCommand(r)
+		time.Sleep(20 * time.Millisecond)
+		io.WriteString(w, "* 4 FETCH (FLAGS ())\r\n"+tag+" OK noop\r\n")
+		testkit.ReadCommand(r)
+	})
+	c := dialTest(t, addr)
+	c.SetReadAhead(true)
+	if err := c.Select("INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	t0 := time.Now()
+	err := c.Exec(func(r *Resp) error {
+		if r.Is("FETCH") {
+			return fetchItems(r.Rest, func(name []byte, v Value) error {
+				if asciiEqualFold(name, "BODY[]") {
+					bodies = append(bodies, string(v.Raw))
+				}
+				return nil
+			})
+		}
+		return nil
+	}, "FETCH 1:3 BODY[]")
+	parsed := time.Now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bodies) != 3 || !strings.Contains(bodies[0], "ab\r\nc") || !strings.Contains(bodies[2], "A9 OK x") {
+		t.Fatalf("bodies %q", bodies)
+	}
+	if a := c.AnsweredAt(); a.Before(t0) || a.After(parsed) {
+		t.Errorf("answered at %v, not between the command %v and the end of its parse %v", a, t0, parsed)
+	}
+	// The NOOP's answer comes later, from the socket: the bookkeeping
+	// still sees its FETCH beyond the view.
+	if err := c.Exec(nil, "NOOP"); err == nil || !strings.Contains(err.Error(), "FETCH 4 outside") {
+		t.Fatalf("NOOP: %v, want the FETCH beyond the view reported", err)
+	}
+}

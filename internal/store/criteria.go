@@ -92,10 +92,22 @@ type SelectRowReader interface {
 }
 
 // NewUIDsReader is an optional acceleration for sessions told that
-// messages were added: the UIDs above after (as UIDsAfter) and the
-// mailbox's FIRSTRECENT, read together, so that a session that has
-// nothing to claim (ClaimRecent) reads once. A delivery to N idle
-// sessions of one mailbox costs N of these.
+// messages were added: the UIDs above after (as UIDsAfter), the
+// mailbox's FIRSTRECENT and its HIGHESTMODSEQ, read in one snapshot, so
+// that a session that has nothing to claim (ClaimRecent) reads once,
+// and so that one read can serve every session a change woke (the IMAP
+// server shares it: a read whose HighestModSeq is at or above the
+// MODSEQ of every change a session was told of shows that session all
+// it must see).
 type NewUIDsReader interface {
-	UIDsAfterRecent(ctx context.Context, mailboxID int64, after UID) (uids []UID, firstRecent UID, err error)
+	UIDsAfterRecent(ctx context.Context, mailboxID int64, after UID) (NewUIDs, error)
+}
+
+// NewUIDs is what NewUIDsReader reads, all from one snapshot.
+type NewUIDs struct {
+	UIDs        []UID // above the caller's after, ascending
+	FirstRecent UID
+	// HighestModSeq is the mailbox's: the read saw every commit with a
+	// MODSEQ up to it (MODSEQs and UIDs are given in commit order).
+	HighestModSeq ModSeq
 }

@@ -42,6 +42,7 @@ func handleStartTLS(c *Conn, tag string) error {
 		return &ioError{err}
 	}
 	tc.SetDeadline(time.Time{})
+	c.wdl = time.Time{} // flushKeep arms the write deadline again
 	c.nc = tc
 	c.tls = true
 	c.br = bufio.NewReaderSize(tc, 2048)

@@ -97,6 +97,8 @@ type Server struct {
 	// observing: metrics or command logging is on, so commands are
 	// timed (observe.go).
 	observing bool
+	// newUIDs shares reads of new messages among sessions (newuids.go).
+	newUIDs newUIDsShare
 
 	// net is the listeners and open connections (internal/netserve).
 	net    netserve.Set[*Conn]

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -56,6 +57,12 @@ type view struct {
 	// store when it reports them, and only uses the bus to know that
 	// (and for which UIDs) something changed.
 	addsPending bool
+	// floor is the HIGHESTMODSEQ of the store state the view reflects,
+	// raised by every addition and expunge the bus brings: a shared read
+	// of new UIDs (newuids.go) older than that would show this session
+	// a message it already saw go, or miss one it was told of. Unknown
+	// MODSEQs make it math.MaxUint64: the session then reads itself.
+	floor store.ModSeq
 	// ownAdds: some pending addition was this session's own (APPEND,
 	// COPY into the selected mailbox), which is reported even when
 	// NOTIFY asked for no message events (RFC 5465 §5.2: only the
@@ -97,6 +104,7 @@ func newView(mb store.Mailbox, uids []store.UID, readOnly bool) *view {
 		mbox:     mb,
 		readOnly: readOnly,
 		uids:     uids,
+		floor:    mb.HighestModSeq,
 		keywords: make(map[string]string),
 		expunged: make(map[store.UID]bool),
 		ownAdded: make(map[store.UID]struct{}),
@@ -184,11 +192,13 @@ func (v *view) apply(cs []store.Change, self uint64) {
 		case store.ChangeAdded:
 			v.noteKeywords(ch.Flags.Keywords)
 			v.addsPending = true
+			v.raiseFloor(ch.ModSeq)
 			if own {
 				v.ownAdds = true
 				v.ownAdded[ch.UID] = struct{}{}
 			}
 		case store.ChangeExpunged:
+			v.raiseFloor(ch.ModSeq)
 			v.expunged[ch.UID] = own
 			delete(v.flags, ch.UID)
 		case store.ChangeFlags:
@@ -220,6 +230,15 @@ func (v *view) apply(cs []store.Change, self uint64) {
 			v.mbox.Name = v.nsPrefix + ch.Name
 		}
 	}
+}
+
+// raiseFloor records a change the view must not be shown a store state
+// older than.
+func (v *view) raiseFloor(m store.ModSeq) {
+	if m == 0 {
+		m = math.MaxUint64
+	}
+	v.floor = max(v.floor, m)
 }
 
 // noteKeywords sets kwPending when ks holds a keyword not announced yet.
@@ -357,11 +376,23 @@ func (c *Conn) sendUpdatesPolicy(allowExpunge bool, pol updatePolicy) {
 		var err error
 		// With FIRSTRECENT read beside the UIDs, a session with nothing
 		// left to claim (all but the first of many idlers) skips
-		// ClaimRecent: FIRSTRECENT only grows.
-		nr, withRecent := c.srv.cfg.Store.(store.NewUIDsReader)
-		var firstRecent store.UID
-		if withRecent {
-			newUIDs, firstRecent, err = nr.UIDsAfterRecent(c.ctx(), v.mbox.ID, v.lastUID())
+		// ClaimRecent: FIRSTRECENT only grows. The read is shared by
+		// the sessions one change woke (newuids.go).
+		nr, shared := c.srv.cfg.Store.(store.NewUIDsReader)
+		var rd *newUIDsRead
+		if shared {
+			if rd, err = c.srv.newUIDs.get(c.ctx(), nr, v.mbox.ID, v.lastUID(), v.floor); err == nil {
+				newUIDs = rd.uidsAfter(v.lastUID())
+				// The view now shows that read: either it was at least
+				// as new as the floor, or it was read after every change
+				// this session took from the bus (a floor of MaxUint64).
+				v.floor = rd.res.HighestModSeq
+				if st, ok := c.srv.cfg.Store.(settler); ok && len(newUIDs) > 0 {
+					// Another session's read: what this one shows of it
+					// waits for its sync too (store.Gate).
+					st.Settle(c.ctx(), v.mbox.ID) //nolint:errcheck // with the Gate it records, never waits
+				}
+			}
 		} else {
 			newUIDs, err = c.srv.cfg.Store.UIDsAfter(c.ctx(), v.mbox.ID, v.lastUID())
 		}
@@ -373,8 +404,8 @@ func (c *Conn) sendUpdatesPolicy(allowExpunge bool, pol updatePolicy) {
 			v.uids = append(v.uids, newUIDs...)
 			if !v.readOnly {
 				claim := func() (store.UID, error) {
-					if withRecent && newUIDs[len(newUIDs)-1] < firstRecent {
-						return firstRecent, nil
+					if shared {
+						return rd.claim(c.ctx(), c.srv.cfg.Store, newUIDs[len(newUIDs)-1])
 					}
 					return c.srv.cfg.Store.ClaimRecent(c.ctx(), v.mbox.ID, newUIDs[len(newUIDs)-1])
 				}

@@ -528,27 +528,28 @@ func (s *Store) UIDsAfter(ctx context.Context, mailboxID int64, after store.UID)
 	return toUIDs(list), nil
 }
 
-// UIDsAfterRecent is UIDsAfter and the mailbox's FIRSTRECENT in one
-// statement (store.NewUIDsReader): a session told of new messages reads
-// once, and skips ClaimRecent when nothing is left to claim. The
-// FIRSTRECENT read is remembered for the ClaimRecent that usually
-// follows on this node, which then need not read it again.
-func (s *Store) UIDsAfterRecent(ctx context.Context, mailboxID int64, after store.UID) ([]store.UID, store.UID, error) {
+// UIDsAfterRecent is UIDsAfter with the mailbox's FIRSTRECENT and
+// HIGHESTMODSEQ in one statement (store.NewUIDsReader): a session told
+// of new messages reads once, and skips ClaimRecent when nothing is
+// left to claim. The FIRSTRECENT read is remembered for the ClaimRecent
+// that usually follows on this node, which then need not read it
+// again.
+func (s *Store) UIDsAfterRecent(ctx context.Context, mailboxID int64, after store.UID) (store.NewUIDs, error) {
 	var list []int64
-	var first int64
+	var first, hms int64
 	err := s.queryRow(ctx, `SELECT coalesce((SELECT array_agg(uid ORDER BY uid) FROM msgflags WHERE mailbox = $1 AND uid > $2), '{}'),
-		firstrecent FROM mailboxes WHERE id = $1`, mailboxID, int64(after)).Scan(&list, &first)
+		firstrecent, highestmodseq FROM mailboxes WHERE id = $1`, mailboxID, int64(after)).Scan(&list, &first, &hms)
 	if errNoRows(err) {
-		return nil, 0, store.ErrNoMailbox
+		return store.NewUIDs{}, store.ErrNoMailbox
 	}
 	if err != nil {
-		return nil, 0, err
+		return store.NewUIDs{}, err
 	}
 	rc := s.recentClaim(mailboxID)
 	rc.mu.Lock()
 	rc.read = store.UID(first)
 	rc.mu.Unlock()
-	return toUIDs(list), store.UID(first), nil
+	return store.NewUIDs{UIDs: toUIDs(list), FirstRecent: store.UID(first), HighestModSeq: store.ModSeq(hms)}, nil
 }
 
 // FirstUnseen returns the lowest UID without \Seen, or 0 (RFC 3501

@@ -112,9 +112,9 @@ func TestWriteRoundTrips(t *testing.T) {
 	}
 	tr.take()
 
-	newUIDs, first, err := s.UIDsAfterRecent(ctx, in.ID, 0)
-	if err != nil || len(newUIDs) != 2 || first != 1 {
-		t.Fatalf("UIDsAfterRecent: %v %d %v", newUIDs, first, err)
+	nu, err := s.UIDsAfterRecent(ctx, in.ID, 0)
+	if err != nil || len(nu.UIDs) != 2 || nu.FirstRecent != 1 {
+		t.Fatalf("UIDsAfterRecent: %+v %v", nu, err)
 	}
 	tr.take()
 	prev, err := s.ClaimRecent(ctx, in.ID, 2)

@@ -145,25 +145,25 @@ func TestUIDsAfterRecent(t *testing.T) {
 	ctx := context.Background()
 	s, mb, uids := openInbox(t, "", Options{FlagIndexMin: 1}, tinyMessages(0, 10))
 	for _, after := range []store.UID{0, uids[4], uids[9]} {
-		got, first, err := s.UIDsAfterRecent(ctx, mb.ID, after)
+		nu, err := s.UIDsAfterRecent(ctx, mb.ID, after)
 		want, err2 := s.UIDsAfter(ctx, mb.ID, after)
-		if err != nil || err2 != nil || !slices.Equal(got, want) || first != 1 {
-			t.Fatalf("after %d: %v first %d (%v), UIDsAfter %v (%v)", after, got, first, err, want, err2)
+		if err != nil || err2 != nil || !slices.Equal(nu.UIDs, want) || nu.FirstRecent != 1 {
+			t.Fatalf("after %d: %+v (%v), UIDsAfter %v (%v)", after, nu, err, want, err2)
 		}
 	}
 	prev, err := s.ClaimRecent(ctx, mb.ID, uids[6])
 	if err != nil || prev != 1 {
 		t.Fatalf("claim: %d, %v", prev, err)
 	}
-	if _, first, err := s.UIDsAfterRecent(ctx, mb.ID, uids[2]); err != nil || first != uids[7] {
-		t.Fatalf("after the claim: first recent %d (%v), want %d", first, err, uids[7])
+	if nu, err := s.UIDsAfterRecent(ctx, mb.ID, uids[2]); err != nil || nu.FirstRecent != uids[7] {
+		t.Fatalf("after the claim: first recent %d (%v), want %d", nu.FirstRecent, err, uids[7])
 	}
 	// Nothing left to claim up to uids[6]: answered without a write, the
 	// same FIRSTRECENT.
 	if prev, err := s.ClaimRecent(ctx, mb.ID, uids[5]); err != nil || prev != uids[7] {
 		t.Fatalf("second claim: %d, %v", prev, err)
 	}
-	if _, _, err := s.UIDsAfterRecent(ctx, mb.ID+100, 0); err != store.ErrNoMailbox {
+	if _, err := s.UIDsAfterRecent(ctx, mb.ID+100, 0); err != store.ErrNoMailbox {
 		t.Fatalf("unknown mailbox: %v", err)
 	}
 }

@@ -146,14 +146,14 @@ func keysFlipTies(out []store.UID, b []byte) ([]store.UID, error) {
 	return out, nil
 }
 
-// UIDsAfterRecent is UIDsAfter and the mailbox's FIRSTRECENT from one
-// statement (store.NewUIDsReader).
-func (s *Store) UIDsAfterRecent(ctx context.Context, mailboxID int64, after store.UID) ([]store.UID, store.UID, error) {
+// UIDsAfterRecent is UIDsAfter with the mailbox's FIRSTRECENT and
+// HIGHESTMODSEQ, from one statement (store.NewUIDsReader).
+func (s *Store) UIDsAfterRecent(ctx context.Context, mailboxID int64, after store.UID) (store.NewUIDs, error) {
 	var out []store.UID
-	var first int64
+	var first, hms int64
 	err := s.read(ctx, func(r *reader) error {
 		var raw sql.RawBytes
-		rows, err := r.query(`SELECT m.firstrecent, (SELECT group_concat(uid) FROM
+		rows, err := r.query(`SELECT m.firstrecent, m.highestmodseq, (SELECT group_concat(uid) FROM
 			(SELECT uid FROM msgflags WHERE mailbox = m.id AND uid > ? ORDER BY uid)) FROM mailboxes m WHERE m.id = ?`, after, mailboxID)
 		if err != nil {
 			return err
@@ -165,7 +165,7 @@ func (s *Store) UIDsAfterRecent(ctx context.Context, mailboxID int64, after stor
 			}
 			return store.ErrNoMailbox
 		}
-		if err := rows.Scan(&first, &raw); err != nil {
+		if err := rows.Scan(&first, &hms, &raw); err != nil {
 			return err
 		}
 		if out, err = parseUIDs(out, raw, true); err != nil {
@@ -173,5 +173,9 @@ func (s *Store) UIDsAfterRecent(ctx context.Context, mailboxID int64, after stor
 		}
 		return rows.Close()
 	})
-	return out, store.UID(first), err
+	if err == nil {
+		// As UIDsAfter: what it returns waits for its sync (durable.go).
+		err = s.settle(ctx, mailboxID)
+	}
+	return store.NewUIDs{UIDs: out, FirstRecent: store.UID(first), HighestModSeq: store.ModSeq(hms)}, err
 }

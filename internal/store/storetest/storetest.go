@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"MoveSameMailbox", testMoveSame},
 		{"Status", testStatus},
 		{"ClaimRecent", testClaimRecent},
+		{"NewUIDs", testNewUIDs},
 		{"BlobRefs", testBlobRefs},
 		{"Quota", testQuota},
 		{"DeleteAccount", testDeleteAccount},

@@ -127,6 +127,9 @@ func (s *Store) SetAccountSecret(ctx context.Context, accountID int64, secret []
 func (s *Store) DeleteAccount(ctx context.Context, accountID int64) error {
 	return s.write(ctx, func(t *wtx) error {
 		t.forgetKeywords()
+		// Its subscriptions go too, which the mailbox rows kept by the
+		// writer do not follow (mboxrows.go).
+		t.w.chainBreak = true
 		var name string
 		err := t.queryRow(`SELECT name FROM accounts WHERE id = ?`, accountID).Scan(&name)
 		if errNoRows(err) {

@@ -121,13 +121,24 @@ func (s *Store) CreateMailbox(ctx context.Context, accountID int64, name, specia
 
 // Mailbox looks a mailbox up by name.
 //
-// A row read since the last commit of any connection (walstamp.go) is
-// answered from memory (mboxCache): SELECT, STATUS and APPEND look
-// their mailbox up by name first, and that read was all the SQLite a
-// SELECT of a large mailbox still did.
+// While every commit since was this store's writer's, the row comes
+// from the rows the writer keeps (mboxrows.go); otherwise a row read
+// since the last commit of any connection (walstamp.go) is answered
+// from memory (mboxCache): SELECT, STATUS and APPEND look their mailbox
+// up by name first, and that read was all the SQLite a SELECT of a
+// large mailbox still did.
 func (s *Store) Mailbox(ctx context.Context, accountID int64, name string) (*store.Mailbox, error) {
 	name = normalizeName(name)
 	st := s.wal.stamp()
+	gen, chained := s.chain.current(st)
+	var epoch uint64
+	if chained {
+		var mb *store.Mailbox
+		var hit bool
+		if mb, epoch, hit = s.boxes.getByName(gen, accountID, name); hit {
+			return mb, s.settle(ctx, mb.ID)
+		}
+	}
 	mb, ok := s.mboxes.get(accountID, name, st)
 	if !ok {
 		err := s.read(ctx, func(r *reader) error {
@@ -144,11 +155,23 @@ func (s *Store) Mailbox(ctx context.Context, accountID int64, name string) (*sto
 		}
 		s.mboxes.put(accountID, name, st, mb)
 	}
+	if chained {
+		s.boxes.put(gen, epoch, accountID, []store.Mailbox{*mb}, false)
+	}
 	return mb, s.settle(ctx, mb.ID)
 }
 
 // MailboxByID looks a mailbox up by id.
 func (s *Store) MailboxByID(ctx context.Context, id int64) (*store.Mailbox, error) {
+	gen, chained := s.chain.current(s.wal.stamp())
+	var epoch uint64
+	if chained {
+		var mb *store.Mailbox
+		var hit bool
+		if mb, epoch, hit = s.boxes.getByID(gen, id); hit {
+			return mb, s.settle(ctx, id)
+		}
+	}
 	var mb *store.Mailbox
 	err := s.read(ctx, func(r *reader) error {
 		var err error
@@ -159,13 +182,28 @@ func (s *Store) MailboxByID(ctx context.Context, id int64) (*store.Mailbox, erro
 		return nil, store.ErrNoMailbox
 	}
 	if err == nil {
+		if chained {
+			s.boxes.put(gen, epoch, mb.AccountID, []store.Mailbox{*mb}, false)
+		}
 		err = s.settle(ctx, id)
 	}
 	return mb, err
 }
 
 // Mailboxes lists the account's mailboxes ordered by name.
+//
+// While every commit since was this store's writer's, the list comes
+// from the rows the writer keeps (mboxrows.go) once it was read whole.
 func (s *Store) Mailboxes(ctx context.Context, accountID int64) ([]store.Mailbox, error) {
+	gen, chained := s.chain.current(s.wal.stamp())
+	var epoch uint64
+	if chained {
+		var out []store.Mailbox
+		var hit bool
+		if out, epoch, hit = s.boxes.list(gen, accountID); hit {
+			return out, s.settleAccount(ctx, accountID)
+		}
+	}
 	var out []store.Mailbox
 	err := s.read(ctx, func(r *reader) error {
 		rows, err := r.query(`SELECT `+mailboxCols+` FROM mailboxes m WHERE m.account = ? ORDER BY m.name`, accountID)
@@ -183,6 +221,9 @@ func (s *Store) Mailboxes(ctx context.Context, accountID int64) ([]store.Mailbox
 		return rows.Err()
 	})
 	if err == nil {
+		if chained {
+			s.boxes.put(gen, epoch, accountID, out, true)
+		}
 		err = s.settleAccount(ctx, accountID)
 	}
 	return out, err
@@ -351,6 +392,12 @@ func (s *Store) SetSubscribed(ctx context.Context, accountID int64, name string,
 		if err != nil && !errNoRows(err) {
 			return err
 		}
+		if id != 0 {
+			// Subscribed is read from subscriptions, which the writer's
+			// pre-update hook does not see (a WITHOUT ROWID table): the
+			// row is read again before COMMIT (mboxrows.go).
+			t.touchMailbox(id)
+		}
 		ch = []store.Change{{Kind: kind, AccountID: accountID, MailboxID: id, Name: name}}
 		t.emit(ch)
 		return nil
@@ -382,7 +429,22 @@ func (s *Store) Subscriptions(ctx context.Context, accountID int64) ([]string, e
 // MailboxStatus returns the STATUS counters (RFC 9051 §6.3.11). MESSAGES,
 // UNSEEN, DELETED and SIZE are kept in the mailbox row by every write;
 // RECENT counts the index range uid >= firstrecent.
+//
+// While every commit since was this store's writer's, the row and its
+// counters come from the rows the writer keeps (mboxrows.go).
 func (s *Store) MailboxStatus(ctx context.Context, mailboxID int64) (*store.Status, error) {
+	gen, chained := s.chain.current(s.wal.stamp())
+	var epoch uint64
+	if chained {
+		var cst *store.Status
+		var hit bool
+		if cst, epoch, hit = s.boxes.getStatus(gen, mailboxID); hit {
+			if err := s.settle(ctx, mailboxID); err != nil {
+				return nil, err
+			}
+			return cst, nil
+		}
+	}
 	var st store.Status
 	// One statement is one snapshot: no BEGIN and COMMIT around it, and
 	// one statement instead of three (STATUS is every other command of
@@ -397,6 +459,9 @@ func (s *Store) MailboxStatus(ctx context.Context, mailboxID int64) (*store.Stat
 		return nil, store.ErrNoMailbox
 	}
 	if err == nil {
+		if chained {
+			s.boxes.putStatus(gen, epoch, &st)
+		}
 		err = s.settle(ctx, mailboxID)
 	}
 	if err != nil {

@@ -164,6 +164,9 @@ type Store struct {
 	// mboxes: mailbox rows by account and name, with the stamp
 	// before their read (mailboxes.go).
 	mboxes mboxCache
+	// boxes: mailbox rows the writer keeps current across its own
+	// commits (mboxrows.go).
+	boxes mboxRows
 	// recReady: msgrec holds every message's record (msgrec.go), so
 	// FETCH may read envelopes and structures from it; recDone is
 	// closed once that holds or its background copy stopped.
@@ -381,6 +384,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		}
 	}
 	w := &writer{s: s, conn: s.wconn, stmts: map[string]*sql.Stmt{}}
+	if s.wal != nil {
+		w.hooked = w.hookMailboxes()
+	}
 	go w.loop()
 	s.recDone = make(chan struct{})
 	if s.recBackfillPending {

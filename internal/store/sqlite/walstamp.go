@@ -219,6 +219,14 @@ func (c *ownChain) current(st walStamp) (uint64, bool) {
 	return 0, false
 }
 
+// generation is the chain's generation now (the writer's, between
+// begin and committed).
+func (c *ownChain) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
 // begin records the header the writer read after BEGIN IMMEDIATE.
 func (c *ownChain) begin(before walStamp) {
 	c.mu.Lock()

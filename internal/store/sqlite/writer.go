@@ -129,6 +129,10 @@ type writer struct {
 	// chainBreak: the open transaction changed what the in-memory
 	// copies hold without a change they follow (ownChain, walstamp.go).
 	chainBreak bool
+	// hooked: the pre-update hook records in boxTouched the mailbox
+	// rows the open transaction changes (mboxrows.go).
+	hooked     bool
+	boxTouched map[int64]bool
 }
 
 // WriterStats counts the writer's work since Open.
@@ -280,6 +284,7 @@ func (w *writer) run(batch []*writeReq) {
 	before := w.s.wal.stamp()
 	w.s.chain.begin(before)
 	w.chainBreak = false
+	clear(w.boxTouched)
 	// Whatever way the transaction ends, a keyword it defined makes the
 	// keywords SELECT remembers old (selectsnap.go). A committed one is
 	// told at once after COMMIT, before any caller of the batch returns.
@@ -342,6 +347,15 @@ func (w *writer) run(batch []*writeReq) {
 			}
 		}
 	}
+	// The mailbox rows this batch changed, as they will be once it
+	// commits, read on the writer's own connection (mboxrows.go).
+	var boxRows map[int64]*boxRow
+	if w.hooked && !w.chainBreak {
+		var ok bool
+		if boxRows, ok = w.readTouched(); !ok {
+			w.chainBreak = true
+		}
+	}
 	commitStart := time.Now()
 	if err := w.exec("COMMIT"); err != nil {
 		w.s.log.Error("sqlite: commit", "err", err, "batch", len(batch))
@@ -379,8 +393,12 @@ func (w *writer) run(batch []*writeReq) {
 			}
 		}
 	}
-	// Only now, with the index following this commit, may a reader
-	// take the header after it as the writer's own (ownChain).
+	if !w.chainBreak && len(boxRows) > 0 {
+		w.s.boxes.install(w.s.chain.generation(), boxRows)
+	}
+	// Only now, with the index and the mailbox rows following this
+	// commit, may a reader take the header after it as the writer's own
+	// (ownChain).
 	if w.chainBreak {
 		w.s.chain.broken()
 	} else {

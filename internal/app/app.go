@@ -77,7 +77,8 @@ type metadataStore interface {
 func openMetadata(ctx context.Context, cfg *config.Config, logger *slog.Logger, m *metrics.Metrics) (metadataStore, error) {
 	if config.IsPostgresURL(cfg.Storage.Metadata) {
 		st, err := postgres.Open(ctx, cfg.Storage.Metadata, postgres.Options{Logger: logger, SyncIndex: cfg.Storage.SyncIndex,
-			RecordCacheBytes: offIfZero(cfg.Storage.RecordCacheBytes)})
+			RecordCacheBytes: offIfZero(cfg.Storage.RecordCacheBytes), BlobCacheBytes: offIfZero(cfg.Storage.BlobCacheBytes),
+			FlagCacheEntries: offIfZero(cfg.Storage.FlagIndexEntries)})
 		if err != nil {
 			return nil, fmt.Errorf("open metadata database: %w", err)
 		}

@@ -274,6 +274,12 @@ type Storage struct {
 	// node's cache of ENVELOPEs (postgres.Options.RecordCacheBytes).
 	// 0 turns it off.
 	RecordCacheBytes int `toml:"record_cache_bytes"`
+	// BlobCacheBytes bounds, on PostgreSQL, each node's cache of message
+	// bytes by blob ID: small messages read from PostgreSQL, and blobs
+	// up to a 64th of it read whole from the blob store
+	// (postgres.Options.BlobCacheBytes). Unused by the embedded store,
+	// whose bytes the operating system caches. 0 turns it off.
+	BlobCacheBytes int `toml:"blob_cache_bytes"`
 	// SweepInterval is how often the running server removes orphan
 	// blob files: committed blobs no message references (a crash
 	// between the blob and its transaction, or a failed transfer whose
@@ -467,7 +473,7 @@ func Default() Config {
 			FuzzyLanguages: slices.Clone(fuzzy.DefaultLanguages),
 		},
 		LMTP: LMTP{LocalDomains: []string{"localhost"}},
-		Storage: Storage{WALSync: "syncer", InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 64 << 20,
+		Storage: Storage{WALSync: "syncer", InlineMaxBytes: 64 << 10, MultiAppendInlineBytes: 16 << 20, FlagIndexEntries: 2_000_000, FlagIndexMin: 1, RecordCacheBytes: 64 << 20, BlobCacheBytes: 64 << 20,
 			SweepInterval: Duration{10 * time.Minute}, SweepGrace: Duration{10 * time.Minute}, FTSIndexInterval: Duration{time.Second}, FTSIndexDuty: 0.25, FTSIndexBusyDuty: 0.05, FTSVocabTerms: 256, FTSDocMapEntries: 4 << 20, FTSIndexLease: Duration{2 * time.Minute},
 			NotifyPoll: Duration{30 * time.Second}},
 		Auth: Auth{
@@ -586,6 +592,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Storage.RecordCacheBytes < 0 {
 		return fmt.Errorf("storage.record_cache_bytes must be 0 or more, got %d", c.Storage.RecordCacheBytes)
+	}
+	if c.Storage.BlobCacheBytes < 0 {
+		return fmt.Errorf("storage.blob_cache_bytes must be 0 or more, got %d", c.Storage.BlobCacheBytes)
 	}
 	if w := c.Storage.WALSync; w != "" && w != "syncer" && w != "commit" {
 		add("storage.wal_sync must be \"syncer\" or \"commit\", got %q", w)

@@ -55,6 +55,7 @@ func TestValidateNamesTheLimit(t *testing.T) {
 		"storage.fts_index_busy_duty": func(c *Config) { c.Storage.FTSIndexBusyDuty = 0 },
 		"storage.fts_vocab_terms":     func(c *Config) { c.Storage.FTSVocabTerms = -1 },
 		"storage.fts_docmap_entries":  func(c *Config) { c.Storage.FTSDocMapEntries = -1 },
+		"storage.blob_cache_bytes":    func(c *Config) { c.Storage.BlobCacheBytes = -1 },
 		"storage.fts_index_lease": func(c *Config) {
 			c.Storage.FTSIndexLease.Duration = time.Second
 		},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	"barid/internal/blob"
@@ -15,6 +16,21 @@ type Inline interface {
 	// OpenInline returns the blob's bytes, or ok=false when it has none
 	// under that ID. The returned slice is the caller's.
 	OpenInline(ctx context.Context, id string) (data []byte, ok bool, err error)
+}
+
+// Cache is what an Inline source may also offer: a node-local cache of
+// blob bytes (store/postgres keeps one, [storage] blob_cache_bytes).
+// A blob's bytes never change (its ID is their SHA-256), so the cache
+// needs no invalidation.
+type Cache interface {
+	// CachedBlob returns the cached bytes of blob id (shared: read
+	// only).
+	CachedBlob(id string) ([]byte, bool)
+	// CacheBlob keeps b as the bytes of blob id; the caller gives b up.
+	CacheBlob(id string, b []byte)
+	// BlobCacheMax is the largest blob from the file store worth reading
+	// whole into the cache; 0: none.
+	BlobCacheMax() int64
 }
 
 // Store reads blobs from an Inline source first, then from a file store.
@@ -41,15 +57,42 @@ func (s *Store) Create(ctx context.Context) (blob.Writer, error) { return s.file
 // else from the file store. A blob present in both (the same content
 // delivered once under and once over a changed inline_max_bytes) is read
 // inline: the content is the same, the ID being its SHA-256.
+//
+// With an Inline source that is also a Cache, the cache is asked first,
+// and what is read is kept there: inline bytes, and a file-store blob up
+// to BlobCacheMax, read whole.
 func (s *Store) Open(ctx context.Context, id string) (blob.Reader, error) {
+	c, _ := s.inline.(Cache)
+	if c != nil {
+		if data, ok := c.CachedBlob(id); ok {
+			return memReader{bytes.NewReader(data)}, nil
+		}
+	}
 	data, ok, err := s.inline.OpenInline(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if ok {
+		if c != nil {
+			c.CacheBlob(id, data) // read only from here on
+		}
 		return memReader{bytes.NewReader(data)}, nil
 	}
-	return s.files.Open(ctx, id)
+	r, err := s.files.Open(ctx, id)
+	if err != nil || c == nil || r.Size() > c.BlobCacheMax() {
+		return r, err
+	}
+	data = make([]byte, r.Size())
+	n, err := r.ReadAt(data, 0)
+	r.Close()
+	if n < len(data) {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	c.CacheBlob(id, data)
+	return memReader{bytes.NewReader(data)}, nil
 }
 
 // OpenInlineMany calls fn with the bytes of each of ids that the inline

@@ -97,18 +97,22 @@ const barrierWait = 2 * time.Second
 // connection (none yet, or lost and reconnecting) it returns at once:
 // the catch-up after the reconnect publishes what was missed. It waits
 // at most barrierWait.
-func (s *Store) Barrier(ctx context.Context) {
+func (s *Store) Barrier(ctx context.Context) { s.barrier(ctx) }
+
+// barrier is Barrier, reporting whether the round trip was made and
+// the notifications before it handled (the flag cache relies on it).
+func (s *Store) barrier(ctx context.Context) bool {
 	l := s.listening.Load()
 	if l == nil {
-		return
+		return false
 	}
-	done := make(chan struct{})
+	w := &bwait{done: make(chan struct{})}
 	l.bmu.Lock()
 	if !l.up {
 		l.bmu.Unlock()
-		return
+		return false
 	}
-	l.waiters = append(l.waiters, done)
+	l.waiters = append(l.waiters, w)
 	stop := l.stopWait
 	l.bmu.Unlock()
 	if stop != nil {
@@ -117,10 +121,19 @@ func (s *Store) Barrier(ctx context.Context) {
 	t := time.NewTimer(barrierWait)
 	defer t.Stop()
 	select {
-	case <-done:
+	case <-w.done:
+		return w.ok
 	case <-ctx.Done():
 	case <-t.C:
 	}
+	return false
+}
+
+// bwait is one Barrier call waiting: done is closed after the round
+// trip, ok set before if it succeeded.
+type bwait struct {
+	done chan struct{}
+	ok   bool
 }
 
 // mboxKnown is what the listener last knew of a mailbox.
@@ -173,7 +186,7 @@ type listener struct {
 	// interrupts that wait; up says a listening connection is
 	// established.
 	bmu      sync.Mutex
-	waiters  []chan struct{}
+	waiters  []*bwait
 	stopWait context.CancelFunc
 	up       bool
 }
@@ -183,13 +196,17 @@ type listener struct {
 func (l *listener) setUp(up bool) {
 	l.bmu.Lock()
 	l.up = up
-	var ws []chan struct{}
+	var ws []*bwait
 	if !up {
 		ws, l.waiters = l.waiters, nil
 	}
 	l.bmu.Unlock()
+	if !up {
+		// Notifications may be missed until the next connection.
+		l.s.fc.dropAll()
+	}
 	for _, w := range ws {
-		close(w)
+		close(w.done)
 	}
 }
 
@@ -200,9 +217,11 @@ func (l *listener) runBarrier(ctx context.Context, conn *pgx.Conn) error {
 	ws := l.waiters
 	l.waiters = nil
 	l.bmu.Unlock()
+	ok := false
 	defer func() {
 		for _, w := range ws {
-			close(w)
+			w.ok = ok
+			close(w.done)
 		}
 	}()
 	qctx, cancel := context.WithTimeout(ctx, barrierWait)
@@ -213,6 +232,7 @@ func (l *listener) runBarrier(ctx context.Context, conn *pgx.Conn) error {
 	if err := conn.PgConn().Exec(qctx, "").Close(); err != nil {
 		return err
 	}
+	ok = true
 	// pgx kept the notifications that came before the result; with a
 	// context already done it returns those and reads nothing more.
 	dctx, dcancel := context.WithCancel(ctx)
@@ -344,6 +364,16 @@ func (l *listener) notification(ctx context.Context, payload string) {
 // handle applies one notification.
 func (l *listener) handle(ctx context.Context, h hint) {
 	self := h.node == l.s.node
+	// The flag cache learns of every change first, its own node's too,
+	// whether or not the account is watched here (flagcache.go).
+	switch {
+	case h.kind == hintMessages:
+		l.s.fc.heard(h.mailbox, h.hi)
+	case h.kind == hintResync:
+		l.s.fc.dropAll()
+	case h.kind == hintList && h.change.Kind == store.ChangeMailboxDeleted:
+		l.s.fc.drop(h.change.MailboxID)
+	}
 	switch {
 	case h.kind == hintList && h.change.Kind == store.ChangeACL:
 		// Whose rights an ACL change touches is for each session to

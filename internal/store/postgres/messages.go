@@ -293,6 +293,14 @@ const (
 // modseq), allocated by bump under the mailbox's row lock in the
 // transaction that inserts the rows.
 func (s *Store) AppendMessages(ctx context.Context, mailboxID int64, msgs []store.NewMessage) ([]store.UID, []store.Change, error) {
+	uids, ch, err := s.appendMessages(ctx, mailboxID, msgs)
+	if err == nil {
+		s.fc.own(ch) // flagcache.go
+	}
+	return uids, ch, err
+}
+
+func (s *Store) appendMessages(ctx context.Context, mailboxID int64, msgs []store.NewMessage) ([]store.UID, []store.Change, error) {
 	if err := checkInline(msgs); err != nil {
 		return nil, nil, err
 	}
@@ -680,10 +688,21 @@ func (s *Store) FetchMessages(ctx context.Context, mailboxID int64, uids []store
 		fields |= store.FieldBasics
 	}
 	uids = sortedUIDs(uids)
-	// A message list's page: ENVELOPEs from the node's cache (envcache.go).
-	ok, err := s.fetchEnvelopes(func(f Fields, fn func(*store.Message) error) error {
+	// Flags and sizes from the node's flag cache (flagcache.go), else
+	// from msgflags.
+	flags := func(f Fields, fn func(*store.Message) error) error {
+		if f&^(store.FieldFlags|store.FieldSize) == 0 {
+			if ok, err := s.fetchFlagsCached(ctx, mailboxID, uids, f, fn); ok {
+				return err
+			}
+		}
 		return s.fetchSorted(ctx, mailboxID, uids, f, fn)
-	}, mailboxID, uids, fields, fn)
+	}
+	if fields&^(store.FieldFlags|store.FieldSize) == 0 {
+		return flags(fields, fn)
+	}
+	// Records and bytes from the node's caches (reccache.go).
+	ok, err := s.fetchCached(flags, mailboxID, uids, fields, fn)
 	if ok {
 		return err
 	}
@@ -803,6 +822,14 @@ func (s *Store) fetchSorted(ctx context.Context, mailboxID int64, uids []store.U
 // unchanged ones keep theirs and produce no Change, but still appear in
 // results.
 func (s *Store) StoreFlags(ctx context.Context, mailboxID int64, uids []store.UID, op store.FlagOp, flags store.Flags, unchangedSince store.ModSeq) ([]store.StoreResult, []store.UID, []store.Change, error) {
+	res, failed, ch, err := s.storeFlags(ctx, mailboxID, uids, op, flags, unchangedSince)
+	if err == nil {
+		s.fc.own(ch) // flagcache.go
+	}
+	return res, failed, ch, err
+}
+
+func (s *Store) storeFlags(ctx context.Context, mailboxID int64, uids []store.UID, op store.FlagOp, flags store.Flags, unchangedSince store.ModSeq) ([]store.StoreResult, []store.UID, []store.Change, error) {
 	var (
 		results []store.StoreResult
 		failed  []store.UID
@@ -1084,6 +1111,14 @@ func expungeChanges(m *mboxState, uids []store.UID, modseq store.ModSeq) []store
 // uids, every message flagged \Deleted (RFC 9051 §6.4.3). UID EXPUNGE's
 // "only if \Deleted" rule (RFC 9051 §6.4.9) is the caller's filter.
 func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []store.UID) ([]store.UID, []store.Change, error) {
+	out, ch, err := s.expunge(ctx, mailboxID, uids)
+	if err == nil {
+		s.fc.own(ch) // flagcache.go
+	}
+	return out, ch, err
+}
+
+func (s *Store) expunge(ctx context.Context, mailboxID int64, uids []store.UID) ([]store.UID, []store.Change, error) {
 	var out []store.UID
 	var ch []store.Change
 	if uids != nil {

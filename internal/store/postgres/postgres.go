@@ -39,10 +39,18 @@ type Options struct {
 	// makes them durable at once (the blob sweep calls it before it
 	// deletes a blob whose last reference such a commit removed).
 	SyncIndex bool
-	// RecordCacheBytes bounds the node's cache of ENVELOPEs
-	// (envcache.go; [storage] record_cache_bytes, as the SQLite store's
-	// record cache). 0: 64 MiB; negative: off.
+	// RecordCacheBytes bounds the node's cache of immutable message
+	// records (reccache.go; [storage] record_cache_bytes, as the SQLite
+	// store's record cache). 0: 64 MiB; negative: off.
 	RecordCacheBytes int
+	// BlobCacheBytes bounds the node's cache of message bytes by blob
+	// ID (reccache.go; [storage] blob_cache_bytes). 0: 64 MiB;
+	// negative: off.
+	BlobCacheBytes int
+	// FlagCacheEntries bounds the node's flag cache (flagcache.go), in
+	// messages over all mailboxes ([storage] flag_index_entries, as the
+	// SQLite store's flag index). 0: 2,000,000; negative: off.
+	FlagCacheEntries int
 	// Now is the clock used for created, savedate and UIDVALIDITY.
 	// Default time.Now.
 	Now func() time.Time
@@ -76,8 +84,11 @@ type Store struct {
 	claims recentClaims
 	// kwKnown: keyword spellings committed per mailbox (knownkw.go).
 	kwKnown store.KnownKeywords
-	// env caches ENVELOPEs (envcache.go).
-	env *envCache
+	// rec caches immutable records, blobs message bytes (reccache.go).
+	rec   *recCache
+	blobs *blobCache
+	// fc caches flags per mailbox, kept current by the bus (flagcache.go).
+	fc *flagCache
 }
 
 var (
@@ -137,7 +148,16 @@ func Open(ctx context.Context, connURL string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %s: %w", Redact(connURL), err)
 	}
 	return &Store{pool: pool, opts: opts, log: log, now: opts.Now, done: make(chan struct{}),
-		node: newNodeID(), connCfg: cfg.ConnConfig.Copy(), env: newEnvCache(recordCacheBytes(opts.RecordCacheBytes))}, nil
+		node: newNodeID(), connCfg: cfg.ConnConfig.Copy(), rec: newRecCache(recordCacheBytes(opts.RecordCacheBytes)),
+		blobs: newBlobCache(recordCacheBytes(opts.BlobCacheBytes)), fc: newFlagCache(flagCacheEntries(opts.FlagCacheEntries))}, nil
+}
+
+// flagCacheEntries is Options.FlagCacheEntries with its default.
+func flagCacheEntries(n int) int {
+	if n == 0 {
+		return 2_000_000
+	}
+	return max(n, 0)
 }
 
 // recordCacheBytes is Options.RecordCacheBytes with its default.

@@ -690,46 +690,55 @@ func (c *Conn) IdleDone(tag string, h Handler) error {
 // read reads one whole response into c.resp.
 func (c *Conn) read() error {
 	c.endReplay()
-	c.buf = c.buf[:0]
+	var err error
+	if c.buf, err = c.appendResp(c.buf[:0]); err != nil {
+		return err
+	}
+	return parseResp(&c.resp, c.buf)
+}
+
+// appendResp appends one whole response to b: its line, and each
+// literal with the line that goes on after it (RFC 9051 §4.3, §9),
+// within MaxRespSz.
+func (c *Conn) appendResp(b []byte) ([]byte, error) {
+	start := len(b)
 	for {
 		line, err := c.r.ReadSlice('\n')
-		c.buf = append(c.buf, line...)
+		b = append(b, line...)
 		if err == bufio.ErrBufferFull {
-			if len(c.buf) > c.maxResp {
-				return protoErrf("response longer than %d bytes (MaxRespSz)", c.maxResp)
+			if len(b)-start > c.maxResp {
+				return b, protoErrf("response longer than %d bytes (MaxRespSz)", c.maxResp)
 			}
 			continue
 		}
 		if err != nil {
-			if err == io.EOF && len(c.buf) > 0 {
-				return protoErrf("connection closed inside a response")
+			if err == io.EOF && len(b) > start {
+				return b, protoErrf("connection closed inside a response")
 			}
-			return err
+			return b, err
 		}
-		n := len(c.buf)
-		if n < 2 || c.buf[n-2] != '\r' {
-			return protoErrf("line not ended by CRLF: %q", clip(c.buf))
+		n := len(b)
+		if n-start < 2 || b[n-2] != '\r' {
+			return b, protoErrf("line not ended by CRLF: %q", clip(b[start:]))
 		}
-		lit, ok, lerr := trailingLiteral(c.buf[:n-2])
+		lit, ok, lerr := trailingLiteral(b[start : n-2])
 		if lerr != nil {
-			return lerr
+			return b, lerr
 		}
 		if !ok {
-			break
+			return b, nil
 		}
-		if lit > c.maxResp-len(c.buf) {
-			return protoErrf("literal of %d bytes exceeds MaxRespSz %d", lit, c.maxResp)
+		if lit > c.maxResp-(n-start) {
+			return b, protoErrf("literal of %d bytes exceeds MaxRespSz %d", lit, c.maxResp)
 		}
-		start := len(c.buf)
-		c.buf = growLen(c.buf, lit)
-		if _, err := io.ReadFull(c.r, c.buf[start:]); err != nil {
+		b = growLen(b, lit)
+		if _, err := io.ReadFull(c.r, b[n:]); err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF {
-				return protoErrf("connection closed inside a %d-byte literal", lit)
+				return b, protoErrf("connection closed inside a %d-byte literal", lit)
 			}
-			return err
+			return b, err
 		}
 	}
-	return parseResp(&c.resp, c.buf)
 }
 
 // readAheadMax bounds what ReadAhead holds in memory; the rest of a
@@ -750,44 +759,13 @@ func (c *Conn) ReadAhead(tag string) error {
 	c.answeredAt = time.Time{}
 	c.deadline()
 	var raw []byte
-	line := []byte(nil)
 	for len(raw) < readAheadMax {
-		l, err := c.r.ReadSlice('\n')
-		raw = append(raw, l...)
-		if err == bufio.ErrBufferFull {
-			line = append(line, l...)
-			continue
-		}
-		if err != nil {
+		start := len(raw)
+		var err error
+		if raw, err = c.appendResp(raw); err != nil {
 			return err
 		}
-		if line != nil {
-			line = append(line, l...)
-		} else {
-			line = l
-		}
-		n := len(line)
-		if n < 2 || line[n-2] != '\r' {
-			return protoErrf("line not ended by CRLF: %q", clip(line))
-		}
-		lit, ok, lerr := trailingLiteral(line[:n-2])
-		if lerr != nil {
-			return lerr
-		}
-		done := !ok && n > len(tag) && string(line[:len(tag)]) == tag && line[len(tag)] == ' '
-		line = nil
-		if ok {
-			if lit > c.maxResp {
-				return protoErrf("literal of %d bytes exceeds MaxRespSz %d", lit, c.maxResp)
-			}
-			start := len(raw)
-			raw = growLen(raw, lit)
-			if _, err := io.ReadFull(c.r, raw[start:]); err != nil {
-				return err
-			}
-			continue
-		}
-		if done {
+		if r := raw[start:]; len(r) > len(tag) && string(r[:len(tag)]) == tag && r[len(tag)] == ' ' {
 			c.answeredAt = time.Now()
 			break
 		}

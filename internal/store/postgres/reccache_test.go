@@ -45,15 +45,7 @@ func TestEnvelopeCache(t *testing.T) {
 	const fields = store.FieldFlags | store.FieldSize | store.FieldEnvelope
 	fetch := func(s *Store, f store.Fields, want []store.UID) map[store.UID]store.Message {
 		t.Helper()
-		got := map[store.UID]store.Message{}
-		err := s.FetchMessages(ctx, in.ID, want, f, func(m *store.Message) error {
-			got[m.UID] = *m
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got
+		return fetchByUID(t, s, in.ID, want, f)
 	}
 	same := func(step string, want, got map[store.UID]store.Message) {
 		t.Helper()
@@ -209,14 +201,7 @@ func TestWholeMessageCache(t *testing.T) {
 	const fields = store.FieldFlags | store.FieldSize | store.FieldBasics | store.FieldHeader | store.FieldStructure | store.FieldInline
 	fetch := func(s *Store, want []store.UID) map[store.UID]store.Message {
 		t.Helper()
-		got := map[store.UID]store.Message{}
-		if err := s.FetchMessages(ctx, in.ID, want, fields, func(m *store.Message) error {
-			got[m.UID] = *m
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return got
+		return fetchByUID(t, s, in.ID, want, fields)
 	}
 	same := func(step string, want, got map[store.UID]store.Message) {
 		t.Helper()
@@ -298,4 +283,17 @@ func TestWholeMessageCache(t *testing.T) {
 	if _, st := tr2.take(); len(st) != 2 || !strings.Contains(st[1], "blobdata") {
 		t.Fatalf("with the blob cache off: %q", st)
 	}
+}
+
+// fetchByUID is FetchMessages of uids in mailbox, by UID.
+func fetchByUID(t *testing.T, s *Store, mailbox int64, uids []store.UID, f store.Fields) map[store.UID]store.Message {
+	t.Helper()
+	got := map[store.UID]store.Message{}
+	if err := s.FetchMessages(context.Background(), mailbox, uids, f, func(m *store.Message) error {
+		got[m.UID] = *m
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }

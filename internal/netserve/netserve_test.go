@@ -29,6 +29,9 @@ type lineConn struct {
 	stopping bool
 	release  chan struct{}
 	killed   atomic.Bool
+	// inSlow is set once the connection has read "slow" and waits
+	// for release: the one command a test knows is running.
+	inSlow atomic.Bool
 }
 
 func (c *lineConn) run() {
@@ -56,6 +59,7 @@ func (c *lineConn) run() {
 			return
 		}
 		if strings.TrimSpace(line) == "slow" {
+			c.inSlow.Store(true)
 			<-c.release
 		}
 		c.nc.Write([]byte("OK " + line))
@@ -125,6 +129,23 @@ func waitLen(t *testing.T, s *Set[*lineConn], n int) {
 	}
 }
 
+// waitSlow waits until a connection of s is inside its "slow" command.
+func waitSlow(t *testing.T, s *Set[*lineConn]) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, x := range s.Conns() {
+			if x.inSlow.Load() {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no connection became busy")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // Graceful shutdown: an idle connection is told BYE at once, a busy one
 // finishes its command and then gets BYE; stopping runs before the
 // connections are asked; Serve returns the closed error; Shutdown
@@ -137,25 +158,10 @@ func TestShutdownGraceful(t *testing.T) {
 	expect(t, idleR, "OK hello\n")
 	busy.Write([]byte("slow\n"))
 	waitLen(t, &s.set, 2)
-	// The busy connection is inside its command before Shutdown.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var c *lineConn
-		for _, x := range s.set.Conns() {
-			x.mu.Lock()
-			if !x.waiting {
-				c = x
-			}
-			x.mu.Unlock()
-		}
-		if c != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no connection became busy")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	// The busy connection is inside its command before Shutdown. (Not
+	// "a connection not waiting": the idle one is briefly not waiting
+	// between writing its answer and reading again.)
+	waitSlow(t, &s.set)
 
 	done := make(chan error, 1)
 	go func() {
@@ -201,7 +207,7 @@ func TestShutdownTimeout(t *testing.T) {
 	busy, busyR := dial(t, addr)
 	busy.Write([]byte("slow\n"))
 	waitLen(t, &s.set, 1)
-	time.Sleep(20 * time.Millisecond) // let it read the line
+	waitSlow(t, &s.set)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	err := s.set.Shutdown(ctx, nil, (*lineConn).stop, (*lineConn).kill)

@@ -285,6 +285,10 @@ func ftsInnerNeedle(r *rand.Rand, texts []string) string {
 // TEXT, SUBJECT and FROM and combinations of them with random needles
 // answer exactly what the scan (NoSearchPushdown) answers.
 func TestSearchIndexAgreesWithScan(t *testing.T) {
+	// The two differential search tests are the package's longest (each
+	// about two minutes under -race, mostly one core's work): they run
+	// side by side, after the package's serial tests.
+	t.Parallel()
 	ctx := context.Background()
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)

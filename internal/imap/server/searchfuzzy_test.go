@@ -89,6 +89,10 @@ func fuzzyNeedle(r *rand.Rand) string {
 // scores (RFC 6203 §4), with messages pending beside indexed ones. It
 // also checks that the vocabulary narrows most needles.
 func TestFuzzyIndexAgreesWithScan(t *testing.T) {
+	// The two differential search tests are the package's longest (each
+	// about two minutes under -race, mostly one core's work): they run
+	// side by side, after the package's serial tests.
+	t.Parallel()
 	ctx := context.Background()
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)

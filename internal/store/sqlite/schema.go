@@ -594,6 +594,19 @@ INSERT INTO meta (key, value) SELECT 'msgrec_backfill_rowid', 0 WHERE EXISTS (SE
 	`
 CREATE INDEX sieve_scripts_active_digest ON sieve_scripts (account, active, name, digest) WHERE active = 1;
 `,
+	// 30: messages_emailid goes. Its key is random (an EMAILID is a
+	// random number, step 8), so every delivery and every expunge
+	// dirtied a leaf page of it in the WAL (one of the 22 a 10 KB
+	// delivery writes: TestWALPagesPerOp, docs/benchmarks.md "Session
+	// 13"), and every copy one more; no query of a running server reads
+	// it: FETCH EMAILID reads the message row, and SEARCH EMAILID (RFC
+	// 8474) is matched against the rows of the one mailbox searched
+	// (internal/search), never looked up across the account. The one
+	// reader, backfillThreads, builds a temporary index of its own while
+	// it has work.
+	`
+DROP INDEX messages_emailid;
+`,
 }
 
 // goMigrations are steps written in Go, run after the SQL of the same

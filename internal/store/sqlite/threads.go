@@ -118,6 +118,13 @@ func backfillThreads(ctx context.Context, conn *sql.Conn) error {
 	if err != nil {
 		return err
 	}
+	// The lookup of a thread by EMAILID below needs an index on it;
+	// messages has none since schema step 30 (delivery would pay for it),
+	// so the backfill keeps one while it runs. An interrupted run finds
+	// it and resumes; the end of the work drops it.
+	if _, err := conn.ExecContext(ctx, "CREATE INDEX IF NOT EXISTS "+threadBackfillIndex+" ON messages (emailid)"); err != nil {
+		return err
+	}
 	type rec struct {
 		id, account, emailid int64
 		header               []byte
@@ -144,7 +151,7 @@ func backfillThreads(ctx context.Context, conn *sql.Conn) error {
 		}
 		return batch, batch[len(batch)-1].id, rows.Err()
 	}
-	return rewriteInBatches(ctx, conn, threadBackfillKey, "threads", last, next, func(batch []rec) error {
+	err = rewriteInBatches(ctx, conn, threadBackfillKey, "threads", last, next, func(batch []rec) error {
 		for _, r := range batch {
 			var nm store.NewMessage
 			nm.MessageID, nm.References = header.ThreadFields(r.header)
@@ -165,4 +172,13 @@ func backfillThreads(ctx context.Context, conn *sql.Conn) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, "DROP INDEX IF EXISTS "+threadBackfillIndex)
+	return err
 }
+
+// threadBackfillIndex is the index on messages.emailid that
+// backfillThreads keeps while it runs.
+const threadBackfillIndex = "messages_emailid_backfill"

@@ -41,6 +41,9 @@ import (
 //     before; a lost connection, a resync hint or a deleted mailbox
 //     drops what the notifications would have invalidated.
 //
+// SELECT and STATUS read it too, for a mailbox row they have just read,
+// with that row's HIGHESTMODSEQ instead of the barrier (selectcache.go).
+//
 // The cache holds at most Options.FlagCacheEntries messages over all
 // mailboxes ([storage] flag_index_entries, the SQLite flag index's
 // bound); past it, everything is dropped and filled again as used.

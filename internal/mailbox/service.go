@@ -345,7 +345,29 @@ func (s *Service) GroupsOf(ctx context.Context, account string) ([]string, error
 // other accounts and public ones whose ACL grants u "l", each with its
 // visible name and u's rights.
 func (s *Service) List(ctx context.Context, u User) ([]Ref, error) {
-	own, err := s.st.Mailboxes(ctx, u.ID)
+	var (
+		own     []store.Mailbox
+		withACL []store.SharedMailbox
+		err     error
+	)
+	// One query finds the mailboxes and the entries that apply to u:
+	// its name, anyone, authenticated, its groups (the store adds those
+	// it keeps), each also negative (docs/benchmarks.md, issue #13).
+	var ids []string
+	if s.acl != nil {
+		ids = []string{u.Name, "anyone", "authenticated"}
+		for _, g := range s.configGroups(u.Name) {
+			ids = append(ids, "$"+g)
+		}
+	}
+	if lr, ok := s.st.(store.ListReader); ok && s.acl != nil {
+		own, withACL, err = lr.MailboxesShared(ctx, u.ID, u.Name, ids)
+	} else {
+		own, err = s.st.Mailboxes(ctx, u.ID)
+		if err == nil && s.acl != nil {
+			withACL, err = s.acl.SharedWith(ctx, u.ID, u.Name, ids)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -356,22 +378,8 @@ func (s *Service) List(ctx context.Context, u User) ([]Ref, error) {
 		}
 		out = append(out, Ref{Mailbox: mb, Local: mb.Name, Rights: All})
 	}
-	if s.acl == nil {
-		return out, nil
-	}
-	// One query finds the mailboxes and the entries that apply to u:
-	// its name, anyone, authenticated, its groups (the store adds those
-	// it keeps), each also negative (docs/benchmarks.md, issue #13).
-	ids := []string{u.Name, "anyone", "authenticated"}
-	for _, g := range s.configGroups(u.Name) {
-		ids = append(ids, "$"+g)
-	}
-	shared, err := s.acl.SharedWith(ctx, u.ID, u.Name, ids)
-	if err != nil {
-		return nil, err
-	}
-	for i := range shared {
-		sh := &shared[i]
+	for i := range withACL {
+		sh := &withACL[i]
 		var pos, neg Rights
 		for _, e := range sh.ACL {
 			addEntry(&pos, &neg, e)

@@ -79,3 +79,11 @@ type ACLStore interface {
 	// to, sorted: what rights need, without reading every membership.
 	AccountGroups(ctx context.Context, account string) ([]string, error)
 }
+
+// ListReader is an optional acceleration for LIST: Store.Mailboxes and
+// ACLStore.SharedWith with the same arguments, answered together so
+// that a store over a network (PostgreSQL) pays one round trip instead
+// of two. Each result is what the method alone would return.
+type ListReader interface {
+	MailboxesShared(ctx context.Context, accountID int64, account string, identifiers []string) ([]Mailbox, []SharedMailbox, error)
+}

@@ -91,6 +91,15 @@ type SelectRowReader interface {
 	SelectSnapshotOf(ctx context.Context, mb *Mailbox) (snap SelectSnapshot, ok bool, err error)
 }
 
+// StatusRowReader is MailboxStatus for a mailbox row the caller has just
+// read from the store (STATUS resolves the mailbox's name first): a
+// store whose in-memory state is current for that row counts from it
+// without reading the database a second time. The answer is the same as
+// MailboxStatus's would be, with Mailbox a copy of mb.
+type StatusRowReader interface {
+	MailboxStatusOf(ctx context.Context, mb *Mailbox) (*Status, error)
+}
+
 // NewUIDsReader is an optional acceleration for sessions told that
 // messages were added: the UIDs above after (as UIDsAfter), the
 // mailbox's FIRSTRECENT and its HIGHESTMODSEQ, read in one snapshot, so

@@ -62,7 +62,15 @@ var statusOrder = []string{"MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSE
 	"MAILBOXID"} // RFC 8474 §4.3
 
 func (c *Conn) writeStatusResponse(mb *store.Mailbox, items []string) error {
-	st, err := c.srv.cfg.Store.MailboxStatus(c.ctx(), mb.ID)
+	var st *store.Status
+	var err error
+	if sr, ok := c.srv.cfg.Store.(store.StatusRowReader); ok {
+		// mb was just read (Resolve, or LIST's listing): a store
+		// current for it counts without a second read.
+		st, err = sr.MailboxStatusOf(c.ctx(), mb)
+	} else {
+		st, err = c.srv.cfg.Store.MailboxStatus(c.ctx(), mb.ID)
+	}
 	if err != nil {
 		return err
 	}

@@ -93,19 +93,59 @@ func stampACL(ctx context.Context, tx pgx.Tx, v int64, mailboxes []int64) error 
 // negative forms, through the acl_identifier index) with their
 // mailboxes and owners.
 func (s *Store) SharedWith(ctx context.Context, accountID int64, account string, identifiers []string) ([]store.SharedMailbox, error) {
-	ids := make([]string, 0, 2*len(identifiers))
-	for _, id := range identifiers {
-		ids = append(ids, id, "-"+id)
+	rows, err := s.query(ctx, sharedWithSQL, accountID, sharedIDs(identifiers), account)
+	if err != nil {
+		return nil, err
 	}
-	rows, err := s.query(ctx, `SELECT `+mailboxCols+`, a.name, l.identifier, l.rights
+	return scanShared(rows)
+}
+
+// MailboxesShared implements store.ListReader: Mailboxes and SharedWith
+// sent together (a pipelined batch: one round trip, two statements).
+func (s *Store) MailboxesShared(ctx context.Context, accountID int64, account string, identifiers []string) ([]store.Mailbox, []store.SharedMailbox, error) {
+	if s.isClosed() {
+		return nil, nil, ErrClosed
+	}
+	b := &pgx.Batch{}
+	b.Queue(mailboxesSQL, accountID)
+	b.Queue(sharedWithSQL, accountID, sharedIDs(identifiers), account)
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	rows, err := br.Query()
+	if err != nil {
+		return nil, nil, err
+	}
+	own, err := scanMailboxes(rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rows, err = br.Query(); err != nil {
+		return nil, nil, err
+	}
+	shared, err := scanShared(rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	return own, shared, br.Close()
+}
+
+const sharedWithSQL = `SELECT ` + mailboxCols + `, a.name, l.identifier, l.rights
 		FROM acl l JOIN mailboxes m ON m.id = l.mailbox JOIN accounts a ON a.id = m.account
 		WHERE l.identifier = ANY($2::text[] || ARRAY(SELECT p.s || '$' || g.grp
 				FROM groups g CROSS JOIN (VALUES (''), ('-')) AS p(s) WHERE g.account = $3))
 			AND m.account <> $1
-		ORDER BY a.name COLLATE "C", m.name COLLATE "C", l.identifier COLLATE "C"`, accountID, ids, account)
-	if err != nil {
-		return nil, err
+		ORDER BY a.name COLLATE "C", m.name COLLATE "C", l.identifier COLLATE "C"`
+
+// sharedIDs is each identifier and its negative form.
+func sharedIDs(identifiers []string) []string {
+	ids := make([]string, 0, 2*len(identifiers))
+	for _, id := range identifiers {
+		ids = append(ids, id, "-"+id)
 	}
+	return ids
+}
+
+func scanShared(rows pgx.Rows) ([]store.SharedMailbox, error) {
 	defer rows.Close()
 	var out []store.SharedMailbox
 	var cur store.SharedMailbox

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 
 	"barid/internal/store"
@@ -40,6 +41,9 @@ import (
 //     before; a lost connection, a resync hint or a deleted mailbox
 //     drops what the notifications would have invalidated.
 //
+// SELECT and STATUS read it too, for a mailbox row they have just read,
+// with that row's HIGHESTMODSEQ instead of the barrier (selectcache.go).
+//
 // The cache holds at most Options.FlagCacheEntries messages over all
 // mailboxes ([storage] flag_index_entries, the SQLite flag index's
 // bound); past it, everything is dropped and filled again as used.
@@ -56,6 +60,11 @@ type fcMailbox struct {
 	rows    map[store.UID]fcRow
 	// heard is the highest MODSEQ heard for the mailbox (flagCache.mu).
 	heard store.ModSeq
+	// kws are the mailbox's defined keywords (Store.Keywords: sorted
+	// case-insensitively) as of through when kwsOK (selectcache.go); once
+	// read, every read of the mailbox keeps them current.
+	kws   []string
+	kwsOK bool
 }
 
 type flagCache struct {
@@ -177,6 +186,19 @@ func (c *flagCache) ownOne(mailbox int64, ms store.ModSeq, changes []store.Chang
 	if e.rows == nil || e.through != ms-1 {
 		return // the next read catches up
 	}
+	// Applied whole or not at all: rows and kws stay a state as of
+	// through.
+	for _, ch := range changes {
+		switch ch.Kind {
+		case store.ChangeAdded, store.ChangeExpunged:
+		case store.ChangeFlags:
+			if _, ok := e.rows[ch.UID]; !ok {
+				return // not a state this cache knows: leave it to the delta read
+			}
+		default:
+			return
+		}
+	}
 	n := 0
 	for _, ch := range changes {
 		switch ch.Kind {
@@ -185,20 +207,17 @@ func (c *flagCache) ownOne(mailbox int64, ms store.ModSeq, changes []store.Chang
 				n++
 			}
 			e.rows[ch.UID] = fcRow{modseq: ch.ModSeq, flags: ch.Flags, size: ch.Size}
+			e.defineKeywords(ch.Flags.Keywords)
 		case store.ChangeFlags:
-			r, ok := e.rows[ch.UID]
-			if !ok {
-				return // not a state this cache knows: leave it to the delta read
-			}
+			r := e.rows[ch.UID]
 			r.modseq, r.flags = ch.ModSeq, ch.Flags
 			e.rows[ch.UID] = r
+			e.defineKeywords(ch.Flags.Keywords)
 		case store.ChangeExpunged:
 			if _, ok := e.rows[ch.UID]; ok {
 				delete(e.rows, ch.UID)
 				n--
 			}
-		default:
-			return
 		}
 	}
 	e.through = ms
@@ -217,7 +236,7 @@ func (s *Store) fetchFlagsCached(ctx context.Context, mailboxID int64, uids []st
 	e.mu.Lock()
 	heard := c.heardOf(e)
 	if e.rows == nil || e.through < heard {
-		if err := s.fcRead(ctx, mailboxID, e); err != nil {
+		if err := s.fcRead(ctx, mailboxID, e, false); err != nil {
 			e.mu.Unlock()
 			c.drop(mailboxID)
 			if isNoMailbox(err) {
@@ -250,18 +269,39 @@ func (errFCNoMailbox) Error() string { return "postgres: flag cache: no such mai
 
 func isNoMailbox(err error) bool { _, ok := err.(errFCNoMailbox); return ok }
 
+// defineKeywords adds the keywords a change of this node's put on a
+// message to kws (a keyword is defined in the transaction that first
+// sets it, and never removed); e.mu is held.
+func (e *fcMailbox) defineKeywords(kws []string) {
+	if !e.kwsOK {
+		return
+	}
+	for _, k := range kws {
+		l := strings.ToLower(k)
+		i, found := slices.BinarySearchFunc(e.kws, l, func(a, l string) int { return strings.Compare(strings.ToLower(a), l) })
+		if !found {
+			e.kws = slices.Insert(slices.Clip(e.kws), i, k)
+		}
+	}
+}
+
 // fcRead loads the mailbox (e.rows nil) or reads what changed above
-// e.through, in one statement and so one snapshot; e.mu is held.
-func (s *Store) fcRead(ctx context.Context, mailboxID int64, e *fcMailbox) error {
+// e.through, in one statement and so one snapshot; e.mu is held. The
+// mailbox's defined keywords come with it when wantKw or when they are
+// kept (e.kwsOK); otherwise they are not known for the new through.
+func (s *Store) fcRead(ctx context.Context, mailboxID int64, e *fcMailbox, wantKw bool) error {
 	load := e.rows == nil
 	since := int64(e.through)
 	if load {
 		since = 0
 	}
-	// k: 0 the mailbox's HIGHESTMODSEQ, 1 a message, 2 a tombstone.
+	readKw := wantKw || (e.kwsOK && !load)
+	// k: 0 the mailbox's HIGHESTMODSEQ, 1 a message, 2 a tombstone, 3 a
+	// defined keyword.
 	rows, err := s.query(ctx, `SELECT 0, highestmodseq, 0, '', 0, 0 FROM mailboxes WHERE id = $1
 		UNION ALL SELECT 1, uid, modseq, keywords, sysflags, size FROM msgflags WHERE mailbox = $1 AND modseq > $2
-		UNION ALL SELECT 2, uid, 0, '', 0, 0 FROM expunged WHERE mailbox = $1 AND modseq > $2 AND NOT $3`, mailboxID, since, load)
+		UNION ALL SELECT 2, uid, 0, '', 0, 0 FROM expunged WHERE mailbox = $1 AND modseq > $2 AND NOT $3
+		UNION ALL SELECT 3, 0, 0, name, 0, 0 FROM keywords WHERE mailbox = $1 AND $4`, mailboxID, since, load, readKw)
 	if err != nil {
 		return err
 	}
@@ -273,6 +313,7 @@ func (s *Store) fcRead(ctx context.Context, mailboxID int64, e *fcMailbox) error
 		hms         int64 = -1
 		added, gone []store.UID
 		changed     = map[store.UID]fcRow{}
+		kws         []string
 	)
 	for rows.Next() {
 		if err := rows.Scan(&k, &a, &ms, &kw, &sys, &size); err != nil {
@@ -285,6 +326,8 @@ func (s *Store) fcRead(ctx context.Context, mailboxID int64, e *fcMailbox) error
 			changed[store.UID(a)] = fcRow{modseq: store.ModSeq(ms), flags: store.Flags{System: store.SysFlags(sys), Keywords: decodeKeywords(kw)}, size: size}
 		case 2:
 			gone = append(gone, store.UID(a))
+		case 3:
+			kws = append(kws, kw)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -313,6 +356,13 @@ func (s *Store) fcRead(ctx context.Context, mailboxID int64, e *fcMailbox) error
 		n += len(added)
 	}
 	e.through = store.ModSeq(hms)
+	e.kwsOK = readKw
+	e.kws = nil
+	if readKw {
+		// Keywords' order: lname COLLATE "C" (Store.Keywords).
+		slices.SortFunc(kws, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+		e.kws = kws
+	}
 	if !s.fc.grow(e, mailboxID, n) {
 		return nil // dropped, or too large to keep: this read still answers
 	}

@@ -15,7 +15,18 @@ import (
 // stored after "$Junk" becomes "$Junk" and the mailbox's FLAGS list never
 // holds two spellings of one keyword. Callers hold the mailbox's row
 // lock, so no other node registers a spelling meanwhile.
+//
+// A keyword the transaction inserts (new to the mailbox) is also marked
+// under the empty name, which no keyword has (an atom is never empty):
+// a STORE that defines a keyword without changing a message (every
+// message it names is gone) still raises the mailbox's HIGHESTMODSEQ,
+// so that a node's cache of the mailbox's keywords, valid for one
+// HIGHESTMODSEQ (selectcache.go), sees that it is behind.
 type keywordCache map[int64]map[string]string
+
+// definedNew reports whether the transaction inserted a keyword for the
+// mailbox.
+func (c keywordCache) definedNew(mailboxID int64) bool { return c[mailboxID][""] != "" }
 
 // canonicalIn is canonical (registering) for a mailbox whose row lock
 // the transaction holds (m): a spelling the mailbox is known to have
@@ -53,11 +64,15 @@ func (c keywordCache) canonicalKnown(ctx context.Context, s *Store, tx pgx.Tx, m
 			if register {
 				// Inserts the spelling unless one exists, and returns
 				// whichever is stored.
+				var inserted bool
 				err = tx.QueryRow(ctx, `WITH ins AS (
 					INSERT INTO keywords (mailbox, lname, name) VALUES ($1, $2, $3)
 					ON CONFLICT (mailbox, lname) DO NOTHING RETURNING name)
-				SELECT name FROM ins UNION ALL
-				SELECT name FROM keywords WHERE mailbox = $1 AND lname = $2 LIMIT 1`, mailboxID, l, k).Scan(&name)
+				SELECT name, true FROM ins UNION ALL
+				SELECT name, false FROM keywords WHERE mailbox = $1 AND lname = $2 LIMIT 1`, mailboxID, l, k).Scan(&name, &inserted)
+				if inserted {
+					m[""] = "new"
+				}
 			} else {
 				err = tx.QueryRow(ctx, `SELECT name FROM keywords WHERE mailbox = $1 AND lname = $2`, mailboxID, l).Scan(&name)
 				if errNoRows(err) {

@@ -201,10 +201,11 @@ func (l *listener) setUp(up bool) {
 		ws, l.waiters = l.waiters, nil
 	}
 	l.bmu.Unlock()
-	if !up {
-		// Notifications may be missed until the next connection.
-		l.s.fc.dropAll()
-	}
+	// Notifications may be missed until the next connection; and
+	// entries the flag cache took meanwhile (SELECT and STATUS take them
+	// without the barrier, selectcache.go) missed some: going up, the
+	// cache starts afresh too.
+	l.s.fc.dropAll()
 	for _, w := range ws {
 		close(w.done)
 	}

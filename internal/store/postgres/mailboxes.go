@@ -141,10 +141,16 @@ func (s *Store) MailboxByID(ctx context.Context, id int64) (*store.Mailbox, erro
 
 // Mailboxes lists the account's mailboxes ordered by name (byte order).
 func (s *Store) Mailboxes(ctx context.Context, accountID int64) ([]store.Mailbox, error) {
-	rows, err := s.query(ctx, `SELECT `+mailboxCols+` FROM mailboxes m WHERE m.account = $1 ORDER BY m.name`, accountID)
+	rows, err := s.query(ctx, mailboxesSQL, accountID)
 	if err != nil {
 		return nil, err
 	}
+	return scanMailboxes(rows)
+}
+
+const mailboxesSQL = `SELECT ` + mailboxCols + ` FROM mailboxes m WHERE m.account = $1 ORDER BY m.name`
+
+func scanMailboxes(rows pgx.Rows) ([]store.Mailbox, error) {
 	defer rows.Close()
 	var out []store.Mailbox
 	for rows.Next() {

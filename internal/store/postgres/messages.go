@@ -857,8 +857,8 @@ func (s *Store) storeFlags(ctx context.Context, mailboxID int64, uids []store.UI
 		// gone (expunged by another session): that session announces
 		// them in FLAGS (Dovecot creates them too), and later SELECTs
 		// must list them (RFC 9051 §7.3.5).
+		kw := keywordCache{}
 		if op != store.FlagsRemove {
-			kw := keywordCache{}
 			if arg, err = kw.canonicalIn(ctx, s, tx, m, arg); err != nil {
 				return err
 			}
@@ -887,6 +887,12 @@ func (s *Store) storeFlags(ctx context.Context, mailboxID int64, uids []store.UI
 			results = append(results, store.StoreResult{UID: r.uid})
 		}
 		if len(changed) == 0 {
+			if kw.definedNew(mailboxID) {
+				// A keyword defined without a message change still
+				// moves HIGHESTMODSEQ (keywordCache).
+				_, err := bumpAtCommit(ctx, tx, m, 0, 0)
+				return err
+			}
 			return nil
 		}
 		modseq, err := bumpAtCommit(ctx, tx, m, dUnseen, dDeleted)

@@ -403,3 +403,22 @@ func TestExpungeOneCall(t *testing.T) {
 		t.Fatalf("synchronous_commit %q after a lazy call, want off (%v)", v, err)
 	}
 }
+
+// TestListOneRoundTrip: MailboxesShared (LIST's reads, store.ListReader)
+// is one round trip, a batch of the two statements.
+func TestListOneRoundTrip(t *testing.T) {
+	s, tr := tracedStore(t, pgtest.Database(t), Options{})
+	ctx := context.Background()
+	a, err := s.CreateAccount(ctx, "user", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.take()
+	own, shared, err := s.MailboxesShared(ctx, a.ID, a.Name, []string{a.Name, "anyone"})
+	if err != nil || len(own) != 1 || own[0].Name != "INBOX" || len(shared) != 0 {
+		t.Fatalf("MailboxesShared: %+v %+v %v", own, shared, err)
+	}
+	if n, st := tr.take(); n != 1 || !strings.HasPrefix(st[0], "batch of 2") {
+		t.Fatalf("MailboxesShared: %d round trips, want 1 batch of 2: %q", n, st)
+	}
+}

@@ -69,6 +69,24 @@ func testACL(t *testing.T, open func(t *testing.T) store.Store) {
 	if sh, _ := as.SharedWith(ctx, a.ID, a.Name, []string{"nobody"}); len(sh) != 0 {
 		t.Fatalf("SharedWith(nobody) = %+v", sh)
 	}
+	// store.ListReader answers Mailboxes and SharedWith together, each
+	// as alone.
+	if lr, ok := s.(store.ListReader); ok {
+		for _, ids := range [][]string{{a.Name, "anyone"}, {a.Name}, {"nobody"}} {
+			own, sh, err := lr.MailboxesShared(ctx, a.ID, a.Name, ids)
+			noErr(t, err)
+			wantOwn, err := s.Mailboxes(ctx, a.ID)
+			noErr(t, err)
+			wantSh, err := as.SharedWith(ctx, a.ID, a.Name, ids)
+			noErr(t, err)
+			if !reflect.DeepEqual(own, wantOwn) || !reflect.DeepEqual(sh, wantSh) {
+				t.Fatalf("MailboxesShared(%q) = %+v, %+v; want %+v, %+v", ids, own, sh, wantOwn, wantSh)
+			}
+			if len(own) == 0 || (ids[0] == a.Name && len(sh) != 1) {
+				t.Fatalf("MailboxesShared(%q) = %+v, %+v", ids, own, sh)
+			}
+		}
+	}
 
 	// RENAME keeps the ACL; DELETE drops it.
 	_, err = s.RenameMailbox(ctx, b.ID, "Folder", "Renamed")

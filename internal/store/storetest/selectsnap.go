@@ -47,6 +47,7 @@ func testSelectSnapshot(t *testing.T, open func(t *testing.T) store.Store) {
 	if sn, ok := snap(); ok && (len(sn.UIDs) != 0 || sn.FirstUnseen != 0 || len(sn.InUse) != 0) {
 		t.Fatalf("empty mailbox: %+v", sn)
 	}
+	var checkSnap func(step string, sn store.SelectSnapshot)
 	var msgs []store.NewMessage
 	msgs = append(msgs, msg(1, `\Seen`), msg(2, `\Seen`, "Beta", "$Alpha"), msg(3, "beta", "gamma"), msg(4, `\Seen`, "$alpha", "Delta"))
 	for _, m := range msgs {
@@ -56,9 +57,37 @@ func testSelectSnapshot(t *testing.T, open func(t *testing.T) store.Store) {
 	check := func(step string) {
 		t.Helper()
 		sn, ok := snap()
-		if !ok {
-			return
+		if ok {
+			checkSnap(step, sn)
 		}
+		// store.SelectRowReader and store.StatusRowReader answer from
+		// the row just read as the reads above do.
+		row, err := s.MailboxByID(ctx, mb.ID)
+		noErr(t, err)
+		if rr, ok := s.(store.SelectRowReader); ok {
+			sn, ok, err := rr.SelectSnapshotOf(ctx, row)
+			noErr(t, err)
+			if ok {
+				checkSnap(step+" (SelectSnapshotOf)", sn)
+				if sn.Mailbox.HighestModSeq != row.HighestModSeq || sn.Mailbox.UIDNext != row.UIDNext {
+					t.Fatalf("%s: SelectSnapshotOf's row %+v, read %+v", step, sn.Mailbox, row)
+				}
+			}
+		}
+		if sr, ok := s.(store.StatusRowReader); ok {
+			got, err := sr.MailboxStatusOf(ctx, row)
+			noErr(t, err)
+			want, err := s.MailboxStatus(ctx, mb.ID)
+			noErr(t, err)
+			if got.Messages != want.Messages || got.Unseen != want.Unseen || got.Deleted != want.Deleted ||
+				got.Recent != want.Recent || got.Size != want.Size || got.Mailbox.UIDNext != want.Mailbox.UIDNext ||
+				got.Mailbox.HighestModSeq != want.Mailbox.HighestModSeq {
+				t.Fatalf("%s: MailboxStatusOf %+v, MailboxStatus %+v", step, got, want)
+			}
+		}
+	}
+	checkSnap = func(step string, sn store.SelectSnapshot) {
+		t.Helper()
 		_, uids, err := s.MessageUIDs(ctx, mb.ID)
 		noErr(t, err)
 		if !slices.Equal(sn.UIDs, uids) {
@@ -113,6 +142,14 @@ func testSelectSnapshot(t *testing.T, open func(t *testing.T) store.Store) {
 	_, _, err = s.AppendMessages(ctx, mb.ID, []store.NewMessage{msg(5, "Epsilon")})
 	noErr(t, err)
 	check("after the second APPEND")
+	// A keyword set on a message that is gone is still defined (and
+	// SELECT lists it, RFC 9051 §7.3.5), though no message changed.
+	_, _, _, err = s.StoreFlags(ctx, mb.ID, []store.UID{1}, store.FlagsAdd, store.FlagsFromNames([]string{"Orphan"}), 0)
+	noErr(t, err)
+	check("after a keyword on a gone message")
+	if ks, err := s.Keywords(ctx, mb.ID); err != nil || !slices.Contains(ks, "Orphan") {
+		t.Fatalf("keywords %q after a keyword on a gone message (%v)", ks, err)
+	}
 	if _, ok, err := sr.SelectSnapshot(ctx, 1<<40); err == nil && ok {
 		t.Fatal("SelectSnapshot of a missing mailbox succeeded")
 	} else if err != nil && !errors.Is(err, store.ErrNoMailbox) {

@@ -246,7 +246,7 @@ func TestWALPagesPerOp(t *testing.T) {
 		// A measurement with one goroutine at a time: the race detector
 		// has nothing to find in it and makes it take minutes (5.5 at a
 		// load of 25).
-		t.Skip("a measurement; run it without -race")
+		t.Skip("a measurement; scripts/test runs it without -race")
 	}
 	ctx := context.Background()
 	s, db, path, mb, d := walPagesStore(t)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -351,15 +350,17 @@ func (a *App) Run(ctx context.Context) error {
 	// by default) that is garbage right after; every new session and
 	// every message received leaves garbage too. Once a burst of logins
 	// or deliveries is over (neither for a full second), hand the freed
-	// heap back to the operating system rather than keep it as slack:
-	// after 10,000 logins the process otherwise stays hundreds of MB
-	// above its live size. Logins, not hashes, are counted: with the
-	// login cache most logins do not hash, and counting hashes left
-	// 13 KiB of slack per idle connection at 10,000 (38.6 KiB instead of
-	// 25.4 in the idle benchmark).
+	// heap back to the operating system when it is more than a floor
+	// (memrelease.go): after 10,000 logins the process otherwise stays
+	// hundreds of MB above its live size, while returning the few MB an
+	// ordinary session leaves makes the next commands fault them back
+	// in. Logins, not hashes, are counted: with the login cache most
+	// logins do not hash, and counting hashes left 13 KiB of slack per
+	// idle connection at 10,000 (38.6 KiB instead of 25.4 in the idle
+	// benchmark).
 	memTick := time.NewTicker(time.Second)
 	defer memTick.Stop()
-	var lastActivity, releasedAt int64 // logins plus messages received
+	memRel := newMemRelease()
 	var runErr error
 loop:
 	for {
@@ -376,12 +377,7 @@ loop:
 				a.log.Info("certificate reloaded")
 			}
 		case <-memTick.C:
-			n := a.auth.Logins() + a.deliv.Prepared()
-			if n == lastActivity && n != releasedAt {
-				debug.FreeOSMemory()
-				releasedAt = n
-			}
-			lastActivity = n
+			memRel.tick(a.auth.Logins() + a.deliv.Prepared())
 		}
 	}
 	a.log.Info("shutting down")

@@ -679,6 +679,9 @@ func (v *view) addKeyword(k string) {
 func (v *view) seqToUIDs(set imap.SeqSet) ([]store.UID, error) {
 	n := uint32(len(v.uids))
 	var out []store.UID
+	if len(set) == 1 && set[0].Start != 0 && set[0].Stop == 0 && set[0].Start <= n {
+		out = make([]store.UID, 0, n-set[0].Start+1) // "N:*", "1:*" most often: once, not by doubling
+	}
 	for _, r := range set {
 		lo, hi := r.Start, r.Stop
 		if lo == 0 {

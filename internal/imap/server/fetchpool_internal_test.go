@@ -14,7 +14,7 @@ import (
 // 120 KiB; with the pool a command allocates a few hundred bytes.
 func TestFlagBufsReused(t *testing.T) {
 	if raceEnabled {
-		t.Skip("sync.Pool drops a random quarter of its buffers under the race detector")
+		t.Skip("sync.Pool drops a random quarter of its buffers under the race detector; scripts/test runs this without -race")
 	}
 	uids := make([]store.UID, 3000)
 	for i := range uids {

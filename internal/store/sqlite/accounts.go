@@ -60,22 +60,46 @@ func (s *Store) CreateAccount(ctx context.Context, name string, secret []byte) (
 	return a, nil
 }
 
-// Account looks an account up by name, case-insensitively.
+// Account looks an account up by name, case-insensitively. Answers,
+// "no such account" too, are kept while nothing changed the accounts
+// table (dircache.go).
 func (s *Store) Account(ctx context.Context, name string) (*store.Account, error) {
+	name = store.NormalizeAccountName(name)
+	gen, kept := s.dirGen()
+	if kept {
+		if a, ok := s.dir.account(gen, name); ok {
+			if a == nil {
+				return nil, store.ErrNoAccount
+			}
+			return a, nil
+		}
+	}
 	var a *store.Account
 	err := s.read(ctx, func(r *reader) error {
 		var err error
-		a, err = scanAccount(r.queryRow(`SELECT `+accountCols+` FROM accounts WHERE name = ?`, store.NormalizeAccountName(name)))
+		a, err = scanAccount(r.queryRow(`SELECT `+accountCols+` FROM accounts WHERE name = ?`, name))
 		return err
 	})
 	if errNoRows(err) {
+		if kept {
+			s.dir.putAccount(gen, name, nil)
+		}
 		return nil, store.ErrNoAccount
+	}
+	if err == nil && kept {
+		s.dir.putAccount(gen, name, a)
 	}
 	return a, err
 }
 
-// AccountByID looks an account up by id.
+// AccountByID looks an account up by id (kept as Account is).
 func (s *Store) AccountByID(ctx context.Context, id int64) (*store.Account, error) {
+	gen, kept := s.dirGen()
+	if kept {
+		if a, ok := s.dir.accountByID(gen, id); ok {
+			return a, nil
+		}
+	}
 	var a *store.Account
 	err := s.read(ctx, func(r *reader) error {
 		var err error
@@ -84,6 +108,9 @@ func (s *Store) AccountByID(ctx context.Context, id int64) (*store.Account, erro
 	})
 	if errNoRows(err) {
 		return nil, store.ErrNoAccount
+	}
+	if err == nil && kept {
+		s.dir.putAccountByID(gen, a)
 	}
 	return a, err
 }
@@ -130,6 +157,9 @@ func (s *Store) DeleteAccount(ctx context.Context, accountID int64) error {
 		// Its subscriptions go too, which the mailbox rows kept by the
 		// writer do not follow (mboxrows.go).
 		t.w.chainBreak = true
+		// Its aliases too, which the pre-update hook does not see
+		// (dircache.go).
+		t.w.dirTouched = true
 		var name string
 		err := t.queryRow(`SELECT name FROM accounts WHERE id = ?`, accountID).Scan(&name)
 		if errNoRows(err) {

@@ -26,6 +26,9 @@ func (s *Store) AddAlias(ctx context.Context, address string, accountID int64) e
 		if !errNoRows(err) {
 			return err
 		}
+		// aliases is WITHOUT ROWID: the pre-update hook does not see
+		// it (dircache.go).
+		t.w.dirTouched = true
 		_, err = t.exec(`INSERT INTO aliases (address, account) VALUES (?, ?)`, address, accountID)
 		return err
 	})
@@ -34,6 +37,7 @@ func (s *Store) AddAlias(ctx context.Context, address string, accountID int64) e
 // DeleteAlias removes an alias (store.Aliases).
 func (s *Store) DeleteAlias(ctx context.Context, address string) error {
 	return s.write(ctx, func(t *wtx) error {
+		t.w.dirTouched = true // not seen by the pre-update hook (dircache.go)
 		n, err := t.execN(`DELETE FROM aliases WHERE address = ?`, store.NormalizeAlias(address))
 		if err == nil && n == 0 {
 			err = store.ErrNoAlias
@@ -42,14 +46,32 @@ func (s *Store) DeleteAlias(ctx context.Context, address string) error {
 	})
 }
 
-// AliasTarget returns the account of an alias (store.Aliases).
+// AliasTarget returns the account of an alias (store.Aliases). Answers,
+// "no such alias" too, are kept while nothing changed the aliases table
+// (dircache.go).
 func (s *Store) AliasTarget(ctx context.Context, address string) (int64, error) {
+	address = store.NormalizeAlias(address)
+	gen, kept := s.dirGen()
+	if kept {
+		if id, ok := s.dir.aliasTarget(gen, address); ok {
+			if id == 0 {
+				return 0, store.ErrNoAlias
+			}
+			return id, nil
+		}
+	}
 	var id int64
 	err := s.read(ctx, func(r *reader) error {
-		return r.queryRow(`SELECT account FROM aliases WHERE address = ?`, store.NormalizeAlias(address)).Scan(&id)
+		return r.queryRow(`SELECT account FROM aliases WHERE address = ?`, address).Scan(&id)
 	})
 	if errNoRows(err) {
+		if kept {
+			s.dir.putAlias(gen, address, 0)
+		}
 		return 0, store.ErrNoAlias
+	}
+	if err == nil && kept {
+		s.dir.putAlias(gen, address, id)
 	}
 	return id, err
 }

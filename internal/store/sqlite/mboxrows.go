@@ -242,8 +242,10 @@ func (c *mboxRows) install(gen uint64, changed map[int64]*boxRow) {
 
 // hookMailboxes registers, on the writer's connection, the pre-update
 // hook that records the ids of the mailbox rows the open transaction
-// changes. It returns false if the driver has no hooks: then the
-// writer keeps no rows and readers read SQLite.
+// changes, and marks a transaction that writes the accounts or
+// sieve_scripts table (dircache.go). It returns false if the driver
+// has no hooks: then the writer keeps no rows, the recipient directory
+// keeps nothing, and readers read SQLite.
 func (w *writer) hookMailboxes() bool {
 	ok := false
 	err := w.conn.Raw(func(dc any) error {
@@ -252,7 +254,16 @@ func (w *writer) hookMailboxes() bool {
 			return nil
 		}
 		h.RegisterPreUpdateHook(func(d msqlite.SQLitePreUpdateData) {
-			if d.TableName != "mailboxes" || d.DatabaseName != "main" {
+			if d.DatabaseName != "main" {
+				return
+			}
+			switch d.TableName {
+			case "mailboxes":
+			case "accounts", "sieve_scripts":
+				// What the recipient directory keeps (dircache.go).
+				w.dirTouched = true
+				return
+			default:
 				return
 			}
 			if w.boxTouched == nil {

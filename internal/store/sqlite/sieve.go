@@ -74,8 +74,24 @@ func (s *Store) ActiveSieveScript(ctx context.Context, accountID int64) (*store.
 // the lookup otherwise reads each time.
 const activeDigestQuery = `SELECT name, digest FROM sieve_scripts WHERE account = ? AND active = 1`
 
-// ActiveSieveScriptDigest implements store.SieveScripts.
+// ActiveSieveScriptDigest implements store.SieveScripts. The answer,
+// "no active script" too, is kept while nothing changed the
+// sieve_scripts table (dircache.go).
 func (s *Store) ActiveSieveScriptDigest(ctx context.Context, accountID int64) (string, []byte, error) {
+	gen, kept := s.dirGen()
+	if kept {
+		if name, digest, ok := s.dir.activeScript(gen, accountID); ok {
+			return name, digest, nil
+		}
+	}
+	name, digest, err := s.readActiveDigest(ctx, accountID)
+	if err == nil && kept {
+		s.dir.putScript(gen, accountID, name, digest)
+	}
+	return name, digest, err
+}
+
+func (s *Store) readActiveDigest(ctx context.Context, accountID int64) (string, []byte, error) {
 	var name string
 	var digest []byte
 	err := s.read(ctx, func(r *reader) error {

@@ -167,6 +167,13 @@ type Store struct {
 	// boxes: mailbox rows the writer keeps current across its own
 	// commits (mboxrows.go).
 	boxes mboxRows
+	// dir: accounts, aliases and active Sieve scripts, per chain
+	// generation and dirEpoch (dircache.go); dirEpoch moves on after
+	// each of the writer's commits that wrote one of those tables;
+	// dirHooked: the writer's pre-update hook sees those writes.
+	dir       dirCache
+	dirEpoch  atomic.Uint64
+	dirHooked bool
 	// recReady: msgrec holds every message's record (msgrec.go), so
 	// FETCH may read envelopes and structures from it; recDone is
 	// closed once that holds or its background copy stopped.
@@ -386,6 +393,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w := &writer{s: s, conn: s.wconn, stmts: map[string]*sql.Stmt{}}
 	if s.wal != nil {
 		w.hooked = w.hookMailboxes()
+		s.dirHooked = w.hooked
 	}
 	go w.loop()
 	s.recDone = make(chan struct{})

@@ -133,6 +133,9 @@ type writer struct {
 	// rows the open transaction changes (mboxrows.go).
 	hooked     bool
 	boxTouched map[int64]bool
+	// dirTouched: the open transaction wrote accounts, aliases or
+	// sieve_scripts (dircache.go).
+	dirTouched bool
 }
 
 // WriterStats counts the writer's work since Open.
@@ -284,6 +287,7 @@ func (w *writer) run(batch []*writeReq) {
 	before := w.s.wal.stamp()
 	w.s.chain.begin(before)
 	w.chainBreak = false
+	w.dirTouched = false
 	clear(w.boxTouched)
 	// Whatever way the transaction ends, a keyword it defined makes the
 	// keywords SELECT remembers old (selectsnap.go). A committed one is
@@ -395,6 +399,11 @@ func (w *writer) run(batch []*writeReq) {
 	}
 	if !w.chainBreak && len(boxRows) > 0 {
 		w.s.boxes.install(w.s.chain.generation(), boxRows)
+	}
+	if w.dirTouched {
+		// After COMMIT, before the chain takes this commit as the
+		// writer's own and before any caller returns (dircache.go).
+		w.s.dirEpoch.Add(1)
 	}
 	// Only now, with the index and the mailbox rows following this
 	// commit, may a reader take the header after it as the writer's own

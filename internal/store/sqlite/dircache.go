@@ -116,108 +116,88 @@ func copyAccount(a *store.Account) *store.Account {
 	return &cp
 }
 
-// account returns the account named name (nil: none) if generation gen
-// holds an answer.
-func (c *dirCache) account(gen dirKey, name string) (*store.Account, bool) {
+// dirGet looks key up in the map of c that pick names, if generation
+// gen holds answers, and counts the hit or miss.
+func dirGet[K comparable, V any](c *dirCache, gen dirKey, pick func(*dirCache) map[K]V, key K) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.atLocked(gen) {
-		return nil, false
+		var zero V
+		return zero, false
 	}
-	a, ok := c.byName[name]
+	v, ok := pick(c)[key]
 	c.count(ok)
+	return v, ok
+}
+
+// dirPut files v under key in the map of c that pick names, if gen is
+// still current.
+func dirPut[K comparable, V any](c *dirCache, gen dirKey, pick func(*dirCache) *map[K]V, key K, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.atLocked(gen) {
+		putBounded(pick(c), key, v)
+	}
+}
+
+// putBounded sets (*m)[key]; a map holding dirCacheMax entries starts
+// afresh first.
+func putBounded[K comparable, V any](m *map[K]V, key K, v V) {
+	if len(*m) >= dirCacheMax {
+		*m = map[K]V{}
+	}
+	(*m)[key] = v
+}
+
+// account returns the account named name (nil: none) if generation gen
+// holds an answer.
+func (c *dirCache) account(gen dirKey, name string) (*store.Account, bool) {
+	a, ok := dirGet(c, gen, func(c *dirCache) map[string]*store.Account { return c.byName }, name)
 	return copyAccount(a), ok
 }
 
 // accountByID is account by id; only accounts that exist are kept.
 func (c *dirCache) accountByID(gen dirKey, id int64) (*store.Account, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.atLocked(gen) {
-		return nil, false
-	}
-	a, ok := c.byID[id]
-	c.count(ok)
+	a, ok := dirGet(c, gen, func(c *dirCache) map[int64]*store.Account { return c.byID }, id)
 	return copyAccount(a), ok
 }
 
-// putAccount files the answer for name (a nil a: no such account).
+// putAccount files the answer for name (a nil a: no such account), and
+// an account by its id too.
 func (c *dirCache) putAccount(gen dirKey, name string, a *store.Account) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.atLocked(gen) {
 		return
 	}
-	if len(c.byName) >= dirCacheMax {
-		c.byName = map[string]*store.Account{}
-	}
-	c.byName[name] = copyAccount(a)
+	putBounded(&c.byName, name, copyAccount(a))
 	if a != nil {
-		c.putIDLocked(a)
+		putBounded(&c.byID, a.ID, copyAccount(a))
 	}
 }
 
 func (c *dirCache) putAccountByID(gen dirKey, a *store.Account) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.atLocked(gen) {
-		c.putIDLocked(a)
-	}
-}
-
-func (c *dirCache) putIDLocked(a *store.Account) {
-	if len(c.byID) >= dirCacheMax {
-		c.byID = map[int64]*store.Account{}
-	}
-	c.byID[a.ID] = copyAccount(a)
+	dirPut(c, gen, func(c *dirCache) *map[int64]*store.Account { return &c.byID }, a.ID, copyAccount(a))
 }
 
 // aliasTarget returns the account of alias address (0: none).
 func (c *dirCache) aliasTarget(gen dirKey, address string) (int64, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.atLocked(gen) {
-		return 0, false
-	}
-	id, ok := c.alias[address]
-	c.count(ok)
-	return id, ok
+	return dirGet(c, gen, func(c *dirCache) map[string]int64 { return c.alias }, address)
 }
 
 func (c *dirCache) putAlias(gen dirKey, address string, id int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.atLocked(gen) {
-		return
-	}
-	if len(c.alias) >= dirCacheMax {
-		c.alias = map[string]int64{}
-	}
-	c.alias[address] = id
+	dirPut(c, gen, func(c *dirCache) *map[string]int64 { return &c.alias }, address, id)
 }
 
 // activeScript returns the active script's name and digest of account.
 func (c *dirCache) activeScript(gen dirKey, account int64) (string, []byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.atLocked(gen) {
-		return "", nil, false
-	}
-	e, ok := c.script[account]
-	c.count(ok)
+	e, ok := dirGet(c, gen, func(c *dirCache) map[int64]activeScript { return c.script }, account)
 	return e.name, append([]byte(nil), e.digest...), ok
 }
 
 func (c *dirCache) putScript(gen dirKey, account int64, name string, digest []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.atLocked(gen) {
-		return
-	}
-	if len(c.script) >= dirCacheMax {
-		c.script = map[int64]activeScript{}
-	}
-	c.script[account] = activeScript{name: name, digest: append([]byte(nil), digest...)}
+	dirPut(c, gen, func(c *dirCache) *map[int64]activeScript { return &c.script }, account,
+		activeScript{name: name, digest: append([]byte(nil), digest...)})
 }
 
 func (c *dirCache) count(hit bool) {

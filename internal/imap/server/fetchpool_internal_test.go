@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"testing"
 
+	"barid/internal/race"
 	"barid/internal/store"
 )
 
@@ -13,7 +14,7 @@ import (
 // for faulting fresh allocations in). 3,000 messages is one chunk of
 // 120 KiB; with the pool a command allocates a few hundred bytes.
 func TestFlagBufsReused(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("sync.Pool drops a random quarter of its buffers under the race detector; scripts/test runs this without -race")
 	}
 	uids := make([]store.UID, 3000)

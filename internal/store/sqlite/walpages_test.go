@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"barid/internal/deliver"
+	"barid/internal/race"
 	"barid/internal/store"
 )
 
@@ -242,7 +243,7 @@ func TestWALPagesPerOp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a store of a few thousand messages")
 	}
-	if raceEnabled {
+	if race.Enabled {
 		// A measurement with one goroutine at a time: the race detector
 		// has nothing to find in it and makes it take minutes (5.5 at a
 		// load of 25).

@@ -9,7 +9,6 @@ import (
 
 	"barid/internal/notify"
 	"barid/internal/store"
-	"barid/internal/store/postgres/pgtest"
 )
 
 // TestFlagCacheCrossNode: node A answers FETCH FLAGS from its flag
@@ -21,19 +20,9 @@ import (
 // is not used.
 func TestFlagCacheCrossNode(t *testing.T) {
 	t.Parallel()
-	u := pgtest.Database(t)
 	ctx := context.Background()
-	a, tr := tracedStore(t, u, Options{})
-	b := openDB(t, u)
+	u, a, tr, b, _, mb := tracedNodes(t, "alice", []byte("x"), "X")
 	truth := openDB(t, u) // not listening: reads PostgreSQL
-	acct, err := b.CreateAccount(ctx, "alice", []byte("x"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, _, err := b.CreateMailbox(ctx, acct.ID, "X", "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var batch []store.NewMessage
 	for i := range 10 {
 		batch = append(batch, msg(fmt.Sprint("m", i)))

@@ -80,6 +80,32 @@ func (c *countingTracer) take() (int, []string) {
 	return n, s
 }
 
+// tracedNodes is the start of a cross-node test that counts node A's
+// statements (twoNodes, without the tracer): node A (traced) and node
+// B on one fresh database, the account named account created through B
+// (with secret), and its mailbox box (INBOX as created with the
+// account, any other name created here).
+func tracedNodes(t *testing.T, account string, secret []byte, box string) (u string, a *Store, tr *countingTracer, b *Store, acct *store.Account, mb *store.Mailbox) {
+	t.Helper()
+	ctx := context.Background()
+	u = pgtest.Database(t)
+	a, tr = tracedStore(t, u, Options{})
+	b = openDB(t, u)
+	acct, err := b.CreateAccount(ctx, account, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if box == "INBOX" {
+		mb, err = b.Mailbox(ctx, acct.ID, box)
+	} else {
+		mb, _, err = b.CreateMailbox(ctx, acct.ID, box, "")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, a, tr, b, acct, mb
+}
+
 // tracedStore opens a store on u whose pool's connections all report
 // to the returned tracer.
 func tracedStore(t *testing.T, u string, o Options) (*Store, *countingTracer) {

@@ -14,7 +14,6 @@ import (
 	"barid/internal/blob"
 	"barid/internal/blob/tiered"
 	"barid/internal/store"
-	"barid/internal/store/postgres/pgtest"
 )
 
 // TestEnvelopeCache: node A's second FETCH (FLAGS RFC822.SIZE ENVELOPE)
@@ -24,15 +23,8 @@ import (
 // mailbox and UID, so the cache needs no invalidation); a request with
 // other wide fields, or with the cache off, joins messages as before.
 func TestEnvelopeCache(t *testing.T) {
-	u := pgtest.Database(t)
-	a, tr := tracedStore(t, u, Options{})
-	b := openDB(t, u)
+	u, a, tr, b, _, in := tracedNodes(t, "user", nil, "INBOX")
 	ctx := context.Background()
-	acct, err := b.CreateAccount(ctx, "user", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, _ := b.Mailbox(ctx, acct.ID, "INBOX")
 	var msgs []store.NewMessage
 	for i := range 5 {
 		msgs = append(msgs, store.NewMessage{BlobID: fmt.Sprint("b", i), Size: int64(10 + i),
@@ -171,15 +163,8 @@ func (memReader) Close() error { return nil }
 // keeps them in the same cache and reads neither PostgreSQL nor the
 // blob store for them again.
 func TestWholeMessageCache(t *testing.T) {
-	u := pgtest.Database(t)
-	a, tr := tracedStore(t, u, Options{})
-	b := openDB(t, u)
+	u, a, tr, b, _, in := tracedNodes(t, "user", nil, "INBOX")
 	ctx := context.Background()
-	acct, err := b.CreateAccount(ctx, "user", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, _ := b.Mailbox(ctx, acct.ID, "INBOX")
 	files := &memFiles{blobs: map[string][]byte{}}
 	var msgs []store.NewMessage
 	for i := range 4 {

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"barid/internal/store"
-	"barid/internal/store/postgres/pgtest"
 )
 
 // TestSelectStatusCrossNode: node A answers SELECT's and STATUS's second
@@ -21,19 +20,9 @@ import (
 // only statement.
 func TestSelectStatusCrossNode(t *testing.T) {
 	t.Parallel()
-	u := pgtest.Database(t)
 	ctx := context.Background()
-	a, tr := tracedStore(t, u, Options{})
-	b := openDB(t, u)
+	u, a, tr, b, acct, mb := tracedNodes(t, "alice", []byte("x"), "X")
 	truth := openDB(t, u) // its SelectSnapshot and MailboxStatus read PostgreSQL
-	acct, err := b.CreateAccount(ctx, "alice", []byte("x"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb, _, err := b.CreateMailbox(ctx, acct.ID, "X", "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var batch []store.NewMessage
 	for i := range 10 {
 		batch = append(batch, msg(fmt.Sprint("m", i)))
